@@ -1,0 +1,21 @@
+/* fl_time.h — wall and monotonic clocks in milliseconds, durations in config. */
+#ifndef FL_TIME_H
+#define FL_TIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Milliseconds since the Unix epoch (CLOCK_REALTIME). */
+int64_t fl_now_ms(void);
+
+/* Milliseconds from an arbitrary fixed point (CLOCK_MONOTONIC); for intervals and deadlines. */
+int64_t fl_mono_ms(void);
+
+/* Parses a duration such as "30s", "500ms", "5m", "2h" (one number, one unit; units ms s m h) into
+ * milliseconds. Returns FL_OK, or FL_EINVAL for anything else (no unit, negative, overflow). */
+int fl_parse_duration(const char *s, int64_t *out_ms);
+
+/* Writes ms-since-epoch as RFC 3339 UTC with milliseconds ("2026-11-24T15:30:51.123Z") into buf. */
+void fl_format_time(int64_t epoch_ms, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,180 @@
+/* fl_proto.h — FleetLens frame format v1 (see FORMAT.md): types, limits, encode, bounded decode, JSON.
+ *
+ * A frame is a msgpack array [envelope, payload]; the hub answers each frame with an ack.
+ * Decoding never allocates from a count in the input before checking it against the bytes left and
+ * the limits below. No I/O happens here. */
+#ifndef FL_PROTO_H
+#define FL_PROTO_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fl_err.h"
+
+#define FL_PROTO_VERSION 1
+
+/* Hard limits; a frame that exceeds one is rejected whole. */
+#define FL_PROTO_MAX_FRAME_BYTES (64u << 20) /* also NNG_OPT_RECVMAXSZ on every socket */
+#define FL_PROTO_MAX_NODES 20000u
+#define FL_PROTO_MAX_GPUS 320000u
+#define FL_PROTO_MAX_TAINTS 64u /* per node */
+#define FL_PROTO_MAX_DEPTH 32u
+#define FL_PROTO_MAX_ELEMENTS (16u << 20) /* msgpack objects in one frame, all levels */
+#define FL_PROTO_MAX_ACK_BYTES 4096u
+
+/* String field sizes, including the NUL. A longer string in a frame is an error, never cut. */
+#define FL_CLUSTER_LEN 64   /* cluster and spoke names: [A-Za-z0-9._-], 1..63 chars */
+#define FL_NAME_LEN 254     /* Kubernetes object names (253) */
+#define FL_ADDR_LEN 64
+#define FL_MODEL_LEN 128
+#define FL_VERSION_LEN 64
+#define FL_STATUS_LEN 32
+#define FL_TAINT_KEY_LEN 254
+#define FL_TAINT_VALUE_LEN 64
+#define FL_TAINT_EFFECT_LEN 32
+#define FL_SERIAL_LEN 64
+
+typedef enum fl_frame_kind {
+	FL_FRAME_FULL = 1,      /* payload holds the cluster's complete state */
+	FL_FRAME_DELTA = 2,     /* payload holds changed/removed nodes only (issue 3/4) */
+	FL_FRAME_HEARTBEAT = 3  /* no payload contents; the cluster is alive */
+} fl_frame_kind;
+
+typedef struct fl_proto_envelope {
+	uint32_t version;           /* FL_PROTO_VERSION */
+	char cluster[FL_CLUSTER_LEN];
+	char spoke_id[FL_CLUSTER_LEN]; /* identifies one spoke process's sequence stream */
+	uint64_t seq;               /* 1, 2, 3 ... per spoke_id */
+	int64_t sent_at_ms;         /* sender's wall clock, ms since epoch */
+	fl_frame_kind kind;
+} fl_proto_envelope;
+
+typedef struct fl_proto_facts {
+	char k8s_version[FL_VERSION_LEN];
+	char spoke_version[FL_VERSION_LEN];
+	char source[FL_STATUS_LEN]; /* "sim", "kube", ... */
+} fl_proto_facts;
+
+typedef struct fl_proto_taint {
+	char key[FL_TAINT_KEY_LEN];
+	char value[FL_TAINT_VALUE_LEN];
+	char effect[FL_TAINT_EFFECT_LEN];
+} fl_proto_taint;
+
+/* One node row (Lens `node` columns plus what the overview rules need). */
+typedef struct fl_proto_node {
+	char name[FL_NAME_LEN];
+	char ip[FL_ADDR_LEN];
+	char gpu_name[FL_MODEL_LEN];  /* GPU product, "" for a node without GPUs */
+	int64_t gpu_count;            /* allocatable GPUs */
+	int64_t gpu_allocation;       /* GPUs held by pods on this node */
+	double gpu_utilization;       /* 0..100, mean over the node's GPUs; valid if has_utilization */
+	bool has_utilization;
+	char status[FL_STATUS_LEN];   /* "Ready", "NotReady", "Unknown" (the Ready condition) */
+	bool unschedulable;
+	bool faulty;                  /* by the overview rules, as the spoke computed them */
+	int64_t cpu_millis;           /* allocatable CPU in millicores */
+	int64_t memory_bytes;         /* allocatable memory */
+	char kubelet_version[FL_VERSION_LEN];
+	char os_image[FL_MODEL_LEN];
+	char kernel_version[FL_VERSION_LEN];
+	char container_runtime[FL_VERSION_LEN];
+	fl_proto_taint *taints;       /* n_taints items, owned by the frame */
+	uint32_t n_taints;
+} fl_proto_node;
+
+/* One GPU device row (Lens `gpu_device` columns). */
+typedef struct fl_proto_gpu {
+	char node[FL_NAME_LEN];
+	int32_t gpu_id;               /* index on the node, 0-based */
+	char gpu_model[FL_MODEL_LEN];
+	int64_t memory_mib;
+	double utilization;           /* 0..100; valid if has_utilization */
+	bool has_utilization;
+	double temperature;           /* Celsius */
+	double power;                 /* Watts */
+	char serial[FL_SERIAL_LEN];
+	int32_t numa;                 /* -1 unknown */
+} fl_proto_gpu;
+
+/* The cluster overview, Lens field names (ARCHITECTURE.md "Overview rules"). */
+typedef struct fl_proto_overview {
+	int64_t total_nodes, healthy_nodes, faulty_nodes;
+	int64_t fully_idle_nodes, partially_idle_nodes, busy_nodes;
+	double allocation_rate;       /* 0..100 */
+	double utilization;           /* 0..100 */
+	int64_t gpus_allocatable, gpus_allocated;
+	double total_space, used_space, usage_percentage;           /* bytes, bytes, percent */
+	double total_inodes, used_inodes, inodes_usage_percentage;
+	double read_bandwidth, write_bandwidth;                     /* bytes/s */
+	double total_tx, total_rx;                                  /* RDMA bytes/s */
+} fl_proto_overview;
+
+/* A decoded or to-be-encoded frame. nodes, gpus and each node's taints are heap arrays owned by the
+ * frame; release with fl_proto_frame_free. */
+typedef struct fl_proto_frame {
+	fl_proto_envelope env;
+	bool has_facts;
+	fl_proto_facts facts;
+	fl_proto_node *nodes;
+	uint32_t n_nodes;
+	fl_proto_gpu *gpus;
+	uint32_t n_gpus;
+	bool has_overview;
+	fl_proto_overview overview;
+} fl_proto_frame;
+
+typedef enum fl_ack_status {
+	FL_ACK_OK = 0,        /* committed */
+	FL_ACK_DUPLICATE = 1, /* seen before; ignored, nothing to resend */
+	FL_ACK_REJECTED = 2,  /* refused for good (reason says why); do not resend as is */
+	FL_ACK_RETRY = 3      /* the hub could not commit now (database down); resend later */
+} fl_ack_status;
+
+typedef struct fl_proto_ack {
+	uint64_t seq;
+	fl_ack_status status;
+	char reason[128];
+} fl_proto_ack;
+
+/* Frees the arrays a frame owns and zeroes it. Safe on a zeroed frame. */
+void fl_proto_frame_free(fl_proto_frame *f);
+
+/* Returns "full", "delta", "heartbeat", or NULL for an unknown kind; and the reverse (0 if unknown). */
+const char *fl_proto_kind_name(fl_frame_kind kind);
+fl_frame_kind fl_proto_kind_parse(const char *name, size_t len);
+
+/* True if s is a valid cluster or spoke name: 1..63 of [A-Za-z0-9._-]. */
+bool fl_proto_valid_name(const char *s);
+
+/* Encodes f into a new malloc'd buffer (*out, *out_len); the caller frees it with free().
+ * Fails with FL_ELIMIT if f breaks a limit (so a spoke never sends what a hub must refuse). */
+int fl_proto_encode(const fl_proto_frame *f, char **out, size_t *out_len, char err[FL_ERR_LEN]);
+
+/* Walks buf without allocating and checks it is one well-formed msgpack value within the limits:
+ * each declared count fits in the bytes left, depth <= FL_PROTO_MAX_DEPTH, total objects <=
+ * FL_PROTO_MAX_ELEMENTS, no trailing bytes. FL_OK or FL_EPROTO/FL_ELIMIT with err filled. */
+int fl_proto_check(const void *buf, size_t len, char err[FL_ERR_LEN]);
+
+/* Decodes a frame. Runs fl_proto_check first, then validates every field (types, string lengths,
+ * counts, version, kind, names). On FL_OK, *out owns heap arrays: free with fl_proto_frame_free.
+ * On failure *out is left zeroed and err says which field is wrong. */
+int fl_proto_decode(const void *buf, size_t len, fl_proto_frame *out, char err[FL_ERR_LEN]);
+
+/* Ack encode/decode (a small msgpack map, FORMAT.md). encode: new malloc'd buffer, caller frees. */
+int fl_proto_ack_encode(const fl_proto_ack *ack, char **out, size_t *out_len);
+int fl_proto_ack_decode(const void *buf, size_t len, fl_proto_ack *out, char err[FL_ERR_LEN]);
+
+/* JSON views (jansson, new references; NULL only on allocation failure).
+ * overview: the Lens field names (totalNodes, healthyNodes, ..., total_rx) plus gpusAllocatable and
+ * gpusAllocated. node: the Lens node row names (name ip gpu_name gpu_count gpu_allocation
+ * gpu_utilization status) plus the rest. frame: {"envelope":{...},"facts":{...},"nodes":[...],
+ * "gpus":[...],"overview":{...}} — what `fleetlens-spoke --once --dry-run` prints. */
+json_t *fl_proto_overview_to_json(const fl_proto_overview *o);
+json_t *fl_proto_node_to_json(const fl_proto_node *n);
+json_t *fl_proto_gpu_to_json(const fl_proto_gpu *g);
+json_t *fl_proto_frame_to_json(const fl_proto_frame *f);
+
+#endif
