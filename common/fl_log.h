@@ -9,6 +9,9 @@ enum fl_log_level { FL_LOG_DEBUG = 0, FL_LOG_INFO, FL_LOG_WARN, FL_LOG_ERROR };
 /* Sets the process name printed on every line ("hub", "spoke") and the minimum level. */
 void fl_log_init(const char *who, enum fl_log_level min_level);
 
+/* Parses "debug", "info", "warn" or "error" into *out. FL_OK, or FL_EINVAL for anything else. */
+int fl_log_level_parse(const char *s, enum fl_log_level *out);
+
 /* Writes one line at level; lines longer than 2 KiB are cut and end in "...". */
 void fl_log(enum fl_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
