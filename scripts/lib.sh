@@ -1,0 +1,89 @@
+# scripts/lib.sh — shared by scripts/demo, scripts/test and the integration tests. Source it; don't run it.
+# Installs what is missing from Debian's packages, builds, and starts a private PostgreSQL.
+
+FL_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+FL_PG_BIN=${FL_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
+
+# The Debian packages FleetLens builds, tests and demos with.
+FL_PACKAGES="build-essential cmake pkg-config libnng-dev libmsgpack-dev libpq-dev libcurl4-openssl-dev
+libyaml-dev libcivetweb-dev libjansson-dev libssl-dev libcmocka-dev postgresql curl jq"
+
+fl_say() { printf '==> %s\n' "$*" >&2; }
+fl_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Installs the packages that are not installed yet (needs root or sudo; does nothing if all are there).
+fl_install_deps() {
+	local missing=() p
+	for p in $FL_PACKAGES; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && { FL_PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1); return 0; }
+	fl_say "installing ${missing[*]}"
+	local sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo="sudo"
+	$sudo apt-get update -qq || fl_die "apt-get update failed"
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+		|| fl_die "apt-get install ${missing[*]} failed"
+	FL_PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+}
+
+# fl_build DIR [cmake args...]: configures and builds into DIR (relative to the repo root).
+fl_build() {
+	local dir=$1
+	shift
+	cmake -S "$FL_ROOT" -B "$FL_ROOT/$dir" "$@" >"$FL_ROOT/$dir.cmake.log" 2>&1 \
+		|| { cat "$FL_ROOT/$dir.cmake.log" >&2; fl_die "cmake configure failed ($dir)"; }
+	cmake --build "$FL_ROOT/$dir" -j"$(nproc)" >"$FL_ROOT/$dir.build.log" 2>&1 \
+		|| { grep -E 'error|Error' "$FL_ROOT/$dir.build.log" | head -40 >&2; fl_die "build failed ($dir), see $dir.build.log"; }
+}
+
+# Runs a command as the PostgreSQL owner: PostgreSQL refuses to run as root.
+fl_pg_as_owner() {
+	if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# fl_pg_start DIR: initdb in DIR/data (if new) and start a server listening only on a unix socket in
+# DIR. Sets FL_PG_DIR and FL_DATABASE_URL (database 'fleetlens', created if missing).
+fl_pg_start() {
+	FL_PG_DIR=$1
+	mkdir -p "$FL_PG_DIR"
+	[ "$(id -u)" -eq 0 ] && chown postgres "$FL_PG_DIR"
+	chmod 700 "$FL_PG_DIR"
+	if [ ! -f "$FL_PG_DIR/data/PG_VERSION" ]; then
+		fl_pg_as_owner "$FL_PG_BIN/initdb" -D "$FL_PG_DIR/data" -A trust -U postgres >"$FL_PG_DIR/initdb.log" 2>&1 \
+			|| { cat "$FL_PG_DIR/initdb.log" >&2; fl_die "initdb failed"; }
+	fi
+	fl_pg_as_owner "$FL_PG_BIN/pg_ctl" -D "$FL_PG_DIR/data" -l "$FL_PG_DIR/server.log" -w -t 60 \
+		-o "-k $FL_PG_DIR -c listen_addresses='' -c fsync=off" start >/dev/null \
+		|| { tail -20 "$FL_PG_DIR/server.log" >&2; fl_die "PostgreSQL did not start"; }
+	FL_DATABASE_URL="host=$FL_PG_DIR user=postgres dbname=fleetlens"
+	psql -h "$FL_PG_DIR" -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='fleetlens'" | grep -q 1 \
+		|| psql -h "$FL_PG_DIR" -U postgres -d postgres -qc "CREATE DATABASE fleetlens" >/dev/null
+	export FL_PG_DIR FL_DATABASE_URL
+}
+
+# fl_pg_stop: stops the server fl_pg_start started (no-op if none).
+fl_pg_stop() {
+	[ -n "${FL_PG_DIR:-}" ] && [ -f "$FL_PG_DIR/data/postmaster.pid" ] &&
+		fl_pg_as_owner "$FL_PG_BIN/pg_ctl" -D "$FL_PG_DIR/data" -m fast -w stop >/dev/null 2>&1
+	return 0
+}
+
+# fl_wait_http URL SECONDS: waits until URL answers 200; returns 1 on time-out.
+fl_wait_http() {
+	local i
+	for ((i = 0; i < $2 * 10; i++)); do
+		curl -fs -o /dev/null "$1" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# fl_free_port: prints a TCP port on 127.0.0.1 that nothing listens on right now.
+fl_free_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 30000))
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+	done
+}
