@@ -15,8 +15,8 @@ int fl_log_level_parse(const char *s, enum fl_log_level *out);
 /* Writes one line at level; lines longer than 2 KiB are cut and end in "...". */
 void fl_log(enum fl_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-#define fl_info(...) fl_log(FL_LOG_INFO, __VA_ARGS__)
-#define fl_warn(...) fl_log(FL_LOG_WARN, __VA_ARGS__)
+#define fl_info(...)  fl_log(FL_LOG_INFO, __VA_ARGS__)
+#define fl_warn(...)  fl_log(FL_LOG_WARN, __VA_ARGS__)
 #define fl_error(...) fl_log(FL_LOG_ERROR, __VA_ARGS__)
 #define fl_debug(...) fl_log(FL_LOG_DEBUG, __VA_ARGS__)
 

@@ -54,5 +54,5 @@ void fl_format_time(int64_t epoch_ms, char *buf, size_t len)
 	struct tm tm;
 	gmtime_r(&secs, &tm);
 	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-		 tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(epoch_ms % 1000));
+	         tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(epoch_ms % 1000));
 }

@@ -62,8 +62,8 @@ int fl_yaml_open(fl_yaml_doc *doc, const char *path, char err[FL_ERR_LEN])
 	yaml_parser_set_input_string(&parser, buf, len);
 	if (!yaml_parser_load(&parser, &doc->doc)) {
 		rv = fl_seterr(err, FL_ECONFIG, "%s:%zu:%zu: %s%s%s", path, parser.problem_mark.line + 1,
-			       parser.problem_mark.column + 1, parser.problem ? parser.problem : "YAML syntax error",
-			       parser.context ? " " : "", parser.context ? parser.context : "");
+		               parser.problem_mark.column + 1, parser.problem ? parser.problem : "YAML syntax error",
+		               parser.context ? " " : "", parser.context ? parser.context : "");
 		yaml_parser_delete(&parser);
 		free(buf);
 		return rv;
@@ -79,7 +79,7 @@ int fl_yaml_open(fl_yaml_doc *doc, const char *path, char err[FL_ERR_LEN])
 	}
 	if (root->type != YAML_MAPPING_NODE) {
 		rv = fl_seterr(err, FL_ECONFIG, "%s:%zu:%zu: the top level must be a mapping of keys", path,
-			       root->start_mark.line + 1, root->start_mark.column + 1);
+		               root->start_mark.line + 1, root->start_mark.column + 1);
 		fl_yaml_close(doc);
 		return rv;
 	}
@@ -217,7 +217,7 @@ int fl_yaml_check_keys(fl_yaml_doc *doc, fl_yaml_node map, const char *const *al
 /* Shared start of the typed getters: finds map[key] as a scalar. Returns FL_OK with *value NULL when
  * the key is absent and not required. */
 static int get_scalar(fl_yaml_doc *doc, fl_yaml_node map, const char *key, bool required, fl_yaml_node *node,
-		      const char **value, char err[FL_ERR_LEN])
+                      const char **value, char err[FL_ERR_LEN])
 {
 	*value = NULL;
 	*node = fl_yaml_get(doc, map, key);
@@ -233,7 +233,7 @@ static int get_scalar(fl_yaml_doc *doc, fl_yaml_node map, const char *key, bool 
 }
 
 int fl_yaml_get_str(fl_yaml_doc *doc, fl_yaml_node map, const char *key, bool required, char *out, size_t outlen,
-		    char err[FL_ERR_LEN])
+                    char err[FL_ERR_LEN])
 {
 	fl_yaml_node n;
 	const char *v;
@@ -248,7 +248,7 @@ int fl_yaml_get_str(fl_yaml_doc *doc, fl_yaml_node map, const char *key, bool re
 }
 
 int fl_yaml_get_int(fl_yaml_doc *doc, fl_yaml_node map, const char *key, bool required, int64_t min, int64_t max,
-		    int64_t *out, char err[FL_ERR_LEN])
+                    int64_t *out, char err[FL_ERR_LEN])
 {
 	fl_yaml_node n;
 	const char *v;
@@ -262,13 +262,13 @@ int fl_yaml_get_int(fl_yaml_doc *doc, fl_yaml_node map, const char *key, bool re
 		return fl_yaml_error(doc, n, key, err, "expected a whole number, got '%.64s'", v);
 	if (x < min || x > max)
 		return fl_yaml_error(doc, n, key, err, "%lld is out of range [%lld, %lld]", x, (long long)min,
-				     (long long)max);
+		                     (long long)max);
 	*out = x;
 	return FL_OK;
 }
 
 int fl_yaml_get_duration(fl_yaml_doc *doc, fl_yaml_node map, const char *key, bool required, int64_t *out_ms,
-			 char err[FL_ERR_LEN])
+                         char err[FL_ERR_LEN])
 {
 	fl_yaml_node n;
 	const char *v;
@@ -283,7 +283,7 @@ int fl_yaml_get_duration(fl_yaml_doc *doc, fl_yaml_node map, const char *key, bo
 }
 
 int fl_yaml_get_bool(fl_yaml_doc *doc, fl_yaml_node map, const char *key, bool required, bool *out,
-		     char err[FL_ERR_LEN])
+                     char err[FL_ERR_LEN])
 {
 	static const char *yes[] = {"true", "yes", "on"}, *no[] = {"false", "no", "off"};
 	fl_yaml_node n;

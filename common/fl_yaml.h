@@ -62,7 +62,7 @@ const char *fl_yaml_scalar(fl_yaml_doc *doc, fl_yaml_node n);
 
 /* Writes "FILE:LINE:COL: key 'key': <msg>" for node n into err; returns FL_ECONFIG. */
 int fl_yaml_error(fl_yaml_doc *doc, fl_yaml_node n, const char *key, char err[FL_ERR_LEN], const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6)));
 
 /* Typed getters for map[key]. When the key is absent: `required` → error "missing", else out is left
  * unchanged (so callers set defaults first) and FL_OK is returned.
@@ -71,12 +71,12 @@ int fl_yaml_error(fl_yaml_doc *doc, fl_yaml_node n, const char *key, char err[FL
  *  - duration: fl_parse_duration syntax, > 0.
  *  - bool: true/false/yes/no/on/off. */
 int fl_yaml_get_str(fl_yaml_doc *doc, fl_yaml_node map, const char *key, bool required, char *out, size_t outlen,
-		    char err[FL_ERR_LEN]);
+                    char err[FL_ERR_LEN]);
 int fl_yaml_get_int(fl_yaml_doc *doc, fl_yaml_node map, const char *key, bool required, int64_t min, int64_t max,
-		    int64_t *out, char err[FL_ERR_LEN]);
+                    int64_t *out, char err[FL_ERR_LEN]);
 int fl_yaml_get_duration(fl_yaml_doc *doc, fl_yaml_node map, const char *key, bool required, int64_t *out_ms,
-			 char err[FL_ERR_LEN]);
+                         char err[FL_ERR_LEN]);
 int fl_yaml_get_bool(fl_yaml_doc *doc, fl_yaml_node map, const char *key, bool required, bool *out,
-		     char err[FL_ERR_LEN]);
+                     char err[FL_ERR_LEN]);
 
 #endif

@@ -183,14 +183,14 @@ static void test_log_level_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_duration_units),
-		cmocka_unit_test(test_duration_rejects_missing_unit_sign_and_overflow),
-		cmocka_unit_test(test_typed_getters_read_values_and_keep_defaults),
-		cmocka_unit_test(test_errors_name_file_line_column_and_key),
-		cmocka_unit_test(test_unknown_and_repeated_keys_are_errors),
-		cmocka_unit_test(test_open_reports_syntax_errors_empty_files_and_non_maps),
-		cmocka_unit_test(test_files_over_one_mebibyte_are_refused),
-		cmocka_unit_test(test_log_level_names),
+	    cmocka_unit_test(test_duration_units),
+	    cmocka_unit_test(test_duration_rejects_missing_unit_sign_and_overflow),
+	    cmocka_unit_test(test_typed_getters_read_values_and_keep_defaults),
+	    cmocka_unit_test(test_errors_name_file_line_column_and_key),
+	    cmocka_unit_test(test_unknown_and_repeated_keys_are_errors),
+	    cmocka_unit_test(test_open_reports_syntax_errors_empty_files_and_non_maps),
+	    cmocka_unit_test(test_files_over_one_mebibyte_are_refused),
+	    cmocka_unit_test(test_log_level_names),
 	};
 	return cmocka_run_group_tests_name("fl_common", tests, setup, teardown);
 }
