@@ -1,1 +1,138 @@
-/* stub: to be written */ typedef int fl_stub_hub_registry;
+/* hub_registry.c — registered clusters and their live state behind one mutex. */
+#include "hub_registry.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct hub_reg_entry {
+	hub_cluster_conf conf;   /* immutable after hub_registry_new */
+	hub_cluster_state state; /* under reg->mu */
+	bool seen_this_run;      /* under reg->mu: a frame recorded since start-up */
+} hub_reg_entry;
+
+struct hub_registry {
+	pthread_mutex_t mu;
+	hub_reg_entry *entries;
+	size_t n;
+};
+
+int hub_registry_new(const hub_config *cfg, hub_registry **out)
+{
+	*out = NULL;
+	hub_registry *reg = calloc(1, sizeof(*reg));
+	if (reg == NULL)
+		return FL_ENOMEM;
+	if (cfg->n_clusters > 0) {
+		reg->entries = calloc(cfg->n_clusters, sizeof(*reg->entries));
+		if (reg->entries == NULL) {
+			free(reg);
+			return FL_ENOMEM;
+		}
+	}
+	for (size_t i = 0; i < cfg->n_clusters; i++)
+		reg->entries[i].conf = cfg->clusters[i];
+	reg->n = cfg->n_clusters;
+	pthread_mutex_init(&reg->mu, NULL);
+	*out = reg;
+	return FL_OK;
+}
+
+void hub_registry_free(hub_registry *reg)
+{
+	if (reg == NULL)
+		return;
+	pthread_mutex_destroy(&reg->mu);
+	free(reg->entries);
+	free(reg);
+}
+
+size_t hub_registry_count(const hub_registry *reg)
+{
+	return reg->n;
+}
+
+const char *hub_registry_name(const hub_registry *reg, size_t i)
+{
+	return reg->entries[i].conf.name;
+}
+
+const hub_cluster_conf *hub_registry_conf(const hub_registry *reg, size_t i)
+{
+	return &reg->entries[i].conf;
+}
+
+int hub_registry_find(const hub_registry *reg, const char *name)
+{
+	for (size_t i = 0; i < reg->n; i++)
+		if (strcmp(reg->entries[i].conf.name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+void hub_registry_get(hub_registry *reg, size_t i, hub_cluster_state *out)
+{
+	pthread_mutex_lock(&reg->mu);
+	*out = reg->entries[i].state;
+	pthread_mutex_unlock(&reg->mu);
+}
+
+void hub_registry_set(hub_registry *reg, size_t i, const hub_cluster_state *st)
+{
+	pthread_mutex_lock(&reg->mu);
+	reg->entries[i].state = *st;
+	pthread_mutex_unlock(&reg->mu);
+}
+
+bool hub_registry_is_duplicate(hub_registry *reg, size_t i, const char *spoke_id, uint64_t seq)
+{
+	pthread_mutex_lock(&reg->mu);
+	const hub_cluster_state *s = &reg->entries[i].state;
+	bool dup = s->last_frame_ms > 0 && strcmp(s->spoke_id, spoke_id) == 0 && seq <= s->last_seq;
+	pthread_mutex_unlock(&reg->mu);
+	return dup;
+}
+
+bool hub_registry_record(hub_registry *reg, size_t i, const fl_proto_frame *f, int64_t recv_ms)
+{
+	pthread_mutex_lock(&reg->mu);
+	hub_reg_entry *e = &reg->entries[i];
+	hub_cluster_state *s = &e->state;
+	bool first = !e->seen_this_run || strcmp(s->spoke_id, f->env.spoke_id) != 0;
+	e->seen_this_run = true;
+	s->last_frame_ms = recv_ms;
+	s->last_seq = f->env.seq;
+	snprintf(s->spoke_id, sizeof(s->spoke_id), "%s", f->env.spoke_id);
+	if (f->has_facts) {
+		snprintf(s->k8s_version, sizeof(s->k8s_version), "%s", f->facts.k8s_version);
+		snprintf(s->spoke_version, sizeof(s->spoke_version), "%s", f->facts.spoke_version);
+	}
+	if (f->has_overview) {
+		s->has_overview = true;
+		s->healthy_nodes = f->overview.healthy_nodes;
+		s->faulty_nodes = f->overview.faulty_nodes;
+	}
+	pthread_mutex_unlock(&reg->mu);
+	return first;
+}
+
+const char *hub_status_of(int64_t last_frame_ms, int64_t now_ms, int64_t stale_after_ms, int64_t offline_after_ms)
+{
+	if (last_frame_ms <= 0)
+		return "never_seen";
+	int64_t age = now_ms - last_frame_ms;
+	if (age < stale_after_ms)
+		return "online";
+	if (age < offline_after_ms)
+		return "stale";
+	return "offline";
+}
+
+const char *hub_registry_status(hub_registry *reg, size_t i, int64_t now_ms, int64_t stale_after_ms,
+                                int64_t offline_after_ms)
+{
+	pthread_mutex_lock(&reg->mu);
+	int64_t last = reg->entries[i].state.last_frame_ms;
+	pthread_mutex_unlock(&reg->mu);
+	return hub_status_of(last, now_ms, stale_after_ms, offline_after_ms);
+}

@@ -1,1 +1,196 @@
-int main(void) { return 0; }
+/* Unit tests for hub/hub_registry: cluster status at exact boundaries, duplicate detection per spoke
+ * stream, and what recording a frame changes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "hub_registry.h"
+
+#define STALE   90000
+#define OFFLINE 600000
+#define T0      1700000000000LL /* a frame's receive time */
+
+static hub_registry *three_clusters(void)
+{
+	static hub_cluster_conf cl[3];
+	memset(cl, 0, sizeof(cl));
+	strcpy(cl[0].name, "alpha");
+	strcpy(cl[1].name, "beta");
+	strcpy(cl[2].name, "gamma");
+	cl[1].n_labels = 1;
+	strcpy(cl[1].labels[0].key, "region");
+	strcpy(cl[1].labels[0].value, "us-west");
+	hub_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.clusters = cl;
+	cfg.n_clusters = 3;
+	hub_registry *reg = NULL;
+	assert_int_equal(hub_registry_new(&cfg, &reg), FL_OK);
+	return reg;
+}
+
+static fl_proto_frame frame(const char *cluster, const char *spoke, uint64_t seq)
+{
+	fl_proto_frame f;
+	memset(&f, 0, sizeof(f));
+	strcpy(f.env.cluster, cluster);
+	strcpy(f.env.spoke_id, spoke);
+	f.env.seq = seq;
+	f.env.kind = FL_FRAME_FULL;
+	return f;
+}
+
+static void test_status_never_seen_without_a_frame(void **state)
+{
+	(void)state;
+	assert_string_equal(hub_status_of(0, T0, STALE, OFFLINE), "never_seen");
+	assert_string_equal(hub_status_of(-5, T0, STALE, OFFLINE), "never_seen");
+	hub_registry *reg = three_clusters();
+	for (size_t i = 0; i < 3; i++)
+		assert_string_equal(hub_registry_status(reg, i, T0, STALE, OFFLINE), "never_seen");
+	hub_registry_free(reg);
+}
+
+static void test_status_online_until_stale_after_exactly(void **state)
+{
+	(void)state;
+	assert_string_equal(hub_status_of(T0, T0, STALE, OFFLINE), "online");
+	assert_string_equal(hub_status_of(T0, T0 + STALE - 1, STALE, OFFLINE), "online");
+	assert_string_equal(hub_status_of(T0, T0 + STALE, STALE, OFFLINE), "stale");
+	/* A clock that went back still counts as a fresh frame. */
+	assert_string_equal(hub_status_of(T0, T0 - 1000, STALE, OFFLINE), "online");
+}
+
+static void test_status_stale_until_offline_after_exactly(void **state)
+{
+	(void)state;
+	assert_string_equal(hub_status_of(T0, T0 + STALE + 1, STALE, OFFLINE), "stale");
+	assert_string_equal(hub_status_of(T0, T0 + OFFLINE - 1, STALE, OFFLINE), "stale");
+	assert_string_equal(hub_status_of(T0, T0 + OFFLINE, STALE, OFFLINE), "offline");
+	assert_string_equal(hub_status_of(T0, T0 + 100LL * OFFLINE, STALE, OFFLINE), "offline");
+}
+
+static void test_registry_status_follows_recorded_frames(void **state)
+{
+	(void)state;
+	hub_registry *reg = three_clusters();
+	fl_proto_frame f = frame("beta", "s1", 1);
+	hub_registry_record(reg, 1, &f, T0);
+	assert_string_equal(hub_registry_status(reg, 1, T0 + STALE - 1, STALE, OFFLINE), "online");
+	assert_string_equal(hub_registry_status(reg, 1, T0 + STALE, STALE, OFFLINE), "stale");
+	assert_string_equal(hub_registry_status(reg, 1, T0 + OFFLINE, STALE, OFFLINE), "offline");
+	assert_string_equal(hub_registry_status(reg, 0, T0 + STALE, STALE, OFFLINE), "never_seen");
+	/* A new frame brings it back online. */
+	f.env.seq = 2;
+	hub_registry_record(reg, 1, &f, T0 + OFFLINE);
+	assert_string_equal(hub_registry_status(reg, 1, T0 + OFFLINE, STALE, OFFLINE), "online");
+	hub_registry_free(reg);
+}
+
+static void test_find_names_and_labels(void **state)
+{
+	(void)state;
+	hub_registry *reg = three_clusters();
+	assert_int_equal(hub_registry_count(reg), 3);
+	assert_int_equal(hub_registry_find(reg, "gamma"), 2);
+	assert_int_equal(hub_registry_find(reg, "ghost"), -1);
+	assert_int_equal(hub_registry_find(reg, ""), -1);
+	assert_string_equal(hub_registry_name(reg, 0), "alpha");
+	assert_string_equal(hub_registry_conf(reg, 1)->labels[0].value, "us-west");
+	hub_registry_free(reg);
+}
+
+static void test_duplicate_is_same_spoke_and_seq_not_newer(void **state)
+{
+	(void)state;
+	hub_registry *reg = three_clusters();
+	assert_false(hub_registry_is_duplicate(reg, 0, "s1", 1)); /* never seen: nothing is a repeat */
+	fl_proto_frame f = frame("alpha", "s1", 5);
+	hub_registry_record(reg, 0, &f, T0);
+	assert_true(hub_registry_is_duplicate(reg, 0, "s1", 5));
+	assert_true(hub_registry_is_duplicate(reg, 0, "s1", 4));
+	assert_true(hub_registry_is_duplicate(reg, 0, "s1", 1));
+	assert_false(hub_registry_is_duplicate(reg, 0, "s1", 6));
+	/* A restarted spoke is a new stream: its seq 1 is new. */
+	assert_false(hub_registry_is_duplicate(reg, 0, "s2", 1));
+	/* Other clusters are unaffected. */
+	assert_false(hub_registry_is_duplicate(reg, 1, "s1", 5));
+	hub_registry_free(reg);
+}
+
+static void test_record_keeps_versions_overview_and_flags_new_streams(void **state)
+{
+	(void)state;
+	hub_registry *reg = three_clusters();
+	fl_proto_frame f = frame("alpha", "s1", 1);
+	f.has_facts = true;
+	strcpy(f.facts.k8s_version, "v1.29.3");
+	strcpy(f.facts.spoke_version, "0.1.0");
+	f.has_overview = true;
+	f.overview.healthy_nodes = 10;
+	f.overview.faulty_nodes = 2;
+	assert_true(hub_registry_record(reg, 0, &f, T0));
+	hub_cluster_state st;
+	hub_registry_get(reg, 0, &st);
+	assert_int_equal(st.last_frame_ms, T0);
+	assert_int_equal(st.last_seq, 1);
+	assert_string_equal(st.spoke_id, "s1");
+	assert_string_equal(st.k8s_version, "v1.29.3");
+	assert_string_equal(st.spoke_version, "0.1.0");
+	assert_true(st.has_overview);
+	assert_int_equal(st.healthy_nodes, 10);
+	assert_int_equal(st.faulty_nodes, 2);
+
+	/* A heartbeat (no facts, no overview) moves time and seq but keeps the rest. */
+	fl_proto_frame hb = frame("alpha", "s1", 2);
+	hb.env.kind = FL_FRAME_HEARTBEAT;
+	assert_false(hub_registry_record(reg, 0, &hb, T0 + 1000));
+	hub_registry_get(reg, 0, &st);
+	assert_int_equal(st.last_frame_ms, T0 + 1000);
+	assert_int_equal(st.last_seq, 2);
+	assert_string_equal(st.k8s_version, "v1.29.3");
+	assert_int_equal(st.healthy_nodes, 10);
+
+	fl_proto_frame again = frame("alpha", "s2", 1);
+	assert_true(hub_registry_record(reg, 0, &again, T0 + 2000));
+	hub_registry_free(reg);
+}
+
+static void test_state_loaded_at_start_counts_as_seen(void **state)
+{
+	(void)state;
+	hub_registry *reg = three_clusters();
+	hub_cluster_state st;
+	memset(&st, 0, sizeof(st));
+	st.last_frame_ms = T0;
+	st.last_seq = 9;
+	strcpy(st.spoke_id, "s9");
+	hub_registry_set(reg, 2, &st);
+	assert_string_equal(hub_registry_status(reg, 2, T0 + 1, STALE, OFFLINE), "online");
+	assert_true(hub_registry_is_duplicate(reg, 2, "s9", 9));
+	assert_false(hub_registry_is_duplicate(reg, 2, "s9", 10));
+	/* The first frame after a restart is still worth an INFO line. */
+	fl_proto_frame f = frame("gamma", "s9", 10);
+	assert_true(hub_registry_record(reg, 2, &f, T0 + 2));
+	hub_registry_free(reg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_status_never_seen_without_a_frame),
+	    cmocka_unit_test(test_status_online_until_stale_after_exactly),
+	    cmocka_unit_test(test_status_stale_until_offline_after_exactly),
+	    cmocka_unit_test(test_registry_status_follows_recorded_frames),
+	    cmocka_unit_test(test_find_names_and_labels),
+	    cmocka_unit_test(test_duplicate_is_same_spoke_and_seq_not_newer),
+	    cmocka_unit_test(test_record_keeps_versions_overview_and_flags_new_streams),
+	    cmocka_unit_test(test_state_loaded_at_start_counts_as_seen),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

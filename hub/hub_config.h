@@ -1,0 +1,62 @@
+/* hub_config.h — the hub's settings and its registry of clusters, read from clusters.yaml.
+ *
+ * Every error names FILE:LINE:COL and the key ("clusters.yaml:4:16: key 'stale_after': ..."); unknown
+ * keys are errors. Relative paths (web_dir, migrations_dir) resolve against the config file's folder. */
+#ifndef HUB_CONFIG_H
+#define HUB_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fl_err.h"
+#include "fl_log.h"
+#include "fl_proto.h"
+
+#define HUB_MAX_CLUSTERS 1024 /* clusters in one config */
+#define HUB_MAX_LABELS   32   /* labels per cluster */
+#define HUB_LABEL_LEN    128  /* label key or value, including the NUL */
+#define HUB_URL_LEN      256  /* ingest_url, api_listen */
+#define HUB_DBURL_LEN    1024 /* database_url */
+#define HUB_PATH_LEN     1024 /* file and folder paths */
+
+#define HUB_DEFAULT_STALE_AFTER_MS   (90 * 1000)
+#define HUB_DEFAULT_OFFLINE_AFTER_MS (10 * 60 * 1000)
+
+typedef struct hub_label {
+	char key[HUB_LABEL_LEN];
+	char value[HUB_LABEL_LEN];
+} hub_label;
+
+typedef struct hub_cluster_conf {
+	char name[FL_CLUSTER_LEN]; /* fl_proto_valid_name */
+	hub_label labels[HUB_MAX_LABELS];
+	size_t n_labels;
+} hub_cluster_conf;
+
+typedef struct hub_config {
+	char path[HUB_PATH_LEN];           /* the file it was read from */
+	char ingest_url[HUB_URL_LEN];      /* nng listen address */
+	char api_listen[HUB_URL_LEN];      /* civetweb listening_ports */
+	char database_url[HUB_DBURL_LEN];  /* libpq conninfo; the env override already applied */
+	int64_t stale_after_ms;            /* > 0 */
+	int64_t offline_after_ms;          /* > stale_after_ms */
+	char web_dir[HUB_PATH_LEN];        /* resolved */
+	char migrations_dir[HUB_PATH_LEN]; /* resolved */
+	enum fl_log_level log_level;
+	hub_cluster_conf *clusters; /* n_clusters items in file order, owned by the config */
+	size_t n_clusters;
+} hub_config;
+
+/* Reads path into cfg (zeroed first). env_database_url, when non-NULL and non-empty (the caller
+ * passes getenv("FLEETLENS_DATABASE_URL")), overrides hub.database_url, which is then optional.
+ * FL_OK, or FL_ECONFIG/FL_EIO/FL_ENOMEM with err filled ("FILE:LINE:COL: key 'K': ..."); on failure
+ * cfg holds nothing to free. On success release with hub_config_free. */
+int hub_config_load(hub_config *cfg, const char *path, const char *env_database_url, char err[FL_ERR_LEN]);
+
+/* Frees what cfg owns and zeroes it. Safe on a zeroed config. */
+void hub_config_free(hub_config *cfg);
+
+/* The labels of cluster c as a new JSON object ({"region":"us-east"}); NULL only if out of memory. */
+json_t *hub_config_labels_json(const hub_cluster_conf *c);
+
+#endif

@@ -1,0 +1,43 @@
+/* hub_metrics.h — the hub's counters (process-wide, lock-free atomics) and their Prometheus text
+ * rendering for GET /metrics, together with per-cluster gauges read from the registry. */
+#ifndef HUB_METRICS_H
+#define HUB_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fl_err.h"
+#include "hub_registry.h"
+
+typedef enum hub_counter {
+	HUB_M_FRAMES_RECEIVED = 0,
+	HUB_M_FRAMES_ACCEPTED,
+	HUB_M_FRAMES_DUPLICATE,
+	HUB_M_REJECTED_MALFORMED,
+	HUB_M_REJECTED_UNKNOWN_CLUSTER,
+	HUB_M_REJECTED_DB_ERROR,
+	HUB_M_FRAME_BYTES,
+	HUB_M_NODE_ROWS_WRITTEN,
+	HUB_M_DB_ERRORS,
+	HUB_M_API_2XX,
+	HUB_M_API_4XX,
+	HUB_M_API_5XX,
+	HUB_M_COUNT
+} hub_counter;
+
+/* Adds n to counter c. Thread-safe. */
+void hub_metrics_add(hub_counter c, uint64_t n);
+
+/* Current value of counter c. */
+uint64_t hub_metrics_get(hub_counter c);
+
+/* Zeroes every counter (tests). */
+void hub_metrics_reset(void);
+
+/* Renders every metric, with # HELP and # TYPE, as Prometheus text format 0.0.4 into a new malloc'd
+ * NUL-terminated buffer (*out, *out_len; the caller frees it). Cluster gauges come from reg at now_ms.
+ * FL_OK or FL_ENOMEM. */
+int hub_metrics_render(hub_registry *reg, int64_t now_ms, int64_t stale_after_ms, int64_t offline_after_ms, char **out,
+                       size_t *out_len);
+
+#endif

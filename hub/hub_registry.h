@@ -1,0 +1,72 @@
+/* hub_registry.h — the registered clusters (from config) and what the hub knows of each right now:
+ * when its last frame arrived, from which spoke stream and sequence number, its versions and GPU node
+ * health. Thread-safe: the live state sits behind one mutex; names and labels never change after
+ * creation, so they may be read without locking. */
+#ifndef HUB_REGISTRY_H
+#define HUB_REGISTRY_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fl_err.h"
+#include "fl_proto.h"
+#include "hub_config.h"
+
+/* What the hub knows of one cluster at a moment (a copy; see hub_registry_get). */
+typedef struct hub_cluster_state {
+	int64_t last_frame_ms; /* hub's wall clock when the last accepted frame arrived; 0 = never */
+	uint64_t last_seq;
+	char spoke_id[FL_CLUSTER_LEN];
+	char k8s_version[FL_VERSION_LEN];
+	char spoke_version[FL_VERSION_LEN];
+	bool has_overview;
+	int64_t healthy_nodes; /* GPU nodes, from the last overview */
+	int64_t faulty_nodes;
+} hub_cluster_state;
+
+typedef struct hub_registry hub_registry;
+
+/* Builds a registry of cfg's clusters (copied: cfg may be freed afterwards), every one never seen.
+ * FL_OK and *out (free with hub_registry_free), or FL_ENOMEM. */
+int hub_registry_new(const hub_config *cfg, hub_registry **out);
+
+/* Frees the registry. NULL is fine. */
+void hub_registry_free(hub_registry *reg);
+
+/* Number of registered clusters; indexes run 0..count-1 in config order. */
+size_t hub_registry_count(const hub_registry *reg);
+
+/* The i-th cluster's name and config (labels); valid for the registry's life. */
+const char *hub_registry_name(const hub_registry *reg, size_t i);
+const hub_cluster_conf *hub_registry_conf(const hub_registry *reg, size_t i);
+
+/* Index of the cluster called name, or -1 if it is not registered. */
+int hub_registry_find(const hub_registry *reg, const char *name);
+
+/* Copies cluster i's live state into *out. */
+void hub_registry_get(hub_registry *reg, size_t i, hub_cluster_state *out);
+
+/* Replaces cluster i's live state (used when loading it from the database at start-up). */
+void hub_registry_set(hub_registry *reg, size_t i, const hub_cluster_state *st);
+
+/* True when (spoke_id, seq) was already accepted for cluster i: same spoke_id and seq <= last_seq. */
+bool hub_registry_is_duplicate(hub_registry *reg, size_t i, const char *spoke_id, uint64_t seq);
+
+/* Records an accepted (committed) frame f for cluster i, received at recv_ms (hub wall clock).
+ * Versions and GPU node health are taken from f when it carries facts / an overview.
+ * Returns true if this is the first frame this registry has recorded for (cluster, spoke_id) — a new
+ * spoke stream worth one INFO line. */
+bool hub_registry_record(hub_registry *reg, size_t i, const fl_proto_frame *f, int64_t recv_ms);
+
+/* Status by age (ARCHITECTURE "Cluster status"): last_frame_ms <= 0 → "never_seen"; otherwise with
+ * age = now_ms - last_frame_ms: age < stale_after_ms → "online", age < offline_after_ms → "stale",
+ * else "offline". A negative age (clock went back) counts as online. Returns a static string. */
+const char *hub_status_of(int64_t last_frame_ms, int64_t now_ms, int64_t stale_after_ms, int64_t offline_after_ms);
+
+/* hub_status_of for cluster i's current state. */
+const char *hub_registry_status(hub_registry *reg, size_t i, int64_t now_ms, int64_t stale_after_ms,
+                                int64_t offline_after_ms);
+
+#endif

@@ -1,0 +1,92 @@
+/* hub_store.h — the hub's PostgreSQL access (libpq): migrations, cluster rows, writing a frame in one
+ * transaction, and the reads the API serves. Every statement is parameterized (PQexecParams).
+ *
+ * One hub_store is one connection and is NOT thread-safe: the ingest worker owns one, and each API
+ * worker thread owns its own. A broken connection is re-established (PQreset) by the next call. Each
+ * failed statement or connection attempt adds to fleetlens_hub_db_errors_total. */
+#ifndef HUB_STORE_H
+#define HUB_STORE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fl_err.h"
+#include "fl_proto.h"
+#include "hub_config.h"
+#include "hub_registry.h"
+
+#define HUB_STORE_MAX_MIGRATIONS      1000
+#define HUB_STORE_MAX_MIGRATION_BYTES (1 << 20)
+
+typedef struct hub_store hub_store;
+
+/* A new, unconnected store for conninfo (a libpq conninfo string or URI; copied). NULL if out of
+ * memory or conninfo is longer than HUB_DBURL_LEN-1. Connects on first use. */
+hub_store *hub_store_new(const char *conninfo);
+
+/* Closes the connection and frees the store. NULL is fine. */
+void hub_store_free(hub_store *s);
+
+/* Makes sure the connection is up: connects if never connected, PQreset if it broke.
+ * FL_OK, or FL_EDB with err naming libpq's reason. */
+int hub_store_connect(hub_store *s, char err[FL_ERR_LEN]);
+
+/* hub_store_connect, retried with backoff (0.5 s doubling to 5 s) for up to max_ms, logging each
+ * failure as a warning. FL_OK or FL_EDB (err: the last failure). */
+int hub_store_connect_retry(hub_store *s, int64_t max_ms, char err[FL_ERR_LEN]);
+
+/* Applies every dir/NNN_*.sql (three digits, '_', ".sql") in name order that schema_migrations does
+ * not list yet, each in its own transaction under pg_advisory_xact_lock, recording its version (the
+ * file name without ".sql"). *versions (new reference, caller decrefs) is the JSON array of every
+ * version found in dir; *applied counts the ones run now. FL_OK, FL_EIO (folder or file unreadable,
+ * no migrations), FL_ELIMIT, or FL_EDB; err says which file. */
+int hub_store_migrate(hub_store *s, const char *dir, json_t **versions, int *applied, char err[FL_ERR_LEN]);
+
+/* Readiness: the database answers and every version in versions (a JSON array, as
+ * hub_store_migrate returned) is in schema_migrations. FL_OK, or FL_EDB with err saying why. */
+int hub_store_ready(hub_store *s, const json_t *versions, char err[FL_ERR_LEN]);
+
+/* Inserts a cluster row for every configured cluster, or updates its labels. FL_OK or FL_EDB. */
+int hub_store_register_clusters(hub_store *s, const hub_config *cfg, char err[FL_ERR_LEN]);
+
+/* Loads each registered cluster's last frame time, spoke_id, last_seq, versions and GPU node health
+ * from the database into reg (rows of unregistered clusters are ignored). FL_OK or FL_EDB. */
+int hub_store_load_state(hub_store *s, hub_registry *reg, char err[FL_ERR_LEN]);
+
+/* What hub_store_write_frame did. */
+typedef struct hub_write_result {
+	bool stale;           /* the cluster row already holds this spoke_id at seq >= f's: nothing written */
+	int64_t node_rows;    /* node rows inserted or updated */
+	int64_t gpu_rows;     /* gpu_device rows inserted or updated */
+	int64_t rows_deleted; /* node + gpu_device rows deleted (full frames) */
+} hub_write_result;
+
+/* Writes frame f of a registered cluster in ONE transaction: the cluster row (versions, spoke_id,
+ * last_seq, last_frame_at = recv_ms, last_sent_at) guarded so an older seq of the same spoke_id never
+ * overwrites a newer one; for full and delta frames all nodes and GPUs in one statement each and the
+ * overview; for full frames also deletes the cluster's nodes and GPUs missing from f. A heartbeat
+ * only updates the cluster row. f is borrowed.
+ * FL_OK (see *res; res->stale means "duplicate"), FL_EINVAL when f cannot be stored as sent (duplicate
+ * node names or GPU keys, a count out of int range, a non-finite number: the frame is malformed), or
+ * FL_EDB (rolled back; the caller asks the spoke to retry). err says what. */
+int hub_store_write_frame(hub_store *s, const fl_proto_frame *f, int64_t recv_ms, hub_write_result *res,
+                          char err[FL_ERR_LEN]);
+
+/* Reads cluster's overview row into *out and its updated_at into *updated_ms. *found is false (and
+ * FL_OK returned) when the cluster has no overview row yet. FL_OK or FL_EDB. */
+int hub_store_read_overview(hub_store *s, const char *cluster, fl_proto_overview *out, int64_t *updated_ms, bool *found,
+                            char err[FL_ERR_LEN]);
+
+/* Every overview row: *out (new reference) is a JSON object mapping cluster name to its overview
+ * (fl_proto_overview_to_json fields plus "updatedAt", RFC 3339). FL_OK, FL_EDB or FL_ENOMEM. */
+int hub_store_read_overviews(hub_store *s, json_t **out, char err[FL_ERR_LEN]);
+
+/* One page of node rows ordered by cluster_name, name: cluster NULL means every cluster. *rows (new
+ * reference) is an array of {name ip gpu_name gpu_count gpu_allocation gpu_utilization status
+ * cluster_name}; *total counts all matching rows. FL_OK, FL_EDB or FL_ENOMEM. */
+int hub_store_read_nodes(hub_store *s, const char *cluster, int64_t limit, int64_t offset, json_t **rows,
+                         int64_t *total, char err[FL_ERR_LEN]);
+
+#endif
