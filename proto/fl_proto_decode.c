@@ -1,1 +1,874 @@
-/* stub: to be written */ typedef int fl_stub_fl_proto_decode;
+/* fl_proto_decode.c — the bounded checker and the frame/ack decoder (format: FORMAT.md).
+ *
+ * fl_proto_check walks the raw bytes without allocating: every declared length or element count must
+ * fit in the bytes left, nesting is capped at FL_PROTO_MAX_DEPTH and the total number of objects at
+ * FL_PROTO_MAX_ELEMENTS. The decoder then reads the checked bytes directly (no msgpack_unpack, so no
+ * object tree is built) and fills the structs through per-map field tables, validating each field. */
+#include "fl_proto.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool fl_proto_utf8_valid(const char *s, size_t n); /* fl_proto.c */
+
+/* ---- one msgpack header ---------------------------------------------------------------------- */
+
+enum mp_type { MP_NIL, MP_BOOL, MP_UINT, MP_NINT, MP_FLOAT, MP_STR, MP_BIN, MP_EXT, MP_ARRAY, MP_MAP };
+
+struct mp_val {
+	enum mp_type type;
+	bool b;              /* MP_BOOL */
+	uint64_t u;          /* MP_UINT: any integer >= 0, whatever its encoding */
+	int64_t i;           /* MP_NINT: any integer < 0 */
+	double f;            /* MP_FLOAT (float32 widened) */
+	const uint8_t *data; /* MP_STR, MP_BIN, MP_EXT: payload inside the input */
+	uint32_t len;        /* payload bytes, or MP_ARRAY/MP_MAP entry count */
+};
+
+static const char *const mp_type_names[] = {"nil",    "boolean", "integer", "integer", "float",
+                                            "string", "binary",  "ext",     "array",   "map"};
+
+static uint64_t be(const uint8_t *p, size_t n)
+{
+	uint64_t v = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		v = (v << 8) | p[k];
+	}
+	return v;
+}
+
+/* Reads the value header at *pp (and the payload of a str/bin/ext) into v and advances *pp past it.
+ * Containers are not entered: their entries follow. Returns 0, or -1 with *why set if the bytes end
+ * too early or hold the reserved byte 0xc1. Never reads at or past end. */
+static int mp_read(const uint8_t **pp, const uint8_t *end, struct mp_val *v, const char **why)
+{
+	const uint8_t *p = *pp;
+	size_t left = (size_t)(end - p);
+	size_t hdr = 1; /* header bytes, including the type byte */
+	uint8_t t;
+
+	if (left == 0) {
+		*why = "input ends where a value should start";
+		return -1;
+	}
+	t = p[0];
+	memset(v, 0, sizeof(*v));
+	if (t <= 0x7f) {
+		v->type = MP_UINT;
+		v->u = t;
+	} else if (t <= 0x8f) {
+		v->type = MP_MAP;
+		v->len = t & 0x0f;
+	} else if (t <= 0x9f) {
+		v->type = MP_ARRAY;
+		v->len = t & 0x0f;
+	} else if (t <= 0xbf) {
+		v->type = MP_STR;
+		v->len = t & 0x1f;
+	} else if (t >= 0xe0) {
+		v->type = MP_NINT;
+		v->i = (int8_t)t;
+	} else {
+		/* 0xc0..0xdf: the width of what follows the type byte */
+		static const uint8_t width[32] = {
+		    0, 0, 0, 0, 1, 2, 4, 1, 2, 4, 4, 8, 1, 2, 4, 8, /* c0..cf */
+		    1, 2, 4, 8, 1, 1, 1, 1, 1, 1, 2, 4, 2, 4, 2, 4, /* d0..df */
+		};
+		size_t w = width[t - 0xc0];
+		uint64_t x;
+
+		if (t == 0xc1) {
+			*why = "reserved byte 0xc1";
+			return -1;
+		}
+		if (w >= left) {
+			*why = "input ends inside a value header";
+			return -1;
+		}
+		x = be(p + 1, w);
+		hdr = 1 + w;
+		switch (t) {
+		case 0xc0: v->type = MP_NIL; break;
+		case 0xc2:
+		case 0xc3:
+			v->type = MP_BOOL;
+			v->b = t == 0xc3;
+			break;
+		case 0xc4:
+		case 0xc5:
+		case 0xc6:
+			v->type = MP_BIN;
+			v->len = (uint32_t)x;
+			break;
+		case 0xc7:
+		case 0xc8:
+		case 0xc9: /* ext 8/16/32: length, then a type byte, then the data */
+			v->type = MP_EXT;
+			v->len = (uint32_t)x + 1;
+			if (v->len == 0) { /* 0xffffffff + 1 */
+				*why = "ext length larger than the input";
+				return -1;
+			}
+			break;
+		case 0xca: {
+			uint32_t bits = (uint32_t)x;
+			float f;
+
+			memcpy(&f, &bits, sizeof(f));
+			v->type = MP_FLOAT;
+			v->f = f;
+			break;
+		}
+		case 0xcb:
+			v->type = MP_FLOAT;
+			memcpy(&v->f, &x, sizeof(v->f));
+			break;
+		case 0xcc:
+		case 0xcd:
+		case 0xce:
+		case 0xcf:
+			v->type = MP_UINT;
+			v->u = x;
+			break;
+		case 0xd0:
+		case 0xd1:
+		case 0xd2:
+		case 0xd3: {
+			int64_t s;
+
+			if (w == 8) {
+				memcpy(&s, &x, sizeof(s));
+			} else { /* sign-extend from w bytes */
+				uint64_t sign = (uint64_t)1 << (8 * w - 1);
+				s = (x & sign) ? (int64_t)(x | ~((sign << 1) - 1)) : (int64_t)x;
+			}
+			if (s >= 0) {
+				v->type = MP_UINT;
+				v->u = (uint64_t)s;
+			} else {
+				v->type = MP_NINT;
+				v->i = s;
+			}
+			break;
+		}
+		case 0xd4:
+		case 0xd5:
+		case 0xd6:
+		case 0xd7:
+		case 0xd8: /* fixext 1/2/4/8/16: a type byte, then 1 << (t - 0xd4) data bytes */
+			v->type = MP_EXT;
+			v->len = 1 + (1u << (t - 0xd4));
+			hdr = 1;
+			break;
+		case 0xd9:
+		case 0xda:
+		case 0xdb:
+			v->type = MP_STR;
+			v->len = (uint32_t)x;
+			break;
+		case 0xdc:
+		case 0xdd:
+			v->type = MP_ARRAY;
+			v->len = (uint32_t)x;
+			break;
+		default: /* 0xde, 0xdf */
+			v->type = MP_MAP;
+			v->len = (uint32_t)x;
+			break;
+		}
+	}
+	if (v->type == MP_STR || v->type == MP_BIN || v->type == MP_EXT) {
+		if (v->len > left - hdr) {
+			*why = v->type == MP_STR ? "string longer than the input left"
+			                         : (v->type == MP_BIN ? "binary longer than the input left"
+			                                              : "ext longer than the input left");
+			return -1;
+		}
+		v->data = p + hdr;
+		*pp = p + hdr + v->len;
+	} else {
+		*pp = p + hdr;
+	}
+	return 0;
+}
+
+/* ---- the checker ----------------------------------------------------------------------------- */
+
+int fl_proto_check(const void *buf, size_t len, char err[FL_ERR_LEN])
+{
+	const uint8_t *base = buf, *p = buf, *end;
+	uint64_t left[FL_PROTO_MAX_DEPTH + 1]; /* entries still to read at each open level; [0] = top */
+	uint64_t pending = 1;                  /* sum of left[] */
+	uint64_t elements = 0;
+	size_t depth = 0;
+
+	if (buf == NULL || len == 0) {
+		return fl_seterr(err, FL_EPROTO, "frame: empty input");
+	}
+	if (len > FL_PROTO_MAX_FRAME_BYTES) {
+		return fl_seterr(err, FL_ELIMIT, "frame: %zu bytes, more than the %u allowed", len,
+		                 FL_PROTO_MAX_FRAME_BYTES);
+	}
+	end = base + len;
+	left[0] = 1;
+	while (pending > 0) {
+		size_t off = (size_t)(p - base);
+		struct mp_val v;
+		const char *why = NULL;
+
+		while (left[depth] == 0) {
+			depth--;
+		}
+		if (mp_read(&p, end, &v, &why) != 0) {
+			return fl_seterr(err, FL_EPROTO, "frame: byte %zu: %s", off, why);
+		}
+		left[depth]--;
+		pending--;
+		if (++elements > FL_PROTO_MAX_ELEMENTS) {
+			return fl_seterr(err, FL_ELIMIT, "frame: byte %zu: more than %u msgpack objects", off,
+			                 FL_PROTO_MAX_ELEMENTS);
+		}
+		if (v.type == MP_ARRAY || v.type == MP_MAP) {
+			uint64_t n = v.type == MP_MAP ? 2 * (uint64_t)v.len : v.len;
+
+			if (depth >= FL_PROTO_MAX_DEPTH) {
+				return fl_seterr(err, FL_ELIMIT, "frame: byte %zu: nested deeper than %u levels", off,
+				                 FL_PROTO_MAX_DEPTH);
+			}
+			/* every entry takes at least one byte, so all that is still owed must fit in what is left */
+			if (pending + n > (uint64_t)(end - p)) {
+				return fl_seterr(err, FL_EPROTO,
+				                 "frame: byte %zu: %s of %" PRIu32
+				                 " entries does not fit in the %zu bytes left",
+				                 off, mp_type_names[v.type], v.len, (size_t)(end - p));
+			}
+			left[++depth] = n;
+			pending += n;
+		}
+	}
+	if (p != end) {
+		return fl_seterr(err, FL_EPROTO, "frame: %zu trailing bytes after the value", (size_t)(end - p));
+	}
+	return FL_OK;
+}
+
+/* ---- the decoder ----------------------------------------------------------------------------- */
+
+struct keyref {
+	const uint8_t *s;
+	uint32_t n;
+};
+
+struct dec {
+	const uint8_t *p, *end;
+	char *err;
+	struct keyref *unk; /* keys not in the field table of the maps being read (for duplicate checks) */
+	size_t n_unk, cap_unk;
+};
+
+enum ftype {
+	FT_STR,        /* char[size]; required means present and non-empty */
+	FT_COUNT,      /* int64_t >= 0 */
+	FT_INT64,      /* int64_t */
+	FT_INDEX32,    /* int32_t >= 0 */
+	FT_NUMA,       /* int32_t >= -1 */
+	FT_F64,        /* double, finite; integers accepted */
+	FT_F64_OPT,    /* double or nil; bool at has_off */
+	FT_BOOL,       /* bool */
+	FT_VERSION,    /* uint32_t == FL_PROTO_VERSION */
+	FT_NAME,       /* char[FL_CLUSTER_LEN], fl_proto_valid_name */
+	FT_SEQ,        /* uint64_t in 1..INT64_MAX */
+	FT_ACK_SEQ,    /* uint64_t in 0..INT64_MAX */
+	FT_KIND,       /* fl_frame_kind */
+	FT_ACK_STATUS, /* fl_ack_status */
+	FT_TAINTS,     /* base is an fl_proto_node */
+	FT_FACTS,      /* base is an fl_proto_frame */
+	FT_NODES,
+	FT_GPUS,
+	FT_OVERVIEW,
+};
+
+struct field {
+	const char *key;
+	enum ftype type;
+	size_t off, size, has_off;
+	bool required;
+};
+
+#define F(S, k, t, m, req)                                                                                             \
+	{                                                                                                              \
+		k, t, offsetof(S, m), sizeof(((S *)0)->m), 0, req                                                      \
+	}
+#define F_OPT(S, k, m, has)                                                                                            \
+	{                                                                                                              \
+		k, FT_F64_OPT, offsetof(S, m), sizeof(double), offsetof(S, has), false                                 \
+	}
+#define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct field envelope_fields[] = {
+    F(fl_proto_envelope, "v", FT_VERSION, version, true),     F(fl_proto_envelope, "cluster", FT_NAME, cluster, true),
+    F(fl_proto_envelope, "spoke", FT_NAME, spoke_id, true),   F(fl_proto_envelope, "seq", FT_SEQ, seq, true),
+    F(fl_proto_envelope, "sent", FT_INT64, sent_at_ms, true), F(fl_proto_envelope, "kind", FT_KIND, kind, true),
+};
+
+static const struct field payload_fields[] = {
+    F(fl_proto_frame, "facts", FT_FACTS, facts, false),
+    F(fl_proto_frame, "nodes", FT_NODES, nodes, false),
+    F(fl_proto_frame, "gpus", FT_GPUS, gpus, false),
+    F(fl_proto_frame, "overview", FT_OVERVIEW, overview, false),
+};
+
+static const struct field facts_fields[] = {
+    F(fl_proto_facts, "k8s_version", FT_STR, k8s_version, false),
+    F(fl_proto_facts, "spoke_version", FT_STR, spoke_version, false),
+    F(fl_proto_facts, "source", FT_STR, source, false),
+};
+
+static const struct field taint_fields[] = {
+    F(fl_proto_taint, "key", FT_STR, key, false),
+    F(fl_proto_taint, "value", FT_STR, value, false),
+    F(fl_proto_taint, "effect", FT_STR, effect, false),
+};
+
+static const struct field node_fields[] = {
+    F(fl_proto_node, "name", FT_STR, name, true),
+    F(fl_proto_node, "ip", FT_STR, ip, false),
+    F(fl_proto_node, "gpu_name", FT_STR, gpu_name, false),
+    F(fl_proto_node, "gpu_count", FT_COUNT, gpu_count, false),
+    F(fl_proto_node, "gpu_allocation", FT_COUNT, gpu_allocation, false),
+    F_OPT(fl_proto_node, "gpu_utilization", gpu_utilization, has_utilization),
+    F(fl_proto_node, "status", FT_STR, status, false),
+    F(fl_proto_node, "unschedulable", FT_BOOL, unschedulable, false),
+    F(fl_proto_node, "faulty", FT_BOOL, faulty, false),
+    F(fl_proto_node, "cpu_millis", FT_COUNT, cpu_millis, false),
+    F(fl_proto_node, "memory_bytes", FT_COUNT, memory_bytes, false),
+    F(fl_proto_node, "kubelet_version", FT_STR, kubelet_version, false),
+    F(fl_proto_node, "os_image", FT_STR, os_image, false),
+    F(fl_proto_node, "kernel_version", FT_STR, kernel_version, false),
+    F(fl_proto_node, "container_runtime", FT_STR, container_runtime, false),
+    F(fl_proto_node, "taints", FT_TAINTS, taints, false),
+};
+
+static const struct field gpu_fields[] = {
+    F(fl_proto_gpu, "node", FT_STR, node, true),
+    F(fl_proto_gpu, "gpu_id", FT_INDEX32, gpu_id, true),
+    F(fl_proto_gpu, "gpu_model", FT_STR, gpu_model, false),
+    F(fl_proto_gpu, "memory_mib", FT_COUNT, memory_mib, false),
+    F_OPT(fl_proto_gpu, "utilization", utilization, has_utilization),
+    F(fl_proto_gpu, "temperature", FT_F64, temperature, false),
+    F(fl_proto_gpu, "power", FT_F64, power, false),
+    F(fl_proto_gpu, "serial", FT_STR, serial, false),
+    F(fl_proto_gpu, "numa", FT_NUMA, numa, false),
+};
+
+static const struct field overview_fields[] = {
+    F(fl_proto_overview, "total_nodes", FT_COUNT, total_nodes, false),
+    F(fl_proto_overview, "healthy_nodes", FT_COUNT, healthy_nodes, false),
+    F(fl_proto_overview, "faulty_nodes", FT_COUNT, faulty_nodes, false),
+    F(fl_proto_overview, "fully_idle_nodes", FT_COUNT, fully_idle_nodes, false),
+    F(fl_proto_overview, "partially_idle_nodes", FT_COUNT, partially_idle_nodes, false),
+    F(fl_proto_overview, "busy_nodes", FT_COUNT, busy_nodes, false),
+    F(fl_proto_overview, "allocation_rate", FT_F64, allocation_rate, false),
+    F(fl_proto_overview, "utilization", FT_F64, utilization, false),
+    F(fl_proto_overview, "gpus_allocatable", FT_COUNT, gpus_allocatable, false),
+    F(fl_proto_overview, "gpus_allocated", FT_COUNT, gpus_allocated, false),
+    F(fl_proto_overview, "total_space", FT_F64, total_space, false),
+    F(fl_proto_overview, "used_space", FT_F64, used_space, false),
+    F(fl_proto_overview, "usage_percentage", FT_F64, usage_percentage, false),
+    F(fl_proto_overview, "total_inodes", FT_F64, total_inodes, false),
+    F(fl_proto_overview, "used_inodes", FT_F64, used_inodes, false),
+    F(fl_proto_overview, "inodes_usage_percentage", FT_F64, inodes_usage_percentage, false),
+    F(fl_proto_overview, "read_bandwidth", FT_F64, read_bandwidth, false),
+    F(fl_proto_overview, "write_bandwidth", FT_F64, write_bandwidth, false),
+    F(fl_proto_overview, "total_tx", FT_F64, total_tx, false),
+    F(fl_proto_overview, "total_rx", FT_F64, total_rx, false),
+};
+
+static const struct field ack_fields[] = {
+    F(fl_proto_ack, "seq", FT_ACK_SEQ, seq, true),
+    F(fl_proto_ack, "status", FT_ACK_STATUS, status, true),
+    F(fl_proto_ack, "reason", FT_STR, reason, false),
+};
+
+/* Fills err with "path.key: message" and returns code. */
+static int ferr(struct dec *d, int code, const char *path, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static int ferr(struct dec *d, int code, const char *path, const char *key, const char *fmt, ...)
+{
+	char msg[160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (*path == '\0' && *key == '\0') {
+		path = "payload"; /* the payload map's own children are named without a prefix */
+	}
+	return fl_seterr(d->err, code, "%s%s%s: %s", path, (*path != '\0' && *key != '\0') ? "." : "", key, msg);
+}
+
+static int next(struct dec *d, struct mp_val *v, const char *path, const char *key)
+{
+	const char *why = NULL;
+
+	if (mp_read(&d->p, d->end, v, &why) != 0) {
+		return ferr(d, FL_EPROTO, path, key, "%s", why);
+	}
+	return FL_OK;
+}
+
+/* Skips one value and everything inside it (the input has passed fl_proto_check, so this ends). */
+static int skip(struct dec *d, const char *path, const char *key)
+{
+	uint64_t n = 1;
+
+	while (n > 0) {
+		struct mp_val v;
+		int rv = next(d, &v, path, key);
+
+		if (rv != FL_OK) {
+			return rv;
+		}
+		n--;
+		if (v.type == MP_ARRAY) {
+			n += v.len;
+		} else if (v.type == MP_MAP) {
+			n += 2 * (uint64_t)v.len;
+		}
+	}
+	return FL_OK;
+}
+
+static int read_int(struct dec *d, const char *path, const char *key, int64_t min, int64_t max, const char *expect,
+                    int64_t *out)
+{
+	struct mp_val v;
+	int rv = next(d, &v, path, key);
+
+	if (rv != FL_OK) {
+		return rv;
+	}
+	if (v.type == MP_UINT && v.u <= (uint64_t)max && (int64_t)v.u >= min) {
+		*out = (int64_t)v.u;
+	} else if (v.type == MP_NINT && v.i >= min && v.i <= max) {
+		*out = v.i;
+	} else if (v.type == MP_UINT || v.type == MP_NINT) {
+		char num[24];
+
+		if (v.type == MP_UINT) {
+			snprintf(num, sizeof(num), "%" PRIu64, v.u);
+		} else {
+			snprintf(num, sizeof(num), "%" PRId64, v.i);
+		}
+		return ferr(d, FL_EPROTO, path, key, "expected %s, got %s", expect, num);
+	} else {
+		return ferr(d, FL_EPROTO, path, key, "expected %s, got %s", expect, mp_type_names[v.type]);
+	}
+	return FL_OK;
+}
+
+/* A finite number; has (if not NULL) allows nil and says whether a number was there. */
+static int read_f64(struct dec *d, const char *path, const char *key, double *out, bool *has)
+{
+	struct mp_val v;
+	int rv = next(d, &v, path, key);
+	const char *expect = has != NULL ? "a finite number or nil" : "a finite number";
+
+	if (rv != FL_OK) {
+		return rv;
+	}
+	if (has != NULL) {
+		*has = v.type != MP_NIL;
+		if (v.type == MP_NIL) {
+			*out = 0;
+			return FL_OK;
+		}
+	}
+	switch (v.type) {
+	case MP_UINT: *out = (double)v.u; break;
+	case MP_NINT: *out = (double)v.i; break;
+	case MP_FLOAT:
+		if (!isfinite(v.f)) {
+			return ferr(d, FL_EPROTO, path, key, "expected %s, got %s", expect,
+			            isnan(v.f) ? "NaN" : "infinity");
+		}
+		*out = v.f;
+		break;
+	default: return ferr(d, FL_EPROTO, path, key, "expected %s, got %s", expect, mp_type_names[v.type]);
+	}
+	return FL_OK;
+}
+
+/* A string that fits in cap bytes with its NUL; returns its bytes through *s, *n (not terminated). */
+static int read_str(struct dec *d, const char *path, const char *key, size_t cap, const uint8_t **s, uint32_t *n)
+{
+	struct mp_val v;
+	int rv = next(d, &v, path, key);
+
+	if (rv != FL_OK) {
+		return rv;
+	}
+	if (v.type != MP_STR) {
+		return ferr(d, FL_EPROTO, path, key, "expected a string, got %s", mp_type_names[v.type]);
+	}
+	if (v.len >= cap) {
+		return ferr(d, FL_ELIMIT, path, key, "string of %" PRIu32 " bytes, longer than the %zu allowed", v.len,
+		            cap - 1);
+	}
+	if (memchr(v.data, '\0', v.len) != NULL) {
+		return ferr(d, FL_EPROTO, path, key, "string contains a NUL byte");
+	}
+	if (!fl_proto_utf8_valid((const char *)v.data, v.len)) {
+		return ferr(d, FL_EPROTO, path, key, "string is not valid UTF-8");
+	}
+	*s = v.data;
+	*n = v.len;
+	return FL_OK;
+}
+
+static int read_map(struct dec *d, const char *path, const struct field *fields, size_t nf, void *base);
+
+/* Reads an array header for path.key and checks its count against max. */
+static int read_array(struct dec *d, const char *path, const char *key, uint32_t max, uint32_t *n)
+{
+	struct mp_val v;
+	int rv = next(d, &v, path, key);
+
+	if (rv != FL_OK) {
+		return rv;
+	}
+	if (v.type != MP_ARRAY) {
+		return ferr(d, FL_EPROTO, path, key, "expected an array, got %s", mp_type_names[v.type]);
+	}
+	if (v.len > max) {
+		return ferr(d, FL_ELIMIT, path, key, "%" PRIu32 " items, more than the %" PRIu32 " allowed", v.len,
+		            max);
+	}
+	*n = v.len;
+	return FL_OK;
+}
+
+/* Reads an array of maps into a new calloc'd array of n items of size sz, stored at *items / *count
+ * before the items are read (so a failure part-way leaves something fl_proto_frame_free releases). */
+static int read_items(struct dec *d, const char *path, const char *key, uint32_t max, size_t sz,
+                      const struct field *fields, size_t nf, void **items, uint32_t *count)
+{
+	char ipath[96];
+	uint32_t n = 0;
+	int rv = read_array(d, path, key, max, &n);
+
+	if (rv != FL_OK) {
+		return rv;
+	}
+	if (n == 0) {
+		return FL_OK;
+	}
+	*items = calloc(n, sz);
+	if (*items == NULL) {
+		return ferr(d, FL_ENOMEM, path, key, "out of memory for %" PRIu32 " items", n);
+	}
+	*count = n;
+	for (uint32_t i = 0; i < n; i++) {
+		snprintf(ipath, sizeof(ipath), "%s%s%s[%" PRIu32 "]", path, *path != '\0' ? "." : "", key, i);
+		rv = read_map(d, ipath, fields, nf, (char *)*items + i * sz);
+		if (rv != FL_OK) {
+			return rv;
+		}
+	}
+	return FL_OK;
+}
+
+static int read_field(struct dec *d, const char *path, const struct field *f, void *base)
+{
+	char *at = (char *)base + f->off;
+	const uint8_t *s = NULL;
+	uint32_t n = 0;
+	int64_t x;
+	int rv;
+
+	switch (f->type) {
+	case FT_STR:
+		if ((rv = read_str(d, path, f->key, f->size, &s, &n)) != FL_OK) {
+			return rv;
+		}
+		if (f->required && n == 0) {
+			return ferr(d, FL_EPROTO, path, f->key, "must not be empty");
+		}
+		memcpy(at, s, n);
+		at[n] = '\0';
+		return FL_OK;
+	case FT_NAME:
+		if ((rv = read_str(d, path, f->key, f->size, &s, &n)) != FL_OK) {
+			return rv;
+		}
+		memcpy(at, s, n);
+		at[n] = '\0';
+		if (!fl_proto_valid_name(at)) {
+			return ferr(d, FL_EPROTO, path, f->key, "expected 1..63 of [A-Za-z0-9._-], got \"%.*s\"",
+			            (int)n, at);
+		}
+		return FL_OK;
+	case FT_KIND:
+	case FT_ACK_STATUS:
+		if ((rv = read_str(d, path, f->key, 32, &s, &n)) != FL_OK) {
+			return rv;
+		}
+		if (f->type == FT_KIND) {
+			fl_frame_kind k = fl_proto_kind_parse((const char *)s, n);
+
+			if (k == 0) {
+				return ferr(d, FL_EPROTO, path, f->key,
+				            "expected full, delta or heartbeat, got \"%.*s\"", (int)n, (const char *)s);
+			}
+			*(fl_frame_kind *)(void *)at = k;
+		} else {
+			static const char *const names[] = {"ok", "duplicate", "rejected", "retry"};
+			size_t k = 0;
+
+			while (k < NFIELDS(names) && !(strlen(names[k]) == n && memcmp(names[k], s, n) == 0)) {
+				k++;
+			}
+			if (k == NFIELDS(names)) {
+				return ferr(d, FL_EPROTO, path, f->key,
+				            "expected ok, duplicate, rejected or retry, got \"%.*s\"", (int)n,
+				            (const char *)s);
+			}
+			*(fl_ack_status *)(void *)at = (fl_ack_status)k;
+		}
+		return FL_OK;
+	case FT_COUNT:
+		rv = read_int(d, path, f->key, 0, INT64_MAX, "a non-negative integer", &x);
+		if (rv == FL_OK) {
+			memcpy(at, &x, sizeof(int64_t));
+		}
+		return rv;
+	case FT_INT64:
+		rv = read_int(d, path, f->key, INT64_MIN, INT64_MAX, "an integer", &x);
+		if (rv == FL_OK) {
+			memcpy(at, &x, sizeof(int64_t));
+		}
+		return rv;
+	case FT_INDEX32:
+	case FT_NUMA:
+		rv = read_int(d, path, f->key, f->type == FT_NUMA ? -1 : 0, INT32_MAX,
+		              f->type == FT_NUMA ? "an integer >= -1" : "a non-negative integer", &x);
+		if (rv == FL_OK) {
+			int32_t y = (int32_t)x;
+			memcpy(at, &y, sizeof(y));
+		}
+		return rv;
+	case FT_SEQ:
+	case FT_ACK_SEQ:
+		rv = read_int(d, path, f->key, f->type == FT_SEQ ? 1 : 0, INT64_MAX,
+		              f->type == FT_SEQ ? "an integer >= 1" : "a non-negative integer", &x);
+		if (rv == FL_OK) {
+			uint64_t y = (uint64_t)x;
+			memcpy(at, &y, sizeof(y));
+		}
+		return rv;
+	case FT_VERSION:
+		rv = read_int(d, path, f->key, FL_PROTO_VERSION, FL_PROTO_VERSION,
+		              "version 1 (the only one this decoder speaks)", &x);
+		if (rv == FL_OK) {
+			uint32_t y = (uint32_t)x;
+			memcpy(at, &y, sizeof(y));
+		}
+		return rv;
+	case FT_F64: return read_f64(d, path, f->key, (double *)(void *)at, NULL);
+	case FT_F64_OPT: return read_f64(d, path, f->key, (double *)(void *)at, (bool *)((char *)base + f->has_off));
+	case FT_BOOL: {
+		struct mp_val v;
+
+		if ((rv = next(d, &v, path, f->key)) != FL_OK) {
+			return rv;
+		}
+		if (v.type != MP_BOOL) {
+			return ferr(d, FL_EPROTO, path, f->key, "expected a boolean, got %s", mp_type_names[v.type]);
+		}
+		*(bool *)(void *)at = v.b;
+		return FL_OK;
+	}
+	case FT_TAINTS: {
+		fl_proto_node *node = base;
+		return read_items(d, path, f->key, FL_PROTO_MAX_TAINTS, sizeof(fl_proto_taint), taint_fields,
+		                  NFIELDS(taint_fields), (void **)&node->taints, &node->n_taints);
+	}
+	case FT_NODES: {
+		fl_proto_frame *fr = base;
+		return read_items(d, path, f->key, FL_PROTO_MAX_NODES, sizeof(fl_proto_node), node_fields,
+		                  NFIELDS(node_fields), (void **)&fr->nodes, &fr->n_nodes);
+	}
+	case FT_GPUS: {
+		fl_proto_frame *fr = base;
+		return read_items(d, path, f->key, FL_PROTO_MAX_GPUS, sizeof(fl_proto_gpu), gpu_fields,
+		                  NFIELDS(gpu_fields), (void **)&fr->gpus, &fr->n_gpus);
+	}
+	case FT_FACTS: {
+		fl_proto_frame *fr = base;
+		fr->has_facts = true;
+		return read_map(d, f->key, facts_fields, NFIELDS(facts_fields), &fr->facts);
+	}
+	case FT_OVERVIEW: {
+		fl_proto_frame *fr = base;
+		fr->has_overview = true;
+		return read_map(d, f->key, overview_fields, NFIELDS(overview_fields), &fr->overview);
+	}
+	}
+	return ferr(d, FL_EPROTO, path, f->key, "unhandled field type");
+}
+
+static int keyref_cmp(const void *a, const void *b)
+{
+	const struct keyref *x = a, *y = b;
+
+	if (x->n != y->n) {
+		return x->n < y->n ? -1 : 1;
+	}
+	return memcmp(x->s, y->s, x->n);
+}
+
+/* Reads a map whose keys are looked up in fields (at most 64) and whose values land in base.
+ * Unknown keys are skipped; a key seen twice, known or not, is an error; so is a missing required key. */
+static int read_map(struct dec *d, const char *path, const struct field *fields, size_t nf, void *base)
+{
+	size_t unk0 = d->n_unk;
+	uint64_t seen = 0;
+	struct mp_val v;
+	int rv = next(d, &v, path, "");
+
+	if (rv != FL_OK) {
+		return rv;
+	}
+	if (v.type != MP_MAP) {
+		return ferr(d, FL_EPROTO, path, "", "expected a map, got %s", mp_type_names[v.type]);
+	}
+	for (uint32_t i = 0; i < v.len; i++) {
+		struct mp_val k;
+		size_t j = 0;
+
+		if ((rv = next(d, &k, path, "")) != FL_OK) {
+			return rv;
+		}
+		if (k.type != MP_STR) {
+			return ferr(d, FL_EPROTO, path, "", "map key %" PRIu32 " is a %s, not a string", i,
+			            mp_type_names[k.type]);
+		}
+		while (j < nf && !(strlen(fields[j].key) == k.len && memcmp(fields[j].key, k.data, k.len) == 0)) {
+			j++;
+		}
+		if (j == nf) { /* unknown: remember it for the duplicate check, skip its value */
+			if (d->n_unk == d->cap_unk) {
+				size_t cap = d->cap_unk ? 2 * d->cap_unk : 16;
+				struct keyref *u = realloc(d->unk, cap * sizeof(*u));
+
+				if (u == NULL) {
+					return ferr(d, FL_ENOMEM, path, "", "out of memory");
+				}
+				d->unk = u;
+				d->cap_unk = cap;
+			}
+			d->unk[d->n_unk++] = (struct keyref){k.data, k.len};
+			if ((rv = skip(d, path, "")) != FL_OK) {
+				return rv;
+			}
+			continue;
+		}
+		if (seen & ((uint64_t)1 << j)) {
+			return ferr(d, FL_EPROTO, path, fields[j].key, "duplicate key");
+		}
+		seen |= (uint64_t)1 << j;
+		if ((rv = read_field(d, path, &fields[j], base)) != FL_OK) {
+			return rv;
+		}
+	}
+	for (size_t j = 0; j < nf; j++) {
+		if (fields[j].required && !(seen & ((uint64_t)1 << j))) {
+			return ferr(d, FL_EPROTO, path, fields[j].key, "missing");
+		}
+	}
+	if (d->n_unk - unk0 >= 2) {
+		qsort(d->unk + unk0, d->n_unk - unk0, sizeof(*d->unk), keyref_cmp);
+		for (size_t j = unk0 + 1; j < d->n_unk; j++) {
+			if (keyref_cmp(&d->unk[j - 1], &d->unk[j]) == 0) {
+				return ferr(d, FL_EPROTO, path, "", "duplicate key \"%.*s\"",
+				            (int)(d->unk[j].n > 64 ? 64 : d->unk[j].n), (const char *)d->unk[j].s);
+			}
+		}
+	}
+	d->n_unk = unk0;
+	return FL_OK;
+}
+
+int fl_proto_decode(const void *buf, size_t len, fl_proto_frame *out, char err[FL_ERR_LEN])
+{
+	struct dec d = {.err = err};
+	struct mp_val v;
+	int rv;
+
+	if (out == NULL) {
+		return fl_seterr(err, FL_EINVAL, "fl_proto_decode: NULL output");
+	}
+	memset(out, 0, sizeof(*out));
+	if ((rv = fl_proto_check(buf, len, err)) != FL_OK) {
+		return rv;
+	}
+	d.p = buf;
+	d.end = d.p + len;
+	/* v1 is exactly [envelope, payload]; a third element (the signature slot) is not accepted yet */
+	rv = next(&d, &v, "frame", "");
+	if (rv == FL_OK && (v.type != MP_ARRAY || v.len != 2)) {
+		char got[32];
+
+		if (v.type == MP_ARRAY) {
+			snprintf(got, sizeof(got), "array of %" PRIu32, v.len);
+		} else {
+			snprintf(got, sizeof(got), "%s", mp_type_names[v.type]);
+		}
+		rv = ferr(&d, FL_EPROTO, "frame", "", "expected an array of 2 elements [envelope, payload], got %s",
+		          got);
+	}
+	if (rv == FL_OK) {
+		rv = read_map(&d, "envelope", envelope_fields, NFIELDS(envelope_fields), &out->env);
+	}
+	if (rv == FL_OK) {
+		rv = read_map(&d, "", payload_fields, NFIELDS(payload_fields), out);
+	}
+	free(d.unk);
+	if (rv != FL_OK) {
+		fl_proto_frame_free(out);
+	}
+	return rv;
+}
+
+int fl_proto_ack_decode(const void *buf, size_t len, fl_proto_ack *out, char err[FL_ERR_LEN])
+{
+	struct dec d = {.err = err};
+	int rv;
+
+	if (out == NULL) {
+		return fl_seterr(err, FL_EINVAL, "fl_proto_ack_decode: NULL output");
+	}
+	memset(out, 0, sizeof(*out));
+	if (len > FL_PROTO_MAX_ACK_BYTES) {
+		return fl_seterr(err, FL_ELIMIT, "ack: %zu bytes, more than the %u allowed", len,
+		                 FL_PROTO_MAX_ACK_BYTES);
+	}
+	if ((rv = fl_proto_check(buf, len, err)) != FL_OK) {
+		return rv;
+	}
+	d.p = buf;
+	d.end = d.p + len;
+	rv = read_map(&d, "ack", ack_fields, NFIELDS(ack_fields), out);
+	free(d.unk);
+	if (rv != FL_OK) {
+		memset(out, 0, sizeof(*out));
+	}
+	return rv;
+}

@@ -1,1 +1,388 @@
-/* stub: to be written */ typedef int fl_stub_fl_proto_encode;
+/* fl_proto_encode.c — frame and ack encoding with msgpack-c's packer (format: FORMAT.md).
+ *
+ * The encoder checks what it writes against the same rules the decoder enforces (names, string
+ * terminators, finite floats, non-negative counts, limits), so a spoke never sends what a hub refuses. */
+#include "fl_proto.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <msgpack.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool fl_proto_utf8_valid(const char *s, size_t n); /* fl_proto.c */
+
+/* Encoder state. The first error sticks in rv; every helper is a no-op once rv != FL_OK. */
+struct enc {
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	int rv;
+	uint64_t elements; /* msgpack objects written, as fl_proto_check counts them */
+	char *err;
+};
+
+static void enc_fail(struct enc *e, int code, const char *path, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void enc_fail(struct enc *e, int code, const char *path, const char *key, const char *fmt, ...)
+{
+	char msg[160];
+	va_list ap;
+
+	if (e->rv != FL_OK) {
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	e->rv = fl_seterr(e->err, code, "%s%s%s: %s", path, (*path != '\0' && *key != '\0') ? "." : "", key, msg);
+}
+
+/* Records a packer failure (the sbuffer could not grow). */
+static void enc_check(struct enc *e, int pack_rv)
+{
+	if (pack_rv != 0 && e->rv == FL_OK) {
+		e->rv = fl_seterr(e->err, FL_ENOMEM, "frame: out of memory while encoding");
+	}
+}
+
+static void put_str(struct enc *e, const char *s, size_t n)
+{
+	if (e->rv != FL_OK) {
+		return;
+	}
+	e->elements++;
+	enc_check(e, msgpack_pack_str(&e->pk, n));
+	if (n > 0) {
+		enc_check(e, msgpack_pack_str_body(&e->pk, s, n));
+	}
+}
+
+static void put_map(struct enc *e, uint32_t n)
+{
+	if (e->rv == FL_OK) {
+		e->elements++;
+		enc_check(e, msgpack_pack_map(&e->pk, n));
+	}
+}
+
+static void put_array(struct enc *e, uint32_t n)
+{
+	if (e->rv == FL_OK) {
+		e->elements++;
+		enc_check(e, msgpack_pack_array(&e->pk, n));
+	}
+}
+
+static void kv_key(struct enc *e, const char *key)
+{
+	put_str(e, key, strlen(key));
+}
+
+/* key: string field of cap bytes (must be NUL-terminated inside it). */
+static void kv_str(struct enc *e, const char *path, const char *key, const char *s, size_t cap)
+{
+	size_t n = strnlen(s, cap);
+
+	if (n == cap) {
+		enc_fail(e, FL_EINVAL, path, key, "not NUL-terminated within its %zu bytes", cap);
+		return;
+	}
+	if (!fl_proto_utf8_valid(s, n)) {
+		enc_fail(e, FL_EINVAL, path, key, "not valid UTF-8");
+		return;
+	}
+	kv_key(e, key);
+	put_str(e, s, n);
+}
+
+/* key: integer within [min, max]. */
+static void kv_int(struct enc *e, const char *path, const char *key, int64_t v, int64_t min, int64_t max)
+{
+	if (v < min || v > max) {
+		enc_fail(e, FL_EINVAL, path, key, "%" PRId64 " is outside %" PRId64 "..%" PRId64, v, min, max);
+		return;
+	}
+	kv_key(e, key);
+	if (e->rv == FL_OK) {
+		e->elements++;
+		enc_check(e, msgpack_pack_int64(&e->pk, v));
+	}
+}
+
+static void kv_count(struct enc *e, const char *path, const char *key, int64_t v)
+{
+	kv_int(e, path, key, v, 0, INT64_MAX);
+}
+
+/* key: finite float64, or nil when has is false. */
+static void kv_opt_f64(struct enc *e, const char *path, const char *key, bool has, double v)
+{
+	if (has && !isfinite(v)) {
+		enc_fail(e, FL_EINVAL, path, key, "not a finite number");
+		return;
+	}
+	kv_key(e, key);
+	if (e->rv == FL_OK) {
+		e->elements++;
+		enc_check(e, has ? msgpack_pack_double(&e->pk, v) : msgpack_pack_nil(&e->pk));
+	}
+}
+
+static void kv_f64(struct enc *e, const char *path, const char *key, double v)
+{
+	kv_opt_f64(e, path, key, true, v);
+}
+
+static void kv_bool(struct enc *e, const char *key, bool v)
+{
+	kv_key(e, key);
+	if (e->rv == FL_OK) {
+		e->elements++;
+		enc_check(e, v ? msgpack_pack_true(&e->pk) : msgpack_pack_false(&e->pk));
+	}
+}
+
+static void put_envelope(struct enc *e, const fl_proto_envelope *env)
+{
+	const char *kind = fl_proto_kind_name(env->kind);
+
+	if (env->version != 0 && env->version != FL_PROTO_VERSION) {
+		enc_fail(e, FL_EINVAL, "envelope", "v", "version %" PRIu32 " is not %d", env->version,
+		         FL_PROTO_VERSION);
+	}
+	if (!fl_proto_valid_name(env->cluster)) {
+		enc_fail(e, FL_EINVAL, "envelope", "cluster", "expected 1..63 of [A-Za-z0-9._-]");
+	}
+	if (!fl_proto_valid_name(env->spoke_id)) {
+		enc_fail(e, FL_EINVAL, "envelope", "spoke", "expected 1..63 of [A-Za-z0-9._-]");
+	}
+	if (env->seq < 1 || env->seq > (uint64_t)INT64_MAX) {
+		enc_fail(e, FL_EINVAL, "envelope", "seq", "expected 1..2^63-1");
+	}
+	if (kind == NULL) {
+		enc_fail(e, FL_EINVAL, "envelope", "kind", "unknown kind %d", (int)env->kind);
+	}
+	put_map(e, 6);
+	kv_int(e, "envelope", "v", FL_PROTO_VERSION, 0, INT64_MAX);
+	kv_str(e, "envelope", "cluster", env->cluster, sizeof(env->cluster));
+	kv_str(e, "envelope", "spoke", env->spoke_id, sizeof(env->spoke_id));
+	kv_int(e, "envelope", "seq", (int64_t)env->seq, 1, INT64_MAX);
+	kv_int(e, "envelope", "sent", env->sent_at_ms, INT64_MIN, INT64_MAX);
+	if (kind != NULL) {
+		kv_key(e, "kind");
+		put_str(e, kind, strlen(kind));
+	}
+}
+
+static void put_facts(struct enc *e, const fl_proto_facts *fa)
+{
+	put_map(e, 3);
+	kv_str(e, "facts", "k8s_version", fa->k8s_version, sizeof(fa->k8s_version));
+	kv_str(e, "facts", "spoke_version", fa->spoke_version, sizeof(fa->spoke_version));
+	kv_str(e, "facts", "source", fa->source, sizeof(fa->source));
+}
+
+static void put_node(struct enc *e, const fl_proto_node *n, uint32_t idx)
+{
+	char path[48];
+
+	snprintf(path, sizeof(path), "nodes[%" PRIu32 "]", idx);
+	if (strnlen(n->name, sizeof(n->name)) == 0) {
+		enc_fail(e, FL_EINVAL, path, "name", "must not be empty");
+	}
+	if (n->n_taints > FL_PROTO_MAX_TAINTS) {
+		enc_fail(e, FL_ELIMIT, path, "taints", "%" PRIu32 " items, more than the %u allowed", n->n_taints,
+		         FL_PROTO_MAX_TAINTS);
+	}
+	if (n->n_taints > 0 && n->taints == NULL) {
+		enc_fail(e, FL_EINVAL, path, "taints", "NULL with n_taints %" PRIu32, n->n_taints);
+	}
+	put_map(e, 16);
+	kv_str(e, path, "name", n->name, sizeof(n->name));
+	kv_str(e, path, "ip", n->ip, sizeof(n->ip));
+	kv_str(e, path, "gpu_name", n->gpu_name, sizeof(n->gpu_name));
+	kv_count(e, path, "gpu_count", n->gpu_count);
+	kv_count(e, path, "gpu_allocation", n->gpu_allocation);
+	kv_opt_f64(e, path, "gpu_utilization", n->has_utilization, n->gpu_utilization);
+	kv_str(e, path, "status", n->status, sizeof(n->status));
+	kv_bool(e, "unschedulable", n->unschedulable);
+	kv_bool(e, "faulty", n->faulty);
+	kv_count(e, path, "cpu_millis", n->cpu_millis);
+	kv_count(e, path, "memory_bytes", n->memory_bytes);
+	kv_str(e, path, "kubelet_version", n->kubelet_version, sizeof(n->kubelet_version));
+	kv_str(e, path, "os_image", n->os_image, sizeof(n->os_image));
+	kv_str(e, path, "kernel_version", n->kernel_version, sizeof(n->kernel_version));
+	kv_str(e, path, "container_runtime", n->container_runtime, sizeof(n->container_runtime));
+	kv_key(e, "taints");
+	put_array(e, n->n_taints);
+	for (uint32_t i = 0; i < n->n_taints && e->rv == FL_OK; i++) {
+		const fl_proto_taint *t = &n->taints[i];
+		char tpath[80];
+
+		snprintf(tpath, sizeof(tpath), "%s.taints[%" PRIu32 "]", path, i);
+		put_map(e, 3);
+		kv_str(e, tpath, "key", t->key, sizeof(t->key));
+		kv_str(e, tpath, "value", t->value, sizeof(t->value));
+		kv_str(e, tpath, "effect", t->effect, sizeof(t->effect));
+	}
+}
+
+static void put_gpu(struct enc *e, const fl_proto_gpu *g, uint32_t idx)
+{
+	char path[48];
+
+	snprintf(path, sizeof(path), "gpus[%" PRIu32 "]", idx);
+	if (strnlen(g->node, sizeof(g->node)) == 0) {
+		enc_fail(e, FL_EINVAL, path, "node", "must not be empty");
+	}
+	put_map(e, 9);
+	kv_str(e, path, "node", g->node, sizeof(g->node));
+	kv_int(e, path, "gpu_id", g->gpu_id, 0, INT32_MAX);
+	kv_str(e, path, "gpu_model", g->gpu_model, sizeof(g->gpu_model));
+	kv_count(e, path, "memory_mib", g->memory_mib);
+	kv_opt_f64(e, path, "utilization", g->has_utilization, g->utilization);
+	kv_f64(e, path, "temperature", g->temperature);
+	kv_f64(e, path, "power", g->power);
+	kv_str(e, path, "serial", g->serial, sizeof(g->serial));
+	kv_int(e, path, "numa", g->numa, -1, INT32_MAX);
+}
+
+static void put_overview(struct enc *e, const fl_proto_overview *o)
+{
+	const char *p = "overview";
+
+	put_map(e, 20);
+	kv_count(e, p, "total_nodes", o->total_nodes);
+	kv_count(e, p, "healthy_nodes", o->healthy_nodes);
+	kv_count(e, p, "faulty_nodes", o->faulty_nodes);
+	kv_count(e, p, "fully_idle_nodes", o->fully_idle_nodes);
+	kv_count(e, p, "partially_idle_nodes", o->partially_idle_nodes);
+	kv_count(e, p, "busy_nodes", o->busy_nodes);
+	kv_f64(e, p, "allocation_rate", o->allocation_rate);
+	kv_f64(e, p, "utilization", o->utilization);
+	kv_count(e, p, "gpus_allocatable", o->gpus_allocatable);
+	kv_count(e, p, "gpus_allocated", o->gpus_allocated);
+	kv_f64(e, p, "total_space", o->total_space);
+	kv_f64(e, p, "used_space", o->used_space);
+	kv_f64(e, p, "usage_percentage", o->usage_percentage);
+	kv_f64(e, p, "total_inodes", o->total_inodes);
+	kv_f64(e, p, "used_inodes", o->used_inodes);
+	kv_f64(e, p, "inodes_usage_percentage", o->inodes_usage_percentage);
+	kv_f64(e, p, "read_bandwidth", o->read_bandwidth);
+	kv_f64(e, p, "write_bandwidth", o->write_bandwidth);
+	kv_f64(e, p, "total_tx", o->total_tx);
+	kv_f64(e, p, "total_rx", o->total_rx);
+}
+
+/* Stops a frame that grows past the byte limit before the buffer grows much further. */
+static void check_size(struct enc *e)
+{
+	if (e->rv == FL_OK && e->sb.size > FL_PROTO_MAX_FRAME_BYTES) {
+		e->rv = fl_seterr(e->err, FL_ELIMIT, "frame: larger than %u bytes", FL_PROTO_MAX_FRAME_BYTES);
+	}
+}
+
+int fl_proto_encode(const fl_proto_frame *f, char **out, size_t *out_len, char err[FL_ERR_LEN])
+{
+	struct enc e = {.rv = FL_OK, .err = err};
+	bool with_nodes, with_gpus;
+
+	if (out == NULL || out_len == NULL) {
+		return fl_seterr(err, FL_EINVAL, "fl_proto_encode: NULL output");
+	}
+	*out = NULL;
+	*out_len = 0;
+	if (f == NULL) {
+		return fl_seterr(err, FL_EINVAL, "fl_proto_encode: NULL frame");
+	}
+	if (f->n_nodes > FL_PROTO_MAX_NODES) {
+		return fl_seterr(err, FL_ELIMIT, "nodes: %" PRIu32 " items, more than the %u allowed", f->n_nodes,
+		                 FL_PROTO_MAX_NODES);
+	}
+	if (f->n_gpus > FL_PROTO_MAX_GPUS) {
+		return fl_seterr(err, FL_ELIMIT, "gpus: %" PRIu32 " items, more than the %u allowed", f->n_gpus,
+		                 FL_PROTO_MAX_GPUS);
+	}
+	if ((f->n_nodes > 0 && f->nodes == NULL) || (f->n_gpus > 0 && f->gpus == NULL)) {
+		return fl_seterr(err, FL_EINVAL, "fl_proto_encode: NULL nodes or gpus with a non-zero count");
+	}
+	with_nodes = f->n_nodes > 0 || f->env.kind == FL_FRAME_FULL;
+	with_gpus = f->n_gpus > 0 || f->env.kind == FL_FRAME_FULL;
+
+	msgpack_sbuffer_init(&e.sb);
+	msgpack_packer_init(&e.pk, &e.sb, msgpack_sbuffer_write);
+	put_array(&e, 2);
+	put_envelope(&e, &f->env);
+	put_map(&e, (uint32_t)f->has_facts + with_nodes + with_gpus + f->has_overview);
+	if (f->has_facts) {
+		kv_key(&e, "facts");
+		put_facts(&e, &f->facts);
+	}
+	if (with_nodes) {
+		kv_key(&e, "nodes");
+		put_array(&e, f->n_nodes);
+		for (uint32_t i = 0; i < f->n_nodes && e.rv == FL_OK; i++) {
+			put_node(&e, &f->nodes[i], i);
+			check_size(&e);
+		}
+	}
+	if (with_gpus) {
+		kv_key(&e, "gpus");
+		put_array(&e, f->n_gpus);
+		for (uint32_t i = 0; i < f->n_gpus && e.rv == FL_OK; i++) {
+			put_gpu(&e, &f->gpus[i], i);
+			check_size(&e);
+		}
+	}
+	if (f->has_overview) {
+		kv_key(&e, "overview");
+		put_overview(&e, &f->overview);
+	}
+	check_size(&e);
+	if (e.rv == FL_OK && e.elements > FL_PROTO_MAX_ELEMENTS) {
+		e.rv = fl_seterr(err, FL_ELIMIT, "frame: %" PRIu64 " msgpack objects, more than the %u allowed",
+		                 e.elements, FL_PROTO_MAX_ELEMENTS);
+	}
+	if (e.rv != FL_OK) {
+		msgpack_sbuffer_destroy(&e.sb);
+		return e.rv;
+	}
+	*out_len = e.sb.size;
+	*out = msgpack_sbuffer_release(&e.sb);
+	return FL_OK;
+}
+
+int fl_proto_ack_encode(const fl_proto_ack *ack, char **out, size_t *out_len)
+{
+	static const char *const status_names[] = {"ok", "duplicate", "rejected", "retry"};
+	struct enc e = {.rv = FL_OK, .err = NULL};
+	const char *status;
+
+	if (out == NULL || out_len == NULL) {
+		return FL_EINVAL;
+	}
+	*out = NULL;
+	*out_len = 0;
+	if (ack == NULL || (unsigned)ack->status > FL_ACK_RETRY || ack->seq > (uint64_t)INT64_MAX ||
+	    strnlen(ack->reason, sizeof(ack->reason)) == sizeof(ack->reason)) {
+		return FL_EINVAL;
+	}
+	status = status_names[ack->status];
+	msgpack_sbuffer_init(&e.sb);
+	msgpack_packer_init(&e.pk, &e.sb, msgpack_sbuffer_write);
+	put_map(&e, 3);
+	kv_int(&e, "ack", "seq", (int64_t)ack->seq, 0, INT64_MAX);
+	kv_key(&e, "status");
+	put_str(&e, status, strlen(status));
+	kv_str(&e, "ack", "reason", ack->reason, sizeof(ack->reason));
+	if (e.rv != FL_OK) {
+		msgpack_sbuffer_destroy(&e.sb);
+		return e.rv;
+	}
+	*out_len = e.sb.size;
+	*out = msgpack_sbuffer_release(&e.sb);
+	return FL_OK;
+}

@@ -1,1 +1,101 @@
-/* stub: to be written */ typedef int fl_stub_fl_proto_json;
+/* fl_proto_json.c — JSON views of frames, nodes, GPUs and overviews (jansson), Lens field names. */
+#include "fl_proto.h"
+
+#include <math.h>
+
+/* A JSON number for v, or null when v is absent or not finite (JSON has no NaN or infinity). */
+static json_t *real_or_null(bool has, double v)
+{
+	return (has && isfinite(v)) ? json_real(v) : json_null();
+}
+
+json_t *fl_proto_overview_to_json(const fl_proto_overview *o)
+{
+	return json_pack(
+	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
+	    "s:I, s:I}",
+	    "totalNodes", (json_int_t)o->total_nodes, "healthyNodes", (json_int_t)o->healthy_nodes, "faultyNodes",
+	    (json_int_t)o->faulty_nodes, "fullyIdleNodes", (json_int_t)o->fully_idle_nodes, "partiallyIdleNodes",
+	    (json_int_t)o->partially_idle_nodes, "busyNodes", (json_int_t)o->busy_nodes, "allocationRate",
+	    real_or_null(true, o->allocation_rate), "utilization", real_or_null(true, o->utilization), "total_space",
+	    real_or_null(true, o->total_space), "used_space", real_or_null(true, o->used_space), "usage_percentage",
+	    real_or_null(true, o->usage_percentage), "total_inodes", real_or_null(true, o->total_inodes), "used_inodes",
+	    real_or_null(true, o->used_inodes), "inodes_usage_percentage",
+	    real_or_null(true, o->inodes_usage_percentage), "read_bandwidth", real_or_null(true, o->read_bandwidth),
+	    "write_bandwidth", real_or_null(true, o->write_bandwidth), "total_tx", real_or_null(true, o->total_tx),
+	    "total_rx", real_or_null(true, o->total_rx), "gpusAllocatable", (json_int_t)o->gpus_allocatable,
+	    "gpusAllocated", (json_int_t)o->gpus_allocated);
+}
+
+json_t *fl_proto_node_to_json(const fl_proto_node *n)
+{
+	json_t *taints = json_array();
+
+	if (taints == NULL) {
+		return NULL;
+	}
+	for (uint32_t i = 0; i < n->n_taints; i++) {
+		const fl_proto_taint *t = &n->taints[i];
+
+		if (json_array_append_new(taints, json_pack("{s:s, s:s, s:s}", "key", t->key, "value", t->value,
+		                                            "effect", t->effect)) != 0) {
+			json_decref(taints);
+			return NULL;
+		}
+	}
+	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:o, s:s, s:b, s:b, s:I, s:I, s:s, s:s, s:s, s:s, s:o}", "name",
+	                 n->name, "ip", n->ip, "gpu_name", n->gpu_name, "gpu_count", (json_int_t)n->gpu_count,
+	                 "gpu_allocation", (json_int_t)n->gpu_allocation, "gpu_utilization",
+	                 real_or_null(n->has_utilization, n->gpu_utilization), "status", n->status, "unschedulable",
+	                 (int)n->unschedulable, "faulty", (int)n->faulty, "cpu_millis", (json_int_t)n->cpu_millis,
+	                 "memory_bytes", (json_int_t)n->memory_bytes, "kubelet_version", n->kubelet_version, "os_image",
+	                 n->os_image, "kernel_version", n->kernel_version, "container_runtime", n->container_runtime,
+	                 "taints", taints);
+}
+
+json_t *fl_proto_gpu_to_json(const fl_proto_gpu *g)
+{
+	return json_pack("{s:s, s:i, s:s, s:I, s:o, s:o, s:o, s:s, s:i}", "node", g->node, "gpu_id", (int)g->gpu_id,
+	                 "gpu_model", g->gpu_model, "memory_mib", (json_int_t)g->memory_mib, "utilization",
+	                 real_or_null(g->has_utilization, g->utilization), "temperature",
+	                 real_or_null(true, g->temperature), "power", real_or_null(true, g->power), "serial", g->serial,
+	                 "numa", (int)g->numa);
+}
+
+json_t *fl_proto_frame_to_json(const fl_proto_frame *f)
+{
+	const char *kind = fl_proto_kind_name(f->env.kind);
+	json_t *nodes = json_array(), *gpus = json_array(), *facts = NULL, *overview = NULL;
+
+	if (nodes == NULL || gpus == NULL) {
+		goto fail;
+	}
+	for (uint32_t i = 0; i < f->n_nodes; i++) {
+		if (json_array_append_new(nodes, fl_proto_node_to_json(&f->nodes[i])) != 0) {
+			goto fail;
+		}
+	}
+	for (uint32_t i = 0; i < f->n_gpus; i++) {
+		if (json_array_append_new(gpus, fl_proto_gpu_to_json(&f->gpus[i])) != 0) {
+			goto fail;
+		}
+	}
+	facts = f->has_facts ? json_pack("{s:s, s:s, s:s}", "k8s_version", f->facts.k8s_version, "spoke_version",
+	                                 f->facts.spoke_version, "source", f->facts.source)
+	                     : json_null();
+	overview = f->has_overview ? fl_proto_overview_to_json(&f->overview) : json_null();
+	if (facts == NULL || overview == NULL) {
+		goto fail;
+	}
+	/* "o" steals the references, also when json_pack fails */
+	return json_pack("{s:{s:i, s:s, s:s, s:I, s:I, s:s?}, s:o, s:o, s:o, s:o}", "envelope", "version",
+	                 (int)f->env.version, "cluster", f->env.cluster, "spoke", f->env.spoke_id, "seq",
+	                 (json_int_t)f->env.seq, "sent_at_ms", (json_int_t)f->env.sent_at_ms, "kind", kind, "facts",
+	                 facts, "nodes", nodes, "gpus", gpus, "overview", overview);
+fail:
+	json_decref(nodes);
+	json_decref(gpus);
+	json_decref(facts);
+	json_decref(overview);
+	return NULL;
+}

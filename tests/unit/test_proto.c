@@ -1,1 +1,1427 @@
-int main(void) { return 0; }
+/* test_proto.c — frame format v1: round trips, the bounded checker, and one test per kind of bad input. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include <math.h>
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fl_proto.h"
+
+/* ---- a valid frame built through the structs ------------------------------------------------- */
+
+static void set_taint(fl_proto_taint *t, const char *k, const char *v, const char *e)
+{
+	snprintf(t->key, sizeof(t->key), "%s", k);
+	snprintf(t->value, sizeof(t->value), "%s", v);
+	snprintf(t->effect, sizeof(t->effect), "%s", e);
+}
+
+/* A full frame: 3 nodes (the first with two taints, the second without utilization), 4 GPUs (one
+ * without utilization), facts and an overview. Release with fl_proto_frame_free. */
+static void make_frame(fl_proto_frame *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->env.version = FL_PROTO_VERSION;
+	snprintf(f->env.cluster, sizeof(f->env.cluster), "gpu-a.prod_1");
+	snprintf(f->env.spoke_id, sizeof(f->env.spoke_id), "spoke-7f3a");
+	f->env.seq = 42;
+	f->env.sent_at_ms = 1764000000123;
+	f->env.kind = FL_FRAME_FULL;
+	f->has_facts = true;
+	snprintf(f->facts.k8s_version, sizeof(f->facts.k8s_version), "v1.29.3");
+	snprintf(f->facts.spoke_version, sizeof(f->facts.spoke_version), "0.1.0");
+	snprintf(f->facts.source, sizeof(f->facts.source), "sim");
+
+	f->n_nodes = 3;
+	f->nodes = calloc(f->n_nodes, sizeof(*f->nodes));
+	assert_non_null(f->nodes);
+	for (uint32_t i = 0; i < f->n_nodes; i++) {
+		fl_proto_node *n = &f->nodes[i];
+
+		snprintf(n->name, sizeof(n->name), "node-%u", i);
+		snprintf(n->ip, sizeof(n->ip), "10.0.0.%u", i + 1);
+		snprintf(n->gpu_name, sizeof(n->gpu_name), "AMD Instinct MI300X");
+		n->gpu_count = 8;
+		n->gpu_allocation = (int64_t)i * 3;
+		n->gpu_utilization = 12.5 * (i + 1);
+		n->has_utilization = i != 1;
+		snprintf(n->status, sizeof(n->status), i == 2 ? "NotReady" : "Ready");
+		n->unschedulable = i == 0;
+		n->faulty = i != 1;
+		n->cpu_millis = 192000;
+		n->memory_bytes = (int64_t)2 << 40;
+		snprintf(n->kubelet_version, sizeof(n->kubelet_version), "v1.29.3");
+		snprintf(n->os_image, sizeof(n->os_image), "Ubuntu 22.04.4 LTS");
+		snprintf(n->kernel_version, sizeof(n->kernel_version), "5.15.0-105-generic");
+		snprintf(n->container_runtime, sizeof(n->container_runtime), "containerd://1.7.2");
+	}
+	f->nodes[0].n_taints = 2;
+	f->nodes[0].taints = calloc(2, sizeof(fl_proto_taint));
+	assert_non_null(f->nodes[0].taints);
+	set_taint(&f->nodes[0].taints[0], "amd.com/gpu", "present", "NoSchedule");
+	set_taint(&f->nodes[0].taints[1], "node.kubernetes.io/unschedulable", "", "NoSchedule");
+	f->nodes[2].n_taints = 1;
+	f->nodes[2].taints = calloc(1, sizeof(fl_proto_taint));
+	assert_non_null(f->nodes[2].taints);
+	set_taint(&f->nodes[2].taints[0], "node.kubernetes.io/not-ready", "", "NoExecute");
+
+	f->n_gpus = 4;
+	f->gpus = calloc(f->n_gpus, sizeof(*f->gpus));
+	assert_non_null(f->gpus);
+	for (uint32_t i = 0; i < f->n_gpus; i++) {
+		fl_proto_gpu *g = &f->gpus[i];
+
+		snprintf(g->node, sizeof(g->node), "node-%u", i / 2);
+		g->gpu_id = (int32_t)(i % 2);
+		snprintf(g->gpu_model, sizeof(g->gpu_model), "MI300X");
+		g->memory_mib = 196608;
+		g->utilization = 33.25 + i;
+		g->has_utilization = i != 3;
+		g->temperature = -4.5 + 20 * i;
+		g->power = 712.125;
+		snprintf(g->serial, sizeof(g->serial), "SN-%04u", i);
+		g->numa = i == 0 ? -1 : (int32_t)i;
+	}
+
+	f->has_overview = true;
+	f->overview = (fl_proto_overview){
+	    .total_nodes = 3,
+	    .healthy_nodes = 1,
+	    .faulty_nodes = 2,
+	    .fully_idle_nodes = 0,
+	    .partially_idle_nodes = 1,
+	    .busy_nodes = 0,
+	    .allocation_rate = 37.5,
+	    .utilization = 35.75,
+	    .gpus_allocatable = 24,
+	    .gpus_allocated = 9,
+	    .total_space = 1.5e15,
+	    .used_space = 3.25e14,
+	    .usage_percentage = 21.666666666666668,
+	    .total_inodes = 1e9,
+	    .used_inodes = 12345678,
+	    .inodes_usage_percentage = 1.2345678,
+	    .read_bandwidth = 1.25e9,
+	    .write_bandwidth = 7.5e8,
+	    .total_tx = 3.3e10,
+	    .total_rx = 4.4e10,
+	};
+}
+
+static void assert_double_equal(double a, double b)
+{
+	if (a != b) {
+		fail_msg("%.17g != %.17g", a, b);
+	}
+}
+
+static void assert_frames_equal(const fl_proto_frame *a, const fl_proto_frame *b)
+{
+	assert_int_equal(a->env.version, b->env.version);
+	assert_string_equal(a->env.cluster, b->env.cluster);
+	assert_string_equal(a->env.spoke_id, b->env.spoke_id);
+	assert_int_equal(a->env.seq, b->env.seq);
+	assert_int_equal(a->env.sent_at_ms, b->env.sent_at_ms);
+	assert_int_equal(a->env.kind, b->env.kind);
+	assert_int_equal(a->has_facts, b->has_facts);
+	assert_string_equal(a->facts.k8s_version, b->facts.k8s_version);
+	assert_string_equal(a->facts.spoke_version, b->facts.spoke_version);
+	assert_string_equal(a->facts.source, b->facts.source);
+	assert_int_equal(a->n_nodes, b->n_nodes);
+	for (uint32_t i = 0; i < a->n_nodes; i++) {
+		const fl_proto_node *x = &a->nodes[i], *y = &b->nodes[i];
+
+		assert_string_equal(x->name, y->name);
+		assert_string_equal(x->ip, y->ip);
+		assert_string_equal(x->gpu_name, y->gpu_name);
+		assert_int_equal(x->gpu_count, y->gpu_count);
+		assert_int_equal(x->gpu_allocation, y->gpu_allocation);
+		assert_int_equal(x->has_utilization, y->has_utilization);
+		if (x->has_utilization) {
+			assert_double_equal(x->gpu_utilization, y->gpu_utilization);
+		}
+		assert_string_equal(x->status, y->status);
+		assert_int_equal(x->unschedulable, y->unschedulable);
+		assert_int_equal(x->faulty, y->faulty);
+		assert_int_equal(x->cpu_millis, y->cpu_millis);
+		assert_int_equal(x->memory_bytes, y->memory_bytes);
+		assert_string_equal(x->kubelet_version, y->kubelet_version);
+		assert_string_equal(x->os_image, y->os_image);
+		assert_string_equal(x->kernel_version, y->kernel_version);
+		assert_string_equal(x->container_runtime, y->container_runtime);
+		assert_int_equal(x->n_taints, y->n_taints);
+		for (uint32_t t = 0; t < x->n_taints; t++) {
+			assert_string_equal(x->taints[t].key, y->taints[t].key);
+			assert_string_equal(x->taints[t].value, y->taints[t].value);
+			assert_string_equal(x->taints[t].effect, y->taints[t].effect);
+		}
+	}
+	assert_int_equal(a->n_gpus, b->n_gpus);
+	for (uint32_t i = 0; i < a->n_gpus; i++) {
+		const fl_proto_gpu *x = &a->gpus[i], *y = &b->gpus[i];
+
+		assert_string_equal(x->node, y->node);
+		assert_int_equal(x->gpu_id, y->gpu_id);
+		assert_string_equal(x->gpu_model, y->gpu_model);
+		assert_int_equal(x->memory_mib, y->memory_mib);
+		assert_int_equal(x->has_utilization, y->has_utilization);
+		if (x->has_utilization) {
+			assert_double_equal(x->utilization, y->utilization);
+		}
+		assert_double_equal(x->temperature, y->temperature);
+		assert_double_equal(x->power, y->power);
+		assert_string_equal(x->serial, y->serial);
+		assert_int_equal(x->numa, y->numa);
+	}
+	assert_int_equal(a->has_overview, b->has_overview);
+	const fl_proto_overview *o = &a->overview, *p = &b->overview;
+	assert_int_equal(o->total_nodes, p->total_nodes);
+	assert_int_equal(o->healthy_nodes, p->healthy_nodes);
+	assert_int_equal(o->faulty_nodes, p->faulty_nodes);
+	assert_int_equal(o->fully_idle_nodes, p->fully_idle_nodes);
+	assert_int_equal(o->partially_idle_nodes, p->partially_idle_nodes);
+	assert_int_equal(o->busy_nodes, p->busy_nodes);
+	assert_double_equal(o->allocation_rate, p->allocation_rate);
+	assert_double_equal(o->utilization, p->utilization);
+	assert_int_equal(o->gpus_allocatable, p->gpus_allocatable);
+	assert_int_equal(o->gpus_allocated, p->gpus_allocated);
+	assert_double_equal(o->total_space, p->total_space);
+	assert_double_equal(o->used_space, p->used_space);
+	assert_double_equal(o->usage_percentage, p->usage_percentage);
+	assert_double_equal(o->total_inodes, p->total_inodes);
+	assert_double_equal(o->used_inodes, p->used_inodes);
+	assert_double_equal(o->inodes_usage_percentage, p->inodes_usage_percentage);
+	assert_double_equal(o->read_bandwidth, p->read_bandwidth);
+	assert_double_equal(o->write_bandwidth, p->write_bandwidth);
+	assert_double_equal(o->total_tx, p->total_tx);
+	assert_double_equal(o->total_rx, p->total_rx);
+}
+
+static void assert_zeroed(const fl_proto_frame *f)
+{
+	static const fl_proto_frame zero;
+
+	assert_memory_equal(f, &zero, sizeof(zero));
+}
+
+/* ---- a frame written byte by byte with msgpack-c, independent of the encoder ------------------ */
+
+enum vt { V_INT, V_F64, V_STR, V_BOOL, V_NIL, V_SUB };
+
+struct kv {
+	const char *key;
+	enum vt t;
+	int64_t i;
+	double f;
+	const char *s;
+};
+
+static const struct kv env_kv[] = {
+    {"v", V_INT, 1, 0, NULL},   {"cluster", V_STR, 0, 0, "gpu-a"},       {"spoke", V_STR, 0, 0, "spoke-1"},
+    {"seq", V_INT, 7, 0, NULL}, {"sent", V_INT, 1700000000000, 0, NULL}, {"kind", V_STR, 0, 0, "full"},
+};
+static const struct kv payload_kv[] = {
+    {"facts", V_SUB, 0, 0, NULL},
+    {"nodes", V_SUB, 0, 0, NULL},
+    {"gpus", V_SUB, 0, 0, NULL},
+    {"overview", V_SUB, 0, 0, NULL},
+};
+static const struct kv facts_kv[] = {
+    {"k8s_version", V_STR, 0, 0, "v1.30.1"},
+    {"spoke_version", V_STR, 0, 0, "0.1.0"},
+    {"source", V_STR, 0, 0, "kube"},
+};
+static const struct kv node_kv[] = {
+    {"name", V_STR, 0, 0, "node-0"},
+    {"ip", V_STR, 0, 0, "10.1.2.3"},
+    {"gpu_name", V_STR, 0, 0, "MI300X"},
+    {"gpu_count", V_INT, 8, 0, NULL},
+    {"gpu_allocation", V_INT, 4, 0, NULL},
+    {"gpu_utilization", V_F64, 0, 55.5, NULL},
+    {"status", V_STR, 0, 0, "Ready"},
+    {"unschedulable", V_BOOL, 0, 0, NULL},
+    {"faulty", V_BOOL, 1, 0, NULL},
+    {"cpu_millis", V_INT, 96000, 0, NULL},
+    {"memory_bytes", V_INT, 1099511627776, 0, NULL},
+    {"kubelet_version", V_STR, 0, 0, "v1.30.1"},
+    {"os_image", V_STR, 0, 0, "Ubuntu"},
+    {"kernel_version", V_STR, 0, 0, "6.8.0"},
+    {"container_runtime", V_STR, 0, 0, "containerd://1.7"},
+    {"taints", V_SUB, 0, 0, NULL},
+};
+static const struct kv taint_kv[] = {
+    {"key", V_STR, 0, 0, "amd.com/gpu"},
+    {"value", V_STR, 0, 0, "present"},
+    {"effect", V_STR, 0, 0, "NoSchedule"},
+};
+static const struct kv gpu_kv[] = {
+    {"node", V_STR, 0, 0, "node-0"},        {"gpu_id", V_INT, 3, 0, NULL},      {"gpu_model", V_STR, 0, 0, "MI300X"},
+    {"memory_mib", V_INT, 196608, 0, NULL}, {"utilization", V_NIL, 0, 0, NULL}, {"temperature", V_INT, 55, 0, NULL},
+    {"power", V_F64, 0, 700.5, NULL},       {"serial", V_STR, 0, 0, "SN1"},     {"numa", V_INT, -1, 0, NULL},
+};
+static const struct kv overview_kv[] = {
+    {"total_nodes", V_INT, 10, 0, NULL},         {"healthy_nodes", V_INT, 9, 0, NULL},
+    {"faulty_nodes", V_INT, 1, 0, NULL},         {"fully_idle_nodes", V_INT, 2, 0, NULL},
+    {"partially_idle_nodes", V_INT, 3, 0, NULL}, {"busy_nodes", V_INT, 4, 0, NULL},
+    {"allocation_rate", V_F64, 0, 62.5, NULL},   {"utilization", V_F64, 0, 48.25, NULL},
+    {"gpus_allocatable", V_INT, 72, 0, NULL},    {"gpus_allocated", V_INT, 45, 0, NULL},
+    {"total_space", V_F64, 0, 1e15, NULL},       {"used_space", V_F64, 0, 2e14, NULL},
+    {"usage_percentage", V_F64, 0, 20, NULL},    {"total_inodes", V_INT, 1000000, 0, NULL},
+    {"used_inodes", V_INT, 1000, 0, NULL},       {"inodes_usage_percentage", V_F64, 0, 0.1, NULL},
+    {"read_bandwidth", V_F64, 0, 1.5e9, NULL},   {"write_bandwidth", V_F64, 0, 0.5e9, NULL},
+    {"total_tx", V_F64, 0, 1e10, NULL},          {"total_rx", V_F64, 0, 2e10, NULL},
+};
+
+/* What to break in the handmade frame: replace sec.key's value with bad(), write sec.key twice (dup),
+ * or add unknown keys (n_extra copies of extra, or distinct ones when extra_distinct). */
+static struct {
+	const char *sec, *key;
+	void (*bad)(msgpack_packer *);
+	bool dup;
+	const char *extra;
+	int n_extra;
+} g_bad;
+
+#define NKV(a) (sizeof(a) / sizeof((a)[0]))
+
+static void pk_str(msgpack_packer *pk, const char *s)
+{
+	msgpack_pack_str(pk, strlen(s));
+	msgpack_pack_str_body(pk, s, strlen(s));
+}
+
+static void write_map(msgpack_packer *pk, const char *sec, const struct kv *kvs, size_t n);
+
+static void write_sub(msgpack_packer *pk, const char *key)
+{
+	if (strcmp(key, "facts") == 0) {
+		write_map(pk, "facts", facts_kv, NKV(facts_kv));
+	} else if (strcmp(key, "nodes") == 0) {
+		msgpack_pack_array(pk, 1);
+		write_map(pk, "node", node_kv, NKV(node_kv));
+	} else if (strcmp(key, "taints") == 0) {
+		msgpack_pack_array(pk, 1);
+		write_map(pk, "taint", taint_kv, NKV(taint_kv));
+	} else if (strcmp(key, "gpus") == 0) {
+		msgpack_pack_array(pk, 1);
+		write_map(pk, "gpu", gpu_kv, NKV(gpu_kv));
+	} else {
+		write_map(pk, "overview", overview_kv, NKV(overview_kv));
+	}
+}
+
+static void write_value(msgpack_packer *pk, const char *sec, const struct kv *kv)
+{
+	if (g_bad.bad != NULL && strcmp(g_bad.sec, sec) == 0 && strcmp(g_bad.key, kv->key) == 0) {
+		g_bad.bad(pk);
+		return;
+	}
+	switch (kv->t) {
+	case V_INT: msgpack_pack_int64(pk, kv->i); break;
+	case V_F64: msgpack_pack_double(pk, kv->f); break;
+	case V_STR: pk_str(pk, kv->s); break;
+	case V_BOOL: kv->i ? msgpack_pack_true(pk) : msgpack_pack_false(pk); break;
+	case V_NIL: msgpack_pack_nil(pk); break;
+	case V_SUB: write_sub(pk, kv->key); break;
+	}
+}
+
+static void write_map(msgpack_packer *pk, const char *sec, const struct kv *kvs, size_t n)
+{
+	bool here = g_bad.sec != NULL && strcmp(g_bad.sec, sec) == 0;
+	int extra = here && g_bad.extra != NULL ? g_bad.n_extra : 0;
+
+	msgpack_pack_map(pk, n + (here && g_bad.dup) + (size_t)extra);
+	for (int e = 0; e < extra; e++) {
+		pk_str(pk, g_bad.extra);
+		msgpack_pack_array(pk, 2); /* an unknown value with some structure, to be skipped */
+		msgpack_pack_map(pk, 1);
+		pk_str(pk, "x");
+		msgpack_pack_nil(pk);
+		msgpack_pack_int(pk, e);
+	}
+	for (size_t i = 0; i < n; i++) {
+		pk_str(pk, kvs[i].key);
+		write_value(pk, sec, &kvs[i]);
+		if (here && g_bad.dup && strcmp(g_bad.key, kvs[i].key) == 0) {
+			pk_str(pk, kvs[i].key);
+			write_value(pk, sec, &kvs[i]);
+		}
+	}
+}
+
+static void build(msgpack_sbuffer *sb)
+{
+	msgpack_packer pk;
+
+	msgpack_sbuffer_init(sb);
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 2);
+	write_map(&pk, "envelope", env_kv, NKV(env_kv));
+	write_map(&pk, "payload", payload_kv, NKV(payload_kv));
+}
+
+static void bad_str(msgpack_packer *pk)
+{
+	pk_str(pk, "x");
+}
+static void bad_int(msgpack_packer *pk)
+{
+	msgpack_pack_int(pk, 7);
+}
+static void bad_minus_one(msgpack_packer *pk)
+{
+	msgpack_pack_int(pk, -1);
+}
+static void bad_minus_two(msgpack_packer *pk)
+{
+	msgpack_pack_int(pk, -2);
+}
+static void bad_zero(msgpack_packer *pk)
+{
+	msgpack_pack_int(pk, 0);
+}
+static void bad_two(msgpack_packer *pk)
+{
+	msgpack_pack_int(pk, 2);
+}
+static void bad_int32_overflow(msgpack_packer *pk)
+{
+	msgpack_pack_int64(pk, (int64_t)INT32_MAX + 1);
+}
+static void bad_uint64_max(msgpack_packer *pk)
+{
+	msgpack_pack_uint64(pk, UINT64_MAX);
+}
+static void bad_float(msgpack_packer *pk)
+{
+	msgpack_pack_double(pk, 1.5);
+}
+static void bad_nan(msgpack_packer *pk)
+{
+	msgpack_pack_double(pk, NAN);
+}
+static void bad_inf32(msgpack_packer *pk)
+{
+	msgpack_pack_float(pk, -INFINITY);
+}
+static void bad_nil(msgpack_packer *pk)
+{
+	msgpack_pack_nil(pk);
+}
+static void bad_true(msgpack_packer *pk)
+{
+	msgpack_pack_true(pk);
+}
+static void bad_map(msgpack_packer *pk)
+{
+	msgpack_pack_map(pk, 0);
+}
+static void bad_array(msgpack_packer *pk)
+{
+	msgpack_pack_array(pk, 0);
+}
+static void bad_bin(msgpack_packer *pk)
+{
+	msgpack_pack_bin(pk, 2);
+	msgpack_pack_bin_body(pk, "ab", 2);
+}
+static void bad_empty_str(msgpack_packer *pk)
+{
+	pk_str(pk, "");
+}
+static void bad_kind(msgpack_packer *pk)
+{
+	pk_str(pk, "snapshot");
+}
+static void bad_name_chars(msgpack_packer *pk)
+{
+	pk_str(pk, "gpu a/../b");
+}
+static void bad_nul_in_str(msgpack_packer *pk)
+{
+	msgpack_pack_str(pk, 5);
+	msgpack_pack_str_body(pk, "Re\0dy", 5);
+}
+static void bad_utf8(msgpack_packer *pk)
+{
+	pk_str(pk, "caf\xc3("); /* a lead byte without its continuation */
+}
+static void bad_utf8_surrogate(msgpack_packer *pk)
+{
+	pk_str(pk, "\xed\xa0\x80");
+}
+static void good_utf8(msgpack_packer *pk)
+{
+	pk_str(pk, "Ubuntu caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x9a\x80");
+}
+static void bad_reserved_c1(msgpack_packer *pk)
+{
+	pk->callback(pk->data, "\xc1", 1);
+}
+static void bad_str_of(msgpack_packer *pk, size_t n)
+{
+	char *s = malloc(n);
+
+	assert_non_null(s);
+	memset(s, 'a', n);
+	msgpack_pack_str(pk, n);
+	msgpack_pack_str_body(pk, s, n);
+	free(s);
+}
+static void bad_str_63(msgpack_packer *pk)
+{
+	bad_str_of(pk, 63);
+}
+static void bad_str_64(msgpack_packer *pk)
+{
+	bad_str_of(pk, 64);
+}
+static void bad_str_253(msgpack_packer *pk)
+{
+	bad_str_of(pk, 253);
+}
+static void bad_str_254(msgpack_packer *pk)
+{
+	bad_str_of(pk, 254);
+}
+
+/* Builds the handmade frame with sec.key replaced by bad, decodes it and expects code and an error
+ * containing want (the field path and what was expected). */
+static void expect_decode_error(const char *sec, const char *key, void (*bad)(msgpack_packer *), int code,
+                                const char *want)
+{
+	msgpack_sbuffer sb;
+	fl_proto_frame f;
+	char err[FL_ERR_LEN] = "";
+	int rv;
+
+	memset(&g_bad, 0, sizeof(g_bad));
+	g_bad.sec = sec;
+	g_bad.key = key;
+	g_bad.bad = bad;
+	build(&sb);
+	memset(&f, 0xa5, sizeof(f));
+	rv = fl_proto_decode(sb.data, sb.size, &f, err);
+	msgpack_sbuffer_destroy(&sb);
+	memset(&g_bad, 0, sizeof(g_bad));
+	if (rv != code || strstr(err, want) == NULL) {
+		fail_msg("%s.%s: got %d \"%s\", want %d \"%s\"", sec, key, rv, err, code, want);
+	}
+	assert_zeroed(&f);
+}
+
+/* ---- round trips ------------------------------------------------------------------------------ */
+
+static void test_full_frame_round_trips_every_field(void **state)
+{
+	fl_proto_frame in, out;
+	char err[FL_ERR_LEN] = "";
+	char *buf = NULL;
+	size_t len = 0;
+
+	(void)state;
+	make_frame(&in);
+	assert_int_equal(fl_proto_encode(&in, &buf, &len, err), FL_OK);
+	assert_non_null(buf);
+	assert_true(len > 100);
+	assert_int_equal(fl_proto_check(buf, len, err), FL_OK);
+	assert_int_equal(fl_proto_decode(buf, len, &out, err), FL_OK);
+	assert_frames_equal(&in, &out);
+	assert_false(out.nodes[1].has_utilization);
+	assert_false(out.gpus[3].has_utilization);
+	assert_int_equal(out.nodes[0].n_taints, 2);
+	assert_string_equal(out.nodes[0].taints[1].key, "node.kubernetes.io/unschedulable");
+	assert_int_equal(out.nodes[1].n_taints, 0);
+	assert_null(out.nodes[1].taints);
+	assert_int_equal(out.gpus[0].numa, -1);
+	free(buf);
+	fl_proto_frame_free(&out);
+	fl_proto_frame_free(&in);
+	assert_zeroed(&out);
+}
+
+static void test_heartbeat_round_trips_with_empty_payload(void **state)
+{
+	fl_proto_frame in = {0}, out;
+	char err[FL_ERR_LEN] = "";
+	char *buf = NULL;
+	size_t len = 0;
+
+	(void)state;
+	in.env = (fl_proto_envelope){.version = 0, .seq = 1, .sent_at_ms = -5, .kind = FL_FRAME_HEARTBEAT};
+	snprintf(in.env.cluster, sizeof(in.env.cluster), "c");
+	snprintf(in.env.spoke_id, sizeof(in.env.spoke_id), "s");
+	assert_int_equal(fl_proto_encode(&in, &buf, &len, err), FL_OK);
+	assert_int_equal(fl_proto_decode(buf, len, &out, err), FL_OK);
+	assert_int_equal(out.env.version, FL_PROTO_VERSION); /* 0 in a frame to encode means "current" */
+	assert_int_equal(out.env.kind, FL_FRAME_HEARTBEAT);
+	assert_int_equal(out.env.sent_at_ms, -5);
+	assert_false(out.has_facts);
+	assert_false(out.has_overview);
+	assert_int_equal(out.n_nodes, 0);
+	assert_null(out.nodes);
+	assert_int_equal(out.n_gpus, 0);
+	free(buf);
+	fl_proto_frame_free(&out);
+}
+
+/* The example in FORMAT.md section 6, byte for byte. */
+static void test_heartbeat_encodes_to_the_bytes_in_format_md(void **state)
+{
+	static const unsigned char want[] = {
+	    0x92, 0x86, 0xa1, 0x76, 0x01, 0xa7, 0x63, 0x6c, 0x75, 0x73, 0x74, 0x65, 0x72, 0xa1, 0x61, 0xa5, 0x73,
+	    0x70, 0x6f, 0x6b, 0x65, 0xa1, 0x62, 0xa3, 0x73, 0x65, 0x71, 0x05, 0xa4, 0x73, 0x65, 0x6e, 0x74, 0x00,
+	    0xa4, 0x6b, 0x69, 0x6e, 0x64, 0xa9, 0x68, 0x65, 0x61, 0x72, 0x74, 0x62, 0x65, 0x61, 0x74, 0x80};
+	fl_proto_frame f = {
+	    .env = {.version = 1, .cluster = "a", .spoke_id = "b", .seq = 5, .kind = FL_FRAME_HEARTBEAT}};
+	char err[FL_ERR_LEN];
+	char *buf = NULL;
+	size_t len = 0;
+
+	(void)state;
+	assert_int_equal(fl_proto_encode(&f, &buf, &len, err), FL_OK);
+	assert_int_equal(len, sizeof(want));
+	assert_memory_equal(buf, want, sizeof(want));
+	free(buf);
+}
+
+static void test_handmade_frame_decodes_to_the_written_values(void **state)
+{
+	msgpack_sbuffer sb;
+	fl_proto_frame f;
+	char err[FL_ERR_LEN] = "";
+
+	(void)state;
+	memset(&g_bad, 0, sizeof(g_bad));
+	build(&sb);
+	assert_int_equal(fl_proto_decode(sb.data, sb.size, &f, err), FL_OK);
+	msgpack_sbuffer_destroy(&sb);
+	assert_string_equal(f.env.cluster, "gpu-a");
+	assert_string_equal(f.env.spoke_id, "spoke-1");
+	assert_int_equal(f.env.seq, 7);
+	assert_int_equal(f.env.sent_at_ms, 1700000000000);
+	assert_int_equal(f.env.kind, FL_FRAME_FULL);
+	assert_string_equal(f.facts.source, "kube");
+	assert_int_equal(f.n_nodes, 1);
+	assert_string_equal(f.nodes[0].name, "node-0");
+	assert_int_equal(f.nodes[0].gpu_allocation, 4);
+	assert_true(f.nodes[0].has_utilization);
+	assert_double_equal(f.nodes[0].gpu_utilization, 55.5);
+	assert_false(f.nodes[0].unschedulable);
+	assert_true(f.nodes[0].faulty);
+	assert_int_equal(f.nodes[0].memory_bytes, 1099511627776);
+	assert_int_equal(f.nodes[0].n_taints, 1);
+	assert_string_equal(f.nodes[0].taints[0].effect, "NoSchedule");
+	assert_int_equal(f.n_gpus, 1);
+	assert_int_equal(f.gpus[0].gpu_id, 3);
+	assert_false(f.gpus[0].has_utilization);
+	assert_double_equal(f.gpus[0].temperature, 55); /* an integer where a float goes */
+	assert_int_equal(f.gpus[0].numa, -1);
+	assert_int_equal(f.overview.busy_nodes, 4);
+	assert_double_equal(f.overview.total_inodes, 1000000);
+	assert_double_equal(f.overview.total_rx, 2e10);
+	fl_proto_frame_free(&f);
+}
+
+static void float32_55(msgpack_packer *pk)
+{
+	msgpack_pack_float(pk, 55.25f);
+}
+static void seq_as_int64(msgpack_packer *pk)
+{
+	/* 7 in the widest signed encoding (0xd3): still a valid unsigned value */
+	pk->callback(pk->data, "\xd3\x00\x00\x00\x00\x00\x00\x00\x07", 9);
+}
+
+static void test_decode_accepts_float32_and_wide_int_encodings(void **state)
+{
+	msgpack_sbuffer sb;
+	fl_proto_frame f;
+	char err[FL_ERR_LEN] = "";
+
+	(void)state;
+	memset(&g_bad, 0, sizeof(g_bad));
+	g_bad.sec = "node";
+	g_bad.key = "gpu_utilization";
+	g_bad.bad = float32_55;
+	build(&sb);
+	assert_int_equal(fl_proto_decode(sb.data, sb.size, &f, err), FL_OK);
+	assert_double_equal(f.nodes[0].gpu_utilization, 55.25);
+	msgpack_sbuffer_destroy(&sb);
+	fl_proto_frame_free(&f);
+
+	g_bad.sec = "envelope";
+	g_bad.key = "seq";
+	g_bad.bad = seq_as_int64;
+	build(&sb);
+	assert_int_equal(fl_proto_decode(sb.data, sb.size, &f, err), FL_OK);
+	assert_int_equal(f.env.seq, 7);
+	msgpack_sbuffer_destroy(&sb);
+	fl_proto_frame_free(&f);
+	memset(&g_bad, 0, sizeof(g_bad));
+}
+
+static void test_decode_ignores_unknown_keys(void **state)
+{
+	static const char *const secs[] = {"envelope", "payload", "facts", "node", "taint", "gpu", "overview"};
+	msgpack_sbuffer sb;
+	fl_proto_frame f;
+	char err[FL_ERR_LEN] = "";
+
+	(void)state;
+	for (size_t i = 0; i < NKV(secs); i++) {
+		memset(&g_bad, 0, sizeof(g_bad));
+		g_bad.sec = secs[i];
+		g_bad.extra = "added_in_v1_5";
+		g_bad.n_extra = 1;
+		build(&sb);
+		if (fl_proto_decode(sb.data, sb.size, &f, err) != FL_OK) {
+			fail_msg("unknown key in %s: %s", secs[i], err);
+		}
+		assert_string_equal(f.nodes[0].taints[0].key, "amd.com/gpu");
+		assert_int_equal(f.overview.total_nodes, 10);
+		msgpack_sbuffer_destroy(&sb);
+		fl_proto_frame_free(&f);
+	}
+	memset(&g_bad, 0, sizeof(g_bad));
+}
+
+static void test_ack_round_trips_each_status(void **state)
+{
+	static const fl_ack_status statuses[] = {FL_ACK_OK, FL_ACK_DUPLICATE, FL_ACK_REJECTED, FL_ACK_RETRY};
+	char err[FL_ERR_LEN] = "";
+
+	(void)state;
+	for (size_t i = 0; i < NKV(statuses); i++) {
+		fl_proto_ack in = {.seq = 1000 + i, .status = statuses[i]}, out;
+		char *buf = NULL;
+		size_t len = 0;
+
+		snprintf(in.reason, sizeof(in.reason), "reason %zu", i);
+		assert_int_equal(fl_proto_ack_encode(&in, &buf, &len), FL_OK);
+		assert_true(len <= FL_PROTO_MAX_ACK_BYTES);
+		assert_int_equal(fl_proto_ack_decode(buf, len, &out, err), FL_OK);
+		assert_int_equal(out.seq, in.seq);
+		assert_int_equal(out.status, statuses[i]);
+		assert_string_equal(out.reason, in.reason);
+		free(buf);
+	}
+
+	/* the longest reason (127 bytes) fits */
+	fl_proto_ack in = {.seq = INT64_MAX, .status = FL_ACK_REJECTED}, out;
+	char *buf = NULL;
+	size_t len = 0;
+	memset(in.reason, 'r', sizeof(in.reason) - 1);
+	assert_int_equal(fl_proto_ack_encode(&in, &buf, &len), FL_OK);
+	assert_int_equal(fl_proto_ack_decode(buf, len, &out, err), FL_OK);
+	assert_int_equal(strlen(out.reason), 127);
+	assert_int_equal(out.seq, INT64_MAX);
+	free(buf);
+}
+
+static void test_ack_encode_refuses_bad_status_and_unterminated_reason(void **state)
+{
+	fl_proto_ack a = {.seq = 1, .status = (fl_ack_status)9};
+	char *buf = NULL;
+	size_t len = 0;
+
+	(void)state;
+	assert_int_equal(fl_proto_ack_encode(&a, &buf, &len), FL_EINVAL);
+	assert_null(buf);
+	a.status = FL_ACK_OK;
+	memset(a.reason, 'x', sizeof(a.reason));
+	assert_int_equal(fl_proto_ack_encode(&a, &buf, &len), FL_EINVAL);
+	assert_null(buf);
+}
+
+static void test_ack_decode_rejects_unknown_status_long_reason_and_big_input(void **state)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	fl_proto_ack out;
+	char err[FL_ERR_LEN] = "";
+	char big[FL_PROTO_MAX_ACK_BYTES + 1];
+
+	(void)state;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 2);
+	pk_str(&pk, "seq");
+	msgpack_pack_int(&pk, 3);
+	pk_str(&pk, "status");
+	pk_str(&pk, "maybe");
+	assert_int_equal(fl_proto_ack_decode(sb.data, sb.size, &out, err), FL_EPROTO);
+	assert_non_null(strstr(err, "ack.status: expected ok, duplicate, rejected or retry"));
+	assert_int_equal(out.seq, 0);
+	msgpack_sbuffer_clear(&sb);
+
+	msgpack_pack_map(&pk, 3);
+	pk_str(&pk, "seq");
+	msgpack_pack_int(&pk, 3);
+	pk_str(&pk, "status");
+	pk_str(&pk, "ok");
+	pk_str(&pk, "reason");
+	bad_str_of(&pk, 128);
+	assert_int_equal(fl_proto_ack_decode(sb.data, sb.size, &out, err), FL_ELIMIT);
+	assert_non_null(strstr(err, "ack.reason: string of 128 bytes"));
+	msgpack_sbuffer_clear(&sb);
+
+	msgpack_pack_map(&pk, 1);
+	pk_str(&pk, "status");
+	pk_str(&pk, "ok");
+	assert_int_equal(fl_proto_ack_decode(sb.data, sb.size, &out, err), FL_EPROTO);
+	assert_non_null(strstr(err, "ack.seq: missing"));
+	msgpack_sbuffer_destroy(&sb);
+
+	memset(big, 0xc0, sizeof(big));
+	assert_int_equal(fl_proto_ack_decode(big, sizeof(big), &out, err), FL_ELIMIT);
+}
+
+/* ---- the bounded checker ---------------------------------------------------------------------- */
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void test_decode_fails_cleanly_when_truncated_at_every_byte(void **state)
+{
+	fl_proto_frame in, out;
+	char err[FL_ERR_LEN];
+	char *buf = NULL;
+	size_t len = 0;
+
+	(void)state;
+	make_frame(&in);
+	assert_int_equal(fl_proto_encode(&in, &buf, &len, err), FL_OK);
+	for (size_t k = 0; k < len; k++) {
+		/* a copy of exactly k bytes, so ASan sees any read past the end */
+		char *cut = malloc(k ? k : 1);
+
+		assert_non_null(cut);
+		memcpy(cut, buf, k);
+		err[0] = '\0';
+		memset(&out, 0x5a, sizeof(out));
+		int rv = fl_proto_decode(cut, k, &out, err);
+		if (rv != FL_EPROTO) {
+			fail_msg("truncated to %zu of %zu bytes: got %d \"%s\"", k, len, rv, err);
+		}
+		assert_true(err[0] != '\0');
+		assert_zeroed(&out);
+		free(cut);
+	}
+	free(buf);
+	fl_proto_frame_free(&in);
+}
+
+/* Each input declares more bytes or entries than it holds; the checker must say so at once. */
+static void test_decode_rejects_array32_header_larger_than_input(void **state)
+{
+	static const struct {
+		const char *bytes;
+		size_t len;
+		const char *want;
+	} cases[] = {
+	    {"\xdd\x01\x00\x00\x00", 5, "array of 16777216 entries does not fit"},
+	    {"\xdd\xff\xff\xff\xff\xc0", 6, "array of 4294967295 entries"},
+	    {"\xdc\xff\xff\xc0\xc0", 5, "array of 65535 entries"},
+	    {"\xdf\x01\x00\x00\x00", 5, "map of 16777216 entries"},
+	    {"\xde\x00\x02\xc0\xc0\xc0", 6, "map of 2 entries"}, /* 4 values needed, 3 present */
+	    {"\x92\x81\xc0", 3, "map of 1 entries"},
+	    {"\xdb\x7f\xff\xff\xff", 5, "string longer than the input left"},
+	    {"\xda\xff\xff"
+	     "abc",
+	     6, "string longer than the input left"},
+	    {"\xd9\x05"
+	     "abcd",
+	     6, "string longer than the input left"},
+	    {"\xc6\xff\xff\xff\xff", 5, "binary longer than the input left"},
+	    {"\xc9\xff\xff\xff\xff\x01", 6, "ext"},
+	    {"\xd8\x01\x00", 3, "ext longer than the input left"},
+	    {"\x91\xdd\x01\x00\x00\x00", 6, "array of 16777216 entries does not fit"},
+	    {"\xcf\x00\x00", 3, "input ends inside a value header"},
+	};
+	char err[FL_ERR_LEN];
+	fl_proto_frame f;
+
+	(void)state;
+	for (size_t i = 0; i < NKV(cases); i++) {
+		double t0 = now_s();
+		int rv = fl_proto_check(cases[i].bytes, cases[i].len, err);
+
+		if (rv != FL_EPROTO || strstr(err, cases[i].want) == NULL) {
+			fail_msg("case %zu: got %d \"%s\", want \"%s\"", i, rv, err, cases[i].want);
+		}
+		assert_int_equal(fl_proto_decode(cases[i].bytes, cases[i].len, &f, err), FL_EPROTO);
+		assert_zeroed(&f);
+		assert_true(now_s() - t0 < 0.05); /* no reservation, no walk over declared entries */
+	}
+}
+
+static void test_check_rejects_nesting_deeper_than_32(void **state)
+{
+	unsigned char buf[FL_PROTO_MAX_DEPTH + 2];
+	char err[FL_ERR_LEN];
+	fl_proto_frame f;
+
+	(void)state;
+	memset(buf, 0x91, sizeof(buf)); /* [[[[ ... nil ]]]] */
+	buf[FL_PROTO_MAX_DEPTH] = 0xc0;
+	assert_int_equal(fl_proto_check(buf, FL_PROTO_MAX_DEPTH + 1, err), FL_OK); /* exactly 32 levels */
+	buf[FL_PROTO_MAX_DEPTH] = 0x91;
+	buf[FL_PROTO_MAX_DEPTH + 1] = 0xc0;
+	assert_int_equal(fl_proto_check(buf, sizeof(buf), err), FL_ELIMIT);
+	assert_non_null(strstr(err, "byte 32: nested deeper than 32 levels"));
+	assert_int_equal(fl_proto_decode(buf, sizeof(buf), &f, err), FL_ELIMIT);
+	assert_zeroed(&f);
+
+	/* maps count as levels too: {0: {0: ... {0: nil} ... }} */
+	unsigned char maps[2 * (FL_PROTO_MAX_DEPTH + 1) + 1];
+	for (size_t i = 0; i <= FL_PROTO_MAX_DEPTH; i++) {
+		maps[2 * i] = 0x81;
+		maps[2 * i + 1] = 0x00;
+	}
+	maps[sizeof(maps) - 1] = 0xc0;
+	assert_int_equal(fl_proto_check(maps, sizeof(maps), err), FL_ELIMIT);
+	assert_int_equal(fl_proto_check(maps + 2, sizeof(maps) - 2, err), FL_OK);
+}
+
+static void put_array32(unsigned char *p, uint32_t n)
+{
+	p[0] = 0xdd;
+	p[1] = (unsigned char)(n >> 24);
+	p[2] = (unsigned char)(n >> 16);
+	p[3] = (unsigned char)(n >> 8);
+	p[4] = (unsigned char)n;
+}
+
+static void test_check_rejects_more_objects_than_the_element_budget(void **state)
+{
+	uint32_t n = FL_PROTO_MAX_ELEMENTS; /* the array itself plus n nils is one object too many */
+	unsigned char *buf = malloc(5 + (size_t)n);
+	char err[FL_ERR_LEN];
+	int rv;
+
+	(void)state;
+	assert_non_null(buf);
+	put_array32(buf, n);
+	memset(buf + 5, 0xc0, n);
+	rv = fl_proto_check(buf, 5 + (size_t)n, err);
+	put_array32(buf, n - 1); /* exactly at the budget */
+	int rv_at = fl_proto_check(buf, 5 + (size_t)n - 1, NULL);
+	free(buf);
+	assert_int_equal(rv, FL_ELIMIT);
+	assert_non_null(strstr(err, "more than 16777216 msgpack objects"));
+	assert_int_equal(rv_at, FL_OK);
+}
+
+static void test_check_rejects_input_larger_than_the_frame_limit(void **state)
+{
+	size_t len = (size_t)FL_PROTO_MAX_FRAME_BYTES + 1;
+	char *buf = calloc(1, len); /* never touched: the size alone is refused */
+	char err[FL_ERR_LEN];
+
+	(void)state;
+	assert_non_null(buf);
+	int rv = fl_proto_check(buf, len, err);
+	free(buf);
+	assert_int_equal(rv, FL_ELIMIT);
+	assert_string_equal(err, "frame: 67108865 bytes, more than the 67108864 allowed");
+	assert_int_equal(fl_proto_check("", 0, err), FL_EPROTO);
+	assert_int_equal(fl_proto_check(NULL, 0, err), FL_EPROTO);
+}
+
+static void test_decode_rejects_trailing_bytes(void **state)
+{
+	fl_proto_frame in, out;
+	char err[FL_ERR_LEN];
+	char *buf = NULL;
+	size_t len = 0;
+
+	(void)state;
+	make_frame(&in);
+	assert_int_equal(fl_proto_encode(&in, &buf, &len, err), FL_OK);
+	char *longer = malloc(len + 1);
+	assert_non_null(longer);
+	memcpy(longer, buf, len);
+	longer[len] = (char)0xc0;
+	assert_int_equal(fl_proto_decode(longer, len + 1, &out, err), FL_EPROTO);
+	assert_string_equal(err, "frame: 1 trailing bytes after the value");
+	assert_zeroed(&out);
+	free(longer);
+	free(buf);
+	fl_proto_frame_free(&in);
+}
+
+static void test_decode_rejects_reserved_byte_c1(void **state)
+{
+	(void)state;
+	expect_decode_error("node", "ip", bad_reserved_c1, FL_EPROTO, "reserved byte 0xc1");
+	assert_int_equal(fl_proto_check("\xc1", 1, NULL), FL_EPROTO);
+}
+
+/* ---- field validation ------------------------------------------------------------------------- */
+
+static void test_decode_rejects_wrong_types_per_field(void **state)
+{
+	static const struct {
+		const char *sec, *key;
+		void (*bad)(msgpack_packer *);
+		const char *want;
+	} cases[] = {
+	    {"envelope", "v", bad_str, "envelope.v: expected version 1"},
+	    {"envelope", "cluster", bad_int, "envelope.cluster: expected a string, got integer"},
+	    {"envelope", "spoke", bad_nil, "envelope.spoke: expected a string, got nil"},
+	    {"envelope", "seq", bad_str, "envelope.seq: expected an integer >= 1, got string"},
+	    {"envelope", "seq", bad_float, "envelope.seq: expected an integer >= 1, got float"},
+	    {"envelope", "seq", bad_zero, "envelope.seq: expected an integer >= 1, got 0"},
+	    {"envelope", "seq", bad_uint64_max, "envelope.seq: expected an integer >= 1, got 18446744073709551615"},
+	    {"envelope", "sent", bad_true, "envelope.sent: expected an integer, got boolean"},
+	    {"envelope", "sent", bad_uint64_max, "envelope.sent: expected an integer"},
+	    {"envelope", "kind", bad_int, "envelope.kind: expected a string, got integer"},
+	    {"payload", "facts", bad_array, "facts: expected a map, got array"},
+	    {"payload", "nodes", bad_map, "nodes: expected an array, got map"},
+	    {"payload", "gpus", bad_str, "gpus: expected an array, got string"},
+	    {"payload", "overview", bad_nil, "overview: expected a map, got nil"},
+	    {"facts", "source", bad_int, "facts.source: expected a string, got integer"},
+	    {"node", "name", bad_int, "nodes[0].name: expected a string, got integer"},
+	    {"node", "name", bad_empty_str, "nodes[0].name: must not be empty"},
+	    {"node", "ip", bad_bin, "nodes[0].ip: expected a string, got binary"},
+	    {"node", "gpu_count", bad_str, "nodes[0].gpu_count: expected a non-negative integer, got string"},
+	    {"node", "gpu_count", bad_float, "nodes[0].gpu_count: expected a non-negative integer, got float"},
+	    {"node", "gpu_allocation", bad_minus_one,
+	     "nodes[0].gpu_allocation: expected a non-negative integer, got -1"},
+	    {"node", "gpu_utilization", bad_str,
+	     "nodes[0].gpu_utilization: expected a finite number or nil, got string"},
+	    {"node", "gpu_utilization", bad_inf32,
+	     "nodes[0].gpu_utilization: expected a finite number or nil, got infinity"},
+	    {"node", "unschedulable", bad_int, "nodes[0].unschedulable: expected a boolean, got integer"},
+	    {"node", "faulty", bad_nil, "nodes[0].faulty: expected a boolean, got nil"},
+	    {"node", "memory_bytes", bad_uint64_max, "nodes[0].memory_bytes: expected a non-negative integer"},
+	    {"node", "status", bad_nul_in_str, "nodes[0].status: string contains a NUL byte"},
+	    {"node", "os_image", bad_utf8, "nodes[0].os_image: string is not valid UTF-8"},
+	    {"taint", "value", bad_utf8_surrogate, "nodes[0].taints[0].value: string is not valid UTF-8"},
+	    {"node", "taints", bad_map, "nodes[0].taints: expected an array, got map"},
+	    {"taint", "key", bad_int, "nodes[0].taints[0].key: expected a string, got integer"},
+	    {"gpu", "node", bad_empty_str, "gpus[0].node: must not be empty"},
+	    {"gpu", "gpu_id", bad_minus_one, "gpus[0].gpu_id: expected a non-negative integer, got -1"},
+	    {"gpu", "gpu_id", bad_int32_overflow, "gpus[0].gpu_id: expected a non-negative integer, got 2147483648"},
+	    {"gpu", "utilization", bad_true, "gpus[0].utilization: expected a finite number or nil, got boolean"},
+	    {"gpu", "temperature", bad_nil, "gpus[0].temperature: expected a finite number, got nil"},
+	    {"gpu", "numa", bad_minus_two, "gpus[0].numa: expected an integer >= -1, got -2"},
+	    {"overview", "total_nodes", bad_minus_one, "overview.total_nodes: expected a non-negative integer, got -1"},
+	    {"overview", "utilization", bad_str, "overview.utilization: expected a finite number, got string"},
+	    {"overview", "total_rx", bad_nan, "overview.total_rx: expected a finite number, got NaN"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < NKV(cases); i++) {
+		expect_decode_error(cases[i].sec, cases[i].key, cases[i].bad, FL_EPROTO, cases[i].want);
+	}
+}
+
+static void test_decode_rejects_missing_required_keys(void **state)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	fl_proto_frame f;
+	char err[FL_ERR_LEN];
+
+	(void)state;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_map(&pk, 5); /* no "kind" */
+	for (size_t i = 0; i < 5; i++) {
+		pk_str(&pk, env_kv[i].key);
+		write_value(&pk, "envelope", &env_kv[i]);
+	}
+	msgpack_pack_map(&pk, 0);
+	assert_int_equal(fl_proto_decode(sb.data, sb.size, &f, err), FL_EPROTO);
+	assert_string_equal(err, "envelope.kind: missing");
+	assert_zeroed(&f);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+static void test_decode_rejects_bad_version(void **state)
+{
+	(void)state;
+	expect_decode_error("envelope", "v", bad_two, FL_EPROTO,
+	                    "envelope.v: expected version 1 (the only one this decoder speaks), got 2");
+	expect_decode_error("envelope", "v", bad_zero, FL_EPROTO, "envelope.v: expected version 1");
+}
+
+static void test_decode_rejects_bad_kind(void **state)
+{
+	(void)state;
+	expect_decode_error("envelope", "kind", bad_kind, FL_EPROTO,
+	                    "envelope.kind: expected full, delta or heartbeat, got \"snapshot\"");
+	expect_decode_error("envelope", "kind", bad_empty_str, FL_EPROTO, "envelope.kind: expected full");
+}
+
+static void test_decode_rejects_bad_cluster_name(void **state)
+{
+	(void)state;
+	expect_decode_error("envelope", "cluster", bad_name_chars, FL_EPROTO,
+	                    "envelope.cluster: expected 1..63 of [A-Za-z0-9._-], got \"gpu a/../b\"");
+	expect_decode_error("envelope", "cluster", bad_empty_str, FL_EPROTO, "envelope.cluster: expected 1..63");
+	expect_decode_error("envelope", "spoke", bad_str_64, FL_ELIMIT,
+	                    "envelope.spoke: string of 64 bytes, longer than the 63 allowed");
+}
+
+static void expect_decode_ok(const char *sec, const char *key, void (*good)(msgpack_packer *))
+{
+	msgpack_sbuffer sb;
+	fl_proto_frame f;
+	char err[FL_ERR_LEN] = "";
+
+	memset(&g_bad, 0, sizeof(g_bad));
+	g_bad.sec = sec;
+	g_bad.key = key;
+	g_bad.bad = good;
+	build(&sb);
+	if (fl_proto_decode(sb.data, sb.size, &f, err) != FL_OK) {
+		fail_msg("%s.%s: %s", sec, key, err);
+	}
+	msgpack_sbuffer_destroy(&sb);
+	fl_proto_frame_free(&f);
+	memset(&g_bad, 0, sizeof(g_bad));
+}
+
+static void test_decode_rejects_string_longer_than_its_field(void **state)
+{
+	(void)state;
+	expect_decode_error("node", "name", bad_str_254, FL_ELIMIT,
+	                    "nodes[0].name: string of 254 bytes, longer than the 253 allowed");
+	expect_decode_error("taint", "value", bad_str_64, FL_ELIMIT,
+	                    "nodes[0].taints[0].value: string of 64 bytes, longer than the 63 allowed");
+	expect_decode_error("gpu", "serial", bad_str_64, FL_ELIMIT, "gpus[0].serial: string of 64 bytes");
+	expect_decode_error("facts", "source", bad_str_64, FL_ELIMIT, "facts.source: string of 64 bytes");
+	/* one byte shorter fits exactly */
+	expect_decode_ok("node", "name", bad_str_253);
+	expect_decode_ok("envelope", "cluster", bad_str_63);
+}
+
+static void test_decode_accepts_multibyte_utf8(void **state)
+{
+	(void)state;
+	expect_decode_ok("node", "os_image", good_utf8);
+}
+
+static void test_decode_rejects_nan_float(void **state)
+{
+	(void)state;
+	expect_decode_error("node", "gpu_utilization", bad_nan, FL_EPROTO,
+	                    "nodes[0].gpu_utilization: expected a finite number or nil, got NaN");
+	expect_decode_error("gpu", "power", bad_nan, FL_EPROTO, "gpus[0].power: expected a finite number, got NaN");
+}
+
+static void test_decode_rejects_negative_gpu_count(void **state)
+{
+	(void)state;
+	expect_decode_error("node", "gpu_count", bad_minus_one, FL_EPROTO,
+	                    "nodes[0].gpu_count: expected a non-negative integer, got -1");
+}
+
+static void expect_duplicate(const char *sec, const char *key, const char *extra, int n_extra, const char *want)
+{
+	msgpack_sbuffer sb;
+	fl_proto_frame f;
+	char err[FL_ERR_LEN] = "";
+
+	memset(&g_bad, 0, sizeof(g_bad));
+	g_bad.sec = sec;
+	g_bad.key = key;
+	g_bad.dup = key != NULL;
+	g_bad.extra = extra;
+	g_bad.n_extra = n_extra;
+	build(&sb);
+	int rv = fl_proto_decode(sb.data, sb.size, &f, err);
+	msgpack_sbuffer_destroy(&sb);
+	memset(&g_bad, 0, sizeof(g_bad));
+	if (rv != FL_EPROTO || strcmp(err, want) != 0) {
+		fail_msg("got %d \"%s\", want \"%s\"", rv, err, want);
+	}
+	assert_zeroed(&f);
+}
+
+static void test_decode_rejects_duplicate_key(void **state)
+{
+	(void)state;
+	expect_duplicate("envelope", "seq", NULL, 0, "envelope.seq: duplicate key");
+	expect_duplicate("node", "gpu_count", NULL, 0, "nodes[0].gpu_count: duplicate key");
+	expect_duplicate("node", "taints", NULL, 0, "nodes[0].taints: duplicate key");
+	expect_duplicate("payload", "nodes", NULL, 0, "nodes: duplicate key");
+	expect_duplicate("gpu", "serial", NULL, 0, "gpus[0].serial: duplicate key");
+	/* an unknown key twice is as ambiguous as a known one */
+	expect_duplicate("overview", NULL, "future_metric", 2, "overview: duplicate key \"future_metric\"");
+}
+
+static void test_decode_rejects_array_of_other_length_than_two(void **state)
+{
+	static const char three[] = "\x93\x80\x80\xc0"; /* [{}, {}, nil]: the reserved signature slot */
+	static const char one[] = "\x91\x80";
+	static const char map[] = "\x80";
+	char err[FL_ERR_LEN];
+	fl_proto_frame f;
+
+	(void)state;
+	assert_int_equal(fl_proto_decode(three, 4, &f, err), FL_EPROTO);
+	assert_string_equal(err, "frame: expected an array of 2 elements [envelope, payload], got array of 3");
+	assert_int_equal(fl_proto_decode(one, 2, &f, err), FL_EPROTO);
+	assert_int_equal(fl_proto_decode(map, 1, &f, err), FL_EPROTO);
+	assert_zeroed(&f);
+}
+
+/* ---- limits ----------------------------------------------------------------------------------- */
+
+static void test_encode_refuses_too_many_nodes(void **state)
+{
+	fl_proto_frame f;
+	char err[FL_ERR_LEN];
+	char *buf = (char *)1;
+	size_t len = 1;
+
+	(void)state;
+	make_frame(&f);
+	uint32_t real = f.n_nodes;
+	f.n_nodes = FL_PROTO_MAX_NODES + 1; /* refused on the count, before any node is read */
+	assert_int_equal(fl_proto_encode(&f, &buf, &len, err), FL_ELIMIT);
+	assert_string_equal(err, "nodes: 20001 items, more than the 20000 allowed");
+	assert_null(buf);
+	assert_int_equal(len, 0);
+	f.n_nodes = real;
+
+	uint32_t real_gpus = f.n_gpus;
+	f.n_gpus = FL_PROTO_MAX_GPUS + 1;
+	assert_int_equal(fl_proto_encode(&f, &buf, &len, err), FL_ELIMIT);
+	f.n_gpus = real_gpus;
+
+	uint32_t real_taints = f.nodes[0].n_taints;
+	f.nodes[0].n_taints = FL_PROTO_MAX_TAINTS + 1;
+	assert_int_equal(fl_proto_encode(&f, &buf, &len, err), FL_ELIMIT);
+	assert_string_equal(err, "nodes[0].taints: 65 items, more than the 64 allowed");
+	assert_null(buf);
+	f.nodes[0].n_taints = real_taints;
+	fl_proto_frame_free(&f);
+}
+
+static void test_decode_refuses_more_nodes_than_the_limit(void **state)
+{
+	uint32_t n = FL_PROTO_MAX_NODES + 1;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	fl_proto_frame f;
+	char err[FL_ERR_LEN];
+
+	(void)state;
+	memset(&g_bad, 0, sizeof(g_bad));
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 2);
+	write_map(&pk, "envelope", env_kv, NKV(env_kv));
+	msgpack_pack_map(&pk, 1);
+	pk_str(&pk, "nodes");
+	msgpack_pack_array(&pk, n);
+	for (uint32_t i = 0; i < n; i++) {
+		msgpack_pack_map(&pk, 1);
+		pk_str(&pk, "name");
+		pk_str(&pk, "n");
+	}
+	assert_int_equal(fl_proto_check(sb.data, sb.size, err), FL_OK); /* well-formed, just too many */
+	assert_int_equal(fl_proto_decode(sb.data, sb.size, &f, err), FL_ELIMIT);
+	assert_string_equal(err, "nodes: 20001 items, more than the 20000 allowed");
+	assert_zeroed(&f);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+static void test_encode_refuses_invalid_fields(void **state)
+{
+	fl_proto_frame f;
+	char err[FL_ERR_LEN];
+	char *buf = NULL;
+	size_t len = 0;
+
+	(void)state;
+	make_frame(&f);
+	f.nodes[2].gpu_count = -1;
+	assert_int_equal(fl_proto_encode(&f, &buf, &len, err), FL_EINVAL);
+	assert_string_equal(err, "nodes[2].gpu_count: -1 is outside 0..9223372036854775807");
+	f.nodes[2].gpu_count = 8;
+	f.gpus[1].power = NAN;
+	assert_int_equal(fl_proto_encode(&f, &buf, &len, err), FL_EINVAL);
+	assert_string_equal(err, "gpus[1].power: not a finite number");
+	f.gpus[1].power = 1;
+	snprintf(f.env.cluster, sizeof(f.env.cluster), "bad name");
+	assert_int_equal(fl_proto_encode(&f, &buf, &len, err), FL_EINVAL);
+	assert_string_equal(err, "envelope.cluster: expected 1..63 of [A-Za-z0-9._-]");
+	snprintf(f.env.cluster, sizeof(f.env.cluster), "ok");
+	f.env.seq = 0;
+	assert_int_equal(fl_proto_encode(&f, &buf, &len, err), FL_EINVAL);
+	f.env.seq = 1;
+	f.env.kind = (fl_frame_kind)7;
+	assert_int_equal(fl_proto_encode(&f, &buf, &len, err), FL_EINVAL);
+	f.env.kind = FL_FRAME_DELTA;
+	memset(f.nodes[1].os_image, 'x', sizeof(f.nodes[1].os_image));
+	assert_int_equal(fl_proto_encode(&f, &buf, &len, err), FL_EINVAL);
+	assert_string_equal(err, "nodes[1].os_image: not NUL-terminated within its 128 bytes");
+	assert_null(buf);
+	snprintf(f.nodes[1].os_image, sizeof(f.nodes[1].os_image), "bad \xff byte");
+	assert_int_equal(fl_proto_encode(&f, &buf, &len, err), FL_EINVAL);
+	assert_string_equal(err, "nodes[1].os_image: not valid UTF-8");
+	f.nodes[1].os_image[0] = '\0';
+	assert_int_equal(fl_proto_encode(&f, &buf, &len, err), FL_OK);
+	free(buf);
+	fl_proto_frame_free(&f);
+}
+
+/* ---- names and JSON --------------------------------------------------------------------------- */
+
+static void test_kind_names_round_trip_and_names_are_checked(void **state)
+{
+	(void)state;
+	assert_string_equal(fl_proto_kind_name(FL_FRAME_FULL), "full");
+	assert_string_equal(fl_proto_kind_name(FL_FRAME_DELTA), "delta");
+	assert_string_equal(fl_proto_kind_name(FL_FRAME_HEARTBEAT), "heartbeat");
+	assert_null(fl_proto_kind_name((fl_frame_kind)0));
+	assert_int_equal(fl_proto_kind_parse("delta", 5), FL_FRAME_DELTA);
+	assert_int_equal(fl_proto_kind_parse("heartbeatX", 9), FL_FRAME_HEARTBEAT);
+	assert_int_equal(fl_proto_kind_parse("ful", 3), 0);
+	assert_int_equal(fl_proto_kind_parse(NULL, 0), 0);
+
+	char longest[FL_CLUSTER_LEN];
+	memset(longest, 'a', sizeof(longest));
+	longest[FL_CLUSTER_LEN - 1] = '\0';
+	assert_true(fl_proto_valid_name(longest));
+	assert_true(fl_proto_valid_name("A-z_0.9"));
+	assert_false(fl_proto_valid_name(""));
+	assert_false(fl_proto_valid_name(NULL));
+	assert_false(fl_proto_valid_name("a b"));
+	assert_false(fl_proto_valid_name("a/b"));
+	assert_false(fl_proto_valid_name("caf\xc3\xa9"));
+	char too_long[FL_CLUSTER_LEN + 1];
+	memset(too_long, 'a', sizeof(too_long));
+	too_long[FL_CLUSTER_LEN] = '\0';
+	assert_false(fl_proto_valid_name(too_long));
+}
+
+static void assert_json(json_t *j, const char *want)
+{
+	char *s;
+
+	assert_non_null(j);
+	s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+	assert_non_null(s);
+	if (strcmp(s, want) != 0) {
+		fail_msg("got  %s\nwant %s", s, want);
+	}
+	free(s);
+	json_decref(j);
+}
+
+static void test_json_views_use_lens_names(void **state)
+{
+	fl_proto_frame f;
+
+	(void)state;
+	make_frame(&f);
+	assert_json(fl_proto_overview_to_json(&f.overview),
+	            "{\"totalNodes\":3,\"healthyNodes\":1,\"faultyNodes\":2,\"fullyIdleNodes\":0,"
+	            "\"partiallyIdleNodes\":1,\"busyNodes\":0,\"allocationRate\":37.5,\"utilization\":35.75,"
+	            "\"total_space\":1500000000000000.0,\"used_space\":325000000000000.0,"
+	            "\"usage_percentage\":21.666666666666668,\"total_inodes\":1000000000.0,\"used_inodes\":12345678.0,"
+	            "\"inodes_usage_percentage\":1.2345678,\"read_bandwidth\":1250000000.0,"
+	            "\"write_bandwidth\":750000000.0,\"total_tx\":33000000000.0,\"total_rx\":44000000000.0,"
+	            "\"gpusAllocatable\":24,\"gpusAllocated\":9}");
+	assert_json(fl_proto_node_to_json(&f.nodes[1]),
+	            "{\"name\":\"node-1\",\"ip\":\"10.0.0.2\",\"gpu_name\":\"AMD Instinct MI300X\",\"gpu_count\":8,"
+	            "\"gpu_allocation\":3,\"gpu_utilization\":null,\"status\":\"Ready\",\"unschedulable\":false,"
+	            "\"faulty\":false,\"cpu_millis\":192000,\"memory_bytes\":2199023255552,"
+	            "\"kubelet_version\":\"v1.29.3\",\"os_image\":\"Ubuntu 22.04.4 LTS\","
+	            "\"kernel_version\":\"5.15.0-105-generic\",\"container_runtime\":\"containerd://1.7.2\","
+	            "\"taints\":[]}");
+	json_t *n0 = fl_proto_node_to_json(&f.nodes[0]);
+	assert_non_null(n0);
+	assert_true(json_real_value(json_object_get(n0, "gpu_utilization")) == 12.5);
+	json_t *t = json_array_get(json_object_get(n0, "taints"), 1);
+	assert_string_equal(json_string_value(json_object_get(t, "key")), "node.kubernetes.io/unschedulable");
+	assert_string_equal(json_string_value(json_object_get(t, "effect")), "NoSchedule");
+	json_decref(n0);
+	assert_json(fl_proto_gpu_to_json(&f.gpus[3]),
+	            "{\"node\":\"node-1\",\"gpu_id\":1,\"gpu_model\":\"MI300X\",\"memory_mib\":196608,"
+	            "\"utilization\":null,\"temperature\":55.5,\"power\":712.125,\"serial\":\"SN-0003\",\"numa\":3}");
+
+	json_t *j = fl_proto_frame_to_json(&f);
+	assert_non_null(j);
+	json_t *env = json_object_get(j, "envelope");
+	assert_int_equal(json_integer_value(json_object_get(env, "version")), 1);
+	assert_string_equal(json_string_value(json_object_get(env, "cluster")), "gpu-a.prod_1");
+	assert_string_equal(json_string_value(json_object_get(env, "spoke")), "spoke-7f3a");
+	assert_int_equal(json_integer_value(json_object_get(env, "seq")), 42);
+	assert_int_equal(json_integer_value(json_object_get(env, "sent_at_ms")), 1764000000123);
+	assert_string_equal(json_string_value(json_object_get(env, "kind")), "full");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "facts"), "source")), "sim");
+	assert_int_equal(json_array_size(json_object_get(j, "nodes")), 3);
+	assert_int_equal(json_array_size(json_object_get(j, "gpus")), 4);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "overview"), "gpusAllocated")), 9);
+	json_decref(j);
+
+	f.has_facts = false;
+	f.has_overview = false;
+	j = fl_proto_frame_to_json(&f);
+	assert_true(json_is_null(json_object_get(j, "facts")));
+	assert_true(json_is_null(json_object_get(j, "overview")));
+	json_decref(j);
+	fl_proto_frame_free(&f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_full_frame_round_trips_every_field),
+	    cmocka_unit_test(test_heartbeat_round_trips_with_empty_payload),
+	    cmocka_unit_test(test_heartbeat_encodes_to_the_bytes_in_format_md),
+	    cmocka_unit_test(test_handmade_frame_decodes_to_the_written_values),
+	    cmocka_unit_test(test_decode_accepts_float32_and_wide_int_encodings),
+	    cmocka_unit_test(test_decode_ignores_unknown_keys),
+	    cmocka_unit_test(test_ack_round_trips_each_status),
+	    cmocka_unit_test(test_ack_encode_refuses_bad_status_and_unterminated_reason),
+	    cmocka_unit_test(test_ack_decode_rejects_unknown_status_long_reason_and_big_input),
+	    cmocka_unit_test(test_decode_fails_cleanly_when_truncated_at_every_byte),
+	    cmocka_unit_test(test_decode_rejects_array32_header_larger_than_input),
+	    cmocka_unit_test(test_check_rejects_nesting_deeper_than_32),
+	    cmocka_unit_test(test_check_rejects_more_objects_than_the_element_budget),
+	    cmocka_unit_test(test_check_rejects_input_larger_than_the_frame_limit),
+	    cmocka_unit_test(test_decode_rejects_trailing_bytes),
+	    cmocka_unit_test(test_decode_rejects_reserved_byte_c1),
+	    cmocka_unit_test(test_decode_rejects_wrong_types_per_field),
+	    cmocka_unit_test(test_decode_rejects_missing_required_keys),
+	    cmocka_unit_test(test_decode_rejects_bad_version),
+	    cmocka_unit_test(test_decode_rejects_bad_kind),
+	    cmocka_unit_test(test_decode_rejects_bad_cluster_name),
+	    cmocka_unit_test(test_decode_rejects_string_longer_than_its_field),
+	    cmocka_unit_test(test_decode_accepts_multibyte_utf8),
+	    cmocka_unit_test(test_decode_rejects_nan_float),
+	    cmocka_unit_test(test_decode_rejects_negative_gpu_count),
+	    cmocka_unit_test(test_decode_rejects_duplicate_key),
+	    cmocka_unit_test(test_decode_rejects_array_of_other_length_than_two),
+	    cmocka_unit_test(test_encode_refuses_too_many_nodes),
+	    cmocka_unit_test(test_decode_refuses_more_nodes_than_the_limit),
+	    cmocka_unit_test(test_encode_refuses_invalid_fields),
+	    cmocka_unit_test(test_kind_names_round_trip_and_names_are_checked),
+	    cmocka_unit_test(test_json_views_use_lens_names),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
