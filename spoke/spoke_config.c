@@ -1,1 +1,192 @@
-/* stub: to be written */ typedef int fl_stub_spoke_config;
+/* spoke_config.c — spoke.yaml through fl_yaml, validated key by key. */
+#include "spoke_config.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fl_yaml.h"
+
+const char *spoke_config_source_name(spoke_source_kind kind)
+{
+	return kind == SPOKE_SOURCE_SIM ? "sim" : "unknown";
+}
+
+/* Reads the list at map[key] (if present) into names (max entries of len bytes each, *n set).
+ * Every item must be a non-empty string that fits. */
+static int get_name_list(fl_yaml_doc *doc, fl_yaml_node map, const char *key, char *names, size_t len, uint32_t max,
+                         uint32_t *n, char err[FL_ERR_LEN])
+{
+	fl_yaml_node seq = fl_yaml_get(doc, map, key);
+	if (seq == 0) {
+		return FL_OK;
+	}
+	if (!fl_yaml_is_seq(doc, seq)) {
+		return fl_yaml_error(doc, seq, key, err, "expected a list of names");
+	}
+	size_t count = fl_yaml_seq_len(doc, seq);
+	if (count > max) {
+		return fl_yaml_error(doc, seq, key, err, "at most %u entries, got %zu", max, count);
+	}
+	for (size_t i = 0; i < count; i++) {
+		fl_yaml_node item = fl_yaml_seq_item(doc, seq, i);
+		const char *v = fl_yaml_scalar(doc, item);
+		if (v == NULL || v[0] == '\0') {
+			return fl_yaml_error(doc, item, key, err, "entry %zu: expected a non-empty name", i + 1);
+		}
+		if (strlen(v) >= len) {
+			return fl_yaml_error(doc, item, key, err, "entry %zu: longer than %zu characters", i + 1,
+			                     len - 1);
+		}
+		snprintf(names + i * len, len, "%s", v);
+	}
+	*n = (uint32_t)count;
+	return FL_OK;
+}
+
+/* True for "<scheme>://<rest>" with a transport nng has here and a non-empty rest. */
+static bool hub_url_ok(const char *url)
+{
+	static const char *const schemes[] = {"tcp://", "tcp4://",   "tcp6://", "tls+tcp://",
+	                                      "ipc://", "inproc://", NULL};
+	for (const char *const *s = schemes; *s != NULL; s++) {
+		size_t n = strlen(*s);
+		if (strncmp(url, *s, n) == 0 && url[n] != '\0') {
+			return true;
+		}
+	}
+	return false;
+}
+
+static int load_sim(fl_yaml_doc *doc, fl_yaml_node sim, spoke_sim_config *cfg, char err[FL_ERR_LEN])
+{
+	static const char *const keys[] = {"nodes", "gpus_per_node", "seed", NULL};
+	if (!fl_yaml_is_map(doc, sim)) {
+		return fl_yaml_error(doc, sim, "sim", err, "expected a mapping with nodes, gpus_per_node, seed");
+	}
+	int rv = fl_yaml_check_keys(doc, sim, keys, err);
+	if (rv != FL_OK) {
+		return rv;
+	}
+	spoke_sim_config_default(cfg);
+	int64_t nodes = 0, gpus = cfg->gpus_per_node, seed = (int64_t)cfg->seed;
+	if ((rv = fl_yaml_get_int(doc, sim, "nodes", true, 1, SPOKE_SIM_MAX_NODES, &nodes, err)) != FL_OK ||
+	    (rv = fl_yaml_get_int(doc, sim, "gpus_per_node", false, 1, SPOKE_SIM_MAX_GPUS_PER_NODE, &gpus, err)) !=
+	        FL_OK ||
+	    (rv = fl_yaml_get_int(doc, sim, "seed", false, 0, INT64_MAX, &seed, err)) != FL_OK) {
+		return rv;
+	}
+	cfg->nodes = (uint32_t)nodes;
+	cfg->gpus_per_node = (uint32_t)gpus;
+	cfg->seed = (uint64_t)seed;
+	return FL_OK;
+}
+
+static int load_sources(fl_yaml_doc *doc, fl_yaml_node root, spoke_config *out, char err[FL_ERR_LEN])
+{
+	static const char *const keys[] = {"sim", NULL};
+	fl_yaml_node src = fl_yaml_get(doc, root, "sources");
+	if (src == 0) {
+		return fl_yaml_error(doc, root, "sources", err,
+		                     "missing (required): configure exactly one source, e.g. sim");
+	}
+	if (!fl_yaml_is_map(doc, src)) {
+		return fl_yaml_error(doc, src, "sources", err, "expected a mapping with exactly one source (sim)");
+	}
+	int rv = fl_yaml_check_keys(doc, src, keys, err);
+	if (rv != FL_OK) {
+		return rv;
+	}
+	if (fl_yaml_map_len(doc, src) != 1) {
+		return fl_yaml_error(doc, src, "sources", err, "configure exactly one source, got %zu",
+		                     fl_yaml_map_len(doc, src));
+	}
+	out->source = SPOKE_SOURCE_SIM;
+	return load_sim(doc, fl_yaml_get(doc, src, "sim"), &out->sim, err);
+}
+
+static int load(fl_yaml_doc *doc, spoke_config *out, char err[FL_ERR_LEN])
+{
+	static const char *const keys[] = {"cluster",       "hub_url",       "interval", "ack_timeout", "log_level",
+	                                   "gpu_resources", "benign_taints", "sources",  NULL};
+	fl_yaml_node root = fl_yaml_root(doc);
+	int rv = fl_yaml_check_keys(doc, root, keys, err);
+	if (rv != FL_OK) {
+		return rv;
+	}
+	if ((rv = fl_yaml_get_str(doc, root, "cluster", true, out->cluster, sizeof(out->cluster), err)) != FL_OK) {
+		return rv;
+	}
+	if (!fl_proto_valid_name(out->cluster)) {
+		return fl_yaml_error(doc, fl_yaml_get(doc, root, "cluster"), "cluster", err,
+		                     "expected 1-63 characters of A-Z a-z 0-9 . _ -, got '%.64s'", out->cluster);
+	}
+	if ((rv = fl_yaml_get_str(doc, root, "hub_url", true, out->hub_url, sizeof(out->hub_url), err)) != FL_OK) {
+		return rv;
+	}
+	if (!hub_url_ok(out->hub_url)) {
+		return fl_yaml_error(
+		    doc, fl_yaml_get(doc, root, "hub_url"), "hub_url", err,
+		    "expected an nng address like tcp://hub.example:7100 (tcp, tls+tcp, ipc), got '%.64s'",
+		    out->hub_url);
+	}
+	if ((rv = fl_yaml_get_duration(doc, root, "interval", false, &out->interval_ms, err)) != FL_OK ||
+	    (rv = fl_yaml_get_duration(doc, root, "ack_timeout", false, &out->ack_timeout_ms, err)) != FL_OK) {
+		return rv;
+	}
+	if (out->ack_timeout_ms > INT32_MAX) {
+		return fl_yaml_error(doc, fl_yaml_get(doc, root, "ack_timeout"), "ack_timeout", err, "too long");
+	}
+	char level[16] = "info";
+	if ((rv = fl_yaml_get_str(doc, root, "log_level", false, level, sizeof(level), err)) != FL_OK) {
+		return rv;
+	}
+	if (fl_log_level_parse(level, &out->log_level) != FL_OK) {
+		return fl_yaml_error(doc, fl_yaml_get(doc, root, "log_level"), "log_level", err,
+		                     "expected debug, info, warn or error, got '%s'", level);
+	}
+
+	spoke_overview_rules *r = &out->rules;
+	if ((rv = get_name_list(doc, root, "gpu_resources", &r->gpu_resources[0][0], sizeof(r->gpu_resources[0]),
+	                        SPOKE_MAX_GPU_RESOURCES, &r->n_gpu_resources, err)) != FL_OK) {
+		return rv;
+	}
+	if (r->n_gpu_resources == 0) {
+		return fl_yaml_error(doc, fl_yaml_get(doc, root, "gpu_resources"), "gpu_resources", err,
+		                     "name at least one GPU resource");
+	}
+	if (fl_yaml_get(doc, root, "benign_taints") != 0) {
+		r->n_benign_taints = 0;
+		if ((rv =
+		         get_name_list(doc, root, "benign_taints", &r->benign_taints[0][0], sizeof(r->benign_taints[0]),
+		                       SPOKE_MAX_BENIGN_TAINTS, &r->n_benign_taints, err)) != FL_OK) {
+			return rv;
+		}
+	} else if (fl_yaml_get(doc, root, "gpu_resources") != 0) {
+		/* Default benign taints: the configured GPU resource names. */
+		memset(r->benign_taints, 0, sizeof(r->benign_taints));
+		for (uint32_t i = 0; i < r->n_gpu_resources; i++) {
+			snprintf(r->benign_taints[i], sizeof(r->benign_taints[i]), "%s", r->gpu_resources[i]);
+		}
+		r->n_benign_taints = r->n_gpu_resources;
+	}
+	return load_sources(doc, root, out, err);
+}
+
+int spoke_config_load(const char *path, spoke_config *out, char err[FL_ERR_LEN])
+{
+	memset(out, 0, sizeof(*out));
+	out->interval_ms = 30000;
+	out->ack_timeout_ms = 10000;
+	out->log_level = FL_LOG_INFO;
+	spoke_overview_rules_default(&out->rules);
+
+	fl_yaml_doc doc;
+	int rv = fl_yaml_open(&doc, path, err);
+	if (rv != FL_OK) {
+		return rv;
+	}
+	rv = load(&doc, out, err);
+	fl_yaml_close(&doc);
+	return rv;
+}
