@@ -48,8 +48,8 @@ int fl_yaml_open(fl_yaml_doc *doc, const char *path, char err[FL_ERR_LEN])
 {
 	memset(doc, 0, sizeof(*doc));
 	snprintf(doc->path, sizeof(doc->path), "%s", path);
-	unsigned char *buf;
-	size_t len;
+	unsigned char *buf = NULL;
+	size_t len = 0;
 	int rv = read_file(path, &buf, &len, err);
 	if (rv != FL_OK)
 		return rv;

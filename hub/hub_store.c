@@ -214,9 +214,7 @@ static int apply_one(hub_store *s, const char *path, const char *version, bool *
 		/* The migration file is ours, not input: it may hold several statements, so no parameters. */
 		PGresult *m = PQexec(s->conn, sql);
 		if (m == NULL || PQresultStatus(m) != PGRES_COMMAND_OK) {
-			char what[300];
-			snprintf(what, sizeof(what), "%s", path);
-			rv = db_err(err, what, m != NULL ? PQresultErrorMessage(m) : PQerrorMessage(s->conn));
+			rv = db_err(err, path, m != NULL ? PQresultErrorMessage(m) : PQerrorMessage(s->conn));
 			hub_metrics_add(HUB_M_DB_ERRORS, 1);
 			PQclear(m);
 			goto out;

@@ -166,7 +166,10 @@ static int load(fl_yaml_doc *doc, spoke_config *out, char err[FL_ERR_LEN])
 		/* Default benign taints: the configured GPU resource names. */
 		memset(r->benign_taints, 0, sizeof(r->benign_taints));
 		for (uint32_t i = 0; i < r->n_gpu_resources; i++) {
-			snprintf(r->benign_taints[i], sizeof(r->benign_taints[i]), "%s", r->gpu_resources[i]);
+			/* A resource name (< 128 bytes) always fits a taint key (254 bytes). */
+			size_t n = strnlen(r->gpu_resources[i], sizeof(r->gpu_resources[i]) - 1);
+			memcpy(r->benign_taints[i], r->gpu_resources[i], n);
+			r->benign_taints[i][n] = '\0';
 		}
 		r->n_benign_taints = r->n_gpu_resources;
 	}

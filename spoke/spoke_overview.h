@@ -15,7 +15,7 @@
 #include "spoke_model.h"
 
 #define SPOKE_MAX_GPU_RESOURCES 16
-#define SPOKE_MAX_BENIGN_TAINTS 32
+#define SPOKE_MAX_BENIGN_TAINTS 32 /* >= SPOKE_MAX_GPU_RESOURCES: resource names are the default taints */
 
 typedef struct spoke_overview_rules {
 	char gpu_resources[SPOKE_MAX_GPU_RESOURCES][SPOKE_RESOURCE_NAME_LEN];
