@@ -16,6 +16,7 @@ void fl_proto_frame_free(fl_proto_frame *f)
 	}
 	free(f->nodes);
 	free(f->gpus);
+	free(f->removed_nodes);
 	memset(f, 0, sizeof(*f));
 }
 

@@ -1,6 +1,7 @@
 /* fl_proto.h — FleetLens frame format v1 (see FORMAT.md): types, limits, encode, bounded decode, JSON.
  *
- * A frame is a msgpack array [envelope, payload]; the hub answers each frame with an ack.
+ * A frame is a msgpack array [envelope, payload, signature]: the signature is HMAC-SHA256 under the
+ * cluster's key over the raw bytes of envelope and payload. The hub answers each frame with an ack.
  * Decoding never allocates from a count in the input before checking it against the bytes left and
  * the limits below. No I/O happens here. */
 #ifndef FL_PROTO_H
@@ -23,6 +24,9 @@
 #define FL_PROTO_MAX_DEPTH 32u
 #define FL_PROTO_MAX_ELEMENTS (16u << 20) /* msgpack objects in one frame, all levels */
 #define FL_PROTO_MAX_ACK_BYTES 4096u
+#define FL_PROTO_SIG_LEN 32u         /* HMAC-SHA256 */
+#define FL_KEY_MIN_LEN 32u           /* a cluster key: at least 32 bytes ... */
+#define FL_KEY_MAX_LEN 1024u         /* ... and at most 1 KiB (FL_KEY_BUF in fl_key.h) */
 
 /* String field sizes, including the NUL. A longer string in a frame is an error, never cut. */
 #define FL_CLUSTER_LEN 64   /* cluster and spoke names: [A-Za-z0-9._-], 1..63 chars */
@@ -38,7 +42,7 @@
 
 typedef enum fl_frame_kind {
 	FL_FRAME_FULL = 1,      /* payload holds the cluster's complete state */
-	FL_FRAME_DELTA = 2,     /* payload holds changed/removed nodes only (issue 3/4) */
+	FL_FRAME_DELTA = 2,     /* payload holds changed nodes/GPUs and the names of removed nodes */
 	FL_FRAME_HEARTBEAT = 3  /* no payload contents; the cluster is alive */
 } fl_frame_kind;
 
@@ -112,6 +116,11 @@ typedef struct fl_proto_overview {
 	double total_tx, total_rx;                                  /* RDMA bytes/s */
 } fl_proto_overview;
 
+/* A node name, as listed in a delta's removed_nodes. */
+typedef struct fl_proto_name {
+	char name[FL_NAME_LEN];
+} fl_proto_name;
+
 /* A decoded or to-be-encoded frame. nodes, gpus and each node's taints are heap arrays owned by the
  * frame; release with fl_proto_frame_free. */
 typedef struct fl_proto_frame {
@@ -124,6 +133,12 @@ typedef struct fl_proto_frame {
 	uint32_t n_gpus;
 	bool has_overview;
 	fl_proto_overview overview;
+	fl_proto_name *removed_nodes; /* delta only: nodes (and their GPUs) that left the cluster */
+	uint32_t n_removed_nodes;
+	/* Filled by fl_proto_decode, ignored by fl_proto_encode: the signature and where the signed
+	 * bytes (envelope and payload as encoded) lie in the decoded buffer. */
+	uint8_t sig[FL_PROTO_SIG_LEN];
+	size_t signed_off, signed_len;
 } fl_proto_frame;
 
 typedef enum fl_ack_status {
@@ -136,6 +151,7 @@ typedef enum fl_ack_status {
 typedef struct fl_proto_ack {
 	uint64_t seq;
 	fl_ack_status status;
+	bool want_full; /* the hub asks for a full snapshot next (it saw a gap, or restarted) */
 	char reason[128];
 } fl_proto_ack;
 
@@ -149,9 +165,15 @@ fl_frame_kind fl_proto_kind_parse(const char *name, size_t len);
 /* True if s is a valid cluster or spoke name: 1..63 of [A-Za-z0-9._-]. */
 bool fl_proto_valid_name(const char *s);
 
-/* Encodes f into a new malloc'd buffer (*out, *out_len); the caller frees it with free().
- * Fails with FL_ELIMIT if f breaks a limit (so a spoke never sends what a hub must refuse). */
-int fl_proto_encode(const fl_proto_frame *f, char **out, size_t *out_len, char err[FL_ERR_LEN]);
+/* Encodes f and signs it with key (key_len bytes, FL_KEY_MIN_LEN..FL_KEY_MAX_LEN) into a new
+ * malloc'd buffer (*out, *out_len); the caller frees it with free(). Fails with FL_ELIMIT if f breaks
+ * a limit (so a spoke never sends what a hub must refuse), FL_EINVAL on a bad argument or key. */
+int fl_proto_encode(const fl_proto_frame *f, const uint8_t *key, size_t key_len, char **out, size_t *out_len,
+                    char err[FL_ERR_LEN]);
+
+/* True if f (decoded from buf by fl_proto_decode) carries a valid signature under key: HMAC-SHA256
+ * of buf[f->signed_off .. +f->signed_len], compared in constant time. */
+bool fl_proto_verify(const void *buf, size_t len, const fl_proto_frame *f, const uint8_t *key, size_t key_len);
 
 /* Walks buf without allocating and checks it is one well-formed msgpack value within the limits:
  * each declared count fits in the bytes left, depth <= FL_PROTO_MAX_DEPTH, total objects <=
@@ -159,7 +181,8 @@ int fl_proto_encode(const fl_proto_frame *f, char **out, size_t *out_len, char e
 int fl_proto_check(const void *buf, size_t len, char err[FL_ERR_LEN]);
 
 /* Decodes a frame. Runs fl_proto_check first, then validates every field (types, string lengths,
- * counts, version, kind, names). On FL_OK, *out owns heap arrays: free with fl_proto_frame_free.
+ * counts, version, kind, names) and the shape of the signature (it does NOT verify it: the caller
+ * looks up the key of env.cluster and calls fl_proto_verify). On FL_OK, *out owns heap arrays: free with fl_proto_frame_free.
  * On failure *out is left zeroed and err says which field is wrong. */
 int fl_proto_decode(const void *buf, size_t len, fl_proto_frame *out, char err[FL_ERR_LEN]);
 

@@ -292,6 +292,7 @@ enum ftype {
 	FT_NODES,
 	FT_GPUS,
 	FT_OVERVIEW,
+	FT_REMOVED, /* base is an fl_proto_frame: array of node names */
 };
 
 struct field {
@@ -322,6 +323,7 @@ static const struct field payload_fields[] = {
     F(fl_proto_frame, "nodes", FT_NODES, nodes, false),
     F(fl_proto_frame, "gpus", FT_GPUS, gpus, false),
     F(fl_proto_frame, "overview", FT_OVERVIEW, overview, false),
+    F(fl_proto_frame, "removed_nodes", FT_REMOVED, removed_nodes, false),
 };
 
 static const struct field facts_fields[] = {
@@ -393,6 +395,7 @@ static const struct field overview_fields[] = {
 static const struct field ack_fields[] = {
     F(fl_proto_ack, "seq", FT_ACK_SEQ, seq, true),
     F(fl_proto_ack, "status", FT_ACK_STATUS, status, true),
+    F(fl_proto_ack, "full", FT_BOOL, want_full, false),
     F(fl_proto_ack, "reason", FT_STR, reason, false),
 };
 
@@ -720,6 +723,31 @@ static int read_field(struct dec *d, const char *path, const struct field *f, vo
 		fr->has_overview = true;
 		return read_map(d, f->key, overview_fields, NFIELDS(overview_fields), &fr->overview);
 	}
+	case FT_REMOVED: {
+		fl_proto_frame *fr = base;
+		uint32_t count = 0;
+
+		if ((rv = read_array(d, path, f->key, FL_PROTO_MAX_NODES, &count)) != FL_OK || count == 0) {
+			return rv;
+		}
+		if ((fr->removed_nodes = calloc(count, sizeof(fl_proto_name))) == NULL) {
+			return ferr(d, FL_ENOMEM, path, f->key, "out of memory for %" PRIu32 " items", count);
+		}
+		fr->n_removed_nodes = count;
+		for (uint32_t i = 0; i < count; i++) {
+			char ipath[48];
+
+			snprintf(ipath, sizeof(ipath), "removed_nodes[%" PRIu32 "]", i);
+			if ((rv = read_str(d, ipath, "", FL_NAME_LEN, &s, &n)) != FL_OK) {
+				return rv;
+			}
+			if (n == 0) {
+				return ferr(d, FL_EPROTO, ipath, "", "empty node name");
+			}
+			memcpy(fr->removed_nodes[i].name, s, n);
+		}
+		return FL_OK;
+	}
 	}
 	return ferr(d, FL_EPROTO, path, f->key, "unhandled field type");
 }
@@ -821,9 +849,9 @@ int fl_proto_decode(const void *buf, size_t len, fl_proto_frame *out, char err[F
 	}
 	d.p = buf;
 	d.end = d.p + len;
-	/* v1 is exactly [envelope, payload]; a third element (the signature slot) is not accepted yet */
+	/* v1 is exactly [envelope, payload, signature] */
 	rv = next(&d, &v, "frame", "");
-	if (rv == FL_OK && (v.type != MP_ARRAY || v.len != 2)) {
+	if (rv == FL_OK && (v.type != MP_ARRAY || v.len != 3)) {
 		char got[32];
 
 		if (v.type == MP_ARRAY) {
@@ -831,14 +859,31 @@ int fl_proto_decode(const void *buf, size_t len, fl_proto_frame *out, char err[F
 		} else {
 			snprintf(got, sizeof(got), "%s", mp_type_names[v.type]);
 		}
-		rv = ferr(&d, FL_EPROTO, "frame", "", "expected an array of 2 elements [envelope, payload], got %s",
-		          got);
+		rv = ferr(&d, FL_EPROTO, "frame", "",
+		          "expected an array of 3 elements [envelope, payload, signature], got %s", got);
 	}
+	out->signed_off = (size_t)(d.p - (const uint8_t *)buf);
 	if (rv == FL_OK) {
 		rv = read_map(&d, "envelope", envelope_fields, NFIELDS(envelope_fields), &out->env);
 	}
 	if (rv == FL_OK) {
 		rv = read_map(&d, "", payload_fields, NFIELDS(payload_fields), out);
+	}
+	if (rv == FL_OK && out->n_removed_nodes > 0 && out->env.kind != FL_FRAME_DELTA) {
+		rv = ferr(&d, FL_EPROTO, "removed_nodes", "", "only a delta frame may remove nodes");
+	}
+	if (rv == FL_OK) {
+		size_t end_signed = (size_t)(d.p - (const uint8_t *)buf);
+
+		rv = next(&d, &v, "signature", "");
+		if (rv == FL_OK && (v.type != MP_BIN || v.len != FL_PROTO_SIG_LEN)) {
+			rv = ferr(&d, FL_EPROTO, "signature", "", "expected %u bytes of binary (HMAC-SHA256), got %s",
+			          FL_PROTO_SIG_LEN, v.type == MP_BIN ? "binary of another length" : mp_type_names[v.type]);
+		}
+		if (rv == FL_OK) {
+			memcpy(out->sig, v.data, FL_PROTO_SIG_LEN);
+			out->signed_len = end_signed - out->signed_off;
+		}
 	}
 	free(d.unk);
 	if (rv != FL_OK) {

@@ -13,6 +13,8 @@
 #include <string.h>
 
 bool fl_proto_utf8_valid(const char *s, size_t n); /* fl_proto.c */
+int fl_proto_hmac(const uint8_t *key, size_t key_len, const void *data, size_t len,
+                  uint8_t out[FL_PROTO_SIG_LEN]); /* fl_proto_sign.c */
 
 /* Encoder state. The first error sticks in rv; every helper is a no-op once rv != FL_OK. */
 struct enc {
@@ -142,6 +144,22 @@ static void kv_bool(struct enc *e, const char *key, bool v)
 	if (e->rv == FL_OK) {
 		e->elements++;
 		enc_check(e, v ? msgpack_pack_true(&e->pk) : msgpack_pack_false(&e->pk));
+	}
+}
+
+/* One entry of removed_nodes: a non-empty node name. */
+static void put_name(struct enc *e, const char *name, uint32_t idx)
+{
+	char path[48];
+	size_t n = strnlen(name, FL_NAME_LEN);
+
+	snprintf(path, sizeof(path), "removed_nodes[%" PRIu32 "]", idx);
+	if (n == 0 || n == FL_NAME_LEN) {
+		enc_fail(e, FL_EINVAL, path, "", "expected a node name of 1..%d bytes", FL_NAME_LEN - 1);
+	} else if (!fl_proto_utf8_valid(name, n)) {
+		enc_fail(e, FL_EINVAL, path, "", "not valid UTF-8");
+	} else {
+		put_str(e, name, n);
 	}
 }
 
@@ -285,10 +303,12 @@ static void check_size(struct enc *e)
 	}
 }
 
-int fl_proto_encode(const fl_proto_frame *f, char **out, size_t *out_len, char err[FL_ERR_LEN])
+int fl_proto_encode(const fl_proto_frame *f, const uint8_t *key, size_t key_len, char **out, size_t *out_len,
+                    char err[FL_ERR_LEN])
 {
 	struct enc e = {.rv = FL_OK, .err = err};
-	bool with_nodes, with_gpus;
+	bool with_nodes, with_gpus, with_removed;
+	uint8_t sig[FL_PROTO_SIG_LEN];
 
 	if (out == NULL || out_len == NULL) {
 		return fl_seterr(err, FL_EINVAL, "fl_proto_encode: NULL output");
@@ -306,17 +326,30 @@ int fl_proto_encode(const fl_proto_frame *f, char **out, size_t *out_len, char e
 		return fl_seterr(err, FL_ELIMIT, "gpus: %" PRIu32 " items, more than the %u allowed", f->n_gpus,
 		                 FL_PROTO_MAX_GPUS);
 	}
-	if ((f->n_nodes > 0 && f->nodes == NULL) || (f->n_gpus > 0 && f->gpus == NULL)) {
-		return fl_seterr(err, FL_EINVAL, "fl_proto_encode: NULL nodes or gpus with a non-zero count");
+	if (f->n_removed_nodes > FL_PROTO_MAX_NODES) {
+		return fl_seterr(err, FL_ELIMIT, "removed_nodes: %" PRIu32 " items, more than the %u allowed",
+		                 f->n_removed_nodes, FL_PROTO_MAX_NODES);
+	}
+	if ((f->n_nodes > 0 && f->nodes == NULL) || (f->n_gpus > 0 && f->gpus == NULL) ||
+	    (f->n_removed_nodes > 0 && f->removed_nodes == NULL)) {
+		return fl_seterr(err, FL_EINVAL, "fl_proto_encode: NULL nodes, gpus or removed_nodes with a non-zero count");
+	}
+	if (f->n_removed_nodes > 0 && f->env.kind != FL_FRAME_DELTA) {
+		return fl_seterr(err, FL_EINVAL, "removed_nodes: only a delta frame may remove nodes");
+	}
+	if (key == NULL || key_len < FL_KEY_MIN_LEN || key_len > FL_KEY_MAX_LEN) {
+		return fl_seterr(err, FL_EINVAL, "fl_proto_encode: a signing key of %u..%u bytes is required",
+		                 FL_KEY_MIN_LEN, FL_KEY_MAX_LEN);
 	}
 	with_nodes = f->n_nodes > 0 || f->env.kind == FL_FRAME_FULL;
 	with_gpus = f->n_gpus > 0 || f->env.kind == FL_FRAME_FULL;
+	with_removed = f->n_removed_nodes > 0;
 
 	msgpack_sbuffer_init(&e.sb);
 	msgpack_packer_init(&e.pk, &e.sb, msgpack_sbuffer_write);
-	put_array(&e, 2);
+	put_array(&e, 3); /* one byte (fixarray): the signed bytes start at offset 1 */
 	put_envelope(&e, &f->env);
-	put_map(&e, (uint32_t)f->has_facts + with_nodes + with_gpus + f->has_overview);
+	put_map(&e, (uint32_t)f->has_facts + with_nodes + with_gpus + f->has_overview + with_removed);
 	if (f->has_facts) {
 		kv_key(&e, "facts");
 		put_facts(&e, &f->facts);
@@ -340,6 +373,21 @@ int fl_proto_encode(const fl_proto_frame *f, char **out, size_t *out_len, char e
 	if (f->has_overview) {
 		kv_key(&e, "overview");
 		put_overview(&e, &f->overview);
+	}
+	if (with_removed) {
+		kv_key(&e, "removed_nodes");
+		put_array(&e, f->n_removed_nodes);
+		for (uint32_t i = 0; i < f->n_removed_nodes && e.rv == FL_OK; i++) {
+			put_name(&e, f->removed_nodes[i].name, i);
+		}
+	}
+	if (e.rv == FL_OK && fl_proto_hmac(key, key_len, e.sb.data + 1, e.sb.size - 1, sig) != FL_OK) {
+		e.rv = fl_seterr(err, FL_ENOMEM, "frame: cannot compute the signature");
+	}
+	if (e.rv == FL_OK) {
+		e.elements++;
+		enc_check(&e, msgpack_pack_bin(&e.pk, FL_PROTO_SIG_LEN));
+		enc_check(&e, msgpack_pack_bin_body(&e.pk, sig, FL_PROTO_SIG_LEN));
 	}
 	check_size(&e);
 	if (e.rv == FL_OK && e.elements > FL_PROTO_MAX_ELEMENTS) {
@@ -373,10 +421,11 @@ int fl_proto_ack_encode(const fl_proto_ack *ack, char **out, size_t *out_len)
 	status = status_names[ack->status];
 	msgpack_sbuffer_init(&e.sb);
 	msgpack_packer_init(&e.pk, &e.sb, msgpack_sbuffer_write);
-	put_map(&e, 3);
+	put_map(&e, 4);
 	kv_int(&e, "ack", "seq", (int64_t)ack->seq, 0, INT64_MAX);
 	kv_key(&e, "status");
 	put_str(&e, status, strlen(status));
+	kv_bool(&e, "full", ack->want_full);
 	kv_str(&e, "ack", "reason", ack->reason, sizeof(ack->reason));
 	if (e.rv != FL_OK) {
 		msgpack_sbuffer_destroy(&e.sb);

@@ -1,0 +1,50 @@
+/* fl_key.c — reading key files. */
+#include "fl_key.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#define FL_KEY_MIN 32
+
+int fl_key_load(const char *path, fl_key *out, char err[FL_ERR_LEN])
+{
+	uint8_t buf[FL_KEY_BUF + 256]; /* room for surrounding whitespace */
+	memset(out, 0, sizeof(*out));
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return fl_seterr(err, FL_EIO, "key file %s: cannot open: %s", path, strerror(errno));
+	size_t n = fread(buf, 1, sizeof(buf), f);
+	int bad = ferror(f);
+	int more = !bad && fgetc(f) != EOF;
+	fclose(f);
+	if (bad)
+		return fl_seterr(err, FL_EIO, "key file %s: read error", path);
+	size_t a = 0, b = n;
+	while (a < b && isspace(buf[a]))
+		a++;
+	while (b > a && isspace(buf[b - 1]))
+		b--;
+	int rv = FL_OK;
+	if (more || b - a > FL_KEY_BUF)
+		rv = fl_seterr(err, FL_ECONFIG, "key file %s: longer than %d bytes", path, FL_KEY_BUF);
+	else if (b - a < FL_KEY_MIN)
+		rv = fl_seterr(err, FL_ECONFIG, "key file %s: %zu bytes, a key needs at least %d (try: openssl rand -hex 32)",
+		               path, b - a, FL_KEY_MIN);
+	else {
+		memcpy(out->bytes, buf + a, b - a);
+		out->len = b - a;
+	}
+	for (volatile uint8_t *p = buf; p < buf + sizeof(buf); p++)
+		*p = 0;
+	return rv;
+}
+
+void fl_key_wipe(fl_key *k)
+{
+	volatile uint8_t *p = k->bytes;
+	for (size_t i = 0; i < sizeof(k->bytes); i++)
+		p[i] = 0;
+	k->len = 0;
+}
