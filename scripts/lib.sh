@@ -79,6 +79,14 @@ fl_wait_http() {
 	return 1
 }
 
+# fl_make_key FILE: writes a new random cluster key (64 hex characters) to FILE, readable only by its
+# owner, unless FILE exists already.
+fl_make_key() {
+	[ -s "$1" ] && return 0
+	mkdir -p "$(dirname "$1")"
+	(umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$1")
+}
+
 # fl_free_port: prints a TCP port on 127.0.0.1 that nothing listens on right now.
 fl_free_port() {
 	local p

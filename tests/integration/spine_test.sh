@@ -23,6 +23,7 @@ API_PORT=$(fl_free_port)
 API="http://127.0.0.1:$API_PORT"
 sql() { psql -h "$FL_PG_DIR" -U postgres -d fleetlens -tAqc "$1"; }
 
+for c in alpha beta ghost; do fl_make_key "$T/keys/$c.key"; done
 cat >"$T/clusters.yaml" <<YAML
 hub:
   ingest_url: tcp://127.0.0.1:$INGEST_PORT
@@ -35,12 +36,15 @@ hub:
 clusters:
   - name: alpha
     labels: {region: test-east}
+    key_file: keys/alpha.key
   - name: beta
+    key_file: keys/beta.key
 YAML
 spoke_yaml() { # spoke_yaml FILE CLUSTER NODES
 	cat >"$1" <<YAML
 cluster: $2
 hub_url: tcp://127.0.0.1:$INGEST_PORT
+key_file: keys/$2.key
 interval: 30s
 ack_timeout: 10s
 sources:
@@ -61,11 +65,11 @@ out=$("$BIN/fleetlens-hub" --config "$T/bad.yaml" --check 2>&1)
 rc=$?
 check_eq "hub --check on a bad duration exits 2" 2 "$rc"
 check_contains "hub config error names file:line:col and key" "$T/bad.yaml:4:16: key 'stale_after'" "$out"
-printf 'cluster: alpha\nhub_url: tcp://127.0.0.1:1\nintervall: 30s\nsources:\n  sim: {nodes: 2}\n' >"$T/badspoke.yaml"
+printf 'cluster: alpha\nhub_url: tcp://127.0.0.1:1\nkey_file: keys/alpha.key\nintervall: 30s\nsources:\n  sim: {nodes: 2}\n' >"$T/badspoke.yaml"
 out=$("$BIN/fleetlens-spoke" --config "$T/badspoke.yaml" --once --dry-run 2>&1)
 rc=$?
 check_eq "spoke with an unknown key exits 2" 2 "$rc"
-check_contains "spoke config error names file:line:col and key" "$T/badspoke.yaml:3:1: key 'intervall'" "$out"
+check_contains "spoke config error names file:line:col and key" "$T/badspoke.yaml:4:1: key 'intervall'" "$out"
 
 # --- start the hub -------------------------------------------------------------------------------
 FLEETLENS_DATABASE_URL="$FL_DATABASE_URL" "$BIN/fleetlens-hub" --config "$T/clusters.yaml" >"$T/hub.log" 2>&1 &
