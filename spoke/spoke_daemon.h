@@ -65,6 +65,7 @@ void spoke_daemon_run(spoke_daemon *d, volatile sig_atomic_t *stop);
  * What is left stays in the spool (written to spool_dir at close). Returns the frame's outcome. */
 spoke_outcome spoke_daemon_once(spoke_daemon *d, volatile sig_atomic_t *stop);
 
+/* Copies the delivery counters since open into *out (the spool's own are in spoke_spool_stats). */
 void spoke_daemon_get_stats(const spoke_daemon *d, spoke_daemon_stats *out);
 
 /* Abandons a send in flight, writes the spool to spool_dir (when set), releases the state's lock and

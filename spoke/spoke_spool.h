@@ -95,6 +95,7 @@ void spoke_spool_pop(spoke_spool *sp);
  * FL_OK, or FL_EIO with err for the first that failed (the others are still tried). */
 int spoke_spool_flush(spoke_spool *sp, char err[FL_ERR_LEN]);
 
+/* Copies the spool's current sizes and its totals since open into *out. */
 void spoke_spool_get_stats(const spoke_spool *sp, spoke_spool_stats *out);
 
 /* Frees the spool and its memory frames; files stay on disk. Does not flush. Safe on NULL. */
