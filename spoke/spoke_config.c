@@ -1,9 +1,11 @@
 /* spoke_config.c — spoke.yaml through fl_yaml, validated key by key. */
 #include "spoke_config.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fl_yaml.h"
 
@@ -58,6 +60,122 @@ static bool hub_url_ok(const char *url)
 	return false;
 }
 
+/* Reads the path at map[key] (if present; `required` as for fl_yaml_get_str) into out, resolved
+ * against the folder of the config file (doc->path) unless absolute. With must_read, the file must be
+ * readable now, so that a wrong path is reported with its line rather than at first use. */
+static int get_path(fl_yaml_doc *doc, fl_yaml_node map, const char *key, bool required, bool must_read, char *out,
+                    size_t outlen, char err[FL_ERR_LEN])
+{
+	char raw[SPOKE_PATH_LEN] = "";
+	int rv = fl_yaml_get_str(doc, map, key, required, raw, sizeof(raw), err);
+	if (rv != FL_OK || raw[0] == '\0') {
+		if (rv == FL_OK && fl_yaml_get(doc, map, key) != 0) {
+			return fl_yaml_error(doc, fl_yaml_get(doc, map, key), key, err, "expected a path, got ''");
+		}
+		return rv;
+	}
+	fl_yaml_node node = fl_yaml_get(doc, map, key);
+	const char *slash = strrchr(doc->path, '/');
+	int n;
+	if (raw[0] == '/' || slash == NULL) {
+		n = snprintf(out, outlen, "%s", raw);
+	} else {
+		n = snprintf(out, outlen, "%.*s/%s", (int)(slash - doc->path), doc->path, raw);
+	}
+	if (n < 0 || (size_t)n >= outlen) {
+		out[0] = '\0';
+		return fl_yaml_error(doc, node, key, err, "path longer than %zu characters", outlen - 1);
+	}
+	if (must_read && access(out, R_OK) != 0) {
+		return fl_yaml_error(doc, node, key, err, "cannot read %s: %s", out, strerror(errno));
+	}
+	return FL_OK;
+}
+
+/* key_file: required; the key is loaded here so a bad key stops the spoke at start with its line. */
+static int load_key(fl_yaml_doc *doc, fl_yaml_node root, spoke_config *out, char err[FL_ERR_LEN])
+{
+	int rv = get_path(doc, root, "key_file", true, false, out->key_file, sizeof(out->key_file), err);
+	if (rv != FL_OK) {
+		return rv;
+	}
+	char kerr[FL_ERR_LEN];
+	if (fl_key_load(out->key_file, &out->key, kerr) != FL_OK) {
+		return fl_yaml_error(doc, fl_yaml_get(doc, root, "key_file"), "key_file", err, "%s", kerr);
+	}
+	return FL_OK;
+}
+
+/* spool_dir, spool_memory_bytes, spool_max_bytes, spool_supersede. */
+static int load_spool(fl_yaml_doc *doc, fl_yaml_node root, spoke_config *out, char err[FL_ERR_LEN])
+{
+	int64_t mem = (int64_t)out->spool_memory_bytes, max = (int64_t)out->spool_max_bytes;
+	int rv;
+	if ((rv = get_path(doc, root, "spool_dir", false, false, out->spool_dir, sizeof(out->spool_dir), err)) !=
+	        FL_OK ||
+	    (rv = fl_yaml_get_int(doc, root, "spool_memory_bytes", false, (int64_t)SPOKE_SPOOL_BYTES_MIN,
+	                          (int64_t)SPOKE_SPOOL_BYTES_MAX, &mem, err)) != FL_OK ||
+	    (rv = fl_yaml_get_int(doc, root, "spool_max_bytes", false, (int64_t)SPOKE_SPOOL_BYTES_MIN,
+	                          (int64_t)SPOKE_SPOOL_BYTES_MAX, &max, err)) != FL_OK ||
+	    (rv = fl_yaml_get_bool(doc, root, "spool_supersede", false, &out->spool_supersede, err)) != FL_OK) {
+		return rv;
+	}
+	fl_yaml_node max_node = fl_yaml_get(doc, root, "spool_max_bytes");
+	if (max_node != 0 && out->spool_dir[0] == '\0') {
+		return fl_yaml_error(doc, max_node, "spool_max_bytes", err,
+		                     "only applies with spool_dir (without it the spool is memory only, "
+		                     "bounded by spool_memory_bytes)");
+	}
+	if (out->spool_dir[0] != '\0' && mem > max) {
+		return fl_yaml_error(
+		    doc, fl_yaml_get(doc, root, max_node != 0 ? "spool_max_bytes" : "spool_memory_bytes"),
+		    max_node != 0 ? "spool_max_bytes" : "spool_memory_bytes", err,
+		    "spool_memory_bytes (%lld) must not exceed spool_max_bytes (%lld)", (long long)mem, (long long)max);
+	}
+	out->spool_memory_bytes = (uint64_t)mem;
+	out->spool_max_bytes = (uint64_t)max;
+	return FL_OK;
+}
+
+/* tls: { ca_file, server_name, cert_file, key_file }, required exactly when hub_url is tls+tcp://. */
+static int load_tls(fl_yaml_doc *doc, fl_yaml_node root, spoke_config *out, char err[FL_ERR_LEN])
+{
+	static const char *const keys[] = {"ca_file", "server_name", "cert_file", "key_file", NULL};
+	out->tls_enabled = strncmp(out->hub_url, "tls+tcp://", 10) == 0;
+	fl_yaml_node tls = fl_yaml_get(doc, root, "tls");
+	if (tls == 0) {
+		if (out->tls_enabled) {
+			return fl_yaml_error(doc, fl_yaml_get(doc, root, "hub_url"), "hub_url", err,
+			                     "a tls+tcp:// hub needs a tls: section with ca_file");
+		}
+		return FL_OK;
+	}
+	if (!out->tls_enabled) {
+		return fl_yaml_error(doc, tls, "tls", err, "only used with a tls+tcp:// hub_url");
+	}
+	if (!fl_yaml_is_map(doc, tls)) {
+		return fl_yaml_error(doc, tls, "tls", err,
+		                     "expected a mapping with ca_file (and server_name, "
+		                     "cert_file, key_file)");
+	}
+	spoke_tls_config *t = &out->tls;
+	int rv;
+	if ((rv = fl_yaml_check_keys(doc, tls, keys, err)) != FL_OK ||
+	    (rv = get_path(doc, tls, "ca_file", true, true, t->ca_file, sizeof(t->ca_file), err)) != FL_OK ||
+	    (rv = fl_yaml_get_str(doc, tls, "server_name", false, t->server_name, sizeof(t->server_name), err)) !=
+	        FL_OK ||
+	    (rv = get_path(doc, tls, "cert_file", false, true, t->cert_file, sizeof(t->cert_file), err)) != FL_OK ||
+	    (rv = get_path(doc, tls, "key_file", false, true, t->key_file, sizeof(t->key_file), err)) != FL_OK) {
+		return rv;
+	}
+	if ((t->cert_file[0] == '\0') != (t->key_file[0] == '\0')) {
+		const char *given = t->cert_file[0] != '\0' ? "cert_file" : "key_file";
+		return fl_yaml_error(doc, fl_yaml_get(doc, tls, given), given, err,
+		                     "cert_file and key_file go together (a client certificate and its key)");
+	}
+	return FL_OK;
+}
+
 static int load_sim(fl_yaml_doc *doc, fl_yaml_node sim, spoke_sim_config *cfg, char err[FL_ERR_LEN])
 {
 	static const char *const keys[] = {"nodes", "gpus_per_node", "seed", NULL};
@@ -107,8 +225,23 @@ static int load_sources(fl_yaml_doc *doc, fl_yaml_node root, spoke_config *out, 
 
 static int load(fl_yaml_doc *doc, spoke_config *out, char err[FL_ERR_LEN])
 {
-	static const char *const keys[] = {"cluster",       "hub_url",       "interval", "ack_timeout", "log_level",
-	                                   "gpu_resources", "benign_taints", "sources",  NULL};
+	static const char *const keys[] = {"cluster",
+	                                   "hub_url",
+	                                   "key_file",
+	                                   "interval",
+	                                   "ack_timeout",
+	                                   "heartbeat",
+	                                   "max_backoff",
+	                                   "log_level",
+	                                   "spool_dir",
+	                                   "spool_memory_bytes",
+	                                   "spool_max_bytes",
+	                                   "spool_supersede",
+	                                   "tls",
+	                                   "gpu_resources",
+	                                   "benign_taints",
+	                                   "sources",
+	                                   NULL};
 	fl_yaml_node root = fl_yaml_root(doc);
 	int rv = fl_yaml_check_keys(doc, root, keys, err);
 	if (rv != FL_OK) {
@@ -130,12 +263,24 @@ static int load(fl_yaml_doc *doc, spoke_config *out, char err[FL_ERR_LEN])
 		    "expected an nng address like tcp://hub.example:7100 (tcp, tls+tcp, ipc), got '%.64s'",
 		    out->hub_url);
 	}
+	if ((rv = load_tls(doc, root, out, err)) != FL_OK || (rv = load_key(doc, root, out, err)) != FL_OK) {
+		return rv;
+	}
 	if ((rv = fl_yaml_get_duration(doc, root, "interval", false, &out->interval_ms, err)) != FL_OK ||
-	    (rv = fl_yaml_get_duration(doc, root, "ack_timeout", false, &out->ack_timeout_ms, err)) != FL_OK) {
+	    (rv = fl_yaml_get_duration(doc, root, "ack_timeout", false, &out->ack_timeout_ms, err)) != FL_OK ||
+	    (rv = fl_yaml_get_duration(doc, root, "heartbeat", false, &out->heartbeat_ms, err)) != FL_OK ||
+	    (rv = fl_yaml_get_duration(doc, root, "max_backoff", false, &out->max_backoff_ms, err)) != FL_OK) {
 		return rv;
 	}
 	if (out->ack_timeout_ms > INT32_MAX) {
 		return fl_yaml_error(doc, fl_yaml_get(doc, root, "ack_timeout"), "ack_timeout", err, "too long");
+	}
+	if (out->max_backoff_ms < SPOKE_BACKOFF_MIN_MS) {
+		return fl_yaml_error(doc, fl_yaml_get(doc, root, "max_backoff"), "max_backoff", err,
+		                     "at least %dms (the first retry waits that long)", SPOKE_BACKOFF_MIN_MS);
+	}
+	if ((rv = load_spool(doc, root, out, err)) != FL_OK) {
+		return rv;
 	}
 	char level[16] = "info";
 	if ((rv = fl_yaml_get_str(doc, root, "log_level", false, level, sizeof(level), err)) != FL_OK) {
@@ -181,6 +326,11 @@ int spoke_config_load(const char *path, spoke_config *out, char err[FL_ERR_LEN])
 	memset(out, 0, sizeof(*out));
 	out->interval_ms = 30000;
 	out->ack_timeout_ms = 10000;
+	out->heartbeat_ms = 10000;
+	out->max_backoff_ms = 30000;
+	out->spool_memory_bytes = SPOKE_SPOOL_MEMORY_DEFAULT;
+	out->spool_max_bytes = SPOKE_SPOOL_MAX_DEFAULT;
+	out->spool_supersede = true;
 	out->log_level = FL_LOG_INFO;
 	spoke_overview_rules_default(&out->rules);
 
@@ -191,5 +341,13 @@ int spoke_config_load(const char *path, spoke_config *out, char err[FL_ERR_LEN])
 	}
 	rv = load(&doc, out, err);
 	fl_yaml_close(&doc);
+	if (rv != FL_OK) {
+		spoke_config_wipe(out);
+	}
 	return rv;
+}
+
+void spoke_config_wipe(spoke_config *cfg)
+{
+	fl_key_wipe(&cfg->key);
 }

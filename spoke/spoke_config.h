@@ -1,29 +1,57 @@
 /* spoke_config.h — loading spoke.yaml (keys in spoke/README.md).
  *
  * Every error names FILE:LINE:COL and the key ("spoke.yaml:3:1: key 'intervall': unknown key");
- * unknown keys are errors, exactly one source must be configured. */
+ * unknown keys are errors, exactly one source must be configured. Paths in the file (key_file,
+ * spool_dir, tls.*) are relative to the config file's folder. The cluster key is read at load time. */
 #ifndef SPOKE_CONFIG_H
 #define SPOKE_CONFIG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "fl_err.h"
+#include "fl_key.h"
 #include "fl_log.h"
 #include "fl_proto.h"
 #include "spoke_overview.h"
 #include "spoke_sim.h"
 
-#define SPOKE_URL_LEN 256
+#define SPOKE_URL_LEN  256
+#define SPOKE_PATH_LEN 1024
+
+#define SPOKE_SPOOL_MEMORY_DEFAULT (8ull << 20)   /* spool_memory_bytes */
+#define SPOKE_SPOOL_MAX_DEFAULT    (256ull << 20) /* spool_max_bytes */
+#define SPOKE_SPOOL_BYTES_MIN      (64ull << 10)
+#define SPOKE_SPOOL_BYTES_MAX      (1ull << 40)
+#define SPOKE_BACKOFF_MIN_MS       200 /* first retry after a failed send; doubles up to max_backoff */
 
 typedef enum spoke_source_kind {
 	SPOKE_SOURCE_SIM = 1,
 } spoke_source_kind;
 
+/* The tls: section, used when hub_url is tls+tcp://. Empty strings mean "not set". */
+typedef struct spoke_tls_config {
+	char ca_file[SPOKE_PATH_LEN];   /* required for tls+tcp:// */
+	char server_name[256];          /* default: the host of hub_url */
+	char cert_file[SPOKE_PATH_LEN]; /* client certificate (PEM); with key_file */
+	char key_file[SPOKE_PATH_LEN];  /* its private key (PEM); with cert_file */
+} spoke_tls_config;
+
 typedef struct spoke_config {
 	char cluster[FL_CLUSTER_LEN];
 	char hub_url[SPOKE_URL_LEN];
-	int64_t interval_ms;    /* default 30 s */
-	int64_t ack_timeout_ms; /* default 10 s */
+	char key_file[SPOKE_PATH_LEN];  /* resolved path of the cluster key */
+	fl_key key;                     /* its contents; wipe with spoke_config_wipe */
+	int64_t interval_ms;            /* default 30 s */
+	int64_t ack_timeout_ms;         /* default 10 s */
+	int64_t heartbeat_ms;           /* default 10 s */
+	int64_t max_backoff_ms;         /* default 30 s */
+	char spool_dir[SPOKE_PATH_LEN]; /* "" = no spool on disk, no state across restarts */
+	uint64_t spool_memory_bytes;    /* default 8 MiB */
+	uint64_t spool_max_bytes;       /* default 256 MiB; memory + disk; only with spool_dir */
+	bool spool_supersede;           /* default true: a queued full frame replaces older queued frames */
+	bool tls_enabled;               /* hub_url is tls+tcp:// */
+	spoke_tls_config tls;
 	enum fl_log_level log_level;
 	spoke_overview_rules rules; /* gpu_resources and benign_taints */
 	spoke_source_kind source;
@@ -33,8 +61,12 @@ typedef struct spoke_config {
 /* The source's name as it appears in config and in frame facts ("sim"). */
 const char *spoke_config_source_name(spoke_source_kind kind);
 
-/* Reads path into *out (fully overwritten, defaults applied). FL_OK, or FL_ECONFIG / FL_EIO with err
- * "FILE:LINE:COL: key 'K': ..." (or "FILE: cannot open: ..."). Nothing to free. */
+/* Reads path into *out (fully overwritten, defaults applied) and loads the key named by key_file.
+ * FL_OK, or FL_ECONFIG / FL_EIO with err "FILE:LINE:COL: key 'K': ..." (or "FILE: cannot open: ...").
+ * Nothing is allocated; call spoke_config_wipe when done so the key does not linger in memory. */
 int spoke_config_load(const char *path, spoke_config *out, char err[FL_ERR_LEN]);
+
+/* Overwrites the key held in cfg. Safe to call more than once. */
+void spoke_config_wipe(spoke_config *cfg);
 
 #endif

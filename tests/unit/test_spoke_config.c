@@ -1,4 +1,5 @@
-/* test_spoke_config.c — spoke.yaml: defaults, and errors that name FILE:LINE:COL and the key. */
+/* test_spoke_config.c — spoke.yaml: defaults, the key file, the spool and TLS rules, and errors that name
+ * FILE:LINE:COL and the key. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,45 +13,89 @@
 
 #include "spoke_config.h"
 
+#define KEY_TEXT "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
 static char tmpdir[64];
 static char path[128];
+
+/* Files the tests may create in tmpdir; teardown removes them. */
+static const char *const scratch[] = {"spoke.yaml", "key", "short.key", "ca.pem", "client.pem", "client.key", NULL};
+
+/* Writes text to <tmpdir>/name and returns its path (a static buffer, overwritten by the next call). */
+static const char *write_file(const char *name, const char *text)
+{
+	static char p[128];
+	snprintf(p, sizeof(p), "%s/%s", tmpdir, name);
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+	return p;
+}
 
 static int setup(void **state)
 {
 	(void)state;
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/fl_spoke_config.XXXXXX");
-	return mkdtemp(tmpdir) == NULL ? -1 : 0;
+	if (mkdtemp(tmpdir) == NULL) {
+		return -1;
+	}
+	write_file("key", "  " KEY_TEXT "\n"); /* surrounding whitespace is trimmed */
+	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	unlink(path);
+	char p[128];
+	for (const char *const *n = scratch; *n != NULL; n++) {
+		snprintf(p, sizeof(p), "%s/%s", tmpdir, *n);
+		unlink(p);
+	}
 	return rmdir(tmpdir);
 }
 
-/* Writes text to <tmpdir>/spoke.yaml and returns its path. */
-static const char *fixture(const char *text)
+/* Writes text to <tmpdir>/spoke.yaml exactly as given and returns its path. */
+static const char *fixture_raw(const char *text)
 {
-	snprintf(path, sizeof(path), "%s/spoke.yaml", tmpdir);
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	assert_int_equal(fputs(text, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
+	snprintf(path, sizeof(path), "%s", write_file("spoke.yaml", text));
 	return path;
 }
 
-/* Loads text and expects failure with "<path>:<where>" in the error. */
-static void expect_error(const char *text, const char *where)
+/* Like fixture_raw, with "key_file: key" (the valid key in tmpdir) appended as the last line, so the
+ * line numbers of the text stay as written. */
+static const char *fixture(const char *text)
+{
+	char buf[2048];
+	snprintf(buf, sizeof(buf), "%skey_file: key\n", text);
+	return fixture_raw(buf);
+}
+
+/* Loads path and expects failure with "<path>:<where>" in the error. */
+static void expect_error_at(const char *p, const char *where)
 {
 	spoke_config cfg;
 	char err[FL_ERR_LEN] = "";
-	const char *p = fixture(text);
 	assert_int_equal(spoke_config_load(p, &cfg, err), FL_ECONFIG);
 	char want[256];
 	snprintf(want, sizeof(want), "%s:%s", p, where);
 	if (strstr(err, want) == NULL) {
 		fail_msg("error '%s' does not contain '%s'", err, want);
+	}
+}
+
+/* Loads text (with the valid key_file appended) and expects failure with "<path>:<where>" in the error. */
+static void expect_error(const char *text, const char *where)
+{
+	expect_error_at(fixture(text), where);
+}
+
+/* Loads text as written and expects success; returns the config in *cfg. */
+static void expect_ok_raw(const char *text, spoke_config *cfg)
+{
+	char err[FL_ERR_LEN] = "";
+	if (spoke_config_load(fixture_raw(text), cfg, err) != FL_OK) {
+		fail_msg("load: %s", err);
 	}
 }
 
@@ -82,6 +127,16 @@ static void test_spoke_config_valid_file_loads_with_defaults(void **state)
 	assert_int_equal(cfg.sim.nodes, 12);
 	assert_int_equal(cfg.sim.gpus_per_node, 8);
 	assert_int_equal(cfg.sim.seed, 1);
+	/* Issue 4 keys: delivery and spool defaults. */
+	assert_int_equal(cfg.heartbeat_ms, 10000);
+	assert_int_equal(cfg.max_backoff_ms, 30000);
+	assert_string_equal(cfg.spool_dir, "");
+	assert_int_equal(cfg.spool_memory_bytes, 8u << 20);
+	assert_int_equal(cfg.spool_max_bytes, 256u << 20);
+	assert_true(cfg.spool_supersede);
+	assert_false(cfg.tls_enabled);
+	spoke_config_wipe(&cfg);
+	assert_int_equal(cfg.key.len, 0);
 }
 
 static void test_spoke_config_every_key_is_read(void **state)
@@ -89,10 +144,18 @@ static void test_spoke_config_every_key_is_read(void **state)
 	(void)state;
 	spoke_config cfg;
 	char err[FL_ERR_LEN] = "";
+	write_file("ca.pem", "not parsed by the config loader\n");
 	const char *p = fixture("cluster: beta-1\n"
 	                        "hub_url: tls+tcp://hub.example:7100\n"
+	                        "tls: {ca_file: ca.pem}\n"
 	                        "interval: 5s\n"
 	                        "ack_timeout: 1500ms\n"
+	                        "heartbeat: 2s\n"
+	                        "max_backoff: 5s\n"
+	                        "spool_dir: spool\n"
+	                        "spool_memory_bytes: 1048576\n"
+	                        "spool_max_bytes: 4194304\n"
+	                        "spool_supersede: false\n"
 	                        "log_level: debug\n"
 	                        "gpu_resources: [example.com/npu, nvidia.com/gpu]\n"
 	                        "sources:\n"
@@ -102,6 +165,19 @@ static void test_spoke_config_every_key_is_read(void **state)
 	}
 	assert_int_equal(cfg.interval_ms, 5000);
 	assert_int_equal(cfg.ack_timeout_ms, 1500);
+	assert_int_equal(cfg.heartbeat_ms, 2000);
+	assert_int_equal(cfg.max_backoff_ms, 5000);
+	char want[256];
+	snprintf(want, sizeof(want), "%s/spool", tmpdir); /* relative to the config file's folder */
+	assert_string_equal(cfg.spool_dir, want);
+	assert_int_equal(cfg.spool_memory_bytes, 1048576);
+	assert_int_equal(cfg.spool_max_bytes, 4194304);
+	assert_false(cfg.spool_supersede);
+	assert_true(cfg.tls_enabled);
+	snprintf(want, sizeof(want), "%s/ca.pem", tmpdir);
+	assert_string_equal(cfg.tls.ca_file, want);
+	assert_string_equal(cfg.tls.server_name, "");
+	assert_string_equal(cfg.tls.cert_file, "");
 	assert_int_equal(cfg.log_level, FL_LOG_DEBUG);
 	assert_int_equal(cfg.rules.n_gpu_resources, 2);
 	assert_string_equal(cfg.rules.gpu_resources[0], "example.com/npu");
@@ -186,6 +262,130 @@ static void test_spoke_config_bad_values_name_their_key(void **state)
 	             "3:21: key 'benign_taints'");
 }
 
+static void test_spoke_config_key_file_is_required(void **state)
+{
+	(void)state;
+	expect_error_at(fixture_raw("cluster: a\nhub_url: tcp://h:1\nsources: {sim: {nodes: 1}}\n"),
+	                "1:1: key 'key_file': missing");
+	expect_error_at(fixture_raw("cluster: a\nhub_url: tcp://h:1\nkey_file: ''\nsources: {sim: {nodes: 1}}\n"),
+	                "3:11: key 'key_file': expected a path");
+}
+
+static void test_spoke_config_key_file_is_relative_to_the_config_folder(void **state)
+{
+	(void)state;
+	spoke_config cfg;
+	expect_ok_raw("cluster: a\nhub_url: tcp://h:1\nkey_file: key\nsources: {sim: {nodes: 1}}\n", &cfg);
+	char want[256];
+	snprintf(want, sizeof(want), "%s/key", tmpdir);
+	assert_string_equal(cfg.key_file, want);
+	assert_int_equal(cfg.key.len, 64); /* trimmed */
+	assert_memory_equal(cfg.key.bytes, KEY_TEXT, 64);
+	spoke_config_wipe(&cfg);
+
+	char text[512]; /* an absolute path is taken as it is */
+	snprintf(text, sizeof(text), "cluster: a\nhub_url: tcp://h:1\nkey_file: %s/key\nsources: {sim: {nodes: 1}}\n",
+	         tmpdir);
+	expect_ok_raw(text, &cfg);
+	assert_string_equal(cfg.key_file, want);
+	assert_int_equal(cfg.key.len, 64);
+	spoke_config_wipe(&cfg);
+}
+
+static void test_spoke_config_bad_key_file_names_line_col_and_why(void **state)
+{
+	(void)state;
+	write_file("short.key", "tooshort\n");
+	spoke_config cfg;
+	char err[FL_ERR_LEN] = "";
+	const char *p =
+	    fixture_raw("cluster: a\nhub_url: tcp://h:1\nkey_file: short.key\nsources: {sim: {nodes: 1}}\n");
+	assert_int_equal(spoke_config_load(p, &cfg, err), FL_ECONFIG);
+	char want[256];
+	snprintf(want, sizeof(want), "%s:3:11: key 'key_file': key file %s/short.key: 8 bytes", p, tmpdir);
+	if (strstr(err, want) == NULL) {
+		fail_msg("error '%s' does not contain '%s'", err, want);
+	}
+	assert_null(strstr(err, "tooshort")); /* never the key itself */
+	assert_int_equal(cfg.key.len, 0);
+
+	p = fixture_raw("cluster: a\nhub_url: tcp://h:1\nkey_file: nokey\nsources: {sim: {nodes: 1}}\n");
+	assert_int_equal(spoke_config_load(p, &cfg, err), FL_ECONFIG);
+	assert_non_null(strstr(err, ":3:11: key 'key_file': key file "));
+	assert_non_null(strstr(err, "nokey: cannot open"));
+}
+
+static void test_spoke_config_spool_rules(void **state)
+{
+	(void)state;
+	const char *head = "cluster: a\nhub_url: tcp://h:1\nsources: {sim: {nodes: 1}}\n";
+	char text[512];
+	snprintf(text, sizeof(text), "%sspool_max_bytes: 1048576\n", head);
+	expect_error(text, "4:18: key 'spool_max_bytes': only applies with spool_dir");
+	snprintf(text, sizeof(text), "%sspool_dir: /tmp/x\nspool_memory_bytes: 2097152\nspool_max_bytes: 1048576\n",
+	         head);
+	expect_error(text, "6:18: key 'spool_max_bytes': spool_memory_bytes (2097152) must not exceed");
+	snprintf(text, sizeof(text), "%sspool_dir: /tmp/x\nspool_memory_bytes: 300000000\n", head);
+	expect_error(text, "5:21: key 'spool_memory_bytes': spool_memory_bytes (300000000) must not exceed");
+	snprintf(text, sizeof(text), "%sspool_memory_bytes: 1000\n", head);
+	expect_error(text, "4:21: key 'spool_memory_bytes': 1000 is out of range");
+	snprintf(text, sizeof(text), "%sspool_supersede: maybe\n", head);
+	expect_error(text, "4:18: key 'spool_supersede'");
+	snprintf(text, sizeof(text), "%smax_backoff: 100ms\n", head);
+	expect_error(text, "4:14: key 'max_backoff': at least 200ms");
+	snprintf(text, sizeof(text), "%sheartbeat: never\n", head);
+	expect_error(text, "4:12: key 'heartbeat'");
+
+	/* Without spool_dir a large memory spool is fine: the disk bound does not apply. */
+	spoke_config cfg;
+	snprintf(text, sizeof(text), "%sspool_memory_bytes: 300000000\nkey_file: key\n", head);
+	expect_ok_raw(text, &cfg);
+	assert_int_equal(cfg.spool_memory_bytes, 300000000);
+	assert_string_equal(cfg.spool_dir, "");
+}
+
+static void test_spoke_config_tls_rules(void **state)
+{
+	(void)state;
+	write_file("ca.pem", "x\n");
+	write_file("client.pem", "x\n");
+	write_file("client.key", "x\n");
+	const char *src = "sources: {sim: {nodes: 1}}\n";
+	char text[512];
+	snprintf(text, sizeof(text), "cluster: a\nhub_url: tls+tcp://hub.example:7100\n%s", src);
+	expect_error(text, "2:10: key 'hub_url': a tls+tcp:// hub needs a tls: section with ca_file");
+	snprintf(text, sizeof(text), "cluster: a\nhub_url: tls+tcp://hub.example:7100\ntls: {server_name: hub}\n%s",
+	         src);
+	expect_error(text, "3:6: key 'ca_file': missing");
+	snprintf(text, sizeof(text), "cluster: a\nhub_url: tcp://hub.example:7100\ntls: {ca_file: ca.pem}\n%s", src);
+	expect_error(text, "3:6: key 'tls': only used with a tls+tcp:// hub_url");
+	snprintf(text, sizeof(text), "cluster: a\nhub_url: tls+tcp://h:1\ntls:\n  ca_file: missing.pem\n%s", src);
+	expect_error(text, "4:12: key 'ca_file': cannot read");
+	snprintf(text, sizeof(text),
+	         "cluster: a\nhub_url: tls+tcp://h:1\ntls:\n  ca_file: ca.pem\n  cert_file: client.pem\n%s", src);
+	expect_error(text, "5:14: key 'cert_file': cert_file and key_file go together");
+	snprintf(text, sizeof(text), "cluster: a\nhub_url: tls+tcp://h:1\ntls:\n  ca_file: ca.pem\n  cafile: x\n%s",
+	         src);
+	expect_error(text, "5:3: key 'cafile': unknown key");
+
+	spoke_config cfg;
+	snprintf(text, sizeof(text),
+	         "cluster: a\nhub_url: tls+tcp://10.0.0.1:7100\nkey_file: key\ntls:\n  ca_file: ca.pem\n"
+	         "  server_name: hub.example\n  cert_file: client.pem\n  key_file: client.key\n%s",
+	         src);
+	expect_ok_raw(text, &cfg);
+	assert_true(cfg.tls_enabled);
+	assert_string_equal(cfg.tls.server_name, "hub.example");
+	char want[256];
+	snprintf(want, sizeof(want), "%s/client.pem", tmpdir);
+	assert_string_equal(cfg.tls.cert_file, want);
+	snprintf(want, sizeof(want), "%s/client.key", tmpdir);
+	assert_string_equal(cfg.tls.key_file, want);
+	snprintf(want, sizeof(want), "%s/key", tmpdir); /* tls.key_file is not the cluster key */
+	assert_string_equal(cfg.key_file, want);
+	spoke_config_wipe(&cfg);
+}
+
 static void test_spoke_config_unreadable_file_is_an_error(void **state)
 {
 	(void)state;
@@ -206,6 +406,11 @@ int main(void)
 	    cmocka_unit_test(test_spoke_config_bad_sim_nodes_names_line_col_and_key),
 	    cmocka_unit_test(test_spoke_config_exactly_one_known_source),
 	    cmocka_unit_test(test_spoke_config_bad_values_name_their_key),
+	    cmocka_unit_test(test_spoke_config_key_file_is_required),
+	    cmocka_unit_test(test_spoke_config_key_file_is_relative_to_the_config_folder),
+	    cmocka_unit_test(test_spoke_config_bad_key_file_names_line_col_and_why),
+	    cmocka_unit_test(test_spoke_config_spool_rules),
+	    cmocka_unit_test(test_spoke_config_tls_rules),
 	    cmocka_unit_test(test_spoke_config_unreadable_file_is_an_error),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
