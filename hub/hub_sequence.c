@@ -24,6 +24,8 @@ void hub_sequence_decide(const hub_seq_prior *prior, const fl_proto_envelope *en
 	if (prior->spoke_last_seq > 0 && prior->spoke_version_ms > out->version_ms)
 		out->version_ms = prior->spoke_version_ms;
 	out->gap = env->seq != prior->spoke_last_seq + 1;
+	out->superseded = prior->full_known && (out->version_ms < prior->full_version_ms ||
+	                                        (out->version_ms == prior->full_version_ms && env->seq < prior->full_seq));
 	out->want_full = env->kind != FL_FRAME_FULL && (out->gap || !prior->full_seen);
 }
 

@@ -21,6 +21,9 @@ typedef struct hub_seq_prior {
 	int64_t newest_version_ms;         /* that frame's version_ms */
 	uint64_t spoke_last_seq;           /* highest seq committed from the frame's spoke_id; 0 = none known */
 	int64_t spoke_version_ms;          /* version_ms of that frame; meaningful when spoke_last_seq > 0 */
+	bool full_known;                   /* a full frame of the cluster has been committed */
+	int64_t full_version_ms;           /* the newest committed full frame's version (ms, seq) */
+	uint64_t full_seq;
 	bool full_seen; /* this hub process committed a full frame from the frame's spoke_id since it started */
 } hub_seq_prior;
 
@@ -35,6 +38,8 @@ typedef struct hub_seq_decision {
 	int64_t version_ms; /* NEW: the version time the frame's rows get */
 	bool gap;           /* NEW: seq != spoke_last_seq + 1 (frames of this stream are missing or unknown) */
 	uint64_t last_seq;  /* the stream's highest committed seq before this frame (prior->spoke_last_seq) */
+	bool superseded;    /* NEW: older than the cluster's newest full frame, which already holds a later
+	                     * complete state: its rows are not written (a deleted node must not come back) */
 	bool want_full;     /* NEW: ask for a full snapshot (the ack's want_full) */
 } hub_seq_decision;
 
@@ -43,7 +48,8 @@ typedef struct hub_seq_decision {
  *  2. cluster_seen, env->spoke_id != newest_spoke and
  *     env->sent_at_ms < newest_version_ms - tolerance_ms                 → REPLAY
  *  3. otherwise NEW, with version_ms = max(sent_at_ms, spoke_version_ms if the stream is known),
- *     gap = seq != spoke_last_seq + 1, and want_full = the frame is not full and (gap or !full_seen).
+ *     gap = seq != spoke_last_seq + 1, want_full = the frame is not full and (gap or !full_seen), and
+ *     superseded = full_known and (version_ms, seq) < (full_version_ms, full_seq).
  * Fills *out; want_full and gap are false unless NEW. */
 void hub_sequence_decide(const hub_seq_prior *prior, const fl_proto_envelope *env, int64_t tolerance_ms,
                          hub_seq_decision *out);

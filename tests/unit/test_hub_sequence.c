@@ -84,13 +84,48 @@ static void test_table_of_repeat_replay_gap_rules(void **state)
 		env.kind = (fl_frame_kind)c->kind;
 		hub_seq_decision d;
 		hub_sequence_decide(&p, &env, TOL, &d);
-		if ((int)d.verdict != c->verdict || d.gap != c->gap || d.want_full != c->want_full ||
+		if ((int)d.verdict != c->verdict || d.gap != c->gap || d.want_full != c->want_full || d.superseded ||
 		    (c->verdict == NEW && d.version_ms != c->version_ms) || d.last_seq != c->spoke_last_seq)
 			fail_msg("%s: got verdict=%s version=%lld gap=%d want_full=%d last_seq=%llu; want %s %lld %d %d",
 			         c->what, hub_sequence_verdict_name(d.verdict), (long long)d.version_ms, d.gap, d.want_full,
 			         (unsigned long long)d.last_seq, hub_sequence_verdict_name((hub_seq_verdict)c->verdict),
 			         (long long)c->version_ms, c->gap, c->want_full);
 	}
+}
+
+static void test_frames_older_than_the_newest_full_frame_are_superseded(void **state)
+{
+	(void)state;
+	hub_seq_prior p;
+	memset(&p, 0, sizeof(p));
+	p.cluster_seen = true;
+	strcpy(p.newest_spoke, "s2");
+	p.newest_version_ms = T;
+	p.full_known = true;
+	p.full_version_ms = T; /* s2's full frame (T, 3) */
+	p.full_seq = 3;
+	fl_proto_envelope env;
+	memset(&env, 0, sizeof(env));
+	strcpy(env.spoke_id, "s1");
+	env.kind = FL_FRAME_DELTA;
+	hub_seq_decision d;
+	static const struct {
+		int64_t sent;
+		uint64_t seq;
+		bool superseded;
+	} rows[] = {{T - 1, 9, true}, {T, 2, true}, {T, 3, false}, {T, 4, false}, {T + 1, 1, false}};
+	for (size_t k = 0; k < sizeof(rows) / sizeof(rows[0]); k++) {
+		env.sent_at_ms = rows[k].sent;
+		env.seq = rows[k].seq;
+		hub_sequence_decide(&p, &env, TOL, &d);
+		assert_int_equal(d.verdict, HUB_SEQ_NEW);
+		if (d.superseded != rows[k].superseded)
+			fail_msg("row %zu: superseded=%d", k, d.superseded);
+	}
+	p.full_known = false; /* no full frame yet: nothing is superseded */
+	env.sent_at_ms = T - 1;
+	hub_sequence_decide(&p, &env, TOL, &d);
+	assert_false(d.superseded);
 }
 
 static void test_extreme_times_do_not_overflow(void **state)
@@ -127,6 +162,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_table_of_repeat_replay_gap_rules),
+	    cmocka_unit_test(test_frames_older_than_the_newest_full_frame_are_superseded),
 	    cmocka_unit_test(test_extreme_times_do_not_overflow),
 	    cmocka_unit_test(test_verdict_names),
 	};
