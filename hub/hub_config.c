@@ -10,9 +10,18 @@
 #include "fl_yaml.h"
 
 static const char *const top_keys[] = {"hub", "clusters", NULL};
-static const char *const hub_keys[] = {"ingest_url",     "api_listen",       "database_url",     "stale_after",
-                                       "offline_after",  "web_dir",          "migrations_dir",   "log_level",
-                                       "ingest_workers", "replay_tolerance", "ingest_log_retention", "tls",
+static const char *const hub_keys[] = {"ingest_url",
+                                       "api_listen",
+                                       "database_url",
+                                       "stale_after",
+                                       "offline_after",
+                                       "web_dir",
+                                       "migrations_dir",
+                                       "log_level",
+                                       "ingest_workers",
+                                       "replay_tolerance",
+                                       "ingest_log_retention",
+                                       "tls",
                                        NULL};
 static const char *const tls_keys[] = {"cert_file", "key_file", "ca_file", NULL};
 static const char *const cluster_keys[] = {"name", "labels", "key_file", NULL};
@@ -87,7 +96,8 @@ static int load_tls(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node hub, char er
 		return fl_yaml_error(doc, tls, "tls", err, "expected a mapping {cert_file: ..., key_file: ...}");
 	int rv;
 	if ((rv = fl_yaml_check_keys(doc, tls, tls_keys, err)) != FL_OK ||
-	    (rv = get_path(doc, tls, "cert_file", NULL, cfg->tls_cert_file, sizeof(cfg->tls_cert_file), err)) != FL_OK ||
+	    (rv = get_path(doc, tls, "cert_file", NULL, cfg->tls_cert_file, sizeof(cfg->tls_cert_file), err)) !=
+	        FL_OK ||
 	    (rv = get_path(doc, tls, "key_file", NULL, cfg->tls_key_file, sizeof(cfg->tls_key_file), err)) != FL_OK ||
 	    (rv = get_path(doc, tls, "ca_file", "", cfg->tls_ca_file, sizeof(cfg->tls_ca_file), err)) != FL_OK)
 		return rv;
@@ -219,7 +229,8 @@ static int load_clusters(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node seq, ch
 	if (seq == 0)
 		return fl_yaml_error(doc, fl_yaml_root(doc), "clusters", err, "missing (required)");
 	if (!fl_yaml_is_seq(doc, seq))
-		return fl_yaml_error(doc, seq, "clusters", err, "expected a list of {name: ..., key_file: ..., labels: {...}}");
+		return fl_yaml_error(doc, seq, "clusters", err,
+		                     "expected a list of {name: ..., key_file: ..., labels: {...}}");
 	size_t n = fl_yaml_seq_len(doc, seq);
 	if (n > HUB_MAX_CLUSTERS)
 		return fl_yaml_error(doc, seq, "clusters", err, "more than %d clusters", HUB_MAX_CLUSTERS);
@@ -233,7 +244,8 @@ static int load_clusters(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node seq, ch
 		hub_cluster_conf *c = &cfg->clusters[i];
 		int rv;
 		if (!fl_yaml_is_map(doc, item))
-			return fl_yaml_error(doc, item, "clusters", err, "each item must be a mapping with 'name' and 'key_file'");
+			return fl_yaml_error(doc, item, "clusters", err,
+			                     "each item must be a mapping with 'name' and 'key_file'");
 		if ((rv = fl_yaml_check_keys(doc, item, cluster_keys, err)) != FL_OK)
 			return rv;
 		if ((rv = fl_yaml_get_str(doc, item, "name", true, c->name, sizeof(c->name), err)) != FL_OK)

@@ -23,12 +23,12 @@
 #define HUB_DBURL_LEN    1024 /* database_url */
 #define HUB_PATH_LEN     1024 /* file and folder paths */
 
-#define HUB_DEFAULT_STALE_AFTER_MS   (90 * 1000)
-#define HUB_DEFAULT_OFFLINE_AFTER_MS (10 * 60 * 1000)
-#define HUB_DEFAULT_INGEST_WORKERS   4
-#define HUB_MAX_INGEST_WORKERS       64
-#define HUB_DEFAULT_REPLAY_TOLERANCE_MS 5000
-#define HUB_MAX_REPLAY_TOLERANCE_MS     (10 * 60 * 1000) /* more would make the replay check meaningless */
+#define HUB_DEFAULT_STALE_AFTER_MS          (90 * 1000)
+#define HUB_DEFAULT_OFFLINE_AFTER_MS        (10 * 60 * 1000)
+#define HUB_DEFAULT_INGEST_WORKERS          4
+#define HUB_MAX_INGEST_WORKERS              64
+#define HUB_DEFAULT_REPLAY_TOLERANCE_MS     5000
+#define HUB_MAX_REPLAY_TOLERANCE_MS         (10 * 60 * 1000) /* more would make the replay check meaningless */
 #define HUB_DEFAULT_INGEST_LOG_RETENTION_MS (7LL * 24 * 3600 * 1000)
 #define HUB_MIN_INGEST_LOG_RETENTION_MS     (3600LL * 1000) /* a spoke may still resend a frame this old */
 
@@ -55,21 +55,21 @@ typedef struct hub_config {
 	char web_dir[HUB_PATH_LEN];        /* resolved */
 	char migrations_dir[HUB_PATH_LEN]; /* resolved */
 	enum fl_log_level log_level;
-	int ingest_workers;                /* 1..HUB_MAX_INGEST_WORKERS */
-	int64_t replay_tolerance_ms;       /* 1..HUB_MAX_REPLAY_TOLERANCE_MS */
-	int64_t ingest_log_retention_ms;   /* >= HUB_MIN_INGEST_LOG_RETENTION_MS */
-	char tls_cert_file[HUB_PATH_LEN];  /* resolved; set (and required) iff ingest_url is tls+tcp:// */
-	char tls_key_file[HUB_PATH_LEN];   /* resolved; as tls_cert_file */
-	char tls_ca_file[HUB_PATH_LEN];    /* resolved; "" = spokes need no client certificate */
-	hub_cluster_conf *clusters; /* n_clusters items in file order, owned by the config */
+	int ingest_workers;               /* 1..HUB_MAX_INGEST_WORKERS */
+	int64_t replay_tolerance_ms;      /* 1..HUB_MAX_REPLAY_TOLERANCE_MS */
+	int64_t ingest_log_retention_ms;  /* >= HUB_MIN_INGEST_LOG_RETENTION_MS */
+	char tls_cert_file[HUB_PATH_LEN]; /* resolved; set (and required) iff ingest_url is tls+tcp:// */
+	char tls_key_file[HUB_PATH_LEN];  /* resolved; as tls_cert_file */
+	char tls_ca_file[HUB_PATH_LEN];   /* resolved; "" = spokes need no client certificate */
+	hub_cluster_conf *clusters;       /* n_clusters items in file order, owned by the config */
 	size_t n_clusters;
 } hub_config;
 
 /* Reads path into cfg (zeroed first), including every cluster's key file (a missing, unreadable, short
- * or long key is an error at that cluster's key_file) and checks the TLS files can be read. env_database_url, when non-NULL and non-empty (the caller
- * passes getenv("FLEETLENS_DATABASE_URL")), overrides hub.database_url, which is then optional.
- * FL_OK, or FL_ECONFIG/FL_EIO/FL_ENOMEM with err filled ("FILE:LINE:COL: key 'K': ..."); on failure
- * cfg holds nothing to free. On success release with hub_config_free. */
+ * or long key is an error at that cluster's key_file) and checks the TLS files can be read. env_database_url, when
+ * non-NULL and non-empty (the caller passes getenv("FLEETLENS_DATABASE_URL")), overrides hub.database_url, which is
+ * then optional. FL_OK, or FL_ECONFIG/FL_EIO/FL_ENOMEM with err filled ("FILE:LINE:COL: key 'K': ..."); on failure cfg
+ * holds nothing to free. On success release with hub_config_free. */
 int hub_config_load(hub_config *cfg, const char *path, const char *env_database_url, char err[FL_ERR_LEN]);
 
 /* Wipes every cluster key, frees what cfg owns and zeroes it. Safe on a zeroed config. */

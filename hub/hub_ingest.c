@@ -20,13 +20,22 @@
 #define HUB_LOG_EVERY_MS 10000 /* at most one line per reason per 10 s */
 
 /* Log slots: one per rejection reason, and one for "asking for a full snapshot". */
-enum { R_MALFORMED, R_OVERSIZED, R_UNKNOWN_CLUSTER, R_BAD_SIGNATURE, R_REPLAY, R_DB_ERROR, R_COUNT, L_FULL = R_COUNT,
-       L_COUNT };
-static const char *const reason_names[R_COUNT] = {"malformed", "oversized", "unknown_cluster",
-                                                  "bad_signature", "replay", "db_error"};
-static const hub_counter reason_counters[R_COUNT] = {
-    HUB_M_REJECTED_MALFORMED,     HUB_M_REJECTED_OVERSIZED, HUB_M_REJECTED_UNKNOWN_CLUSTER,
-    HUB_M_REJECTED_BAD_SIGNATURE, HUB_M_REJECTED_REPLAY,    HUB_M_REJECTED_DB_ERROR};
+enum {
+	R_MALFORMED,
+	R_OVERSIZED,
+	R_UNKNOWN_CLUSTER,
+	R_BAD_SIGNATURE,
+	R_REPLAY,
+	R_DB_ERROR,
+	R_COUNT,
+	L_FULL = R_COUNT,
+	L_COUNT
+};
+static const char *const reason_names[R_COUNT] = {"malformed",     "oversized", "unknown_cluster",
+                                                  "bad_signature", "replay",    "db_error"};
+static const hub_counter reason_counters[R_COUNT] = {HUB_M_REJECTED_MALFORMED,       HUB_M_REJECTED_OVERSIZED,
+                                                     HUB_M_REJECTED_UNKNOWN_CLUSTER, HUB_M_REJECTED_BAD_SIGNATURE,
+                                                     HUB_M_REJECTED_REPLAY,          HUB_M_REJECTED_DB_ERROR};
 
 typedef struct hub_log_limit {
 	int64_t last_mono_ms; /* when the last line for this slot was written; 0 = never */
@@ -45,13 +54,13 @@ typedef struct hub_worker {
 } hub_worker;
 
 struct hub_ingest {
-	hub_registry *reg;      /* borrowed */
-	const hub_config *cfg;  /* borrowed */
+	hub_registry *reg;     /* borrowed */
+	const hub_config *cfg; /* borrowed */
 	nng_socket sock;
 	bool open;
 	nng_listener listener;
 	bool listening;
-	hub_worker *workers;    /* cfg->ingest_workers */
+	hub_worker *workers; /* cfg->ingest_workers */
 	int n_workers;
 	atomic_llong next_prune_mono; /* fl_mono_ms() at which ingest_log is pruned next */
 	pthread_mutex_t log_mu;
@@ -136,9 +145,10 @@ static void accepted(hub_ingest *ing, size_t i, const fl_proto_frame *f, const h
 		fl_info("first frame from cluster=%s spoke=%s seq=%llu kind=%s nodes=%u gpus=%u", f->env.cluster,
 		        f->env.spoke_id, (unsigned long long)f->env.seq, kind_name(f->env.kind), f->n_nodes, f->n_gpus);
 	else
-		fl_debug("frame accepted cluster=%s spoke=%s seq=%llu kind=%s nodes=%u gpus=%u written=%lld deleted=%lld",
-		         f->env.cluster, f->env.spoke_id, (unsigned long long)f->env.seq, kind_name(f->env.kind),
-		         f->n_nodes, f->n_gpus, (long long)(res->node_rows + res->gpu_rows), (long long)res->rows_deleted);
+		fl_debug(
+		    "frame accepted cluster=%s spoke=%s seq=%llu kind=%s nodes=%u gpus=%u written=%lld deleted=%lld",
+		    f->env.cluster, f->env.spoke_id, (unsigned long long)f->env.seq, kind_name(f->env.kind), f->n_nodes,
+		    f->n_gpus, (long long)(res->node_rows + res->gpu_rows), (long long)res->rows_deleted);
 	if (!d->want_full)
 		return;
 	hub_metrics_add(HUB_M_FULL_REQUESTED, 1);
@@ -152,7 +162,8 @@ static void accepted(hub_ingest *ing, size_t i, const fl_proto_frame *f, const h
 	else
 		snprintf(why, sizeof(why), "no full frame from this spoke since the hub started");
 	if (suppressed > 0)
-		fl_info("asking cluster=%s spoke=%s for a full snapshot (%s; %llu more requests not logged in the last %ds)",
+		fl_info("asking cluster=%s spoke=%s for a full snapshot (%s; %llu more requests not logged in the last "
+		        "%ds)",
 		        f->env.cluster, f->env.spoke_id, why, (unsigned long long)suppressed, HUB_LOG_EVERY_MS / 1000);
 	else
 		fl_info("asking cluster=%s spoke=%s for a full snapshot (%s)", f->env.cluster, f->env.spoke_id, why);
@@ -211,15 +222,14 @@ void hub_ingest_handle(hub_ingest *ing, hub_store *store, const void *buf, size_
 		         (unsigned long long)f.env.seq);
 		break;
 	case HUB_SEQ_REPLAY:
-		reject(ing, R_REPLAY, FL_ACK_REJECTED, ack,
-		       "replay: cluster '%s' spoke '%s' seq %llu was sent more than %lld ms before the cluster's newest "
-		       "frame, from another spoke",
-		       f.env.cluster, f.env.spoke_id, (unsigned long long)f.env.seq,
-		       (long long)ing->cfg->replay_tolerance_ms);
+		reject(
+		    ing, R_REPLAY, FL_ACK_REJECTED, ack,
+		    "replay: cluster '%s' spoke '%s' seq %llu was sent more than %lld ms before the cluster's newest "
+		    "frame, from another spoke",
+		    f.env.cluster, f.env.spoke_id, (unsigned long long)f.env.seq,
+		    (long long)ing->cfg->replay_tolerance_ms);
 		break;
-	case HUB_SEQ_NEW:
-		accepted(ing, (size_t)i, &f, &res, recv_ms, ack);
-		break;
+	case HUB_SEQ_NEW: accepted(ing, (size_t)i, &f, &res, recv_ms, ack); break;
 	}
 out:
 	fl_proto_frame_free(&f);
@@ -262,8 +272,8 @@ static void maybe_prune(hub_worker *w)
 		return;
 	int64_t deleted = 0;
 	char err[FL_ERR_LEN];
-	if (hub_store_prune_ingest_log(w->store, fl_now_ms() - ing->cfg->ingest_log_retention_ms, HUB_INGEST_PRUNE_BATCH,
-	                               &deleted, err) != FL_OK) {
+	if (hub_store_prune_ingest_log(w->store, fl_now_ms() - ing->cfg->ingest_log_retention_ms,
+	                               HUB_INGEST_PRUNE_BATCH, &deleted, err) != FL_OK) {
 		fl_warn("ingest_log: pruning failed (next try in %d s): %s", HUB_INGEST_PRUNE_EVERY_MS / 1000, err);
 		return;
 	}
@@ -285,7 +295,8 @@ static void *worker_main(void *arg)
 			break;
 		if (rv != 0) {
 			fl_warn("ingest: receive failed: %s", nng_strerror(rv));
-			struct timespec ts = {.tv_sec = 0, .tv_nsec = 100 * 1000000}; /* no busy loop on a lasting error */
+			struct timespec ts = {.tv_sec = 0,
+			                      .tv_nsec = 100 * 1000000}; /* no busy loop on a lasting error */
 			nanosleep(&ts, NULL);
 			continue;
 		}
@@ -347,8 +358,8 @@ static int tls_setup(hub_ingest *ing, char err[FL_ERR_LEN])
 	if (rv == FL_OK && (nrv = nng_tls_config_alloc(&tc, NNG_TLS_MODE_SERVER)) != 0)
 		rv = fl_seterr(err, FL_EIO, "tls: %s", nng_strerror(nrv));
 	if (rv == FL_OK && (nrv = nng_tls_config_own_cert(tc, cert, key, NULL)) != 0)
-		rv = fl_seterr(err, FL_EIO, "tls: certificate %s with key %s: %s", cfg->tls_cert_file, cfg->tls_key_file,
-		               nng_strerror(nrv));
+		rv = fl_seterr(err, FL_EIO, "tls: certificate %s with key %s: %s", cfg->tls_cert_file,
+		               cfg->tls_key_file, nng_strerror(nrv));
 	if (rv == FL_OK && cfg->tls_ca_file[0] != '\0' &&
 	    ((nrv = nng_tls_config_ca_file(tc, cfg->tls_ca_file)) != 0 ||
 	     (nrv = nng_tls_config_auth_mode(tc, NNG_TLS_AUTH_MODE_REQUIRED)) != 0))

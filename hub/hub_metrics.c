@@ -34,9 +34,12 @@ static void counter(FILE *f, const char *name, const char *help, hub_counter c)
 static const struct {
 	const char *reason;
 	hub_counter c;
-} rejected[] = {{"malformed", HUB_M_REJECTED_MALFORMED},         {"oversized", HUB_M_REJECTED_OVERSIZED},
-                {"unknown_cluster", HUB_M_REJECTED_UNKNOWN_CLUSTER}, {"bad_signature", HUB_M_REJECTED_BAD_SIGNATURE},
-                {"replay", HUB_M_REJECTED_REPLAY},               {"db_error", HUB_M_REJECTED_DB_ERROR}};
+} rejected[] = {{"malformed", HUB_M_REJECTED_MALFORMED},
+                {"oversized", HUB_M_REJECTED_OVERSIZED},
+                {"unknown_cluster", HUB_M_REJECTED_UNKNOWN_CLUSTER},
+                {"bad_signature", HUB_M_REJECTED_BAD_SIGNATURE},
+                {"replay", HUB_M_REJECTED_REPLAY},
+                {"db_error", HUB_M_REJECTED_DB_ERROR}};
 
 static const char *const statuses[] = {"online", "stale", "offline", "never_seen"};
 

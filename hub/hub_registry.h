@@ -21,7 +21,7 @@ typedef struct hub_cluster_state {
 	int64_t last_frame_ms; /* hub's wall clock when the last accepted frame arrived; 0 = never */
 	uint64_t last_seq;     /* seq, spoke_id and version_ms of the cluster's newest frame */
 	char spoke_id[FL_CLUSTER_LEN];
-	int64_t version_ms;    /* the newest frame's row version time (hub_sequence.h) */
+	int64_t version_ms; /* the newest frame's row version time (hub_sequence.h) */
 	char k8s_version[FL_VERSION_LEN];
 	char spoke_version[FL_VERSION_LEN];
 	bool has_overview;

@@ -24,20 +24,18 @@ void hub_sequence_decide(const hub_seq_prior *prior, const fl_proto_envelope *en
 	if (prior->spoke_last_seq > 0 && prior->spoke_version_ms > out->version_ms)
 		out->version_ms = prior->spoke_version_ms;
 	out->gap = env->seq != prior->spoke_last_seq + 1;
-	out->superseded = prior->full_known && (out->version_ms < prior->full_version_ms ||
-	                                        (out->version_ms == prior->full_version_ms && env->seq < prior->full_seq));
+	out->superseded =
+	    prior->full_known && (out->version_ms < prior->full_version_ms ||
+	                          (out->version_ms == prior->full_version_ms && env->seq < prior->full_seq));
 	out->want_full = env->kind != FL_FRAME_FULL && (out->gap || !prior->full_seen);
 }
 
 const char *hub_sequence_verdict_name(hub_seq_verdict v)
 {
 	switch (v) {
-	case HUB_SEQ_NEW:
-		return "new";
-	case HUB_SEQ_DUPLICATE:
-		return "duplicate";
-	case HUB_SEQ_REPLAY:
-		return "replay";
+	case HUB_SEQ_NEW: return "new";
+	case HUB_SEQ_DUPLICATE: return "duplicate";
+	case HUB_SEQ_REPLAY: return "replay";
 	}
 	return "?";
 }

@@ -593,7 +593,8 @@ static const char SQL_CLUSTER_NEWEST[] =
     " WHERE name = $1";
 
 /* A full frame newer than the cluster's newest full frame (decided under the lock). */
-static const char SQL_CLUSTER_FULL[] = "UPDATE cluster SET full_sent_ms = $2::bigint, full_seq = $3::bigint WHERE name = $1";
+static const char SQL_CLUSTER_FULL[] =
+    "UPDATE cluster SET full_sent_ms = $2::bigint, full_seq = $3::bigint WHERE name = $1";
 
 static const char SQL_INGEST_LOG[] =
     "INSERT INTO ingest_log (cluster_name, spoke_id, seq, kind, sent_at, version_ms, received_at, node_rows)"
@@ -739,9 +740,8 @@ static int read_prior(hub_store *s, const fl_proto_frame *f, hub_seq_prior *p, i
 }
 
 /* Upserts f's nodes, GPUs and overview at version (ver, seq) and deletes what it removes. */
-static int write_rows(hub_store *s, const fl_proto_frame *f, const char *nodes, const char *gpus,
-                      const char *removed, char ov[20][32], const char *ver, const char *seq, hub_write_result *res,
-                      char err[FL_ERR_LEN])
+static int write_rows(hub_store *s, const fl_proto_frame *f, const char *nodes, const char *gpus, const char *removed,
+                      char ov[20][32], const char *ver, const char *seq, hub_write_result *res, char err[FL_ERR_LEN])
 {
 	const char *nv[] = {f->env.cluster, nodes, ver, seq};
 	const char *gv[] = {f->env.cluster, gpus, ver, seq};
@@ -859,8 +859,8 @@ int hub_store_write_frame(hub_store *s, const fl_proto_frame *f, int64_t recv_ms
 
 	snprintf(node_rows, sizeof(node_rows), "%" PRId64, res->node_rows);
 	const char *kind = fl_proto_kind_name(f->env.kind);
-	const char *logv[] = {f->env.cluster, f->env.spoke_id, seq, kind != NULL ? kind : "?", sent, ver, recv,
-	                      node_rows};
+	const char *logv[] = {f->env.cluster, f->env.spoke_id, seq, kind != NULL ? kind : "?", sent, ver,
+	                      recv,           node_rows};
 	PGresult *r = NULL;
 	if ((rv = run(s, "ingest_log", SQL_INGEST_LOG, 8, logv, PGRES_COMMAND_OK, &r, err)) != FL_OK)
 		goto out;

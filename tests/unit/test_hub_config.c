@@ -237,8 +237,8 @@ static void test_key_file_is_required_and_must_hold_a_key(void **state)
 	expect_error("nokey.yaml", HUB_OK "clusters:\n  - name: a\n", "6:5:", "key 'key_file': missing");
 	expect_error("nokeyfile.yaml", HUB_OK "clusters:\n  - name: a\n    key_file: keys/none.key\n",
 	             "7:15:", "key 'key_file': key file");
-	expect_error("nokeyfile2.yaml", HUB_OK "clusters:\n  - name: a\n    key_file: keys/none.key\n", "7:15:",
-	             "none.key: cannot open");
+	expect_error("nokeyfile2.yaml", HUB_OK "clusters:\n  - name: a\n    key_file: keys/none.key\n",
+	             "7:15:", "none.key: cannot open");
 	expect_error("shortkey.yaml", HUB_OK "clusters:\n  - name: a\n    key_file: short.key\n",
 	             "7:15:", "16 bytes, a key needs at least 32");
 	expect_error("emptykey.yaml", HUB_OK "clusters:\n  - name: a\n    key_file: \"\"\n",
@@ -255,8 +255,9 @@ static void test_key_file_resolves_against_the_config_folder(void **state)
 	char abs[192];
 	snprintf(abs, sizeof(abs), "%s/k.key", tmpdir);
 	char text[512];
-	snprintf(text, sizeof(text), HUB_OK "clusters:\n  - name: a\n    key_file: keys/a.key\n"
-	                                    "  - name: b\n    key_file: %s\n",
+	snprintf(text, sizeof(text),
+	         HUB_OK "clusters:\n  - name: a\n    key_file: keys/a.key\n"
+	                "  - name: b\n    key_file: %s\n",
 	         abs);
 	const char *path = write_fixture("keys.yaml", text);
 	hub_config cfg;
@@ -276,8 +277,7 @@ static void test_key_file_resolves_against_the_config_folder(void **state)
 	assert_int_equal(cfg.n_clusters, 0);
 }
 
-#define HUB_TLS                                                                                                        \
-	"hub:\n  ingest_url: tls+tcp://0.0.0.0:7100\n  api_listen: 127.0.0.1:8080\n  database_url: dbname=x\n"
+#define HUB_TLS "hub:\n  ingest_url: tls+tcp://0.0.0.0:7100\n  api_listen: 127.0.0.1:8080\n  database_url: dbname=x\n"
 
 static void test_tls_files_are_required_for_tls_tcp_and_resolved(void **state)
 {
@@ -318,8 +318,7 @@ static void test_tls_files_are_required_for_tls_tcp_and_resolved(void **state)
 	             HUB_TLS "  tls:\n    cert: tls/hub.crt\n    key_file: tls/hub.pem\nclusters: []\n",
 	             "6:5:", "key 'cert': unknown key");
 	/* A certificate on a plain tcp:// ingest would suggest an encryption that does not happen. */
-	expect_error("tls_plain.yaml",
-	             HUB_OK "  tls: {cert_file: tls/hub.crt, key_file: tls/hub.pem}\nclusters: []\n",
+	expect_error("tls_plain.yaml", HUB_OK "  tls: {cert_file: tls/hub.crt, key_file: tls/hub.pem}\nclusters: []\n",
 	             "5:8:", "key 'tls': set, but ingest_url does not start with tls+tcp://");
 }
 
@@ -338,10 +337,10 @@ static void test_ingest_workers_range(void **state)
 		fail_msg("%s", err);
 	assert_int_equal(cfg.ingest_workers, 1);
 	hub_config_free(&cfg);
-	expect_error("w0.yaml", HUB_OK "  ingest_workers: 0\nclusters: []\n", "5:19:",
-	             "key 'ingest_workers': 0 is out of range [1, 64]");
-	expect_error("w65.yaml", HUB_OK "  ingest_workers: 65\nclusters: []\n", "5:19:",
-	             "key 'ingest_workers': 65 is out of range [1, 64]");
+	expect_error("w0.yaml", HUB_OK "  ingest_workers: 0\nclusters: []\n",
+	             "5:19:", "key 'ingest_workers': 0 is out of range [1, 64]");
+	expect_error("w65.yaml", HUB_OK "  ingest_workers: 65\nclusters: []\n",
+	             "5:19:", "key 'ingest_workers': 65 is out of range [1, 64]");
 	expect_error("wx.yaml", HUB_OK "  ingest_workers: many\nclusters: []\n", "5:19:", "key 'ingest_workers'");
 }
 
@@ -357,11 +356,11 @@ static void test_replay_tolerance_and_retention_bounds(void **state)
 	assert_int_equal(cfg.replay_tolerance_ms, 2000);
 	assert_int_equal(cfg.ingest_log_retention_ms, 3600000);
 	hub_config_free(&cfg);
-	expect_error("tol.yaml", HUB_OK "  replay_tolerance: 11m\nclusters: []\n", "5:21:",
-	             "key 'replay_tolerance': at most 600s");
+	expect_error("tol.yaml", HUB_OK "  replay_tolerance: 11m\nclusters: []\n",
+	             "5:21:", "key 'replay_tolerance': at most 600s");
 	expect_error("tol2.yaml", HUB_OK "  replay_tolerance: 0s\nclusters: []\n", "5:21:", "key 'replay_tolerance'");
-	expect_error("ret.yaml", HUB_OK "  ingest_log_retention: 59m\nclusters: []\n", "5:25:",
-	             "key 'ingest_log_retention': at least 1h");
+	expect_error("ret.yaml", HUB_OK "  ingest_log_retention: 59m\nclusters: []\n",
+	             "5:25:", "key 'ingest_log_retention': at least 1h");
 }
 
 int main(void)

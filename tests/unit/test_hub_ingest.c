@@ -140,14 +140,15 @@ static void test_which_ingest_urls_count_as_private(void **state)
 		const char *url;
 		bool private_;
 	} cases[] = {
-	    {"tcp://127.0.0.1:7100", true},  {"tcp://127.1.2.3:7100", true},  {"tcp://localhost:7100", true},
-	    {"tcp://[::1]:7100", true},      {"ipc:///tmp/hub.ipc", true},    {"tls+tcp://0.0.0.0:7100", true},
-	    {"tcp://0.0.0.0:7100", false},   {"tcp://:7100", false},          {"tcp://10.0.0.5:7100", false},
-	    {"tcp://hub.example:7100", false}, {"tcp://[::]:7100", false},    {"tcp://127.example.com:1", true},
+	    {"tcp://127.0.0.1:7100", true},    {"tcp://127.1.2.3:7100", true}, {"tcp://localhost:7100", true},
+	    {"tcp://[::1]:7100", true},        {"ipc:///tmp/hub.ipc", true},   {"tls+tcp://0.0.0.0:7100", true},
+	    {"tcp://0.0.0.0:7100", false},     {"tcp://:7100", false},         {"tcp://10.0.0.5:7100", false},
+	    {"tcp://hub.example:7100", false}, {"tcp://[::]:7100", false},     {"tcp://127.example.com:1", true},
 	};
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++)
 		if (hub_ingest_url_is_private(cases[k].url) != cases[k].private_)
-			fail_msg("%s: expected %s", cases[k].url, cases[k].private_ ? "private" : "reachable by others");
+			fail_msg("%s: expected %s", cases[k].url,
+			         cases[k].private_ ? "private" : "reachable by others");
 }
 
 /* Sends payload to url over a req0 socket (TLS client with ca as trust anchor when ca != NULL) and
@@ -162,7 +163,8 @@ static int request(const char *url, const char *ca, const void *payload, size_t 
 		return rv;
 	if ((rv = nng_dialer_create(&d, s, url)) == 0 && ca != NULL) {
 		if ((rv = nng_tls_config_alloc(&tc, NNG_TLS_MODE_CLIENT)) == 0 &&
-		    (rv = nng_tls_config_ca_file(tc, ca)) == 0 && (rv = nng_tls_config_server_name(tc, "localhost")) == 0 &&
+		    (rv = nng_tls_config_ca_file(tc, ca)) == 0 &&
+		    (rv = nng_tls_config_server_name(tc, "localhost")) == 0 &&
 		    (rv = nng_tls_config_auth_mode(tc, NNG_TLS_AUTH_MODE_REQUIRED)) == 0)
 			rv = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, tc);
 		if (tc != NULL)

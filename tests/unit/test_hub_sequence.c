@@ -37,6 +37,7 @@ struct seq_case {
 	bool gap, want_full;
 };
 
+/* clang-format off */
 static const struct seq_case cases[] = {
     /* what                                        seen newest  newest_ms last  spoke_ms  fullseen spoke seq sent       kind   verdict version  gap    want_full */
     {"first frame ever, full",                     false, "",   0,        0,    0,        false,   "s1", 1,  T,         FULL,  NEW,    T,       false, false},
@@ -62,6 +63,7 @@ static const struct seq_case cases[] = {
     {"other known stream, in order, within tol.",  true,  "s2", T,        9,    T - 1000, true,    "s1", 10, T - 500,   DELTA, NEW,    T - 500, false, false},
     {"unseen cluster: old sent_at is fine",        false, "",   0,        0,    0,        false,   "s1", 1,  1000,      FULL,  NEW,    1000,    false, false},
 };
+/* clang-format on */
 
 static void test_table_of_repeat_replay_gap_rules(void **state)
 {
@@ -86,10 +88,11 @@ static void test_table_of_repeat_replay_gap_rules(void **state)
 		hub_sequence_decide(&p, &env, TOL, &d);
 		if ((int)d.verdict != c->verdict || d.gap != c->gap || d.want_full != c->want_full || d.superseded ||
 		    (c->verdict == NEW && d.version_ms != c->version_ms) || d.last_seq != c->spoke_last_seq)
-			fail_msg("%s: got verdict=%s version=%lld gap=%d want_full=%d last_seq=%llu; want %s %lld %d %d",
-			         c->what, hub_sequence_verdict_name(d.verdict), (long long)d.version_ms, d.gap, d.want_full,
-			         (unsigned long long)d.last_seq, hub_sequence_verdict_name((hub_seq_verdict)c->verdict),
-			         (long long)c->version_ms, c->gap, c->want_full);
+			fail_msg(
+			    "%s: got verdict=%s version=%lld gap=%d want_full=%d last_seq=%llu; want %s %lld %d %d",
+			    c->what, hub_sequence_verdict_name(d.verdict), (long long)d.version_ms, d.gap, d.want_full,
+			    (unsigned long long)d.last_seq, hub_sequence_verdict_name((hub_seq_verdict)c->verdict),
+			    (long long)c->version_ms, c->gap, c->want_full);
 	}
 }
 

@@ -137,7 +137,8 @@ static long long alloc_of(const char *node)
 
 static const char *nodes_of_alpha(void)
 {
-	return sql_text("SELECT coalesce(string_agg(name, ',' ORDER BY name), '') FROM node WHERE cluster_name = 'alpha'");
+	return sql_text(
+	    "SELECT coalesce(string_agg(name, ',' ORDER BY name), '') FROM node WHERE cluster_name = 'alpha'");
 }
 
 /* --- fixtures ------------------------------------------------------------------------------------ */
@@ -232,7 +233,8 @@ static void test_new_full_frame_writes_rows_versions_and_ingest_log(void **state
 	assert_string_equal(sql_text("SELECT spoke_id || ':' || seq || ':' || kind || ':' || node_rows || ':'"
 	                             " || version_ms FROM ingest_log"),
 	                    "s1:1:full:2:1700000000000");
-	assert_int_equal(sql_int("SELECT (extract(epoch FROM received_at) * 1000)::bigint FROM ingest_log"), T + 100000);
+	assert_int_equal(sql_int("SELECT (extract(epoch FROM received_at) * 1000)::bigint FROM ingest_log"),
+	                 T + 100000);
 }
 
 static void test_repeat_is_duplicate_even_after_a_restart(void **state)
