@@ -1,6 +1,7 @@
 /* hub_config.c — clusters.yaml → hub_config, through fl_yaml (errors name FILE:LINE:COL and key). */
 #include "hub_config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,9 +10,23 @@
 #include "fl_yaml.h"
 
 static const char *const top_keys[] = {"hub", "clusters", NULL};
-static const char *const hub_keys[] = {"ingest_url", "api_listen",     "database_url", "stale_after", "offline_after",
-                                       "web_dir",    "migrations_dir", "log_level",    NULL};
-static const char *const cluster_keys[] = {"name", "labels", NULL};
+static const char *const hub_keys[] = {"ingest_url",
+                                       "api_listen",
+                                       "database_url",
+                                       "stale_after",
+                                       "offline_after",
+                                       "web_dir",
+                                       "migrations_dir",
+                                       "log_level",
+                                       "ingest_workers",
+                                       "replay_tolerance",
+                                       "ingest_log_retention",
+                                       "tls",
+                                       NULL};
+static const char *const tls_keys[] = {"cert_file", "key_file", "ca_file", NULL};
+static const char *const cluster_keys[] = {"name", "labels", "key_file", NULL};
+
+#define TLS_SCHEME "tls+tcp://"
 
 /* Writes dir/rel into out unless rel is absolute; dir is the config file's folder. */
 static int resolve_path(const char *cfg_path, const char *rel, char *out, size_t outlen)
@@ -29,19 +44,93 @@ static int resolve_path(const char *cfg_path, const char *rel, char *out, size_t
 	return n >= 0 && (size_t)n < outlen ? FL_OK : FL_ELIMIT;
 }
 
-/* Reads an optional path key, default def, resolved against the config's folder. */
-static int get_path(fl_yaml_doc *doc, fl_yaml_node hub, const char *key, const char *def, char *out, size_t outlen,
+/* Reads a path key of map, resolved against the config's folder. def NULL: the key is required;
+ * def "": optional, out stays "" when absent; otherwise the default path. */
+static int get_path(fl_yaml_doc *doc, fl_yaml_node map, const char *key, const char *def, char *out, size_t outlen,
                     char err[FL_ERR_LEN])
 {
 	char raw[HUB_PATH_LEN];
-	snprintf(raw, sizeof(raw), "%s", def);
-	int rv = fl_yaml_get_str(doc, hub, key, false, raw, sizeof(raw), err);
+	snprintf(raw, sizeof(raw), "%s", def != NULL ? def : "");
+	int rv = fl_yaml_get_str(doc, map, key, def == NULL, raw, sizeof(raw), err);
 	if (rv != FL_OK)
 		return rv;
+	if (raw[0] == '\0' && fl_yaml_get(doc, map, key) == 0)
+		return FL_OK; /* optional and absent */
 	if (raw[0] == '\0')
-		return fl_yaml_error(doc, fl_yaml_get(doc, hub, key), key, err, "must not be empty");
+		return fl_yaml_error(doc, fl_yaml_get(doc, map, key), key, err, "must not be empty");
 	if (resolve_path(doc->path, raw, out, outlen) != FL_OK)
-		return fl_yaml_error(doc, fl_yaml_get(doc, hub, key), key, err, "path too long once resolved");
+		return fl_yaml_error(doc, fl_yaml_get(doc, map, key), key, err, "path too long once resolved");
+	return FL_OK;
+}
+
+/* An error at map[key] unless the file at path can be opened for reading. */
+static int check_readable(fl_yaml_doc *doc, fl_yaml_node map, const char *key, const char *path, char err[FL_ERR_LEN])
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return fl_yaml_error(doc, fl_yaml_get(doc, map, key), key, err, "%s: cannot read: %s", path,
+		                     strerror(errno));
+	fclose(f);
+	return FL_OK;
+}
+
+bool hub_config_is_tls_url(const char *url)
+{
+	return strncmp(url, TLS_SCHEME, strlen(TLS_SCHEME)) == 0;
+}
+
+/* hub.tls: required (cert_file and key_file) when ingest_url is tls+tcp://, refused otherwise (a
+ * certificate that is never used would suggest the ingest is encrypted when it is not). */
+static int load_tls(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node hub, char err[FL_ERR_LEN])
+{
+	fl_yaml_node tls = fl_yaml_get(doc, hub, "tls");
+	bool want = hub_config_is_tls_url(cfg->ingest_url);
+	if (tls == 0 && !want)
+		return FL_OK;
+	if (tls == 0)
+		return fl_yaml_error(doc, hub, "tls", err,
+		                     "missing: ingest_url %s needs tls.cert_file and tls.key_file", TLS_SCHEME);
+	if (!want)
+		return fl_yaml_error(doc, tls, "tls", err, "set, but ingest_url does not start with %s", TLS_SCHEME);
+	if (!fl_yaml_is_map(doc, tls))
+		return fl_yaml_error(doc, tls, "tls", err, "expected a mapping {cert_file: ..., key_file: ...}");
+	int rv;
+	if ((rv = fl_yaml_check_keys(doc, tls, tls_keys, err)) != FL_OK ||
+	    (rv = get_path(doc, tls, "cert_file", NULL, cfg->tls_cert_file, sizeof(cfg->tls_cert_file), err)) !=
+	        FL_OK ||
+	    (rv = get_path(doc, tls, "key_file", NULL, cfg->tls_key_file, sizeof(cfg->tls_key_file), err)) != FL_OK ||
+	    (rv = get_path(doc, tls, "ca_file", "", cfg->tls_ca_file, sizeof(cfg->tls_ca_file), err)) != FL_OK)
+		return rv;
+	if ((rv = check_readable(doc, tls, "cert_file", cfg->tls_cert_file, err)) != FL_OK ||
+	    (rv = check_readable(doc, tls, "key_file", cfg->tls_key_file, err)) != FL_OK)
+		return rv;
+	if (cfg->tls_ca_file[0] != '\0' && (rv = check_readable(doc, tls, "ca_file", cfg->tls_ca_file, err)) != FL_OK)
+		return rv;
+	return FL_OK;
+}
+
+/* The delivery settings: ingest_workers, replay_tolerance, ingest_log_retention. */
+static int load_delivery(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node hub, char err[FL_ERR_LEN])
+{
+	int64_t workers = HUB_DEFAULT_INGEST_WORKERS;
+	int rv = fl_yaml_get_int(doc, hub, "ingest_workers", false, 1, HUB_MAX_INGEST_WORKERS, &workers, err);
+	if (rv != FL_OK)
+		return rv;
+	cfg->ingest_workers = (int)workers;
+	cfg->replay_tolerance_ms = HUB_DEFAULT_REPLAY_TOLERANCE_MS;
+	if ((rv = fl_yaml_get_duration(doc, hub, "replay_tolerance", false, &cfg->replay_tolerance_ms, err)) != FL_OK)
+		return rv;
+	if (cfg->replay_tolerance_ms > HUB_MAX_REPLAY_TOLERANCE_MS)
+		return fl_yaml_error(doc, fl_yaml_get(doc, hub, "replay_tolerance"), "replay_tolerance", err,
+		                     "at most %ds (a longer window lets old frames be replayed)",
+		                     HUB_MAX_REPLAY_TOLERANCE_MS / 1000);
+	cfg->ingest_log_retention_ms = HUB_DEFAULT_INGEST_LOG_RETENTION_MS;
+	if ((rv = fl_yaml_get_duration(doc, hub, "ingest_log_retention", false, &cfg->ingest_log_retention_ms, err)) !=
+	    FL_OK)
+		return rv;
+	if (cfg->ingest_log_retention_ms < HUB_MIN_INGEST_LOG_RETENTION_MS)
+		return fl_yaml_error(doc, fl_yaml_get(doc, hub, "ingest_log_retention"), "ingest_log_retention", err,
+		                     "at least 1h (spokes may still resend frames that old)");
 	return FL_OK;
 }
 
@@ -82,6 +171,9 @@ static int load_hub(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node hub, const c
 		return rv;
 	if ((rv = get_path(doc, hub, "migrations_dir", "sql/hub", cfg->migrations_dir, sizeof(cfg->migrations_dir),
 	                   err)) != FL_OK)
+		return rv;
+
+	if ((rv = load_delivery(cfg, doc, hub, err)) != FL_OK || (rv = load_tls(cfg, doc, hub, err)) != FL_OK)
 		return rv;
 
 	char level[16] = "info";
@@ -137,7 +229,8 @@ static int load_clusters(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node seq, ch
 	if (seq == 0)
 		return fl_yaml_error(doc, fl_yaml_root(doc), "clusters", err, "missing (required)");
 	if (!fl_yaml_is_seq(doc, seq))
-		return fl_yaml_error(doc, seq, "clusters", err, "expected a list of {name: ..., labels: {...}}");
+		return fl_yaml_error(doc, seq, "clusters", err,
+		                     "expected a list of {name: ..., key_file: ..., labels: {...}}");
 	size_t n = fl_yaml_seq_len(doc, seq);
 	if (n > HUB_MAX_CLUSTERS)
 		return fl_yaml_error(doc, seq, "clusters", err, "more than %d clusters", HUB_MAX_CLUSTERS);
@@ -151,7 +244,8 @@ static int load_clusters(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node seq, ch
 		hub_cluster_conf *c = &cfg->clusters[i];
 		int rv;
 		if (!fl_yaml_is_map(doc, item))
-			return fl_yaml_error(doc, item, "clusters", err, "each item must be a mapping with 'name'");
+			return fl_yaml_error(doc, item, "clusters", err,
+			                     "each item must be a mapping with 'name' and 'key_file'");
 		if ((rv = fl_yaml_check_keys(doc, item, cluster_keys, err)) != FL_OK)
 			return rv;
 		if ((rv = fl_yaml_get_str(doc, item, "name", true, c->name, sizeof(c->name), err)) != FL_OK)
@@ -164,10 +258,15 @@ static int load_clusters(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node seq, ch
 			if (strcmp(cfg->clusters[j].name, c->name) == 0)
 				return fl_yaml_error(doc, name_node, "name", err, "cluster '%s' is listed twice",
 				                     c->name);
+		cfg->n_clusters = i + 1; /* from here on hub_config_free wipes this item's key */
 		fl_yaml_node labels = fl_yaml_get(doc, item, "labels");
 		if (labels != 0 && (rv = load_labels(c, doc, labels, err)) != FL_OK)
 			return rv;
-		cfg->n_clusters = i + 1;
+		if ((rv = get_path(doc, item, "key_file", NULL, c->key_file, sizeof(c->key_file), err)) != FL_OK)
+			return rv;
+		char why[FL_ERR_LEN];
+		if (fl_key_load(c->key_file, &c->key, why) != FL_OK)
+			return fl_yaml_error(doc, fl_yaml_get(doc, item, "key_file"), "key_file", err, "%s", why);
 	}
 	return FL_OK;
 }
@@ -209,6 +308,8 @@ void hub_config_free(hub_config *cfg)
 {
 	if (cfg == NULL)
 		return;
+	for (size_t i = 0; i < cfg->n_clusters; i++)
+		fl_key_wipe(&cfg->clusters[i].key);
 	free(cfg->clusters);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -1,14 +1,18 @@
 /* hub_config.h — the hub's settings and its registry of clusters, read from clusters.yaml.
  *
  * Every error names FILE:LINE:COL and the key ("clusters.yaml:4:16: key 'stale_after': ..."); unknown
- * keys are errors. Relative paths (web_dir, migrations_dir) resolve against the config file's folder. */
+ * keys are errors. Relative paths (web_dir, migrations_dir, key_file, tls.*) resolve against the config
+ * file's folder. Each cluster's key is read from its key_file at load time and held only in memory;
+ * hub_config_free wipes it. */
 #ifndef HUB_CONFIG_H
 #define HUB_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "fl_err.h"
+#include "fl_key.h"
 #include "fl_log.h"
 #include "fl_proto.h"
 
@@ -19,8 +23,14 @@
 #define HUB_DBURL_LEN    1024 /* database_url */
 #define HUB_PATH_LEN     1024 /* file and folder paths */
 
-#define HUB_DEFAULT_STALE_AFTER_MS   (90 * 1000)
-#define HUB_DEFAULT_OFFLINE_AFTER_MS (10 * 60 * 1000)
+#define HUB_DEFAULT_STALE_AFTER_MS          (90 * 1000)
+#define HUB_DEFAULT_OFFLINE_AFTER_MS        (10 * 60 * 1000)
+#define HUB_DEFAULT_INGEST_WORKERS          4
+#define HUB_MAX_INGEST_WORKERS              64
+#define HUB_DEFAULT_REPLAY_TOLERANCE_MS     5000
+#define HUB_MAX_REPLAY_TOLERANCE_MS         (10 * 60 * 1000) /* more would make the replay check meaningless */
+#define HUB_DEFAULT_INGEST_LOG_RETENTION_MS (7LL * 24 * 3600 * 1000)
+#define HUB_MIN_INGEST_LOG_RETENTION_MS     (3600LL * 1000) /* a spoke may still resend a frame this old */
 
 typedef struct hub_label {
 	char key[HUB_LABEL_LEN];
@@ -31,6 +41,8 @@ typedef struct hub_cluster_conf {
 	char name[FL_CLUSTER_LEN]; /* fl_proto_valid_name */
 	hub_label labels[HUB_MAX_LABELS];
 	size_t n_labels;
+	char key_file[HUB_PATH_LEN]; /* resolved path the key was read from */
+	fl_key key;                  /* the cluster's HMAC key (FL_KEY_MIN_LEN..FL_KEY_MAX_LEN bytes); secret */
 } hub_cluster_conf;
 
 typedef struct hub_config {
@@ -43,18 +55,28 @@ typedef struct hub_config {
 	char web_dir[HUB_PATH_LEN];        /* resolved */
 	char migrations_dir[HUB_PATH_LEN]; /* resolved */
 	enum fl_log_level log_level;
-	hub_cluster_conf *clusters; /* n_clusters items in file order, owned by the config */
+	int ingest_workers;               /* 1..HUB_MAX_INGEST_WORKERS */
+	int64_t replay_tolerance_ms;      /* 1..HUB_MAX_REPLAY_TOLERANCE_MS */
+	int64_t ingest_log_retention_ms;  /* >= HUB_MIN_INGEST_LOG_RETENTION_MS */
+	char tls_cert_file[HUB_PATH_LEN]; /* resolved; set (and required) iff ingest_url is tls+tcp:// */
+	char tls_key_file[HUB_PATH_LEN];  /* resolved; as tls_cert_file */
+	char tls_ca_file[HUB_PATH_LEN];   /* resolved; "" = spokes need no client certificate */
+	hub_cluster_conf *clusters;       /* n_clusters items in file order, owned by the config */
 	size_t n_clusters;
 } hub_config;
 
-/* Reads path into cfg (zeroed first). env_database_url, when non-NULL and non-empty (the caller
- * passes getenv("FLEETLENS_DATABASE_URL")), overrides hub.database_url, which is then optional.
- * FL_OK, or FL_ECONFIG/FL_EIO/FL_ENOMEM with err filled ("FILE:LINE:COL: key 'K': ..."); on failure
- * cfg holds nothing to free. On success release with hub_config_free. */
+/* Reads path into cfg (zeroed first), including every cluster's key file (a missing, unreadable, short
+ * or long key is an error at that cluster's key_file) and checks the TLS files can be read. env_database_url, when
+ * non-NULL and non-empty (the caller passes getenv("FLEETLENS_DATABASE_URL")), overrides hub.database_url, which is
+ * then optional. FL_OK, or FL_ECONFIG/FL_EIO/FL_ENOMEM with err filled ("FILE:LINE:COL: key 'K': ..."); on failure cfg
+ * holds nothing to free. On success release with hub_config_free. */
 int hub_config_load(hub_config *cfg, const char *path, const char *env_database_url, char err[FL_ERR_LEN]);
 
-/* Frees what cfg owns and zeroes it. Safe on a zeroed config. */
+/* Wipes every cluster key, frees what cfg owns and zeroes it. Safe on a zeroed config. */
 void hub_config_free(hub_config *cfg);
+
+/* True when url uses nng's TLS transport (starts with "tls+tcp://"). */
+bool hub_config_is_tls_url(const char *url);
 
 /* The labels of cluster c as a new JSON object ({"region":"us-east"}); NULL only if out of memory. */
 json_t *hub_config_labels_json(const hub_cluster_conf *c);

@@ -1,49 +1,105 @@
-/* hub_ingest.c — nng rep0 listener, one worker: recv → handle → ack. */
+/* hub_ingest.c — nng rep0 listener (plain or TLS), worker threads each with a context: recv → handle → ack. */
 #include "hub_ingest.h"
 
+#include <errno.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
+#include <nng/supplemental/tls/tls.h>
 #include <pthread.h>
 #include <stdarg.h>
-#include <stdbool.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fl_log.h"
 #include "fl_time.h"
 #include "hub_metrics.h"
 
-#define HUB_LOG_EVERY_MS 10000 /* at most one rejection line per reason per 10 s */
+#define HUB_LOG_EVERY_MS 10000 /* at most one line per reason per 10 s */
 
-enum { R_MALFORMED, R_UNKNOWN_CLUSTER, R_DB_ERROR, R_COUNT };
-static const char *const reason_names[R_COUNT] = {"malformed", "unknown_cluster", "db_error"};
-static const hub_counter reason_counters[R_COUNT] = {HUB_M_REJECTED_MALFORMED, HUB_M_REJECTED_UNKNOWN_CLUSTER,
-                                                     HUB_M_REJECTED_DB_ERROR};
+/* Log slots: one per rejection reason, and one for "asking for a full snapshot". */
+enum {
+	R_MALFORMED,
+	R_OVERSIZED,
+	R_UNKNOWN_CLUSTER,
+	R_BAD_SIGNATURE,
+	R_REPLAY,
+	R_DB_ERROR,
+	R_COUNT,
+	L_FULL = R_COUNT,
+	L_COUNT
+};
+static const char *const reason_names[R_COUNT] = {"malformed",     "oversized", "unknown_cluster",
+                                                  "bad_signature", "replay",    "db_error"};
+static const hub_counter reason_counters[R_COUNT] = {HUB_M_REJECTED_MALFORMED,       HUB_M_REJECTED_OVERSIZED,
+                                                     HUB_M_REJECTED_UNKNOWN_CLUSTER, HUB_M_REJECTED_BAD_SIGNATURE,
+                                                     HUB_M_REJECTED_REPLAY,          HUB_M_REJECTED_DB_ERROR};
 
 typedef struct hub_log_limit {
-	int64_t last_mono_ms; /* when the last line for this reason was written; 0 = never */
-	uint64_t suppressed;  /* rejections not logged since */
+	int64_t last_mono_ms; /* when the last line for this slot was written; 0 = never */
+	uint64_t suppressed;  /* events not logged since */
 } hub_log_limit;
 
-struct hub_ingest {
-	hub_registry *reg; /* borrowed */
-	hub_store *store;  /* borrowed */
-	nng_socket sock;
-	bool open;
+/* One worker: a thread, its nng context and aio, and its own database connection. */
+typedef struct hub_worker {
+	hub_ingest *ing;
+	nng_ctx ctx;
+	bool ctx_open;
+	nng_aio *aio;
+	hub_store *store;
 	pthread_t thread;
 	bool running;
-	hub_log_limit limits[R_COUNT]; /* worker only */
+} hub_worker;
+
+struct hub_ingest {
+	hub_registry *reg;     /* borrowed */
+	const hub_config *cfg; /* borrowed */
+	nng_socket sock;
+	bool open;
+	nng_listener listener;
+	bool listening;
+	hub_worker *workers; /* cfg->ingest_workers */
+	int n_workers;
+	atomic_llong next_prune_mono; /* fl_mono_ms() at which ingest_log is pruned next */
+	pthread_mutex_t log_mu;
+	hub_log_limit limits[L_COUNT]; /* under log_mu */
 };
 
-hub_ingest *hub_ingest_new(hub_registry *reg, hub_store *store)
+hub_ingest *hub_ingest_new(hub_registry *reg, const hub_config *cfg)
 {
 	hub_ingest *ing = calloc(1, sizeof(*ing));
-	if (ing != NULL) {
-		ing->reg = reg;
-		ing->store = store;
+	if (ing == NULL)
+		return NULL;
+	ing->workers = calloc((size_t)cfg->ingest_workers, sizeof(*ing->workers));
+	if (ing->workers == NULL) {
+		free(ing);
+		return NULL;
 	}
+	ing->reg = reg;
+	ing->cfg = cfg;
+	atomic_init(&ing->next_prune_mono, 0);
+	pthread_mutex_init(&ing->log_mu, NULL);
 	return ing;
+}
+
+/* True when slot may log now (and resets it); *suppressed: events not logged since its last line. */
+static bool log_allowed(hub_ingest *ing, int slot, uint64_t *suppressed)
+{
+	pthread_mutex_lock(&ing->log_mu);
+	hub_log_limit *l = &ing->limits[slot];
+	int64_t now = fl_mono_ms();
+	bool ok = l->last_mono_ms == 0 || now - l->last_mono_ms >= HUB_LOG_EVERY_MS;
+	if (ok) {
+		*suppressed = l->suppressed;
+		l->last_mono_ms = now;
+		l->suppressed = 0;
+	} else {
+		l->suppressed++;
+	}
+	pthread_mutex_unlock(&ing->log_mu);
+	return ok;
 }
 
 /* Counts a rejection, logs it unless one for the same reason was logged in the last 10 s, and fills ack. */
@@ -58,25 +114,63 @@ static void reject(hub_ingest *ing, int reason, fl_ack_status status, fl_proto_a
 	va_end(ap);
 	ack->status = status;
 	hub_metrics_add(reason_counters[reason], 1);
-
-	hub_log_limit *l = &ing->limits[reason];
-	int64_t now = fl_mono_ms();
-	if (l->last_mono_ms != 0 && now - l->last_mono_ms < HUB_LOG_EVERY_MS) {
-		l->suppressed++;
+	uint64_t suppressed = 0;
+	if (!log_allowed(ing, reason, &suppressed))
 		return;
-	}
-	if (l->suppressed > 0)
-		fl_warn("frame %s (%s): %s (%llu more like it not logged in the last %ds)",
-		        status == FL_ACK_RETRY ? "not stored" : "rejected", reason_names[reason], ack->reason,
-		        (unsigned long long)l->suppressed, HUB_LOG_EVERY_MS / 1000);
+	const char *what = status == FL_ACK_RETRY ? "not stored" : "rejected";
+	if (suppressed > 0)
+		fl_warn("frame %s (%s): %s (%llu more like it not logged in the last %ds)", what, reason_names[reason],
+		        ack->reason, (unsigned long long)suppressed, HUB_LOG_EVERY_MS / 1000);
 	else
-		fl_warn("frame %s (%s): %s", status == FL_ACK_RETRY ? "not stored" : "rejected", reason_names[reason],
-		        ack->reason);
-	l->last_mono_ms = now;
-	l->suppressed = 0;
+		fl_warn("frame %s (%s): %s", what, reason_names[reason], ack->reason);
 }
 
-void hub_ingest_handle(hub_ingest *ing, const void *buf, size_t len, int64_t recv_ms, fl_proto_ack *ack)
+static const char *kind_name(fl_frame_kind k)
+{
+	const char *n = fl_proto_kind_name(k);
+	return n != NULL ? n : "?";
+}
+
+/* A committed frame: registry, metrics, ack, log lines. */
+static void accepted(hub_ingest *ing, size_t i, const fl_proto_frame *f, const hub_write_result *res, int64_t recv_ms,
+                     fl_proto_ack *ack)
+{
+	const hub_seq_decision *d = &res->decision;
+	hub_metrics_add(HUB_M_FRAMES_ACCEPTED, 1);
+	hub_metrics_add(HUB_M_NODE_ROWS_WRITTEN, (uint64_t)res->node_rows);
+	bool first = hub_registry_record(ing->reg, i, f, recv_ms, d->version_ms);
+	ack->status = FL_ACK_OK;
+	ack->want_full = d->want_full;
+	if (first)
+		fl_info("first frame from cluster=%s spoke=%s seq=%llu kind=%s nodes=%u gpus=%u", f->env.cluster,
+		        f->env.spoke_id, (unsigned long long)f->env.seq, kind_name(f->env.kind), f->n_nodes, f->n_gpus);
+	else
+		fl_debug(
+		    "frame accepted cluster=%s spoke=%s seq=%llu kind=%s nodes=%u gpus=%u written=%lld deleted=%lld",
+		    f->env.cluster, f->env.spoke_id, (unsigned long long)f->env.seq, kind_name(f->env.kind), f->n_nodes,
+		    f->n_gpus, (long long)(res->node_rows + res->gpu_rows), (long long)res->rows_deleted);
+	if (!d->want_full)
+		return;
+	hub_metrics_add(HUB_M_FULL_REQUESTED, 1);
+	uint64_t suppressed = 0;
+	if (!log_allowed(ing, L_FULL, &suppressed))
+		return;
+	char why[96];
+	if (d->gap && d->last_seq > 0)
+		snprintf(why, sizeof(why), "gap: seq %llu after %llu", (unsigned long long)f->env.seq,
+		         (unsigned long long)d->last_seq);
+	else
+		snprintf(why, sizeof(why), "no full frame from this spoke since the hub started");
+	if (suppressed > 0)
+		fl_info("asking cluster=%s spoke=%s for a full snapshot (%s; %llu more requests not logged in the last "
+		        "%ds)",
+		        f->env.cluster, f->env.spoke_id, why, (unsigned long long)suppressed, HUB_LOG_EVERY_MS / 1000);
+	else
+		fl_info("asking cluster=%s spoke=%s for a full snapshot (%s)", f->env.cluster, f->env.spoke_id, why);
+}
+
+void hub_ingest_handle(hub_ingest *ing, hub_store *store, const void *buf, size_t len, int64_t recv_ms,
+                       fl_proto_ack *ack)
 {
 	memset(ack, 0, sizeof(*ack));
 	hub_metrics_add(HUB_M_FRAMES_RECEIVED, 1);
@@ -84,8 +178,12 @@ void hub_ingest_handle(hub_ingest *ing, const void *buf, size_t len, int64_t rec
 
 	fl_proto_frame f;
 	char err[FL_ERR_LEN] = "";
-	if (fl_proto_decode(buf, len, &f, err) != FL_OK) {
-		reject(ing, R_MALFORMED, FL_ACK_REJECTED, ack, "malformed frame: %s", err);
+	int rv = fl_proto_decode(buf, len, &f, err);
+	if (rv != FL_OK) {
+		if (rv == FL_ELIMIT)
+			reject(ing, R_OVERSIZED, FL_ACK_REJECTED, ack, "frame over a limit: %s", err);
+		else
+			reject(ing, R_MALFORMED, FL_ACK_REJECTED, ack, "malformed frame: %s", err);
 		return;
 	}
 	ack->seq = f.env.seq;
@@ -94,18 +192,18 @@ void hub_ingest_handle(hub_ingest *ing, const void *buf, size_t len, int64_t rec
 		reject(ing, R_UNKNOWN_CLUSTER, FL_ACK_REJECTED, ack, "unknown cluster '%s'", f.env.cluster);
 		goto out;
 	}
-	if (hub_registry_is_duplicate(ing->reg, (size_t)i, f.env.spoke_id, f.env.seq)) {
-		hub_metrics_add(HUB_M_FRAMES_DUPLICATE, 1);
-		ack->status = FL_ACK_DUPLICATE;
-		snprintf(ack->reason, sizeof(ack->reason), "seq %llu of spoke '%s' already stored",
-		         (unsigned long long)f.env.seq, f.env.spoke_id);
-		fl_debug("duplicate frame cluster=%s spoke=%s seq=%llu", f.env.cluster, f.env.spoke_id,
-		         (unsigned long long)f.env.seq);
+	const fl_key *key = &hub_registry_conf(ing->reg, (size_t)i)->key;
+	if (!fl_proto_verify(buf, len, &f, key->bytes, key->len)) {
+		reject(ing, R_BAD_SIGNATURE, FL_ACK_REJECTED, ack,
+		       "bad signature: cluster '%s' spoke '%s' seq %llu is not signed with the cluster's key",
+		       f.env.cluster, f.env.spoke_id, (unsigned long long)f.env.seq);
 		goto out;
 	}
 
+	hub_write_opts opts = {.replay_tolerance_ms = ing->cfg->replay_tolerance_ms,
+	                       .full_seen = hub_registry_full_seen(ing->reg, (size_t)i, f.env.spoke_id)};
 	hub_write_result res;
-	int rv = hub_store_write_frame(ing->store, &f, recv_ms, &res, err);
+	rv = hub_store_write_frame(store, &f, recv_ms, &opts, &res, err);
 	if (rv == FL_EINVAL) {
 		reject(ing, R_MALFORMED, FL_ACK_REJECTED, ack, "malformed frame from '%s': %s", f.env.cluster, err);
 		goto out;
@@ -114,95 +212,258 @@ void hub_ingest_handle(hub_ingest *ing, const void *buf, size_t len, int64_t rec
 		reject(ing, R_DB_ERROR, FL_ACK_RETRY, ack, "database: %s", err);
 		goto out;
 	}
-	if (res.stale) {
-		/* Another writer (or an earlier run of this hub) already stored this sequence number. */
+	switch (res.decision.verdict) {
+	case HUB_SEQ_DUPLICATE:
 		hub_metrics_add(HUB_M_FRAMES_DUPLICATE, 1);
 		ack->status = FL_ACK_DUPLICATE;
 		snprintf(ack->reason, sizeof(ack->reason), "seq %llu of spoke '%s' already stored",
 		         (unsigned long long)f.env.seq, f.env.spoke_id);
-		goto out;
+		fl_debug("duplicate frame cluster=%s spoke=%s seq=%llu", f.env.cluster, f.env.spoke_id,
+		         (unsigned long long)f.env.seq);
+		break;
+	case HUB_SEQ_REPLAY:
+		reject(
+		    ing, R_REPLAY, FL_ACK_REJECTED, ack,
+		    "replay: cluster '%s' spoke '%s' seq %llu was sent more than %lld ms before the cluster's newest "
+		    "frame, from another spoke",
+		    f.env.cluster, f.env.spoke_id, (unsigned long long)f.env.seq,
+		    (long long)ing->cfg->replay_tolerance_ms);
+		break;
+	case HUB_SEQ_NEW: accepted(ing, (size_t)i, &f, &res, recv_ms, ack); break;
 	}
-	hub_metrics_add(HUB_M_FRAMES_ACCEPTED, 1);
-	hub_metrics_add(HUB_M_NODE_ROWS_WRITTEN, (uint64_t)res.node_rows);
-	bool first = hub_registry_record(ing->reg, (size_t)i, &f, recv_ms);
-	ack->status = FL_ACK_OK;
-	if (first)
-		fl_info("first frame from cluster=%s spoke=%s seq=%llu kind=%s nodes=%u gpus=%u", f.env.cluster,
-		        f.env.spoke_id, (unsigned long long)f.env.seq,
-		        fl_proto_kind_name(f.env.kind) ? fl_proto_kind_name(f.env.kind) : "?", f.n_nodes, f.n_gpus);
-	else
-		fl_debug("frame accepted cluster=%s spoke=%s seq=%llu kind=%s nodes=%u gpus=%u deleted=%lld",
-		         f.env.cluster, f.env.spoke_id, (unsigned long long)f.env.seq,
-		         fl_proto_kind_name(f.env.kind) ? fl_proto_kind_name(f.env.kind) : "?", f.n_nodes, f.n_gpus,
-		         (long long)res.rows_deleted);
 out:
 	fl_proto_frame_free(&f);
 }
 
-static void *worker(void *arg)
+/* Sends ack as the reply to the request in msg (reused; freed here on any failure). Returns the nng
+ * result of the send (0, NNG_ECLOSED when the socket is closing, ...). */
+static int reply(hub_worker *w, nng_msg *msg, const fl_proto_ack *ack)
 {
-	hub_ingest *ing = arg;
+	char *out = NULL;
+	size_t out_len = 0;
+	nng_msg_clear(msg);
+	if (fl_proto_ack_encode(ack, &out, &out_len) != FL_OK || nng_msg_append(msg, out, out_len) != 0) {
+		fl_error("ingest: cannot build the ack for seq %llu", (unsigned long long)ack->seq);
+		free(out);
+		nng_msg_free(msg);
+		return 0;
+	}
+	free(out);
+	nng_aio_set_msg(w->aio, msg);
+	nng_ctx_send(w->ctx, w->aio);
+	nng_aio_wait(w->aio);
+	int rv = nng_aio_result(w->aio);
+	if (rv != 0) {
+		nng_msg_free(msg); /* on failure the message is still ours */
+		if (rv != NNG_ECLOSED)
+			fl_warn("ingest: sending the ack for seq %llu failed: %s", (unsigned long long)ack->seq,
+			        nng_strerror(rv));
+	}
+	return rv;
+}
+
+/* Deletes old ingest_log rows when due; one worker at a time (whoever wins the compare-and-swap). */
+static void maybe_prune(hub_worker *w)
+{
+	hub_ingest *ing = w->ing;
+	long long now = fl_mono_ms();
+	long long due = atomic_load(&ing->next_prune_mono);
+	if (now < due || !atomic_compare_exchange_strong(&ing->next_prune_mono, &due, now + HUB_INGEST_PRUNE_EVERY_MS))
+		return;
+	int64_t deleted = 0;
+	char err[FL_ERR_LEN];
+	if (hub_store_prune_ingest_log(w->store, fl_now_ms() - ing->cfg->ingest_log_retention_ms,
+	                               HUB_INGEST_PRUNE_BATCH, &deleted, err) != FL_OK) {
+		fl_warn("ingest_log: pruning failed (next try in %d s): %s", HUB_INGEST_PRUNE_EVERY_MS / 1000, err);
+		return;
+	}
+	hub_metrics_add(HUB_M_INGEST_LOG_PRUNED, (uint64_t)deleted);
+	if (deleted >= HUB_INGEST_PRUNE_BATCH)
+		atomic_store(&ing->next_prune_mono, now + 1000); /* more to delete: again soon, a batch at a time */
+	if (deleted > 0)
+		fl_info("ingest_log: %lld rows older than the retention deleted", (long long)deleted);
+}
+
+static void *worker_main(void *arg)
+{
+	hub_worker *w = arg;
 	for (;;) {
-		nng_msg *msg = NULL;
-		int rv = nng_recvmsg(ing->sock, &msg, 0);
-		if (rv == NNG_ECLOSED)
+		nng_ctx_recv(w->ctx, w->aio);
+		nng_aio_wait(w->aio);
+		int rv = nng_aio_result(w->aio);
+		if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
 			break;
 		if (rv != 0) {
 			fl_warn("ingest: receive failed: %s", nng_strerror(rv));
+			struct timespec ts = {.tv_sec = 0,
+			                      .tv_nsec = 100 * 1000000}; /* no busy loop on a lasting error */
+			nanosleep(&ts, NULL);
 			continue;
 		}
-		int64_t recv_ms = fl_now_ms();
+		nng_msg *msg = nng_aio_get_msg(w->aio);
 		fl_proto_ack ack;
-		hub_ingest_handle(ing, nng_msg_body(msg), nng_msg_len(msg), recv_ms, &ack);
-		char *out = NULL;
-		size_t out_len = 0;
-		nng_msg_clear(msg);
-		if (fl_proto_ack_encode(&ack, &out, &out_len) != FL_OK || nng_msg_append(msg, out, out_len) != 0) {
-			fl_error("ingest: cannot build the ack for seq %llu", (unsigned long long)ack.seq);
-			free(out);
-			nng_msg_free(msg);
-			continue;
-		}
-		free(out);
-		/* On success the socket owns msg; on failure we still do. */
-		if ((rv = nng_sendmsg(ing->sock, msg, 0)) != 0) {
-			nng_msg_free(msg);
-			if (rv == NNG_ECLOSED)
-				break;
-			fl_warn("ingest: sending the ack for seq %llu failed: %s", (unsigned long long)ack.seq,
-			        nng_strerror(rv));
-		}
+		hub_ingest_handle(w->ing, w->store, nng_msg_body(msg), nng_msg_len(msg), fl_now_ms(), &ack);
+		if (reply(w, msg, &ack) == NNG_ECLOSED)
+			break;
+		if (ack.status == FL_ACK_OK) /* ingest_log only grows with accepted frames */
+			maybe_prune(w);
 	}
 	return NULL;
 }
 
-int hub_ingest_start(hub_ingest *ing, const char *url, char err[FL_ERR_LEN])
+/* Reads a PEM file of at most HUB_INGEST_MAX_PEM_BYTES into a new NUL-terminated buffer (*out, *len). */
+static int read_pem(const char *path, char **out, size_t *len, char err[FL_ERR_LEN])
+{
+	*out = NULL;
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return fl_seterr(err, FL_EIO, "%s: cannot open: %s", path, strerror(errno));
+	char *buf = malloc(HUB_INGEST_MAX_PEM_BYTES + 1);
+	size_t n = buf != NULL ? fread(buf, 1, HUB_INGEST_MAX_PEM_BYTES + 1, f) : 0;
+	int bad = buf == NULL || ferror(f);
+	fclose(f);
+	if (bad || n > HUB_INGEST_MAX_PEM_BYTES) {
+		free(buf);
+		return fl_seterr(err, bad ? FL_EIO : FL_ELIMIT, "%s: %s", path,
+		                 bad ? "cannot read" : "larger than 64 KiB, not a PEM certificate or key");
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return FL_OK;
+}
+
+static void wipe_free(char *p, size_t n)
+{
+	if (p == NULL)
+		return;
+	volatile char *v = p;
+	for (size_t i = 0; i < n; i++)
+		v[i] = 0;
+	free(p);
+}
+
+/* Gives the listener a server TLS configuration: cfg's certificate and key, client certificates
+ * required (and checked against ca_file) when tls.ca_file is set. */
+static int tls_setup(hub_ingest *ing, char err[FL_ERR_LEN])
+{
+	const hub_config *cfg = ing->cfg;
+	char *cert = NULL, *key = NULL;
+	size_t cert_len = 0, key_len = 0;
+	nng_tls_config *tc = NULL;
+	int rv = read_pem(cfg->tls_cert_file, &cert, &cert_len, err);
+	if (rv == FL_OK)
+		rv = read_pem(cfg->tls_key_file, &key, &key_len, err);
+	int nrv = 0;
+	if (rv == FL_OK && (nrv = nng_tls_config_alloc(&tc, NNG_TLS_MODE_SERVER)) != 0)
+		rv = fl_seterr(err, FL_EIO, "tls: %s", nng_strerror(nrv));
+	if (rv == FL_OK && (nrv = nng_tls_config_own_cert(tc, cert, key, NULL)) != 0)
+		rv = fl_seterr(err, FL_EIO, "tls: certificate %s with key %s: %s", cfg->tls_cert_file,
+		               cfg->tls_key_file, nng_strerror(nrv));
+	if (rv == FL_OK && cfg->tls_ca_file[0] != '\0' &&
+	    ((nrv = nng_tls_config_ca_file(tc, cfg->tls_ca_file)) != 0 ||
+	     (nrv = nng_tls_config_auth_mode(tc, NNG_TLS_AUTH_MODE_REQUIRED)) != 0))
+		rv = fl_seterr(err, FL_EIO, "tls: ca_file %s: %s", cfg->tls_ca_file, nng_strerror(nrv));
+	/* The listener takes its own reference to tc. */
+	if (rv == FL_OK && (nrv = nng_listener_set_ptr(ing->listener, NNG_OPT_TLS_CONFIG, tc)) != 0)
+		rv = fl_seterr(err, FL_EIO, "tls: %s", nng_strerror(nrv));
+	if (tc != NULL)
+		nng_tls_config_free(tc);
+	wipe_free(key, key_len);
+	free(cert);
+	return rv;
+}
+
+bool hub_ingest_url_is_private(const char *url)
+{
+	static const char scheme[] = "tcp://";
+	if (strncmp(url, scheme, sizeof(scheme) - 1) != 0)
+		return true;
+	const char *host = url + sizeof(scheme) - 1;
+	const char *colon = strrchr(host, ':');
+	size_t n = colon != NULL ? (size_t)(colon - host) : strlen(host);
+	if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
+		host++;
+		n -= 2;
+	}
+	if ((n == 9 && strncmp(host, "localhost", 9) == 0) || (n == 3 && strncmp(host, "::1", 3) == 0))
+		return true;
+	return n > 4 && strncmp(host, "127.", 4) == 0;
+}
+
+static int start_worker(hub_ingest *ing, hub_worker *w, char err[FL_ERR_LEN])
 {
 	int rv;
-	nng_listener l;
+	w->ing = ing;
+	if ((w->store = hub_store_new(ing->cfg->database_url)) == NULL)
+		return fl_seterr(err, FL_ENOMEM, "ingest: out of memory");
+	if ((rv = nng_aio_alloc(&w->aio, NULL, NULL)) != 0)
+		return fl_seterr(err, FL_EIO, "ingest: %s", nng_strerror(rv));
+	if ((rv = nng_ctx_open(&w->ctx, ing->sock)) != 0)
+		return fl_seterr(err, FL_EIO, "ingest: cannot open a context: %s", nng_strerror(rv));
+	w->ctx_open = true;
+	if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+		return fl_seterr(err, FL_EIO, "ingest: cannot start a worker thread");
+	w->running = true;
+	return FL_OK;
+}
+
+int hub_ingest_start(hub_ingest *ing, char err[FL_ERR_LEN])
+{
+	const char *url = ing->cfg->ingest_url;
+	int rv;
 	if ((rv = nng_rep0_open(&ing->sock)) != 0)
 		return fl_seterr(err, FL_EIO, "ingest: cannot open socket: %s", nng_strerror(rv));
 	ing->open = true;
-	if ((rv = nng_listener_create(&l, ing->sock, url)) != 0)
+	if ((rv = nng_listener_create(&ing->listener, ing->sock, url)) != 0)
 		return fl_seterr(err, FL_EIO, "ingest %s: %s", url, nng_strerror(rv));
 	/* Unlimited by default, and the TCP transport allocates whatever a peer declares (PITFALLS). */
-	if ((rv = nng_listener_set_size(l, NNG_OPT_RECVMAXSZ, FL_PROTO_MAX_FRAME_BYTES)) != 0)
+	if ((rv = nng_listener_set_size(ing->listener, NNG_OPT_RECVMAXSZ, FL_PROTO_MAX_FRAME_BYTES)) != 0)
 		return fl_seterr(err, FL_EIO, "ingest %s: cannot set the frame size limit: %s", url, nng_strerror(rv));
-	if ((rv = nng_listener_start(l, 0)) != 0)
+	if (hub_config_is_tls_url(url)) {
+		char why[FL_ERR_LEN];
+		if (tls_setup(ing, why) != FL_OK)
+			return fl_seterr(err, FL_EIO, "ingest %s: %s", url, why);
+	}
+	if ((rv = nng_listener_start(ing->listener, 0)) != 0)
 		return fl_seterr(err, FL_EIO, "ingest %s: cannot listen: %s", url, nng_strerror(rv));
-	if ((rv = pthread_create(&ing->thread, NULL, worker, ing)) != 0)
-		return fl_seterr(err, FL_EIO, "ingest: cannot start the worker thread");
-	ing->running = true;
+	ing->listening = true;
+	if (!hub_ingest_url_is_private(url))
+		fl_warn("ingest %s: frames are signed but not encrypted; use tls+tcp:// with hub.tls.cert_file and "
+		        "hub.tls.key_file where others can read the network",
+		        url);
+	for (int k = 0; k < ing->cfg->ingest_workers; k++) {
+		ing->n_workers = k + 1;
+		if ((rv = start_worker(ing, &ing->workers[k], err)) != FL_OK)
+			return rv;
+	}
 	return FL_OK;
+}
+
+int hub_ingest_port(const hub_ingest *ing)
+{
+	int port = -1;
+	if (!ing->listening || nng_listener_get_int(ing->listener, NNG_OPT_TCP_BOUND_PORT, &port) != 0)
+		return -1;
+	return port;
 }
 
 void hub_ingest_free(hub_ingest *ing)
 {
 	if (ing == NULL)
 		return;
+	/* Closing the socket ends every context's pending receive with NNG_ECLOSED. */
 	if (ing->open)
 		nng_close(ing->sock);
-	if (ing->running)
-		pthread_join(ing->thread, NULL);
+	for (int k = 0; k < ing->n_workers; k++) {
+		hub_worker *w = &ing->workers[k];
+		if (w->running)
+			pthread_join(w->thread, NULL);
+		if (w->aio != NULL)
+			nng_aio_free(w->aio);
+		hub_store_free(w->store);
+	}
+	pthread_mutex_destroy(&ing->log_mu);
+	free(ing->workers);
 	free(ing);
 }

@@ -1,31 +1,53 @@
 /* hub_ingest.h — the nng rep0 socket spokes send frames to, and what the hub does with each frame:
- * decode (bounded), check the cluster is registered, drop repeats, write in one transaction, update
- * the registry after COMMIT, and answer with an ack. One worker thread; frames are handled in order. */
+ * decode (bounded) → cluster registered? → signature under that cluster's key → repeat/replay/gap rules
+ * and the write, in one transaction (hub_store_write_frame) → registry update after COMMIT → ack.
+ * hub.ingest_workers threads each own an nng context and a hub_store connection, so several frames
+ * are in flight and one slow cluster's transaction does not hold up the others. */
 #ifndef HUB_INGEST_H
 #define HUB_INGEST_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "fl_err.h"
 #include "fl_proto.h"
+#include "hub_config.h"
 #include "hub_registry.h"
 #include "hub_store.h"
 
+#define HUB_INGEST_PRUNE_EVERY_MS (10 * 60 * 1000) /* how often ingest_log is pruned */
+#define HUB_INGEST_PRUNE_BATCH    10000            /* rows per prune; a full batch prunes again 1 s later */
+#define HUB_INGEST_MAX_PEM_BYTES  (64 * 1024)      /* tls cert_file and key_file */
+
 typedef struct hub_ingest hub_ingest;
 
-/* Creates an ingest handler over reg and store (both borrowed: they must outlive it; store is used
- * only by this ingest from now on). No socket yet. NULL if out of memory. */
-hub_ingest *hub_ingest_new(hub_registry *reg, hub_store *store);
+/* Creates an ingest over reg and cfg (both borrowed: they must outlive it). No socket, thread or
+ * database connection yet. NULL if out of memory. */
+hub_ingest *hub_ingest_new(hub_registry *reg, const hub_config *cfg);
 
-/* Handles one frame (buf, len borrowed) received at recv_ms and fills *ack. Counts it in the metrics
- * and logs rejections (rate-limited). Not thread-safe: one caller at a time (the worker). */
-void hub_ingest_handle(hub_ingest *ing, const void *buf, size_t len, int64_t recv_ms, fl_proto_ack *ack);
+/* Handles one frame (buf, len borrowed) received at recv_ms and fills *ack, writing through store (the
+ * caller's own connection, borrowed; only frames that decode, name a registered cluster and carry a
+ * valid signature reach it). Counts the frame in the metrics and logs rejections (rate-limited).
+ * Thread-safe as long as concurrent callers pass different stores. */
+void hub_ingest_handle(hub_ingest *ing, hub_store *store, const void *buf, size_t len, int64_t recv_ms,
+                       fl_proto_ack *ack);
 
-/* Listens on url (an nng address such as tcp://0.0.0.0:7100) with NNG_OPT_RECVMAXSZ =
- * FL_PROTO_MAX_FRAME_BYTES and starts the worker thread. FL_OK, or FL_EIO with err naming the url. */
-int hub_ingest_start(hub_ingest *ing, const char *url, char err[FL_ERR_LEN]);
+/* Listens on cfg->ingest_url with NNG_OPT_RECVMAXSZ = FL_PROTO_MAX_FRAME_BYTES — with cfg's certificate
+ * and key when it is tls+tcp:// (and client certificates required when tls.ca_file is set); a plain
+ * tcp:// address that others can reach gets a warning — then starts cfg->ingest_workers workers.
+ * FL_OK, or FL_EIO with err naming the url and the reason (hub_ingest_free still cleans up). */
+int hub_ingest_start(hub_ingest *ing, char err[FL_ERR_LEN]);
 
-/* Closes the socket, joins the worker (a frame in progress finishes first) and frees ing. NULL is fine. */
+/* The TCP port the listener is bound to (the real one when the url asked for port 0), or -1. */
+int hub_ingest_port(const hub_ingest *ing);
+
+/* False for a tcp:// url whose host others may reach: anything but localhost, 127.0.0.0/8 and ::1
+ * ("tcp://0.0.0.0:7100", "tcp://:7100", "tcp://hub.example:7100"). True for those loopback hosts and
+ * for urls that are not plain TCP (ipc://, inproc://, tls+tcp://). */
+bool hub_ingest_url_is_private(const char *url);
+
+/* Closes the socket, joins the workers (frames in progress finish first), closes their database
+ * connections and frees ing. NULL is fine. */
 void hub_ingest_free(hub_ingest *ing);
 
 #endif

@@ -62,11 +62,14 @@ static int run(const hub_config *cfg)
 		fl_error("database: %s", err);
 		goto out;
 	}
-	if ((ing = hub_ingest_new(reg, store)) == NULL) {
+	/* From here on each ingest worker and API thread uses its own connection. */
+	hub_store_free(store);
+	store = NULL;
+	if ((ing = hub_ingest_new(reg, cfg)) == NULL) {
 		fl_error("out of memory");
 		goto out;
 	}
-	if (hub_ingest_start(ing, cfg->ingest_url, err) != FL_OK) {
+	if (hub_ingest_start(ing, err) != FL_OK) {
 		fl_error("%s", err);
 		goto out;
 	}
@@ -74,8 +77,8 @@ static int run(const hub_config *cfg)
 		fl_error("%s", err);
 		goto out;
 	}
-	fl_info("hub %s started: ingest %s, api http://%s/, %zu clusters", FL_VERSION, cfg->ingest_url, cfg->api_listen,
-	        cfg->n_clusters);
+	fl_info("hub %s started: ingest %s (%d workers), api http://%s/, %zu clusters", FL_VERSION, cfg->ingest_url,
+	        cfg->ingest_workers, cfg->api_listen, cfg->n_clusters);
 	if (cfg->n_clusters == 0)
 		fl_warn("no clusters are registered in %s: every frame will be refused", cfg->path);
 

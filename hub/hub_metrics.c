@@ -30,6 +30,17 @@ static void counter(FILE *f, const char *name, const char *help, hub_counter c)
 	        (unsigned long long)hub_metrics_get(c));
 }
 
+/* Every reason is printed, even at 0, so rate() and alerts work from the first scrape. */
+static const struct {
+	const char *reason;
+	hub_counter c;
+} rejected[] = {{"malformed", HUB_M_REJECTED_MALFORMED},
+                {"oversized", HUB_M_REJECTED_OVERSIZED},
+                {"unknown_cluster", HUB_M_REJECTED_UNKNOWN_CLUSTER},
+                {"bad_signature", HUB_M_REJECTED_BAD_SIGNATURE},
+                {"replay", HUB_M_REJECTED_REPLAY},
+                {"db_error", HUB_M_REJECTED_DB_ERROR}};
+
 static const char *const statuses[] = {"online", "stale", "offline", "never_seen"};
 
 int hub_metrics_render(hub_registry *reg, int64_t now_ms, int64_t stale_after_ms, int64_t offline_after_ms, char **out,
@@ -46,15 +57,16 @@ int hub_metrics_render(hub_registry *reg, int64_t now_ms, int64_t stale_after_ms
 	counter(f, "fleetlens_hub_frames_duplicate_total",
 	        "Frames seen before (same spoke id, old sequence number), acknowledged and ignored.",
 	        HUB_M_FRAMES_DUPLICATE);
-	fprintf(f,
-	        "# HELP fleetlens_hub_frames_rejected_total Frames refused, by reason.\n"
-	        "# TYPE fleetlens_hub_frames_rejected_total counter\n"
-	        "fleetlens_hub_frames_rejected_total{reason=\"malformed\"} %llu\n"
-	        "fleetlens_hub_frames_rejected_total{reason=\"unknown_cluster\"} %llu\n"
-	        "fleetlens_hub_frames_rejected_total{reason=\"db_error\"} %llu\n",
-	        (unsigned long long)hub_metrics_get(HUB_M_REJECTED_MALFORMED),
-	        (unsigned long long)hub_metrics_get(HUB_M_REJECTED_UNKNOWN_CLUSTER),
-	        (unsigned long long)hub_metrics_get(HUB_M_REJECTED_DB_ERROR));
+	fprintf(f, "# HELP fleetlens_hub_frames_rejected_total Frames refused, by reason.\n"
+	           "# TYPE fleetlens_hub_frames_rejected_total counter\n");
+	for (size_t k = 0; k < sizeof(rejected) / sizeof(rejected[0]); k++)
+		fprintf(f, "fleetlens_hub_frames_rejected_total{reason=\"%s\"} %llu\n", rejected[k].reason,
+		        (unsigned long long)hub_metrics_get(rejected[k].c));
+	counter(f, "fleetlens_hub_full_requested_total",
+	        "Acks that asked a spoke for a full snapshot (a gap, or its first frames since the hub started).",
+	        HUB_M_FULL_REQUESTED);
+	counter(f, "fleetlens_hub_ingest_log_pruned_total", "ingest_log rows deleted after hub.ingest_log_retention.",
+	        HUB_M_INGEST_LOG_PRUNED);
 	counter(f, "fleetlens_hub_frame_bytes_total", "Bytes of frames received.", HUB_M_FRAME_BYTES);
 	counter(f, "fleetlens_hub_node_rows_written_total", "Node rows upserted.", HUB_M_NODE_ROWS_WRITTEN);
 	counter(f, "fleetlens_hub_db_errors_total", "Failed database statements and connection attempts.",

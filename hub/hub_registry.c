@@ -5,10 +5,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A spoke stream this process recorded a frame from. */
+typedef struct hub_stream {
+	char spoke_id[FL_CLUSTER_LEN]; /* "" = free slot */
+	bool full;                     /* it sent a full frame */
+} hub_stream;
+
 typedef struct hub_reg_entry {
-	hub_cluster_conf conf;   /* immutable after hub_registry_new */
-	hub_cluster_state state; /* under reg->mu */
-	bool seen_this_run;      /* under reg->mu: a frame recorded since start-up */
+	hub_cluster_conf conf;                         /* immutable after hub_registry_new */
+	hub_cluster_state state;                       /* under reg->mu */
+	hub_stream streams[HUB_REGISTRY_FULL_STREAMS]; /* under reg->mu: streams seen since start-up */
+	unsigned next_stream;                          /* under reg->mu: slot to reuse next */
 } hub_reg_entry;
 
 struct hub_registry {
@@ -43,6 +50,8 @@ void hub_registry_free(hub_registry *reg)
 	if (reg == NULL)
 		return;
 	pthread_mutex_destroy(&reg->mu);
+	for (size_t i = 0; i < reg->n; i++)
+		fl_key_wipe(&reg->entries[i].conf.key);
 	free(reg->entries);
 	free(reg);
 }
@@ -84,33 +93,55 @@ void hub_registry_set(hub_registry *reg, size_t i, const hub_cluster_state *st)
 	pthread_mutex_unlock(&reg->mu);
 }
 
-bool hub_registry_is_duplicate(hub_registry *reg, size_t i, const char *spoke_id, uint64_t seq)
+/* The slot of spoke_id among e's streams, or NULL. Under reg->mu. */
+static hub_stream *find_stream(hub_reg_entry *e, const char *spoke_id)
 {
-	pthread_mutex_lock(&reg->mu);
-	const hub_cluster_state *s = &reg->entries[i].state;
-	bool dup = s->last_frame_ms > 0 && strcmp(s->spoke_id, spoke_id) == 0 && seq <= s->last_seq;
-	pthread_mutex_unlock(&reg->mu);
-	return dup;
+	for (size_t k = 0; k < HUB_REGISTRY_FULL_STREAMS; k++)
+		if (strcmp(e->streams[k].spoke_id, spoke_id) == 0)
+			return &e->streams[k];
+	return NULL;
 }
 
-bool hub_registry_record(hub_registry *reg, size_t i, const fl_proto_frame *f, int64_t recv_ms)
+bool hub_registry_full_seen(hub_registry *reg, size_t i, const char *spoke_id)
+{
+	pthread_mutex_lock(&reg->mu);
+	hub_stream *st = find_stream(&reg->entries[i], spoke_id);
+	bool full = st != NULL && st->full;
+	pthread_mutex_unlock(&reg->mu);
+	return full;
+}
+
+bool hub_registry_record(hub_registry *reg, size_t i, const fl_proto_frame *f, int64_t recv_ms, int64_t version_ms)
 {
 	pthread_mutex_lock(&reg->mu);
 	hub_reg_entry *e = &reg->entries[i];
 	hub_cluster_state *s = &e->state;
-	bool first = !e->seen_this_run || strcmp(s->spoke_id, f->env.spoke_id) != 0;
-	e->seen_this_run = true;
-	s->last_frame_ms = recv_ms;
-	s->last_seq = f->env.seq;
-	snprintf(s->spoke_id, sizeof(s->spoke_id), "%s", f->env.spoke_id);
-	if (f->has_facts) {
-		snprintf(s->k8s_version, sizeof(s->k8s_version), "%s", f->facts.k8s_version);
-		snprintf(s->spoke_version, sizeof(s->spoke_version), "%s", f->facts.spoke_version);
+	hub_stream *st = find_stream(e, f->env.spoke_id);
+	bool first = st == NULL;
+	if (first) {
+		st = &e->streams[e->next_stream];
+		e->next_stream = (e->next_stream + 1) % HUB_REGISTRY_FULL_STREAMS;
+		snprintf(st->spoke_id, sizeof(st->spoke_id), "%s", f->env.spoke_id);
+		st->full = false;
 	}
-	if (f->has_overview) {
-		s->has_overview = true;
-		s->healthy_nodes = f->overview.healthy_nodes;
-		s->faulty_nodes = f->overview.faulty_nodes;
+	if (f->env.kind == FL_FRAME_FULL)
+		st->full = true;
+	if (recv_ms > s->last_frame_ms)
+		s->last_frame_ms = recv_ms;
+	bool newer = version_ms > s->version_ms || (version_ms == s->version_ms && f->env.seq > s->last_seq);
+	if (newer) {
+		s->version_ms = version_ms;
+		s->last_seq = f->env.seq;
+		snprintf(s->spoke_id, sizeof(s->spoke_id), "%s", f->env.spoke_id);
+		if (f->has_facts) {
+			snprintf(s->k8s_version, sizeof(s->k8s_version), "%s", f->facts.k8s_version);
+			snprintf(s->spoke_version, sizeof(s->spoke_version), "%s", f->facts.spoke_version);
+		}
+		if (f->has_overview) {
+			s->has_overview = true;
+			s->healthy_nodes = f->overview.healthy_nodes;
+			s->faulty_nodes = f->overview.faulty_nodes;
+		}
 	}
 	pthread_mutex_unlock(&reg->mu);
 	return first;

@@ -17,6 +17,8 @@
 
 /* Any constant works; every hub uses the same one ("FlLens" in ASCII). */
 #define HUB_MIGRATION_LOCK_KEY "77409586147443"
+/* First key of the per-cluster write lock (two-int4 form, "FLcw"); the second is hashtext(cluster). */
+#define HUB_CLUSTER_LOCK_CLASS "1179411319"
 
 struct hub_store {
 	PGconn *conn;
@@ -345,7 +347,8 @@ int hub_store_load_state(hub_store *s, hub_registry *reg, char err[FL_ERR_LEN])
 	PGresult *r = NULL;
 	rv = run(s, "load cluster state",
 	         "SELECT c.name, (extract(epoch FROM c.last_frame_at) * 1000)::bigint, c.spoke_id, c.last_seq,"
-	         " c.k8s_version, c.spoke_version, o.healthy_nodes, o.faulty_nodes, o.cluster_name IS NOT NULL"
+	         " c.k8s_version, c.spoke_version, o.healthy_nodes, o.faulty_nodes, o.cluster_name IS NOT NULL,"
+	         " c.src_sent_ms"
 	         " FROM cluster c LEFT JOIN cluster_overview_cache o ON o.cluster_name = c.name",
 	         0, NULL, PGRES_TUPLES_OK, &r, err);
 	if (rv != FL_OK)
@@ -364,6 +367,7 @@ int hub_store_load_state(hub_store *s, hub_registry *reg, char err[FL_ERR_LEN])
 		st.healthy_nodes = int_or(r, row, 6, 0);
 		st.faulty_nodes = int_or(r, row, 7, 0);
 		st.has_overview = strcmp(PQgetvalue(r, row, 8), "t") == 0;
+		st.version_ms = int_or(r, row, 9, 0);
 		hub_registry_set(reg, (size_t)i, &st);
 	}
 	PQclear(r);
@@ -375,6 +379,11 @@ int hub_store_load_state(hub_store *s, hub_registry *reg, char err[FL_ERR_LEN])
 static int cmp_node(const void *a, const void *b)
 {
 	return strcmp((*(const fl_proto_node *const *)a)->name, (*(const fl_proto_node *const *)b)->name);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 static int cmp_gpu(const void *a, const void *b)
@@ -398,6 +407,13 @@ static int put_real(json_t *o, const char *key, double x, bool has)
 		return json_object_set_new(o, key, json_null());
 	json_t *v = json_real(x);
 	return v == NULL ? -1 : json_object_set_new(o, key, v);
+}
+
+/* Appends string s to array a; -1 if s is not valid UTF-8 (or memory ran out). */
+static int put_str_item(json_t *a, const char *s)
+{
+	json_t *v = json_string(s);
+	return v == NULL ? -1 : json_array_append_new(a, v);
 }
 
 static int put_int(json_t *o, const char *key, int64_t x)
@@ -510,26 +526,90 @@ static int gpus_json(const fl_proto_frame *f, char **out, char err[FL_ERR_LEN])
 	return rv;
 }
 
+/* Builds the removed node names of f as a JSON array of strings sorted by name, and checks the frame does
+ * not also carry a node or GPU it removes (FL_EINVAL: which one wins would depend on statement order). */
+static int removed_json(const fl_proto_frame *f, char **out, char err[FL_ERR_LEN])
+{
+	*out = NULL;
+	uint32_t n = f->n_removed_nodes;
+	const char **names = n > 0 ? malloc(n * sizeof(*names)) : NULL;
+	if (n > 0 && names == NULL)
+		return fl_seterr(err, FL_ENOMEM, "out of memory");
+	for (uint32_t i = 0; i < n; i++)
+		names[i] = f->removed_nodes[i].name;
+	if (n > 1)
+		qsort(names, n, sizeof(*names), cmp_str);
+	int rv = FL_OK;
+	for (uint32_t i = 0; i < f->n_nodes && rv == FL_OK && n > 0; i++) {
+		const char *key = f->nodes[i].name;
+		if (bsearch(&key, names, n, sizeof(*names), cmp_str) != NULL)
+			rv = fl_seterr(err, FL_EINVAL, "node '%.200s' is both sent and removed", key);
+	}
+	for (uint32_t i = 0; i < f->n_gpus && rv == FL_OK && n > 0; i++) {
+		const char *key = f->gpus[i].node;
+		if (bsearch(&key, names, n, sizeof(*names), cmp_str) != NULL)
+			rv = fl_seterr(err, FL_EINVAL, "GPU %d of node '%.200s' is sent, but the node is removed",
+			               (int)f->gpus[i].gpu_id, key);
+	}
+	json_t *arr = rv == FL_OK ? json_array() : NULL;
+	if (rv == FL_OK && arr == NULL)
+		rv = fl_seterr(err, FL_ENOMEM, "out of memory");
+	for (uint32_t i = 0; i < n && rv == FL_OK; i++)
+		if (put_str_item(arr, names[i]) != 0)
+			rv = fl_seterr(err, FL_EINVAL, "removed node '%.200s': not UTF-8", names[i]);
+	free(names);
+	if (rv == FL_OK && (*out = json_dumps(arr, JSON_COMPACT)) == NULL)
+		rv = fl_seterr(err, FL_ENOMEM, "out of memory");
+	json_decref(arr);
+	return rv;
+}
+
 static int64_t affected(PGresult *r)
 {
 	return strtoll(PQcmdTuples(r), NULL, 10);
 }
 
-static const char SQL_CLUSTER[] =
-    "UPDATE cluster SET k8s_version = coalesce($2, k8s_version), spoke_version = coalesce($3, spoke_version),"
-    " source = coalesce($4, source), spoke_id = $5, last_seq = $6::bigint,"
-    " last_frame_at = to_timestamp($7::bigint / 1000.0), last_sent_at = to_timestamp($8::bigint / 1000.0),"
-    " updated_at = now()"
-    " WHERE name = $1 AND (spoke_id IS DISTINCT FROM $5 OR last_seq IS NULL OR last_seq < $6::bigint)";
+/* Serializes the writers of one cluster (every hub, every worker) until COMMIT or ROLLBACK: the two-int
+ * form of the advisory lock, so it never meets the migration lock's bigint key. */
+static const char SQL_CLUSTER_LOCK[] = "SELECT pg_advisory_xact_lock(" HUB_CLUSTER_LOCK_CLASS ", hashtext($1))";
 
+/* The cluster's newest frame and the highest committed seq of the frame's spoke stream. */
+static const char SQL_PRIOR[] =
+    "SELECT c.spoke_id, c.last_seq, c.src_sent_ms, c.src_seq, l.seq, l.version_ms, c.full_sent_ms, c.full_seq"
+    " FROM cluster c"
+    " LEFT JOIN LATERAL (SELECT seq, version_ms FROM ingest_log WHERE cluster_name = c.name AND spoke_id = $2"
+    " ORDER BY seq DESC LIMIT 1) l ON true WHERE c.name = $1";
+
+/* A frame older than the cluster's newest only moves last_frame_at (the cluster is alive). */
+static const char SQL_CLUSTER_ALIVE[] =
+    "UPDATE cluster SET last_frame_at = GREATEST(last_frame_at, to_timestamp($2::bigint / 1000.0)) WHERE name = $1";
+
+/* The cluster's newest frame: its stream, version and facts. */
+static const char SQL_CLUSTER_NEWEST[] =
+    "UPDATE cluster SET k8s_version = coalesce($2, k8s_version), spoke_version = coalesce($3, spoke_version),"
+    " source = coalesce($4, source), spoke_id = $5, last_seq = $6::bigint, src_seq = $6::bigint,"
+    " last_frame_at = GREATEST(last_frame_at, to_timestamp($7::bigint / 1000.0)),"
+    " last_sent_at = to_timestamp($8::bigint / 1000.0), src_sent_ms = $9::bigint, updated_at = now()"
+    " WHERE name = $1";
+
+/* A full frame newer than the cluster's newest full frame (decided under the lock). */
+static const char SQL_CLUSTER_FULL[] =
+    "UPDATE cluster SET full_sent_ms = $2::bigint, full_seq = $3::bigint WHERE name = $1";
+
+static const char SQL_INGEST_LOG[] =
+    "INSERT INTO ingest_log (cluster_name, spoke_id, seq, kind, sent_at, version_ms, received_at, node_rows)"
+    " VALUES ($1, $2, $3::bigint, $4, to_timestamp($5::bigint / 1000.0), $6::bigint,"
+    " to_timestamp($7::bigint / 1000.0), $8::int) ON CONFLICT DO NOTHING";
+
+/* $3, $4: the frame's version. A row is changed only where its stored version is older. */
 static const char SQL_NODES[] =
     "INSERT INTO node (cluster_name, name, address, gpu_name, gpu_count, gpu_allocation, gpu_utilization, status,"
     " unschedulable, faulty, taints, cpu_millis, memory_bytes, kubelet_version, os_image, kernel_version,"
-    " container_runtime)"
-    " SELECT $1, x.* FROM jsonb_to_recordset($2::jsonb) AS x(name text, address text, gpu_name text, gpu_count int,"
-    " gpu_allocation int, gpu_utilization double precision, status text, unschedulable boolean, faulty boolean,"
-    " taints jsonb, cpu_millis bigint, memory_bytes bigint, kubelet_version text, os_image text,"
-    " kernel_version text, container_runtime text)"
+    " container_runtime, src_sent_ms, src_seq)"
+    " SELECT $1, x.*, $3::bigint, $4::bigint FROM jsonb_to_recordset($2::jsonb) AS x(name text, address text,"
+    " gpu_name text, gpu_count int, gpu_allocation int, gpu_utilization double precision, status text,"
+    " unschedulable boolean, faulty boolean, taints jsonb, cpu_millis bigint, memory_bytes bigint,"
+    " kubelet_version text, os_image text, kernel_version text, container_runtime text)"
     " ON CONFLICT (cluster_name, name) DO UPDATE SET address = EXCLUDED.address, gpu_name = EXCLUDED.gpu_name,"
     " gpu_count = EXCLUDED.gpu_count, gpu_allocation = EXCLUDED.gpu_allocation,"
     " gpu_utilization = EXCLUDED.gpu_utilization, status = EXCLUDED.status,"
@@ -537,25 +617,35 @@ static const char SQL_NODES[] =
     " cpu_millis = EXCLUDED.cpu_millis, memory_bytes = EXCLUDED.memory_bytes,"
     " kubelet_version = EXCLUDED.kubelet_version, os_image = EXCLUDED.os_image,"
     " kernel_version = EXCLUDED.kernel_version, container_runtime = EXCLUDED.container_runtime,"
-    " updated_at = now()";
-
-static const char SQL_NODES_DELETE[] =
-    "DELETE FROM node WHERE cluster_name = $1"
-    " AND name NOT IN (SELECT x.name FROM jsonb_to_recordset($2::jsonb) AS x(name text))";
+    " src_sent_ms = EXCLUDED.src_sent_ms, src_seq = EXCLUDED.src_seq, updated_at = now()"
+    " WHERE (node.src_sent_ms, node.src_seq) < (EXCLUDED.src_sent_ms, EXCLUDED.src_seq)";
 
 static const char SQL_GPUS[] =
     "INSERT INTO gpu_device (cluster_name, node_name, gpu_id, gpu_model, memory, utilization, temperature, power,"
-    " serial, numa)"
-    " SELECT $1, x.* FROM jsonb_to_recordset($2::jsonb) AS x(node_name text, gpu_id int, gpu_model text,"
-    " memory bigint, utilization double precision, temperature double precision, power double precision,"
-    " serial text, numa int)"
+    " serial, numa, src_sent_ms, src_seq)"
+    " SELECT $1, x.*, $3::bigint, $4::bigint FROM jsonb_to_recordset($2::jsonb) AS x(node_name text, gpu_id int,"
+    " gpu_model text, memory bigint, utilization double precision, temperature double precision,"
+    " power double precision, serial text, numa int)"
     " ON CONFLICT (cluster_name, node_name, gpu_id) DO UPDATE SET gpu_model = EXCLUDED.gpu_model,"
     " memory = EXCLUDED.memory, utilization = EXCLUDED.utilization, temperature = EXCLUDED.temperature,"
-    " power = EXCLUDED.power, serial = EXCLUDED.serial, numa = EXCLUDED.numa, updated_at = now()";
+    " power = EXCLUDED.power, serial = EXCLUDED.serial, numa = EXCLUDED.numa,"
+    " src_sent_ms = EXCLUDED.src_sent_ms, src_seq = EXCLUDED.src_seq, updated_at = now()"
+    " WHERE (gpu_device.src_sent_ms, gpu_device.src_seq) < (EXCLUDED.src_sent_ms, EXCLUDED.src_seq)";
 
-static const char SQL_GPUS_DELETE[] = "DELETE FROM gpu_device g WHERE g.cluster_name = $1 AND NOT EXISTS (SELECT 1 FROM"
-                                      " jsonb_to_recordset($2::jsonb) AS x(node_name text, gpu_id int)"
-                                      " WHERE x.node_name = g.node_name AND x.gpu_id = g.gpu_id)";
+/* A full frame, AFTER its upserts: every row it lists now has its version or a newer one, so "older than
+ * the frame" is exactly "not listed, and not written by a newer frame". */
+static const char SQL_NODES_DELETE_OLDER[] =
+    "DELETE FROM node WHERE cluster_name = $1 AND (src_sent_ms, src_seq) < ($2::bigint, $3::bigint)";
+static const char SQL_GPUS_DELETE_OLDER[] =
+    "DELETE FROM gpu_device WHERE cluster_name = $1 AND (src_sent_ms, src_seq) < ($2::bigint, $3::bigint)";
+
+/* A delta's removed_nodes ($2, a JSON array of names): the nodes and their GPUs, where older. */
+static const char SQL_NODES_REMOVE[] =
+    "DELETE FROM node WHERE cluster_name = $1 AND name IN (SELECT jsonb_array_elements_text($2::jsonb))"
+    " AND (src_sent_ms, src_seq) < ($3::bigint, $4::bigint)";
+static const char SQL_GPUS_REMOVE[] =
+    "DELETE FROM gpu_device WHERE cluster_name = $1 AND node_name IN (SELECT jsonb_array_elements_text($2::jsonb))"
+    " AND (src_sent_ms, src_seq) < ($3::bigint, $4::bigint)";
 
 #define OVERVIEW_COLUMNS                                                                                               \
 	"total_nodes, healthy_nodes, faulty_nodes, fully_idle_nodes, partially_idle_nodes, busy_nodes,"                \
@@ -564,8 +654,9 @@ static const char SQL_GPUS_DELETE[] = "DELETE FROM gpu_device g WHERE g.cluster_
 	" total_tx, total_rx"
 
 static const char SQL_OVERVIEW[] =
-    "INSERT INTO cluster_overview_cache (cluster_name, " OVERVIEW_COLUMNS ")"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
+    "INSERT INTO cluster_overview_cache (cluster_name, " OVERVIEW_COLUMNS ", src_sent_ms, src_seq)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,"
+    " $22::bigint, $23::bigint)"
     " ON CONFLICT (cluster_name) DO UPDATE SET total_nodes = EXCLUDED.total_nodes,"
     " healthy_nodes = EXCLUDED.healthy_nodes, faulty_nodes = EXCLUDED.faulty_nodes,"
     " fully_idle_nodes = EXCLUDED.fully_idle_nodes, partially_idle_nodes = EXCLUDED.partially_idle_nodes,"
@@ -576,7 +667,15 @@ static const char SQL_OVERVIEW[] =
     " total_inodes = EXCLUDED.total_inodes, used_inodes = EXCLUDED.used_inodes,"
     " inodes_usage_percentage = EXCLUDED.inodes_usage_percentage, read_bandwidth = EXCLUDED.read_bandwidth,"
     " write_bandwidth = EXCLUDED.write_bandwidth, total_tx = EXCLUDED.total_tx, total_rx = EXCLUDED.total_rx,"
-    " updated_at = now()";
+    " src_sent_ms = EXCLUDED.src_sent_ms, src_seq = EXCLUDED.src_seq, updated_at = now()"
+    " WHERE (cluster_overview_cache.src_sent_ms, cluster_overview_cache.src_seq)"
+    " < (EXCLUDED.src_sent_ms, EXCLUDED.src_seq)";
+
+/* Deletes at most $2 ingest_log rows received before $1 (ms), oldest first by the received_at index. */
+static const char SQL_PRUNE[] =
+    "DELETE FROM ingest_log l USING (SELECT cluster_name, spoke_id, seq FROM ingest_log"
+    " WHERE received_at < to_timestamp($1::bigint / 1000.0) ORDER BY received_at LIMIT $2::int) o"
+    " WHERE l.cluster_name = o.cluster_name AND l.spoke_id = o.spoke_id AND l.seq = o.seq";
 
 /* The overview's 20 values as text parameters, in OVERVIEW_COLUMNS order. */
 static int overview_params(const fl_proto_overview *o, char txt[20][32], char err[FL_ERR_LEN])
@@ -607,30 +706,143 @@ static int overview_params(const fl_proto_overview *o, char txt[20][32], char er
 	return FL_OK;
 }
 
-int hub_store_write_frame(hub_store *s, const fl_proto_frame *f, int64_t recv_ms, hub_write_result *res,
-                          char err[FL_ERR_LEN])
+/* Reads what the database knows before f (under the cluster lock) into *p; full_seen is the caller's.
+ * FL_OK, or FL_EDB (also when the cluster has no row: it was not registered by this configuration). */
+static int read_prior(hub_store *s, const fl_proto_frame *f, hub_seq_prior *p, int64_t *newest_seq,
+                      char err[FL_ERR_LEN])
+{
+	const char *v[] = {f->env.cluster, f->env.spoke_id};
+	PGresult *r = NULL;
+	int rv = run(s, "read cluster state", SQL_PRIOR, 2, v, PGRES_TUPLES_OK, &r, err);
+	if (rv != FL_OK)
+		return rv;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		return fl_seterr(err, FL_EDB, "cluster '%s' has no row in the database", f->env.cluster);
+	}
+	p->cluster_seen = !PQgetisnull(r, 0, 2);
+	snprintf(p->newest_spoke, sizeof(p->newest_spoke), "%s", PQgetvalue(r, 0, 0));
+	p->newest_version_ms = int_or(r, 0, 2, 0);
+	*newest_seq = int_or(r, 0, 3, 0);
+	p->spoke_last_seq = (uint64_t)int_or(r, 0, 4, 0);
+	p->spoke_version_ms = int_or(r, 0, 5, 0);
+	p->full_known = !PQgetisnull(r, 0, 6);
+	p->full_version_ms = int_or(r, 0, 6, 0);
+	p->full_seq = (uint64_t)int_or(r, 0, 7, 0);
+	/* The cluster row also remembers its newest stream, should its ingest_log rows have been pruned. */
+	uint64_t cluster_seq = (uint64_t)int_or(r, 0, 1, 0);
+	if (strcmp(p->newest_spoke, f->env.spoke_id) == 0 && cluster_seq > p->spoke_last_seq) {
+		p->spoke_last_seq = cluster_seq;
+		p->spoke_version_ms = p->newest_version_ms;
+	}
+	PQclear(r);
+	return FL_OK;
+}
+
+/* Upserts f's nodes, GPUs and overview at version (ver, seq) and deletes what it removes. */
+static int write_rows(hub_store *s, const fl_proto_frame *f, const char *nodes, const char *gpus, const char *removed,
+                      char ov[20][32], const char *ver, const char *seq, hub_write_result *res, char err[FL_ERR_LEN])
+{
+	const char *nv[] = {f->env.cluster, nodes, ver, seq};
+	const char *gv[] = {f->env.cluster, gpus, ver, seq};
+	const char *rmv[] = {f->env.cluster, removed, ver, seq};
+	const char *dv[] = {f->env.cluster, ver, seq};
+	PGresult *r = NULL;
+	int rv;
+	if ((rv = run(s, "upsert nodes", SQL_NODES, 4, nv, PGRES_COMMAND_OK, &r, err)) != FL_OK)
+		return rv;
+	res->node_rows = affected(r);
+	PQclear(r);
+	if ((rv = run(s, "upsert gpus", SQL_GPUS, 4, gv, PGRES_COMMAND_OK, &r, err)) != FL_OK)
+		return rv;
+	res->gpu_rows = affected(r);
+	PQclear(r);
+	const char *del[2] = {NULL, NULL};
+	const char *const *dvals = dv;
+	int dn = 3;
+	if (f->env.kind == FL_FRAME_FULL) {
+		del[0] = SQL_NODES_DELETE_OLDER;
+		del[1] = SQL_GPUS_DELETE_OLDER;
+	} else if (f->n_removed_nodes > 0) {
+		del[0] = SQL_NODES_REMOVE;
+		del[1] = SQL_GPUS_REMOVE;
+		dvals = rmv;
+		dn = 4;
+	}
+	for (int k = 0; k < 2 && del[k] != NULL; k++) {
+		if ((rv = run(s, k == 0 ? "delete nodes" : "delete gpus", del[k], dn, dvals, PGRES_COMMAND_OK, &r,
+		              err)) != FL_OK)
+			return rv;
+		res->rows_deleted += affected(r);
+		PQclear(r);
+	}
+	if (f->has_overview) {
+		const char *ovv[23] = {f->env.cluster};
+		for (int i = 0; i < 20; i++)
+			ovv[i + 1] = ov[i];
+		ovv[21] = ver;
+		ovv[22] = seq;
+		if ((rv = cmd(s, "upsert overview", SQL_OVERVIEW, 23, ovv, err)) != FL_OK)
+			return rv;
+	}
+	return FL_OK;
+}
+
+/* sent_at must fit PostgreSQL's timestamptz and mean something: 1970 .. 9999. */
+#define HUB_MAX_SENT_MS 253402300799999LL
+
+int hub_store_write_frame(hub_store *s, const fl_proto_frame *f, int64_t recv_ms, const hub_write_opts *opts,
+                          hub_write_result *res, char err[FL_ERR_LEN])
 {
 	memset(res, 0, sizeof(*res));
 	if (f->env.seq > (uint64_t)INT64_MAX)
 		return fl_seterr(err, FL_EINVAL, "seq %" PRIu64 " is out of range", f->env.seq);
+	if (f->env.sent_at_ms < 0 || f->env.sent_at_ms > HUB_MAX_SENT_MS)
+		return fl_seterr(err, FL_EINVAL, "sent_at %" PRId64 " ms is out of range", f->env.sent_at_ms);
 	bool rows = f->env.kind == FL_FRAME_FULL || f->env.kind == FL_FRAME_DELTA;
-	char *nodes = NULL, *gpus = NULL;
+	char *nodes = NULL, *gpus = NULL, *removed = NULL;
 	char ov[20][32];
 	int rv = FL_OK;
 	/* Everything that can make the frame unstorable is checked before the transaction starts. */
-	if (rows && (rv = nodes_json(f, &nodes, err)) != FL_OK)
-		goto out;
-	if (rows && (rv = gpus_json(f, &gpus, err)) != FL_OK)
+	if (rows && ((rv = nodes_json(f, &nodes, err)) != FL_OK || (rv = gpus_json(f, &gpus, err)) != FL_OK ||
+	             (rv = removed_json(f, &removed, err)) != FL_OK))
 		goto out;
 	if (rows && f->has_overview && (rv = overview_params(&f->overview, ov, err)) != FL_OK)
 		goto out;
 	if ((rv = hub_store_connect(s, err)) != FL_OK)
 		goto out;
 
-	char seq[32], recv[32], sent[32];
+	const char *lv[] = {f->env.cluster};
+	hub_seq_prior prior;
+	memset(&prior, 0, sizeof(prior));
+	prior.full_seen = opts->full_seen;
+	int64_t newest_seq = 0;
+	if ((rv = cmd(s, "BEGIN", "BEGIN", 0, NULL, err)) != FL_OK ||
+	    (rv = run(s, "cluster lock", SQL_CLUSTER_LOCK, 1, lv, PGRES_TUPLES_OK, NULL, err)) != FL_OK ||
+	    (rv = read_prior(s, f, &prior, &newest_seq, err)) != FL_OK)
+		goto out;
+	hub_sequence_decide(&prior, &f->env, opts->replay_tolerance_ms, &res->decision);
+	if (res->decision.verdict != HUB_SEQ_NEW) {
+		rollback(s);
+		goto out;
+	}
+
+	char seq[24], recv[24], sent[24], ver[24], node_rows[24];
 	snprintf(seq, sizeof(seq), "%" PRIu64, f->env.seq);
 	snprintf(recv, sizeof(recv), "%" PRId64, recv_ms);
 	snprintf(sent, sizeof(sent), "%" PRId64, f->env.sent_at_ms);
+	snprintf(ver, sizeof(ver), "%" PRId64, res->decision.version_ms);
+	if (rows && !res->decision.superseded &&
+	    (rv = write_rows(s, f, nodes, gpus, removed, ov, ver, seq, res, err)) != FL_OK)
+		goto out;
+	const char *fv[] = {f->env.cluster, ver, seq};
+	if (f->env.kind == FL_FRAME_FULL && !res->decision.superseded &&
+	    (rv = cmd(s, "update cluster", SQL_CLUSTER_FULL, 3, fv, err)) != FL_OK)
+		goto out;
+
+	int64_t v = res->decision.version_ms;
+	bool newest = !prior.cluster_seen || v > prior.newest_version_ms ||
+	              (v == prior.newest_version_ms && (int64_t)f->env.seq > newest_seq);
 	const char *cv[] = {f->env.cluster,
 	                    f->has_facts ? f->facts.k8s_version : NULL,
 	                    f->has_facts ? f->facts.spoke_version : NULL,
@@ -638,46 +850,28 @@ int hub_store_write_frame(hub_store *s, const fl_proto_frame *f, int64_t recv_ms
 	                    f->env.spoke_id,
 	                    seq,
 	                    recv,
-	                    sent};
+	                    sent,
+	                    ver};
+	const char *av[] = {f->env.cluster, recv};
+	if ((rv = newest ? cmd(s, "update cluster", SQL_CLUSTER_NEWEST, 9, cv, err)
+	                 : cmd(s, "update cluster", SQL_CLUSTER_ALIVE, 2, av, err)) != FL_OK)
+		goto out;
+
+	snprintf(node_rows, sizeof(node_rows), "%" PRId64, res->node_rows);
+	const char *kind = fl_proto_kind_name(f->env.kind);
+	const char *logv[] = {f->env.cluster, f->env.spoke_id, seq, kind != NULL ? kind : "?", sent, ver,
+	                      recv,           node_rows};
 	PGresult *r = NULL;
-	if ((rv = cmd(s, "BEGIN", "BEGIN", 0, NULL, err)) != FL_OK)
+	if ((rv = run(s, "ingest_log", SQL_INGEST_LOG, 8, logv, PGRES_COMMAND_OK, &r, err)) != FL_OK)
 		goto out;
-	if ((rv = run(s, "update cluster", SQL_CLUSTER, 8, cv, PGRES_COMMAND_OK, &r, err)) != FL_OK)
-		goto out;
-	res->stale = affected(r) == 0;
+	bool logged = affected(r) == 1;
 	PQclear(r);
-	if (res->stale) {
+	if (!logged) {
+		/* Cannot happen under the cluster lock unless the rules above miss a repeat; the key still holds. */
 		rollback(s);
+		memset(res, 0, sizeof(*res));
+		res->decision.verdict = HUB_SEQ_DUPLICATE;
 		goto out;
-	}
-	if (rows) {
-		const char *nv[] = {f->env.cluster, nodes};
-		const char *gv[] = {f->env.cluster, gpus};
-		if ((rv = run(s, "upsert nodes", SQL_NODES, 2, nv, PGRES_COMMAND_OK, &r, err)) != FL_OK)
-			goto out;
-		res->node_rows = affected(r);
-		PQclear(r);
-		if ((rv = run(s, "upsert gpus", SQL_GPUS, 2, gv, PGRES_COMMAND_OK, &r, err)) != FL_OK)
-			goto out;
-		res->gpu_rows = affected(r);
-		PQclear(r);
-		if (f->env.kind == FL_FRAME_FULL) {
-			if ((rv = run(s, "delete nodes", SQL_NODES_DELETE, 2, nv, PGRES_COMMAND_OK, &r, err)) != FL_OK)
-				goto out;
-			res->rows_deleted += affected(r);
-			PQclear(r);
-			if ((rv = run(s, "delete gpus", SQL_GPUS_DELETE, 2, gv, PGRES_COMMAND_OK, &r, err)) != FL_OK)
-				goto out;
-			res->rows_deleted += affected(r);
-			PQclear(r);
-		}
-		if (f->has_overview) {
-			const char *ovv[21] = {f->env.cluster};
-			for (int i = 0; i < 20; i++)
-				ovv[i + 1] = ov[i];
-			if ((rv = cmd(s, "upsert overview", SQL_OVERVIEW, 21, ovv, err)) != FL_OK)
-				goto out;
-		}
 	}
 	rv = cmd(s, "COMMIT", "COMMIT", 0, NULL, err);
 out:
@@ -685,7 +879,26 @@ out:
 		rollback(s);
 	free(nodes);
 	free(gpus);
+	free(removed);
 	return rv;
+}
+
+int hub_store_prune_ingest_log(hub_store *s, int64_t before_ms, int limit, int64_t *deleted, char err[FL_ERR_LEN])
+{
+	*deleted = 0;
+	int rv = hub_store_connect(s, err);
+	if (rv != FL_OK)
+		return rv;
+	char before[24], lim[24];
+	snprintf(before, sizeof(before), "%" PRId64, before_ms);
+	snprintf(lim, sizeof(lim), "%d", limit);
+	const char *v[] = {before, lim};
+	PGresult *r = NULL;
+	if ((rv = run(s, "prune ingest_log", SQL_PRUNE, 2, v, PGRES_COMMAND_OK, &r, err)) != FL_OK)
+		return rv;
+	*deleted = affected(r);
+	PQclear(r);
+	return FL_OK;
 }
 
 /* --- reads for the API --------------------------------------------------------------------------- */

@@ -16,6 +16,7 @@
 #include "fl_proto.h"
 #include "hub_config.h"
 #include "hub_registry.h"
+#include "hub_sequence.h"
 
 #define HUB_STORE_MAX_MIGRATIONS      1000
 #define HUB_STORE_MAX_MIGRATION_BYTES (1 << 20)
@@ -51,28 +52,47 @@ int hub_store_ready(hub_store *s, const json_t *versions, char err[FL_ERR_LEN]);
 /* Inserts a cluster row for every configured cluster, or updates its labels. FL_OK or FL_EDB. */
 int hub_store_register_clusters(hub_store *s, const hub_config *cfg, char err[FL_ERR_LEN]);
 
-/* Loads each registered cluster's last frame time, spoke_id, last_seq, versions and GPU node health
+/* Loads each registered cluster's last frame time, newest frame (spoke_id, last_seq, version), versions
+ * and GPU node health
  * from the database into reg (rows of unregistered clusters are ignored). FL_OK or FL_EDB. */
 int hub_store_load_state(hub_store *s, hub_registry *reg, char err[FL_ERR_LEN]);
 
-/* What hub_store_write_frame did. */
+/* What hub_store_write_frame needs besides the frame. */
+typedef struct hub_write_opts {
+	int64_t replay_tolerance_ms; /* hub.replay_tolerance */
+	bool full_seen;              /* this process committed a full frame from the frame's spoke_id */
+} hub_write_opts;
+
+/* What hub_store_write_frame did (valid when it returns FL_OK). */
 typedef struct hub_write_result {
-	bool stale;           /* the cluster row already holds this spoke_id at seq >= f's: nothing written */
-	int64_t node_rows;    /* node rows inserted or updated */
-	int64_t gpu_rows;     /* gpu_device rows inserted or updated */
-	int64_t rows_deleted; /* node + gpu_device rows deleted (full frames) */
+	hub_seq_decision decision; /* NEW: committed; DUPLICATE or REPLAY: rolled back, nothing written */
+	int64_t node_rows;         /* node rows inserted or updated (rows holding a newer version are left) */
+	int64_t gpu_rows;          /* gpu_device rows inserted or updated */
+	int64_t rows_deleted;      /* node + gpu_device rows deleted (full frames, delta removed_nodes) */
 } hub_write_result;
 
-/* Writes frame f of a registered cluster in ONE transaction: the cluster row (versions, spoke_id,
- * last_seq, last_frame_at = recv_ms, last_sent_at) guarded so an older seq of the same spoke_id never
- * overwrites a newer one; for full and delta frames all nodes and GPUs in one statement each and the
- * overview; for full frames also deletes the cluster's nodes and GPUs missing from f. A heartbeat
- * only updates the cluster row. f is borrowed.
- * FL_OK (see *res; res->stale means "duplicate"), FL_EINVAL when f cannot be stored as sent (duplicate
- * node names or GPU keys, a count out of int range, a non-finite number: the frame is malformed), or
- * FL_EDB (rolled back; the caller asks the spoke to retry). err says what. */
-int hub_store_write_frame(hub_store *s, const fl_proto_frame *f, int64_t recv_ms, hub_write_result *res,
-                          char err[FL_ERR_LEN]);
+/* Writes frame f of a registered cluster (f borrowed; its signature already verified) in ONE transaction:
+ *  1. pg_advisory_xact_lock on the cluster name: every writer of one cluster, in any hub, in turn;
+ *  2. reads the cluster's newest frame and the highest committed seq of f's spoke stream (ingest_log)
+ *     and lets hub_sequence_decide rule; DUPLICATE or REPLAY → ROLLBACK, FL_OK, nothing written;
+ *  3. full and delta: upserts nodes and GPUs (one statement each, sorted by key) and the overview, each
+ *     row only where its stored version (src_sent_ms, src_seq) is older than the frame's; a full frame
+ *     then deletes the cluster's rows older than itself (those it does not list), a delta the nodes it
+ *     removes (and their GPUs) where older; a heartbeat writes no rows, and neither does a frame older
+ *     than the cluster's newest full frame (decision.superseded);
+ *  4. the cluster row: last_frame_at = max(last_frame_at, recv_ms); stream, version and facts when f is
+ *     the cluster's newest frame;
+ *  5. an ingest_log row (cluster, spoke_id, seq): a key conflict means a repeat → ROLLBACK, DUPLICATE;
+ *  6. COMMIT.
+ * FL_OK (see res->decision), FL_EINVAL when f cannot be stored as sent (duplicate node names or GPU keys,
+ * a node both sent and removed, a count beyond int, a non-finite number, seq or sent_at out of range:
+ * the frame is malformed), or FL_EDB (rolled back; the caller asks the spoke to retry). err says what. */
+int hub_store_write_frame(hub_store *s, const fl_proto_frame *f, int64_t recv_ms, const hub_write_opts *opts,
+                          hub_write_result *res, char err[FL_ERR_LEN]);
+
+/* Deletes at most limit ingest_log rows received before before_ms (hub clock, ms), oldest first, in
+ * its own statement (outside any frame's transaction). *deleted: how many. FL_OK or FL_EDB. */
+int hub_store_prune_ingest_log(hub_store *s, int64_t before_ms, int limit, int64_t *deleted, char err[FL_ERR_LEN]);
 
 /* Reads cluster's overview row into *out and its updated_at into *updated_ms. *found is false (and
  * FL_OK returned) when the cluster has no overview row yet. FL_OK or FL_EDB. */

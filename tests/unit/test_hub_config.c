@@ -1,5 +1,6 @@
-/* Unit tests for hub/hub_config: the repo's clusters.yaml loads, and every kind of mistake is refused
- * with FILE:LINE:COL and the key in the message. */
+/* Unit tests for hub/hub_config: the repo's clusters.yaml loads (with generated keys), keys and TLS files
+ * are read and resolved like the other paths, and every kind of mistake is refused with FILE:LINE:COL and
+ * the key in the message. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,7 +18,7 @@ static char tmpdir[64];
 
 static const char *write_fixture(const char *name, const char *text)
 {
-	static char path[128];
+	static char path[192];
 	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
 	FILE *f = fopen(path, "w");
 	assert_non_null(f);
@@ -26,11 +27,25 @@ static const char *write_fixture(const char *name, const char *text)
 	return path;
 }
 
+#define KEY64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
 static int setup(void **state)
 {
 	(void)state;
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/hub_config_test.XXXXXX");
-	return mkdtemp(tmpdir) == NULL ? -1 : 0;
+	if (mkdtemp(tmpdir) == NULL)
+		return -1;
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/keys' '%s/.state/keys' '%s/tls'", tmpdir, tmpdir, tmpdir);
+	if (system(cmd) != 0)
+		return -1;
+	write_fixture("k.key", KEY64 "\n");
+	write_fixture("keys/a.key", "  " KEY64 "  \n");
+	write_fixture("short.key", "0123456789abcdef\n");
+	write_fixture("tls/hub.crt", "-----BEGIN CERTIFICATE-----\n");
+	write_fixture("tls/hub.pem", "-----BEGIN PRIVATE KEY-----\n");
+	write_fixture("tls/ca.crt", "-----BEGIN CERTIFICATE-----\n");
+	return 0;
 }
 
 static int teardown(void **state)
@@ -62,12 +77,26 @@ static void expect_error(const char *name, const char *text, const char *where, 
 static void test_repo_clusters_yaml_loads_three_clusters(void **state)
 {
 	(void)state;
+	/* The demo generates .state/keys/NAME.key next to clusters.yaml; here a copy of the file gets them. */
+	char cmd[512], path[192], want[192];
+	snprintf(cmd, sizeof(cmd), "cp '%s/clusters.yaml' '%s/repo.yaml'", FL_SOURCE_DIR, tmpdir);
+	assert_int_equal(system(cmd), 0);
+	const char *names[] = {"alpha", "beta", "gamma"};
+	for (int k = 0; k < 3; k++) {
+		snprintf(path, sizeof(path), ".state/keys/%s.key", names[k]);
+		write_fixture(path, KEY64);
+	}
+	snprintf(path, sizeof(path), "%s/repo.yaml", tmpdir);
 	hub_config cfg;
 	char err[FL_ERR_LEN] = "";
-	int rv = hub_config_load(&cfg, FL_SOURCE_DIR "/clusters.yaml", NULL, err);
+	int rv = hub_config_load(&cfg, path, NULL, err);
 	if (rv != FL_OK)
 		fail_msg("%s", err);
 	assert_int_equal(cfg.n_clusters, 3);
+	snprintf(want, sizeof(want), "%s/.state/keys/beta.key", tmpdir);
+	assert_string_equal(cfg.clusters[1].key_file, want);
+	assert_int_equal(cfg.clusters[1].key.len, 64);
+	assert_memory_equal(cfg.clusters[1].key.bytes, KEY64, 64);
 	assert_string_equal(cfg.clusters[0].name, "alpha");
 	assert_string_equal(cfg.clusters[1].name, "beta");
 	assert_string_equal(cfg.clusters[2].name, "gamma");
@@ -78,9 +107,13 @@ static void test_repo_clusters_yaml_loads_three_clusters(void **state)
 	assert_string_equal(cfg.api_listen, "127.0.0.1:8080");
 	assert_int_equal(cfg.stale_after_ms, 90000);
 	assert_int_equal(cfg.offline_after_ms, 600000);
-	assert_string_equal(cfg.web_dir, FL_SOURCE_DIR "/web");
-	assert_string_equal(cfg.migrations_dir, FL_SOURCE_DIR "/sql/hub");
+	snprintf(want, sizeof(want), "%s/web", tmpdir);
+	assert_string_equal(cfg.web_dir, want);
+	snprintf(want, sizeof(want), "%s/sql/hub", tmpdir);
+	assert_string_equal(cfg.migrations_dir, want);
 	assert_int_equal(cfg.log_level, FL_LOG_INFO);
+	assert_int_equal(cfg.ingest_workers, HUB_DEFAULT_INGEST_WORKERS);
+	assert_string_equal(cfg.tls_cert_file, ""); /* tcp:// on loopback: no TLS */
 	json_t *labels = hub_config_labels_json(&cfg.clusters[2]);
 	assert_non_null(labels);
 	assert_string_equal(json_string_value(json_object_get(labels, "tier")), "staging");
@@ -94,7 +127,7 @@ static void test_defaults_and_relative_paths(void **state)
 	(void)state;
 	const char *path = write_fixture("defaults.yaml", HUB_OK "  web_dir: console\n"
 	                                                         "  migrations_dir: /abs/sql\n"
-	                                                         "clusters:\n  - name: solo\n");
+	                                                         "clusters:\n  - name: solo\n    key_file: k.key\n");
 	hub_config cfg;
 	char err[FL_ERR_LEN] = "";
 	if (hub_config_load(&cfg, path, NULL, err) != FL_OK)
@@ -108,6 +141,11 @@ static void test_defaults_and_relative_paths(void **state)
 	assert_int_equal(cfg.n_clusters, 1);
 	assert_int_equal(cfg.clusters[0].n_labels, 0);
 	assert_string_equal(cfg.database_url, "dbname=x");
+	assert_int_equal(cfg.ingest_workers, 4);
+	assert_int_equal(cfg.replay_tolerance_ms, 5000);
+	assert_int_equal(cfg.ingest_log_retention_ms, 7LL * 24 * 3600 * 1000);
+	assert_string_equal(cfg.tls_cert_file, "");
+	assert_string_equal(cfg.tls_ca_file, "");
 	hub_config_free(&cfg);
 }
 
@@ -140,8 +178,10 @@ static void test_missing_ingest_url_names_the_key(void **state)
 static void test_duplicate_cluster_name_is_refused(void **state)
 {
 	(void)state;
-	expect_error("dup.yaml", HUB_OK "clusters:\n  - name: alpha\n  - name: beta\n  - name: alpha\n",
-	             "8:11:", "key 'name': cluster 'alpha' is listed twice");
+	expect_error("dup.yaml",
+	             HUB_OK "clusters:\n  - name: alpha\n    key_file: k.key\n  - name: beta\n    key_file: k.key\n"
+	                    "  - name: alpha\n",
+	             "10:11:", "key 'name': cluster 'alpha' is listed twice");
 }
 
 static void test_bad_cluster_name_is_refused(void **state)
@@ -191,6 +231,138 @@ static void test_bad_labels_and_log_level_are_refused(void **state)
 	expect_error("nohub.yaml", "clusters: []\n", "1:1:", "key 'hub': missing");
 }
 
+static void test_key_file_is_required_and_must_hold_a_key(void **state)
+{
+	(void)state;
+	expect_error("nokey.yaml", HUB_OK "clusters:\n  - name: a\n", "6:5:", "key 'key_file': missing");
+	expect_error("nokeyfile.yaml", HUB_OK "clusters:\n  - name: a\n    key_file: keys/none.key\n",
+	             "7:15:", "key 'key_file': key file");
+	expect_error("nokeyfile2.yaml", HUB_OK "clusters:\n  - name: a\n    key_file: keys/none.key\n",
+	             "7:15:", "none.key: cannot open");
+	expect_error("shortkey.yaml", HUB_OK "clusters:\n  - name: a\n    key_file: short.key\n",
+	             "7:15:", "16 bytes, a key needs at least 32");
+	expect_error("emptykey.yaml", HUB_OK "clusters:\n  - name: a\n    key_file: \"\"\n",
+	             "7:15:", "key 'key_file': must not be empty");
+	/* The second cluster's bad key is reported, and the first one's key is wiped on the way out. */
+	expect_error("secondkey.yaml",
+	             HUB_OK "clusters:\n  - name: a\n    key_file: k.key\n  - name: b\n    key_file: short.key\n",
+	             "9:15:", "key 'key_file'");
+}
+
+static void test_key_file_resolves_against_the_config_folder(void **state)
+{
+	(void)state;
+	char abs[192];
+	snprintf(abs, sizeof(abs), "%s/k.key", tmpdir);
+	char text[512];
+	snprintf(text, sizeof(text),
+	         HUB_OK "clusters:\n  - name: a\n    key_file: keys/a.key\n"
+	                "  - name: b\n    key_file: %s\n",
+	         abs);
+	const char *path = write_fixture("keys.yaml", text);
+	hub_config cfg;
+	char err[FL_ERR_LEN] = "";
+	if (hub_config_load(&cfg, path, NULL, err) != FL_OK)
+		fail_msg("%s", err);
+	char want[192];
+	snprintf(want, sizeof(want), "%s/keys/a.key", tmpdir);
+	assert_string_equal(cfg.clusters[0].key_file, want);
+	assert_string_equal(cfg.clusters[1].key_file, abs);
+	/* Whitespace around the secret is not part of it. */
+	assert_int_equal(cfg.clusters[0].key.len, 64);
+	assert_memory_equal(cfg.clusters[0].key.bytes, KEY64, 64);
+	assert_int_equal(cfg.clusters[1].key.len, 64);
+	hub_config_free(&cfg);
+	assert_null(cfg.clusters);
+	assert_int_equal(cfg.n_clusters, 0);
+}
+
+#define HUB_TLS "hub:\n  ingest_url: tls+tcp://0.0.0.0:7100\n  api_listen: 127.0.0.1:8080\n  database_url: dbname=x\n"
+
+static void test_tls_files_are_required_for_tls_tcp_and_resolved(void **state)
+{
+	(void)state;
+	const char *path = write_fixture("tls.yaml", HUB_TLS "  tls:\n    cert_file: tls/hub.crt\n"
+	                                                     "    key_file: tls/hub.pem\n    ca_file: tls/ca.crt\n"
+	                                                     "clusters: []\n");
+	hub_config cfg;
+	char err[FL_ERR_LEN] = "";
+	if (hub_config_load(&cfg, path, NULL, err) != FL_OK)
+		fail_msg("%s", err);
+	char want[192];
+	snprintf(want, sizeof(want), "%s/tls/hub.crt", tmpdir);
+	assert_string_equal(cfg.tls_cert_file, want);
+	snprintf(want, sizeof(want), "%s/tls/hub.pem", tmpdir);
+	assert_string_equal(cfg.tls_key_file, want);
+	snprintf(want, sizeof(want), "%s/tls/ca.crt", tmpdir);
+	assert_string_equal(cfg.tls_ca_file, want);
+	hub_config_free(&cfg);
+
+	path = write_fixture("tls_noca.yaml",
+	                     HUB_TLS "  tls: {cert_file: tls/hub.crt, key_file: tls/hub.pem}\nclusters: []\n");
+	if (hub_config_load(&cfg, path, NULL, err) != FL_OK)
+		fail_msg("%s", err);
+	assert_string_equal(cfg.tls_ca_file, "");
+	hub_config_free(&cfg);
+
+	expect_error("tls_missing.yaml", HUB_TLS "clusters: []\n", "2:3:", "key 'tls': missing");
+	expect_error("tls_nokey.yaml", HUB_TLS "  tls:\n    cert_file: tls/hub.crt\nclusters: []\n",
+	             "6:5:", "key 'key_file': missing");
+	expect_error("tls_nofile.yaml",
+	             HUB_TLS "  tls:\n    cert_file: tls/none.crt\n    key_file: tls/hub.pem\nclusters: []\n",
+	             "6:16:", "key 'cert_file': ");
+	expect_error("tls_nofile2.yaml",
+	             HUB_TLS "  tls:\n    cert_file: tls/none.crt\n    key_file: tls/hub.pem\nclusters: []\n",
+	             "6:16:", "none.crt: cannot read");
+	expect_error("tls_unknown.yaml",
+	             HUB_TLS "  tls:\n    cert: tls/hub.crt\n    key_file: tls/hub.pem\nclusters: []\n",
+	             "6:5:", "key 'cert': unknown key");
+	/* A certificate on a plain tcp:// ingest would suggest an encryption that does not happen. */
+	expect_error("tls_plain.yaml", HUB_OK "  tls: {cert_file: tls/hub.crt, key_file: tls/hub.pem}\nclusters: []\n",
+	             "5:8:", "key 'tls': set, but ingest_url does not start with tls+tcp://");
+}
+
+static void test_ingest_workers_range(void **state)
+{
+	(void)state;
+	const char *path = write_fixture("w64.yaml", HUB_OK "  ingest_workers: 64\nclusters: []\n");
+	hub_config cfg;
+	char err[FL_ERR_LEN] = "";
+	if (hub_config_load(&cfg, path, NULL, err) != FL_OK)
+		fail_msg("%s", err);
+	assert_int_equal(cfg.ingest_workers, 64);
+	hub_config_free(&cfg);
+	path = write_fixture("w1.yaml", HUB_OK "  ingest_workers: 1\nclusters: []\n");
+	if (hub_config_load(&cfg, path, NULL, err) != FL_OK)
+		fail_msg("%s", err);
+	assert_int_equal(cfg.ingest_workers, 1);
+	hub_config_free(&cfg);
+	expect_error("w0.yaml", HUB_OK "  ingest_workers: 0\nclusters: []\n",
+	             "5:19:", "key 'ingest_workers': 0 is out of range [1, 64]");
+	expect_error("w65.yaml", HUB_OK "  ingest_workers: 65\nclusters: []\n",
+	             "5:19:", "key 'ingest_workers': 65 is out of range [1, 64]");
+	expect_error("wx.yaml", HUB_OK "  ingest_workers: many\nclusters: []\n", "5:19:", "key 'ingest_workers'");
+}
+
+static void test_replay_tolerance_and_retention_bounds(void **state)
+{
+	(void)state;
+	const char *path =
+	    write_fixture("delivery.yaml", HUB_OK "  replay_tolerance: 2s\n  ingest_log_retention: 1h\nclusters: []\n");
+	hub_config cfg;
+	char err[FL_ERR_LEN] = "";
+	if (hub_config_load(&cfg, path, NULL, err) != FL_OK)
+		fail_msg("%s", err);
+	assert_int_equal(cfg.replay_tolerance_ms, 2000);
+	assert_int_equal(cfg.ingest_log_retention_ms, 3600000);
+	hub_config_free(&cfg);
+	expect_error("tol.yaml", HUB_OK "  replay_tolerance: 11m\nclusters: []\n",
+	             "5:21:", "key 'replay_tolerance': at most 600s");
+	expect_error("tol2.yaml", HUB_OK "  replay_tolerance: 0s\nclusters: []\n", "5:21:", "key 'replay_tolerance'");
+	expect_error("ret.yaml", HUB_OK "  ingest_log_retention: 59m\nclusters: []\n",
+	             "5:25:", "key 'ingest_log_retention': at least 1h");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -204,6 +376,11 @@ int main(void)
 	    cmocka_unit_test(test_unknown_key_is_refused),
 	    cmocka_unit_test(test_bad_duration_is_refused),
 	    cmocka_unit_test(test_bad_labels_and_log_level_are_refused),
+	    cmocka_unit_test(test_key_file_is_required_and_must_hold_a_key),
+	    cmocka_unit_test(test_key_file_resolves_against_the_config_folder),
+	    cmocka_unit_test(test_tls_files_are_required_for_tls_tcp_and_resolved),
+	    cmocka_unit_test(test_ingest_workers_range),
+	    cmocka_unit_test(test_replay_tolerance_and_retention_bounds),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,9 +1,10 @@
-/* Unit tests for hub/hub_registry: cluster status at exact boundaries, duplicate detection per spoke
- * stream, and what recording a frame changes. */
+/* Unit tests for hub/hub_registry: cluster status at exact boundaries, which spoke streams sent a full
+ * frame since start-up, and what recording a frame changes (newest frame wins, whatever the order). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,14 +81,14 @@ static void test_registry_status_follows_recorded_frames(void **state)
 	(void)state;
 	hub_registry *reg = three_clusters();
 	fl_proto_frame f = frame("beta", "s1", 1);
-	hub_registry_record(reg, 1, &f, T0);
+	hub_registry_record(reg, 1, &f, T0, T0);
 	assert_string_equal(hub_registry_status(reg, 1, T0 + STALE - 1, STALE, OFFLINE), "online");
 	assert_string_equal(hub_registry_status(reg, 1, T0 + STALE, STALE, OFFLINE), "stale");
 	assert_string_equal(hub_registry_status(reg, 1, T0 + OFFLINE, STALE, OFFLINE), "offline");
 	assert_string_equal(hub_registry_status(reg, 0, T0 + STALE, STALE, OFFLINE), "never_seen");
 	/* A new frame brings it back online. */
 	f.env.seq = 2;
-	hub_registry_record(reg, 1, &f, T0 + OFFLINE);
+	hub_registry_record(reg, 1, &f, T0 + OFFLINE, T0 + OFFLINE);
 	assert_string_equal(hub_registry_status(reg, 1, T0 + OFFLINE, STALE, OFFLINE), "online");
 	hub_registry_free(reg);
 }
@@ -105,21 +106,69 @@ static void test_find_names_and_labels(void **state)
 	hub_registry_free(reg);
 }
 
-static void test_duplicate_is_same_spoke_and_seq_not_newer(void **state)
+static void test_full_seen_only_after_a_full_frame_of_that_stream(void **state)
 {
 	(void)state;
 	hub_registry *reg = three_clusters();
-	assert_false(hub_registry_is_duplicate(reg, 0, "s1", 1)); /* never seen: nothing is a repeat */
-	fl_proto_frame f = frame("alpha", "s1", 5);
-	hub_registry_record(reg, 0, &f, T0);
-	assert_true(hub_registry_is_duplicate(reg, 0, "s1", 5));
-	assert_true(hub_registry_is_duplicate(reg, 0, "s1", 4));
-	assert_true(hub_registry_is_duplicate(reg, 0, "s1", 1));
-	assert_false(hub_registry_is_duplicate(reg, 0, "s1", 6));
-	/* A restarted spoke is a new stream: its seq 1 is new. */
-	assert_false(hub_registry_is_duplicate(reg, 0, "s2", 1));
-	/* Other clusters are unaffected. */
-	assert_false(hub_registry_is_duplicate(reg, 1, "s1", 5));
+	assert_false(hub_registry_full_seen(reg, 0, "s1")); /* a fresh process has seen nothing */
+	fl_proto_frame d = frame("alpha", "s1", 1);
+	d.env.kind = FL_FRAME_DELTA;
+	hub_registry_record(reg, 0, &d, T0, T0);
+	assert_false(hub_registry_full_seen(reg, 0, "s1")); /* a delta is not a full snapshot */
+	fl_proto_frame f = frame("alpha", "s1", 2);
+	hub_registry_record(reg, 0, &f, T0 + 1, T0 + 1);
+	assert_true(hub_registry_full_seen(reg, 0, "s1"));
+	assert_false(hub_registry_full_seen(reg, 0, "s2")); /* another stream */
+	assert_false(hub_registry_full_seen(reg, 1, "s1")); /* another cluster */
+	hub_registry_free(reg);
+}
+
+static void test_full_seen_remembers_the_last_few_streams(void **state)
+{
+	(void)state;
+	hub_registry *reg = three_clusters();
+	char id[16];
+	for (int k = 0; k <= HUB_REGISTRY_FULL_STREAMS; k++) {
+		snprintf(id, sizeof(id), "s%d", k);
+		fl_proto_frame f = frame("alpha", id, 1);
+		assert_true(hub_registry_record(reg, 0, &f, T0 + k, T0 + k));
+	}
+	assert_false(hub_registry_full_seen(reg, 0, "s0")); /* the oldest slot was reused */
+	for (int k = 1; k <= HUB_REGISTRY_FULL_STREAMS; k++) {
+		snprintf(id, sizeof(id), "s%d", k);
+		assert_true(hub_registry_full_seen(reg, 0, id));
+	}
+	hub_registry_free(reg);
+}
+
+static void test_record_out_of_order_keeps_the_newest_frame(void **state)
+{
+	(void)state;
+	hub_registry *reg = three_clusters();
+	fl_proto_frame newer = frame("alpha", "s1", 6);
+	newer.has_overview = true;
+	newer.overview.healthy_nodes = 6;
+	fl_proto_frame older = frame("alpha", "s1", 5);
+	older.has_overview = true;
+	older.overview.healthy_nodes = 5;
+	/* Two workers committed 5 then 6 but record 6 first (receive times in the same order as seq). */
+	hub_registry_record(reg, 0, &newer, T0 + 20, T0 + 10);
+	hub_registry_record(reg, 0, &older, T0 + 30, T0 + 9);
+	hub_cluster_state st;
+	hub_registry_get(reg, 0, &st);
+	assert_int_equal(st.last_seq, 6);
+	assert_int_equal(st.version_ms, T0 + 10);
+	assert_int_equal(st.healthy_nodes, 6);
+	assert_int_equal(st.last_frame_ms, T0 + 30); /* the cluster was alive at the later receive */
+	/* Same version time: seq decides. */
+	fl_proto_frame same = frame("alpha", "s1", 7);
+	same.has_overview = true;
+	same.overview.healthy_nodes = 7;
+	hub_registry_record(reg, 0, &same, T0 + 31, T0 + 10);
+	hub_registry_get(reg, 0, &st);
+	assert_int_equal(st.last_seq, 7);
+	assert_int_equal(st.healthy_nodes, 7);
+	assert_int_equal(st.last_frame_ms, T0 + 31);
 	hub_registry_free(reg);
 }
 
@@ -134,7 +183,7 @@ static void test_record_keeps_versions_overview_and_flags_new_streams(void **sta
 	f.has_overview = true;
 	f.overview.healthy_nodes = 10;
 	f.overview.faulty_nodes = 2;
-	assert_true(hub_registry_record(reg, 0, &f, T0));
+	assert_true(hub_registry_record(reg, 0, &f, T0, T0));
 	hub_cluster_state st;
 	hub_registry_get(reg, 0, &st);
 	assert_int_equal(st.last_frame_ms, T0);
@@ -149,7 +198,7 @@ static void test_record_keeps_versions_overview_and_flags_new_streams(void **sta
 	/* A heartbeat (no facts, no overview) moves time and seq but keeps the rest. */
 	fl_proto_frame hb = frame("alpha", "s1", 2);
 	hb.env.kind = FL_FRAME_HEARTBEAT;
-	assert_false(hub_registry_record(reg, 0, &hb, T0 + 1000));
+	assert_false(hub_registry_record(reg, 0, &hb, T0 + 1000, T0 + 1000));
 	hub_registry_get(reg, 0, &st);
 	assert_int_equal(st.last_frame_ms, T0 + 1000);
 	assert_int_equal(st.last_seq, 2);
@@ -157,7 +206,7 @@ static void test_record_keeps_versions_overview_and_flags_new_streams(void **sta
 	assert_int_equal(st.healthy_nodes, 10);
 
 	fl_proto_frame again = frame("alpha", "s2", 1);
-	assert_true(hub_registry_record(reg, 0, &again, T0 + 2000));
+	assert_true(hub_registry_record(reg, 0, &again, T0 + 2000, T0 + 2000));
 	hub_registry_free(reg);
 }
 
@@ -172,11 +221,11 @@ static void test_state_loaded_at_start_counts_as_seen(void **state)
 	strcpy(st.spoke_id, "s9");
 	hub_registry_set(reg, 2, &st);
 	assert_string_equal(hub_registry_status(reg, 2, T0 + 1, STALE, OFFLINE), "online");
-	assert_true(hub_registry_is_duplicate(reg, 2, "s9", 9));
-	assert_false(hub_registry_is_duplicate(reg, 2, "s9", 10));
+	/* Loaded state is not a full frame this process received: the hub will ask for one. */
+	assert_false(hub_registry_full_seen(reg, 2, "s9"));
 	/* The first frame after a restart is still worth an INFO line. */
 	fl_proto_frame f = frame("gamma", "s9", 10);
-	assert_true(hub_registry_record(reg, 2, &f, T0 + 2));
+	assert_true(hub_registry_record(reg, 2, &f, T0 + 2, T0 + 2));
 	hub_registry_free(reg);
 }
 
@@ -188,7 +237,9 @@ int main(void)
 	    cmocka_unit_test(test_status_stale_until_offline_after_exactly),
 	    cmocka_unit_test(test_registry_status_follows_recorded_frames),
 	    cmocka_unit_test(test_find_names_and_labels),
-	    cmocka_unit_test(test_duplicate_is_same_spoke_and_seq_not_newer),
+	    cmocka_unit_test(test_full_seen_only_after_a_full_frame_of_that_stream),
+	    cmocka_unit_test(test_full_seen_remembers_the_last_few_streams),
+	    cmocka_unit_test(test_record_out_of_order_keeps_the_newest_frame),
 	    cmocka_unit_test(test_record_keeps_versions_overview_and_flags_new_streams),
 	    cmocka_unit_test(test_state_loaded_at_start_counts_as_seen),
 	};
