@@ -33,13 +33,14 @@ int fl_key_load(const char *path, fl_key *out, char err[FL_ERR_LEN])
 		b--;
 	int rv = FL_OK;
 	if (more)
-		rv = fl_seterr(err, FL_ECONFIG, "key file %s: larger than %zu bytes, a key is at most %d", path, sizeof(buf),
-		               FL_KEY_BUF);
+		rv = fl_seterr(err, FL_ECONFIG, "key file %s: larger than %zu bytes, a key is at most %d", path,
+		               sizeof(buf), FL_KEY_BUF);
 	else if (b - a > FL_KEY_BUF)
 		rv = fl_seterr(err, FL_ECONFIG, "key file %s: %zu bytes, a key is at most %d", path, b - a, FL_KEY_BUF);
 	else if (b - a < FL_KEY_MIN)
-		rv = fl_seterr(err, FL_ECONFIG, "key file %s: %zu bytes, a key needs at least %d (try: openssl rand -hex 32)",
-		               path, b - a, FL_KEY_MIN);
+		rv = fl_seterr(err, FL_ECONFIG,
+		               "key file %s: %zu bytes, a key needs at least %d (try: openssl rand -hex 32)", path,
+		               b - a, FL_KEY_MIN);
 	else {
 		memcpy(out->bytes, buf + a, b - a);
 		out->len = b - a;

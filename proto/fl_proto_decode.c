@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool fl_proto_utf8_valid(const char *s, size_t n);                                 /* fl_proto.c */
+bool fl_proto_utf8_valid(const char *s, size_t n);                                   /* fl_proto.c */
 int fl_proto_check_removed(const fl_proto_frame *f, int code, char err[FL_ERR_LEN]); /* fl_proto.c */
 
 /* ---- one msgpack header ---------------------------------------------------------------------- */
@@ -735,7 +735,8 @@ static int read_field(struct dec *d, const char *path, const struct field *f, vo
 
 		/* the envelope (read first) decides whether the key may be here at all, empty or not */
 		if (fr->env.kind != FL_FRAME_DELTA) {
-			return ferr(d, FL_EPROTO, path, f->key, "only a delta frame may remove nodes, this is a %s frame",
+			return ferr(d, FL_EPROTO, path, f->key,
+			            "only a delta frame may remove nodes, this is a %s frame",
 			            fl_proto_kind_name(fr->env.kind));
 		}
 		if ((rv = read_array(d, path, f->key, FL_PROTO_MAX_NODES, &count)) != FL_OK || count == 0) {
