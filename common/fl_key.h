@@ -18,12 +18,13 @@ typedef struct fl_key {
 	size_t len; /* 0: no key loaded */
 } fl_key;
 
-/* Reads path into *out (zeroed first). FL_OK; FL_EIO when it cannot be read; FL_ECONFIG when, after
- * trimming, it is shorter than 32 or longer than FL_KEY_BUF bytes. err names the file and the problem
- * and never contains key material. */
+/* Reads path into *out (zeroed first). FL_OK; FL_EIO when it cannot be opened or read; FL_ECONFIG when,
+ * after trimming, it is shorter than 32 or longer than FL_KEY_BUF bytes (or the file is larger than
+ * FL_KEY_BUF + 256 bytes); FL_EINVAL for a NULL argument. err names the file and the problem and never
+ * contains key material. */
 int fl_key_load(const char *path, fl_key *out, char err[FL_ERR_LEN]);
 
-/* Overwrites the key's bytes (so a freed config does not leave the secret in memory). */
+/* Overwrites the key's bytes (so a freed config does not leave the secret in memory). NULL is a no-op. */
 void fl_key_wipe(fl_key *k);
 
 #endif

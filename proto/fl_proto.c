@@ -1,6 +1,8 @@
-/* fl_proto.c — frame ownership, kind names, cluster/spoke name rule. */
+/* fl_proto.c — frame ownership, kind names, cluster/spoke name rule, and the checks encoder and decoder
+ * share (UTF-8, removed_nodes against upserts). */
 #include "fl_proto.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,4 +110,52 @@ bool fl_proto_utf8_valid(const char *s, size_t n)
 		}
 	}
 	return true;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Internal to proto/ (declared where used): checks that no node a delta removes is also upserted by
+ * it, in f->nodes or as the node of an entry in f->gpus (such a delta has no single meaning). Names
+ * must be NUL-terminated. FL_OK; code with err naming the first conflict; FL_ENOMEM. */
+int fl_proto_check_removed(const fl_proto_frame *f, int code, char err[FL_ERR_LEN]);
+
+int fl_proto_check_removed(const fl_proto_frame *f, int code, char err[FL_ERR_LEN])
+{
+	const char **sorted, *hit = NULL, *where = "";
+	uint32_t at = 0;
+
+	if (f->n_removed_nodes == 0 || (f->n_nodes == 0 && f->n_gpus == 0)) {
+		return FL_OK;
+	}
+	sorted = malloc(f->n_removed_nodes * sizeof(*sorted));
+	if (sorted == NULL) {
+		return fl_seterr(err, FL_ENOMEM, "removed_nodes: out of memory");
+	}
+	for (uint32_t i = 0; i < f->n_removed_nodes; i++) {
+		sorted[i] = f->removed_nodes[i].name;
+	}
+	qsort(sorted, f->n_removed_nodes, sizeof(*sorted), name_cmp);
+	for (uint32_t i = 0; i < f->n_nodes && hit == NULL; i++) {
+		const char *key = f->nodes[i].name;
+
+		if (bsearch(&key, sorted, f->n_removed_nodes, sizeof(*sorted), name_cmp) != NULL) {
+			hit = key, where = "nodes", at = i;
+		}
+	}
+	for (uint32_t i = 0; i < f->n_gpus && hit == NULL; i++) {
+		const char *key = f->gpus[i].node;
+
+		if (bsearch(&key, sorted, f->n_removed_nodes, sizeof(*sorted), name_cmp) != NULL) {
+			hit = key, where = "gpus", at = i;
+		}
+	}
+	free(sorted);
+	if (hit != NULL) {
+		return fl_seterr(err, code, "removed_nodes: \"%.64s\" is also upserted by %s[%" PRIu32 "]", hit, where,
+		                 at);
+	}
+	return FL_OK;
 }

@@ -167,12 +167,15 @@ bool fl_proto_valid_name(const char *s);
 
 /* Encodes f and signs it with key (key_len bytes, FL_KEY_MIN_LEN..FL_KEY_MAX_LEN) into a new
  * malloc'd buffer (*out, *out_len); the caller frees it with free(). Fails with FL_ELIMIT if f breaks
- * a limit (so a spoke never sends what a hub must refuse), FL_EINVAL on a bad argument or key. */
+ * a limit (so a spoke never sends what a hub must refuse), FL_EINVAL on a bad argument or key, on a
+ * field the decoder would refuse, on removed_nodes in a frame that is not a delta, or on a removed
+ * node that the same frame also upserts (in nodes or as a GPU's node). */
 int fl_proto_encode(const fl_proto_frame *f, const uint8_t *key, size_t key_len, char **out, size_t *out_len,
                     char err[FL_ERR_LEN]);
 
 /* True if f (decoded from buf by fl_proto_decode) carries a valid signature under key: HMAC-SHA256
- * of buf[f->signed_off .. +f->signed_len], compared in constant time. */
+ * of buf[f->signed_off .. +f->signed_len], compared in constant time. False for a key outside
+ * FL_KEY_MIN_LEN..FL_KEY_MAX_LEN bytes, or a region that does not lie inside buf. */
 bool fl_proto_verify(const void *buf, size_t len, const fl_proto_frame *f, const uint8_t *key, size_t key_len);
 
 /* Walks buf without allocating and checks it is one well-formed msgpack value within the limits:
@@ -181,12 +184,16 @@ bool fl_proto_verify(const void *buf, size_t len, const fl_proto_frame *f, const
 int fl_proto_check(const void *buf, size_t len, char err[FL_ERR_LEN]);
 
 /* Decodes a frame. Runs fl_proto_check first, then validates every field (types, string lengths,
- * counts, version, kind, names) and the shape of the signature (it does NOT verify it: the caller
- * looks up the key of env.cluster and calls fl_proto_verify). On FL_OK, *out owns heap arrays: free with fl_proto_frame_free.
+ * counts, version, kind, names, removed_nodes only in a delta and never also upserted by it) and the
+ * shape of the signature — it does NOT verify it: the caller looks up the key of env.cluster and calls
+ * fl_proto_verify(buf, len, out, key, key_len) before trusting anything else in *out.
+ * On FL_OK, *out owns heap arrays: free with fl_proto_frame_free.
  * On failure *out is left zeroed and err says which field is wrong. */
 int fl_proto_decode(const void *buf, size_t len, fl_proto_frame *out, char err[FL_ERR_LEN]);
 
-/* Ack encode/decode (a small msgpack map, FORMAT.md). encode: new malloc'd buffer, caller frees. */
+/* Ack encode/decode (a small msgpack map, FORMAT.md). encode: new malloc'd buffer, caller frees;
+ * FL_EINVAL for a bad status, seq or unterminated reason. decode: FL_OK or FL_ELIMIT/FL_EPROTO with err
+ * filled and *out zeroed; an absent "full" decodes as want_full = false. */
 int fl_proto_ack_encode(const fl_proto_ack *ack, char **out, size_t *out_len);
 int fl_proto_ack_decode(const void *buf, size_t len, fl_proto_ack *out, char err[FL_ERR_LEN]);
 
@@ -194,7 +201,8 @@ int fl_proto_ack_decode(const void *buf, size_t len, fl_proto_ack *out, char err
  * overview: the Lens field names (totalNodes, healthyNodes, ..., total_rx) plus gpusAllocatable and
  * gpusAllocated. node: the Lens node row names (name ip gpu_name gpu_count gpu_allocation
  * gpu_utilization status) plus the rest. frame: {"envelope":{...},"facts":{...},"nodes":[...],
- * "gpus":[...],"overview":{...}} — what `fleetlens-spoke --once --dry-run` prints. */
+ * "gpus":[...],"overview":{...},"removed_nodes":["name",...]} — what `fleetlens-spoke --once --dry-run`
+ * prints (the frame before signing: no signature in it). */
 json_t *fl_proto_overview_to_json(const fl_proto_overview *o);
 json_t *fl_proto_node_to_json(const fl_proto_node *n);
 json_t *fl_proto_gpu_to_json(const fl_proto_gpu *g);

@@ -14,7 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool fl_proto_utf8_valid(const char *s, size_t n); /* fl_proto.c */
+bool fl_proto_utf8_valid(const char *s, size_t n);                                   /* fl_proto.c */
+int fl_proto_check_removed(const fl_proto_frame *f, int code, char err[FL_ERR_LEN]); /* fl_proto.c */
 
 /* ---- one msgpack header ---------------------------------------------------------------------- */
 
@@ -559,9 +560,10 @@ static int read_array(struct dec *d, const char *path, const char *key, uint32_t
 }
 
 /* Reads an array of maps into a new calloc'd array of n items of size sz, stored at *items / *count
- * before the items are read (so a failure part-way leaves something fl_proto_frame_free releases). */
+ * before the items are read (so a failure part-way leaves something fl_proto_frame_free releases).
+ * Each item starts as a copy of tmpl (sz bytes: the defaults of absent keys), or zeroed if NULL. */
 static int read_items(struct dec *d, const char *path, const char *key, uint32_t max, size_t sz,
-                      const struct field *fields, size_t nf, void **items, uint32_t *count)
+                      const struct field *fields, size_t nf, const void *tmpl, void **items, uint32_t *count)
 {
 	char ipath[96];
 	uint32_t n = 0;
@@ -580,6 +582,9 @@ static int read_items(struct dec *d, const char *path, const char *key, uint32_t
 	*count = n;
 	for (uint32_t i = 0; i < n; i++) {
 		snprintf(ipath, sizeof(ipath), "%s%s%s[%" PRIu32 "]", path, *path != '\0' ? "." : "", key, i);
+		if (tmpl != NULL) {
+			memcpy((char *)*items + i * sz, tmpl, sz);
+		}
 		rv = read_map(d, ipath, fields, nf, (char *)*items + i * sz);
 		if (rv != FL_OK) {
 			return rv;
@@ -701,17 +706,18 @@ static int read_field(struct dec *d, const char *path, const struct field *f, vo
 	case FT_TAINTS: {
 		fl_proto_node *node = base;
 		return read_items(d, path, f->key, FL_PROTO_MAX_TAINTS, sizeof(fl_proto_taint), taint_fields,
-		                  NFIELDS(taint_fields), (void **)&node->taints, &node->n_taints);
+		                  NFIELDS(taint_fields), NULL, (void **)&node->taints, &node->n_taints);
 	}
 	case FT_NODES: {
 		fl_proto_frame *fr = base;
 		return read_items(d, path, f->key, FL_PROTO_MAX_NODES, sizeof(fl_proto_node), node_fields,
-		                  NFIELDS(node_fields), (void **)&fr->nodes, &fr->n_nodes);
+		                  NFIELDS(node_fields), NULL, (void **)&fr->nodes, &fr->n_nodes);
 	}
 	case FT_GPUS: {
+		static const fl_proto_gpu gpu_defaults = {.numa = -1}; /* FORMAT.md 3.1: numa defaults to unknown */
 		fl_proto_frame *fr = base;
 		return read_items(d, path, f->key, FL_PROTO_MAX_GPUS, sizeof(fl_proto_gpu), gpu_fields,
-		                  NFIELDS(gpu_fields), (void **)&fr->gpus, &fr->n_gpus);
+		                  NFIELDS(gpu_fields), &gpu_defaults, (void **)&fr->gpus, &fr->n_gpus);
 	}
 	case FT_FACTS: {
 		fl_proto_frame *fr = base;
@@ -727,6 +733,12 @@ static int read_field(struct dec *d, const char *path, const struct field *f, vo
 		fl_proto_frame *fr = base;
 		uint32_t count = 0;
 
+		/* the envelope (read first) decides whether the key may be here at all, empty or not */
+		if (fr->env.kind != FL_FRAME_DELTA) {
+			return ferr(d, FL_EPROTO, path, f->key,
+			            "only a delta frame may remove nodes, this is a %s frame",
+			            fl_proto_kind_name(fr->env.kind));
+		}
 		if ((rv = read_array(d, path, f->key, FL_PROTO_MAX_NODES, &count)) != FL_OK || count == 0) {
 			return rv;
 		}
@@ -860,7 +872,8 @@ int fl_proto_decode(const void *buf, size_t len, fl_proto_frame *out, char err[F
 			snprintf(got, sizeof(got), "%s", mp_type_names[v.type]);
 		}
 		rv = ferr(&d, FL_EPROTO, "frame", "",
-		          "expected an array of 3 elements [envelope, payload, signature], got %s", got);
+		          "expected an array of 3 elements [envelope, payload, signature], got %s%s", got,
+		          v.type == MP_ARRAY && v.len == 2 ? " (an unsigned frame: the signature is missing)" : "");
 	}
 	out->signed_off = (size_t)(d.p - (const uint8_t *)buf);
 	if (rv == FL_OK) {
@@ -869,16 +882,20 @@ int fl_proto_decode(const void *buf, size_t len, fl_proto_frame *out, char err[F
 	if (rv == FL_OK) {
 		rv = read_map(&d, "", payload_fields, NFIELDS(payload_fields), out);
 	}
-	if (rv == FL_OK && out->n_removed_nodes > 0 && out->env.kind != FL_FRAME_DELTA) {
-		rv = ferr(&d, FL_EPROTO, "removed_nodes", "", "only a delta frame may remove nodes");
+	if (rv == FL_OK) {
+		rv = fl_proto_check_removed(out, FL_EPROTO, err);
 	}
 	if (rv == FL_OK) {
 		size_t end_signed = (size_t)(d.p - (const uint8_t *)buf);
 
 		rv = next(&d, &v, "signature", "");
-		if (rv == FL_OK && (v.type != MP_BIN || v.len != FL_PROTO_SIG_LEN)) {
-			rv = ferr(&d, FL_EPROTO, "signature", "", "expected %u bytes of binary (HMAC-SHA256), got %s",
-			          FL_PROTO_SIG_LEN, v.type == MP_BIN ? "binary of another length" : mp_type_names[v.type]);
+		if (rv == FL_OK && v.type != MP_BIN) {
+			rv = ferr(&d, FL_EPROTO, "signature", "", "expected a binary of %u bytes (HMAC-SHA256), got %s",
+			          FL_PROTO_SIG_LEN, mp_type_names[v.type]);
+		} else if (rv == FL_OK && v.len != FL_PROTO_SIG_LEN) {
+			rv = ferr(&d, FL_EPROTO, "signature", "",
+			          "expected a binary of %u bytes (HMAC-SHA256), got one of %" PRIu32 " bytes",
+			          FL_PROTO_SIG_LEN, v.len);
 		}
 		if (rv == FL_OK) {
 			memcpy(out->sig, v.data, FL_PROTO_SIG_LEN);

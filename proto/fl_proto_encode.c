@@ -12,7 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool fl_proto_utf8_valid(const char *s, size_t n); /* fl_proto.c */
+bool fl_proto_utf8_valid(const char *s, size_t n);                                   /* fl_proto.c */
+int fl_proto_check_removed(const fl_proto_frame *f, int code, char err[FL_ERR_LEN]); /* fl_proto.c */
 int fl_proto_hmac(const uint8_t *key, size_t key_len, const void *data, size_t len,
                   uint8_t out[FL_PROTO_SIG_LEN]); /* fl_proto_sign.c */
 
@@ -332,7 +333,8 @@ int fl_proto_encode(const fl_proto_frame *f, const uint8_t *key, size_t key_len,
 	}
 	if ((f->n_nodes > 0 && f->nodes == NULL) || (f->n_gpus > 0 && f->gpus == NULL) ||
 	    (f->n_removed_nodes > 0 && f->removed_nodes == NULL)) {
-		return fl_seterr(err, FL_EINVAL, "fl_proto_encode: NULL nodes, gpus or removed_nodes with a non-zero count");
+		return fl_seterr(err, FL_EINVAL,
+		                 "fl_proto_encode: NULL nodes, gpus or removed_nodes with a non-zero count");
 	}
 	if (f->n_removed_nodes > 0 && f->env.kind != FL_FRAME_DELTA) {
 		return fl_seterr(err, FL_EINVAL, "removed_nodes: only a delta frame may remove nodes");
@@ -381,8 +383,12 @@ int fl_proto_encode(const fl_proto_frame *f, const uint8_t *key, size_t key_len,
 			put_name(&e, f->removed_nodes[i].name, i);
 		}
 	}
+	if (e.rv == FL_OK) { /* every name is checked and terminated by now */
+		e.rv = fl_proto_check_removed(f, FL_EINVAL, err);
+	}
+	/* the signature covers envelope and payload as written: everything after the 1-byte array header */
 	if (e.rv == FL_OK && fl_proto_hmac(key, key_len, e.sb.data + 1, e.sb.size - 1, sig) != FL_OK) {
-		e.rv = fl_seterr(err, FL_ENOMEM, "frame: cannot compute the signature");
+		e.rv = fl_seterr(err, FL_EINVAL, "frame: libcrypto could not compute the signature");
 	}
 	if (e.rv == FL_OK) {
 		e.elements++;

@@ -65,9 +65,9 @@ json_t *fl_proto_gpu_to_json(const fl_proto_gpu *g)
 json_t *fl_proto_frame_to_json(const fl_proto_frame *f)
 {
 	const char *kind = fl_proto_kind_name(f->env.kind);
-	json_t *nodes = json_array(), *gpus = json_array(), *facts = NULL, *overview = NULL;
+	json_t *nodes = json_array(), *gpus = json_array(), *removed = json_array(), *facts = NULL, *overview = NULL;
 
-	if (nodes == NULL || gpus == NULL) {
+	if (nodes == NULL || gpus == NULL || removed == NULL) {
 		goto fail;
 	}
 	for (uint32_t i = 0; i < f->n_nodes; i++) {
@@ -80,6 +80,11 @@ json_t *fl_proto_frame_to_json(const fl_proto_frame *f)
 			goto fail;
 		}
 	}
+	for (uint32_t i = 0; i < f->n_removed_nodes; i++) {
+		if (json_array_append_new(removed, json_string(f->removed_nodes[i].name)) != 0) {
+			goto fail;
+		}
+	}
 	facts = f->has_facts ? json_pack("{s:s, s:s, s:s}", "k8s_version", f->facts.k8s_version, "spoke_version",
 	                                 f->facts.spoke_version, "source", f->facts.source)
 	                     : json_null();
@@ -88,13 +93,14 @@ json_t *fl_proto_frame_to_json(const fl_proto_frame *f)
 		goto fail;
 	}
 	/* "o" steals the references, also when json_pack fails */
-	return json_pack("{s:{s:i, s:s, s:s, s:I, s:I, s:s?}, s:o, s:o, s:o, s:o}", "envelope", "version",
+	return json_pack("{s:{s:i, s:s, s:s, s:I, s:I, s:s?}, s:o, s:o, s:o, s:o, s:o}", "envelope", "version",
 	                 (int)f->env.version, "cluster", f->env.cluster, "spoke", f->env.spoke_id, "seq",
 	                 (json_int_t)f->env.seq, "sent_at_ms", (json_int_t)f->env.sent_at_ms, "kind", kind, "facts",
-	                 facts, "nodes", nodes, "gpus", gpus, "overview", overview);
+	                 facts, "nodes", nodes, "gpus", gpus, "overview", overview, "removed_nodes", removed);
 fail:
 	json_decref(nodes);
 	json_decref(gpus);
+	json_decref(removed);
 	json_decref(facts);
 	json_decref(overview);
 	return NULL;

@@ -5,26 +5,37 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-/* Computes HMAC-SHA256(key, data) into out. FL_OK, or FL_EINVAL when libcrypto refuses. */
+/* Internal to proto/ (declared where used): computes HMAC-SHA256(key, data[0..len)) into out.
+ * FL_OK; FL_EINVAL for a key outside FL_KEY_MIN_LEN..FL_KEY_MAX_LEN bytes (so a short key signs and
+ * verifies nothing) or when libcrypto refuses. */
+int fl_proto_hmac(const uint8_t *key, size_t key_len, const void *data, size_t len, uint8_t out[FL_PROTO_SIG_LEN]);
+
 int fl_proto_hmac(const uint8_t *key, size_t key_len, const void *data, size_t len, uint8_t out[FL_PROTO_SIG_LEN])
 {
 	unsigned int n = 0;
 
-	if (key == NULL || key_len == 0 || key_len > FL_KEY_MAX_LEN)
+	if (key == NULL || key_len < FL_KEY_MIN_LEN || key_len > FL_KEY_MAX_LEN || data == NULL) {
 		return FL_EINVAL;
-	if (HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &n) == NULL || n != FL_PROTO_SIG_LEN)
+	}
+	if (HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &n) == NULL || n != FL_PROTO_SIG_LEN) {
 		return FL_EINVAL;
+	}
 	return FL_OK;
 }
 
 bool fl_proto_verify(const void *buf, size_t len, const fl_proto_frame *f, const uint8_t *key, size_t key_len)
 {
 	uint8_t want[FL_PROTO_SIG_LEN];
+	bool ok;
 
 	if (buf == NULL || f == NULL || f->signed_off > len || f->signed_len > len - f->signed_off ||
-	    f->signed_len == 0)
+	    f->signed_len == 0) {
 		return false;
-	if (fl_proto_hmac(key, key_len, (const uint8_t *)buf + f->signed_off, f->signed_len, want) != FL_OK)
+	}
+	if (fl_proto_hmac(key, key_len, (const uint8_t *)buf + f->signed_off, f->signed_len, want) != FL_OK) {
 		return false;
-	return CRYPTO_memcmp(want, f->sig, FL_PROTO_SIG_LEN) == 0;
+	}
+	ok = CRYPTO_memcmp(want, f->sig, FL_PROTO_SIG_LEN) == 0;
+	OPENSSL_cleanse(want, sizeof(want));
+	return ok;
 }

@@ -5,14 +5,42 @@
 
 #include <cmocka.h>
 
+#include <inttypes.h>
 #include <math.h>
 #include <msgpack.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "fl_proto.h"
+
+/* Every frame in these tests is signed with this key (35 bytes), unless a test says otherwise. */
+static const char test_key[] = "fleetlens-unit-test-key-0123456789a";
+#define TEST_KEY (const uint8_t *)test_key, sizeof(test_key) - 1
+
+/* fl_proto_encode with the test key. */
+static int encode(const fl_proto_frame *f, char **out, size_t *out_len, char err[FL_ERR_LEN])
+{
+	return fl_proto_encode(f, TEST_KEY, out, out_len, err);
+}
+
+/* Counts calloc calls for more items than any frame array may hold (the test binary is linked with
+ * -Wl,--wrap=calloc, so this also sees the calls made inside fl_proto): a decoder that checks counts
+ * before allocating never makes one. */
+void *__real_calloc(size_t n, size_t size);
+void *__wrap_calloc(size_t n, size_t size);
+static size_t g_oversized_callocs;
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+	if (n > FL_PROTO_MAX_NODES && size >= sizeof(fl_proto_name)) {
+		g_oversized_callocs++;
+	}
+	return __real_calloc(n, size);
+}
 
 /* ---- a valid frame built through the structs ------------------------------------------------- */
 
@@ -280,11 +308,11 @@ static const struct kv overview_kv[] = {
 };
 
 /* What to break in the handmade frame: replace sec.key's value with bad(), write sec.key twice (dup),
- * or add unknown keys (n_extra copies of extra, or distinct ones when extra_distinct). */
+ * leave it out (omit), or add unknown keys (n_extra copies of extra). */
 static struct {
 	const char *sec, *key;
 	void (*bad)(msgpack_packer *);
-	bool dup;
+	bool dup, omit;
 	const char *extra;
 	int n_extra;
 } g_bad;
@@ -338,7 +366,7 @@ static void write_map(msgpack_packer *pk, const char *sec, const struct kv *kvs,
 	bool here = g_bad.sec != NULL && strcmp(g_bad.sec, sec) == 0;
 	int extra = here && g_bad.extra != NULL ? g_bad.n_extra : 0;
 
-	msgpack_pack_map(pk, n + (here && g_bad.dup) + (size_t)extra);
+	msgpack_pack_map(pk, n + (here && g_bad.dup) - (here && g_bad.omit) + (size_t)extra);
 	for (int e = 0; e < extra; e++) {
 		pk_str(pk, g_bad.extra);
 		msgpack_pack_array(pk, 2); /* an unknown value with some structure, to be skipped */
@@ -348,6 +376,9 @@ static void write_map(msgpack_packer *pk, const char *sec, const struct kv *kvs,
 		msgpack_pack_int(pk, e);
 	}
 	for (size_t i = 0; i < n; i++) {
+		if (here && g_bad.omit && strcmp(g_bad.key, kvs[i].key) == 0) {
+			continue;
+		}
 		pk_str(pk, kvs[i].key);
 		write_value(pk, sec, &kvs[i]);
 		if (here && g_bad.dup && strcmp(g_bad.key, kvs[i].key) == 0) {
@@ -357,15 +388,35 @@ static void write_map(msgpack_packer *pk, const char *sec, const struct kv *kvs,
 	}
 }
 
+/* Appends the signature of what sb holds after its 1-byte array header, computed with OpenSSL
+ * directly (not through fl_proto), under key. */
+static void sign_with(msgpack_sbuffer *sb, msgpack_packer *pk, const char *key, size_t key_len)
+{
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	assert_non_null(
+	    HMAC(EVP_sha256(), key, (int)key_len, (const unsigned char *)sb->data + 1, sb->size - 1, mac, &n));
+	assert_int_equal(n, FL_PROTO_SIG_LEN);
+	msgpack_pack_bin(pk, n);
+	msgpack_pack_bin_body(pk, mac, n);
+}
+
+static void sign(msgpack_sbuffer *sb, msgpack_packer *pk)
+{
+	sign_with(sb, pk, test_key, sizeof(test_key) - 1);
+}
+
 static void build(msgpack_sbuffer *sb)
 {
 	msgpack_packer pk;
 
 	msgpack_sbuffer_init(sb);
 	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 2);
+	msgpack_pack_array(&pk, 3);
 	write_map(&pk, "envelope", env_kv, NKV(env_kv));
 	write_map(&pk, "payload", payload_kv, NKV(payload_kv));
+	sign(sb, &pk);
 }
 
 static void bad_str(msgpack_packer *pk)
@@ -529,7 +580,7 @@ static void test_full_frame_round_trips_every_field(void **state)
 
 	(void)state;
 	make_frame(&in);
-	assert_int_equal(fl_proto_encode(&in, &buf, &len, err), FL_OK);
+	assert_int_equal(encode(&in, &buf, &len, err), FL_OK);
 	assert_non_null(buf);
 	assert_true(len > 100);
 	assert_int_equal(fl_proto_check(buf, len, err), FL_OK);
@@ -559,7 +610,7 @@ static void test_heartbeat_round_trips_with_empty_payload(void **state)
 	in.env = (fl_proto_envelope){.version = 0, .seq = 1, .sent_at_ms = -5, .kind = FL_FRAME_HEARTBEAT};
 	snprintf(in.env.cluster, sizeof(in.env.cluster), "c");
 	snprintf(in.env.spoke_id, sizeof(in.env.spoke_id), "s");
-	assert_int_equal(fl_proto_encode(&in, &buf, &len, err), FL_OK);
+	assert_int_equal(encode(&in, &buf, &len, err), FL_OK);
 	assert_int_equal(fl_proto_decode(buf, len, &out, err), FL_OK);
 	assert_int_equal(out.env.version, FL_PROTO_VERSION); /* 0 in a frame to encode means "current" */
 	assert_int_equal(out.env.kind, FL_FRAME_HEARTBEAT);
@@ -573,23 +624,36 @@ static void test_heartbeat_round_trips_with_empty_payload(void **state)
 	fl_proto_frame_free(&out);
 }
 
-/* The example in FORMAT.md section 6, byte for byte. */
+/* The example in FORMAT.md section 6, byte for byte: a heartbeat signed with the 32 ASCII bytes
+ * "format-md-example-key-0123456789". */
 static void test_heartbeat_encodes_to_the_bytes_in_format_md(void **state)
 {
+	static const char key[] = "format-md-example-key-0123456789";
 	static const unsigned char want[] = {
-	    0x92, 0x86, 0xa1, 0x76, 0x01, 0xa7, 0x63, 0x6c, 0x75, 0x73, 0x74, 0x65, 0x72, 0xa1, 0x61, 0xa5, 0x73,
-	    0x70, 0x6f, 0x6b, 0x65, 0xa1, 0x62, 0xa3, 0x73, 0x65, 0x71, 0x05, 0xa4, 0x73, 0x65, 0x6e, 0x74, 0x00,
-	    0xa4, 0x6b, 0x69, 0x6e, 0x64, 0xa9, 0x68, 0x65, 0x61, 0x72, 0x74, 0x62, 0x65, 0x61, 0x74, 0x80};
+	    0x93, /* array of 3 */
+	    0x86, 0xa1, 0x76, 0x01, 0xa7, 0x63, 0x6c, 0x75, 0x73, 0x74, 0x65, 0x72, 0xa1, 0x61, 0xa5, 0x73, 0x70,
+	    0x6f, 0x6b, 0x65, 0xa1, 0x62, 0xa3, 0x73, 0x65, 0x71, 0x05, 0xa4, 0x73, 0x65, 0x6e, 0x74, 0x00, 0xa4,
+	    0x6b, 0x69, 0x6e, 0x64, 0xa9, 0x68, 0x65, 0x61, 0x72, 0x74, 0x62, 0x65, 0x61, 0x74, /* envelope */
+	    0x80,                                                                               /* payload */
+	    0xc4, 0x20, 0x0d, 0x3d, 0xd3, 0x97, 0x6f, 0x73, 0x9e, 0xa5, 0x08, 0xdd, 0xc9, 0xba, 0xb9, 0x14, 0xc1,
+	    0x13, 0x8d, 0x11, 0x10, 0xb9, 0x85, 0xb7, 0x19, 0x47, 0x7d, 0x68, 0x5a, 0xc0, 0x67, 0xc0, 0x6d, 0x23};
 	fl_proto_frame f = {
 	    .env = {.version = 1, .cluster = "a", .spoke_id = "b", .seq = 5, .kind = FL_FRAME_HEARTBEAT}};
+	fl_proto_frame out;
 	char err[FL_ERR_LEN];
 	char *buf = NULL;
 	size_t len = 0;
 
 	(void)state;
-	assert_int_equal(fl_proto_encode(&f, &buf, &len, err), FL_OK);
+	assert_int_equal(sizeof(key) - 1, 32);
+	assert_int_equal(fl_proto_encode(&f, (const uint8_t *)key, sizeof(key) - 1, &buf, &len, err), FL_OK);
 	assert_int_equal(len, sizeof(want));
 	assert_memory_equal(buf, want, sizeof(want));
+	assert_int_equal(fl_proto_decode(want, sizeof(want), &out, err), FL_OK);
+	assert_int_equal(out.signed_off, 1);
+	assert_int_equal(out.signed_len, 49);
+	assert_true(fl_proto_verify(want, sizeof(want), &out, (const uint8_t *)key, sizeof(key) - 1));
+	fl_proto_frame_free(&out);
 	free(buf);
 }
 
@@ -804,7 +868,7 @@ static void test_decode_fails_cleanly_when_truncated_at_every_byte(void **state)
 
 	(void)state;
 	make_frame(&in);
-	assert_int_equal(fl_proto_encode(&in, &buf, &len, err), FL_OK);
+	assert_int_equal(encode(&in, &buf, &len, err), FL_OK);
 	for (size_t k = 0; k < len; k++) {
 		/* a copy of exactly k bytes, so ASan sees any read past the end */
 		char *cut = malloc(k ? k : 1);
@@ -951,7 +1015,7 @@ static void test_decode_rejects_trailing_bytes(void **state)
 
 	(void)state;
 	make_frame(&in);
-	assert_int_equal(fl_proto_encode(&in, &buf, &len, err), FL_OK);
+	assert_int_equal(encode(&in, &buf, &len, err), FL_OK);
 	char *longer = malloc(len + 1);
 	assert_non_null(longer);
 	memcpy(longer, buf, len);
@@ -1041,13 +1105,14 @@ static void test_decode_rejects_missing_required_keys(void **state)
 	(void)state;
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 2);
+	msgpack_pack_array(&pk, 3);
 	msgpack_pack_map(&pk, 5); /* no "kind" */
 	for (size_t i = 0; i < 5; i++) {
 		pk_str(&pk, env_kv[i].key);
 		write_value(&pk, "envelope", &env_kv[i]);
 	}
 	msgpack_pack_map(&pk, 0);
+	sign(&sb, &pk);
 	assert_int_equal(fl_proto_decode(sb.data, sb.size, &f, err), FL_EPROTO);
 	assert_string_equal(err, "envelope.kind: missing");
 	assert_zeroed(&f);
@@ -1168,19 +1233,21 @@ static void test_decode_rejects_duplicate_key(void **state)
 	expect_duplicate("overview", NULL, "future_metric", 2, "overview: duplicate key \"future_metric\"");
 }
 
-static void test_decode_rejects_array_of_other_length_than_two(void **state)
+static void test_decode_rejects_array_of_other_length_than_three(void **state)
 {
-	static const char three[] = "\x93\x80\x80\xc0"; /* [{}, {}, nil]: the reserved signature slot */
+	static const char four[] = "\x94\x80\x80\xc0\xc0";
 	static const char one[] = "\x91\x80";
 	static const char map[] = "\x80";
 	char err[FL_ERR_LEN];
 	fl_proto_frame f;
 
 	(void)state;
-	assert_int_equal(fl_proto_decode(three, 4, &f, err), FL_EPROTO);
-	assert_string_equal(err, "frame: expected an array of 2 elements [envelope, payload], got array of 3");
+	assert_int_equal(fl_proto_decode(four, 5, &f, err), FL_EPROTO);
+	assert_string_equal(err,
+	                    "frame: expected an array of 3 elements [envelope, payload, signature], got array of 4");
 	assert_int_equal(fl_proto_decode(one, 2, &f, err), FL_EPROTO);
 	assert_int_equal(fl_proto_decode(map, 1, &f, err), FL_EPROTO);
+	assert_string_equal(err, "frame: expected an array of 3 elements [envelope, payload, signature], got map");
 	assert_zeroed(&f);
 }
 
@@ -1197,7 +1264,7 @@ static void test_encode_refuses_too_many_nodes(void **state)
 	make_frame(&f);
 	uint32_t real = f.n_nodes;
 	f.n_nodes = FL_PROTO_MAX_NODES + 1; /* refused on the count, before any node is read */
-	assert_int_equal(fl_proto_encode(&f, &buf, &len, err), FL_ELIMIT);
+	assert_int_equal(encode(&f, &buf, &len, err), FL_ELIMIT);
 	assert_string_equal(err, "nodes: 20001 items, more than the 20000 allowed");
 	assert_null(buf);
 	assert_int_equal(len, 0);
@@ -1205,12 +1272,12 @@ static void test_encode_refuses_too_many_nodes(void **state)
 
 	uint32_t real_gpus = f.n_gpus;
 	f.n_gpus = FL_PROTO_MAX_GPUS + 1;
-	assert_int_equal(fl_proto_encode(&f, &buf, &len, err), FL_ELIMIT);
+	assert_int_equal(encode(&f, &buf, &len, err), FL_ELIMIT);
 	f.n_gpus = real_gpus;
 
 	uint32_t real_taints = f.nodes[0].n_taints;
 	f.nodes[0].n_taints = FL_PROTO_MAX_TAINTS + 1;
-	assert_int_equal(fl_proto_encode(&f, &buf, &len, err), FL_ELIMIT);
+	assert_int_equal(encode(&f, &buf, &len, err), FL_ELIMIT);
 	assert_string_equal(err, "nodes[0].taints: 65 items, more than the 64 allowed");
 	assert_null(buf);
 	f.nodes[0].n_taints = real_taints;
@@ -1229,7 +1296,7 @@ static void test_decode_refuses_more_nodes_than_the_limit(void **state)
 	memset(&g_bad, 0, sizeof(g_bad));
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 2);
+	msgpack_pack_array(&pk, 3);
 	write_map(&pk, "envelope", env_kv, NKV(env_kv));
 	msgpack_pack_map(&pk, 1);
 	pk_str(&pk, "nodes");
@@ -1239,6 +1306,7 @@ static void test_decode_refuses_more_nodes_than_the_limit(void **state)
 		pk_str(&pk, "name");
 		pk_str(&pk, "n");
 	}
+	sign(&sb, &pk);
 	assert_int_equal(fl_proto_check(sb.data, sb.size, err), FL_OK); /* well-formed, just too many */
 	assert_int_equal(fl_proto_decode(sb.data, sb.size, &f, err), FL_ELIMIT);
 	assert_string_equal(err, "nodes: 20001 items, more than the 20000 allowed");
@@ -1256,32 +1324,32 @@ static void test_encode_refuses_invalid_fields(void **state)
 	(void)state;
 	make_frame(&f);
 	f.nodes[2].gpu_count = -1;
-	assert_int_equal(fl_proto_encode(&f, &buf, &len, err), FL_EINVAL);
+	assert_int_equal(encode(&f, &buf, &len, err), FL_EINVAL);
 	assert_string_equal(err, "nodes[2].gpu_count: -1 is outside 0..9223372036854775807");
 	f.nodes[2].gpu_count = 8;
 	f.gpus[1].power = NAN;
-	assert_int_equal(fl_proto_encode(&f, &buf, &len, err), FL_EINVAL);
+	assert_int_equal(encode(&f, &buf, &len, err), FL_EINVAL);
 	assert_string_equal(err, "gpus[1].power: not a finite number");
 	f.gpus[1].power = 1;
 	snprintf(f.env.cluster, sizeof(f.env.cluster), "bad name");
-	assert_int_equal(fl_proto_encode(&f, &buf, &len, err), FL_EINVAL);
+	assert_int_equal(encode(&f, &buf, &len, err), FL_EINVAL);
 	assert_string_equal(err, "envelope.cluster: expected 1..63 of [A-Za-z0-9._-]");
 	snprintf(f.env.cluster, sizeof(f.env.cluster), "ok");
 	f.env.seq = 0;
-	assert_int_equal(fl_proto_encode(&f, &buf, &len, err), FL_EINVAL);
+	assert_int_equal(encode(&f, &buf, &len, err), FL_EINVAL);
 	f.env.seq = 1;
 	f.env.kind = (fl_frame_kind)7;
-	assert_int_equal(fl_proto_encode(&f, &buf, &len, err), FL_EINVAL);
+	assert_int_equal(encode(&f, &buf, &len, err), FL_EINVAL);
 	f.env.kind = FL_FRAME_DELTA;
 	memset(f.nodes[1].os_image, 'x', sizeof(f.nodes[1].os_image));
-	assert_int_equal(fl_proto_encode(&f, &buf, &len, err), FL_EINVAL);
+	assert_int_equal(encode(&f, &buf, &len, err), FL_EINVAL);
 	assert_string_equal(err, "nodes[1].os_image: not NUL-terminated within its 128 bytes");
 	assert_null(buf);
 	snprintf(f.nodes[1].os_image, sizeof(f.nodes[1].os_image), "bad \xff byte");
-	assert_int_equal(fl_proto_encode(&f, &buf, &len, err), FL_EINVAL);
+	assert_int_equal(encode(&f, &buf, &len, err), FL_EINVAL);
 	assert_string_equal(err, "nodes[1].os_image: not valid UTF-8");
 	f.nodes[1].os_image[0] = '\0';
-	assert_int_equal(fl_proto_encode(&f, &buf, &len, err), FL_OK);
+	assert_int_equal(encode(&f, &buf, &len, err), FL_OK);
 	free(buf);
 	fl_proto_frame_free(&f);
 }
@@ -1386,6 +1454,597 @@ static void test_json_views_use_lens_names(void **state)
 	fl_proto_frame_free(&f);
 }
 
+/* ---- signatures ------------------------------------------------------------------------------- */
+
+static const char other_key[] = "another-cluster-key-0123456789abcdef";
+
+static void test_signed_frame_round_trips_and_verifies(void **state)
+{
+	fl_proto_frame in, out;
+	char err[FL_ERR_LEN] = "";
+	char *buf = NULL;
+	size_t len = 0;
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	(void)state;
+	make_frame(&in);
+	assert_int_equal(encode(&in, &buf, &len, err), FL_OK);
+	assert_int_equal((unsigned char)buf[0], 0x93); /* [envelope, payload, signature] */
+	assert_int_equal(fl_proto_decode(buf, len, &out, err), FL_OK);
+	assert_frames_equal(&in, &out);
+	/* the signed bytes run from after the array header to the bin8 header of the signature */
+	assert_int_equal(out.signed_off, 1);
+	assert_int_equal(out.signed_len, len - 1 - 2 - FL_PROTO_SIG_LEN);
+	assert_int_equal((unsigned char)buf[len - 34], 0xc4);
+	assert_int_equal((unsigned char)buf[len - 33], FL_PROTO_SIG_LEN);
+	assert_memory_equal(out.sig, buf + len - FL_PROTO_SIG_LEN, FL_PROTO_SIG_LEN);
+	/* the signature is HMAC-SHA256 as OpenSSL computes it, independently of fl_proto */
+	assert_non_null(
+	    HMAC(EVP_sha256(), test_key, (int)sizeof(test_key) - 1, (unsigned char *)buf + 1, out.signed_len, mac, &n));
+	assert_int_equal(n, FL_PROTO_SIG_LEN);
+	assert_memory_equal(out.sig, mac, FL_PROTO_SIG_LEN);
+	assert_true(fl_proto_verify(buf, len, &out, TEST_KEY));
+	free(buf);
+	fl_proto_frame_free(&out);
+	fl_proto_frame_free(&in);
+}
+
+static void test_verify_fails_with_a_wrong_key(void **state)
+{
+	fl_proto_frame in, out;
+	char err[FL_ERR_LEN] = "";
+	char *buf = NULL;
+	size_t len = 0;
+	char near[sizeof(test_key)];
+
+	(void)state;
+	make_frame(&in);
+	assert_int_equal(encode(&in, &buf, &len, err), FL_OK);
+	assert_int_equal(fl_proto_decode(buf, len, &out, err), FL_OK);
+	assert_false(fl_proto_verify(buf, len, &out, (const uint8_t *)other_key, sizeof(other_key) - 1));
+	memcpy(near, test_key, sizeof(near));
+	near[sizeof(near) - 2] ^= 1; /* the last key byte differs */
+	assert_false(fl_proto_verify(buf, len, &out, (const uint8_t *)near, sizeof(near) - 1));
+	/* the right key's first 32 bytes are another key */
+	assert_false(fl_proto_verify(buf, len, &out, (const uint8_t *)test_key, 32));
+	/* a key shorter than 32 bytes verifies nothing, NULL arguments neither */
+	assert_false(fl_proto_verify(buf, len, &out, (const uint8_t *)test_key, 31));
+	assert_false(fl_proto_verify(buf, len, &out, NULL, 0));
+	assert_false(fl_proto_verify(NULL, len, &out, TEST_KEY));
+	assert_false(fl_proto_verify(buf, len, NULL, TEST_KEY));
+	/* a signed region that does not lie inside the buffer */
+	assert_false(fl_proto_verify(buf, out.signed_len, &out, TEST_KEY));
+	assert_true(fl_proto_verify(buf, len, &out, TEST_KEY));
+	free(buf);
+	fl_proto_frame_free(&out);
+	fl_proto_frame_free(&in);
+}
+
+static void test_encode_refuses_a_key_outside_32_to_1024_bytes(void **state)
+{
+	fl_proto_frame f = {.env = {.cluster = "a", .spoke_id = "b", .seq = 1, .kind = FL_FRAME_HEARTBEAT}};
+	static uint8_t big[FL_KEY_MAX_LEN + 1];
+	char err[FL_ERR_LEN];
+	char *buf = (char *)1;
+	size_t len = 1;
+
+	(void)state;
+	assert_int_equal(fl_proto_encode(&f, (const uint8_t *)test_key, 31, &buf, &len, err), FL_EINVAL);
+	assert_string_equal(err, "fl_proto_encode: a signing key of 32..1024 bytes is required");
+	assert_null(buf);
+	assert_int_equal(len, 0);
+	assert_int_equal(fl_proto_encode(&f, NULL, 32, &buf, &len, err), FL_EINVAL);
+	assert_int_equal(fl_proto_encode(&f, big, sizeof(big), &buf, &len, err), FL_EINVAL);
+	assert_int_equal(fl_proto_encode(&f, big, FL_KEY_MAX_LEN, &buf, &len, err), FL_OK);
+	free(buf);
+	assert_int_equal(fl_proto_encode(&f, (const uint8_t *)test_key, 32, &buf, &len, err), FL_OK);
+	free(buf);
+}
+
+/* Every single-byte change in the signed region either makes the frame undecodable or fails
+ * verification; none decodes to a frame that verifies. */
+static void test_verify_fails_after_flipping_any_signed_byte(void **state)
+{
+	fl_proto_frame in, out;
+	char err[FL_ERR_LEN] = "";
+	char *buf = NULL;
+	size_t len = 0, decoded = 0;
+
+	(void)state;
+	make_frame(&in);
+	assert_int_equal(encode(&in, &buf, &len, err), FL_OK);
+	for (size_t off = 1; off < len - 2 - FL_PROTO_SIG_LEN; off++) {
+		static const unsigned char flips[] = {0x01, 0x20, 0x80};
+
+		for (size_t k = 0; k < sizeof(flips); k++) {
+			buf[off] ^= (char)flips[k];
+			if (fl_proto_decode(buf, len, &out, err) == FL_OK) {
+				decoded++;
+				if (fl_proto_verify(buf, len, &out, TEST_KEY)) {
+					fail_msg("byte %zu ^ 0x%02x: a changed frame still verifies", off, flips[k]);
+				}
+				fl_proto_frame_free(&out);
+			}
+			buf[off] ^= (char)flips[k];
+		}
+	}
+	assert_true(decoded > len / 2); /* most changes (inside strings, numbers) still decode */
+	assert_int_equal(fl_proto_decode(buf, len, &out, err), FL_OK);
+	assert_true(fl_proto_verify(buf, len, &out, TEST_KEY));
+	fl_proto_frame_free(&out);
+	free(buf);
+	fl_proto_frame_free(&in);
+}
+
+static void test_verify_fails_after_flipping_a_signature_byte(void **state)
+{
+	fl_proto_frame in, out;
+	char err[FL_ERR_LEN] = "";
+	char *buf = NULL;
+	size_t len = 0;
+
+	(void)state;
+	make_frame(&in);
+	assert_int_equal(encode(&in, &buf, &len, err), FL_OK);
+	for (size_t off = len - FL_PROTO_SIG_LEN; off < len; off++) {
+		buf[off] ^= 0x01;
+		assert_int_equal(fl_proto_decode(buf, len, &out, err), FL_OK);
+		assert_false(fl_proto_verify(buf, len, &out, TEST_KEY));
+		fl_proto_frame_free(&out);
+		buf[off] ^= 0x01;
+	}
+	free(buf);
+	fl_proto_frame_free(&in);
+}
+
+/* A frame as v1 wrote it before issue 4, [envelope, payload], is refused, and the error says why. */
+static void test_decode_rejects_an_unsigned_two_element_frame(void **state)
+{
+	fl_proto_frame in, out;
+	char err[FL_ERR_LEN] = "";
+	char *buf = NULL;
+	size_t len = 0;
+
+	(void)state;
+	make_frame(&in);
+	assert_int_equal(encode(&in, &buf, &len, err), FL_OK);
+	buf[0] = (char)0x92; /* same envelope and payload, no signature */
+	len -= 2 + FL_PROTO_SIG_LEN;
+	assert_int_equal(fl_proto_check(buf, len, err), FL_OK);
+	memset(&out, 0x5a, sizeof(out));
+	assert_int_equal(fl_proto_decode(buf, len, &out, err), FL_EPROTO);
+	assert_string_equal(err, "frame: expected an array of 3 elements [envelope, payload, signature], got array of "
+	                         "2 (an unsigned frame: the signature is missing)");
+	assert_zeroed(&out);
+	free(buf);
+	fl_proto_frame_free(&in);
+}
+
+static void sig_str32(msgpack_packer *pk)
+{
+	bad_str_of(pk, 32);
+}
+static void sig_nil(msgpack_packer *pk)
+{
+	msgpack_pack_nil(pk);
+}
+static void sig_bin_of(msgpack_packer *pk, size_t n)
+{
+	static const char zeros[64];
+
+	msgpack_pack_bin(pk, n);
+	msgpack_pack_bin_body(pk, zeros, n);
+}
+static void sig_bin31(msgpack_packer *pk)
+{
+	sig_bin_of(pk, 31);
+}
+static void sig_bin33(msgpack_packer *pk)
+{
+	sig_bin_of(pk, 33);
+}
+static void sig_bin32(msgpack_packer *pk)
+{
+	sig_bin_of(pk, 32);
+}
+
+static void test_decode_rejects_a_signature_of_wrong_type_or_length(void **state)
+{
+	static const struct {
+		void (*sig)(msgpack_packer *);
+		const char *want;
+	} cases[] = {
+	    {sig_str32, "signature: expected a binary of 32 bytes (HMAC-SHA256), got string"},
+	    {sig_nil, "signature: expected a binary of 32 bytes (HMAC-SHA256), got nil"},
+	    {sig_bin31, "signature: expected a binary of 32 bytes (HMAC-SHA256), got one of 31 bytes"},
+	    {sig_bin33, "signature: expected a binary of 32 bytes (HMAC-SHA256), got one of 33 bytes"},
+	};
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	fl_proto_frame f;
+	char err[FL_ERR_LEN];
+
+	(void)state;
+	memset(&g_bad, 0, sizeof(g_bad));
+	for (size_t i = 0; i < NKV(cases); i++) {
+		msgpack_sbuffer_init(&sb);
+		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+		msgpack_pack_array(&pk, 3);
+		write_map(&pk, "envelope", env_kv, NKV(env_kv));
+		write_map(&pk, "payload", payload_kv, NKV(payload_kv));
+		cases[i].sig(&pk);
+		memset(&f, 0x5a, sizeof(f));
+		int rv = fl_proto_decode(sb.data, sb.size, &f, err);
+		msgpack_sbuffer_destroy(&sb);
+		if (rv != FL_EPROTO || strcmp(err, cases[i].want) != 0) {
+			fail_msg("case %zu: got %d \"%s\", want \"%s\"", i, rv, err, cases[i].want);
+		}
+		assert_zeroed(&f);
+	}
+	/* 32 bytes of the right type decode (the shape is right) but do not verify */
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 3);
+	write_map(&pk, "envelope", env_kv, NKV(env_kv));
+	write_map(&pk, "payload", payload_kv, NKV(payload_kv));
+	sig_bin32(&pk);
+	assert_int_equal(fl_proto_decode(sb.data, sb.size, &f, err), FL_OK);
+	assert_false(fl_proto_verify(sb.data, sb.size, &f, TEST_KEY));
+	fl_proto_frame_free(&f);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/* The handmade frame signed under another key decodes, and verifies only under that key. */
+static void test_handmade_frame_verifies_only_under_its_key(void **state)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	fl_proto_frame f;
+	char err[FL_ERR_LEN];
+
+	(void)state;
+	memset(&g_bad, 0, sizeof(g_bad));
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 3);
+	write_map(&pk, "envelope", env_kv, NKV(env_kv));
+	write_map(&pk, "payload", payload_kv, NKV(payload_kv));
+	sign_with(&sb, &pk, other_key, sizeof(other_key) - 1);
+	assert_int_equal(fl_proto_decode(sb.data, sb.size, &f, err), FL_OK);
+	assert_false(fl_proto_verify(sb.data, sb.size, &f, TEST_KEY));
+	assert_true(fl_proto_verify(sb.data, sb.size, &f, (const uint8_t *)other_key, sizeof(other_key) - 1));
+	fl_proto_frame_free(&f);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/* ---- removed_nodes ---------------------------------------------------------------------------- */
+
+/* A delta: one changed node with one GPU, and two removed nodes. Release with fl_proto_frame_free. */
+static void make_delta(fl_proto_frame *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->env = (fl_proto_envelope){
+	    .version = 1, .cluster = "gpu-a", .spoke_id = "s1", .seq = 9, .sent_at_ms = 1, .kind = FL_FRAME_DELTA};
+	f->n_nodes = 1;
+	f->nodes = calloc(1, sizeof(*f->nodes));
+	assert_non_null(f->nodes);
+	snprintf(f->nodes[0].name, sizeof(f->nodes[0].name), "node-7");
+	snprintf(f->nodes[0].status, sizeof(f->nodes[0].status), "NotReady");
+	f->n_gpus = 1;
+	f->gpus = calloc(1, sizeof(*f->gpus));
+	assert_non_null(f->gpus);
+	snprintf(f->gpus[0].node, sizeof(f->gpus[0].node), "node-7");
+	f->gpus[0].numa = -1;
+	f->n_removed_nodes = 2;
+	f->removed_nodes = calloc(2, sizeof(*f->removed_nodes));
+	assert_non_null(f->removed_nodes);
+	snprintf(f->removed_nodes[0].name, sizeof(f->removed_nodes[0].name), "node-9");
+	memset(f->removed_nodes[1].name, 'r', FL_NAME_LEN - 1); /* the longest name, 253 bytes */
+}
+
+static void test_delta_round_trips_removed_nodes(void **state)
+{
+	fl_proto_frame in, out;
+	char err[FL_ERR_LEN] = "";
+	char *buf = NULL;
+	size_t len = 0;
+
+	(void)state;
+	make_delta(&in);
+	assert_int_equal(encode(&in, &buf, &len, err), FL_OK);
+	assert_int_equal(fl_proto_decode(buf, len, &out, err), FL_OK);
+	assert_true(fl_proto_verify(buf, len, &out, TEST_KEY));
+	assert_frames_equal(&in, &out);
+	assert_int_equal(out.env.kind, FL_FRAME_DELTA);
+	assert_int_equal(out.n_removed_nodes, 2);
+	assert_string_equal(out.removed_nodes[0].name, "node-9");
+	assert_int_equal(strlen(out.removed_nodes[1].name), FL_NAME_LEN - 1);
+	assert_string_equal(out.removed_nodes[1].name, in.removed_nodes[1].name);
+
+	json_t *j = fl_proto_frame_to_json(&out);
+	assert_non_null(j);
+	json_t *r = json_object_get(j, "removed_nodes");
+	assert_int_equal(json_array_size(r), 2);
+	assert_string_equal(json_string_value(json_array_get(r, 0)), "node-9");
+	json_decref(j);
+	free(buf);
+	fl_proto_frame_free(&out);
+
+	/* a delta without removals writes no removed_nodes key, and decodes to none */
+	fl_proto_frame_free(&in);
+	make_delta(&in);
+	in.n_removed_nodes = 0;
+	assert_int_equal(encode(&in, &buf, &len, err), FL_OK);
+	for (size_t i = 0; i + 13 <= len; i++) {
+		assert_false(memcmp(buf + i, "removed_nodes", 13) == 0);
+	}
+	assert_int_equal(fl_proto_decode(buf, len, &out, err), FL_OK);
+	assert_int_equal(out.n_removed_nodes, 0);
+	assert_null(out.removed_nodes);
+	free(buf);
+	fl_proto_frame_free(&out);
+	fl_proto_frame_free(&in);
+}
+
+static void test_encode_refuses_removed_nodes_outside_a_delta_and_empty_names(void **state)
+{
+	static const fl_frame_kind kinds[] = {FL_FRAME_FULL, FL_FRAME_HEARTBEAT};
+	fl_proto_frame f;
+	char err[FL_ERR_LEN];
+	char *buf = NULL;
+	size_t len = 0;
+
+	(void)state;
+	make_delta(&f);
+	for (size_t i = 0; i < NKV(kinds); i++) {
+		f.env.kind = kinds[i];
+		assert_int_equal(encode(&f, &buf, &len, err), FL_EINVAL);
+		assert_string_equal(err, "removed_nodes: only a delta frame may remove nodes");
+		assert_null(buf);
+	}
+	f.env.kind = FL_FRAME_DELTA;
+	f.removed_nodes[1].name[0] = '\0';
+	assert_int_equal(encode(&f, &buf, &len, err), FL_EINVAL);
+	assert_string_equal(err, "removed_nodes[1]: expected a node name of 1..253 bytes");
+	memset(f.removed_nodes[1].name, 'r', FL_NAME_LEN); /* no terminator */
+	assert_int_equal(encode(&f, &buf, &len, err), FL_EINVAL);
+	assert_string_equal(err, "removed_nodes[1]: expected a node name of 1..253 bytes");
+	snprintf(f.removed_nodes[1].name, FL_NAME_LEN, "bad \xff");
+	assert_int_equal(encode(&f, &buf, &len, err), FL_EINVAL);
+	assert_string_equal(err, "removed_nodes[1]: not valid UTF-8");
+	assert_null(buf);
+
+	uint32_t real = f.n_removed_nodes;
+	f.n_removed_nodes = FL_PROTO_MAX_NODES + 1; /* refused on the count, before any name is read */
+	assert_int_equal(encode(&f, &buf, &len, err), FL_ELIMIT);
+	assert_string_equal(err, "removed_nodes: 20001 items, more than the 20000 allowed");
+	f.n_removed_nodes = real;
+	fl_proto_frame_free(&f);
+}
+
+static void test_encode_refuses_a_delta_that_removes_a_node_it_upserts(void **state)
+{
+	fl_proto_frame f;
+	char err[FL_ERR_LEN];
+	char *buf = NULL;
+	size_t len = 0;
+
+	(void)state;
+	make_delta(&f);
+	snprintf(f.removed_nodes[1].name, FL_NAME_LEN, "node-7");
+	assert_int_equal(encode(&f, &buf, &len, err), FL_EINVAL);
+	assert_string_equal(err, "removed_nodes: \"node-7\" is also upserted by nodes[0]");
+	snprintf(f.nodes[0].name, sizeof(f.nodes[0].name), "node-8"); /* the GPU still names node-7 */
+	assert_int_equal(encode(&f, &buf, &len, err), FL_EINVAL);
+	assert_string_equal(err, "removed_nodes: \"node-7\" is also upserted by gpus[0]");
+	assert_null(buf);
+	snprintf(f.gpus[0].node, sizeof(f.gpus[0].node), "node-8");
+	assert_int_equal(encode(&f, &buf, &len, err), FL_OK);
+	free(buf);
+	fl_proto_frame_free(&f);
+}
+
+/* A signed frame of the given kind whose payload is {"nodes": [{"name": upsert}] (if upsert is not
+ * NULL), "removed_nodes": [n names]}; names NULL means n generated names "r0", "r1", ... */
+static void build_removed(msgpack_sbuffer *sb, const char *kind, const char *upsert, const char *const *names,
+                          uint32_t n)
+{
+	msgpack_packer pk;
+
+	msgpack_sbuffer_init(sb);
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 3);
+	msgpack_pack_map(&pk, NKV(env_kv));
+	for (size_t i = 0; i < NKV(env_kv); i++) {
+		pk_str(&pk, env_kv[i].key);
+		if (strcmp(env_kv[i].key, "kind") == 0) {
+			pk_str(&pk, kind);
+		} else {
+			write_value(&pk, "envelope", &env_kv[i]);
+		}
+	}
+	msgpack_pack_map(&pk, upsert != NULL ? 2 : 1);
+	if (upsert != NULL) {
+		pk_str(&pk, "nodes");
+		msgpack_pack_array(&pk, 1);
+		msgpack_pack_map(&pk, 1);
+		pk_str(&pk, "name");
+		pk_str(&pk, upsert);
+	}
+	pk_str(&pk, "removed_nodes");
+	msgpack_pack_array(&pk, n);
+	for (uint32_t i = 0; i < n; i++) {
+		char gen[16];
+
+		snprintf(gen, sizeof(gen), "r%" PRIu32, i);
+		pk_str(&pk, names != NULL ? names[i] : gen);
+	}
+	sign(sb, &pk);
+}
+
+static void expect_removed_error(const char *kind, const char *upsert, const char *const *names, uint32_t n, int code,
+                                 const char *want)
+{
+	msgpack_sbuffer sb;
+	fl_proto_frame f;
+	char err[FL_ERR_LEN] = "";
+
+	build_removed(&sb, kind, upsert, names, n);
+	memset(&f, 0x5a, sizeof(f));
+	int rv = fl_proto_decode(sb.data, sb.size, &f, err);
+	msgpack_sbuffer_destroy(&sb);
+	if (rv != code || strcmp(err, want) != 0) {
+		fail_msg("%s with %" PRIu32 " removed: got %d \"%s\", want %d \"%s\"", kind, n, rv, err, code, want);
+	}
+	assert_zeroed(&f);
+}
+
+static void test_decode_rejects_removed_nodes_outside_a_delta(void **state)
+{
+	static const char *const one[] = {"node-1"};
+
+	(void)state;
+	expect_removed_error("full", NULL, one, 1, FL_EPROTO,
+	                     "removed_nodes: only a delta frame may remove nodes, this is a full frame");
+	expect_removed_error("heartbeat", NULL, one, 1, FL_EPROTO,
+	                     "removed_nodes: only a delta frame may remove nodes, this is a heartbeat frame");
+	/* the key itself is refused, even with nothing in it */
+	expect_removed_error("full", NULL, NULL, 0, FL_EPROTO,
+	                     "removed_nodes: only a delta frame may remove nodes, this is a full frame");
+
+	msgpack_sbuffer sb;
+	fl_proto_frame f;
+	char err[FL_ERR_LEN];
+	build_removed(&sb, "delta", NULL, NULL, 0); /* an empty list is fine in a delta */
+	assert_int_equal(fl_proto_decode(sb.data, sb.size, &f, err), FL_OK);
+	assert_int_equal(f.n_removed_nodes, 0);
+	assert_true(fl_proto_verify(sb.data, sb.size, &f, TEST_KEY));
+	fl_proto_frame_free(&f);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+static void test_decode_rejects_bad_removed_node_names(void **state)
+{
+	static const char *const empty[] = {"node-1", ""};
+	static const char *const utf8[] = {"caf\xc3("};
+	static const char *const both[] = {"node-2", "node-1"};
+
+	(void)state;
+	expect_removed_error("delta", NULL, empty, 2, FL_EPROTO, "removed_nodes[1]: empty node name");
+	expect_removed_error("delta", NULL, utf8, 1, FL_EPROTO, "removed_nodes[0]: string is not valid UTF-8");
+	expect_removed_error("delta", "node-1", both, 2, FL_EPROTO,
+	                     "removed_nodes: \"node-1\" is also upserted by nodes[0]");
+
+	/* a name of 254 bytes is one too long */
+	char long_name[FL_NAME_LEN + 1];
+	memset(long_name, 'n', FL_NAME_LEN);
+	long_name[FL_NAME_LEN] = '\0';
+	const char *const too_long[] = {long_name};
+	expect_removed_error("delta", NULL, too_long, 1, FL_ELIMIT,
+	                     "removed_nodes[0]: string of 254 bytes, longer than the 253 allowed");
+}
+
+static void test_decode_refuses_more_removed_nodes_than_the_limit_before_allocating(void **state)
+{
+	msgpack_sbuffer sb;
+	fl_proto_frame f;
+	char err[FL_ERR_LEN] = "";
+
+	(void)state;
+	build_removed(&sb, "delta", NULL, NULL, FL_PROTO_MAX_NODES + 1);
+	assert_int_equal(fl_proto_check(sb.data, sb.size, err), FL_OK); /* well-formed, just too many */
+	g_oversized_callocs = 0;
+	assert_int_equal(fl_proto_decode(sb.data, sb.size, &f, err), FL_ELIMIT);
+	assert_string_equal(err, "removed_nodes: 20001 items, more than the 20000 allowed");
+	assert_int_equal(g_oversized_callocs, 0);
+	assert_zeroed(&f);
+	msgpack_sbuffer_destroy(&sb);
+
+	/* exactly the limit decodes */
+	build_removed(&sb, "delta", NULL, NULL, FL_PROTO_MAX_NODES);
+	assert_int_equal(fl_proto_decode(sb.data, sb.size, &f, err), FL_OK);
+	assert_int_equal(f.n_removed_nodes, FL_PROTO_MAX_NODES);
+	assert_string_equal(f.removed_nodes[FL_PROTO_MAX_NODES - 1].name, "r19999");
+	fl_proto_frame_free(&f);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/* ---- defaults --------------------------------------------------------------------------------- */
+
+static void test_decode_defaults_absent_numa_to_unknown(void **state)
+{
+	msgpack_sbuffer sb;
+	fl_proto_frame f;
+	char err[FL_ERR_LEN] = "";
+
+	(void)state;
+	memset(&g_bad, 0, sizeof(g_bad));
+	g_bad.sec = "gpu";
+	g_bad.key = "numa";
+	g_bad.omit = true;
+	build(&sb);
+	memset(&g_bad, 0, sizeof(g_bad));
+	assert_int_equal(fl_proto_decode(sb.data, sb.size, &f, err), FL_OK);
+	assert_int_equal(f.gpus[0].numa, -1);
+	assert_int_equal(f.gpus[0].gpu_id, 3);
+	fl_proto_frame_free(&f);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/* ---- ack "full" ------------------------------------------------------------------------------- */
+
+static void test_ack_full_round_trips_and_defaults_to_false(void **state)
+{
+	fl_proto_ack in = {.seq = 77, .status = FL_ACK_OK, .want_full = true}, out;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	char err[FL_ERR_LEN] = "";
+	char *buf = NULL;
+	size_t len = 0;
+
+	(void)state;
+	assert_int_equal(fl_proto_ack_encode(&in, &buf, &len), FL_OK);
+	assert_int_equal(fl_proto_ack_decode(buf, len, &out, err), FL_OK);
+	assert_true(out.want_full);
+	assert_int_equal(out.seq, 77);
+	free(buf);
+	in.want_full = false;
+	assert_int_equal(fl_proto_ack_encode(&in, &buf, &len), FL_OK);
+	memset(&out, 0x5a, sizeof(out));
+	assert_int_equal(fl_proto_ack_decode(buf, len, &out, err), FL_OK);
+	assert_false(out.want_full);
+	free(buf);
+
+	/* an ack without "full" (as a hub before issue 4 wrote it) means false */
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 2);
+	pk_str(&pk, "seq");
+	msgpack_pack_int(&pk, 5);
+	pk_str(&pk, "status");
+	pk_str(&pk, "duplicate");
+	memset(&out, 0x5a, sizeof(out));
+	assert_int_equal(fl_proto_ack_decode(sb.data, sb.size, &out, err), FL_OK);
+	assert_false(out.want_full);
+	assert_int_equal(out.status, FL_ACK_DUPLICATE);
+	assert_string_equal(out.reason, "");
+	msgpack_sbuffer_clear(&sb);
+
+	/* "full" must be a boolean */
+	msgpack_pack_map(&pk, 3);
+	pk_str(&pk, "seq");
+	msgpack_pack_int(&pk, 5);
+	pk_str(&pk, "status");
+	pk_str(&pk, "ok");
+	pk_str(&pk, "full");
+	msgpack_pack_int(&pk, 1);
+	assert_int_equal(fl_proto_ack_decode(sb.data, sb.size, &out, err), FL_EPROTO);
+	assert_string_equal(err, "ack.full: expected a boolean, got integer");
+	assert_false(out.want_full);
+	msgpack_sbuffer_destroy(&sb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1415,12 +2074,28 @@ int main(void)
 	    cmocka_unit_test(test_decode_rejects_nan_float),
 	    cmocka_unit_test(test_decode_rejects_negative_gpu_count),
 	    cmocka_unit_test(test_decode_rejects_duplicate_key),
-	    cmocka_unit_test(test_decode_rejects_array_of_other_length_than_two),
+	    cmocka_unit_test(test_decode_rejects_array_of_other_length_than_three),
 	    cmocka_unit_test(test_encode_refuses_too_many_nodes),
 	    cmocka_unit_test(test_decode_refuses_more_nodes_than_the_limit),
 	    cmocka_unit_test(test_encode_refuses_invalid_fields),
 	    cmocka_unit_test(test_kind_names_round_trip_and_names_are_checked),
 	    cmocka_unit_test(test_json_views_use_lens_names),
+	    cmocka_unit_test(test_signed_frame_round_trips_and_verifies),
+	    cmocka_unit_test(test_verify_fails_with_a_wrong_key),
+	    cmocka_unit_test(test_encode_refuses_a_key_outside_32_to_1024_bytes),
+	    cmocka_unit_test(test_verify_fails_after_flipping_any_signed_byte),
+	    cmocka_unit_test(test_verify_fails_after_flipping_a_signature_byte),
+	    cmocka_unit_test(test_decode_rejects_an_unsigned_two_element_frame),
+	    cmocka_unit_test(test_decode_rejects_a_signature_of_wrong_type_or_length),
+	    cmocka_unit_test(test_handmade_frame_verifies_only_under_its_key),
+	    cmocka_unit_test(test_delta_round_trips_removed_nodes),
+	    cmocka_unit_test(test_encode_refuses_removed_nodes_outside_a_delta_and_empty_names),
+	    cmocka_unit_test(test_encode_refuses_a_delta_that_removes_a_node_it_upserts),
+	    cmocka_unit_test(test_decode_rejects_removed_nodes_outside_a_delta),
+	    cmocka_unit_test(test_decode_rejects_bad_removed_node_names),
+	    cmocka_unit_test(test_decode_refuses_more_removed_nodes_than_the_limit_before_allocating),
+	    cmocka_unit_test(test_decode_defaults_absent_numa_to_unknown),
+	    cmocka_unit_test(test_ack_full_round_trips_and_defaults_to_false),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
