@@ -128,8 +128,11 @@ check_eq "alpha's stream resumes after the hub restarts" true \
 	"$([ "$(frames alpha)" -ge $((before + 4)) ] && echo true || echo false)"
 stop_spoke "$A"
 account alpha
-check_eq "alpha's node rows: 30 GPU + 3 CPU nodes, none twice" 33 "$(sql "SELECT count(*) FROM node WHERE cluster_name='alpha'")"
-check_eq "alpha's GPU rows: 30 x 4" 120 "$(sql "SELECT count(*) FROM gpu_device WHERE cluster_name='alpha'")"
+"$BIN/fleetlens-spoke" --config "$T/alpha.yaml" --once --dry-run >"$T/alpha.json" 2>/dev/null
+check_eq "the simulator reports 30 GPU + 3 CPU nodes for alpha" 33 "$(jq '.nodes|length' "$T/alpha.json")"
+check_eq "alpha's node rows = the simulator's, none twice" 33 "$(sql "SELECT count(*) FROM node WHERE cluster_name='alpha'")"
+check_eq "alpha's GPU rows = the simulator's" "$(jq '.gpus|length' "$T/alpha.json")" \
+	"$(sql "SELECT count(*) FROM gpu_device WHERE cluster_name='alpha'")"
 
 # --- 2. the spoke restarts: same spoke id, the sequence continues ---------------------------------------
 ids_before=$(sql "SELECT count(DISTINCT spoke_id) FROM ingest_log WHERE cluster_name='alpha'")
@@ -141,7 +144,7 @@ wait_frames alpha $((n + 2)) 30
 stop_spoke "$A"
 check_eq "after a restart the spoke id is the same" "$ids_before" \
 	"$(sql "SELECT count(DISTINCT spoke_id) FROM ingest_log WHERE cluster_name='alpha'")"
-check_eq "after a restart the sequence continues: frames above seq $max_before landed" true \
+check_eq "after a restart the sequence continues: frames above seq $max_before landed" t \
 	"$(sql "SELECT count(*) >= 2 FROM ingest_log WHERE cluster_name='alpha' AND seq > $max_before")"
 check_eq "... and the restarted spoke's frames came after the old ones" 0 \
 	"$(sql "SELECT count(*) FROM ingest_log WHERE cluster_name='alpha' AND seq > $max_before
