@@ -53,6 +53,8 @@ fl_pg_start() {
 		fl_pg_as_owner "$FL_PG_BIN/initdb" -D "$FL_PG_DIR/data" -A trust -U postgres >"$FL_PG_DIR/initdb.log" 2>&1 \
 			|| { cat "$FL_PG_DIR/initdb.log" >&2; fl_die "initdb failed"; }
 	fi
+	# A server left running in DIR by an earlier run that was killed is reused, not fought over.
+	fl_pg_as_owner "$FL_PG_BIN/pg_ctl" -D "$FL_PG_DIR/data" status >/dev/null 2>&1 ||
 	fl_pg_as_owner "$FL_PG_BIN/pg_ctl" -D "$FL_PG_DIR/data" -l "$FL_PG_DIR/server.log" -w -t 60 \
 		-o "-k $FL_PG_DIR -c listen_addresses='' -c fsync=off" start >/dev/null \
 		|| { tail -20 "$FL_PG_DIR/server.log" >&2; fl_die "PostgreSQL did not start"; }
