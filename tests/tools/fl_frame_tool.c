@@ -1,0 +1,405 @@
+/* fl_frame_tool.c — fl-frame-tool: makes signed frames with synthetic nodes and sends raw frame files
+ * to a hub over nng req0, for integration tests (good frames, wrong keys, replays, raw bad bytes). */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "fl_key.h"
+#include "fl_proto.h"
+
+#define SEND_WAIT_MS   5000                                   /* the whole send: connect, send, ack */
+#define MAX_FILE_BYTES (4 * (size_t)FL_PROTO_MAX_FRAME_BYTES) /* send: files up to 4x the hub's limit */
+#define MAX_REMOVE     FL_PROTO_MAX_NODES
+
+/* Signs frames when no --key-file is given. Never configure a real hub with it. */
+static const char default_key[] = "fl-frame-tool-default-test-key-0123456789";
+
+static const char usage[] =
+    "usage:\n"
+    "  fl-frame-tool send URL FILE\n"
+    "      Sends the bytes of FILE (at most 256 MiB, sent as they are, even past the hub's 64 MiB limit)\n"
+    "      as one nng req0 message to URL (e.g. tcp://127.0.0.1:7450) and waits up to 5 s in all for the\n"
+    "      hub's ack. Prints the ack as one line of JSON:\n"
+    "        {\"seq\":N,\"status\":\"ok|duplicate|rejected|retry\",\"full\":true|false,\"reason\":\"...\"}\n"
+    "      Exit 0 when an ack came; 1 when none did (no connection, time-out, the hub dropped an oversized\n"
+    "      message, or the reply was not an ack), with the reason on stderr; 2 on a usage error.\n"
+    "  fl-frame-tool make --cluster C --spoke S --seq N [--kind full|delta|heartbeat] [--nodes K]\n"
+    "                     [--gpus-per-node G] [--sent-ms T] [--key-file F] [--remove NAME]... -o FILE\n"
+    "      Writes one signed frame to FILE. Kind defaults to full, K and G to 0, T to the current time\n"
+    "      (ms since the epoch). F is a key file as the hub reads it (32..1024 bytes after trimming);\n"
+    "      without it the frame is signed with the built-in test key\n"
+    "      \"fl-frame-tool-default-test-key-0123456789\". --remove (delta only, repeatable) lists removed\n"
+    "      nodes. Nodes are named node-00000, node-00001, ...; node i is Ready and schedulable, with\n"
+    "      ip 10.0.<i/250>.<i%250+1>, gpu_count G, gpu_allocation i%(G+1), G GPUs (gpu_id 0..G-1,\n"
+    "      utilization (i+j)%100, serial SN-<i>-<j>), and the frame carries the overview those imply.\n"
+    "      Exit 0 when written, 1 on an error (message on stderr), 2 on a usage error.\n";
+
+static int die_usage(const char *msg)
+{
+	fprintf(stderr, "fl-frame-tool: %s (see fl-frame-tool --help)\n", msg);
+	return 2;
+}
+
+/* Parses a decimal integer in [min, max] into *out; false if s is not one. */
+static bool parse_int(const char *s, long long min, long long max, long long *out)
+{
+	char *end = NULL;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+/* ---- make --------------------------------------------------------------------------------------- */
+
+/* Fills f's nodes, GPUs and overview with k synthetic nodes of g GPUs each (the values --help says). */
+static int synth(fl_proto_frame *f, uint32_t k, uint32_t g)
+{
+	fl_proto_overview *o = &f->overview;
+	double util_sum = 0;
+
+	f->nodes = k > 0 ? calloc(k, sizeof(*f->nodes)) : NULL;
+	f->gpus = k * g > 0 ? calloc((size_t)k * g, sizeof(*f->gpus)) : NULL;
+	if ((k > 0 && f->nodes == NULL) || (k * g > 0 && f->gpus == NULL)) {
+		return FL_ENOMEM;
+	}
+	f->n_nodes = k;
+	f->n_gpus = k * g;
+	for (uint32_t i = 0; i < k; i++) {
+		fl_proto_node *n = &f->nodes[i];
+		double node_util = 0;
+
+		snprintf(n->name, sizeof(n->name), "node-%05" PRIu32, i);
+		snprintf(n->ip, sizeof(n->ip), "10.0.%" PRIu32 ".%" PRIu32, i / 250, i % 250 + 1);
+		snprintf(n->gpu_name, sizeof(n->gpu_name), "%s", g > 0 ? "AMD Instinct MI300X" : "");
+		n->gpu_count = g;
+		n->gpu_allocation = i % (g + 1);
+		snprintf(n->status, sizeof(n->status), "Ready");
+		n->cpu_millis = 192000;
+		n->memory_bytes = (int64_t)1 << 41;
+		snprintf(n->kubelet_version, sizeof(n->kubelet_version), "v1.29.3");
+		snprintf(n->os_image, sizeof(n->os_image), "Ubuntu 22.04.4 LTS");
+		snprintf(n->kernel_version, sizeof(n->kernel_version), "5.15.0-105-generic");
+		snprintf(n->container_runtime, sizeof(n->container_runtime), "containerd://1.7.2");
+		for (uint32_t j = 0; j < g; j++) {
+			fl_proto_gpu *d = &f->gpus[(size_t)i * g + j];
+
+			snprintf(d->node, sizeof(d->node), "%s", n->name);
+			d->gpu_id = (int32_t)j;
+			snprintf(d->gpu_model, sizeof(d->gpu_model), "MI300X");
+			d->memory_mib = 196608;
+			d->utilization = (double)((i + j) % 100);
+			d->has_utilization = true;
+			d->temperature = 40 + j;
+			d->power = 500;
+			snprintf(d->serial, sizeof(d->serial), "SN-%" PRIu32 "-%" PRIu32, i, j);
+			d->numa = (int32_t)(j * 2 / g);
+			node_util += d->utilization;
+		}
+		n->has_utilization = g > 0;
+		n->gpu_utilization = g > 0 ? node_util / g : 0;
+		util_sum += node_util;
+		if (g > 0) {
+			o->total_nodes++;
+			o->gpus_allocatable += g;
+			o->gpus_allocated += n->gpu_allocation;
+			if (n->gpu_allocation == 0) {
+				o->fully_idle_nodes++;
+			} else if (n->gpu_allocation >= (int64_t)g) {
+				o->busy_nodes++;
+			} else {
+				o->partially_idle_nodes++;
+			}
+		}
+	}
+	o->healthy_nodes = o->total_nodes;
+	o->allocation_rate = o->gpus_allocatable > 0 ? 100.0 * o->gpus_allocated / o->gpus_allocatable : 0;
+	o->utilization = f->n_gpus > 0 ? util_sum / f->n_gpus : 0;
+	return FL_OK;
+}
+
+static int write_file(const char *path, const char *buf, size_t len)
+{
+	FILE *fp = fopen(path, "wb");
+
+	if (fp == NULL) {
+		fprintf(stderr, "fl-frame-tool: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	if (fwrite(buf, 1, len, fp) != len || fclose(fp) != 0) {
+		fprintf(stderr, "fl-frame-tool: %s: write failed: %s\n", path, strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_make(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"cluster", required_argument, NULL, 'c'},
+	    {"spoke", required_argument, NULL, 's'},
+	    {"seq", required_argument, NULL, 'n'},
+	    {"kind", required_argument, NULL, 'k'},
+	    {"nodes", required_argument, NULL, 'N'},
+	    {"gpus-per-node", required_argument, NULL, 'G'},
+	    {"sent-ms", required_argument, NULL, 't'},
+	    {"key-file", required_argument, NULL, 'K'},
+	    {"remove", required_argument, NULL, 'r'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	fl_proto_frame f = {0};
+	const char *out = NULL, *key_file = NULL;
+	static const char *removed[MAX_REMOVE];
+	uint32_t n_removed = 0;
+	long long nodes = 0, gpus = 0, v;
+	bool have_seq = false;
+	struct timespec now;
+	fl_key key = {0};
+	char err[FL_ERR_LEN];
+	char *buf = NULL;
+	size_t len = 0;
+	int c, rc = 1;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	f.env.version = FL_PROTO_VERSION;
+	f.env.kind = FL_FRAME_FULL;
+	f.env.sent_at_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+		case 's':
+			if (!fl_proto_valid_name(optarg)) {
+				return die_usage("--cluster and --spoke take 1..63 of [A-Za-z0-9._-]");
+			}
+			snprintf(c == 'c' ? f.env.cluster : f.env.spoke_id, FL_CLUSTER_LEN, "%s", optarg);
+			break;
+		case 'n':
+			if (!parse_int(optarg, 1, INT64_MAX, &v)) {
+				return die_usage("--seq takes an integer >= 1");
+			}
+			f.env.seq = (uint64_t)v;
+			have_seq = true;
+			break;
+		case 'k':
+			if ((f.env.kind = fl_proto_kind_parse(optarg, strlen(optarg))) == 0) {
+				return die_usage("--kind takes full, delta or heartbeat");
+			}
+			break;
+		case 'N':
+		case 'G':
+			if (!parse_int(optarg, 0, c == 'N' ? FL_PROTO_MAX_NODES : FL_PROTO_MAX_GPUS, &v)) {
+				return die_usage(c == 'N' ? "--nodes takes 0..20000"
+				                          : "--gpus-per-node takes 0..320000");
+			}
+			*(c == 'N' ? &nodes : &gpus) = v;
+			break;
+		case 't':
+			if (!parse_int(optarg, INT64_MIN, INT64_MAX, &v)) {
+				return die_usage("--sent-ms takes an integer (ms since the epoch)");
+			}
+			f.env.sent_at_ms = v;
+			break;
+		case 'K': key_file = optarg; break;
+		case 'r':
+			if (n_removed == MAX_REMOVE) {
+				return die_usage("more than 20000 --remove");
+			}
+			removed[n_removed++] = optarg;
+			break;
+		case 'o': out = optarg; break;
+		case 'h': return fputs(usage, stdout) == EOF;
+		default: return die_usage("unknown option");
+		}
+	}
+	if (f.env.cluster[0] == '\0' || f.env.spoke_id[0] == '\0' || !have_seq || out == NULL || optind != argc) {
+		return die_usage("make needs --cluster, --spoke, --seq and -o FILE, and no other arguments");
+	}
+	if (nodes * gpus > FL_PROTO_MAX_GPUS) {
+		return die_usage("--nodes x --gpus-per-node is more than 320000 GPUs");
+	}
+	if (key_file != NULL && fl_key_load(key_file, &key, err) != FL_OK) {
+		fprintf(stderr, "fl-frame-tool: %s\n", err);
+		return 1;
+	}
+	if (key_file == NULL) {
+		key.len = sizeof(default_key) - 1;
+		memcpy(key.bytes, default_key, key.len);
+	}
+	if (f.env.kind != FL_FRAME_HEARTBEAT) {
+		f.has_facts = true;
+		snprintf(f.facts.k8s_version, sizeof(f.facts.k8s_version), "v1.29.3");
+		snprintf(f.facts.spoke_version, sizeof(f.facts.spoke_version), "fl-frame-tool");
+		snprintf(f.facts.source, sizeof(f.facts.source), "tool");
+		f.has_overview = true;
+	}
+	if (synth(&f, (uint32_t)nodes, (uint32_t)gpus) != FL_OK) {
+		fprintf(stderr, "fl-frame-tool: out of memory for %lld nodes\n", nodes);
+		goto done;
+	}
+	if (n_removed > 0) {
+		if ((f.removed_nodes = calloc(n_removed, sizeof(*f.removed_nodes))) == NULL) {
+			fprintf(stderr, "fl-frame-tool: out of memory\n");
+			goto done;
+		}
+		f.n_removed_nodes = n_removed;
+		for (uint32_t i = 0; i < n_removed; i++) {
+			if (strlen(removed[i]) >= FL_NAME_LEN) {
+				fprintf(stderr, "fl-frame-tool: --remove %.32s...: longer than %d bytes\n", removed[i],
+				        FL_NAME_LEN - 1);
+				goto done;
+			}
+			snprintf(f.removed_nodes[i].name, FL_NAME_LEN, "%s", removed[i]);
+		}
+	}
+	if (fl_proto_encode(&f, key.bytes, key.len, &buf, &len, err) != FL_OK) {
+		fprintf(stderr, "fl-frame-tool: cannot encode the frame: %s\n", err);
+		goto done;
+	}
+	rc = write_file(out, buf, len);
+done:
+	fl_key_wipe(&key);
+	free(buf);
+	fl_proto_frame_free(&f);
+	return rc;
+}
+
+/* ---- send --------------------------------------------------------------------------------------- */
+
+/* Reads all of path (a regular file of at most MAX_FILE_BYTES) into a new buffer. */
+static int read_file(const char *path, char **out, size_t *out_len)
+{
+	FILE *fp = fopen(path, "rb");
+	struct stat st;
+	char *buf = NULL;
+	int rc = 1;
+
+	if (fp == NULL || fstat(fileno(fp), &st) != 0) {
+		fprintf(stderr, "fl-frame-tool: %s: %s\n", path, strerror(errno));
+	} else if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > MAX_FILE_BYTES) {
+		fprintf(stderr, "fl-frame-tool: %s: not a regular file of at most %zu bytes\n", path, MAX_FILE_BYTES);
+	} else if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+		fprintf(stderr, "fl-frame-tool: %s: out of memory\n", path);
+	} else if (fread(buf, 1, (size_t)st.st_size, fp) != (size_t)st.st_size) {
+		fprintf(stderr, "fl-frame-tool: %s: short read\n", path);
+	} else {
+		*out = buf;
+		*out_len = (size_t)st.st_size;
+		buf = NULL;
+		rc = 0;
+	}
+	free(buf);
+	if (fp != NULL) {
+		fclose(fp);
+	}
+	return rc;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Prints ack as the one line of JSON --help describes. */
+static int print_ack(const fl_proto_ack *ack)
+{
+	static const char *const names[] = {"ok", "duplicate", "rejected", "retry"};
+	json_t *j = json_pack("{s:I, s:s, s:b, s:s}", "seq", (json_int_t)ack->seq, "status", names[ack->status], "full",
+	                      (int)ack->want_full, "reason", ack->reason);
+	char *s = j != NULL ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	int rc = s != NULL && puts(s) != EOF ? 0 : 1;
+
+	free(s);
+	json_decref(j);
+	return rc;
+}
+
+static int cmd_send(const char *url, const char *path)
+{
+	nng_socket sock = NNG_SOCKET_INITIALIZER;
+	nng_dialer dialer;
+	fl_proto_ack ack;
+	char err[FL_ERR_LEN];
+	char *buf = NULL, *reply = NULL;
+	size_t len = 0, reply_len = 0;
+	int64_t t0 = mono_ms(), left;
+	const char *what = "";
+	int rv, rc = 1;
+
+	if (read_file(path, &buf, &len) != 0) {
+		return 1;
+	}
+	/* one request, sent once: no resend before the 5 s are up; replies bounded like a spoke's */
+	if ((what = "nng_req0_open", rv = nng_req0_open(&sock)) != 0 ||
+	    (what = "set send timeout", rv = nng_socket_set_ms(sock, NNG_OPT_SENDTIMEO, SEND_WAIT_MS)) != 0 ||
+	    (what = "set resend time", rv = nng_socket_set_ms(sock, NNG_OPT_REQ_RESENDTIME, 2 * SEND_WAIT_MS)) != 0 ||
+	    (what = "set receive limit", rv = nng_socket_set_size(sock, NNG_OPT_RECVMAXSZ, FL_PROTO_MAX_ACK_BYTES)) !=
+	        0 ||
+	    (what = "nng_dialer_create", rv = nng_dialer_create(&dialer, sock, url)) != 0 ||
+	    (what = "set receive limit", rv = nng_dialer_set_size(dialer, NNG_OPT_RECVMAXSZ, FL_PROTO_MAX_ACK_BYTES)) !=
+	        0 ||
+	    (what = "set reconnect time", rv = nng_dialer_set_ms(dialer, NNG_OPT_RECONNMINT, 100)) != 0 ||
+	    (what = "set reconnect time", rv = nng_dialer_set_ms(dialer, NNG_OPT_RECONNMAXT, 1000)) != 0 ||
+	    (what = "dial", rv = nng_dialer_start(dialer, NNG_FLAG_NONBLOCK)) != 0 ||
+	    (what = "send", rv = nng_send(sock, buf, len, 0)) != 0) {
+		fprintf(stderr, "fl-frame-tool: no ack from %s: %s: %s%s\n", url, what, nng_strerror(rv),
+		        rv == NNG_ETIMEDOUT ? " (no connection within 5 s: is the hub listening there?)" : "");
+		goto done;
+	}
+	left = SEND_WAIT_MS - (mono_ms() - t0);
+	if ((rv = nng_socket_set_ms(sock, NNG_OPT_RECVTIMEO, (nng_duration)(left > 0 ? left : 1))) != 0 ||
+	    (rv = nng_recv(sock, &reply, &reply_len, NNG_FLAG_ALLOC)) != 0) {
+		fprintf(stderr, "fl-frame-tool: no ack from %s within %d ms: %s\n", url, SEND_WAIT_MS,
+		        rv == NNG_ETIMEDOUT ? "timed out (is the hub up? was the message larger than its limit?)"
+		                            : nng_strerror(rv));
+		goto done;
+	}
+	if (fl_proto_ack_decode(reply, reply_len, &ack, err) != FL_OK) {
+		fprintf(stderr, "fl-frame-tool: the reply from %s is not an ack: %s\n", url, err);
+		goto done;
+	}
+	rc = print_ack(&ack);
+	nng_close(sock);
+done:
+	/* Without an ack the socket is left to process exit: after a peer drops an oversized message,
+	 * nng 1.5.2's nng_close was seen to block indefinitely (req0, message over the peer's limit). */
+	if (reply != NULL) {
+		nng_free(reply, reply_len);
+	}
+	free(buf);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		return fputs(usage, stdout) == EOF;
+	}
+	if (argc >= 2 && strcmp(argv[1], "send") == 0) {
+		if (argc != 4) {
+			return die_usage("send needs URL and FILE");
+		}
+		return cmd_send(argv[2], argv[3]);
+	}
+	if (argc >= 2 && strcmp(argv[1], "make") == 0) {
+		return cmd_make(argc - 1, argv + 1);
+	}
+	return die_usage(argc < 2 ? "no command" : "unknown command");
+}
