@@ -3,7 +3,8 @@
 #   1. the hub is killed with SIGKILL mid-stream and restarted: every frame is in PostgreSQL once;
 #   2. a spoke restarts mid-stream: its spoke id stays and its sequence continues;
 #   3. PostgreSQL is stopped for 30 s under a steady stream and started again: nothing lost, no crash;
-#   4. twenty spokes send at once for a minute: all rows present, per-cluster order respected.
+#   4. twenty spokes send at once for a minute: all rows present, per-cluster order respected;
+#   5. heartbeats from a quiet spoke are committed and keep its cluster's last frame time moving.
 # "Every frame once" is checked against the spoke's own account: each sequence number it used is in
 # ingest_log exactly once, or the spoke reported it superseded by a newer full snapshot, or it is still
 # in its spool; nothing else.
@@ -192,6 +193,20 @@ check_eq "per-cluster order respected: a higher seq never committed before a low
 	        WINDOW w AS (PARTITION BY cluster_name, spoke_id ORDER BY seq)) x WHERE back")"
 check_eq "all twenty online in the API" 20 \
 	"$(curl -s "$API/v1/clusters" | jq '[.data[] | select(.name != "alpha" and .status == "online")] | length')"
+
+# --- 5. heartbeats keep a quiet cluster online -----------------------------------------------------------
+sed -i 's/^interval: 1s/interval: 1h/; s/^heartbeat: 10s/heartbeat: 1s/' "$T/c01.yaml"
+before=$(sql "SELECT last_frame_at FROM cluster WHERE name='c01'")
+start_spoke c01
+C=$SPOKE_PID
+sleep 5
+stop_spoke "$C"
+check_eq "a quiet spoke (interval 1h) sent heartbeats, committed like frames" t \
+	"$(sql "SELECT count(*) >= 2 FROM ingest_log WHERE cluster_name='c01' AND kind='heartbeat'")"
+check_eq "heartbeats moved the cluster's last frame time" t \
+	"$(sql "SELECT last_frame_at > '$before' FROM cluster WHERE name='c01'")"
+check_eq "heartbeats left c01's node rows alone" 11 "$(sql "SELECT count(*) FROM node WHERE cluster_name='c01'")"
+account c01
 
 [ "$FL_FAIL" -eq 0 ] || { echo "--- hub log"; tail -40 "$T/hub.log"; for c in alpha c01; do echo "--- $c"; tail -20 "$T/$c.log"; done; }
 fl_done
