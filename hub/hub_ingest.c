@@ -13,6 +13,7 @@
 #include "fl_log.h"
 #include "fl_time.h"
 #include "hub_metrics.h"
+#include "hub_view.h"
 
 #define HUB_LOG_EVERY_MS 10000 /* at most one rejection line per reason per 10 s */
 
@@ -125,6 +126,7 @@ void hub_ingest_handle(hub_ingest *ing, const void *buf, size_t len, int64_t rec
 	hub_metrics_add(HUB_M_FRAMES_ACCEPTED, 1);
 	hub_metrics_add(HUB_M_NODE_ROWS_WRITTEN, (uint64_t)res.node_rows);
 	bool first = hub_registry_record(ing->reg, (size_t)i, &f, recv_ms);
+	hub_view_apply(hub_registry_view(ing->reg), &f, recv_ms); /* the API's view, after COMMIT */
 	ack->status = FL_ACK_OK;
 	if (first)
 		fl_info("first frame from cluster=%s spoke=%s seq=%llu kind=%s nodes=%u gpus=%u", f.env.cluster,
