@@ -356,5 +356,10 @@ if command -v ss >/dev/null; then
 	check_eq "bound to 127.0.0.1 only" "127.0.0.1:$PORT2" "$(ss -Hltn "sport = :$PORT2" | awk '{print $4}' | sort -u | paste -sd' ')"
 fi
 
+kill "$HUB2_PID" && wait "$HUB2_PID" 2>/dev/null
+HUB2_PID=""
+check_eq "hubs stopped cleanly, no sanitizer report" "" \
+	"$(grep -hE 'AddressSanitizer|LeakSanitizer|runtime error' "$T/hub.log" "$T/open.log" | head -3)"
+
 [ "$FL_FAIL" -eq 0 ] || { echo "--- hub log"; tail -40 "$T/hub.log"; }
 fl_done
