@@ -36,6 +36,10 @@ typedef struct hub_req {
 /* Sends data (stolen; NULL means out of memory → 500) in the envelope with 200/2000. Returns 200. */
 int hub_api_ok(hub_req *r, json_t *data);
 
+/* Sends data_json (len bytes: the JSON text of "data", already written) in the envelope with 200/2000.
+ * Returns 200. data_json stays the caller's. */
+int hub_api_ok_text(hub_req *r, const char *data_json, size_t len);
+
 /* Sends an error envelope: status 400/4001, 401/4003, 404/4004, 405/4005, 500/5000, 501/5001 or
  * 503/5003, message from fmt. Returns status. */
 int hub_api_error(hub_req *r, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -7,7 +7,10 @@
 
 #include "fl_time.h"
 #include "hub_api_int.h"
+#include "hub_json.h"
 #include "hub_params.h"
+
+#define HUB_API_MAX_ANSWER (64u << 20) /* a written answer larger than this is refused (500) */
 
 /* --- small JSON helpers -------------------------------------------------------------------------- */
 
@@ -327,13 +330,42 @@ int hub_api_v1_nodes(hub_req *r)
 		free(set);
 		return hub_api_error(r, 500, "out of memory");
 	}
-	json_t *rows = json_array();
-	for (size_t k = 0; k < page.n_rows; k++)
-		rows = append(rows, node_row(page.rows[k].snap, page.rows[k].node));
-	json_int_t total = (json_int_t)page.total;
+	/* The hot route: rows written straight to text (no JSON tree), the same fields node_row gives. */
+	hub_json j;
+	hub_json_init(&j, HUB_API_MAX_ANSWER);
+	hub_json_raw(&j, "{\"data\":[");
+	for (size_t k = 0; k < page.n_rows; k++) {
+		const hub_view_node *n = page.rows[k].node;
+		hub_json_raw(&j, k > 0 ? ",{\"name\":" : "{\"name\":");
+		hub_json_str(&j, hub_view_str(n, n->name));
+		hub_json_raw(&j, ",\"ip\":");
+		hub_json_str(&j, hub_view_str(n, n->ip));
+		hub_json_raw(&j, ",\"gpu_name\":");
+		hub_json_str(&j, hub_view_str(n, n->gpu_name));
+		hub_json_raw(&j, ",\"gpu_count\":");
+		hub_json_int(&j, n->gpu_count);
+		hub_json_raw(&j, ",\"gpu_allocation\":");
+		hub_json_int(&j, n->gpu_allocation);
+		hub_json_raw(&j, ",\"gpu_utilization\":");
+		hub_json_real(&j, n->gpu_utilization);
+		hub_json_raw(&j, ",\"status\":");
+		hub_json_str(&j, hub_view_str(n, n->status));
+		hub_json_raw(&j, ",\"cluster_name\":");
+		hub_json_str(&j, page.rows[k].snap->name);
+		hub_json_raw(&j, "}");
+	}
+	hub_json_raw(&j, "],\"total\":");
+	hub_json_int(&j, (int64_t)page.total);
+	hub_json_raw(&j, "}");
 	hub_node_page_free(&page);
 	free(set);
-	return hub_api_ok(r, rows != NULL ? json_pack("{s:o,s:I}", "data", rows, "total", total) : NULL);
+	size_t len = 0;
+	char *text = hub_json_take(&j, &len);
+	if (text == NULL)
+		return hub_api_error(r, 500, "out of memory");
+	rv = hub_api_ok_text(r, text, len);
+	free(text);
+	return rv;
 }
 
 int hub_api_v1_gpu_allocation(hub_req *r)

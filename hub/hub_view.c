@@ -809,6 +809,49 @@ int hub_view_query_nodes(hub_view *v, const hub_node_query *q, hub_node_page *ou
 		out->snaps[out->n_snaps++] = s;
 		all += s->n_nodes;
 	}
+	bool any_filter = (q->name != NULL && q->name[0] != '\0') || (q->gpu_name != NULL && q->gpu_name[0] != '\0') ||
+	                  q->n_statuses > 0;
+	if (q->order == HUB_ORDER_CLUSTER_NAME) {
+		/* Already in (cluster name, node name) order: count, then keep only the page's rows. */
+		size_t m = all;
+		if (any_filter) {
+			m = 0;
+			for (size_t k = 0; k < out->n_snaps; k++)
+				for (uint32_t j = 0; j < out->snaps[k]->n_nodes; j++)
+					m += node_matches(out->snaps[k]->nodes[j], q);
+		}
+		out->total = m;
+		uint64_t start = (uint64_t)(q->page_num - 1) * (uint64_t)q->page_size;
+		size_t n = start >= m
+		               ? 0
+		               : (size_t)((m - start) < (uint64_t)q->page_size ? m - start : (uint64_t)q->page_size);
+		/* Positions [lo, lo + n) of the ascending order hold the page (reversed when desc). */
+		size_t lo = n == 0 ? 0 : q->desc ? m - (size_t)start - n : (size_t)start;
+		if ((out->rows = malloc((n + 1) * sizeof(*out->rows))) == NULL) {
+			hub_node_page_free(out);
+			return FL_ENOMEM;
+		}
+		size_t pos = 0;
+		for (size_t k = 0; k < out->n_snaps && pos < lo + n; k++) {
+			const hub_view_snap *s = out->snaps[k];
+			if (!any_filter && pos + s->n_nodes <= lo) {
+				pos += s->n_nodes;
+				continue;
+			}
+			for (uint32_t j = 0; j < s->n_nodes && pos < lo + n; j++) {
+				if (any_filter && !node_matches(s->nodes[j], q))
+					continue;
+				if (pos >= lo) {
+					size_t at = q->desc ? n - 1 - (pos - lo) : pos - lo;
+					out->rows[at] = (hub_node_row){
+					    .snap = s, .node = s->nodes[j], .pos = (uint64_t)k << 32 | j};
+				}
+				pos++;
+			}
+		}
+		out->n_rows = n;
+		return FL_OK;
+	}
 	hub_node_row *rows = malloc((all + 1) * sizeof(*rows));
 	if (rows == NULL) {
 		hub_node_page_free(out);
@@ -831,11 +874,7 @@ int hub_view_query_nodes(hub_view *v, const hub_node_query *q, hub_node_page *ou
 		hub_node_page_free(out);
 		return FL_ENOMEM;
 	}
-	if (q->order == HUB_ORDER_CLUSTER_NAME) {
-		/* Gathered in (cluster name, node name) order already. */
-		for (size_t k = 0; k < n; k++)
-			out->rows[k] = q->desc ? rows[m - 1 - (start + k)] : rows[start + k];
-	} else if (n > 0) {
+	if (n > 0) {
 		for (size_t k = 0; k < m; k++)
 			set_key(&rows[k], q->order);
 		row_cmp cmp = q->order == HUB_ORDER_NAME || q->order == HUB_ORDER_STATUS ? by_skey : by_key;

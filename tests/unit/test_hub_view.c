@@ -439,6 +439,14 @@ static void test_query_filters(void **state)
 	hub_view *v = query_fixture();
 	hub_node_query q = {.clusters = all3, .page_num = 1, .page_size = 10, .name = "n"};
 	expect_page(v, q, 4, "alpha/n1,alpha/n2,zeta/n1,zeta/n2");
+	q.desc = true; /* filtered, reversed, paged: desc order is zeta/n2,zeta/n1,alpha/n2,alpha/n1 */
+	q.page_size = 3;
+	q.page_num = 2;
+	expect_page(v, q, 4, "alpha/n1");
+	q.page_num = 1;
+	expect_page(v, q, 4, "zeta/n2,zeta/n1,alpha/n2");
+	q.desc = false;
+	q.page_size = 10;
 	q.name = "2";
 	expect_page(v, q, 2, "alpha/n2,zeta/n2");
 	q.name = "gpu-";
