@@ -1,33 +1,28 @@
-/* hub_api.c — routes, envelopes, query-string checks and console files over civetweb. */
+/* hub_api.c — the HTTP server (civetweb): dispatch, access (tokens, scopes, CORS), answers in the
+ * envelope, /healthz, /readyz, /metrics and the console files. The /v1 routes are in hub_api_v1.c. */
 #include "hub_api.h"
 
-#include <civetweb.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fl_log.h"
 #include "fl_time.h"
+#include "hub_api_int.h"
 #include "hub_metrics.h"
 #include "hub_store.h"
 
-struct hub_api {
-	struct mg_context *ctx;
-	const hub_config *cfg;     /* borrowed */
-	hub_registry *reg;         /* borrowed */
-	const json_t *migrations;  /* borrowed */
-	_Atomic int64_t db_log_ms; /* last time a database failure was logged (rate limit) */
-};
+#define NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
 
-/* Per worker thread (civetweb's thread pointer): its own database connection. */
+/* Per worker thread (civetweb's thread pointer): its own database connection, for /readyz. */
 typedef struct hub_api_slot {
 	hub_store *store;
 } hub_api_slot;
@@ -39,21 +34,19 @@ static void count_status(int status)
 	hub_metrics_add(status < 400 ? HUB_M_API_2XX : status < 500 ? HUB_M_API_4XX : HUB_M_API_5XX, 1);
 }
 
-static int send_body(struct mg_connection *c, int status, const char *type, const char *body, size_t len,
-                     const char *extra_headers)
+static int send_body(hub_req *r, int status, const char *type, const char *body, size_t len, const char *extra)
 {
-	mg_printf(c,
+	mg_printf(r->c,
 	          "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nCache-Control: no-store\r\n"
-	          "X-Content-Type-Options: nosniff\r\n%s\r\n",
-	          status, mg_get_response_code_text(c, status), type, len, extra_headers ? extra_headers : "");
-	mg_write(c, body, len);
+	          "X-Content-Type-Options: nosniff\r\n%s%s\r\n",
+	          status, mg_get_response_code_text(r->c, status), type, len, r->headers, extra ? extra : "");
+	mg_write(r->c, body, len);
 	count_status(status);
 	return status;
 }
 
 /* Sends {"meta":{"code":code,"message":msg},"data":data} with HTTP status; steals data (may be NULL). */
-static int send_envelope(struct mg_connection *c, int status, int code, const char *msg, json_t *data,
-                         const char *extra_headers)
+static int send_envelope(hub_req *r, int status, int code, const char *msg, json_t *data, const char *extra)
 {
 	json_t *env = json_pack("{s:{s:i,s:s},s:o}", "meta", "code", code, "message", msg, "data",
 	                        data != NULL ? data : json_null());
@@ -61,264 +54,100 @@ static int send_envelope(struct mg_connection *c, int status, int code, const ch
 	json_decref(env);
 	if (text == NULL) {
 		static const char oom[] = "{\"meta\":{\"code\":5000,\"message\":\"out of memory\"},\"data\":null}";
-		return send_body(c, 500, "application/json", oom, sizeof(oom) - 1, NULL);
+		return send_body(r, 500, "application/json", oom, sizeof(oom) - 1, NULL);
 	}
-	int rv = send_body(c, status, "application/json", text, strlen(text), extra_headers);
+	int rv = send_body(r, status, "application/json", text, strlen(text), extra);
 	free(text);
 	return rv;
 }
 
-static int send_ok(struct mg_connection *c, json_t *data)
+int hub_api_ok(hub_req *r, json_t *data)
 {
 	if (data == NULL)
-		return send_envelope(c, 500, 5000, "out of memory", NULL, NULL);
-	return send_envelope(c, 200, 2000, "OK", data, NULL);
+		return send_envelope(r, 500, 5000, "out of memory", NULL, NULL);
+	return send_envelope(r, 200, 2000, "OK", data, NULL);
 }
 
-static int send_error(struct mg_connection *c, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int hub_api_ok_text(hub_req *r, const char *data_json, size_t len)
+{
+	static const char head[] = "{\"meta\":{\"code\":2000,\"message\":\"OK\"},\"data\":";
+	mg_printf(
+	    r->c,
+	    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %zu\r\nCache-Control: no-store\r\n"
+	    "X-Content-Type-Options: nosniff\r\n%s\r\n%s",
+	    sizeof(head) - 1 + len + 1, r->headers, head);
+	mg_write(r->c, data_json, len);
+	mg_write(r->c, "}", 1);
+	count_status(200);
+	return 200;
+}
 
-static int send_error(struct mg_connection *c, int status, const char *fmt, ...)
+int hub_api_error(hub_req *r, int status, const char *fmt, ...)
 {
 	char msg[FL_ERR_LEN + 128];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	int code = status == 400 ? 4001 : status == 404 ? 4004 : status == 405 ? 4005 : status == 503 ? 5003 : 5000;
-	return send_envelope(c, status, code, msg, NULL, status == 405 ? "Allow: GET\r\n" : NULL);
+	int code = status == 400   ? 4001
+	           : status == 401 ? 4003
+	           : status == 404 ? 4004
+	           : status == 405 ? 4005
+	           : status == 501 ? 5001
+	           : status == 503 ? 5003
+	                           : 5000;
+	const char *extra = status == 405   ? "Allow: GET\r\n"
+	                    : status == 401 ? "WWW-Authenticate: Bearer realm=\"fleetlens\"\r\n"
+	                                    : NULL;
+	return send_envelope(r, status, code, msg, NULL, extra);
 }
 
-/* A database failure: 503 to the client, one log line per 10 s at most. */
-static int send_db_error(struct mg_connection *c, hub_api *api, const char *err)
+/* --- /healthz, /readyz, /metrics ------------------------------------------------------------------- */
+
+static hub_store *slot_store(hub_req *r)
 {
-	int64_t now = fl_mono_ms(), last = atomic_load(&api->db_log_ms);
-	if (now - last >= 10000 && atomic_compare_exchange_strong(&api->db_log_ms, &last, now))
-		fl_warn("api: %s", err);
-	return send_error(c, 503, "database unavailable: %s", err);
-}
-
-/* --- query strings ------------------------------------------------------------------------------- */
-
-enum { P_ABSENT = 0, P_OK = 1, P_TOO_LONG = -1, P_BAD = -2 };
-
-/* Decodes query parameter name into buf (HUB_API_MAX_PARAM + 1 bytes). An empty value counts as
- * absent; a value longer than HUB_API_MAX_PARAM is P_TOO_LONG; one that decodes to a NUL is P_BAD. */
-static int get_param(const struct mg_request_info *ri, const char *name, char buf[HUB_API_MAX_PARAM + 1])
-{
-	buf[0] = '\0';
-	if (ri->query_string == NULL)
-		return P_ABSENT;
-	int n = mg_get_var(ri->query_string, strlen(ri->query_string), name, buf, HUB_API_MAX_PARAM + 1);
-	if (n == -1 || n == 0)
-		return P_ABSENT;
-	if (n < 0)
-		return P_TOO_LONG;
-	if ((size_t)n != strlen(buf))
-		return P_BAD;
-	return P_OK;
-}
-
-static bool valid_name_chars(const char *s)
-{
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '.' ||
-		      *s == '_' || *s == '-'))
-			return false;
-	return true;
-}
-
-/* Reads the `cluster` parameter. Returns 0 with *idx = registry index (or -1 when absent), or the HTTP
- * status it already answered with. */
-static int cluster_param(struct mg_connection *c, hub_api *api, int *idx)
-{
-	char v[HUB_API_MAX_PARAM + 1];
-	int p = get_param(mg_get_request_info(c), "cluster", v);
-	*idx = -1;
-	if (p == P_TOO_LONG)
-		return send_error(c, 400, "parameter 'cluster' is longer than %d bytes", HUB_API_MAX_PARAM);
-	if (p == P_ABSENT)
-		return 0;
-	if (p == P_BAD || !valid_name_chars(v) || strlen(v) >= FL_CLUSTER_LEN)
-		return send_error(c, 400, "parameter 'cluster' must be 1..63 of A-Z a-z 0-9 . _ -");
-	*idx = hub_registry_find(api->reg, v);
-	if (*idx < 0)
-		return send_error(c, 404, "cluster '%s' not found", v);
-	return 0;
-}
-
-/* Reads a whole-number parameter in [min, max] (def when absent). 0, or the HTTP status answered. */
-static int int_param(struct mg_connection *c, const char *name, int64_t def, int64_t min, int64_t max, int64_t *out)
-{
-	char v[HUB_API_MAX_PARAM + 1];
-	int p = get_param(mg_get_request_info(c), name, v);
-	*out = def;
-	if (p == P_ABSENT)
-		return 0;
-	if (p == P_TOO_LONG)
-		return send_error(c, 400, "parameter '%s' is longer than %d bytes", name, HUB_API_MAX_PARAM);
-	bool digits = p == P_OK && strlen(v) <= 12;
-	for (const char *s = v; digits && *s; s++)
-		digits = *s >= '0' && *s <= '9';
-	int64_t x = digits ? strtoll(v, NULL, 10) : 0;
-	if (!digits || x < min || x > max)
-		return send_error(c, 400, "parameter '%s' must be a whole number from %" PRId64 " to %" PRId64, name,
-		                  min, max);
-	*out = x;
-	return 0;
-}
-
-/* --- routes -------------------------------------------------------------------------------------- */
-
-static hub_store *slot_store(struct mg_connection *c, hub_api *api)
-{
-	hub_api_slot *slot = mg_get_thread_pointer(c);
+	hub_api_slot *slot = mg_get_thread_pointer(r->c);
 	if (slot == NULL)
 		return NULL;
 	if (slot->store == NULL)
-		slot->store = hub_store_new(api->cfg->database_url);
+		slot->store = hub_store_new(r->api->cfg->database_url);
 	return slot->store;
 }
 
-static json_t *time_or_null(int64_t ms)
+static int route_healthz(hub_req *r)
 {
-	if (ms <= 0)
-		return json_null();
-	char buf[40];
-	fl_format_time(ms, buf, sizeof(buf));
-	return json_string(buf);
+	return hub_api_ok(r, json_pack("{s:s}", "status", "ok"));
 }
 
-static json_t *str_or_null(const char *s)
+static int route_readyz(hub_req *r)
 {
-	return s[0] != '\0' ? json_string(s) : json_null();
-}
-
-static json_t *age_or_null(int64_t last_ms, int64_t now_ms)
-{
-	return last_ms > 0 ? json_real((double)(now_ms - last_ms) / 1000.0) : json_null();
-}
-
-static int route_clusters(struct mg_connection *c, hub_api *api)
-{
-	hub_store *s = slot_store(c, api);
+	hub_store *s = slot_store(r);
 	if (s == NULL)
-		return send_error(c, 500, "out of memory");
+		return hub_api_error(r, 500, "out of memory");
 	char err[FL_ERR_LEN];
-	json_t *ovs = NULL;
-	if (hub_store_read_overviews(s, &ovs, err) != FL_OK)
-		return send_db_error(c, api, err);
-	int64_t now = fl_now_ms();
-	json_t *arr = json_array();
-	for (size_t i = 0; arr != NULL && i < hub_registry_count(api->reg); i++) {
-		hub_cluster_state st;
-		hub_registry_get(api->reg, i, &st);
-		const char *name = hub_registry_name(api->reg, i);
-		json_t *ov = json_object_get(ovs, name);
-		json_t *o = json_pack(
-		    "{s:s,s:o,s:s,s:o,s:o,s:o,s:o,s:O}", "name", name, "labels",
-		    hub_config_labels_json(hub_registry_conf(api->reg, i)), "status",
-		    hub_status_of(st.last_frame_ms, now, api->cfg->stale_after_ms, api->cfg->offline_after_ms),
-		    "lastFrameAt", time_or_null(st.last_frame_ms), "lastFrameAgeSeconds",
-		    age_or_null(st.last_frame_ms, now), "k8sVersion", str_or_null(st.k8s_version), "spokeVersion",
-		    str_or_null(st.spoke_version), "overview", ov != NULL ? ov : json_null());
-		if (o == NULL || json_array_append_new(arr, o) != 0) {
-			json_decref(arr);
-			arr = NULL;
-		}
+	if (hub_store_ready(s, r->api->migrations, err) != FL_OK) {
+		int64_t now = fl_mono_ms(), last = atomic_load(&r->api->db_log_ms);
+		if (now - last >= 10000 && atomic_compare_exchange_strong(&r->api->db_log_ms, &last, now))
+			fl_warn("api: not ready: %s", err);
+		return hub_api_error(r, 503, "not ready: %s", err);
 	}
-	json_decref(ovs);
-	return send_ok(c, arr);
+	return hub_api_ok(r, json_pack("{s:s}", "status", "ready"));
 }
 
-static int route_overview(struct mg_connection *c, hub_api *api)
+static int route_metrics(hub_req *r)
 {
-	int idx, rv;
-	if ((rv = cluster_param(c, api, &idx)) != 0)
-		return rv;
-	if (idx < 0) {
-		if (hub_registry_count(api->reg) != 1)
-			return send_error(c, 400, "parameter 'cluster' is required");
-		idx = 0;
-	}
-	const char *name = hub_registry_name(api->reg, (size_t)idx);
-	int64_t now = fl_now_ms();
-	hub_cluster_state st;
-	hub_registry_get(api->reg, (size_t)idx, &st);
-	const char *status = hub_status_of(st.last_frame_ms, now, api->cfg->stale_after_ms, api->cfg->offline_after_ms);
-	if (st.last_frame_ms <= 0)
-		return send_error(c, 503, "cluster '%s' has not reported yet", name);
-
-	hub_store *s = slot_store(c, api);
-	if (s == NULL)
-		return send_error(c, 500, "out of memory");
-	char err[FL_ERR_LEN];
-	fl_proto_overview ov;
-	int64_t updated_ms = 0;
-	bool found = false;
-	if (hub_store_read_overview(s, name, &ov, &updated_ms, &found, err) != FL_OK)
-		return send_db_error(c, api, err);
-	if (!found)
-		return send_error(c, 503, "cluster '%s' has not reported an overview yet", name);
-	json_t *data = fl_proto_overview_to_json(&ov);
-	/* ageSeconds is the age of the figures served (when the overview was stored). */
-	if (data == NULL || json_object_set_new(data, "cluster", json_string(name)) ||
-	    json_object_set_new(data, "updatedAt", time_or_null(updated_ms)) ||
-	    json_object_set_new(data, "status", json_string(status)) ||
-	    json_object_set_new(data, "ageSeconds", age_or_null(updated_ms, now))) {
-		json_decref(data);
-		data = NULL;
-	}
-	return send_ok(c, data);
-}
-
-static int route_nodes(struct mg_connection *c, hub_api *api)
-{
-	int idx, rv;
-	int64_t page_num, page_size;
-	if ((rv = cluster_param(c, api, &idx)) != 0)
-		return rv;
-	if ((rv = int_param(c, "page_num", 1, 1, HUB_API_MAX_PAGE_NUM, &page_num)) != 0)
-		return rv;
-	if ((rv = int_param(c, "page_size", 10, 1, HUB_API_MAX_PAGE_SIZE, &page_size)) != 0)
-		return rv;
-	hub_store *s = slot_store(c, api);
-	if (s == NULL)
-		return send_error(c, 500, "out of memory");
-	char err[FL_ERR_LEN];
-	json_t *rows = NULL;
-	int64_t total = 0;
-	if (hub_store_read_nodes(s, idx >= 0 ? hub_registry_name(api->reg, (size_t)idx) : NULL, page_size,
-	                         (page_num - 1) * page_size, &rows, &total, err) != FL_OK)
-		return send_db_error(c, api, err);
-	return send_ok(c, json_pack("{s:o,s:I}", "data", rows, "total", (json_int_t)total));
-}
-
-static int route_readyz(struct mg_connection *c, hub_api *api)
-{
-	hub_store *s = slot_store(c, api);
-	if (s == NULL)
-		return send_error(c, 500, "out of memory");
-	char err[FL_ERR_LEN];
-	if (hub_store_ready(s, api->migrations, err) != FL_OK)
-		return send_error(c, 503, "not ready: %s", err);
-	return send_ok(c, json_pack("{s:s}", "status", "ready"));
-}
-
-static int route_metrics(struct mg_connection *c, hub_api *api)
-{
+	hub_api *api = r->api;
 	char *text = NULL;
 	size_t len = 0;
 	if (hub_metrics_render(api->reg, fl_now_ms(), api->cfg->stale_after_ms, api->cfg->offline_after_ms, &text,
-	                       &len) != FL_OK)
-		return send_error(c, 500, "out of memory");
-	mg_printf(c,
-	          "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
-	          "Content-Length: %zu\r\nCache-Control: no-store\r\n\r\n",
-	          len);
-	mg_write(c, text, len);
+	                       &len) != FL_OK ||
+	    hub_metrics_render_api(api->view, &text, &len) != FL_OK) {
+		free(text);
+		return hub_api_error(r, 500, "out of memory");
+	}
+	int rv = send_body(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, len, NULL);
 	free(text);
-	count_status(200);
-	return 200;
+	return rv;
 }
 
 /* Console files: names of [A-Za-z0-9._-] (not starting with '.') directly inside web_dir. */
@@ -342,13 +171,13 @@ static const char *content_type(const char *name)
 }
 
 /* Serves web_dir/name if it is a plain file there; 0 if there is no such file (caller answers 404). */
-static int try_web_file(struct mg_connection *c, hub_api *api, const char *name)
+static int try_web_file(hub_req *r, const char *name)
 {
 	size_t len = strlen(name);
-	if (len == 0 || len > 128 || name[0] == '.' || !valid_name_chars(name))
+	if (len == 0 || len > 128 || name[0] == '.' || strspn(name, NAME_CHARS) != len)
 		return 0;
 	char path[HUB_PATH_LEN + 160];
-	snprintf(path, sizeof(path), "%s/%s", api->cfg->web_dir, name);
+	snprintf(path, sizeof(path), "%s/%s", r->api->cfg->web_dir, name);
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
@@ -368,50 +197,152 @@ static int try_web_file(struct mg_connection *c, hub_api *api, const char *name)
 	close(fd);
 	if (buf == NULL || got != (size_t)sb.st_size) {
 		free(buf);
-		return send_error(c, 500, "cannot read console file '%s'", name);
+		return hub_api_error(r, 500, "cannot read console file '%s'", name);
 	}
-	int rv = send_body(c, 200, content_type(name), buf, got, NULL);
+	int rv = send_body(r, 200, content_type(name), buf, got, NULL);
 	free(buf);
 	return rv;
 }
 
-typedef int (*route_fn)(struct mg_connection *, hub_api *);
+/* --- dispatch ------------------------------------------------------------------------------------ */
 
-static int route_healthz(struct mg_connection *c, hub_api *api)
-{
-	(void)api;
-	return send_ok(c, json_pack("{s:s}", "status", "ok"));
-}
+typedef int (*route_fn)(hub_req *);
 
 static const struct {
 	const char *path;
+	hub_api_route label;
 	route_fn fn;
 } routes[] = {
-    {"/v1/clusters", route_clusters}, {"/v1/clusters/overview", route_overview},
-    {"/v1/nodes", route_nodes},       {"/healthz", route_healthz},
-    {"/readyz", route_readyz},        {"/metrics", route_metrics},
+    {"/v1/clusters", HUB_ROUTE_CLUSTERS, hub_api_v1_clusters},
+    {"/v1/clusters/overview", HUB_ROUTE_CLUSTERS_OVERVIEW, hub_api_v1_overview},
+    {"/v1/clusters/gpuHeatmap", HUB_ROUTE_CLUSTERS_HEATMAP, hub_api_v1_heatmap},
+    {"/v1/fleet/overview", HUB_ROUTE_FLEET_OVERVIEW, hub_api_v1_fleet_overview},
+    {"/v1/nodes", HUB_ROUTE_NODES, hub_api_v1_nodes},
+    {"/v1/nodes/gpuAllocation", HUB_ROUTE_NODES_ALLOCATION, hub_api_v1_gpu_allocation},
+    {"/v1/workloads", HUB_ROUTE_WORKLOADS, hub_api_v1_issue5},
+    {"/healthz", HUB_ROUTE_HEALTHZ, route_healthz},
+    {"/readyz", HUB_ROUTE_READYZ, route_readyz},
+    {"/metrics", HUB_ROUTE_METRICS, route_metrics},
 };
+
+/* Finds uri's route: *fn and *label, and r->name for /v1/nodes/{name}[/...]. *fn is NULL when no route
+ * matches; *bad_name is set when the {name} segment is not a node name. */
+static void match_route(hub_req *r, const char *uri, route_fn *fn, hub_api_route *label, bool *bad_name)
+{
+	*fn = NULL;
+	*label = HUB_ROUTE_OTHER;
+	*bad_name = false;
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (strcmp(uri, routes[i].path) == 0) {
+			*fn = routes[i].fn;
+			*label = routes[i].label;
+			return;
+		}
+	}
+	static const char prefix[] = "/v1/nodes/";
+	if (strncmp(uri, prefix, sizeof(prefix) - 1) != 0)
+		return;
+	const char *name = uri + sizeof(prefix) - 1, *slash = strchr(name, '/');
+	size_t len = slash != NULL ? (size_t)(slash - name) : strlen(name);
+	if (slash == NULL) {
+		*fn = hub_api_v1_node;
+		*label = HUB_ROUTE_NODE;
+	} else if (strcmp(slash, "/gpuDevices") == 0) {
+		*fn = hub_api_v1_node_gpus;
+		*label = HUB_ROUTE_NODE_GPUS;
+	} else if (strcmp(slash, "/utilizationHistory") == 0) {
+		*fn = hub_api_v1_issue5;
+		*label = HUB_ROUTE_NODE_HISTORY;
+	} else {
+		return;
+	}
+	if (len == 0 || len >= sizeof(r->name) || strspn(name, NAME_CHARS) < len) {
+		*bad_name = true;
+		return;
+	}
+	memcpy(r->name, name, len);
+	r->name[len] = '\0';
+}
+
+/* The access-controlled paths: the /v1 API and /metrics. */
+static bool guarded(const char *uri)
+{
+	return strcmp(uri, "/v1") == 0 || strncmp(uri, "/v1/", 4) == 0 || strcmp(uri, "/metrics") == 0;
+}
+
+static int preflight(hub_req *r)
+{
+	mg_printf(r->c,
+	          "HTTP/1.1 204 No Content\r\n%sAccess-Control-Allow-Methods: GET, OPTIONS\r\n"
+	          "Access-Control-Allow-Headers: Authorization, Content-Type\r\nAccess-Control-Max-Age: 600\r\n"
+	          "Content-Length: 0\r\n\r\n",
+	          r->headers);
+	count_status(204);
+	return 204;
+}
+
+static int handle(hub_req *r, hub_api_route *label)
+{
+	hub_api *api = r->api;
+	const struct mg_request_info *ri = mg_get_request_info(r->c);
+	const char *uri = ri->local_uri != NULL ? ri->local_uri : "";
+	bool get = strcmp(ri->request_method, "GET") == 0;
+	route_fn fn;
+	bool bad_name;
+	match_route(r, uri, &fn, label, &bad_name);
+	if (guarded(uri)) {
+		const char *origin = mg_get_header(r->c, "Origin");
+		if (origin != NULL && hub_auth_origin_allowed(api->cfg, origin)) {
+			snprintf(r->headers, sizeof(r->headers), "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n",
+			         origin);
+			if (strcmp(ri->request_method, "OPTIONS") == 0)
+				return preflight(r);
+		}
+		int token = hub_auth_check(api->auth, mg_get_header(r->c, "Authorization"));
+		if (token == HUB_AUTH_NONE)
+			return hub_api_error(r, 401,
+			                     "a valid bearer token is required (Authorization: Bearer <token>)");
+		r->scope = hub_auth_scope(api->auth, token);
+	}
+	if (fn != NULL || bad_name) {
+		if (!get)
+			return hub_api_error(r, 405, "method %.16s not allowed", ri->request_method);
+		if (bad_name)
+			return hub_api_error(r, 400, "path segment 'name' must be 1..%zu of A-Z a-z 0-9 . _ -",
+			                     sizeof(r->name) - 1);
+		return fn(r);
+	}
+	if (!guarded(uri) && uri[0] == '/' && strchr(uri + 1, '/') == NULL) {
+		if (!get)
+			return hub_api_error(r, 405, "method %.16s not allowed", ri->request_method);
+		*label = HUB_ROUTE_CONSOLE;
+		int rv = try_web_file(r, uri[1] != '\0' ? uri + 1 : "index.html");
+		if (rv != 0)
+			return rv;
+		*label = HUB_ROUTE_OTHER;
+	}
+	return hub_api_error(r, 404, "no route %.200s", uri);
+}
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static int begin_request(struct mg_connection *c)
 {
-	hub_api *api = mg_get_user_data(mg_get_context(c));
-	const struct mg_request_info *ri = mg_get_request_info(c);
-	const char *uri = ri->local_uri != NULL ? ri->local_uri : "";
-	bool get = strcmp(ri->request_method, "GET") == 0;
-	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		if (strcmp(uri, routes[i].path) == 0)
-			return get ? routes[i].fn(c, api)
-			           : send_error(c, 405, "method %.16s not allowed", ri->request_method);
-	}
-	if (uri[0] == '/' && strchr(uri + 1, '/') == NULL) {
-		const char *name = uri[1] != '\0' ? uri + 1 : "index.html";
-		if (!get)
-			return send_error(c, 405, "method %.16s not allowed", ri->request_method);
-		int rv = try_web_file(c, api, name);
-		if (rv != 0)
-			return rv;
-	}
-	return send_error(c, 404, "no route %.200s", uri);
+	int64_t t0 = mono_us();
+	hub_req r;
+	memset(&r, 0, sizeof(r));
+	r.c = c;
+	r.api = mg_get_user_data(mg_get_context(c));
+	r.query = mg_get_request_info(c)->query_string;
+	hub_api_route label = HUB_ROUTE_OTHER;
+	int status = handle(&r, &label);
+	hub_metrics_observe_api(label, mono_us() - t0);
+	return status;
 }
 
 static void *init_thread(const struct mg_context *ctx, int thread_type)
@@ -438,30 +369,40 @@ static int log_message(const struct mg_connection *c, const char *message)
 	return 1;
 }
 
-int hub_api_start(const hub_config *cfg, hub_registry *reg, const json_t *migrations, hub_api **out,
+int hub_api_start(const hub_config *cfg, hub_registry *reg, hub_view *view, const json_t *migrations, hub_api **out,
                   char err[FL_ERR_LEN])
 {
 	*out = NULL;
 	hub_api *api = calloc(1, sizeof(*api));
-	if (api == NULL)
+	if (api == NULL || hub_auth_new(cfg, &api->auth) != FL_OK) {
+		free(api);
 		return fl_seterr(err, FL_ENOMEM, "api: out of memory");
+	}
 	api->cfg = cfg;
 	api->reg = reg;
+	api->view = view;
 	api->migrations = migrations;
+	if (hub_auth_listen_address(cfg->api_listen, cfg->n_api_tokens > 0, api->listen, sizeof(api->listen)))
+		fl_warn("api: no hub.api_tokens configured: the API listens on %s only (api_listen %s asked for more)",
+		        api->listen, cfg->api_listen);
+	else if (cfg->n_api_tokens == 0)
+		fl_warn("api: no hub.api_tokens configured: the API answers without a token, on loopback (%s) only",
+		        api->listen);
 	struct mg_callbacks cb;
 	memset(&cb, 0, sizeof(cb));
 	cb.begin_request = begin_request;
 	cb.init_thread = init_thread;
 	cb.exit_thread = exit_thread;
 	cb.log_message = log_message;
-	const char *opts[] = {"listening_ports",   cfg->api_listen, "num_threads",        "16",    "tcp_nodelay", "1",
-	                      "enable_keep_alive", "yes",           "request_timeout_ms", "10000", NULL};
+	const char *opts[] = {"listening_ports",   api->listen, "num_threads",        "16",    "tcp_nodelay", "1",
+	                      "enable_keep_alive", "yes",       "request_timeout_ms", "10000", NULL};
 	struct mg_init_data init = {.callbacks = &cb, .user_data = api, .configuration_options = opts};
 	char text[256] = "";
 	unsigned code = 0;
 	struct mg_error_data e = {.code = &code, .text = text, .text_buffer_size = sizeof(text)};
 	api->ctx = mg_start2(&init, &e);
 	if (api->ctx == NULL) {
+		hub_auth_free(api->auth);
 		free(api);
 		return fl_seterr(err, FL_EIO, "api %s: cannot start: %s", cfg->api_listen,
 		                 text[0] ? text : "unknown error");
@@ -470,10 +411,16 @@ int hub_api_start(const hub_config *cfg, hub_registry *reg, const json_t *migrat
 	return FL_OK;
 }
 
+const char *hub_api_listening(const hub_api *api)
+{
+	return api->listen;
+}
+
 void hub_api_stop(hub_api *api)
 {
 	if (api == NULL)
 		return;
 	mg_stop(api->ctx);
+	hub_auth_free(api->auth);
 	free(api);
 }

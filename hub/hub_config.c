@@ -1,13 +1,16 @@
 /* hub_config.c — clusters.yaml → hub_config, through fl_yaml (errors name FILE:LINE:COL and key). */
 #include "hub_config.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fl_time.h"
 #include "fl_yaml.h"
+#include "hub_auth.h"
 
 static const char *const top_keys[] = {"hub", "clusters", NULL};
 static const char *const hub_keys[] = {"ingest_url",
@@ -27,6 +30,22 @@ static const char *const tls_keys[] = {"cert_file", "key_file", "ca_file", NULL}
 static const char *const cluster_keys[] = {"name", "labels", "key_file", NULL};
 
 #define TLS_SCHEME "tls+tcp://"
+/* Read by load_api_access, after the clusters (token scopes name them). */
+static const char *const api_keys[] = {"api_tokens", "cors_origins", NULL};
+static const char *const token_keys[] = {"name", "token_file", "clusters", "cluster_labels", NULL};
+
+/* hub's keys are hub_keys plus api_keys. */
+static int check_hub_keys(fl_yaml_doc *doc, fl_yaml_node hub, char err[FL_ERR_LEN])
+{
+	const char *all[64];
+	size_t n = 0;
+	for (size_t i = 0; hub_keys[i] != NULL && n < 62; i++)
+		all[n++] = hub_keys[i];
+	for (size_t i = 0; api_keys[i] != NULL && n < 63; i++)
+		all[n++] = api_keys[i];
+	all[n] = NULL;
+	return fl_yaml_check_keys(doc, hub, all, err);
+}
 
 /* Writes dir/rel into out unless rel is absolute; dir is the config file's folder. */
 static int resolve_path(const char *cfg_path, const char *rel, char *out, size_t outlen)
@@ -137,7 +156,7 @@ static int load_delivery(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node hub, ch
 static int load_hub(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node hub, const char *env_db, char err[FL_ERR_LEN])
 {
 	int rv;
-	if ((rv = fl_yaml_check_keys(doc, hub, hub_keys, err)) != FL_OK)
+	if ((rv = check_hub_keys(doc, hub, err)) != FL_OK)
 		return rv;
 	if ((rv = fl_yaml_get_str(doc, hub, "ingest_url", true, cfg->ingest_url, sizeof(cfg->ingest_url), err)) != 0)
 		return rv;
@@ -271,6 +290,188 @@ static int load_clusters(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node seq, ch
 	return FL_OK;
 }
 
+/* --- API access: hub.api_tokens and hub.cors_origins (issue 6) ------------------------------------- */
+
+/* Reads the token file at path, trims surrounding whitespace and stores only its SHA-256 in t. The
+ * token must be HUB_TOKEN_MIN_LEN..HUB_TOKEN_MAX_LEN visible ASCII characters (it travels in a header).
+ * The bytes read are wiped. Errors name the key; never the token. */
+static int load_token_file(fl_yaml_doc *doc, fl_yaml_node item, hub_api_token_conf *t, char err[FL_ERR_LEN])
+{
+	fl_yaml_node at = fl_yaml_get(doc, item, "token_file");
+	FILE *f = fopen(t->token_file, "rb");
+	if (f == NULL)
+		return fl_yaml_error(doc, at, "token_file", err, "%s: cannot read: %s", t->token_file, strerror(errno));
+	char buf[HUB_TOKEN_MAX_LEN + 64];
+	size_t n = fread(buf, 1, sizeof(buf), f);
+	bool bad = ferror(f) != 0;
+	fclose(f);
+	size_t a = 0, b = n;
+	while (a < b && isspace((unsigned char)buf[a]))
+		a++;
+	while (b > a && isspace((unsigned char)buf[b - 1]))
+		b--;
+	bool visible = true;
+	for (size_t i = a; i < b; i++)
+		visible = visible && buf[i] > 0x20 && buf[i] < 0x7f;
+	int rv = FL_OK;
+	if (bad)
+		rv = fl_yaml_error(doc, at, "token_file", err, "%s: read error", t->token_file);
+	else if (n == sizeof(buf) || b - a > HUB_TOKEN_MAX_LEN || b - a < HUB_TOKEN_MIN_LEN || !visible)
+		rv = fl_yaml_error(doc, at, "token_file", err,
+		                   "%s: the token must be %d..%d visible ASCII characters (no spaces inside)",
+		                   t->token_file, HUB_TOKEN_MIN_LEN, HUB_TOKEN_MAX_LEN);
+	else
+		hub_auth_sha256(buf + a, b - a, t->sha256);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return rv;
+}
+
+/* clusters: [names] (each registered) into t's bit set. */
+static int load_token_clusters(const hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node list, hub_api_token_conf *t,
+                               char err[FL_ERR_LEN])
+{
+	if (!fl_yaml_is_seq(doc, list) || fl_yaml_seq_len(doc, list) == 0)
+		return fl_yaml_error(doc, list, "clusters", err, "expected a non-empty list of cluster names");
+	for (size_t k = 0; k < fl_yaml_seq_len(doc, list); k++) {
+		fl_yaml_node it = fl_yaml_seq_item(doc, list, k);
+		const char *name = fl_yaml_scalar(doc, it);
+		size_t i = 0;
+		while (name != NULL && i < cfg->n_clusters && strcmp(cfg->clusters[i].name, name) != 0)
+			i++;
+		if (name == NULL || i == cfg->n_clusters)
+			return fl_yaml_error(doc, it, "clusters", err, "'%.64s' is not a registered cluster",
+			                     name != NULL ? name : "(not a name)");
+		t->clusters[i / 8] |= (uint8_t)(1u << (i % 8));
+	}
+	t->scope = HUB_SCOPE_CLUSTERS;
+	return FL_OK;
+}
+
+/* cluster_labels: {key: value, ...} into t->labels. */
+static int load_token_labels(fl_yaml_doc *doc, fl_yaml_node map, hub_api_token_conf *t, char err[FL_ERR_LEN])
+{
+	size_t n = fl_yaml_is_map(doc, map) ? fl_yaml_map_len(doc, map) : 0;
+	if (n == 0)
+		return fl_yaml_error(doc, map, "cluster_labels", err, "expected a non-empty mapping like {region: us-east}");
+	if (n > HUB_MAX_TOKEN_LABELS)
+		return fl_yaml_error(doc, map, "cluster_labels", err, "more than %d labels", HUB_MAX_TOKEN_LABELS);
+	for (size_t i = 0; i < n; i++) {
+		const char *k = fl_yaml_map_key(doc, map, i);
+		const char *v = fl_yaml_scalar(doc, fl_yaml_map_value(doc, map, i));
+		if (k == NULL || v == NULL || k[0] == '\0' || strlen(k) >= HUB_LABEL_LEN || strlen(v) >= HUB_LABEL_LEN)
+			return fl_yaml_error(doc, map, "cluster_labels", err,
+			                     "keys and values must be plain strings of at most %d characters",
+			                     HUB_LABEL_LEN - 1);
+		snprintf(t->labels[i].key, sizeof(t->labels[i].key), "%s", k);
+		snprintf(t->labels[i].value, sizeof(t->labels[i].value), "%s", v);
+	}
+	t->n_labels = n;
+	t->scope = HUB_SCOPE_LABELS;
+	return FL_OK;
+}
+
+static int load_token(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node item, hub_api_token_conf *t,
+                      char err[FL_ERR_LEN])
+{
+	int rv;
+	if (!fl_yaml_is_map(doc, item))
+		return fl_yaml_error(doc, item, "api_tokens", err, "each item must be a mapping with name and token_file");
+	if ((rv = fl_yaml_check_keys(doc, item, token_keys, err)) != FL_OK ||
+	    (rv = fl_yaml_get_str(doc, item, "name", true, t->name, sizeof(t->name), err)) != FL_OK)
+		return rv;
+	if (!fl_proto_valid_name(t->name))
+		return fl_yaml_error(doc, fl_yaml_get(doc, item, "name"), "name", err,
+		                     "'%s' is not a valid token name (1..63 of A-Z a-z 0-9 . _ -)", t->name);
+	for (size_t j = 0; j < cfg->n_api_tokens; j++)
+		if (strcmp(cfg->api_tokens[j].name, t->name) == 0)
+			return fl_yaml_error(doc, fl_yaml_get(doc, item, "name"), "name", err, "token '%s' is listed twice",
+			                     t->name);
+	if (fl_yaml_get(doc, item, "token_file") == 0)
+		return fl_yaml_error(doc, item, "token_file", err, "missing (required)");
+	if ((rv = get_path(doc, item, "token_file", "", t->token_file, sizeof(t->token_file), err)) != FL_OK)
+		return rv;
+	if ((rv = load_token_file(doc, item, t, err)) != FL_OK)
+		return rv;
+	for (size_t j = 0; j < cfg->n_api_tokens; j++)
+		if (memcmp(cfg->api_tokens[j].sha256, t->sha256, sizeof(t->sha256)) == 0)
+			return fl_yaml_error(doc, fl_yaml_get(doc, item, "token_file"), "token_file", err,
+			                     "the same token as token '%s'", cfg->api_tokens[j].name);
+	fl_yaml_node names = fl_yaml_get(doc, item, "clusters"), labels = fl_yaml_get(doc, item, "cluster_labels");
+	if (names != 0 && labels != 0)
+		return fl_yaml_error(doc, labels, "cluster_labels", err, "give clusters or cluster_labels, not both");
+	if (names != 0)
+		return load_token_clusters(cfg, doc, names, t, err);
+	if (labels != 0)
+		return load_token_labels(doc, labels, t, err);
+	return FL_OK;
+}
+
+/* An origin as browsers send it: http(s)://host[:port], nothing after. */
+static bool valid_origin(const char *o)
+{
+	const char *h = strncmp(o, "https://", 8) == 0 ? o + 8 : strncmp(o, "http://", 7) == 0 ? o + 7 : NULL;
+	if (h == NULL || *h == '\0' || strlen(o) >= HUB_ORIGIN_LEN)
+		return false;
+	const char *colon = strchr(h, ':');
+	for (const char *p = h; *p != '\0' && p != colon; p++)
+		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-')
+			return false;
+	if (colon == h)
+		return false;
+	if (colon != NULL) {
+		size_t digits = strspn(colon + 1, "0123456789");
+		if (digits == 0 || digits > 5 || colon[1 + digits] != '\0')
+			return false;
+	}
+	return true;
+}
+
+static int load_cors(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node list, char err[FL_ERR_LEN])
+{
+	if (!fl_yaml_is_seq(doc, list))
+		return fl_yaml_error(doc, list, "cors_origins", err, "expected a list like [https://ops.example.com]");
+	size_t n = fl_yaml_seq_len(doc, list);
+	if (n > HUB_MAX_CORS_ORIGINS)
+		return fl_yaml_error(doc, list, "cors_origins", err, "more than %d origins", HUB_MAX_CORS_ORIGINS);
+	for (size_t i = 0; i < n; i++) {
+		fl_yaml_node it = fl_yaml_seq_item(doc, list, i);
+		const char *o = fl_yaml_scalar(doc, it);
+		if (o == NULL || !valid_origin(o))
+			return fl_yaml_error(doc, it, "cors_origins", err,
+			                     "'%.80s' is not an origin like https://ops.example.com[:port] (no path, no '*')",
+			                     o != NULL ? o : "(not a string)");
+		snprintf(cfg->cors_origins[i], sizeof(cfg->cors_origins[i]), "%s", o);
+		cfg->n_cors_origins = i + 1;
+	}
+	return FL_OK;
+}
+
+/* hub.api_tokens and hub.cors_origins; both optional. */
+static int load_api_access(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node hub, char err[FL_ERR_LEN])
+{
+	fl_yaml_node tokens = fl_yaml_get(doc, hub, "api_tokens"), cors = fl_yaml_get(doc, hub, "cors_origins");
+	int rv;
+	if (cors != 0 && (rv = load_cors(cfg, doc, cors, err)) != FL_OK)
+		return rv;
+	if (tokens == 0)
+		return FL_OK;
+	if (!fl_yaml_is_seq(doc, tokens))
+		return fl_yaml_error(doc, tokens, "api_tokens", err, "expected a list of {name: ..., token_file: ...}");
+	size_t n = fl_yaml_seq_len(doc, tokens);
+	if (n > HUB_MAX_API_TOKENS)
+		return fl_yaml_error(doc, tokens, "api_tokens", err, "more than %d tokens", HUB_MAX_API_TOKENS);
+	if (n == 0)
+		return FL_OK;
+	if ((cfg->api_tokens = calloc(n, sizeof(*cfg->api_tokens))) == NULL)
+		return fl_seterr(err, FL_ENOMEM, "%s: out of memory", doc->path);
+	for (size_t i = 0; i < n; i++) {
+		if ((rv = load_token(cfg, doc, fl_yaml_seq_item(doc, tokens, i), &cfg->api_tokens[i], err)) != FL_OK)
+			return rv;
+		cfg->n_api_tokens = i + 1;
+	}
+	return FL_OK;
+}
+
 int hub_config_load(hub_config *cfg, const char *path, const char *env_database_url, char err[FL_ERR_LEN])
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -296,6 +497,8 @@ int hub_config_load(hub_config *cfg, const char *path, const char *env_database_
 		goto fail;
 	if ((rv = load_clusters(cfg, &doc, fl_yaml_get(&doc, root, "clusters"), err)) != FL_OK)
 		goto fail;
+	if ((rv = load_api_access(cfg, &doc, hub, err)) != FL_OK)
+		goto fail;
 	fl_yaml_close(&doc);
 	return FL_OK;
 fail:
@@ -311,6 +514,7 @@ void hub_config_free(hub_config *cfg)
 	for (size_t i = 0; i < cfg->n_clusters; i++)
 		fl_key_wipe(&cfg->clusters[i].key);
 	free(cfg->clusters);
+	free(cfg->api_tokens);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

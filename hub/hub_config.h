@@ -37,6 +37,33 @@ typedef struct hub_label {
 	char value[HUB_LABEL_LEN];
 } hub_label;
 
+/* API access (issue 6): hub.api_tokens and hub.cors_origins. */
+#define HUB_MAX_API_TOKENS    256
+#define HUB_TOKEN_NAME_LEN    64   /* 1..63 of [A-Za-z0-9._-] */
+#define HUB_TOKEN_MIN_LEN     16   /* bytes of a token, after trimming whitespace */
+#define HUB_TOKEN_MAX_LEN     4096
+#define HUB_TOKEN_HASH_LEN    32   /* SHA-256 */
+#define HUB_MAX_TOKEN_LABELS  8
+#define HUB_MAX_CORS_ORIGINS  32
+#define HUB_ORIGIN_LEN        256
+
+typedef enum hub_token_scope {
+	HUB_SCOPE_ALL = 0,  /* neither clusters nor cluster_labels given: every cluster */
+	HUB_SCOPE_CLUSTERS, /* the clusters named */
+	HUB_SCOPE_LABELS    /* the clusters whose labels contain every one of labels */
+} hub_token_scope;
+
+/* One hub.api_tokens item. The token itself is never kept: only its SHA-256. */
+typedef struct hub_api_token_conf {
+	char name[HUB_TOKEN_NAME_LEN];
+	char token_file[HUB_PATH_LEN];        /* resolved */
+	uint8_t sha256[HUB_TOKEN_HASH_LEN];   /* of the file's contents, surrounding whitespace removed */
+	hub_token_scope scope;
+	uint8_t clusters[HUB_MAX_CLUSTERS / 8]; /* HUB_SCOPE_CLUSTERS: bit i set = cluster i (config order) */
+	hub_label labels[HUB_MAX_TOKEN_LABELS]; /* HUB_SCOPE_LABELS */
+	size_t n_labels;
+} hub_api_token_conf;
+
 typedef struct hub_cluster_conf {
 	char name[FL_CLUSTER_LEN]; /* fl_proto_valid_name */
 	hub_label labels[HUB_MAX_LABELS];
@@ -63,6 +90,10 @@ typedef struct hub_config {
 	char tls_ca_file[HUB_PATH_LEN];   /* resolved; "" = spokes need no client certificate */
 	hub_cluster_conf *clusters;       /* n_clusters items in file order, owned by the config */
 	size_t n_clusters;
+	hub_api_token_conf *api_tokens; /* n_api_tokens items, owned by the config; none = API on loopback only */
+	size_t n_api_tokens;
+	char cors_origins[HUB_MAX_CORS_ORIGINS][HUB_ORIGIN_LEN]; /* "https://host[:port]" allowed to call the API */
+	size_t n_cors_origins;
 } hub_config;
 
 /* Reads path into cfg (zeroed first), including every cluster's key file (a missing, unreadable, short

@@ -16,8 +16,10 @@
 #include "fl_log.h"
 #include "fl_time.h"
 #include "hub_metrics.h"
+#include "hub_view.h"
 
 #define HUB_LOG_EVERY_MS 10000 /* at most one line per reason per 10 s */
+#define HUB_CLUSTER_LOCKS 64   /* striped locks: frames of one cluster are stored and applied one at a time */
 
 /* Log slots: one per rejection reason, and one for "asking for a full snapshot". */
 enum {
@@ -65,6 +67,9 @@ struct hub_ingest {
 	atomic_llong next_prune_mono; /* fl_mono_ms() at which ingest_log is pruned next */
 	pthread_mutex_t log_mu;
 	hub_log_limit limits[L_COUNT]; /* under log_mu */
+	/* Held from the transaction to the view update, so the API's view sees one cluster's frames in the
+	 * order they committed (the database already serializes them with an advisory lock). */
+	pthread_mutex_t cluster_mu[HUB_CLUSTER_LOCKS];
 };
 
 hub_ingest *hub_ingest_new(hub_registry *reg, const hub_config *cfg)
@@ -81,6 +86,8 @@ hub_ingest *hub_ingest_new(hub_registry *reg, const hub_config *cfg)
 	ing->cfg = cfg;
 	atomic_init(&ing->next_prune_mono, 0);
 	pthread_mutex_init(&ing->log_mu, NULL);
+	for (int k = 0; k < HUB_CLUSTER_LOCKS; k++)
+		pthread_mutex_init(&ing->cluster_mu[k], NULL);
 	return ing;
 }
 
@@ -139,6 +146,7 @@ static void accepted(hub_ingest *ing, size_t i, const fl_proto_frame *f, const h
 	hub_metrics_add(HUB_M_FRAMES_ACCEPTED, 1);
 	hub_metrics_add(HUB_M_NODE_ROWS_WRITTEN, (uint64_t)res->node_rows);
 	bool first = hub_registry_record(ing->reg, i, f, recv_ms, d->version_ms);
+	hub_view_apply(hub_registry_view(ing->reg), f, recv_ms); /* the API's view, after COMMIT */
 	ack->status = FL_ACK_OK;
 	ack->want_full = d->want_full;
 	if (first)
@@ -177,6 +185,7 @@ void hub_ingest_handle(hub_ingest *ing, hub_store *store, const void *buf, size_
 	hub_metrics_add(HUB_M_FRAME_BYTES, len);
 
 	fl_proto_frame f;
+	pthread_mutex_t *mu = NULL; /* the cluster's lock, once taken */
 	char err[FL_ERR_LEN] = "";
 	int rv = fl_proto_decode(buf, len, &f, err);
 	if (rv != FL_OK) {
@@ -203,6 +212,8 @@ void hub_ingest_handle(hub_ingest *ing, hub_store *store, const void *buf, size_
 	hub_write_opts opts = {.replay_tolerance_ms = ing->cfg->replay_tolerance_ms,
 	                       .full_seen = hub_registry_full_seen(ing->reg, (size_t)i, f.env.spoke_id)};
 	hub_write_result res;
+	mu = &ing->cluster_mu[(size_t)i % HUB_CLUSTER_LOCKS];
+	pthread_mutex_lock(mu);
 	rv = hub_store_write_frame(store, &f, recv_ms, &opts, &res, err);
 	if (rv == FL_EINVAL) {
 		reject(ing, R_MALFORMED, FL_ACK_REJECTED, ack, "malformed frame from '%s': %s", f.env.cluster, err);
@@ -232,6 +243,8 @@ void hub_ingest_handle(hub_ingest *ing, hub_store *store, const void *buf, size_
 	case HUB_SEQ_NEW: accepted(ing, (size_t)i, &f, &res, recv_ms, ack); break;
 	}
 out:
+	if (mu != NULL)
+		pthread_mutex_unlock(mu);
 	fl_proto_frame_free(&f);
 }
 
@@ -464,6 +477,8 @@ void hub_ingest_free(hub_ingest *ing)
 		hub_store_free(w->store);
 	}
 	pthread_mutex_destroy(&ing->log_mu);
+	for (int k = 0; k < HUB_CLUSTER_LOCKS; k++)
+		pthread_mutex_destroy(&ing->cluster_mu[k]);
 	free(ing->workers);
 	free(ing);
 }

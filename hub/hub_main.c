@@ -14,6 +14,7 @@
 #include "hub_ingest.h"
 #include "hub_registry.h"
 #include "hub_store.h"
+#include "hub_view.h"
 
 #define HUB_DB_CONNECT_MAX_MS 30000
 
@@ -34,6 +35,7 @@ static int run(const hub_config *cfg)
 	hub_store *store = NULL;
 	hub_ingest *ing = NULL;
 	hub_api *api = NULL;
+	hub_view *view = NULL;
 	json_t *versions = NULL;
 	int applied = 0;
 
@@ -62,6 +64,15 @@ static int run(const hub_config *cfg)
 		fl_error("database: %s", err);
 		goto out;
 	}
+	if (hub_view_new(cfg, &view) != FL_OK) {
+		fl_error("out of memory");
+		goto out;
+	}
+	if (hub_store_load_view(store, view, err) != FL_OK) {
+		fl_error("database: loading the API's view: %s", err);
+		goto out;
+	}
+	hub_registry_set_view(reg, view);
 	/* From here on each ingest worker and API thread uses its own connection. */
 	hub_store_free(store);
 	store = NULL;
@@ -73,12 +84,12 @@ static int run(const hub_config *cfg)
 		fl_error("%s", err);
 		goto out;
 	}
-	if (hub_api_start(cfg, reg, versions, &api, err) != FL_OK) {
+	if (hub_api_start(cfg, reg, view, versions, &api, err) != FL_OK) {
 		fl_error("%s", err);
 		goto out;
 	}
-	fl_info("hub %s started: ingest %s (%d workers), api http://%s/, %zu clusters", FL_VERSION, cfg->ingest_url,
-	        cfg->ingest_workers, cfg->api_listen, cfg->n_clusters);
+	fl_info("hub %s started: ingest %s (%d workers), api http://%s/, %zu clusters, view %zu KiB", FL_VERSION,
+	        cfg->ingest_url, cfg->ingest_workers, hub_api_listening(api), cfg->n_clusters, hub_view_bytes(view) / 1024);
 	if (cfg->n_clusters == 0)
 		fl_warn("no clusters are registered in %s: every frame will be refused", cfg->path);
 
@@ -91,6 +102,7 @@ out:
 	hub_ingest_free(ing);
 	hub_store_free(store);
 	hub_registry_free(reg);
+	hub_view_free(view);
 	json_decref(versions);
 	if (code == 0)
 		fl_info("stopped");

@@ -1,6 +1,7 @@
 /* hub_metrics.c — atomic counters and the /metrics text. */
 #include "hub_metrics.h"
 
+#include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,5 +123,132 @@ int hub_metrics_render(hub_registry *reg, int64_t now_ms, int64_t stale_after_ms
 	}
 	*out = buf;
 	*out_len = len;
+	return FL_OK;
+}
+
+/* --- API latency and overview gauges (issue 6) ---------------------------------------------------- */
+
+static const char *const route_names[HUB_ROUTE_COUNT] = {"/v1/clusters",
+                                                         "/v1/clusters/overview",
+                                                         "/v1/clusters/gpuHeatmap",
+                                                         "/v1/fleet/overview",
+                                                         "/v1/nodes",
+                                                         "/v1/nodes/gpuAllocation",
+                                                         "/v1/nodes/{name}",
+                                                         "/v1/nodes/{name}/gpuDevices",
+                                                         "/v1/nodes/{name}/utilizationHistory",
+                                                         "/v1/workloads",
+                                                         "/healthz",
+                                                         "/readyz",
+                                                         "/metrics",
+                                                         "console",
+                                                         "other"};
+
+/* Upper bounds in microseconds; the last bucket (+Inf) has none. */
+static const int64_t bucket_us[] = {100, 250, 500, 1000, 2500, 5000, 10000, 50000, 250000, 1000000};
+#define N_BUCKETS (sizeof(bucket_us) / sizeof(bucket_us[0]) + 1)
+
+static atomic_uint_fast64_t api_buckets[HUB_ROUTE_COUNT][N_BUCKETS]; /* not cumulative */
+static atomic_uint_fast64_t api_sum_us[HUB_ROUTE_COUNT];
+
+const char *hub_metrics_route_name(hub_api_route r)
+{
+	return r >= 0 && r < HUB_ROUTE_COUNT ? route_names[r] : "other";
+}
+
+void hub_metrics_observe_api(hub_api_route r, int64_t micros)
+{
+	if (r < 0 || r >= HUB_ROUTE_COUNT)
+		r = HUB_ROUTE_OTHER;
+	if (micros < 0)
+		micros = 0;
+	size_t b = 0;
+	while (b < N_BUCKETS - 1 && micros > bucket_us[b])
+		b++;
+	atomic_fetch_add_explicit(&api_buckets[r][b], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&api_sum_us[r], (uint_fast64_t)micros, memory_order_relaxed);
+}
+
+int hub_metrics_render_api(hub_view *view, char **buf, size_t *len)
+{
+	char *text = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&text, &n);
+	if (f == NULL)
+		return FL_ENOMEM;
+	if (*buf != NULL)
+		fwrite(*buf, 1, *len, f);
+	fprintf(f, "# HELP fleetlens_hub_api_request_duration_seconds Time to answer an API request, by route.\n"
+	           "# TYPE fleetlens_hub_api_request_duration_seconds histogram\n");
+	for (int r = 0; r < HUB_ROUTE_COUNT; r++) {
+		uint64_t cum = 0;
+		for (size_t b = 0; b < N_BUCKETS; b++) {
+			cum += atomic_load_explicit(&api_buckets[r][b], memory_order_relaxed);
+			if (b < N_BUCKETS - 1)
+				fprintf(
+				    f,
+				    "fleetlens_hub_api_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
+				    route_names[r], (double)bucket_us[b] / 1e6, (unsigned long long)cum);
+			else
+				fprintf(f,
+				        "fleetlens_hub_api_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} "
+				        "%llu\n",
+				        route_names[r], (unsigned long long)cum);
+		}
+		fprintf(f, "fleetlens_hub_api_request_duration_seconds_sum{route=\"%s\"} %.6f\n", route_names[r],
+		        (double)atomic_load_explicit(&api_sum_us[r], memory_order_relaxed) / 1e6);
+		fprintf(f, "fleetlens_hub_api_request_duration_seconds_count{route=\"%s\"} %llu\n", route_names[r],
+		        (unsigned long long)cum);
+	}
+	fprintf(f,
+	        "# HELP fleetlens_hub_view_bytes Memory held by the API's in-memory view of every cluster.\n"
+	        "# TYPE fleetlens_hub_view_bytes gauge\nfleetlens_hub_view_bytes %zu\n",
+	        hub_view_bytes(view));
+	size_t nc = hub_view_count(view);
+	hub_view_snap **snaps = calloc(nc + 1, sizeof(*snaps));
+	if (snaps == NULL) {
+		fclose(f);
+		free(text);
+		return FL_ENOMEM;
+	}
+	for (size_t i = 0; i < nc; i++)
+		snaps[i] = hub_view_get(view, i);
+	/* Cluster names are [A-Za-z0-9._-] (checked at config load): no label escaping needed. */
+	fprintf(f, "# HELP fleetlens_cluster_gpus GPUs on healthy GPU nodes from the cluster's last overview.\n"
+	           "# TYPE fleetlens_cluster_gpus gauge\n");
+	for (size_t i = 0; i < nc; i++)
+		if (snaps[i]->has_overview)
+			fprintf(f,
+			        "fleetlens_cluster_gpus{cluster=\"%s\",state=\"allocatable\"} %lld\n"
+			        "fleetlens_cluster_gpus{cluster=\"%s\",state=\"allocated\"} %lld\n",
+			        snaps[i]->name, (long long)snaps[i]->overview.gpus_allocatable, snaps[i]->name,
+			        (long long)snaps[i]->overview.gpus_allocated);
+	fprintf(f,
+	        "# HELP fleetlens_cluster_allocation_rate Percent of allocatable GPUs held by pods (last overview).\n"
+	        "# TYPE fleetlens_cluster_allocation_rate gauge\n");
+	for (size_t i = 0; i < nc; i++)
+		if (snaps[i]->has_overview)
+			fprintf(f, "fleetlens_cluster_allocation_rate{cluster=\"%s\"} %.17g\n", snaps[i]->name,
+			        snaps[i]->overview.allocation_rate);
+	fprintf(f, "# HELP fleetlens_cluster_gpu_utilization Mean GPU utilization in percent (last overview).\n"
+	           "# TYPE fleetlens_cluster_gpu_utilization gauge\n");
+	for (size_t i = 0; i < nc; i++)
+		if (snaps[i]->has_overview)
+			fprintf(f, "fleetlens_cluster_gpu_utilization{cluster=\"%s\"} %.17g\n", snaps[i]->name,
+			        snaps[i]->overview.utilization);
+	fprintf(f, "# HELP fleetlens_cluster_view_nodes Nodes of the cluster in the API's view.\n"
+	           "# TYPE fleetlens_cluster_view_nodes gauge\n");
+	for (size_t i = 0; i < nc; i++)
+		fprintf(f, "fleetlens_cluster_view_nodes{cluster=\"%s\"} %u\n", snaps[i]->name, snaps[i]->n_nodes);
+	for (size_t i = 0; i < nc; i++)
+		hub_view_release(snaps[i]);
+	free(snaps);
+	if (fclose(f) != 0 || text == NULL) {
+		free(text);
+		return FL_ENOMEM;
+	}
+	free(*buf);
+	*buf = text;
+	*len = n;
 	return FL_OK;
 }

@@ -8,6 +8,7 @@
 
 #include "fl_err.h"
 #include "hub_registry.h"
+#include "hub_view.h"
 
 typedef enum hub_counter {
 	HUB_M_FRAMES_RECEIVED = 0,
@@ -44,5 +45,36 @@ void hub_metrics_reset(void);
  * FL_OK or FL_ENOMEM. */
 int hub_metrics_render(hub_registry *reg, int64_t now_ms, int64_t stale_after_ms, int64_t offline_after_ms, char **out,
                        size_t *out_len);
+
+/* API routes, as labels of the latency histogram (issue 6). */
+typedef enum hub_api_route {
+	HUB_ROUTE_CLUSTERS = 0,
+	HUB_ROUTE_CLUSTERS_OVERVIEW,
+	HUB_ROUTE_CLUSTERS_HEATMAP,
+	HUB_ROUTE_FLEET_OVERVIEW,
+	HUB_ROUTE_NODES,
+	HUB_ROUTE_NODES_ALLOCATION,
+	HUB_ROUTE_NODE,
+	HUB_ROUTE_NODE_GPUS,
+	HUB_ROUTE_NODE_HISTORY,
+	HUB_ROUTE_WORKLOADS,
+	HUB_ROUTE_HEALTHZ,
+	HUB_ROUTE_READYZ,
+	HUB_ROUTE_METRICS,
+	HUB_ROUTE_CONSOLE, /* console files */
+	HUB_ROUTE_OTHER,   /* unknown paths, preflights, refused requests */
+	HUB_ROUTE_COUNT
+} hub_api_route;
+
+/* The route's label: its path pattern ("/v1/nodes/{name}"), "console" or "other". */
+const char *hub_metrics_route_name(hub_api_route r);
+
+/* Records one API answer of route r that took micros microseconds. Thread-safe, lock-free. */
+void hub_metrics_observe_api(hub_api_route r, int64_t micros);
+
+/* Renders the API latency histograms (fleetlens_hub_api_request_duration_seconds{route}) and, from
+ * view, the per-cluster overview gauges and the view's size, as Prometheus text appended to the
+ * malloc'd buffer *buf of *len bytes (NULL/0 to start one; the caller frees it). FL_OK or FL_ENOMEM. */
+int hub_metrics_render_api(hub_view *view, char **buf, size_t *len);
 
 #endif

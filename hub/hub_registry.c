@@ -19,6 +19,7 @@ typedef struct hub_reg_entry {
 } hub_reg_entry;
 
 struct hub_registry {
+	hub_view *view; /* borrowed; set once at start-up, before ingest starts */
 	pthread_mutex_t mu;
 	hub_reg_entry *entries;
 	size_t n;
@@ -166,4 +167,14 @@ const char *hub_registry_status(hub_registry *reg, size_t i, int64_t now_ms, int
 	int64_t last = reg->entries[i].state.last_frame_ms;
 	pthread_mutex_unlock(&reg->mu);
 	return hub_status_of(last, now_ms, stale_after_ms, offline_after_ms);
+}
+
+void hub_registry_set_view(hub_registry *reg, hub_view *view)
+{
+	reg->view = view;
+}
+
+hub_view *hub_registry_view(hub_registry *reg)
+{
+	return reg->view;
 }

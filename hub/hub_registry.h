@@ -30,6 +30,7 @@ typedef struct hub_cluster_state {
 } hub_cluster_state;
 
 typedef struct hub_registry hub_registry;
+typedef struct hub_view hub_view;
 
 /* Recent spoke streams per cluster remembered as having sent a full frame to this process. */
 #define HUB_REGISTRY_FULL_STREAMS 4
@@ -80,5 +81,12 @@ const char *hub_status_of(int64_t last_frame_ms, int64_t now_ms, int64_t stale_a
 /* hub_status_of for cluster i's current state. */
 const char *hub_registry_status(hub_registry *reg, size_t i, int64_t now_ms, int64_t stale_after_ms,
                                 int64_t offline_after_ms);
+
+/* Attaches the API's view (borrowed; it must outlive the registry's use), so the ingest can hand it
+ * each committed frame (hub_view_apply). */
+void hub_registry_set_view(hub_registry *reg, hub_view *view);
+
+/* The attached view, or NULL. */
+hub_view *hub_registry_view(hub_registry *reg);
 
 #endif

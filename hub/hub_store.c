@@ -1034,3 +1034,161 @@ int hub_store_read_nodes(hub_store *s, const char *cluster, int64_t limit, int64
 	*rows = arr;
 	return FL_OK;
 }
+
+/* --- loading the API's view ---------------------------------------------------------------------- */
+
+static void copy_col(char *dst, size_t size, PGresult *r, int row, int col)
+{
+	snprintf(dst, size, "%s", PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col));
+}
+
+static double real_or(PGresult *r, int row, int col, double def)
+{
+	return PQgetisnull(r, row, col) ? def : strtod(PQgetvalue(r, row, col), NULL);
+}
+
+/* The taints column (a JSON array of {key, value, effect}) into n's heap array; bad JSON → none. */
+static int taints_from_json(const char *text, fl_proto_node *n)
+{
+	json_t *arr = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+	size_t len = json_is_array(arr) ? json_array_size(arr) : 0;
+	if (len > FL_PROTO_MAX_TAINTS)
+		len = FL_PROTO_MAX_TAINTS;
+	if (len > 0 && (n->taints = calloc(len, sizeof(*n->taints))) == NULL) {
+		json_decref(arr);
+		return FL_ENOMEM;
+	}
+	for (size_t t = 0; t < len; t++) {
+		json_t *o = json_array_get(arr, t);
+		const char *k = json_string_value(json_object_get(o, "key"));
+		const char *v = json_string_value(json_object_get(o, "value"));
+		const char *e = json_string_value(json_object_get(o, "effect"));
+		fl_proto_taint *d = &n->taints[n->n_taints];
+		if (k == NULL)
+			continue;
+		snprintf(d->key, sizeof(d->key), "%s", k);
+		snprintf(d->value, sizeof(d->value), "%s", v != NULL ? v : "");
+		snprintf(d->effect, sizeof(d->effect), "%s", e != NULL ? e : "");
+		n->n_taints++;
+	}
+	json_decref(arr);
+	return FL_OK;
+}
+
+static const char SQL_VIEW_NODES[] =
+    "SELECT name, address, gpu_name, gpu_count, gpu_allocation, gpu_utilization, status, unschedulable, faulty,"
+    " taints::text, cpu_millis, memory_bytes, kubelet_version, os_image, kernel_version, container_runtime"
+    " FROM node WHERE cluster_name = $1";
+
+static const char SQL_VIEW_GPUS[] = "SELECT node_name, gpu_id, gpu_model, memory, utilization, temperature, power,"
+                                    " serial, numa FROM gpu_device WHERE cluster_name = $1";
+
+/* Reads cluster's node and GPU rows into f (its nodes and gpus arrays, owned by f). */
+static int load_rows(hub_store *s, const char *cluster, fl_proto_frame *f, char err[FL_ERR_LEN])
+{
+	const char *v[] = {cluster};
+	PGresult *r = NULL;
+	int rv = run(s, "load nodes", SQL_VIEW_NODES, 1, v, PGRES_TUPLES_OK, &r, err);
+	if (rv != FL_OK)
+		return rv;
+	int n = PQntuples(r);
+	if (n > 0 && (f->nodes = calloc((size_t)n, sizeof(*f->nodes))) == NULL) {
+		PQclear(r);
+		return fl_seterr(err, FL_ENOMEM, "out of memory");
+	}
+	for (int row = 0; row < n; row++) {
+		fl_proto_node *d = &f->nodes[row];
+		f->n_nodes++;
+		copy_col(d->name, sizeof(d->name), r, row, 0);
+		copy_col(d->ip, sizeof(d->ip), r, row, 1);
+		copy_col(d->gpu_name, sizeof(d->gpu_name), r, row, 2);
+		d->gpu_count = int_or(r, row, 3, 0);
+		d->gpu_allocation = int_or(r, row, 4, 0);
+		d->has_utilization = !PQgetisnull(r, row, 5);
+		d->gpu_utilization = real_or(r, row, 5, 0);
+		copy_col(d->status, sizeof(d->status), r, row, 6);
+		d->unschedulable = strcmp(PQgetvalue(r, row, 7), "t") == 0;
+		d->faulty = strcmp(PQgetvalue(r, row, 8), "t") == 0;
+		if (!PQgetisnull(r, row, 9) && taints_from_json(PQgetvalue(r, row, 9), d) != FL_OK) {
+			PQclear(r);
+			return fl_seterr(err, FL_ENOMEM, "out of memory");
+		}
+		d->cpu_millis = int_or(r, row, 10, 0);
+		d->memory_bytes = int_or(r, row, 11, 0);
+		copy_col(d->kubelet_version, sizeof(d->kubelet_version), r, row, 12);
+		copy_col(d->os_image, sizeof(d->os_image), r, row, 13);
+		copy_col(d->kernel_version, sizeof(d->kernel_version), r, row, 14);
+		copy_col(d->container_runtime, sizeof(d->container_runtime), r, row, 15);
+	}
+	PQclear(r);
+	if ((rv = run(s, "load gpus", SQL_VIEW_GPUS, 1, v, PGRES_TUPLES_OK, &r, err)) != FL_OK)
+		return rv;
+	n = PQntuples(r);
+	if (n > 0 && (f->gpus = calloc((size_t)n, sizeof(*f->gpus))) == NULL) {
+		PQclear(r);
+		return fl_seterr(err, FL_ENOMEM, "out of memory");
+	}
+	for (int row = 0; row < n; row++) {
+		fl_proto_gpu *g = &f->gpus[f->n_gpus++];
+		copy_col(g->node, sizeof(g->node), r, row, 0);
+		g->gpu_id = (int32_t)int_or(r, row, 1, 0);
+		copy_col(g->gpu_model, sizeof(g->gpu_model), r, row, 2);
+		g->memory_mib = int_or(r, row, 3, 0);
+		g->has_utilization = !PQgetisnull(r, row, 4);
+		g->utilization = real_or(r, row, 4, 0);
+		g->temperature = real_or(r, row, 5, 0);
+		g->power = real_or(r, row, 6, 0);
+		copy_col(g->serial, sizeof(g->serial), r, row, 7);
+		g->numa = (int32_t)int_or(r, row, 8, -1);
+	}
+	PQclear(r);
+	return FL_OK;
+}
+
+int hub_store_load_view(hub_store *s, hub_view *view, char err[FL_ERR_LEN])
+{
+	int rv = hub_store_connect(s, err);
+	if (rv != FL_OK)
+		return rv;
+	PGresult *cr = NULL, *orow = NULL;
+	if ((rv = run(s, "load clusters",
+	              "SELECT name, (extract(epoch FROM last_frame_at) * 1000)::bigint, spoke_id, last_seq,"
+	              " (extract(epoch FROM last_sent_at) * 1000)::bigint, k8s_version, spoke_version, source"
+	              " FROM cluster",
+	              0, NULL, PGRES_TUPLES_OK, &cr, err)) != FL_OK)
+		return rv;
+	if ((rv = run(s, "load overviews", SQL_READ_OVERVIEW, 0, NULL, PGRES_TUPLES_OK, &orow, err)) != FL_OK) {
+		PQclear(cr);
+		return rv;
+	}
+	for (int row = 0; row < PQntuples(cr) && rv == FL_OK; row++) {
+		int i = hub_view_find(view, PQgetvalue(cr, row, 0));
+		if (i < 0)
+			continue;
+		fl_proto_frame f;
+		memset(&f, 0, sizeof(f));
+		f.env.kind = FL_FRAME_FULL;
+		copy_col(f.env.cluster, sizeof(f.env.cluster), cr, row, 0);
+		copy_col(f.env.spoke_id, sizeof(f.env.spoke_id), cr, row, 2);
+		f.env.seq = (uint64_t)int_or(cr, row, 3, 0);
+		f.env.sent_at_ms = int_or(cr, row, 4, 0);
+		f.has_facts = !PQgetisnull(cr, row, 5) || !PQgetisnull(cr, row, 6);
+		copy_col(f.facts.k8s_version, sizeof(f.facts.k8s_version), cr, row, 5);
+		copy_col(f.facts.spoke_version, sizeof(f.facts.spoke_version), cr, row, 6);
+		copy_col(f.facts.source, sizeof(f.facts.source), cr, row, 7);
+		int64_t overview_ms = 0;
+		for (int o = 0; o < PQntuples(orow); o++) {
+			if (strcmp(PQgetvalue(orow, o, 21), f.env.cluster) == 0) {
+				overview_from_row(orow, o, &f.overview, &overview_ms);
+				f.has_overview = true;
+			}
+		}
+		rv = load_rows(s, f.env.cluster, &f, err);
+		if (rv == FL_OK && hub_view_load(view, (size_t)i, &f, int_or(cr, row, 1, 0), overview_ms) != FL_OK)
+			rv = fl_seterr(err, FL_ENOMEM, "view of cluster %s: out of memory", f.env.cluster);
+		fl_proto_frame_free(&f);
+	}
+	PQclear(cr);
+	PQclear(orow);
+	return rv;
+}

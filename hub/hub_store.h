@@ -17,6 +17,7 @@
 #include "hub_config.h"
 #include "hub_registry.h"
 #include "hub_sequence.h"
+#include "hub_view.h"
 
 #define HUB_STORE_MAX_MIGRATIONS      1000
 #define HUB_STORE_MAX_MIGRATION_BYTES (1 << 20)
@@ -108,5 +109,10 @@ int hub_store_read_overviews(hub_store *s, json_t **out, char err[FL_ERR_LEN]);
  * cluster_name}; *total counts all matching rows. FL_OK, FL_EDB or FL_ENOMEM. */
 int hub_store_read_nodes(hub_store *s, const char *cluster, int64_t limit, int64_t offset, json_t **rows,
                          int64_t *total, char err[FL_ERR_LEN]);
+
+/* Loads every registered cluster's stored rows into view (hub_view_load): nodes, GPUs, overview (with
+ * its updated_at), facts, last frame time and the last stored (spoke_id, seq, sent_at). Rows of
+ * unregistered clusters are ignored. Run at start-up, before ingest starts. FL_OK, FL_EDB or FL_ENOMEM. */
+int hub_store_load_view(hub_store *s, hub_view *view, char err[FL_ERR_LEN]);
 
 #endif

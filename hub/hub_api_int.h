@@ -1,0 +1,58 @@
+/* hub_api_int.h — what hub_api.c (server, dispatch, access, answers) shares with hub_api_v1.c (the
+ * /v1 routes). Not used outside the API. */
+#ifndef HUB_API_INT_H
+#define HUB_API_INT_H
+
+#include <civetweb.h>
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "hub_api.h"
+#include "hub_auth.h"
+#include "hub_view.h"
+
+struct hub_api {
+	struct mg_context *ctx;
+	const hub_config *cfg;     /* borrowed */
+	hub_registry *reg;         /* borrowed */
+	hub_view *view;            /* borrowed */
+	hub_auth *auth;            /* owned */
+	const json_t *migrations;  /* borrowed */
+	_Atomic int64_t db_log_ms; /* last time a database failure was logged (rate limit) */
+	char listen[HUB_URL_LEN];  /* what civetweb listens on (loopback when no tokens) */
+};
+
+/* One request being answered. */
+typedef struct hub_req {
+	struct mg_connection *c;
+	hub_api *api;
+	const char *query;                  /* the raw query string, or NULL */
+	const bool *scope;                  /* hub_view_count flags: the clusters the caller may see */
+	char name[FL_NAME_LEN];             /* {name} of /v1/nodes/{name}... routes */
+	char headers[HUB_ORIGIN_LEN + 128]; /* extra response headers (CORS), "" for none */
+} hub_req;
+
+/* Sends data (stolen; NULL means out of memory → 500) in the envelope with 200/2000. Returns 200. */
+int hub_api_ok(hub_req *r, json_t *data);
+
+/* Sends data_json (len bytes: the JSON text of "data", already written) in the envelope with 200/2000.
+ * Returns 200. data_json stays the caller's. */
+int hub_api_ok_text(hub_req *r, const char *data_json, size_t len);
+
+/* Sends an error envelope: status 400/4001, 401/4003, 404/4004, 405/4005, 500/5000, 501/5001 or
+ * 503/5003, message from fmt. Returns status. */
+int hub_api_error(hub_req *r, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* The /v1 routes (hub_api_v1.c). Each answers and returns the HTTP status it sent. */
+int hub_api_v1_clusters(hub_req *r);
+int hub_api_v1_overview(hub_req *r);
+int hub_api_v1_fleet_overview(hub_req *r);
+int hub_api_v1_heatmap(hub_req *r);
+int hub_api_v1_nodes(hub_req *r);
+int hub_api_v1_gpu_allocation(hub_req *r);
+int hub_api_v1_node(hub_req *r);
+int hub_api_v1_node_gpus(hub_req *r);
+int hub_api_v1_issue5(hub_req *r); /* workloads and utilization history: 501 until issue 5 */
+
+#endif

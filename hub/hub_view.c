@@ -1,0 +1,896 @@
+/* hub_view.c — per-cluster immutable snapshots of the hub's data, swapped under a short lock. */
+#include "hub_view.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fl_log.h"
+
+/* The last applied (sent_at, seq) of one spoke stream. */
+typedef struct hub_view_spoke {
+	char id[FL_CLUSTER_LEN];
+	uint64_t seq;
+	int64_t sent_ms;
+} hub_view_spoke;
+
+typedef struct hub_view_slot {
+	pthread_mutex_t mu;       /* guards snap: held only to take a reference or swap the pointer */
+	pthread_mutex_t write_mu; /* serializes writers of this cluster; guards everything below snap */
+	hub_view_snap *snap;      /* the slot's reference */
+	_Atomic int64_t last_frame_ms;
+	hub_view_spoke spokes[HUB_VIEW_MAX_SPOKES];
+	size_t n_spokes;
+	bool any;                          /* a version has been recorded */
+	char newest_spoke[FL_CLUSTER_LEN]; /* stream of the newest applied frame */
+	int64_t newest_sent_ms;
+} hub_view_slot;
+
+struct hub_view {
+	const hub_config *cfg; /* borrowed */
+	hub_view_slot *slots;
+	size_t n;
+	size_t *by_name; /* cluster indexes ordered by name */
+	atomic_size_t bytes;
+};
+
+/* --- node records -------------------------------------------------------------------------------- */
+
+static void node_release(hub_view *v, hub_view_node *n)
+{
+	if (n != NULL && atomic_fetch_sub(&n->refs, 1) == 1) {
+		atomic_fetch_sub(&v->bytes, n->bytes);
+		free(n);
+	}
+}
+
+/* Packs strings behind a node record; offset 0 is the empty string. */
+typedef struct text_w {
+	char *buf;
+	uint32_t len;
+} text_w;
+
+static uint32_t put_s(text_w *w, const char *s)
+{
+	if (s[0] == '\0')
+		return 0;
+	uint32_t off = w->len;
+	size_t n = strlen(s) + 1;
+	memcpy(w->buf + off, s, n);
+	w->len += (uint32_t)n;
+	return off;
+}
+
+/* Where a GPU's figures come from: the frame (f) or the node's previous record (o of on). */
+typedef struct gpu_src {
+	const fl_proto_gpu *f;
+	const hub_view_gpu *o;
+} gpu_src;
+
+/* A node record from fn (the frame's node) or, when fn is NULL, from on's fields, with the GPUs gs
+ * (ng, ordered by gpu_id; entries with o point into on). NULL if out of memory. */
+static hub_view_node *node_build(hub_view *v, const fl_proto_node *fn, const hub_view_node *on, const gpu_src *gs,
+                                 uint32_t ng)
+{
+	const char *s[8];
+	uint32_t nt = fn != NULL ? fn->n_taints : on->n_taints;
+	if (fn != NULL) {
+		const char *f[8] = {fn->name,
+		                    fn->ip,
+		                    fn->gpu_name,
+		                    fn->status,
+		                    fn->kubelet_version,
+		                    fn->os_image,
+		                    fn->kernel_version,
+		                    fn->container_runtime};
+		memcpy(s, f, sizeof(s));
+	} else {
+		const uint32_t o[8] = {on->name,
+		                       on->ip,
+		                       on->gpu_name,
+		                       on->status,
+		                       on->kubelet_version,
+		                       on->os_image,
+		                       on->kernel_version,
+		                       on->container_runtime};
+		for (int k = 0; k < 8; k++)
+			s[k] = hub_view_str(on, o[k]);
+	}
+	/* Upper bound of the text; GPU models equal to the node's gpu_name are not written again. */
+	size_t text = 1;
+	for (int k = 0; k < 8; k++)
+		text += strlen(s[k]) + 1;
+	for (uint32_t t = 0; t < nt; t++) {
+		if (fn != NULL)
+			text +=
+			    strlen(fn->taints[t].key) + strlen(fn->taints[t].value) + strlen(fn->taints[t].effect) + 3;
+		else
+			text += strlen(hub_view_str(on, on->taints[t].key)) +
+			        strlen(hub_view_str(on, on->taints[t].value)) +
+			        strlen(hub_view_str(on, on->taints[t].effect)) + 3;
+	}
+	for (uint32_t g = 0; g < ng; g++)
+		text += gs[g].f != NULL
+		            ? strlen(gs[g].f->gpu_model) + strlen(gs[g].f->serial) + 2
+		            : strlen(hub_view_str(on, gs[g].o->model)) + strlen(hub_view_str(on, gs[g].o->serial)) + 2;
+	size_t fixed = sizeof(hub_view_node) + (size_t)ng * sizeof(hub_view_gpu) + (size_t)nt * sizeof(hub_view_taint);
+	if (fixed + text > UINT32_MAX)
+		return NULL;
+	hub_view_node *n = malloc(fixed + text);
+	if (n == NULL)
+		return NULL;
+	hub_view_gpu *gpus = (hub_view_gpu *)(n + 1);
+	hub_view_taint *taints = (hub_view_taint *)(gpus + ng);
+	char *tb = (char *)(taints + nt);
+	text_w w = {tb, 1};
+	tb[0] = '\0';
+
+	n->name = put_s(&w, s[0]);
+	n->ip = put_s(&w, s[1]);
+	n->gpu_name = put_s(&w, s[2]);
+	n->status = put_s(&w, s[3]);
+	n->kubelet_version = put_s(&w, s[4]);
+	n->os_image = put_s(&w, s[5]);
+	n->kernel_version = put_s(&w, s[6]);
+	n->container_runtime = put_s(&w, s[7]);
+	for (uint32_t t = 0; t < nt; t++) {
+		const char *k = fn != NULL ? fn->taints[t].key : hub_view_str(on, on->taints[t].key);
+		const char *val = fn != NULL ? fn->taints[t].value : hub_view_str(on, on->taints[t].value);
+		const char *e = fn != NULL ? fn->taints[t].effect : hub_view_str(on, on->taints[t].effect);
+		taints[t].key = put_s(&w, k);
+		taints[t].value = put_s(&w, val);
+		taints[t].effect = put_s(&w, e);
+	}
+	const char *prev_model = NULL;
+	uint32_t prev_off = 0;
+	for (uint32_t g = 0; g < ng; g++) {
+		hub_view_gpu *d = &gpus[g];
+		const char *model, *serial;
+		if (gs[g].f != NULL) {
+			const fl_proto_gpu *f = gs[g].f;
+			d->gpu_id = f->gpu_id;
+			d->numa = f->numa;
+			d->memory_mib = f->memory_mib;
+			d->utilization = f->has_utilization ? f->utilization : NAN;
+			d->temperature = f->temperature;
+			d->power = f->power;
+			model = f->gpu_model;
+			serial = f->serial;
+		} else {
+			*d = *gs[g].o;
+			model = hub_view_str(on, gs[g].o->model);
+			serial = hub_view_str(on, gs[g].o->serial);
+		}
+		if (strcmp(model, s[2]) == 0)
+			d->model = n->gpu_name;
+		else if (prev_model != NULL && strcmp(model, prev_model) == 0)
+			d->model = prev_off;
+		else
+			d->model = put_s(&w, model);
+		prev_model = model;
+		prev_off = d->model;
+		d->serial = put_s(&w, serial);
+	}
+	if (fn != NULL) {
+		n->gpu_count = fn->gpu_count;
+		n->gpu_allocation = fn->gpu_allocation;
+		n->cpu_millis = fn->cpu_millis;
+		n->memory_bytes = fn->memory_bytes;
+		n->gpu_utilization = fn->has_utilization ? fn->gpu_utilization : NAN;
+		n->unschedulable = fn->unschedulable;
+		n->faulty = fn->faulty;
+	} else {
+		n->gpu_count = on->gpu_count;
+		n->gpu_allocation = on->gpu_allocation;
+		n->cpu_millis = on->cpu_millis;
+		n->memory_bytes = on->memory_bytes;
+		n->gpu_utilization = on->gpu_utilization;
+		n->unschedulable = on->unschedulable;
+		n->faulty = on->faulty;
+	}
+	n->n_gpus = ng;
+	n->n_taints = nt;
+	size_t size = fixed + w.len;
+	hub_view_node *shrunk = realloc(n, size); /* give back what model sharing saved */
+	if (shrunk != NULL)
+		n = shrunk;
+	n->gpus = (const hub_view_gpu *)(n + 1);
+	n->taints = (const hub_view_taint *)(n->gpus + ng);
+	n->text = (const char *)(n->taints + nt);
+	n->bytes = (uint32_t)size;
+	atomic_init(&n->refs, 1);
+	atomic_fetch_add(&v->bytes, size);
+	return n;
+}
+
+/* --- snapshots ----------------------------------------------------------------------------------- */
+
+static hub_view_snap *snap_new(hub_view *v, size_t i, uint32_t cap)
+{
+	hub_view_snap *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	if (cap > 0 && (s->nodes = malloc((size_t)cap * sizeof(*s->nodes))) == NULL) {
+		free(s);
+		return NULL;
+	}
+	atomic_init(&s->refs, 1);
+	s->view = v;
+	s->cluster = i;
+	s->name = v->cfg->clusters[i].name;
+	atomic_fetch_add(&v->bytes, sizeof(*s) + (size_t)cap * sizeof(*s->nodes));
+	return s;
+}
+
+static void snap_free(hub_view_snap *s, uint32_t cap)
+{
+	for (uint32_t k = 0; k < s->n_nodes; k++)
+		node_release(s->view, s->nodes[k]);
+	atomic_fetch_sub(&s->view->bytes, sizeof(*s) + (size_t)cap * sizeof(*s->nodes));
+	free(s->nodes);
+	free(s);
+}
+
+void hub_view_release(hub_view_snap *s)
+{
+	if (s != NULL && atomic_fetch_sub(&s->refs, 1) == 1)
+		snap_free(s, s->n_nodes);
+}
+
+/* Shrinks the node array to n_nodes (so snap_free's accounting matches) and sums the GPU counts. */
+static void snap_finish(hub_view_snap *s, uint32_t cap)
+{
+	if (s->n_nodes < cap) {
+		atomic_fetch_sub(&s->view->bytes, (size_t)(cap - s->n_nodes) * sizeof(*s->nodes));
+		if (s->n_nodes == 0) {
+			free(s->nodes);
+			s->nodes = NULL;
+		} else {
+			hub_view_node **n = realloc(s->nodes, (size_t)s->n_nodes * sizeof(*n));
+			if (n != NULL)
+				s->nodes = n;
+		}
+	}
+	for (uint32_t k = 0; k < s->n_nodes; k++) {
+		s->n_gpus += s->nodes[k]->n_gpus;
+		for (uint32_t g = 0; g < s->nodes[k]->n_gpus; g++)
+			s->n_gpus_util += !isnan(s->nodes[k]->gpus[g].utilization);
+	}
+}
+
+static int cmp_fnode(const void *a, const void *b)
+{
+	return strcmp((*(const fl_proto_node *const *)a)->name, (*(const fl_proto_node *const *)b)->name);
+}
+
+static int cmp_fgpu(const void *a, const void *b)
+{
+	const fl_proto_gpu *x = *(const fl_proto_gpu *const *)a, *y = *(const fl_proto_gpu *const *)b;
+	int c = strcmp(x->node, y->node);
+	return c != 0 ? c : (x->gpu_id > y->gpu_id) - (x->gpu_id < y->gpu_id);
+}
+
+static int cmp_name_ptr(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The node called name in s (ordered by name), or NULL. */
+static hub_view_node *snap_find(const hub_view_snap *s, const char *name)
+{
+	size_t lo = 0, hi = s->n_nodes;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(hub_view_str(s->nodes[mid], s->nodes[mid]->name), name);
+		if (c == 0)
+			return s->nodes[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* f's nodes and GPUs as pointer arrays ordered by name and by (node, gpu_id), repeats dropped. */
+typedef struct frame_ix {
+	const fl_proto_node **nodes;
+	uint32_t n_nodes;
+	const fl_proto_gpu **gpus;
+	uint32_t n_gpus;
+	gpu_src *scratch; /* room for one node's GPUs */
+} frame_ix;
+
+static void ix_free(frame_ix *x)
+{
+	free(x->nodes);
+	free(x->gpus);
+	free(x->scratch);
+}
+
+static int ix_build(const fl_proto_frame *f, uint32_t max_old_gpus, frame_ix *x)
+{
+	memset(x, 0, sizeof(*x));
+	x->nodes = malloc(((size_t)f->n_nodes + 1) * sizeof(*x->nodes));
+	x->gpus = malloc(((size_t)f->n_gpus + 1) * sizeof(*x->gpus));
+	x->scratch = malloc(((size_t)f->n_gpus + max_old_gpus + 1) * sizeof(*x->scratch));
+	if (x->nodes == NULL || x->gpus == NULL || x->scratch == NULL) {
+		ix_free(x);
+		return FL_ENOMEM;
+	}
+	for (uint32_t k = 0; k < f->n_nodes; k++)
+		x->nodes[k] = &f->nodes[k];
+	for (uint32_t k = 0; k < f->n_gpus; k++)
+		x->gpus[k] = &f->gpus[k];
+	qsort(x->nodes, f->n_nodes, sizeof(*x->nodes), cmp_fnode);
+	qsort(x->gpus, f->n_gpus, sizeof(*x->gpus), cmp_fgpu);
+	for (uint32_t k = 0; k < f->n_nodes; k++)
+		if (x->n_nodes == 0 || cmp_fnode(&x->nodes[x->n_nodes - 1], &x->nodes[k]) != 0)
+			x->nodes[x->n_nodes++] = x->nodes[k];
+	for (uint32_t k = 0; k < f->n_gpus; k++)
+		if (x->n_gpus == 0 || cmp_fgpu(&x->gpus[x->n_gpus - 1], &x->gpus[k]) != 0)
+			x->gpus[x->n_gpus++] = x->gpus[k];
+	return FL_OK;
+}
+
+/* The GPUs of one node: the old record's (unless replace) merged by gpu_id with the frame's gpus[a..b). */
+static uint32_t merge_gpus(const hub_view_node *on, bool replace, const fl_proto_gpu *const *fg, uint32_t nf,
+                           gpu_src *out)
+{
+	uint32_t no = on != NULL && !replace ? on->n_gpus : 0, i = 0, j = 0, n = 0;
+	while (i < no || j < nf) {
+		if (j == nf || (i < no && on->gpus[i].gpu_id < fg[j]->gpu_id)) {
+			out[n++] = (gpu_src){NULL, &on->gpus[i++]};
+		} else {
+			if (i < no && on->gpus[i].gpu_id == fg[j]->gpu_id)
+				i++;
+			out[n++] = (gpu_src){fg[j++], NULL};
+		}
+	}
+	return n;
+}
+
+/* The new node records a frame brings, ordered by name: for each node named in f's nodes or GPUs,
+ * built from the frame's node (or the old record's fields, delta only) and GPUs. */
+static int build_changes(hub_view *v, const hub_view_snap *old, bool full, const frame_ix *x, hub_view_node ***out,
+                         uint32_t *n_out)
+{
+	hub_view_node **ch = malloc(((size_t)x->n_nodes + x->n_gpus + 1) * sizeof(*ch));
+	if (ch == NULL)
+		return FL_ENOMEM;
+	uint32_t n = 0, i = 0, j = 0;
+	while (i < x->n_nodes || j < x->n_gpus) {
+		const char *name = i < x->n_nodes ? x->nodes[i]->name : x->gpus[j]->node;
+		if (j < x->n_gpus && strcmp(x->gpus[j]->node, name) < 0)
+			name = x->gpus[j]->node;
+		const fl_proto_node *fn = i < x->n_nodes && strcmp(x->nodes[i]->name, name) == 0 ? x->nodes[i++] : NULL;
+		uint32_t a = j;
+		while (j < x->n_gpus && strcmp(x->gpus[j]->node, name) == 0)
+			j++;
+		const hub_view_node *on = full || old == NULL ? NULL : snap_find(old, name);
+		if (fn == NULL && on == NULL)
+			continue; /* GPUs of a node the cluster does not have */
+		uint32_t ng = merge_gpus(on, full, x->gpus + a, j - a, x->scratch);
+		hub_view_node *nn = node_build(v, fn, on, x->scratch, ng);
+		if (nn == NULL) {
+			while (n > 0)
+				node_release(v, ch[--n]);
+			free(ch);
+			return FL_ENOMEM;
+		}
+		ch[n++] = nn;
+	}
+	*out = ch;
+	*n_out = n;
+	return FL_OK;
+}
+
+static bool is_removed(const char *const *removed, uint32_t n_removed, const char *name)
+{
+	return n_removed > 0 && bsearch(&name, removed, n_removed, sizeof(*removed), cmp_name_ptr) != NULL;
+}
+
+/* The snapshot after frame f (full or delta) over old. NULL if out of memory. */
+static hub_view_snap *snap_after(hub_view *v, size_t i, const hub_view_snap *old, const fl_proto_frame *f)
+{
+	bool full = f->env.kind == FL_FRAME_FULL;
+	uint32_t max_old_gpus = 0;
+	for (uint32_t k = 0; !full && k < old->n_nodes; k++)
+		if (old->nodes[k]->n_gpus > max_old_gpus)
+			max_old_gpus = old->nodes[k]->n_gpus;
+	frame_ix x;
+	if (ix_build(f, max_old_gpus, &x) != FL_OK)
+		return NULL;
+	hub_view_node **ch = NULL;
+	uint32_t n_ch = 0;
+	const char **removed = NULL;
+	hub_view_snap *s = NULL;
+	if (build_changes(v, old, full, &x, &ch, &n_ch) != FL_OK)
+		goto out;
+	uint32_t n_removed = full ? 0 : f->n_removed_nodes;
+	if (n_removed > 0) {
+		if ((removed = malloc(n_removed * sizeof(*removed))) == NULL)
+			goto out;
+		for (uint32_t k = 0; k < n_removed; k++)
+			removed[k] = f->removed_nodes[k].name;
+		qsort(removed, n_removed, sizeof(*removed), cmp_name_ptr);
+	}
+	uint32_t n_old = full ? 0 : old->n_nodes;
+	uint32_t cap = n_old + n_ch;
+	if ((s = snap_new(v, i, cap)) == NULL)
+		goto out;
+	/* Merge the old records (kept by reference) with the new ones (which win), minus removed_nodes. */
+	uint32_t a = 0, b = 0;
+	while (a < n_old || b < n_ch) {
+		int c = a == n_old  ? 1
+		        : b == n_ch ? -1
+		                    : strcmp(hub_view_str(old->nodes[a], old->nodes[a]->name),
+		                             hub_view_str(ch[b], ch[b]->name));
+		hub_view_node *pick;
+		if (c < 0) {
+			pick = old->nodes[a++];
+			atomic_fetch_add(&pick->refs, 1);
+		} else {
+			if (c == 0)
+				a++;
+			pick = ch[b];
+			ch[b++] = NULL; /* the snapshot owns it now */
+		}
+		if (is_removed(removed, n_removed, hub_view_str(pick, pick->name)))
+			node_release(v, pick);
+		else
+			s->nodes[s->n_nodes++] = pick;
+	}
+	s->has_overview = f->has_overview || old->has_overview;
+	s->overview = f->has_overview ? f->overview : old->overview;
+	s->overview_ms = old->overview_ms;
+	s->has_facts = f->has_facts || old->has_facts;
+	s->facts = f->has_facts ? f->facts : old->facts;
+	snap_finish(s, cap);
+out:
+	for (uint32_t k = 0; ch != NULL && k < n_ch; k++)
+		node_release(v, ch[k]);
+	free(ch);
+	free(removed);
+	ix_free(&x);
+	return s;
+}
+
+/* --- the view ------------------------------------------------------------------------------------ */
+
+typedef struct named_ix {
+	const char *name;
+	size_t i;
+} named_ix;
+
+static int cmp_named(const void *a, const void *b)
+{
+	return strcmp(((const named_ix *)a)->name, ((const named_ix *)b)->name);
+}
+
+int hub_view_new(const hub_config *cfg, hub_view **out)
+{
+	*out = NULL;
+	hub_view *v = calloc(1, sizeof(*v));
+	if (v == NULL)
+		return FL_ENOMEM;
+	v->cfg = cfg;
+	size_t n = cfg->n_clusters;
+	v->slots = calloc(n + 1, sizeof(*v->slots));
+	v->by_name = calloc(n + 1, sizeof(*v->by_name));
+	if (v->slots == NULL || v->by_name == NULL) {
+		hub_view_free(v);
+		return FL_ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		hub_view_slot *sl = &v->slots[i];
+		if ((sl->snap = snap_new(v, i, 0)) == NULL) {
+			hub_view_free(v);
+			return FL_ENOMEM;
+		}
+		pthread_mutex_init(&sl->mu, NULL);
+		pthread_mutex_init(&sl->write_mu, NULL);
+		atomic_init(&sl->last_frame_ms, 0);
+		v->n = i + 1;
+	}
+	named_ix *ix = calloc(n + 1, sizeof(*ix));
+	if (ix == NULL) {
+		hub_view_free(v);
+		return FL_ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		ix[i] = (named_ix){cfg->clusters[i].name, i};
+	qsort(ix, n, sizeof(*ix), cmp_named);
+	for (size_t k = 0; k < n; k++)
+		v->by_name[k] = ix[k].i;
+	free(ix);
+	*out = v;
+	return FL_OK;
+}
+
+void hub_view_free(hub_view *v)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < v->n; i++) {
+		hub_view_release(v->slots[i].snap);
+		pthread_mutex_destroy(&v->slots[i].mu);
+		pthread_mutex_destroy(&v->slots[i].write_mu);
+	}
+	free(v->slots);
+	free(v->by_name);
+	free(v);
+}
+
+size_t hub_view_count(const hub_view *v)
+{
+	return v->n;
+}
+
+const hub_cluster_conf *hub_view_conf(const hub_view *v, size_t i)
+{
+	return &v->cfg->clusters[i];
+}
+
+int hub_view_find(const hub_view *v, const char *name)
+{
+	size_t lo = 0, hi = v->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(v->cfg->clusters[v->by_name[mid]].name, name);
+		if (c == 0)
+			return (int)v->by_name[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+const size_t *hub_view_by_name(const hub_view *v)
+{
+	return v->by_name;
+}
+
+hub_view_snap *hub_view_get(hub_view *v, size_t i)
+{
+	hub_view_slot *sl = &v->slots[i];
+	pthread_mutex_lock(&sl->mu);
+	hub_view_snap *s = sl->snap;
+	atomic_fetch_add(&s->refs, 1);
+	pthread_mutex_unlock(&sl->mu);
+	return s;
+}
+
+int64_t hub_view_last_frame_ms(const hub_view *v, size_t i)
+{
+	return atomic_load(&v->slots[i].last_frame_ms);
+}
+
+size_t hub_view_bytes(const hub_view *v)
+{
+	return atomic_load(&v->bytes);
+}
+
+/* Makes s the slot's snapshot and drops the slot's reference to the old one. Caller holds write_mu. */
+static void publish(hub_view_slot *sl, hub_view_snap *s)
+{
+	pthread_mutex_lock(&sl->mu);
+	hub_view_snap *old = sl->snap;
+	sl->snap = s;
+	pthread_mutex_unlock(&sl->mu);
+	hub_view_release(old);
+}
+
+static void raise_last_frame(hub_view_slot *sl, int64_t ms)
+{
+	int64_t cur = atomic_load(&sl->last_frame_ms);
+	while (ms > cur && !atomic_compare_exchange_weak(&sl->last_frame_ms, &cur, ms))
+		;
+}
+
+/* True when env is older than what the slot applied (see hub_view_apply). Caller holds write_mu. */
+static bool is_older(const hub_view_slot *sl, const fl_proto_envelope *env)
+{
+	for (size_t k = 0; k < sl->n_spokes; k++)
+		if (strcmp(sl->spokes[k].id, env->spoke_id) == 0 && env->seq <= sl->spokes[k].seq)
+			return true;
+	return sl->any && strcmp(sl->newest_spoke, env->spoke_id) != 0 && env->sent_at_ms < sl->newest_sent_ms;
+}
+
+/* Records env as applied. With every entry in use, the stream heard from longest ago is forgotten. */
+static void record_version(hub_view_slot *sl, const char *spoke_id, uint64_t seq, int64_t sent_ms)
+{
+	size_t k = 0;
+	while (k < sl->n_spokes && strcmp(sl->spokes[k].id, spoke_id) != 0)
+		k++;
+	if (k == sl->n_spokes) {
+		if (sl->n_spokes < HUB_VIEW_MAX_SPOKES) {
+			sl->n_spokes++;
+		} else {
+			k = 0;
+			for (size_t j = 1; j < sl->n_spokes; j++)
+				if (sl->spokes[j].sent_ms < sl->spokes[k].sent_ms)
+					k = j;
+		}
+		snprintf(sl->spokes[k].id, sizeof(sl->spokes[k].id), "%s", spoke_id);
+	}
+	sl->spokes[k].seq = seq;
+	sl->spokes[k].sent_ms = sent_ms;
+	bool same = sl->any && strcmp(sl->newest_spoke, spoke_id) == 0;
+	if (!sl->any || same || sent_ms >= sl->newest_sent_ms) {
+		if (!same || sent_ms > sl->newest_sent_ms)
+			sl->newest_sent_ms = sent_ms;
+		snprintf(sl->newest_spoke, sizeof(sl->newest_spoke), "%s", spoke_id);
+		sl->any = true;
+	}
+}
+
+int hub_view_apply(hub_view *v, const fl_proto_frame *f, int64_t recv_ms)
+{
+	if (v == NULL)
+		return FL_OK;
+	int i = hub_view_find(v, f->env.cluster);
+	if (i < 0)
+		return FL_ENOTFOUND;
+	hub_view_slot *sl = &v->slots[i];
+	pthread_mutex_lock(&sl->write_mu);
+	raise_last_frame(sl, recv_ms);
+	int rv = FL_OK;
+	if (is_older(sl, &f->env)) {
+		rv = HUB_VIEW_OLDER;
+	} else if (f->env.kind == FL_FRAME_FULL || f->env.kind == FL_FRAME_DELTA) {
+		hub_view_snap *s = snap_after(v, (size_t)i, sl->snap, f);
+		if (s == NULL) {
+			rv = FL_ENOMEM;
+			fl_warn(
+			    "view: out of memory applying seq %llu of cluster %s: the API shows older rows until the "
+			    "next full frame",
+			    (unsigned long long)f->env.seq, f->env.cluster);
+		} else {
+			if (f->has_overview)
+				s->overview_ms = recv_ms;
+			publish(sl, s);
+		}
+	}
+	if (rv == FL_OK)
+		record_version(sl, f->env.spoke_id, f->env.seq, f->env.sent_at_ms);
+	pthread_mutex_unlock(&sl->write_mu);
+	return rv;
+}
+
+int hub_view_load(hub_view *v, size_t i, const fl_proto_frame *f, int64_t last_frame_ms, int64_t overview_ms)
+{
+	hub_view_slot *sl = &v->slots[i];
+	pthread_mutex_lock(&sl->write_mu);
+	fl_proto_frame full = *f;
+	full.env.kind = FL_FRAME_FULL;
+	hub_view_snap *s = snap_after(v, i, sl->snap, &full);
+	if (s != NULL) {
+		s->overview_ms = f->has_overview ? overview_ms : 0;
+		s->has_overview = f->has_overview;
+		s->has_facts = f->has_facts;
+		publish(sl, s);
+		atomic_store(&sl->last_frame_ms, last_frame_ms);
+		if (f->env.spoke_id[0] != '\0')
+			record_version(sl, f->env.spoke_id, f->env.seq, f->env.sent_at_ms);
+	}
+	pthread_mutex_unlock(&sl->write_mu);
+	return s != NULL ? FL_OK : FL_ENOMEM;
+}
+
+/* --- node queries -------------------------------------------------------------------------------- */
+
+static int cmp_num(double a, double b)
+{
+	return (a > b) - (a < b);
+}
+
+/* Ties: the cluster's rank by name, then the node name (the row's position in that order). */
+static int tie(const hub_node_row *x, const hub_node_row *y)
+{
+	return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+/* Numeric orders compare the row's key; text orders (name, status) its skey. */
+static int by_key(const void *p, const void *q)
+{
+	const hub_node_row *x = p, *y = q;
+	int c = cmp_num(x->key, y->key);
+	return c != 0 ? c : tie(x, y);
+}
+
+static int by_skey(const void *p, const void *q)
+{
+	const hub_node_row *x = p, *y = q;
+	int c = strcmp(x->skey, y->skey);
+	return c != 0 ? c : tie(x, y);
+}
+
+/* Sets the sort key of row r for order. */
+static void set_key(hub_node_row *r, hub_node_order order)
+{
+	const hub_view_node *n = r->node;
+	switch (order) {
+	case HUB_ORDER_NAME: r->skey = hub_view_str(n, n->name); break;
+	case HUB_ORDER_STATUS: r->skey = hub_view_str(n, n->status); break;
+	case HUB_ORDER_GPU_COUNT: r->key = (double)n->gpu_count; break;
+	case HUB_ORDER_GPU_ALLOCATION: r->key = (double)n->gpu_allocation; break;
+	case HUB_ORDER_GPU_UTILIZATION: r->key = isnan(n->gpu_utilization) ? -1.0 : n->gpu_utilization; break;
+	case HUB_ORDER_CLUSTER_NAME: break;
+	}
+}
+
+typedef int (*row_cmp)(const void *, const void *);
+
+/* sign * cmp: which of two rows comes first in the requested direction. */
+static int dir_cmp(row_cmp cmp, int sign, const hub_node_row *a, const hub_node_row *b)
+{
+	return sign * cmp(a, b);
+}
+
+static void sift_down(hub_node_row *h, size_t n, size_t i, row_cmp cmp, int sign)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, w = i; /* w: the one that comes last (the heap's top is the worst) */
+		if (l < n && dir_cmp(cmp, sign, &h[l], &h[w]) > 0)
+			w = l;
+		if (r < n && dir_cmp(cmp, sign, &h[r], &h[w]) > 0)
+			w = r;
+		if (w == i)
+			return;
+		hub_node_row t = h[i];
+		h[i] = h[w];
+		h[w] = t;
+		i = w;
+	}
+}
+
+/* Puts the first `need` rows of the order (sign -1: reversed) at rows[0..need), in order. When need is
+ * small against m this keeps a heap of the best `need` rows seen (O(m log need)) instead of sorting all. */
+static void order_first(hub_node_row *rows, size_t m, size_t need, row_cmp cmp, int sign)
+{
+	if (need >= m / 4) {
+		qsort(rows, m, sizeof(*rows), cmp);
+		if (sign < 0)
+			for (size_t i = 0, j = m - 1; i < j; i++, j--) {
+				hub_node_row t = rows[i];
+				rows[i] = rows[j];
+				rows[j] = t;
+			}
+		return;
+	}
+	for (size_t i = need / 2; i-- > 0;)
+		sift_down(rows, need, i, cmp, sign);
+	for (size_t k = need; k < m; k++) {
+		if (dir_cmp(cmp, sign, &rows[k], &rows[0]) < 0) {
+			rows[0] = rows[k];
+			sift_down(rows, need, 0, cmp, sign);
+		}
+	}
+	/* Heap-sort the kept rows: repeatedly move the worst to the end. */
+	for (size_t n = need; n > 1; n--) {
+		hub_node_row t = rows[0];
+		rows[0] = rows[n - 1];
+		rows[n - 1] = t;
+		sift_down(rows, n - 1, 0, cmp, sign);
+	}
+}
+
+static bool node_matches(const hub_view_node *n, const hub_node_query *q)
+{
+	if (q->name != NULL && q->name[0] != '\0' && strstr(hub_view_str(n, n->name), q->name) == NULL)
+		return false;
+	if (q->gpu_name != NULL && q->gpu_name[0] != '\0' && strcmp(hub_view_str(n, n->gpu_name), q->gpu_name) != 0)
+		return false;
+	if (q->n_statuses == 0)
+		return true;
+	for (size_t k = 0; k < q->n_statuses; k++)
+		if (strcmp(hub_view_str(n, n->status), q->statuses[k]) == 0)
+			return true;
+	return false;
+}
+
+int hub_view_query_nodes(hub_view *v, const hub_node_query *q, hub_node_page *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->snaps = calloc(v->n + 1, sizeof(*out->snaps));
+	if (out->snaps == NULL)
+		return FL_ENOMEM;
+	size_t all = 0;
+	for (size_t k = 0; k < v->n; k++) {
+		size_t i = v->by_name[k];
+		if (!q->clusters[i])
+			continue;
+		hub_view_snap *s = hub_view_get(v, i);
+		out->snaps[out->n_snaps++] = s;
+		all += s->n_nodes;
+	}
+	bool any_filter = (q->name != NULL && q->name[0] != '\0') || (q->gpu_name != NULL && q->gpu_name[0] != '\0') ||
+	                  q->n_statuses > 0;
+	if (q->order == HUB_ORDER_CLUSTER_NAME) {
+		/* Already in (cluster name, node name) order: count, then keep only the page's rows. */
+		size_t m = all;
+		if (any_filter) {
+			m = 0;
+			for (size_t k = 0; k < out->n_snaps; k++)
+				for (uint32_t j = 0; j < out->snaps[k]->n_nodes; j++)
+					m += node_matches(out->snaps[k]->nodes[j], q);
+		}
+		out->total = m;
+		uint64_t start = (uint64_t)(q->page_num - 1) * (uint64_t)q->page_size;
+		size_t n = start >= m
+		               ? 0
+		               : (size_t)((m - start) < (uint64_t)q->page_size ? m - start : (uint64_t)q->page_size);
+		/* Positions [lo, lo + n) of the ascending order hold the page (reversed when desc). */
+		size_t lo = n == 0 ? 0 : q->desc ? m - (size_t)start - n : (size_t)start;
+		if ((out->rows = malloc((n + 1) * sizeof(*out->rows))) == NULL) {
+			hub_node_page_free(out);
+			return FL_ENOMEM;
+		}
+		size_t pos = 0;
+		for (size_t k = 0; k < out->n_snaps && pos < lo + n; k++) {
+			const hub_view_snap *s = out->snaps[k];
+			if (!any_filter && pos + s->n_nodes <= lo) {
+				pos += s->n_nodes;
+				continue;
+			}
+			for (uint32_t j = 0; j < s->n_nodes && pos < lo + n; j++) {
+				if (any_filter && !node_matches(s->nodes[j], q))
+					continue;
+				if (pos >= lo) {
+					size_t at = q->desc ? n - 1 - (pos - lo) : pos - lo;
+					out->rows[at] = (hub_node_row){
+					    .snap = s, .node = s->nodes[j], .pos = (uint64_t)k << 32 | j};
+				}
+				pos++;
+			}
+		}
+		out->n_rows = n;
+		return FL_OK;
+	}
+	hub_node_row *rows = malloc((all + 1) * sizeof(*rows));
+	if (rows == NULL) {
+		hub_node_page_free(out);
+		return FL_ENOMEM;
+	}
+	size_t m = 0;
+	for (size_t k = 0; k < out->n_snaps; k++) {
+		const hub_view_snap *s = out->snaps[k];
+		for (uint32_t j = 0; j < s->n_nodes; j++)
+			if (node_matches(s->nodes[j], q))
+				rows[m++] =
+				    (hub_node_row){.snap = s, .node = s->nodes[j], .pos = (uint64_t)k << 32 | j};
+	}
+	out->total = m;
+	uint64_t start = (uint64_t)(q->page_num - 1) * (uint64_t)q->page_size;
+	size_t n = start >= m ? 0 : (size_t)((m - start) < (uint64_t)q->page_size ? m - start : (uint64_t)q->page_size);
+	out->rows = malloc((n + 1) * sizeof(*out->rows));
+	if (out->rows == NULL) {
+		free(rows);
+		hub_node_page_free(out);
+		return FL_ENOMEM;
+	}
+	if (n > 0) {
+		for (size_t k = 0; k < m; k++)
+			set_key(&rows[k], q->order);
+		row_cmp cmp = q->order == HUB_ORDER_NAME || q->order == HUB_ORDER_STATUS ? by_skey : by_key;
+		order_first(rows, m, (size_t)start + n, cmp, q->desc ? -1 : 1);
+		memcpy(out->rows, rows + start, n * sizeof(*rows));
+	}
+	out->n_rows = n;
+	free(rows);
+	return FL_OK;
+}
+
+void hub_node_page_free(hub_node_page *p)
+{
+	for (size_t k = 0; k < p->n_snaps; k++)
+		hub_view_release(p->snaps[k]);
+	free(p->snaps);
+	free(p->rows);
+	memset(p, 0, sizeof(*p));
+}

@@ -1,0 +1,186 @@
+/* hub_view.h — the hub's in-memory view of every registered cluster: its overview, facts, last frame
+ * time, nodes and GPUs. The API reads only this, so cluster, overview and node reads never touch the
+ * database. Loaded from PostgreSQL at start (hub_store_load_view), then kept in step by one call the
+ * ingest makes after each committed frame (hub_view_apply).
+ *
+ * Concurrency: each cluster's data is an immutable, reference-counted snapshot (hub_view_snap). A
+ * reader takes a reference under the cluster's mutex (held for a pointer load and an increment), reads
+ * without any lock, and releases it. A writer builds the next snapshot outside that mutex (serialized
+ * per cluster by a second, writer-only mutex), swaps the pointer under the short mutex and drops the old
+ * snapshot's reference; the last reader to release it frees it. Node records are immutable too and
+ * shared between consecutive snapshots, so a delta copies pointers, not nodes. Readers never wait for a
+ * snapshot to be built; writers never wait for readers to finish.
+ *
+ * Memory: a node and its GPUs are one block with their strings packed behind them (a GPU's model shares
+ * the node's gpu_name text when equal); about 0.8 KiB for a node with 8 GPUs (test_hub_view measures it). */
+#ifndef HUB_VIEW_H
+#define HUB_VIEW_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fl_err.h"
+#include "fl_proto.h"
+#include "hub_config.h"
+
+#define HUB_VIEW_MAX_SPOKES 8 /* spoke streams whose last (sent_at, seq) is kept per cluster */
+#define HUB_VIEW_OLDER      1 /* hub_view_apply: the frame is older than what was applied; rows kept */
+
+/* One GPU of a node. Strings are offsets into the node's text (hub_view_str). */
+typedef struct hub_view_gpu {
+	int32_t gpu_id;
+	int32_t numa; /* -1 unknown */
+	int64_t memory_mib;
+	double utilization; /* 0..100; NaN when the GPU reports none */
+	double temperature; /* Celsius */
+	double power;       /* Watts */
+	uint32_t model, serial;
+} hub_view_gpu;
+
+typedef struct hub_view_taint {
+	uint32_t key, value, effect; /* offsets into the node's text */
+} hub_view_taint;
+
+/* One node: immutable once built, shared by the snapshots that list it. Strings are offsets into text. */
+typedef struct hub_view_node {
+	atomic_uint refs; /* snapshots holding this node */
+	uint32_t bytes;   /* size of the block (this record, its GPUs, taints and text) */
+	uint32_t n_gpus, n_taints;
+	uint32_t name, ip, gpu_name, status, kubelet_version, os_image, kernel_version, container_runtime;
+	int64_t gpu_count;      /* allocatable GPUs */
+	int64_t gpu_allocation; /* GPUs held by pods */
+	int64_t cpu_millis, memory_bytes;
+	double gpu_utilization; /* 0..100; NaN when none */
+	bool unschedulable, faulty;
+	const hub_view_gpu *gpus; /* n_gpus, ordered by gpu_id */
+	const hub_view_taint *taints;
+	const char *text;
+} hub_view_node;
+
+/* The string at offset off of node n's text. */
+static inline const char *hub_view_str(const hub_view_node *n, uint32_t off)
+{
+	return n->text + off;
+}
+
+/* One cluster's data at one moment. Immutable; hold a reference (hub_view_get) while reading it. */
+typedef struct hub_view_snap {
+	atomic_int refs;
+	struct hub_view *view; /* the view it belongs to */
+	size_t cluster;        /* index, as in the config and the registry */
+	const char *name;      /* the cluster's name (owned by the config) */
+	bool has_overview;
+	fl_proto_overview overview;
+	int64_t overview_ms; /* hub time the overview arrived (or was stored); 0 = none */
+	bool has_facts;
+	fl_proto_facts facts;
+	hub_view_node **nodes; /* n_nodes, ordered by name (strcmp) */
+	uint32_t n_nodes;
+	int64_t n_gpus;      /* GPU devices over all nodes */
+	int64_t n_gpus_util; /* ... of which report a utilization */
+} hub_view_snap;
+
+typedef struct hub_view hub_view;
+
+/* A view of cfg's clusters, each empty and never seen. cfg is borrowed and must outlive the view
+ * (names and labels are read from it). FL_OK and *out (free with hub_view_free), or FL_ENOMEM. */
+int hub_view_new(const hub_config *cfg, hub_view **out);
+
+/* Frees the view and every snapshot. No reader may hold a snapshot any more. NULL is fine. */
+void hub_view_free(hub_view *v);
+
+/* Number of clusters; indexes 0..count-1 in config order. */
+size_t hub_view_count(const hub_view *v);
+
+/* Cluster i's config (name, labels), borrowed from the config. */
+const hub_cluster_conf *hub_view_conf(const hub_view *v, size_t i);
+
+/* Index of the cluster called name, or -1. */
+int hub_view_find(const hub_view *v, const char *name);
+
+/* The cluster indexes ordered by name (strcmp): count items, owned by the view. */
+const size_t *hub_view_by_name(const hub_view *v);
+
+/* Cluster i's current snapshot with a reference taken (never NULL); release it with hub_view_release.
+ * Never blocks on a writer building the next snapshot. */
+hub_view_snap *hub_view_get(hub_view *v, size_t i);
+
+/* Drops a reference from hub_view_get; frees the snapshot when it was the last. NULL is fine. */
+void hub_view_release(hub_view_snap *s);
+
+/* Hub wall-clock time of cluster i's last committed frame (any kind), 0 when never seen. */
+int64_t hub_view_last_frame_ms(const hub_view *v, size_t i);
+
+/* Applies committed frame f (borrowed) received at recv_ms. The last frame time becomes the later of
+ * the current one and recv_ms, whatever the frame. Rows: a full frame replaces the cluster's nodes and
+ * GPUs; a delta upserts its nodes (keeping a node's GPUs unless the frame lists them) and GPUs, and
+ * removes removed_nodes with their GPUs; overview and facts are replaced when the frame carries them; a
+ * heartbeat changes no rows. GPUs of a node the cluster does not have are dropped.
+ * Ordering: a frame whose spoke_id was applied before with seq >= f's, or from another spoke with a
+ * sent_at_ms before the newest applied frame's, is older: its rows are not applied.
+ * FL_OK (applied), HUB_VIEW_OLDER (time only), FL_ENOTFOUND (cluster not registered), or FL_ENOMEM (rows
+ * not applied; logged). Thread-safe; frames of one cluster are applied one at a time. */
+int hub_view_apply(hub_view *v, const fl_proto_frame *f, int64_t recv_ms);
+
+/* Replaces cluster i's rows with f's nodes, GPUs, facts and overview (as stored; f->env.kind is
+ * ignored), sets its last frame time to last_frame_ms and its overview time to overview_ms, and records
+ * (f->env.spoke_id, seq, sent_at_ms) as the newest applied version when spoke_id is not empty. Used at
+ * start-up, before frames arrive. FL_OK or FL_ENOMEM. */
+int hub_view_load(hub_view *v, size_t i, const fl_proto_frame *f, int64_t last_frame_ms, int64_t overview_ms);
+
+/* Bytes held by node records and snapshot arrays right now. */
+size_t hub_view_bytes(const hub_view *v);
+
+/* --- node queries (GET /v1/nodes) ---------------------------------------------------------------- */
+
+typedef enum hub_node_order {
+	HUB_ORDER_CLUSTER_NAME = 0, /* cluster name, then node name (the default) */
+	HUB_ORDER_NAME,
+	HUB_ORDER_GPU_COUNT,
+	HUB_ORDER_GPU_ALLOCATION,
+	HUB_ORDER_GPU_UTILIZATION, /* nodes without a figure sort as the lowest */
+	HUB_ORDER_STATUS
+} hub_node_order;
+
+#define HUB_QUERY_MAX_STATUSES 8
+
+typedef struct hub_node_query {
+	const bool *clusters;                         /* hub_view_count items: which clusters to include */
+	const char *name;                             /* substring of the node name; NULL or "" = any */
+	const char *gpu_name;                         /* exact GPU product; NULL or "" = any */
+	const char *statuses[HUB_QUERY_MAX_STATUSES]; /* exact Ready condition values; n_statuses 0 = any */
+	size_t n_statuses;
+	hub_node_order order;
+	bool desc;
+	int64_t page_num;  /* 1-based */
+	int64_t page_size; /* >= 1 */
+} hub_node_query;
+
+typedef struct hub_node_row {
+	const hub_view_snap *snap; /* cluster (name: snap->name) */
+	const hub_view_node *node;
+	uint64_t pos;     /* position in (cluster name, node name) order: cluster rank << 32 | node index */
+	double key;       /* sort key of numeric orders (internal) */
+	const char *skey; /* sort key of text orders (internal) */
+} hub_node_row;
+
+/* A page of matching nodes. Holds a reference on each snapshot its rows point into. */
+typedef struct hub_node_page {
+	hub_node_row *rows; /* n_rows items: the requested page, in order */
+	size_t n_rows;
+	size_t total; /* rows matching over all pages */
+	hub_view_snap **snaps;
+	size_t n_snaps;
+} hub_node_page;
+
+/* Finds the nodes matching q, orders them by q->order (ties: cluster name, then node name; desc
+ * reverses the whole order) and cuts page q->page_num of q->page_size rows (empty past the end).
+ * FL_OK and *out (release with hub_node_page_free), or FL_ENOMEM. */
+int hub_view_query_nodes(hub_view *v, const hub_node_query *q, hub_node_page *out);
+
+/* Releases the page's snapshots and arrays; safe on a zeroed page. */
+void hub_node_page_free(hub_node_page *p);
+
+#endif

@@ -1,0 +1,365 @@
+#!/usr/bin/env bash
+# The cross-cluster API (issue 6) end to end: a real PostgreSQL (initdb in a temp dir) and the real hub.
+# Rows for four clusters are written with psql while the hub is stopped; the hub loads them into its
+# in-memory view at start, and every route must answer with exactly those values: clusters and their
+# status, overview and fleet sums (with label filters), nodes (filters, every order, desc, pagination
+# edges), one node, its GPUs, GPU allocation, the heat map; tokens (401, scopes by name and by label,
+# 404 outside the scope), CORS, hostile parameters, 404/405/501, /metrics, and the loopback-only rule.
+# Needs no spoke, so it runs on its own; frames from real spokes land in the same view once they send.
+set -uo pipefail
+source "$(dirname "$0")/../../scripts/lib.sh"
+source "$(dirname "$0")/assert.sh"
+BIN=${FL_BIN:-$FL_ROOT/build/bin}
+
+T=$(mktemp -d /tmp/fl_api.XXXXXX)
+chmod 755 "$T"
+cleanup() {
+	[ -n "${HUB_PID:-}" ] && kill "$HUB_PID" 2>/dev/null && wait "$HUB_PID" 2>/dev/null
+	[ -n "${HUB2_PID:-}" ] && kill "$HUB2_PID" 2>/dev/null && wait "$HUB2_PID" 2>/dev/null
+	fl_pg_stop
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+fl_pg_start "$T/pg"
+API_PORT=$(fl_free_port)
+API="http://127.0.0.1:$API_PORT"
+sql() { psql -h "$FL_PG_DIR" -U postgres -d fleetlens -tAqc "$1"; }
+
+mkdir -p "$T/tokens"
+printf 'ops-token-0123456789abcdef\n' >"$T/tokens/ops"
+printf 'east-token-0123456789abcdef\n' >"$T/tokens/east"
+printf 'beta-token-0123456789abcdef\n' >"$T/tokens/beta"
+OPS="Authorization: Bearer ops-token-0123456789abcdef"
+EAST="Authorization: Bearer east-token-0123456789abcdef"
+BETA="Authorization: Bearer beta-token-0123456789abcdef"
+
+# write_config FILE API_LISTEN WITH_TOKENS: the hub's config. Clusters get a key_file when this hub's
+# config knows the key (frame signatures, issue 4), so the test runs before and after that lands.
+KEYS=""
+write_config() {
+	{
+		cat <<YAML
+hub:
+  ingest_url: tcp://127.0.0.1:$(fl_free_port)
+  api_listen: $2
+  stale_after: 90s
+  offline_after: 10m
+  migrations_dir: $FL_ROOT/sql/hub
+  web_dir: $FL_ROOT/web
+YAML
+		if [ "$3" = yes ]; then
+			cat <<YAML
+  api_tokens:
+    - name: ops
+      token_file: tokens/ops
+    - name: east
+      token_file: tokens/east
+      cluster_labels: {region: us-east}
+    - name: beta-only
+      token_file: tokens/beta
+      clusters: [beta]
+  cors_origins: [https://ops.example.com]
+YAML
+		fi
+		echo "clusters:"
+		for c in "alpha:{region: us-east, tier: prod}" "beta:{region: us-west, tier: prod}" \
+			"gamma:{region: us-east, tier: staging}" "delta:{}"; do
+			echo "  - name: ${c%%:*}"
+			echo "    labels: ${c#*:}"
+			[ -n "$KEYS" ] && echo "    key_file: keys/${c%%:*}.key"
+		done
+	} >"$1"
+}
+write_config "$T/clusters.yaml" "127.0.0.1:$API_PORT" yes
+export FLEETLENS_DATABASE_URL="$FL_DATABASE_URL"
+if ! out=$("$BIN/fleetlens-hub" --config "$T/clusters.yaml" --check 2>&1) && [[ "$out" == *"'key_file'"* ]]; then
+	# This hub requires clusters[].key_file: give each cluster a key.
+	for c in alpha beta gamma delta; do fl_make_key "$T/keys/$c.key"; done
+	KEYS=yes
+	write_config "$T/clusters.yaml" "127.0.0.1:$API_PORT" yes
+	out=$("$BIN/fleetlens-hub" --config "$T/clusters.yaml" --check 2>&1)
+fi
+check_eq "hub --check accepts api_tokens and cors_origins" "$T/clusters.yaml: ok (4 clusters)" "$out"
+
+start_hub() {
+	"$BIN/fleetlens-hub" --config "$T/clusters.yaml" >>"$T/hub.log" 2>&1 &
+	HUB_PID=$!
+	if ! fl_wait_http "$API/healthz" 30; then
+		cat "$T/hub.log"
+		check_eq "hub answers /healthz" 200 "none"
+		fl_done
+		exit 1
+	fi
+}
+stop_hub() { kill "$HUB_PID" && wait "$HUB_PID" 2>/dev/null; HUB_PID=""; }
+
+# --- first start creates the schema; then the rows are written while the hub is stopped -------------
+start_hub
+stop_hub
+sql "
+UPDATE cluster SET k8s_version = 'v1.29.3', spoke_version = '0.1.0', source = 'sim', spoke_id = 'a1', last_seq = 10,
+  last_frame_at = now(), last_sent_at = now() WHERE name = 'alpha';
+UPDATE cluster SET k8s_version = 'v1.28.9', spoke_version = '0.1.0', spoke_id = 'b1', last_seq = 3,
+  last_frame_at = now() - interval '5 minutes', last_sent_at = now() - interval '5 minutes' WHERE name = 'beta';
+UPDATE cluster SET spoke_id = 'g1', last_seq = 1, last_frame_at = now() - interval '1 hour' WHERE name = 'gamma';
+INSERT INTO cluster_overview_cache (cluster_name, total_nodes, healthy_nodes, faulty_nodes, fully_idle_nodes,
+  partially_idle_nodes, busy_nodes, allocation_rate, utilization, gpus_allocatable, gpus_allocated, total_space,
+  used_space, usage_percentage, total_inodes, used_inodes, inodes_usage_percentage, read_bandwidth, write_bandwidth,
+  total_tx, total_rx, updated_at) VALUES
+  ('alpha', 3, 2, 1, 0, 1, 1, 75, 50, 16, 12, 1000, 250, 25, 100, 10, 10, 5, 6, 7, 8, now()),
+  ('beta',  2, 2, 0, 1, 1, 0, 25, 20,  8,  2, 3000, 750, 25,   0,  0,  0, 1, 1, 1, 1, now() - interval '5 minutes'),
+  ('gamma', 1, 1, 0, 1, 0, 0,  0,  0,  8,  0,    0,   0,  0,   0,  0,  0, 0, 0, 0, 0, now() - interval '1 hour');
+INSERT INTO node (cluster_name, name, address, gpu_name, gpu_count, gpu_allocation, gpu_utilization, status,
+  unschedulable, faulty, taints, cpu_millis, memory_bytes, kubelet_version, os_image, kernel_version,
+  container_runtime) VALUES
+  ('alpha', 'a-n1', '10.0.0.1', 'AMD Instinct MI300X', 8, 8, 60, 'Ready', false, false, '[]', 192000, 2199023255552,
+   'v1.29.3', 'Ubuntu 22.04.4 LTS', '5.15.0-105-generic', 'containerd://1.7.13'),
+  ('alpha', 'a-n2', '10.0.0.2', 'AMD Instinct MI300X', 8, 4, 40, 'Ready', false, false, '[]', 192000, 2199023255552,
+   'v1.29.3', 'Ubuntu 22.04.4 LTS', '5.15.0-105-generic', 'containerd://1.7.13'),
+  ('alpha', 'a-n3', '10.0.0.3', 'AMD Instinct MI300X', 8, 0, NULL, 'NotReady', true, true,
+   '[{\"key\":\"maintenance\",\"value\":\"disk\",\"effect\":\"NoSchedule\"}]', 192000, 2199023255552,
+   'v1.29.3', 'Ubuntu 22.04.4 LTS', '5.15.0-105-generic', 'containerd://1.7.13'),
+  ('beta', 'b-n1', '10.1.0.1', 'NVIDIA H100', 4, 2, 20, 'Ready', false, false, '[]', 96000, 1099511627776,
+   'v1.28.9', 'Ubuntu 22.04.4 LTS', '6.1.0', 'containerd://1.7.2'),
+  ('beta', 'shared', '10.1.0.2', 'NVIDIA H100', 4, 0, 10, 'Unknown', false, true, '[]', 96000, 1099511627776,
+   'v1.28.9', 'Ubuntu 22.04.4 LTS', '6.1.0', 'containerd://1.7.2'),
+  ('gamma', 'shared', '10.2.0.1', 'AMD Instinct MI300X', 8, 0, NULL, 'Ready', false, false, '[]', 1, 1,
+   'v1.29.0', 'x', 'y', 'z');
+INSERT INTO gpu_device (cluster_name, node_name, gpu_id, gpu_model, memory, utilization, temperature, power, serial,
+  numa) VALUES
+  ('alpha', 'a-n1', 1, 'AMD Instinct MI300X', 196608, 50, 45.5, 610, 'SN-A1-1', 1),
+  ('alpha', 'a-n1', 0, 'AMD Instinct MI300X', 196608, 70, 44, 600.5, 'SN-A1-0', 0),
+  ('alpha', 'a-n2', 0, 'AMD Instinct MI300X', 196608, 40, 40, 500, 'SN-A2-0', 0),
+  ('beta', 'b-n1', 0, 'NVIDIA H100', 81920, 20, 50, 300, 'SN-B1-0', 0),
+  ('beta', 'b-n1', 1, 'NVIDIA H100', 81920, 20, 51, 301, 'SN-B1-1', 1),
+  ('gamma', 'shared', 0, 'AMD Instinct MI300X', 196608, NULL, 30, 90, 'SN-G-0', -1);
+"
+check_eq "rows written for three clusters" 6 "$(sql "SELECT count(*) FROM node")"
+start_hub
+check_contains "hub logs the view's size at start" "view " "$(grep 'started:' "$T/hub.log")"
+
+get() { curl -s -H "$OPS" "$API$1"; }                                  # body
+code() { curl -s -o "$T/body" -w '%{http_code}' -H "${2:-$OPS}" "$API$1"; } # status; body in $T/body
+msg() { jq -r '.meta.message' "$T/body"; }
+ecode() { jq -r '.meta.code' "$T/body"; }
+
+# --- /v1/clusters ------------------------------------------------------------------------------------
+cl=$(get /v1/clusters)
+check_eq "/v1/clusters envelope" "2000 OK" "$(jq -r '"\(.meta.code) \(.meta.message)"' <<<"$cl")"
+check_eq "clusters in config order with their status" "alpha:online beta:stale gamma:offline delta:never_seen" \
+	"$(jq -r '[.data[] | "\(.name):\(.status)"] | join(" ")' <<<"$cl")"
+check_eq "alpha's versions and labels" "v1.29.3 0.1.0 us-east prod" \
+	"$(jq -r '.data[0] | "\(.k8sVersion) \(.spokeVersion) \(.labels.region) \(.labels.tier)"' <<<"$cl")"
+check_eq "alpha's overview rides along" "16 12 75" \
+	"$(jq -r '.data[0].overview | "\(.gpusAllocatable) \(.gpusAllocated) \(.allocationRate)"' <<<"$cl")"
+check_eq "beta's last frame is about 300 s old" true "$(jq '.data[1].lastFrameAgeSeconds | . > 295 and . < 330' <<<"$cl")"
+check_eq "delta: never seen, no frame time, no overview" "null null null" \
+	"$(jq -r '.data[3] | "\(.lastFrameAt) \(.lastFrameAgeSeconds) \(.overview)"' <<<"$cl")"
+check_eq "label filter region=us-east" "alpha gamma" \
+	"$(get '/v1/clusters?label=region=us-east' | jq -r '[.data[].name] | join(" ")')"
+check_eq "two label filters must both hold" "gamma" \
+	"$(get '/v1/clusters?label=region=us-east&label=tier=staging' | jq -r '[.data[].name] | join(" ")')"
+check_eq "a label nobody has: empty list" "[]" "$(get '/v1/clusters?label=region=mars' | jq -c '.data')"
+
+# --- overview and fleet --------------------------------------------------------------------------------
+ov=$(get '/v1/clusters/overview?cluster=alpha')
+for f in totalNodes:3 healthyNodes:2 faultyNodes:1 fullyIdleNodes:0 partiallyIdleNodes:1 busyNodes:1 \
+	allocationRate:75 utilization:50 gpusAllocatable:16 gpusAllocated:12 total_space:1000 used_space:250 \
+	usage_percentage:25 total_inodes:100 used_inodes:10 read_bandwidth:5 write_bandwidth:6 total_tx:7 total_rx:8; do
+	check_num "overview alpha ${f%%:*}" "${f##*:}" "$(jq ".data.${f%%:*}" <<<"$ov")"
+done
+check_eq "overview names cluster and status" "alpha online" "$(jq -r '"\(.data.cluster) \(.data.status)"' <<<"$ov")"
+check_eq "stale overview is served with its status and age" "stale true" \
+	"$(get '/v1/clusters/overview?cluster=beta' | jq -r '"\(.data.status) \(.data.ageSeconds > 295)"')"
+check_eq "overview of a never-seen cluster → 503" "503 5003" "$(code '/v1/clusters/overview?cluster=delta') $(ecode)"
+check_eq "overview without cluster when four are visible → 400" "400 4001" "$(code /v1/clusters/overview) $(ecode)"
+check_contains "the 400 names the parameter" "'cluster'" "$(msg)"
+check_eq "overview without cluster for a token that sees one cluster → that one" "beta stale" \
+	"$(curl -s -H "$BETA" "$API/v1/clusters/overview" | jq -r '"\(.data.cluster) \(.data.status)"')"
+
+fo=$(get /v1/fleet/overview)
+for f in totalNodes:6 healthyNodes:5 faultyNodes:1 fullyIdleNodes:2 partiallyIdleNodes:2 busyNodes:1 \
+	gpusAllocatable:32 gpusAllocated:14 allocationRate:43.75 utilization:38 total_space:4000 used_space:1000 \
+	usage_percentage:25 total_inodes:100 used_inodes:10 inodes_usage_percentage:10 read_bandwidth:6 total_rx:9 \
+	clusters:4 clustersReporting:3; do
+	check_num "fleet ${f%%:*}" "${f##*:}" "$(jq ".data.${f%%:*}" <<<"$fo")"
+done
+check_eq "fleet counts clusters by status" '{"never_seen":1,"offline":1,"online":1,"stale":1}' \
+	"$(jq -cS '.data.byStatus' <<<"$fo")"
+fe=$(get '/v1/fleet/overview?label=region=us-east')
+check_eq "fleet of region=us-east: alpha+gamma GPUs, rate 12/24, utilization of reporting GPUs" "24 12 50 50 2" \
+	"$(jq -r '.data | "\(.gpusAllocatable) \(.gpusAllocated) \(.allocationRate) \(.utilization) \(.clusters)"' <<<"$fe")"
+
+# --- /v1/nodes -----------------------------------------------------------------------------------------
+names() { jq -r '[.data.data[] | "\(.cluster_name)/\(.name)"] | join(" ")'; }
+all=$(get '/v1/nodes?page_size=100')
+check_eq "all nodes, default order cluster then name" \
+	"alpha/a-n1 alpha/a-n2 alpha/a-n3 beta/b-n1 beta/shared gamma/shared" "$(names <<<"$all")"
+check_eq "total" 6 "$(jq '.data.total' <<<"$all")"
+check_eq "node row fields" '{"cluster_name":"alpha","gpu_allocation":8,"gpu_count":8,"gpu_name":"AMD Instinct MI300X","gpu_utilization":60,"ip":"10.0.0.1","name":"a-n1","status":"Ready"}' \
+	"$(jq -cS '.data.data[0]' <<<"$all")"
+check_eq "no utilization → null" null "$(jq '.data.data[2].gpu_utilization' <<<"$all")"
+check_eq "default page size 10, page 1" 6 "$(get /v1/nodes | jq '.data.data | length')"
+check_eq "page 2 of 4: the last, partial page" "beta/shared gamma/shared" "$(get '/v1/nodes?page_size=4&page_num=2' | names)"
+p=$(get '/v1/nodes?page_size=4&page_num=3')
+check_eq "page beyond the end: empty data, right total" "[] 6" "$(jq -c '.data.data' <<<"$p") $(jq '.data.total' <<<"$p")"
+check_eq "page_size=1000 is allowed" 200 "$(code '/v1/nodes?page_size=1000')"
+check_eq "one cluster" "beta/b-n1 beta/shared" "$(get '/v1/nodes?cluster=beta' | names)"
+check_eq "name is a substring match" "alpha/a-n1 alpha/a-n2 alpha/a-n3 beta/b-n1" "$(get '/v1/nodes?name=n' | names)"
+check_eq "gpu_name exact" "beta/b-n1 beta/shared" "$(get '/v1/nodes?gpu_name=NVIDIA%20H100' | names)"
+check_eq "status comma list" "alpha/a-n3 beta/shared" "$(get '/v1/nodes?status=NotReady,Unknown' | names)"
+check_eq "filters combine, total counts matches" "1 alpha/a-n3" \
+	"$(get '/v1/nodes?status=NotReady&cluster=alpha' | jq -r '"\(.data.total) \([.data.data[] | "\(.cluster_name)/\(.name)"] | join(" "))"')"
+check_eq "order_by=gpu_utilization desc (no figure last)" \
+	"alpha/a-n1 alpha/a-n2 beta/b-n1 beta/shared gamma/shared alpha/a-n3" \
+	"$(get '/v1/nodes?order_by=gpu_utilization&desc=true' | names)"
+check_eq "order_by=gpu_count (ties: cluster, name)" \
+	"beta/b-n1 beta/shared alpha/a-n1 alpha/a-n2 alpha/a-n3 gamma/shared" "$(get '/v1/nodes?order_by=gpu_count' | names)"
+check_eq "order_by=gpu_allocation desc, page 3 of 3" "beta/shared alpha/a-n3" \
+	"$(get '/v1/nodes?order_by=gpu_allocation&desc=true&page_size=2&page_num=3' | names)"
+check_eq "order_by=name" "alpha/a-n1 alpha/a-n2 alpha/a-n3 beta/b-n1 beta/shared gamma/shared" \
+	"$(get '/v1/nodes?order_by=name' | names)"
+check_eq "order_by=status" "alpha/a-n3 alpha/a-n1 alpha/a-n2 beta/b-n1 gamma/shared beta/shared" \
+	"$(get '/v1/nodes?order_by=status' | names)"
+check_eq "order_by=cluster_name desc" "gamma/shared beta/shared beta/b-n1 alpha/a-n3 alpha/a-n2 alpha/a-n1" \
+	"$(get '/v1/nodes?order_by=cluster_name&desc=true' | names)"
+check_eq "unknown parameters are ignored" 200 "$(code '/v1/nodes?_=123&foo=bar')"
+
+# --- one node, its GPUs, allocation, heat map -----------------------------------------------------------
+n3=$(get '/v1/nodes/a-n3?cluster=alpha')
+check_eq "node detail" "NotReady true true maintenance disk NoSchedule 192000 Ubuntu 22.04.4 LTS alpha" \
+	"$(jq -r '.data | "\(.status) \(.unschedulable) \(.faulty) \(.taints[0].key) \(.taints[0].value) \(.taints[0].effect) \(.cpu_millis) \(.os_image) \(.cluster_name)"' <<<"$n3")"
+check_eq "a name in one cluster needs no cluster parameter" "alpha 2" \
+	"$(get /v1/nodes/a-n1 | jq -r '"\(.data.cluster_name) \(.data.gpu_devices)"')"
+check_eq "a name in two clusters without cluster → 400" "400 4001" "$(code /v1/nodes/shared) $(ecode)"
+check_contains "... naming the parameter and the clusters" "parameter 'cluster' is required: node 'shared' is in clusters beta, gamma" "$(msg)"
+check_eq "... and with cluster it answers" "Unknown" "$(get '/v1/nodes/shared?cluster=beta' | jq -r '.data.status')"
+check_eq "unknown node → 404" "404 4004" "$(code /v1/nodes/nope) $(ecode)"
+check_eq "node of another cluster → 404" 404 "$(code '/v1/nodes/a-n1?cluster=beta')"
+g=$(get '/v1/nodes/a-n1/gpuDevices?cluster=alpha')
+check_eq "gpuDevices: Lens gpu_device rows ordered by gpu_id" \
+	'[{"cluster_name":"alpha","gpu_id":0,"gpu_model":"AMD Instinct MI300X","memory":196608,"node_name":"a-n1","numa":0,"power":600.5,"serial":"SN-A1-0","temperature":44,"utilization":70},{"cluster_name":"alpha","gpu_id":1,"gpu_model":"AMD Instinct MI300X","memory":196608,"node_name":"a-n1","numa":1,"power":610,"serial":"SN-A1-1","temperature":45.5,"utilization":50}]' \
+	"$(jq -cS '.data' <<<"$g")"
+check_eq "gpuDevices of a node without GPUs: empty" "[]" "$(get '/v1/nodes/a-n3/gpuDevices' | jq -c '.data')"
+check_eq "gpuDevices: null utilization stays null" null "$(get '/v1/nodes/shared/gpuDevices?cluster=gamma' | jq '.data[0].utilization')"
+ga=$(get '/v1/nodes/gpuAllocation?cluster=alpha')
+check_eq "gpuAllocation per node" "a-n1:8/8=100 a-n2:4/8=50 a-n3:0/8=0" \
+	"$(jq -r '[.data[] | "\(.name):\(.gpu_allocation)/\(.gpu_count)=\(.allocation_rate)"] | join(" ")' <<<"$ga")"
+check_eq "gpuAllocation across clusters names each row's cluster" "alpha alpha alpha beta beta gamma" \
+	"$(get /v1/nodes/gpuAllocation | jq -r '[.data[].cluster_name] | join(" ")')"
+hm=$(get '/v1/clusters/gpuHeatmap?cluster=alpha')
+check_eq "heat map: rows of nodes with GPUs, utilization by gpu_id" \
+	'{"maxGpus":2,"rows":[{"cluster_name":"alpha","gpu_ids":[0,1],"gpu_utilization":60,"name":"a-n1","utilization":[70,50]},{"cluster_name":"alpha","gpu_ids":[0],"gpu_utilization":40,"name":"a-n2","utilization":[40]}]}' \
+	"$(jq -cS '.data' <<<"$hm")"
+check_eq "heat map across clusters" 4 "$(get /v1/clusters/gpuHeatmap | jq '.data.rows | length')"
+
+# --- issue 5's routes, unknown routes, methods -----------------------------------------------------------
+check_eq "/v1/workloads → 501 until issue 5" "501 5001" "$(code /v1/workloads) $(ecode)"
+check_contains "... saying so" "issue 5" "$(msg)"
+check_eq "utilizationHistory → 501" 501 "$(code '/v1/nodes/a-n1/utilizationHistory?start=1&end=2&step=60')"
+check_eq "unknown route → 404 in the envelope" "404 4004" "$(code /v1/nothing) $(ecode)"
+check_eq "unknown node sub-route → 404" 404 "$(code /v1/nodes/a-n1/nothing)"
+check_eq "POST → 405" 405 "$(curl -s -o "$T/body" -w '%{http_code}' -X POST -H "$OPS" "$API/v1/nodes")"
+check_eq "405 envelope code" 4005 "$(ecode)"
+check_eq "DELETE on a node → 405" 405 "$(curl -s -o /dev/null -w '%{http_code}' -X DELETE -H "$OPS" "$API/v1/nodes/a-n1")"
+
+# --- hostile and bad parameters: 400 naming the parameter -----------------------------------------------
+bad() { # bad WHAT PATH PARAM
+	local c
+	c=$(code "$2")
+	check_eq "$1 → 400" "400 4001" "$c $(ecode)"
+	check_contains "$1: message names '$3'" "'$3'" "$(msg)"
+}
+LONG=$(printf 'a%.0s' $(seq 1 300))
+bad "cluster with a quote" "/v1/nodes?cluster=%27%3B%20DROP%20TABLE%20node%3B--" cluster
+bad "cluster with %00" "/v1/nodes?cluster=alpha%00" cluster
+bad "cluster not UTF-8" "/v1/nodes?cluster=%FF%FE" cluster
+bad "very long cluster" "/v1/nodes?cluster=$LONG" cluster
+bad "name with a quote" "/v1/nodes?name=a%22b" name
+bad "gpu_name with a quote" "/v1/nodes?gpu_name=NVIDIA%22%3E" gpu_name
+bad "gpu_name not UTF-8" "/v1/nodes?gpu_name=%C3%28" gpu_name
+bad "status with punctuation" "/v1/nodes?status=Ready%3Bx" status
+bad "status with an empty item" "/v1/nodes?status=Ready,,NotReady" status
+bad "order_by unknown" "/v1/nodes?order_by=ip" order_by
+bad "desc not a boolean" "/v1/nodes?desc=yes" desc
+bad "page_size above 1000" "/v1/nodes?page_size=1001" page_size
+bad "page_size 0" "/v1/nodes?page_size=0" page_size
+bad "page_num negative" "/v1/nodes?page_num=-1" page_num
+bad "page_num not a number" "/v1/nodes?page_num=1e3" page_num
+bad "label without =" "/v1/clusters?label=region" label
+bad "label with a quote" "/v1/fleet/overview?label=region=%27x" label
+bad "node path with a space" "/v1/nodes/a%20b" name
+check_eq "nothing was dropped" 6 "$(sql "SELECT count(*) FROM node")"
+check_eq "unknown cluster → 404" "404 4004" "$(code '/v1/nodes?cluster=nope') $(ecode)"
+
+# --- tokens and scopes -------------------------------------------------------------------------------------
+check_eq "no token → 401" 401 "$(curl -s -o "$T/body" -w '%{http_code}' "$API/v1/clusters")"
+check_eq "401 envelope code" 4003 "$(ecode)"
+check_contains "401 asks for a bearer token" "WWW-Authenticate: Bearer" "$(curl -s -D - -o /dev/null "$API/v1/nodes")"
+check_eq "wrong token → 401" 401 "$(code /v1/clusters 'Authorization: Bearer ops-token-0123456789abcdeX')"
+check_eq "/metrics needs a token too" 401 "$(curl -s -o /dev/null -w '%{http_code}' "$API/metrics")"
+check_eq "/healthz stays open" 200 "$(curl -s -o /dev/null -w '%{http_code}' "$API/healthz")"
+check_eq "/readyz stays open" 200 "$(curl -s -o /dev/null -w '%{http_code}' "$API/readyz")"
+check_eq "the console stays open" 200 "$(curl -s -o /dev/null -w '%{http_code}' "$API/")"
+check_eq "label-scoped token lists its clusters only" "alpha gamma" \
+	"$(curl -s -H "$EAST" "$API/v1/clusters" | jq -r '[.data[].name] | join(" ")')"
+check_eq "label-scoped token: cluster outside → 404 as if absent" "404 cluster 'beta' not found" \
+	"$(code '/v1/clusters/overview?cluster=beta' "$EAST") $(msg)"
+check_eq "label-scoped token: nodes across its clusters only" "alpha/a-n1 alpha/a-n2 alpha/a-n3 gamma/shared" \
+	"$(curl -s -H "$EAST" "$API/v1/nodes" | names)"
+check_eq "label-scoped token: 'shared' is only in gamma for it" gamma \
+	"$(curl -s -H "$EAST" "$API/v1/nodes/shared" | jq -r '.data.cluster_name')"
+check_eq "label-scoped token: fleet sums its clusters" "24 2" \
+	"$(curl -s -H "$EAST" "$API/v1/fleet/overview" | jq -r '"\(.data.gpusAllocatable) \(.data.clusters)"')"
+check_eq "name-scoped token: alpha's node is not found" 404 "$(code /v1/nodes/a-n1 "$BETA")"
+check_eq "name-scoped token: nodes of beta only" 2 "$(curl -s -H "$BETA" "$API/v1/nodes" | jq '.data.total')"
+check_eq "name-scoped token: heat map of beta only" "beta" \
+	"$(curl -s -H "$BETA" "$API/v1/clusters/gpuHeatmap" | jq -r '[.data.rows[].cluster_name] | unique | join(" ")')"
+
+# --- CORS --------------------------------------------------------------------------------------------------
+h=$(curl -s -D - -o /dev/null -H "$OPS" -H 'Origin: https://ops.example.com' "$API/v1/clusters")
+check_contains "allowed origin is echoed" "Access-Control-Allow-Origin: https://ops.example.com" "$h"
+h=$(curl -s -D - -o /dev/null -H "$OPS" -H 'Origin: https://evil.example.com' "$API/v1/clusters")
+check_eq "other origins get no CORS header" "" "$(grep -i '^Access-Control' <<<"$h")"
+h=$(curl -s -D - -o /dev/null -X OPTIONS -H 'Origin: https://ops.example.com' \
+	-H 'Access-Control-Request-Method: GET' -H 'Access-Control-Request-Headers: authorization' "$API/v1/nodes")
+check_contains "preflight answers 204" "HTTP/1.1 204" "$h"
+check_contains "preflight allows the Authorization header" "Access-Control-Allow-Headers: Authorization" "$h"
+check_eq "preflight from another origin is refused" 401 \
+	"$(curl -s -o /dev/null -w '%{http_code}' -X OPTIONS -H 'Origin: https://evil.example.com' "$API/v1/nodes")"
+
+# --- /metrics ------------------------------------------------------------------------------------------------
+m=$(get /metrics)
+check_eq "per-cluster allocatable GPUs gauge" 16 \
+	"$(awk '/^fleetlens_cluster_gpus\{cluster="alpha",state="allocatable"\}/ {print $2}' <<<"$m")"
+check_eq "per-cluster utilization gauge" 20 "$(awk '/^fleetlens_cluster_gpu_utilization\{cluster="beta"\}/ {print $2}' <<<"$m")"
+check_eq "nodes latency histogram counts requests" true \
+	"$(awk '/^fleetlens_hub_api_request_duration_seconds_count\{route="\/v1\/nodes"\}/ {print ($2 > 20) ? "true" : "false"}' <<<"$m")"
+check_eq "histogram +Inf bucket equals the count" \
+	"$(awk '/^fleetlens_hub_api_request_duration_seconds_count\{route="\/v1\/clusters"\}/ {print $2}' <<<"$m")" \
+	"$(awk '/^fleetlens_hub_api_request_duration_seconds_bucket\{route="\/v1\/clusters",le="\+Inf"\}/ {print $2}' <<<"$m")"
+check_contains "view size exported" "fleetlens_hub_view_bytes " "$m"
+check_contains "existing metrics kept" 'fleetlens_cluster_up{cluster="beta",status="stale"} 1' "$m"
+
+# --- no tokens: loopback only, and said so -----------------------------------------------------------------
+stop_hub
+PORT2=$(fl_free_port)
+write_config "$T/open.yaml" "0.0.0.0:$PORT2" no
+"$BIN/fleetlens-hub" --config "$T/open.yaml" >"$T/open.log" 2>&1 &
+HUB2_PID=$!
+fl_wait_http "http://127.0.0.1:$PORT2/healthz" 30
+check_contains "without tokens the hub warns it listens on loopback only" \
+	"no hub.api_tokens configured: the API listens on 127.0.0.1:$PORT2 only" "$(cat "$T/open.log")"
+check_eq "without tokens /v1 answers without one" 6 "$(curl -s "http://127.0.0.1:$PORT2/v1/nodes" | jq '.data.total')"
+if command -v ss >/dev/null; then
+	check_eq "bound to 127.0.0.1 only" "127.0.0.1:$PORT2" "$(ss -Hltn "sport = :$PORT2" | awk '{print $4}' | sort -u | paste -sd' ')"
+fi
+
+kill "$HUB2_PID" && wait "$HUB2_PID" 2>/dev/null
+HUB2_PID=""
+check_eq "hubs stopped cleanly, no sanitizer report" "" \
+	"$(grep -hE 'AddressSanitizer|LeakSanitizer|runtime error' "$T/hub.log" "$T/open.log" | head -3)"
+
+[ "$FL_FAIL" -eq 0 ] || { echo "--- hub log"; tail -40 "$T/hub.log"; }
+fl_done
