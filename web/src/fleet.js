@@ -119,9 +119,8 @@ export function sumOverviews(clusters) {
 
 function compare(a, b) {
   if (a === b) return 0;
-  if (a === null || a === undefined) return 1;
-  if (b === null || b === undefined) return -1;
-  return typeof a === "string" ? a.localeCompare(b) : a - b;
+  if (typeof a === "string") return a < b ? -1 : 1;
+  return a - b;
 }
 
 export function fleetPage(root, route, ctx) {
@@ -170,6 +169,7 @@ export function fleetPage(root, route, ctx) {
     state.label = label;
     labelInput.value = label;
     syncQuery();
+    render(); // filter what is shown now; the refresh asks the hub with ?label=
     refresh();
   }
 
@@ -241,8 +241,13 @@ export function fleetPage(root, route, ctx) {
     const shown = all.filter((c) => matchesLabel(c, state.label));
     const col = COLUMNS.find((c) => c.key === state.sort) || COLUMNS[0];
     shown.sort((a, b) => {
-      const r = compare(col.sort(a), col.sort(b));
-      return (state.desc ? -r : r) || a.name.localeCompare(b.name);
+      const va = col.sort(a);
+      const vb = col.sort(b);
+      const an = va === null || va === undefined;
+      const bn = vb === null || vb === undefined;
+      if (an !== bn) return an ? 1 : -1; // clusters without a figure stay last either way
+      const r = an ? 0 : compare(va, vb);
+      return (state.desc ? -r : r) || compare(a.name, b.name);
     });
     caption.textContent = state.label
       ? `Clusters with label ${state.label}: ${shown.length} of ${all.length}`
@@ -264,7 +269,10 @@ export function fleetPage(root, route, ctx) {
   }
 
   async function refresh() {
-    if (state.inflight) return;
+    if (state.inflight) {
+      state.again = true; // run once more when this one ends (the label changed meanwhile)
+      return;
+    }
     state.inflight = true;
     const label = state.label;
     try {
@@ -272,8 +280,9 @@ export function fleetPage(root, route, ctx) {
         apiGet("/v1/clusters", { label }),
         apiGet("/v1/fleet/overview", { label }),
       ]);
-      if (label !== state.label) return; // the filter changed meanwhile; that refresh follows
+      if (label !== state.label) return; // the filter changed meanwhile: the refresh that follows shows it
       if (clusters.status === "rejected") {
+        if (clusters.reason.status === 401) return; // the token form says it
         ctx.setError(`Cannot load /v1/clusters: ${clusters.reason.message}`);
         if (!state.clusters) tbody.replaceChildren(el("tr", {}, el("td", { colspan: COLUMNS.length }, notice("error", clusters.reason.message))));
         return;
@@ -291,6 +300,10 @@ export function fleetPage(root, route, ctx) {
       ctx.markUpdated();
     } finally {
       state.inflight = false;
+      if (state.again) {
+        state.again = false;
+        refresh();
+      }
     }
   }
 
