@@ -69,7 +69,9 @@ if ! "$BIN/fleetlens-hub" --config "$T/clusters.yaml" --check >"$T/check.log" 2>
 	write_config "$T/clusters.yaml" "$API_PORT"
 fi
 out=$("$BIN/fleetlens-hub" --config "$T/clusters.yaml" --check 2>&1)
-check_eq "hub --check accepts the test config" 0 $?
+rc=$?
+check_eq "hub --check accepts the test config" 0 "$rc"
+[ "$rc" -eq 0 ] || printf '%s\n' "$out" "$(cat "$T/check.log")"
 
 start_hub() { # start_hub CONFIG URL LOG
 	FLEETLENS_DATABASE_URL="$FL_DATABASE_URL" "$BIN/fleetlens-hub" --config "$1" >>"$3" 2>&1 &
