@@ -59,6 +59,7 @@ export function clusterPage(root, route, ctx) {
     heat: null,
     heatChart: null,
     heatSeq: 0,
+    heatMissing: false,
     inflight: false,
     destroyed: false,
   };
@@ -276,6 +277,7 @@ export function clusterPage(root, route, ctx) {
   }
 
   async function loadHeat() {
+    if (state.heatMissing) return; // asked once per visit: the hub does not serve it
     const my = ++state.heatSeq;
     try {
       const data = await apiGet("/v1/clusters/gpuHeatmap", { cluster });
@@ -294,7 +296,8 @@ export function clusterPage(root, route, ctx) {
     } catch (e) {
       if (my !== state.heatSeq || state.destroyed) return;
       clearHeat();
-      if (isMissingRoute(e)) heatStatus.replaceChildren(notice("missing", "Heat map not available yet: this hub does not serve /v1/clusters/gpuHeatmap."));
+      state.heatMissing = isMissingRoute(e);
+      if (state.heatMissing) heatStatus.replaceChildren(notice("missing", "Heat map not available yet: this hub does not serve /v1/clusters/gpuHeatmap."));
       else if (e.status !== 401) heatStatus.replaceChildren(notice("error", `Cannot load the heat map: ${e.message}`));
     }
   }

@@ -131,6 +131,7 @@ export function fleetPage(root, route, ctx) {
     label: route.query.get("label") || "",
     clusters: null,
     fleet: null, // { data, source: "api" | "browser" }
+    fleetMissing: null, // the ApiError of /v1/fleet/overview when the hub does not serve it
     inflight: false,
   };
 
@@ -278,8 +279,10 @@ export function fleetPage(root, route, ctx) {
     try {
       const [clusters, fleet] = await Promise.allSettled([
         apiGet("/v1/clusters", { label }),
-        apiGet("/v1/fleet/overview", { label }),
+        state.fleetMissing ? Promise.reject(state.fleetMissing) : apiGet("/v1/fleet/overview", { label }),
       ]);
+      // A route the hub does not serve is asked once per visit to the page, not at every refresh.
+      if (fleet.status === "rejected" && isMissingRoute(fleet.reason)) state.fleetMissing = fleet.reason;
       if (label !== state.label) return; // the filter changed meanwhile: the refresh that follows shows it
       if (clusters.status === "rejected") {
         if (clusters.reason.status === 401) return; // the token form says it

@@ -17,6 +17,7 @@ export function historyPanel(cluster, { idPrefix = "history", nodeSelect = null,
   let current = node;
   let chart = null;
   let seq = 0;
+  let missing = false;
   const range = el("select", { id: `${idPrefix}-range`, name: "range" }, ...RANGES.map(([l, s]) => el("option", { value: s, selected: s === 3600 }, `last ${l}`)));
   const status = el("div", { class: "chart-status", dataset: { role: "history-status" } });
   const box = el("div", { class: "chart", id: `${idPrefix}-chart`, role: "img", "aria-label": "GPU utilization history" });
@@ -42,6 +43,7 @@ export function historyPanel(cluster, { idPrefix = "history", nodeSelect = null,
   }
 
   async function load() {
+    if (missing) return; // asked once per visit: the hub does not serve it
     const my = ++seq;
     if (!current) {
       clear();
@@ -70,7 +72,8 @@ export function historyPanel(cluster, { idPrefix = "history", nodeSelect = null,
     } catch (e) {
       if (my !== seq) return;
       clear();
-      if (isMissingRoute(e)) status.replaceChildren(notice("missing", "History not available yet: this hub does not serve utilization history."));
+      missing = isMissingRoute(e);
+      if (missing) status.replaceChildren(notice("missing", "History not available yet: this hub does not serve utilization history."));
       else if (e.status !== 401) status.replaceChildren(notice("error", `Cannot load the history: ${e.message}`));
     }
   }

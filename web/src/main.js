@@ -76,7 +76,7 @@ function tick() {
   updatedEl.textContent = lastOk ? `updated ${Math.max(0, Math.round((Date.now() - lastOk) / 1000))}s ago` : "loading…";
 }
 
-const auth = initAuth(() => route(true));
+const auth = initAuth(() => route()); // after sign-in (or out) the page loads again, focus on its heading
 
 function route(keepFocus = false) {
   const gen = ++generation;

@@ -57,7 +57,11 @@ export function nodePage(root, route, ctx) {
     return (Array.isArray(d?.data) ? d.data : []).find((r) => r.name === node) || null;
   }
 
+  let factsMissing = false;
+  let gpusMissing = false;
+
   async function loadFacts() {
+    if (factsMissing) return true; // asked once per visit; the row from the list stays shown
     try {
       const f = await apiGet(path, { cluster });
       if (destroyed) return true;
@@ -69,6 +73,7 @@ export function nodePage(root, route, ctx) {
         factsBody.replaceChildren(notice("error", `Cannot load the node: ${e.message}`));
         return false;
       }
+      factsMissing = true;
       let row = null;
       try {
         row = await rowFromList();
@@ -85,6 +90,7 @@ export function nodePage(root, route, ctx) {
   }
 
   async function loadGpus() {
+    if (gpusMissing) return true; // asked once per visit: the hub does not serve it
     try {
       const d = await apiGet(`${path}/gpuDevices`, { cluster });
       if (destroyed) return true;
@@ -121,6 +127,7 @@ export function nodePage(root, route, ctx) {
       return true;
     } catch (e) {
       if (destroyed || e.status === 401) return false;
+      gpusMissing = isMissingRoute(e);
       gpuBody.replaceChildren(
         isMissingRoute(e)
           ? notice("missing", `Per-GPU figures not available yet: this hub does not serve ${path}/gpuDevices.`)
