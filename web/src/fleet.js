@@ -15,14 +15,17 @@ const COLUMNS = [
   {
     key: "name",
     label: "Cluster",
+    // the cell also names the cluster's labels and versions
     sort: (c) => c.name,
     cell: (c, ctx) => {
       const labels = Object.entries(c.labels || {}).map(([k, v]) => `${k}=${v}`);
+      const versions = [c.k8sVersion ? `k8s ${c.k8sVersion}` : "", c.spokeVersion ? `spoke ${c.spokeVersion}` : ""].filter(Boolean).join(" · ");
       return el(
         "th",
         { scope: "row", class: "name" },
         el("a", { href: ctx.href.cluster(c.name), dataset: { link: "cluster" } }, c.name),
         labels.length ? el("div", { class: "labels" }, labels.join("  ")) : null,
+        versions ? el("div", { class: "labels", dataset: { field: "versions" } }, versions) : null,
       );
     },
   },
@@ -66,15 +69,6 @@ const COLUMNS = [
   numCol("fullyIdleNodes", "Fully idle"),
   numCol("partiallyIdleNodes", "Partly idle"),
   numCol("busyNodes", "Busy"),
-  {
-    key: "versions",
-    label: "Versions",
-    sort: null,
-    cell: (c) => {
-      const v = [c.k8sVersion ? `k8s ${c.k8sVersion}` : "", c.spokeVersion ? `spoke ${c.spokeVersion}` : ""].filter(Boolean).join(" · ");
-      return el("td", { class: "muted small" }, v || "–");
-    },
-  },
 ];
 
 function numCol(key, label) {
@@ -181,8 +175,7 @@ export function fleetPage(root, route, ctx) {
   function renderHead() {
     headRow.replaceChildren(
       ...COLUMNS.map((col) => {
-        const numeric = !["name", "status", "versions"].includes(col.key);
-        if (!col.sort) return el("th", { scope: "col" }, col.label);
+        const numeric = !["name", "status"].includes(col.key);
         const active = state.sort === col.key;
         const th = el("th", {
           scope: "col",
