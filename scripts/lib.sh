@@ -9,6 +9,9 @@ FL_PG_BIN=${FL_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V |
 FL_PACKAGES="build-essential cmake pkg-config libnng-dev libmsgpack-dev libpq-dev libcurl4-openssl-dev
 libyaml-dev libcivetweb-dev libjansson-dev libssl-dev libcmocka-dev postgresql curl jq openssl clang libclang-rt-14-dev"
 
+# Installed by scripts/test only: the browser the console's browser test drives.
+FL_BROWSER_PACKAGES="chromium"
+
 fl_say() { printf '==> %s\n' "$*" >&2; }
 fl_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
@@ -36,6 +39,27 @@ fl_build() {
 		|| { cat "$FL_ROOT/$dir.cmake.log" >&2; fl_die "cmake configure failed ($dir)"; }
 	cmake --build "$FL_ROOT/$dir" -j"$(nproc)" >"$FL_ROOT/$dir.build.log" 2>&1 \
 		|| { grep -E 'error|Error' "$FL_ROOT/$dir.build.log" | head -40 >&2; fl_die "build failed ($dir), see $dir.build.log"; }
+}
+
+# fl_build_console: builds the console (web/) into web/dist/ with Vite, the files the hub serves.
+# Installs Debian's nodejs and npm if `node` is missing; runs `npm ci` when web/node_modules is missing
+# or web/package-lock.json changed since the last `npm ci` (a copy is kept in node_modules/.fl-lock).
+# Logs: build-web-npm.log, build-web.log.
+fl_build_console() {
+	local web="$FL_ROOT/web" major
+	if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+		FL_PACKAGES="nodejs npm" fl_install_deps
+	fi
+	major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null)
+	[ "${major:-0}" -ge 18 ] || fl_die "the console needs Node.js 18 or later (found $(node --version 2>&1))"
+	if [ ! -d "$web/node_modules" ] || ! cmp -s "$web/package-lock.json" "$web/node_modules/.fl-lock"; then
+		fl_say "installing the console's npm packages (npm ci)"
+		(cd "$web" && npm ci --no-audit --no-fund) >"$FL_ROOT/build-web-npm.log" 2>&1 \
+			|| { tail -30 "$FL_ROOT/build-web-npm.log" >&2; fl_die "npm ci failed in web/ (see build-web-npm.log)"; }
+		cp "$web/package-lock.json" "$web/node_modules/.fl-lock"
+	fi
+	(cd "$web" && npm run build) >"$FL_ROOT/build-web.log" 2>&1 \
+		|| { tail -30 "$FL_ROOT/build-web.log" >&2; fl_die "console build failed (see build-web.log)"; }
 }
 
 # Runs a command as the PostgreSQL owner: PostgreSQL refuses to run as root.

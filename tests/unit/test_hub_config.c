@@ -107,7 +107,7 @@ static void test_repo_clusters_yaml_loads_three_clusters(void **state)
 	assert_string_equal(cfg.api_listen, "127.0.0.1:8080");
 	assert_int_equal(cfg.stale_after_ms, 90000);
 	assert_int_equal(cfg.offline_after_ms, 600000);
-	snprintf(want, sizeof(want), "%s/web", tmpdir);
+	snprintf(want, sizeof(want), "%s/web/dist", tmpdir);
 	assert_string_equal(cfg.web_dir, want);
 	snprintf(want, sizeof(want), "%s/sql/hub", tmpdir);
 	assert_string_equal(cfg.migrations_dir, want);

@@ -1,0 +1,164 @@
+// node.js — one node: its facts (/v1/nodes/{name}), per-GPU figures (/v1/nodes/{name}/gpuDevices) and its
+// utilization history. Refreshed every 10 s.
+import { apiGet, isMissingRoute } from "./api.js";
+import { bar, bytes, el, isNum, notice, num, pct, section } from "./dom.js";
+import { historyPanel } from "./history.js";
+
+export const REFRESH_MS = 10000;
+const FACT_ORDER = ["name", "cluster_name", "status", "ip", "gpu_name", "gpu_count", "gpu_allocation", "gpu_utilization"];
+const GPU_COLUMNS = [
+  ["gpu_id", "GPU", (g) => (isNum(g.gpu_id) ? String(g.gpu_id) : "–"), true],
+  ["gpu_model", "Model", (g) => g.gpu_model || "–", false],
+  ["memory", "Memory", (g) => (isNum(g.memory) ? bytes(g.memory * 1048576) : "–"), true],
+  ["utilization", "Utilization", (g) => pct(g.utilization), true],
+  ["temperature", "Temperature", (g) => (isNum(g.temperature) ? `${num(g.temperature)} °C` : "–"), true],
+  ["power", "Power", (g) => (isNum(g.power) ? `${num(g.power)} W` : "–"), true],
+  ["serial", "Serial", (g) => g.serial || "–", false],
+  ["numa", "NUMA", (g) => (isNum(g.numa) ? String(g.numa) : "–"), true],
+];
+
+const label = (k) => k.replace(/_/g, " ").replace(/([a-z])([A-Z])/g, "$1 $2");
+function factValue(k, v) {
+  if (v === null || v === undefined || v === "") return "–";
+  if (k === "gpu_utilization" || /utilization|rate|percentage/i.test(k)) return isNum(v) ? pct(v) : String(v);
+  if (typeof v === "object") return JSON.stringify(v);
+  return String(v);
+}
+
+export function nodePage(root, route, ctx) {
+  const { cluster, node } = route.params;
+  ctx.setCrumbs([["Fleet", ctx.href.fleet()], [cluster, ctx.href.cluster(cluster)], [node]]);
+  let destroyed = false;
+  let inflight = false;
+
+  const [factsSection, factsBody] = section("Node", "facts");
+  factsBody.append(notice("loading", "loading…"));
+  const [gpuSection, gpuBody] = section("GPUs", "gpus");
+  gpuBody.append(notice("loading", "loading…"));
+  const hist = historyPanel(cluster, { idPrefix: "node-history", node });
+  const [histSection, histBody] = section("Utilization history", "node-history-section");
+  histBody.append(hist.el);
+  root.append(el("h1", { tabindex: "-1" }, `Node ${node}`), el("p", { class: "muted" }, "in cluster ", el("a", { href: ctx.href.cluster(cluster) }, cluster)), factsSection, gpuSection, histSection);
+
+  const path = `/v1/nodes/${encodeURIComponent(node)}`;
+
+  function showFacts(obj, source) {
+    const keys = [...FACT_ORDER.filter((k) => k in obj), ...Object.keys(obj).filter((k) => !FACT_ORDER.includes(k)).sort()];
+    factsBody.replaceChildren(
+      keys.length
+        ? el("dl", { class: "facts", id: "node-facts", dataset: { source } }, ...keys.flatMap((k) => [el("dt", {}, label(k)), el("dd", { dataset: { field: k } }, factValue(k, obj[k]))]))
+        : notice("empty", "The hub answered no facts for this node."),
+    );
+  }
+
+  /** The node's row of the node list: what is known of it while the hub lacks /v1/nodes/{name}. */
+  async function rowFromList() {
+    const d = await apiGet("/v1/nodes", { cluster, name: node, page_size: 1000 });
+    return (Array.isArray(d?.data) ? d.data : []).find((r) => r.name === node) || null;
+  }
+
+  let factsMissing = false;
+  let gpusMissing = false;
+
+  async function loadFacts() {
+    if (factsMissing) return true; // asked once per visit; the row from the list stays shown
+    try {
+      const f = await apiGet(path, { cluster });
+      if (destroyed) return true;
+      showFacts(f && typeof f === "object" && !Array.isArray(f) ? f : {}, "node");
+      return true;
+    } catch (e) {
+      if (destroyed || e.status === 401) return false;
+      if (!isMissingRoute(e)) {
+        factsBody.replaceChildren(notice("error", `Cannot load the node: ${e.message}`));
+        return false;
+      }
+      factsMissing = true;
+      let row = null;
+      try {
+        row = await rowFromList();
+      } catch {
+        /* said below */
+      }
+      if (destroyed) return true;
+      if (row) {
+        showFacts(row, "list");
+        factsBody.append(el("p", { class: "muted small" }, `From the node list: this hub does not serve ${path} yet.`));
+      } else factsBody.replaceChildren(notice("missing", `Node facts not available yet: this hub does not serve ${path}.`));
+      return true;
+    }
+  }
+
+  async function loadGpus() {
+    if (gpusMissing) return true; // asked once per visit: the hub does not serve it
+    try {
+      const d = await apiGet(`${path}/gpuDevices`, { cluster });
+      if (destroyed) return true;
+      const rows = Array.isArray(d) ? d : Array.isArray(d?.data) ? d.data : [];
+      if (rows.length === 0) {
+        gpuBody.replaceChildren(notice("empty", "The hub reports no GPU devices on this node."));
+        return true;
+      }
+      gpuBody.replaceChildren(
+        el(
+          "div",
+          { class: "table-wrap" },
+          el(
+            "table",
+            { class: "data", id: "gpu-devices" },
+            el("caption", {}, `GPUs of ${node}: ${rows.length}`),
+            el("thead", {}, el("tr", {}, ...GPU_COLUMNS.map(([, l, , n]) => el("th", { scope: "col", class: n ? "num" : "" }, l)))),
+            el(
+              "tbody",
+              {},
+              ...rows.map((g) =>
+                el(
+                  "tr",
+                  { dataset: { gpu: g.gpu_id } },
+                  ...GPU_COLUMNS.map(([k, , f, n]) =>
+                    el(k === "gpu_id" ? "th" : "td", { class: n ? "num" : "", dataset: { field: k }, scope: k === "gpu_id" ? "row" : undefined }, f(g), k === "utilization" ? bar(g.utilization, "util") : null),
+                  ),
+                ),
+              ),
+            ),
+          ),
+        ),
+      );
+      return true;
+    } catch (e) {
+      if (destroyed || e.status === 401) return false;
+      gpusMissing = isMissingRoute(e);
+      gpuBody.replaceChildren(
+        isMissingRoute(e)
+          ? notice("missing", `Per-GPU figures not available yet: this hub does not serve ${path}/gpuDevices.`)
+          : notice("error", `Cannot load the GPUs: ${e.message}`),
+      );
+      return isMissingRoute(e);
+    }
+  }
+
+  async function refresh() {
+    if (inflight) return;
+    inflight = true;
+    try {
+      const [a, b] = await Promise.all([loadFacts(), loadGpus()]);
+      if (destroyed) return;
+      if (a && b) {
+        ctx.setError("");
+        ctx.markUpdated();
+      }
+      hist.load();
+    } finally {
+      inflight = false;
+    }
+  }
+
+  return {
+    refresh,
+    refreshMs: REFRESH_MS,
+    destroy() {
+      destroyed = true;
+      hist.destroy();
+    },
+  };
+}
