@@ -442,7 +442,7 @@ def runtime_packages(dockerfile):
 
 def linked_packages(bin_path):
     """Debian packages of the libraries bin_path names in its ELF NEEDED entries (libc excluded)."""
-    rc, out = run(["ldd", bin_path])
+    out = run(["ldd", bin_path])[1]
     pkgs = set()
     needed = run(["objdump", "-p", bin_path])[1]
     names = set(re.findall(r"NEEDED\s+(\S+)", needed)) - {"libc.so.6", "libm.so.6", "libpthread.so.0"}

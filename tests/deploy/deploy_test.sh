@@ -16,7 +16,7 @@
 set -uo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
 source "$FL_ROOT/tests/integration/assert.sh"
-cd "$FL_ROOT"
+cd "$FL_ROOT" || exit 1
 FL_BIN=${FL_BIN:-$FL_ROOT/build/bin}
 FL_SKIP=0
 KUBECTL=${KUBECTL:-kubectl} # KUBECTL=none runs the checks without it, as on a machine that lacks it
