@@ -273,7 +273,16 @@ static void put_overview(struct enc *e, const fl_proto_overview *o)
 {
 	const char *p = "overview";
 
-	put_map(e, 20);
+	uint32_t n_unknown = 0;
+
+	if ((o->unknown & ~FL_OV_ALL) != 0) {
+		enc_fail(e, FL_EINVAL, p, "unknown", "bits 0x%" PRIx32 " name no overview figure", o->unknown & ~FL_OV_ALL);
+		return;
+	}
+	for (uint32_t i = 0; i < FL_OV_FIGURES; i++) {
+		n_unknown += (o->unknown >> i) & 1u;
+	}
+	put_map(e, 20 + (n_unknown > 0));
 	kv_count(e, p, "total_nodes", o->total_nodes);
 	kv_count(e, p, "healthy_nodes", o->healthy_nodes);
 	kv_count(e, p, "faulty_nodes", o->faulty_nodes);
@@ -294,6 +303,16 @@ static void put_overview(struct enc *e, const fl_proto_overview *o)
 	kv_f64(e, p, "write_bandwidth", o->write_bandwidth);
 	kv_f64(e, p, "total_tx", o->total_tx);
 	kv_f64(e, p, "total_rx", o->total_rx);
+	if (n_unknown > 0) {
+		kv_key(e, "unknown");
+		put_array(e, n_unknown);
+		for (uint32_t i = 0; i < FL_OV_FIGURES; i++) {
+			if ((o->unknown >> i) & 1u) {
+				const char *name = fl_proto_overview_figure_name(1u << i);
+				put_str(e, name, strlen(name));
+			}
+		}
+	}
 }
 
 /* Stops a frame that grows past the byte limit before the buffer grows much further. */
