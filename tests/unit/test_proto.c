@@ -619,6 +619,8 @@ static void test_overview_unknown_list_round_trips_and_bad_bits_are_refused(void
 	assert_int_equal(encode(&in, &buf, &len, err), FL_OK);
 	assert_int_equal(fl_proto_decode(buf, len, &out, err), FL_OK);
 	assert_int_equal(out.overview.unknown, FL_OV_UTILIZATION | FL_OV_TOTAL_TX | FL_OV_TOTAL_RX);
+	assert_double_equal(out.overview.utilization, 0); /* an unknown figure is sent as 0 */
+	assert_double_equal(out.overview.total_space, in.overview.total_space);
 	free(buf);
 	fl_proto_frame_free(&out);
 	in.overview.unknown = 1u << FL_OV_FIGURES; /* names no figure */
