@@ -269,9 +269,26 @@ static void put_gpu(struct enc *e, const fl_proto_gpu *g, uint32_t idx)
 	kv_int(e, path, "numa", g->numa, -1, INT32_MAX);
 }
 
-static void put_overview(struct enc *e, const fl_proto_overview *o)
+/* The figures o marks unknown, set to 0 in a copy (FORMAT.md 3.6: their values carry nothing). */
+static fl_proto_overview zero_unknown(const fl_proto_overview *o)
+{
+	fl_proto_overview c = *o;
+	double *fig[FL_OV_FIGURES] = {&c.utilization,      &c.total_space,  &c.used_space,
+	                              &c.usage_percentage, &c.total_inodes, &c.used_inodes,
+	                              &c.inodes_usage_percentage, &c.read_bandwidth, &c.write_bandwidth,
+	                              &c.total_tx,         &c.total_rx};
+	for (uint32_t i = 0; i < FL_OV_FIGURES; i++) {
+		if ((o->unknown >> i) & 1u) {
+			*fig[i] = 0.0;
+		}
+	}
+	return c;
+}
+
+static void put_overview(struct enc *e, const fl_proto_overview *in)
 {
 	const char *p = "overview";
+	const fl_proto_overview copy = zero_unknown(in), *o = &copy;
 
 	uint32_t n_unknown = 0;
 
