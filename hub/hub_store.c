@@ -617,8 +617,7 @@ static const char SQL_NODES[] =
     " cpu_millis = EXCLUDED.cpu_millis, memory_bytes = EXCLUDED.memory_bytes,"
     " kubelet_version = EXCLUDED.kubelet_version, os_image = EXCLUDED.os_image,"
     " kernel_version = EXCLUDED.kernel_version, container_runtime = EXCLUDED.container_runtime,"
-    " src_sent_ms = EXCLUDED.src_sent_ms, src_seq = EXCLUDED.src_seq, unknown = EXCLUDED.unknown,"
-    " updated_at = now()"
+    " src_sent_ms = EXCLUDED.src_sent_ms, src_seq = EXCLUDED.src_seq, updated_at = now()"
     " WHERE (node.src_sent_ms, node.src_seq) < (EXCLUDED.src_sent_ms, EXCLUDED.src_seq)";
 
 static const char SQL_GPUS[] =
@@ -630,8 +629,7 @@ static const char SQL_GPUS[] =
     " ON CONFLICT (cluster_name, node_name, gpu_id) DO UPDATE SET gpu_model = EXCLUDED.gpu_model,"
     " memory = EXCLUDED.memory, utilization = EXCLUDED.utilization, temperature = EXCLUDED.temperature,"
     " power = EXCLUDED.power, serial = EXCLUDED.serial, numa = EXCLUDED.numa,"
-    " src_sent_ms = EXCLUDED.src_sent_ms, src_seq = EXCLUDED.src_seq, unknown = EXCLUDED.unknown,"
-    " updated_at = now()"
+    " src_sent_ms = EXCLUDED.src_sent_ms, src_seq = EXCLUDED.src_seq, updated_at = now()"
     " WHERE (gpu_device.src_sent_ms, gpu_device.src_seq) < (EXCLUDED.src_sent_ms, EXCLUDED.src_seq)";
 
 /* A full frame, AFTER its upserts: every row it lists now has its version or a newer one, so "older than
