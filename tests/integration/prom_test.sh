@@ -224,7 +224,7 @@ python3 -c 'import socket,sys,time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(16); time.sleep(600)' "$SLOW_PORT" &
 PIDS+=($!)
-sleep 0.3
+for ((i = 0; i < 100; i++)); do (exec 3<>"/dev/tcp/127.0.0.1/$SLOW_PORT") 2>/dev/null && break; sleep 0.1; done
 spoke_yaml "$T/slow.yaml" "url: http://127.0.0.1:$SLOW_PORT" "preset: amd" "timeout: 1s"
 start=$(date +%s)
 "$BIN/fleetlens-spoke" --config "$T/slow.yaml" --once >"$T/once3.log" 2>&1
