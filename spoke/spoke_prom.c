@@ -127,6 +127,7 @@ int spoke_prom_parse(const spoke_prom_config *cfg, spoke_prom_figure f, const ch
 			rv = fl_seterr(err, FL_EPROTO, "prometheus: scalar answer is not [time, \"number\"]");
 		} else {
 			*sum = v;
+			*n_out = 1;
 		}
 		goto out;
 	}
@@ -156,6 +157,7 @@ int spoke_prom_parse(const spoke_prom_config *cfg, spoke_prom_figure f, const ch
 		}
 		if (!per_gpu) {
 			*sum += v;
+			(*n_out)++;
 			continue;
 		}
 		const char *node = series_node(cfg, metric);
@@ -387,6 +389,10 @@ static int run_query(const spoke_prom_config *cfg, spoke_prom_figure f, spoke_mo
 		}
 	}
 	free(body);
+	if (rv == FL_OK && n == 0 && overview_bit(f) != 0) {
+		/* nothing measured it: Lens would report 0, we say unknown */
+		rv = fl_seterr(err, FL_ENOTFOUND, "prometheus: no usable series in the answer");
+	}
 	if (rv == FL_OK) {
 		if ((int)f < SPOKE_PROM_GPU_FIGURES) {
 			rv = spoke_prom_apply_gpu(m, f, samples, n, &g_stats, err);

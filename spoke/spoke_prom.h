@@ -108,7 +108,7 @@ int spoke_prom_config_load(fl_yaml_doc *doc, fl_yaml_node node, spoke_prom_confi
  * Per-GPU figures (f < SPOKE_PROM_GPU_FIGURES): each usable series becomes a sample in a new malloc'd
  * array *out of *n_out items (the caller frees it; NULL when none), its node taken from the first of
  * cfg->node_labels present and its GPU index from cfg->gpu_label. Cluster figures: *sum is the sum
- * of the usable series (or the scalar), *out stays NULL. Unusable series are skipped and counted in
+ * of the usable series (or the scalar) and *n_out their number, *out stays NULL. Unusable series are skipped and counted in
  * st->bad_series. FL_OK; FL_EPROTO for an answer that is not a Prometheus success answer of a vector
  * (or, for cluster figures, a scalar), with err quoting Prometheus's own error when it gave one;
  * FL_ELIMIT for more than SPOKE_PROM_MAX_SERIES series; FL_ENOMEM. */
@@ -123,7 +123,8 @@ int spoke_prom_apply_gpu(spoke_model *m, spoke_prom_figure f, const spoke_prom_s
                          spoke_prom_stats *st, char err[FL_ERR_LEN]);
 
 /* One cycle: runs every configured query against cfg->url and enriches m (filled by a node source)
- * with the answers. A query that fails marks its figure unknown (m->unknown; for utilization, every
+ * with the answers. A query that fails, or whose answer has no usable series (for utilization and
+ * the cluster figures: nothing measured them, which is not a 0), marks its figure unknown (m->unknown; for utilization, every
  * GPU row loses its utilization too) and is logged; when Prometheus cannot be reached or times out
  * the remaining queries are not tried. Only FL_ENOMEM is returned as an error (the cycle cannot go
  * on); otherwise FL_OK, whatever Prometheus did. Counters go to the process-wide stats. */

@@ -24,26 +24,44 @@ static const struct preset {
 	const char *node_labels[SPOKE_PROM_MAX_NODE_LABELS];
 	const char *gpu_label;
 	const char *gpu_queries[SPOKE_PROM_GPU_FIGURES]; /* utilization, memory MiB, power, temperature */
+	bool lens_cluster; /* also the storage and RDMA queries Lens computes its overview with */
 } presets[] = {
     /* AMD device-metrics-exporter */
     {"amd",
      {"hostname"},
      "gpu_id",
-     {"gpu_gfx_activity", "gpu_total_vram", "gpu_package_power", "gpu_junction_temperature"}},
+     {"gpu_gfx_activity", "gpu_total_vram", "gpu_package_power", "gpu_junction_temperature"},
+     false},
     /* NVIDIA dcgm-exporter: the node label is Hostname in its default config, hostname in others */
     {"nvidia",
      {"Hostname", "hostname"},
      "gpu",
      {"DCGM_FI_DEV_GPU_UTIL", "DCGM_FI_DEV_FB_USED + DCGM_FI_DEV_FB_FREE", "DCGM_FI_DEV_POWER_USAGE",
-      "DCGM_FI_DEV_GPU_TEMP"}},
+      "DCGM_FI_DEV_GPU_TEMP"},
+     false},
     /* Huawei npu-exporter: it labels chips by id; the node comes from the scrape config's relabelling */
     {"ascend",
      {"node", "hostname"},
      "id",
      {"npu_chip_info_utilization", "npu_chip_info_hbm_total_memory", "npu_chip_info_power",
-      "npu_chip_info_temperature"}},
+      "npu_chip_info_temperature"},
+     false},
     /* Primus Lens's own recording of GPU utilization */
-    {"lens", {"primus_lens_node_name"}, "gpu_id", {"gpu_utilization", "", "", ""}},
+    {"lens", {"primus_lens_node_name"}, "gpu_id", {"gpu_utilization", "", "", ""}, true},
+};
+
+/* Lens's storage and RDMA figures: JuiceFS's per-volume gauges averaged over the clients reporting a
+ * volume, then added over volumes (Lens asks per volume with avg(...{vol_name=V})); byte rates over
+ * the last minute. Lens writes the RDMA ones as rate(sum(x[1m])), which PromQL refuses: summed rates. */
+static const char *const lens_cluster_queries[SPOKE_PROM_FIGURES - SPOKE_PROM_GPU_FIGURES] = {
+    "sum(avg by (vol_name) (juicefs_total_space))",
+    "sum(avg by (vol_name) (juicefs_used_space))",
+    "sum(avg by (vol_name) (juicefs_total_inodes))",
+    "sum(avg by (vol_name) (juicefs_used_inodes))",
+    "sum(rate(juicefs_fuse_read_size_bytes_sum[1m]))",
+    "sum(rate(juicefs_fuse_write_size_bytes_sum[1m]))",
+    "sum(rate(rdma_stat_tx_bytes[1m]))",
+    "sum(rate(rdma_stat_rx_bytes[1m]))",
 };
 
 void spoke_prom_config_default(spoke_prom_config *cfg)
@@ -69,6 +87,10 @@ int spoke_prom_config_preset(spoke_prom_config *cfg, const char *preset)
 		snprintf(cfg->gpu_label, sizeof(cfg->gpu_label), "%s", p->gpu_label);
 		for (int f = 0; f < SPOKE_PROM_GPU_FIGURES; f++) {
 			snprintf(cfg->queries[f], sizeof(cfg->queries[f]), "%s", p->gpu_queries[f]);
+		}
+		for (int f = SPOKE_PROM_GPU_FIGURES; f < SPOKE_PROM_FIGURES; f++) {
+			snprintf(cfg->queries[f], sizeof(cfg->queries[f]), "%s",
+			         p->lens_cluster ? lens_cluster_queries[f - SPOKE_PROM_GPU_FIGURES] : "");
 		}
 		return FL_OK;
 	}

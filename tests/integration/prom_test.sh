@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # The prometheus source against a REAL Prometheus (Debian's `prometheus`), started here on loopback
 # with a generated prometheus.yml, scraping fixture exporters (tests/prom_fixtures/exporter.py) that
-# serve the amd, nvidia (both Hostname spellings) and ascend exposition formats with known values.
+# serve the amd, nvidia (both Hostname spellings), ascend and lens exposition formats and JuiceFS/RDMA
+# series with known values.
 # The spoke runs `sim` (nodes gpu-00000..gpu-00003) plus `prometheus`; the fixtures name the same nodes.
 #  1. per preset (--once --dry-run): every GPU's utilization, memory, power and temperature equal the
 #     fixture's; the NaN GPU and the series without a node label are skipped; per-node utilization is
-#     the mean of its GPUs; a `queries:` entry overrides the preset's.
+#     the mean of its GPUs; a `queries:` entry overrides the preset's. The lens preset also reads
+#     JuiceFS space/inodes/bandwidth and RDMA byte rates from a storage fixture; an answer without
+#     series makes its figure unknown, not 0.
 #  2. delivered to a real hub with a real PostgreSQL: gpu_device and node rows equal the fixture's.
 #  3. Prometheus stopped, slow, or answering more than max_response_bytes: the frame still lands;
 #     the overview's utilization is null with unknown ["utilization"] in the API (NULL in the table),
@@ -59,6 +62,10 @@ start_exporter AMD_PORT --format amd --nodes "$NODES"
 start_exporter NV1_PORT --format nvidia --node-label Hostname --nodes gpu-00000,gpu-00001
 start_exporter NV2_PORT --format nvidia --node-label hostname --nodes gpu-00002,gpu-00003
 start_exporter NPU_PORT --format ascend --nodes "$NODES"
+start_exporter LENS_PORT --format lens --nodes "$NODES"
+start_exporter STO_PORT --format storage
+python3 "$FIX" --format lens --nodes "$NODES" --expected >"$T/exp_lens.json"
+python3 "$FIX" --format storage --expected >"$T/exp_storage.json"
 python3 "$FIX" --format amd --nodes "$NODES" --expected >"$T/exp_amd.json"
 python3 "$FIX" --format ascend --nodes "$NODES" --expected >"$T/exp_ascend.json"
 jq -s 'add' <(python3 "$FIX" --format nvidia --nodes gpu-00000,gpu-00001 --expected) \
@@ -77,6 +84,10 @@ scrape_configs:
     static_configs: [{targets: ['127.0.0.1:$NV1_PORT', '127.0.0.1:$NV2_PORT']}]
   - job_name: ascend
     static_configs: [{targets: ['127.0.0.1:$NPU_PORT']}]
+  - job_name: lens
+    static_configs: [{targets: ['127.0.0.1:$LENS_PORT']}]
+  - job_name: juicefs-and-rdma
+    static_configs: [{targets: ['127.0.0.1:$STO_PORT']}]
 YAML
 start_prometheus() {
 	"$PROMETHEUS" --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/tsdb" \
@@ -93,6 +104,14 @@ for ((i = 0; i < 300; i++)); do
 	[ "$n" = "99" ] && ready=1 && break
 	sleep 0.2
 done
+# ... and the lens and storage exporters twice (a rate needs two samples).
+for ((i = 0; ready == 1 && i < 300; i++)); do
+	n=$(curl -s "$PROM/api/v1/query" --data-urlencode 'query=count(gpu_utilization) + count(rate(rdma_stat_tx_bytes[1m]))' |
+		jq -r '.data.result[0].value[1] // 0' 2>/dev/null)
+	[ "$n" = "35" ] && ready=2 && break
+	sleep 0.2
+done
+[ "$ready" = 2 ] && ready=1 || ready=0
 check_eq "Prometheus scraped every fixture exporter" 1 "$ready"
 [ "$ready" = 1 ] || { tail -20 "$T/prometheus.log"; fl_done; exit 1; }
 
@@ -124,6 +143,14 @@ spoke_yaml "$T/amd.yaml" "url: $PROM" "preset: amd"
 spoke_yaml "$T/nvidia.yaml" "url: $PROM/" "preset: nvidia" "queries:" \
 	"  gpu_power_watts: DCGM_FI_DEV_POWER_USAGE * 2"
 spoke_yaml "$T/ascend.yaml" "url: $PROM" "preset: ascend" "timeout: 3s"
+# The preset's rates look at the last minute; these counters have existed for seconds, which rate()
+# would spread over the whole minute. The same queries over 5 s (the preset's text is unit-tested).
+spoke_yaml "$T/lens.yaml" "url: $PROM" "preset: lens" "queries:" \
+	"  read_bandwidth: sum(rate(juicefs_fuse_read_size_bytes_sum[5s]))" \
+	"  write_bandwidth: sum(rate(juicefs_fuse_write_size_bytes_sum[5s]))" \
+	"  total_tx: sum(rate(rdma_stat_tx_bytes[5s]))" "  total_rx: sum(rate(rdma_stat_rx_bytes[5s]))"
+spoke_yaml "$T/lens_none.yaml" "url: $PROM" "preset: lens" "queries:" \
+	"  gpu_utilization: 'gpu_utilization{primus_lens_node_name=\"nowhere\"}'"
 
 gpus_of() { jq -c '[.gpus[] | [.node, .gpu_id, .utilization, .memory_mib, .power, .temperature]] | sort' "$1"; }
 exp_gpus() { # exp_gpus FILE [POWER-FACTOR]
@@ -155,6 +182,32 @@ for p in amd nvidia ascend; do
 done
 check_eq "nvidia: both node label spellings (Hostname, hostname) are read" "4" \
 	"$(jq '[.gpus[] | select(.utilization != null) | .node] | unique | length' "$T/dry_nvidia.json")"
+
+# --- 1b. the lens preset: utilization, and the storage and RDMA figures as Lens computes them ----------
+for ((i = 0; i < 100; i++)); do # 5 s of counter samples
+	n=$(curl -s "$PROM/api/v1/query" --data-urlencode 'query=count_over_time(rdma_stat_rx_bytes[5s])' |
+		jq -r '.data.result[0].value[1] // 0' 2>/dev/null)
+	[ "${n:-0}" -ge 4 ] 2>/dev/null && break
+	sleep 0.2
+done
+"$BIN/fleetlens-spoke" --config "$T/lens.yaml" --once --dry-run >"$T/dry_lens.json" 2>"$T/dry_lens.log"
+check_eq "lens: dry-run exits 0" 0 $?
+check_close "lens: every GPU's utilization equals the fixture's" \
+	"$(jq -c '[.[] | [.node, .gpu, .utilization]] | sort' "$T/exp_lens.json")" \
+	"$(jq -c '[.gpus[] | [.node, .gpu_id, .utilization]] | sort' "$T/dry_lens.json")"
+for f in total_space used_space total_inodes used_inodes; do
+	check_num "lens: $f = JuiceFS's, averaged over clients and added over volumes" \
+		"$(jq ".$f" "$T/exp_storage.json")" "$(jq ".overview.$f" "$T/dry_lens.json")"
+done
+check_num "lens: usage_percentage from them" 10 "$(jq '.overview.usage_percentage' "$T/dry_lens.json")"
+for f in read_bandwidth write_bandwidth total_tx total_rx; do
+	check_eq "lens: $f = the counters' rate (within 5%)" true \
+		"$(jq -n --argjson e "$(jq ".$f" "$T/exp_storage.json")" --argjson g "$(jq ".overview.$f" "$T/dry_lens.json")" \
+			'($g - $e | fabs) <= 0.05 * $e')"
+done
+"$BIN/fleetlens-spoke" --config "$T/lens_none.yaml" --once --dry-run >"$T/dry_none.json" 2>"$T/dry_none.log"
+check_eq "an answer without series: utilization unknown (not 0), storage still known" '["utilization"] null 60000' \
+	"$(jq -r '"\(.overview.unknown|tostring) \(.overview.utilization) \(.overview.total_space)"' "$T/dry_none.json")"
 
 # --- 2. delivered to the hub --------------------------------------------------------------------------
 cat >"$T/clusters.yaml" <<YAML

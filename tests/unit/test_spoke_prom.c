@@ -163,6 +163,7 @@ static void test_prom_parse_sums_cluster_figures_and_accepts_scalars(void **stat
 	assert_int_equal(parse(&c, SPOKE_PROM_TOTAL_TX, text, &s, &n, &sum, &st, err), FL_OK);
 	assert_null(s);
 	assert_true(sum == 2e9);
+	assert_int_equal(n, 2); /* usable series: none would mean unknown, not 0 */
 	assert_int_equal(st.bad_series, 2); /* NaN, and a negative byte rate */
 	assert_int_equal(parse(&c, SPOKE_PROM_TOTAL_SPACE,
 	                       "{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":[1,\"42\"]}}", &s, &n,
@@ -336,6 +337,16 @@ static void test_prom_config_preset_queries_override_and_labels(void **state)
 	assert_string_equal(cfg.prom.node_labels[0], "node_name");
 	assert_string_equal(cfg.prom.gpu_label, "gpu");
 	spoke_config_wipe(&cfg);
+
+	spoke_prom_config lens;
+	spoke_prom_config_default(&lens);
+	assert_int_equal(spoke_prom_config_preset(&lens, "lens"), FL_OK);
+	assert_string_equal(lens.queries[SPOKE_PROM_GPU_UTILIZATION], "gpu_utilization");
+	assert_string_equal(lens.node_labels[0], "primus_lens_node_name");
+	assert_string_equal(lens.queries[SPOKE_PROM_USED_SPACE], "sum(avg by (vol_name) (juicefs_used_space))");
+	assert_string_equal(lens.queries[SPOKE_PROM_TOTAL_RX], "sum(rate(rdma_stat_rx_bytes[1m]))");
+	assert_int_equal(spoke_prom_config_preset(&lens, "amd"), FL_OK); /* a preset replaces every query */
+	assert_string_equal(lens.queries[SPOKE_PROM_TOTAL_RX], "");
 }
 
 static void test_prom_config_errors_name_the_key(void **state)
