@@ -724,7 +724,8 @@ static void overview_unknown_params(const fl_proto_overview *o, const char *para
 		if (((o->unknown >> i) & 1u) == 0)
 			continue;
 		/* 11 names of at most 23 bytes and their commas fit 320 bytes */
-		at += (size_t)snprintf(out + at, 320 - at, "%s%s", at > 1 ? "," : "", fl_proto_overview_figure_name(1u << i));
+		at += (size_t)snprintf(out + at, 320 - at, "%s%s", at > 1 ? "," : "",
+		                       fl_proto_overview_figure_name(1u << i));
 		params[unknown_column(i)] = NULL;
 	}
 	snprintf(out + at, 320 - at, "}");

@@ -56,8 +56,17 @@ fl_frame_kind fl_proto_kind_parse(const char *name, size_t len)
 
 /* Overview figures that can be unknown, in FL_OV_* bit order (bit i is figure_names[i]). */
 static const char *const figure_names[FL_OV_FIGURES] = {
-    "utilization",  "total_space",    "used_space",      "usage_percentage", "total_inodes", "used_inodes",
-    "inodes_usage_percentage", "read_bandwidth", "write_bandwidth", "total_tx",         "total_rx",
+    "utilization",
+    "total_space",
+    "used_space",
+    "usage_percentage",
+    "total_inodes",
+    "used_inodes",
+    "inodes_usage_percentage",
+    "read_bandwidth",
+    "write_bandwidth",
+    "total_tx",
+    "total_rx",
 };
 
 const char *fl_proto_overview_figure_name(uint32_t bit)

@@ -744,7 +744,8 @@ static int read_field(struct dec *d, const char *path, const struct field *f, vo
 			if ((rv = read_str(d, ipath, "", 32, &s, &n)) != FL_OK) {
 				return rv;
 			}
-			bits |= fl_proto_overview_figure_parse((const char *)s, n); /* names of later figures: ignored */
+			bits |=
+			    fl_proto_overview_figure_parse((const char *)s, n); /* names of later figures: ignored */
 		}
 		memcpy(at, &bits, sizeof(bits));
 		return FL_OK;

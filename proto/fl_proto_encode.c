@@ -273,10 +273,17 @@ static void put_gpu(struct enc *e, const fl_proto_gpu *g, uint32_t idx)
 static fl_proto_overview zero_unknown(const fl_proto_overview *o)
 {
 	fl_proto_overview c = *o;
-	double *fig[FL_OV_FIGURES] = {&c.utilization,      &c.total_space,  &c.used_space,
-	                              &c.usage_percentage, &c.total_inodes, &c.used_inodes,
-	                              &c.inodes_usage_percentage, &c.read_bandwidth, &c.write_bandwidth,
-	                              &c.total_tx,         &c.total_rx};
+	double *fig[FL_OV_FIGURES] = {&c.utilization,
+	                              &c.total_space,
+	                              &c.used_space,
+	                              &c.usage_percentage,
+	                              &c.total_inodes,
+	                              &c.used_inodes,
+	                              &c.inodes_usage_percentage,
+	                              &c.read_bandwidth,
+	                              &c.write_bandwidth,
+	                              &c.total_tx,
+	                              &c.total_rx};
 	for (uint32_t i = 0; i < FL_OV_FIGURES; i++) {
 		if ((o->unknown >> i) & 1u) {
 			*fig[i] = 0.0;
@@ -293,7 +300,8 @@ static void put_overview(struct enc *e, const fl_proto_overview *in)
 	uint32_t n_unknown = 0;
 
 	if ((o->unknown & ~FL_OV_ALL) != 0) {
-		enc_fail(e, FL_EINVAL, p, "unknown", "bits 0x%" PRIx32 " name no overview figure", o->unknown & ~FL_OV_ALL);
+		enc_fail(e, FL_EINVAL, p, "unknown", "bits 0x%" PRIx32 " name no overview figure",
+		         o->unknown & ~FL_OV_ALL);
 		return;
 	}
 	for (uint32_t i = 0; i < FL_OV_FIGURES; i++) {

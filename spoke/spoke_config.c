@@ -228,8 +228,8 @@ static int load_sources(fl_yaml_doc *doc, fl_yaml_node root, spoke_config *out, 
 	}
 	size_t node_sources = fl_yaml_map_len(doc, src) - (out->has_prom ? 1 : 0);
 	if (node_sources != 1) {
-		return fl_yaml_error(doc, src, "sources", err,
-		                     "configure exactly one node source (sim), got %zu%s", node_sources,
+		return fl_yaml_error(doc, src, "sources", err, "configure exactly one node source (sim), got %zu%s",
+		                     node_sources,
 		                     out->has_prom ? " (prometheus only adds figures to a node source's nodes)" : "");
 	}
 	out->source = SPOKE_SOURCE_SIM;
@@ -365,8 +365,8 @@ void spoke_config_wipe(spoke_config *cfg)
 	fl_key_wipe(&cfg->key);
 }
 
-int spoke_config_get_path(fl_yaml_doc *doc, fl_yaml_node map, const char *key, bool required, bool must_read,
-                          char *out, size_t outlen, char err[FL_ERR_LEN])
+int spoke_config_get_path(fl_yaml_doc *doc, fl_yaml_node map, const char *key, bool required, bool must_read, char *out,
+                          size_t outlen, char err[FL_ERR_LEN])
 {
 	return get_path(doc, map, key, required, must_read, out, outlen, err);
 }

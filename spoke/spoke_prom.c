@@ -91,16 +91,15 @@ static int prom_error(const json_t *root, char err[FL_ERR_LEN])
 	const char *msg = json_string_value(json_object_get(root, "error"));
 	const char *status = json_string_value(json_object_get(root, "status"));
 	if (msg != NULL) {
-		return fl_seterr(err, FL_EPROTO, "prometheus: query failed: %.32s: %.160s", type != NULL ? type : "error",
-		                 msg);
+		return fl_seterr(err, FL_EPROTO, "prometheus: query failed: %.32s: %.160s",
+		                 type != NULL ? type : "error", msg);
 	}
 	return fl_seterr(err, FL_EPROTO, "prometheus: answer status is '%.32s', not 'success'",
 	                 status != NULL ? status : "(missing)");
 }
 
 int spoke_prom_parse(const spoke_prom_config *cfg, spoke_prom_figure f, const char *body, size_t len,
-                     spoke_prom_sample **out, size_t *n_out, double *sum, spoke_prom_stats *st,
-                     char err[FL_ERR_LEN])
+                     spoke_prom_sample **out, size_t *n_out, double *sum, spoke_prom_stats *st, char err[FL_ERR_LEN])
 {
 	*out = NULL;
 	*n_out = 0;
@@ -123,7 +122,8 @@ int spoke_prom_parse(const spoke_prom_config *cfg, spoke_prom_figure f, const ch
 	}
 	if (type != NULL && strcmp(type, "scalar") == 0 && !per_gpu) {
 		double v;
-		if (!json_is_array(result) || json_array_size(result) != 2 || !parse_value(json_array_get(result, 1), f, &v)) {
+		if (!json_is_array(result) || json_array_size(result) != 2 ||
+		    !parse_value(json_array_get(result, 1), f, &v)) {
 			rv = fl_seterr(err, FL_EPROTO, "prometheus: scalar answer is not [time, \"number\"]");
 		} else {
 			*sum = v;
@@ -138,7 +138,8 @@ int spoke_prom_parse(const spoke_prom_config *cfg, spoke_prom_figure f, const ch
 	}
 	size_t n = json_array_size(result);
 	if (n > SPOKE_PROM_MAX_SERIES) {
-		rv = fl_seterr(err, FL_ELIMIT, "prometheus: %zu series, more than the %u allowed", n, SPOKE_PROM_MAX_SERIES);
+		rv = fl_seterr(err, FL_ELIMIT, "prometheus: %zu series, more than the %u allowed", n,
+		               SPOKE_PROM_MAX_SERIES);
 		goto out;
 	}
 	if (per_gpu && n > 0 && (*out = malloc(n * sizeof(**out))) == NULL) {
@@ -273,7 +274,8 @@ int spoke_prom_apply_gpu(spoke_model *m, spoke_prom_figure f, const spoke_prom_s
 	uint32_t indexed = m->n_gpus;
 	for (size_t i = 0; i < n; i++) {
 		const char *key = s[i].node;
-		const char **hit = m->n_nodes > 0 ? bsearch(&key, names, m->n_nodes, sizeof(*names), cmp_str_ptr) : NULL;
+		const char **hit =
+		    m->n_nodes > 0 ? bsearch(&key, names, m->n_nodes, sizeof(*names), cmp_str_ptr) : NULL;
 		if (hit == NULL || find_gpu(m, ix, indexed, key, s[i].gpu_id) >= 0) {
 			continue;
 		}
@@ -297,7 +299,8 @@ int spoke_prom_apply_gpu(spoke_model *m, spoke_prom_figure f, const spoke_prom_s
 		if ((rv = spoke_model_add_gpu(m, &g)) != FL_OK) {
 			free(names);
 			free(ix);
-			return fl_seterr(err, rv, "prometheus: cannot add a GPU row for %.64s/%d", key, (int)s[i].gpu_id);
+			return fl_seterr(err, rv, "prometheus: cannot add a GPU row for %.64s/%d", key,
+			                 (int)s[i].gpu_id);
 		}
 		snprintf(g->node, sizeof(g->node), "%s", key);
 		g->gpu_id = s[i].gpu_id;
@@ -436,7 +439,8 @@ int spoke_prom_collect(const spoke_prom_config *cfg, spoke_model *m, char err[FL
 	if (g_stats.bad_series > bad0 || g_stats.unmatched > unmatched0) {
 		fl_warn("prometheus: skipped %llu unusable series (NaN, Inf, bad or missing labels, out of range) and "
 		        "%llu of nodes the model does not hold this cycle",
-		        (unsigned long long)(g_stats.bad_series - bad0), (unsigned long long)(g_stats.unmatched - unmatched0));
+		        (unsigned long long)(g_stats.bad_series - bad0),
+		        (unsigned long long)(g_stats.unmatched - unmatched0));
 	}
 	return FL_OK;
 }

@@ -23,17 +23,17 @@
 #include "fl_yaml.h"
 #include "spoke_model.h"
 
-#define SPOKE_PROM_URL_LEN         512
-#define SPOKE_PROM_PATH_LEN        1024
-#define SPOKE_PROM_QUERY_LEN       1024 /* one PromQL expression */
-#define SPOKE_PROM_LABEL_LEN       128
-#define SPOKE_PROM_MAX_NODE_LABELS 4
-#define SPOKE_PROM_MAX_SERIES      400000u     /* series in one answer; more is an error */
+#define SPOKE_PROM_URL_LEN          512
+#define SPOKE_PROM_PATH_LEN         1024
+#define SPOKE_PROM_QUERY_LEN        1024 /* one PromQL expression */
+#define SPOKE_PROM_LABEL_LEN        128
+#define SPOKE_PROM_MAX_NODE_LABELS  4
+#define SPOKE_PROM_MAX_SERIES       400000u     /* series in one answer; more is an error */
 #define SPOKE_PROM_RESPONSE_DEFAULT (32u << 20) /* max_response_bytes */
-#define SPOKE_PROM_RESPONSE_MIN    (4u << 10)
-#define SPOKE_PROM_RESPONSE_MAX    (1u << 30)
-#define SPOKE_PROM_TIMEOUT_DEFAULT 5000 /* ms, per query */
-#define SPOKE_PROM_SECRET_MAX      16384 /* bytes of a token or password file */
+#define SPOKE_PROM_RESPONSE_MIN     (4u << 10)
+#define SPOKE_PROM_RESPONSE_MAX     (1u << 30)
+#define SPOKE_PROM_TIMEOUT_DEFAULT  5000  /* ms, per query */
+#define SPOKE_PROM_SECRET_MAX       16384 /* bytes of a token or password file */
 
 /* What one query measures. The GPU figures are per series (node label + GPU index label); the
  * cluster figures are the sum of all the answer's series. */
@@ -56,27 +56,27 @@ typedef enum spoke_prom_figure {
 #define SPOKE_PROM_GPU_FIGURES 4 /* figures 0..3 are per GPU */
 
 typedef struct spoke_prom_config {
-	char url[SPOKE_PROM_URL_LEN];            /* http(s)://host:port[/prefix], no trailing slash */
-	char token_file[SPOKE_PROM_PATH_LEN];    /* bearer token, re-read every cycle (it may rotate); "" none */
-	char username[SPOKE_PROM_LABEL_LEN];     /* basic auth, with password_file; "" none */
+	char url[SPOKE_PROM_URL_LEN];         /* http(s)://host:port[/prefix], no trailing slash */
+	char token_file[SPOKE_PROM_PATH_LEN]; /* bearer token, re-read every cycle (it may rotate); "" none */
+	char username[SPOKE_PROM_LABEL_LEN];  /* basic auth, with password_file; "" none */
 	char password_file[SPOKE_PROM_PATH_LEN];
-	char ca_file[SPOKE_PROM_PATH_LEN];       /* PEM CA bundle for https; "" system default */
-	int64_t timeout_ms;                      /* per query, default 5 s */
-	uint64_t max_response_bytes;             /* default 32 MiB */
-	char preset[16];                         /* "amd", "nvidia", "ascend", "lens" or "" */
+	char ca_file[SPOKE_PROM_PATH_LEN]; /* PEM CA bundle for https; "" system default */
+	int64_t timeout_ms;                /* per query, default 5 s */
+	uint64_t max_response_bytes;       /* default 32 MiB */
+	char preset[16];                   /* "amd", "nvidia", "ascend", "lens" or "" */
 	char node_labels[SPOKE_PROM_MAX_NODE_LABELS][SPOKE_PROM_LABEL_LEN]; /* first one present wins */
 	uint32_t n_node_labels;
-	char gpu_label[SPOKE_PROM_LABEL_LEN];     /* the GPU index label */
+	char gpu_label[SPOKE_PROM_LABEL_LEN];                   /* the GPU index label */
 	char queries[SPOKE_PROM_FIGURES][SPOKE_PROM_QUERY_LEN]; /* "" = not queried */
 } spoke_prom_config;
 
 /* Counters since start (or since the caller zeroed its own struct). */
 typedef struct spoke_prom_stats {
-	uint64_t queries;         /* queries sent */
-	uint64_t failed;          /* queries without a usable answer (down, timeout, HTTP error, bad JSON) */
-	uint64_t oversized;       /* answers over max_response_bytes or SPOKE_PROM_MAX_SERIES (also in failed) */
-	uint64_t bad_series;      /* series skipped: NaN/Inf/non-numeric value, missing or bad label, out of range */
-	uint64_t unmatched;       /* series of a node the model does not hold */
+	uint64_t queries;    /* queries sent */
+	uint64_t failed;     /* queries without a usable answer (down, timeout, HTTP error, bad JSON) */
+	uint64_t oversized;  /* answers over max_response_bytes or SPOKE_PROM_MAX_SERIES (also in failed) */
+	uint64_t bad_series; /* series skipped: NaN/Inf/non-numeric value, missing or bad label, out of range */
+	uint64_t unmatched;  /* series of a node the model does not hold */
 } spoke_prom_stats;
 
 /* One usable series of a per-GPU answer. */
@@ -108,13 +108,12 @@ int spoke_prom_config_load(fl_yaml_doc *doc, fl_yaml_node node, spoke_prom_confi
  * Per-GPU figures (f < SPOKE_PROM_GPU_FIGURES): each usable series becomes a sample in a new malloc'd
  * array *out of *n_out items (the caller frees it; NULL when none), its node taken from the first of
  * cfg->node_labels present and its GPU index from cfg->gpu_label. Cluster figures: *sum is the sum
- * of the usable series (or the scalar) and *n_out their number, *out stays NULL. Unusable series are skipped and counted in
- * st->bad_series. FL_OK; FL_EPROTO for an answer that is not a Prometheus success answer of a vector
- * (or, for cluster figures, a scalar), with err quoting Prometheus's own error when it gave one;
- * FL_ELIMIT for more than SPOKE_PROM_MAX_SERIES series; FL_ENOMEM. */
+ * of the usable series (or the scalar) and *n_out their number, *out stays NULL. Unusable series are skipped and
+ * counted in st->bad_series. FL_OK; FL_EPROTO for an answer that is not a Prometheus success answer of a vector (or,
+ * for cluster figures, a scalar), with err quoting Prometheus's own error when it gave one; FL_ELIMIT for more than
+ * SPOKE_PROM_MAX_SERIES series; FL_ENOMEM. */
 int spoke_prom_parse(const spoke_prom_config *cfg, spoke_prom_figure f, const char *body, size_t len,
-                     spoke_prom_sample **out, size_t *n_out, double *sum, spoke_prom_stats *st,
-                     char err[FL_ERR_LEN]);
+                     spoke_prom_sample **out, size_t *n_out, double *sum, spoke_prom_stats *st, char err[FL_ERR_LEN]);
 
 /* Writes the answer's figures into m: GPU rows found by (node, gpu_id), added for a node the model
  * holds but lacks the row (gpu_model from the node's product label); samples of other nodes are
@@ -124,10 +123,10 @@ int spoke_prom_apply_gpu(spoke_model *m, spoke_prom_figure f, const spoke_prom_s
 
 /* One cycle: runs every configured query against cfg->url and enriches m (filled by a node source)
  * with the answers. A query that fails, or whose answer has no usable series (for utilization and
- * the cluster figures: nothing measured them, which is not a 0), marks its figure unknown (m->unknown; for utilization, every
- * GPU row loses its utilization too) and is logged; when Prometheus cannot be reached or times out
- * the remaining queries are not tried. Only FL_ENOMEM is returned as an error (the cycle cannot go
- * on); otherwise FL_OK, whatever Prometheus did. Counters go to the process-wide stats. */
+ * the cluster figures: nothing measured them, which is not a 0), marks its figure unknown (m->unknown; for utilization,
+ * every GPU row loses its utilization too) and is logged; when Prometheus cannot be reached or times out the remaining
+ * queries are not tried. Only FL_ENOMEM is returned as an error (the cycle cannot go on); otherwise FL_OK, whatever
+ * Prometheus did. Counters go to the process-wide stats. */
 int spoke_prom_collect(const spoke_prom_config *cfg, spoke_model *m, char err[FL_ERR_LEN]);
 
 /* Copies the process-wide counters of spoke_prom_collect into *out. */

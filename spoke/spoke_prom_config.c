@@ -7,9 +7,8 @@
 #include "spoke_config.h"
 
 static const char *const figure_keys[SPOKE_PROM_FIGURES] = {
-    "gpu_utilization", "gpu_memory_mib", "gpu_power_watts", "gpu_temperature_celsius",
-    "total_space",     "used_space",     "total_inodes",    "used_inodes",
-    "read_bandwidth",  "write_bandwidth", "total_tx",       "total_rx",
+    "gpu_utilization", "gpu_memory_mib", "gpu_power_watts", "gpu_temperature_celsius", "total_space", "used_space",
+    "total_inodes",    "used_inodes",    "read_bandwidth",  "write_bandwidth",         "total_tx",    "total_rx",
 };
 
 const char *spoke_prom_config_figure_key(spoke_prom_figure f)
@@ -162,16 +161,15 @@ static int load_queries(fl_yaml_doc *doc, fl_yaml_node map, spoke_prom_config *c
 
 int spoke_prom_config_load(fl_yaml_doc *doc, fl_yaml_node map, spoke_prom_config *cfg, char err[FL_ERR_LEN])
 {
-	static const char *const keys[] = {"url",       "token_file", "username",   "password_file",
-	                                   "ca_file",   "timeout",    "max_response_bytes", "preset",
-	                                   "node_label", "gpu_label", "queries",    NULL};
+	static const char *const keys[] = {
+	    "url",    "token_file", "username",  "password_file", "ca_file", "timeout", "max_response_bytes",
+	    "preset", "node_label", "gpu_label", "queries",       NULL};
 	spoke_prom_config_default(cfg);
 	if (!fl_yaml_is_map(doc, map)) {
 		return fl_yaml_error(doc, map, "prometheus", err, "expected a mapping with url and preset or queries");
 	}
 	int rv = fl_yaml_check_keys(doc, map, keys, err);
-	if (rv != FL_OK ||
-	    (rv = fl_yaml_get_str(doc, map, "url", true, cfg->url, sizeof(cfg->url), err)) != FL_OK) {
+	if (rv != FL_OK || (rv = fl_yaml_get_str(doc, map, "url", true, cfg->url, sizeof(cfg->url), err)) != FL_OK) {
 		return rv;
 	}
 	size_t ulen = strlen(cfg->url);
@@ -182,7 +180,8 @@ int spoke_prom_config_load(fl_yaml_doc *doc, fl_yaml_node map, spoke_prom_config
 	bool https = strncmp(cfg->url, "https://", 8) == 0 && ulen > 8;
 	if ((!http && !https) || strpbrk(cfg->url, " ?#\t\r\n") != NULL) {
 		return fl_yaml_error(doc, fl_yaml_get(doc, map, "url"), "url", err,
-		                     "expected http(s)://host:port[/path] of the Prometheus server, got '%.64s'", cfg->url);
+		                     "expected http(s)://host:port[/path] of the Prometheus server, got '%.64s'",
+		                     cfg->url);
 	}
 	char preset[32] = "";
 	int64_t max_bytes = (int64_t)cfg->max_response_bytes;
@@ -194,8 +193,8 @@ int spoke_prom_config_load(fl_yaml_doc *doc, fl_yaml_node map, spoke_prom_config
 	    (rv = spoke_config_get_path(doc, map, "ca_file", false, true, cfg->ca_file, sizeof(cfg->ca_file), err)) !=
 	        FL_OK ||
 	    (rv = fl_yaml_get_duration(doc, map, "timeout", false, &cfg->timeout_ms, err)) != FL_OK ||
-	    (rv = fl_yaml_get_int(doc, map, "max_response_bytes", false, SPOKE_PROM_RESPONSE_MIN, SPOKE_PROM_RESPONSE_MAX,
-	                          &max_bytes, err)) != FL_OK ||
+	    (rv = fl_yaml_get_int(doc, map, "max_response_bytes", false, SPOKE_PROM_RESPONSE_MIN,
+	                          SPOKE_PROM_RESPONSE_MAX, &max_bytes, err)) != FL_OK ||
 	    (rv = fl_yaml_get_str(doc, map, "preset", false, preset, sizeof(preset), err)) != FL_OK) {
 		return rv;
 	}
@@ -217,7 +216,8 @@ int spoke_prom_config_load(fl_yaml_doc *doc, fl_yaml_node map, spoke_prom_config
 		                     "expected amd, nvidia, ascend or lens, got '%.31s'", preset);
 	}
 	if ((rv = load_node_labels(doc, map, cfg, err)) != FL_OK ||
-	    (rv = fl_yaml_get_str(doc, map, "gpu_label", false, cfg->gpu_label, sizeof(cfg->gpu_label), err)) != FL_OK ||
+	    (rv = fl_yaml_get_str(doc, map, "gpu_label", false, cfg->gpu_label, sizeof(cfg->gpu_label), err)) !=
+	        FL_OK ||
 	    (rv = load_queries(doc, map, cfg, err)) != FL_OK) {
 		return rv;
 	}

@@ -25,14 +25,14 @@ static spoke_prom_config amd_cfg(void)
 }
 
 /* Parses text as an answer to figure f; returns the code, the samples in *out (caller frees). */
-static int parse(const spoke_prom_config *c, spoke_prom_figure f, const char *text, spoke_prom_sample **out,
-                 size_t *n, double *sum, spoke_prom_stats *st, char err[FL_ERR_LEN])
+static int parse(const spoke_prom_config *c, spoke_prom_figure f, const char *text, spoke_prom_sample **out, size_t *n,
+                 double *sum, spoke_prom_stats *st, char err[FL_ERR_LEN])
 {
 	return spoke_prom_parse(c, f, text, strlen(text), out, n, sum, st, err);
 }
 
 #define SERIES(labels, value) "{\"metric\":{" labels "},\"value\":[1700000000.123,\"" value "\"]}"
-#define VECTOR(...) "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[" __VA_ARGS__ "]}}"
+#define VECTOR(...)           "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[" __VA_ARGS__ "]}}"
 
 static void test_prom_parse_reads_node_gpu_and_value_of_each_series(void **state)
 {
@@ -43,8 +43,9 @@ static void test_prom_parse_reads_node_gpu_and_value_of_each_series(void **state
 	size_t n = 0;
 	double sum = 0;
 	char err[FL_ERR_LEN] = "";
-	const char *text = VECTOR(SERIES("\"__name__\":\"gpu_gfx_activity\",\"gpu_id\":\"0\",\"hostname\":\"gpu-1\"", "12.5") ","
-	                          SERIES("\"gpu_id\":\"7\",\"hostname\":\"gpu-2\",\"job\":\"amd\"", "100"));
+	const char *text =
+	    VECTOR(SERIES("\"__name__\":\"gpu_gfx_activity\",\"gpu_id\":\"0\",\"hostname\":\"gpu-1\"",
+	                  "12.5") "," SERIES("\"gpu_id\":\"7\",\"hostname\":\"gpu-2\",\"job\":\"amd\"", "100"));
 	assert_int_equal(parse(&c, SPOKE_PROM_GPU_UTILIZATION, text, &s, &n, &sum, &st, err), FL_OK);
 	assert_int_equal(n, 2);
 	assert_string_equal(s[0].node, "gpu-1");
@@ -66,22 +67,27 @@ static void test_prom_parse_skips_and_counts_unusable_series(void **state)
 	size_t n = 0;
 	double sum = 0;
 	char err[FL_ERR_LEN] = "";
-	const char *text =
-	    VECTOR(SERIES("\"gpu_id\":\"0\",\"hostname\":\"a\"", "NaN") ","     /* NaN */
-	           SERIES("\"gpu_id\":\"1\",\"hostname\":\"a\"", "+Inf") ","    /* infinity */
-	           SERIES("\"gpu_id\":\"2\",\"hostname\":\"a\"", "-Inf") ","
-	           SERIES("\"gpu_id\":\"3\",\"hostname\":\"a\"", "busy") ","    /* not a number */
-	           SERIES("\"gpu_id\":\"4\",\"hostname\":\"a\"", "12abc") ","   /* trailing garbage */
-	           SERIES("\"gpu_id\":\"5\",\"hostname\":\"a\"", "101") ","     /* utilization out of range */
-	           SERIES("\"gpu_id\":\"6\"", "5") ","                         /* no node label */
-	           SERIES("\"gpu_id\":\"x\",\"hostname\":\"a\"", "5") ","       /* GPU index not a number */
-	           SERIES("\"gpu_id\":\"-1\",\"hostname\":\"a\"", "5") ","
-	           SERIES("\"gpu_id\":\"99999999999\",\"hostname\":\"a\"", "5") ","
-	           SERIES("\"gpu_id\":\"1\",\"hostname\":\"\"", "5") ","        /* empty node */
-	           "{\"metric\":{\"gpu_id\":\"1\",\"hostname\":\"a\"},\"value\":[1,5]}," /* value not a string */
-	           "{\"metric\":{\"gpu_id\":\"1\",\"hostname\":\"a\"},\"value\":[1]},"   /* value too short */
-	           "{\"metric\":[],\"value\":[1,\"5\"]}," "7,"                          /* not a series */
-	           SERIES("\"gpu_id\":\"3\",\"hostname\":\"b\"", "1e1"));
+	const char *text = VECTOR(
+	    SERIES("\"gpu_id\":\"0\",\"hostname\":\"a\"", "NaN") ","  /* NaN */
+	    SERIES("\"gpu_id\":\"1\",\"hostname\":\"a\"", "+Inf") "," /* infinity */
+	    SERIES("\"gpu_id\":\"2\",\"hostname\":\"a\"", "-Inf") "," SERIES("\"gpu_id\":\"3\",\"hostname\":\"a\"",
+	                                                                     "busy") "," /* not a number */
+	    SERIES("\"gpu_id\":\"4\",\"hostname\":\"a\"", "12abc") ","                   /* trailing garbage */
+	    SERIES("\"gpu_id\":\"5\",\"hostname\":\"a\"", "101") ","                     /* utilization out of range */
+	    SERIES("\"gpu_id\":\"6\"", "5") ","                                          /* no node label */
+	    SERIES("\"gpu_id\":\"x\",\"hostname\":\"a\"", "5") ","                       /* GPU index not a number */
+	    SERIES("\"gpu_id\":\"-1\",\"hostname\":\"a\"", "5") "," SERIES(
+	        "\"gpu_id\":\"99999999999\",\"hostname\":\"a\"",
+	        "5") "," SERIES("\"gpu_id\":\"1\",\"hostname\":\"\"",
+	                        "5") "," /* empty node */
+	                             "{\"metric\":{\"gpu_id\":\"1\",\"hostname\":\"a\"},\"value\":[1,5]}," /* value not
+	                                                                                                      a string
+	                                                                                                    */
+	                             "{\"metric\":{\"gpu_id\":\"1\",\"hostname\":\"a\"},\"value\":[1]},"   /* value too
+	                                                                                                      short */
+	                             "{\"metric\":[],\"value\":[1,\"5\"]},"
+	                             "7," /* not a series */
+	    SERIES("\"gpu_id\":\"3\",\"hostname\":\"b\"", "1e1"));
 	assert_int_equal(parse(&c, SPOKE_PROM_GPU_UTILIZATION, text, &s, &n, &sum, &st, err), FL_OK);
 	assert_int_equal(n, 1);
 	assert_string_equal(s[0].node, "b");
@@ -102,9 +108,9 @@ static void test_prom_parse_nvidia_reads_both_hostname_spellings(void **state)
 	size_t n = 0;
 	double sum = 0;
 	char err[FL_ERR_LEN] = "";
-	const char *text = VECTOR(SERIES("\"gpu\":\"0\",\"Hostname\":\"n1\"", "50") ","
-	                          SERIES("\"gpu\":\"1\",\"hostname\":\"n2\"", "60") ","
-	                          SERIES("\"gpu\":\"2\",\"Hostname\":\"n3\",\"hostname\":\"ignored\"", "70"));
+	const char *text = VECTOR(SERIES("\"gpu\":\"0\",\"Hostname\":\"n1\"", "50") "," SERIES(
+	    "\"gpu\":\"1\",\"hostname\":\"n2\"",
+	    "60") "," SERIES("\"gpu\":\"2\",\"Hostname\":\"n3\",\"hostname\":\"ignored\"", "70"));
 	assert_int_equal(parse(&c, SPOKE_PROM_GPU_UTILIZATION, text, &s, &n, &sum, &st, err), FL_OK);
 	assert_int_equal(n, 3);
 	assert_string_equal(s[0].node, "n1");
@@ -140,7 +146,8 @@ static void test_prom_parse_refuses_malformed_and_failed_answers(void **state)
 		size_t n = 9;
 		double sum = 9;
 		char err[FL_ERR_LEN] = "";
-		assert_int_equal(parse(&c, SPOKE_PROM_GPU_UTILIZATION, cases[i].text, &s, &n, &sum, &st, err), cases[i].code);
+		assert_int_equal(parse(&c, SPOKE_PROM_GPU_UTILIZATION, cases[i].text, &s, &n, &sum, &st, err),
+		                 cases[i].code);
 		if (strstr(err, cases[i].want) == NULL) {
 			fail_msg("case %zu: error '%s' does not contain '%s'", i, err, cases[i].want);
 		}
@@ -158,16 +165,17 @@ static void test_prom_parse_sums_cluster_figures_and_accepts_scalars(void **stat
 	size_t n = 0;
 	double sum = 0;
 	char err[FL_ERR_LEN] = "";
-	const char *text = VECTOR(SERIES("\"device\":\"mlx5_0\"", "1.5e9") "," SERIES("\"device\":\"mlx5_1\"", "0.5e9") ","
-	                          SERIES("\"device\":\"mlx5_2\"", "NaN") "," SERIES("\"device\":\"mlx5_3\"", "-5"));
+	const char *text =
+	    VECTOR(SERIES("\"device\":\"mlx5_0\"", "1.5e9") "," SERIES("\"device\":\"mlx5_1\"", "0.5e9") "," SERIES(
+	        "\"device\":\"mlx5_2\"", "NaN") "," SERIES("\"device\":\"mlx5_3\"", "-5"));
 	assert_int_equal(parse(&c, SPOKE_PROM_TOTAL_TX, text, &s, &n, &sum, &st, err), FL_OK);
 	assert_null(s);
 	assert_true(sum == 2e9);
-	assert_int_equal(n, 2); /* usable series: none would mean unknown, not 0 */
+	assert_int_equal(n, 2);             /* usable series: none would mean unknown, not 0 */
 	assert_int_equal(st.bad_series, 2); /* NaN, and a negative byte rate */
 	assert_int_equal(parse(&c, SPOKE_PROM_TOTAL_SPACE,
-	                       "{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":[1,\"42\"]}}", &s, &n,
-	                       &sum, &st, err),
+	                       "{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":[1,\"42\"]}}",
+	                       &s, &n, &sum, &st, err),
 	                 FL_OK);
 	assert_true(sum == 42);
 }
@@ -202,7 +210,7 @@ static void test_prom_apply_sets_rows_adds_missing_ones_and_counts_strangers(voi
 	char err[FL_ERR_LEN] = "";
 	const spoke_prom_sample util[] = {{"n1", 1, 80}, {"n2", 3, 40}, {"n2", 3, 41}, {"ghost", 0, 10}};
 	assert_int_equal(spoke_prom_apply_gpu(&m, SPOKE_PROM_GPU_UTILIZATION, util, 4, &st, err), FL_OK);
-	assert_int_equal(m.n_gpus, 3); /* n2's GPU 3 added once */
+	assert_int_equal(m.n_gpus, 3);           /* n2's GPU 3 added once */
 	assert_false(m.gpus[0].has_utilization); /* n1/0: Prometheus did not report it */
 	assert_true(m.gpus[1].has_utilization);
 	assert_true(m.gpus[1].utilization == 80);
