@@ -293,6 +293,12 @@ spoke_yaml "$T/big.yaml" "url: $PROM" "preset: amd" "max_response_bytes: 4096"
 check_eq "answer over max_response_bytes: the frame is still acknowledged" 0 $?
 check_contains "answer over max_response_bytes: logged" "larger than max_response_bytes" "$(cat "$T/once4.log")"
 unknown_checks "answer too big" "$T/once4.log"
+kill "$HUB_PID" && wait "$HUB_PID" 2>/dev/null
+FLEETLENS_DATABASE_URL="$FL_DATABASE_URL" "$BIN/fleetlens-hub" --config "$T/clusters.yaml" >>"$T/hub.log" 2>&1 &
+HUB_PID=$!
+fl_wait_http "$API/healthz" 30
+check_eq "hub restarted: its view loads the unknown list from the table" '["utilization"] null' \
+	"$(curl -s "$API/v1/clusters/overview?cluster=alpha" | jq -c '"\(.data.unknown|tostring) \(.data.utilization)"' -r)"
 
 spoke_yaml "$T/badq.yaml" "url: $PROM" "preset: amd" "queries:" "  gpu_utilization: 'sum(('"
 "$BIN/fleetlens-spoke" --config "$T/badq.yaml" --once --dry-run >"$T/dry_badq.json" 2>"$T/dry_badq.log"
