@@ -238,6 +238,8 @@ ov1=$(curl -s "$API/v1/clusters/overview?cluster=alpha")
 check_close "API overview utilization = the fixture's mean" \
 	"[[$(jq '[.[] | .utilization | select(. != null)] | add / length' "$T/exp_amd.json")]]" "[[$(jq '.data.utilization' <<<"$ov1")]]"
 check_eq "API overview: nothing unknown" "[]" "$(jq -c '.data.unknown' <<<"$ov1")"
+check_eq "/metrics has the utilization gauge while it is known" 1 \
+	"$(curl -s "$API/metrics" | grep -c '^fleetlens_cluster_gpu_utilization{cluster="alpha"}')"
 check_eq "table: nothing unknown" "{}" "$(sql "SELECT unknown FROM cluster_overview_cache WHERE cluster_name='alpha'")"
 
 # --- 3. Prometheus down, slow, or answering too much -------------------------------------------------
@@ -255,6 +257,10 @@ unknown_checks() { # unknown_checks WHAT LOGFILE
 	check_eq "$1: no node reports a utilization" 0 \
 		"$(sql "SELECT count(*) FROM node WHERE cluster_name='alpha' AND gpu_utilization IS NOT NULL")"
 	check_eq "$1: the nodes' rows are all there" 5 "$(sql "SELECT count(*) FROM node WHERE cluster_name='alpha'")"
+	check_eq "$1: the fleet overview's utilization is null, and unknown" 'null ["utilization"]' \
+		"$(curl -s "$API/v1/fleet/overview" | jq -r '"\(.data.utilization) \(.data.unknown|tostring)"')"
+	check_eq "$1: /metrics has no utilization gauge for the cluster (not a 0)" 0 \
+		"$(curl -s "$API/metrics" | grep -c '^fleetlens_cluster_gpu_utilization{cluster="alpha"}')"
 	check_eq "$1: the API's node rows say null" "[null]" \
 		"$(curl -s "$API/v1/nodes?cluster=alpha" | jq -c '[.data.data[].gpu_utilization] | unique')"
 }
