@@ -188,9 +188,28 @@ out:
 
 /* --- applying per-GPU samples to the model ------------------------------------------------------- */
 
-static int cmp_str_ptr(const void *a, const void *b)
+/* Nodes sorted by name. */
+static int cmp_node_ptr(const void *a, const void *b)
 {
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	return strcmp((*(const spoke_node *const *)a)->name, (*(const spoke_node *const *)b)->name);
+}
+
+/* The model's node called name (through the sorted array byname), or NULL. */
+static const spoke_node *find_node(const spoke_node *const *byname, uint32_t n, const char *name)
+{
+	spoke_node key;
+	const spoke_node *kp = &key;
+	snprintf(key.name, sizeof(key.name), "%s", name);
+	const spoke_node *const *hit = n > 0 ? bsearch(&kp, byname, n, sizeof(*byname), cmp_node_ptr) : NULL;
+	return hit != NULL ? *hit : NULL;
+}
+
+/* Samples sorted by (node, gpu_id). */
+static int cmp_sample_ptr(const void *a, const void *b)
+{
+	const spoke_prom_sample *x = *(const spoke_prom_sample *const *)a, *y = *(const spoke_prom_sample *const *)b;
+	int c = strcmp(x->node, y->node);
+	return c != 0 ? c : (x->gpu_id > y->gpu_id) - (x->gpu_id < y->gpu_id);
 }
 
 /* GPU rows sorted by (node, gpu_id); the index holds row numbers so it survives the array moving. */
@@ -249,17 +268,21 @@ static int build_gpu_index(const spoke_model *m, uint32_t **ix)
 int spoke_prom_apply_gpu(spoke_model *m, spoke_prom_figure f, const spoke_prom_sample *s, size_t n,
                          spoke_prom_stats *st, char err[FL_ERR_LEN])
 {
-	const char **names = NULL;
+	const spoke_node **byname = NULL;
+	const spoke_prom_sample **missing = NULL;
 	uint32_t *ix = NULL;
+	size_t n_missing = 0;
 	int rv = FL_OK;
-	if (m->n_nodes > 0 && (names = malloc((size_t)m->n_nodes * sizeof(*names))) == NULL) {
+	if ((m->n_nodes > 0 && (byname = malloc((size_t)m->n_nodes * sizeof(*byname))) == NULL) ||
+	    (n > 0 && (missing = malloc(n * sizeof(*missing))) == NULL)) {
+		free(byname);
 		return fl_seterr(err, FL_ENOMEM, "prometheus: out of memory for %u nodes", m->n_nodes);
 	}
 	for (uint32_t i = 0; i < m->n_nodes; i++) {
-		names[i] = m->nodes[i].name;
+		byname[i] = &m->nodes[i];
 	}
 	if (m->n_nodes > 0) {
-		qsort(names, m->n_nodes, sizeof(*names), cmp_str_ptr);
+		qsort(byname, m->n_nodes, sizeof(*byname), cmp_node_ptr);
 	}
 	if (f == SPOKE_PROM_GPU_UTILIZATION) {
 		for (uint32_t g = 0; g < m->n_gpus; g++) {
@@ -267,43 +290,37 @@ int spoke_prom_apply_gpu(spoke_model *m, spoke_prom_figure f, const spoke_prom_s
 			m->gpus[g].utilization = 0;
 		}
 	}
-	/* Pass 1: rows for GPUs of known nodes that the node source did not list. */
+	/* Pass 1: rows for GPUs of known nodes that the node source did not list (a kube model has none),
+	 * each added once however often the answer names it; O((G + S) log(G + S)). */
 	if ((rv = build_gpu_index(m, &ix)) != FL_OK) {
 		goto nomem;
 	}
-	uint32_t indexed = m->n_gpus;
 	for (size_t i = 0; i < n; i++) {
-		const char *key = s[i].node;
-		const char **hit =
-		    m->n_nodes > 0 ? bsearch(&key, names, m->n_nodes, sizeof(*names), cmp_str_ptr) : NULL;
-		if (hit == NULL || find_gpu(m, ix, indexed, key, s[i].gpu_id) >= 0) {
+		if (find_node(byname, m->n_nodes, s[i].node) != NULL &&
+		    find_gpu(m, ix, m->n_gpus, s[i].node, s[i].gpu_id) < 0) {
+			missing[n_missing++] = &s[i];
+		}
+	}
+	if (n_missing > 0) {
+		qsort(missing, n_missing, sizeof(*missing), cmp_sample_ptr);
+	}
+	for (size_t i = 0; i < n_missing; i++) {
+		if (i > 0 && cmp_sample_ptr(&missing[i - 1], &missing[i]) == 0) {
 			continue;
-		}
-		bool added = false; /* one answer may name a GPU twice: add it once */
-		for (uint32_t g = indexed; g < m->n_gpus && !added; g++) {
-			added = m->gpus[g].gpu_id == s[i].gpu_id && strcmp(m->gpus[g].node, key) == 0;
-		}
-		if (added) {
-			continue;
-		}
-		const spoke_node *node = &m->nodes[0];
-		for (uint32_t k = 0; k < m->n_nodes; k++) {
-			if (strcmp(m->nodes[k].name, key) == 0) {
-				node = &m->nodes[k];
-				break;
-			}
 		}
 		char model[FL_MODEL_LEN];
-		snprintf(model, sizeof(model), "%s", node->gpu_product);
+		snprintf(model, sizeof(model), "%s", find_node(byname, m->n_nodes, missing[i]->node)->gpu_product);
 		spoke_gpu *g;
 		if ((rv = spoke_model_add_gpu(m, &g)) != FL_OK) {
-			free(names);
+			fl_seterr(err, rv, "prometheus: cannot add a GPU row for %.64s/%d", missing[i]->node,
+			          (int)missing[i]->gpu_id);
+			free(byname);
+			free(missing);
 			free(ix);
-			return fl_seterr(err, rv, "prometheus: cannot add a GPU row for %.64s/%d", key,
-			                 (int)s[i].gpu_id);
+			return rv;
 		}
-		snprintf(g->node, sizeof(g->node), "%s", key);
-		g->gpu_id = s[i].gpu_id;
+		snprintf(g->node, sizeof(g->node), "%s", missing[i]->node);
+		g->gpu_id = missing[i]->gpu_id;
 		snprintf(g->gpu_model, sizeof(g->gpu_model), "%s", model);
 		g->numa = -1;
 	}
@@ -330,11 +347,13 @@ int spoke_prom_apply_gpu(spoke_model *m, spoke_prom_figure f, const spoke_prom_s
 		default: break;
 		}
 	}
-	free(names);
+	free(byname);
+	free(missing);
 	free(ix);
 	return FL_OK;
 nomem:
-	free(names);
+	free(byname);
+	free(missing);
 	free(ix);
 	return fl_seterr(err, FL_ENOMEM, "prometheus: out of memory for %u GPU rows", m->n_gpus);
 }

@@ -235,6 +235,43 @@ static void test_prom_apply_sets_rows_adds_missing_ones_and_counts_strangers(voi
 	spoke_model_free(&m);
 }
 
+static void test_prom_apply_fills_a_model_without_gpu_rows_at_scale(void **state)
+{
+	(void)state;
+	enum { NODES = 5000, GPUS = 8 };
+	spoke_model m;
+	memset(&m, 0, sizeof(m));
+	for (int i = 0; i < NODES; i++) { /* a kube-like model: nodes, no GPU rows */
+		spoke_node *node;
+		assert_int_equal(spoke_model_add_node(&m, &node), FL_OK);
+		snprintf(node->name, sizeof(node->name), "node-%05d", NODES - 1 - i);
+	}
+	spoke_prom_sample *s = calloc((size_t)NODES * GPUS * 2, sizeof(*s));
+	assert_non_null(s);
+	size_t n = 0;
+	for (int r = 0; r < 2; r++) { /* every GPU named twice (two scrape jobs) */
+		for (int i = 0; i < NODES; i++) {
+			for (int g = 0; g < GPUS; g++, n++) {
+				snprintf(s[n].node, sizeof(s[n].node), "node-%05d", i);
+				s[n].gpu_id = g;
+				s[n].value = (double)((i + g) % 100);
+			}
+		}
+	}
+	spoke_prom_stats st = {0};
+	char err[FL_ERR_LEN] = "";
+	assert_int_equal(spoke_prom_apply_gpu(&m, SPOKE_PROM_GPU_UTILIZATION, s, n, &st, err), FL_OK);
+	assert_int_equal(m.n_gpus, NODES * GPUS);
+	assert_int_equal(st.unmatched, 0);
+	for (uint32_t i = 0; i < m.n_gpus; i++) {
+		int node_i = atoi(m.gpus[i].node + 5);
+		assert_true(m.gpus[i].has_utilization);
+		assert_true(m.gpus[i].utilization == (double)((node_i + m.gpus[i].gpu_id) % 100));
+	}
+	free(s);
+	spoke_model_free(&m);
+}
+
 static void test_prom_unreachable_marks_utilization_unknown_not_zero(void **state)
 {
 	(void)state;
@@ -403,6 +440,7 @@ int main(void)
 	    cmocka_unit_test(test_prom_parse_refuses_malformed_and_failed_answers),
 	    cmocka_unit_test(test_prom_parse_sums_cluster_figures_and_accepts_scalars),
 	    cmocka_unit_test(test_prom_apply_sets_rows_adds_missing_ones_and_counts_strangers),
+	    cmocka_unit_test(test_prom_apply_fills_a_model_without_gpu_rows_at_scale),
 	    cmocka_unit_test(test_prom_unreachable_marks_utilization_unknown_not_zero),
 	    cmocka_unit_test(test_prom_config_preset_queries_override_and_labels),
 	    cmocka_unit_test(test_prom_config_errors_name_the_key),
