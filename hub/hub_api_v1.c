@@ -189,6 +189,7 @@ int hub_api_v1_fleet_overview(hub_req *r)
 	memset(&sum, 0, sizeof(sum));
 	double util_weighted = 0, util_gpus = 0;
 	int64_t matched = 0, reporting = 0, by_status[4] = {0, 0, 0, 0}, oldest_ms = 0;
+	uint32_t unknown_in_all = FL_OV_ALL; /* figures no reporting cluster knows */
 	static const char *const statuses[4] = {"online", "stale", "offline", "never_seen"};
 	for (size_t i = 0; i < n; i++) {
 		if (!set[i])
@@ -217,6 +218,7 @@ int hub_api_v1_fleet_overview(hub_req *r)
 			sum.write_bandwidth += o->write_bandwidth;
 			sum.total_tx += o->total_tx;
 			sum.total_rx += o->total_rx;
+			unknown_in_all &= o->unknown; /* an unknown figure was sent as 0: adds nothing */
 			util_weighted += o->utilization * (double)s->n_gpus_util;
 			util_gpus += (double)s->n_gpus_util;
 			if (oldest_ms == 0 || s->overview_ms < oldest_ms)
@@ -231,6 +233,7 @@ int hub_api_v1_fleet_overview(hub_req *r)
 	sum.utilization = util_gpus > 0 ? util_weighted / util_gpus : 0.0;
 	sum.usage_percentage = sum.total_space > 0 ? 100.0 * sum.used_space / sum.total_space : 0.0;
 	sum.inodes_usage_percentage = sum.total_inodes > 0 ? 100.0 * sum.used_inodes / sum.total_inodes : 0.0;
+	sum.unknown = reporting > 0 ? unknown_in_all : 0;
 	json_t *data = fl_proto_overview_to_json(&sum);
 	json_t *bs =
 	    json_pack("{s:I,s:I,s:I,s:I}", "online", (json_int_t)by_status[0], "stale", (json_int_t)by_status[1],

@@ -230,10 +230,11 @@ int hub_metrics_render_api(hub_view *view, char **buf, size_t *len)
 		if (snaps[i]->has_overview)
 			fprintf(f, "fleetlens_cluster_allocation_rate{cluster=\"%s\"} %.17g\n", snaps[i]->name,
 			        snaps[i]->overview.allocation_rate);
-	fprintf(f, "# HELP fleetlens_cluster_gpu_utilization Mean GPU utilization in percent (last overview).\n"
+	fprintf(f, "# HELP fleetlens_cluster_gpu_utilization Mean GPU utilization in percent (last overview; "
+	           "absent while the cluster could not measure it).\n"
 	           "# TYPE fleetlens_cluster_gpu_utilization gauge\n");
 	for (size_t i = 0; i < nc; i++)
-		if (snaps[i]->has_overview)
+		if (snaps[i]->has_overview && (snaps[i]->overview.unknown & FL_OV_UTILIZATION) == 0)
 			fprintf(f, "fleetlens_cluster_gpu_utilization{cluster=\"%s\"} %.17g\n", snaps[i]->name,
 			        snaps[i]->overview.utilization);
 	fprintf(f, "# HELP fleetlens_cluster_view_nodes Nodes of the cluster in the API's view.\n"

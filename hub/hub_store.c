@@ -654,9 +654,9 @@ static const char SQL_GPUS_REMOVE[] =
 	" total_tx, total_rx"
 
 static const char SQL_OVERVIEW[] =
-    "INSERT INTO cluster_overview_cache (cluster_name, " OVERVIEW_COLUMNS ", src_sent_ms, src_seq)"
+    "INSERT INTO cluster_overview_cache (cluster_name, " OVERVIEW_COLUMNS ", src_sent_ms, src_seq, unknown)"
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,"
-    " $22::bigint, $23::bigint)"
+    " $22::bigint, $23::bigint, $24::text[])"
     " ON CONFLICT (cluster_name) DO UPDATE SET total_nodes = EXCLUDED.total_nodes,"
     " healthy_nodes = EXCLUDED.healthy_nodes, faulty_nodes = EXCLUDED.faulty_nodes,"
     " fully_idle_nodes = EXCLUDED.fully_idle_nodes, partially_idle_nodes = EXCLUDED.partially_idle_nodes,"
@@ -667,7 +667,8 @@ static const char SQL_OVERVIEW[] =
     " total_inodes = EXCLUDED.total_inodes, used_inodes = EXCLUDED.used_inodes,"
     " inodes_usage_percentage = EXCLUDED.inodes_usage_percentage, read_bandwidth = EXCLUDED.read_bandwidth,"
     " write_bandwidth = EXCLUDED.write_bandwidth, total_tx = EXCLUDED.total_tx, total_rx = EXCLUDED.total_rx,"
-    " src_sent_ms = EXCLUDED.src_sent_ms, src_seq = EXCLUDED.src_seq, updated_at = now()"
+    " src_sent_ms = EXCLUDED.src_sent_ms, src_seq = EXCLUDED.src_seq, unknown = EXCLUDED.unknown,"
+    " updated_at = now()"
     " WHERE (cluster_overview_cache.src_sent_ms, cluster_overview_cache.src_seq)"
     " < (EXCLUDED.src_sent_ms, EXCLUDED.src_seq)";
 
@@ -704,6 +705,43 @@ static int overview_params(const fl_proto_overview *o, char txt[20][32], char er
 		snprintf(txt[10 + i], 32, "%.17g", reals[i]);
 	}
 	return FL_OK;
+}
+
+/* The OVERVIEW_COLUMNS index (0-based) of unknown figure bit i (fl_proto.h FL_OV_*): utilization is
+ * column 7, total_space .. total_rx are columns 10 .. 19 in figure order. */
+static int unknown_column(uint32_t i)
+{
+	return i == 0 ? 7 : 9 + (int)i;
+}
+
+/* The overview's unknown figures as a PostgreSQL text[] literal ("{utilization,total_tx}") into out,
+ * and NULL (no value) for each of them in params (the 20 OVERVIEW_COLUMNS parameters). */
+static void overview_unknown_params(const fl_proto_overview *o, const char *params[20], char out[320])
+{
+	size_t at = 0;
+	out[at++] = '{';
+	for (uint32_t i = 0; i < FL_OV_FIGURES; i++) {
+		if (((o->unknown >> i) & 1u) == 0)
+			continue;
+		/* 11 names of at most 23 bytes and their commas fit 320 bytes */
+		at += (size_t)snprintf(out + at, 320 - at, "%s%s", at > 1 ? "," : "",
+		                       fl_proto_overview_figure_name(1u << i));
+		params[unknown_column(i)] = NULL;
+	}
+	snprintf(out + at, 320 - at, "}");
+}
+
+/* Reads the unknown list (column `col`, "a,b" from array_to_string) of an overview row into o. */
+static void overview_unknown_from_row(PGresult *r, int row, int col, fl_proto_overview *o)
+{
+	if (col >= PQnfields(r) || PQgetisnull(r, row, col))
+		return;
+	const char *p = PQgetvalue(r, row, col);
+	while (*p != '\0') {
+		size_t n = strcspn(p, ",");
+		o->unknown |= fl_proto_overview_figure_parse(p, n);
+		p += n + (p[n] == ',');
+	}
 }
 
 /* Reads what the database knows before f (under the cluster lock) into *p; full_seen is the caller's.
@@ -777,12 +815,17 @@ static int write_rows(hub_store *s, const fl_proto_frame *f, const char *nodes, 
 		PQclear(r);
 	}
 	if (f->has_overview) {
-		const char *ovv[23] = {f->env.cluster};
+		const char *ovv[24] = {f->env.cluster}, *vals[20];
+		char unknown[320];
 		for (int i = 0; i < 20; i++)
-			ovv[i + 1] = ov[i];
+			vals[i] = ov[i];
+		overview_unknown_params(&f->overview, vals, unknown);
+		for (int i = 0; i < 20; i++)
+			ovv[i + 1] = vals[i];
 		ovv[21] = ver;
 		ovv[22] = seq;
-		if ((rv = cmd(s, "upsert overview", SQL_OVERVIEW, 23, ovv, err)) != FL_OK)
+		ovv[23] = unknown;
+		if ((rv = cmd(s, "upsert overview", SQL_OVERVIEW, 24, ovv, err)) != FL_OK)
 			return rv;
 	}
 	return FL_OK;
@@ -904,7 +947,7 @@ int hub_store_prune_ingest_log(hub_store *s, int64_t before_ms, int limit, int64
 /* --- reads for the API --------------------------------------------------------------------------- */
 
 static const char SQL_READ_OVERVIEW[] = "SELECT " OVERVIEW_COLUMNS ", (extract(epoch FROM updated_at) * 1000)::bigint,"
-                                        " cluster_name FROM cluster_overview_cache";
+                                        " cluster_name, array_to_string(unknown, ',') FROM cluster_overview_cache";
 
 static void overview_from_row(PGresult *r, int row, fl_proto_overview *o, int64_t *updated_ms)
 {
@@ -933,6 +976,7 @@ static void overview_from_row(PGresult *r, int row, fl_proto_overview *o, int64_
 	o->total_tx = d[18];
 	o->total_rx = d[19];
 	*updated_ms = int_or(r, row, 20, 0);
+	overview_unknown_from_row(r, row, 22, o);
 }
 
 int hub_store_read_overview(hub_store *s, const char *cluster, fl_proto_overview *out, int64_t *updated_ms, bool *found,

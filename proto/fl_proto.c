@@ -54,6 +54,41 @@ fl_frame_kind fl_proto_kind_parse(const char *name, size_t len)
 	return (fl_frame_kind)0;
 }
 
+/* Overview figures that can be unknown, in FL_OV_* bit order (bit i is figure_names[i]). */
+static const char *const figure_names[FL_OV_FIGURES] = {
+    "utilization",
+    "total_space",
+    "used_space",
+    "usage_percentage",
+    "total_inodes",
+    "used_inodes",
+    "inodes_usage_percentage",
+    "read_bandwidth",
+    "write_bandwidth",
+    "total_tx",
+    "total_rx",
+};
+
+const char *fl_proto_overview_figure_name(uint32_t bit)
+{
+	for (uint32_t i = 0; i < FL_OV_FIGURES; i++) {
+		if (bit == (1u << i)) {
+			return figure_names[i];
+		}
+	}
+	return NULL;
+}
+
+uint32_t fl_proto_overview_figure_parse(const char *name, size_t len)
+{
+	for (uint32_t i = 0; name != NULL && i < FL_OV_FIGURES; i++) {
+		if (strlen(figure_names[i]) == len && memcmp(figure_names[i], name, len) == 0) {
+			return 1u << i;
+		}
+	}
+	return 0;
+}
+
 bool fl_proto_valid_name(const char *s)
 {
 	if (s == NULL) {

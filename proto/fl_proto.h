@@ -21,6 +21,7 @@
 #define FL_PROTO_MAX_NODES 20000u
 #define FL_PROTO_MAX_GPUS 320000u
 #define FL_PROTO_MAX_TAINTS 64u /* per node */
+#define FL_PROTO_MAX_UNKNOWN 32u /* names in the overview's unknown list */
 #define FL_PROTO_MAX_DEPTH 32u
 #define FL_PROTO_MAX_ELEMENTS (16u << 20) /* msgpack objects in one frame, all levels */
 #define FL_PROTO_MAX_ACK_BYTES 4096u
@@ -114,7 +115,31 @@ typedef struct fl_proto_overview {
 	double total_inodes, used_inodes, inodes_usage_percentage;
 	double read_bandwidth, write_bandwidth;                     /* bytes/s */
 	double total_tx, total_rx;                                  /* RDMA bytes/s */
+	uint32_t unknown; /* FL_OV_* bits: figures nobody could measure (their value is meaningless) */
 } fl_proto_overview;
+
+/* Overview figures that may be marked unknown (a metrics source was down or slow): one bit each in
+ * fl_proto_overview.unknown, sent as the overview's `unknown` list of field names (FORMAT.md 3.6). */
+enum fl_overview_figure {
+	FL_OV_UTILIZATION = 1u << 0,
+	FL_OV_TOTAL_SPACE = 1u << 1,
+	FL_OV_USED_SPACE = 1u << 2,
+	FL_OV_USAGE_PERCENTAGE = 1u << 3,
+	FL_OV_TOTAL_INODES = 1u << 4,
+	FL_OV_USED_INODES = 1u << 5,
+	FL_OV_INODES_USAGE_PERCENTAGE = 1u << 6,
+	FL_OV_READ_BANDWIDTH = 1u << 7,
+	FL_OV_WRITE_BANDWIDTH = 1u << 8,
+	FL_OV_TOTAL_TX = 1u << 9,
+	FL_OV_TOTAL_RX = 1u << 10,
+};
+#define FL_OV_STORAGE                                                                                           \
+	(FL_OV_TOTAL_SPACE | FL_OV_USED_SPACE | FL_OV_USAGE_PERCENTAGE | FL_OV_TOTAL_INODES | FL_OV_USED_INODES |  \
+	 FL_OV_INODES_USAGE_PERCENTAGE | FL_OV_READ_BANDWIDTH | FL_OV_WRITE_BANDWIDTH)
+#define FL_OV_RDMA (FL_OV_TOTAL_TX | FL_OV_TOTAL_RX)
+#define FL_OV_FIGURES 11u /* bits 0..10 */
+#define FL_OV_ALL ((1u << FL_OV_FIGURES) - 1u)
+
 
 /* A node name, as listed in a delta's removed_nodes. */
 typedef struct fl_proto_name {
@@ -158,6 +183,13 @@ typedef struct fl_proto_ack {
 /* Frees the arrays a frame owns and zeroes it. Safe on a zeroed frame. */
 void fl_proto_frame_free(fl_proto_frame *f);
 
+/* The overview field name of figure bit `bit` (one FL_OV_* value): "utilization", "total_space", ...
+ * (the same in the frame and in the JSON view). NULL for anything that is not exactly one known bit. */
+const char *fl_proto_overview_figure_name(uint32_t bit);
+
+/* The FL_OV_* bit of an overview field name (len bytes, need not be NUL-terminated), 0 if unknown. */
+uint32_t fl_proto_overview_figure_parse(const char *name, size_t len);
+
 /* Returns "full", "delta", "heartbeat", or NULL for an unknown kind; and the reverse (0 if unknown). */
 const char *fl_proto_kind_name(fl_frame_kind kind);
 fl_frame_kind fl_proto_kind_parse(const char *name, size_t len);
@@ -198,8 +230,8 @@ int fl_proto_ack_encode(const fl_proto_ack *ack, char **out, size_t *out_len);
 int fl_proto_ack_decode(const void *buf, size_t len, fl_proto_ack *out, char err[FL_ERR_LEN]);
 
 /* JSON views (jansson, new references; NULL only on allocation failure).
- * overview: the Lens field names (totalNodes, healthyNodes, ..., total_rx) plus gpusAllocatable and
- * gpusAllocated. node: the Lens node row names (name ip gpu_name gpu_count gpu_allocation
+ * overview: the Lens field names (totalNodes, healthyNodes, ..., total_rx) plus gpusAllocatable,
+ * gpusAllocated and `unknown` (an array of the field names marked unknown, each of which is null). node: the Lens node row names (name ip gpu_name gpu_count gpu_allocation
  * gpu_utilization status) plus the rest. frame: {"envelope":{...},"facts":{...},"nodes":[...],
  * "gpus":[...],"overview":{...},"removed_nodes":["name",...]} — what `fleetlens-spoke --once --dry-run`
  * prints (the frame before signing: no signature in it). */

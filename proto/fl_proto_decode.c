@@ -294,6 +294,7 @@ enum ftype {
 	FT_GPUS,
 	FT_OVERVIEW,
 	FT_REMOVED, /* base is an fl_proto_frame: array of node names */
+	FT_UNKNOWN, /* uint32_t FL_OV_* bits, from an array of overview field names */
 };
 
 struct field {
@@ -391,6 +392,7 @@ static const struct field overview_fields[] = {
     F(fl_proto_overview, "write_bandwidth", FT_F64, write_bandwidth, false),
     F(fl_proto_overview, "total_tx", FT_F64, total_tx, false),
     F(fl_proto_overview, "total_rx", FT_F64, total_rx, false),
+    F(fl_proto_overview, "unknown", FT_UNKNOWN, unknown, false),
 };
 
 static const struct field ack_fields[] = {
@@ -728,6 +730,25 @@ static int read_field(struct dec *d, const char *path, const struct field *f, vo
 		fl_proto_frame *fr = base;
 		fr->has_overview = true;
 		return read_map(d, f->key, overview_fields, NFIELDS(overview_fields), &fr->overview);
+	}
+	case FT_UNKNOWN: {
+		uint32_t count = 0, bits = 0;
+
+		if ((rv = read_array(d, path, f->key, FL_PROTO_MAX_UNKNOWN, &count)) != FL_OK) {
+			return rv;
+		}
+		for (uint32_t i = 0; i < count; i++) {
+			char ipath[48];
+
+			snprintf(ipath, sizeof(ipath), "%s.unknown[%" PRIu32 "]", path, i);
+			if ((rv = read_str(d, ipath, "", 32, &s, &n)) != FL_OK) {
+				return rv;
+			}
+			bits |=
+			    fl_proto_overview_figure_parse((const char *)s, n); /* names of later figures: ignored */
+		}
+		memcpy(at, &bits, sizeof(bits));
+		return FL_OK;
 	}
 	case FT_REMOVED: {
 		fl_proto_frame *fr = base;

@@ -269,11 +269,45 @@ static void put_gpu(struct enc *e, const fl_proto_gpu *g, uint32_t idx)
 	kv_int(e, path, "numa", g->numa, -1, INT32_MAX);
 }
 
-static void put_overview(struct enc *e, const fl_proto_overview *o)
+/* The figures o marks unknown, set to 0 in a copy (FORMAT.md 3.6: their values carry nothing). */
+static fl_proto_overview zero_unknown(const fl_proto_overview *o)
+{
+	fl_proto_overview c = *o;
+	double *fig[FL_OV_FIGURES] = {&c.utilization,
+	                              &c.total_space,
+	                              &c.used_space,
+	                              &c.usage_percentage,
+	                              &c.total_inodes,
+	                              &c.used_inodes,
+	                              &c.inodes_usage_percentage,
+	                              &c.read_bandwidth,
+	                              &c.write_bandwidth,
+	                              &c.total_tx,
+	                              &c.total_rx};
+	for (uint32_t i = 0; i < FL_OV_FIGURES; i++) {
+		if ((o->unknown >> i) & 1u) {
+			*fig[i] = 0.0;
+		}
+	}
+	return c;
+}
+
+static void put_overview(struct enc *e, const fl_proto_overview *in)
 {
 	const char *p = "overview";
+	const fl_proto_overview copy = zero_unknown(in), *o = &copy;
 
-	put_map(e, 20);
+	uint32_t n_unknown = 0;
+
+	if ((o->unknown & ~FL_OV_ALL) != 0) {
+		enc_fail(e, FL_EINVAL, p, "unknown", "bits 0x%" PRIx32 " name no overview figure",
+		         o->unknown & ~FL_OV_ALL);
+		return;
+	}
+	for (uint32_t i = 0; i < FL_OV_FIGURES; i++) {
+		n_unknown += (o->unknown >> i) & 1u;
+	}
+	put_map(e, 20 + (n_unknown > 0));
 	kv_count(e, p, "total_nodes", o->total_nodes);
 	kv_count(e, p, "healthy_nodes", o->healthy_nodes);
 	kv_count(e, p, "faulty_nodes", o->faulty_nodes);
@@ -294,6 +328,16 @@ static void put_overview(struct enc *e, const fl_proto_overview *o)
 	kv_f64(e, p, "write_bandwidth", o->write_bandwidth);
 	kv_f64(e, p, "total_tx", o->total_tx);
 	kv_f64(e, p, "total_rx", o->total_rx);
+	if (n_unknown > 0) {
+		kv_key(e, "unknown");
+		put_array(e, n_unknown);
+		for (uint32_t i = 0; i < FL_OV_FIGURES; i++) {
+			if ((o->unknown >> i) & 1u) {
+				const char *name = fl_proto_overview_figure_name(1u << i);
+				put_str(e, name, strlen(name));
+			}
+		}
+	}
 }
 
 /* Stops a frame that grows past the byte limit before the buffer grows much further. */

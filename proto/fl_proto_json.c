@@ -11,20 +11,37 @@ static json_t *real_or_null(bool has, double v)
 
 json_t *fl_proto_overview_to_json(const fl_proto_overview *o)
 {
-	return json_pack(
-	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
-	    "s:I, s:I}",
-	    "totalNodes", (json_int_t)o->total_nodes, "healthyNodes", (json_int_t)o->healthy_nodes, "faultyNodes",
-	    (json_int_t)o->faulty_nodes, "fullyIdleNodes", (json_int_t)o->fully_idle_nodes, "partiallyIdleNodes",
-	    (json_int_t)o->partially_idle_nodes, "busyNodes", (json_int_t)o->busy_nodes, "allocationRate",
-	    real_or_null(true, o->allocation_rate), "utilization", real_or_null(true, o->utilization), "total_space",
-	    real_or_null(true, o->total_space), "used_space", real_or_null(true, o->used_space), "usage_percentage",
-	    real_or_null(true, o->usage_percentage), "total_inodes", real_or_null(true, o->total_inodes), "used_inodes",
-	    real_or_null(true, o->used_inodes), "inodes_usage_percentage",
-	    real_or_null(true, o->inodes_usage_percentage), "read_bandwidth", real_or_null(true, o->read_bandwidth),
-	    "write_bandwidth", real_or_null(true, o->write_bandwidth), "total_tx", real_or_null(true, o->total_tx),
-	    "total_rx", real_or_null(true, o->total_rx), "gpusAllocatable", (json_int_t)o->gpus_allocatable,
-	    "gpusAllocated", (json_int_t)o->gpus_allocated);
+	uint32_t u = o->unknown;
+#define KNOWN(bit) ((u & (bit)) == 0)
+	json_t *j =
+	    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
+	              "s:I, s:I, s:[]}",
+	              "totalNodes", (json_int_t)o->total_nodes, "healthyNodes", (json_int_t)o->healthy_nodes,
+	              "faultyNodes", (json_int_t)o->faulty_nodes, "fullyIdleNodes", (json_int_t)o->fully_idle_nodes,
+	              "partiallyIdleNodes", (json_int_t)o->partially_idle_nodes, "busyNodes", (json_int_t)o->busy_nodes,
+	              "allocationRate", real_or_null(true, o->allocation_rate), "utilization",
+	              real_or_null(KNOWN(FL_OV_UTILIZATION), o->utilization), "total_space",
+	              real_or_null(KNOWN(FL_OV_TOTAL_SPACE), o->total_space), "used_space",
+	              real_or_null(KNOWN(FL_OV_USED_SPACE), o->used_space), "usage_percentage",
+	              real_or_null(KNOWN(FL_OV_USAGE_PERCENTAGE), o->usage_percentage), "total_inodes",
+	              real_or_null(KNOWN(FL_OV_TOTAL_INODES), o->total_inodes), "used_inodes",
+	              real_or_null(KNOWN(FL_OV_USED_INODES), o->used_inodes), "inodes_usage_percentage",
+	              real_or_null(KNOWN(FL_OV_INODES_USAGE_PERCENTAGE), o->inodes_usage_percentage), "read_bandwidth",
+	              real_or_null(KNOWN(FL_OV_READ_BANDWIDTH), o->read_bandwidth), "write_bandwidth",
+	              real_or_null(KNOWN(FL_OV_WRITE_BANDWIDTH), o->write_bandwidth), "total_tx",
+	              real_or_null(KNOWN(FL_OV_TOTAL_TX), o->total_tx), "total_rx",
+	              real_or_null(KNOWN(FL_OV_TOTAL_RX), o->total_rx), "gpusAllocatable",
+	              (json_int_t)o->gpus_allocatable, "gpusAllocated", (json_int_t)o->gpus_allocated, "unknown");
+#undef KNOWN
+	json_t *list = j != NULL ? json_object_get(j, "unknown") : NULL;
+	for (uint32_t i = 0; list != NULL && i < FL_OV_FIGURES; i++) {
+		if (((u >> i) & 1u) &&
+		    json_array_append_new(list, json_string(fl_proto_overview_figure_name(1u << i))) != 0) {
+			json_decref(j);
+			return NULL;
+		}
+	}
+	return j;
 }
 
 json_t *fl_proto_node_to_json(const fl_proto_node *n)

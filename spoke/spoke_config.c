@@ -200,9 +200,17 @@ static int load_sim(fl_yaml_doc *doc, fl_yaml_node sim, spoke_sim_config *cfg, c
 	return FL_OK;
 }
 
+/* sources.prometheus (optional, beside a node source): spoke_prom_config.c reads it. */
+static int load_prometheus(fl_yaml_doc *doc, fl_yaml_node src, spoke_config *out, char err[FL_ERR_LEN])
+{
+	fl_yaml_node prom = fl_yaml_get(doc, src, "prometheus");
+	out->has_prom = prom != 0;
+	return prom != 0 ? spoke_prom_config_load(doc, prom, &out->prom, err) : FL_OK;
+}
+
 static int load_sources(fl_yaml_doc *doc, fl_yaml_node root, spoke_config *out, char err[FL_ERR_LEN])
 {
-	static const char *const keys[] = {"sim", NULL};
+	static const char *const keys[] = {"sim", "prometheus", NULL};
 	fl_yaml_node src = fl_yaml_get(doc, root, "sources");
 	if (src == 0) {
 		return fl_yaml_error(doc, root, "sources", err,
@@ -215,9 +223,14 @@ static int load_sources(fl_yaml_doc *doc, fl_yaml_node root, spoke_config *out, 
 	if (rv != FL_OK) {
 		return rv;
 	}
-	if (fl_yaml_map_len(doc, src) != 1) {
-		return fl_yaml_error(doc, src, "sources", err, "configure exactly one source, got %zu",
-		                     fl_yaml_map_len(doc, src));
+	if ((rv = load_prometheus(doc, src, out, err)) != FL_OK) {
+		return rv;
+	}
+	size_t node_sources = fl_yaml_map_len(doc, src) - (out->has_prom ? 1 : 0);
+	if (node_sources != 1) {
+		return fl_yaml_error(doc, src, "sources", err, "configure exactly one node source (sim), got %zu%s",
+		                     node_sources,
+		                     out->has_prom ? " (prometheus only adds figures to a node source's nodes)" : "");
 	}
 	out->source = SPOKE_SOURCE_SIM;
 	return load_sim(doc, fl_yaml_get(doc, src, "sim"), &out->sim, err);
@@ -350,4 +363,10 @@ int spoke_config_load(const char *path, spoke_config *out, char err[FL_ERR_LEN])
 void spoke_config_wipe(spoke_config *cfg)
 {
 	fl_key_wipe(&cfg->key);
+}
+
+int spoke_config_get_path(fl_yaml_doc *doc, fl_yaml_node map, const char *key, bool required, bool must_read, char *out,
+                          size_t outlen, char err[FL_ERR_LEN])
+{
+	return get_path(doc, map, key, required, must_read, out, outlen, err);
 }

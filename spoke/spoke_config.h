@@ -1,8 +1,8 @@
 /* spoke_config.h — loading spoke.yaml (keys in spoke/README.md).
  *
  * Every error names FILE:LINE:COL and the key ("spoke.yaml:3:1: key 'intervall': unknown key");
- * unknown keys are errors, exactly one source must be configured. Paths in the file (key_file,
- * spool_dir, tls.*) are relative to the config file's folder. The cluster key is read at load time. */
+ * unknown keys are errors, exactly one node source must be configured (plus, optionally, prometheus). Paths in the file
+ * (key_file, spool_dir, tls.*) are relative to the config file's folder. The cluster key is read at load time. */
 #ifndef SPOKE_CONFIG_H
 #define SPOKE_CONFIG_H
 
@@ -13,7 +13,9 @@
 #include "fl_key.h"
 #include "fl_log.h"
 #include "fl_proto.h"
+#include "fl_yaml.h"
 #include "spoke_overview.h"
+#include "spoke_prom.h"
 #include "spoke_sim.h"
 
 #define SPOKE_URL_LEN  256
@@ -55,7 +57,9 @@ typedef struct spoke_config {
 	enum fl_log_level log_level;
 	spoke_overview_rules rules; /* gpu_resources and benign_taints */
 	spoke_source_kind source;
-	spoke_sim_config sim; /* when source == SPOKE_SOURCE_SIM */
+	spoke_sim_config sim;   /* when source == SPOKE_SOURCE_SIM */
+	bool has_prom;          /* sources.prometheus: enriches the node source's model each cycle */
+	spoke_prom_config prom; /* when has_prom */
 } spoke_config;
 
 /* The source's name as it appears in config and in frame facts ("sim"). */
@@ -65,6 +69,12 @@ const char *spoke_config_source_name(spoke_source_kind kind);
  * FL_OK, or FL_ECONFIG / FL_EIO with err "FILE:LINE:COL: key 'K': ..." (or "FILE: cannot open: ...").
  * Nothing is allocated; call spoke_config_wipe when done so the key does not linger in memory. */
 int spoke_config_load(const char *path, spoke_config *out, char err[FL_ERR_LEN]);
+
+/* Reads the path at map[key] (when present; `required` as fl_yaml_get_str) into out, resolved against
+ * the folder of the config file unless absolute; with must_read the file must be readable now. For
+ * sources' sections (spoke_prom_config.c). FL_OK or FL_ECONFIG with err naming file, line and key. */
+int spoke_config_get_path(fl_yaml_doc *doc, fl_yaml_node map, const char *key, bool required, bool must_read, char *out,
+                          size_t outlen, char err[FL_ERR_LEN]);
 
 /* Overwrites the key held in cfg. Safe to call more than once. */
 void spoke_config_wipe(spoke_config *cfg);

@@ -11,6 +11,7 @@
 #include "fl_time.h"
 #include "spoke_model.h"
 #include "spoke_overview.h"
+#include "spoke_prom.h"
 #include "spoke_sender.h"
 #include "spoke_sim.h"
 #include "spoke_spool.h"
@@ -51,6 +52,9 @@ int spoke_daemon_collect(const spoke_config *cfg, uint64_t tick, const spoke_fra
 	memset(&ov, 0, sizeof(ov));
 	memset(out, 0, sizeof(*out));
 	int rv = spoke_sim_fill(&cfg->sim, tick, &model, err);
+	if (rv == FL_OK && cfg->has_prom) {
+		rv = spoke_prom_collect(&cfg->prom, &model, err); /* only out of memory fails the cycle */
+	}
 	if (rv == FL_OK) {
 		rv = spoke_overview_compute(&model, &cfg->rules, &ov, err);
 	}

@@ -92,6 +92,7 @@ typedef struct spoke_model {
 	spoke_gpu *gpus;
 	uint32_t n_gpus, cap_gpus;
 	spoke_storage storage;
+	uint32_t unknown; /* FL_OV_* figures no source could measure this cycle (e.g. Prometheus was down) */
 } spoke_model;
 
 /* Frees every array the model owns and zeroes it. Safe on a zeroed model. */

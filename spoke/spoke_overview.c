@@ -101,6 +101,19 @@ static double percent(double part, double whole)
 	return whole > 0 ? 100.0 * part / whole : 0.0;
 }
 
+/* The overview's unknown figures for a model whose sources could not measure `unknown`: a percentage
+ * is unknown when either of its parts is. */
+static uint32_t overview_unknown(uint32_t unknown)
+{
+	if (unknown & (FL_OV_TOTAL_SPACE | FL_OV_USED_SPACE)) {
+		unknown |= FL_OV_USAGE_PERCENTAGE;
+	}
+	if (unknown & (FL_OV_TOTAL_INODES | FL_OV_USED_INODES)) {
+		unknown |= FL_OV_INODES_USAGE_PERCENTAGE;
+	}
+	return unknown & FL_OV_ALL;
+}
+
 void spoke_overview_result_free(spoke_overview_result *out)
 {
 	if (out == NULL) {
@@ -212,6 +225,7 @@ int spoke_overview_compute(const spoke_model *m, const spoke_overview_rules *rul
 	o->write_bandwidth = s->write_bandwidth;
 	o->total_tx = s->rdma_tx;
 	o->total_rx = s->rdma_rx;
+	o->unknown = overview_unknown(m->unknown);
 
 	free(ix);
 	free(util_sum);

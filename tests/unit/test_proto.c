@@ -295,16 +295,27 @@ static const struct kv gpu_kv[] = {
     {"power", V_F64, 0, 700.5, NULL},       {"serial", V_STR, 0, 0, "SN1"},     {"numa", V_INT, -1, 0, NULL},
 };
 static const struct kv overview_kv[] = {
-    {"total_nodes", V_INT, 10, 0, NULL},         {"healthy_nodes", V_INT, 9, 0, NULL},
-    {"faulty_nodes", V_INT, 1, 0, NULL},         {"fully_idle_nodes", V_INT, 2, 0, NULL},
-    {"partially_idle_nodes", V_INT, 3, 0, NULL}, {"busy_nodes", V_INT, 4, 0, NULL},
-    {"allocation_rate", V_F64, 0, 62.5, NULL},   {"utilization", V_F64, 0, 48.25, NULL},
-    {"gpus_allocatable", V_INT, 72, 0, NULL},    {"gpus_allocated", V_INT, 45, 0, NULL},
-    {"total_space", V_F64, 0, 1e15, NULL},       {"used_space", V_F64, 0, 2e14, NULL},
-    {"usage_percentage", V_F64, 0, 20, NULL},    {"total_inodes", V_INT, 1000000, 0, NULL},
-    {"used_inodes", V_INT, 1000, 0, NULL},       {"inodes_usage_percentage", V_F64, 0, 0.1, NULL},
-    {"read_bandwidth", V_F64, 0, 1.5e9, NULL},   {"write_bandwidth", V_F64, 0, 0.5e9, NULL},
-    {"total_tx", V_F64, 0, 1e10, NULL},          {"total_rx", V_F64, 0, 2e10, NULL},
+    {"total_nodes", V_INT, 10, 0, NULL},
+    {"healthy_nodes", V_INT, 9, 0, NULL},
+    {"faulty_nodes", V_INT, 1, 0, NULL},
+    {"fully_idle_nodes", V_INT, 2, 0, NULL},
+    {"partially_idle_nodes", V_INT, 3, 0, NULL},
+    {"busy_nodes", V_INT, 4, 0, NULL},
+    {"allocation_rate", V_F64, 0, 62.5, NULL},
+    {"utilization", V_F64, 0, 48.25, NULL},
+    {"gpus_allocatable", V_INT, 72, 0, NULL},
+    {"gpus_allocated", V_INT, 45, 0, NULL},
+    {"total_space", V_F64, 0, 1e15, NULL},
+    {"used_space", V_F64, 0, 2e14, NULL},
+    {"usage_percentage", V_F64, 0, 20, NULL},
+    {"total_inodes", V_INT, 1000000, 0, NULL},
+    {"used_inodes", V_INT, 1000, 0, NULL},
+    {"inodes_usage_percentage", V_F64, 0, 0.1, NULL},
+    {"read_bandwidth", V_F64, 0, 1.5e9, NULL},
+    {"write_bandwidth", V_F64, 0, 0.5e9, NULL},
+    {"total_tx", V_F64, 0, 1e10, NULL},
+    {"total_rx", V_F64, 0, 2e10, NULL},
+    {"unknown", V_SUB, 0, 0, NULL},
 };
 
 /* What to break in the handmade frame: replace sec.key's value with bad(), write sec.key twice (dup),
@@ -340,6 +351,12 @@ static void write_sub(msgpack_packer *pk, const char *key)
 	} else if (strcmp(key, "gpus") == 0) {
 		msgpack_pack_array(pk, 1);
 		write_map(pk, "gpu", gpu_kv, NKV(gpu_kv));
+	} else if (strcmp(key, "unknown") == 0) {
+		/* a figure a later version may add is ignored, not refused */
+		msgpack_pack_array(pk, 3);
+		pk_str(pk, "total_rx");
+		pk_str(pk, "future_figure");
+		pk_str(pk, "utilization");
 	} else {
 		write_map(pk, "overview", overview_kv, NKV(overview_kv));
 	}
@@ -599,6 +616,33 @@ static void test_full_frame_round_trips_every_field(void **state)
 	assert_zeroed(&out);
 }
 
+static void test_overview_unknown_list_round_trips_and_bad_bits_are_refused(void **state)
+{
+	fl_proto_frame in, out;
+	char err[FL_ERR_LEN] = "";
+	char *buf = NULL;
+	size_t len = 0;
+
+	(void)state;
+	make_frame(&in);
+	in.overview.unknown = FL_OV_UTILIZATION | FL_OV_RDMA;
+	assert_int_equal(encode(&in, &buf, &len, err), FL_OK);
+	assert_int_equal(fl_proto_decode(buf, len, &out, err), FL_OK);
+	assert_int_equal(out.overview.unknown, FL_OV_UTILIZATION | FL_OV_TOTAL_TX | FL_OV_TOTAL_RX);
+	assert_double_equal(out.overview.utilization, 0); /* an unknown figure is sent as 0 */
+	assert_double_equal(out.overview.total_space, in.overview.total_space);
+	free(buf);
+	fl_proto_frame_free(&out);
+	in.overview.unknown = 1u << FL_OV_FIGURES; /* names no figure */
+	assert_int_equal(encode(&in, &buf, &len, err), FL_EINVAL);
+	assert_non_null(strstr(err, "overview.unknown"));
+	fl_proto_frame_free(&in);
+	assert_string_equal(fl_proto_overview_figure_name(FL_OV_INODES_USAGE_PERCENTAGE), "inodes_usage_percentage");
+	assert_null(fl_proto_overview_figure_name(FL_OV_TOTAL_TX | FL_OV_TOTAL_RX));
+	assert_int_equal(fl_proto_overview_figure_parse("total_tx", 8), FL_OV_TOTAL_TX);
+	assert_int_equal(fl_proto_overview_figure_parse("total_tx", 7), 0);
+}
+
 static void test_heartbeat_round_trips_with_empty_payload(void **state)
 {
 	fl_proto_frame in = {0}, out;
@@ -692,6 +736,7 @@ static void test_handmade_frame_decodes_to_the_written_values(void **state)
 	assert_int_equal(f.overview.busy_nodes, 4);
 	assert_double_equal(f.overview.total_inodes, 1000000);
 	assert_double_equal(f.overview.total_rx, 2e10);
+	assert_int_equal(f.overview.unknown, FL_OV_TOTAL_RX | FL_OV_UTILIZATION);
 	fl_proto_frame_free(&f);
 }
 
@@ -1087,6 +1132,8 @@ static void test_decode_rejects_wrong_types_per_field(void **state)
 	    {"overview", "total_nodes", bad_minus_one, "overview.total_nodes: expected a non-negative integer, got -1"},
 	    {"overview", "utilization", bad_str, "overview.utilization: expected a finite number, got string"},
 	    {"overview", "total_rx", bad_nan, "overview.total_rx: expected a finite number, got NaN"},
+	    {"overview", "unknown", bad_map, "overview.unknown: expected an array, got map"},
+	    {"overview", "unknown", bad_int, "overview.unknown: expected an array, got integer"},
 	};
 
 	(void)state;
@@ -1411,7 +1458,17 @@ static void test_json_views_use_lens_names(void **state)
 	            "\"usage_percentage\":21.666666666666668,\"total_inodes\":1000000000.0,\"used_inodes\":12345678.0,"
 	            "\"inodes_usage_percentage\":1.2345678,\"read_bandwidth\":1250000000.0,"
 	            "\"write_bandwidth\":750000000.0,\"total_tx\":33000000000.0,\"total_rx\":44000000000.0,"
-	            "\"gpusAllocatable\":24,\"gpusAllocated\":9}");
+	            "\"gpusAllocatable\":24,\"gpusAllocated\":9,\"unknown\":[]}");
+	f.overview.unknown = FL_OV_UTILIZATION | FL_OV_TOTAL_TX;
+	assert_json(fl_proto_overview_to_json(&f.overview),
+	            "{\"totalNodes\":3,\"healthyNodes\":1,\"faultyNodes\":2,\"fullyIdleNodes\":0,"
+	            "\"partiallyIdleNodes\":1,\"busyNodes\":0,\"allocationRate\":37.5,\"utilization\":null,"
+	            "\"total_space\":1500000000000000.0,\"used_space\":325000000000000.0,"
+	            "\"usage_percentage\":21.666666666666668,\"total_inodes\":1000000000.0,\"used_inodes\":12345678.0,"
+	            "\"inodes_usage_percentage\":1.2345678,\"read_bandwidth\":1250000000.0,"
+	            "\"write_bandwidth\":750000000.0,\"total_tx\":null,\"total_rx\":44000000000.0,"
+	            "\"gpusAllocatable\":24,\"gpusAllocated\":9,\"unknown\":[\"utilization\",\"total_tx\"]}");
+	f.overview.unknown = 0;
 	assert_json(fl_proto_node_to_json(&f.nodes[1]),
 	            "{\"name\":\"node-1\",\"ip\":\"10.0.0.2\",\"gpu_name\":\"AMD Instinct MI300X\",\"gpu_count\":8,"
 	            "\"gpu_allocation\":3,\"gpu_utilization\":null,\"status\":\"Ready\",\"unschedulable\":false,"
@@ -2080,6 +2137,7 @@ int main(void)
 	    cmocka_unit_test(test_encode_refuses_invalid_fields),
 	    cmocka_unit_test(test_kind_names_round_trip_and_names_are_checked),
 	    cmocka_unit_test(test_json_views_use_lens_names),
+	    cmocka_unit_test(test_overview_unknown_list_round_trips_and_bad_bits_are_refused),
 	    cmocka_unit_test(test_signed_frame_round_trips_and_verifies),
 	    cmocka_unit_test(test_verify_fails_with_a_wrong_key),
 	    cmocka_unit_test(test_encode_refuses_a_key_outside_32_to_1024_bytes),
