@@ -54,7 +54,7 @@ cluster: $1
 hub_url: $URL
 key_file: keys/$1.key
 interval: 1s
-ack_timeout: 3s
+ack_timeout: 10s
 max_backoff: 1s
 heartbeat: 10s
 spool_dir: $1.spool
@@ -91,7 +91,7 @@ stopped_total() { grep -h 'stats at stop' "$T/$1.log" | grep -o " $2=[0-9]*" | a
 # keeps its stream in CLUSTER.spool/state ("last_seq N"); frames still spooled are files
 # "<seq>-<spoke_id>.frame" there (one that was committed just before the stop is counted once).
 account() {
-	local c=$1 used committed dup superseded dropped rejected spooled=0 f s
+	local c=$1 used committed dup superseded dropped rejected spooled=0 f s noack sum
 	used=$(awk '$1 == "last_seq" {print $2}' "$T/$c.spool/state")
 	committed=$(sql "SELECT count(*) FROM ingest_log WHERE cluster_name='$c'")
 	dup=$(sql "SELECT count(*) - count(DISTINCT (spoke_id, seq)) FROM ingest_log WHERE cluster_name='$c'")
@@ -106,8 +106,13 @@ account() {
 	done
 	check_eq "$c: no sequence number committed twice" 0 "$dup"
 	check_eq "$c: no frame dropped or rejected" "0 0" "$dropped $rejected"
-	check_eq "$c: each of the $used frames committed once, superseded by a newer full, or still spooled" "$used" \
-		"$((committed + superseded + spooled))"
+	# A frame whose ack timed out stays queued and may then be superseded although the hub committed it:
+	# such a frame is counted twice, so the sum may exceed the frames used by at most the timeouts.
+	noack=$(stopped_total "$c" no_ack)
+	sum=$((committed + superseded + spooled))
+	check_eq "$c: each of the $used frames committed once, superseded by a newer full, or still spooled" true \
+		"$([ "$sum" -ge "$used" ] && [ "$sum" -le $((used + noack)) ] && echo true ||
+			echo "false: $committed committed + $superseded superseded + $spooled spooled, $noack ack timeouts")"
 }
 
 start_hub
