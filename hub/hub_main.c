@@ -13,6 +13,7 @@
 #include "hub_config.h"
 #include "hub_ingest.h"
 #include "hub_registry.h"
+#include "hub_safe.h"
 #include "hub_store.h"
 #include "hub_view.h"
 
@@ -23,7 +24,8 @@ static void usage(FILE *to)
 	fprintf(to, "usage: fleetlens-hub --config FILE [--check]\n"
 	            "  --config FILE  clusters.yaml: the hub's settings and registered clusters\n"
 	            "  --check        validate FILE, print 'FILE: ok (N clusters)' and exit\n"
-	            "environment: FLEETLENS_DATABASE_URL overrides hub.database_url\n");
+	            "environment: FLEETLENS_DATABASE_URL overrides hub.database_url,\n"
+	            "  FLEETLENS_SAFE_DATABASE_URL (when set, even empty) hub.safe_database_url\n");
 }
 
 /* Everything after configuration; returns the exit code. */
@@ -36,6 +38,7 @@ static int run(const hub_config *cfg)
 	hub_ingest *ing = NULL;
 	hub_api *api = NULL;
 	hub_view *view = NULL;
+	hub_safe *safe = NULL;
 	json_t *versions = NULL;
 	int applied = 0;
 
@@ -88,6 +91,10 @@ static int run(const hub_config *cfg)
 		fl_error("%s", err);
 		goto out;
 	}
+	if (hub_safe_start(cfg, &safe, err) != FL_OK) {
+		fl_error("%s", err);
+		goto out;
+	}
 	fl_info("hub %s started: ingest %s (%d workers), api http://%s/, %zu clusters, view %zu KiB", FL_VERSION,
 	        cfg->ingest_url, cfg->ingest_workers, hub_api_listening(api), cfg->n_clusters, hub_view_bytes(view) / 1024);
 	if (cfg->n_clusters == 0)
@@ -98,6 +105,7 @@ static int run(const hub_config *cfg)
 	fl_info("%s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	code = 0;
 out:
+	hub_safe_stop(safe);
 	hub_api_stop(api);
 	hub_ingest_free(ing);
 	hub_store_free(store);
