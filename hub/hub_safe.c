@@ -163,7 +163,8 @@ static int names_array(const char *const *names, size_t n, buf *b)
 static const char sql_have[] =
 	"SELECT id, cluster, node_name,"
 	" CASE WHEN gpu_utilization IS NULL THEN -1 ELSE round(gpu_utilization * 100)::int END,"
-	" deleted_at IS NOT NULL FROM node_statistic WHERE cluster = ANY($1::text[])";
+	" deleted_at IS NOT NULL FROM node_statistic"
+	" WHERE cluster IN (SELECT unnest($1::text[]))"; /* a hash semi-join: "= ANY" compares every name per row */
 
 static const char sql_update[] =
 	"UPDATE node_statistic AS t SET"
@@ -316,7 +317,7 @@ int hub_safe_apply(PGconn *safe, hub_safe_want *want, size_t n_want, const char 
 static const char sql_want[] =
 	"SELECT c.name, n.name, n.gpu_utilization FROM cluster c"
 	" LEFT JOIN node n ON n.cluster_name = c.name AND n.gpu_count > 0"
-	" WHERE c.name = ANY($1::text[]) AND c.full_sent_ms IS NOT NULL";
+	" WHERE c.name IN (SELECT unnest($1::text[])) AND c.full_sent_ms IS NOT NULL";
 
 int hub_safe_sync_once(PGconn *hub, PGconn *safe, const char *const *clusters, size_t n_clusters, hub_safe_stats *st,
                        char err[FL_ERR_LEN])

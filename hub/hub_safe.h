@@ -20,7 +20,9 @@
 /* Advisory lock taken in the SaFE database for a cycle's transaction: (FLEETLENS_LOCK_CLASS, 5). */
 #define HUB_SAFE_LOCK_CLASS 1179411319
 #define HUB_SAFE_LOCK_KEY   5
-#define HUB_SAFE_BATCH_ROWS 10000 /* rows per UPDATE or INSERT statement */
+/* Rows per UPDATE or INSERT statement. SaFE's table has no index on id, so each UPDATE batch is one hash
+ * join over the whole table: few large batches (a few MB of array text each) beat many small ones. */
+#define HUB_SAFE_BATCH_ROWS 50000
 
 /* What one cycle did. */
 typedef struct hub_safe_stats {
