@@ -17,9 +17,10 @@
 #include "hub_config.h"
 #include "hub_safe_diff.h"
 
-/* Advisory lock taken in the SaFE database for a cycle's transaction: (FLEETLENS_LOCK_CLASS, 5). */
-#define HUB_SAFE_LOCK_CLASS 1179411319
-#define HUB_SAFE_LOCK_KEY   5
+/* Advisory lock taken in the SaFE database for a cycle's transaction, two-int4 form: class "FLsf" in
+ * ASCII, distinct from the hub DB's per-cluster write lock class should both live in one database. */
+#define HUB_SAFE_LOCK_CLASS 1179415398
+#define HUB_SAFE_LOCK_KEY   1
 /* Rows per UPDATE or INSERT statement. SaFE's table has no index on id, so each UPDATE batch is one hash
  * join over the whole table: few large batches (a few MB of array text each) beat many small ones. */
 #define HUB_SAFE_BATCH_ROWS 50000
