@@ -33,7 +33,7 @@ static const char *const cluster_keys[] = {"name", "labels", "key_file", NULL};
 /* Read by load_api_access, after the clusters (token scopes name them). */
 static const char *const api_keys[] = {"api_tokens", "cors_origins", NULL};
 /* Read by load_safe (issue 5). */
-static const char *const safe_keys[] = {"safe_database_url", "safe_sync_interval", NULL};
+static const char *const safe_keys[] = {"safe_database_url", "safe_sync_interval", "history_retention", NULL};
 static const char *const token_keys[] = {"name", "token_file", "clusters", "cluster_labels", NULL};
 
 /* hub's keys are hub_keys plus api_keys. */
@@ -476,8 +476,8 @@ static int load_api_access(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node hub, 
 	return FL_OK;
 }
 
-/* The SaFE sync settings (issue 5): safe_database_url (FLEETLENS_SAFE_DATABASE_URL, when set, replaces
- * it; empty = off) and safe_sync_interval. */
+/* Issue 5's settings: safe_database_url (FLEETLENS_SAFE_DATABASE_URL, when set, replaces it; empty =
+ * off), safe_sync_interval and history_retention. */
 static int load_safe(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node hub, char err[FL_ERR_LEN])
 {
 	int rv = fl_yaml_get_str(doc, hub, "safe_database_url", false, cfg->safe_database_url,
@@ -496,6 +496,12 @@ static int load_safe(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node hub, char e
 	    cfg->safe_sync_interval_ms > HUB_MAX_SAFE_SYNC_INTERVAL_MS)
 		return fl_yaml_error(doc, fl_yaml_get(doc, hub, "safe_sync_interval"), "safe_sync_interval", err,
 		                     "expected 1s..24h");
+	cfg->history_retention_ms = HUB_DEFAULT_HISTORY_RETENTION_MS;
+	if ((rv = fl_yaml_get_duration(doc, hub, "history_retention", false, &cfg->history_retention_ms, err)) != FL_OK)
+		return rv;
+	if (cfg->history_retention_ms < HUB_MIN_HISTORY_RETENTION_MS)
+		return fl_yaml_error(doc, fl_yaml_get(doc, hub, "history_retention"), "history_retention", err,
+		                     "at least 1d (history is kept in day partitions)");
 	return FL_OK;
 }
 

@@ -12,6 +12,7 @@
 #include "hub_api.h"
 #include "hub_config.h"
 #include "hub_ingest.h"
+#include "hub_history.h"
 #include "hub_registry.h"
 #include "hub_safe.h"
 #include "hub_store.h"
@@ -39,6 +40,7 @@ static int run(const hub_config *cfg)
 	hub_api *api = NULL;
 	hub_view *view = NULL;
 	hub_safe *safe = NULL;
+	hub_history *history = NULL;
 	json_t *versions = NULL;
 	int applied = 0;
 
@@ -91,6 +93,10 @@ static int run(const hub_config *cfg)
 		fl_error("%s", err);
 		goto out;
 	}
+	if (hub_history_start(cfg, &history, err) != FL_OK) {
+		fl_error("%s", err);
+		goto out;
+	}
 	if (hub_safe_start(cfg, &safe, err) != FL_OK) {
 		fl_error("%s", err);
 		goto out;
@@ -106,6 +112,7 @@ static int run(const hub_config *cfg)
 	code = 0;
 out:
 	hub_safe_stop(safe);
+	hub_history_stop(history);
 	hub_api_stop(api);
 	hub_ingest_free(ing);
 	hub_store_free(store);
