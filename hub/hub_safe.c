@@ -377,6 +377,7 @@ struct hub_safe {
 	pthread_cond_t cv;
 	bool stop;
 	PGconn *hub, *safe;
+	PGcancel *cancel_hub, *cancel_safe; /* of the cycle in progress, under mu: hub_safe_stop cancels it */
 	const char **clusters;
 	size_t n_clusters;
 	int64_t last_error_log_ms;
@@ -384,7 +385,8 @@ struct hub_safe {
 	uint64_t suppressed;
 };
 
-/* Connects *c to url (connect_timeout 10 s unless the URL sets one) or resets a broken connection. */
+/* Connects *c to url (connect_timeout 10 s and statement_timeout 10 min unless the URL sets them: a
+ * cycle never hangs for good on a lock someone holds) or resets a broken connection. */
 static int ensure_conn(PGconn **c, const char *url, const char *what, char err[FL_ERR_LEN])
 {
 	if (*c != NULL && PQstatus(*c) == CONNECTION_OK)
@@ -392,8 +394,8 @@ static int ensure_conn(PGconn **c, const char *url, const char *what, char err[F
 	if (*c != NULL) {
 		PQreset(*c);
 	} else {
-		const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
-		const char *vals[] = {"10", "fleetlens-hub-safe", url, NULL};
+		const char *keys[] = {"connect_timeout", "application_name", "options", "dbname", NULL};
+		const char *vals[] = {"10", "fleetlens-hub-safe", "-c statement_timeout=600000", url, NULL};
 		*c = PQconnectdbParams(keys, vals, 1);
 	}
 	if (*c == NULL)
@@ -413,8 +415,22 @@ static void cycle(hub_safe *s)
 	int rv = ensure_conn(&s->hub, s->cfg->database_url, "hub database", err);
 	if (rv == FL_OK)
 		rv = ensure_conn(&s->safe, s->cfg->safe_database_url, "SaFE database", err);
-	if (rv == FL_OK)
-		rv = hub_safe_sync_once(s->hub, s->safe, s->clusters, s->n_clusters, &st, err);
+	if (rv == FL_OK) {
+		pthread_mutex_lock(&s->mu);
+		bool stopping = s->stop;
+		s->cancel_hub = PQgetCancel(s->hub);
+		s->cancel_safe = PQgetCancel(s->safe);
+		pthread_mutex_unlock(&s->mu);
+		if (!stopping)
+			rv = hub_safe_sync_once(s->hub, s->safe, s->clusters, s->n_clusters, &st, err);
+		pthread_mutex_lock(&s->mu);
+		PQfreeCancel(s->cancel_hub);
+		PQfreeCancel(s->cancel_safe);
+		s->cancel_hub = s->cancel_safe = NULL;
+		pthread_mutex_unlock(&s->mu);
+		if (stopping)
+			return;
+	}
 	if (rv != FL_OK) {
 		atomic_fetch_add(&m_sync_error, 1);
 		s->failures++;
@@ -504,6 +520,11 @@ void hub_safe_stop(hub_safe *s)
 	pthread_mutex_lock(&s->mu);
 	s->stop = true;
 	pthread_cond_signal(&s->cv);
+	char buf[256]; /* a cycle in progress (waiting on a lock, a slow database) is cancelled */
+	if (s->cancel_hub != NULL)
+		PQcancel(s->cancel_hub, buf, sizeof(buf));
+	if (s->cancel_safe != NULL)
+		PQcancel(s->cancel_safe, buf, sizeof(buf));
 	pthread_mutex_unlock(&s->mu);
 	pthread_join(s->thread, NULL);
 	atomic_store(&m_enabled, 0);

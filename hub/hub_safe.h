@@ -37,7 +37,8 @@ typedef struct hub_safe hub_safe;
  * set; *out is NULL (and FL_OK returned) when it is empty. FL_OK or FL_ENOMEM/FL_EIO with err. */
 int hub_safe_start(const hub_config *cfg, hub_safe **out, char err[FL_ERR_LEN]);
 
-/* Stops the thread (a cycle in progress finishes first), closes its connections, frees s. NULL is fine. */
+/* Stops the thread (a cycle in progress is cancelled and rolls back), closes its connections, frees s.
+ * NULL is fine. */
 void hub_safe_stop(hub_safe *s);
 
 /* One cycle on connections hub and safe (borrowed, connected): reads the nodes (gpu_count > 0) of the

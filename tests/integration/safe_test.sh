@@ -234,6 +234,17 @@ now=$(date +%s)
 check_eq "last success time is recent" 1 \
 	"$(awk -v n="$now" '$1=="fleetlens_hub_safe_last_success_timestamp_seconds" {print ($2 > n - 10) ? 1 : 0}' <(curl -s "$API/metrics"))"
 
+# --- a hub stopping while its cycle waits on another writer's lock exits at once (the cycle is cancelled) --------
+psql -h "$SAFE_PG" -U postgres -d safe -qc "SELECT pg_advisory_lock(1179415398, 1), pg_sleep(30)" >/dev/null 2>&1 &
+LOCK_PID=$!
+sleep 2.5 # the hub's next cycle now waits for the lock
+t0=$(date +%s%N)
+kill "$HUB_PID" && wait "$HUB_PID" 2>/dev/null
+HUB_PID=""
+check_eq "the hub stops within 3 s though its cycle was waiting" 1 "$(( ($(date +%s%N) - t0) < 3000000000 ))"
+kill "$LOCK_PID" 2>/dev/null; wait "$LOCK_PID" 2>/dev/null
+ssql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()" >/dev/null
+
 # --- turned off by an empty FLEETLENS_SAFE_DATABASE_URL ------------------------------------------------------
 out=$(FLEETLENS_SAFE_DATABASE_URL="" "$BIN/fleetlens-hub" --config "$T/clusters.yaml" --check 2>&1)
 check_eq "an empty FLEETLENS_SAFE_DATABASE_URL is accepted" 0 $?
