@@ -312,6 +312,11 @@ int hub_safe_apply(PGconn *safe, hub_safe_want *want, size_t n_want, const char 
 	return rv;
 }
 
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 /* Nodes (gpu_count > 0) of the named clusters that have a committed full frame; LEFT JOIN so a synced
  * cluster with no GPU node still appears (its SaFE rows are then all soft-deleted). */
 static const char sql_want[] =
@@ -346,10 +351,8 @@ int hub_safe_sync_once(PGconn *hub, PGconn *safe, const char *const *clusters, s
 	for (size_t i = 0; i < n; i++) {
 		int row = (int)i;
 		const char *cl = PQgetvalue(r, row, 0);
-		bool seen = false; /* clusters arrive grouped or not: a linear check over few clusters is fine */
-		for (size_t k = n_synced; k > 0 && !seen; k--)
-			seen = strcmp(synced[k - 1], cl) == 0;
-		if (!seen)
+		/* Rows of one cluster mostly arrive together; repeats left by any other order go below. */
+		if (n_synced == 0 || strcmp(synced[n_synced - 1], cl) != 0)
 			synced[n_synced++] = cl;
 		if (PQgetisnull(r, row, 1))
 			continue;
@@ -358,6 +361,14 @@ int hub_safe_sync_once(PGconn *hub, PGconn *safe, const char *const *clusters, s
 		w->node = PQgetvalue(r, row, 1);
 		w->has_value = !PQgetisnull(r, row, 2);
 		w->value = w->has_value ? strtod(PQgetvalue(r, row, 2), NULL) : 0.0;
+	}
+	if (n_synced > 1) {
+		qsort(synced, n_synced, sizeof(*synced), str_cmp);
+		size_t u = 1;
+		for (size_t k = 1; k < n_synced; k++)
+			if (strcmp(synced[k], synced[u - 1]) != 0)
+				synced[u++] = synced[k];
+		n_synced = u;
 	}
 	int rv = FL_OK;
 	if (n_synced > 0)
