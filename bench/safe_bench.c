@@ -67,14 +67,16 @@ static void baseline_row(const char *cluster, const char *node, const char *valu
 	PGresult *w;
 	if (PQntuples(r) > 0) {
 		const char *p[2] = {value, PQgetvalue(r, 0, 0)};
-		w = PQexecParams(conn, "UPDATE node_statistic SET gpu_utilization = $1, updated_at = now() WHERE id = $2", 2,
+		w = PQexecParams(conn,
+		                 "UPDATE node_statistic SET gpu_utilization = $1, updated_at = now() WHERE id = $2", 2,
 		                 NULL, p, NULL, NULL, 0);
 	} else {
 		const char *p[3] = {cluster, node, value};
-		w = PQexecParams(conn,
-		                 "INSERT INTO node_statistic (cluster, node_name, gpu_utilization, created_at, updated_at)"
-		                 " VALUES ($1, $2, $3, now(), now())",
-		                 3, NULL, p, NULL, NULL, 0);
+		w = PQexecParams(
+		    conn,
+		    "INSERT INTO node_statistic (cluster, node_name, gpu_utilization, created_at, updated_at)"
+		    " VALUES ($1, $2, $3, now(), now())",
+		    3, NULL, p, NULL, NULL, 0);
 	}
 	if (PQresultStatus(w) != PGRES_COMMAND_OK)
 		die("baseline write");
@@ -97,7 +99,8 @@ int main(int argc, char **argv)
 			nb = strtoul(argv[i + 1], NULL, 10);
 	}
 	if (url == NULL || n == 0 || c == 0 || c > n) {
-		fprintf(stderr, "usage: fl-safe-bench --safe-url CONNINFO [--rows N] [--clusters C] [--baseline-rows M]\n");
+		fprintf(stderr,
+		        "usage: fl-safe-bench --safe-url CONNINFO [--rows N] [--clusters C] [--baseline-rows M]\n");
 		return 2;
 	}
 	if (nb == 0 || nb > n)

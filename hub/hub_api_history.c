@@ -18,13 +18,15 @@ int hub_api_history(hub_req *r)
 	if (hub_params_name(r->query, "cluster", cluster, sizeof(cluster), msg) != FL_OK)
 		return hub_api_error(r, 400, "%s", msg);
 	if (cluster[0] == '\0')
-		return hub_api_error(r, 400, "parameter 'cluster' is required (a node name is unique only within a cluster)");
+		return hub_api_error(r, 400,
+		                     "parameter 'cluster' is required (a node name is unique only within a cluster)");
 	int idx = hub_view_find(r->api->view, cluster);
 	if (idx < 0 || !r->scope[idx])
 		return hub_api_error(r, 404, "unknown cluster '%s'", cluster);
 	int64_t now = fl_now_ms() / 1000, start, end, step;
 	if (hub_params_int(r->query, "end", now, 0, 253402300799LL, &end, msg) != FL_OK ||
-	    hub_params_int(r->query, "start", end - 3600 > 0 ? end - 3600 : 0, 0, 253402300799LL, &start, msg) != FL_OK ||
+	    hub_params_int(r->query, "start", end - 3600 > 0 ? end - 3600 : 0, 0, 253402300799LL, &start, msg) !=
+	        FL_OK ||
 	    hub_params_int(r->query, "step", 60, 1, 86400, &step, msg) != FL_OK)
 		return hub_api_error(r, 400, "%s", msg);
 	if (start >= end)

@@ -175,12 +175,11 @@ int hub_history_maintain(PGconn *c, int64_t now_ms, int64_t retention_ms, int *c
 	return rv;
 }
 
-static const char SQL_QUERY[] =
-    "SELECT (floor(extract(epoch FROM sampled_at) / $5::bigint) * $5::bigint)::bigint AS t,"
-    " round(avg(gpu_utilization)::numeric, 2)::float8"
-    " FROM node_utilization_history WHERE cluster_name = $1 AND node_name = $2"
-    " AND sampled_at >= to_timestamp($3::bigint) AND sampled_at < to_timestamp($4::bigint)"
-    " GROUP BY 1 ORDER BY 1";
+static const char SQL_QUERY[] = "SELECT (floor(extract(epoch FROM sampled_at) / $5::bigint) * $5::bigint)::bigint AS t,"
+                                " round(avg(gpu_utilization)::numeric, 2)::float8"
+                                " FROM node_utilization_history WHERE cluster_name = $1 AND node_name = $2"
+                                " AND sampled_at >= to_timestamp($3::bigint) AND sampled_at < to_timestamp($4::bigint)"
+                                " GROUP BY 1 ORDER BY 1";
 
 int hub_history_query(PGconn *c, const char *cluster, const char *node, int64_t start_s, int64_t end_s, int64_t step_s,
                       json_t **out, char err[FL_ERR_LEN])

@@ -14,10 +14,10 @@
 #include "fl_err.h"
 #include "hub_config.h"
 
-#define HUB_HISTORY_DAYS_AHEAD   2                 /* day partitions created beyond today */
-#define HUB_HISTORY_MAINTAIN_MS  (3600LL * 1000)   /* maintenance every hour (and at start) */
-#define HUB_HISTORY_MAX_POINTS   11000             /* (end - start) / step, per answer */
-#define HUB_HISTORY_LOCK_CLASS   1179415398        /* with key 2: partition maintenance, one hub at a time */
+#define HUB_HISTORY_DAYS_AHEAD  2               /* day partitions created beyond today */
+#define HUB_HISTORY_MAINTAIN_MS (3600LL * 1000) /* maintenance every hour (and at start) */
+#define HUB_HISTORY_MAX_POINTS  11000           /* (end - start) / step, per answer */
+#define HUB_HISTORY_LOCK_CLASS  1179415398      /* with key 2: partition maintenance, one hub at a time */
 
 /* Inside the caller's open transaction on c: appends one row per node of nodes_json (the jsonb array of
  * node objects hub_store writes, keys "name" and "gpu_utilization"; nodes without a figure are left

@@ -161,21 +161,21 @@ static int names_array(const char *const *names, size_t n, buf *b)
 }
 
 static const char sql_have[] =
-	"SELECT id, cluster, node_name,"
-	" CASE WHEN gpu_utilization IS NULL THEN -1 ELSE round(gpu_utilization * 100)::int END,"
-	" deleted_at IS NOT NULL FROM node_statistic"
-	" WHERE cluster IN (SELECT unnest($1::text[]))"; /* a hash semi-join: "= ANY" compares every name per row */
+    "SELECT id, cluster, node_name,"
+    " CASE WHEN gpu_utilization IS NULL THEN -1 ELSE round(gpu_utilization * 100)::int END,"
+    " deleted_at IS NOT NULL FROM node_statistic"
+    " WHERE cluster IN (SELECT unnest($1::text[]))"; /* a hash semi-join: "= ANY" compares every name per row */
 
 static const char sql_update[] =
-	"UPDATE node_statistic AS t SET"
-	" gpu_utilization = CASE WHEN u.del THEN t.gpu_utilization ELSE u.v END,"
-	" deleted_at = CASE WHEN u.del THEN now() ELSE NULL END,"
-	" updated_at = now()"
-	" FROM unnest($1::int[], $2::numeric[], $3::bool[]) AS u(id, v, del) WHERE t.id = u.id";
+    "UPDATE node_statistic AS t SET"
+    " gpu_utilization = CASE WHEN u.del THEN t.gpu_utilization ELSE u.v END,"
+    " deleted_at = CASE WHEN u.del THEN now() ELSE NULL END,"
+    " updated_at = now()"
+    " FROM unnest($1::int[], $2::numeric[], $3::bool[]) AS u(id, v, del) WHERE t.id = u.id";
 
 static const char sql_insert[] =
-	"INSERT INTO node_statistic (cluster, node_name, gpu_utilization, created_at, updated_at)"
-	" SELECT u.c, u.n, u.v, now(), now() FROM unnest($1::text[], $2::text[], $3::numeric[]) AS u(c, n, v)";
+    "INSERT INTO node_statistic (cluster, node_name, gpu_utilization, created_at, updated_at)"
+    " SELECT u.c, u.n, u.v, now(), now() FROM unnest($1::text[], $2::text[], $3::numeric[]) AS u(c, n, v)";
 
 static int write_updates(PGconn *c, const hub_safe_plan *p, buf b[3], char err[FL_ERR_LEN])
 {
@@ -319,10 +319,9 @@ static int str_cmp(const void *a, const void *b)
 
 /* Nodes (gpu_count > 0) of the named clusters that have a committed full frame; LEFT JOIN so a synced
  * cluster with no GPU node still appears (its SaFE rows are then all soft-deleted). */
-static const char sql_want[] =
-	"SELECT c.name, n.name, n.gpu_utilization FROM cluster c"
-	" LEFT JOIN node n ON n.cluster_name = c.name AND n.gpu_count > 0"
-	" WHERE c.name IN (SELECT unnest($1::text[])) AND c.full_sent_ms IS NOT NULL";
+static const char sql_want[] = "SELECT c.name, n.name, n.gpu_utilization FROM cluster c"
+                               " LEFT JOIN node n ON n.cluster_name = c.name AND n.gpu_count > 0"
+                               " WHERE c.name IN (SELECT unnest($1::text[])) AND c.full_sent_ms IS NOT NULL";
 
 int hub_safe_sync_once(PGconn *hub, PGconn *safe, const char *const *clusters, size_t n_clusters, hub_safe_stats *st,
                        char err[FL_ERR_LEN])
@@ -447,8 +446,9 @@ static void cycle(hub_safe *s)
 		s->failures++;
 		int64_t now = fl_mono_ms();
 		if (s->last_error_log_ms == 0 || now - s->last_error_log_ms >= ERROR_LOG_EVERY_MS) {
-			fl_warn("safe sync failed (retrying every %llds; %llu failures not logged since the last line): %s",
-			        (long long)(s->cfg->safe_sync_interval_ms / 1000), (unsigned long long)s->suppressed, err);
+			fl_warn(
+			    "safe sync failed (retrying every %llds; %llu failures not logged since the last line): %s",
+			    (long long)(s->cfg->safe_sync_interval_ms / 1000), (unsigned long long)s->suppressed, err);
 			s->last_error_log_ms = now;
 			s->suppressed = 0;
 		} else {

@@ -99,7 +99,8 @@ int hub_safe_diff(hub_safe_want *want, size_t n_want, hub_safe_have *have, size_
 		size_t h_end = h;
 		if (r >= 0) {
 			h_end = h + 1;
-			while (h_end < n_have && key_cmp(have[h].cluster, have[h].node, have[h_end].cluster, have[h_end].node) == 0)
+			while (h_end < n_have &&
+			       key_cmp(have[h].cluster, have[h].node, have[h_end].cluster, have[h_end].node) == 0)
 				h_end++;
 			plan->n_duplicates += h_end - h - 1;
 		}
@@ -116,7 +117,8 @@ int hub_safe_diff(hub_safe_want *want, size_t n_want, hub_safe_have *have, size_
 		if (!fits || hub_safe_centi(x->value, x->has_value, &centi) != FL_OK) {
 			plan->n_skipped++;
 		} else if (r < 0) {
-			plan->ins[plan->n_ins++] = (hub_safe_ins){.cluster = x->cluster, .node = x->node, .centi = centi};
+			plan->ins[plan->n_ins++] =
+			    (hub_safe_ins){.cluster = x->cluster, .node = x->node, .centi = centi};
 		} else {
 			decide(plan, &have[h], centi);
 		}

@@ -23,19 +23,19 @@ static void test_values_are_clamped_rounded_and_nan_refused(void **state)
 {
 	(void)state;
 	static const struct centi_case cases[] = {
-	    {42.0, true, FL_OK, 4200},      {42.344, true, FL_OK, 4234},   {42.345, true, FL_OK, 4235},
-	    {42.346, true, FL_OK, 4235},    {0.004, true, FL_OK, 0},       {0.005, true, FL_OK, 1},
-	    {99.999, true, FL_OK, 10000},   {100.0, true, FL_OK, 10000},   {100.01, true, FL_OK, 10000},
-	    {1e9, true, FL_OK, 10000},      {-3.2, true, FL_OK, 0},        {-1e300, true, FL_OK, 0},
-	    {0.0, true, FL_OK, 0},          {0.0, false, FL_EINVAL, -7},   {NAN, true, FL_EINVAL, -7},
+	    {42.0, true, FL_OK, 4200},       {42.344, true, FL_OK, 4234},      {42.345, true, FL_OK, 4235},
+	    {42.346, true, FL_OK, 4235},     {0.004, true, FL_OK, 0},          {0.005, true, FL_OK, 1},
+	    {99.999, true, FL_OK, 10000},    {100.0, true, FL_OK, 10000},      {100.01, true, FL_OK, 10000},
+	    {1e9, true, FL_OK, 10000},       {-3.2, true, FL_OK, 0},           {-1e300, true, FL_OK, 0},
+	    {0.0, true, FL_OK, 0},           {0.0, false, FL_EINVAL, -7},      {NAN, true, FL_EINVAL, -7},
 	    {INFINITY, true, FL_EINVAL, -7}, {-INFINITY, true, FL_EINVAL, -7},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int centi = -7;
 		int rv = hub_safe_centi(cases[i].v, cases[i].has, &centi);
 		if (rv != cases[i].rv || centi != cases[i].centi)
-			fail_msg("case %zu (%g): rv %d centi %d, want rv %d centi %d", i, cases[i].v, rv, centi, cases[i].rv,
-			         cases[i].centi);
+			fail_msg("case %zu (%g): rv %d centi %d, want rv %d centi %d", i, cases[i].v, rv, centi,
+			         cases[i].rv, cases[i].centi);
 	}
 }
 
@@ -51,18 +51,18 @@ static void test_diff_inserts_updates_revives_and_soft_deletes(void **state)
 {
 	(void)state;
 	hub_safe_want want[] = {
-	    {"b", "n-new", 10.0, true},  /* no row → insert */
-	    {"a", "same", 50.0, true},   /* equal → nothing */
+	    {"b", "n-new", 10.0, true},   /* no row → insert */
+	    {"a", "same", 50.0, true},    /* equal → nothing */
 	    {"a", "changed", 51.5, true}, /* 50.00 stored → update */
-	    {"a", "back", 7.0, true},    /* deleted row → revive */
-	    {"a", "nullrow", 3.0, true}, /* stored NULL → update */
-	    {"a", "nan", NAN, true},     /* skipped: row kept as is, not deleted */
-	    {"a", "none", 0.0, false},   /* skipped, no row → nothing */
+	    {"a", "back", 7.0, true},     /* deleted row → revive */
+	    {"a", "nullrow", 3.0, true},  /* stored NULL → update */
+	    {"a", "nan", NAN, true},      /* skipped: row kept as is, not deleted */
+	    {"a", "none", 0.0, false},    /* skipped, no row → nothing */
 	};
 	hub_safe_have have[] = {
-	    {9, "a", "gone", 20, false},     /* no want → delete */
-	    {1, "a", "same", 5000, false},   {2, "a", "changed", 5000, false}, {3, "a", "back", 700, true},
-	    {4, "a", "nullrow", -1, false},  {5, "a", "nan", 1234, false},     {6, "a", "stilldead", 100, true},
+	    {9, "a", "gone", 20, false}, /* no want → delete */
+	    {1, "a", "same", 5000, false},  {2, "a", "changed", 5000, false}, {3, "a", "back", 700, true},
+	    {4, "a", "nullrow", -1, false}, {5, "a", "nan", 1234, false},     {6, "a", "stilldead", 100, true},
 	};
 	hub_safe_plan p;
 	assert_int_equal(hub_safe_diff(want, 7, have, 7, &p), FL_OK);
