@@ -29,7 +29,7 @@ int fl_parse_duration(const char *s, int64_t *out_ms)
 	static const struct {
 		const char *unit;
 		int64_t ms;
-	} units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
+	} units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
 	if (s == NULL || !isdigit((unsigned char)s[0]))
 		return FL_EINVAL;
 	errno = 0;

@@ -11,7 +11,7 @@ int64_t fl_now_ms(void);
 /* Milliseconds from an arbitrary fixed point (CLOCK_MONOTONIC); for intervals and deadlines. */
 int64_t fl_mono_ms(void);
 
-/* Parses a duration such as "30s", "500ms", "5m", "2h" (one number, one unit; units ms s m h) into
+/* Parses a duration such as "30s", "500ms", "5m", "2h", "14d" (one number, one unit; units ms s m h d) into
  * milliseconds. Returns FL_OK, or FL_EINVAL for anything else (no unit, negative, overflow). */
 int fl_parse_duration(const char *s, int64_t *out_ms);
 

@@ -114,6 +114,11 @@ static hub_store *slot_store(hub_req *r)
 	return slot->store;
 }
 
+hub_store *hub_api_store(hub_req *r)
+{
+	return slot_store(r);
+}
+
 static int route_healthz(hub_req *r)
 {
 	return hub_api_ok(r, json_pack("{s:s}", "status", "ok"));
@@ -251,7 +256,7 @@ static void match_route(hub_req *r, const char *uri, route_fn *fn, hub_api_route
 		*fn = hub_api_v1_node_gpus;
 		*label = HUB_ROUTE_NODE_GPUS;
 	} else if (strcmp(slash, "/utilizationHistory") == 0) {
-		*fn = hub_api_v1_issue5;
+		*fn = hub_api_history;
 		*label = HUB_ROUTE_NODE_HISTORY;
 	} else {
 		return;

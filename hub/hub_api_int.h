@@ -53,6 +53,13 @@ int hub_api_v1_nodes(hub_req *r);
 int hub_api_v1_gpu_allocation(hub_req *r);
 int hub_api_v1_node(hub_req *r);
 int hub_api_v1_node_gpus(hub_req *r);
-int hub_api_v1_issue5(hub_req *r); /* workloads and utilization history: 501 until issue 5 */
+int hub_api_v1_issue5(hub_req *r); /* workloads: 501 until the spoke sends them */
+
+/* GET /v1/nodes/{name}/utilizationHistory (hub_api_history.c). */
+int hub_api_history(hub_req *r);
+
+/* The calling API worker thread's own hub_store (connected on first use; owned by the thread's slot),
+ * or NULL if out of memory. */
+struct hub_store *hub_api_store(hub_req *r);
 
 #endif

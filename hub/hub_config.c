@@ -32,6 +32,8 @@ static const char *const cluster_keys[] = {"name", "labels", "key_file", NULL};
 #define TLS_SCHEME "tls+tcp://"
 /* Read by load_api_access, after the clusters (token scopes name them). */
 static const char *const api_keys[] = {"api_tokens", "cors_origins", NULL};
+/* Read by load_safe (issue 5). */
+static const char *const safe_keys[] = {"safe_database_url", "safe_sync_interval", "history_retention", NULL};
 static const char *const token_keys[] = {"name", "token_file", "clusters", "cluster_labels", NULL};
 
 /* hub's keys are hub_keys plus api_keys. */
@@ -43,6 +45,8 @@ static int check_hub_keys(fl_yaml_doc *doc, fl_yaml_node hub, char err[FL_ERR_LE
 		all[n++] = hub_keys[i];
 	for (size_t i = 0; api_keys[i] != NULL && n < 63; i++)
 		all[n++] = api_keys[i];
+	for (size_t i = 0; safe_keys[i] != NULL && n < 63; i++)
+		all[n++] = safe_keys[i];
 	all[n] = NULL;
 	return fl_yaml_check_keys(doc, hub, all, err);
 }
@@ -472,6 +476,35 @@ static int load_api_access(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node hub, 
 	return FL_OK;
 }
 
+/* Issue 5's settings: safe_database_url (FLEETLENS_SAFE_DATABASE_URL, when set, replaces it; empty =
+ * off), safe_sync_interval and history_retention. */
+static int load_safe(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node hub, char err[FL_ERR_LEN])
+{
+	int rv = fl_yaml_get_str(doc, hub, "safe_database_url", false, cfg->safe_database_url,
+	                         sizeof(cfg->safe_database_url), err);
+	if (rv != FL_OK)
+		return rv;
+	const char *env = getenv("FLEETLENS_SAFE_DATABASE_URL");
+	if (env != NULL && snprintf(cfg->safe_database_url, sizeof(cfg->safe_database_url), "%s", env) >=
+	                       (int)sizeof(cfg->safe_database_url))
+		return fl_seterr(err, FL_ECONFIG, "FLEETLENS_SAFE_DATABASE_URL: longer than %zu characters",
+		                 sizeof(cfg->safe_database_url) - 1);
+	cfg->safe_sync_interval_ms = HUB_DEFAULT_SAFE_SYNC_INTERVAL_MS;
+	if ((rv = fl_yaml_get_duration(doc, hub, "safe_sync_interval", false, &cfg->safe_sync_interval_ms, err)) != FL_OK)
+		return rv;
+	if (cfg->safe_sync_interval_ms < HUB_MIN_SAFE_SYNC_INTERVAL_MS ||
+	    cfg->safe_sync_interval_ms > HUB_MAX_SAFE_SYNC_INTERVAL_MS)
+		return fl_yaml_error(doc, fl_yaml_get(doc, hub, "safe_sync_interval"), "safe_sync_interval", err,
+		                     "expected 1s..24h");
+	cfg->history_retention_ms = HUB_DEFAULT_HISTORY_RETENTION_MS;
+	if ((rv = fl_yaml_get_duration(doc, hub, "history_retention", false, &cfg->history_retention_ms, err)) != FL_OK)
+		return rv;
+	if (cfg->history_retention_ms < HUB_MIN_HISTORY_RETENTION_MS)
+		return fl_yaml_error(doc, fl_yaml_get(doc, hub, "history_retention"), "history_retention", err,
+		                     "at least 1d (history is kept in day partitions)");
+	return FL_OK;
+}
+
 int hub_config_load(hub_config *cfg, const char *path, const char *env_database_url, char err[FL_ERR_LEN])
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -498,6 +531,8 @@ int hub_config_load(hub_config *cfg, const char *path, const char *env_database_
 	if ((rv = load_clusters(cfg, &doc, fl_yaml_get(&doc, root, "clusters"), err)) != FL_OK)
 		goto fail;
 	if ((rv = load_api_access(cfg, &doc, hub, err)) != FL_OK)
+		goto fail;
+	if ((rv = load_safe(cfg, &doc, hub, err)) != FL_OK)
 		goto fail;
 	fl_yaml_close(&doc);
 	return FL_OK;

@@ -31,6 +31,11 @@
 #define HUB_MAX_REPLAY_TOLERANCE_MS         (10 * 60 * 1000) /* more would make the replay check meaningless */
 #define HUB_DEFAULT_INGEST_LOG_RETENTION_MS (7LL * 24 * 3600 * 1000)
 #define HUB_MIN_INGEST_LOG_RETENTION_MS     (3600LL * 1000) /* a spoke may still resend a frame this old */
+#define HUB_DEFAULT_SAFE_SYNC_INTERVAL_MS   (60 * 1000)
+#define HUB_MIN_SAFE_SYNC_INTERVAL_MS       1000
+#define HUB_MAX_SAFE_SYNC_INTERVAL_MS       (24LL * 3600 * 1000)
+#define HUB_DEFAULT_HISTORY_RETENTION_MS    (14LL * 24 * 3600 * 1000)
+#define HUB_MIN_HISTORY_RETENTION_MS        (24LL * 3600 * 1000) /* whole days: partitions are days */
 
 typedef struct hub_label {
 	char key[HUB_LABEL_LEN];
@@ -94,9 +99,14 @@ typedef struct hub_config {
 	size_t n_api_tokens;
 	char cors_origins[HUB_MAX_CORS_ORIGINS][HUB_ORIGIN_LEN]; /* "https://host[:port]" allowed to call the API */
 	size_t n_cors_origins;
+	char safe_database_url[HUB_DBURL_LEN]; /* SaFE DB conninfo; FLEETLENS_SAFE_DATABASE_URL applied; "" = no sync */
+	int64_t safe_sync_interval_ms;         /* HUB_MIN_..HUB_MAX_SAFE_SYNC_INTERVAL_MS */
+	int64_t history_retention_ms;          /* >= HUB_MIN_HISTORY_RETENTION_MS */
 } hub_config;
 
-/* Reads path into cfg (zeroed first), including every cluster's key file (a missing, unreadable, short
+/* Reads path into cfg (zeroed first). The SaFE settings: hub.safe_database_url, replaced by the
+ * environment's FLEETLENS_SAFE_DATABASE_URL whenever that is set (set but empty turns the sync off), and
+ * hub.safe_sync_interval; hub.history_retention. Then, including every cluster's key file (a missing, unreadable, short
  * or long key is an error at that cluster's key_file) and checks the TLS files can be read. env_database_url, when
  * non-NULL and non-empty (the caller passes getenv("FLEETLENS_DATABASE_URL")), overrides hub.database_url, which is
  * then optional. FL_OK, or FL_ECONFIG/FL_EIO/FL_ENOMEM with err filled ("FILE:LINE:COL: key 'K': ..."); on failure cfg

@@ -12,7 +12,9 @@
 #include "hub_api.h"
 #include "hub_config.h"
 #include "hub_ingest.h"
+#include "hub_history.h"
 #include "hub_registry.h"
+#include "hub_safe.h"
 #include "hub_store.h"
 #include "hub_view.h"
 
@@ -23,7 +25,8 @@ static void usage(FILE *to)
 	fprintf(to, "usage: fleetlens-hub --config FILE [--check]\n"
 	            "  --config FILE  clusters.yaml: the hub's settings and registered clusters\n"
 	            "  --check        validate FILE, print 'FILE: ok (N clusters)' and exit\n"
-	            "environment: FLEETLENS_DATABASE_URL overrides hub.database_url\n");
+	            "environment: FLEETLENS_DATABASE_URL overrides hub.database_url,\n"
+	            "  FLEETLENS_SAFE_DATABASE_URL (when set, even empty) hub.safe_database_url\n");
 }
 
 /* Everything after configuration; returns the exit code. */
@@ -36,6 +39,8 @@ static int run(const hub_config *cfg)
 	hub_ingest *ing = NULL;
 	hub_api *api = NULL;
 	hub_view *view = NULL;
+	hub_safe *safe = NULL;
+	hub_history *history = NULL;
 	json_t *versions = NULL;
 	int applied = 0;
 
@@ -88,6 +93,14 @@ static int run(const hub_config *cfg)
 		fl_error("%s", err);
 		goto out;
 	}
+	if (hub_history_start(cfg, &history, err) != FL_OK) {
+		fl_error("%s", err);
+		goto out;
+	}
+	if (hub_safe_start(cfg, &safe, err) != FL_OK) {
+		fl_error("%s", err);
+		goto out;
+	}
 	fl_info("hub %s started: ingest %s (%d workers), api http://%s/, %zu clusters, view %zu KiB", FL_VERSION,
 	        cfg->ingest_url, cfg->ingest_workers, hub_api_listening(api), cfg->n_clusters, hub_view_bytes(view) / 1024);
 	if (cfg->n_clusters == 0)
@@ -98,6 +111,8 @@ static int run(const hub_config *cfg)
 	fl_info("%s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	code = 0;
 out:
+	hub_safe_stop(safe);
+	hub_history_stop(history);
 	hub_api_stop(api);
 	hub_ingest_free(ing);
 	hub_store_free(store);

@@ -1,6 +1,8 @@
 /* hub_metrics.c — atomic counters and the /metrics text. */
 #include "hub_metrics.h"
 
+#include "hub_safe.h"
+
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -80,6 +82,8 @@ int hub_metrics_render(hub_registry *reg, int64_t now_ms, int64_t stale_after_ms
 	        "fleetlens_hub_api_requests_total{code=\"5xx\"} %llu\n",
 	        (unsigned long long)hub_metrics_get(HUB_M_API_2XX), (unsigned long long)hub_metrics_get(HUB_M_API_4XX),
 	        (unsigned long long)hub_metrics_get(HUB_M_API_5XX));
+
+	hub_safe_metrics_write(f);
 
 	size_t n = hub_registry_count(reg);
 	hub_cluster_state *st = n > 0 ? calloc(n, sizeof(*st)) : NULL;

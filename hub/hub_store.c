@@ -13,6 +13,7 @@
 
 #include "fl_log.h"
 #include "fl_time.h"
+#include "hub_history.h"
 #include "hub_metrics.h"
 
 /* Any constant works; every hub uses the same one ("FlLens" in ASCII). */
@@ -834,6 +835,24 @@ static int write_rows(hub_store *s, const fl_proto_frame *f, const char *nodes, 
 /* sent_at must fit PostgreSQL's timestamptz and mean something: 1970 .. 9999. */
 #define HUB_MAX_SENT_MS 253402300799999LL
 
+/* Issue 5: the frame's node figures appended to node_utilization_history at its sent_at, in the frame's
+ * transaction (the same nodes JSON the upsert used). */
+static int write_history(hub_store *s, const fl_proto_frame *f, const char *nodes, char err[FL_ERR_LEN])
+{
+	int64_t rows = 0;
+	if (f->n_nodes == 0)
+		return FL_OK;
+	int rv = hub_history_append(s->conn, f->env.cluster, nodes, f->env.sent_at_ms, &rows, err);
+	if (rv != FL_OK)
+		hub_metrics_add(HUB_M_DB_ERRORS, 1);
+	return rv;
+}
+
+PGconn *hub_store_pgconn(hub_store *s, char err[FL_ERR_LEN])
+{
+	return hub_store_connect(s, err) == FL_OK ? s->conn : NULL;
+}
+
 int hub_store_write_frame(hub_store *s, const fl_proto_frame *f, int64_t recv_ms, const hub_write_opts *opts,
                           hub_write_result *res, char err[FL_ERR_LEN])
 {
@@ -876,7 +895,8 @@ int hub_store_write_frame(hub_store *s, const fl_proto_frame *f, int64_t recv_ms
 	snprintf(sent, sizeof(sent), "%" PRId64, f->env.sent_at_ms);
 	snprintf(ver, sizeof(ver), "%" PRId64, res->decision.version_ms);
 	if (rows && !res->decision.superseded &&
-	    (rv = write_rows(s, f, nodes, gpus, removed, ov, ver, seq, res, err)) != FL_OK)
+	    ((rv = write_rows(s, f, nodes, gpus, removed, ov, ver, seq, res, err)) != FL_OK ||
+	     (rv = write_history(s, f, nodes, err)) != FL_OK))
 		goto out;
 	const char *fv[] = {f->env.cluster, ver, seq};
 	if (f->env.kind == FL_FRAME_FULL && !res->decision.superseded &&

@@ -8,6 +8,7 @@
 #define HUB_STORE_H
 
 #include <jansson.h>
+#include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,6 +28,10 @@ typedef struct hub_store hub_store;
 /* A new, unconnected store for conninfo (a libpq conninfo string or URI; copied). NULL if out of
  * memory or conninfo is longer than HUB_DBURL_LEN-1. Connects on first use. */
 hub_store *hub_store_new(const char *conninfo);
+
+/* The store's libpq connection, connected (hub_store_connect) — for modules with their own statements
+ * (hub_history's read); still owned by s. NULL (err says why) when it cannot connect. */
+PGconn *hub_store_pgconn(hub_store *s, char err[FL_ERR_LEN]);
 
 /* Closes the connection and frees the store. NULL is fine. */
 void hub_store_free(hub_store *s);

@@ -1,9 +1,10 @@
 -- 001_safe_schema.sql — SaFE's own tables, exactly as SaFE defines them (issue 5), for TESTS and the
 -- benchmark only. FleetLens never migrates the SaFE database: it writes into these tables as they are.
--- Neither table has a unique key; fleetlens-hub serializes its writers with an advisory lock instead.
+-- Neither table has a unique key (nor any index); fleetlens-hub serializes its writers with an
+-- advisory lock instead.
 
 CREATE TABLE node_statistic (
-	id              serial PRIMARY KEY,
+	id              serial,
 	cluster         varchar(64) NOT NULL,
 	node_name       varchar(128) NOT NULL,
 	gpu_utilization decimal(5,2),
@@ -13,7 +14,7 @@ CREATE TABLE node_statistic (
 );
 
 CREATE TABLE workload_statistic (
-	id                serial PRIMARY KEY,
+	id                serial,
 	workload_id       varchar(64) NOT NULL,
 	workload_uid      varchar(36),
 	cluster           varchar(64),

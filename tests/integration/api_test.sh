@@ -257,7 +257,10 @@ check_eq "heat map across clusters" 4 "$(get /v1/clusters/gpuHeatmap | jq '.data
 # --- issue 5's routes, unknown routes, methods -----------------------------------------------------------
 check_eq "/v1/workloads → 501 until issue 5" "501 5001" "$(code /v1/workloads) $(ecode)"
 check_contains "... saying so" "issue 5" "$(msg)"
-check_eq "utilizationHistory → 501" 501 "$(code '/v1/nodes/a-n1/utilizationHistory?start=1&end=2&step=60')"
+check_eq "utilizationHistory without cluster → 400" 400 "$(code '/v1/nodes/a-n1/utilizationHistory?start=1&end=2&step=60')"
+check_contains "... naming the parameter" "'cluster'" "$(msg)"
+check_eq "utilizationHistory of a node with no samples → 200, no points" "200 0" \
+	"$(code '/v1/nodes/a-n1/utilizationHistory?cluster=alpha&start=1&end=2&step=60') $(jq '.data.series[0].points | length' "$T/body")"
 check_eq "unknown route → 404 in the envelope" "404 4004" "$(code /v1/nothing) $(ecode)"
 check_eq "unknown node sub-route → 404" 404 "$(code /v1/nodes/a-n1/nothing)"
 check_eq "POST → 405" 405 "$(curl -s -o "$T/body" -w '%{http_code}' -X POST -H "$OPS" "$API/v1/nodes")"

@@ -1,0 +1,50 @@
+/* hub_api_history.c — GET /v1/nodes/{name}/utilizationHistory?cluster=&start=&end=&step= (issue 5):
+ * one node's GPU utilization over time from node_utilization_history, averaged per step. The one /v1
+ * route that reads PostgreSQL (through the API worker's own hub_store). */
+#include <stdlib.h>
+
+#include "fl_log.h"
+#include "fl_time.h"
+#include "hub_api_int.h"
+#include "hub_history.h"
+#include "hub_params.h"
+#include "hub_store.h"
+
+#define MAX_SPAN_S (400LL * 24 * 3600) /* longer than any retention worth having */
+
+int hub_api_history(hub_req *r)
+{
+	char msg[FL_ERR_LEN], cluster[FL_CLUSTER_LEN];
+	if (hub_params_name(r->query, "cluster", cluster, sizeof(cluster), msg) != FL_OK)
+		return hub_api_error(r, 400, "%s", msg);
+	if (cluster[0] == '\0')
+		return hub_api_error(r, 400,
+		                     "parameter 'cluster' is required (a node name is unique only within a cluster)");
+	int idx = hub_view_find(r->api->view, cluster);
+	if (idx < 0 || !r->scope[idx])
+		return hub_api_error(r, 404, "unknown cluster '%s'", cluster);
+	int64_t now = fl_now_ms() / 1000, start, end, step;
+	if (hub_params_int(r->query, "end", now, 0, 253402300799LL, &end, msg) != FL_OK ||
+	    hub_params_int(r->query, "start", end - 3600 > 0 ? end - 3600 : 0, 0, 253402300799LL, &start, msg) !=
+	        FL_OK ||
+	    hub_params_int(r->query, "step", 60, 1, 86400, &step, msg) != FL_OK)
+		return hub_api_error(r, 400, "%s", msg);
+	if (start >= end)
+		return hub_api_error(r, 400, "parameter 'start' (%lld) must be before 'end' (%lld)", (long long)start,
+		                     (long long)end);
+	if (end - start > MAX_SPAN_S)
+		return hub_api_error(r, 400, "parameter 'start': the range is longer than %lld days",
+		                     MAX_SPAN_S / 86400);
+	if ((end - start) / step > HUB_HISTORY_MAX_POINTS)
+		return hub_api_error(r, 400, "parameter 'step': %lld s gives more than %d points over the range",
+		                     (long long)step, HUB_HISTORY_MAX_POINTS);
+	hub_store *s = hub_api_store(r);
+	char err[FL_ERR_LEN];
+	PGconn *c = s != NULL ? hub_store_pgconn(s, err) : NULL;
+	json_t *out = NULL;
+	if (c == NULL || hub_history_query(c, cluster, r->name, start, end, step, &out, err) != FL_OK) {
+		fl_warn("api: utilization history: %s", s == NULL ? "out of memory" : err);
+		return hub_api_error(r, 503, "history is unavailable: the database did not answer");
+	}
+	return hub_api_ok(r, out);
+}

@@ -1,0 +1,301 @@
+/* hub_history.c — node utilization history: append, day partitions, the read, the maintenance thread. */
+#include "hub_history.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fl_log.h"
+#include "fl_time.h"
+
+#define DAY_MS    (86400LL * 1000)
+#define PART_BASE "node_utilization_history"
+
+static int fail(PGconn *c, PGresult *r, const char *what, char err[FL_ERR_LEN])
+{
+	const char *m = r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(c);
+	int rv = fl_seterr(err, FL_EDB, "%s: %.*s", what, (int)strcspn(m, "\n"), m);
+	PQclear(r);
+	return rv;
+}
+
+/* Runs sql (no parameters when n is 0); FL_OK when it returns want. */
+static int exec_want(PGconn *c, const char *sql, int n, const char *const *v, ExecStatusType want, PGresult **out,
+                     const char *what, char err[FL_ERR_LEN])
+{
+	PGresult *r = PQexecParams(c, sql, n, NULL, v, NULL, NULL, 0);
+	if (PQresultStatus(r) != want)
+		return fail(c, r, what, err);
+	if (out != NULL)
+		*out = r;
+	else
+		PQclear(r);
+	return FL_OK;
+}
+
+static const char SQL_APPEND[] =
+    "INSERT INTO node_utilization_history (cluster_name, node_name, sampled_at, gpu_utilization)"
+    " SELECT $1, x.name, to_timestamp($2::bigint / 1000.0), x.gpu_utilization"
+    " FROM jsonb_to_recordset($3::jsonb) AS x(name text, gpu_utilization double precision)"
+    " WHERE x.gpu_utilization IS NOT NULL";
+
+int hub_history_append(PGconn *c, const char *cluster, const char *nodes_json, int64_t sampled_ms, int64_t *rows,
+                       char err[FL_ERR_LEN])
+{
+	char ms[24];
+	snprintf(ms, sizeof(ms), "%" PRId64, sampled_ms);
+	const char *v[] = {cluster, ms, nodes_json};
+	PGresult *r = NULL;
+	int rv = exec_want(c, SQL_APPEND, 3, v, PGRES_COMMAND_OK, &r, "history", err);
+	if (rv != FL_OK)
+		return rv;
+	*rows = strtoll(PQcmdTuples(r), NULL, 10);
+	PQclear(r);
+	return FL_OK;
+}
+
+/* "YYYYMMDD" and "YYYY-MM-DD" of the UTC day holding ms (years 1970..9999: the hub's clock). */
+static void day_names(int64_t ms, char compact[16], char iso[16])
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	unsigned y = (unsigned)(tm.tm_year + 1900) % 10000u, m = (unsigned)(tm.tm_mon + 1) % 100u,
+	         d = (unsigned)tm.tm_mday % 100u;
+	snprintf(compact, 16, "%04u%02u%02u", y, m, d);
+	snprintf(iso, 16, "%04u-%02u-%02u", y, m, d);
+}
+
+/* The day partition of day_ms (00:00 UTC), created with its rows moved out of DEFAULT. Names and bounds
+ * are digits we formatted: DDL cannot take parameters. */
+static int create_day(PGconn *c, int64_t day_ms, bool *made, char err[FL_ERR_LEN])
+{
+	char d[16], iso[16], nd[16], niso[16], sql[768];
+	day_names(day_ms, d, iso);
+	day_names(day_ms + DAY_MS, nd, niso);
+	*made = false;
+	snprintf(sql, sizeof(sql), "SELECT to_regclass('" PART_BASE "_%s') IS NULL", d);
+	PGresult *r = NULL;
+	int rv = exec_want(c, sql, 0, NULL, PGRES_TUPLES_OK, &r, "history partitions", err);
+	if (rv != FL_OK)
+		return rv;
+	bool missing = PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	if (!missing)
+		return FL_OK;
+	snprintf(sql, sizeof(sql),
+	         "CREATE TABLE " PART_BASE "_%s (LIKE " PART_BASE ");"
+	         " WITH moved AS (DELETE FROM " PART_BASE "_default WHERE sampled_at >= '%s 00:00:00+00'"
+	         " AND sampled_at < '%s 00:00:00+00' RETURNING *) INSERT INTO " PART_BASE "_%s SELECT * FROM moved;"
+	         " ALTER TABLE " PART_BASE " ATTACH PARTITION " PART_BASE "_%s"
+	         " FOR VALUES FROM ('%s 00:00:00+00') TO ('%s 00:00:00+00')",
+	         d, iso, niso, d, d, iso, niso);
+	PGresult *x = PQexec(c, sql);
+	if (PQresultStatus(x) != PGRES_COMMAND_OK)
+		return fail(c, x, "creating a history partition", err);
+	PQclear(x);
+	*made = true;
+	return FL_OK;
+}
+
+static const char SQL_PARTS[] = "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+                                " WHERE i.inhparent = '" PART_BASE "'::regclass";
+
+/* Inside the transaction: create ahead, drop old, prune DEFAULT. */
+static int maintain_locked(PGconn *c, int64_t now_ms, int64_t retention_ms, int *created, int *dropped,
+                           char err[FL_ERR_LEN])
+{
+	int rv;
+	int64_t today = now_ms - ((now_ms % DAY_MS) + DAY_MS) % DAY_MS;
+	for (int k = 0; k <= HUB_HISTORY_DAYS_AHEAD; k++) {
+		bool made;
+		if ((rv = create_day(c, today + k * DAY_MS, &made, err)) != FL_OK)
+			return rv;
+		*created += made;
+	}
+	int64_t cutoff = now_ms - retention_ms;
+	char cut_d[16], cut_iso[16];
+	day_names(cutoff, cut_d, cut_iso);
+	PGresult *r = NULL;
+	if ((rv = exec_want(c, SQL_PARTS, 0, NULL, PGRES_TUPLES_OK, &r, "listing history partitions", err)) != FL_OK)
+		return rv;
+	for (int i = 0; i < PQntuples(r) && rv == FL_OK; i++) {
+		const char *name = PQgetvalue(r, i, 0);
+		const char *day = name + strlen(PART_BASE "_");
+		if (strncmp(name, PART_BASE "_", strlen(PART_BASE "_")) != 0 || strlen(day) != 8 ||
+		    strspn(day, "0123456789") != 8)
+			continue;
+		/* The partition of day D ends at D+1 00:00; it goes when that is at or before the cutoff, i.e.
+		 * D < the cutoff's day (YYYYMMDD strings order like dates). */
+		if (strcmp(day, cut_d) >= 0)
+			continue;
+		char sql[128];
+		snprintf(sql, sizeof(sql), "DROP TABLE " PART_BASE "_%s", day);
+		PGresult *x = PQexec(c, sql);
+		if (PQresultStatus(x) != PGRES_COMMAND_OK) {
+			rv = fail(c, x, "dropping a history partition", err);
+			break;
+		}
+		PQclear(x);
+		(*dropped)++;
+	}
+	PQclear(r);
+	if (rv != FL_OK)
+		return rv;
+	char ms[24];
+	snprintf(ms, sizeof(ms), "%" PRId64, cutoff);
+	const char *v[] = {ms};
+	return exec_want(c, "DELETE FROM " PART_BASE "_default WHERE sampled_at < to_timestamp($1::bigint / 1000.0)", 1,
+	                 v, PGRES_COMMAND_OK, NULL, "pruning the default history partition", err);
+}
+
+int hub_history_maintain(PGconn *c, int64_t now_ms, int64_t retention_ms, int *created, int *dropped,
+                         char err[FL_ERR_LEN])
+{
+	*created = 0;
+	*dropped = 0;
+	char lock[96];
+	snprintf(lock, sizeof(lock), "SELECT pg_advisory_xact_lock(%d, 2)", HUB_HISTORY_LOCK_CLASS);
+	int rv = exec_want(c, "BEGIN", 0, NULL, PGRES_COMMAND_OK, NULL, "BEGIN", err);
+	if (rv != FL_OK)
+		return rv;
+	if ((rv = exec_want(c, lock, 0, NULL, PGRES_TUPLES_OK, NULL, "history lock", err)) == FL_OK &&
+	    (rv = maintain_locked(c, now_ms, retention_ms, created, dropped, err)) == FL_OK)
+		rv = exec_want(c, "COMMIT", 0, NULL, PGRES_COMMAND_OK, NULL, "COMMIT", err);
+	if (rv != FL_OK) {
+		PQclear(PQexec(c, "ROLLBACK"));
+		*created = *dropped = 0;
+	}
+	return rv;
+}
+
+static const char SQL_QUERY[] = "SELECT (floor(extract(epoch FROM sampled_at) / $5::bigint) * $5::bigint)::bigint AS t,"
+                                " round(avg(gpu_utilization)::numeric, 2)::float8"
+                                " FROM node_utilization_history WHERE cluster_name = $1 AND node_name = $2"
+                                " AND sampled_at >= to_timestamp($3::bigint) AND sampled_at < to_timestamp($4::bigint)"
+                                " GROUP BY 1 ORDER BY 1";
+
+int hub_history_query(PGconn *c, const char *cluster, const char *node, int64_t start_s, int64_t end_s, int64_t step_s,
+                      json_t **out, char err[FL_ERR_LEN])
+{
+	char a[24], b[24], st[24];
+	snprintf(a, sizeof(a), "%" PRId64, start_s);
+	snprintf(b, sizeof(b), "%" PRId64, end_s);
+	snprintf(st, sizeof(st), "%" PRId64, step_s);
+	const char *v[] = {cluster, node, a, b, st};
+	PGresult *r = NULL;
+	int rv = exec_want(c, SQL_QUERY, 5, v, PGRES_TUPLES_OK, &r, "history", err);
+	if (rv != FL_OK)
+		return rv;
+	json_t *points = json_array();
+	for (int i = 0; i < PQntuples(r) && points != NULL; i++) {
+		json_t *p = json_pack("[I,f]", (json_int_t)strtoll(PQgetvalue(r, i, 0), NULL, 10),
+		                      strtod(PQgetvalue(r, i, 1), NULL));
+		if (p == NULL || json_array_append_new(points, p) != 0) {
+			json_decref(points);
+			points = NULL;
+		}
+	}
+	PQclear(r);
+	*out = points != NULL ? json_pack("{s:[{s:s,s:o}],s:s,s:I,s:I,s:I}", "series", "name", "gpu_utilization",
+	                                  "points", points, "unit", "%", "start", (json_int_t)start_s, "end",
+	                                  (json_int_t)end_s, "step", (json_int_t)step_s)
+	                      : NULL;
+	return *out != NULL ? FL_OK : fl_seterr(err, FL_ENOMEM, "out of memory");
+}
+
+/* --- the maintenance thread ---------------------------------------------------------------------- */
+
+struct hub_history {
+	const hub_config *cfg;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stop;
+	PGconn *conn;
+};
+
+static void maintain_once(hub_history *h)
+{
+	char err[FL_ERR_LEN];
+	if (h->conn == NULL) {
+		const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+		const char *vals[] = {"10", "fleetlens-hub-history", h->cfg->database_url, NULL};
+		h->conn = PQconnectdbParams(keys, vals, 1);
+	} else if (PQstatus(h->conn) != CONNECTION_OK) {
+		PQreset(h->conn);
+	}
+	if (h->conn == NULL || PQstatus(h->conn) != CONNECTION_OK) {
+		fl_warn("history: cannot connect to the hub database: %s",
+		        h->conn != NULL ? PQerrorMessage(h->conn) : "out of memory");
+		return;
+	}
+	int created = 0, dropped = 0;
+	if (hub_history_maintain(h->conn, fl_now_ms(), h->cfg->history_retention_ms, &created, &dropped, err) != FL_OK)
+		fl_warn("history: partition upkeep failed (retried in an hour): %s", err);
+	else if (created + dropped > 0)
+		fl_info("history: %d day partitions created, %d dropped (retention %lld h)", created, dropped,
+		        (long long)(h->cfg->history_retention_ms / 3600000));
+}
+
+static void *run(void *arg)
+{
+	hub_history *h = arg;
+	pthread_mutex_lock(&h->mu);
+	while (!h->stop) {
+		pthread_mutex_unlock(&h->mu);
+		maintain_once(h);
+		pthread_mutex_lock(&h->mu);
+		struct timespec dl;
+		clock_gettime(CLOCK_MONOTONIC, &dl);
+		dl.tv_sec += HUB_HISTORY_MAINTAIN_MS / 1000;
+		while (!h->stop && pthread_cond_timedwait(&h->cv, &h->mu, &dl) != ETIMEDOUT)
+			;
+	}
+	pthread_mutex_unlock(&h->mu);
+	return NULL;
+}
+
+int hub_history_start(const hub_config *cfg, hub_history **out, char err[FL_ERR_LEN])
+{
+	*out = NULL;
+	hub_history *h = calloc(1, sizeof(*h));
+	if (h == NULL)
+		return fl_seterr(err, FL_ENOMEM, "history: out of memory");
+	h->cfg = cfg;
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&h->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&h->mu, NULL);
+	if (pthread_create(&h->thread, NULL, run, h) != 0) {
+		pthread_cond_destroy(&h->cv);
+		pthread_mutex_destroy(&h->mu);
+		free(h);
+		return fl_seterr(err, FL_EIO, "history: cannot start its thread");
+	}
+	*out = h;
+	return FL_OK;
+}
+
+void hub_history_stop(hub_history *h)
+{
+	if (h == NULL)
+		return;
+	pthread_mutex_lock(&h->mu);
+	h->stop = true;
+	pthread_cond_signal(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+	pthread_join(h->thread, NULL);
+	PQfinish(h->conn);
+	pthread_cond_destroy(&h->cv);
+	pthread_mutex_destroy(&h->mu);
+	free(h);
+}

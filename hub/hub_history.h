@@ -1,0 +1,53 @@
+/* hub_history.h — per-node GPU utilization over time in the hub DB (sql/hub/004_history.sql): the rows a
+ * committed frame appends, the day partitions (created ahead, dropped after hub.history_retention), and
+ * the read behind GET /v1/nodes/{name}/utilizationHistory.
+ *
+ * Connections are borrowed (libpq, not thread-safe: one per thread). The maintenance thread
+ * (hub_history_start) has its own. */
+#ifndef HUB_HISTORY_H
+#define HUB_HISTORY_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdint.h>
+
+#include "fl_err.h"
+#include "hub_config.h"
+
+#define HUB_HISTORY_DAYS_AHEAD  2               /* day partitions created beyond today */
+#define HUB_HISTORY_MAINTAIN_MS (3600LL * 1000) /* maintenance every hour (and at start) */
+#define HUB_HISTORY_MAX_POINTS  11000           /* (end - start) / step, per answer */
+#define HUB_HISTORY_LOCK_CLASS  1179415398      /* with key 2: partition maintenance, one hub at a time */
+
+/* Inside the caller's open transaction on c: appends one row per node of nodes_json (the jsonb array of
+ * node objects hub_store writes, keys "name" and "gpu_utilization"; nodes without a figure are left
+ * out) for cluster at sampled_ms (the frame's sent_at). *rows: rows appended. FL_OK or FL_EDB. */
+int hub_history_append(PGconn *c, const char *cluster, const char *nodes_json, int64_t sampled_ms, int64_t *rows,
+                       char err[FL_ERR_LEN]);
+
+/* Partition upkeep at now_ms, under an advisory lock so hubs take turns: creates the UTC day partitions
+ * node_utilization_history_YYYYMMDD for today and HUB_HISTORY_DAYS_AHEAD days ahead that are missing
+ * (moving any rows of that day out of the DEFAULT partition first), DROPs day partitions that end
+ * before now_ms - retention_ms, and deletes DEFAULT rows older than that. *created / *dropped: how many.
+ * FL_OK or FL_EDB (rolled back). */
+int hub_history_maintain(PGconn *c, int64_t now_ms, int64_t retention_ms, int *created, int *dropped,
+                         char err[FL_ERR_LEN]);
+
+/* One node's utilization between start_s (inclusive) and end_s (exclusive), Unix seconds, averaged per
+ * step_s bucket: *out (new reference) is {"series":[{"name":"gpu_utilization","points":[[t, v], ...]}],
+ * "unit":"%","start","end","step"} with t the bucket's start (Unix seconds) and v rounded to 2 decimals;
+ * buckets without samples have no point. FL_OK, FL_EDB or FL_ENOMEM. */
+int hub_history_query(PGconn *c, const char *cluster, const char *node, int64_t start_s, int64_t end_s, int64_t step_s,
+                      json_t **out, char err[FL_ERR_LEN]);
+
+typedef struct hub_history hub_history;
+
+/* Starts the maintenance thread (its own connection to cfg->database_url; cfg borrowed, must outlive
+ * it): hub_history_maintain at once and every HUB_HISTORY_MAINTAIN_MS; failures are logged and retried
+ * next time. FL_OK or FL_ENOMEM/FL_EIO. */
+int hub_history_start(const hub_config *cfg, hub_history **out, char err[FL_ERR_LEN]);
+
+/* Stops the thread and frees h. NULL is fine. */
+void hub_history_stop(hub_history *h);
+
+#endif

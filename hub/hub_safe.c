@@ -1,0 +1,548 @@
+/* hub_safe.c — the SaFE sync thread, its reads and batched writes, and its metrics. */
+#include "hub_safe.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fl_log.h"
+#include "fl_time.h"
+
+#define ERROR_LOG_EVERY_MS (60 * 1000)
+
+/* --- metrics ------------------------------------------------------------------------------------- */
+
+static atomic_uint_fast64_t m_sync_ok, m_sync_error, m_insert, m_update, m_delete, m_revive, m_skipped;
+static atomic_int_fast64_t m_duplicates, m_last_success_ms;
+static atomic_int m_enabled;
+
+static void count_cycle(const hub_safe_stats *st)
+{
+	atomic_fetch_add(&m_sync_ok, 1);
+	atomic_fetch_add(&m_insert, st->insert);
+	atomic_fetch_add(&m_update, st->update);
+	atomic_fetch_add(&m_delete, st->del);
+	atomic_fetch_add(&m_revive, st->revive);
+	atomic_fetch_add(&m_skipped, st->skipped);
+	atomic_store(&m_duplicates, (int_fast64_t)st->duplicates);
+	atomic_store(&m_last_success_ms, fl_now_ms());
+}
+
+void hub_safe_metrics_write(FILE *f)
+{
+	fprintf(f,
+	        "# HELP fleetlens_hub_safe_enabled 1 when hub.safe_database_url is set and the SaFE sync runs.\n"
+	        "# TYPE fleetlens_hub_safe_enabled gauge\n"
+	        "fleetlens_hub_safe_enabled %d\n"
+	        "# HELP fleetlens_hub_safe_sync_total SaFE sync cycles by result.\n"
+	        "# TYPE fleetlens_hub_safe_sync_total counter\n"
+	        "fleetlens_hub_safe_sync_total{result=\"ok\"} %llu\n"
+	        "fleetlens_hub_safe_sync_total{result=\"error\"} %llu\n"
+	        "# HELP fleetlens_hub_safe_rows_total node_statistic rows written by the SaFE sync, by operation "
+	        "(skipped: nodes left out for a missing or non-numeric value or an over-long name).\n"
+	        "# TYPE fleetlens_hub_safe_rows_total counter\n"
+	        "fleetlens_hub_safe_rows_total{op=\"insert\"} %llu\n"
+	        "fleetlens_hub_safe_rows_total{op=\"update\"} %llu\n"
+	        "fleetlens_hub_safe_rows_total{op=\"delete\"} %llu\n"
+	        "fleetlens_hub_safe_rows_total{op=\"revive\"} %llu\n"
+	        "fleetlens_hub_safe_rows_total{op=\"skipped\"} %llu\n"
+	        "# HELP fleetlens_hub_safe_duplicate_rows node_statistic rows found in the last successful cycle "
+	        "beyond the lowest id of one (cluster, node_name): left alone.\n"
+	        "# TYPE fleetlens_hub_safe_duplicate_rows gauge\n"
+	        "fleetlens_hub_safe_duplicate_rows %lld\n"
+	        "# HELP fleetlens_hub_safe_last_success_timestamp_seconds When the last SaFE sync cycle committed "
+	        "(0: never).\n"
+	        "# TYPE fleetlens_hub_safe_last_success_timestamp_seconds gauge\n"
+	        "fleetlens_hub_safe_last_success_timestamp_seconds %.3f\n",
+	        atomic_load(&m_enabled), (unsigned long long)atomic_load(&m_sync_ok),
+	        (unsigned long long)atomic_load(&m_sync_error), (unsigned long long)atomic_load(&m_insert),
+	        (unsigned long long)atomic_load(&m_update), (unsigned long long)atomic_load(&m_delete),
+	        (unsigned long long)atomic_load(&m_revive), (unsigned long long)atomic_load(&m_skipped),
+	        (long long)atomic_load(&m_duplicates), (double)atomic_load(&m_last_success_ms) / 1000.0);
+}
+
+/* --- array literals for unnest($n::type[]) ------------------------------------------------------- */
+
+/* A growing text buffer; on a failed allocation it stays failed (ok = false) and the caller checks once. */
+typedef struct buf {
+	char *p;
+	size_t len, cap;
+	bool ok;
+} buf;
+
+static void buf_put(buf *b, const char *s, size_t n)
+{
+	if (!b->ok)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *p = realloc(b->p, cap);
+		if (p == NULL) {
+			b->ok = false;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void buf_reset(buf *b)
+{
+	b->len = 0;
+	if (b->p != NULL)
+		b->p[0] = '\0';
+}
+
+/* Appends s as a quoted array element ("a\"b"). */
+static void buf_elem_str(buf *b, const char *s)
+{
+	buf_put(b, b->len > 1 ? ",\"" : "\"", b->len > 1 ? 2 : 1);
+	for (const char *q = s; *q != '\0'; q++) {
+		if (*q == '"' || *q == '\\')
+			buf_put(b, "\\", 1);
+		buf_put(b, q, 1);
+	}
+	buf_put(b, "\"", 1);
+}
+
+static void buf_elem_raw(buf *b, const char *s)
+{
+	if (b->len > 1)
+		buf_put(b, ",", 1);
+	buf_put(b, s, strlen(s));
+}
+
+static void centi_text(int centi, char *out, size_t len)
+{
+	if (centi < 0)
+		snprintf(out, len, "NULL");
+	else
+		snprintf(out, len, "%d.%02d", centi / 100, centi % 100);
+}
+
+/* --- statements ---------------------------------------------------------------------------------- */
+
+static int db_fail(PGconn *c, PGresult *r, const char *what, char err[FL_ERR_LEN])
+{
+	const char *msg = r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(c);
+	int rv = fl_seterr(err, FL_EDB, "%s: %.*s", what, (int)strcspn(msg, "\n"), msg);
+	PQclear(r);
+	return rv;
+}
+
+static int exec_cmd(PGconn *c, const char *sql, int n, const char *const *params, const char *what,
+                    char err[FL_ERR_LEN])
+{
+	PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		return db_fail(c, r, what, err);
+	PQclear(r);
+	return FL_OK;
+}
+
+/* "{"a","b"}" of the cluster names. */
+static int names_array(const char *const *names, size_t n, buf *b)
+{
+	buf_reset(b);
+	buf_put(b, "{", 1);
+	for (size_t i = 0; i < n; i++)
+		buf_elem_str(b, names[i]);
+	buf_put(b, "}", 1);
+	return b->ok ? FL_OK : FL_ENOMEM;
+}
+
+static const char sql_have[] =
+    "SELECT id, cluster, node_name,"
+    " CASE WHEN gpu_utilization IS NULL THEN -1 ELSE round(gpu_utilization * 100)::int END,"
+    " deleted_at IS NOT NULL FROM node_statistic"
+    " WHERE cluster IN (SELECT unnest($1::text[]))"; /* a hash semi-join: "= ANY" compares every name per row */
+
+static const char sql_update[] =
+    "UPDATE node_statistic AS t SET"
+    " gpu_utilization = CASE WHEN u.del THEN t.gpu_utilization ELSE u.v END,"
+    " deleted_at = CASE WHEN u.del THEN now() ELSE NULL END,"
+    " updated_at = now()"
+    " FROM unnest($1::int[], $2::numeric[], $3::bool[]) AS u(id, v, del) WHERE t.id = u.id";
+
+static const char sql_insert[] =
+    "INSERT INTO node_statistic (cluster, node_name, gpu_utilization, created_at, updated_at)"
+    " SELECT u.c, u.n, u.v, now(), now() FROM unnest($1::text[], $2::text[], $3::numeric[]) AS u(c, n, v)";
+
+static int write_updates(PGconn *c, const hub_safe_plan *p, buf b[3], char err[FL_ERR_LEN])
+{
+	char num[32];
+	for (size_t start = 0; start < p->n_upd; start += HUB_SAFE_BATCH_ROWS) {
+		size_t end = start + HUB_SAFE_BATCH_ROWS < p->n_upd ? start + HUB_SAFE_BATCH_ROWS : p->n_upd;
+		for (int k = 0; k < 3; k++) {
+			buf_reset(&b[k]);
+			buf_put(&b[k], "{", 1);
+		}
+		for (size_t i = start; i < end; i++) {
+			snprintf(num, sizeof(num), "%lld", (long long)p->upd[i].id);
+			buf_elem_raw(&b[0], num);
+			centi_text(p->upd[i].centi, num, sizeof(num));
+			buf_elem_raw(&b[1], num);
+			buf_elem_raw(&b[2], p->upd[i].op == HUB_SAFE_DELETE ? "t" : "f");
+		}
+		for (int k = 0; k < 3; k++)
+			buf_put(&b[k], "}", 1);
+		if (!b[0].ok || !b[1].ok || !b[2].ok)
+			return fl_seterr(err, FL_ENOMEM, "out of memory building node_statistic updates");
+		const char *params[3] = {b[0].p, b[1].p, b[2].p};
+		int rv = exec_cmd(c, sql_update, 3, params, "UPDATE node_statistic", err);
+		if (rv != FL_OK)
+			return rv;
+	}
+	return FL_OK;
+}
+
+static int write_inserts(PGconn *c, const hub_safe_plan *p, buf b[3], char err[FL_ERR_LEN])
+{
+	char num[32];
+	for (size_t start = 0; start < p->n_ins; start += HUB_SAFE_BATCH_ROWS) {
+		size_t end = start + HUB_SAFE_BATCH_ROWS < p->n_ins ? start + HUB_SAFE_BATCH_ROWS : p->n_ins;
+		for (int k = 0; k < 3; k++) {
+			buf_reset(&b[k]);
+			buf_put(&b[k], "{", 1);
+		}
+		for (size_t i = start; i < end; i++) {
+			buf_elem_str(&b[0], p->ins[i].cluster);
+			buf_elem_str(&b[1], p->ins[i].node);
+			centi_text(p->ins[i].centi, num, sizeof(num));
+			buf_elem_raw(&b[2], num);
+		}
+		for (int k = 0; k < 3; k++)
+			buf_put(&b[k], "}", 1);
+		if (!b[0].ok || !b[1].ok || !b[2].ok)
+			return fl_seterr(err, FL_ENOMEM, "out of memory building node_statistic inserts");
+		const char *params[3] = {b[0].p, b[1].p, b[2].p};
+		int rv = exec_cmd(c, sql_insert, 3, params, "INSERT INTO node_statistic", err);
+		if (rv != FL_OK)
+			return rv;
+	}
+	return FL_OK;
+}
+
+/* Inside the transaction: lock, read, decide, write. */
+static int apply_locked(PGconn *c, hub_safe_want *want, size_t n_want, const char *const *clusters, size_t n_clusters,
+                        hub_safe_stats *st, buf b[3], char err[FL_ERR_LEN])
+{
+	int rv;
+	char lock_sql[128];
+	snprintf(lock_sql, sizeof(lock_sql), "SELECT pg_advisory_xact_lock(%d, %d)", HUB_SAFE_LOCK_CLASS,
+	         HUB_SAFE_LOCK_KEY);
+	PGresult *r = PQexecParams(c, lock_sql, 0, NULL, NULL, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		return db_fail(c, r, "pg_advisory_xact_lock", err);
+	PQclear(r);
+
+	if ((rv = names_array(clusters, n_clusters, &b[0])) != FL_OK)
+		return fl_seterr(err, rv, "out of memory");
+	const char *p1[1] = {b[0].p};
+	r = PQexecParams(c, sql_have, 1, NULL, p1, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		return db_fail(c, r, "SELECT node_statistic", err);
+	size_t n_have = (size_t)PQntuples(r);
+	hub_safe_have *have = calloc(n_have > 0 ? n_have : 1, sizeof(*have));
+	if (have == NULL) {
+		PQclear(r);
+		return fl_seterr(err, FL_ENOMEM, "out of memory (%zu node_statistic rows)", n_have);
+	}
+	for (size_t i = 0; i < n_have; i++) {
+		int row = (int)i;
+		have[i].id = strtoll(PQgetvalue(r, row, 0), NULL, 10);
+		have[i].cluster = PQgetvalue(r, row, 1);
+		have[i].node = PQgetvalue(r, row, 2);
+		have[i].centi = atoi(PQgetvalue(r, row, 3));
+		have[i].deleted = PQgetvalue(r, row, 4)[0] == 't';
+	}
+	hub_safe_plan plan;
+	rv = hub_safe_diff(want, n_want, have, n_have, &plan);
+	if (rv != FL_OK) {
+		free(have);
+		PQclear(r);
+		return fl_seterr(err, rv, "out of memory deciding node_statistic writes");
+	}
+	/* plan.upd holds ids only; plan.ins points into want: have and r may go now. */
+	free(have);
+	PQclear(r);
+	if ((rv = write_updates(c, &plan, b, err)) == FL_OK)
+		rv = write_inserts(c, &plan, b, err);
+	if (rv == FL_OK) {
+		st->insert = plan.n_ins;
+		st->update = plan.n_update;
+		st->revive = plan.n_revive;
+		st->del = plan.n_delete;
+		st->skipped = plan.n_skipped;
+		st->duplicates = plan.n_duplicates;
+		st->unchanged = plan.n_unchanged;
+	}
+	hub_safe_plan_free(&plan);
+	return rv;
+}
+
+int hub_safe_apply(PGconn *safe, hub_safe_want *want, size_t n_want, const char *const *clusters, size_t n_clusters,
+                   hub_safe_stats *st, char err[FL_ERR_LEN])
+{
+	hub_safe_stats zero = {.clusters = n_clusters};
+	*st = zero;
+	buf b[3] = {{.ok = true}, {.ok = true}, {.ok = true}};
+	int rv = exec_cmd(safe, "BEGIN", 0, NULL, "BEGIN", err);
+	if (rv == FL_OK) {
+		hub_safe_stats got = zero;
+		rv = apply_locked(safe, want, n_want, clusters, n_clusters, &got, b, err);
+		if (rv == FL_OK)
+			rv = exec_cmd(safe, "COMMIT", 0, NULL, "COMMIT", err);
+		else
+			PQclear(PQexec(safe, "ROLLBACK"));
+		if (rv == FL_OK)
+			*st = got;
+	}
+	for (int k = 0; k < 3; k++)
+		free(b[k].p);
+	return rv;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Nodes (gpu_count > 0) of the named clusters that have a committed full frame; LEFT JOIN so a synced
+ * cluster with no GPU node still appears (its SaFE rows are then all soft-deleted). */
+static const char sql_want[] = "SELECT c.name, n.name, n.gpu_utilization FROM cluster c"
+                               " LEFT JOIN node n ON n.cluster_name = c.name AND n.gpu_count > 0"
+                               " WHERE c.name IN (SELECT unnest($1::text[])) AND c.full_sent_ms IS NOT NULL";
+
+int hub_safe_sync_once(PGconn *hub, PGconn *safe, const char *const *clusters, size_t n_clusters, hub_safe_stats *st,
+                       char err[FL_ERR_LEN])
+{
+	memset(st, 0, sizeof(*st));
+	buf b = {.ok = true};
+	if (names_array(clusters, n_clusters, &b) != FL_OK) {
+		free(b.p);
+		return fl_seterr(err, FL_ENOMEM, "out of memory");
+	}
+	const char *p1[1] = {b.p};
+	PGresult *r = PQexecParams(hub, sql_want, 1, NULL, p1, NULL, NULL, 0);
+	free(b.p);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		return db_fail(hub, r, "hub database: SELECT node", err);
+	size_t n = (size_t)PQntuples(r);
+	hub_safe_want *want = calloc(n > 0 ? n : 1, sizeof(*want));
+	const char **synced = calloc(n > 0 ? n : 1, sizeof(*synced));
+	if (want == NULL || synced == NULL) {
+		free(want);
+		free(synced);
+		PQclear(r);
+		return fl_seterr(err, FL_ENOMEM, "out of memory (%zu nodes)", n);
+	}
+	size_t n_want = 0, n_synced = 0;
+	for (size_t i = 0; i < n; i++) {
+		int row = (int)i;
+		const char *cl = PQgetvalue(r, row, 0);
+		/* Rows of one cluster mostly arrive together; repeats left by any other order go below. */
+		if (n_synced == 0 || strcmp(synced[n_synced - 1], cl) != 0)
+			synced[n_synced++] = cl;
+		if (PQgetisnull(r, row, 1))
+			continue;
+		hub_safe_want *w = &want[n_want++];
+		w->cluster = cl;
+		w->node = PQgetvalue(r, row, 1);
+		w->has_value = !PQgetisnull(r, row, 2);
+		w->value = w->has_value ? strtod(PQgetvalue(r, row, 2), NULL) : 0.0;
+	}
+	if (n_synced > 1) {
+		qsort(synced, n_synced, sizeof(*synced), str_cmp);
+		size_t u = 1;
+		for (size_t k = 1; k < n_synced; k++)
+			if (strcmp(synced[k], synced[u - 1]) != 0)
+				synced[u++] = synced[k];
+		n_synced = u;
+	}
+	int rv = FL_OK;
+	if (n_synced > 0)
+		rv = hub_safe_apply(safe, want, n_want, synced, n_synced, st, err);
+	free(want);
+	free(synced);
+	PQclear(r);
+	return rv;
+}
+
+/* --- the thread ---------------------------------------------------------------------------------- */
+
+struct hub_safe {
+	const hub_config *cfg;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stop;
+	PGconn *hub, *safe;
+	PGcancel *cancel_hub, *cancel_safe; /* of the cycle in progress, under mu: hub_safe_stop cancels it */
+	const char **clusters;
+	size_t n_clusters;
+	int64_t last_error_log_ms;
+	uint64_t failures; /* consecutive failed cycles */
+	uint64_t suppressed;
+};
+
+/* Connects *c to url (connect_timeout 10 s and statement_timeout 10 min unless the URL sets them: a
+ * cycle never hangs for good on a lock someone holds) or resets a broken connection. */
+static int ensure_conn(PGconn **c, const char *url, const char *what, char err[FL_ERR_LEN])
+{
+	if (*c != NULL && PQstatus(*c) == CONNECTION_OK)
+		return FL_OK;
+	if (*c != NULL) {
+		PQreset(*c);
+	} else {
+		const char *keys[] = {"connect_timeout", "application_name", "options", "dbname", NULL};
+		const char *vals[] = {"10", "fleetlens-hub-safe", "-c statement_timeout=600000", url, NULL};
+		*c = PQconnectdbParams(keys, vals, 1);
+	}
+	if (*c == NULL)
+		return fl_seterr(err, FL_ENOMEM, "%s: out of memory", what);
+	if (PQstatus(*c) != CONNECTION_OK) {
+		const char *m = PQerrorMessage(*c);
+		return fl_seterr(err, FL_EDB, "%s: %.*s", what, (int)strcspn(m, "\n"), m);
+	}
+	return FL_OK;
+}
+
+static void cycle(hub_safe *s)
+{
+	char err[FL_ERR_LEN];
+	hub_safe_stats st;
+	int64_t t0 = fl_mono_ms();
+	int rv = ensure_conn(&s->hub, s->cfg->database_url, "hub database", err);
+	if (rv == FL_OK)
+		rv = ensure_conn(&s->safe, s->cfg->safe_database_url, "SaFE database", err);
+	if (rv == FL_OK) {
+		pthread_mutex_lock(&s->mu);
+		bool stopping = s->stop;
+		s->cancel_hub = PQgetCancel(s->hub);
+		s->cancel_safe = PQgetCancel(s->safe);
+		pthread_mutex_unlock(&s->mu);
+		if (!stopping)
+			rv = hub_safe_sync_once(s->hub, s->safe, s->clusters, s->n_clusters, &st, err);
+		pthread_mutex_lock(&s->mu);
+		PQfreeCancel(s->cancel_hub);
+		PQfreeCancel(s->cancel_safe);
+		s->cancel_hub = s->cancel_safe = NULL;
+		pthread_mutex_unlock(&s->mu);
+		if (stopping)
+			return;
+	}
+	if (rv != FL_OK) {
+		atomic_fetch_add(&m_sync_error, 1);
+		s->failures++;
+		int64_t now = fl_mono_ms();
+		if (s->last_error_log_ms == 0 || now - s->last_error_log_ms >= ERROR_LOG_EVERY_MS) {
+			fl_warn(
+			    "safe sync failed (retrying every %llds; %llu failures not logged since the last line): %s",
+			    (long long)(s->cfg->safe_sync_interval_ms / 1000), (unsigned long long)s->suppressed, err);
+			s->last_error_log_ms = now;
+			s->suppressed = 0;
+		} else {
+			s->suppressed++;
+		}
+		return;
+	}
+	count_cycle(&st);
+	if (s->failures > 0)
+		fl_info("safe sync recovered after %llu failed cycles", (unsigned long long)s->failures);
+	s->failures = 0;
+	s->last_error_log_ms = 0;
+	s->suppressed = 0;
+	bool wrote = st.insert + st.update + st.revive + st.del > 0;
+	fl_log(wrote ? FL_LOG_INFO : FL_LOG_DEBUG,
+	       "safe sync: %zu clusters, %zu inserted, %zu updated, %zu revived, %zu deleted, %zu unchanged, "
+	       "%zu skipped, %zu duplicate rows left alone, %lld ms",
+	       st.clusters, st.insert, st.update, st.revive, st.del, st.unchanged, st.skipped, st.duplicates,
+	       (long long)(fl_mono_ms() - t0));
+}
+
+static void *run(void *arg)
+{
+	hub_safe *s = arg;
+	pthread_mutex_lock(&s->mu);
+	while (!s->stop) {
+		pthread_mutex_unlock(&s->mu);
+		cycle(s);
+		pthread_mutex_lock(&s->mu);
+		struct timespec dl;
+		clock_gettime(CLOCK_MONOTONIC, &dl);
+		int64_t ns = dl.tv_nsec + (s->cfg->safe_sync_interval_ms % 1000) * 1000000;
+		dl.tv_sec += s->cfg->safe_sync_interval_ms / 1000 + ns / 1000000000;
+		dl.tv_nsec = ns % 1000000000;
+		while (!s->stop && pthread_cond_timedwait(&s->cv, &s->mu, &dl) != ETIMEDOUT)
+			;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+int hub_safe_start(const hub_config *cfg, hub_safe **out, char err[FL_ERR_LEN])
+{
+	*out = NULL;
+	if (cfg->safe_database_url[0] == '\0')
+		return FL_OK;
+	hub_safe *s = calloc(1, sizeof(*s));
+	if (s == NULL || (s->clusters = calloc(cfg->n_clusters + 1, sizeof(*s->clusters))) == NULL) {
+		free(s);
+		return fl_seterr(err, FL_ENOMEM, "safe sync: out of memory");
+	}
+	s->cfg = cfg;
+	for (size_t i = 0; i < cfg->n_clusters; i++)
+		s->clusters[i] = cfg->clusters[i].name;
+	s->n_clusters = cfg->n_clusters;
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&s->mu, NULL);
+	if (pthread_create(&s->thread, NULL, run, s) != 0) {
+		pthread_cond_destroy(&s->cv);
+		pthread_mutex_destroy(&s->mu);
+		free(s->clusters);
+		free(s);
+		return fl_seterr(err, FL_EIO, "safe sync: cannot start its thread");
+	}
+	atomic_store(&m_enabled, 1);
+	fl_info("safe sync started: every %lld ms, %zu clusters", (long long)cfg->safe_sync_interval_ms,
+	        cfg->n_clusters);
+	*out = s;
+	return FL_OK;
+}
+
+void hub_safe_stop(hub_safe *s)
+{
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->stop = true;
+	pthread_cond_signal(&s->cv);
+	char buf[256]; /* a cycle in progress (waiting on a lock, a slow database) is cancelled */
+	if (s->cancel_hub != NULL)
+		PQcancel(s->cancel_hub, buf, sizeof(buf));
+	if (s->cancel_safe != NULL)
+		PQcancel(s->cancel_safe, buf, sizeof(buf));
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->thread, NULL);
+	atomic_store(&m_enabled, 0);
+	PQfinish(s->hub);
+	PQfinish(s->safe);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mu);
+	free(s->clusters);
+	free(s);
+}

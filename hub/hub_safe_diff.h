@@ -1,0 +1,84 @@
+/* hub_safe_diff.h — the pure part of the SaFE sync: a utilization figure made fit for
+ * node_statistic.gpu_utilization (decimal(5,2)), and the diff that decides, for the nodes the hub has
+ * and the node_statistic rows SaFE has, which rows to INSERT and which to UPDATE (value changed,
+ * revive, soft delete). No I/O; hub_safe.c runs it between its SELECT and its batched writes. */
+#ifndef HUB_SAFE_DIFF_H
+#define HUB_SAFE_DIFF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fl_err.h"
+
+#define HUB_SAFE_CLUSTER_MAX 64  /* node_statistic.cluster varchar(64) */
+#define HUB_SAFE_NODE_MAX    128 /* node_statistic.node_name varchar(128) */
+
+/* One node the hub has (hub DB node row). Strings are borrowed. */
+typedef struct hub_safe_want {
+	const char *cluster;
+	const char *node;
+	double value;   /* the node's gpu_utilization */
+	bool has_value; /* false: NULL in the hub DB */
+} hub_safe_want;
+
+/* One node_statistic row SaFE has. Strings are borrowed. */
+typedef struct hub_safe_have {
+	int64_t id;
+	const char *cluster;
+	const char *node;
+	int centi;    /* gpu_utilization × 100; -1 for NULL */
+	bool deleted; /* deleted_at IS NOT NULL */
+} hub_safe_have;
+
+typedef enum hub_safe_op { HUB_SAFE_UPDATE = 0, HUB_SAFE_REVIVE, HUB_SAFE_DELETE } hub_safe_op;
+
+/* An UPDATE of row id: UPDATE/REVIVE set gpu_utilization = centi/100 and deleted_at = NULL; DELETE sets
+ * deleted_at = now() and keeps the value (centi is -1). */
+typedef struct hub_safe_upd {
+	int64_t id;
+	int centi;
+	hub_safe_op op;
+} hub_safe_upd;
+
+/* An INSERT. Strings borrowed from the hub_safe_want array. */
+typedef struct hub_safe_ins {
+	const char *cluster;
+	const char *node;
+	int centi;
+} hub_safe_ins;
+
+/* What hub_safe_diff decided. upd is sorted by id, ins by (cluster, node); both malloc'd, owned by the
+ * plan (hub_safe_plan_free). */
+typedef struct hub_safe_plan {
+	hub_safe_upd *upd;
+	size_t n_upd;
+	hub_safe_ins *ins;
+	size_t n_ins;
+	size_t n_update, n_revive, n_delete; /* n_update + n_revive + n_delete == n_upd */
+	size_t n_skipped;    /* wanted nodes left out: no value, NaN/inf, or a name too long for SaFE's columns */
+	size_t n_duplicates; /* node_statistic rows beyond the lowest id of one (cluster, node_name): left alone */
+	size_t n_unchanged;  /* rows already right */
+} hub_safe_plan;
+
+/* node_statistic's figure for value: NaN, ±inf or !has_value → FL_EINVAL (skip it); otherwise clamped
+ * to 0..100 and rounded half away from zero to two decimals, as hundredths in *centi (0..10000). */
+int hub_safe_centi(double value, bool has_value, int *centi);
+
+/* Decides the writes that make SaFE's rows equal the hub's nodes. want: every node of the clusters being
+ * synced, at most one per (cluster, node); have: every node_statistic row of those same clusters (rows
+ * of other clusters must not be passed: a have row with no want row is soft-deleted). Both arrays are
+ * sorted in place (want by cluster, node; have by cluster, node, id). Rules per (cluster, node):
+ *   - a want whose value hub_safe_centi refuses, or whose names are too long, is skipped: counted, and
+ *     its row (if any) is neither changed nor deleted — the node is still there;
+ *   - no have row → INSERT; several have rows → only the lowest id is used, the others are counted in
+ *     n_duplicates and never written;
+ *   - have row deleted → REVIVE with the value; live with another value (or NULL) → UPDATE; equal → none;
+ *   - have row live with no want → DELETE; already deleted with no want → none.
+ * FL_OK, or FL_ENOMEM (plan holds nothing). */
+int hub_safe_diff(hub_safe_want *want, size_t n_want, hub_safe_have *have, size_t n_have, hub_safe_plan *plan);
+
+/* Frees what plan owns and zeroes it. NULL is fine. */
+void hub_safe_plan_free(hub_safe_plan *plan);
+
+#endif

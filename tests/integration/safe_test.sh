@@ -1,0 +1,253 @@
+#!/usr/bin/env bash
+# The SaFE sync end to end (issue 5), against TWO real PostgreSQL servers: the hub's (database
+# fleetlens) and SaFE's (database safe, schema from sql/safe/, no unique key). Real hub(s) with
+# safe_sync_interval 1s, real spokes `--once` with the sim source. Checked: values (rounded, clamped),
+# only changed rows written, soft deletes, revival, two hubs syncing at once without duplicate rows,
+# a SaFE outage mid-run (server stopped and started: the next cycle fixes it), hostile values (1e9, NaN)
+# in one node each leaving every other row right, duplicate rows already in SaFE (lowest id updated).
+set -uo pipefail
+source "$(dirname "$0")/../../scripts/lib.sh"
+source "$(dirname "$0")/assert.sh"
+BIN=${FL_BIN:-$FL_ROOT/build/bin}
+
+T=$(mktemp -d /tmp/fl_safe.XXXXXX)
+chmod 755 "$T"
+SAFE_PG=""
+cleanup() {
+	for p in ${HUB_PID:-} ${HUB2_PID:-}; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+	fl_pg_stop
+	[ -n "$SAFE_PG" ] && [ -f "$SAFE_PG/data/postmaster.pid" ] &&
+		fl_pg_as_owner "$FL_PG_BIN/pg_ctl" -D "$SAFE_PG/data" -m fast -w stop >/dev/null 2>&1
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+# SaFE's server first (fl_pg_start sets FL_PG_DIR; the hub's server, started second, keeps it).
+fl_pg_start "$T/safe_pg"
+SAFE_PG=$FL_PG_DIR
+psql -h "$SAFE_PG" -U postgres -d postgres -qc "CREATE DATABASE safe" >/dev/null
+psql -h "$SAFE_PG" -U postgres -d safe -q -v ON_ERROR_STOP=1 -f "$FL_ROOT/sql/safe/001_safe_schema.sql" >/dev/null
+SAFE_URL="host=$SAFE_PG user=postgres dbname=safe"
+fl_pg_start "$T/pg"
+
+sql() { psql -h "$FL_PG_DIR" -U postgres -d fleetlens -tAqc "$1"; }
+ssql() { psql -h "$SAFE_PG" -U postgres -d safe -tAqc "$1"; }
+safe_start() { fl_pg_as_owner "$FL_PG_BIN/pg_ctl" -D "$SAFE_PG/data" -l "$SAFE_PG/server.log" -w -t 60 \
+	-o "-k $SAFE_PG -c listen_addresses='' -c fsync=off" start >/dev/null; }
+safe_stop() { fl_pg_as_owner "$FL_PG_BIN/pg_ctl" -D "$SAFE_PG/data" -m fast -w stop >/dev/null; }
+# wait_until SECONDS 'bash condition': polls every 0.2 s; returns 1 on time-out.
+wait_until() {
+	local i
+	for ((i = 0; i < $1 * 5; i++)); do
+		eval "$2" && return 0
+		sleep 0.2
+	done
+	return 1
+}
+metric() { curl -s "$1/metrics" | awk -v m="$2" '$1 == m {print $2}'; }
+
+INGEST_PORT=$(fl_free_port)
+API_PORT=$(fl_free_port)
+API="http://127.0.0.1:$API_PORT"
+for c in alpha beta; do fl_make_key "$T/keys/$c.key"; done
+hub_yaml() { # hub_yaml FILE INGEST_PORT API_PORT
+	cat >"$1" <<YAML
+hub:
+  ingest_url: tcp://127.0.0.1:$2
+  api_listen: 127.0.0.1:$3
+  database_url: "$FL_DATABASE_URL"
+  safe_database_url: "this is replaced by FLEETLENS_SAFE_DATABASE_URL"
+  safe_sync_interval: 1s
+  migrations_dir: $FL_ROOT/sql/hub
+  web_dir: $FL_ROOT/web
+  log_level: debug
+clusters:
+  - name: alpha
+    key_file: keys/alpha.key
+  - name: beta
+    key_file: keys/beta.key
+YAML
+}
+hub_yaml "$T/clusters.yaml" "$INGEST_PORT" "$API_PORT"
+spoke_yaml() { # spoke_yaml FILE CLUSTER NODES
+	cat >"$1" <<YAML
+cluster: $2
+hub_url: tcp://127.0.0.1:$INGEST_PORT
+key_file: keys/$2.key
+interval: 30s
+ack_timeout: 10s
+sources:
+  sim:
+    nodes: $3
+    gpus_per_node: 8
+    seed: 7
+YAML
+}
+spoke_yaml "$T/alpha12.yaml" alpha 12
+spoke_yaml "$T/alpha8.yaml" alpha 8
+spoke_yaml "$T/alpha20.yaml" alpha 20
+spoke_yaml "$T/beta.yaml" beta 5
+
+# --- config ---------------------------------------------------------------------------------------
+printf 'hub:\n  ingest_url: tcp://127.0.0.1:1\n  api_listen: 127.0.0.1:2\n  database_url: x\n  safe_sync_interval: 10ms\nclusters: []\n' >"$T/bad.yaml"
+out=$("$BIN/fleetlens-hub" --config "$T/bad.yaml" --check 2>&1)
+check_eq "safe_sync_interval below 1s exits 2" 2 $?
+check_contains "the error names file:line:col and key" "$T/bad.yaml:5:23: key 'safe_sync_interval'" "$out"
+
+# --- start the hub: the environment's URL replaces the file's -------------------------------------
+start_hub() { # start_hub CONFIG LOG VAR: starts a hub, its PID in $VAR
+	FLEETLENS_DATABASE_URL="$FL_DATABASE_URL" FLEETLENS_SAFE_DATABASE_URL="$SAFE_URL" \
+		"$BIN/fleetlens-hub" --config "$1" >>"$2" 2>&1 &
+	printf -v "$3" '%s' $!
+}
+start_hub "$T/clusters.yaml" "$T/hub.log" HUB_PID
+fl_wait_http "$API/healthz" 30 || { cat "$T/hub.log"; check_eq "hub answers /healthz" 200 none; fl_done; exit 1; }
+check_eq "sync enabled (metric)" 1 "$(metric "$API" fleetlens_hub_safe_enabled)"
+wait_until 10 '[ "$(metric "$API" "fleetlens_hub_safe_sync_total{result=\"ok\"}")" -ge 1 ]'
+check_eq "a cycle with no cluster data commits" 0 "$(ssql "SELECT count(*) FROM node_statistic")"
+
+# --- values: the simulator's nodes reach SaFE, rounded to two decimals -----------------------------
+"$BIN/fleetlens-spoke" --config "$T/alpha12.yaml" --once >"$T/spoke.log" 2>&1
+check_eq "alpha spoke acknowledged" 0 $?
+"$BIN/fleetlens-spoke" --config "$T/beta.yaml" --once >>"$T/spoke.log" 2>&1
+check_eq "beta spoke acknowledged" 0 $?
+EXPECT_SQL="SELECT coalesce(string_agg(cluster_name || '/' || name || '=' || round(least(greatest(gpu_utilization, 0), 100)::numeric, 2), ',' ORDER BY cluster_name, name), '')
+	FROM node WHERE gpu_count > 0 AND gpu_utilization IS NOT NULL AND gpu_utilization <> 'NaN'"
+SAFE_SQL="SELECT coalesce(string_agg(cluster || '/' || node_name || '=' || gpu_utilization, ',' ORDER BY cluster, node_name), '')
+	FROM node_statistic WHERE deleted_at IS NULL"
+expected() { sql "$EXPECT_SQL"; }
+got() { ssql "$SAFE_SQL"; }
+wait_until 10 '[ "$(got)" == "$(expected)" ]'
+check_eq "node_statistic = the hub's GPU nodes, values rounded to 2 decimals" "$(expected)" "$(got)"
+check_num "alpha has a row per GPU node with a figure" \
+	"$(sql "SELECT count(*) FROM node WHERE cluster_name='alpha' AND gpu_count > 0 AND gpu_utilization IS NOT NULL")" \
+	"$(ssql "SELECT count(*) FROM node_statistic WHERE cluster='alpha'")"
+check_eq "beta has rows too" 1 "$(ssql "SELECT (count(*) > 0)::int FROM node_statistic WHERE cluster='beta'")"
+check_eq "nodes without GPUs (gpu_count 0) get no row" 0 "$(ssql "SELECT count(*) FROM node_statistic WHERE node_name LIKE 'cpu-%'")"
+check_eq "created_at and updated_at are set" 0 "$(ssql "SELECT count(*) FROM node_statistic WHERE updated_at IS NULL")"
+
+# --- known values, only changed rows written ----------------------------------------------------------
+sql "UPDATE node SET gpu_utilization = 10 + (substr(name, 5)::int) + 0.126 WHERE cluster_name IN ('alpha', 'beta')"
+wait_until 10 '[ "$(ssql "SELECT gpu_utilization FROM node_statistic WHERE cluster='"'alpha'"' AND node_name='"'gpu-00003'"'")" == "13.13" ]'
+check_eq "a changed value is rewritten, rounded (13.126 → 13.13)" 13.13 \
+	"$(ssql "SELECT gpu_utilization FROM node_statistic WHERE cluster='alpha' AND node_name='gpu-00003'")"
+wait_until 10 '[ "$(got)" == "$(expected)" ]'
+check_eq "every row follows the hub's values" "$(expected)" "$(got)"
+stamp=$(ssql "SELECT string_agg(updated_at::text, ',' ORDER BY id) FROM node_statistic")
+ok0=$(metric "$API" "fleetlens_hub_safe_sync_total{result=\"ok\"}")
+wait_until 10 '[ "$(metric "$API" "fleetlens_hub_safe_sync_total{result=\"ok\"}")" -ge $((ok0 + 2)) ]'
+check_eq "two more cycles with nothing changed write no row (updated_at kept)" "$stamp" \
+	"$(ssql "SELECT string_agg(updated_at::text, ',' ORDER BY id) FROM node_statistic")"
+
+# --- hostile values: 1e9 and NaN in one node each -------------------------------------------------------
+skipped0=$(metric "$API" 'fleetlens_hub_safe_rows_total{op="skipped"}')
+sql "UPDATE node SET gpu_utilization = 1e9 WHERE cluster_name='alpha' AND name='gpu-00001'"
+sql "UPDATE node SET gpu_utilization = 'NaN' WHERE cluster_name='alpha' AND name='gpu-00002'"
+sql "UPDATE node SET gpu_utilization = -5 WHERE cluster_name='alpha' AND name='gpu-00004'"
+sql "UPDATE node SET gpu_utilization = 55.5 WHERE cluster_name='alpha' AND name='gpu-00005'"
+wait_until 10 '[ "$(ssql "SELECT gpu_utilization FROM node_statistic WHERE cluster='"'alpha'"' AND node_name='"'gpu-00005'"'")" == "55.50" ]'
+check_eq "1e9 is clamped to 100.00" 100.00 \
+	"$(ssql "SELECT gpu_utilization FROM node_statistic WHERE cluster='alpha' AND node_name='gpu-00001'")"
+check_eq "-5 is clamped to 0.00" 0.00 \
+	"$(ssql "SELECT gpu_utilization FROM node_statistic WHERE cluster='alpha' AND node_name='gpu-00004'")"
+check_eq "NaN is skipped: the node's row keeps its last value and stays live" "12.13|true" \
+	"$(ssql "SELECT gpu_utilization || '|' || (deleted_at IS NULL) FROM node_statistic WHERE cluster='alpha' AND node_name='gpu-00002'")"
+check_eq "the other nodes in the same batch are right" "$(expected)" "$(got | tr ',' '\n' | grep -v '^alpha/gpu-00002=' | paste -sd,)"
+check_eq "the skipped node is counted" 1 \
+	"$(( $(metric "$API" 'fleetlens_hub_safe_rows_total{op="skipped"}') > skipped0 ))"
+sql "UPDATE node SET gpu_utilization = 12.5 WHERE cluster_name='alpha' AND name='gpu-00002'"
+
+# --- soft delete and revival ---------------------------------------------------------------------------
+ids=$(ssql "SELECT string_agg(id::text, ',' ORDER BY id) FROM node_statistic WHERE cluster='alpha'")
+"$BIN/fleetlens-spoke" --config "$T/alpha8.yaml" --once >>"$T/spoke.log" 2>&1
+check_eq "alpha with 8 nodes acknowledged" 0 $?
+wait_until 10 '[ "$(ssql "SELECT count(*) FROM node_statistic WHERE cluster='"'alpha'"' AND deleted_at IS NOT NULL")" == 4 ]'
+check_eq "the 4 nodes that left get deleted_at" "gpu-00008,gpu-00009,gpu-00010,gpu-00011" \
+	"$(ssql "SELECT string_agg(node_name, ',' ORDER BY node_name) FROM node_statistic WHERE cluster='alpha' AND deleted_at IS NOT NULL")"
+check_eq "beta's rows are untouched by alpha's deletes" 0 \
+	"$(ssql "SELECT count(*) FROM node_statistic WHERE cluster='beta' AND deleted_at IS NOT NULL")"
+check_eq "soft deletes counted" 4 "$(metric "$API" 'fleetlens_hub_safe_rows_total{op="delete"}')"
+"$BIN/fleetlens-spoke" --config "$T/alpha12.yaml" --once >>"$T/spoke.log" 2>&1
+wait_until 10 '[ "$(ssql "SELECT count(*) FROM node_statistic WHERE cluster='"'alpha'"' AND deleted_at IS NOT NULL")" == 0 ]'
+check_eq "nodes that came back are revived (deleted_at NULL)" 0 \
+	"$(ssql "SELECT count(*) FROM node_statistic WHERE cluster='alpha' AND deleted_at IS NOT NULL")"
+check_eq "revival reuses the rows: same ids, no new row" "$ids" \
+	"$(ssql "SELECT string_agg(id::text, ',' ORDER BY id) FROM node_statistic WHERE cluster='alpha'")"
+check_eq "revivals counted" 4 "$(metric "$API" 'fleetlens_hub_safe_rows_total{op="revive"}')"
+wait_until 10 '[ "$(got)" == "$(expected)" ]'
+check_eq "after revival every value follows the hub" "$(expected)" "$(got)"
+
+# --- two hubs on one hub DB, syncing into one SaFE at once -----------------------------------------------
+API2_PORT=$(fl_free_port)
+API2="http://127.0.0.1:$API2_PORT"
+hub_yaml "$T/hub2.yaml" "$(fl_free_port)" "$API2_PORT"
+start_hub "$T/hub2.yaml" "$T/hub2.log" HUB2_PID
+fl_wait_http "$API2/healthz" 30
+"$BIN/fleetlens-spoke" --config "$T/alpha20.yaml" --once >>"$T/spoke.log" 2>&1
+ok1=$(metric "$API" "fleetlens_hub_safe_sync_total{result=\"ok\"}")
+ok2=$(metric "$API2" "fleetlens_hub_safe_sync_total{result=\"ok\"}")
+# Every round both hubs find rows missing at the same time and race to insert them.
+for round in 1 2 3; do
+	ssql "DELETE FROM node_statistic" >/dev/null
+	sleep 1.5
+done
+wait_until 10 '[ "$(metric "$API2" "fleetlens_hub_safe_sync_total{result=\"ok\"}")" -ge $((ok2 + 4)) ]'
+check_eq "both hubs ran cycles (hub 1)" 1 "$(( $(metric "$API" "fleetlens_hub_safe_sync_total{result=\"ok\"}") >= ok1 + 4 ))"
+check_eq "both hubs ran cycles (hub 2)" 1 "$(( $(metric "$API2" "fleetlens_hub_safe_sync_total{result=\"ok\"}") >= ok2 + 4 ))"
+check_eq "two hubs syncing at once leave no duplicate (cluster, node_name)" 0 \
+	"$(ssql "SELECT count(*) FROM (SELECT 1 FROM node_statistic GROUP BY cluster, node_name HAVING count(*) > 1) d")"
+wait_until 10 '[ "$(got)" == "$(expected)" ]'
+check_eq "and every row is right" "$(expected)" "$(got)"
+check_num "alpha has its 20 nodes' rows (minus nodes with no figure)" \
+	"$(sql "SELECT count(*) FROM node WHERE cluster_name='alpha' AND gpu_count > 0 AND gpu_utilization IS NOT NULL")" \
+	"$(ssql "SELECT count(*) FROM node_statistic WHERE cluster='alpha'")"
+kill "$HUB2_PID" && wait "$HUB2_PID" 2>/dev/null
+HUB2_PID=""
+
+# --- duplicate rows already in SaFE: the lowest id is updated, the others left ---------------------------
+sql "UPDATE node SET gpu_utilization = 40 WHERE cluster_name='alpha' AND name='gpu-00006'"
+low=$(ssql "SELECT min(id) FROM node_statistic WHERE cluster='alpha' AND node_name='gpu-00006'")
+ssql "INSERT INTO node_statistic (cluster, node_name, gpu_utilization) VALUES ('alpha', 'gpu-00006', 1.00)" >/dev/null
+sql "UPDATE node SET gpu_utilization = 41 WHERE cluster_name='alpha' AND name='gpu-00006'"
+wait_until 10 '[ "$(metric "$API" fleetlens_hub_safe_duplicate_rows)" == 1 ]'
+check_eq "duplicate row reported (gauge)" 1 "$(metric "$API" fleetlens_hub_safe_duplicate_rows)"
+wait_until 10 '[ "$(ssql "SELECT gpu_utilization FROM node_statistic WHERE id=$low")" == "41.00" ]'
+check_eq "the lowest id gets the value, the duplicate is left alone" "41.00 1.00" \
+	"$(ssql "SELECT string_agg(gpu_utilization::text, ' ' ORDER BY id) FROM node_statistic WHERE cluster='alpha' AND node_name='gpu-00006'")"
+ssql "DELETE FROM node_statistic WHERE cluster='alpha' AND node_name='gpu-00006' AND id <> $low" >/dev/null
+
+# --- a SaFE outage mid-run: counted, the hub keeps serving, the next cycle after it fixes SaFE -------------
+safe_stop
+sql "UPDATE node SET gpu_utilization = 77.7 WHERE cluster_name='beta'"
+err0=$(metric "$API" "fleetlens_hub_safe_sync_total{result=\"error\"}")
+wait_until 10 '[ "$(metric "$API" "fleetlens_hub_safe_sync_total{result=\"error\"}")" -ge $((err0 + 2)) ]'
+check_eq "failed cycles are counted" 1 "$(( $(metric "$API" "fleetlens_hub_safe_sync_total{result=\"error\"}") >= err0 + 2 ))"
+check_eq "the hub keeps serving during the outage" 200 "$(curl -s -o /dev/null -w '%{http_code}' "$API/v1/clusters")"
+check_eq "the failure is logged, rate-limited (one line per minute)" 1 "$(grep -c 'safe sync failed' "$T/hub.log")"
+safe_start
+wait_until 15 '[ "$(got)" == "$(expected)" ]'
+check_eq "after SaFE is back the next cycle brings every row up to date" "$(expected)" "$(got)"
+check_eq "beta's new values arrived" "77.70" \
+	"$(ssql "SELECT DISTINCT gpu_utilization FROM node_statistic WHERE cluster='beta'")"
+check_contains "recovery is logged" "safe sync recovered after" "$(cat "$T/hub.log")"
+now=$(date +%s)
+check_eq "last success time is recent" 1 \
+	"$(awk -v n="$now" '$1=="fleetlens_hub_safe_last_success_timestamp_seconds" {print ($2 > n - 10) ? 1 : 0}' <(curl -s "$API/metrics"))"
+
+# --- a hub stopping while its cycle waits on another writer's lock exits at once (the cycle is cancelled) --------
+psql -h "$SAFE_PG" -U postgres -d safe -qc "SELECT pg_advisory_lock(1179415398, 1), pg_sleep(30)" >/dev/null 2>&1 &
+LOCK_PID=$!
+sleep 2.5 # the hub's next cycle now waits for the lock
+t0=$(date +%s%N)
+kill "$HUB_PID" && wait "$HUB_PID" 2>/dev/null
+HUB_PID=""
+check_eq "the hub stops within 3 s though its cycle was waiting" 1 "$(( ($(date +%s%N) - t0) < 3000000000 ))"
+kill "$LOCK_PID" 2>/dev/null; wait "$LOCK_PID" 2>/dev/null
+ssql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()" >/dev/null
+
+# --- turned off by an empty FLEETLENS_SAFE_DATABASE_URL ------------------------------------------------------
+out=$(FLEETLENS_SAFE_DATABASE_URL="" "$BIN/fleetlens-hub" --config "$T/clusters.yaml" --check 2>&1)
+check_eq "an empty FLEETLENS_SAFE_DATABASE_URL is accepted" 0 $?
+
+[ "$FL_FAIL" -eq 0 ] || { echo "--- hub log"; tail -40 "$T/hub.log"; }
+fl_done
