@@ -9,6 +9,7 @@
 
 #include "fl_log.h"
 #include "fl_time.h"
+#include "spoke_kube.h"
 #include "spoke_model.h"
 #include "spoke_overview.h"
 #include "spoke_sender.h"
@@ -40,17 +41,37 @@ struct spoke_daemon {
 	spoke_daemon_stats st;
 	bool closed_spool; /* the spool was written out already */
 	bool once;         /* --once: no retries, a failed frame just stays queued */
+	spoke_kube *kube;  /* the kube source's watchers (source kube), else NULL */
 };
 
-int spoke_daemon_collect(const spoke_config *cfg, uint64_t tick, const spoke_frame_meta *meta, fl_proto_frame *out,
+/* The model of this cycle: from the sim, or a snapshot of the kube source's live model (kube given),
+ * or for kube without a running source (--dry-run) a one-shot list of the cluster. */
+static int collect_model(const spoke_config *cfg, spoke_kube *kube, uint64_t tick, spoke_model *model,
                          char err[FL_ERR_LEN])
+{
+	if (cfg->source != SPOKE_SOURCE_KUBE) {
+		return spoke_sim_fill(&cfg->sim, tick, model, err);
+	}
+	if (kube != NULL) {
+		return spoke_kube_snapshot(kube, model, err);
+	}
+	int rv = spoke_kube_open(&kube, &cfg->kube, &cfg->rules, err);
+	if (rv == FL_OK && (rv = spoke_kube_wait_synced(kube, cfg->kube.sync_timeout_ms, err)) == FL_OK) {
+		rv = spoke_kube_snapshot(kube, model, err);
+	}
+	spoke_kube_close(kube);
+	return rv;
+}
+
+static int collect_from(const spoke_config *cfg, spoke_kube *kube, uint64_t tick, const spoke_frame_meta *meta,
+                        fl_proto_frame *out, char err[FL_ERR_LEN])
 {
 	spoke_model model;
 	spoke_overview_result ov;
 	memset(&model, 0, sizeof(model));
 	memset(&ov, 0, sizeof(ov));
 	memset(out, 0, sizeof(*out));
-	int rv = spoke_sim_fill(&cfg->sim, tick, &model, err);
+	int rv = collect_model(cfg, kube, tick, &model, err);
 	if (rv == FL_OK) {
 		rv = spoke_overview_compute(&model, &cfg->rules, &ov, err);
 	}
@@ -60,6 +81,12 @@ int spoke_daemon_collect(const spoke_config *cfg, uint64_t tick, const spoke_fra
 	spoke_overview_result_free(&ov);
 	spoke_model_free(&model);
 	return rv;
+}
+
+int spoke_daemon_collect(const spoke_config *cfg, uint64_t tick, const spoke_frame_meta *meta, fl_proto_frame *out,
+                         char err[FL_ERR_LEN])
+{
+	return collect_from(cfg, NULL, tick, meta, out, err);
 }
 
 const char *spoke_daemon_spoke_id(const spoke_daemon *d)
@@ -148,7 +175,15 @@ static int collect_and_queue(spoke_daemon *d)
 	char err[FL_ERR_LEN];
 	spoke_frame_meta meta = meta_of(d);
 	fl_proto_frame f;
-	int rv = spoke_daemon_collect(d->cfg, d->tick, &meta, &f, err);
+	if (d->kube != NULL && d->once) {
+		int w = spoke_kube_wait_synced(d->kube, d->cfg->kube.sync_timeout_ms, err);
+		if (w != FL_OK) {
+			d->st.collect_errors++;
+			fl_error("collect failed: %s", err);
+			return w;
+		}
+	}
+	int rv = collect_from(d->cfg, d->kube, d->tick, &meta, &f, err);
 	d->tick++;
 	if (rv != FL_OK) {
 		d->st.collect_errors++;
@@ -317,6 +352,21 @@ static void sleep_ms(int64_t ms)
 	nanosleep(&ts, NULL); /* a signal cuts it short, which is what we want */
 }
 
+/* The kube source's request and event counters, beside the delivery stats. */
+static void log_kube_stats(spoke_daemon *d, const char *when)
+{
+	if (d->kube == NULL) {
+		return;
+	}
+	spoke_kube_stats k;
+	spoke_kube_get_stats(d->kube, &k);
+	fl_info("kube stats%s: list_requests=%" PRIu64 " watch_requests=%" PRIu64 " errors=%" PRIu64
+	        " auth_errors=%" PRIu64 " relists=%" PRIu64 " gone=%" PRIu64 " events=%" PRIu64 " bookmarks=%" PRIu64
+	        " malformed=%" PRIu64 " oversized=%" PRIu64,
+	        when, k.list_requests, k.watch_requests, k.errors, k.auth_errors, k.relists, k.gone, k.events,
+	        k.bookmarks, k.malformed, k.oversized);
+}
+
 static void log_stats(spoke_daemon *d, const char *when)
 {
 	spoke_spool_stats s;
@@ -330,6 +380,7 @@ static void log_stats(spoke_daemon *d, const char *when)
 	        when, s.frames, s.bytes, s.memory_bytes, s.disk_bytes, t->collected, t->heartbeats, t->acked,
 	        t->duplicates, t->rejected, t->retries, t->no_ack, t->want_full, s.dropped, s.dropped_bytes,
 	        s.superseded, s.superseded_bytes, s.corrupt, s.write_errors, t->collect_errors, d->state.last_seq);
+	log_kube_stats(d, when);
 }
 
 /* Abandons the request in flight (it stays queued) and writes the spool out. */
@@ -363,6 +414,28 @@ static void wind_down(spoke_daemon *d)
 	}
 }
 
+/* The kube source: before its first sync a cycle waits (the first frame goes as soon as it is
+ * synced); a change that matters (debounced by the source) is collected at once, out of cycle.
+ * True when it collected. */
+static bool kube_cycle(spoke_daemon *d, int64_t now, int64_t *next_collect)
+{
+	if (d->kube == NULL) {
+		return false;
+	}
+	if (!spoke_kube_synced(d->kube)) {
+		if (now >= *next_collect) {
+			*next_collect = now + SLICE_MS; /* not yet: look again shortly */
+		}
+		return false;
+	}
+	if (spoke_kube_take_urgent(d->kube, now) && now < *next_collect) {
+		fl_debug("kube: a change that matters: collecting now");
+		collect_and_queue(d);
+		return true;
+	}
+	return false;
+}
+
 void spoke_daemon_run(spoke_daemon *d, volatile sig_atomic_t *stop)
 {
 	const spoke_config *cfg = d->cfg;
@@ -371,6 +444,9 @@ void spoke_daemon_run(spoke_daemon *d, volatile sig_atomic_t *stop)
 	d->last_ack = now;
 	while (!*stop) {
 		now = fl_mono_ms();
+		if (kube_cycle(d, now, &next_collect)) {
+			now = fl_mono_ms();
+		}
 		if (now >= next_collect) {
 			collect_and_queue(d);
 			next_collect += cfg->interval_ms;
@@ -468,6 +544,11 @@ int spoke_daemon_open(spoke_daemon **out, const spoke_config *cfg, char err[FL_E
 		spoke_daemon_close(d);
 		return rv;
 	}
+	if (cfg->source == SPOKE_SOURCE_KUBE && (rv = spoke_kube_open(&d->kube, &cfg->kube, &cfg->rules, err)) != FL_OK) {
+		d->closed_spool = true;
+		spoke_daemon_close(d);
+		return rv;
+	}
 	d->retry_at = fl_mono_ms();
 	*out = d;
 	return FL_OK;
@@ -481,6 +562,7 @@ void spoke_daemon_close(spoke_daemon *d)
 	if (d->spool != NULL && d->sender != NULL) {
 		wind_down(d);
 	}
+	spoke_kube_close(d->kube);
 	spoke_sender_close(d->sender);
 	spoke_spool_close(d->spool);
 	spoke_state_close(&d->state);
