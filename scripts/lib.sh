@@ -7,7 +7,8 @@ FL_PG_BIN=${FL_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V |
 # The Debian packages FleetLens builds, tests and demos with. libFuzzer (tests/fuzz) needs clang and
 # libclang-rt-14-dev: clang only recommends the latter, and recommends are not installed here.
 FL_PACKAGES="build-essential cmake pkg-config libnng-dev libmsgpack-dev libpq-dev libcurl4-openssl-dev
-libyaml-dev libcivetweb-dev libjansson-dev libssl-dev libcmocka-dev postgresql curl jq openssl clang libclang-rt-14-dev"
+libyaml-dev libcivetweb-dev libjansson-dev libssl-dev libcmocka-dev postgresql curl jq openssl clang libclang-rt-14-dev
+python3"
 
 # Installed by scripts/test only: the browser the console's browser test drives.
 FL_BROWSER_PACKAGES="chromium"

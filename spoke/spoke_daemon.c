@@ -53,6 +53,7 @@ static int collect_model(const spoke_config *cfg, spoke_kube *kube, uint64_t tic
 		return spoke_sim_fill(&cfg->sim, tick, model, err);
 	}
 	if (kube != NULL) {
+		(void)spoke_kube_take_urgent(kube, INT64_MAX); /* this snapshot carries what was pending */
 		return spoke_kube_snapshot(kube, model, err);
 	}
 	int rv = spoke_kube_open(&kube, &cfg->kube, &cfg->rules, err);

@@ -635,7 +635,7 @@ static void *stream_main(void *arg)
 {
 	stream *s = arg;
 	spoke_kube *k = s->k;
-	bool need_list = true;
+	bool need_list = true, fresh = false; /* fresh: no watch has run since the last list */
 	int64_t backoff = 0;
 	char path[512], err[FL_ERR_LEN];
 	while (!atomic_load(&k->stop)) {
@@ -644,7 +644,7 @@ static void *stream_main(void *arg)
 			status = do_list(s);
 			if (status == 200) {
 				need_list = false;
-				backoff = 0;
+				fresh = true;
 				continue;
 			}
 			if (status == 410) {
@@ -660,23 +660,30 @@ static void *stream_main(void *arg)
 			if (atomic_load(&k->stop)) {
 				break;
 			}
+			bool was_fresh = fresh;
+			fresh = false;
 			if (status == 410) {
 				count(k, &k->st.gone);
 				fl_info("kube: %s watch: resourceVersion %s is gone (410), relisting", kind_name[s->kind],
 				        s->rv);
 				need_list = true;
-				continue;
-			}
-			if (status == 200) {
+				if (!was_fresh) {
+					backoff = 0;
+					continue;
+				}
+				/* gone right after a list: the server is compacting faster than we list; back off */
+			} else if (status == 200) {
 				backoff = 0; /* ended by timeoutSeconds or the server: resume from the last rv */
 				continue;
 			}
-			char st[FL_ERR_LEN];
-			if (status >= 0) {
-				snprintf(st, sizeof(st), "HTTP %ld", status);
+			if (status != 410) {
+				char st[FL_ERR_LEN];
+				if (status >= 0) {
+					status_text(s, status, st, sizeof(st));
+				}
+				note_error(k, status == 401 || status == 403, "WATCH %s: %s", kind_name[s->kind],
+				           status < 0 ? err : st);
 			}
-			note_error(k, status == 401 || status == 403, "WATCH %s: %s", kind_name[s->kind],
-			           status < 0 ? err : st);
 		}
 		backoff = backoff == 0 ? BACKOFF_MIN_MS : backoff * 2;
 		if (backoff > k->cfg.max_backoff_ms) {

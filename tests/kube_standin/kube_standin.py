@@ -431,7 +431,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(200, {"rv": st.rv})
         if what == "expire":
             with st.cv:
-                st.min_rv[kind] = st.rv + 1
+                st.min_rv[kind] = st.rv  # every older resourceVersion is gone; a new list starts here
                 st.expire_gen[kind] += 1
                 st.cv.notify_all()
             return self.send_json(200, {"min_rv": st.min_rv[kind]})
