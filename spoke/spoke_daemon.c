@@ -9,6 +9,7 @@
 
 #include "fl_log.h"
 #include "fl_time.h"
+#include "spoke_delta.h"
 #include "spoke_kube.h"
 #include "spoke_model.h"
 #include "spoke_overview.h"
@@ -42,6 +43,8 @@ struct spoke_daemon {
 	bool closed_spool; /* the spool was written out already */
 	bool once;         /* --once: no retries, a failed frame just stays queued */
 	spoke_kube *kube;  /* the kube source's watchers (source kube), else NULL */
+	spoke_delta delta; /* kube: node rows the hub was last sent */
+	bool delta_next;   /* kube: the collect in progress is an out-of-cycle one (a delta if it can be) */
 };
 
 /* The model of this cycle: from the sim, or a snapshot of the kube source's live model (kube given),
@@ -169,6 +172,24 @@ static spoke_frame_meta meta_of(const spoke_daemon *d)
 	return m;
 }
 
+/* kube: an out-of-cycle collect becomes a delta against what was sent last, unless the hub asked for a
+ * full snapshot or nothing is remembered; a full frame is remembered for the next delta. */
+static void make_delta_or_remember(spoke_daemon *d, fl_proto_frame *f)
+{
+	char err[FL_ERR_LEN];
+	bool delta = d->delta_next && !d->want_full && d->delta.have;
+	d->delta_next = false;
+	if (delta && spoke_delta_make(&d->delta, f, err) == FL_OK) {
+		return;
+	}
+	if (delta) {
+		fl_warn("sending a full frame instead of a delta: %s", err);
+	}
+	if (spoke_delta_remember(&d->delta, f) != FL_OK) {
+		fl_warn("out of memory remembering the sent nodes: the next frame is a full one");
+	}
+}
+
 /* Collects the next cycle and queues it. The sim source only produces full snapshots, which also
  * answers a want_full; a source with deltas (issue 3) must build a full while d->want_full is set. */
 static int collect_and_queue(spoke_daemon *d)
@@ -191,8 +212,14 @@ static int collect_and_queue(spoke_daemon *d)
 		fl_error("cycle %" PRIu64 ": collect failed: %s", d->tick - 1, err);
 		return rv;
 	}
+	if (d->kube != NULL) {
+		make_delta_or_remember(d, &f);
+	}
 	bool full = f.env.kind == FL_FRAME_FULL;
 	rv = queue_frame(d, &f);
+	if (rv != FL_OK && d->kube != NULL) {
+		spoke_delta_reset(&d->delta); /* the hub may lack what was remembered: next time a full frame */
+	}
 	if (rv == FL_OK) {
 		d->st.collected++;
 		if (full) {
@@ -431,7 +458,9 @@ static bool kube_cycle(spoke_daemon *d, int64_t now, int64_t *next_collect)
 	}
 	if (spoke_kube_take_urgent(d->kube, now) && now < *next_collect) {
 		fl_debug("kube: a change that matters: collecting now");
+		d->delta_next = true;
 		collect_and_queue(d);
+		d->delta_next = false;
 		return true;
 	}
 	return false;
@@ -564,6 +593,7 @@ void spoke_daemon_close(spoke_daemon *d)
 		wind_down(d);
 	}
 	spoke_kube_close(d->kube);
+	spoke_delta_reset(&d->delta);
 	spoke_sender_close(d->sender);
 	spoke_spool_close(d->spool);
 	spoke_state_close(&d->state);

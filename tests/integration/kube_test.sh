@@ -25,6 +25,7 @@ fl_pg_start "$T/pg"
 INGEST_PORT=$(fl_free_port)
 API_PORT=$(fl_free_port)
 KUBE_PORT=$(fl_free_port)
+while [ "$KUBE_PORT" == "$INGEST_PORT" ] || [ "$KUBE_PORT" == "$API_PORT" ]; do KUBE_PORT=$(fl_free_port); done
 API="http://127.0.0.1:$API_PORT"
 KUBE="http://127.0.0.1:$KUBE_PORT"
 sql() { psql -h "$FL_PG_DIR" -U postgres -d fleetlens -tAqc "$1"; }
@@ -110,6 +111,7 @@ check_eq "wrong token: --dry-run exits 1" 1 $?
 check_contains "wrong token: error says 401" "HTTP 401" "$out"
 check_contains "wrong token: error says what to check" "check the token" "$out"
 check_contains "wrong token: errors counted" "errors so far" "$out"
+check_eq "wrong token: no sanitizer report" no "$(grep -q Sanitizer <<<"$out" && echo yes || echo no)"
 check_eq "wrong token: the stand-in saw unauthorized requests" yes \
 	"$(counts | jq -r 'if .unauthorized > 0 then "yes" else "no" end')"
 curl -s -X POST "$KUBE/control/counts" >/dev/null
@@ -215,6 +217,13 @@ curl -s -X POST "$KUBE/control/node?name=amd-2&ready=True" >/dev/null
 ms=$(wait_for 5 bash -c "[ \"\$(psql -h '$FL_PG_DIR' -U postgres -d fleetlens -tAqc \"SELECT status FROM node WHERE cluster_name='alpha' AND name='amd-2'\")\" == Ready ] && echo yes")
 check_eq "after a malformed and an oversized event, changes still reach the hub" yes "$([ "$ms" != timeout ] && echo yes)"
 compare_all "after a pod deletion"
+# --- deltas: out-of-cycle frames carry only what changed; a deleted node goes as removed_nodes ----------
+curl -s -X POST "$KUBE/control/delete?kind=nodes&name=cpu-1" >/dev/null
+ms=$(wait_for 5 bash -c "[ \"\$(psql -h '$FL_PG_DIR' -U postgres -d fleetlens -tAqc \"SELECT count(*) FROM node WHERE cluster_name='alpha'\")\" == 12 ] && echo yes")
+check_eq "a deleted node leaves the hub within 5 s (took ${ms} ms)" yes "$([ "$ms" != timeout ] && echo yes)"
+compare_all "after a node deletion"
+check_eq "out-of-cycle frames were deltas" yes "$(grep -q 'kind=delta' "$T/spoke.log" && echo yes || echo no)"
+check_eq "only the first frame was full (interval 1h, no want_full)" 1 "$(grep -c 'kind=full' "$T/spoke.log")"
 check_eq "spoke still running" yes "$(kill -0 "$SPOKE_PID" 2>/dev/null && echo yes || echo no)"
 check_eq "no list call from bad events" "6 3" "$(counts | jq -r '"\(.list.nodes) \(.list.pods)"')"
 
@@ -227,6 +236,7 @@ check_contains "stats line: the oversized event counted" "oversized=1" "$stats"
 check_contains "stats line: one relist" "relists=1" "$stats"
 check_contains "stats line: list requests = the stand-in's count" "list_requests=9 " "$stats"
 check_contains "stats line: no errors" "errors=0 " "$stats"
+check_eq "spoke log: no sanitizer report" no "$(grep -q Sanitizer "$T/spoke.log" && echo yes || echo no)"
 echo "# request counts: $(counts)"
 echo "# $stats"
 
