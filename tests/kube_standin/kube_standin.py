@@ -2,6 +2,7 @@
 """kube_standin.py — a stand-in for the Kubernetes API server (kube-apiserver, core/v1) for FleetLens tests.
 
 It serves what the spoke's `kube` source uses of the real server, with the real server's shapes:
+  GET /api/v1/nodes/NAME                   one Node (counted as "get": the replaced system's per-node call)
   GET /api/v1/nodes, /api/v1/pods          NodeList / PodList, paged by `limit` and `continue`; the
                                            list's metadata.resourceVersion; pods honour
                                            fieldSelector=status.phase!=X[,status.phase!=Y]
@@ -26,6 +27,7 @@ import argparse
 import base64
 import copy
 import json
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -251,6 +253,11 @@ class Handler(BaseHTTPRequestHandler):
     st = None
     args = None
 
+    def setup(self):
+        BaseHTTPRequestHandler.setup(self)
+        # headers and body go out in separate writes: without this each answer waits ~40 ms (Nagle)
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def log_message(self, fmt, *a):
         if self.args.verbose:
             BaseHTTPRequestHandler.log_message(self, fmt, *a)
@@ -289,6 +296,13 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(401, status(401, "Unauthorized", "Unauthorized"))
         if u.path == "/version":
             return self.send_json(200, {"major": "1", "minor": "29", "gitVersion": "v1.29.4"})
+        if u.path.startswith("/api/v1/nodes/"):  # GET one node: what the replaced system did per node
+            with self.st.cv:
+                self.st.counts["get"] = self.st.counts.get("get", 0) + 1
+                obj = self.st.objs["nodes"].get(u.path[len("/api/v1/nodes/"):])
+            if obj is None:
+                return self.send_json(404, status(404, "NotFound", "nodes not found"))
+            return self.send_json(200, obj)
         kind = {"/api/v1/nodes": "nodes", "/api/v1/pods": "pods"}.get(u.path)
         if kind is None:
             return self.send_json(404, status(404, "NotFound", "the server could not find the requested resource"))
