@@ -169,8 +169,32 @@ static void delete_node(spoke_kube *k, const char *name)
 	}
 }
 
+/* True when some container or init container requests a GPU resource: only such pods can hold GPUs,
+ * so only they are kept (GPU requests cannot change on a live pod). */
+static bool pod_wants_gpus(const spoke_pod *p)
+{
+	for (uint32_t i = 0; i < p->n_containers; i++) {
+		if (p->containers[i].requests.n > 0) {
+			return true;
+		}
+	}
+	for (uint32_t i = 0; i < p->n_init_containers; i++) {
+		if (p->init_containers[i].requests.n > 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static void delete_pod(spoke_kube *k, const char *uid);
+
 static int upsert_pod(spoke_kube *k, spoke_pod *p)
 {
+	if (!pod_wants_gpus(p)) {
+		delete_pod(k, p->uid);
+		spoke_kube_pod_clear(p);
+		return FL_OK;
+	}
 	for (uint32_t i = 0; i < k->n_pods; i++) {
 		if (strcmp(k->pods[i].uid, p->uid) == 0) {
 			spoke_kube_pod_clear(&k->pods[i]);
@@ -203,6 +227,7 @@ typedef struct listing {
 	spoke_node *nodes;
 	spoke_pod *pods;
 	uint32_t n, cap;
+	uint32_t skipped; /* pods without GPU requests, not kept */
 } listing;
 
 static void listing_free(listing *l)
@@ -538,7 +563,10 @@ static int take_page(stream *s, listing *l, char *cont, char err[FL_ERR_LEN])
 		}
 		rc = s->kind == KIND_NODES ? spoke_kube_node_from_json(obj, &k->rules, &l->nodes[l->n], oerr)
 		                           : spoke_kube_pod_from_json(obj, &k->rules, &l->pods[l->n], oerr);
-		if (rc == FL_OK) {
+		if (rc == FL_OK && s->kind == KIND_PODS && !pod_wants_gpus(&l->pods[l->n])) {
+			spoke_kube_pod_clear(&l->pods[l->n]); /* holds no GPUs: counted in the log line only */
+			l->skipped++;
+		} else if (rc == FL_OK) {
 			l->n++;
 		}
 		if (rc != FL_OK) {
@@ -616,7 +644,7 @@ static long do_list(stream *s)
 	mark_urgent(k);
 	pthread_cond_broadcast(&k->cv);
 	pthread_mutex_unlock(&k->mu);
-	fl_info("kube: listed %u %s at resourceVersion %s", l.n, kind_name[s->kind], s->rv);
+	fl_info("kube: listed %u %s at resourceVersion %s", l.n + l.skipped, kind_name[s->kind], s->rv);
 	return 200;
 }
 
@@ -770,6 +798,13 @@ int spoke_kube_wait_synced(spoke_kube *k, int64_t timeout_ms, char err[FL_ERR_LE
 	return rv;
 }
 
+/* Bound to a node and not finished: the pods the overview counts (the live model has only pods
+ * with GPU requests). */
+static bool pod_holds_now(const spoke_pod *p)
+{
+	return p->node_name[0] != '\0' && strcmp(p->phase, "Succeeded") != 0 && strcmp(p->phase, "Failed") != 0;
+}
+
 int spoke_kube_snapshot(spoke_kube *k, spoke_model *m, char err[FL_ERR_LEN])
 {
 	memset(m, 0, sizeof(*m));
@@ -780,6 +815,17 @@ int spoke_kube_snapshot(spoke_kube *k, spoke_model *m, char err[FL_ERR_LEN])
 		               k->last_error[0] != '\0' ? k->last_error : "none");
 		goto out;
 	}
+	/* exact-size arrays; only pods that hold GPUs now (bound, not finished) are copied */
+	uint32_t holding = 0;
+	for (uint32_t i = 0; i < k->n_pods; i++) {
+		holding += pod_holds_now(&k->pods[i]);
+	}
+	if ((k->n_nodes > 0 && (m->nodes = malloc((size_t)k->n_nodes * sizeof(*m->nodes))) == NULL) ||
+	    (holding > 0 && (m->pods = malloc((size_t)holding * sizeof(*m->pods))) == NULL)) {
+		rv = FL_ENOMEM;
+	}
+	m->cap_nodes = k->n_nodes;
+	m->cap_pods = holding;
 	for (uint32_t i = 0; i < k->n_nodes && rv == FL_OK; i++) {
 		spoke_node *n;
 		if ((rv = spoke_model_add_node(m, &n)) == FL_OK) {
@@ -791,6 +837,9 @@ int spoke_kube_snapshot(spoke_kube *k, spoke_model *m, char err[FL_ERR_LEN])
 	}
 	for (uint32_t i = 0; i < k->n_pods && rv == FL_OK; i++) {
 		spoke_pod *p;
+		if (!pod_holds_now(&k->pods[i])) {
+			continue;
+		}
 		if ((rv = spoke_model_add_pod(m, &p)) == FL_OK) {
 			rv = spoke_kube_pod_copy(p, &k->pods[i]);
 			if (rv != FL_OK) {
