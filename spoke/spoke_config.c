@@ -204,10 +204,12 @@ static int load_sim(fl_yaml_doc *doc, fl_yaml_node sim, spoke_sim_config *cfg, c
  * watch_timeout, sync_timeout, debounce } (spoke/README.md). */
 static int load_kube(fl_yaml_doc *doc, fl_yaml_node kube, spoke_kube_config *cfg, char err[FL_ERR_LEN])
 {
-	static const char *const keys[] = {"kubeconfig",    "serviceaccount_dir", "page_limit", "max_object_bytes",
-	                                   "max_page_bytes", "watch_timeout",      "sync_timeout", "debounce", NULL};
+	static const char *const keys[] = {"kubeconfig",       "serviceaccount_dir", "page_limit",
+	                                   "max_object_bytes", "max_page_bytes",     "watch_timeout",
+	                                   "sync_timeout",     "debounce",           NULL};
 	spoke_kube_config_default(cfg);
-	if (fl_yaml_is_scalar(doc, kube) && (fl_yaml_scalar(doc, kube) == NULL || fl_yaml_scalar(doc, kube)[0] == '\0')) {
+	if (fl_yaml_is_scalar(doc, kube) &&
+	    (fl_yaml_scalar(doc, kube) == NULL || fl_yaml_scalar(doc, kube)[0] == '\0')) {
 		return FL_OK; /* `kube:` alone: in-cluster with the defaults */
 	}
 	if (!fl_yaml_is_map(doc, kube)) {
@@ -250,7 +252,8 @@ static int load_sources(fl_yaml_doc *doc, fl_yaml_node root, spoke_config *out, 
 		                     "missing (required): configure exactly one source, e.g. sim");
 	}
 	if (!fl_yaml_is_map(doc, src)) {
-		return fl_yaml_error(doc, src, "sources", err, "expected a mapping with exactly one source (sim, kube)");
+		return fl_yaml_error(doc, src, "sources", err,
+		                     "expected a mapping with exactly one source (sim, kube)");
 	}
 	int rv = fl_yaml_check_keys(doc, src, keys, err);
 	if (rv != FL_OK) {

@@ -57,7 +57,7 @@ typedef struct spoke_config {
 	enum fl_log_level log_level;
 	spoke_overview_rules rules; /* gpu_resources and benign_taints */
 	spoke_source_kind source;
-	spoke_sim_config sim; /* when source == SPOKE_SOURCE_SIM */
+	spoke_sim_config sim;   /* when source == SPOKE_SOURCE_SIM */
 	spoke_kube_config kube; /* when source == SPOKE_SOURCE_KUBE */
 } spoke_config;
 

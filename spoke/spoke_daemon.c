@@ -574,7 +574,8 @@ int spoke_daemon_open(spoke_daemon **out, const spoke_config *cfg, char err[FL_E
 		spoke_daemon_close(d);
 		return rv;
 	}
-	if (cfg->source == SPOKE_SOURCE_KUBE && (rv = spoke_kube_open(&d->kube, &cfg->kube, &cfg->rules, err)) != FL_OK) {
+	if (cfg->source == SPOKE_SOURCE_KUBE &&
+	    (rv = spoke_kube_open(&d->kube, &cfg->kube, &cfg->rules, err)) != FL_OK) {
 		d->closed_spool = true;
 		spoke_daemon_close(d);
 		return rv;

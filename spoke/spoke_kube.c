@@ -590,8 +590,8 @@ static long do_list(stream *s)
 	do {
 		char *esc = curl_easy_escape(s->curl, cont, 0);
 		snprintf(path, sizeof(path), "/api/v1/%s?limit=%u%s%s%s", kind_name[s->kind], k->cfg.page_limit,
-		         s->kind == KIND_PODS ? "&fieldSelector=" POD_SELECTOR : "", cont[0] != '\0' ? "&continue=" : "",
-		         cont[0] != '\0' && esc != NULL ? esc : "");
+		         s->kind == KIND_PODS ? "&fieldSelector=" POD_SELECTOR : "",
+		         cont[0] != '\0' ? "&continue=" : "", cont[0] != '\0' && esc != NULL ? esc : "");
 		curl_free(esc);
 		status = http_get(s, path, false, err);
 		if (status == 410) {
@@ -692,8 +692,8 @@ static void *stream_main(void *arg)
 			fresh = false;
 			if (status == 410) {
 				count(k, &k->st.gone);
-				fl_info("kube: %s watch: resourceVersion %s is gone (410), relisting", kind_name[s->kind],
-				        s->rv);
+				fl_info("kube: %s watch: resourceVersion %s is gone (410), relisting",
+				        kind_name[s->kind], s->rv);
 				need_list = true;
 				if (!was_fresh) {
 					backoff = 0;
@@ -864,7 +864,8 @@ out:
 bool spoke_kube_take_urgent(spoke_kube *k, int64_t now_ms)
 {
 	pthread_mutex_lock(&k->mu);
-	bool due = k->urgent_since != 0 && k->synced[0] && k->synced[1] && now_ms - k->urgent_since >= k->cfg.debounce_ms;
+	bool due =
+	    k->urgent_since != 0 && k->synced[0] && k->synced[1] && now_ms - k->urgent_since >= k->cfg.debounce_ms;
 	if (due) {
 		k->urgent_since = 0;
 	}

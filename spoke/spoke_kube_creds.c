@@ -60,8 +60,8 @@ static int in_cluster(const char *sa_dir, spoke_kube_creds *out, char err[FL_ERR
 	}
 	const char *dir = sa_dir != NULL && sa_dir[0] != '\0' ? sa_dir : SPOKE_KUBE_SA_DIR;
 	bool v6 = strchr(host, ':') != NULL;
-	int n = snprintf(out->server, sizeof(out->server), "https://%s%s%s:%s", v6 ? "[" : "", host, v6 ? "]" : "",
-	                 port);
+	int n =
+	    snprintf(out->server, sizeof(out->server), "https://%s%s%s:%s", v6 ? "[" : "", host, v6 ? "]" : "", port);
 	if (n < 0 || (size_t)n >= sizeof(out->server)) {
 		return fl_seterr(err, FL_ECONFIG, "KUBERNETES_SERVICE_HOST/PORT too long");
 	}
@@ -97,8 +97,9 @@ static int get_path(fl_yaml_doc *doc, fl_yaml_node map, const char *key, char *o
 		return rv;
 	}
 	const char *slash = strrchr(doc->path, '/');
-	int n = raw[0] == '/' || slash == NULL ? snprintf(out, len, "%s", raw)
-	                                       : snprintf(out, len, "%.*s/%s", (int)(slash - doc->path), doc->path, raw);
+	int n = raw[0] == '/' || slash == NULL
+	            ? snprintf(out, len, "%s", raw)
+	            : snprintf(out, len, "%.*s/%s", (int)(slash - doc->path), doc->path, raw);
 	if (n < 0 || (size_t)n >= len) {
 		return fl_yaml_error(doc, fl_yaml_get(doc, map, key), key, err, "path too long");
 	}
@@ -106,8 +107,7 @@ static int get_path(fl_yaml_doc *doc, fl_yaml_node map, const char *key, char *o
 }
 
 /* A base64 *-data key into a new buffer. */
-static int get_data(fl_yaml_doc *doc, fl_yaml_node map, const char *key, char **out, size_t *len,
-                    char err[FL_ERR_LEN])
+static int get_data(fl_yaml_doc *doc, fl_yaml_node map, const char *key, char **out, size_t *len, char err[FL_ERR_LEN])
 {
 	fl_yaml_node n = fl_yaml_get(doc, map, key);
 	const char *v = fl_yaml_scalar(doc, n);

@@ -14,11 +14,11 @@
 
 #include "fl_err.h"
 
-#define SPOKE_KUBE_URL_LEN     512
-#define SPOKE_KUBE_PATH_LEN    1024
-#define SPOKE_KUBE_TOKEN_MAX   16384    /* bytes of a bearer token */
-#define SPOKE_KUBE_PEM_MAX     (256 << 10)
-#define SPOKE_KUBE_SA_DIR      "/var/run/secrets/kubernetes.io/serviceaccount"
+#define SPOKE_KUBE_URL_LEN   512
+#define SPOKE_KUBE_PATH_LEN  1024
+#define SPOKE_KUBE_TOKEN_MAX 16384 /* bytes of a bearer token */
+#define SPOKE_KUBE_PEM_MAX   (256 << 10)
+#define SPOKE_KUBE_SA_DIR    "/var/run/secrets/kubernetes.io/serviceaccount"
 
 /* Owned strings/blobs; free with spoke_kube_creds_free. Empty string / NULL = not set. */
 typedef struct spoke_kube_creds {
@@ -31,7 +31,7 @@ typedef struct spoke_kube_creds {
 	size_t cert_pem_len, key_pem_len;
 	char token[SPOKE_KUBE_TOKEN_MAX]; /* a literal token */
 	char token_file[SPOKE_KUBE_PATH_LEN];
-	bool insecure; /* insecure-skip-tls-verify */
+	bool insecure;   /* insecure-skip-tls-verify */
 	char origin[64]; /* "kubeconfig context NAME" or "in-cluster", for logs */
 } spoke_kube_creds;
 

@@ -16,9 +16,11 @@
 
 /* Node labels that name the GPU product, in order: NVIDIA GPU feature discovery, AMD's GPU operator
  * (current and beta spelling), Huawei's Ascend device plugin. */
-#define SPOKE_KUBE_PRODUCT_LABELS                                                                              \
-	{ "nvidia.com/gpu.product", "amd.com/gpu.product-name", "beta.amd.com/gpu.product-name",               \
-	  "node.kubernetes.io/npu.chip.name", NULL }
+#define SPOKE_KUBE_PRODUCT_LABELS                                                                                      \
+	{                                                                                                              \
+		"nvidia.com/gpu.product", "amd.com/gpu.product-name", "beta.amd.com/gpu.product-name",                 \
+		    "node.kubernetes.io/npu.chip.name", NULL                                                           \
+	}
 
 /* Fills *n (zeroed first; the caller owns what it then holds and frees it with spoke_kube_node_clear)
  * from a v1 Node object. FL_OK; FL_EINVAL / FL_ELIMIT with err naming the field when the object is

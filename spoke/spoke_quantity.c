@@ -14,9 +14,9 @@ static int parse_suffix(const char *s, int *exp10, int *exp2, char err[FL_ERR_LE
 	static const struct {
 		const char *name;
 		int exp10, exp2;
-	} table[] = {{"", 0, 0},   {"Ki", 0, 10}, {"Mi", 0, 20}, {"Gi", 0, 30}, {"Ti", 0, 40}, {"Pi", 0, 50},
+	} table[] = {{"", 0, 0},    {"Ki", 0, 10}, {"Mi", 0, 20}, {"Gi", 0, 30}, {"Ti", 0, 40}, {"Pi", 0, 50},
 	             {"Ei", 0, 60}, {"n", -9, 0},  {"u", -6, 0},  {"m", -3, 0},  {"k", 3, 0},   {"M", 6, 0},
-	             {"G", 9, 0},  {"T", 12, 0},  {"P", 15, 0},  {"E", 18, 0}};
+	             {"G", 9, 0},   {"T", 12, 0},  {"P", 15, 0},  {"E", 18, 0}};
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
 		if (strcmp(s, table[i].name) == 0) {
 			*exp10 = table[i].exp10;

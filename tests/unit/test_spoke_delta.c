@@ -42,9 +42,9 @@ static void test_delta_holds_changed_new_and_removed(void **state)
 	fl_proto_frame_free(&f);
 
 	make_full(&f, 4);
-	snprintf(f.nodes[1].status, sizeof(f.nodes[1].status), "NotReady"); /* changed */
+	snprintf(f.nodes[1].status, sizeof(f.nodes[1].status), "NotReady");                /* changed */
 	snprintf(f.nodes[2].taints[0].key, sizeof(f.nodes[2].taints[0].key), "gpu.fault"); /* taint changed */
-	snprintf(f.nodes[3].name, sizeof(f.nodes[3].name), "n9"); /* n3 removed, n9 new */
+	snprintf(f.nodes[3].name, sizeof(f.nodes[3].name), "n9");                          /* n3 removed, n9 new */
 	snprintf(f.gpus[3].node, sizeof(f.gpus[3].node), "n9");
 	char err[FL_ERR_LEN];
 	assert_int_equal(spoke_delta_make(&d, &f, err), FL_OK);

@@ -48,16 +48,16 @@ static void test_kubeconfig_current_context(void **state)
 	(void)state;
 	write_file("tok", "rotating-1\n");
 	/* "LS0tLS1CRUdJTg==" is base64 of "-----BEGIN" */
-	const char *kc = write_file("kubeconfig",
-	                            "apiVersion: v1\nkind: Config\ncurrent-context: prod\n"
-	                            "clusters:\n"
-	                            "- name: dev\n  cluster: {server: https://dev:6443}\n"
-	                            "- name: prod\n  cluster:\n    server: https://prod.example:6443/\n"
-	                            "    certificate-authority-data: LS0tLS1CRUdJTg==\n"
-	                            "contexts:\n- name: dev\n  context: {cluster: dev, user: dev}\n"
-	                            "- name: prod\n  context: {cluster: prod, user: ops}\n"
-	                            "users:\n- name: dev\n  user: {token: devtoken}\n"
-	                            "- name: ops\n  user:\n    tokenFile: tok\n    client-certificate: certs/c.pem\n");
+	const char *kc =
+	    write_file("kubeconfig", "apiVersion: v1\nkind: Config\ncurrent-context: prod\n"
+	                             "clusters:\n"
+	                             "- name: dev\n  cluster: {server: https://dev:6443}\n"
+	                             "- name: prod\n  cluster:\n    server: https://prod.example:6443/\n"
+	                             "    certificate-authority-data: LS0tLS1CRUdJTg==\n"
+	                             "contexts:\n- name: dev\n  context: {cluster: dev, user: dev}\n"
+	                             "- name: prod\n  context: {cluster: prod, user: ops}\n"
+	                             "users:\n- name: dev\n  user: {token: devtoken}\n"
+	                             "- name: ops\n  user:\n    tokenFile: tok\n    client-certificate: certs/c.pem\n");
 	spoke_kube_creds c;
 	char err[FL_ERR_LEN] = "";
 	if (spoke_kube_creds_load(kc, NULL, &c, err) != FL_OK) {
