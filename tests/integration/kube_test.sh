@@ -217,6 +217,13 @@ curl -s -X POST "$KUBE/control/node?name=amd-2&ready=True" >/dev/null
 ms=$(wait_for 5 bash -c "[ \"\$(psql -h '$FL_PG_DIR' -U postgres -d fleetlens -tAqc \"SELECT status FROM node WHERE cluster_name='alpha' AND name='amd-2'\")\" == Ready ] && echo yes")
 check_eq "after a malformed and an oversized event, changes still reach the hub" yes "$([ "$ms" != timeout ] && echo yes)"
 compare_all "after a pod deletion"
+# --- a pod that finishes stops matching the field selector: the watch sends DELETED, its GPUs are free --
+pod=$(curl -s "$KUBE/control/objects?kind=pods" | jq -c '.[] | select(.metadata.uid == "pod-train-llm-a-0") | .status.phase = "Succeeded"')
+curl -s -X POST --data-binary "$pod" "$KUBE/control/apply?kind=pods" >/dev/null
+curl -s -X POST "$KUBE/control/node?name=cpu-0&ready=True" >/dev/null # a change that matters carries it
+ms=$(wait_for 5 bash -c "[ \"\$(psql -h '$FL_PG_DIR' -U postgres -d fleetlens -tAqc \"SELECT gpu_allocation FROM node WHERE cluster_name='alpha' AND name='amd-0'\")\" == 3 ] && echo yes")
+check_eq "a pod turning Succeeded frees its 4 GPUs on amd-0 (7 → 3) at the hub" yes "$([ "$ms" != timeout ] && echo yes)"
+
 # --- deltas: out-of-cycle frames carry only what changed; a deleted node goes as removed_nodes ----------
 curl -s -X POST "$KUBE/control/delete?kind=nodes&name=cpu-1" >/dev/null
 ms=$(wait_for 5 bash -c "[ \"\$(psql -h '$FL_PG_DIR' -U postgres -d fleetlens -tAqc \"SELECT count(*) FROM node WHERE cluster_name='alpha'\")\" == 12 ] && echo yes")
@@ -231,6 +238,12 @@ kill "$SPOKE_PID" && wait "$SPOKE_PID"
 check_eq "spoke exits 0 on SIGTERM" 0 $?
 SPOKE_PID=
 stats=$(grep 'kube stats at stop' "$T/spoke.log")
+
+# --- --once with the kube source: lists, sends one full frame, exits 0 ------------------------------------
+out=$("$BIN/fleetlens-spoke" --config "$T/alpha.yaml" --once 2>&1)
+check_eq "--once with sources.kube is acknowledged (exit 0)" 0 $?
+check_contains "--once sent a full frame" "kind=full" "$out"
+compare_all "after --once"
 check_contains "stats line: the malformed event counted" "malformed=1" "$stats"
 check_contains "stats line: the oversized event counted" "oversized=1" "$stats"
 check_contains "stats line: one relist" "relists=1" "$stats"
