@@ -91,7 +91,7 @@ static fl_yaml_node named(fl_yaml_doc *doc, fl_yaml_node list, const char *name,
 /* A path key: absolute, or relative to the kubeconfig's folder. */
 static int get_path(fl_yaml_doc *doc, fl_yaml_node map, const char *key, char *out, size_t len, char err[FL_ERR_LEN])
 {
-	char raw[SPOKE_KUBE_PATH_LEN];
+	char raw[SPOKE_KUBE_PATH_LEN] = "";
 	int rv = fl_yaml_get_str(doc, map, key, false, raw, sizeof(raw), err);
 	if (rv != FL_OK || raw[0] == '\0') {
 		return rv;

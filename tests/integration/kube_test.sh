@@ -116,6 +116,53 @@ check_eq "wrong token: the stand-in saw unauthorized requests" yes \
 	"$(counts | jq -r 'if .unauthorized > 0 then "yes" else "no" end')"
 curl -s -X POST "$KUBE/control/counts" >/dev/null
 
+# --- HTTPS: certificate-authority-data and a client certificate file, as a real kubeconfig has them ----------
+(cd "$T" && ec="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes" &&
+	openssl req -x509 $ec -keyout ca.key -out ca.pem -days 2 -subj /CN=kube-test-ca &&
+	openssl req $ec -keyout api.key -out api.csr -subj /CN=kube-apiserver &&
+	printf 'subjectAltName=IP:127.0.0.1\n' >api.ext &&
+	openssl x509 -req -in api.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile api.ext -out api.pem &&
+	openssl req $ec -keyout client.key -out client.csr -subj /CN=fleetlens-spoke &&
+	openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -out client.pem &&
+	openssl req -x509 $ec -keyout other.key -out other.pem -days 2 -subj /CN=other-ca) >"$T/openssl.log" 2>&1
+TLS_PORT=$(fl_free_port)
+python3 "$FL_ROOT/tests/kube_standin/kube_standin.py" --port "$TLS_PORT" --token-file "$T/token" \
+	--tls-cert "$T/api.pem" --tls-key "$T/api.key" --client-ca "$T/ca.pem" >"$T/standin-tls.log" 2>&1 &
+TLS_PID=$!
+tls_kubeconfig() { # tls_kubeconfig FILE CA_PEM
+	cat >"$1" <<YAML
+apiVersion: v1
+kind: Config
+current-context: tls
+clusters:
+- name: tls
+  cluster:
+    server: https://127.0.0.1:$TLS_PORT
+    certificate-authority-data: $(base64 -w0 "$2")
+contexts:
+- name: tls
+  context: {cluster: tls, user: tls}
+users:
+- name: tls
+  user:
+    token: $(cat "$T/token")
+    client-certificate: client.pem
+    client-key: client.key
+YAML
+}
+tls_kubeconfig "$T/tlskubeconfig" "$T/ca.pem"
+tls_kubeconfig "$T/wrongca" "$T/other.pem"
+spoke_yaml "$T/tls.yaml" tlskubeconfig
+spoke_yaml "$T/tlsbad.yaml" wrongca
+for ((i = 0; i < 50; i++)); do (exec 3<>"/dev/tcp/127.0.0.1/$TLS_PORT") 2>/dev/null && break; sleep 0.1; done
+out=$("$BIN/fleetlens-spoke" --config "$T/tls.yaml" --once --dry-run 2>"$T/tls.err")
+check_eq "HTTPS with certificate-authority-data and a client certificate: dry-run exits 0" 0 $?
+check_eq "HTTPS: the 13 nodes are in the frame" 13 "$(jq '.nodes | length' <<<"$out" 2>/dev/null)"
+out=$("$BIN/fleetlens-spoke" --config "$T/tlsbad.yaml" --once --dry-run 2>&1)
+check_eq "HTTPS with the wrong CA: dry-run exits 1" 1 $?
+check_contains "HTTPS with the wrong CA: the error says it is the certificate" "certificate" "$out"
+kill "$TLS_PID" && wait "$TLS_PID" 2>/dev/null
+
 # --- the expected cluster, computed here from the stand-in's objects ---------------------------------
 expected() {
 	jq -n --argjson nodes "$(curl -s "$KUBE/control/objects?kind=nodes")" \

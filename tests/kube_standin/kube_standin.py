@@ -19,6 +19,7 @@ It serves what the spoke's `kube` source uses of the real server, with the real 
 Test control (no auth, never counted): /control/counts, /control/objects?kind=, /control/apply?kind=,
 /control/delete?kind=&name=|uid=, /control/node?name=&ready=|taint=key:effect|untaint=key|
 allocatable=res:value, /control/expire?kind=, /control/malformed?kind=, /control/oversized?kind=&bytes=.
+With --tls-cert/--tls-key it serves HTTPS (and with --client-ca requires a client certificate).
 Fixtures: `small` (mixed vendors, NotReady/Unknown/cordoned nodes, benign and fault taints, init
 containers, terminating, finished and unbound pods) or `scale` (--nodes N --pods-per-node K).
 Python 3 standard library only.
@@ -467,6 +468,9 @@ def main():
     ap.add_argument("--nodes", type=int, default=5000)
     ap.add_argument("--pods-per-node", type=int, default=10)
     ap.add_argument("--bookmark-interval", type=float, default=1.0)
+    ap.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM) ...")
+    ap.add_argument("--tls-key", help="... and its key, as kube-apiserver does")
+    ap.add_argument("--client-ca", help="with TLS: require a client certificate signed by this CA")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
     st = State()
@@ -477,6 +481,14 @@ def main():
     Handler.st, Handler.args = st, args
     srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     srv.daemon_threads = True
+    if args.tls_cert:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        if args.client_ca:
+            ctx.load_verify_locations(args.client_ca)
+            ctx.verify_mode = ssl.CERT_REQUIRED
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     print("kube stand-in on 127.0.0.1:%d (%s, rv %d)" % (args.port, args.fixture, st.rv), flush=True)
     srv.serve_forever()
 

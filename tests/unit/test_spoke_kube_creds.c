@@ -78,6 +78,29 @@ static void test_kubeconfig_current_context(void **state)
 	spoke_kube_creds_free(&c);
 }
 
+static void test_kubeconfig_absent_keys_stay_unset(void **state)
+{
+	(void)state;
+	const char *kc =
+	    write_file("plain", "current-context: x\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\n"
+	                        "clusters:\n- name: c\n  cluster: {server: https://h:6443}\n"
+	                        "users:\n- name: u\n  user: {token: literal}\n");
+	spoke_kube_creds c;
+	char err[FL_ERR_LEN] = "";
+	if (spoke_kube_creds_load(kc, NULL, &c, err) != FL_OK) {
+		fail_msg("load: %s", err);
+	}
+	assert_string_equal(c.token_file, "");
+	assert_string_equal(c.cert_file, "");
+	assert_string_equal(c.key_file, "");
+	assert_string_equal(c.ca_file, "");
+	assert_null(c.ca_pem);
+	char tok[SPOKE_KUBE_TOKEN_MAX];
+	assert_int_equal(spoke_kube_creds_token(&c, tok, sizeof(tok), err), FL_OK);
+	assert_string_equal(tok, "literal");
+	spoke_kube_creds_free(&c);
+}
+
 static void test_kubeconfig_errors_name_the_key(void **state)
 {
 	(void)state;
@@ -138,6 +161,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_kubeconfig_current_context),
+	    cmocka_unit_test(test_kubeconfig_absent_keys_stay_unset),
 	    cmocka_unit_test(test_kubeconfig_errors_name_the_key),
 	    cmocka_unit_test(test_in_cluster_from_overridden_folder),
 	};
