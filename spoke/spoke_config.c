@@ -11,7 +11,7 @@
 
 const char *spoke_config_source_name(spoke_source_kind kind)
 {
-	return kind == SPOKE_SOURCE_SIM ? "sim" : "unknown";
+	return kind == SPOKE_SOURCE_SIM ? "sim" : kind == SPOKE_SOURCE_KUBE ? "kube" : "unknown";
 }
 
 /* Reads the list at map[key] (if present) into names (max entries of len bytes each, *n set).
@@ -208,16 +208,60 @@ static int load_prometheus(fl_yaml_doc *doc, fl_yaml_node src, spoke_config *out
 	return prom != 0 ? spoke_prom_config_load(doc, prom, &out->prom, err) : FL_OK;
 }
 
+/* sources.kube: { kubeconfig, serviceaccount_dir, page_limit, max_object_bytes, max_page_bytes,
+ * watch_timeout, sync_timeout, debounce } (spoke/README.md). */
+static int load_kube(fl_yaml_doc *doc, fl_yaml_node kube, spoke_kube_config *cfg, char err[FL_ERR_LEN])
+{
+	static const char *const keys[] = {"kubeconfig",       "serviceaccount_dir", "page_limit",
+	                                   "max_object_bytes", "max_page_bytes",     "watch_timeout",
+	                                   "sync_timeout",     "debounce",           NULL};
+	spoke_kube_config_default(cfg);
+	if (fl_yaml_is_scalar(doc, kube) &&
+	    (fl_yaml_scalar(doc, kube) == NULL || fl_yaml_scalar(doc, kube)[0] == '\0')) {
+		return FL_OK; /* `kube:` alone: in-cluster with the defaults */
+	}
+	if (!fl_yaml_is_map(doc, kube)) {
+		return fl_yaml_error(doc, kube, "kube", err, "expected a mapping (kubeconfig, page_limit, ...)");
+	}
+	int64_t limit = cfg->page_limit, obj = cfg->max_object_bytes, page = cfg->max_page_bytes;
+	int rv;
+	if ((rv = fl_yaml_check_keys(doc, kube, keys, err)) != FL_OK ||
+	    (rv = get_path(doc, kube, "kubeconfig", false, true, cfg->kubeconfig, sizeof(cfg->kubeconfig), err)) !=
+	        FL_OK ||
+	    (rv = get_path(doc, kube, "serviceaccount_dir", false, false, cfg->sa_dir, sizeof(cfg->sa_dir), err)) !=
+	        FL_OK ||
+	    (rv = fl_yaml_get_int(doc, kube, "page_limit", false, 1, 10000, &limit, err)) != FL_OK ||
+	    (rv = fl_yaml_get_int(doc, kube, "max_object_bytes", false, 4096, 256 << 20, &obj, err)) != FL_OK ||
+	    (rv = fl_yaml_get_int(doc, kube, "max_page_bytes", false, 65536, 1ll << 32, &page, err)) != FL_OK ||
+	    (rv = fl_yaml_get_duration(doc, kube, "watch_timeout", false, &cfg->watch_timeout_ms, err)) != FL_OK ||
+	    (rv = fl_yaml_get_duration(doc, kube, "sync_timeout", false, &cfg->sync_timeout_ms, err)) != FL_OK ||
+	    (rv = fl_yaml_get_duration(doc, kube, "debounce", false, &cfg->debounce_ms, err)) != FL_OK) {
+		return rv;
+	}
+	if (cfg->watch_timeout_ms < 1000 || cfg->watch_timeout_ms > 3600000) {
+		return fl_yaml_error(doc, fl_yaml_get(doc, kube, "watch_timeout"), "watch_timeout", err,
+		                     "expected 1s to 1h");
+	}
+	if (cfg->debounce_ms > 60000) {
+		return fl_yaml_error(doc, fl_yaml_get(doc, kube, "debounce"), "debounce", err, "at most 60s");
+	}
+	cfg->page_limit = (uint32_t)limit;
+	cfg->max_object_bytes = obj;
+	cfg->max_page_bytes = page;
+	return FL_OK;
+}
+
 static int load_sources(fl_yaml_doc *doc, fl_yaml_node root, spoke_config *out, char err[FL_ERR_LEN])
 {
-	static const char *const keys[] = {"sim", "prometheus", NULL};
+	static const char *const keys[] = {"sim", "kube", "prometheus", NULL};
 	fl_yaml_node src = fl_yaml_get(doc, root, "sources");
 	if (src == 0) {
 		return fl_yaml_error(doc, root, "sources", err,
 		                     "missing (required): configure exactly one source, e.g. sim");
 	}
 	if (!fl_yaml_is_map(doc, src)) {
-		return fl_yaml_error(doc, src, "sources", err, "expected a mapping with exactly one source (sim)");
+		return fl_yaml_error(doc, src, "sources", err,
+		                     "expected a mapping with exactly one source (sim, kube)");
 	}
 	int rv = fl_yaml_check_keys(doc, src, keys, err);
 	if (rv != FL_OK) {
@@ -228,9 +272,15 @@ static int load_sources(fl_yaml_doc *doc, fl_yaml_node root, spoke_config *out, 
 	}
 	size_t node_sources = fl_yaml_map_len(doc, src) - (out->has_prom ? 1 : 0);
 	if (node_sources != 1) {
-		return fl_yaml_error(doc, src, "sources", err, "configure exactly one node source (sim), got %zu%s",
+		return fl_yaml_error(doc, src, "sources", err, "configure exactly one node source (sim or kube), got %zu%s",
 		                     node_sources,
 		                     out->has_prom ? " (prometheus only adds figures to a node source's nodes)" : "");
+	}
+	if (fl_yaml_get(doc, src, "kube") != 0) {
+		out->source = SPOKE_SOURCE_KUBE;
+		rv = load_kube(doc, fl_yaml_get(doc, src, "kube"), &out->kube, err);
+		out->kube.max_backoff_ms = out->max_backoff_ms;
+		return rv;
 	}
 	out->source = SPOKE_SOURCE_SIM;
 	return load_sim(doc, fl_yaml_get(doc, src, "sim"), &out->sim, err);

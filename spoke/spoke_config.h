@@ -16,6 +16,7 @@
 #include "fl_yaml.h"
 #include "spoke_overview.h"
 #include "spoke_prom.h"
+#include "spoke_kube.h"
 #include "spoke_sim.h"
 
 #define SPOKE_URL_LEN  256
@@ -29,6 +30,7 @@
 
 typedef enum spoke_source_kind {
 	SPOKE_SOURCE_SIM = 1,
+	SPOKE_SOURCE_KUBE = 2,
 } spoke_source_kind;
 
 /* The tls: section, used when hub_url is tls+tcp://. Empty strings mean "not set". */
@@ -60,9 +62,10 @@ typedef struct spoke_config {
 	spoke_sim_config sim;   /* when source == SPOKE_SOURCE_SIM */
 	bool has_prom;          /* sources.prometheus: enriches the node source's model each cycle */
 	spoke_prom_config prom; /* when has_prom */
+	spoke_kube_config kube; /* when source == SPOKE_SOURCE_KUBE */
 } spoke_config;
 
-/* The source's name as it appears in config and in frame facts ("sim"). */
+/* The source's name as it appears in config and in frame facts ("sim", "kube"). */
 const char *spoke_config_source_name(spoke_source_kind kind);
 
 /* Reads path into *out (fully overwritten, defaults applied) and loads the key named by key_file.

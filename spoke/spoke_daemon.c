@@ -9,6 +9,8 @@
 
 #include "fl_log.h"
 #include "fl_time.h"
+#include "spoke_delta.h"
+#include "spoke_kube.h"
 #include "spoke_model.h"
 #include "spoke_overview.h"
 #include "spoke_prom.h"
@@ -41,17 +43,44 @@ struct spoke_daemon {
 	spoke_daemon_stats st;
 	bool closed_spool; /* the spool was written out already */
 	bool once;         /* --once: no retries, a failed frame just stays queued */
+	spoke_kube *kube;  /* the kube source's watchers (source kube), else NULL */
+	spoke_delta delta; /* kube: node rows the hub was last sent */
+	bool delta_next;   /* kube: the collect in progress is an out-of-cycle one (a delta if it can be) */
 };
 
-int spoke_daemon_collect(const spoke_config *cfg, uint64_t tick, const spoke_frame_meta *meta, fl_proto_frame *out,
+/* The model of this cycle: from the sim, or a snapshot of the kube source's live model (kube given),
+ * or for kube without a running source (--dry-run) a one-shot list of the cluster. */
+static int collect_model(const spoke_config *cfg, spoke_kube *kube, uint64_t tick, spoke_model *model,
                          char err[FL_ERR_LEN])
+{
+	if (cfg->source != SPOKE_SOURCE_KUBE) {
+		return spoke_sim_fill(&cfg->sim, tick, model, err);
+	}
+	if (kube != NULL) {
+		(void)spoke_kube_take_urgent(kube, INT64_MAX); /* this snapshot carries what was pending */
+		return spoke_kube_snapshot(kube, model, err);
+	}
+	int rv = spoke_kube_open(&kube, &cfg->kube, &cfg->rules, err);
+	if (rv == FL_OK && (rv = spoke_kube_wait_synced(kube, cfg->kube.sync_timeout_ms, err)) == FL_OK) {
+		rv = spoke_kube_snapshot(kube, model, err);
+	}
+	spoke_kube_close(kube);
+	return rv;
+}
+
+static int collect_from(const spoke_config *cfg, spoke_kube *kube, uint64_t tick, const spoke_frame_meta *meta,
+                        fl_proto_frame *out, char err[FL_ERR_LEN])
 {
 	spoke_model model;
 	spoke_overview_result ov;
 	memset(&model, 0, sizeof(model));
 	memset(&ov, 0, sizeof(ov));
 	memset(out, 0, sizeof(*out));
-	int rv = spoke_sim_fill(&cfg->sim, tick, &model, err);
+	int rv = collect_model(cfg, kube, tick, &model, err);
+	if (rv == FL_OK && cfg->source == SPOKE_SOURCE_KUBE) {
+		/* The Kubernetes API has no utilization, storage or RDMA figures: unknown unless measured below. */
+		model.unknown |= FL_OV_UTILIZATION | FL_OV_STORAGE | FL_OV_RDMA;
+	}
 	if (rv == FL_OK && cfg->has_prom) {
 		rv = spoke_prom_collect(&cfg->prom, &model, err); /* only out of memory fails the cycle */
 	}
@@ -64,6 +93,12 @@ int spoke_daemon_collect(const spoke_config *cfg, uint64_t tick, const spoke_fra
 	spoke_overview_result_free(&ov);
 	spoke_model_free(&model);
 	return rv;
+}
+
+int spoke_daemon_collect(const spoke_config *cfg, uint64_t tick, const spoke_frame_meta *meta, fl_proto_frame *out,
+                         char err[FL_ERR_LEN])
+{
+	return collect_from(cfg, NULL, tick, meta, out, err);
 }
 
 const char *spoke_daemon_spoke_id(const spoke_daemon *d)
@@ -145,6 +180,24 @@ static spoke_frame_meta meta_of(const spoke_daemon *d)
 	return m;
 }
 
+/* kube: an out-of-cycle collect becomes a delta against what was sent last, unless the hub asked for a
+ * full snapshot or nothing is remembered; a full frame is remembered for the next delta. */
+static void make_delta_or_remember(spoke_daemon *d, fl_proto_frame *f)
+{
+	char err[FL_ERR_LEN];
+	bool delta = d->delta_next && !d->want_full && d->delta.have;
+	d->delta_next = false;
+	if (delta && spoke_delta_make(&d->delta, f, err) == FL_OK) {
+		return;
+	}
+	if (delta) {
+		fl_warn("sending a full frame instead of a delta: %s", err);
+	}
+	if (spoke_delta_remember(&d->delta, f) != FL_OK) {
+		fl_warn("out of memory remembering the sent nodes: the next frame is a full one");
+	}
+}
+
 /* Collects the next cycle and queues it. The sim source only produces full snapshots, which also
  * answers a want_full; a source with deltas (issue 3) must build a full while d->want_full is set. */
 static int collect_and_queue(spoke_daemon *d)
@@ -152,15 +205,29 @@ static int collect_and_queue(spoke_daemon *d)
 	char err[FL_ERR_LEN];
 	spoke_frame_meta meta = meta_of(d);
 	fl_proto_frame f;
-	int rv = spoke_daemon_collect(d->cfg, d->tick, &meta, &f, err);
+	if (d->kube != NULL && d->once) {
+		int w = spoke_kube_wait_synced(d->kube, d->cfg->kube.sync_timeout_ms, err);
+		if (w != FL_OK) {
+			d->st.collect_errors++;
+			fl_error("collect failed: %s", err);
+			return w;
+		}
+	}
+	int rv = collect_from(d->cfg, d->kube, d->tick, &meta, &f, err);
 	d->tick++;
 	if (rv != FL_OK) {
 		d->st.collect_errors++;
 		fl_error("cycle %" PRIu64 ": collect failed: %s", d->tick - 1, err);
 		return rv;
 	}
+	if (d->kube != NULL) {
+		make_delta_or_remember(d, &f);
+	}
 	bool full = f.env.kind == FL_FRAME_FULL;
 	rv = queue_frame(d, &f);
+	if (rv != FL_OK && d->kube != NULL) {
+		spoke_delta_reset(&d->delta); /* the hub may lack what was remembered: next time a full frame */
+	}
 	if (rv == FL_OK) {
 		d->st.collected++;
 		if (full) {
@@ -321,6 +388,21 @@ static void sleep_ms(int64_t ms)
 	nanosleep(&ts, NULL); /* a signal cuts it short, which is what we want */
 }
 
+/* The kube source's request and event counters, beside the delivery stats. */
+static void log_kube_stats(spoke_daemon *d, const char *when)
+{
+	if (d->kube == NULL) {
+		return;
+	}
+	spoke_kube_stats k;
+	spoke_kube_get_stats(d->kube, &k);
+	fl_info("kube stats%s: list_requests=%" PRIu64 " watch_requests=%" PRIu64 " errors=%" PRIu64
+	        " auth_errors=%" PRIu64 " relists=%" PRIu64 " gone=%" PRIu64 " events=%" PRIu64 " bookmarks=%" PRIu64
+	        " malformed=%" PRIu64 " oversized=%" PRIu64,
+	        when, k.list_requests, k.watch_requests, k.errors, k.auth_errors, k.relists, k.gone, k.events,
+	        k.bookmarks, k.malformed, k.oversized);
+}
+
 static void log_stats(spoke_daemon *d, const char *when)
 {
 	spoke_spool_stats s;
@@ -334,6 +416,7 @@ static void log_stats(spoke_daemon *d, const char *when)
 	        when, s.frames, s.bytes, s.memory_bytes, s.disk_bytes, t->collected, t->heartbeats, t->acked,
 	        t->duplicates, t->rejected, t->retries, t->no_ack, t->want_full, s.dropped, s.dropped_bytes,
 	        s.superseded, s.superseded_bytes, s.corrupt, s.write_errors, t->collect_errors, d->state.last_seq);
+	log_kube_stats(d, when);
 }
 
 /* Abandons the request in flight (it stays queued) and writes the spool out. */
@@ -367,6 +450,30 @@ static void wind_down(spoke_daemon *d)
 	}
 }
 
+/* The kube source: before its first sync a cycle waits (the first frame goes as soon as it is
+ * synced); a change that matters (debounced by the source) is collected at once, out of cycle.
+ * True when it collected. */
+static bool kube_cycle(spoke_daemon *d, int64_t now, int64_t *next_collect)
+{
+	if (d->kube == NULL) {
+		return false;
+	}
+	if (!spoke_kube_synced(d->kube)) {
+		if (now >= *next_collect) {
+			*next_collect = now + SLICE_MS; /* not yet: look again shortly */
+		}
+		return false;
+	}
+	if (spoke_kube_take_urgent(d->kube, now) && now < *next_collect) {
+		fl_debug("kube: a change that matters: collecting now");
+		d->delta_next = true;
+		collect_and_queue(d);
+		d->delta_next = false;
+		return true;
+	}
+	return false;
+}
+
 void spoke_daemon_run(spoke_daemon *d, volatile sig_atomic_t *stop)
 {
 	const spoke_config *cfg = d->cfg;
@@ -375,6 +482,9 @@ void spoke_daemon_run(spoke_daemon *d, volatile sig_atomic_t *stop)
 	d->last_ack = now;
 	while (!*stop) {
 		now = fl_mono_ms();
+		if (kube_cycle(d, now, &next_collect)) {
+			now = fl_mono_ms();
+		}
 		if (now >= next_collect) {
 			collect_and_queue(d);
 			next_collect += cfg->interval_ms;
@@ -472,6 +582,12 @@ int spoke_daemon_open(spoke_daemon **out, const spoke_config *cfg, char err[FL_E
 		spoke_daemon_close(d);
 		return rv;
 	}
+	if (cfg->source == SPOKE_SOURCE_KUBE &&
+	    (rv = spoke_kube_open(&d->kube, &cfg->kube, &cfg->rules, err)) != FL_OK) {
+		d->closed_spool = true;
+		spoke_daemon_close(d);
+		return rv;
+	}
 	d->retry_at = fl_mono_ms();
 	*out = d;
 	return FL_OK;
@@ -485,6 +601,8 @@ void spoke_daemon_close(spoke_daemon *d)
 	if (d->spool != NULL && d->sender != NULL) {
 		wind_down(d);
 	}
+	spoke_kube_close(d->kube);
+	spoke_delta_reset(&d->delta);
 	spoke_sender_close(d->sender);
 	spoke_spool_close(d->spool);
 	spoke_state_close(&d->state);

@@ -422,6 +422,9 @@ static int run_query(const spoke_prom_config *cfg, spoke_prom_figure f, spoke_mo
 			set_cluster_figure(m, f, sum);
 		}
 	}
+	if (rv == FL_OK) {
+		m->unknown &= ~overview_bit(f); /* measured now, whatever the node source could not say */
+	}
 	free(samples);
 	if (rv != FL_OK && rv != FL_ENOMEM) {
 		g_stats.failed++;

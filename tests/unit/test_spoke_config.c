@@ -243,8 +243,14 @@ static void test_spoke_config_exactly_one_known_source(void **state)
 	(void)state;
 	expect_error("cluster: alpha\nhub_url: tcp://127.0.0.1:7100\n", "1:1: key 'sources': missing");
 	expect_error("cluster: alpha\nhub_url: tcp://127.0.0.1:7100\nsources: {}\n", "3:10: key 'sources'");
-	expect_error("cluster: alpha\nhub_url: tcp://127.0.0.1:7100\nsources:\n  kube: {}\n",
-	             "4:3: key 'kube': unknown key");
+	expect_error("cluster: alpha\nhub_url: tcp://127.0.0.1:7100\nsources:\n  nosuch: {}\n",
+	             "4:3: key 'nosuch': unknown key");
+	expect_error("cluster: alpha\nhub_url: tcp://127.0.0.1:7100\nsources:\n  kube: {kubeconfg: x}\n",
+	             "4:10: key 'kubeconfg': unknown key");
+	expect_error("cluster: alpha\nhub_url: tcp://127.0.0.1:7100\nsources:\n  kube: {kubeconfig: /nonexistent}\n",
+	             "4:22: key 'kubeconfig': cannot read");
+	expect_error("cluster: alpha\nhub_url: tcp://127.0.0.1:7100\nsources:\n  kube: {page_limit: 0}\n",
+	             "4:22: key 'page_limit'");
 	expect_error("cluster: alpha\nhub_url: tcp://127.0.0.1:7100\nsources:\n  sim:\n", "4:7: key 'sim'");
 }
 

@@ -1,0 +1,911 @@
+/* spoke_kube.c — list + watch of nodes and pods over libcurl, JSON by jansson, a live model under a
+ * mutex. One thread and one curl easy handle per kind. */
+#include "spoke_kube.h"
+
+#include <curl/curl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fl_log.h"
+#include "fl_time.h"
+#include "spoke_kube_obj.h"
+
+#define BACKOFF_MIN_MS 200
+#define RV_LEN         128
+#define CONT_LEN       4096
+#define POD_SELECTOR   "status.phase%21%3DSucceeded%2Cstatus.phase%21%3DFailed"
+
+enum kind { KIND_NODES = 0, KIND_PODS = 1 };
+
+struct spoke_kube;
+
+/* One kind's stream: its thread, curl handle and the body being read. */
+typedef struct stream {
+	struct spoke_kube *k;
+	enum kind kind;
+	pthread_t thread;
+	bool started;
+	CURL *curl;
+	char rv[RV_LEN]; /* resourceVersion to watch from */
+	bool synced;     /* listed at least once */
+	/* the response being read */
+	char *buf;
+	size_t len, cap, max; /* max: the ceiling for one page / one event line */
+	bool want_watch;      /* a watch request: events are handled line by line once the status is 200 */
+	bool watching;        /* events are handled line by line */
+	bool started_body;    /* on_body has looked at the status */
+	bool overflow;        /* a list page hit max (the transfer is aborted) */
+	bool skipping;        /* an event line hit max: drop bytes to the next newline */
+	bool gone;            /* a 410 ERROR event arrived */
+	bool changed;         /* an event on this stream marked the model urgent */
+} stream;
+
+struct spoke_kube {
+	spoke_kube_config cfg;
+	spoke_overview_rules rules;
+	spoke_kube_creds creds;
+	atomic_bool stop;
+	pthread_mutex_t mu; /* guards everything below */
+	pthread_cond_t cv;  /* signalled when a kind syncs */
+	spoke_node *nodes;
+	uint32_t n_nodes, cap_nodes;
+	spoke_pod *pods;
+	uint32_t n_pods, cap_pods;
+	bool synced[2];
+	int64_t urgent_since; /* monotonic ms of the first pending urgent change, 0 = none */
+	char last_error[FL_ERR_LEN];
+	spoke_kube_stats st;
+	stream streams[2];
+};
+
+static const char *const kind_name[2] = {"nodes", "pods"};
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static void curl_init(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+void spoke_kube_config_default(spoke_kube_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->page_limit = 500;
+	c->max_object_bytes = 4 << 20;
+	c->max_page_bytes = 256 << 20;
+	c->watch_timeout_ms = 300000;
+	c->sync_timeout_ms = 30000;
+	c->debounce_ms = 1000;
+	c->max_backoff_ms = 30000;
+}
+
+/* ---- the live model (callers hold k->mu) ------------------------------------------------------- */
+
+static int grow(void **arr, uint32_t n, uint32_t *cap, size_t elem)
+{
+	if (n < *cap) {
+		return FL_OK;
+	}
+	uint32_t nc = *cap == 0 ? 64 : *cap * 2;
+	if (nc > UINT32_MAX / 2) {
+		return FL_ELIMIT;
+	}
+	void *p = realloc(*arr, (size_t)nc * elem);
+	if (p == NULL) {
+		return FL_ENOMEM;
+	}
+	*arr = p;
+	*cap = nc;
+	return FL_OK;
+}
+
+static void mark_urgent(spoke_kube *k)
+{
+	if (k->urgent_since == 0) {
+		k->urgent_since = fl_mono_ms();
+	}
+}
+
+static int64_t gpu_sum(const spoke_kube *k, const spoke_resources *r)
+{
+	int64_t s = 0;
+	for (uint32_t i = 0; i < k->rules.n_gpu_resources; i++) {
+		s += spoke_resources_get(r, k->rules.gpu_resources[i]);
+	}
+	return s;
+}
+
+/* A change the hub should see before the next cycle: Ready, unschedulable, taints, allocatable GPUs. */
+static bool node_matters(const spoke_kube *k, const spoke_node *a, const spoke_node *b)
+{
+	if (strcmp(a->ready, b->ready) != 0 || a->unschedulable != b->unschedulable || a->n_taints != b->n_taints ||
+	    gpu_sum(k, &a->allocatable) != gpu_sum(k, &b->allocatable)) {
+		return true;
+	}
+	for (uint32_t i = 0; i < a->n_taints; i++) {
+		if (strcmp(a->taints[i].key, b->taints[i].key) != 0 ||
+		    strcmp(a->taints[i].effect, b->taints[i].effect) != 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Takes ownership of *n. */
+static int upsert_node(spoke_kube *k, spoke_node *n)
+{
+	for (uint32_t i = 0; i < k->n_nodes; i++) {
+		if (strcmp(k->nodes[i].name, n->name) == 0) {
+			if (node_matters(k, &k->nodes[i], n)) {
+				mark_urgent(k);
+			}
+			spoke_kube_node_clear(&k->nodes[i]);
+			k->nodes[i] = *n;
+			return FL_OK;
+		}
+	}
+	int rv = grow((void **)&k->nodes, k->n_nodes, &k->cap_nodes, sizeof(*k->nodes));
+	if (rv != FL_OK) {
+		spoke_kube_node_clear(n);
+		return rv;
+	}
+	k->nodes[k->n_nodes++] = *n;
+	mark_urgent(k);
+	return FL_OK;
+}
+
+static void delete_node(spoke_kube *k, const char *name)
+{
+	for (uint32_t i = 0; i < k->n_nodes; i++) {
+		if (strcmp(k->nodes[i].name, name) == 0) {
+			spoke_kube_node_clear(&k->nodes[i]);
+			k->nodes[i] = k->nodes[--k->n_nodes];
+			mark_urgent(k);
+			return;
+		}
+	}
+}
+
+/* True when some container or init container requests a GPU resource: only such pods can hold GPUs,
+ * so only they are kept (GPU requests cannot change on a live pod). */
+static bool pod_wants_gpus(const spoke_pod *p)
+{
+	for (uint32_t i = 0; i < p->n_containers; i++) {
+		if (p->containers[i].requests.n > 0) {
+			return true;
+		}
+	}
+	for (uint32_t i = 0; i < p->n_init_containers; i++) {
+		if (p->init_containers[i].requests.n > 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static void delete_pod(spoke_kube *k, const char *uid);
+
+static int upsert_pod(spoke_kube *k, spoke_pod *p)
+{
+	if (!pod_wants_gpus(p)) {
+		delete_pod(k, p->uid);
+		spoke_kube_pod_clear(p);
+		return FL_OK;
+	}
+	for (uint32_t i = 0; i < k->n_pods; i++) {
+		if (strcmp(k->pods[i].uid, p->uid) == 0) {
+			spoke_kube_pod_clear(&k->pods[i]);
+			k->pods[i] = *p;
+			return FL_OK;
+		}
+	}
+	int rv = grow((void **)&k->pods, k->n_pods, &k->cap_pods, sizeof(*k->pods));
+	if (rv != FL_OK) {
+		spoke_kube_pod_clear(p);
+		return rv;
+	}
+	k->pods[k->n_pods++] = *p;
+	return FL_OK;
+}
+
+static void delete_pod(spoke_kube *k, const char *uid)
+{
+	for (uint32_t i = 0; i < k->n_pods; i++) {
+		if (strcmp(k->pods[i].uid, uid) == 0) {
+			spoke_kube_pod_clear(&k->pods[i]);
+			k->pods[i] = k->pods[--k->n_pods];
+			return;
+		}
+	}
+}
+
+/* A list of one kind, built off the lock and swapped in whole. */
+typedef struct listing {
+	spoke_node *nodes;
+	spoke_pod *pods;
+	uint32_t n, cap;
+	uint32_t skipped; /* pods without GPU requests, not kept */
+} listing;
+
+static void listing_free(listing *l)
+{
+	for (uint32_t i = 0; i < l->n; i++) {
+		if (l->nodes != NULL) {
+			spoke_kube_node_clear(&l->nodes[i]);
+		} else {
+			spoke_kube_pod_clear(&l->pods[i]);
+		}
+	}
+	free(l->nodes);
+	free(l->pods);
+	memset(l, 0, sizeof(*l));
+}
+
+/* ---- HTTP ------------------------------------------------------------------------------------------ */
+
+static void note_error(spoke_kube *k, bool auth, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void note_error(spoke_kube *k, bool auth, const char *fmt, ...)
+{
+	char msg[FL_ERR_LEN];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&k->mu);
+	k->st.errors++;
+	if (auth) {
+		k->st.auth_errors++;
+	}
+	snprintf(k->last_error, sizeof(k->last_error), "%s", msg);
+	uint64_t n = k->st.errors;
+	pthread_mutex_unlock(&k->mu);
+	fl_error("kube: %s (%" PRIu64 " errors so far)", msg, n);
+}
+
+static void count(spoke_kube *k, uint64_t *field)
+{
+	pthread_mutex_lock(&k->mu);
+	(*field)++;
+	pthread_mutex_unlock(&k->mu);
+}
+
+static void handle_event_line(stream *s, const char *line, size_t len);
+
+/* Appends to the body (list) or cuts it into event lines (watch). */
+static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+	stream *s = arg;
+	size_t n = size * nmemb;
+	if (!s->started_body) {
+		long code = 0;
+		curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code);
+		s->started_body = true;
+		s->watching = s->want_watch && code == 200;
+		if (!s->watching) {
+			s->max = (size_t)s->k->cfg.max_page_bytes;
+		}
+	}
+	if (!s->watching) {
+		if (s->len + n > s->max) {
+			s->overflow = true;
+			return 0; /* aborts the transfer */
+		}
+	}
+	size_t off = 0;
+	while (off < n) {
+		const char *nl = s->watching ? memchr(data + off, '\n', n - off) : NULL;
+		size_t take = nl != NULL ? (size_t)(nl - (data + off)) : n - off;
+		if (s->skipping) {
+			if (nl != NULL) {
+				s->skipping = false;
+			}
+		} else if (s->len + take > s->max) {
+			s->skipping = nl == NULL;
+			s->len = 0;
+			count(s->k, &s->k->st.oversized);
+			fl_warn("kube: %s watch: an event larger than %lld bytes was skipped", kind_name[s->kind],
+			        (long long)s->max);
+		} else {
+			if (s->len + take + 1 > s->cap) {
+				size_t nc = s->cap == 0 ? 65536 : s->cap;
+				while (nc < s->len + take + 1) {
+					nc *= 2;
+				}
+				char *p = realloc(s->buf, nc);
+				if (p == NULL) {
+					return 0;
+				}
+				s->buf = p;
+				s->cap = nc;
+			}
+			memcpy(s->buf + s->len, data + off, take);
+			s->len += take;
+			if (nl != NULL) {
+				handle_event_line(s, s->buf, s->len);
+				s->len = 0;
+				if (s->gone) {
+					return 0;
+				}
+			}
+		}
+		off += take + (nl != NULL ? 1 : 0);
+	}
+	return n;
+}
+
+static int on_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
+{
+	(void)a, (void)b, (void)c, (void)d;
+	stream *s = arg;
+	return atomic_load(&s->k->stop) ? 1 : 0;
+}
+
+/* GET server+path into s (list: whole body; watch: line by line). Returns the HTTP status, or -1 on a
+ * transport error (err filled). */
+static long http_get(stream *s, const char *path, bool watch, char err[FL_ERR_LEN])
+{
+	spoke_kube *k = s->k;
+	const spoke_kube_creds *c = &k->creds;
+	char url[SPOKE_KUBE_URL_LEN + CONT_LEN + 256];
+	snprintf(url, sizeof(url), "%s%s", c->server, path);
+	char tok[SPOKE_KUBE_TOKEN_MAX];
+	char terr[FL_ERR_LEN];
+	if (spoke_kube_creds_token(c, tok, sizeof(tok), terr) != FL_OK) {
+		fl_seterr(err, FL_EIO, "token: %s", terr);
+		return -1;
+	}
+	struct curl_slist *h = curl_slist_append(NULL, "Accept: application/json");
+	if (tok[0] != '\0') {
+		char auth[SPOKE_KUBE_TOKEN_MAX + 32];
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
+		h = curl_slist_append(h, auth);
+		memset(auth, 0, sizeof(auth));
+	}
+	memset(tok, 0, sizeof(tok));
+	CURL *e = s->curl;
+	curl_easy_reset(e);
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, s);
+	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(e, CURLOPT_XFERINFODATA, s);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(watch ? k->cfg.watch_timeout_ms + 30000 : 120000));
+	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (c->ca_file[0] != '\0') {
+		curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
+	}
+	if (c->ca_pem != NULL) {
+		struct curl_blob b = {c->ca_pem, c->ca_pem_len, CURL_BLOB_NOCOPY};
+		curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &b);
+	}
+	if (c->insecure) {
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (c->cert_file[0] != '\0') {
+		curl_easy_setopt(e, CURLOPT_SSLCERT, c->cert_file);
+	}
+	if (c->key_file[0] != '\0') {
+		curl_easy_setopt(e, CURLOPT_SSLKEY, c->key_file);
+	}
+	if (c->cert_pem != NULL) {
+		struct curl_blob b = {c->cert_pem, c->cert_pem_len, CURL_BLOB_NOCOPY};
+		curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &b);
+	}
+	if (c->key_pem != NULL) {
+		struct curl_blob b = {c->key_pem, c->key_pem_len, CURL_BLOB_NOCOPY};
+		curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &b);
+	}
+	s->len = 0;
+	s->overflow = s->skipping = s->gone = false;
+	s->want_watch = watch;
+	s->watching = s->started_body = false;
+	s->max = (size_t)(watch ? k->cfg.max_object_bytes : k->cfg.max_page_bytes);
+	count(k, watch ? &k->st.watch_requests : &k->st.list_requests);
+	CURLcode cc = curl_easy_perform(e);
+	curl_slist_free_all(h);
+	long status = 0;
+	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+	if (s->gone) {
+		return 410;
+	}
+	if (cc != CURLE_OK && !(watch && cc == CURLE_OPERATION_TIMEDOUT && status == 200)) {
+		if (s->overflow) {
+			count(k, &k->st.oversized);
+			fl_seterr(err, FL_ELIMIT, "GET %s: body larger than %lld bytes", path,
+			          (long long)k->cfg.max_page_bytes);
+		} else {
+			fl_seterr(err, FL_EIO, "GET %s: %s", path, curl_easy_strerror(cc));
+		}
+		return -1;
+	}
+	return status;
+}
+
+/* "HTTP 401 (Unauthorized: ...)" from a Status body, bounded. */
+static void status_text(stream *s, long status, char *out, size_t len)
+{
+	json_t *j = s->watching ? NULL : json_loadb(s->buf, s->len, 0, NULL);
+	const char *msg = json_string_value(json_object_get(j, "message"));
+	snprintf(out, len, "HTTP %ld%s%.160s%s", status, msg != NULL ? " (" : "", msg != NULL ? msg : "",
+	         msg != NULL ? ")" : "");
+	json_decref(j);
+}
+
+/* ---- watch events ----------------------------------------------------------------------------------- */
+
+static void handle_event_line(stream *s, const char *line, size_t len)
+{
+	spoke_kube *k = s->k;
+	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' ')) {
+		len--;
+	}
+	if (len == 0) {
+		return;
+	}
+	json_error_t je;
+	json_t *ev = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
+	const char *type = json_string_value(json_object_get(ev, "type"));
+	json_t *obj = json_object_get(ev, "object");
+	if (ev == NULL || type == NULL || !json_is_object(obj)) {
+		count(k, &k->st.malformed);
+		fl_warn("kube: %s watch: malformed event skipped (%s)", kind_name[s->kind],
+		        ev == NULL ? je.text : "no type or object");
+		json_decref(ev);
+		return;
+	}
+	const char *rv = spoke_kube_obj_meta(obj, "resourceVersion");
+	if (strcmp(type, "ERROR") == 0) {
+		json_int_t code = json_integer_value(json_object_get(obj, "code"));
+		if (code == 410) {
+			s->gone = true;
+		} else {
+			const char *msg = json_string_value(json_object_get(obj, "message"));
+			note_error(k, false, "%s watch: ERROR event %lld: %.160s", kind_name[s->kind], (long long)code,
+			           msg != NULL ? msg : "");
+		}
+		json_decref(ev);
+		return;
+	}
+	if (strcmp(type, "BOOKMARK") == 0) {
+		if (rv != NULL && strlen(rv) < RV_LEN) {
+			snprintf(s->rv, sizeof(s->rv), "%s", rv);
+		}
+		count(k, &k->st.bookmarks);
+		json_decref(ev);
+		return;
+	}
+	bool del = strcmp(type, "DELETED") == 0;
+	if (!del && strcmp(type, "ADDED") != 0 && strcmp(type, "MODIFIED") != 0) {
+		count(k, &k->st.malformed);
+		fl_warn("kube: %s watch: unknown event type '%.32s' skipped", kind_name[s->kind], type);
+		json_decref(ev);
+		return;
+	}
+	char err[FL_ERR_LEN];
+	int rc = FL_OK;
+	if (s->kind == KIND_NODES) {
+		spoke_node n;
+		rc = spoke_kube_node_from_json(obj, &k->rules, &n, err);
+		if (rc == FL_OK) {
+			pthread_mutex_lock(&k->mu);
+			if (del) {
+				delete_node(k, n.name);
+				spoke_kube_node_clear(&n);
+			} else {
+				rc = upsert_node(k, &n);
+			}
+			k->st.events++;
+			pthread_mutex_unlock(&k->mu);
+		}
+	} else {
+		spoke_pod p;
+		rc = spoke_kube_pod_from_json(obj, &k->rules, &p, err);
+		if (rc == FL_OK) {
+			pthread_mutex_lock(&k->mu);
+			if (del) {
+				delete_pod(k, p.uid);
+				spoke_kube_pod_clear(&p);
+			} else {
+				rc = upsert_pod(k, &p);
+			}
+			k->st.events++;
+			pthread_mutex_unlock(&k->mu);
+		}
+	}
+	if (rc != FL_OK) {
+		count(k, &k->st.malformed);
+		fl_warn("kube: %s watch: %s event skipped: %s", kind_name[s->kind], type, err);
+	}
+	if (rv != NULL && strlen(rv) < RV_LEN) {
+		snprintf(s->rv, sizeof(s->rv), "%s", rv);
+	}
+	json_decref(ev);
+}
+
+/* ---- list -------------------------------------------------------------------------------------------- */
+
+/* Adds the items of one page to l; returns the continue token (or "") in cont. */
+static int take_page(stream *s, listing *l, char *cont, char err[FL_ERR_LEN])
+{
+	spoke_kube *k = s->k;
+	json_error_t je;
+	json_t *page = json_loadb(s->buf, s->len, JSON_REJECT_DUPLICATES, &je);
+	json_t *items = json_object_get(page, "items");
+	const char *rv = json_string_value(json_object_get(json_object_get(page, "metadata"), "resourceVersion"));
+	const char *c = json_string_value(json_object_get(json_object_get(page, "metadata"), "continue"));
+	if (page == NULL || !json_is_array(items) || rv == NULL || strlen(rv) >= RV_LEN ||
+	    (c != NULL && strlen(c) >= CONT_LEN)) {
+		json_decref(page);
+		return fl_seterr(err, FL_EPROTO, "%s list: not a %s page (%s)", kind_name[s->kind],
+		                 s->kind == KIND_NODES ? "NodeList" : "PodList", page == NULL ? je.text : "fields");
+	}
+	snprintf(s->rv, sizeof(s->rv), "%s", rv);
+	snprintf(cont, CONT_LEN, "%s", c != NULL ? c : "");
+	size_t i;
+	json_t *obj;
+	json_array_foreach(items, i, obj)
+	{
+		char oerr[FL_ERR_LEN];
+		int rc = s->kind == KIND_NODES ? grow((void **)&l->nodes, l->n, &l->cap, sizeof(*l->nodes))
+		                               : grow((void **)&l->pods, l->n, &l->cap, sizeof(*l->pods));
+		if (rc != FL_OK) {
+			json_decref(page);
+			return fl_seterr(err, rc, "%s list: %u items: %s", kind_name[s->kind], l->n, fl_strerror(rc));
+		}
+		rc = s->kind == KIND_NODES ? spoke_kube_node_from_json(obj, &k->rules, &l->nodes[l->n], oerr)
+		                           : spoke_kube_pod_from_json(obj, &k->rules, &l->pods[l->n], oerr);
+		if (rc == FL_OK && s->kind == KIND_PODS && !pod_wants_gpus(&l->pods[l->n])) {
+			spoke_kube_pod_clear(&l->pods[l->n]); /* holds no GPUs: counted in the log line only */
+			l->skipped++;
+		} else if (rc == FL_OK) {
+			l->n++;
+		}
+		if (rc != FL_OK) {
+			count(k, &k->st.malformed);
+			fl_warn("kube: %s list: item %zu skipped: %s", kind_name[s->kind], i, oerr);
+		}
+	}
+	json_decref(page);
+	return FL_OK;
+}
+
+/* Lists the kind completely and swaps it into the live model. Returns the HTTP status of the failing
+ * page (410 for Gone), 200 on success, -1 on other failures (logged and counted). */
+static long do_list(stream *s)
+{
+	spoke_kube *k = s->k;
+	listing l;
+	memset(&l, 0, sizeof(l));
+	char cont[CONT_LEN] = "", path[CONT_LEN + 256], err[FL_ERR_LEN];
+	long status = 200;
+	do {
+		char *esc = curl_easy_escape(s->curl, cont, 0);
+		snprintf(path, sizeof(path), "/api/v1/%s?limit=%u%s%s%s", kind_name[s->kind], k->cfg.page_limit,
+		         s->kind == KIND_PODS ? "&fieldSelector=" POD_SELECTOR : "",
+		         cont[0] != '\0' ? "&continue=" : "", cont[0] != '\0' && esc != NULL ? esc : "");
+		curl_free(esc);
+		status = http_get(s, path, false, err);
+		if (status == 410) {
+			break;
+		}
+		if (status != 200) {
+			char st[FL_ERR_LEN];
+			if (status >= 0) {
+				status_text(s, status, st, sizeof(st));
+			}
+			note_error(k, status == 401 || status == 403, "LIST %s: %s%s", kind_name[s->kind],
+			           status < 0 ? err : st,
+			           status == 401 || status == 403 ? " — check the token or client certificate" : "");
+			status = -1;
+			break;
+		}
+		if (take_page(s, &l, cont, err) != FL_OK) {
+			note_error(k, false, "%s", err);
+			status = -1;
+			break;
+		}
+	} while (cont[0] != '\0' && !atomic_load(&k->stop));
+	if (status != 200 || atomic_load(&k->stop)) {
+		listing_free(&l);
+		return status;
+	}
+	pthread_mutex_lock(&k->mu);
+	if (s->kind == KIND_NODES) {
+		for (uint32_t i = 0; i < k->n_nodes; i++) {
+			spoke_kube_node_clear(&k->nodes[i]);
+		}
+		free(k->nodes);
+		k->nodes = l.nodes;
+		k->n_nodes = l.n;
+		k->cap_nodes = l.cap;
+	} else {
+		for (uint32_t i = 0; i < k->n_pods; i++) {
+			spoke_kube_pod_clear(&k->pods[i]);
+		}
+		free(k->pods);
+		k->pods = l.pods;
+		k->n_pods = l.n;
+		k->cap_pods = l.cap;
+	}
+	if (s->synced) {
+		k->st.relists++;
+	}
+	s->synced = true;
+	k->synced[s->kind] = true;
+	mark_urgent(k);
+	pthread_cond_broadcast(&k->cv);
+	pthread_mutex_unlock(&k->mu);
+	fl_info("kube: listed %u %s at resourceVersion %s", l.n + l.skipped, kind_name[s->kind], s->rv);
+	return 200;
+}
+
+/* ---- the stream's thread ------------------------------------------------------------------------------ */
+
+static void pause_ms(spoke_kube *k, int64_t ms)
+{
+	int64_t until = fl_mono_ms() + ms;
+	while (!atomic_load(&k->stop) && fl_mono_ms() < until) {
+		struct timespec ts = {0, 50 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+}
+
+static void *stream_main(void *arg)
+{
+	stream *s = arg;
+	spoke_kube *k = s->k;
+	bool need_list = true, fresh = false; /* fresh: no watch has run since the last list */
+	int64_t backoff = 0;
+	char path[512], err[FL_ERR_LEN];
+	while (!atomic_load(&k->stop)) {
+		long status;
+		if (need_list) {
+			status = do_list(s);
+			if (status == 200) {
+				need_list = false;
+				fresh = true;
+				continue;
+			}
+			if (status == 410) {
+				count(k, &k->st.gone);
+				continue; /* a stale continue token: start over */
+			}
+		} else {
+			snprintf(path, sizeof(path),
+			         "/api/v1/%s?watch=1&allowWatchBookmarks=true&timeoutSeconds=%lld&resourceVersion=%s%s",
+			         kind_name[s->kind], (long long)(k->cfg.watch_timeout_ms / 1000), s->rv,
+			         s->kind == KIND_PODS ? "&fieldSelector=" POD_SELECTOR : "");
+			status = http_get(s, path, true, err);
+			if (atomic_load(&k->stop)) {
+				break;
+			}
+			bool was_fresh = fresh;
+			fresh = false;
+			if (status == 410) {
+				count(k, &k->st.gone);
+				fl_info("kube: %s watch: resourceVersion %s is gone (410), relisting",
+				        kind_name[s->kind], s->rv);
+				need_list = true;
+				if (!was_fresh) {
+					backoff = 0;
+					continue;
+				}
+				/* gone right after a list: the server is compacting faster than we list; back off */
+			} else if (status == 200) {
+				backoff = 0; /* ended by timeoutSeconds or the server: resume from the last rv */
+				continue;
+			}
+			if (status != 410) {
+				char st[FL_ERR_LEN];
+				if (status >= 0) {
+					status_text(s, status, st, sizeof(st));
+				}
+				note_error(k, status == 401 || status == 403, "WATCH %s: %s", kind_name[s->kind],
+				           status < 0 ? err : st);
+			}
+		}
+		backoff = backoff == 0 ? BACKOFF_MIN_MS : backoff * 2;
+		if (backoff > k->cfg.max_backoff_ms) {
+			backoff = k->cfg.max_backoff_ms;
+		}
+		pause_ms(k, backoff / 2 + rand() % (backoff / 2 + 1));
+	}
+	return NULL;
+}
+
+/* ---- public ------------------------------------------------------------------------------------------- */
+
+int spoke_kube_open(spoke_kube **out, const spoke_kube_config *cfg, const spoke_overview_rules *rules,
+                    char err[FL_ERR_LEN])
+{
+	*out = NULL;
+	pthread_once(&curl_once, curl_init);
+	spoke_kube *k = calloc(1, sizeof(*k));
+	if (k == NULL) {
+		return fl_seterr(err, FL_ENOMEM, "out of memory");
+	}
+	k->cfg = *cfg;
+	k->rules = *rules;
+	int rv = spoke_kube_creds_load(cfg->kubeconfig, cfg->sa_dir, &k->creds, err);
+	if (rv != FL_OK) {
+		free(k);
+		return rv;
+	}
+	pthread_mutex_init(&k->mu, NULL);
+	pthread_cond_init(&k->cv, NULL);
+	for (int i = 0; i < 2; i++) {
+		stream *s = &k->streams[i];
+		s->k = k;
+		s->kind = (enum kind)i;
+		if ((s->curl = curl_easy_init()) == NULL) {
+			spoke_kube_close(k);
+			return fl_seterr(err, FL_EIO, "curl_easy_init failed");
+		}
+	}
+	for (int i = 0; i < 2; i++) {
+		stream *s = &k->streams[i];
+		if (pthread_create(&s->thread, NULL, stream_main, s) != 0) {
+			spoke_kube_close(k);
+			return fl_seterr(err, FL_EIO, "cannot start the %s thread", kind_name[i]);
+		}
+		s->started = true;
+	}
+	fl_info("kube: watching %s (%s)", k->creds.server, k->creds.origin);
+	*out = k;
+	return FL_OK;
+}
+
+bool spoke_kube_synced(spoke_kube *k)
+{
+	pthread_mutex_lock(&k->mu);
+	bool s = k->synced[0] && k->synced[1];
+	pthread_mutex_unlock(&k->mu);
+	return s;
+}
+
+int spoke_kube_wait_synced(spoke_kube *k, int64_t timeout_ms, char err[FL_ERR_LEN])
+{
+	int64_t until = fl_mono_ms() + timeout_ms;
+	int rv = FL_OK;
+	pthread_mutex_lock(&k->mu);
+	while (!(k->synced[0] && k->synced[1])) {
+		int64_t left = until - fl_mono_ms();
+		if (left <= 0) {
+			rv = fl_seterr(err, FL_ETIMEDOUT, "kube: not synced after %lld ms; last error: %s",
+			               (long long)timeout_ms, k->last_error[0] != '\0' ? k->last_error : "none");
+			break;
+		}
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		int64_t step = left < 100 ? left : 100;
+		ts.tv_nsec += step * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&k->cv, &k->mu, &ts);
+	}
+	pthread_mutex_unlock(&k->mu);
+	return rv;
+}
+
+/* Bound to a node and not finished: the pods the overview counts (the live model has only pods
+ * with GPU requests). */
+static bool pod_holds_now(const spoke_pod *p)
+{
+	return p->node_name[0] != '\0' && strcmp(p->phase, "Succeeded") != 0 && strcmp(p->phase, "Failed") != 0;
+}
+
+int spoke_kube_snapshot(spoke_kube *k, spoke_model *m, char err[FL_ERR_LEN])
+{
+	memset(m, 0, sizeof(*m));
+	int rv = FL_OK;
+	pthread_mutex_lock(&k->mu);
+	if (!(k->synced[0] && k->synced[1])) {
+		rv = fl_seterr(err, FL_EINVAL, "kube: not synced yet (last error: %s)",
+		               k->last_error[0] != '\0' ? k->last_error : "none");
+		goto out;
+	}
+	/* exact-size arrays; only pods that hold GPUs now (bound, not finished) are copied */
+	uint32_t holding = 0;
+	for (uint32_t i = 0; i < k->n_pods; i++) {
+		holding += pod_holds_now(&k->pods[i]);
+	}
+	if ((k->n_nodes > 0 && (m->nodes = malloc((size_t)k->n_nodes * sizeof(*m->nodes))) == NULL) ||
+	    (holding > 0 && (m->pods = malloc((size_t)holding * sizeof(*m->pods))) == NULL)) {
+		rv = FL_ENOMEM;
+	}
+	m->cap_nodes = k->n_nodes;
+	m->cap_pods = holding;
+	for (uint32_t i = 0; i < k->n_nodes && rv == FL_OK; i++) {
+		spoke_node *n;
+		if ((rv = spoke_model_add_node(m, &n)) == FL_OK) {
+			rv = spoke_kube_node_copy(n, &k->nodes[i]);
+			if (rv != FL_OK) {
+				m->n_nodes--;
+			}
+		}
+	}
+	for (uint32_t i = 0; i < k->n_pods && rv == FL_OK; i++) {
+		spoke_pod *p;
+		if (!pod_holds_now(&k->pods[i])) {
+			continue;
+		}
+		if ((rv = spoke_model_add_pod(m, &p)) == FL_OK) {
+			rv = spoke_kube_pod_copy(p, &k->pods[i]);
+			if (rv != FL_OK) {
+				m->n_pods--;
+			}
+		}
+	}
+	if (rv == FL_OK && k->n_nodes > 0) {
+		snprintf(m->k8s_version, sizeof(m->k8s_version), "%s", k->nodes[0].kubelet_version);
+	}
+	if (rv != FL_OK) {
+		fl_seterr(err, rv, "kube: snapshot: %s", fl_strerror(rv));
+	}
+out:
+	pthread_mutex_unlock(&k->mu);
+	if (rv != FL_OK) {
+		spoke_model_free(m);
+	}
+	return rv;
+}
+
+bool spoke_kube_take_urgent(spoke_kube *k, int64_t now_ms)
+{
+	pthread_mutex_lock(&k->mu);
+	bool due =
+	    k->urgent_since != 0 && k->synced[0] && k->synced[1] && now_ms - k->urgent_since >= k->cfg.debounce_ms;
+	if (due) {
+		k->urgent_since = 0;
+	}
+	pthread_mutex_unlock(&k->mu);
+	return due;
+}
+
+void spoke_kube_get_stats(spoke_kube *k, spoke_kube_stats *out)
+{
+	pthread_mutex_lock(&k->mu);
+	*out = k->st;
+	pthread_mutex_unlock(&k->mu);
+}
+
+void spoke_kube_close(spoke_kube *k)
+{
+	if (k == NULL) {
+		return;
+	}
+	atomic_store(&k->stop, true);
+	for (int i = 0; i < 2; i++) {
+		stream *s = &k->streams[i];
+		if (s->started) {
+			pthread_join(s->thread, NULL);
+		}
+		if (s->curl != NULL) {
+			curl_easy_cleanup(s->curl);
+		}
+		free(s->buf);
+	}
+	for (uint32_t i = 0; i < k->n_nodes; i++) {
+		spoke_kube_node_clear(&k->nodes[i]);
+	}
+	for (uint32_t i = 0; i < k->n_pods; i++) {
+		spoke_kube_pod_clear(&k->pods[i]);
+	}
+	free(k->nodes);
+	free(k->pods);
+	spoke_kube_creds_free(&k->creds);
+	pthread_cond_destroy(&k->cv);
+	pthread_mutex_destroy(&k->mu);
+	free(k);
+}

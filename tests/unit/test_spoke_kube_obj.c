@@ -1,0 +1,164 @@
+/* test_spoke_kube_obj.c — real-shaped Node and Pod JSON into model items: the facts kept, GPU
+ * resources only, init containers, deletionTimestamp, unbound pods, malformed objects refused. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "spoke_kube_obj.h"
+
+static const char *NODE_JSON =
+    "{\"kind\":\"Node\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"gpu-a-01\",\"resourceVersion\":\"42\","
+    "\"labels\":{\"kubernetes.io/hostname\":\"gpu-a-01\",\"amd.com/gpu.product-name\":\"AMD_Instinct_MI300X\"}},"
+    "\"spec\":{\"unschedulable\":true,\"taints\":[{\"key\":\"amd.com/gpu\",\"value\":\"present\",\"effect\":"
+    "\"NoSchedule\"},{\"key\":\"node.kubernetes.io/unschedulable\",\"effect\":\"NoSchedule\"}]},"
+    "\"status\":{\"capacity\":{\"cpu\":\"192\",\"memory\":\"2113645Mi\",\"amd.com/gpu\":\"8\",\"pods\":\"110\"},"
+    "\"allocatable\":{\"cpu\":\"191500m\",\"memory\":\"2113000Mi\",\"amd.com/gpu\":\"7\"},"
+    "\"conditions\":[{\"type\":\"MemoryPressure\",\"status\":\"False\"},{\"type\":\"Ready\",\"status\":\"False\"}],"
+    "\"addresses\":[{\"type\":\"Hostname\",\"address\":\"gpu-a-01\"},{\"type\":\"InternalIP\",\"address\":"
+    "\"10.0.0.11\"}],\"nodeInfo\":{\"kubeletVersion\":\"v1.29.4\",\"osImage\":\"Ubuntu 22.04.4 LTS\","
+    "\"kernelVersion\":\"5.15.0-105-generic\",\"containerRuntimeVersion\":\"containerd://1.7.13\"}}}";
+
+static const char *POD_JSON =
+    "{\"metadata\":{\"uid\":\"u-1\",\"namespace\":\"train\",\"name\":\"job-0\",\"deletionTimestamp\":"
+    "\"2026-01-01T00:00:00Z\"},\"spec\":{\"nodeName\":\"gpu-a-01\",\"initContainers\":[{\"name\":\"warm\","
+    "\"resources\":{\"requests\":{\"amd.com/gpu\":\"4\"}}}],\"containers\":[{\"name\":\"main\",\"resources\":"
+    "{\"requests\":{\"amd.com/gpu\":\"2\",\"cpu\":\"4\"}}},{\"name\":\"side\"}]},\"status\":{\"phase\":\"Running\"}}";
+
+static void test_kube_node_facts(void **state)
+{
+	(void)state;
+	spoke_overview_rules rules;
+	spoke_overview_rules_default(&rules);
+	json_t *j = json_loads(NODE_JSON, 0, NULL);
+	assert_non_null(j);
+	spoke_node n;
+	char err[FL_ERR_LEN];
+	assert_int_equal(spoke_kube_node_from_json(j, &rules, &n, err), FL_OK);
+	assert_string_equal(n.name, "gpu-a-01");
+	assert_string_equal(n.internal_ip, "10.0.0.11");
+	assert_string_equal(n.gpu_product, "AMD_Instinct_MI300X");
+	assert_string_equal(n.ready, "False");
+	assert_true(n.unschedulable);
+	assert_int_equal(n.n_taints, 2);
+	assert_string_equal(n.taints[0].key, "amd.com/gpu");
+	assert_string_equal(n.taints[1].effect, "NoSchedule");
+	assert_int_equal(spoke_resources_get(&n.capacity, "amd.com/gpu"), 8);
+	assert_int_equal(spoke_resources_get(&n.allocatable, "amd.com/gpu"), 7);
+	assert_int_equal(spoke_resources_get(&n.capacity, "pods"), 0); /* not a GPU resource: not kept */
+	assert_int_equal(n.cpu_capacity_millis, 192000);
+	assert_int_equal(n.cpu_allocatable_millis, 191500);
+	assert_int_equal(n.memory_capacity_bytes, 2113645ll << 20);
+	assert_string_equal(n.kubelet_version, "v1.29.4");
+	assert_string_equal(n.container_runtime, "containerd://1.7.13");
+	spoke_node c;
+	assert_int_equal(spoke_kube_node_copy(&c, &n), FL_OK);
+	spoke_kube_node_clear(&n);
+	assert_string_equal(c.taints[1].key, "node.kubernetes.io/unschedulable");
+	assert_int_equal(spoke_resources_get(&c.allocatable, "amd.com/gpu"), 7);
+	spoke_kube_node_clear(&c);
+	json_decref(j);
+}
+
+static void test_kube_node_without_ready_condition_is_unknown(void **state)
+{
+	(void)state;
+	spoke_overview_rules rules;
+	spoke_overview_rules_default(&rules);
+	json_t *j = json_loads("{\"metadata\":{\"name\":\"n\"},\"status\":{}}", 0, NULL);
+	spoke_node n;
+	char err[FL_ERR_LEN];
+	assert_int_equal(spoke_kube_node_from_json(j, &rules, &n, err), FL_OK);
+	assert_string_equal(n.ready, "Unknown");
+	spoke_kube_node_clear(&n);
+	json_decref(j);
+}
+
+static void test_kube_pod_requests_and_init_containers(void **state)
+{
+	(void)state;
+	spoke_overview_rules rules;
+	spoke_overview_rules_default(&rules);
+	json_t *j = json_loads(POD_JSON, 0, NULL);
+	spoke_pod p;
+	char err[FL_ERR_LEN];
+	assert_int_equal(spoke_kube_pod_from_json(j, &rules, &p, err), FL_OK);
+	assert_string_equal(p.uid, "u-1");
+	assert_string_equal(p.ns, "train");
+	assert_string_equal(p.node_name, "gpu-a-01");
+	assert_string_equal(p.phase, "Running");
+	assert_true(p.terminating);
+	assert_int_equal(p.n_containers, 2);
+	assert_int_equal(p.n_init_containers, 1);
+	assert_int_equal(spoke_resources_get(&p.containers[0].requests, "amd.com/gpu"), 2);
+	assert_int_equal(spoke_resources_get(&p.init_containers[0].requests, "amd.com/gpu"), 4);
+	assert_int_equal(spoke_overview_pod_hold(&p, &rules), 4); /* max(sum 2, max init 4) */
+	spoke_pod c;
+	assert_int_equal(spoke_kube_pod_copy(&c, &p), FL_OK);
+	spoke_kube_pod_clear(&p);
+	assert_int_equal(spoke_overview_pod_hold(&c, &rules), 4);
+	spoke_kube_pod_clear(&c);
+	json_decref(j);
+}
+
+static void test_kube_malformed_objects_refused(void **state)
+{
+	(void)state;
+	spoke_overview_rules rules;
+	spoke_overview_rules_default(&rules);
+	static const char *const bad_nodes[] = {
+	    "[]",
+	    "{\"metadata\":{}}",
+	    "{\"metadata\":{\"name\":5}}",
+	    "{\"metadata\":{\"name\":\"n\"},\"status\":{\"allocatable\":{\"nvidia.com/gpu\":\"eight\"}}}",
+	    "{\"metadata\":{\"name\":\"n\"},\"status\":{\"allocatable\":{\"nvidia.com/gpu\":8}}}",
+	    "{\"metadata\":{\"name\":\"n\"},\"spec\":{\"taints\":{}}}",
+	    "{\"metadata\":{\"name\":\"n\"},\"spec\":{\"taints\":[{\"effect\":\"NoSchedule\"}]}}",
+	    NULL};
+	char err[FL_ERR_LEN];
+	for (const char *const *b = bad_nodes; *b != NULL; b++) {
+		json_t *j = json_loads(*b, 0, NULL);
+		spoke_node n;
+		err[0] = '\0';
+		if (spoke_kube_node_from_json(j, &rules, &n, err) == FL_OK) {
+			fail_msg("accepted %s", *b);
+		}
+		assert_true(err[0] != '\0');
+		json_decref(j);
+	}
+	static const char *const bad_pods[] = {
+	    "{\"metadata\":{\"name\":\"p\"}}",
+	    "{\"metadata\":{\"uid\":\"u\",\"name\":\"p\"},\"spec\":{\"containers\":{}}}",
+	    "{\"metadata\":{\"uid\":\"u\",\"name\":\"p\"},\"spec\":{\"containers\":[{\"resources\":{\"requests\":"
+	    "{\"nvidia.com/gpu\":\"1Q\"}}}]}}",
+	    NULL};
+	for (const char *const *b = bad_pods; *b != NULL; b++) {
+		json_t *j = json_loads(*b, 0, NULL);
+		spoke_pod p;
+		if (spoke_kube_pod_from_json(j, &rules, &p, err) == FL_OK) {
+			fail_msg("accepted %s", *b);
+		}
+		json_decref(j);
+	}
+	/* a name longer than the field is refused, not cut */
+	char big[600];
+	snprintf(big, sizeof(big), "{\"metadata\":{\"name\":\"%0300d\"}}", 1);
+	json_t *j = json_loads(big, 0, NULL);
+	spoke_node n;
+	assert_int_equal(spoke_kube_node_from_json(j, &rules, &n, err), FL_ELIMIT);
+	json_decref(j);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_kube_node_facts),
+	    cmocka_unit_test(test_kube_node_without_ready_condition_is_unknown),
+	    cmocka_unit_test(test_kube_pod_requests_and_init_containers),
+	    cmocka_unit_test(test_kube_malformed_objects_refused),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
