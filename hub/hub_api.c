@@ -394,7 +394,9 @@ int hub_api_start(const hub_config *cfg, hub_registry *reg, hub_view *view, cons
 	cb.init_thread = init_thread;
 	cb.exit_thread = exit_thread;
 	cb.log_message = log_message;
-	const char *opts[] = {"listening_ports",   api->listen, "num_threads",        "16",    "tcp_nodelay", "1",
+	char threads[16];
+	snprintf(threads, sizeof(threads), "%d", cfg->api_threads > 0 ? cfg->api_threads : HUB_DEFAULT_API_THREADS);
+	const char *opts[] = {"listening_ports",   api->listen, "num_threads",        threads, "tcp_nodelay", "1",
 	                      "enable_keep_alive", "yes",       "request_timeout_ms", "10000", NULL};
 	struct mg_init_data init = {.callbacks = &cb, .user_data = api, .configuration_options = opts};
 	char text[256] = "";

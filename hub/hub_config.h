@@ -27,6 +27,10 @@
 #define HUB_DEFAULT_OFFLINE_AFTER_MS        (10 * 60 * 1000)
 #define HUB_DEFAULT_INGEST_WORKERS          4
 #define HUB_MAX_INGEST_WORKERS              64
+/* civetweb gives each open connection a worker thread until it closes (keep-alive included): a client
+ * beyond api_threads waits for a connection to close. */
+#define HUB_DEFAULT_API_THREADS 64
+#define HUB_MAX_API_THREADS     1024
 #define HUB_DEFAULT_REPLAY_TOLERANCE_MS     5000
 #define HUB_MAX_REPLAY_TOLERANCE_MS         (10 * 60 * 1000) /* more would make the replay check meaningless */
 #define HUB_DEFAULT_INGEST_LOG_RETENTION_MS (7LL * 24 * 3600 * 1000)
@@ -94,6 +98,7 @@ typedef struct hub_config {
 	size_t n_api_tokens;
 	char cors_origins[HUB_MAX_CORS_ORIGINS][HUB_ORIGIN_LEN]; /* "https://host[:port]" allowed to call the API */
 	size_t n_cors_origins;
+	int api_threads; /* civetweb worker threads, 1..HUB_MAX_API_THREADS: the most connections served at once */
 } hub_config;
 
 /* Reads path into cfg (zeroed first), including every cluster's key file (a missing, unreadable, short
