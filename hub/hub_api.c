@@ -68,18 +68,9 @@ int hub_api_ok(hub_req *r, json_t *data)
 	return send_envelope(r, 200, 2000, "OK", data, NULL);
 }
 
-int hub_api_ok_text(hub_req *r, const char *data_json, size_t len)
+int hub_api_ok_text(hub_req *r, const char *envelope, size_t len)
 {
-	static const char head[] = "{\"meta\":{\"code\":2000,\"message\":\"OK\"},\"data\":";
-	mg_printf(
-	    r->c,
-	    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %zu\r\nCache-Control: no-store\r\n"
-	    "X-Content-Type-Options: nosniff\r\n%s\r\n%s",
-	    sizeof(head) - 1 + len + 1, r->headers, head);
-	mg_write(r->c, data_json, len);
-	mg_write(r->c, "}", 1);
-	count_status(200);
-	return 200;
+	return send_body(r, 200, "application/json", envelope, len, NULL);
 }
 
 int hub_api_error(hub_req *r, int status, const char *fmt, ...)
