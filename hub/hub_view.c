@@ -22,6 +22,7 @@ typedef struct hub_view_slot {
 	pthread_mutex_t mu;       /* guards snap: held only to take a reference or swap the pointer */
 	pthread_mutex_t write_mu; /* serializes writers of this cluster; guards everything below snap */
 	hub_view_snap *snap;      /* the slot's reference */
+	_Atomic uint32_t n_nodes; /* snap->n_nodes, stored with the pointer: read without the mutex */
 	_Atomic int64_t last_frame_ms;
 	hub_view_spoke spokes[HUB_VIEW_MAX_SPOKES];
 	size_t n_spokes;
@@ -633,6 +634,7 @@ static void publish(hub_view_slot *sl, hub_view_snap *s)
 	pthread_mutex_lock(&sl->mu);
 	hub_view_snap *old = sl->snap;
 	sl->snap = s;
+	atomic_store(&sl->n_nodes, s->n_nodes);
 	pthread_mutex_unlock(&sl->mu);
 	hub_view_release(old);
 }
@@ -856,9 +858,77 @@ static bool node_matches(const hub_view_node *n, const hub_node_query *q)
 	return false;
 }
 
+/* The default order without filters, from the clusters' node counts: only the clusters the page covers
+ * have their snapshot taken, not every cluster's (with 100 clusters that was most of a page's cost in
+ * locks and reference counts, and the tail latency of threads preempted holding a cluster's mutex).
+ * A count is that of the cluster's snapshot current at the moment it is read (publish stores both under
+ * the mutex); when a snapshot taken for the page holds another count (a frame landed meanwhile), its
+ * count replaces the one read and the page is worked out again. So the rows and the total agree as if
+ * every cluster's snapshot had been taken, one cluster at a time. */
+static int query_default_page(hub_view *v, const hub_node_query *q, hub_node_page *out)
+{
+	struct pick {
+		size_t i;
+		uint64_t count;
+		hub_view_snap *snap;
+	} *p = calloc(v->n + 1, sizeof(*p));
+	out->snaps = calloc(v->n + 1, sizeof(*out->snaps));
+	if (p == NULL || out->snaps == NULL) {
+		free(p);
+		free(out->snaps);
+		out->snaps = NULL;
+		return FL_ENOMEM;
+	}
+	size_t n_sel = 0;
+	for (size_t k = 0; k < v->n; k++) {
+		size_t i = v->by_name[k];
+		if (q->clusters[i])
+			p[n_sel++] = (struct pick){.i = i, .count = atomic_load(&v->slots[i].n_nodes)};
+	}
+	uint64_t total, lo, n;
+	for (bool again = true; again;) {
+		again = false;
+		total = 0;
+		for (size_t k = 0; k < n_sel; k++)
+			total += p[k].count;
+		uint64_t start = (uint64_t)(q->page_num - 1) * (uint64_t)q->page_size;
+		n = start >= total ? 0 : (total - start < (uint64_t)q->page_size ? total - start : (uint64_t)q->page_size);
+		/* Positions [lo, lo + n) of the ascending order hold the page (reversed when desc). */
+		lo = n == 0 ? 0 : q->desc ? total - start - n : start;
+		uint64_t pos = 0;
+		for (size_t k = 0; k < n_sel && pos < lo + n && !again; pos += p[k].count, k++) {
+			if (pos + p[k].count <= lo || p[k].snap != NULL)
+				continue;
+			out->snaps[out->n_snaps++] = p[k].snap = hub_view_get(v, p[k].i);
+			again = p[k].snap->n_nodes != p[k].count;
+			p[k].count = p[k].snap->n_nodes;
+		}
+	}
+	if ((out->rows = malloc(((size_t)n + 1) * sizeof(*out->rows))) == NULL) {
+		free(p);
+		hub_node_page_free(out);
+		return FL_ENOMEM;
+	}
+	uint64_t pos = 0;
+	for (size_t k = 0; k < n_sel && pos < lo + n; pos += p[k].count, k++) {
+		for (uint64_t j = pos < lo ? lo - pos : 0; j < p[k].count && pos + j < lo + n; j++) {
+			uint64_t at = q->desc ? n - 1 - (pos + j - lo) : pos + j - lo;
+			out->rows[at] = (hub_node_row){.snap = p[k].snap, .node = p[k].snap->nodes[j], .pos = (uint64_t)k << 32 | j};
+		}
+	}
+	out->total = (size_t)total;
+	out->n_rows = (size_t)n;
+	free(p);
+	return FL_OK;
+}
+
 int hub_view_query_nodes(hub_view *v, const hub_node_query *q, hub_node_page *out)
 {
 	memset(out, 0, sizeof(*out));
+	bool any_filter = (q->name != NULL && q->name[0] != '\0') || (q->gpu_name != NULL && q->gpu_name[0] != '\0') ||
+	                  q->n_statuses > 0;
+	if (q->order == HUB_ORDER_CLUSTER_NAME && !any_filter)
+		return query_default_page(v, q, out);
 	out->snaps = calloc(v->n + 1, sizeof(*out->snaps));
 	if (out->snaps == NULL)
 		return FL_ENOMEM;
@@ -871,17 +941,12 @@ int hub_view_query_nodes(hub_view *v, const hub_node_query *q, hub_node_page *ou
 		out->snaps[out->n_snaps++] = s;
 		all += s->n_nodes;
 	}
-	bool any_filter = (q->name != NULL && q->name[0] != '\0') || (q->gpu_name != NULL && q->gpu_name[0] != '\0') ||
-	                  q->n_statuses > 0;
 	if (q->order == HUB_ORDER_CLUSTER_NAME) {
-		/* Already in (cluster name, node name) order: count, then keep only the page's rows. */
-		size_t m = all;
-		if (any_filter) {
-			m = 0;
-			for (size_t k = 0; k < out->n_snaps; k++)
-				for (uint32_t j = 0; j < out->snaps[k]->n_nodes; j++)
-					m += node_matches(out->snaps[k]->nodes[j], q);
-		}
+		/* Filtered, already in (cluster name, node name) order: count, then keep only the page's rows. */
+		size_t m = 0;
+		for (size_t k = 0; k < out->n_snaps; k++)
+			for (uint32_t j = 0; j < out->snaps[k]->n_nodes; j++)
+				m += node_matches(out->snaps[k]->nodes[j], q);
 		out->total = m;
 		uint64_t start = (uint64_t)(q->page_num - 1) * (uint64_t)q->page_size;
 		size_t n = start >= m
@@ -896,12 +961,8 @@ int hub_view_query_nodes(hub_view *v, const hub_node_query *q, hub_node_page *ou
 		size_t pos = 0;
 		for (size_t k = 0; k < out->n_snaps && pos < lo + n; k++) {
 			const hub_view_snap *s = out->snaps[k];
-			if (!any_filter && pos + s->n_nodes <= lo) {
-				pos += s->n_nodes;
-				continue;
-			}
 			for (uint32_t j = 0; j < s->n_nodes && pos < lo + n; j++) {
-				if (any_filter && !node_matches(s->nodes[j], q))
+				if (!node_matches(s->nodes[j], q))
 					continue;
 				if (pos >= lo) {
 					size_t at = q->desc ? n - 1 - (pos - lo) : pos - lo;
