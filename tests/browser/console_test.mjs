@@ -239,10 +239,16 @@ await step("fleet label filter", async () => {
   const want = clusters.filter((c) => c.labels?.region === "us-east").map((c) => c.name).sort();
   await page.waitForFunction((n) => document.querySelectorAll("#cluster-rows tr[data-cluster]").length === n, want.length);
   checkEq("with region=us-east only those clusters are listed", want, (await readFleetRows(page)).map((r) => r.name).sort());
+  checkEq("the caption counts them", `Clusters with label region=us-east: ${want.length}`, await page.textContent("#clusters caption"));
   const fe = (await api("/v1/fleet/overview?label=region%3Dus-east")).data;
   await page.waitForFunction((t) => document.querySelector('#fleet-summary [data-field="gpus"] .v')?.textContent === t, `${cnt(fe.gpusAllocated)} / ${cnt(fe.gpusAllocatable)}`);
   checkEq("with region=us-east the summary shows /v1/fleet/overview?label=region=us-east", expectSummary(fe), await readSummary(page));
   await shot(page, "fleet-filtered.png");
+  await page.fill("#label-filter", "region=mars");
+  await page.press("#label-filter", "Enter");
+  await page.waitForFunction(() => document.querySelector("#cluster-rows")?.textContent.includes("no cluster has the label region=mars"));
+  await page.waitForFunction(() => document.querySelector('#fleet-summary [data-field="clustersOnline"] .v')?.textContent === "0 / 0");
+  ok("a label no cluster has: the table says so and the summary counts 0 / 0 clusters");
   await page.click("text=Clear");
   await page.waitForFunction((n) => document.querySelectorAll("#cluster-rows tr[data-cluster]").length === n, clusters.length);
   ok("Clear lists every cluster again");

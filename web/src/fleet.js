@@ -228,9 +228,8 @@ export function fleetPage(root, route, ctx) {
       const r = an ? 0 : compare(va, vb);
       return (state.desc ? -r : r) || compare(a.name, b.name);
     });
-    caption.textContent = state.label
-      ? `Clusters with label ${state.label}: ${shown.length} of ${all.length}`
-      : `Clusters: ${all.length}`;
+    // With a label the hub answers only the matching clusters (the filter here only bridges the wait).
+    caption.textContent = state.label ? `Clusters with label ${state.label}: ${shown.length}` : `Clusters: ${all.length}`;
     tbody.replaceChildren(
       ...shown.map((c) =>
         el("tr", { dataset: { cluster: c.name }, class: idleButAllocated(c) ? "idle-alloc" : "" }, ...COLUMNS.map((k) => k.cell(c, ctx))),
@@ -238,7 +237,7 @@ export function fleetPage(root, route, ctx) {
     );
     if (shown.length === 0) {
       tbody.append(
-        el("tr", {}, el("td", { colspan: COLUMNS.length, class: "muted" }, all.length ? `no cluster has the label ${state.label}` : "no clusters are registered in clusters.yaml")),
+        el("tr", {}, el("td", { colspan: COLUMNS.length, class: "muted" }, state.label ? `no cluster has the label ${state.label}` : "no clusters are registered in clusters.yaml")),
       );
     }
     const labels = new Set();
