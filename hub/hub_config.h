@@ -27,14 +27,15 @@
 #define HUB_DEFAULT_OFFLINE_AFTER_MS        (10 * 60 * 1000)
 #define HUB_DEFAULT_INGEST_WORKERS          4
 #define HUB_MAX_INGEST_WORKERS              64
-/* civetweb gives each open connection a worker thread until it closes (keep-alive included): a client
- * beyond api_threads waits for a connection to close. */
-#define HUB_DEFAULT_API_THREADS 64
-#define HUB_MAX_API_THREADS     1024
 #define HUB_DEFAULT_REPLAY_TOLERANCE_MS     5000
 #define HUB_MAX_REPLAY_TOLERANCE_MS         (10 * 60 * 1000) /* more would make the replay check meaningless */
 #define HUB_DEFAULT_INGEST_LOG_RETENTION_MS (7LL * 24 * 3600 * 1000)
 #define HUB_MIN_INGEST_LOG_RETENTION_MS     (3600LL * 1000) /* a spoke may still resend a frame this old */
+
+/* civetweb gives each open connection a worker thread until it closes (keep-alive included): a client
+ * beyond api_threads waits for a connection to close. */
+#define HUB_DEFAULT_API_THREADS 64
+#define HUB_MAX_API_THREADS     1024
 
 typedef struct hub_label {
 	char key[HUB_LABEL_LEN];

@@ -892,7 +892,8 @@ static int query_default_page(hub_view *v, const hub_node_query *q, hub_node_pag
 		for (size_t k = 0; k < n_sel; k++)
 			total += p[k].count;
 		uint64_t start = (uint64_t)(q->page_num - 1) * (uint64_t)q->page_size;
-		n = start >= total ? 0 : (total - start < (uint64_t)q->page_size ? total - start : (uint64_t)q->page_size);
+		n = start >= total ? 0
+		                   : (total - start < (uint64_t)q->page_size ? total - start : (uint64_t)q->page_size);
 		/* Positions [lo, lo + n) of the ascending order hold the page (reversed when desc). */
 		lo = n == 0 ? 0 : q->desc ? total - start - n : start;
 		uint64_t pos = 0;
@@ -913,7 +914,8 @@ static int query_default_page(hub_view *v, const hub_node_query *q, hub_node_pag
 	for (size_t k = 0; k < n_sel && pos < lo + n; pos += p[k].count, k++) {
 		for (uint64_t j = pos < lo ? lo - pos : 0; j < p[k].count && pos + j < lo + n; j++) {
 			uint64_t at = q->desc ? n - 1 - (pos + j - lo) : pos + j - lo;
-			out->rows[at] = (hub_node_row){.snap = p[k].snap, .node = p[k].snap->nodes[j], .pos = (uint64_t)k << 32 | j};
+			out->rows[at] = (hub_node_row){
+			    .snap = p[k].snap, .node = p[k].snap->nodes[j], .pos = (uint64_t)k << 32 | j};
 		}
 	}
 	out->total = (size_t)total;

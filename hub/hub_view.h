@@ -26,8 +26,8 @@
 #include "fl_proto.h"
 #include "hub_config.h"
 
-#define HUB_VIEW_MAX_SPOKES 8 /* spoke streams whose last (sent_at, seq) is kept per cluster */
-#define HUB_VIEW_OLDER      1 /* hub_view_apply: the frame is older than what was applied; rows kept */
+#define HUB_VIEW_MAX_SPOKES 8           /* spoke streams whose last (sent_at, seq) is kept per cluster */
+#define HUB_VIEW_OLDER      1           /* hub_view_apply: the frame is older than what was applied; rows kept */
 #define HUB_VIEW_MAX_ROW    (64u << 10) /* the most bytes a node's pre-written /v1/nodes row may take */
 
 /* One GPU of a node. Strings are offsets into the node's text (hub_view_str). */

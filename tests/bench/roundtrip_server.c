@@ -39,10 +39,11 @@ static void on_signal(int sig)
 
 static int send_json(struct mg_connection *c, int status, const char *body, size_t len)
 {
-	mg_printf(c,
-	          "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\nCache-Control: no-store\r\n"
-	          "X-Content-Type-Options: nosniff\r\n\r\n",
-	          status, mg_get_response_code_text(c, status), len);
+	mg_printf(
+	    c,
+	    "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\nCache-Control: no-store\r\n"
+	    "X-Content-Type-Options: nosniff\r\n\r\n",
+	    status, mg_get_response_code_text(c, status), len);
 	mg_write(c, body, len);
 	return status;
 }
@@ -108,7 +109,8 @@ static int roundtrip(struct mg_connection *c, void *cbdata)
 		if (hub_store_read_nodes(*slot, cluster[0] ? cluster : NULL, size, (page - 1) * size, &rows, &total,
 		                         err) != FL_OK)
 			return send_envelope(c, 503, 5003, err, NULL);
-		return send_envelope(c, 200, 2000, "OK", json_pack("{s:o,s:I}", "data", rows, "total", (json_int_t)total));
+		return send_envelope(c, 200, 2000, "OK",
+		                     json_pack("{s:o,s:I}", "data", rows, "total", (json_int_t)total));
 	}
 	return send_envelope(c, 404, 4004, "no route", NULL);
 }
@@ -186,8 +188,8 @@ int main(int argc, char **argv)
 	memset(&cb, 0, sizeof(cb));
 	cb.init_thread = init_thread;
 	cb.exit_thread = exit_thread;
-	const char *opts[] = {"listening_ports", listen, "num_threads", threads, "tcp_nodelay", "1",
-	                      "enable_keep_alive", "yes", "request_timeout_ms", "10000", NULL};
+	const char *opts[] = {"listening_ports",   listen, "num_threads",        threads, "tcp_nodelay", "1",
+	                      "enable_keep_alive", "yes",  "request_timeout_ms", "10000", NULL};
 	struct mg_context *ctx = mg_start(&cb, NULL, opts);
 	if (ctx == NULL) {
 		fprintf(stderr, "fl-bench-server: cannot listen on %s\n", listen);

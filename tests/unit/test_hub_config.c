@@ -355,10 +355,10 @@ static void test_api_threads_range(void **state)
 		fail_msg("%s", err);
 	assert_int_equal(cfg.api_threads, 1024);
 	hub_config_free(&cfg);
-	expect_error("t0.yaml", HUB_OK "  api_threads: 0\nclusters: []\n", "5:16:",
-	             "key 'api_threads': 0 is out of range [1, 1024]");
-	expect_error("t1025.yaml", HUB_OK "  api_threads: 1025\nclusters: []\n", "5:16:",
-	             "key 'api_threads': 1025 is out of range [1, 1024]");
+	expect_error("t0.yaml", HUB_OK "  api_threads: 0\nclusters: []\n",
+	             "5:16:", "key 'api_threads': 0 is out of range [1, 1024]");
+	expect_error("t1025.yaml", HUB_OK "  api_threads: 1025\nclusters: []\n",
+	             "5:16:", "key 'api_threads': 1025 is out of range [1, 1024]");
 }
 
 static void test_replay_tolerance_and_retention_bounds(void **state)

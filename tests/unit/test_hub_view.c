@@ -504,14 +504,17 @@ static void test_answer_texts_are_written_once_per_record(void **state)
 	hub_node_page p;
 	assert_int_equal(hub_view_query_nodes(v, &q, &p), FL_OK);
 	const char *want[5] = {
-	    "{\"name\":\"n1\",\"ip\":\"10.0.0.2\",\"gpu_name\":\"AMD Instinct MI300X\",\"gpu_count\":2,\"gpu_allocation\":1,"
+	    "{\"name\":\"n1\",\"ip\":\"10.0.0.2\",\"gpu_name\":\"AMD Instinct "
+	    "MI300X\",\"gpu_count\":2,\"gpu_allocation\":1,"
 	    "\"gpu_utilization\":50.0,\"status\":\"Ready\",\"cluster_name\":",
-	    "{\"name\":\"n2\",\"ip\":\"10.0.0.2\",\"gpu_name\":\"AMD Instinct MI300X\",\"gpu_count\":8,\"gpu_allocation\":8,"
+	    "{\"name\":\"n2\",\"ip\":\"10.0.0.2\",\"gpu_name\":\"AMD Instinct "
+	    "MI300X\",\"gpu_count\":8,\"gpu_allocation\":8,"
 	    "\"gpu_utilization\":10.0,\"status\":\"Ready\",\"cluster_name\":",
 	    "{\"name\":\"gpu-x\",\"ip\":\"10.0.0.5\",\"gpu_name\":\"NVIDIA H100\",\"gpu_count\":8,\"gpu_allocation\":0,"
 	    "\"gpu_utilization\":90.0,\"status\":\"Unknown\",\"cluster_name\":",
 	    NULL,
-	    "{\"name\":\"n2\",\"ip\":\"10.0.0.2\",\"gpu_name\":\"AMD Instinct MI300X\",\"gpu_count\":4,\"gpu_allocation\":4,"
+	    "{\"name\":\"n2\",\"ip\":\"10.0.0.2\",\"gpu_name\":\"AMD Instinct "
+	    "MI300X\",\"gpu_count\":4,\"gpu_allocation\":4,"
 	    "\"gpu_utilization\":null,\"status\":\"NotReady\",\"cluster_name\":"};
 	assert_int_equal(p.n_rows, 5);
 	for (size_t k = 0; k < 5; k++) {
@@ -533,9 +536,10 @@ static void test_answer_texts_are_written_once_per_record(void **state)
 	assert_int_equal(hub_view_apply(v, &f, 1500), FL_OK);
 	fl_proto_frame_free(&f);
 	hub_view_snap *s = hub_view_get(v, 2);
-	assert_string_equal(hub_view_str(s->nodes[0], s->nodes[0]->row),
-	                    "{\"name\":\"q\",\"ip\":\"10.0.0.1\",\"gpu_name\":\"say \\\"hi\\\" \\\\ \\u0001\",\"gpu_count\":1,"
-	                    "\"gpu_allocation\":0,\"gpu_utilization\":12.25,\"status\":\"Ready\",\"cluster_name\":");
+	assert_string_equal(
+	    hub_view_str(s->nodes[0], s->nodes[0]->row),
+	    "{\"name\":\"q\",\"ip\":\"10.0.0.1\",\"gpu_name\":\"say \\\"hi\\\" \\\\ \\u0001\",\"gpu_count\":1,"
+	    "\"gpu_allocation\":0,\"gpu_utilization\":12.25,\"status\":\"Ready\",\"cluster_name\":");
 	/* The overview answer without its closing brace: Lens fields, updatedAt (the hub time it arrived), cluster. */
 	assert_non_null(s->overview_text);
 	assert_int_equal(strlen(s->overview_text), s->overview_len + 1);
@@ -610,7 +614,8 @@ static void test_query_pages_stay_consistent_while_frames_land(void **state)
 	};
 	int seen[2] = {0, 0};
 	for (int r = 0; r < 20000; r++) {
-		hub_node_query q = {.clusters = all3, .page_num = cases[r % 4].page, .page_size = 2, .desc = cases[r % 4].desc};
+		hub_node_query q = {
+		    .clusters = all3, .page_num = cases[r % 4].page, .page_size = 2, .desc = cases[r % 4].desc};
 		hub_node_page p;
 		assert_int_equal(hub_view_query_nodes(v, &q, &p), FL_OK);
 		if (p.total != 6 && p.total != 8)
