@@ -68,18 +68,9 @@ int hub_api_ok(hub_req *r, json_t *data)
 	return send_envelope(r, 200, 2000, "OK", data, NULL);
 }
 
-int hub_api_ok_text(hub_req *r, const char *data_json, size_t len)
+int hub_api_ok_text(hub_req *r, const char *envelope, size_t len)
 {
-	static const char head[] = "{\"meta\":{\"code\":2000,\"message\":\"OK\"},\"data\":";
-	mg_printf(
-	    r->c,
-	    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %zu\r\nCache-Control: no-store\r\n"
-	    "X-Content-Type-Options: nosniff\r\n%s\r\n%s",
-	    sizeof(head) - 1 + len + 1, r->headers, head);
-	mg_write(r->c, data_json, len);
-	mg_write(r->c, "}", 1);
-	count_status(200);
-	return 200;
+	return send_body(r, 200, "application/json", envelope, len, NULL);
 }
 
 int hub_api_error(hub_req *r, int status, const char *fmt, ...)
@@ -399,7 +390,9 @@ int hub_api_start(const hub_config *cfg, hub_registry *reg, hub_view *view, cons
 	cb.init_thread = init_thread;
 	cb.exit_thread = exit_thread;
 	cb.log_message = log_message;
-	const char *opts[] = {"listening_ports",   api->listen, "num_threads",        "16",    "tcp_nodelay", "1",
+	char threads[16];
+	snprintf(threads, sizeof(threads), "%d", cfg->api_threads > 0 ? cfg->api_threads : HUB_DEFAULT_API_THREADS);
+	const char *opts[] = {"listening_ports",   api->listen, "num_threads",        threads, "tcp_nodelay", "1",
 	                      "enable_keep_alive", "yes",       "request_timeout_ms", "10000", NULL};
 	struct mg_init_data init = {.callbacks = &cb, .user_data = api, .configuration_options = opts};
 	char text[256] = "";

@@ -36,9 +36,12 @@ typedef struct hub_req {
 /* Sends data (stolen; NULL means out of memory → 500) in the envelope with 200/2000. Returns 200. */
 int hub_api_ok(hub_req *r, json_t *data);
 
-/* Sends data_json (len bytes: the JSON text of "data", already written) in the envelope with 200/2000.
- * Returns 200. data_json stays the caller's. */
-int hub_api_ok_text(hub_req *r, const char *data_json, size_t len);
+/* The start of every 200 envelope; a caller writing its own answer text follows it with the data and "}". */
+#define HUB_API_OK_HEAD "{\"meta\":{\"code\":2000,\"message\":\"OK\"},\"data\":"
+
+/* Sends envelope (len bytes: a whole 200 answer the caller wrote, HUB_API_OK_HEAD + data + "}") with
+ * status 200, in one write after the headers. Returns 200. envelope stays the caller's. */
+int hub_api_ok_text(hub_req *r, const char *envelope, size_t len);
 
 /* Sends an error envelope: status 400/4001, 401/4003, 404/4004, 405/4005, 500/5000, 501/5001 or
  * 503/5003, message from fmt. Returns status. */

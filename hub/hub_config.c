@@ -31,7 +31,7 @@ static const char *const cluster_keys[] = {"name", "labels", "key_file", NULL};
 
 #define TLS_SCHEME "tls+tcp://"
 /* Read by load_api_access, after the clusters (token scopes name them). */
-static const char *const api_keys[] = {"api_tokens", "cors_origins", NULL};
+static const char *const api_keys[] = {"api_tokens", "cors_origins", "api_threads", NULL};
 /* Read by load_safe (issue 5). */
 static const char *const safe_keys[] = {"safe_database_url", "safe_sync_interval", "history_retention", NULL};
 static const char *const token_keys[] = {"name", "token_file", "clusters", "cluster_labels", NULL};
@@ -454,7 +454,11 @@ static int load_cors(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node list, char 
 static int load_api_access(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node hub, char err[FL_ERR_LEN])
 {
 	fl_yaml_node tokens = fl_yaml_get(doc, hub, "api_tokens"), cors = fl_yaml_get(doc, hub, "cors_origins");
-	int rv;
+	int64_t threads = HUB_DEFAULT_API_THREADS;
+	int rv = fl_yaml_get_int(doc, hub, "api_threads", false, 1, HUB_MAX_API_THREADS, &threads, err);
+	if (rv != FL_OK)
+		return rv;
+	cfg->api_threads = (int)threads;
 	if (cors != 0 && (rv = load_cors(cfg, doc, cors, err)) != FL_OK)
 		return rv;
 	if (tokens == 0)

@@ -37,6 +37,11 @@
 #define HUB_DEFAULT_HISTORY_RETENTION_MS    (14LL * 24 * 3600 * 1000)
 #define HUB_MIN_HISTORY_RETENTION_MS        (24LL * 3600 * 1000) /* whole days: partitions are days */
 
+/* civetweb gives each open connection a worker thread until it closes (keep-alive included): a client
+ * beyond api_threads waits for a connection to close. */
+#define HUB_DEFAULT_API_THREADS 64
+#define HUB_MAX_API_THREADS     1024
+
 typedef struct hub_label {
 	char key[HUB_LABEL_LEN];
 	char value[HUB_LABEL_LEN];
@@ -102,6 +107,7 @@ typedef struct hub_config {
 	char safe_database_url[HUB_DBURL_LEN]; /* SaFE DB conninfo; FLEETLENS_SAFE_DATABASE_URL applied; "" = no sync */
 	int64_t safe_sync_interval_ms;         /* HUB_MIN_..HUB_MAX_SAFE_SYNC_INTERVAL_MS */
 	int64_t history_retention_ms;          /* >= HUB_MIN_HISTORY_RETENTION_MS */
+	int api_threads; /* civetweb worker threads, 1..HUB_MAX_API_THREADS: the most connections served at once */
 } hub_config;
 
 /* Reads path into cfg (zeroed first). The SaFE settings: hub.safe_database_url, replaced by the

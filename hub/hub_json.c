@@ -13,10 +13,11 @@ void hub_json_init(hub_json *j, size_t max)
 	j->max = max;
 }
 
-static void put(hub_json *j, const char *s, size_t n)
+/* Grows the buffer to hold n more bytes and the NUL; false (and failed) at the ceiling or out of memory. */
+static bool grow(hub_json *j, size_t n)
 {
 	if (j->failed)
-		return;
+		return false;
 	if (j->len + n + 1 > j->cap) {
 		size_t cap = j->cap > 0 ? j->cap : 4096;
 		while (cap < j->len + n + 1)
@@ -26,11 +27,18 @@ static void put(hub_json *j, const char *s, size_t n)
 		char *b = j->len + n + 1 <= cap ? realloc(j->buf, cap) : NULL;
 		if (b == NULL) {
 			j->failed = true;
-			return;
+			return false;
 		}
 		j->buf = b;
 		j->cap = cap;
 	}
+	return true;
+}
+
+static void put(hub_json *j, const char *s, size_t n)
+{
+	if (!grow(j, n))
+		return;
 	memcpy(j->buf + j->len, s, n);
 	j->len += n;
 	j->buf[j->len] = '\0';
@@ -39,6 +47,18 @@ static void put(hub_json *j, const char *s, size_t n)
 void hub_json_raw(hub_json *j, const char *s)
 {
 	put(j, s, strlen(s));
+}
+
+void hub_json_mem(hub_json *j, const char *s, size_t n)
+{
+	put(j, s, n);
+}
+
+void hub_json_reserve(hub_json *j, size_t n)
+{
+	if (j->len + n + 1 > j->max + 1)
+		n = j->max - j->len;
+	grow(j, n);
 }
 
 void hub_json_str(hub_json *j, const char *s)

@@ -20,6 +20,13 @@ void hub_json_init(hub_json *j, size_t max);
 /* Appends s as is (JSON punctuation, keys written by the caller). */
 void hub_json_raw(hub_json *j, const char *s);
 
+/* Appends the n bytes at s as is (JSON text written before). */
+void hub_json_mem(hub_json *j, const char *s, size_t n);
+
+/* Makes room for n more bytes now, so the appends that follow need no copy (a hint: nothing fails if
+ * they outgrow it). */
+void hub_json_reserve(hub_json *j, size_t n);
+
 /* Appends s as a JSON string: quoted, with ", \ and control characters escaped. */
 void hub_json_str(hub_json *j, const char *s);
 

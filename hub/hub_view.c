@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "fl_log.h"
+#include "fl_time.h"
+#include "hub_json.h"
 
 /* The last applied (sent_at, seq) of one spoke stream. */
 typedef struct hub_view_spoke {
@@ -20,6 +22,7 @@ typedef struct hub_view_slot {
 	pthread_mutex_t mu;       /* guards snap: held only to take a reference or swap the pointer */
 	pthread_mutex_t write_mu; /* serializes writers of this cluster; guards everything below snap */
 	hub_view_snap *snap;      /* the slot's reference */
+	_Atomic uint32_t n_nodes; /* snap->n_nodes, stored with the pointer: read without the mutex */
 	_Atomic int64_t last_frame_ms;
 	hub_view_spoke spokes[HUB_VIEW_MAX_SPOKES];
 	size_t n_spokes;
@@ -115,12 +118,39 @@ static hub_view_node *node_build(hub_view *v, const fl_proto_node *fn, const hub
 		text += gs[g].f != NULL
 		            ? strlen(gs[g].f->gpu_model) + strlen(gs[g].f->serial) + 2
 		            : strlen(hub_view_str(on, gs[g].o->model)) + strlen(hub_view_str(on, gs[g].o->serial)) + 2;
+	int64_t gpu_count = fn != NULL ? fn->gpu_count : on->gpu_count;
+	int64_t gpu_allocation = fn != NULL ? fn->gpu_allocation : on->gpu_allocation;
+	double gpu_utilization = fn != NULL ? (fn->has_utilization ? fn->gpu_utilization : NAN) : on->gpu_utilization;
+	/* The node's row of GET /v1/nodes up to the cluster name's value, written once per record: the
+	 * hot route copies it instead of formatting numbers and escaping strings per request. */
+	hub_json rj;
+	hub_json_init(&rj, HUB_VIEW_MAX_ROW);
+	hub_json_raw(&rj, "{\"name\":");
+	hub_json_str(&rj, s[0]);
+	hub_json_raw(&rj, ",\"ip\":");
+	hub_json_str(&rj, s[1]);
+	hub_json_raw(&rj, ",\"gpu_name\":");
+	hub_json_str(&rj, s[2]);
+	hub_json_raw(&rj, ",\"gpu_count\":");
+	hub_json_int(&rj, gpu_count);
+	hub_json_raw(&rj, ",\"gpu_allocation\":");
+	hub_json_int(&rj, gpu_allocation);
+	hub_json_raw(&rj, ",\"gpu_utilization\":");
+	hub_json_real(&rj, gpu_utilization);
+	hub_json_raw(&rj, ",\"status\":");
+	hub_json_str(&rj, s[3]);
+	hub_json_raw(&rj, ",\"cluster_name\":");
+	size_t row_len = 0;
+	char *row = hub_json_take(&rj, &row_len);
+	if (row == NULL)
+		return NULL;
+	text += row_len + 1;
 	size_t fixed = sizeof(hub_view_node) + (size_t)ng * sizeof(hub_view_gpu) + (size_t)nt * sizeof(hub_view_taint);
-	if (fixed + text > UINT32_MAX)
+	hub_view_node *n = fixed + text <= UINT32_MAX ? malloc(fixed + text) : NULL;
+	if (n == NULL) {
+		free(row);
 		return NULL;
-	hub_view_node *n = malloc(fixed + text);
-	if (n == NULL)
-		return NULL;
+	}
 	hub_view_gpu *gpus = (hub_view_gpu *)(n + 1);
 	hub_view_taint *taints = (hub_view_taint *)(gpus + ng);
 	char *tb = (char *)(taints + nt);
@@ -135,6 +165,9 @@ static hub_view_node *node_build(hub_view *v, const fl_proto_node *fn, const hub
 	n->os_image = put_s(&w, s[5]);
 	n->kernel_version = put_s(&w, s[6]);
 	n->container_runtime = put_s(&w, s[7]);
+	n->row = put_s(&w, row);
+	n->row_len = (uint32_t)row_len;
+	free(row);
 	for (uint32_t t = 0; t < nt; t++) {
 		const char *k = fn != NULL ? fn->taints[t].key : hub_view_str(on, on->taints[t].key);
 		const char *val = fn != NULL ? fn->taints[t].value : hub_view_str(on, on->taints[t].value);
@@ -173,20 +206,17 @@ static hub_view_node *node_build(hub_view *v, const fl_proto_node *fn, const hub
 		prev_off = d->model;
 		d->serial = put_s(&w, serial);
 	}
+	n->gpu_count = gpu_count;
+	n->gpu_allocation = gpu_allocation;
+	n->gpu_utilization = gpu_utilization;
 	if (fn != NULL) {
-		n->gpu_count = fn->gpu_count;
-		n->gpu_allocation = fn->gpu_allocation;
 		n->cpu_millis = fn->cpu_millis;
 		n->memory_bytes = fn->memory_bytes;
-		n->gpu_utilization = fn->has_utilization ? fn->gpu_utilization : NAN;
 		n->unschedulable = fn->unschedulable;
 		n->faulty = fn->faulty;
 	} else {
-		n->gpu_count = on->gpu_count;
-		n->gpu_allocation = on->gpu_allocation;
 		n->cpu_millis = on->cpu_millis;
 		n->memory_bytes = on->memory_bytes;
-		n->gpu_utilization = on->gpu_utilization;
 		n->unschedulable = on->unschedulable;
 		n->faulty = on->faulty;
 	}
@@ -228,9 +258,32 @@ static void snap_free(hub_view_snap *s, uint32_t cap)
 {
 	for (uint32_t k = 0; k < s->n_nodes; k++)
 		node_release(s->view, s->nodes[k]);
-	atomic_fetch_sub(&s->view->bytes, sizeof(*s) + (size_t)cap * sizeof(*s->nodes));
+	atomic_fetch_sub(&s->view->bytes, sizeof(*s) + (size_t)cap * sizeof(*s->nodes) + s->overview_len);
 	free(s->nodes);
+	free(s->overview_text);
 	free(s);
+}
+
+/* Writes s->overview_text once s's overview and overview_ms are final (see hub_view_snap). FL_OK or
+ * FL_ENOMEM. */
+static int snap_overview_text(hub_view_snap *s)
+{
+	if (!s->has_overview)
+		return FL_OK;
+	char when[40] = "";
+	if (s->overview_ms > 0)
+		fl_format_time(s->overview_ms, when, sizeof(when));
+	json_t *o = fl_proto_overview_to_json(&s->overview);
+	if (o == NULL || json_object_set_new(o, "updatedAt", when[0] ? json_string(when) : json_null()) != 0 ||
+	    json_object_set_new(o, "cluster", json_string(s->name)) != 0 ||
+	    (s->overview_text = json_dumps(o, JSON_COMPACT)) == NULL) {
+		json_decref(o);
+		return FL_ENOMEM;
+	}
+	json_decref(o);
+	s->overview_len = strlen(s->overview_text) - 1; /* without the closing brace */
+	atomic_fetch_add(&s->view->bytes, s->overview_len);
+	return FL_OK;
 }
 
 void hub_view_release(hub_view_snap *s)
@@ -581,6 +634,7 @@ static void publish(hub_view_slot *sl, hub_view_snap *s)
 	pthread_mutex_lock(&sl->mu);
 	hub_view_snap *old = sl->snap;
 	sl->snap = s;
+	atomic_store(&sl->n_nodes, s->n_nodes);
 	pthread_mutex_unlock(&sl->mu);
 	hub_view_release(old);
 }
@@ -644,6 +698,12 @@ int hub_view_apply(hub_view *v, const fl_proto_frame *f, int64_t recv_ms)
 		rv = HUB_VIEW_OLDER;
 	} else if (f->env.kind == FL_FRAME_FULL || f->env.kind == FL_FRAME_DELTA) {
 		hub_view_snap *s = snap_after(v, (size_t)i, sl->snap, f);
+		if (s != NULL && f->has_overview)
+			s->overview_ms = recv_ms;
+		if (s != NULL && snap_overview_text(s) != FL_OK) {
+			hub_view_release(s);
+			s = NULL;
+		}
 		if (s == NULL) {
 			rv = FL_ENOMEM;
 			fl_warn(
@@ -651,8 +711,6 @@ int hub_view_apply(hub_view *v, const fl_proto_frame *f, int64_t recv_ms)
 			    "next full frame",
 			    (unsigned long long)f->env.seq, f->env.cluster);
 		} else {
-			if (f->has_overview)
-				s->overview_ms = recv_ms;
 			publish(sl, s);
 		}
 	}
@@ -673,6 +731,12 @@ int hub_view_load(hub_view *v, size_t i, const fl_proto_frame *f, int64_t last_f
 		s->overview_ms = f->has_overview ? overview_ms : 0;
 		s->has_overview = f->has_overview;
 		s->has_facts = f->has_facts;
+		if (snap_overview_text(s) != FL_OK) {
+			hub_view_release(s);
+			s = NULL;
+		}
+	}
+	if (s != NULL) {
 		publish(sl, s);
 		atomic_store(&sl->last_frame_ms, last_frame_ms);
 		if (f->env.spoke_id[0] != '\0')
@@ -794,9 +858,79 @@ static bool node_matches(const hub_view_node *n, const hub_node_query *q)
 	return false;
 }
 
+/* The default order without filters, from the clusters' node counts: only the clusters the page covers
+ * have their snapshot taken, not every cluster's (with 100 clusters that was most of a page's cost in
+ * locks and reference counts, and the tail latency of threads preempted holding a cluster's mutex).
+ * A count is that of the cluster's snapshot current at the moment it is read (publish stores both under
+ * the mutex); when a snapshot taken for the page holds another count (a frame landed meanwhile), its
+ * count replaces the one read and the page is worked out again. So the rows and the total agree as if
+ * every cluster's snapshot had been taken, one cluster at a time. */
+static int query_default_page(hub_view *v, const hub_node_query *q, hub_node_page *out)
+{
+	struct pick {
+		size_t i;
+		uint64_t count;
+		hub_view_snap *snap;
+	} *p = calloc(v->n + 1, sizeof(*p));
+	out->snaps = calloc(v->n + 1, sizeof(*out->snaps));
+	if (p == NULL || out->snaps == NULL) {
+		free(p);
+		free(out->snaps);
+		out->snaps = NULL;
+		return FL_ENOMEM;
+	}
+	size_t n_sel = 0;
+	for (size_t k = 0; k < v->n; k++) {
+		size_t i = v->by_name[k];
+		if (q->clusters[i])
+			p[n_sel++] = (struct pick){.i = i, .count = atomic_load(&v->slots[i].n_nodes)};
+	}
+	uint64_t total, lo, n;
+	for (bool again = true; again;) {
+		again = false;
+		total = 0;
+		for (size_t k = 0; k < n_sel; k++)
+			total += p[k].count;
+		uint64_t start = (uint64_t)(q->page_num - 1) * (uint64_t)q->page_size;
+		n = start >= total ? 0
+		                   : (total - start < (uint64_t)q->page_size ? total - start : (uint64_t)q->page_size);
+		/* Positions [lo, lo + n) of the ascending order hold the page (reversed when desc). */
+		lo = n == 0 ? 0 : q->desc ? total - start - n : start;
+		uint64_t pos = 0;
+		for (size_t k = 0; k < n_sel && pos < lo + n && !again; pos += p[k].count, k++) {
+			if (pos + p[k].count <= lo || p[k].snap != NULL)
+				continue;
+			out->snaps[out->n_snaps++] = p[k].snap = hub_view_get(v, p[k].i);
+			again = p[k].snap->n_nodes != p[k].count;
+			p[k].count = p[k].snap->n_nodes;
+		}
+	}
+	if ((out->rows = malloc(((size_t)n + 1) * sizeof(*out->rows))) == NULL) {
+		free(p);
+		hub_node_page_free(out);
+		return FL_ENOMEM;
+	}
+	uint64_t pos = 0;
+	for (size_t k = 0; k < n_sel && pos < lo + n; pos += p[k].count, k++) {
+		for (uint64_t j = pos < lo ? lo - pos : 0; j < p[k].count && pos + j < lo + n; j++) {
+			uint64_t at = q->desc ? n - 1 - (pos + j - lo) : pos + j - lo;
+			out->rows[at] = (hub_node_row){
+			    .snap = p[k].snap, .node = p[k].snap->nodes[j], .pos = (uint64_t)k << 32 | j};
+		}
+	}
+	out->total = (size_t)total;
+	out->n_rows = (size_t)n;
+	free(p);
+	return FL_OK;
+}
+
 int hub_view_query_nodes(hub_view *v, const hub_node_query *q, hub_node_page *out)
 {
 	memset(out, 0, sizeof(*out));
+	bool any_filter = (q->name != NULL && q->name[0] != '\0') || (q->gpu_name != NULL && q->gpu_name[0] != '\0') ||
+	                  q->n_statuses > 0;
+	if (q->order == HUB_ORDER_CLUSTER_NAME && !any_filter)
+		return query_default_page(v, q, out);
 	out->snaps = calloc(v->n + 1, sizeof(*out->snaps));
 	if (out->snaps == NULL)
 		return FL_ENOMEM;
@@ -809,17 +943,12 @@ int hub_view_query_nodes(hub_view *v, const hub_node_query *q, hub_node_page *ou
 		out->snaps[out->n_snaps++] = s;
 		all += s->n_nodes;
 	}
-	bool any_filter = (q->name != NULL && q->name[0] != '\0') || (q->gpu_name != NULL && q->gpu_name[0] != '\0') ||
-	                  q->n_statuses > 0;
 	if (q->order == HUB_ORDER_CLUSTER_NAME) {
-		/* Already in (cluster name, node name) order: count, then keep only the page's rows. */
-		size_t m = all;
-		if (any_filter) {
-			m = 0;
-			for (size_t k = 0; k < out->n_snaps; k++)
-				for (uint32_t j = 0; j < out->snaps[k]->n_nodes; j++)
-					m += node_matches(out->snaps[k]->nodes[j], q);
-		}
+		/* Filtered, already in (cluster name, node name) order: count, then keep only the page's rows. */
+		size_t m = 0;
+		for (size_t k = 0; k < out->n_snaps; k++)
+			for (uint32_t j = 0; j < out->snaps[k]->n_nodes; j++)
+				m += node_matches(out->snaps[k]->nodes[j], q);
 		out->total = m;
 		uint64_t start = (uint64_t)(q->page_num - 1) * (uint64_t)q->page_size;
 		size_t n = start >= m
@@ -834,12 +963,8 @@ int hub_view_query_nodes(hub_view *v, const hub_node_query *q, hub_node_page *ou
 		size_t pos = 0;
 		for (size_t k = 0; k < out->n_snaps && pos < lo + n; k++) {
 			const hub_view_snap *s = out->snaps[k];
-			if (!any_filter && pos + s->n_nodes <= lo) {
-				pos += s->n_nodes;
-				continue;
-			}
 			for (uint32_t j = 0; j < s->n_nodes && pos < lo + n; j++) {
-				if (any_filter && !node_matches(s->nodes[j], q))
+				if (!node_matches(s->nodes[j], q))
 					continue;
 				if (pos >= lo) {
 					size_t at = q->desc ? n - 1 - (pos - lo) : pos - lo;

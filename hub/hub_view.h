@@ -12,7 +12,8 @@
  * snapshot to be built; writers never wait for readers to finish.
  *
  * Memory: a node and its GPUs are one block with their strings packed behind them (a GPU's model shares
- * the node's gpu_name text when equal); about 0.8 KiB for a node with 8 GPUs (test_hub_view measures it). */
+ * the node's gpu_name text when equal) and the node's /v1/nodes row already written as JSON; about
+ * 1 KiB for a node with 8 GPUs (test_hub_view measures it). */
 #ifndef HUB_VIEW_H
 #define HUB_VIEW_H
 
@@ -25,8 +26,9 @@
 #include "fl_proto.h"
 #include "hub_config.h"
 
-#define HUB_VIEW_MAX_SPOKES 8 /* spoke streams whose last (sent_at, seq) is kept per cluster */
-#define HUB_VIEW_OLDER      1 /* hub_view_apply: the frame is older than what was applied; rows kept */
+#define HUB_VIEW_MAX_SPOKES 8           /* spoke streams whose last (sent_at, seq) is kept per cluster */
+#define HUB_VIEW_OLDER      1           /* hub_view_apply: the frame is older than what was applied; rows kept */
+#define HUB_VIEW_MAX_ROW    (64u << 10) /* the most bytes a node's pre-written /v1/nodes row may take */
 
 /* One GPU of a node. Strings are offsets into the node's text (hub_view_str). */
 typedef struct hub_view_gpu {
@@ -49,6 +51,8 @@ typedef struct hub_view_node {
 	uint32_t bytes;   /* size of the block (this record, its GPUs, taints and text) */
 	uint32_t n_gpus, n_taints;
 	uint32_t name, ip, gpu_name, status, kubelet_version, os_image, kernel_version, container_runtime;
+	uint32_t row, row_len;  /* this node's /v1/nodes row as JSON text, up to the cluster name's value:
+	                         * {"name":…,"ip":…,…,"status":…,"cluster_name":  (row_len bytes) */
 	int64_t gpu_count;      /* allocatable GPUs */
 	int64_t gpu_allocation; /* GPUs held by pods */
 	int64_t cpu_millis, memory_bytes;
@@ -74,6 +78,11 @@ typedef struct hub_view_snap {
 	bool has_overview;
 	fl_proto_overview overview;
 	int64_t overview_ms; /* hub time the overview arrived (or was stored); 0 = none */
+	/* The overview as /v1/clusters/overview answers it, written once per snapshot: JSON text of the
+	 * Lens fields, updatedAt and cluster, without the closing brace (the route adds status and age).
+	 * NULL when !has_overview. */
+	char *overview_text;
+	size_t overview_len;
 	bool has_facts;
 	fl_proto_facts facts;
 	hub_view_node **nodes; /* n_nodes, ordered by name (strcmp) */

@@ -15,6 +15,9 @@ prometheus python3 python3-yaml"
 # Installed by scripts/test only: the browser the console's browser test drives.
 FL_BROWSER_PACKAGES="chromium"
 
+# Installed by scripts/bench only: the HTTP load generator it measures the API with.
+FL_BENCH_PACKAGES="wrk"
+
 fl_say() { printf '==> %s\n' "$*" >&2; }
 fl_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 

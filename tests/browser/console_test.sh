@@ -1,19 +1,32 @@
 #!/usr/bin/env bash
-# The console in a real browser: a private PostgreSQL (initdb in a temp dir) holding five clusters'
-# rows (fixture.sql, written with psql, so no spoke is needed), the real hub serving the built console
-# from web/dist, and Debian's chromium driven headless by playwright-core (console_test.mjs). The pages
-# must show the numbers the API answers; screenshots go to $FL_ARTIFACTS/browser (default
-# test-artifacts/browser). Prints ok / not ok lines and the tally; exits non-zero on any failure.
+# The console in a real browser against the real hub: a private PostgreSQL (initdb in a temp dir), the
+# real hub serving the built console from web/dist, and Debian's chromium driven headless by
+# playwright-core (console_test.mjs), which checks that the pages show what the API answers for the same
+# requests. Five clusters, their data from one of two fixtures (FL_FIXTURE):
+#   psql    (default) fixture.sql's rows written straight into the hub's tables, then a hub restart loads
+#           them: online, online, stale, offline and never-seen clusters, one allocated but idle
+#   spokes  real fleetlens-spoke processes (sim source, one --once cycle per cluster) send signed frames
+#           that go spoke → hub → database and view; the API's overviews are first compared with what
+#           each simulator reports for that cycle (--once --dry-run), so the pages' numbers are the spokes'
+# A second hub on the same database has hub.api_tokens; the token prompt is checked against it.
+# Screenshots go to $FL_ARTIFACTS/browser (psql) or $FL_ARTIFACTS/browser-spokes (spokes), default
+# FL_ARTIFACTS=test-artifacts. Prints ok / not ok lines and the tally; exits non-zero on any failure.
 #
-# Environment: FL_BIN (hub binary folder, default build/bin), FL_ARTIFACTS, FL_CHROMIUM (default
-# /usr/bin/chromium), FL_WEB_DIST (default web/dist; built with fl_build_console when it is missing).
+# Environment: FL_FIXTURE, FL_BIN (hub and spoke binary folder, default build/bin), FL_ARTIFACTS,
+# FL_CHROMIUM (default /usr/bin/chromium), FL_WEB_DIST (default web/dist; built with fl_build_console
+# when it is missing).
 set -uo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
 source "$FL_ROOT/tests/integration/assert.sh"
+FIXTURE=${FL_FIXTURE:-psql}
 BIN=${FL_BIN:-$FL_ROOT/build/bin}
 DIST=${FL_WEB_DIST:-$FL_ROOT/web/dist}
-ART=${FL_ARTIFACTS:-$FL_ROOT/test-artifacts}/browser
 CHROMIUM=${FL_CHROMIUM:-/usr/bin/chromium}
+case $FIXTURE in
+psql) ART=${FL_ARTIFACTS:-$FL_ROOT/test-artifacts}/browser ;;
+spokes) ART=${FL_ARTIFACTS:-$FL_ROOT/test-artifacts}/browser-spokes ;;
+*) fl_die "FL_FIXTURE must be psql or spokes, not '$FIXTURE'" ;;
+esac
 
 need() { # need WHAT TEST...: a missing prerequisite is one failure and the end of the test
 	if ! "${@:2}"; then
@@ -23,6 +36,7 @@ need() { # need WHAT TEST...: a missing prerequisite is one failure and the end 
 	fi
 }
 need "hub binary $BIN/fleetlens-hub" test -x "$BIN/fleetlens-hub"
+[ "$FIXTURE" = spokes ] && need "spoke binary $BIN/fleetlens-spoke" test -x "$BIN/fleetlens-spoke"
 need "browser $CHROMIUM (Debian package chromium)" test -x "$CHROMIUM"
 [ -f "$DIST/index.html" ] || (fl_build_console)
 need "built console $DIST/index.html" test -f "$DIST/index.html"
@@ -41,37 +55,31 @@ trap cleanup EXIT
 fl_pg_start "$T/pg"
 sql() { psql -h "$FL_PG_DIR" -U postgres -d fleetlens -v ON_ERROR_STOP=1 -tAq "$@"; }
 
-# write_config FILE API_PORT [extra lines under hub:]. Clusters get a key_file where the hub knows the
-# key (issue 4); a hub without it is given the same file without the key lines.
+# write_config FILE API_PORT INGEST_PORT [extra lines under hub:]
 CLUSTERS="alpha:{region: us-east, tier: prod} beta:{region: us-west, tier: prod} gamma:{region: eu-central, tier: staging} delta:{region: us-east, tier: dev} epsilon:{region: ap-south}"
 for c in alpha beta gamma delta epsilon; do fl_make_key "$T/keys/$c.key"; done
-KEYS=1
 write_config() {
-	local file=$1 port=$2 extra=${3:-} c name labels
+	local file=$1 port=$2 ingest=$3 extra=${4:-} c name labels
 	{
-		printf 'hub:\n  ingest_url: tcp://127.0.0.1:%s\n  api_listen: 127.0.0.1:%s\n' "$(fl_free_port)" "$port"
+		printf 'hub:\n  ingest_url: tcp://127.0.0.1:%s\n  api_listen: 127.0.0.1:%s\n' "$ingest" "$port"
 		printf '  database_url: "%s"\n  stale_after: 1h\n  offline_after: 2h\n' "$FL_DATABASE_URL"
 		printf '  migrations_dir: %s\n  web_dir: %s\n' "$FL_ROOT/sql/hub" "$DIST"
 		[ -n "$extra" ] && printf '%s\n' "$extra"
 		printf 'clusters:\n'
 		while read -r c; do
 			name=${c%%:*} labels=${c#*:}
-			printf '  - name: %s\n    labels: %s\n' "$name" "$labels"
-			[ "$KEYS" = 1 ] && printf '    key_file: keys/%s.key\n' "$name"
+			printf '  - name: %s\n    labels: %s\n    key_file: keys/%s.key\n' "$name" "$labels" "$name"
 		done < <(sed 's/} /}\n/g' <<<"$CLUSTERS")
 	} >"$file"
 }
 API_PORT=$(fl_free_port)
 API="http://127.0.0.1:$API_PORT"
-write_config "$T/clusters.yaml" "$API_PORT"
-if ! "$BIN/fleetlens-hub" --config "$T/clusters.yaml" --check >"$T/check.log" 2>&1; then
-	KEYS=0
-	write_config "$T/clusters.yaml" "$API_PORT"
-fi
+INGEST_PORT=$(fl_free_port)
+write_config "$T/clusters.yaml" "$API_PORT" "$INGEST_PORT"
 out=$("$BIN/fleetlens-hub" --config "$T/clusters.yaml" --check 2>&1)
 rc=$?
 check_eq "hub --check accepts the test config" 0 "$rc"
-[ "$rc" -eq 0 ] || printf '%s\n' "$out" "$(cat "$T/check.log")"
+[ "$rc" -eq 0 ] || printf '%s\n' "$out"
 
 start_hub() { # start_hub CONFIG URL LOG
 	FLEETLENS_DATABASE_URL="$FL_DATABASE_URL" "$BIN/fleetlens-hub" --config "$1" >>"$3" 2>&1 &
@@ -83,16 +91,47 @@ stop_hubs() {
 	HUB_PIDS=()
 }
 
-# First start: the hub applies its migrations and registers the clusters; then the rows go in and a
-# restart makes it load each cluster's last frame time.
+# First start: the hub applies its migrations and registers the clusters. Then the data goes in.
 start_hub "$T/clusters.yaml" "$API" "$T/hub.log" || { cat "$T/hub.log"; need "hub answers /healthz" false; }
-stop_hubs
-sql -f "$FL_ROOT/tests/browser/fixture.sql" >"$T/fixture.log" 2>&1
-check_eq "fixture rows loaded with psql" 0 $?
-check_eq "fixture: 50 nodes in four clusters" "50" "$(sql -c 'SELECT count(*) FROM node')"
-start_hub "$T/clusters.yaml" "$API" "$T/hub.log" || { cat "$T/hub.log"; need "hub answers /healthz after the restart" false; }
-check_eq "statuses from the fixture: online online stale offline never_seen" "alpha:online beta:online delta:offline epsilon:never_seen gamma:stale" \
-	"$(curl -s "$API/v1/clusters" | jq -r '[.data[] | "\(.name):\(.status)"] | sort | join(" ")')"
+if [ "$FIXTURE" = psql ]; then
+	# Rows written behind the hub's back: a restart makes it load them (and each cluster's frame time).
+	stop_hubs
+	sql -f "$FL_ROOT/tests/browser/fixture.sql" >"$T/fixture.log" 2>&1
+	check_eq "fixture rows loaded with psql" 0 $?
+	check_eq "fixture: 50 nodes in four clusters" "50" "$(sql -c 'SELECT count(*) FROM node')"
+	start_hub "$T/clusters.yaml" "$API" "$T/hub.log" || { cat "$T/hub.log"; need "hub answers /healthz after the restart" false; }
+	check_eq "statuses from the fixture: online online stale offline never_seen" "alpha:online beta:online delta:offline epsilon:never_seen gamma:stale" \
+		"$(curl -s "$API/v1/clusters" | jq -r '[.data[] | "\(.name):\(.status)"] | sort | join(" ")')"
+	NODE_FILTER=node-01 EXPECT_IDLE_ALLOC=1
+else
+	# One sim spoke per cluster but epsilon (never seen): CLUSTER:GPU_NODES:GPUS_PER_NODE:SEED. beta has
+	# 30 GPU nodes and 3 CPU-only ones, so its node table has four pages of 10.
+	for s in alpha:12:8:1 beta:30:8:2 gamma:5:4:3 delta:3:8:4; do
+		IFS=: read -r c n g seed <<<"$s"
+		cat >"$T/spoke-$c.yaml" <<YAML
+cluster: $c
+hub_url: tcp://127.0.0.1:$INGEST_PORT
+key_file: keys/$c.key
+ack_timeout: 10s
+sources:
+  sim: {nodes: $n, gpus_per_node: $g, seed: $seed}
+YAML
+		"$BIN/fleetlens-spoke" --config "$T/spoke-$c.yaml" --once --dry-run >"$T/expected-$c.json" 2>>"$T/spokes.log"
+		"$BIN/fleetlens-spoke" --config "$T/spoke-$c.yaml" --once >>"$T/spokes.log" 2>&1
+		check_eq "spoke $c: its frame is acknowledged (exit 0)" 0 $?
+		ov=$(curl -s "$API/v1/clusters" | jq -c --arg c "$c" '.data[] | select(.name == $c) | .overview')
+		for f in totalNodes healthyNodes faultyNodes fullyIdleNodes partiallyIdleNodes busyNodes gpusAllocatable gpusAllocated allocationRate utilization; do
+			check_num "spoke $c: the hub's overview $f = the simulator's" "$(jq ".overview.$f" "$T/expected-$c.json")" "$(jq ".$f" <<<"$ov")"
+		done
+		check_num "spoke $c: the hub's nodes = the simulator's" "$(jq '.nodes | length' "$T/expected-$c.json")" \
+			"$(curl -s "$API/v1/nodes?cluster=$c&page_size=1" | jq '.data.total')"
+	done
+	check_eq "no row was written with psql: every node came from a spoke frame" "$(cat "$T"/expected-*.json | jq -s 'map(.nodes | length) | add')" \
+		"$(sql -c 'SELECT count(*) FROM node')"
+	check_eq "statuses: four spokes online, epsilon never seen" "alpha:online beta:online delta:online epsilon:never_seen gamma:online" \
+		"$(curl -s "$API/v1/clusters" | jq -r '[.data[] | "\(.name):\(.status)"] | sort | join(" ")')"
+	NODE_FILTER=gpu-0001 EXPECT_IDLE_ALLOC=0
+fi
 
 # The hub serves every built file (flat names) with a type the browser accepts.
 check_eq "hub serves the built index.html at /" "$(cat "$DIST/index.html")" "$(curl -s "$API/")"
@@ -108,24 +147,19 @@ for f in "$DIST"/*; do
 	check_eq "hub serves $name" "$want" "$got"
 done
 
-# A hub that knows hub.api_tokens gets a second instance (same database) that asks for a token.
-TOKEN_API="" TOKEN=""
+# A second hub on the same database (started after the data is in, so its view loads it) has
+# hub.api_tokens: the console's token prompt is checked against it. The token sees tier=prod only.
 fl_make_key "$T/tokens/console.token"
 TOKEN_PORT=$(fl_free_port)
-write_config "$T/tokens.yaml" "$TOKEN_PORT" "  api_tokens:
+TOKEN_API="http://127.0.0.1:$TOKEN_PORT" TOKEN=$(cat "$T/tokens/console.token")
+write_config "$T/tokens.yaml" "$TOKEN_PORT" "$(fl_free_port)" "  api_tokens:
     - name: console-test
-      token_file: tokens/console.token"
-if "$BIN/fleetlens-hub" --config "$T/tokens.yaml" --check >"$T/tokens-check.log" 2>&1; then
-	if start_hub "$T/tokens.yaml" "http://127.0.0.1:$TOKEN_PORT" "$T/hub-tokens.log"; then
-		TOKEN_API="http://127.0.0.1:$TOKEN_PORT" TOKEN=$(cat "$T/tokens/console.token")
-		check_eq "hub with api_tokens answers 401 without a token" 401 \
-			"$(curl -s -o /dev/null -w '%{http_code}' "$TOKEN_API/v1/clusters")"
-	else
-		check_eq "hub with api_tokens starts" up down
-	fi
-else
-	echo "skip - token prompt against a hub with api_tokens: this hub does not know the key ($(grep -o "key '[a-z_]*'[^\"]*" "$T/tokens-check.log" | head -1))"
-fi
+      token_file: tokens/console.token
+      cluster_labels: {tier: prod}"
+start_hub "$T/tokens.yaml" "$TOKEN_API" "$T/hub-tokens.log" || { cat "$T/hub-tokens.log"; need "hub with api_tokens answers /healthz" false; }
+check_eq "hub with api_tokens answers 401 without a token" 401 "$(curl -s -o /dev/null -w '%{http_code}' "$TOKEN_API/v1/clusters")"
+check_eq "... and the token's clusters with it" "alpha beta" \
+	"$(curl -s -H "Authorization: Bearer $TOKEN" "$TOKEN_API/v1/clusters" | jq -r '[.data[].name] | join(" ")')"
 
 mkdir -p "$ART"
 rm -f "$ART"/*.png
@@ -138,16 +172,15 @@ while IFS= read -r line; do
 	esac
 	echo "$line"
 done < <(FL_API="$API" FL_TOKEN_API="$TOKEN_API" FL_TOKEN="$TOKEN" FL_ART="$ART" FL_CHROMIUM="$CHROMIUM" \
+	FL_NODE_FILTER="$NODE_FILTER" FL_EXPECT_IDLE_ALLOC="$EXPECT_IDLE_ALLOC" \
 	FL_WEB_DIR="$FL_ROOT/web" node "$FL_ROOT/tests/browser/console_test.mjs" 2>"$T/browser.err")
 check_eq "browser script ran to its end" yes "$finished"
 if [ -s "$T/browser.err" ]; then
 	echo "--- browser script stderr"
 	tail -20 "$T/browser.err"
 fi
-# fleet, fleet-filtered, cluster, node, cluster-charts, node-mocked, and a token prompt per token run
-shots=7
-[ -n "$TOKEN_API" ] && shots=8
-check_num "screenshots saved in $ART" "$shots" "$(ls "$ART"/*.png 2>/dev/null | wc -l)"
+# fleet, fleet-filtered, cluster, node, history-mocked, token-prompt
+check_num "screenshots saved in $ART" 6 "$(ls "$ART"/*.png 2>/dev/null | wc -l)"
 echo "screenshots: $ART"
 [ "$FL_FAIL" -eq 0 ] || { echo "--- hub log"; tail -20 "$T/hub.log"; }
 fl_done

@@ -190,6 +190,18 @@ check_eq "fleet counts clusters by status" '{"never_seen":1,"offline":1,"online"
 fe=$(get '/v1/fleet/overview?label=region=us-east')
 check_eq "fleet of region=us-east: alpha+gamma GPUs, rate 12/24, utilization of reporting GPUs" "24 12 50 50 2" \
 	"$(jq -r '.data | "\(.gpusAllocatable) \(.gpusAllocated) \(.allocationRate) \(.utilization) \(.clusters)"' <<<"$fe")"
+check_eq "fleet's oldest figures are gamma's (an hour old)" \
+	"$(get /v1/clusters | jq -r '.data[] | select(.name == "gamma") | .overview.updatedAt')" "$(jq -r '.data.oldestUpdatedAt' <<<"$fo")"
+check_eq "fleet of one cluster (beta): its figures, its status" "8 2 25 20 1 1 1" \
+	"$(get '/v1/fleet/overview?cluster=beta' | jq -r '.data | "\(.gpusAllocatable) \(.gpusAllocated) \(.allocationRate) \(.utilization) \(.clusters) \(.clustersReporting) \(.byStatus.stale)"')"
+check_eq "fleet of region=us-east and tier=staging: gamma only" "8 0 1 offline=1" \
+	"$(get '/v1/fleet/overview?label=region=us-east&label=tier=staging' | jq -r '.data | "\(.gpusAllocatable) \(.gpusAllocated) \(.clusters) offline=\(.byStatus.offline)"')"
+check_eq "fleet of a label nobody has: zeros, no oldest figures" "0 0 0 0 0 0 null" \
+	"$(get '/v1/fleet/overview?label=region=mars' | jq -r '.data | "\(.clusters) \(.clustersReporting) \(.totalNodes) \(.gpusAllocatable) \(.allocationRate) \(.utilization) \(.oldestUpdatedAt)"')"
+check_eq "fleet with cluster=alpha and a label alpha lacks: nothing matches" 0 \
+	"$(get '/v1/fleet/overview?cluster=alpha&label=region=us-west' | jq '.data.clusters')"
+check_eq "fleet of the never-seen cluster: counted, not reporting" "1 0 1" \
+	"$(get '/v1/fleet/overview?cluster=delta' | jq -r '.data | "\(.clusters) \(.clustersReporting) \(.byStatus.never_seen)"')"
 
 # --- /v1/nodes -----------------------------------------------------------------------------------------
 names() { jq -r '[.data.data[] | "\(.cluster_name)/\(.name)"] | join(" ")'; }
@@ -204,7 +216,21 @@ check_eq "default page size 10, page 1" 6 "$(get /v1/nodes | jq '.data.data | le
 check_eq "page 2 of 4: the last, partial page" "beta/shared gamma/shared" "$(get '/v1/nodes?page_size=4&page_num=2' | names)"
 p=$(get '/v1/nodes?page_size=4&page_num=3')
 check_eq "page beyond the end: empty data, right total" "[] 6" "$(jq -c '.data.data' <<<"$p") $(jq '.data.total' <<<"$p")"
-check_eq "page_size=1000 is allowed" 200 "$(code '/v1/nodes?page_size=1000')"
+check_eq "page_size=1000 is allowed and holds every row" 6 "$(get '/v1/nodes?page_size=1000' | jq '.data.data | length')"
+check_eq "page_size=1: the last page is the last row" "gamma/shared" "$(get '/v1/nodes?page_size=1&page_num=6' | names)"
+p=$(get '/v1/nodes?page_size=1&page_num=7')
+check_eq "page_size=1: one past the last page is empty, total kept" "0 6" "$(jq -r '"\(.data.data | length) \(.data.total)"' <<<"$p")"
+p=$(get '/v1/nodes?page_num=10000000')
+check_eq "page_num=10000000 (the largest) answers an empty page" "200 0 6" "$(code '/v1/nodes?page_num=10000000') $(jq -r '"\(.data.data | length) \(.data.total)"' <<<"$p")"
+check_eq "desc=true reverses the default order: page 1 of 2" "gamma/shared beta/shared beta/b-n1 alpha/a-n3" \
+	"$(get '/v1/nodes?desc=true&page_size=4' | names)"
+check_eq "desc=true reverses the default order: page 2 of 2" "alpha/a-n2 alpha/a-n1" "$(get '/v1/nodes?desc=true&page_size=4&page_num=2' | names)"
+check_eq "a filtered list pages over the matches only" "1 4 beta/b-n1" \
+	"$(get '/v1/nodes?name=n&page_size=3&page_num=2' | jq -r '"\(.data.data | length) \(.data.total) \([.data.data[] | "\(.cluster_name)/\(.name)"] | join(" "))"')"
+check_eq "sorted by utilization, the last page holds the node without a figure" "alpha/a-n3" \
+	"$(get '/v1/nodes?order_by=gpu_utilization&desc=true&page_size=1&page_num=6' | names)"
+check_eq "sorted, one past the last page: empty, total kept" "0 6" \
+	"$(get '/v1/nodes?order_by=gpu_count&page_size=5&page_num=3' | jq -r '"\(.data.data | length) \(.data.total)"')"
 check_eq "one cluster" "beta/b-n1 beta/shared" "$(get '/v1/nodes?cluster=beta' | names)"
 check_eq "name is a substring match" "alpha/a-n1 alpha/a-n2 alpha/a-n3 beta/b-n1" "$(get '/v1/nodes?name=n' | names)"
 check_eq "gpu_name exact" "beta/b-n1 beta/shared" "$(get '/v1/nodes?gpu_name=NVIDIA%20H100' | names)"
@@ -230,6 +256,11 @@ check_eq "unknown parameters are ignored" 200 "$(code '/v1/nodes?_=123&foo=bar')
 n3=$(get '/v1/nodes/a-n3?cluster=alpha')
 check_eq "node detail" "NotReady true true maintenance disk NoSchedule 192000 Ubuntu 22.04.4 LTS alpha" \
 	"$(jq -r '.data | "\(.status) \(.unschedulable) \(.faulty) \(.taints[0].key) \(.taints[0].value) \(.taints[0].effect) \(.cpu_millis) \(.os_image) \(.cluster_name)"' <<<"$n3")"
+check_eq "node detail: every field of a-n1" \
+	'{"cluster_name":"alpha","container_runtime":"containerd://1.7.13","cpu_millis":192000,"faulty":false,"gpu_allocation":8,"gpu_count":8,"gpu_devices":2,"gpu_name":"AMD Instinct MI300X","gpu_utilization":60,"ip":"10.0.0.1","kernel_version":"5.15.0-105-generic","kubelet_version":"v1.29.3","memory_bytes":2199023255552,"name":"a-n1","os_image":"Ubuntu 22.04.4 LTS","status":"Ready","taints":[],"unschedulable":false}' \
+	"$(get '/v1/nodes/a-n1?cluster=alpha' | jq -cS '.data')"
+check_eq "node detail: no utilization → null, no GPU rows → 0 devices" "null 0" \
+	"$(get '/v1/nodes/a-n3' | jq -r '"\(.data.gpu_utilization) \(.data.gpu_devices)"')"
 check_eq "a name in one cluster needs no cluster parameter" "alpha 2" \
 	"$(get /v1/nodes/a-n1 | jq -r '"\(.data.cluster_name) \(.data.gpu_devices)"')"
 check_eq "a name in two clusters without cluster → 400" "400 4001" "$(code /v1/nodes/shared) $(ecode)"
@@ -243,16 +274,28 @@ check_eq "gpuDevices: Lens gpu_device rows ordered by gpu_id" \
 	"$(jq -cS '.data' <<<"$g")"
 check_eq "gpuDevices of a node without GPUs: empty" "[]" "$(get '/v1/nodes/a-n3/gpuDevices' | jq -c '.data')"
 check_eq "gpuDevices: null utilization stays null" null "$(get '/v1/nodes/shared/gpuDevices?cluster=gamma' | jq '.data[0].utilization')"
+check_eq "gpuDevices of a name in two clusters without cluster → 400" "400 4001" "$(code /v1/nodes/shared/gpuDevices) $(ecode)"
+check_eq "gpuDevices of an unknown node → 404" "404 4004" "$(code /v1/nodes/nope/gpuDevices) $(ecode)"
 ga=$(get '/v1/nodes/gpuAllocation?cluster=alpha')
 check_eq "gpuAllocation per node" "a-n1:8/8=100 a-n2:4/8=50 a-n3:0/8=0" \
 	"$(jq -r '[.data[] | "\(.name):\(.gpu_allocation)/\(.gpu_count)=\(.allocation_rate)"] | join(" ")' <<<"$ga")"
-check_eq "gpuAllocation across clusters names each row's cluster" "alpha alpha alpha beta beta gamma" \
-	"$(get /v1/nodes/gpuAllocation | jq -r '[.data[].cluster_name] | join(" ")')"
+check_eq "gpuAllocation across clusters: every GPU node, by cluster then name" \
+	"alpha/a-n1:8/8=100 alpha/a-n2:4/8=50 alpha/a-n3:0/8=0 beta/b-n1:2/4=50 beta/shared:0/4=0 gamma/shared:0/8=0" \
+	"$(get /v1/nodes/gpuAllocation | jq -r '[.data[] | "\(.cluster_name)/\(.name):\(.gpu_allocation)/\(.gpu_count)=\(.allocation_rate)"] | join(" ")')"
+check_eq "gpuAllocation of a cluster without nodes: empty" "[]" "$(get '/v1/nodes/gpuAllocation?cluster=delta' | jq -c '.data')"
+check_eq "gpuAllocation of an unknown cluster → 404" 404 "$(code '/v1/nodes/gpuAllocation?cluster=nope')"
 hm=$(get '/v1/clusters/gpuHeatmap?cluster=alpha')
 check_eq "heat map: rows of nodes with GPUs, utilization by gpu_id" \
 	'{"maxGpus":2,"rows":[{"cluster_name":"alpha","gpu_ids":[0,1],"gpu_utilization":60,"name":"a-n1","utilization":[70,50]},{"cluster_name":"alpha","gpu_ids":[0],"gpu_utilization":40,"name":"a-n2","utilization":[40]}]}' \
 	"$(jq -cS '.data' <<<"$hm")"
-check_eq "heat map across clusters" 4 "$(get /v1/clusters/gpuHeatmap | jq '.data.rows | length')"
+check_eq "heat map across clusters: nodes with GPU rows only, by cluster then name; null where a GPU reports none" \
+	"2 alpha/a-n1:0,1=70,50 alpha/a-n2:0=40 beta/b-n1:0,1=20,20 gamma/shared:0=null" \
+	"$(get /v1/clusters/gpuHeatmap | jq -r '"\(.data.maxGpus) " + ([.data.rows[] | "\(.cluster_name)/\(.name):\(.gpu_ids | map(tostring) | join(","))=\(.utilization | map(tostring) | join(","))"] | join(" "))')"
+check_eq "heat map row of a node without a utilization figure: null" null \
+	"$(get '/v1/clusters/gpuHeatmap?cluster=gamma' | jq '.data.rows[0].gpu_utilization')"
+check_eq "heat map of a cluster without nodes: no rows, no columns" '{"maxGpus":0,"rows":[]}' \
+	"$(get '/v1/clusters/gpuHeatmap?cluster=delta' | jq -cS '.data')"
+check_eq "heat map of an unknown cluster → 404" 404 "$(code '/v1/clusters/gpuHeatmap?cluster=nope')"
 
 # --- issue 5's routes, unknown routes, methods -----------------------------------------------------------
 check_eq "/v1/workloads → 501 until issue 5" "501 5001" "$(code /v1/workloads) $(ecode)"
@@ -293,6 +336,23 @@ bad "page_num not a number" "/v1/nodes?page_num=1e3" page_num
 bad "label without =" "/v1/clusters?label=region" label
 bad "label with a quote" "/v1/fleet/overview?label=region=%27x" label
 bad "node path with a space" "/v1/nodes/a%20b" name
+bad "page_size beyond 64 bits" "/v1/nodes?page_size=99999999999999999999" page_size
+bad "page_size with a sign" "/v1/nodes?page_size=%2B5" page_size
+bad "page_num with a fraction" "/v1/nodes?page_num=1.5" page_num
+bad "page_num above 10000000" "/v1/nodes?page_num=10000001" page_num
+bad "nine label parameters" "/v1/clusters?$(for i in 1 2 3 4 5 6 7 8 9; do printf 'label=k%d=v&' "$i"; done)" label
+bad "label longer than 256 bytes" "/v1/fleet/overview?label=region=$LONG" label
+bad "gpu_name of 258 bytes of UTF-8" "/v1/nodes?gpu_name=$(printf '%%C3%%A9%.0s' $(seq 1 129))" gpu_name
+bad "gpu_name with a control character" "/v1/nodes?gpu_name=a%0Ab" gpu_name
+bad "status with a space" "/v1/nodes?status=Not%20Ready" status
+bad "cluster on the heat map with a quote" "/v1/clusters/gpuHeatmap?cluster=a%27" cluster
+bad "cluster on gpuAllocation not UTF-8" "/v1/nodes/gpuAllocation?cluster=%C0%AF" cluster
+bad "node path of 300 characters" "/v1/nodes/$LONG" name
+check_eq "an empty value counts as absent (desc=)" 200 "$(code '/v1/nodes?desc=&page_size=')"
+check_eq "a node path climbing with encoded slashes is no route (the path is normalized first)" "404 no route /etc/passwd" \
+	"$(code '/v1/nodes/..%2F..%2Fetc%2Fpasswd') $(msg)"
+check_eq "an encoded path does not reach files outside the console" 404 "$(code '/..%2Fsql%2Fhub%2F001_init.sql')"
+check_eq "a dot path does not reach files outside the console (CMakeLists.txt is beside web/)" 404 "$(code '/%2e%2e/CMakeLists.txt')"
 check_eq "nothing was dropped" 6 "$(sql "SELECT count(*) FROM node")"
 check_eq "unknown cluster → 404" "404 4004" "$(code '/v1/nodes?cluster=nope') $(ecode)"
 
@@ -317,6 +377,19 @@ check_eq "label-scoped token: fleet sums its clusters" "24 2" \
 	"$(curl -s -H "$EAST" "$API/v1/fleet/overview" | jq -r '"\(.data.gpusAllocatable) \(.data.clusters)"')"
 check_eq "name-scoped token: alpha's node is not found" 404 "$(code /v1/nodes/a-n1 "$BETA")"
 check_eq "name-scoped token: nodes of beta only" 2 "$(curl -s -H "$BETA" "$API/v1/nodes" | jq '.data.total')"
+check_eq "label-scoped token: gpuAllocation of its clusters only" "alpha alpha alpha gamma" \
+	"$(curl -s -H "$EAST" "$API/v1/nodes/gpuAllocation" | jq -r '[.data[].cluster_name] | join(" ")')"
+check_eq "label-scoped token: heat map of its clusters only" "alpha alpha gamma" \
+	"$(curl -s -H "$EAST" "$API/v1/clusters/gpuHeatmap" | jq -r '[.data.rows[].cluster_name] | join(" ")')"
+check_eq "label-scoped token: a label filter outside its scope matches nothing" "0 []" \
+	"$(curl -s -H "$EAST" "$API/v1/fleet/overview?label=region=us-west" | jq -r '.data.clusters') $(curl -s -H "$EAST" "$API/v1/clusters?label=region=us-west" | jq -c '.data')"
+check_eq "label-scoped token: nodes of a cluster outside → 404" 404 "$(code '/v1/nodes?cluster=beta' "$EAST")"
+check_eq "label-scoped token: gpuDevices of a node outside → 404" 404 "$(code '/v1/nodes/b-n1/gpuDevices' "$EAST")"
+check_eq "label-scoped token: 'shared' GPUs are gamma's for it (no cluster needed)" "gamma SN-G-0" \
+	"$(curl -s -H "$EAST" "$API/v1/nodes/shared/gpuDevices" | jq -r '.data[] | "\(.cluster_name) \(.serial)"')"
+check_eq "name-scoped token: fleet sums beta only" "1 8" "$(curl -s -H "$BETA" "$API/v1/fleet/overview" | jq -r '"\(.data.clusters) \(.data.gpusAllocatable)"')"
+check_eq "name-scoped token: gpuDevices of alpha's node → 404" 404 "$(code '/v1/nodes/a-n1/gpuDevices?cluster=alpha' "$BETA")"
+check_eq "a valid token still gets 400 for a bad parameter" 400 "$(code '/v1/nodes?page_size=0' "$BETA")"
 check_eq "name-scoped token: heat map of beta only" "beta" \
 	"$(curl -s -H "$BETA" "$API/v1/clusters/gpuHeatmap" | jq -r '[.data.rows[].cluster_name] | unique | join(" ")')"
 

@@ -113,6 +113,7 @@ static void test_repo_clusters_yaml_loads_three_clusters(void **state)
 	assert_string_equal(cfg.migrations_dir, want);
 	assert_int_equal(cfg.log_level, FL_LOG_INFO);
 	assert_int_equal(cfg.ingest_workers, HUB_DEFAULT_INGEST_WORKERS);
+	assert_int_equal(cfg.api_threads, HUB_DEFAULT_API_THREADS);
 	assert_string_equal(cfg.tls_cert_file, ""); /* tcp:// on loopback: no TLS */
 	json_t *labels = hub_config_labels_json(&cfg.clusters[2]);
 	assert_non_null(labels);
@@ -344,6 +345,22 @@ static void test_ingest_workers_range(void **state)
 	expect_error("wx.yaml", HUB_OK "  ingest_workers: many\nclusters: []\n", "5:19:", "key 'ingest_workers'");
 }
 
+static void test_api_threads_range(void **state)
+{
+	(void)state;
+	const char *path = write_fixture("t1024.yaml", HUB_OK "  api_threads: 1024\nclusters: []\n");
+	hub_config cfg;
+	char err[FL_ERR_LEN] = "";
+	if (hub_config_load(&cfg, path, NULL, err) != FL_OK)
+		fail_msg("%s", err);
+	assert_int_equal(cfg.api_threads, 1024);
+	hub_config_free(&cfg);
+	expect_error("t0.yaml", HUB_OK "  api_threads: 0\nclusters: []\n",
+	             "5:16:", "key 'api_threads': 0 is out of range [1, 1024]");
+	expect_error("t1025.yaml", HUB_OK "  api_threads: 1025\nclusters: []\n",
+	             "5:16:", "key 'api_threads': 1025 is out of range [1, 1024]");
+}
+
 static void test_replay_tolerance_and_retention_bounds(void **state)
 {
 	(void)state;
@@ -380,6 +397,7 @@ int main(void)
 	    cmocka_unit_test(test_key_file_resolves_against_the_config_folder),
 	    cmocka_unit_test(test_tls_files_are_required_for_tls_tcp_and_resolved),
 	    cmocka_unit_test(test_ingest_workers_range),
+	    cmocka_unit_test(test_api_threads_range),
 	    cmocka_unit_test(test_replay_tolerance_and_retention_bounds),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,7 +1,9 @@
 /* Unit tests for hub/hub_view: frames applied (full, delta, heartbeat, older ones ignored), snapshots
- * that stay valid while newer ones are published, memory per node, and node queries (filters, every
- * order, desc, pagination edges). Frames are built in C, as the ingest hands them over. */
+ * that stay valid while newer ones are published, memory per node, the pre-written answer texts, and
+ * node queries (filters, every order, desc, pagination edges, pages while frames land). Frames are built
+ * in C, as the ingest hands them over. */
 #include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -493,6 +495,146 @@ static void test_query_every_order(void **state)
 	hub_view_free(v);
 }
 
+/* The text a node record and a snapshot carry for the API is what the routes would write. */
+static void test_answer_texts_are_written_once_per_record(void **state)
+{
+	(void)state;
+	hub_view *v = query_fixture();
+	hub_node_query q = {.clusters = all3, .page_num = 1, .page_size = 10};
+	hub_node_page p;
+	assert_int_equal(hub_view_query_nodes(v, &q, &p), FL_OK);
+	const char *want[5] = {
+	    "{\"name\":\"n1\",\"ip\":\"10.0.0.2\",\"gpu_name\":\"AMD Instinct "
+	    "MI300X\",\"gpu_count\":2,\"gpu_allocation\":1,"
+	    "\"gpu_utilization\":50.0,\"status\":\"Ready\",\"cluster_name\":",
+	    "{\"name\":\"n2\",\"ip\":\"10.0.0.2\",\"gpu_name\":\"AMD Instinct "
+	    "MI300X\",\"gpu_count\":8,\"gpu_allocation\":8,"
+	    "\"gpu_utilization\":10.0,\"status\":\"Ready\",\"cluster_name\":",
+	    "{\"name\":\"gpu-x\",\"ip\":\"10.0.0.5\",\"gpu_name\":\"NVIDIA H100\",\"gpu_count\":8,\"gpu_allocation\":0,"
+	    "\"gpu_utilization\":90.0,\"status\":\"Unknown\",\"cluster_name\":",
+	    NULL,
+	    "{\"name\":\"n2\",\"ip\":\"10.0.0.2\",\"gpu_name\":\"AMD Instinct "
+	    "MI300X\",\"gpu_count\":4,\"gpu_allocation\":4,"
+	    "\"gpu_utilization\":null,\"status\":\"NotReady\",\"cluster_name\":"};
+	assert_int_equal(p.n_rows, 5);
+	for (size_t k = 0; k < 5; k++) {
+		const hub_view_node *n = p.rows[k].node;
+		assert_int_equal(strlen(hub_view_str(n, n->row)), n->row_len);
+		if (want[k] != NULL)
+			assert_string_equal(hub_view_str(n, n->row), want[k]);
+	}
+	hub_node_page_free(&p);
+
+	/* Strings are escaped once, in the record. */
+	fl_proto_frame f;
+	frame_init(&f, "mid", "s", 1, 1, FL_FRAME_FULL, 1, 0);
+	set_node(&f.nodes[0], "q", 1, 0, 12.25, "Ready");
+	snprintf(f.nodes[0].gpu_name, sizeof(f.nodes[0].gpu_name), "say \"hi\" \\ \x01");
+	f.has_overview = true;
+	f.overview.total_nodes = 1;
+	f.overview.allocation_rate = 12.5;
+	assert_int_equal(hub_view_apply(v, &f, 1500), FL_OK);
+	fl_proto_frame_free(&f);
+	hub_view_snap *s = hub_view_get(v, 2);
+	assert_string_equal(
+	    hub_view_str(s->nodes[0], s->nodes[0]->row),
+	    "{\"name\":\"q\",\"ip\":\"10.0.0.1\",\"gpu_name\":\"say \\\"hi\\\" \\\\ \\u0001\",\"gpu_count\":1,"
+	    "\"gpu_allocation\":0,\"gpu_utilization\":12.25,\"status\":\"Ready\",\"cluster_name\":");
+	/* The overview answer without its closing brace: Lens fields, updatedAt (the hub time it arrived), cluster. */
+	assert_non_null(s->overview_text);
+	assert_int_equal(strlen(s->overview_text), s->overview_len + 1);
+	assert_int_equal(s->overview_text[s->overview_len], '}');
+	assert_true(strncmp(s->overview_text, "{\"totalNodes\":1,", 15) == 0);
+	assert_non_null(strstr(s->overview_text, "\"allocationRate\":12.5,"));
+	const char *tail = ",\"updatedAt\":\"1970-01-01T00:00:01.500Z\",\"cluster\":\"mid\"}";
+	assert_string_equal(s->overview_text + strlen(s->overview_text) - strlen(tail), tail);
+	hub_view_release(s);
+	s = hub_view_get(v, 0); /* zeta: no overview, no text */
+	assert_null(s->overview_text);
+	hub_view_release(s);
+	hub_view_free(v);
+}
+
+/* Full frames that switch alpha between 3 and 5 nodes while another thread reads pages in the default
+ * order: every page must be one of the two consistent answers (its rows and total from one snapshot of
+ * alpha), never a mix. */
+typedef struct flip_ctx {
+	hub_view *v;
+	_Atomic int stop;
+	int frames;
+} flip_ctx;
+
+static void *flip_alpha(void *arg)
+{
+	flip_ctx *c = arg;
+	static const char *const names[5] = {"a1", "a2", "a3", "a4", "a5"};
+	for (uint64_t seq = 2; !atomic_load(&c->stop); seq++) {
+		uint32_t n = seq % 2 ? 5 : 3;
+		fl_proto_frame f;
+		frame_init(&f, "alpha", "flip", seq, (int64_t)seq, FL_FRAME_FULL, n, 0);
+		for (uint32_t k = 0; k < n; k++)
+			set_node(&f.nodes[k], names[k], 8, 1, 20, "Ready");
+		if (hub_view_apply(c->v, &f, (int64_t)seq) == FL_OK)
+			c->frames++;
+		fl_proto_frame_free(&f);
+	}
+	return NULL;
+}
+
+static void test_query_pages_stay_consistent_while_frames_land(void **state)
+{
+	(void)state;
+	hub_view *v;
+	assert_int_equal(hub_view_new(&cfg, &v), FL_OK);
+	fl_proto_frame f;
+	frame_init(&f, "zeta", "s", 1, 1, FL_FRAME_FULL, 3, 0);
+	set_node(&f.nodes[0], "n1", 8, 2, 30, "Ready");
+	set_node(&f.nodes[1], "n2", 4, 4, -1, "NotReady");
+	set_node(&f.nodes[2], "gpu-x", 8, 0, 90, "Unknown");
+	assert_int_equal(hub_view_apply(v, &f, 1), FL_OK);
+	fl_proto_frame_free(&f);
+	frame_init(&f, "alpha", "flip", 1, 1, FL_FRAME_FULL, 3, 0);
+	for (int k = 0; k < 3; k++)
+		set_node(&f.nodes[k], (const char *[]){"a1", "a2", "a3"}[k], 8, 1, 20, "Ready");
+	assert_int_equal(hub_view_apply(v, &f, 1), FL_OK);
+	fl_proto_frame_free(&f);
+	flip_ctx c = {.v = v};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, flip_alpha, &c), 0);
+	/* (page_num, desc) → the page when alpha has 3 nodes, and when it has 5 (page_size 2). */
+	static const struct {
+		int64_t page;
+		bool desc;
+		const char *three, *five;
+	} cases[] = {
+	    {2, false, "alpha/a3,zeta/gpu-x", "alpha/a3,alpha/a4"},
+	    {3, false, "zeta/n1,zeta/n2", "alpha/a5,zeta/gpu-x"},
+	    {2, true, "zeta/gpu-x,alpha/a3", "zeta/gpu-x,alpha/a5"},
+	    {4, true, "", "alpha/a2,alpha/a1"},
+	};
+	int seen[2] = {0, 0};
+	for (int r = 0; r < 20000; r++) {
+		hub_node_query q = {
+		    .clusters = all3, .page_num = cases[r % 4].page, .page_size = 2, .desc = cases[r % 4].desc};
+		hub_node_page p;
+		assert_int_equal(hub_view_query_nodes(v, &q, &p), FL_OK);
+		if (p.total != 6 && p.total != 8)
+			fail_msg("total %zu", p.total);
+		const char *want = p.total == 6 ? cases[r % 4].three : cases[r % 4].five;
+		if (strcmp(page_str(&p), want) != 0)
+			fail_msg("page %d desc %d total %zu: '%s', want '%s'", (int)q.page_num, (int)q.desc, p.total,
+			         page_str(&p), want);
+		seen[p.total == 8]++;
+		hub_node_page_free(&p);
+	}
+	atomic_store(&c.stop, 1);
+	pthread_join(t, NULL);
+	print_message("pages read: %d with 3 alpha nodes, %d with 5; %d frames applied meanwhile\n", seen[0], seen[1],
+	              c.frames);
+	assert_true(c.frames > 0);
+	hub_view_free(v);
+}
+
 /* 100 clusters x 60 nodes = 6,000 rows sorted per request: how long it takes. */
 static void test_query_sorting_6000_rows_is_fast(void **state)
 {
@@ -574,6 +716,8 @@ int main(void)
 	    cmocka_unit_test(test_query_pagination_edges),
 	    cmocka_unit_test(test_query_filters),
 	    cmocka_unit_test(test_query_every_order),
+	    cmocka_unit_test(test_answer_texts_are_written_once_per_record),
+	    cmocka_unit_test(test_query_pages_stay_consistent_while_frames_land),
 	    cmocka_unit_test(test_query_sorting_6000_rows_is_fast),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -1,7 +1,7 @@
-// cluster.js — one cluster: overview cards (/v1/clusters/overview), a heat map of GPU figures per node
-// and GPU (/v1/clusters/gpuHeatmap), the node table with filters and paging (/v1/nodes) and a node's
+// cluster.js — one cluster: overview cards (/v1/clusters/overview), a heat map of GPU utilization per
+// node and GPU (/v1/clusters/gpuHeatmap), the node table with filters and paging (/v1/nodes) and a node's
 // utilization history. Refreshed every 10 s.
-import { apiGet, isMissingRoute } from "./api.js";
+import { apiGet } from "./api.js";
 import { ago, bar, bytes, card, count, el, isNum, notice, pct, section, statusBadge } from "./dom.js";
 import { historyPanel } from "./history.js";
 import { readHeatmap } from "./shapes.js";
@@ -14,7 +14,6 @@ const STATUS_FILTERS = [
   ["NotReady", "NotReady"],
   ["NotReady,Unknown", "NotReady or Unknown"],
   ["Unknown", "Unknown"],
-  ["SchedulingDisabled", "SchedulingDisabled"],
 ];
 const NODE_COLUMNS = [
   ["name", "Node", false],
@@ -43,6 +42,12 @@ export function overviewCards(o) {
   ];
 }
 
+/** A heat map table cell: the GPU's utilization, "–" when it reports none, empty when the node has no such GPU. */
+function heatCell(values, gpu) {
+  if (!values.has(gpu)) return "";
+  return isNum(values.get(gpu)) ? values.get(gpu).toFixed(1) : "–";
+}
+
 export function clusterPage(root, route, ctx) {
   const cluster = route.params.cluster;
   ctx.setCrumbs([["Fleet", ctx.href.fleet()], [cluster]]);
@@ -55,11 +60,8 @@ export function clusterPage(root, route, ctx) {
     orderBy: NODE_COLUMNS.some(([k]) => k === q.get("order_by")) ? q.get("order_by") : "",
     desc: q.get("desc") === "1",
     total: 0,
-    metric: "utilization",
-    heat: null,
     heatChart: null,
     heatSeq: 0,
-    heatMissing: false,
     inflight: false,
     destroyed: false,
   };
@@ -70,17 +72,11 @@ export function clusterPage(root, route, ctx) {
   const cards = el("div", { class: "summary", id: "overview-cards", "aria-label": "Cluster overview" }, notice("loading", "loading…"));
 
   // --- heat map ---
-  const metricSelect = el("select", { id: "heat-metric", name: "metric", hidden: true });
-  const metricLabel = el("label", { for: "heat-metric", hidden: true }, "Figure");
   const heatStatus = el("div", { class: "chart-status", dataset: { role: "heatmap-status" } });
   const heatBox = el("div", { class: "chart", id: "heatmap-chart", role: "img", "aria-label": "GPU heat map", hidden: true });
   const heatTable = el("details", { class: "as-table", hidden: true });
-  const [heatSection, heatBody] = section("GPU heat map", "heatmap", el("div", { class: "filters inline" }, metricLabel, metricSelect));
+  const [heatSection, heatBody] = section("GPU utilization heat map", "heatmap");
   heatBody.append(heatStatus, heatBox, heatTable);
-  metricSelect.addEventListener("change", () => {
-    state.metric = metricSelect.value;
-    drawHeat();
-  });
 
   // --- node table ---
   const nameInput = el("input", { id: "node-name", name: "name", type: "search", value: state.name, placeholder: "part of a node name" });
@@ -121,7 +117,6 @@ export function clusterPage(root, route, ctx) {
   const nodeHead = el("tr");
   const nodeRows = el("tbody", { id: "node-rows" });
   const nodeTable = el("table", { id: "nodes", class: "data" }, nodeCaption, el("thead", {}, nodeHead), nodeRows);
-  const filterNote = el("p", { class: "notice missing", id: "node-filter-note", hidden: true });
   const pageInfo = el("span", { id: "node-page-info", "aria-live": "polite" });
   const btn = (label, id, fn) => el("button", { type: "button", id, onclick: fn }, label);
   const first = btn("« First", "node-first", () => go(1));
@@ -130,7 +125,7 @@ export function clusterPage(root, route, ctx) {
   const last = btn("Last »", "node-last", () => go(pages()));
   const pager = el("nav", { class: "pager", "aria-label": "Node table pages" }, first, prev, pageInfo, next, last);
   const [nodeSection, nodeBody] = section("Nodes", "node-table");
-  nodeBody.append(filterForm, filterNote, el("div", { class: "table-wrap" }, nodeTable), pager);
+  nodeBody.append(filterForm, el("div", { class: "table-wrap" }, nodeTable), pager);
 
   // --- history ---
   const historyNode = el("select", { id: "history-node", name: "node" });
@@ -217,11 +212,6 @@ export function clusterPage(root, route, ctx) {
     pageInfo.textContent = `page ${state.page} of ${pages()} · ${state.total} nodes`;
     first.disabled = prev.disabled = state.page <= 1;
     next.disabled = last.disabled = state.page >= pages();
-    // A hub that ignores a filter answers rows that do not match it: say so rather than mislead.
-    const statuses = state.status ? state.status.split(",") : null;
-    const ignored = rows.some((r) => (state.name && !String(r.name).includes(state.name)) || (statuses && !statuses.includes(r.status)));
-    filterNote.hidden = !ignored;
-    filterNote.textContent = ignored ? "This hub does not apply the node filters yet: the rows below are unfiltered." : "";
     // The history follows the node picked in the select; the choices are this page's nodes.
     const keep = historyNode.value;
     historyNode.replaceChildren(...rows.map((r) => el("option", { value: r.name }, r.name)));
@@ -277,28 +267,20 @@ export function clusterPage(root, route, ctx) {
   }
 
   async function loadHeat() {
-    if (state.heatMissing) return; // asked once per visit: the hub does not serve it
     const my = ++state.heatSeq;
     try {
-      const data = await apiGet("/v1/clusters/gpuHeatmap", { cluster });
+      const hm = readHeatmap(await apiGet("/v1/clusters/gpuHeatmap", { cluster }));
       if (my !== state.heatSeq || state.destroyed) return;
-      state.heat = readHeatmap(data);
-      if (!state.heat) {
+      if (!hm) {
         clearHeat();
-        heatStatus.replaceChildren(notice("empty", "The hub answered no GPU figures for this cluster."));
+        heatStatus.replaceChildren(notice("error", "The hub's heat map answer has no rows."));
         return;
       }
-      const names = state.heat.metrics;
-      if (!names.includes(state.metric)) state.metric = names[0];
-      metricSelect.replaceChildren(...names.map((n) => el("option", { value: n, selected: n === state.metric }, n)));
-      metricSelect.hidden = metricLabel.hidden = names.length < 2;
-      await drawHeat();
+      await drawHeat(hm);
     } catch (e) {
       if (my !== state.heatSeq || state.destroyed) return;
       clearHeat();
-      state.heatMissing = isMissingRoute(e);
-      if (state.heatMissing) heatStatus.replaceChildren(notice("missing", "Heat map not available yet: this hub does not serve /v1/clusters/gpuHeatmap."));
-      else if (e.status !== 401) heatStatus.replaceChildren(notice("error", `Cannot load the heat map: ${e.message}`));
+      if (e.status !== 401) heatStatus.replaceChildren(notice("error", `Cannot load the heat map: ${e.message}`));
     }
   }
 
@@ -309,19 +291,17 @@ export function clusterPage(root, route, ctx) {
     heatTable.hidden = true;
   }
 
-  async function drawHeat() {
-    const hm = state.heat.get(state.metric);
-    if (hm.cells.length === 0) {
+  async function drawHeat(hm) {
+    if (hm.nodes.length === 0) {
       clearHeat();
-      heatStatus.replaceChildren(notice("empty", `no ${state.metric} figures for this cluster`));
+      heatStatus.replaceChildren(notice("empty", "no node of this cluster reports GPUs"));
       return;
     }
-    heatStatus.replaceChildren(el("p", { class: "muted small" }, `${hm.label} (${hm.unit}) of ${hm.cells.length} GPUs on ${hm.nodes.length} nodes`));
-    heatBox.setAttribute("aria-label", `Heat map of GPU ${hm.label} for ${hm.nodes.length} nodes; the same figures are in the table below it`);
+    const none = hm.missing ? `; ${hm.missing} GPUs report no utilization (–)` : "";
+    heatStatus.replaceChildren(el("p", { class: "muted small", id: "heatmap-summary" }, `utilization (%) of ${hm.cells.length} GPUs on ${hm.nodes.length} nodes${none}`));
+    heatBox.setAttribute("aria-label", `Heat map of GPU utilization for ${hm.nodes.length} nodes; the same figures are in the table below it`);
     heatBox.hidden = false;
     // The same figures as a table, for keyboards and screen readers.
-    const byNode = new Map(hm.nodes.map((n) => [n, new Map()]));
-    for (const [g, n, v] of hm.cells) byNode.get(hm.nodes[n]).set(g, v);
     heatTable.replaceChildren(
       el("summary", {}, "Show the heat map as a table"),
       el(
@@ -329,14 +309,14 @@ export function clusterPage(root, route, ctx) {
         { class: "table-wrap" },
         el(
           "table",
-          { class: "data compact" },
-          el("caption", {}, `GPU ${hm.label} (${hm.unit}) per node`),
+          { class: "data compact", id: "heatmap-table" },
+          el("caption", {}, "GPU utilization (%) per node"),
           el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Node"), ...hm.gpus.map((g) => el("th", { scope: "col", class: "num" }, `GPU ${g}`)))),
           el(
             "tbody",
             {},
-            ...hm.nodes.map((n) =>
-              el("tr", {}, el("th", { scope: "row" }, n), ...hm.gpus.map((_, gi) => el("td", { class: "num" }, isNum(byNode.get(n).get(gi)) ? byNode.get(n).get(gi).toFixed(1) : "–"))),
+            ...hm.nodes.map((n, i) =>
+              el("tr", { dataset: { node: n } }, el("th", { scope: "row" }, n), ...hm.gpus.map((g) => el("td", { class: "num" }, heatCell(hm.values[i], g)))),
             ),
           ),
         ),

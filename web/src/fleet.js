@@ -1,6 +1,6 @@
 // fleet.js — the fleet page: a summary bar (GET /v1/fleet/overview) and one row per cluster
 // (GET /v1/clusters), sortable, filterable by label, refreshed every 5 s.
-import { apiGet, isMissingRoute } from "./api.js";
+import { apiGet } from "./api.js";
 import { ago, bar, card, count, el, isNum, notice, pct, statusBadge } from "./dom.js";
 
 export const REFRESH_MS = 5000;
@@ -91,26 +91,6 @@ export function matchesLabel(c, filter) {
   return labels[filter.slice(0, i)] === filter.slice(i + 1);
 }
 
-/** The fleet summed in the browser (used while the hub has no /v1/fleet/overview). */
-export function sumOverviews(clusters) {
-  const keys = ["totalNodes", "healthyNodes", "faultyNodes", "fullyIdleNodes", "partiallyIdleNodes", "busyNodes", "gpusAllocatable", "gpusAllocated"];
-  const s = Object.fromEntries(keys.map((k) => [k, 0]));
-  let utilWeight = 0;
-  let utilSum = 0;
-  for (const c of clusters) {
-    if (!c.overview) continue;
-    for (const k of keys) s[k] += ov(c, k) || 0;
-    const w = ov(c, "gpusAllocatable") || 0;
-    if (ov(c, "utilization") !== null && w > 0) {
-      utilSum += ov(c, "utilization") * w;
-      utilWeight += w;
-    }
-  }
-  s.allocationRate = s.gpusAllocatable > 0 ? (100 * s.gpusAllocated) / s.gpusAllocatable : 0;
-  s.utilization = utilWeight > 0 ? utilSum / utilWeight : 0;
-  return s;
-}
-
 function compare(a, b) {
   if (a === b) return 0;
   if (typeof a === "string") return a < b ? -1 : 1;
@@ -124,8 +104,8 @@ export function fleetPage(root, route, ctx) {
     desc: route.query.get("desc") === "1",
     label: route.query.get("label") || "",
     clusters: null,
-    fleet: null, // { data, source: "api" | "browser" }
-    fleetMissing: null, // the ApiError of /v1/fleet/overview when the hub does not serve it
+    fleet: null, // the answer of /v1/fleet/overview for state.label
+    fleetError: "",
     inflight: false,
   };
 
@@ -163,8 +143,10 @@ export function fleetPage(root, route, ctx) {
   function applyLabel(label) {
     state.label = label;
     labelInput.value = label;
+    state.fleet = null; // the sums were for the old filter: "loading…" until the hub answers for this one
+    state.fleetError = "";
     syncQuery();
-    render(); // filter what is shown now; the refresh asks the hub with ?label=
+    render(); // filter the rows shown now; the refresh asks the hub with ?label=
     refresh();
   }
 
@@ -208,12 +190,19 @@ export function fleetPage(root, route, ctx) {
     );
   }
 
-  function renderSummary(shown) {
-    const f = state.fleet?.data || sumOverviews(shown);
-    const online = shown.filter((c) => c.status === "online").length;
+  /** The summary bar: the hub's sums for the clusters the label filter matches (/v1/fleet/overview). */
+  function renderSummary() {
+    const f = state.fleet;
+    if (!f) {
+      summary.replaceChildren(state.fleetError ? notice("error", `Cannot load the fleet summary: ${state.fleetError}`) : notice("loading", "loading…"));
+      summaryNote.textContent = "";
+      return;
+    }
     const g = (k) => (isNum(f[k]) ? f[k] : null);
+    const st = f.byStatus || {};
+    const others = [["stale", st.stale], ["offline", st.offline], ["never seen", st.never_seen]].filter(([, n]) => n > 0).map(([w, n]) => `${n} ${w}`);
     summary.replaceChildren(
-      card(`${online} / ${shown.length}`, "clusters online", "clustersOnline"),
+      card(`${count(st.online)} / ${count(g("clusters"))}`, "clusters online", "clustersOnline", others.length ? el("div", { class: "k", dataset: { field: "clustersOther" } }, others.join(" · ")) : null),
       card(`${count(g("healthyNodes"))} / ${count(g("totalNodes"))}`, "GPU nodes healthy / total", "healthyNodes"),
       card(count(g("faultyNodes")), "faulty GPU nodes", "faultyNodes"),
       card(`${count(g("gpusAllocated"))} / ${count(g("gpusAllocatable"))}`, "GPUs allocated / allocatable", "gpus"),
@@ -221,11 +210,7 @@ export function fleetPage(root, route, ctx) {
       card(pct(g("utilization")), "utilization", "utilization", bar(g("utilization"), "util")),
       card(`${count(g("fullyIdleNodes"))} / ${count(g("partiallyIdleNodes"))} / ${count(g("busyNodes"))}`, "nodes fully idle / partially idle / busy", "idle"),
     );
-    summaryNote.textContent =
-      state.fleet?.source === "api"
-        ? "Summary from /v1/fleet/overview."
-        : "Summary added up in the browser from /v1/clusters (this hub does not serve /v1/fleet/overview).";
-    summaryNote.dataset.source = state.fleet?.source || "browser";
+    summaryNote.textContent = `Summed by the hub over ${count(g("clusters"))} clusters, ${count(g("clustersReporting"))} of them reporting${f.oldestUpdatedAt ? `; oldest figures from ${f.oldestUpdatedAt}` : ""}.`;
   }
 
   function render() {
@@ -243,9 +228,8 @@ export function fleetPage(root, route, ctx) {
       const r = an ? 0 : compare(va, vb);
       return (state.desc ? -r : r) || compare(a.name, b.name);
     });
-    caption.textContent = state.label
-      ? `Clusters with label ${state.label}: ${shown.length} of ${all.length}`
-      : `Clusters: ${all.length}`;
+    // With a label the hub answers only the matching clusters (the filter here only bridges the wait).
+    caption.textContent = state.label ? `Clusters with label ${state.label}: ${shown.length}` : `Clusters: ${all.length}`;
     tbody.replaceChildren(
       ...shown.map((c) =>
         el("tr", { dataset: { cluster: c.name }, class: idleButAllocated(c) ? "idle-alloc" : "" }, ...COLUMNS.map((k) => k.cell(c, ctx))),
@@ -253,13 +237,13 @@ export function fleetPage(root, route, ctx) {
     );
     if (shown.length === 0) {
       tbody.append(
-        el("tr", {}, el("td", { colspan: COLUMNS.length, class: "muted" }, all.length ? `no cluster has the label ${state.label}` : "no clusters are registered in clusters.yaml")),
+        el("tr", {}, el("td", { colspan: COLUMNS.length, class: "muted" }, state.label ? `no cluster has the label ${state.label}` : "no clusters are registered in clusters.yaml")),
       );
     }
     const labels = new Set();
     for (const c of all) for (const [k, v] of Object.entries(c.labels || {})) labels.add(`${k}=${v}`);
     labelOptions.replaceChildren(...[...labels].sort().map((l) => el("option", { value: l })));
-    renderSummary(shown);
+    renderSummary();
   }
 
   async function refresh() {
@@ -270,12 +254,7 @@ export function fleetPage(root, route, ctx) {
     state.inflight = true;
     const label = state.label;
     try {
-      const [clusters, fleet] = await Promise.allSettled([
-        apiGet("/v1/clusters", { label }),
-        state.fleetMissing ? Promise.reject(state.fleetMissing) : apiGet("/v1/fleet/overview", { label }),
-      ]);
-      // A route the hub does not serve is asked once per visit to the page, not at every refresh.
-      if (fleet.status === "rejected" && isMissingRoute(fleet.reason)) state.fleetMissing = fleet.reason;
+      const [clusters, fleet] = await Promise.allSettled([apiGet("/v1/clusters", { label }), apiGet("/v1/fleet/overview", { label })]);
       if (label !== state.label) return; // the filter changed meanwhile: the refresh that follows shows it
       if (clusters.status === "rejected") {
         if (clusters.reason.status === 401) return; // the token form says it
@@ -284,14 +263,9 @@ export function fleetPage(root, route, ctx) {
         return;
       }
       state.clusters = Array.isArray(clusters.value) ? clusters.value : [];
-      if (fleet.status === "fulfilled" && fleet.value && typeof fleet.value === "object") {
-        state.fleet = { data: fleet.value.overview && typeof fleet.value.overview === "object" ? fleet.value.overview : fleet.value, source: "api" };
-      } else {
-        state.fleet = null;
-        if (fleet.status === "rejected" && !isMissingRoute(fleet.reason) && fleet.reason.status !== 401)
-          ctx.setError(`Cannot load /v1/fleet/overview: ${fleet.reason.message}`);
-      }
-      if (fleet.status === "fulfilled" || isMissingRoute(fleet.reason)) ctx.setError("");
+      state.fleet = fleet.status === "fulfilled" && fleet.value && typeof fleet.value === "object" ? fleet.value : null;
+      state.fleetError = fleet.status === "rejected" && fleet.reason.status !== 401 ? fleet.reason.message : "";
+      ctx.setError("");
       render();
       ctx.markUpdated();
     } finally {

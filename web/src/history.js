@@ -1,6 +1,6 @@
 // history.js — the utilization history chart of one node, from
-// GET /v1/nodes/{name}/utilizationHistory?cluster=&start=&end=&step= (Unix seconds). A hub that does
-// not serve the route yet (404 "no route" or 501) gets "history not available yet".
+// GET /v1/nodes/{name}/utilizationHistory?cluster=&start=&end=&step= (Unix seconds). A hub that keeps
+// no history answers 501: the panel then says "History not available yet" and asks no more.
 import { apiGet, isMissingRoute } from "./api.js";
 import { el, notice } from "./dom.js";
 import { readHistory } from "./shapes.js";
@@ -73,7 +73,7 @@ export function historyPanel(cluster, { idPrefix = "history", nodeSelect = null,
       if (my !== seq) return;
       clear();
       missing = isMissingRoute(e);
-      if (missing) status.replaceChildren(notice("missing", "History not available yet: this hub does not serve utilization history."));
+      if (missing) status.replaceChildren(notice("missing", "History not available yet: this hub does not keep utilization history."));
       else if (e.status !== 401) status.replaceChildren(notice("error", `Cannot load the history: ${e.message}`));
     }
   }

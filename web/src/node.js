@@ -1,11 +1,12 @@
 // node.js — one node: its facts (/v1/nodes/{name}), per-GPU figures (/v1/nodes/{name}/gpuDevices) and its
 // utilization history. Refreshed every 10 s.
-import { apiGet, isMissingRoute } from "./api.js";
+import { apiGet } from "./api.js";
 import { bar, bytes, el, isNum, notice, num, pct, section } from "./dom.js";
 import { historyPanel } from "./history.js";
 
 export const REFRESH_MS = 10000;
-const FACT_ORDER = ["name", "cluster_name", "status", "ip", "gpu_name", "gpu_count", "gpu_allocation", "gpu_utilization"];
+const FACT_ORDER = ["name", "cluster_name", "status", "faulty", "unschedulable", "taints", "ip", "gpu_name", "gpu_count", "gpu_devices",
+  "gpu_allocation", "gpu_utilization", "cpu_millis", "memory_bytes", "kubelet_version", "container_runtime", "os_image", "kernel_version"];
 const GPU_COLUMNS = [
   ["gpu_id", "GPU", (g) => (isNum(g.gpu_id) ? String(g.gpu_id) : "–"), true],
   ["gpu_model", "Model", (g) => g.gpu_model || "–", false],
@@ -17,10 +18,17 @@ const GPU_COLUMNS = [
   ["numa", "NUMA", (g) => (isNum(g.numa) ? String(g.numa) : "–"), true],
 ];
 
-const label = (k) => k.replace(/_/g, " ").replace(/([a-z])([A-Z])/g, "$1 $2");
-function factValue(k, v) {
+const LABELS = { ip: "IP", gpu_name: "GPU model", gpu_count: "GPUs", gpu_devices: "GPUs reporting", gpu_allocation: "GPUs allocated", gpu_utilization: "GPU utilization", cpu_millis: "CPU", memory_bytes: "memory", os_image: "OS image", cluster_name: "cluster" };
+const label = (k) => LABELS[k] || k.replace(/_/g, " ").replace(/([a-z])([A-Z])/g, "$1 $2");
+
+/** A fact of /v1/nodes/{name} as the user reads it. */
+export function factValue(k, v) {
+  if (k === "taints") return Array.isArray(v) && v.length ? v.map((t) => `${t.key}${t.value ? `=${t.value}` : ""}:${t.effect}`).join(", ") : "none";
   if (v === null || v === undefined || v === "") return "–";
-  if (k === "gpu_utilization" || /utilization|rate|percentage/i.test(k)) return isNum(v) ? pct(v) : String(v);
+  if (typeof v === "boolean") return v ? "yes" : "no";
+  if (k === "cpu_millis") return isNum(v) ? `${num(v / 1000, 2)} cores` : String(v);
+  if (k === "memory_bytes") return bytes(v);
+  if (/utilization|rate|percentage/i.test(k)) return isNum(v) ? pct(v) : String(v);
   if (typeof v === "object") return JSON.stringify(v);
   return String(v);
 }
@@ -42,59 +50,33 @@ export function nodePage(root, route, ctx) {
 
   const path = `/v1/nodes/${encodeURIComponent(node)}`;
 
-  function showFacts(obj, source) {
+  function showFacts(obj) {
     const keys = [...FACT_ORDER.filter((k) => k in obj), ...Object.keys(obj).filter((k) => !FACT_ORDER.includes(k)).sort()];
     factsBody.replaceChildren(
       keys.length
-        ? el("dl", { class: "facts", id: "node-facts", dataset: { source } }, ...keys.flatMap((k) => [el("dt", {}, label(k)), el("dd", { dataset: { field: k } }, factValue(k, obj[k]))]))
+        ? el("dl", { class: "facts", id: "node-facts" }, ...keys.flatMap((k) => [el("dt", {}, label(k)), el("dd", { dataset: { field: k } }, factValue(k, obj[k]))]))
         : notice("empty", "The hub answered no facts for this node."),
     );
   }
 
-  /** The node's row of the node list: what is known of it while the hub lacks /v1/nodes/{name}. */
-  async function rowFromList() {
-    const d = await apiGet("/v1/nodes", { cluster, name: node, page_size: 1000 });
-    return (Array.isArray(d?.data) ? d.data : []).find((r) => r.name === node) || null;
-  }
-
-  let factsMissing = false;
-  let gpusMissing = false;
-
   async function loadFacts() {
-    if (factsMissing) return true; // asked once per visit; the row from the list stays shown
     try {
       const f = await apiGet(path, { cluster });
       if (destroyed) return true;
-      showFacts(f && typeof f === "object" && !Array.isArray(f) ? f : {}, "node");
+      showFacts(f && typeof f === "object" && !Array.isArray(f) ? f : {});
       return true;
     } catch (e) {
       if (destroyed || e.status === 401) return false;
-      if (!isMissingRoute(e)) {
-        factsBody.replaceChildren(notice("error", `Cannot load the node: ${e.message}`));
-        return false;
-      }
-      factsMissing = true;
-      let row = null;
-      try {
-        row = await rowFromList();
-      } catch {
-        /* said below */
-      }
-      if (destroyed) return true;
-      if (row) {
-        showFacts(row, "list");
-        factsBody.append(el("p", { class: "muted small" }, `From the node list: this hub does not serve ${path} yet.`));
-      } else factsBody.replaceChildren(notice("missing", `Node facts not available yet: this hub does not serve ${path}.`));
-      return true;
+      factsBody.replaceChildren(notice("error", `Cannot load the node: ${e.message}`));
+      return false;
     }
   }
 
   async function loadGpus() {
-    if (gpusMissing) return true; // asked once per visit: the hub does not serve it
     try {
       const d = await apiGet(`${path}/gpuDevices`, { cluster });
       if (destroyed) return true;
-      const rows = Array.isArray(d) ? d : Array.isArray(d?.data) ? d.data : [];
+      const rows = Array.isArray(d) ? d : [];
       if (rows.length === 0) {
         gpuBody.replaceChildren(notice("empty", "The hub reports no GPU devices on this node."));
         return true;
@@ -127,13 +109,8 @@ export function nodePage(root, route, ctx) {
       return true;
     } catch (e) {
       if (destroyed || e.status === 401) return false;
-      gpusMissing = isMissingRoute(e);
-      gpuBody.replaceChildren(
-        isMissingRoute(e)
-          ? notice("missing", `Per-GPU figures not available yet: this hub does not serve ${path}/gpuDevices.`)
-          : notice("error", `Cannot load the GPUs: ${e.message}`),
-      );
-      return isMissingRoute(e);
+      gpuBody.replaceChildren(notice("error", `Cannot load the GPUs: ${e.message}`));
+      return false;
     }
   }
 

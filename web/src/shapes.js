@@ -1,6 +1,7 @@
 // shapes.js — turns the answers of /v1/clusters/gpuHeatmap and /v1/nodes/{name}/utilizationHistory into
-// what charts.js draws. Both routes are new; these readers accept the Lens shapes and the plain
-// alternatives listed below, and return null for anything else (the page then says so).
+// what charts.js draws, and returns null for anything else (the page then says so). The heat map reads
+// the hub's answer; the history reader takes the hub's {"series":[{"name","points"}]} and also the Lens
+// shapes and the plain alternatives listed below.
 
 const pick = (o, ...keys) => {
   for (const k of keys) if (o && o[k] !== undefined && o[k] !== null) return o[k];
@@ -8,68 +9,39 @@ const pick = (o, ...keys) => {
 };
 const toNum = (x) => (typeof x === "number" ? x : typeof x === "string" && x.trim() !== "" ? Number(x) : NaN);
 
-function heatItems(v) {
-  if (Array.isArray(v)) return v;
-  if (v && typeof v === "object") {
-    const d = pick(v, "data", "Data", "items", "cells");
-    if (Array.isArray(d)) return d;
-  }
-  return null;
-}
-
 /**
- * Heat map answers accepted:
- *   Lens: { utilization: {unit, yaxis_min, yaxis_max, data|Data: [{node_name, gpu_id, value}]}, temperature: …, power: … }
- *   one metric: {unit?, data: [...]} or a bare array of {node_name, gpu_id, value}
- * Item keys may also be nodeName/node, gpuId/gpu, utilization. Returns { metrics: [names], get(name) } or null.
+ * The hub's heat map: {maxGpus, rows: [{cluster_name, name, gpu_utilization, gpu_ids: [id…], utilization: [u…]}]},
+ * one row per node with GPUs, utilization[k] belonging to gpu_ids[k] (null when that GPU reports none).
+ * Returns { label, unit, min, max, nodes: [names], gpus: [ids, ascending], cells: [[gpuIndex, nodeIndex, value]],
+ * values: [Map(gpu id → value or null) per node], missing } — cells hold only the GPUs with a figure,
+ * `missing` counts the others — or null when the answer is not of that shape.
  */
 export function readHeatmap(data) {
-  const metrics = {};
-  if (Array.isArray(data) || (data && heatItems(data) && !data.utilization)) {
-    metrics.utilization = { spec: Array.isArray(data) ? {} : data, items: heatItems(data) };
-  } else if (data && typeof data === "object") {
-    for (const [k, v] of Object.entries(data)) {
-      const items = heatItems(v);
-      if (items) metrics[k] = { spec: Array.isArray(v) ? {} : v, items };
-    }
+  if (!data || typeof data !== "object" || !Array.isArray(data.rows)) return null;
+  const ids = new Set();
+  const rows = [];
+  for (const r of data.rows) {
+    if (!r || typeof r.name !== "string" || !Array.isArray(r.gpu_ids) || !Array.isArray(r.utilization)) continue;
+    const values = new Map();
+    r.gpu_ids.forEach((id, k) => {
+      if (!Number.isInteger(id)) return;
+      const u = r.utilization[k];
+      values.set(id, typeof u === "number" && Number.isFinite(u) ? u : null);
+      ids.add(id);
+    });
+    rows.push({ name: r.name, values });
   }
-  const names = Object.keys(metrics).sort((a, b) => (a === "utilization" ? -1 : b === "utilization" ? 1 : a.localeCompare(b)));
-  if (names.length === 0) return null;
-  return {
-    metrics: names,
-    get(name) {
-      const m = metrics[name];
-      const nodes = [];
-      const gpus = [];
-      const raw = [];
-      for (const it of m.items) {
-        const node = pick(it, "node_name", "nodeName", "node");
-        const gpu = toNum(pick(it, "gpu_id", "gpuId", "gpu"));
-        const value = toNum(pick(it, "value", "utilization"));
-        if (typeof node !== "string" || !Number.isFinite(gpu) || !Number.isFinite(value)) continue;
-        if (!nodes.includes(node)) nodes.push(node);
-        if (!gpus.includes(gpu)) gpus.push(gpu);
-        raw.push([gpu, node, value]);
-      }
-      nodes.sort();
-      gpus.sort((a, b) => a - b);
-      const values = raw.map((r) => r[2]);
-      const unit = pick(m.spec, "unit") ?? (name === "utilization" ? "%" : name === "power" ? "W" : name === "temperature" ? "°C" : "");
-      let min = toNum(pick(m.spec, "yaxis_min", "yAxisMin", "min"));
-      let max = toNum(pick(m.spec, "yaxis_max", "yAxisMax", "max"));
-      if (!Number.isFinite(min)) min = name === "utilization" ? 0 : Math.floor(Math.min(...values, 0));
-      if (!Number.isFinite(max)) max = name === "utilization" ? 100 : Math.ceil(Math.max(...values, 1));
-      return {
-        label: name,
-        unit: unit === "℃" ? "°C" : unit,
-        min,
-        max,
-        nodes,
-        gpus,
-        cells: raw.map(([g, n, v]) => [gpus.indexOf(g), nodes.indexOf(n), v]),
-      };
-    },
-  };
+  const gpus = [...ids].sort((a, b) => a - b);
+  const col = new Map(gpus.map((g, i) => [g, i]));
+  const cells = [];
+  let missing = 0;
+  rows.forEach((r, n) => {
+    for (const [g, v] of r.values) {
+      if (v === null) missing++;
+      else cells.push([col.get(g), n, v]);
+    }
+  });
+  return { label: "utilization", unit: "%", min: 0, max: 100, nodes: rows.map((r) => r.name), gpus, cells, values: rows.map((r) => r.values), missing };
 }
 
 /** [a, b] where one is a Unix time (s or ms) and the other the value → [ms, value]; else null. */
