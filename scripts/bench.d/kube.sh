@@ -116,8 +116,7 @@ speed bounds the wall times, the request counts are exact.
 Targets (issue 3): steady state 0 list calls per cycle; peak RSS under 128 MiB.
 
 How to run: \`scripts/bench.d/kube.sh build/bin\` (about 3 minutes; \`NODES\`, \`PODS_PER_NODE\`, \`CYCLES\`,
-\`INTERVAL\` override the scale). \`scripts/bench\` does not exist on this branch: this file and the script
-are meant to become its Kubernetes section in \`BENCHMARKS.md\` when the two branches meet.
+\`INTERVAL\` override the scale). \`./scripts/bench kube\` runs the same script.
 The initial sync is paid once per start (and once per kind after a 410); the old way pays its GETs every
 cycle. Steady-state CPU is the spoke's whole cycle (snapshot copy under the lock, overview, 5,000-row
 frame, signature), measured from /proc over the observed cycles with no hub listening.
