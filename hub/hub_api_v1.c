@@ -85,10 +85,12 @@ static int cluster_arg(hub_req *r, int *idx)
 	return 0;
 }
 
-/* Reads ?cluster= and every ?label=; fills set[i] for each cluster the request covers (in scope, the
- * one named if any, carrying every label). Returns 0 or the status answered. */
-static int cluster_set(hub_req *r, bool *set, bool with_labels)
+/* Reads ?cluster= and every ?label= into *out, a new array (caller frees) with out[i] true for each
+ * cluster the request covers (in scope, the one named if any, carrying every label). Returns 0, or the
+ * status answered (400, 404, 500) with *out NULL. */
+static int cluster_set(hub_req *r, bool with_labels, bool **out)
 {
+	*out = NULL;
 	int idx, rv;
 	if ((rv = cluster_arg(r, &idx)) != 0)
 		return rv;
@@ -98,9 +100,13 @@ static int cluster_set(hub_req *r, bool *set, bool with_labels)
 	if (with_labels && hub_params_labels(r->query, labels, &n_labels, msg) != FL_OK)
 		return hub_api_error(r, 400, "%s", msg);
 	hub_view *v = r->api->view;
+	bool *set = calloc(hub_view_count(v) + 1, sizeof(bool));
+	if (set == NULL)
+		return hub_api_error(r, 500, "out of memory");
 	for (size_t i = 0; i < hub_view_count(v); i++)
 		set[i] = r->scope[i] && (idx < 0 || (size_t)idx == i) &&
 		         hub_auth_labels_match(hub_view_conf(v, i), labels, n_labels);
+	*out = set;
 	return 0;
 }
 
@@ -109,14 +115,10 @@ static int cluster_set(hub_req *r, bool *set, bool with_labels)
 int hub_api_v1_clusters(hub_req *r)
 {
 	hub_view *v = r->api->view;
-	bool *set = calloc(hub_view_count(v) + 1, sizeof(bool));
-	if (set == NULL)
-		return hub_api_error(r, 500, "out of memory");
-	int rv = cluster_set(r, set, true);
-	if (rv != 0) {
-		free(set);
+	bool *set;
+	int rv = cluster_set(r, true, &set);
+	if (rv != 0)
 		return rv;
-	}
 	int64_t now = fl_now_ms();
 	json_t *arr = json_array();
 	for (size_t i = 0; arr != NULL && i < hub_view_count(v); i++) {
@@ -189,14 +191,10 @@ int hub_api_v1_fleet_overview(hub_req *r)
 {
 	hub_view *v = r->api->view;
 	size_t n = hub_view_count(v);
-	bool *set = calloc(n + 1, sizeof(bool));
-	if (set == NULL)
-		return hub_api_error(r, 500, "out of memory");
-	int rv = cluster_set(r, set, true);
-	if (rv != 0) {
-		free(set);
+	bool *set;
+	int rv = cluster_set(r, true, &set);
+	if (rv != 0)
 		return rv;
-	}
 	int64_t now = fl_now_ms();
 	fl_proto_overview sum;
 	memset(&sum, 0, sizeof(sum));
@@ -264,14 +262,10 @@ int hub_api_v1_fleet_overview(hub_req *r)
 int hub_api_v1_heatmap(hub_req *r)
 {
 	hub_view *v = r->api->view;
-	bool *set = calloc(hub_view_count(v) + 1, sizeof(bool));
-	if (set == NULL)
-		return hub_api_error(r, 500, "out of memory");
-	int rv = cluster_set(r, set, false);
-	if (rv != 0) {
-		free(set);
+	bool *set;
+	int rv = cluster_set(r, false, &set);
+	if (rv != 0)
 		return rv;
-	}
 	json_t *rows = json_array();
 	uint32_t max_gpus = 0;
 	const size_t *order = hub_view_by_name(v);
@@ -320,14 +314,10 @@ int hub_api_v1_nodes(hub_req *r)
 	hub_node_query q;
 	memset(&q, 0, sizeof(q));
 	char name[FL_NAME_LEN], gpu_name[FL_MODEL_LEN], statuses[HUB_PARAM_MAX + 1], msg[FL_ERR_LEN];
-	bool *set = calloc(hub_view_count(v) + 1, sizeof(bool));
-	if (set == NULL)
-		return hub_api_error(r, 500, "out of memory");
-	int rv = cluster_set(r, set, false);
-	if (rv != 0) {
-		free(set);
+	bool *set;
+	int rv = cluster_set(r, false, &set);
+	if (rv != 0)
 		return rv;
-	}
 	if (hub_params_name(r->query, "name", name, sizeof(name), msg) != FL_OK ||
 	    hub_params_text(r->query, "gpu_name", gpu_name, msg) != FL_OK ||
 	    hub_params_statuses(r->query, statuses, q.statuses, &q.n_statuses, msg) != FL_OK ||
@@ -380,14 +370,10 @@ int hub_api_v1_nodes(hub_req *r)
 int hub_api_v1_gpu_allocation(hub_req *r)
 {
 	hub_view *v = r->api->view;
-	bool *set = calloc(hub_view_count(v) + 1, sizeof(bool));
-	if (set == NULL)
-		return hub_api_error(r, 500, "out of memory");
-	int rv = cluster_set(r, set, false);
-	if (rv != 0) {
-		free(set);
+	bool *set;
+	int rv = cluster_set(r, false, &set);
+	if (rv != 0)
 		return rv;
-	}
 	json_t *rows = json_array();
 	const size_t *order = hub_view_by_name(v);
 	for (size_t k = 0; rows != NULL && k < hub_view_count(v); k++) {
@@ -416,16 +402,16 @@ int hub_api_v1_gpu_allocation(hub_req *r)
 static int find_node(hub_req *r, hub_view_snap **snap, const hub_view_node **node)
 {
 	hub_view *v = r->api->view;
-	bool *set = calloc(hub_view_count(v) + 1, sizeof(bool));
-	if (set == NULL)
-		return hub_api_error(r, 500, "out of memory");
-	int rv = cluster_set(r, set, false);
 	*snap = NULL;
 	*node = NULL;
+	bool *set;
+	int rv = cluster_set(r, false, &set);
+	if (rv != 0)
+		return rv;
 	char where[512] = "";
 	size_t found = 0, o = 0;
 	const size_t *order = hub_view_by_name(v);
-	for (size_t k = 0; rv == 0 && k < hub_view_count(v); k++) {
+	for (size_t k = 0; k < hub_view_count(v); k++) {
 		if (!set[order[k]])
 			continue;
 		hub_view_snap *s = hub_view_get(v, order[k]);
