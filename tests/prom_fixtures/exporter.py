@@ -79,10 +79,14 @@ def storage_exposition():
         for vol, vals in VOLUMES.items():
             for client in ("a", "b"):  # two clients mount each volume: Lens averages them
                 lines.append('%s{vol_name="%s",client="%s"} %r' % (name, vol, client, vals[i]))
-    elapsed = time.time() - START
+    # Each counter sample carries the time its value was computed at (an explicit timestamp, which
+    # Prometheus keeps), so a rate between two samples is exactly the fixture's rate however late a
+    # scrape runs on a loaded machine.
+    now_ms = int(time.time() * 1000)
+    elapsed = now_ms / 1000.0 - START
     for (name, label, value), rate in RATES.items():
         lines.append("# TYPE %s counter" % name)
-        lines.append('%s{%s="%s"} %r' % (name, label, value, 1e12 + rate * elapsed))
+        lines.append('%s{%s="%s"} %r %d' % (name, label, value, 1e12 + rate * elapsed, now_ms))
     return ("\n".join(lines) + "\n").encode()
 
 
