@@ -19,6 +19,9 @@ void fl_proto_frame_free(fl_proto_frame *f)
 	free(f->nodes);
 	free(f->gpus);
 	free(f->removed_nodes);
+	free(f->pods);
+	free(f->workloads);
+	free(f->removed_pods);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -152,44 +155,51 @@ static int name_cmp(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+static const char *find_sorted(const char *key, const char **sorted, uint32_t n)
+{
+	return bsearch(&key, sorted, n, sizeof(*sorted), name_cmp) != NULL ? key : NULL;
+}
+
 /* Internal to proto/ (declared where used): checks that no node a delta removes is also upserted by
- * it, in f->nodes or as the node of an entry in f->gpus (such a delta has no single meaning). Names
- * must be NUL-terminated. FL_OK; code with err naming the first conflict; FL_ENOMEM. */
+ * it, in f->nodes or as the node of an entry in f->gpus, and that no pod it removes is also in
+ * f->pods (such a delta has no single meaning). Names must be NUL-terminated. FL_OK; code with err
+ * naming the first conflict; FL_ENOMEM. */
 int fl_proto_check_removed(const fl_proto_frame *f, int code, char err[FL_ERR_LEN]);
 
 int fl_proto_check_removed(const fl_proto_frame *f, int code, char err[FL_ERR_LEN])
 {
-	const char **sorted, *hit = NULL, *where = "";
-	uint32_t at = 0;
+	const char **sorted, *hit = NULL, *where = "", *list = "removed_nodes";
+	uint32_t at = 0, n = f->n_removed_nodes > f->n_removed_pods ? f->n_removed_nodes : f->n_removed_pods;
 
-	if (f->n_removed_nodes == 0 || (f->n_nodes == 0 && f->n_gpus == 0)) {
+	if (n == 0 || (f->n_nodes == 0 && f->n_gpus == 0 && f->n_pods == 0)) {
 		return FL_OK;
 	}
-	sorted = malloc(f->n_removed_nodes * sizeof(*sorted));
-	if (sorted == NULL) {
-		return fl_seterr(err, FL_ENOMEM, "removed_nodes: out of memory");
+	if ((sorted = malloc(n * sizeof(*sorted))) == NULL) {
+		return fl_seterr(err, FL_ENOMEM, "removed: out of memory");
 	}
 	for (uint32_t i = 0; i < f->n_removed_nodes; i++) {
 		sorted[i] = f->removed_nodes[i].name;
 	}
 	qsort(sorted, f->n_removed_nodes, sizeof(*sorted), name_cmp);
-	for (uint32_t i = 0; i < f->n_nodes && hit == NULL; i++) {
-		const char *key = f->nodes[i].name;
-
-		if (bsearch(&key, sorted, f->n_removed_nodes, sizeof(*sorted), name_cmp) != NULL) {
-			hit = key, where = "nodes", at = i;
-		}
+	for (uint32_t i = 0; i < f->n_nodes && hit == NULL && f->n_removed_nodes > 0; i++) {
+		hit = find_sorted(f->nodes[i].name, sorted, f->n_removed_nodes), where = "nodes", at = i;
 	}
-	for (uint32_t i = 0; i < f->n_gpus && hit == NULL; i++) {
-		const char *key = f->gpus[i].node;
-
-		if (bsearch(&key, sorted, f->n_removed_nodes, sizeof(*sorted), name_cmp) != NULL) {
-			hit = key, where = "gpus", at = i;
+	for (uint32_t i = 0; i < f->n_gpus && hit == NULL && f->n_removed_nodes > 0; i++) {
+		hit = find_sorted(f->gpus[i].node, sorted, f->n_removed_nodes), where = "gpus", at = i;
+	}
+	if (hit == NULL && f->n_removed_pods > 0) {
+		list = "removed_pods";
+		for (uint32_t i = 0; i < f->n_removed_pods; i++) {
+			sorted[i] = f->removed_pods[i].name;
+		}
+		qsort(sorted, f->n_removed_pods, sizeof(*sorted), name_cmp);
+		for (uint32_t i = 0; i < f->n_pods && hit == NULL; i++) {
+			hit = find_sorted(f->pods[i].uid, sorted, f->n_removed_pods), where = "pods", at = i;
 		}
 	}
 	free(sorted);
 	if (hit != NULL) {
-		return fl_seterr(err, code, "removed_nodes: \"%.64s\" is also upserted by %s[%" PRIu32 "]", hit, where,
+		return fl_seterr(err, code, "%s: \"%.64s\" is also upserted by %s[%" PRIu32 "]", list, hit, where,
 		                 at);
 	}
 	return FL_OK;

@@ -20,6 +20,8 @@
 #define FL_PROTO_MAX_FRAME_BYTES (64u << 20) /* also NNG_OPT_RECVMAXSZ on every socket */
 #define FL_PROTO_MAX_NODES 20000u
 #define FL_PROTO_MAX_GPUS 320000u
+#define FL_PROTO_MAX_PODS 100000u      /* GPU pods; also items in removed_pods */
+#define FL_PROTO_MAX_WORKLOADS 100000u
 #define FL_PROTO_MAX_TAINTS 64u /* per node */
 #define FL_PROTO_MAX_UNKNOWN 32u /* names in the overview's unknown list */
 #define FL_PROTO_MAX_DEPTH 32u
@@ -40,6 +42,9 @@
 #define FL_TAINT_VALUE_LEN 64
 #define FL_TAINT_EFFECT_LEN 32
 #define FL_SERIAL_LEN 64
+#define FL_UID_LEN 64       /* Kubernetes object uids (36) */
+#define FL_NAMESPACE_LEN 64 /* Kubernetes namespaces (63) */
+#define FL_KIND_LEN 64      /* object kinds: "Deployment", "PyTorchJob", ... */
 
 typedef enum fl_frame_kind {
 	FL_FRAME_FULL = 1,      /* payload holds the cluster's complete state */
@@ -104,6 +109,37 @@ typedef struct fl_proto_gpu {
 	int32_t numa;                 /* -1 unknown */
 } fl_proto_gpu;
 
+/* One pod that requests GPUs (Lens `gpu_pods`). */
+typedef struct fl_proto_pod {
+	char uid[FL_UID_LEN];
+	char ns[FL_NAMESPACE_LEN];
+	char name[FL_NAME_LEN];
+	char node[FL_NAME_LEN];      /* "" while not bound to a node */
+	int64_t gpus;                /* GPUs requested (the overview rules' effective request) */
+	char phase[FL_STATUS_LEN];   /* Pending, Running, Succeeded, Failed, Unknown */
+	bool running;                /* phase Running and not terminating */
+	char workload_uid[FL_UID_LEN]; /* its top-level workload (a bare pod is its own) */
+	double utilization;          /* 0..100; valid if has_utilization */
+	bool has_utilization;
+	int64_t created_ms;          /* metadata.creationTimestamp, ms since the epoch; 0 unknown */
+} fl_proto_pod;
+
+/* One workload: the top-level owner of GPU pods (Lens `gpu_workload`). */
+typedef struct fl_proto_workload {
+	char uid[FL_UID_LEN];
+	char kind[FL_KIND_LEN];       /* "Deployment", "Job", "CronJob", "StatefulSet", "PyTorchJob", "Pod" ... */
+	char api_version[FL_MODEL_LEN]; /* "apps/v1", "kubeflow.org/v1", ... */
+	char ns[FL_NAMESPACE_LEN];
+	char name[FL_NAME_LEN];
+	char status[FL_STATUS_LEN];   /* Running, Pending, Done, Failed, Deleted (FORMAT.md 3.8) */
+	int64_t gpu_request;          /* GPUs requested by its live pods */
+	int64_t pods;                 /* its live (not terminal) pods */
+	double utilization;           /* 0..100 over the GPUs its running pods hold; valid if has_utilization */
+	bool has_utilization;
+	int64_t created_ms;           /* when it was first seen (its oldest pod), ms since the epoch */
+	int64_t ended_ms;             /* when it stopped having live pods; 0 while it has some */
+} fl_proto_workload;
+
 /* The cluster overview, Lens field names (ARCHITECTURE.md "Overview rules"). */
 typedef struct fl_proto_overview {
 	int64_t total_nodes, healthy_nodes, faulty_nodes;
@@ -141,13 +177,13 @@ enum fl_overview_figure {
 #define FL_OV_ALL ((1u << FL_OV_FIGURES) - 1u)
 
 
-/* A node name, as listed in a delta's removed_nodes. */
+/* A node name or pod uid, as listed in a delta's removed_nodes / removed_pods. */
 typedef struct fl_proto_name {
 	char name[FL_NAME_LEN];
 } fl_proto_name;
 
-/* A decoded or to-be-encoded frame. nodes, gpus and each node's taints are heap arrays owned by the
- * frame; release with fl_proto_frame_free. */
+/* A decoded or to-be-encoded frame. nodes, gpus, each node's taints, pods, workloads and the removed
+ * lists are heap arrays owned by the frame; release with fl_proto_frame_free. */
 typedef struct fl_proto_frame {
 	fl_proto_envelope env;
 	bool has_facts;
@@ -160,6 +196,12 @@ typedef struct fl_proto_frame {
 	fl_proto_overview overview;
 	fl_proto_name *removed_nodes; /* delta only: nodes (and their GPUs) that left the cluster */
 	uint32_t n_removed_nodes;
+	fl_proto_pod *pods;
+	uint32_t n_pods;
+	fl_proto_workload *workloads;
+	uint32_t n_workloads;
+	fl_proto_name *removed_pods; /* delta only: uids of GPU pods that are gone */
+	uint32_t n_removed_pods;
 	/* Filled by fl_proto_decode, ignored by fl_proto_encode: the signature and where the signed
 	 * bytes (envelope and payload as encoded) lie in the decoded buffer. */
 	uint8_t sig[FL_PROTO_SIG_LEN];
@@ -200,8 +242,8 @@ bool fl_proto_valid_name(const char *s);
 /* Encodes f and signs it with key (key_len bytes, FL_KEY_MIN_LEN..FL_KEY_MAX_LEN) into a new
  * malloc'd buffer (*out, *out_len); the caller frees it with free(). Fails with FL_ELIMIT if f breaks
  * a limit (so a spoke never sends what a hub must refuse), FL_EINVAL on a bad argument or key, on a
- * field the decoder would refuse, on removed_nodes in a frame that is not a delta, or on a removed
- * node that the same frame also upserts (in nodes or as a GPU's node). */
+ * field the decoder would refuse, on removed_nodes/removed_pods in a frame that is not a delta, or on a
+ * removed node (pod) that the same frame also upserts (in nodes or as a GPU's node; in pods). */
 int fl_proto_encode(const fl_proto_frame *f, const uint8_t *key, size_t key_len, char **out, size_t *out_len,
                     char err[FL_ERR_LEN]);
 
@@ -216,7 +258,8 @@ bool fl_proto_verify(const void *buf, size_t len, const fl_proto_frame *f, const
 int fl_proto_check(const void *buf, size_t len, char err[FL_ERR_LEN]);
 
 /* Decodes a frame. Runs fl_proto_check first, then validates every field (types, string lengths,
- * counts, version, kind, names, removed_nodes only in a delta and never also upserted by it) and the
+ * counts, version, kind, names, removed_nodes/removed_pods only in a delta and never also upserted by
+ * it) and the
  * shape of the signature — it does NOT verify it: the caller looks up the key of env.cluster and calls
  * fl_proto_verify(buf, len, out, key, key_len) before trusting anything else in *out.
  * On FL_OK, *out owns heap arrays: free with fl_proto_frame_free.
@@ -233,11 +276,14 @@ int fl_proto_ack_decode(const void *buf, size_t len, fl_proto_ack *out, char err
  * overview: the Lens field names (totalNodes, healthyNodes, ..., total_rx) plus gpusAllocatable,
  * gpusAllocated and `unknown` (an array of the field names marked unknown, each of which is null). node: the Lens node row names (name ip gpu_name gpu_count gpu_allocation
  * gpu_utilization status) plus the rest. frame: {"envelope":{...},"facts":{...},"nodes":[...],
- * "gpus":[...],"overview":{...},"removed_nodes":["name",...]} — what `fleetlens-spoke --once --dry-run`
+ * "gpus":[...],"overview":{...},"removed_nodes":["name",...],"pods":[...],"workloads":[...],
+ * "removed_pods":["uid",...]} — what `fleetlens-spoke --once --dry-run`
  * prints (the frame before signing: no signature in it). */
 json_t *fl_proto_overview_to_json(const fl_proto_overview *o);
 json_t *fl_proto_node_to_json(const fl_proto_node *n);
 json_t *fl_proto_gpu_to_json(const fl_proto_gpu *g);
+json_t *fl_proto_pod_to_json(const fl_proto_pod *p);           /* FORMAT.md 3.8 key names */
+json_t *fl_proto_workload_to_json(const fl_proto_workload *w); /* FORMAT.md 3.9 key names */
 json_t *fl_proto_frame_to_json(const fl_proto_frame *f);
 
 #endif

@@ -294,6 +294,9 @@ enum ftype {
 	FT_GPUS,
 	FT_OVERVIEW,
 	FT_REMOVED, /* base is an fl_proto_frame: array of node names */
+	FT_PODS,
+	FT_WORKLOADS,
+	FT_REMOVED_PODS, /* base is an fl_proto_frame: array of pod uids */
 	FT_UNKNOWN, /* uint32_t FL_OV_* bits, from an array of overview field names */
 };
 
@@ -326,6 +329,9 @@ static const struct field payload_fields[] = {
     F(fl_proto_frame, "gpus", FT_GPUS, gpus, false),
     F(fl_proto_frame, "overview", FT_OVERVIEW, overview, false),
     F(fl_proto_frame, "removed_nodes", FT_REMOVED, removed_nodes, false),
+    F(fl_proto_frame, "pods", FT_PODS, pods, false),
+    F(fl_proto_frame, "workloads", FT_WORKLOADS, workloads, false),
+    F(fl_proto_frame, "removed_pods", FT_REMOVED_PODS, removed_pods, false),
 };
 
 static const struct field facts_fields[] = {
@@ -369,6 +375,33 @@ static const struct field gpu_fields[] = {
     F(fl_proto_gpu, "power", FT_F64, power, false),
     F(fl_proto_gpu, "serial", FT_STR, serial, false),
     F(fl_proto_gpu, "numa", FT_NUMA, numa, false),
+};
+
+static const struct field pod_fields[] = {
+    F(fl_proto_pod, "uid", FT_STR, uid, true),
+    F(fl_proto_pod, "namespace", FT_STR, ns, false),
+    F(fl_proto_pod, "name", FT_STR, name, true),
+    F(fl_proto_pod, "node", FT_STR, node, false),
+    F(fl_proto_pod, "gpus", FT_COUNT, gpus, false),
+    F(fl_proto_pod, "phase", FT_STR, phase, false),
+    F(fl_proto_pod, "running", FT_BOOL, running, false),
+    F(fl_proto_pod, "workload_uid", FT_STR, workload_uid, false),
+    F_OPT(fl_proto_pod, "utilization", utilization, has_utilization),
+    F(fl_proto_pod, "created", FT_INT64, created_ms, false),
+};
+
+static const struct field workload_fields[] = {
+    F(fl_proto_workload, "uid", FT_STR, uid, true),
+    F(fl_proto_workload, "kind", FT_STR, kind, true),
+    F(fl_proto_workload, "api_version", FT_STR, api_version, false),
+    F(fl_proto_workload, "namespace", FT_STR, ns, false),
+    F(fl_proto_workload, "name", FT_STR, name, true),
+    F(fl_proto_workload, "status", FT_STR, status, false),
+    F(fl_proto_workload, "gpu_request", FT_COUNT, gpu_request, false),
+    F(fl_proto_workload, "pods", FT_COUNT, pods, false),
+    F_OPT(fl_proto_workload, "utilization", utilization, has_utilization),
+    F(fl_proto_workload, "created", FT_INT64, created_ms, false),
+    F(fl_proto_workload, "ended", FT_INT64, ended_ms, false),
 };
 
 static const struct field overview_fields[] = {
@@ -750,36 +783,50 @@ static int read_field(struct dec *d, const char *path, const struct field *f, vo
 		memcpy(at, &bits, sizeof(bits));
 		return FL_OK;
 	}
-	case FT_REMOVED: {
+	case FT_REMOVED:
+	case FT_REMOVED_PODS: {
 		fl_proto_frame *fr = base;
-		uint32_t count = 0;
+		bool pods = f->type == FT_REMOVED_PODS;
+		fl_proto_name **list = pods ? &fr->removed_pods : &fr->removed_nodes;
+		uint32_t count = 0, *n_list = pods ? &fr->n_removed_pods : &fr->n_removed_nodes;
 
 		/* the envelope (read first) decides whether the key may be here at all, empty or not */
 		if (fr->env.kind != FL_FRAME_DELTA) {
-			return ferr(d, FL_EPROTO, path, f->key,
-			            "only a delta frame may remove nodes, this is a %s frame",
-			            fl_proto_kind_name(fr->env.kind));
+			return ferr(d, FL_EPROTO, path, f->key, "only a delta frame may remove %s, this is a %s frame",
+			            pods ? "pods" : "nodes", fl_proto_kind_name(fr->env.kind));
 		}
-		if ((rv = read_array(d, path, f->key, FL_PROTO_MAX_NODES, &count)) != FL_OK || count == 0) {
+		if ((rv = read_array(d, path, f->key, pods ? FL_PROTO_MAX_PODS : FL_PROTO_MAX_NODES, &count)) !=
+		        FL_OK ||
+		    count == 0) {
 			return rv;
 		}
-		if ((fr->removed_nodes = calloc(count, sizeof(fl_proto_name))) == NULL) {
+		if ((*list = calloc(count, sizeof(fl_proto_name))) == NULL) {
 			return ferr(d, FL_ENOMEM, path, f->key, "out of memory for %" PRIu32 " items", count);
 		}
-		fr->n_removed_nodes = count;
+		*n_list = count;
 		for (uint32_t i = 0; i < count; i++) {
 			char ipath[48];
 
-			snprintf(ipath, sizeof(ipath), "removed_nodes[%" PRIu32 "]", i);
-			if ((rv = read_str(d, ipath, "", FL_NAME_LEN, &s, &n)) != FL_OK) {
+			snprintf(ipath, sizeof(ipath), "%s[%" PRIu32 "]", f->key, i);
+			if ((rv = read_str(d, ipath, "", pods ? FL_UID_LEN : FL_NAME_LEN, &s, &n)) != FL_OK) {
 				return rv;
 			}
 			if (n == 0) {
-				return ferr(d, FL_EPROTO, ipath, "", "empty node name");
+				return ferr(d, FL_EPROTO, ipath, "", pods ? "empty pod uid" : "empty node name");
 			}
-			memcpy(fr->removed_nodes[i].name, s, n);
+			memcpy((*list)[i].name, s, n);
 		}
 		return FL_OK;
+	}
+	case FT_PODS: {
+		fl_proto_frame *fr = base;
+		return read_items(d, path, f->key, FL_PROTO_MAX_PODS, sizeof(fl_proto_pod), pod_fields,
+		                  NFIELDS(pod_fields), NULL, (void **)&fr->pods, &fr->n_pods);
+	}
+	case FT_WORKLOADS: {
+		fl_proto_frame *fr = base;
+		return read_items(d, path, f->key, FL_PROTO_MAX_WORKLOADS, sizeof(fl_proto_workload), workload_fields,
+		                  NFIELDS(workload_fields), NULL, (void **)&fr->workloads, &fr->n_workloads);
 	}
 	}
 	return ferr(d, FL_EPROTO, path, f->key, "unhandled field type");

@@ -148,15 +148,16 @@ static void kv_bool(struct enc *e, const char *key, bool v)
 	}
 }
 
-/* One entry of removed_nodes: a non-empty node name. */
-static void put_name(struct enc *e, const char *name, uint32_t idx)
+/* One entry of removed_nodes (a node name, cap FL_NAME_LEN) or removed_pods (a uid, FL_UID_LEN). */
+static void put_name(struct enc *e, const char *list, const char *name, size_t cap, uint32_t idx)
 {
 	char path[48];
-	size_t n = strnlen(name, FL_NAME_LEN);
+	size_t n = strnlen(name, cap);
 
-	snprintf(path, sizeof(path), "removed_nodes[%" PRIu32 "]", idx);
-	if (n == 0 || n == FL_NAME_LEN) {
-		enc_fail(e, FL_EINVAL, path, "", "expected a node name of 1..%d bytes", FL_NAME_LEN - 1);
+	snprintf(path, sizeof(path), "%s[%" PRIu32 "]", list, idx);
+	if (n == 0 || n == cap) {
+		enc_fail(e, FL_EINVAL, path, "", "expected a %s of 1..%zu bytes", cap == FL_UID_LEN ? "pod uid" : "node name",
+		         cap - 1);
 	} else if (!fl_proto_utf8_valid(name, n)) {
 		enc_fail(e, FL_EINVAL, path, "", "not valid UTF-8");
 	} else {
@@ -269,6 +270,50 @@ static void put_gpu(struct enc *e, const fl_proto_gpu *g, uint32_t idx)
 	kv_int(e, path, "numa", g->numa, -1, INT32_MAX);
 }
 
+static void put_pod(struct enc *e, const fl_proto_pod *p, uint32_t idx)
+{
+	char path[48];
+
+	snprintf(path, sizeof(path), "pods[%" PRIu32 "]", idx);
+	if (strnlen(p->uid, sizeof(p->uid)) == 0 || strnlen(p->name, sizeof(p->name)) == 0) {
+		enc_fail(e, FL_EINVAL, path, "uid", "uid and name must not be empty");
+	}
+	put_map(e, 10);
+	kv_str(e, path, "uid", p->uid, sizeof(p->uid));
+	kv_str(e, path, "namespace", p->ns, sizeof(p->ns));
+	kv_str(e, path, "name", p->name, sizeof(p->name));
+	kv_str(e, path, "node", p->node, sizeof(p->node));
+	kv_count(e, path, "gpus", p->gpus);
+	kv_str(e, path, "phase", p->phase, sizeof(p->phase));
+	kv_bool(e, "running", p->running);
+	kv_str(e, path, "workload_uid", p->workload_uid, sizeof(p->workload_uid));
+	kv_opt_f64(e, path, "utilization", p->has_utilization, p->utilization);
+	kv_int(e, path, "created", p->created_ms, INT64_MIN, INT64_MAX);
+}
+
+static void put_workload(struct enc *e, const fl_proto_workload *w, uint32_t idx)
+{
+	char path[48];
+
+	snprintf(path, sizeof(path), "workloads[%" PRIu32 "]", idx);
+	if (strnlen(w->uid, sizeof(w->uid)) == 0 || strnlen(w->kind, sizeof(w->kind)) == 0 ||
+	    strnlen(w->name, sizeof(w->name)) == 0) {
+		enc_fail(e, FL_EINVAL, path, "uid", "uid, kind and name must not be empty");
+	}
+	put_map(e, 11);
+	kv_str(e, path, "uid", w->uid, sizeof(w->uid));
+	kv_str(e, path, "kind", w->kind, sizeof(w->kind));
+	kv_str(e, path, "api_version", w->api_version, sizeof(w->api_version));
+	kv_str(e, path, "namespace", w->ns, sizeof(w->ns));
+	kv_str(e, path, "name", w->name, sizeof(w->name));
+	kv_str(e, path, "status", w->status, sizeof(w->status));
+	kv_count(e, path, "gpu_request", w->gpu_request);
+	kv_count(e, path, "pods", w->pods);
+	kv_opt_f64(e, path, "utilization", w->has_utilization, w->utilization);
+	kv_int(e, path, "created", w->created_ms, INT64_MIN, INT64_MAX);
+	kv_int(e, path, "ended", w->ended_ms, INT64_MIN, INT64_MAX);
+}
+
 /* The figures o marks unknown, set to 0 in a copy (FORMAT.md 3.6: their values carry nothing). */
 static fl_proto_overview zero_unknown(const fl_proto_overview *o)
 {
@@ -352,7 +397,7 @@ int fl_proto_encode(const fl_proto_frame *f, const uint8_t *key, size_t key_len,
                     char err[FL_ERR_LEN])
 {
 	struct enc e = {.rv = FL_OK, .err = err};
-	bool with_nodes, with_gpus, with_removed;
+	bool with_nodes, with_gpus, with_removed, with_pods, with_workloads, with_removed_pods;
 	uint8_t sig[FL_PROTO_SIG_LEN];
 
 	if (out == NULL || out_len == NULL) {
@@ -375,13 +420,22 @@ int fl_proto_encode(const fl_proto_frame *f, const uint8_t *key, size_t key_len,
 		return fl_seterr(err, FL_ELIMIT, "removed_nodes: %" PRIu32 " items, more than the %u allowed",
 		                 f->n_removed_nodes, FL_PROTO_MAX_NODES);
 	}
-	if ((f->n_nodes > 0 && f->nodes == NULL) || (f->n_gpus > 0 && f->gpus == NULL) ||
-	    (f->n_removed_nodes > 0 && f->removed_nodes == NULL)) {
-		return fl_seterr(err, FL_EINVAL,
-		                 "fl_proto_encode: NULL nodes, gpus or removed_nodes with a non-zero count");
+	if (f->n_pods > FL_PROTO_MAX_PODS || f->n_removed_pods > FL_PROTO_MAX_PODS ||
+	    f->n_workloads > FL_PROTO_MAX_WORKLOADS) {
+		return fl_seterr(err, FL_ELIMIT,
+		                 "pods: %" PRIu32 " (removed %" PRIu32 "), workloads: %" PRIu32
+		                 ", more than the %u / %u allowed",
+		                 f->n_pods, f->n_removed_pods, f->n_workloads, FL_PROTO_MAX_PODS, FL_PROTO_MAX_WORKLOADS);
 	}
-	if (f->n_removed_nodes > 0 && f->env.kind != FL_FRAME_DELTA) {
-		return fl_seterr(err, FL_EINVAL, "removed_nodes: only a delta frame may remove nodes");
+	if ((f->n_nodes > 0 && f->nodes == NULL) || (f->n_gpus > 0 && f->gpus == NULL) ||
+	    (f->n_removed_nodes > 0 && f->removed_nodes == NULL) || (f->n_pods > 0 && f->pods == NULL) ||
+	    (f->n_workloads > 0 && f->workloads == NULL) || (f->n_removed_pods > 0 && f->removed_pods == NULL)) {
+		return fl_seterr(err, FL_EINVAL, "fl_proto_encode: a NULL array with a non-zero count");
+	}
+	if ((f->n_removed_nodes > 0 || f->n_removed_pods > 0) && f->env.kind != FL_FRAME_DELTA) {
+		return fl_seterr(err, FL_EINVAL, "%s: only a delta frame may remove %s",
+		                 f->n_removed_nodes > 0 ? "removed_nodes" : "removed_pods",
+		                 f->n_removed_nodes > 0 ? "nodes" : "pods");
 	}
 	if (key == NULL || key_len < FL_KEY_MIN_LEN || key_len > FL_KEY_MAX_LEN) {
 		return fl_seterr(err, FL_EINVAL, "fl_proto_encode: a signing key of %u..%u bytes is required",
@@ -390,12 +444,16 @@ int fl_proto_encode(const fl_proto_frame *f, const uint8_t *key, size_t key_len,
 	with_nodes = f->n_nodes > 0 || f->env.kind == FL_FRAME_FULL;
 	with_gpus = f->n_gpus > 0 || f->env.kind == FL_FRAME_FULL;
 	with_removed = f->n_removed_nodes > 0;
+	with_pods = f->n_pods > 0 || f->env.kind == FL_FRAME_FULL;
+	with_workloads = f->n_workloads > 0 || f->env.kind == FL_FRAME_FULL;
+	with_removed_pods = f->n_removed_pods > 0;
 
 	msgpack_sbuffer_init(&e.sb);
 	msgpack_packer_init(&e.pk, &e.sb, msgpack_sbuffer_write);
 	put_array(&e, 3); /* one byte (fixarray): the signed bytes start at offset 1 */
 	put_envelope(&e, &f->env);
-	put_map(&e, (uint32_t)f->has_facts + with_nodes + with_gpus + f->has_overview + with_removed);
+	put_map(&e, (uint32_t)f->has_facts + with_nodes + with_gpus + f->has_overview + with_removed + with_pods +
+	                with_workloads + with_removed_pods);
 	if (f->has_facts) {
 		kv_key(&e, "facts");
 		put_facts(&e, &f->facts);
@@ -424,7 +482,30 @@ int fl_proto_encode(const fl_proto_frame *f, const uint8_t *key, size_t key_len,
 		kv_key(&e, "removed_nodes");
 		put_array(&e, f->n_removed_nodes);
 		for (uint32_t i = 0; i < f->n_removed_nodes && e.rv == FL_OK; i++) {
-			put_name(&e, f->removed_nodes[i].name, i);
+			put_name(&e, "removed_nodes", f->removed_nodes[i].name, FL_NAME_LEN, i);
+		}
+	}
+	if (with_pods) {
+		kv_key(&e, "pods");
+		put_array(&e, f->n_pods);
+		for (uint32_t i = 0; i < f->n_pods && e.rv == FL_OK; i++) {
+			put_pod(&e, &f->pods[i], i);
+			check_size(&e);
+		}
+	}
+	if (with_workloads) {
+		kv_key(&e, "workloads");
+		put_array(&e, f->n_workloads);
+		for (uint32_t i = 0; i < f->n_workloads && e.rv == FL_OK; i++) {
+			put_workload(&e, &f->workloads[i], i);
+			check_size(&e);
+		}
+	}
+	if (with_removed_pods) {
+		kv_key(&e, "removed_pods");
+		put_array(&e, f->n_removed_pods);
+		for (uint32_t i = 0; i < f->n_removed_pods && e.rv == FL_OK; i++) {
+			put_name(&e, "removed_pods", f->removed_pods[i].name, FL_UID_LEN, i);
 		}
 	}
 	if (e.rv == FL_OK) { /* every name is checked and terminated by now */

@@ -79,6 +79,41 @@ json_t *fl_proto_gpu_to_json(const fl_proto_gpu *g)
 	                 "numa", (int)g->numa);
 }
 
+json_t *fl_proto_pod_to_json(const fl_proto_pod *p)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:b, s:s, s:o, s:I}", "uid", p->uid, "namespace", p->ns,
+	                 "name", p->name, "node", p->node, "gpus", (json_int_t)p->gpus, "phase", p->phase, "running",
+	                 (int)p->running, "workload_uid", p->workload_uid, "utilization",
+	                 real_or_null(p->has_utilization, p->utilization), "created", (json_int_t)p->created_ms);
+}
+
+json_t *fl_proto_workload_to_json(const fl_proto_workload *w)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:o, s:I, s:I}", "uid", w->uid, "kind", w->kind,
+	                 "api_version", w->api_version, "namespace", w->ns, "name", w->name, "status", w->status,
+	                 "gpu_request", (json_int_t)w->gpu_request, "pods", (json_int_t)w->pods, "utilization",
+	                 real_or_null(w->has_utilization, w->utilization), "created", (json_int_t)w->created_ms,
+	                 "ended", (json_int_t)w->ended_ms);
+}
+
+/* Appends to a new array each of n items (size sz each, at items) as to_json turns it; NULL on failure. */
+static json_t *json_list(const void *items, uint32_t n, size_t sz, json_t *(*to_json)(const void *))
+{
+	json_t *a = json_array();
+
+	for (uint32_t i = 0; a != NULL && i < n; i++) {
+		if (json_array_append_new(a, to_json((const char *)items + i * sz)) != 0) {
+			json_decref(a);
+			a = NULL;
+		}
+	}
+	return a;
+}
+
+static json_t *pod_json(const void *p) { return fl_proto_pod_to_json(p); }
+static json_t *workload_json(const void *w) { return fl_proto_workload_to_json(w); }
+static json_t *name_json(const void *n) { return json_string(((const fl_proto_name *)n)->name); }
+
 json_t *fl_proto_frame_to_json(const fl_proto_frame *f)
 {
 	const char *kind = fl_proto_kind_name(f->env.kind);
@@ -109,11 +144,14 @@ json_t *fl_proto_frame_to_json(const fl_proto_frame *f)
 	if (facts == NULL || overview == NULL) {
 		goto fail;
 	}
-	/* "o" steals the references, also when json_pack fails */
-	return json_pack("{s:{s:i, s:s, s:s, s:I, s:I, s:s?}, s:o, s:o, s:o, s:o, s:o}", "envelope", "version",
-	                 (int)f->env.version, "cluster", f->env.cluster, "spoke", f->env.spoke_id, "seq",
+	/* "o" steals the references, also when json_pack fails (NULL from json_list included) */
+	return json_pack("{s:{s:i, s:s, s:s, s:I, s:I, s:s?}, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "envelope",
+	                 "version", (int)f->env.version, "cluster", f->env.cluster, "spoke", f->env.spoke_id, "seq",
 	                 (json_int_t)f->env.seq, "sent_at_ms", (json_int_t)f->env.sent_at_ms, "kind", kind, "facts",
-	                 facts, "nodes", nodes, "gpus", gpus, "overview", overview, "removed_nodes", removed);
+	                 facts, "nodes", nodes, "gpus", gpus, "overview", overview, "removed_nodes", removed, "pods",
+	                 json_list(f->pods, f->n_pods, sizeof(fl_proto_pod), pod_json), "workloads",
+	                 json_list(f->workloads, f->n_workloads, sizeof(fl_proto_workload), workload_json),
+	                 "removed_pods", json_list(f->removed_pods, f->n_removed_pods, sizeof(fl_proto_name), name_json));
 fail:
 	json_decref(nodes);
 	json_decref(gpus);

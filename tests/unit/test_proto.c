@@ -118,6 +118,44 @@ static void make_frame(fl_proto_frame *f)
 		g->numa = i == 0 ? -1 : (int32_t)i;
 	}
 
+	f->n_pods = 2;
+	f->pods = calloc(f->n_pods, sizeof(*f->pods));
+	assert_non_null(f->pods);
+	for (uint32_t i = 0; i < f->n_pods; i++) {
+		fl_proto_pod *p = &f->pods[i];
+
+		snprintf(p->uid, sizeof(p->uid), "5f0c8a52-0000-4000-8000-00000000000%u", i);
+		snprintf(p->ns, sizeof(p->ns), "team-%u", i);
+		snprintf(p->name, sizeof(p->name), "train-%u", i);
+		snprintf(p->node, sizeof(p->node), i == 0 ? "node-0" : "");
+		p->gpus = 4 + i;
+		snprintf(p->phase, sizeof(p->phase), i == 0 ? "Running" : "Pending");
+		p->running = i == 0;
+		snprintf(p->workload_uid, sizeof(p->workload_uid), "w-uid-%u", i);
+		p->utilization = 61.5;
+		p->has_utilization = i == 0;
+		p->created_ms = 1764000000000 - (int64_t)i;
+	}
+	f->n_workloads = 2;
+	f->workloads = calloc(f->n_workloads, sizeof(*f->workloads));
+	assert_non_null(f->workloads);
+	for (uint32_t i = 0; i < f->n_workloads; i++) {
+		fl_proto_workload *w = &f->workloads[i];
+
+		snprintf(w->uid, sizeof(w->uid), "w-uid-%u", i);
+		snprintf(w->kind, sizeof(w->kind), i == 0 ? "PyTorchJob" : "Deployment");
+		snprintf(w->api_version, sizeof(w->api_version), i == 0 ? "kubeflow.org/v1" : "apps/v1");
+		snprintf(w->ns, sizeof(w->ns), "team-%u", i);
+		snprintf(w->name, sizeof(w->name), "wl-%u", i);
+		snprintf(w->status, sizeof(w->status), i == 0 ? "Running" : "Done");
+		w->gpu_request = i == 0 ? 4 : 0;
+		w->pods = i == 0 ? 1 : 0;
+		w->utilization = 61.5;
+		w->has_utilization = i == 0;
+		w->created_ms = 1763000000000;
+		w->ended_ms = i == 0 ? 0 : 1764000000999;
+	}
+
 	f->has_overview = true;
 	f->overview = (fl_proto_overview){
 	    .total_nodes = 3,
@@ -207,6 +245,43 @@ static void assert_frames_equal(const fl_proto_frame *a, const fl_proto_frame *b
 		assert_double_equal(x->power, y->power);
 		assert_string_equal(x->serial, y->serial);
 		assert_int_equal(x->numa, y->numa);
+	}
+	assert_int_equal(a->n_pods, b->n_pods);
+	for (uint32_t i = 0; i < a->n_pods; i++) {
+		const fl_proto_pod *x = &a->pods[i], *y = &b->pods[i];
+
+		assert_string_equal(x->uid, y->uid);
+		assert_string_equal(x->ns, y->ns);
+		assert_string_equal(x->name, y->name);
+		assert_string_equal(x->node, y->node);
+		assert_int_equal(x->gpus, y->gpus);
+		assert_string_equal(x->phase, y->phase);
+		assert_int_equal(x->running, y->running);
+		assert_string_equal(x->workload_uid, y->workload_uid);
+		assert_int_equal(x->has_utilization, y->has_utilization);
+		if (x->has_utilization) {
+			assert_double_equal(x->utilization, y->utilization);
+		}
+		assert_int_equal(x->created_ms, y->created_ms);
+	}
+	assert_int_equal(a->n_workloads, b->n_workloads);
+	for (uint32_t i = 0; i < a->n_workloads; i++) {
+		const fl_proto_workload *x = &a->workloads[i], *y = &b->workloads[i];
+
+		assert_string_equal(x->uid, y->uid);
+		assert_string_equal(x->kind, y->kind);
+		assert_string_equal(x->api_version, y->api_version);
+		assert_string_equal(x->ns, y->ns);
+		assert_string_equal(x->name, y->name);
+		assert_string_equal(x->status, y->status);
+		assert_int_equal(x->gpu_request, y->gpu_request);
+		assert_int_equal(x->pods, y->pods);
+		assert_int_equal(x->has_utilization, y->has_utilization);
+		if (x->has_utilization) {
+			assert_double_equal(x->utilization, y->utilization);
+		}
+		assert_int_equal(x->created_ms, y->created_ms);
+		assert_int_equal(x->ended_ms, y->ended_ms);
 	}
 	assert_int_equal(a->has_overview, b->has_overview);
 	const fl_proto_overview *o = &a->overview, *p = &b->overview;
@@ -2102,6 +2177,153 @@ static void test_ack_full_round_trips_and_defaults_to_false(void **state)
 	msgpack_sbuffer_destroy(&sb);
 }
 
+/* ---- pods, workloads, removed_pods -------------------------------------------------------------- */
+
+static void test_delta_round_trips_pods_and_removed_pods(void **state)
+{
+	fl_proto_frame in, out;
+	char err[FL_ERR_LEN];
+	char *buf = NULL;
+	size_t len = 0;
+
+	(void)state;
+	make_frame(&in);
+	in.env.kind = FL_FRAME_DELTA;
+	in.n_removed_pods = 1;
+	in.removed_pods = calloc(1, sizeof(*in.removed_pods));
+	assert_non_null(in.removed_pods);
+	snprintf(in.removed_pods[0].name, sizeof(in.removed_pods[0].name), "gone-uid");
+	assert_int_equal(encode(&in, &buf, &len, err), FL_OK);
+	assert_int_equal(fl_proto_decode(buf, len, &out, err), FL_OK);
+	assert_frames_equal(&in, &out);
+	assert_int_equal(out.n_removed_pods, 1);
+	assert_string_equal(out.removed_pods[0].name, "gone-uid");
+
+	json_t *j = fl_proto_frame_to_json(&out);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(j, "removed_pods"), 0)), "gone-uid");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "workloads"), 0), "kind")),
+	                    "PyTorchJob");
+	assert_true(json_is_null(json_object_get(json_array_get(json_object_get(j, "pods"), 1), "utilization")));
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(j, "pods"), 1), "gpus")), 5);
+	json_decref(j);
+	free(buf);
+	fl_proto_frame_free(&out);
+
+	/* a pod both removed and upserted has no single meaning */
+	snprintf(in.removed_pods[0].name, sizeof(in.removed_pods[0].name), "%s", in.pods[1].uid);
+	assert_int_equal(encode(&in, &buf, &len, err), FL_EINVAL);
+	assert_string_equal(err, "removed_pods: \"5f0c8a52-0000-4000-8000-000000000001\" is also upserted by pods[1]");
+	/* removing pods is for deltas only */
+	in.env.kind = FL_FRAME_FULL;
+	assert_int_equal(encode(&in, &buf, &len, err), FL_EINVAL);
+	assert_string_equal(err, "removed_pods: only a delta frame may remove pods");
+	assert_null(buf);
+	fl_proto_frame_free(&in);
+}
+
+static void test_encode_refuses_pods_and_workloads_without_identity_or_past_the_limit(void **state)
+{
+	fl_proto_frame f;
+	char err[FL_ERR_LEN];
+	char *buf = NULL;
+	size_t len = 0;
+
+	(void)state;
+	make_frame(&f);
+	f.pods[1].uid[0] = '\0';
+	assert_int_equal(encode(&f, &buf, &len, err), FL_EINVAL);
+	assert_string_equal(err, "pods[1].uid: uid and name must not be empty");
+	snprintf(f.pods[1].uid, sizeof(f.pods[1].uid), "u");
+	f.workloads[0].kind[0] = '\0';
+	assert_int_equal(encode(&f, &buf, &len, err), FL_EINVAL);
+	assert_string_equal(err, "workloads[0].uid: uid, kind and name must not be empty");
+	snprintf(f.workloads[0].kind, sizeof(f.workloads[0].kind), "Job");
+	uint32_t real = f.n_pods;
+	f.n_pods = FL_PROTO_MAX_PODS + 1;
+	assert_int_equal(encode(&f, &buf, &len, err), FL_ELIMIT);
+	f.n_pods = real;
+	assert_null(buf);
+	assert_int_equal(encode(&f, &buf, &len, err), FL_OK);
+	free(buf);
+	fl_proto_frame_free(&f);
+}
+
+/* A signed full frame whose payload is {key: [one map with the given string pairs]}. */
+static void build_items(msgpack_sbuffer *sb, const char *kind, const char *key, const char *const *kv, size_t n)
+{
+	msgpack_packer pk;
+
+	msgpack_sbuffer_init(sb);
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 3);
+	msgpack_pack_map(&pk, NKV(env_kv));
+	for (size_t i = 0; i < NKV(env_kv); i++) {
+		pk_str(&pk, env_kv[i].key);
+		if (strcmp(env_kv[i].key, "kind") == 0) {
+			pk_str(&pk, kind);
+		} else {
+			write_value(&pk, "envelope", &env_kv[i]);
+		}
+	}
+	msgpack_pack_map(&pk, 1);
+	pk_str(&pk, key);
+	msgpack_pack_array(&pk, 1);
+	if (strcmp(key, "removed_pods") == 0) {
+		pk_str(&pk, kv[0]);
+	} else {
+		msgpack_pack_map(&pk, n / 2);
+		for (size_t i = 0; i < n; i++) {
+			pk_str(&pk, kv[i]);
+		}
+	}
+	sign(sb, &pk);
+}
+
+static void expect_items(const char *kind, const char *key, const char *const *kv, size_t n, int code, const char *want)
+{
+	msgpack_sbuffer sb;
+	fl_proto_frame f;
+	char err[FL_ERR_LEN] = "";
+
+	build_items(&sb, kind, key, kv, n);
+	int rv = fl_proto_decode(sb.data, sb.size, &f, err);
+	msgpack_sbuffer_destroy(&sb);
+	if (rv != code || (want != NULL && strcmp(err, want) != 0)) {
+		fail_msg("%s %s: got %d \"%s\", want %d \"%s\"", kind, key, rv, err, code, want != NULL ? want : "");
+	}
+	if (rv == FL_OK) {
+		fl_proto_frame_free(&f);
+	} else {
+		assert_zeroed(&f);
+	}
+}
+
+static void test_decode_checks_pods_workloads_and_removed_pods(void **state)
+{
+	static const char *const pod_ok[] = {"uid", "u1", "name", "p", "phase", "Running"};
+	static const char *const pod_no_uid[] = {"name", "p"};
+	static const char *const wl_no_kind[] = {"uid", "u1", "name", "w"};
+	static const char *const wl_ok[] = {"uid", "u1", "name", "w", "kind", "Job", "status", "Done"};
+	static const char *const removed[] = {"u1"};
+	char long_uid[80];
+	const char *pod_long_uid[] = {"uid", long_uid, "name", "p"};
+
+	(void)state;
+	memset(long_uid, 'x', 64);
+	long_uid[64] = '\0';
+	expect_items("full", "pods", pod_ok, NKV(pod_ok), FL_OK, NULL);
+	expect_items("full", "workloads", wl_ok, NKV(wl_ok), FL_OK, NULL);
+	expect_items("full", "pods", pod_no_uid, NKV(pod_no_uid), FL_EPROTO, "pods[0].uid: missing");
+	expect_items("full", "workloads", wl_no_kind, NKV(wl_no_kind), FL_EPROTO,
+	             "workloads[0].kind: missing");
+	expect_items("full", "pods", pod_long_uid, NKV(pod_long_uid), FL_ELIMIT,
+	             "pods[0].uid: string of 64 bytes, longer than the 63 allowed");
+	expect_items("delta", "removed_pods", removed, 1, FL_OK, NULL);
+	expect_items("full", "removed_pods", removed, 1, FL_EPROTO,
+	             "removed_pods: only a delta frame may remove pods, this is a full frame");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2147,6 +2369,9 @@ int main(void)
 	    cmocka_unit_test(test_decode_rejects_a_signature_of_wrong_type_or_length),
 	    cmocka_unit_test(test_handmade_frame_verifies_only_under_its_key),
 	    cmocka_unit_test(test_delta_round_trips_removed_nodes),
+	    cmocka_unit_test(test_delta_round_trips_pods_and_removed_pods),
+	    cmocka_unit_test(test_encode_refuses_pods_and_workloads_without_identity_or_past_the_limit),
+	    cmocka_unit_test(test_decode_checks_pods_workloads_and_removed_pods),
 	    cmocka_unit_test(test_encode_refuses_removed_nodes_outside_a_delta_and_empty_names),
 	    cmocka_unit_test(test_encode_refuses_a_delta_that_removes_a_node_it_upserts),
 	    cmocka_unit_test(test_decode_rejects_removed_nodes_outside_a_delta),
