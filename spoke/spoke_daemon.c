@@ -18,6 +18,7 @@
 #include "spoke_sim.h"
 #include "spoke_spool.h"
 #include "spoke_state.h"
+#include "spoke_workload.h"
 
 #define SLICE_MS       100 /* longest wait before looking at the stop flag again */
 #define STATS_EVERY_MS (5 * 60 * 1000)
@@ -46,6 +47,7 @@ struct spoke_daemon {
 	spoke_kube *kube;  /* the kube source's watchers (source kube), else NULL */
 	spoke_delta delta; /* kube: node rows the hub was last sent */
 	bool delta_next;   /* kube: the collect in progress is an out-of-cycle one (a delta if it can be) */
+	spoke_workloads workloads; /* workloads seen, ended ones kept a while (spoke_workload.h) */
 };
 
 /* The model of this cycle: from the sim, or a snapshot of the kube source's live model (kube given),
@@ -68,9 +70,12 @@ static int collect_model(const spoke_config *cfg, spoke_kube *kube, uint64_t tic
 	return rv;
 }
 
-static int collect_from(const spoke_config *cfg, spoke_kube *kube, uint64_t tick, const spoke_frame_meta *meta,
-                        fl_proto_frame *out, char err[FL_ERR_LEN])
+/* One cycle's full frame. wl remembers workloads across cycles (ended ones, spoke_workload.h); NULL
+ * uses a fresh one, for a one-shot collect. */
+static int collect_from(const spoke_config *cfg, spoke_kube *kube, spoke_workloads *wl, uint64_t tick,
+                        const spoke_frame_meta *meta, fl_proto_frame *out, char err[FL_ERR_LEN])
 {
+	spoke_workloads once = {0};
 	spoke_model model;
 	spoke_overview_result ov;
 	memset(&model, 0, sizeof(model));
@@ -90,6 +95,13 @@ static int collect_from(const spoke_config *cfg, spoke_kube *kube, uint64_t tick
 	if (rv == FL_OK) {
 		rv = spoke_frame_build(&model, &ov, meta, out, err);
 	}
+	if (rv == FL_OK) {
+		rv = spoke_workloads_fill(wl != NULL ? wl : &once, &model, &cfg->rules, &ov, meta->sent_at_ms, out, err);
+		if (rv != FL_OK) {
+			fl_proto_frame_free(out);
+		}
+	}
+	spoke_workloads_free(&once);
 	spoke_overview_result_free(&ov);
 	spoke_model_free(&model);
 	return rv;
@@ -98,7 +110,7 @@ static int collect_from(const spoke_config *cfg, spoke_kube *kube, uint64_t tick
 int spoke_daemon_collect(const spoke_config *cfg, uint64_t tick, const spoke_frame_meta *meta, fl_proto_frame *out,
                          char err[FL_ERR_LEN])
 {
-	return collect_from(cfg, NULL, tick, meta, out, err);
+	return collect_from(cfg, NULL, NULL, tick, meta, out, err);
 }
 
 const char *spoke_daemon_spoke_id(const spoke_daemon *d)
@@ -213,7 +225,7 @@ static int collect_and_queue(spoke_daemon *d)
 			return w;
 		}
 	}
-	int rv = collect_from(d->cfg, d->kube, d->tick, &meta, &f, err);
+	int rv = collect_from(d->cfg, d->kube, &d->workloads, d->tick, &meta, &f, err);
 	d->tick++;
 	if (rv != FL_OK) {
 		d->st.collect_errors++;
@@ -603,6 +615,7 @@ void spoke_daemon_close(spoke_daemon *d)
 	}
 	spoke_kube_close(d->kube);
 	spoke_delta_reset(&d->delta);
+	spoke_workloads_free(&d->workloads);
 	spoke_sender_close(d->sender);
 	spoke_spool_close(d->spool);
 	spoke_state_close(&d->state);

@@ -45,9 +45,36 @@ static int rows_copy(const fl_proto_frame *f, fl_proto_node **out)
 	return FL_OK;
 }
 
+static int pod_by_uid(const void *a, const void *b)
+{
+	return strcmp(((const fl_proto_pod *)a)->uid, ((const fl_proto_pod *)b)->uid);
+}
+
+static int workload_by_uid(const void *a, const void *b)
+{
+	return strcmp(((const fl_proto_workload *)a)->uid, ((const fl_proto_workload *)b)->uid);
+}
+
+/* A sorted copy of n items of size sz (NULL for none). */
+static int sorted_copy(const void *items, uint32_t n, size_t sz, int (*cmp)(const void *, const void *), void *out)
+{
+	void *c = NULL;
+	if (n > 0) {
+		if ((c = malloc((size_t)n * sz)) == NULL) {
+			return FL_ENOMEM;
+		}
+		memcpy(c, items, (size_t)n * sz);
+		qsort(c, n, sz, cmp);
+	}
+	memcpy(out, &c, sizeof(c));
+	return FL_OK;
+}
+
 void spoke_delta_reset(spoke_delta *d)
 {
 	rows_free(d->prev, d->n_prev);
+	free(d->prev_pods);
+	free(d->prev_workloads);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -60,7 +87,81 @@ int spoke_delta_remember(spoke_delta *d, const fl_proto_frame *f)
 	}
 	d->prev = rows;
 	d->n_prev = f->n_nodes;
+	if (sorted_copy(f->pods, f->n_pods, sizeof(*f->pods), pod_by_uid, &d->prev_pods) != FL_OK ||
+	    sorted_copy(f->workloads, f->n_workloads, sizeof(*f->workloads), workload_by_uid, &d->prev_workloads) !=
+	        FL_OK) {
+		spoke_delta_reset(d);
+		return FL_ENOMEM;
+	}
+	d->n_prev_pods = f->n_pods;
+	d->n_prev_workloads = f->n_workloads;
 	d->have = true;
+	return FL_OK;
+}
+
+static bool same_pod(const fl_proto_pod *a, const fl_proto_pod *b)
+{
+	return strcmp(a->ns, b->ns) == 0 && strcmp(a->name, b->name) == 0 && strcmp(a->node, b->node) == 0 &&
+	       a->gpus == b->gpus && strcmp(a->phase, b->phase) == 0 && a->running == b->running &&
+	       strcmp(a->workload_uid, b->workload_uid) == 0 && a->has_utilization == b->has_utilization &&
+	       (!a->has_utilization || a->utilization == b->utilization) && a->created_ms == b->created_ms;
+}
+
+static bool same_workload(const fl_proto_workload *a, const fl_proto_workload *b)
+{
+	return strcmp(a->kind, b->kind) == 0 && strcmp(a->api_version, b->api_version) == 0 &&
+	       strcmp(a->ns, b->ns) == 0 && strcmp(a->name, b->name) == 0 && strcmp(a->status, b->status) == 0 &&
+	       a->gpu_request == b->gpu_request && a->pods == b->pods && a->has_utilization == b->has_utilization &&
+	       (!a->has_utilization || a->utilization == b->utilization) && a->created_ms == b->created_ms &&
+	       a->ended_ms == b->ended_ms;
+}
+
+/* True when pod p is not in f's pods (sorted by uid). */
+static bool pod_gone(const fl_proto_pod *p, const fl_proto_frame *f)
+{
+	return f->n_pods == 0 || bsearch(p, f->pods, f->n_pods, sizeof(*f->pods), pod_by_uid) == NULL;
+}
+
+/* Turns f's pods and workloads into the changed ones and the removed pod uids, against d's. On
+ * FL_ENOMEM f is unchanged. */
+static int pods_delta(const spoke_delta *d, fl_proto_frame *f)
+{
+	uint32_t n_removed = 0;
+	for (uint32_t i = 0; i < d->n_prev_pods; i++) {
+		n_removed += pod_gone(&d->prev_pods[i], f);
+	}
+	fl_proto_name *removed = n_removed > 0 ? calloc(n_removed, sizeof(*removed)) : NULL;
+	if (n_removed > 0 && removed == NULL) {
+		return FL_ENOMEM;
+	}
+	for (uint32_t i = 0, j = 0; i < d->n_prev_pods; i++) {
+		if (pod_gone(&d->prev_pods[i], f)) {
+			memcpy(removed[j++].name, d->prev_pods[i].uid, sizeof(d->prev_pods[i].uid));
+		}
+	}
+	uint32_t kept = 0;
+	for (uint32_t i = 0; i < f->n_pods; i++) {
+		const fl_proto_pod *old = d->n_prev_pods == 0 ? NULL
+		                                              : bsearch(&f->pods[i], d->prev_pods, d->n_prev_pods,
+		                                                        sizeof(*d->prev_pods), pod_by_uid);
+		if (old == NULL || !same_pod(old, &f->pods[i])) {
+			f->pods[kept++] = f->pods[i];
+		}
+	}
+	f->n_pods = kept;
+	kept = 0;
+	for (uint32_t i = 0; i < f->n_workloads; i++) {
+		const fl_proto_workload *old =
+		    d->n_prev_workloads == 0 ? NULL
+		                             : bsearch(&f->workloads[i], d->prev_workloads, d->n_prev_workloads,
+		                                       sizeof(*d->prev_workloads), workload_by_uid);
+		if (old == NULL || !same_workload(old, &f->workloads[i])) {
+			f->workloads[kept++] = f->workloads[i];
+		}
+	}
+	f->n_workloads = kept;
+	f->removed_pods = removed;
+	f->n_removed_pods = n_removed;
 	return FL_OK;
 }
 
@@ -99,8 +200,26 @@ int spoke_delta_make(spoke_delta *d, fl_proto_frame *f, char err[FL_ERR_LEN])
 		return fl_seterr(err, FL_EINVAL, "delta: no previous state or not a full frame");
 	}
 	fl_proto_node *now;
-	uint32_t n_now = f->n_nodes;
+	fl_proto_pod *now_pods = NULL;
+	fl_proto_workload *now_workloads = NULL;
+	uint32_t n_now = f->n_nodes, n_now_pods = f->n_pods, n_now_workloads = f->n_workloads;
+	if (f->n_pods > 0) {
+		qsort(f->pods, f->n_pods, sizeof(*f->pods), pod_by_uid);
+	}
+	if (f->n_workloads > 0) {
+		qsort(f->workloads, f->n_workloads, sizeof(*f->workloads), workload_by_uid);
+	}
 	if (rows_copy(f, &now) != FL_OK) {
+		spoke_delta_reset(d);
+		return fl_seterr(err, FL_ENOMEM, "delta: out of memory");
+	}
+	if (sorted_copy(f->pods, f->n_pods, sizeof(*f->pods), pod_by_uid, &now_pods) != FL_OK ||
+	    sorted_copy(f->workloads, f->n_workloads, sizeof(*f->workloads), workload_by_uid, &now_workloads) !=
+	        FL_OK ||
+	    pods_delta(d, f) != FL_OK) {
+		rows_free(now, f->n_nodes);
+		free(now_pods);
+		free(now_workloads);
 		spoke_delta_reset(d);
 		return fl_seterr(err, FL_ENOMEM, "delta: out of memory");
 	}
@@ -148,5 +267,11 @@ int spoke_delta_make(spoke_delta *d, fl_proto_frame *f, char err[FL_ERR_LEN])
 	rows_free(d->prev, d->n_prev);
 	d->prev = now;
 	d->n_prev = n_now;
+	free(d->prev_pods);
+	free(d->prev_workloads);
+	d->prev_pods = now_pods;
+	d->n_prev_pods = n_now_pods;
+	d->prev_workloads = now_workloads;
+	d->n_prev_workloads = n_now_workloads;
 	return FL_OK;
 }

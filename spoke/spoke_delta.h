@@ -1,9 +1,10 @@
 /* spoke_delta.h — turning a full frame into a delta against what the hub was last sent.
  *
- * Keeps a copy of the node rows of the last frame queued (full or delta, after applying it). A delta
- * holds the nodes whose row changed in any field (taints included) or are new, the GPU rows of those
- * nodes, the names of nodes that are gone (`removed_nodes`), and the full overview and facts
- * (proto/FORMAT.md 3.2). Owned by the daemon; not thread-safe. */
+ * Keeps a copy of the node, pod and workload rows of the last frame queued (full or delta, after
+ * applying it). A delta holds the nodes whose row changed in any field (taints included) or are new,
+ * the GPU rows of those nodes, the names of nodes that are gone (`removed_nodes`), the pods and
+ * workloads that changed or are new, the uids of pods that are gone (`removed_pods`), and the full
+ * overview and facts (proto/FORMAT.md 3.2). Owned by the daemon; not thread-safe. */
 #ifndef SPOKE_DELTA_H
 #define SPOKE_DELTA_H
 
@@ -16,6 +17,10 @@
 typedef struct spoke_delta {
 	fl_proto_node *prev; /* sorted by name, taints owned */
 	uint32_t n_prev;
+	fl_proto_pod *prev_pods; /* sorted by uid */
+	uint32_t n_prev_pods;
+	fl_proto_workload *prev_workloads; /* sorted by uid */
+	uint32_t n_prev_workloads;
 	bool have; /* prev holds what the hub was sent (a delta can be made) */
 } spoke_delta;
 

@@ -103,6 +103,8 @@ void spoke_model_free(spoke_model *m)
 	free(m->nodes);
 	free(m->pods);
 	free(m->gpus);
+	free(m->links);
+	free(m->pod_gpus);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -135,6 +137,28 @@ int spoke_model_add_gpu(spoke_model *m, spoke_gpu **out)
 		return rv;
 	}
 	*out = &m->gpus[m->n_gpus++];
+	memset(*out, 0, sizeof(**out));
+	return FL_OK;
+}
+
+int spoke_model_add_link(spoke_model *m, spoke_owner_link **out)
+{
+	int rv = grow(&m->links, m->n_links, &m->cap_links, sizeof(*m->links), 64);
+	if (rv != FL_OK) {
+		return rv;
+	}
+	*out = &m->links[m->n_links++];
+	memset(*out, 0, sizeof(**out));
+	return FL_OK;
+}
+
+int spoke_model_add_pod_gpu(spoke_model *m, spoke_pod_gpu **out)
+{
+	int rv = grow(&m->pod_gpus, m->n_pod_gpus, &m->cap_pod_gpus, sizeof(*m->pod_gpus), 64);
+	if (rv != FL_OK) {
+		return rv;
+	}
+	*out = &m->pod_gpus[m->n_pod_gpus++];
 	memset(*out, 0, sizeof(**out));
 	return FL_OK;
 }

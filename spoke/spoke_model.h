@@ -59,6 +59,28 @@ typedef struct spoke_container {
 	spoke_resources requests;
 } spoke_container;
 
+/* A controller ownerReference: who owns an object (uid "" when nobody does). */
+typedef struct spoke_owner {
+	char kind[FL_KIND_LEN];
+	char api_version[FL_MODEL_LEN];
+	char name[FL_NAME_LEN];
+	char uid[FL_UID_LEN];
+} spoke_owner;
+
+/* An object between a pod and its workload (a ReplicaSet, a Job) and its own controller: a ReplicaSet's
+ * Deployment, a Job's CronJob. */
+typedef struct spoke_owner_link {
+	char uid[FL_UID_LEN]; /* the ReplicaSet's / Job's uid */
+	spoke_owner owner;
+} spoke_owner_link;
+
+/* The utilization of one GPU that an exporter attributes to a pod (its namespace and pod labels). */
+typedef struct spoke_pod_gpu {
+	char ns[SPOKE_NAMESPACE_LEN];
+	char pod[FL_NAME_LEN];
+	double utilization;
+} spoke_pod_gpu;
+
 typedef struct spoke_pod {
 	char uid[SPOKE_UID_LEN];
 	char ns[SPOKE_NAMESPACE_LEN]; /* metadata.namespace */
@@ -70,6 +92,8 @@ typedef struct spoke_pod {
 	uint32_t n_containers;
 	spoke_container *init_containers;
 	uint32_t n_init_containers;
+	spoke_owner owner;  /* its controller ownerReference; uid "" for a bare pod */
+	int64_t created_ms; /* metadata.creationTimestamp, ms since the epoch; 0 unknown */
 } spoke_pod;
 
 /* A GPU device row; the same shape as the frame's GPU row. */
@@ -91,6 +115,10 @@ typedef struct spoke_model {
 	uint32_t n_pods, cap_pods;
 	spoke_gpu *gpus;
 	uint32_t n_gpus, cap_gpus;
+	spoke_owner_link *links; /* ReplicaSet → Deployment, Job → CronJob, ... (see spoke_workload.h) */
+	uint32_t n_links, cap_links;
+	spoke_pod_gpu *pod_gpus; /* GPU utilization by pod, from exporters that label it */
+	uint32_t n_pod_gpus, cap_pod_gpus;
 	spoke_storage storage;
 	uint32_t unknown; /* FL_OV_* figures no source could measure this cycle (e.g. Prometheus was down) */
 } spoke_model;
@@ -103,6 +131,8 @@ void spoke_model_free(spoke_model *m);
 int spoke_model_add_node(spoke_model *m, spoke_node **out);
 int spoke_model_add_pod(spoke_model *m, spoke_pod **out);
 int spoke_model_add_gpu(spoke_model *m, spoke_gpu **out);
+int spoke_model_add_link(spoke_model *m, spoke_owner_link **out);
+int spoke_model_add_pod_gpu(spoke_model *m, spoke_pod_gpu **out);
 
 /* Appends a taint (strings copied). FL_OK, FL_EINVAL if a string does not fit its field,
  * FL_ELIMIT past FL_PROTO_MAX_TAINTS, FL_ENOMEM. */

@@ -39,11 +39,18 @@ static int64_t gpu_quantity(const spoke_resources *list, const spoke_overview_ru
 	return sum;
 }
 
+bool spoke_overview_pod_ended(const spoke_pod *p)
+{
+	return strcmp(p->phase, "Succeeded") == 0 || strcmp(p->phase, "Failed") == 0;
+}
+
 int64_t spoke_overview_pod_hold(const spoke_pod *p, const spoke_overview_rules *rules)
 {
-	if (strcmp(p->phase, "Succeeded") == 0 || strcmp(p->phase, "Failed") == 0) {
-		return 0;
-	}
+	return spoke_overview_pod_ended(p) ? 0 : spoke_overview_pod_request(p, rules);
+}
+
+int64_t spoke_overview_pod_request(const spoke_pod *p, const spoke_overview_rules *rules)
+{
 	int64_t sum = 0, init_max = 0;
 	for (uint32_t i = 0; i < p->n_containers; i++) {
 		sum = sat_add(sum, gpu_quantity(&p->containers[i].requests, rules));

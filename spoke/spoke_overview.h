@@ -44,8 +44,14 @@ typedef struct spoke_overview_result {
  * same names as the benign taint keys. */
 void spoke_overview_rules_default(spoke_overview_rules *r);
 
-/* A pod's GPU hold under the rules: 0 if its phase is Succeeded or Failed, else
- * max(sum over containers, max over init containers) of its GPU requests (negative requests count 0). */
+/* A pod's GPU request under the rules, whatever its phase: max(sum over containers, max over init
+ * containers) of its GPU requests (negative requests count 0). */
+int64_t spoke_overview_pod_request(const spoke_pod *p, const spoke_overview_rules *rules);
+
+/* True when the pod's phase is terminal (Succeeded or Failed). */
+bool spoke_overview_pod_ended(const spoke_pod *p);
+
+/* A pod's GPU hold under the rules: 0 if it ended, else its request. */
 int64_t spoke_overview_pod_hold(const spoke_pod *p, const spoke_overview_rules *rules);
 
 /* Computes the overview and per-node results for m into *out (which the caller then owns and frees

@@ -16,7 +16,12 @@ enum {
 	SALT_CPU_NODE,
 	SALT_STORAGE,
 	SALT_UID,
+	SALT_OWNER,
 };
+
+/* Sim workloads: the first kinds of owner key5(seed, SALT_OWNER, kind, a, b). */
+enum { OWNER_DEPLOYMENT = 1, OWNER_REPLICASET, OWNER_PYTORCHJOB, OWNER_JOB, OWNER_CRONJOB };
+#define SIM_DEPLOYMENTS 5 /* inference pods belong to one of 5 long-lived Deployments, by node */
 
 #define COND_EPOCH_TICKS 20 /* node conditions hold for this many cycles */
 #define POD_EPOCH_TICKS  5  /* pods are re-planned every this many cycles */
@@ -125,6 +130,75 @@ static void set_address_and_versions(spoke_node *n, uint32_t i, uint32_t subnet)
 	snprintf(n->container_runtime, sizeof(n->container_runtime), "containerd://1.7.13");
 }
 
+/* Writes a uid-shaped string for key (8-4-4-4-12 hex digits) into dst. */
+static void format_uid(char *dst, size_t len, uint64_t key)
+{
+	snprintf(dst, len, "%08x-%04x-4%03x-8%03x-%012llx", (unsigned)(key >> 32), (unsigned)(key >> 16) & 0xffffu,
+	         (unsigned)(key >> 4) & 0xfffu, (unsigned)key & 0xfffu,
+	         (unsigned long long)(mix64(key) & 0xffffffffffffULL));
+}
+
+static void set_owner(spoke_owner *o, const char *kind, const char *api_version, const char *name, uint64_t key)
+{
+	snprintf(o->kind, sizeof(o->kind), "%s", kind);
+	snprintf(o->api_version, sizeof(o->api_version), "%s", api_version);
+	snprintf(o->name, sizeof(o->name), "%s", name);
+	format_uid(o->uid, sizeof(o->uid), key);
+}
+
+/* Gives the pod added last a controller of the given kind; with parent_kind (a CronJob), that
+ * controller is in turn owned by parent, recorded as a model link. */
+static int own_last_pod(spoke_model *m, const char *kind, const char *api_version, const char *name, uint64_t key,
+                        const char *parent_kind, const char *parent_name, uint64_t parent_key)
+{
+	spoke_pod *p = &m->pods[m->n_pods - 1];
+	set_owner(&p->owner, kind, api_version, name, key);
+	if (parent_kind == NULL) {
+		return FL_OK;
+	}
+	spoke_owner_link *l;
+	TRY(spoke_model_add_link(m, &l));
+	snprintf(l->uid, sizeof(l->uid), "%s", p->owner.uid);
+	set_owner(&l->owner, parent_kind, "batch/v1", parent_name, parent_key); /* only CronJobs here */
+	return FL_OK;
+}
+
+/* The sim's owner of GPU pod k of node i in pod epoch pe, by namespace: inference pods belong to a
+ * ReplicaSet of one of SIM_DEPLOYMENTS Deployments; training pods to a PyTorchJob spanning 4 nodes for
+ * one epoch; research pods to a Job of their own. */
+static int own_job_pod(spoke_model *m, const spoke_sim_config *cfg, const char *ns, uint32_t i, uint64_t pe)
+{
+	char name[FL_NAME_LEN];
+	if (strcmp(ns, "inference") == 0) {
+		uint32_t g = i % SIM_DEPLOYMENTS;
+		uint64_t rs = key5(cfg->seed, SALT_OWNER, OWNER_REPLICASET, g, 0);
+		snprintf(name, sizeof(name), "infer-%u-%06x", g, (unsigned)(rs & 0xffffffu));
+		return own_last_pod(m, "ReplicaSet", "apps/v1", name, rs, NULL, NULL, 0); /* links: add_deployments */
+	}
+	if (strcmp(ns, "training") == 0) {
+		snprintf(name, sizeof(name), "pt-%05u-%llu", i / 4, (unsigned long long)pe);
+		return own_last_pod(m, "PyTorchJob", "kubeflow.org/v1", name,
+		                    key5(cfg->seed, SALT_OWNER, OWNER_PYTORCHJOB, i / 4, pe), NULL, NULL, 0);
+	}
+	snprintf(name, sizeof(name), "research-%05u-%llu", i, (unsigned long long)pe);
+	return own_last_pod(m, "Job", "batch/v1", name, key5(cfg->seed, SALT_OWNER, OWNER_JOB, i, pe), NULL, NULL, 0);
+}
+
+/* The links ReplicaSet → Deployment of the sim's inference Deployments. */
+static int add_deployments(spoke_model *m, const spoke_sim_config *cfg)
+{
+	for (uint32_t g = 0; g < SIM_DEPLOYMENTS; g++) {
+		uint64_t rs = key5(cfg->seed, SALT_OWNER, OWNER_REPLICASET, g, 0);
+		char name[FL_NAME_LEN];
+		spoke_owner_link *l;
+		TRY(spoke_model_add_link(m, &l));
+		format_uid(l->uid, sizeof(l->uid), rs);
+		snprintf(name, sizeof(name), "infer-%u", g);
+		set_owner(&l->owner, "Deployment", "apps/v1", name, key5(cfg->seed, SALT_OWNER, OWNER_DEPLOYMENT, g, 0));
+	}
+	return FL_OK;
+}
+
 /* Adds a pod with one container (requests gpus of resource, plus cpu millis and memory bytes) and,
  * when init_gpus >= 0, one init container requesting init_gpus. */
 static int add_pod(spoke_model *m, const char *ns, const char *name, uint64_t uid_key, const char *node,
@@ -133,9 +207,7 @@ static int add_pod(spoke_model *m, const char *ns, const char *name, uint64_t ui
 {
 	spoke_pod *p;
 	TRY(spoke_model_add_pod(m, &p));
-	snprintf(p->uid, sizeof(p->uid), "%08x-%04x-4%03x-8%03x-%012llx", (unsigned)(uid_key >> 32),
-	         (unsigned)(uid_key >> 16) & 0xffffu, (unsigned)(uid_key >> 4) & 0xfffu, (unsigned)uid_key & 0xfffu,
-	         (unsigned long long)(mix64(uid_key) & 0xffffffffffffULL));
+	format_uid(p->uid, sizeof(p->uid), uid_key);
 	snprintf(p->ns, sizeof(p->ns), "%s", ns);
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	snprintf(p->node_name, sizeof(p->node_name), "%s", node);
@@ -208,6 +280,7 @@ static int add_gpu_node_pods(spoke_model *m, const spoke_sim_config *cfg, uint64
 			TRY(add_pod(m, ns, name, uid, node, "Pending", false, v->resource, one, 1, -1));
 			break;
 		}
+		TRY(own_job_pod(m, cfg, ns, i, pe));
 	}
 
 	/* Pods that hold nothing on this node. */
@@ -216,16 +289,28 @@ static int add_gpu_node_pods(spoke_model *m, const spoke_sim_config *cfg, uint64
 		uint64_t uid = key5(cfg->seed, SALT_UID, i, pe, k++);
 		snprintf(name, sizeof(name), "eval-%05u-%06x", i, (unsigned)(uid & 0xffffffu));
 		TRY(add_pod(m, "batch", name, uid, node, "Succeeded", false, v->resource, all, 1, -1));
+		char job[FL_NAME_LEN];
+		snprintf(job, sizeof(job), "nightly-eval-%05u-%llu", i, (unsigned long long)pe);
+		TRY(own_last_pod(m, "Job", "batch/v1", job, key5(cfg->seed, SALT_OWNER, OWNER_JOB, i, pe + (1ull << 40)),
+		                 "CronJob", "nightly-eval", key5(cfg->seed, SALT_OWNER, OWNER_CRONJOB, 0, 0)));
 	}
 	if (rng_below(&r, 10) < 2) {
 		uint64_t uid = key5(cfg->seed, SALT_UID, i, pe, k++);
 		snprintf(name, sizeof(name), "crash-%05u-%06x", i, (unsigned)(uid & 0xffffffu));
 		TRY(add_pod(m, "batch", name, uid, node, "Failed", false, v->resource, all, 1, 2));
+		char job[FL_NAME_LEN];
+		snprintf(job, sizeof(job), "crash-%05u-%llu", i, (unsigned long long)pe);
+		TRY(own_last_pod(m, "Job", "batch/v1", job, key5(cfg->seed, SALT_OWNER, OWNER_JOB, i, pe + (2ull << 40)),
+		                 NULL, NULL, 0));
 	}
 	if (rng_below(&r, 10) < 2) {
 		uint64_t uid = key5(cfg->seed, SALT_UID, i, pe, k++);
 		snprintf(name, sizeof(name), "queued-%05u-%06x", i, (unsigned)(uid & 0xffffffu));
 		TRY(add_pod(m, "training", name, uid, "", "Pending", false, v->resource, all, 1, -1));
+		char job[FL_NAME_LEN];
+		snprintf(job, sizeof(job), "queued-%05u-%llu", i, (unsigned long long)pe);
+		TRY(own_last_pod(m, "PyTorchJob", "kubeflow.org/v1", job,
+		                 key5(cfg->seed, SALT_OWNER, OWNER_PYTORCHJOB, i, pe + (1ull << 40)), NULL, NULL, 0));
 	}
 	uint64_t uid = key5(cfg->seed, SALT_UID, i, pe, k);
 	snprintf(name, sizeof(name), "node-exporter-%.64s", node);
@@ -364,7 +449,7 @@ int spoke_sim_fill(const spoke_sim_config *cfg, uint64_t tick, spoke_model *mode
 		                 SPOKE_SIM_MAX_GPUS_PER_NODE);
 	}
 	snprintf(model->k8s_version, sizeof(model->k8s_version), "%s", SPOKE_SIM_K8S_VERSION);
-	int rv = FL_OK;
+	int rv = add_deployments(model, cfg);
 	for (uint32_t i = 0; i < cfg->nodes && rv == FL_OK; i++) {
 		rv = add_gpu_node(model, cfg, tick, i);
 	}

@@ -87,11 +87,76 @@ static void test_delta_needs_a_remembered_state(void **state)
 	fl_proto_frame_free(&f);
 }
 
+/* A full frame without nodes, with pods u0..u(k-1) (workload w0) and workloads w0, w1. */
+static void make_pods(fl_proto_frame *f, uint32_t k)
+{
+	memset(f, 0, sizeof(*f));
+	f->env.kind = FL_FRAME_FULL;
+	f->pods = calloc(k, sizeof(*f->pods));
+	f->workloads = calloc(2, sizeof(*f->workloads));
+	assert_non_null(f->pods);
+	assert_non_null(f->workloads);
+	for (uint32_t i = 0; i < k; i++) {
+		snprintf(f->pods[i].uid, sizeof(f->pods[i].uid), "u%u", i);
+		snprintf(f->pods[i].name, sizeof(f->pods[i].name), "p%u", i);
+		snprintf(f->pods[i].phase, sizeof(f->pods[i].phase), "Running");
+		snprintf(f->pods[i].workload_uid, sizeof(f->pods[i].workload_uid), "w0");
+		f->pods[i].gpus = 1;
+	}
+	for (uint32_t i = 0; i < 2; i++) {
+		snprintf(f->workloads[i].uid, sizeof(f->workloads[i].uid), "w%u", i);
+		snprintf(f->workloads[i].kind, sizeof(f->workloads[i].kind), "Job");
+		snprintf(f->workloads[i].name, sizeof(f->workloads[i].name), "j%u", i);
+		snprintf(f->workloads[i].status, sizeof(f->workloads[i].status), "Running");
+	}
+	f->n_pods = k;
+	f->n_workloads = 2;
+}
+
+static void test_delta_holds_changed_pods_workloads_and_removed_pod_uids(void **state)
+{
+	(void)state;
+	spoke_delta d;
+	char err[FL_ERR_LEN];
+	memset(&d, 0, sizeof(d));
+	fl_proto_frame f;
+	make_pods(&f, 3);
+	assert_int_equal(spoke_delta_remember(&d, &f), FL_OK);
+	fl_proto_frame_free(&f);
+
+	make_pods(&f, 3);
+	snprintf(f.pods[2].uid, sizeof(f.pods[2].uid), "u7");               /* u2 gone, u7 new */
+	snprintf(f.pods[0].phase, sizeof(f.pods[0].phase), "Pending");       /* u0 changed */
+	snprintf(f.workloads[1].status, sizeof(f.workloads[1].status), "Done"); /* w1 changed */
+	assert_int_equal(spoke_delta_make(&d, &f, err), FL_OK);
+	assert_int_equal(f.n_pods, 2);
+	assert_string_equal(f.pods[0].uid, "u0");
+	assert_string_equal(f.pods[1].uid, "u7");
+	assert_int_equal(f.n_removed_pods, 1);
+	assert_string_equal(f.removed_pods[0].name, "u2");
+	assert_int_equal(f.n_workloads, 1);
+	assert_string_equal(f.workloads[0].uid, "w1");
+	fl_proto_frame_free(&f);
+
+	/* the next delta is against what was just sent: nothing changed, nothing in it */
+	make_pods(&f, 3);
+	snprintf(f.pods[2].uid, sizeof(f.pods[2].uid), "u7");
+	snprintf(f.pods[0].phase, sizeof(f.pods[0].phase), "Pending");
+	snprintf(f.workloads[1].status, sizeof(f.workloads[1].status), "Done");
+	assert_int_equal(spoke_delta_make(&d, &f, err), FL_OK);
+	assert_int_equal(f.n_pods, 0);
+	assert_int_equal(f.n_removed_pods, 0);
+	assert_int_equal(f.n_workloads, 0);
+	fl_proto_frame_free(&f);
+	spoke_delta_reset(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_delta_holds_changed_new_and_removed),
 	    cmocka_unit_test(test_delta_needs_a_remembered_state),
+	    cmocka_unit_test(test_delta_holds_changed_pods_workloads_and_removed_pod_uids),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
