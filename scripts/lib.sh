@@ -120,11 +120,18 @@ fl_make_key() {
 	(umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$1")
 }
 
-# fl_free_port: prints a TCP port on 127.0.0.1 that nothing listens on right now.
+# fl_free_port: prints a TCP port on 127.0.0.1 that nothing listens on right now and that this script
+# ($$, the same in its $(...) subshells) was not handed before. Ports come from 10000-32767, below the
+# kernel's ephemeral range (32768+ here), so an outgoing connection cannot take one before its server
+# binds it — the cause of the "Address already in use" failures seen before.
 fl_free_port() {
-	local p
+	local p given="${TMPDIR:-/tmp}/fl_ports.$$"
 	while :; do
-		p=$((20000 + RANDOM % 30000))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+		p=$((10000 + (RANDOM * 32768 + RANDOM) % 22768))
+		grep -qx "$p" "$given" 2>/dev/null && continue
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue
+		echo "$p" >>"$given"
+		echo "$p"
+		return
 	done
 }

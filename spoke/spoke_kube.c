@@ -1,5 +1,6 @@
-/* spoke_kube.c — list + watch of nodes and pods over libcurl, JSON by jansson, a live model under a
- * mutex. One thread and one curl easy handle per kind. */
+/* spoke_kube.c — list + watch of nodes, pods, ReplicaSets and Jobs over libcurl, JSON by jansson, a
+ * live model under a mutex. One thread and one curl easy handle per kind. ReplicaSets and Jobs are
+ * kept only as links to their controller (a Deployment, a CronJob) so pods resolve to workloads. */
 #include "spoke_kube.h"
 
 #include <curl/curl.h>
@@ -20,7 +21,10 @@
 #define CONT_LEN       4096
 #define POD_SELECTOR   "status.phase%21%3DSucceeded%2Cstatus.phase%21%3DFailed"
 
-enum kind { KIND_NODES = 0, KIND_PODS = 1 };
+enum kind { KIND_NODES = 0, KIND_PODS = 1, KIND_REPLICASETS = 2, KIND_JOBS = 3 };
+#define N_KINDS      4
+#define IS_OWNER(k)  ((k) >= KIND_REPLICASETS) /* kinds kept only as owner links */
+#define MAX_ENDED    10000                     /* ended pods remembered until the next snapshot */
 
 struct spoke_kube;
 
@@ -56,14 +60,21 @@ struct spoke_kube {
 	uint32_t n_nodes, cap_nodes;
 	spoke_pod *pods;
 	uint32_t n_pods, cap_pods;
-	bool synced[2];
+	spoke_pod *ended; /* pods that ended (Succeeded/Failed) since the last snapshot: their workload's end */
+	uint32_t n_ended, cap_ended;
+	spoke_owner_link *links[2]; /* by kind - KIND_REPLICASETS: objects that have a controller */
+	uint32_t n_links[2], cap_links[2];
+	bool synced[N_KINDS];
+	bool unavailable[2]; /* an owner kind the server refused (403/404): pods resolve to it as it is */
 	int64_t urgent_since; /* monotonic ms of the first pending urgent change, 0 = none */
 	char last_error[FL_ERR_LEN];
 	spoke_kube_stats st;
-	stream streams[2];
+	stream streams[N_KINDS];
 };
 
-static const char *const kind_name[2] = {"nodes", "pods"};
+static const char *const kind_name[N_KINDS] = {"nodes", "pods", "replicasets", "jobs"};
+static const char *const kind_path[N_KINDS] = {"/api/v1/nodes", "/api/v1/pods", "/apis/apps/v1/replicasets",
+                                               "/apis/batch/v1/jobs"};
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static void curl_init(void)
 {
@@ -188,11 +199,32 @@ static bool pod_wants_gpus(const spoke_pod *p)
 
 static void delete_pod(spoke_kube *k, const char *uid);
 
+/* Keeps the ended pod p (taken over) until the next snapshot, so its workload learns how it ended.
+ * Past MAX_ENDED the pod is dropped: its workload then reads as Deleted rather than Done/Failed. */
+static void remember_ended(spoke_kube *k, spoke_pod *p)
+{
+	if (k->n_ended >= MAX_ENDED || grow((void **)&k->ended, k->n_ended, &k->cap_ended, sizeof(*k->ended)) != FL_OK) {
+		spoke_kube_pod_clear(p);
+		return;
+	}
+	k->ended[k->n_ended++] = *p;
+}
+
+static bool pod_ended(const spoke_pod *p)
+{
+	return strcmp(p->phase, "Succeeded") == 0 || strcmp(p->phase, "Failed") == 0;
+}
+
 static int upsert_pod(spoke_kube *k, spoke_pod *p)
 {
 	if (!pod_wants_gpus(p)) {
 		delete_pod(k, p->uid);
 		spoke_kube_pod_clear(p);
+		return FL_OK;
+	}
+	if (pod_ended(p)) { /* a server without the phase field selector reports the end as a change */
+		delete_pod(k, p->uid);
+		remember_ended(k, p);
 		return FL_OK;
 	}
 	for (uint32_t i = 0; i < k->n_pods; i++) {
@@ -222,10 +254,34 @@ static void delete_pod(spoke_kube *k, const char *uid)
 	}
 }
 
+/* Sets (or, for an object without a controller, removes) the link of owner kind `which`. */
+static int upsert_link(spoke_kube *k, int which, const spoke_owner_link *l)
+{
+	for (uint32_t i = 0; i < k->n_links[which]; i++) {
+		if (strcmp(k->links[which][i].uid, l->uid) == 0) {
+			if (l->owner.uid[0] == '\0') {
+				k->links[which][i] = k->links[which][--k->n_links[which]];
+			} else {
+				k->links[which][i] = *l;
+			}
+			return FL_OK;
+		}
+	}
+	if (l->owner.uid[0] == '\0') {
+		return FL_OK;
+	}
+	int rv = grow((void **)&k->links[which], k->n_links[which], &k->cap_links[which], sizeof(*k->links[which]));
+	if (rv == FL_OK) {
+		k->links[which][k->n_links[which]++] = *l;
+	}
+	return rv;
+}
+
 /* A list of one kind, built off the lock and swapped in whole. */
 typedef struct listing {
 	spoke_node *nodes;
 	spoke_pod *pods;
+	spoke_owner_link *links;
 	uint32_t n, cap;
 	uint32_t skipped; /* pods without GPU requests, not kept */
 } listing;
@@ -235,12 +291,13 @@ static void listing_free(listing *l)
 	for (uint32_t i = 0; i < l->n; i++) {
 		if (l->nodes != NULL) {
 			spoke_kube_node_clear(&l->nodes[i]);
-		} else {
+		} else if (l->pods != NULL) {
 			spoke_kube_pod_clear(&l->pods[i]);
 		}
 	}
 	free(l->nodes);
 	free(l->pods);
+	free(l->links);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -506,17 +563,33 @@ static void handle_event_line(stream *s, const char *line, size_t len)
 			k->st.events++;
 			pthread_mutex_unlock(&k->mu);
 		}
-	} else {
+	} else if (s->kind == KIND_PODS) {
 		spoke_pod p;
 		rc = spoke_kube_pod_from_json(obj, &k->rules, &p, err);
 		if (rc == FL_OK) {
 			pthread_mutex_lock(&k->mu);
 			if (del) {
 				delete_pod(k, p.uid);
-				spoke_kube_pod_clear(&p);
+				if (pod_ended(&p) && pod_wants_gpus(&p)) { /* left the phase selector: it ended */
+					remember_ended(k, &p);
+				} else {
+					spoke_kube_pod_clear(&p);
+				}
 			} else {
 				rc = upsert_pod(k, &p);
 			}
+			k->st.events++;
+			pthread_mutex_unlock(&k->mu);
+		}
+	} else {
+		spoke_owner_link l;
+		rc = spoke_kube_link_from_json(obj, &l, err);
+		if (rc == FL_OK) {
+			if (del) {
+				l.owner.uid[0] = '\0';
+			}
+			pthread_mutex_lock(&k->mu);
+			rc = upsert_link(k, s->kind - KIND_REPLICASETS, &l);
 			k->st.events++;
 			pthread_mutex_unlock(&k->mu);
 		}
@@ -545,8 +618,9 @@ static int take_page(stream *s, listing *l, char *cont, char err[FL_ERR_LEN])
 	if (page == NULL || !json_is_array(items) || rv == NULL || strlen(rv) >= RV_LEN ||
 	    (c != NULL && strlen(c) >= CONT_LEN)) {
 		json_decref(page);
-		return fl_seterr(err, FL_EPROTO, "%s list: not a %s page (%s)", kind_name[s->kind],
-		                 s->kind == KIND_NODES ? "NodeList" : "PodList", page == NULL ? je.text : "fields");
+		static const char *const list_kind[N_KINDS] = {"NodeList", "PodList", "ReplicaSetList", "JobList"};
+		return fl_seterr(err, FL_EPROTO, "%s list: not a %s page (%s)", kind_name[s->kind], list_kind[s->kind],
+		                 page == NULL ? je.text : "fields");
 	}
 	snprintf(s->rv, sizeof(s->rv), "%s", rv);
 	snprintf(cont, CONT_LEN, "%s", c != NULL ? c : "");
@@ -555,17 +629,21 @@ static int take_page(stream *s, listing *l, char *cont, char err[FL_ERR_LEN])
 	json_array_foreach(items, i, obj)
 	{
 		char oerr[FL_ERR_LEN];
-		int rc = s->kind == KIND_NODES ? grow((void **)&l->nodes, l->n, &l->cap, sizeof(*l->nodes))
-		                               : grow((void **)&l->pods, l->n, &l->cap, sizeof(*l->pods));
+		int rc = s->kind == KIND_NODES  ? grow((void **)&l->nodes, l->n, &l->cap, sizeof(*l->nodes))
+		         : s->kind == KIND_PODS ? grow((void **)&l->pods, l->n, &l->cap, sizeof(*l->pods))
+		                                : grow((void **)&l->links, l->n, &l->cap, sizeof(*l->links));
 		if (rc != FL_OK) {
 			json_decref(page);
 			return fl_seterr(err, rc, "%s list: %u items: %s", kind_name[s->kind], l->n, fl_strerror(rc));
 		}
-		rc = s->kind == KIND_NODES ? spoke_kube_node_from_json(obj, &k->rules, &l->nodes[l->n], oerr)
-		                           : spoke_kube_pod_from_json(obj, &k->rules, &l->pods[l->n], oerr);
-		if (rc == FL_OK && s->kind == KIND_PODS && !pod_wants_gpus(&l->pods[l->n])) {
+		rc = s->kind == KIND_NODES  ? spoke_kube_node_from_json(obj, &k->rules, &l->nodes[l->n], oerr)
+		     : s->kind == KIND_PODS ? spoke_kube_pod_from_json(obj, &k->rules, &l->pods[l->n], oerr)
+		                            : spoke_kube_link_from_json(obj, &l->links[l->n], oerr);
+		if (rc == FL_OK && s->kind == KIND_PODS && (!pod_wants_gpus(&l->pods[l->n]) || pod_ended(&l->pods[l->n]))) {
 			spoke_kube_pod_clear(&l->pods[l->n]); /* holds no GPUs: counted in the log line only */
 			l->skipped++;
+		} else if (rc == FL_OK && IS_OWNER(s->kind) && l->links[l->n].owner.uid[0] == '\0') {
+			l->skipped++; /* no controller: it is a workload itself, nothing to link */
 		} else if (rc == FL_OK) {
 			l->n++;
 		}
@@ -589,7 +667,7 @@ static long do_list(stream *s)
 	long status = 200;
 	do {
 		char *esc = curl_easy_escape(s->curl, cont, 0);
-		snprintf(path, sizeof(path), "/api/v1/%s?limit=%u%s%s%s", kind_name[s->kind], k->cfg.page_limit,
+		snprintf(path, sizeof(path), "%s?limit=%u%s%s%s", kind_path[s->kind], k->cfg.page_limit,
 		         s->kind == KIND_PODS ? "&fieldSelector=" POD_SELECTOR : "",
 		         cont[0] != '\0' ? "&continue=" : "", cont[0] != '\0' && esc != NULL ? esc : "");
 		curl_free(esc);
@@ -601,6 +679,9 @@ static long do_list(stream *s)
 			char st[FL_ERR_LEN];
 			if (status >= 0) {
 				status_text(s, status, st, sizeof(st));
+			}
+			if (IS_OWNER(s->kind) && (status == 403 || status == 404)) {
+				break; /* handled below: this kind is unavailable */
 			}
 			note_error(k, status == 401 || status == 403, "LIST %s: %s%s", kind_name[s->kind],
 			           status < 0 ? err : st,
@@ -614,12 +695,33 @@ static long do_list(stream *s)
 			break;
 		}
 	} while (cont[0] != '\0' && !atomic_load(&k->stop));
+	if (IS_OWNER(s->kind) && (status == 403 || status == 404)) {
+		listing_free(&l);
+		pthread_mutex_lock(&k->mu);
+		if (!k->unavailable[s->kind - KIND_REPLICASETS]) {
+			fl_warn("kube: cannot list %s (HTTP %ld): pods they own count as their own workloads; grant "
+			        "get/list/watch on %s to resolve them further (deploy/ has the ClusterRole)",
+			        kind_name[s->kind], status, kind_name[s->kind]);
+		}
+		k->unavailable[s->kind - KIND_REPLICASETS] = true;
+		k->synced[s->kind] = true;
+		pthread_cond_broadcast(&k->cv);
+		pthread_mutex_unlock(&k->mu);
+		return status;
+	}
 	if (status != 200 || atomic_load(&k->stop)) {
 		listing_free(&l);
 		return status;
 	}
 	pthread_mutex_lock(&k->mu);
-	if (s->kind == KIND_NODES) {
+	if (IS_OWNER(s->kind)) {
+		int w = s->kind - KIND_REPLICASETS;
+		free(k->links[w]);
+		k->links[w] = l.links;
+		k->n_links[w] = l.n;
+		k->cap_links[w] = l.cap;
+		k->unavailable[w] = false;
+	} else if (s->kind == KIND_NODES) {
 		for (uint32_t i = 0; i < k->n_nodes; i++) {
 			spoke_kube_node_clear(&k->nodes[i]);
 		}
@@ -641,7 +743,9 @@ static long do_list(stream *s)
 	}
 	s->synced = true;
 	k->synced[s->kind] = true;
-	mark_urgent(k);
+	if (!IS_OWNER(s->kind)) { /* owner links change no figure that is urgent */
+		mark_urgent(k);
+	}
 	pthread_cond_broadcast(&k->cv);
 	pthread_mutex_unlock(&k->mu);
 	fl_info("kube: listed %u %s at resourceVersion %s", l.n + l.skipped, kind_name[s->kind], s->rv);
@@ -681,8 +785,8 @@ static void *stream_main(void *arg)
 			}
 		} else {
 			snprintf(path, sizeof(path),
-			         "/api/v1/%s?watch=1&allowWatchBookmarks=true&timeoutSeconds=%lld&resourceVersion=%s%s",
-			         kind_name[s->kind], (long long)(k->cfg.watch_timeout_ms / 1000), s->rv,
+			         "%s?watch=1&allowWatchBookmarks=true&timeoutSeconds=%lld&resourceVersion=%s%s",
+			         kind_path[s->kind], (long long)(k->cfg.watch_timeout_ms / 1000), s->rv,
 			         s->kind == KIND_PODS ? "&fieldSelector=" POD_SELECTOR : "");
 			status = http_get(s, path, true, err);
 			if (atomic_load(&k->stop)) {
@@ -742,7 +846,7 @@ int spoke_kube_open(spoke_kube **out, const spoke_kube_config *cfg, const spoke_
 	}
 	pthread_mutex_init(&k->mu, NULL);
 	pthread_cond_init(&k->cv, NULL);
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < N_KINDS; i++) {
 		stream *s = &k->streams[i];
 		s->k = k;
 		s->kind = (enum kind)i;
@@ -751,7 +855,7 @@ int spoke_kube_open(spoke_kube **out, const spoke_kube_config *cfg, const spoke_
 			return fl_seterr(err, FL_EIO, "curl_easy_init failed");
 		}
 	}
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < N_KINDS; i++) {
 		stream *s = &k->streams[i];
 		if (pthread_create(&s->thread, NULL, stream_main, s) != 0) {
 			spoke_kube_close(k);
@@ -764,10 +868,21 @@ int spoke_kube_open(spoke_kube **out, const spoke_kube_config *cfg, const spoke_
 	return FL_OK;
 }
 
+/* Every kind listed once (an owner kind the server refuses counts as listed). Under k->mu. */
+static bool all_synced(const spoke_kube *k)
+{
+	for (int i = 0; i < N_KINDS; i++) {
+		if (!k->synced[i]) {
+			return false;
+		}
+	}
+	return true;
+}
+
 bool spoke_kube_synced(spoke_kube *k)
 {
 	pthread_mutex_lock(&k->mu);
-	bool s = k->synced[0] && k->synced[1];
+	bool s = all_synced(k);
 	pthread_mutex_unlock(&k->mu);
 	return s;
 }
@@ -777,7 +892,7 @@ int spoke_kube_wait_synced(spoke_kube *k, int64_t timeout_ms, char err[FL_ERR_LE
 	int64_t until = fl_mono_ms() + timeout_ms;
 	int rv = FL_OK;
 	pthread_mutex_lock(&k->mu);
-	while (!(k->synced[0] && k->synced[1])) {
+	while (!all_synced(k)) {
 		int64_t left = until - fl_mono_ms();
 		if (left <= 0) {
 			rv = fl_seterr(err, FL_ETIMEDOUT, "kube: not synced after %lld ms; last error: %s",
@@ -798,34 +913,27 @@ int spoke_kube_wait_synced(spoke_kube *k, int64_t timeout_ms, char err[FL_ERR_LE
 	return rv;
 }
 
-/* Bound to a node and not finished: the pods the overview counts (the live model has only pods
- * with GPU requests). */
-static bool pod_holds_now(const spoke_pod *p)
-{
-	return p->node_name[0] != '\0' && strcmp(p->phase, "Succeeded") != 0 && strcmp(p->phase, "Failed") != 0;
-}
-
 int spoke_kube_snapshot(spoke_kube *k, spoke_model *m, char err[FL_ERR_LEN])
 {
 	memset(m, 0, sizeof(*m));
 	int rv = FL_OK;
 	pthread_mutex_lock(&k->mu);
-	if (!(k->synced[0] && k->synced[1])) {
+	if (!all_synced(k)) {
 		rv = fl_seterr(err, FL_EINVAL, "kube: not synced yet (last error: %s)",
 		               k->last_error[0] != '\0' ? k->last_error : "none");
 		goto out;
 	}
-	/* exact-size arrays; only pods that hold GPUs now (bound, not finished) are copied */
-	uint32_t holding = 0;
-	for (uint32_t i = 0; i < k->n_pods; i++) {
-		holding += pod_holds_now(&k->pods[i]);
-	}
+	/* exact-size arrays: the live GPU pods (bound or not: the overview counts the bound ones, the
+	 * workloads all), then the ones that ended since the last snapshot, once */
+	uint32_t n_pods = k->n_pods + k->n_ended, n_links = k->n_links[0] + k->n_links[1];
 	if ((k->n_nodes > 0 && (m->nodes = malloc((size_t)k->n_nodes * sizeof(*m->nodes))) == NULL) ||
-	    (holding > 0 && (m->pods = malloc((size_t)holding * sizeof(*m->pods))) == NULL)) {
+	    (n_pods > 0 && (m->pods = malloc((size_t)n_pods * sizeof(*m->pods))) == NULL) ||
+	    (n_links > 0 && (m->links = malloc((size_t)n_links * sizeof(*m->links))) == NULL)) {
 		rv = FL_ENOMEM;
 	}
 	m->cap_nodes = k->n_nodes;
-	m->cap_pods = holding;
+	m->cap_pods = n_pods;
+	m->cap_links = n_links;
 	for (uint32_t i = 0; i < k->n_nodes && rv == FL_OK; i++) {
 		spoke_node *n;
 		if ((rv = spoke_model_add_node(m, &n)) == FL_OK) {
@@ -835,17 +943,26 @@ int spoke_kube_snapshot(spoke_kube *k, spoke_model *m, char err[FL_ERR_LEN])
 			}
 		}
 	}
-	for (uint32_t i = 0; i < k->n_pods && rv == FL_OK; i++) {
+	for (uint32_t i = 0; i < n_pods && rv == FL_OK; i++) {
 		spoke_pod *p;
-		if (!pod_holds_now(&k->pods[i])) {
-			continue;
-		}
 		if ((rv = spoke_model_add_pod(m, &p)) == FL_OK) {
-			rv = spoke_kube_pod_copy(p, &k->pods[i]);
+			rv = spoke_kube_pod_copy(p, i < k->n_pods ? &k->pods[i] : &k->ended[i - k->n_pods]);
 			if (rv != FL_OK) {
 				m->n_pods--;
 			}
 		}
+	}
+	for (int w = 0; w < 2 && rv == FL_OK; w++) {
+		if (k->n_links[w] > 0) {
+			memcpy(m->links + m->n_links, k->links[w], (size_t)k->n_links[w] * sizeof(*m->links));
+			m->n_links += k->n_links[w];
+		}
+	}
+	if (rv == FL_OK) {
+		for (uint32_t i = 0; i < k->n_ended; i++) {
+			spoke_kube_pod_clear(&k->ended[i]);
+		}
+		k->n_ended = 0;
 	}
 	if (rv == FL_OK && k->n_nodes > 0) {
 		snprintf(m->k8s_version, sizeof(m->k8s_version), "%s", k->nodes[0].kubelet_version);
@@ -865,7 +982,7 @@ bool spoke_kube_take_urgent(spoke_kube *k, int64_t now_ms)
 {
 	pthread_mutex_lock(&k->mu);
 	bool due =
-	    k->urgent_since != 0 && k->synced[0] && k->synced[1] && now_ms - k->urgent_since >= k->cfg.debounce_ms;
+	    k->urgent_since != 0 && all_synced(k) && now_ms - k->urgent_since >= k->cfg.debounce_ms;
 	if (due) {
 		k->urgent_since = 0;
 	}
@@ -886,7 +1003,7 @@ void spoke_kube_close(spoke_kube *k)
 		return;
 	}
 	atomic_store(&k->stop, true);
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < N_KINDS; i++) {
 		stream *s = &k->streams[i];
 		if (s->started) {
 			pthread_join(s->thread, NULL);
@@ -902,8 +1019,14 @@ void spoke_kube_close(spoke_kube *k)
 	for (uint32_t i = 0; i < k->n_pods; i++) {
 		spoke_kube_pod_clear(&k->pods[i]);
 	}
+	for (uint32_t i = 0; i < k->n_ended; i++) {
+		spoke_kube_pod_clear(&k->ended[i]);
+	}
 	free(k->nodes);
 	free(k->pods);
+	free(k->ended);
+	free(k->links[0]);
+	free(k->links[1]);
 	spoke_kube_creds_free(&k->creds);
 	pthread_cond_destroy(&k->cv);
 	pthread_mutex_destroy(&k->mu);

@@ -198,6 +198,99 @@ static int containers_fill(json_t *list, const spoke_overview_rules *rules, spok
 	return FL_OK;
 }
 
+/* Days from 1970-01-01 to the civil date y-m-d (proleptic Gregorian; Howard Hinnant's algorithm). */
+static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+int64_t spoke_kube_time_ms(const char *s)
+{
+	int y, mo, d, h, mi, sec, n = 0;
+	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 || n != 19 ||
+	    mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || y < 1970) {
+		return 0;
+	}
+	const char *p = s + n;
+	int64_t ms = 0;
+	if (*p == '.') { /* fractional seconds: the first three digits are milliseconds */
+		int digits = 0;
+		for (p++; *p >= '0' && *p <= '9'; p++, digits++) {
+			if (digits < 3) {
+				ms = ms * 10 + (*p - '0');
+			}
+		}
+		for (; digits < 3; digits++) {
+			ms *= 10;
+		}
+	}
+	int64_t offset_s = 0;
+	if (*p == '+' || *p == '-') {
+		int oh, om;
+		if (sscanf(p + 1, "%2d:%2d", &oh, &om) != 2) {
+			return 0;
+		}
+		offset_s = (*p == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+		p += 6;
+	} else if (*p == 'Z' || *p == 'z') {
+		p++;
+	}
+	if (*p != '\0') {
+		return 0;
+	}
+	int64_t t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset_s;
+	return t * 1000 + ms;
+}
+
+/* The entry of meta.ownerReferences with controller: true into *o (zeroed when there is none). */
+static int controller_of(json_t *meta, spoke_owner *o, const char *what, char err[FL_ERR_LEN])
+{
+	json_t *refs = json_object_get(meta, "ownerReferences"), *ref;
+	size_t i;
+	memset(o, 0, sizeof(*o));
+	if (refs != NULL && !json_is_null(refs) && !json_is_array(refs)) {
+		return fl_seterr(err, FL_EINVAL, "%s.ownerReferences: expected a list", what);
+	}
+	json_array_foreach(refs, i, ref)
+	{
+		if (!json_is_true(json_object_get(ref, "controller"))) {
+			continue;
+		}
+		int rv;
+		if ((rv = get_str(ref, "uid", true, o->uid, sizeof(o->uid), what, err)) != FL_OK ||
+		    (rv = get_str(ref, "kind", true, o->kind, sizeof(o->kind), what, err)) != FL_OK ||
+		    (rv = get_str(ref, "name", true, o->name, sizeof(o->name), what, err)) != FL_OK ||
+		    (rv = get_str(ref, "apiVersion", false, o->api_version, sizeof(o->api_version), what, err)) != FL_OK) {
+			memset(o, 0, sizeof(*o));
+			return rv;
+		}
+		break;
+	}
+	return FL_OK;
+}
+
+int spoke_kube_link_from_json(json_t *obj, spoke_owner_link *l, char err[FL_ERR_LEN])
+{
+	memset(l, 0, sizeof(*l));
+	if (!json_is_object(obj)) {
+		return fl_seterr(err, FL_EINVAL, "object: expected an object");
+	}
+	json_t *meta = json_object_get(obj, "metadata");
+	int rv = get_str(meta, "uid", true, l->uid, sizeof(l->uid), "metadata", err);
+	if (rv == FL_OK) {
+		rv = controller_of(meta, &l->owner, "metadata", err);
+	}
+	if (rv != FL_OK) {
+		memset(l, 0, sizeof(*l));
+	}
+	return rv;
+}
+
 static int pod_fill(json_t *obj, const spoke_overview_rules *rules, spoke_pod *p, char err[FL_ERR_LEN])
 {
 	if (!json_is_object(obj)) {
@@ -215,6 +308,10 @@ static int pod_fill(json_t *obj, const spoke_overview_rules *rules, spoke_pod *p
 	}
 	json_t *del = json_object_get(meta, "deletionTimestamp");
 	p->terminating = del != NULL && !json_is_null(del);
+	p->created_ms = spoke_kube_time_ms(json_string_value(json_object_get(meta, "creationTimestamp")));
+	if ((rv = controller_of(meta, &p->owner, "pod metadata", err)) != FL_OK) {
+		return rv;
+	}
 	json_t *cs = json_object_get(spec, "containers"), *ics = json_object_get(spec, "initContainers");
 	if ((cs != NULL && !json_is_array(cs)) || (ics != NULL && !json_is_null(ics) && !json_is_array(ics))) {
 		return fl_seterr(err, FL_EINVAL, "pod %s/%s: containers: expected a list", p->ns, p->name);

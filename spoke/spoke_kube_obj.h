@@ -27,8 +27,17 @@
  * malformed or over a limit (n is cleared). */
 int spoke_kube_node_from_json(json_t *obj, const spoke_overview_rules *rules, spoke_node *n, char err[FL_ERR_LEN]);
 
-/* The same for a v1 Pod object (spoke_kube_pod_clear). Requests kept: the GPU resources only. */
+/* The same for a v1 Pod object (spoke_kube_pod_clear). Requests kept: the GPU resources only; also its
+ * controller ownerReference and creationTimestamp. */
 int spoke_kube_pod_from_json(json_t *obj, const spoke_overview_rules *rules, spoke_pod *p, char err[FL_ERR_LEN]);
+
+/* A ReplicaSet's or Job's (any object's) metadata.uid and its controller ownerReference into *l
+ * (l->owner.uid "" when it has none). FL_OK; FL_EINVAL / FL_ELIMIT with err when malformed. */
+int spoke_kube_link_from_json(json_t *obj, spoke_owner_link *l, char err[FL_ERR_LEN]);
+
+/* An RFC 3339 time as Kubernetes writes it ("2026-11-20T09:00:00Z", fractions and offsets accepted)
+ * in ms since the epoch; 0 for NULL or anything else. */
+int64_t spoke_kube_time_ms(const char *s);
 
 /* metadata.name / metadata.uid / metadata.resourceVersion of obj, or NULL (borrowed from obj). */
 const char *spoke_kube_obj_meta(json_t *obj, const char *field);

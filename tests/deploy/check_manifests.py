@@ -331,7 +331,8 @@ def check_hub(name):
 
 # --- the spoke overlay --------------------------------------------------------------------------------
 
-RBAC_WANT = {("", r, v) for r in ("nodes", "pods") for v in ("get", "list", "watch")}
+RBAC_WANT = {(g, r, v) for g, r in (("", "nodes"), ("", "pods"), ("apps", "replicasets"), ("batch", "jobs"))
+             for v in ("get", "list", "watch")}
 
 
 def check_spoke(name, hub_cfg):
@@ -356,7 +357,8 @@ def check_spoke(name, hub_cfg):
     check(f"{what}: runs as ServiceAccount {sa} with its token mounted (in-cluster credentials)",
           len(find(objs, "ServiceAccount", sa)) == 1 and pspec.get("automountServiceAccountToken", True),
           "ServiceAccount missing or token not mounted")
-    # RBAC: exactly get/list/watch on core nodes and pods, bound to that ServiceAccount only.
+    # RBAC: exactly get/list/watch on core nodes and pods, apps ReplicaSets and batch Jobs (what
+    # spoke/spoke_kube.c lists), bound to that ServiceAccount only.
     triples, extra = set(), []
     for cr in find(objs, "ClusterRole"):
         for rule in cr.get("rules", []):
@@ -364,7 +366,7 @@ def check_spoke(name, hub_cfg):
                 extra.append(sorted(set(rule) - {"apiGroups", "resources", "verbs"}))
             triples |= {(g, r, v) for g in rule.get("apiGroups", []) for r in rule.get("resources", [])
                         for v in rule.get("verbs", [])}
-    check(f"{what}: the ClusterRole allows exactly get/list/watch on nodes and pods",
+    check(f"{what}: the ClusterRole allows exactly get/list/watch on nodes, pods, replicasets and jobs",
           triples == RBAC_WANT and not extra,
           f"extra {sorted(triples - RBAC_WANT)}, missing {sorted(RBAC_WANT - triples)}, other fields {extra}")
     check(f"{what}: no Role, RoleBinding or other RBAC object", not find(objs, "Role") and not find(objs, "RoleBinding"),

@@ -39,6 +39,7 @@ check_contains() {
 }
 
 fl_done() {
+	rm -f "${TMPDIR:-/tmp}/fl_ports.$$" # fl_free_port's record of the ports it handed out
 	echo "$FL_PASS passed, $FL_FAIL failed"
 	[ "$FL_FAIL" -eq 0 ]
 }

@@ -294,11 +294,75 @@ compare_all "after --once"
 check_contains "stats line: the malformed event counted" "malformed=1" "$stats"
 check_contains "stats line: the oversized event counted" "oversized=1" "$stats"
 check_contains "stats line: one relist" "relists=1" "$stats"
-check_contains "stats line: list requests = the stand-in's count" "list_requests=9 " "$stats"
+# nodes 3 pages + pods 3 + one page each of ReplicaSets and Jobs + the node relist's 3
+check_contains "stats line: list requests = the stand-in's count" "list_requests=11 " "$stats"
 check_contains "stats line: no errors" "errors=0 " "$stats"
 check_eq "spoke log: no sanitizer report" no "$(grep -q Sanitizer "$T/spoke.log" && echo yes || echo no)"
 echo "# request counts: $(counts)"
 echo "# $stats"
+
+# --- workloads: each GPU pod's top-level owner through ReplicaSets and Jobs (FORMAT.md 3.9) ---------------
+# The expected workloads, computed here with jq from the stand-in's pods, ReplicaSets and Jobs.
+expected_workloads() {
+	jq -n --argjson pods "$(curl -s "$KUBE/control/objects?kind=pods")" \
+		--argjson owners "$(jq -s 'add' <(curl -s "$KUBE/control/objects?kind=replicasets") \
+			<(curl -s "$KUBE/control/objects?kind=jobs"))" '
+	def gres: ["amd.com/gpu", "nvidia.com/gpu", "huawei.com/Ascend910"];
+	def gsum(r): [gres[] as $g | ((r // {})[$g] // "0") | tonumber] | add;
+	def request: ([.spec.containers[]? | gsum(.resources.requests)] | add // 0) as $s
+		| ([.spec.initContainers[]? | gsum(.resources.requests)] | max // 0) as $i
+		| if $s > $i then $s else $i end;
+	def ctrl: [.metadata.ownerReferences[]? | select(.controller == true)] | first;
+	($owners | map({key: .metadata.uid, value: ctrl}) | from_entries) as $up
+	| [$pods[] | select(.status.phase != "Succeeded" and .status.phase != "Failed") | select(request > 0)
+		| (ctrl) as $c
+		| (if $c == null then {kind: "Pod", name: .metadata.name, uid: .metadata.uid}
+		   else ($up[$c.uid] // $c) end) as $top
+		| {uid: $top.uid, kind: $top.kind, name: $top.name, ns: .metadata.namespace, phase: .status.phase,
+		   request: request}]
+	| group_by(.uid) | map({uid: .[0].uid, kind: .[0].kind, name: .[0].name, namespace: .[0].ns,
+		status: (if any(.phase == "Running") then "Running" else "Pending" end),
+		pods: length, gpu_request: (map(.request) | add)}) | sort_by(.uid)'
+}
+workloads_of() { jq -c '[.workloads[] | {uid, kind, name, namespace, status, pods, gpu_request}] | sort_by(.uid)' "$1"; }
+"$BIN/fleetlens-spoke" --config "$T/alpha.yaml" --once --dry-run >"$T/dry.json" 2>"$T/dry.log"
+check_eq "workloads: dry-run exits 0" 0 $?
+exp_wl=$(expected_workloads)
+check_eq "workloads: 9 of them in the fixture (a check on the fixture itself)" 9 "$(jq length <<<"$exp_wl")"
+exp_pods=$(jq '[.[].pods] | add' <<<"$exp_wl")
+check_eq "workloads: kind, name, status, pods and GPUs = the fixture's owners" "$(jq -c . <<<"$exp_wl")" \
+	"$(workloads_of "$T/dry.json")"
+check_eq "workloads: a Deployment's pods reach it through their ReplicaSet" "Deployment serve" \
+	"$(jq -r '.workloads[] | select(.uid == "dep-serve") | "\(.kind) \(.name)"' "$T/dry.json")"
+check_eq "workloads: a CronJob's through its Job" "CronJob prep" \
+	"$(jq -r '.workloads[] | select(.uid == "cron-prep") | "\(.kind) \(.name)"' "$T/dry.json")"
+check_eq "workloads: a ReplicaSet without a controller is the workload itself" "ReplicaSet Pending" \
+	"$(jq -r '.workloads[] | select(.uid == "rs-orphan") | "\(.kind) \(.status)"' "$T/dry.json")"
+check_eq "workloads: created = the oldest pod's creationTimestamp (2026-11-20T09:00:00Z)" 1795165200000 \
+	"$(jq '.workloads[] | select(.uid == "pt-llm-a") | .created' "$T/dry.json")"
+check_eq "pods: the fixture's $exp_pods live GPU pods, each naming its workload" \
+	"$exp_pods dep-serve" "$(jq -r '"\(.pods | length) \(.pods[] | select(.name == "full-nv") | .workload_uid)"' "$T/dry.json")"
+check_eq "pods: terminal and GPU-less pods are not sent" 0 \
+	"$(jq '[.pods[] | select(.name == "done-a" or .name == "failed-a" or .name == "coredns-1")] | length' "$T/dry.json")"
+
+# Without RBAC on ReplicaSets (an older ClusterRole): a warning, and the Deployment's pods count as
+# their ReplicaSet's; nothing else changes.
+FORBID_PORT=$(fl_free_port)
+python3 "$FL_ROOT/tests/kube_standin/kube_standin.py" --port "$FORBID_PORT" --token-file "$T/token" \
+	--forbid replicasets >"$T/standin_forbid.log" 2>&1 &
+FORBID_PID=$!
+fl_wait_http "http://127.0.0.1:$FORBID_PORT/control/counts" 20
+sed "s|server: $KUBE/|server: http://127.0.0.1:$FORBID_PORT/|" "$T/kubeconfig" >"$T/forbid_kubeconfig"
+spoke_yaml "$T/forbid.yaml" forbid_kubeconfig
+"$BIN/fleetlens-spoke" --config "$T/forbid.yaml" --once --dry-run >"$T/dry_forbid.json" 2>"$T/dry_forbid.log"
+check_eq "replicasets forbidden: dry-run still exits 0" 0 $?
+check_contains "replicasets forbidden: the log says what to grant" "cannot list replicasets (HTTP 403)" \
+	"$(cat "$T/dry_forbid.log")"
+check_eq "replicasets forbidden: the Deployment's pods count as their ReplicaSet's" "ReplicaSet serve-5d8f 3" \
+	"$(jq -r '.workloads[] | select(.uid == "rs-serve") | "\(.kind) \(.name) \(.pods)"' "$T/dry_forbid.json")"
+check_eq "replicasets forbidden: Jobs still resolve to their CronJob" "CronJob" \
+	"$(jq -r '.workloads[] | select(.uid == "cron-prep") | .kind' "$T/dry_forbid.json")"
+kill "$FORBID_PID" && wait "$FORBID_PID" 2>/dev/null
 
 [ "$FL_FAIL" -eq 0 ] || { echo "--- spoke log"; tail -40 "$T/spoke.log"; echo "--- hub log"; tail -20 "$T/hub.log"; }
 fl_done

@@ -6,6 +6,9 @@ It serves what the spoke's `kube` source uses of the real server, with the real 
   GET /api/v1/nodes, /api/v1/pods          NodeList / PodList, paged by `limit` and `continue`; the
                                            list's metadata.resourceVersion; pods honour
                                            fieldSelector=status.phase!=X[,status.phase!=Y]
+  GET /apis/apps/v1/replicasets,           ReplicaSetList / JobList, the same way (what the spoke
+      /apis/batch/v1/jobs                  follows pods' ownerReferences through); --forbid KIND answers
+                                           403 for that kind, as a ClusterRole without it would
   GET ...?watch=1&resourceVersion=RV       a chunked stream of {"type":ADDED|MODIFIED|DELETED|BOOKMARK|
                                            ERROR,"object":...} lines; BOOKMARKs with allowWatchBookmarks;
                                            ends after timeoutSeconds; an object that stops matching the
@@ -34,9 +37,12 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
-KINDS = ("nodes", "pods")
-LIST_KIND = {"nodes": "NodeList", "pods": "PodList"}
-OBJ_KIND = {"nodes": "Node", "pods": "Pod"}
+KINDS = ("nodes", "pods", "replicasets", "jobs")
+LIST_KIND = {"nodes": "NodeList", "pods": "PodList", "replicasets": "ReplicaSetList", "jobs": "JobList"}
+OBJ_KIND = {"nodes": "Node", "pods": "Pod", "replicasets": "ReplicaSet", "jobs": "Job"}
+API_VERSION = {"nodes": "v1", "pods": "v1", "replicasets": "apps/v1", "jobs": "batch/v1"}
+PATHS = {"/api/v1/nodes": "nodes", "/api/v1/pods": "pods", "/apis/apps/v1/replicasets": "replicasets",
+         "/apis/batch/v1/jobs": "jobs"}
 
 
 class State:
@@ -140,7 +146,20 @@ def make_node(name, vendor, gpus, ready="True", unschedulable=False, taints=(), 
                                     "operatingSystem": "linux", "architecture": "amd64"}}}
 
 
-def make_pod(ns, name, node, phase, res=None, reqs=(1,), init_reqs=(), terminating=False):
+def owner_ref(kind, name, uid, api_version, controller=True):
+    return {"apiVersion": api_version, "kind": kind, "name": name, "uid": uid, "controller": controller,
+            "blockOwnerDeletion": True}
+
+
+def make_owned(kind, ns, name, uid, owner=None):
+    """A ReplicaSet or Job (kind: replicasets|jobs) with the controller owner (kind, name, uid, apiVersion)."""
+    meta = {"name": name, "namespace": ns, "uid": uid, "creationTimestamp": "2026-11-20T08:59:00Z"}
+    if owner:
+        meta["ownerReferences"] = [owner_ref(*owner)]
+    return {"kind": OBJ_KIND[kind], "apiVersion": API_VERSION[kind], "metadata": meta, "spec": {}, "status": {}}
+
+
+def make_pod(ns, name, node, phase, res=None, reqs=(1,), init_reqs=(), terminating=False, owner=None):
     def container(cname, g):
         r = {"cpu": "4", "memory": "32Gi"}
         if res and g:
@@ -155,6 +174,9 @@ def make_pod(ns, name, node, phase, res=None, reqs=(1,), init_reqs=(), terminati
         spec["nodeName"] = node
     meta = {"name": name, "namespace": ns, "uid": "pod-%s-%s" % (ns, name),
             "creationTimestamp": "2026-11-20T09:00:00Z", "labels": {"app": name.rsplit("-", 1)[0]}}
+    if owner:  # a non-controller reference first: only the controller one names the owner
+        meta["ownerReferences"] = [owner_ref("ConfigMap", "not-the-owner", "cm-1", "v1", controller=False),
+                                   owner_ref(*owner)]
     if terminating:
         meta["deletionTimestamp"] = "2026-11-25T10:00:00Z"
         meta["deletionGracePeriodSeconds"] = 30
@@ -186,23 +208,38 @@ def fixture_small(st):
         make_node("cpu-1", None, 0, ready="False", ip="10.0.9.11"),
     ]
     A, N, H = "amd.com/gpu", "nvidia.com/gpu", "huawei.com/Ascend910"
+    # Owners (FORMAT.md 3.9): a PyTorchJob; a Job of a CronJob; a ReplicaSet of a Deployment; a
+    # StatefulSet; a ReplicaSet without a controller; a Job without one; bare pods.
+    PT = ("PyTorchJob", "llm-a", "pt-llm-a", "kubeflow.org/v1")
+    PREP = ("Job", "prep-29000000", "job-prep", "batch/v1")
+    SERVE = ("ReplicaSet", "serve-5d8f", "rs-serve", "apps/v1")
+    STS = ("StatefulSet", "cache", "sts-cache", "apps/v1")
+    ORPHAN = ("ReplicaSet", "batch-rs", "rs-orphan", "apps/v1")
+    ASC = ("Job", "asc-train", "job-asc", "batch/v1")
+    owned = [
+        ("jobs", make_owned("jobs", "train", "prep-29000000", "job-prep", ("CronJob", "prep", "cron-prep", "batch/v1"))),
+        ("replicasets", make_owned("replicasets", "infer", "serve-5d8f", "rs-serve",
+                                   ("Deployment", "serve", "dep-serve", "apps/v1"))),
+        ("replicasets", make_owned("replicasets", "infer", "batch-rs", "rs-orphan")),
+        ("jobs", make_owned("jobs", "npu", "asc-train", "job-asc")),
+    ]
     pods = [
-        make_pod("train", "llm-a-0", "amd-0", "Running", A, (4,)),
-        make_pod("train", "llm-a-1", "amd-0", "Running", A, (2, 1)),
-        make_pod("train", "llm-a-2", "amd-1", "Running", A, (8,)),
-        make_pod("train", "init-big", "amd-2", "Running", A, (1, 1), init_reqs=(6,)),  # holds 6, not 2
-        make_pod("train", "init-small", "amd-2", "Running", A, (2,), init_reqs=(1,)),  # holds 2, not 3
+        make_pod("train", "llm-a-0", "amd-0", "Running", A, (4,), owner=PT),
+        make_pod("train", "llm-a-1", "amd-0", "Running", A, (2, 1), owner=PT),
+        make_pod("train", "llm-a-2", "amd-1", "Running", A, (8,), owner=PT),
+        make_pod("train", "init-big", "amd-2", "Running", A, (1, 1), init_reqs=(6,), owner=PREP),  # holds 6, not 2
+        make_pod("train", "init-small", "amd-2", "Running", A, (2,), init_reqs=(1,), owner=PREP),  # holds 2, not 3
         make_pod("train", "done-a", "amd-2", "Succeeded", A, (8,)),
         make_pod("train", "failed-a", "amd-3", "Failed", A, (8,)),
         make_pod("train", "cordon-a", "amd-3", "Running", A, (2,)),
-        make_pod("infer", "term-nv", "nv-1", "Running", N, (3,), terminating=True),  # still holds 3
-        make_pod("infer", "serve-nv", "nv-1", "Running", N, (5,)),
-        make_pod("infer", "pend-bound", "nv-3", "Pending", N, (2,)),
-        make_pod("infer", "full-nv", "nv-3", "Running", N, (5,)),
-        make_pod("infer", "unbound", None, "Pending", N, (8,)),  # no node: holds nothing
+        make_pod("infer", "term-nv", "nv-1", "Running", N, (3,), terminating=True, owner=SERVE),  # still holds 3
+        make_pod("infer", "serve-nv", "nv-1", "Running", N, (5,), owner=SERVE),
+        make_pod("infer", "pend-bound", "nv-3", "Pending", N, (2,), owner=STS),
+        make_pod("infer", "full-nv", "nv-3", "Running", N, (5,), owner=SERVE),
+        make_pod("infer", "unbound", None, "Pending", N, (8,), owner=ORPHAN),  # no node: holds nothing
         make_pod("infer", "nv4-a", "nv-4", "Running", N, (8,)),
         make_pod("infer", "nv2-a", "nv-2", "Running", N, (4,)),
-        make_pod("npu", "asc-job", "asc-0", "Running", H, (4,), init_reqs=(2,)),
+        make_pod("npu", "asc-job", "asc-0", "Running", H, (4,), init_reqs=(2,), owner=ASC),
         make_pod("kube-system", "coredns-1", "cpu-0", "Running", None, (0,)),
         make_pod("kube-system", "done-cpu", "cpu-0", "Succeeded", None, (0,)),
     ]
@@ -210,6 +247,8 @@ def fixture_small(st):
         st.apply("nodes", n, record=False)
     for p in pods:
         st.apply("pods", p, record=False)
+    for kind, o in owned:
+        st.apply(kind, o, record=False)
 
 
 def fixture_scale(st, n_nodes, per_node):
@@ -304,9 +343,12 @@ class Handler(BaseHTTPRequestHandler):
             if obj is None:
                 return self.send_json(404, status(404, "NotFound", "nodes not found"))
             return self.send_json(200, obj)
-        kind = {"/api/v1/nodes": "nodes", "/api/v1/pods": "pods"}.get(u.path)
+        kind = PATHS.get(u.path)
         if kind is None:
             return self.send_json(404, status(404, "NotFound", "the server could not find the requested resource"))
+        if kind in (self.args.forbid or ()):
+            return self.send_json(403, status(403, "Forbidden", '%s is forbidden: User "system:serviceaccount:'
+                                              'fleetlens:spoke" cannot list resource "%s"' % (kind, kind)))
         sel = selector_fn(q.get("fieldSelector", ""))
         if q.get("watch") in ("1", "true"):
             return self.watch(kind, q, sel)
@@ -336,7 +378,7 @@ class Handler(BaseHTTPRequestHandler):
                 meta["continue"] = base64.urlsafe_b64encode(
                     json.dumps({"rv": list_rv, "off": off + limit}).encode()).decode()
                 meta["remainingItemCount"] = len(items) - off - limit
-            body = {"kind": LIST_KIND[kind], "apiVersion": "v1", "metadata": meta, "items": page}
+            body = {"kind": LIST_KIND[kind], "apiVersion": API_VERSION[kind], "metadata": meta, "items": page}
         self.send_json(200, body)
 
     def watch(self, kind, q, sel):
@@ -394,7 +436,7 @@ class Handler(BaseHTTPRequestHandler):
                             last_bm = time.monotonic()
                             since = max(since, st.rv)
                             out.append(json.dumps({"type": "BOOKMARK", "object": {
-                                "kind": OBJ_KIND[kind], "apiVersion": "v1",
+                                "kind": OBJ_KIND[kind], "apiVersion": API_VERSION[kind],
                                 "metadata": {"resourceVersion": str(since),
                                              "annotations": {"k8s.io/initial-events-end": "false"}}}}))
                         else:
@@ -411,7 +453,7 @@ class Handler(BaseHTTPRequestHandler):
         st = self.st
         kind = q.get("kind", "nodes")
         if kind not in KINDS:
-            return self.send_json(400, {"error": "kind must be nodes or pods"})
+            return self.send_json(400, {"error": "kind must be one of " + ", ".join(KINDS)})
         if what == "counts":
             with st.cv:
                 return self.send_json(200, st.counts)
@@ -471,6 +513,8 @@ def main():
     ap.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM) ...")
     ap.add_argument("--tls-key", help="... and its key, as kube-apiserver does")
     ap.add_argument("--client-ca", help="with TLS: require a client certificate signed by this CA")
+    ap.add_argument("--forbid", action="append", choices=("replicasets", "jobs"),
+                    help="answer 403 for this kind (repeatable), as a ClusterRole without it would")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
     st = State()

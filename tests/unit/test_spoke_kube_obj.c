@@ -152,6 +152,49 @@ static void test_kube_malformed_objects_refused(void **state)
 	json_decref(j);
 }
 
+static void test_kube_owner_references_and_creation_time(void **state)
+{
+	(void)state;
+	spoke_overview_rules rules;
+	spoke_overview_rules_default(&rules);
+	char err[FL_ERR_LEN];
+	json_t *j = json_loads("{\"metadata\":{\"uid\":\"u1\",\"name\":\"p\",\"namespace\":\"ns\","
+	                       "\"creationTimestamp\":\"2026-11-20T09:00:00Z\",\"ownerReferences\":["
+	                       "{\"kind\":\"ConfigMap\",\"name\":\"c\",\"uid\":\"c1\",\"apiVersion\":\"v1\"},"
+	                       "{\"kind\":\"ReplicaSet\",\"name\":\"web-1\",\"uid\":\"rs1\",\"apiVersion\":\"apps/v1\","
+	                       "\"controller\":true}]},\"spec\":{\"containers\":[]},\"status\":{\"phase\":\"Running\"}}",
+	                       0, NULL);
+	assert_non_null(j);
+	spoke_pod p;
+	assert_int_equal(spoke_kube_pod_from_json(j, &rules, &p, err), FL_OK);
+	assert_string_equal(p.owner.kind, "ReplicaSet"); /* the controller, not the first reference */
+	assert_string_equal(p.owner.uid, "rs1");
+	assert_string_equal(p.owner.api_version, "apps/v1");
+	assert_int_equal(p.created_ms, 1795165200000LL);
+	spoke_kube_pod_clear(&p);
+	json_decref(j);
+
+	spoke_owner_link l;
+	j = json_loads("{\"metadata\":{\"uid\":\"rs1\",\"ownerReferences\":[{\"kind\":\"Deployment\",\"name\":\"web\","
+	               "\"uid\":\"d1\",\"controller\":true}]}}",
+	               0, NULL);
+	assert_int_equal(spoke_kube_link_from_json(j, &l, err), FL_OK);
+	assert_string_equal(l.uid, "rs1");
+	assert_string_equal(l.owner.kind, "Deployment");
+	assert_string_equal(l.owner.name, "web");
+	json_decref(j);
+	j = json_loads("{\"metadata\":{\"uid\":\"rs2\",\"ownerReferences\":{}}}", 0, NULL);
+	assert_int_equal(spoke_kube_link_from_json(j, &l, err), FL_EINVAL);
+	json_decref(j);
+
+	assert_int_equal(spoke_kube_time_ms("2026-11-20T09:00:00.250Z"), 1795165200250LL);
+	assert_int_equal(spoke_kube_time_ms("2026-11-20T10:30:00+01:30"), 1795165200000LL);
+	assert_int_equal(spoke_kube_time_ms("1970-01-01T00:00:00Z"), 0);
+	assert_int_equal(spoke_kube_time_ms("2026-13-20T09:00:00Z"), 0);
+	assert_int_equal(spoke_kube_time_ms("yesterday"), 0);
+	assert_int_equal(spoke_kube_time_ms(NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -159,6 +202,7 @@ int main(void)
 	    cmocka_unit_test(test_kube_node_without_ready_condition_is_unknown),
 	    cmocka_unit_test(test_kube_pod_requests_and_init_containers),
 	    cmocka_unit_test(test_kube_malformed_objects_refused),
+	    cmocka_unit_test(test_kube_owner_references_and_creation_time),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
