@@ -211,7 +211,8 @@ static int next_generation(const spoke_workloads *t, const struct pod_item *item
 		}
 		fl_proto_workload w;
 		summarize(&items[i], j - i, now_ms, &w);
-		const fl_proto_workload *old = bsearch(&w, t->items, t->n, sizeof(*t->items), workload_cmp);
+		const fl_proto_workload *old = t->n > 0 ? bsearch(&w, t->items, t->n, sizeof(*t->items), workload_cmp)
+		                                        : NULL; /* items NULL at 0 */
 		if (old != NULL) {
 			seen[old - t->items] = true;
 			if (old->created_ms > 0 && old->created_ms < w.created_ms) {
@@ -276,7 +277,9 @@ static int collect_items(const spoke_model *m, const spoke_overview_rules *rules
 		resolve(m, &x, p, &it->top);
 		pod_util(m, ov, &x, p, &it->util, &it->has_util);
 	}
-	qsort(items, n, sizeof(*items), item_cmp);
+	if (n > 1) {
+		qsort(items, n, sizeof(*items), item_cmp);
+	}
 	*out = items;
 	*n_out = n;
 	items = NULL;
