@@ -136,7 +136,7 @@ int main(int argc, char **argv)
 	for (int k = 0; k < 3; k++) {
 		preload(n, c);
 		int64_t t = fl_mono_ms();
-		if (hub_safe_apply(conn, want, n, clusters, c, &st, err) != FL_OK) {
+		if (hub_safe_apply(conn, want, n, NULL, 0, clusters, c, &st, err) != FL_OK) {
 			fprintf(stderr, "fl-safe-bench: %s\n", err);
 			return 1;
 		}
@@ -149,7 +149,7 @@ int main(int argc, char **argv)
 	int64_t t0;
 
 	t0 = fl_mono_ms();
-	if (hub_safe_apply(conn, want, n, clusters, c, &st, err) != FL_OK || st.unchanged != n) {
+	if (hub_safe_apply(conn, want, n, NULL, 0, clusters, c, &st, err) != FL_OK || st.unchanged != n) {
 		fprintf(stderr, "fl-safe-bench: second cycle: %s (unchanged %zu)\n", err, st.unchanged);
 		return 1;
 	}
@@ -159,7 +159,7 @@ int main(int argc, char **argv)
 	/* FleetLens inserting n rows into an empty table (a new SaFE database). */
 	exec_ok("TRUNCATE node_statistic");
 	t0 = fl_mono_ms();
-	if (hub_safe_apply(conn, want, n, clusters, c, &st, err) != FL_OK || st.insert != n) {
+	if (hub_safe_apply(conn, want, n, NULL, 0, clusters, c, &st, err) != FL_OK || st.insert != n) {
 		fprintf(stderr, "fl-safe-bench: insert cycle: %s\n", err);
 		return 1;
 	}

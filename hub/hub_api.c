@@ -84,7 +84,6 @@ int hub_api_error(hub_req *r, int status, const char *fmt, ...)
 	           : status == 401 ? 4003
 	           : status == 404 ? 4004
 	           : status == 405 ? 4005
-	           : status == 501 ? 5001
 	           : status == 503 ? 5003
 	                           : 5000;
 	const char *extra = status == 405   ? "Allow: GET\r\n"
@@ -215,14 +214,14 @@ static const struct {
     {"/v1/fleet/overview", HUB_ROUTE_FLEET_OVERVIEW, hub_api_v1_fleet_overview},
     {"/v1/nodes", HUB_ROUTE_NODES, hub_api_v1_nodes},
     {"/v1/nodes/gpuAllocation", HUB_ROUTE_NODES_ALLOCATION, hub_api_v1_gpu_allocation},
-    {"/v1/workloads", HUB_ROUTE_WORKLOADS, hub_api_v1_issue5},
+    {"/v1/workloads", HUB_ROUTE_WORKLOADS, hub_api_workloads},
     {"/healthz", HUB_ROUTE_HEALTHZ, route_healthz},
     {"/readyz", HUB_ROUTE_READYZ, route_readyz},
     {"/metrics", HUB_ROUTE_METRICS, route_metrics},
 };
 
-/* Finds uri's route: *fn and *label, and r->name for /v1/nodes/{name}[/...]. *fn is NULL when no route
- * matches; *bad_name is set when the {name} segment is not a node name. */
+/* Finds uri's route: *fn and *label, and r->name for /v1/nodes/{name}[/...] and /v1/workloads/{uid}.
+ * *fn is NULL when no route matches; *bad_name is set when that segment is not a name. */
 static void match_route(hub_req *r, const char *uri, route_fn *fn, hub_api_route *label, bool *bad_name)
 {
 	*fn = NULL;
@@ -235,12 +234,22 @@ static void match_route(hub_req *r, const char *uri, route_fn *fn, hub_api_route
 			return;
 		}
 	}
-	static const char prefix[] = "/v1/nodes/";
-	if (strncmp(uri, prefix, sizeof(prefix) - 1) != 0)
+	static const char prefix[] = "/v1/nodes/", wl_prefix[] = "/v1/workloads/";
+	const char *name;
+	if (strncmp(uri, wl_prefix, sizeof(wl_prefix) - 1) == 0 && strchr(uri + sizeof(wl_prefix) - 1, '/') == NULL) {
+		name = uri + sizeof(wl_prefix) - 1;
+		*fn = hub_api_workload;
+		*label = HUB_ROUTE_WORKLOAD;
+	} else if (strncmp(uri, prefix, sizeof(prefix) - 1) != 0) {
 		return;
-	const char *name = uri + sizeof(prefix) - 1, *slash = strchr(name, '/');
+	} else {
+		name = uri + sizeof(prefix) - 1;
+	}
+	const char *slash = strchr(name, '/');
 	size_t len = slash != NULL ? (size_t)(slash - name) : strlen(name);
-	if (slash == NULL) {
+	if (*fn != NULL) {
+		/* /v1/workloads/{uid}: matched above */
+	} else if (slash == NULL) {
 		*fn = hub_api_v1_node;
 		*label = HUB_ROUTE_NODE;
 	} else if (strcmp(slash, "/gpuDevices") == 0) {
@@ -304,8 +313,8 @@ static int handle(hub_req *r, hub_api_route *label)
 		if (!get)
 			return hub_api_error(r, 405, "method %.16s not allowed", ri->request_method);
 		if (bad_name)
-			return hub_api_error(r, 400, "path segment 'name' must be 1..%zu of A-Z a-z 0-9 . _ -",
-			                     sizeof(r->name) - 1);
+			return hub_api_error(r, 400, "path segment '%s' must be 1..%zu of A-Z a-z 0-9 . _ -",
+			                     *label == HUB_ROUTE_WORKLOAD ? "uid" : "name", sizeof(r->name) - 1);
 		return fn(r);
 	}
 	if (!guarded(uri) && uri[0] == '/' && strchr(uri + 1, '/') == NULL) {

@@ -29,7 +29,7 @@ typedef struct hub_req {
 	hub_api *api;
 	const char *query;                  /* the raw query string, or NULL */
 	const bool *scope;                  /* hub_view_count flags: the clusters the caller may see */
-	char name[FL_NAME_LEN];             /* {name} of /v1/nodes/{name}... routes */
+	char name[FL_NAME_LEN];             /* {name} of /v1/nodes/{name}... and {uid} of /v1/workloads/{uid} */
 	char headers[HUB_ORIGIN_LEN + 128]; /* extra response headers (CORS), "" for none */
 } hub_req;
 
@@ -43,8 +43,8 @@ int hub_api_ok(hub_req *r, json_t *data);
  * status 200, in one write after the headers. Returns 200. envelope stays the caller's. */
 int hub_api_ok_text(hub_req *r, const char *envelope, size_t len);
 
-/* Sends an error envelope: status 400/4001, 401/4003, 404/4004, 405/4005, 500/5000, 501/5001 or
- * 503/5003, message from fmt. Returns status. */
+/* Sends an error envelope: status 400/4001, 401/4003, 404/4004, 405/4005, 500/5000 or 503/5003, message from fmt.
+ * Returns status. */
 int hub_api_error(hub_req *r, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* The /v1 routes (hub_api_v1.c). Each answers and returns the HTTP status it sent. */
@@ -56,7 +56,15 @@ int hub_api_v1_nodes(hub_req *r);
 int hub_api_v1_gpu_allocation(hub_req *r);
 int hub_api_v1_node(hub_req *r);
 int hub_api_v1_node_gpus(hub_req *r);
-int hub_api_v1_issue5(hub_req *r); /* workloads: 501 until the spoke sends them */
+
+/* Reads ?cluster= and (with_labels) every ?label= into *out, a new array (caller frees) with out[i] true
+ * for each cluster the request covers (in scope, the one named if any, carrying every label). Returns 0,
+ * or the status answered (400, 404, 500) with *out NULL. */
+int hub_api_cluster_set(hub_req *r, bool with_labels, bool **out);
+
+/* GET /v1/workloads and GET /v1/workloads/{uid} (hub_api_workloads.c), read from PostgreSQL. */
+int hub_api_workloads(hub_req *r);
+int hub_api_workload(hub_req *r);
 
 /* GET /v1/nodes/{name}/utilizationHistory (hub_api_history.c). */
 int hub_api_history(hub_req *r);

@@ -85,10 +85,7 @@ static int cluster_arg(hub_req *r, int *idx)
 	return 0;
 }
 
-/* Reads ?cluster= and every ?label= into *out, a new array (caller frees) with out[i] true for each
- * cluster the request covers (in scope, the one named if any, carrying every label). Returns 0, or the
- * status answered (400, 404, 500) with *out NULL. */
-static int cluster_set(hub_req *r, bool with_labels, bool **out)
+int hub_api_cluster_set(hub_req *r, bool with_labels, bool **out)
 {
 	*out = NULL;
 	int idx, rv;
@@ -116,7 +113,7 @@ int hub_api_v1_clusters(hub_req *r)
 {
 	hub_view *v = r->api->view;
 	bool *set;
-	int rv = cluster_set(r, true, &set);
+	int rv = hub_api_cluster_set(r, true, &set);
 	if (rv != 0)
 		return rv;
 	int64_t now = fl_now_ms();
@@ -192,7 +189,7 @@ int hub_api_v1_fleet_overview(hub_req *r)
 	hub_view *v = r->api->view;
 	size_t n = hub_view_count(v);
 	bool *set;
-	int rv = cluster_set(r, true, &set);
+	int rv = hub_api_cluster_set(r, true, &set);
 	if (rv != 0)
 		return rv;
 	int64_t now = fl_now_ms();
@@ -263,7 +260,7 @@ int hub_api_v1_heatmap(hub_req *r)
 {
 	hub_view *v = r->api->view;
 	bool *set;
-	int rv = cluster_set(r, false, &set);
+	int rv = hub_api_cluster_set(r, false, &set);
 	if (rv != 0)
 		return rv;
 	json_t *rows = json_array();
@@ -315,7 +312,7 @@ int hub_api_v1_nodes(hub_req *r)
 	memset(&q, 0, sizeof(q));
 	char name[FL_NAME_LEN], gpu_name[FL_MODEL_LEN], statuses[HUB_PARAM_MAX + 1], msg[FL_ERR_LEN];
 	bool *set;
-	int rv = cluster_set(r, false, &set);
+	int rv = hub_api_cluster_set(r, false, &set);
 	if (rv != 0)
 		return rv;
 	if (hub_params_name(r->query, "name", name, sizeof(name), msg) != FL_OK ||
@@ -371,7 +368,7 @@ int hub_api_v1_gpu_allocation(hub_req *r)
 {
 	hub_view *v = r->api->view;
 	bool *set;
-	int rv = cluster_set(r, false, &set);
+	int rv = hub_api_cluster_set(r, false, &set);
 	if (rv != 0)
 		return rv;
 	json_t *rows = json_array();
@@ -405,7 +402,7 @@ static int find_node(hub_req *r, hub_view_snap **snap, const hub_view_node **nod
 	*snap = NULL;
 	*node = NULL;
 	bool *set;
-	int rv = cluster_set(r, false, &set);
+	int rv = hub_api_cluster_set(r, false, &set);
 	if (rv != 0)
 		return rv;
 	char where[512] = "";
@@ -499,10 +496,4 @@ int hub_api_v1_node_gpus(hub_req *r)
 	}
 	hub_view_release(s);
 	return hub_api_ok(r, rows);
-}
-
-int hub_api_v1_issue5(hub_req *r)
-{
-	return hub_api_error(r, 501,
-	                     "not implemented yet: workloads and utilization history need the tables issue 5 adds");
 }

@@ -14,8 +14,10 @@
 #include "fl_log.h"
 #include "fl_time.h"
 
-#define DAY_MS    (86400LL * 1000)
-#define PART_BASE "node_utilization_history"
+#define DAY_MS (86400LL * 1000)
+
+/* The partitioned history tables (sql/hub/004_history.sql, 005_workloads.sql), kept alike. */
+static const char *const history_tables[] = {"node_utilization_history", "workload_utilization_history"};
 
 static int fail(PGconn *c, PGresult *r, const char *what, char err[FL_ERR_LEN])
 {
@@ -72,15 +74,15 @@ static void day_names(int64_t ms, char compact[16], char iso[16])
 	snprintf(iso, 16, "%04u-%02u-%02u", y, m, d);
 }
 
-/* The day partition of day_ms (00:00 UTC), created with its rows moved out of DEFAULT. Names and bounds
- * are digits we formatted: DDL cannot take parameters. */
-static int create_day(PGconn *c, int64_t day_ms, bool *made, char err[FL_ERR_LEN])
+/* base's day partition of day_ms (00:00 UTC), created with its rows moved out of DEFAULT. Names and
+ * bounds are constants and digits we formatted: DDL cannot take parameters. */
+static int create_day(PGconn *c, const char *base, int64_t day_ms, bool *made, char err[FL_ERR_LEN])
 {
-	char d[16], iso[16], nd[16], niso[16], sql[768];
+	char d[16], iso[16], nd[16], niso[16], sql[1024];
 	day_names(day_ms, d, iso);
 	day_names(day_ms + DAY_MS, nd, niso);
 	*made = false;
-	snprintf(sql, sizeof(sql), "SELECT to_regclass('" PART_BASE "_%s') IS NULL", d);
+	snprintf(sql, sizeof(sql), "SELECT to_regclass('%s_%s') IS NULL", base, d);
 	PGresult *r = NULL;
 	int rv = exec_want(c, sql, 0, NULL, PGRES_TUPLES_OK, &r, "history partitions", err);
 	if (rv != FL_OK)
@@ -90,12 +92,11 @@ static int create_day(PGconn *c, int64_t day_ms, bool *made, char err[FL_ERR_LEN
 	if (!missing)
 		return FL_OK;
 	snprintf(sql, sizeof(sql),
-	         "CREATE TABLE " PART_BASE "_%s (LIKE " PART_BASE ");"
-	         " WITH moved AS (DELETE FROM " PART_BASE "_default WHERE sampled_at >= '%s 00:00:00+00'"
-	         " AND sampled_at < '%s 00:00:00+00' RETURNING *) INSERT INTO " PART_BASE "_%s SELECT * FROM moved;"
-	         " ALTER TABLE " PART_BASE " ATTACH PARTITION " PART_BASE "_%s"
-	         " FOR VALUES FROM ('%s 00:00:00+00') TO ('%s 00:00:00+00')",
-	         d, iso, niso, d, d, iso, niso);
+	         "CREATE TABLE %s_%s (LIKE %s);"
+	         " WITH moved AS (DELETE FROM %s_default WHERE sampled_at >= '%s 00:00:00+00'"
+	         " AND sampled_at < '%s 00:00:00+00' RETURNING *) INSERT INTO %s_%s SELECT * FROM moved;"
+	         " ALTER TABLE %s ATTACH PARTITION %s_%s FOR VALUES FROM ('%s 00:00:00+00') TO ('%s 00:00:00+00')",
+	         base, d, base, base, iso, niso, base, d, base, base, d, iso, niso);
 	PGresult *x = PQexec(c, sql);
 	if (PQresultStatus(x) != PGRES_COMMAND_OK)
 		return fail(c, x, "creating a history partition", err);
@@ -105,17 +106,17 @@ static int create_day(PGconn *c, int64_t day_ms, bool *made, char err[FL_ERR_LEN
 }
 
 static const char SQL_PARTS[] = "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
-                                " WHERE i.inhparent = '" PART_BASE "'::regclass";
+                                " WHERE i.inhparent = $1::regclass";
 
-/* Inside the transaction: create ahead, drop old, prune DEFAULT. */
-static int maintain_locked(PGconn *c, int64_t now_ms, int64_t retention_ms, int *created, int *dropped,
-                           char err[FL_ERR_LEN])
+/* Inside the transaction, for one history table: create ahead, drop old, prune DEFAULT. */
+static int maintain_table(PGconn *c, const char *base, int64_t now_ms, int64_t retention_ms, int *created, int *dropped,
+                          char err[FL_ERR_LEN])
 {
 	int rv;
 	int64_t today = now_ms - ((now_ms % DAY_MS) + DAY_MS) % DAY_MS;
 	for (int k = 0; k <= HUB_HISTORY_DAYS_AHEAD; k++) {
 		bool made;
-		if ((rv = create_day(c, today + k * DAY_MS, &made, err)) != FL_OK)
+		if ((rv = create_day(c, base, today + k * DAY_MS, &made, err)) != FL_OK)
 			return rv;
 		*created += made;
 	}
@@ -123,12 +124,14 @@ static int maintain_locked(PGconn *c, int64_t now_ms, int64_t retention_ms, int 
 	char cut_d[16], cut_iso[16];
 	day_names(cutoff, cut_d, cut_iso);
 	PGresult *r = NULL;
-	if ((rv = exec_want(c, SQL_PARTS, 0, NULL, PGRES_TUPLES_OK, &r, "listing history partitions", err)) != FL_OK)
+	const char *pv[] = {base};
+	if ((rv = exec_want(c, SQL_PARTS, 1, pv, PGRES_TUPLES_OK, &r, "listing history partitions", err)) != FL_OK)
 		return rv;
+	size_t blen = strlen(base);
 	for (int i = 0; i < PQntuples(r) && rv == FL_OK; i++) {
 		const char *name = PQgetvalue(r, i, 0);
-		const char *day = name + strlen(PART_BASE "_");
-		if (strncmp(name, PART_BASE "_", strlen(PART_BASE "_")) != 0 || strlen(day) != 8 ||
+		const char *day = name + blen + 1;
+		if (strncmp(name, base, blen) != 0 || name[blen] != '_' || strlen(day) != 8 ||
 		    strspn(day, "0123456789") != 8)
 			continue;
 		/* The partition of day D ends at D+1 00:00; it goes when that is at or before the cutoff, i.e.
@@ -136,7 +139,7 @@ static int maintain_locked(PGconn *c, int64_t now_ms, int64_t retention_ms, int 
 		if (strcmp(day, cut_d) >= 0)
 			continue;
 		char sql[128];
-		snprintf(sql, sizeof(sql), "DROP TABLE " PART_BASE "_%s", day);
+		snprintf(sql, sizeof(sql), "DROP TABLE %s_%s", base, day);
 		PGresult *x = PQexec(c, sql);
 		if (PQresultStatus(x) != PGRES_COMMAND_OK) {
 			rv = fail(c, x, "dropping a history partition", err);
@@ -148,11 +151,29 @@ static int maintain_locked(PGconn *c, int64_t now_ms, int64_t retention_ms, int 
 	PQclear(r);
 	if (rv != FL_OK)
 		return rv;
-	char ms[24];
+	char ms[24], sql[160];
 	snprintf(ms, sizeof(ms), "%" PRId64, cutoff);
+	snprintf(sql, sizeof(sql), "DELETE FROM %s_default WHERE sampled_at < to_timestamp($1::bigint / 1000.0)", base);
 	const char *v[] = {ms};
-	return exec_want(c, "DELETE FROM " PART_BASE "_default WHERE sampled_at < to_timestamp($1::bigint / 1000.0)", 1,
-	                 v, PGRES_COMMAND_OK, NULL, "pruning the default history partition", err);
+	return exec_want(c, sql, 1, v, PGRES_COMMAND_OK, NULL, "pruning the default history partition", err);
+}
+
+/* Inside the transaction: every history table, then the workloads that ended before the cutoff. */
+static int maintain_locked(PGconn *c, int64_t now_ms, int64_t retention_ms, int *created, int *dropped,
+                           char err[FL_ERR_LEN])
+{
+	int rv = FL_OK;
+	for (size_t t = 0; t < sizeof(history_tables) / sizeof(history_tables[0]) && rv == FL_OK; t++)
+		rv = maintain_table(c, history_tables[t], now_ms, retention_ms, created, dropped, err);
+	if (rv != FL_OK)
+		return rv;
+	char ms[24];
+	snprintf(ms, sizeof(ms), "%" PRId64, now_ms - retention_ms);
+	const char *v[] = {ms};
+	return exec_want(c,
+	                 "DELETE FROM gpu_workload WHERE status NOT IN ('Running', 'Pending')"
+	                 " AND ended_at < to_timestamp($1::bigint / 1000.0)",
+	                 1, v, PGRES_COMMAND_OK, NULL, "pruning ended workloads", err);
 }
 
 int hub_history_maintain(PGconn *c, int64_t now_ms, int64_t retention_ms, int *created, int *dropped,

@@ -1,6 +1,7 @@
 /* hub_history.h — per-node GPU utilization over time in the hub DB (sql/hub/004_history.sql): the rows a
- * committed frame appends, the day partitions (created ahead, dropped after hub.history_retention), and
- * the read behind GET /v1/nodes/{name}/utilizationHistory.
+ * committed frame appends, the day partitions (created ahead, dropped after hub.history_retention; the
+ * per-workload table of 005_workloads.sql gets the same upkeep), and the read behind
+ * GET /v1/nodes/{name}/utilizationHistory.
  *
  * Connections are borrowed (libpq, not thread-safe: one per thread). The maintenance thread
  * (hub_history_start) has its own. */
@@ -25,11 +26,12 @@
 int hub_history_append(PGconn *c, const char *cluster, const char *nodes_json, int64_t sampled_ms, int64_t *rows,
                        char err[FL_ERR_LEN]);
 
-/* Partition upkeep at now_ms, under an advisory lock so hubs take turns: creates the UTC day partitions
- * node_utilization_history_YYYYMMDD for today and HUB_HISTORY_DAYS_AHEAD days ahead that are missing
- * (moving any rows of that day out of the DEFAULT partition first), DROPs day partitions that end
- * before now_ms - retention_ms, and deletes DEFAULT rows older than that. *created / *dropped: how many.
- * FL_OK or FL_EDB (rolled back). */
+/* Partition upkeep at now_ms, under an advisory lock so hubs take turns, for node_utilization_history
+ * and workload_utilization_history alike: creates the UTC day partitions TABLE_YYYYMMDD for today and
+ * HUB_HISTORY_DAYS_AHEAD days ahead that are missing (moving any rows of that day out of the DEFAULT
+ * partition first), DROPs day partitions that end before now_ms - retention_ms, and deletes DEFAULT rows
+ * older than that; then deletes the gpu_workload rows that ended (Done, Failed, Deleted) before it.
+ * *created / *dropped: partitions, over both tables. FL_OK or FL_EDB (rolled back). */
 int hub_history_maintain(PGconn *c, int64_t now_ms, int64_t retention_ms, int *created, int *dropped,
                          char err[FL_ERR_LEN]);
 

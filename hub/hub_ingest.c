@@ -18,8 +18,8 @@
 #include "hub_metrics.h"
 #include "hub_view.h"
 
-#define HUB_LOG_EVERY_MS 10000 /* at most one line per reason per 10 s */
-#define HUB_CLUSTER_LOCKS 64   /* striped locks: frames of one cluster are stored and applied one at a time */
+#define HUB_LOG_EVERY_MS  10000 /* at most one line per reason per 10 s */
+#define HUB_CLUSTER_LOCKS 64    /* striped locks: frames of one cluster are stored and applied one at a time */
 
 /* Log slots: one per rejection reason, and one for "asking for a full snapshot". */
 enum {
@@ -145,6 +145,7 @@ static void accepted(hub_ingest *ing, size_t i, const fl_proto_frame *f, const h
 	const hub_seq_decision *d = &res->decision;
 	hub_metrics_add(HUB_M_FRAMES_ACCEPTED, 1);
 	hub_metrics_add(HUB_M_NODE_ROWS_WRITTEN, (uint64_t)res->node_rows);
+	hub_metrics_add(HUB_M_WORKLOAD_ROWS_WRITTEN, (uint64_t)res->workload_rows);
 	bool first = hub_registry_record(ing->reg, i, f, recv_ms, d->version_ms);
 	hub_view_apply(hub_registry_view(ing->reg), f, recv_ms); /* the API's view, after COMMIT */
 	ack->status = FL_ACK_OK;

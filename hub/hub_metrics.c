@@ -72,6 +72,8 @@ int hub_metrics_render(hub_registry *reg, int64_t now_ms, int64_t stale_after_ms
 	        HUB_M_INGEST_LOG_PRUNED);
 	counter(f, "fleetlens_hub_frame_bytes_total", "Bytes of frames received.", HUB_M_FRAME_BYTES);
 	counter(f, "fleetlens_hub_node_rows_written_total", "Node rows upserted.", HUB_M_NODE_ROWS_WRITTEN);
+	counter(f, "fleetlens_hub_workload_rows_written_total", "GPU workload and GPU pod rows upserted.",
+	        HUB_M_WORKLOAD_ROWS_WRITTEN);
 	counter(f, "fleetlens_hub_db_errors_total", "Failed database statements and connection attempts.",
 	        HUB_M_DB_ERRORS);
 	fprintf(f,
@@ -142,6 +144,7 @@ static const char *const route_names[HUB_ROUTE_COUNT] = {"/v1/clusters",
                                                          "/v1/nodes/{name}/gpuDevices",
                                                          "/v1/nodes/{name}/utilizationHistory",
                                                          "/v1/workloads",
+                                                         "/v1/workloads/{uid}",
                                                          "/healthz",
                                                          "/readyz",
                                                          "/metrics",

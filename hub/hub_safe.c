@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -17,6 +18,7 @@
 /* --- metrics ------------------------------------------------------------------------------------- */
 
 static atomic_uint_fast64_t m_sync_ok, m_sync_error, m_insert, m_update, m_delete, m_revive, m_skipped;
+static atomic_uint_fast64_t m_wl_insert, m_wl_update, m_wl_skipped;
 static atomic_int_fast64_t m_duplicates, m_last_success_ms;
 static atomic_int m_enabled;
 
@@ -28,6 +30,9 @@ static void count_cycle(const hub_safe_stats *st)
 	atomic_fetch_add(&m_delete, st->del);
 	atomic_fetch_add(&m_revive, st->revive);
 	atomic_fetch_add(&m_skipped, st->skipped);
+	atomic_fetch_add(&m_wl_insert, st->wl_insert);
+	atomic_fetch_add(&m_wl_update, st->wl_update);
+	atomic_fetch_add(&m_wl_skipped, st->wl_skipped);
 	atomic_store(&m_duplicates, (int_fast64_t)st->duplicates);
 	atomic_store(&m_last_success_ms, fl_now_ms());
 }
@@ -50,6 +55,12 @@ void hub_safe_metrics_write(FILE *f)
 	        "fleetlens_hub_safe_rows_total{op=\"delete\"} %llu\n"
 	        "fleetlens_hub_safe_rows_total{op=\"revive\"} %llu\n"
 	        "fleetlens_hub_safe_rows_total{op=\"skipped\"} %llu\n"
+	        "# HELP fleetlens_hub_safe_workload_rows_total workload_statistic rows written by the SaFE sync, by "
+	        "operation (skipped: workloads left out for a name, uid or namespace too long for SaFE's columns).\n"
+	        "# TYPE fleetlens_hub_safe_workload_rows_total counter\n"
+	        "fleetlens_hub_safe_workload_rows_total{op=\"insert\"} %llu\n"
+	        "fleetlens_hub_safe_workload_rows_total{op=\"update\"} %llu\n"
+	        "fleetlens_hub_safe_workload_rows_total{op=\"skipped\"} %llu\n"
 	        "# HELP fleetlens_hub_safe_duplicate_rows node_statistic rows found in the last successful cycle "
 	        "beyond the lowest id of one (cluster, node_name): left alone.\n"
 	        "# TYPE fleetlens_hub_safe_duplicate_rows gauge\n"
@@ -62,7 +73,9 @@ void hub_safe_metrics_write(FILE *f)
 	        (unsigned long long)atomic_load(&m_sync_error), (unsigned long long)atomic_load(&m_insert),
 	        (unsigned long long)atomic_load(&m_update), (unsigned long long)atomic_load(&m_delete),
 	        (unsigned long long)atomic_load(&m_revive), (unsigned long long)atomic_load(&m_skipped),
-	        (long long)atomic_load(&m_duplicates), (double)atomic_load(&m_last_success_ms) / 1000.0);
+	        (unsigned long long)atomic_load(&m_wl_insert), (unsigned long long)atomic_load(&m_wl_update),
+	        (unsigned long long)atomic_load(&m_wl_skipped), (long long)atomic_load(&m_duplicates),
+	        (double)atomic_load(&m_last_success_ms) / 1000.0);
 }
 
 /* --- array literals for unnest($n::type[]) ------------------------------------------------------- */
@@ -232,9 +245,131 @@ static int write_inserts(PGconn *c, const hub_safe_plan *p, buf b[3], char err[F
 	return FL_OK;
 }
 
+/* --- workload_statistic ------------------------------------------------------------------------------ */
+
+static const char sql_wl_have[] =
+    "SELECT id, cluster, workload_uid, workload_id, coalesce(workspace, ''),"
+    " CASE WHEN avg_gpu_usage_3h IS NULL THEN -1 ELSE round(avg_gpu_usage_3h * 100)::int END,"
+    " CASE WHEN max_gpu_usage_3h IS NULL THEN -1 ELSE round(max_gpu_usage_3h * 100)::int END,"
+    " coalesce(data_points_count, -1) FROM workload_statistic"
+    " WHERE statistic_type = '3h' AND workload_uid IS NOT NULL AND cluster IN (SELECT unnest($1::text[]))";
+
+static const char sql_wl_update[] =
+    "UPDATE workload_statistic AS t SET workload_id = u.wid, workspace = u.ws, avg_gpu_usage_3h = u.a,"
+    " max_gpu_usage_3h = u.m, data_points_count = u.n, updated_at = now()"
+    " FROM unnest($1::int[], $2::text[], $3::text[], $4::numeric[], $5::numeric[], $6::int[])"
+    " AS u(id, wid, ws, a, m, n) WHERE t.id = u.id";
+
+static const char sql_wl_insert[] =
+    "INSERT INTO workload_statistic (workload_id, workload_uid, cluster, workspace, statistic_type,"
+    " avg_gpu_usage_3h, max_gpu_usage_3h, data_points_count, created_at, updated_at)"
+    " SELECT u.wid, u.uid, u.c, u.ws, '3h', u.a, u.m, u.n, now(), now()"
+    " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::numeric[], $6::numeric[], $7::int[])"
+    " AS u(wid, uid, c, ws, a, m, n)";
+
+/* Writes rows[0..n) of the plan in batches: updates (by id) when update, else inserts. b: 7 buffers. */
+static int wl_write(PGconn *c, const hub_safe_wl_write *rows, size_t n, bool update, buf b[7], char err[FL_ERR_LEN])
+{
+	char num[32];
+	int cols = update ? 6 : 7;
+	for (size_t start = 0; start < n; start += HUB_SAFE_BATCH_ROWS) {
+		size_t end = start + HUB_SAFE_BATCH_ROWS < n ? start + HUB_SAFE_BATCH_ROWS : n;
+		for (int k = 0; k < cols; k++) {
+			buf_reset(&b[k]);
+			buf_put(&b[k], "{", 1);
+		}
+		for (size_t i = start; i < end; i++) {
+			const hub_safe_wl_write *w = &rows[i];
+			int k = 0;
+			if (update) {
+				snprintf(num, sizeof(num), "%lld", (long long)w->id);
+				buf_elem_raw(&b[k++], num);
+				buf_elem_str(&b[k++], w->want->name);
+			} else {
+				buf_elem_str(&b[k++], w->want->name);
+				buf_elem_str(&b[k++], w->want->uid);
+				buf_elem_str(&b[k++], w->want->cluster);
+			}
+			buf_elem_str(&b[k++], w->want->ns);
+			centi_text(w->avg, num, sizeof(num));
+			buf_elem_raw(&b[k++], num);
+			centi_text(w->max, num, sizeof(num));
+			buf_elem_raw(&b[k++], num);
+			snprintf(num, sizeof(num), "%lld",
+			         (long long)(w->want->points < INT32_MAX ? w->want->points : INT32_MAX));
+			buf_elem_raw(&b[k++], num);
+		}
+		bool ok = true;
+		for (int k = 0; k < cols; k++) {
+			buf_put(&b[k], "}", 1);
+			ok = ok && b[k].ok;
+		}
+		if (!ok)
+			return fl_seterr(err, FL_ENOMEM, "out of memory building workload_statistic writes");
+		const char *params[7] = {b[0].p, b[1].p, b[2].p, b[3].p, b[4].p, b[5].p, b[6].p};
+		int rv = exec_cmd(c, update ? sql_wl_update : sql_wl_insert, cols, params,
+		                  update ? "UPDATE workload_statistic" : "INSERT INTO workload_statistic", err);
+		if (rv != FL_OK)
+			return rv;
+	}
+	return FL_OK;
+}
+
+/* Inside the cycle's transaction: workload_statistic of the clusters named (their names in b[0]'s
+ * array literal, names_lit) made to match wl. */
+static int wl_apply_locked(PGconn *c, hub_safe_wl_want *wl, size_t n_wl, const char *names_lit, hub_safe_stats *st,
+                           char err[FL_ERR_LEN])
+{
+	const char *p1[1] = {names_lit};
+	PGresult *r = PQexecParams(c, sql_wl_have, 1, NULL, p1, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		return db_fail(c, r, "SELECT workload_statistic", err);
+	size_t n_have = (size_t)PQntuples(r);
+	hub_safe_wl_have *have = calloc(n_have > 0 ? n_have : 1, sizeof(*have));
+	if (have == NULL) {
+		PQclear(r);
+		return fl_seterr(err, FL_ENOMEM, "out of memory (%zu workload_statistic rows)", n_have);
+	}
+	for (size_t i = 0; i < n_have; i++) {
+		int row = (int)i;
+		have[i].id = strtoll(PQgetvalue(r, row, 0), NULL, 10);
+		have[i].cluster = PQgetvalue(r, row, 1);
+		have[i].uid = PQgetvalue(r, row, 2);
+		have[i].workload_id = PQgetvalue(r, row, 3);
+		have[i].workspace = PQgetvalue(r, row, 4);
+		have[i].avg = atoi(PQgetvalue(r, row, 5));
+		have[i].max = atoi(PQgetvalue(r, row, 6));
+		have[i].points = strtoll(PQgetvalue(r, row, 7), NULL, 10);
+	}
+	hub_safe_wl_plan plan;
+	int rv = hub_safe_wl_diff(wl, n_wl, have, n_have, &plan);
+	free(have);
+	PQclear(r);
+	if (rv != FL_OK)
+		return fl_seterr(err, rv, "out of memory deciding workload_statistic writes");
+	buf b[7];
+	for (int k = 0; k < 7; k++)
+		b[k] = (buf){.ok = true};
+	rv = wl_write(c, plan.upd, plan.n_upd, true, b, err);
+	if (rv == FL_OK)
+		rv = wl_write(c, plan.ins, plan.n_ins, false, b, err);
+	for (int k = 0; k < 7; k++)
+		free(b[k].p);
+	if (rv == FL_OK) {
+		st->wl_insert = plan.n_ins;
+		st->wl_update = plan.n_upd;
+		st->wl_skipped = plan.n_skipped;
+		st->wl_unchanged = plan.n_unchanged;
+		st->duplicates += plan.n_duplicates;
+	}
+	hub_safe_wl_plan_free(&plan);
+	return rv;
+}
+
 /* Inside the transaction: lock, read, decide, write. */
-static int apply_locked(PGconn *c, hub_safe_want *want, size_t n_want, const char *const *clusters, size_t n_clusters,
-                        hub_safe_stats *st, buf b[3], char err[FL_ERR_LEN])
+static int apply_locked(PGconn *c, hub_safe_want *want, size_t n_want, hub_safe_wl_want *wl, size_t n_wl,
+                        const char *const *clusters, size_t n_clusters, hub_safe_stats *st, buf b[3],
+                        char err[FL_ERR_LEN])
 {
 	int rv;
 	char lock_sql[128];
@@ -287,11 +422,18 @@ static int apply_locked(PGconn *c, hub_safe_want *want, size_t n_want, const cha
 		st->unchanged = plan.n_unchanged;
 	}
 	hub_safe_plan_free(&plan);
+	if (rv == FL_OK && wl != NULL) {
+		/* b[0] held the names; the node writes reused it. */
+		if (names_array(clusters, n_clusters, &b[0]) != FL_OK)
+			rv = fl_seterr(err, FL_ENOMEM, "out of memory");
+		else
+			rv = wl_apply_locked(c, wl, n_wl, b[0].p, st, err);
+	}
 	return rv;
 }
 
-int hub_safe_apply(PGconn *safe, hub_safe_want *want, size_t n_want, const char *const *clusters, size_t n_clusters,
-                   hub_safe_stats *st, char err[FL_ERR_LEN])
+int hub_safe_apply(PGconn *safe, hub_safe_want *want, size_t n_want, hub_safe_wl_want *wl, size_t n_wl,
+                   const char *const *clusters, size_t n_clusters, hub_safe_stats *st, char err[FL_ERR_LEN])
 {
 	hub_safe_stats zero = {.clusters = n_clusters};
 	*st = zero;
@@ -299,7 +441,7 @@ int hub_safe_apply(PGconn *safe, hub_safe_want *want, size_t n_want, const char 
 	int rv = exec_cmd(safe, "BEGIN", 0, NULL, "BEGIN", err);
 	if (rv == FL_OK) {
 		hub_safe_stats got = zero;
-		rv = apply_locked(safe, want, n_want, clusters, n_clusters, &got, b, err);
+		rv = apply_locked(safe, want, n_want, wl, n_wl, clusters, n_clusters, &got, b, err);
 		if (rv == FL_OK)
 			rv = exec_cmd(safe, "COMMIT", 0, NULL, "COMMIT", err);
 		else
@@ -322,6 +464,56 @@ static int str_cmp(const void *a, const void *b)
 static const char sql_want[] = "SELECT c.name, n.name, n.gpu_utilization FROM cluster c"
                                " LEFT JOIN node n ON n.cluster_name = c.name AND n.gpu_count > 0"
                                " WHERE c.name IN (SELECT unnest($1::text[])) AND c.full_sent_ms IS NOT NULL";
+
+/* Live workloads of the synced clusters with their last three hours of samples (hub DB clock), each
+ * sample clamped to 0..100 before it counts. */
+static const char sql_wl_want[] =
+    "SELECT w.cluster_name, w.uid, w.name, w.namespace, h.a, h.m, h.n FROM gpu_workload w"
+    " LEFT JOIN LATERAL (SELECT avg(LEAST(GREATEST(x.gpu_utilization, 0), 100)) AS a,"
+    " max(LEAST(GREATEST(x.gpu_utilization, 0), 100)) AS m, count(*) AS n"
+    " FROM workload_utilization_history x WHERE x.cluster_name = w.cluster_name AND x.workload_uid = w.uid"
+    " AND x.sampled_at >= now() - interval '3 hours') h ON true"
+    " WHERE w.cluster_name IN (SELECT unnest($1::text[])) AND w.status IN ('Running', 'Pending')";
+
+/* Reads the wanted workload_statistic rows of the clusters named: *wl (malloc'd; strings point into
+ * *res, which the caller clears after use). */
+static int read_workloads(PGconn *hub, const char *const *clusters, size_t n, PGresult **res, hub_safe_wl_want **wl,
+                          size_t *n_wl, char err[FL_ERR_LEN])
+{
+	*res = NULL;
+	*wl = NULL;
+	*n_wl = 0;
+	buf b = {.ok = true};
+	if (names_array(clusters, n, &b) != FL_OK) {
+		free(b.p);
+		return fl_seterr(err, FL_ENOMEM, "out of memory");
+	}
+	const char *p1[1] = {b.p};
+	PGresult *r = PQexecParams(hub, sql_wl_want, 1, NULL, p1, NULL, NULL, 0);
+	free(b.p);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		return db_fail(hub, r, "hub database: SELECT gpu_workload", err);
+	size_t rows = (size_t)PQntuples(r);
+	hub_safe_wl_want *w = calloc(rows > 0 ? rows : 1, sizeof(*w));
+	if (w == NULL) {
+		PQclear(r);
+		return fl_seterr(err, FL_ENOMEM, "out of memory (%zu workloads)", rows);
+	}
+	for (size_t i = 0; i < rows; i++) {
+		int row = (int)i;
+		w[i].cluster = PQgetvalue(r, row, 0);
+		w[i].uid = PQgetvalue(r, row, 1);
+		w[i].name = PQgetvalue(r, row, 2);
+		w[i].ns = PQgetvalue(r, row, 3);
+		w[i].points = strtoll(PQgetvalue(r, row, 6), NULL, 10);
+		w[i].avg = w[i].points > 0 ? strtod(PQgetvalue(r, row, 4), NULL) : 0.0;
+		w[i].max = w[i].points > 0 ? strtod(PQgetvalue(r, row, 5), NULL) : 0.0;
+	}
+	*res = r;
+	*wl = w;
+	*n_wl = rows;
+	return FL_OK;
+}
 
 int hub_safe_sync_once(PGconn *hub, PGconn *safe, const char *const *clusters, size_t n_clusters, hub_safe_stats *st,
                        char err[FL_ERR_LEN])
@@ -370,8 +562,15 @@ int hub_safe_sync_once(PGconn *hub, PGconn *safe, const char *const *clusters, s
 		n_synced = u;
 	}
 	int rv = FL_OK;
+	PGresult *wr = NULL;
+	hub_safe_wl_want *wl = NULL;
+	size_t n_wl = 0;
 	if (n_synced > 0)
-		rv = hub_safe_apply(safe, want, n_want, synced, n_synced, st, err);
+		rv = read_workloads(hub, synced, n_synced, &wr, &wl, &n_wl, err);
+	if (rv == FL_OK && n_synced > 0)
+		rv = hub_safe_apply(safe, want, n_want, wl, n_wl, synced, n_synced, st, err);
+	free(wl);
+	PQclear(wr);
 	free(want);
 	free(synced);
 	PQclear(r);
@@ -462,12 +661,13 @@ static void cycle(hub_safe *s)
 	s->failures = 0;
 	s->last_error_log_ms = 0;
 	s->suppressed = 0;
-	bool wrote = st.insert + st.update + st.revive + st.del > 0;
+	bool wrote = st.insert + st.update + st.revive + st.del + st.wl_insert + st.wl_update > 0;
 	fl_log(wrote ? FL_LOG_INFO : FL_LOG_DEBUG,
-	       "safe sync: %zu clusters, %zu inserted, %zu updated, %zu revived, %zu deleted, %zu unchanged, "
-	       "%zu skipped, %zu duplicate rows left alone, %lld ms",
-	       st.clusters, st.insert, st.update, st.revive, st.del, st.unchanged, st.skipped, st.duplicates,
-	       (long long)(fl_mono_ms() - t0));
+	       "safe sync: %zu clusters; nodes: %zu inserted, %zu updated, %zu revived, %zu deleted, %zu unchanged, "
+	       "%zu skipped; workloads: %zu inserted, %zu updated, %zu unchanged, %zu skipped; %zu duplicate rows "
+	       "left alone, %lld ms",
+	       st.clusters, st.insert, st.update, st.revive, st.del, st.unchanged, st.skipped, st.wl_insert,
+	       st.wl_update, st.wl_unchanged, st.wl_skipped, st.duplicates, (long long)(fl_mono_ms() - t0));
 }
 
 static void *run(void *arg)

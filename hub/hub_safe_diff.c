@@ -1,4 +1,5 @@
-/* hub_safe_diff.c — rounding, clamping and the insert/update/revive/delete decision for node_statistic. */
+/* hub_safe_diff.c — rounding, clamping and the insert/update/revive/delete decisions for node_statistic and
+ * workload_statistic. */
 #include "hub_safe_diff.h"
 
 #include <math.h>
@@ -136,6 +137,97 @@ int hub_safe_diff(hub_safe_want *want, size_t n_want, hub_safe_have *have, size_
 }
 
 void hub_safe_plan_free(hub_safe_plan *plan)
+{
+	if (plan == NULL)
+		return;
+	free(plan->upd);
+	free(plan->ins);
+	memset(plan, 0, sizeof(*plan));
+}
+
+/* --- workload_statistic ----------------------------------------------------------------------------- */
+
+static int wl_want_cmp(const void *a, const void *b)
+{
+	const hub_safe_wl_want *x = a, *y = b;
+	return key_cmp(x->cluster, x->uid, y->cluster, y->uid);
+}
+
+static int wl_have_cmp(const void *a, const void *b)
+{
+	const hub_safe_wl_have *x = a, *y = b;
+	int r = key_cmp(x->cluster, x->uid, y->cluster, y->uid);
+	return r != 0 ? r : (x->id > y->id) - (x->id < y->id);
+}
+
+static int wl_upd_cmp(const void *a, const void *b)
+{
+	const hub_safe_wl_write *x = a, *y = b;
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+static bool fits(const char *s, size_t max)
+{
+	return s[0] != '\0' && strlen(s) <= max;
+}
+
+int hub_safe_wl_diff(hub_safe_wl_want *want, size_t n_want, hub_safe_wl_have *have, size_t n_have,
+                     hub_safe_wl_plan *plan)
+{
+	memset(plan, 0, sizeof(*plan));
+	if (n_want > 1)
+		qsort(want, n_want, sizeof(*want), wl_want_cmp);
+	if (n_have > 1)
+		qsort(have, n_have, sizeof(*have), wl_have_cmp);
+	plan->upd = malloc((n_want > 0 ? n_want : 1) * sizeof(*plan->upd));
+	plan->ins = malloc((n_want > 0 ? n_want : 1) * sizeof(*plan->ins));
+	if (plan->upd == NULL || plan->ins == NULL) {
+		hub_safe_wl_plan_free(plan);
+		return FL_ENOMEM;
+	}
+	size_t h = 0;
+	for (size_t w = 0; w < n_want; w++) {
+		const hub_safe_wl_want *x = &want[w];
+		if (w > 0 && wl_want_cmp(&want[w - 1], x) == 0) { /* a repeat: never written twice */
+			plan->n_skipped++;
+			continue;
+		}
+		/* Rows before this key belong to workloads the hub no longer has live: left alone. */
+		while (h < n_have && key_cmp(have[h].cluster, have[h].uid, x->cluster, x->uid) < 0)
+			h++;
+		const hub_safe_wl_have *row = NULL;
+		if (h < n_have && key_cmp(have[h].cluster, have[h].uid, x->cluster, x->uid) == 0) {
+			row = &have[h++];
+			while (h < n_have && key_cmp(have[h].cluster, have[h].uid, x->cluster, x->uid) == 0) {
+				plan->n_duplicates++;
+				h++;
+			}
+		}
+		if (!fits(x->cluster, HUB_SAFE_CLUSTER_MAX) || !fits(x->uid, HUB_SAFE_UID_MAX) ||
+		    !fits(x->name, HUB_SAFE_WORKLOAD_ID_MAX) || strlen(x->ns) > HUB_SAFE_WORKSPACE_MAX) {
+			plan->n_skipped++;
+			continue;
+		}
+		hub_safe_wl_write wr = {.id = 0, .want = x, .avg = -1, .max = -1};
+		if (x->points > 0 &&
+		    (hub_safe_centi(x->avg, true, &wr.avg) != FL_OK || hub_safe_centi(x->max, true, &wr.max) != FL_OK))
+			wr.avg = wr.max = -1; /* not a number: written as no figure */
+		if (row == NULL) {
+			plan->ins[plan->n_ins++] = wr;
+		} else if (row->avg != wr.avg || row->max != wr.max || row->points != x->points ||
+		           strcmp(row->workload_id, x->name) != 0 || strcmp(row->workspace, x->ns) != 0) {
+			wr.id = row->id;
+			plan->upd[plan->n_upd++] = wr;
+		} else {
+			plan->n_unchanged++;
+		}
+	}
+	if (plan->n_upd > 1)
+		qsort(plan->upd, plan->n_upd, sizeof(*plan->upd), wl_upd_cmp);
+	return FL_OK;
+}
+
+void hub_safe_wl_plan_free(hub_safe_wl_plan *plan)
 {
 	if (plan == NULL)
 		return;

@@ -81,4 +81,55 @@ int hub_safe_diff(hub_safe_want *want, size_t n_want, hub_safe_have *have, size_
 /* Frees what plan owns and zeroes it. NULL is fine. */
 void hub_safe_plan_free(hub_safe_plan *plan);
 
+/* --- workload_statistic ----------------------------------------------------------------------------- */
+
+#define HUB_SAFE_WORKLOAD_ID_MAX 64 /* workload_statistic.workload_id varchar(64): the workload's name */
+#define HUB_SAFE_UID_MAX         36 /* workload_uid varchar(36) */
+#define HUB_SAFE_WORKSPACE_MAX   64 /* workspace varchar(64): the workload's namespace */
+
+/* One live (Running or Pending) workload the hub has, with its last three hours. Strings borrowed. */
+typedef struct hub_safe_wl_want {
+	const char *cluster, *uid, *name, *ns;
+	double avg, max; /* GPU utilization over the samples; meaningless when points is 0 */
+	int64_t points;  /* samples in the last three hours */
+} hub_safe_wl_want;
+
+/* One workload_statistic row (statistic_type '3h') SaFE has. Strings borrowed. */
+typedef struct hub_safe_wl_have {
+	int64_t id;
+	const char *cluster, *uid, *workload_id, *workspace;
+	int avg, max;   /* × 100; -1 for NULL */
+	int64_t points; /* -1 for NULL */
+} hub_safe_wl_have;
+
+/* One write: id > 0 updates that row, id 0 inserts. want borrowed from the want array. */
+typedef struct hub_safe_wl_write {
+	int64_t id;
+	const hub_safe_wl_want *want;
+	int avg, max; /* × 100; -1 → NULL (no samples) */
+} hub_safe_wl_write;
+
+/* What hub_safe_wl_diff decided; arrays malloc'd, owned by the plan (hub_safe_wl_plan_free). */
+typedef struct hub_safe_wl_plan {
+	hub_safe_wl_write *upd; /* sorted by id */
+	size_t n_upd;
+	hub_safe_wl_write *ins; /* sorted by (cluster, uid) */
+	size_t n_ins;
+	size_t n_skipped;    /* wanted workloads left out: a name, uid or namespace too long for SaFE's columns */
+	size_t n_duplicates; /* rows beyond the lowest id of a wanted (cluster, workload_uid): left alone */
+	size_t n_unchanged;
+} hub_safe_wl_plan;
+
+/* Decides the workload_statistic writes: per (cluster, uid) of want (sorted in place, as have by
+ * (cluster, uid, id)), no row → INSERT; a row (the lowest id) whose figures (avg and max as
+ * hub_safe_centi makes them, NULL without samples; the count), workload_id or workspace differ → UPDATE;
+ * equal → nothing. Rows without a want (ended workloads, other rows) are never touched: they keep the
+ * last figures. A want whose strings do not fit SaFE's columns (or is empty) is skipped and counted.
+ * FL_OK or FL_ENOMEM (plan holds nothing). */
+int hub_safe_wl_diff(hub_safe_wl_want *want, size_t n_want, hub_safe_wl_have *have, size_t n_have,
+                     hub_safe_wl_plan *plan);
+
+/* Frees what plan owns and zeroes it. NULL is fine. */
+void hub_safe_wl_plan_free(hub_safe_wl_plan *plan);
+
 #endif

@@ -15,6 +15,7 @@
 #include "fl_time.h"
 #include "hub_history.h"
 #include "hub_metrics.h"
+#include "hub_workload.h"
 
 /* Any constant works; every hub uses the same one ("FlLens" in ASCII). */
 #define HUB_MIGRATION_LOCK_KEY "77409586147443"
@@ -866,8 +867,10 @@ int hub_store_write_frame(hub_store *s, const fl_proto_frame *f, int64_t recv_ms
 	char ov[20][32];
 	int rv = FL_OK;
 	/* Everything that can make the frame unstorable is checked before the transaction starts. */
-	if (rows && ((rv = nodes_json(f, &nodes, err)) != FL_OK || (rv = gpus_json(f, &gpus, err)) != FL_OK ||
-	             (rv = removed_json(f, &removed, err)) != FL_OK))
+	hub_workload_rows wl = {NULL, NULL, NULL};
+	if (rows &&
+	    ((rv = nodes_json(f, &nodes, err)) != FL_OK || (rv = gpus_json(f, &gpus, err)) != FL_OK ||
+	     (rv = removed_json(f, &removed, err)) != FL_OK || (rv = hub_workload_prepare(f, &wl, err)) != FL_OK))
 		goto out;
 	if (rows && f->has_overview && (rv = overview_params(&f->overview, ov, err)) != FL_OK)
 		goto out;
@@ -894,10 +897,16 @@ int hub_store_write_frame(hub_store *s, const fl_proto_frame *f, int64_t recv_ms
 	snprintf(recv, sizeof(recv), "%" PRId64, recv_ms);
 	snprintf(sent, sizeof(sent), "%" PRId64, f->env.sent_at_ms);
 	snprintf(ver, sizeof(ver), "%" PRId64, res->decision.version_ms);
+	hub_workload_counts wc;
 	if (rows && !res->decision.superseded &&
 	    ((rv = write_rows(s, f, nodes, gpus, removed, ov, ver, seq, res, err)) != FL_OK ||
-	     (rv = write_history(s, f, nodes, err)) != FL_OK))
+	     (rv = write_history(s, f, nodes, err)) != FL_OK ||
+	     (rv = hub_workload_write(s->conn, f, &wl, ver, seq, &wc, err)) != FL_OK))
 		goto out;
+	if (rows && !res->decision.superseded) {
+		res->workload_rows = wc.pod_rows + wc.workload_rows;
+		res->rows_deleted += wc.pods_deleted;
+	}
 	const char *fv[] = {f->env.cluster, ver, seq};
 	if (f->env.kind == FL_FRAME_FULL && !res->decision.superseded &&
 	    (rv = cmd(s, "update cluster", SQL_CLUSTER_FULL, 3, fv, err)) != FL_OK)
@@ -943,6 +952,7 @@ out:
 	free(nodes);
 	free(gpus);
 	free(removed);
+	hub_workload_rows_free(&wl);
 	return rv;
 }
 

@@ -74,7 +74,8 @@ typedef struct hub_write_result {
 	hub_seq_decision decision; /* NEW: committed; DUPLICATE or REPLAY: rolled back, nothing written */
 	int64_t node_rows;         /* node rows inserted or updated (rows holding a newer version are left) */
 	int64_t gpu_rows;          /* gpu_device rows inserted or updated */
-	int64_t rows_deleted;      /* node + gpu_device rows deleted (full frames, delta removed_nodes) */
+	int64_t rows_deleted;      /* node, gpu_device and gpu_pod rows deleted (full frames, removed_*) */
+	int64_t workload_rows;     /* gpu_workload + gpu_pod rows inserted or updated (hub_workload_write) */
 } hub_write_result;
 
 /* Writes frame f of a registered cluster (f borrowed; its signature already verified) in ONE transaction:
@@ -85,14 +86,16 @@ typedef struct hub_write_result {
  *     row only where its stored version (src_sent_ms, src_seq) is older than the frame's; a full frame
  *     then deletes the cluster's rows older than itself (those it does not list), a delta the nodes it
  *     removes (and their GPUs) where older; a heartbeat writes no rows, and neither does a frame older
- *     than the cluster's newest full frame (decision.superseded);
+ *     than the cluster's newest full frame (decision.superseded); pods and workloads likewise
+ *     (hub_workload_write), and the node and workload history rows are appended;
  *  4. the cluster row: last_frame_at = max(last_frame_at, recv_ms); stream, version and facts when f is
  *     the cluster's newest frame;
  *  5. an ingest_log row (cluster, spoke_id, seq): a key conflict means a repeat → ROLLBACK, DUPLICATE;
  *  6. COMMIT.
- * FL_OK (see res->decision), FL_EINVAL when f cannot be stored as sent (duplicate node names or GPU keys,
- * a node both sent and removed, a count beyond int, a non-finite number, seq or sent_at out of range:
- * the frame is malformed), or FL_EDB (rolled back; the caller asks the spoke to retry). err says what. */
+ * FL_OK (see res->decision), FL_EINVAL when f cannot be stored as sent (duplicate node names, GPU keys or
+ * pod/workload uids, a node or pod both sent and removed, a pod or workload time out of range, a count beyond int, a
+ * non-finite number, seq or sent_at out of range: the frame is malformed), or FL_EDB (rolled back; the caller asks the
+ * spoke to retry). err says what. */
 int hub_store_write_frame(hub_store *s, const fl_proto_frame *f, int64_t recv_ms, const hub_write_opts *opts,
                           hub_write_result *res, char err[FL_ERR_LEN]);
 

@@ -1,5 +1,6 @@
 /* Unit tests for hub/hub_safe_diff: rounding and clamping of a utilization figure for node_statistic,
- * and the diff that decides insert / update / revive / delete — table-driven, no database. */
+ * the diff that decides insert / update / revive / delete, and the workload_statistic diff —
+ * table-driven, no database. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -138,6 +139,65 @@ static void test_empty_inputs_plan_nothing(void **state)
 	hub_safe_plan_free(NULL);
 }
 
+static void test_workload_diff_inserts_updates_and_leaves_the_rest(void **state)
+{
+	(void)state;
+	hub_safe_wl_want want[] = {
+	    {"b", "u-new", "job-new", "team", 10.0, 20.0, 3},     /* no row: insert */
+	    {"a", "u-same", "job-same", "team", 12.344, 50.0, 2}, /* row equal after rounding: nothing */
+	    {"a", "u-more", "job-more", "team", 30.0, 40.0, 5},   /* one more sample: update */
+	    {"a", "u-pend", "job-pend", "team", 0.0, 0.0, 0},     /* pending, no samples: NULL figures */
+	    {"a", "u-ren", "job-renamed", "team2", 1.0, 1.0, 1},  /* renamed, moved: update */
+	};
+	hub_safe_wl_have have[] = {
+	    {7, "a", "u-more", "job-more", "team", 3000, 4000, 4},
+	    {3, "a", "u-same", "job-same", "team", 1234, 5000, 2},
+	    {9, "a", "u-gone", "job-gone", "team", 100, 100, 1},
+	    {4, "a", "u-pend", "job-pend", "team", -1, -1, 0},
+	    {5, "a", "u-ren", "job-old", "team", 100, 100, 1},
+	    {8, "a", "u-same", "job-same", "team", 0, 0, 0},
+	};
+	hub_safe_wl_plan p;
+	assert_int_equal(hub_safe_wl_diff(want, 5, have, 6, &p), FL_OK);
+	assert_int_equal(p.n_ins, 1);
+	assert_string_equal(p.ins[0].want->uid, "u-new");
+	assert_int_equal(p.ins[0].avg, 1000);
+	assert_int_equal(p.ins[0].max, 2000);
+	assert_int_equal(p.n_upd, 2);
+	assert_int_equal(p.upd[0].id, 5); /* sorted by id */
+	assert_int_equal(p.upd[1].id, 7);
+	assert_int_equal(p.upd[1].avg, 3000);
+	assert_int_equal(p.n_unchanged, 2);  /* u-same (lowest id 3), u-pend */
+	assert_int_equal(p.n_duplicates, 1); /* id 8 of u-same */
+	assert_int_equal(p.n_skipped, 0);    /* u-gone: not wanted, left alone, not counted */
+	hub_safe_wl_plan_free(&p);
+}
+
+static void test_workload_diff_skips_what_safe_cannot_hold(void **state)
+{
+	(void)state;
+	char long_name[80];
+	memset(long_name, 'n', 65);
+	long_name[65] = '\0';
+	hub_safe_wl_want want[] = {
+	    {"a", "u1", long_name, "team", 1, 1, 1},
+	    {"a", "0123456789012345678901234567890123456", "ok", "team", 1, 1, 1}, /* 37-character uid */
+	    {"a", "u3", "", "team", 1, 1, 1},
+	    {"a", "u4", "ok", "team", NAN, NAN, 1}, /* not a number: no figures, still written */
+	    {"a", "u6", "ok", "team", 1, 1, 1},
+	    {"a", "u6", "ok", "team", 1, 1, 1}, /* a repeat */
+	};
+	hub_safe_wl_plan p;
+	assert_int_equal(hub_safe_wl_diff(want, 6, NULL, 0, &p), FL_OK);
+	assert_int_equal(p.n_skipped, 4);
+	assert_int_equal(p.n_ins, 2);
+	assert_string_equal(p.ins[0].want->uid, "u4");
+	assert_int_equal(p.ins[0].avg, -1);
+	assert_string_equal(p.ins[1].want->uid, "u6");
+	assert_int_equal(p.ins[1].avg, 100);
+	hub_safe_wl_plan_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -146,6 +206,8 @@ int main(void)
 	    cmocka_unit_test(test_duplicate_rows_update_only_the_lowest_id),
 	    cmocka_unit_test(test_names_too_long_for_safe_are_skipped_and_repeats_written_once),
 	    cmocka_unit_test(test_empty_inputs_plan_nothing),
+	    cmocka_unit_test(test_workload_diff_inserts_updates_and_leaves_the_rest),
+	    cmocka_unit_test(test_workload_diff_skips_what_safe_cannot_hold),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -128,6 +128,47 @@ static hub_write_result write_frame(fl_proto_frame *f, bool full_seen)
 	return res;
 }
 
+/* Adds pod uid of workload wl (1 GPU, Running) and, unless wl is already in f, the workload itself
+ * (Running, utilization util). */
+static void add_pod(fl_proto_frame *f, const char *uid, const char *wl, double util)
+{
+	f->pods = realloc(f->pods, (f->n_pods + 1) * sizeof(*f->pods));
+	assert_non_null(f->pods);
+	fl_proto_pod *p = &f->pods[f->n_pods++];
+	memset(p, 0, sizeof(*p));
+	snprintf(p->uid, sizeof(p->uid), "%s", uid);
+	snprintf(p->name, sizeof(p->name), "pod-%s", uid);
+	strcpy(p->ns, "team");
+	strcpy(p->phase, "Running");
+	p->running = true;
+	p->gpus = 1;
+	snprintf(p->workload_uid, sizeof(p->workload_uid), "%s", wl);
+	for (uint32_t i = 0; i < f->n_workloads; i++)
+		if (strcmp(f->workloads[i].uid, wl) == 0)
+			return;
+	f->workloads = realloc(f->workloads, (f->n_workloads + 1) * sizeof(*f->workloads));
+	assert_non_null(f->workloads);
+	fl_proto_workload *w = &f->workloads[f->n_workloads++];
+	memset(w, 0, sizeof(*w));
+	snprintf(w->uid, sizeof(w->uid), "%s", wl);
+	strcpy(w->kind, "Job");
+	strcpy(w->ns, "team");
+	snprintf(w->name, sizeof(w->name), "job-%s", wl);
+	strcpy(w->status, "Running");
+	w->gpu_request = 1;
+	w->pods = 1;
+	w->utilization = util;
+	w->has_utilization = true;
+	w->created_ms = T;
+}
+
+static void add_removed_pod(fl_proto_frame *f, const char *uid)
+{
+	f->removed_pods = realloc(f->removed_pods, (f->n_removed_pods + 1) * sizeof(*f->removed_pods));
+	assert_non_null(f->removed_pods);
+	snprintf(f->removed_pods[f->n_removed_pods++].name, FL_NAME_LEN, "%s", uid);
+}
+
 static long long alloc_of(const char *node)
 {
 	char q[256];
@@ -192,7 +233,8 @@ static int setup(void **state)
 	(void)state;
 	if (url == NULL || url[0] == '\0')
 		return 0;
-	sql_ok("TRUNCATE ingest_log, node, gpu_device, cluster_overview_cache");
+	sql_ok("TRUNCATE ingest_log, node, gpu_device, cluster_overview_cache, gpu_pod, gpu_workload,"
+	       " workload_utilization_history");
 	sql_ok("UPDATE cluster SET spoke_id = NULL, last_seq = NULL, src_sent_ms = NULL, src_seq = NULL,"
 	       " full_sent_ms = NULL, full_seq = NULL, last_frame_at = NULL, last_sent_at = NULL, k8s_version = NULL");
 	hub_metrics_reset();
@@ -727,6 +769,100 @@ static void test_a_blocked_cluster_does_not_hold_up_the_others(void **state)
 	assert_int_equal(sql_int("SELECT count(*) FROM ingest_log"), 2);
 }
 
+static void test_pods_and_workloads_follow_full_frames_and_deltas(void **state)
+{
+	(void)state;
+	NEED_DB();
+	fl_proto_frame f = frame("s1", 1, T, FL_FRAME_FULL);
+	add_node(&f, "a", 1);
+	add_pod(&f, "p1", "w1", 40);
+	add_pod(&f, "p2", "w1", 40);
+	add_pod(&f, "p3", "w2", 60);
+	hub_write_result res = write_frame(&f, false);
+	assert_int_equal(res.workload_rows, 3 + 2);
+	assert_string_equal(sql_text("SELECT string_agg(uid || '=' || workload_uid, ',' ORDER BY uid) FROM gpu_pod"),
+	                    "p1=w1,p2=w1,p3=w2");
+	assert_string_equal(
+	    sql_text("SELECT string_agg(uid || '=' || status || '/' || gpu_utilization || '/' ||"
+	             " (extract(epoch FROM created_at) * 1000)::bigint, ',' ORDER BY uid) FROM gpu_workload"),
+	    "w1=Running/40/1700000000000,w2=Running/60/1700000000000");
+	assert_int_equal(sql_int("SELECT count(*) FROM workload_utilization_history"), 2);
+
+	/* A delta removes p2 and brings w2 to 70 %; an older delta from another stream changes nothing. */
+	f = frame("s1", 2, T + 1000, FL_FRAME_DELTA);
+	add_removed_pod(&f, "p2");
+	add_removed_pod(&f, "never-there");
+	add_pod(&f, "p3", "w2", 70);
+	res = write_frame(&f, true);
+	assert_int_equal(res.rows_deleted, 1);
+	assert_string_equal(sql_text("SELECT string_agg(uid, ',' ORDER BY uid) FROM gpu_pod"), "p1,p3");
+	assert_int_equal(sql_int("SELECT gpu_utilization FROM gpu_workload WHERE uid = 'w2'"), 70);
+	f = frame("s0", 9, T + 500, FL_FRAME_DELTA);
+	add_pod(&f, "p3", "w2", 10);
+	write_frame(&f, true);
+	assert_int_equal(sql_int("SELECT gpu_utilization FROM gpu_workload WHERE uid = 'w2'"), 70);
+
+	/* A full frame without w1: its pods go, it is Deleted at the frame's time; w2 stays Running. */
+	f = frame("s1", 3, T + 2000, FL_FRAME_FULL);
+	add_node(&f, "a", 1);
+	add_pod(&f, "p3", "w2", 80);
+	res = write_frame(&f, true);
+	assert_string_equal(sql_text("SELECT string_agg(uid, ',' ORDER BY uid) FROM gpu_pod"), "p3");
+	assert_string_equal(
+	    sql_text("SELECT string_agg(uid || '=' || status || '/' || pods || '/' ||"
+	             " coalesce((extract(epoch FROM ended_at) * 1000)::bigint::text, '-'), ',' ORDER BY uid)"
+	             " FROM gpu_workload"),
+	    "w1=Deleted/0/1700000002000,w2=Running/1/-");
+	/* A later full frame leaves the Deleted one as it is. */
+	f = frame("s1", 4, T + 3000, FL_FRAME_FULL);
+	add_node(&f, "a", 1);
+	add_pod(&f, "p3", "w2", 80);
+	write_frame(&f, true);
+	assert_string_equal(
+	    sql_text("SELECT (extract(epoch FROM ended_at) * 1000)::bigint FROM gpu_workload WHERE uid = 'w1'"),
+	    "1700000002000");
+	/* Every committed frame's sample is history, the older stream's too (a measurement at its time). */
+	assert_int_equal(sql_int("SELECT count(*) FROM workload_utilization_history WHERE workload_uid = 'w2'"), 5);
+}
+
+static void test_unstorable_pods_and_workloads_are_malformed(void **state)
+{
+	(void)state;
+	NEED_DB();
+	hub_write_opts opts = {.replay_tolerance_ms = TOL};
+	hub_write_result res;
+	char err[FL_ERR_LEN] = "";
+	fl_proto_frame f = frame("s1", 1, T, FL_FRAME_FULL);
+	add_pod(&f, "p1", "w1", 10);
+	add_pod(&f, "p1", "w1", 10);
+	assert_int_equal(hub_store_write_frame(store, &f, T, &opts, &res, err), FL_EINVAL);
+	assert_non_null(strstr(err, "pod uid 'p1' appears twice"));
+	fl_proto_frame_free(&f);
+
+	f = frame("s1", 1, T, FL_FRAME_DELTA);
+	add_pod(&f, "p1", "w1", 10);
+	add_removed_pod(&f, "p1");
+	assert_int_equal(hub_store_write_frame(store, &f, T, &opts, &res, err), FL_EINVAL);
+	assert_non_null(strstr(err, "pod uid 'p1' is both sent and removed"));
+	fl_proto_frame_free(&f);
+
+	f = frame("s1", 1, T, FL_FRAME_FULL);
+	add_pod(&f, "p1", "w1", 10);
+	f.workloads[0].ended_ms = 300000000000000LL; /* year 11476 */
+	assert_int_equal(hub_store_write_frame(store, &f, T, &opts, &res, err), FL_EINVAL);
+	assert_non_null(strstr(err, "created or ended is out of range"));
+	fl_proto_frame_free(&f);
+
+	f = frame("s1", 1, T, FL_FRAME_FULL);
+	add_pod(&f, "p1", "w1", 10);
+	strcpy(f.pods[0].name, "bad-\xff");
+	assert_int_equal(hub_store_write_frame(store, &f, T, &opts, &res, err), FL_EINVAL);
+	assert_non_null(strstr(err, "not UTF-8"));
+	fl_proto_frame_free(&f);
+	assert_int_equal(sql_int("SELECT count(*) FROM ingest_log"), 0);
+	assert_int_equal(sql_int("SELECT count(*) FROM gpu_pod"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -739,6 +875,8 @@ int main(void)
 	    cmocka_unit_test_setup(test_older_delta_cannot_bring_back_a_node_a_newer_full_removed, setup),
 	    cmocka_unit_test_setup(test_writers_of_one_cluster_wait_for_its_lock_only, setup),
 	    cmocka_unit_test_setup(test_node_both_sent_and_removed_is_malformed, setup),
+	    cmocka_unit_test_setup(test_pods_and_workloads_follow_full_frames_and_deltas, setup),
+	    cmocka_unit_test_setup(test_unstorable_pods_and_workloads_are_malformed, setup),
 	    cmocka_unit_test_setup(test_replay_from_another_stream_is_refused_and_writes_nothing, setup),
 	    cmocka_unit_test_setup(test_heartbeat_touches_only_the_cluster_row_and_the_log, setup),
 	    cmocka_unit_test_setup(test_gap_and_unseen_full_ask_for_a_full_snapshot_but_still_write, setup),

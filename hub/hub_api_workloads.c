@@ -1,0 +1,190 @@
+/* hub_api_workloads.c — GET /v1/workloads (filtered, paged, ordered) and GET /v1/workloads/{uid} with
+ * its pods (issue 5), read from gpu_workload / gpu_pod through the API worker's own hub_store. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fl_log.h"
+#include "hub_api_int.h"
+#include "hub_params.h"
+#include "hub_store.h"
+#include "hub_workload.h"
+
+static const char *const statuses[HUB_WORKLOAD_MAX_STATUSES] = {"Running", "Pending", "Done", "Failed", "Deleted"};
+
+/* ?status=: a comma list of workload statuses into out (pointing into buf). 0, or the status answered. */
+static int status_arg(hub_req *r, char buf[HUB_PARAM_MAX + 1], const char *out[HUB_QUERY_MAX_STATUSES], size_t *n)
+{
+	char msg[FL_ERR_LEN];
+	if (hub_params_statuses(r->query, buf, out, n, msg) != FL_OK)
+		return hub_api_error(r, 400, "%s", msg);
+	for (size_t i = 0; i < *n; i++) {
+		bool known = false;
+		for (size_t k = 0; k < HUB_WORKLOAD_MAX_STATUSES; k++)
+			known = known || strcmp(out[i], statuses[k]) == 0;
+		if (!known)
+			return hub_api_error(r, 400,
+			                     "parameter 'status': '%s' is not one of Running, Pending, Done, Failed, "
+			                     "Deleted",
+			                     out[i]);
+	}
+	return 0;
+}
+
+/* ?order_by=: one of hub_workload_order_names. 0, or the status answered. */
+static int order_arg(hub_req *r, hub_workload_order *out)
+{
+	char v[HUB_PARAM_MAX + 1], msg[FL_ERR_LEN];
+	bool present;
+	*out = HUB_WL_ORDER_CLUSTER_NAME;
+	if (hub_params_raw(r->query, "order_by", 0, v, &present, msg) != FL_OK)
+		return hub_api_error(r, 400, "%s", msg);
+	if (!present)
+		return 0;
+	for (int k = 0; k < HUB_WL_ORDER_COUNT; k++)
+		if (strcmp(v, hub_workload_order_names[k]) == 0) {
+			*out = (hub_workload_order)k;
+			return 0;
+		}
+	return hub_api_error(r, 400,
+	                     "parameter 'order_by' must be one of cluster_name, name, namespace, kind, status, "
+	                     "gpu_request, gpu_utilization, created_at, ended_at");
+}
+
+/* The names of the clusters set[] marks, borrowed from the view's config; *n of them. NULL if none or
+ * out of memory (*n tells which). */
+static const char **names_of(hub_req *r, const bool *set, size_t *n)
+{
+	hub_view *v = r->api->view;
+	const char **names = calloc(hub_view_count(v) + 1, sizeof(*names));
+	*n = 0;
+	for (size_t i = 0; names != NULL && i < hub_view_count(v); i++)
+		if (set[i])
+			names[(*n)++] = hub_view_conf(v, i)->name;
+	return names;
+}
+
+/* Sends json (a whole data value as text, stolen) in the envelope, or 503 when it is NULL. */
+static int answer(hub_req *r, char *json, int rv, const char *err)
+{
+	if (rv != FL_OK || json == NULL) {
+		free(json);
+		if (rv == FL_ENOMEM)
+			return hub_api_error(r, 500, "out of memory");
+		fl_warn("api: workloads: %s", err);
+		return hub_api_error(r, 503, "workloads are unavailable: the database did not answer");
+	}
+	size_t head = strlen(HUB_API_OK_HEAD), len = strlen(json);
+	char *env = malloc(head + len + 2);
+	if (env == NULL) {
+		free(json);
+		return hub_api_error(r, 500, "out of memory");
+	}
+	memcpy(env, HUB_API_OK_HEAD, head);
+	memcpy(env + head, json, len);
+	memcpy(env + head + len, "}", 2);
+	free(json);
+	int status = hub_api_ok_text(r, env, head + len + 1);
+	free(env);
+	return status;
+}
+
+/* The worker's connection, or NULL (err says why). */
+static PGconn *conn(hub_req *r, char err[FL_ERR_LEN])
+{
+	hub_store *s = hub_api_store(r);
+	if (s == NULL) {
+		snprintf(err, FL_ERR_LEN, "out of memory");
+		return NULL;
+	}
+	return hub_store_pgconn(s, err);
+}
+
+int hub_api_workloads(hub_req *r)
+{
+	char msg[FL_ERR_LEN], ns[FL_NAMESPACE_LEN], kind[FL_KIND_LEN], name[FL_NAME_LEN], sbuf[HUB_PARAM_MAX + 1];
+	const char *st[HUB_QUERY_MAX_STATUSES];
+	hub_workload_query q;
+	memset(&q, 0, sizeof(q));
+	int64_t page_num, page_size;
+	int rv;
+	if (hub_params_name(r->query, "namespace", ns, sizeof(ns), msg) != FL_OK ||
+	    hub_params_name(r->query, "kind", kind, sizeof(kind), msg) != FL_OK ||
+	    hub_params_name(r->query, "name", name, sizeof(name), msg) != FL_OK ||
+	    hub_params_int(r->query, "page_num", 1, 1, 10000000, &page_num, msg) != FL_OK ||
+	    hub_params_int(r->query, "page_size", 10, 1, 1000, &page_size, msg) != FL_OK ||
+	    hub_params_bool(r->query, "desc", false, &q.desc, msg) != FL_OK)
+		return hub_api_error(r, 400, "%s", msg);
+	if ((rv = status_arg(r, sbuf, st, &q.n_statuses)) != 0 || (rv = order_arg(r, &q.order)) != 0)
+		return rv;
+	bool *set;
+	if ((rv = hub_api_cluster_set(r, true, &set)) != 0)
+		return rv;
+	const char **names = names_of(r, set, &q.n_clusters);
+	free(set);
+	if (names == NULL)
+		return hub_api_error(r, 500, "out of memory");
+	if (q.n_clusters == 0) {
+		free(names);
+		return answer(r, strdup("{\"data\":[],\"total\":0}"), FL_OK, "");
+	}
+	q.clusters = names;
+	q.ns = ns;
+	q.kind = kind;
+	q.name = name;
+	q.statuses = st;
+	q.limit = page_size;
+	q.offset = (page_num - 1) * page_size;
+	char err[FL_ERR_LEN] = "";
+	char *json = NULL;
+	PGconn *c = conn(r, err);
+	rv = c != NULL ? hub_workload_list(c, &q, &json, err) : FL_EDB;
+	free(names);
+	return answer(r, json, rv, err);
+}
+
+int hub_api_workload(hub_req *r)
+{
+	bool *set;
+	int rv = hub_api_cluster_set(r, false, &set);
+	if (rv != 0)
+		return rv;
+	size_t n = 0;
+	const char **names = names_of(r, set, &n);
+	free(set);
+	if (names == NULL)
+		return hub_api_error(r, 500, "out of memory");
+	char err[FL_ERR_LEN] = "";
+	char *json = NULL;
+	PGconn *c = n > 0 ? conn(r, err) : NULL;
+	rv = n == 0 ? FL_OK : c != NULL ? hub_workload_get(c, names, n, r->name, &json, err) : FL_EDB;
+	free(names);
+	if (rv != FL_OK || n == 0) {
+		free(json);
+		return n == 0 ? hub_api_error(r, 404, "workload '%s' not found", r->name) : answer(r, NULL, rv, err);
+	}
+	/* json is an array, one entry per cluster that has the uid (normally one). */
+	json_error_t jerr;
+	json_t *arr = json_loads(json, 0, &jerr);
+	free(json);
+	size_t found = json_array_size(arr);
+	if (arr == NULL || found == 0) {
+		json_decref(arr);
+		return arr == NULL ? hub_api_error(r, 500, "unreadable answer from the database")
+		                   : hub_api_error(r, 404, "workload '%s' not found", r->name);
+	}
+	if (found > 1) {
+		char list[256] = "";
+		for (size_t i = 0; i < found; i++) {
+			const char *cl = json_string_value(json_object_get(json_array_get(arr, i), "cluster_name"));
+			size_t used = strlen(list);
+			snprintf(list + used, sizeof(list) - used, "%s%s", i > 0 ? ", " : "", cl != NULL ? cl : "?");
+		}
+		json_decref(arr);
+		return hub_api_error(r, 400,
+		                     "workload '%s' is in several clusters (%s): parameter 'cluster' is required",
+		                     r->name, list);
+	}
+	json_t *one = json_incref(json_array_get(arr, 0));
+	json_decref(arr);
+	return hub_api_ok(r, one);
+}

@@ -1,0 +1,446 @@
+/* hub_workload.c — gpu_workload / gpu_pod rows from frames, their history, and the workload reads. */
+#include "hub_workload.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+/* Times must fit PostgreSQL's timestamptz and mean something: 1970 .. 9999 (as hub_store's sent_at). */
+#define MAX_TIME_MS 253402300799999LL
+
+const char *const hub_workload_order_names[HUB_WL_ORDER_COUNT] = {
+    "cluster_name", "name", "namespace", "kind", "status", "gpu_request", "gpu_utilization", "created_at", "ended_at"};
+
+/* --- building the rows ------------------------------------------------------------------------------ */
+
+static int cmp_pod(const void *a, const void *b)
+{
+	return strcmp((*(const fl_proto_pod *const *)a)->uid, (*(const fl_proto_pod *const *)b)->uid);
+}
+
+static int cmp_workload(const void *a, const void *b)
+{
+	return strcmp((*(const fl_proto_workload *const *)a)->uid, (*(const fl_proto_workload *const *)b)->uid);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static bool time_ok(int64_t ms)
+{
+	return ms >= 0 && ms <= MAX_TIME_MS;
+}
+
+/* key: string (0), or -1 when s is not UTF-8 or memory ran out. */
+static int put_str(json_t *o, const char *key, const char *s)
+{
+	json_t *v = json_string(s);
+	return v == NULL ? -1 : json_object_set_new(o, key, v);
+}
+
+static int put_int(json_t *o, const char *key, int64_t x)
+{
+	return json_object_set_new(o, key, json_integer((json_int_t)x));
+}
+
+/* key: number, or null when !has; -1 when x is not finite. */
+static int put_real(json_t *o, const char *key, double x, bool has)
+{
+	if (!has)
+		return json_object_set_new(o, key, json_null());
+	json_t *v = json_real(x);
+	return v == NULL ? -1 : json_object_set_new(o, key, v);
+}
+
+/* The n items of arr (each sz bytes) as pointers sorted by cmp; *out NULL when n is 0. */
+static int sorted(const void *arr, uint32_t n, size_t sz, int (*cmp)(const void *, const void *), const void ***out)
+{
+	*out = NULL;
+	if (n == 0)
+		return FL_OK;
+	const void **v = malloc((size_t)n * sizeof(*v));
+	if (v == NULL)
+		return FL_ENOMEM;
+	for (uint32_t i = 0; i < n; i++)
+		v[i] = (const char *)arr + (size_t)i * sz;
+	qsort(v, n, sizeof(*v), cmp);
+	*out = v;
+	return FL_OK;
+}
+
+static int dump(json_t *arr, char **out, char err[FL_ERR_LEN])
+{
+	if ((*out = json_dumps(arr, JSON_COMPACT)) == NULL)
+		return fl_seterr(err, FL_ENOMEM, "out of memory");
+	return FL_OK;
+}
+
+static int pods_json(const fl_proto_frame *f, char **out, char err[FL_ERR_LEN])
+{
+	const void **ix;
+	if (sorted(f->pods, f->n_pods, sizeof(*f->pods), cmp_pod, &ix) != FL_OK)
+		return fl_seterr(err, FL_ENOMEM, "out of memory");
+	int rv = FL_OK;
+	json_t *arr = json_array();
+	if (arr == NULL)
+		rv = fl_seterr(err, FL_ENOMEM, "out of memory");
+	for (uint32_t i = 0; i < f->n_pods && rv == FL_OK; i++) {
+		const fl_proto_pod *p = ix[i];
+		if (i > 0 && cmp_pod(&ix[i - 1], &ix[i]) == 0) {
+			rv = fl_seterr(err, FL_EINVAL, "pod uid '%s' appears twice in the frame", p->uid);
+			break;
+		}
+		if (!time_ok(p->created_ms)) {
+			rv = fl_seterr(err, FL_EINVAL, "pod '%.200s': created %" PRId64 " ms is out of range", p->name,
+			               p->created_ms);
+			break;
+		}
+		json_t *o = json_object();
+		if (o == NULL || put_str(o, "uid", p->uid) || put_str(o, "namespace", p->ns) ||
+		    put_str(o, "name", p->name) || put_str(o, "node_name", p->node) || put_int(o, "gpus", p->gpus) ||
+		    put_str(o, "phase", p->phase) || json_object_set_new(o, "running", json_boolean(p->running)) ||
+		    put_str(o, "workload_uid", p->workload_uid) ||
+		    put_real(o, "gpu_utilization", p->utilization, p->has_utilization) ||
+		    put_int(o, "created", p->created_ms) || json_array_append(arr, o))
+			rv = fl_seterr(err, FL_EINVAL,
+			               "pod '%.200s': a text field is not UTF-8 or a number is not finite", p->name);
+		json_decref(o);
+	}
+	free(ix);
+	if (rv == FL_OK)
+		rv = dump(arr, out, err);
+	json_decref(arr);
+	return rv;
+}
+
+static int workloads_json(const fl_proto_frame *f, char **out, char err[FL_ERR_LEN])
+{
+	const void **ix;
+	if (sorted(f->workloads, f->n_workloads, sizeof(*f->workloads), cmp_workload, &ix) != FL_OK)
+		return fl_seterr(err, FL_ENOMEM, "out of memory");
+	int rv = FL_OK;
+	json_t *arr = json_array();
+	if (arr == NULL)
+		rv = fl_seterr(err, FL_ENOMEM, "out of memory");
+	for (uint32_t i = 0; i < f->n_workloads && rv == FL_OK; i++) {
+		const fl_proto_workload *w = ix[i];
+		if (i > 0 && cmp_workload(&ix[i - 1], &ix[i]) == 0) {
+			rv = fl_seterr(err, FL_EINVAL, "workload uid '%s' appears twice in the frame", w->uid);
+			break;
+		}
+		if (!time_ok(w->created_ms) || !time_ok(w->ended_ms)) {
+			rv = fl_seterr(err, FL_EINVAL, "workload %.60s '%.200s': created or ended is out of range",
+			               w->kind, w->name);
+			break;
+		}
+		json_t *o = json_object();
+		if (o == NULL || put_str(o, "uid", w->uid) || put_str(o, "kind", w->kind) ||
+		    put_str(o, "api_version", w->api_version) || put_str(o, "namespace", w->ns) ||
+		    put_str(o, "name", w->name) || put_str(o, "status", w->status) ||
+		    put_int(o, "gpu_request", w->gpu_request) || put_int(o, "pods", w->pods) ||
+		    put_real(o, "gpu_utilization", w->utilization, w->has_utilization) ||
+		    put_int(o, "created", w->created_ms) || put_int(o, "ended", w->ended_ms) ||
+		    json_array_append(arr, o))
+			rv = fl_seterr(err, FL_EINVAL,
+			               "workload '%.200s': a text field is not UTF-8 or a number is not finite",
+			               w->name);
+		json_decref(o);
+	}
+	free(ix);
+	if (rv == FL_OK)
+		rv = dump(arr, out, err);
+	json_decref(arr);
+	return rv;
+}
+
+/* The removed pod uids, sorted; FL_EINVAL when the frame also sends one of them. */
+static int removed_json(const fl_proto_frame *f, char **out, char err[FL_ERR_LEN])
+{
+	uint32_t n = f->n_removed_pods;
+	const char **uids = n > 0 ? malloc(n * sizeof(*uids)) : NULL;
+	if (n > 0 && uids == NULL)
+		return fl_seterr(err, FL_ENOMEM, "out of memory");
+	for (uint32_t i = 0; i < n; i++)
+		uids[i] = f->removed_pods[i].name;
+	if (n > 1)
+		qsort(uids, n, sizeof(*uids), cmp_str);
+	int rv = FL_OK;
+	for (uint32_t i = 0; i < f->n_pods && n > 0 && rv == FL_OK; i++) {
+		const char *key = f->pods[i].uid;
+		if (bsearch(&key, uids, n, sizeof(*uids), cmp_str) != NULL)
+			rv = fl_seterr(err, FL_EINVAL, "pod uid '%.100s' is both sent and removed", key);
+	}
+	json_t *arr = rv == FL_OK ? json_array() : NULL;
+	if (rv == FL_OK && arr == NULL)
+		rv = fl_seterr(err, FL_ENOMEM, "out of memory");
+	for (uint32_t i = 0; i < n && rv == FL_OK; i++) {
+		json_t *v = json_string(uids[i]);
+		if (v == NULL || json_array_append_new(arr, v) != 0)
+			rv = fl_seterr(err, FL_EINVAL, "removed pod uid '%.100s': not UTF-8", uids[i]);
+	}
+	free(uids);
+	if (rv == FL_OK)
+		rv = dump(arr, out, err);
+	json_decref(arr);
+	return rv;
+}
+
+int hub_workload_prepare(const fl_proto_frame *f, hub_workload_rows *out, char err[FL_ERR_LEN])
+{
+	memset(out, 0, sizeof(*out));
+	int rv = pods_json(f, &out->pods, err);
+	if (rv == FL_OK)
+		rv = workloads_json(f, &out->workloads, err);
+	if (rv == FL_OK)
+		rv = removed_json(f, &out->removed, err);
+	if (rv != FL_OK)
+		hub_workload_rows_free(out);
+	return rv;
+}
+
+void hub_workload_rows_free(hub_workload_rows *rows)
+{
+	if (rows == NULL)
+		return;
+	free(rows->pods);
+	free(rows->workloads);
+	free(rows->removed);
+	memset(rows, 0, sizeof(*rows));
+}
+
+/* --- writing ------------------------------------------------------------------------------------------ */
+
+/* $3, $4: the frame's version. A row is changed only where its stored version is older. */
+static const char SQL_PODS[] =
+    "INSERT INTO gpu_pod (cluster_name, uid, namespace, name, node_name, gpus, phase, running, workload_uid,"
+    " gpu_utilization, created_at, src_sent_ms, src_seq)"
+    " SELECT $1, x.uid, x.namespace, x.name, x.node_name, x.gpus, x.phase, x.running, x.workload_uid,"
+    " x.gpu_utilization, CASE WHEN x.created > 0 THEN to_timestamp(x.created / 1000.0) END, $3::bigint, $4::bigint"
+    " FROM jsonb_to_recordset($2::jsonb) AS x(uid text, namespace text, name text, node_name text, gpus bigint,"
+    " phase text, running boolean, workload_uid text, gpu_utilization double precision, created bigint)"
+    " ON CONFLICT (cluster_name, uid) DO UPDATE SET namespace = EXCLUDED.namespace, name = EXCLUDED.name,"
+    " node_name = EXCLUDED.node_name, gpus = EXCLUDED.gpus, phase = EXCLUDED.phase, running = EXCLUDED.running,"
+    " workload_uid = EXCLUDED.workload_uid, gpu_utilization = EXCLUDED.gpu_utilization,"
+    " created_at = EXCLUDED.created_at, src_sent_ms = EXCLUDED.src_sent_ms, src_seq = EXCLUDED.src_seq,"
+    " updated_at = now()"
+    " WHERE (gpu_pod.src_sent_ms, gpu_pod.src_seq) < (EXCLUDED.src_sent_ms, EXCLUDED.src_seq)";
+
+static const char SQL_WORKLOADS[] =
+    "INSERT INTO gpu_workload (cluster_name, uid, kind, api_version, namespace, name, status, gpu_request, pods,"
+    " gpu_utilization, created_at, ended_at, src_sent_ms, src_seq)"
+    " SELECT $1, x.uid, x.kind, x.api_version, x.namespace, x.name, x.status, x.gpu_request, x.pods,"
+    " x.gpu_utilization, CASE WHEN x.created > 0 THEN to_timestamp(x.created / 1000.0) END,"
+    " CASE WHEN x.ended > 0 THEN to_timestamp(x.ended / 1000.0) END, $3::bigint, $4::bigint"
+    " FROM jsonb_to_recordset($2::jsonb) AS x(uid text, kind text, api_version text, namespace text, name text,"
+    " status text, gpu_request bigint, pods bigint, gpu_utilization double precision, created bigint, ended bigint)"
+    " ON CONFLICT (cluster_name, uid) DO UPDATE SET kind = EXCLUDED.kind, api_version = EXCLUDED.api_version,"
+    " namespace = EXCLUDED.namespace, name = EXCLUDED.name, status = EXCLUDED.status,"
+    " gpu_request = EXCLUDED.gpu_request, pods = EXCLUDED.pods, gpu_utilization = EXCLUDED.gpu_utilization,"
+    " created_at = EXCLUDED.created_at, ended_at = EXCLUDED.ended_at, src_sent_ms = EXCLUDED.src_sent_ms,"
+    " src_seq = EXCLUDED.src_seq, updated_at = now()"
+    " WHERE (gpu_workload.src_sent_ms, gpu_workload.src_seq) < (EXCLUDED.src_sent_ms, EXCLUDED.src_seq)";
+
+/* A full frame, AFTER its upserts: what is older than the frame is exactly what it does not list. */
+static const char SQL_PODS_DELETE_OLDER[] =
+    "DELETE FROM gpu_pod WHERE cluster_name = $1 AND (src_sent_ms, src_seq) < ($2::bigint, $3::bigint)";
+static const char SQL_WORKLOADS_END_OLDER[] =
+    "UPDATE gpu_workload SET status = 'Deleted', ended_at = to_timestamp($2::bigint / 1000.0), pods = 0,"
+    " gpu_request = 0, gpu_utilization = NULL, src_sent_ms = $2::bigint, src_seq = $3::bigint, updated_at = now()"
+    " WHERE cluster_name = $1 AND status IN ('Running', 'Pending') AND (src_sent_ms, src_seq) < ($2::bigint,"
+    " $3::bigint)";
+
+/* A delta's removed_pods ($2, a JSON array of uids), where older. */
+static const char SQL_PODS_REMOVE[] =
+    "DELETE FROM gpu_pod WHERE cluster_name = $1 AND uid IN (SELECT jsonb_array_elements_text($2::jsonb))"
+    " AND (src_sent_ms, src_seq) < ($3::bigint, $4::bigint)";
+
+static const char SQL_HISTORY[] =
+    "INSERT INTO workload_utilization_history (cluster_name, workload_uid, sampled_at, gpu_utilization)"
+    " SELECT $1, x.uid, to_timestamp($2::bigint / 1000.0), x.gpu_utilization"
+    " FROM jsonb_to_recordset($3::jsonb) AS x(uid text, status text, gpu_utilization double precision)"
+    " WHERE x.gpu_utilization IS NOT NULL AND x.status = 'Running'";
+
+/* Runs a command; *rows: the rows it touched. */
+static int exec_count(PGconn *c, const char *sql, int n, const char *const *v, const char *what, int64_t *rows,
+                      char err[FL_ERR_LEN])
+{
+	PGresult *r = PQexecParams(c, sql, n, NULL, v, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		const char *m = PQresultErrorMessage(r);
+		int rv = fl_seterr(err, FL_EDB, "%s: %.*s", what, (int)strcspn(m, "\n"), m);
+		PQclear(r);
+		return rv;
+	}
+	*rows = strtoll(PQcmdTuples(r), NULL, 10);
+	PQclear(r);
+	return FL_OK;
+}
+
+int hub_workload_write(PGconn *c, const fl_proto_frame *f, const hub_workload_rows *rows, const char *ver,
+                       const char *seq, hub_workload_counts *out, char err[FL_ERR_LEN])
+{
+	memset(out, 0, sizeof(*out));
+	const char *cl = f->env.cluster;
+	const char *pv[] = {cl, rows->pods, ver, seq};
+	const char *wv[] = {cl, rows->workloads, ver, seq};
+	const char *dv[] = {cl, ver, seq};
+	const char *rv4[] = {cl, rows->removed, ver, seq};
+	int rv = FL_OK;
+	if (f->n_pods > 0)
+		rv = exec_count(c, SQL_PODS, 4, pv, "upsert gpu_pod", &out->pod_rows, err);
+	if (rv == FL_OK && f->n_workloads > 0)
+		rv = exec_count(c, SQL_WORKLOADS, 4, wv, "upsert gpu_workload", &out->workload_rows, err);
+	if (rv == FL_OK && f->env.kind == FL_FRAME_FULL) {
+		rv = exec_count(c, SQL_PODS_DELETE_OLDER, 3, dv, "delete gpu_pod", &out->pods_deleted, err);
+		if (rv == FL_OK)
+			rv = exec_count(c, SQL_WORKLOADS_END_OLDER, 3, dv, "end gpu_workload", &out->workloads_ended,
+			                err);
+	} else if (rv == FL_OK && f->n_removed_pods > 0) {
+		rv = exec_count(c, SQL_PODS_REMOVE, 4, rv4, "delete gpu_pod", &out->pods_deleted, err);
+	}
+	if (rv == FL_OK && f->n_workloads > 0) {
+		char ms[24];
+		snprintf(ms, sizeof(ms), "%" PRId64, f->env.sent_at_ms);
+		const char *hv[] = {cl, ms, rows->workloads};
+		rv = exec_count(c, SQL_HISTORY, 3, hv, "workload history", &out->history_rows, err);
+	}
+	return rv;
+}
+
+/* --- reading ------------------------------------------------------------------------------------------ */
+
+#define RFC3339(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+#define WORKLOAD_ROW                                                                                                   \
+	"'cluster_name', w.cluster_name, 'uid', w.uid, 'kind', w.kind, 'api_version', w.api_version, 'namespace',"     \
+	" w.namespace, 'name', w.name, 'status', w.status, 'gpu_request', w.gpu_request, 'pods', w.pods,"              \
+	" 'gpu_utilization', round(w.gpu_utilization::numeric, 2), 'created_at', " RFC3339(                            \
+	    "w.created_at") ", 'ended_at', " RFC3339("w.ended_at") ", 'updated_at', " RFC3339("w.updated_at")
+
+/* The ORDER BY of each hub_workload_order, [0] ascending and [1] descending (the whole order reversed).
+ * Every key ends with the unique (cluster_name, uid), so pages never overlap. */
+static const char *const order_sql[HUB_WL_ORDER_COUNT][2] = {
+    {"w.cluster_name ASC, w.namespace ASC, w.name ASC, w.uid ASC",
+     "w.cluster_name DESC, w.namespace DESC, w.name DESC, w.uid DESC"},
+    {"w.name ASC, w.cluster_name ASC, w.namespace ASC, w.uid ASC",
+     "w.name DESC, w.cluster_name DESC, w.namespace DESC, w.uid DESC"},
+    {"w.namespace ASC, w.cluster_name ASC, w.name ASC, w.uid ASC",
+     "w.namespace DESC, w.cluster_name DESC, w.name DESC, w.uid DESC"},
+    {"w.kind ASC, w.cluster_name ASC, w.namespace ASC, w.name ASC, w.uid ASC",
+     "w.kind DESC, w.cluster_name DESC, w.namespace DESC, w.name DESC, w.uid DESC"},
+    {"w.status ASC, w.cluster_name ASC, w.namespace ASC, w.name ASC, w.uid ASC",
+     "w.status DESC, w.cluster_name DESC, w.namespace DESC, w.name DESC, w.uid DESC"},
+    {"w.gpu_request ASC, w.cluster_name ASC, w.namespace ASC, w.name ASC, w.uid ASC",
+     "w.gpu_request DESC, w.cluster_name DESC, w.namespace DESC, w.name DESC, w.uid DESC"},
+    {"w.gpu_utilization ASC NULLS FIRST, w.cluster_name ASC, w.namespace ASC, w.name ASC, w.uid ASC",
+     "w.gpu_utilization DESC NULLS LAST, w.cluster_name DESC, w.namespace DESC, w.name DESC, w.uid DESC"},
+    {"w.created_at ASC NULLS FIRST, w.cluster_name ASC, w.namespace ASC, w.name ASC, w.uid ASC",
+     "w.created_at DESC NULLS LAST, w.cluster_name DESC, w.namespace DESC, w.name DESC, w.uid DESC"},
+    {"w.ended_at ASC NULLS FIRST, w.cluster_name ASC, w.namespace ASC, w.name ASC, w.uid ASC",
+     "w.ended_at DESC NULLS LAST, w.cluster_name DESC, w.namespace DESC, w.name DESC, w.uid DESC"},
+};
+
+/* A text[] literal {"a","b"} of names (cluster names, statuses: characters that need no escaping are
+ * all these hold, but quotes and backslashes are escaped anyway). malloc'd; NULL if out of memory. */
+static char *text_array(const char *const *items, size_t n)
+{
+	size_t len = 3;
+	for (size_t i = 0; i < n; i++)
+		len += 2 * strlen(items[i]) + 3;
+	char *s = malloc(len), *p = s;
+	if (s == NULL)
+		return NULL;
+	*p++ = '{';
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			*p++ = ',';
+		*p++ = '"';
+		for (const char *q = items[i]; *q != '\0'; q++) {
+			if (*q == '"' || *q == '\\')
+				*p++ = '\\';
+			*p++ = *q;
+		}
+		*p++ = '"';
+	}
+	*p++ = '}';
+	*p = '\0';
+	return s;
+}
+
+/* Runs a one-row, one-column query and hands back its text (malloc'd copy). */
+static int one_text(PGconn *c, const char *sql, int n, const char *const *v, const char *what, char **out,
+                    char err[FL_ERR_LEN])
+{
+	*out = NULL;
+	PGresult *r = PQexecParams(c, sql, n, NULL, v, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 || PQnfields(r) != 1) {
+		const char *m = PQresultErrorMessage(r);
+		int rv = fl_seterr(err, FL_EDB, "%s: %.*s", what, (int)strcspn(m, "\n"), m);
+		PQclear(r);
+		return rv;
+	}
+	*out = strdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return *out != NULL ? FL_OK : fl_seterr(err, FL_ENOMEM, "out of memory");
+}
+
+int hub_workload_list(PGconn *c, const hub_workload_query *q, char **json, char err[FL_ERR_LEN])
+{
+	*json = NULL;
+	if ((unsigned)q->order >= HUB_WL_ORDER_COUNT)
+		return fl_seterr(err, FL_EINVAL, "unknown order");
+	const char *order = order_sql[q->order][q->desc ? 1 : 0];
+	char sql[3072];
+	snprintf(
+	    sql, sizeof(sql),
+	    "WITH m AS (SELECT * FROM gpu_workload w WHERE w.cluster_name IN (SELECT unnest($1::text[]))"
+	    " AND ($2 = '' OR w.namespace = $2) AND ($3 = '' OR w.kind = $3) AND ($4 = '' OR strpos(w.name, $4) > 0)"
+	    " AND (cardinality($5::text[]) = 0 OR w.status = ANY ($5::text[])))"
+	    " SELECT json_build_object('data', (SELECT coalesce(json_agg(json_build_object(" WORKLOAD_ROW
+	    ") ORDER BY %s), '[]') FROM (SELECT * FROM m w ORDER BY %s LIMIT $6::bigint OFFSET $7::bigint) w),"
+	    " 'total', (SELECT count(*) FROM m))::text",
+	    order, order);
+	char *clusters = text_array(q->clusters, q->n_clusters);
+	char *statuses = text_array(q->statuses, q->n_statuses);
+	char limit[24], offset[24];
+	snprintf(limit, sizeof(limit), "%" PRId64, q->limit);
+	snprintf(offset, sizeof(offset), "%" PRId64, q->offset);
+	int rv;
+	if (clusters == NULL || statuses == NULL) {
+		rv = fl_seterr(err, FL_ENOMEM, "out of memory");
+	} else {
+		const char *v[] = {clusters, q->ns, q->kind, q->name, statuses, limit, offset};
+		rv = one_text(c, sql, 7, v, "list workloads", json, err);
+	}
+	free(clusters);
+	free(statuses);
+	return rv;
+}
+
+static const char SQL_GET[] =
+    "SELECT coalesce(json_agg(json_build_object(" WORKLOAD_ROW ", 'gpu_pods', (SELECT coalesce(json_agg("
+    "json_build_object('uid', p.uid, 'namespace', p.namespace, 'name', p.name, 'node_name', p.node_name,"
+    " 'gpus', p.gpus, 'phase', p.phase, 'running', p.running, 'gpu_utilization',"
+    " round(p.gpu_utilization::numeric, 2), 'created_at', " RFC3339(
+        "p.created_at") ") ORDER BY p.name, p.uid), '[]')"
+                        " FROM gpu_pod p WHERE p.cluster_name = w.cluster_name AND p.workload_uid = w.uid))"
+                        " ORDER BY w.cluster_name), '[]')::text"
+                        " FROM gpu_workload w WHERE w.uid = $1 AND w.cluster_name IN (SELECT unnest($2::text[]))";
+
+int hub_workload_get(PGconn *c, const char *const *clusters, size_t n_clusters, const char *uid, char **json,
+                     char err[FL_ERR_LEN])
+{
+	*json = NULL;
+	char *names = text_array(clusters, n_clusters);
+	if (names == NULL)
+		return fl_seterr(err, FL_ENOMEM, "out of memory");
+	const char *v[] = {uid, names};
+	int rv = one_text(c, SQL_GET, 2, v, "read workload", json, err);
+	free(names);
+	return rv;
+}

@@ -1,0 +1,98 @@
+/* hub_workload.h — GPU workloads and their pods in the hub DB (sql/hub/005_workloads.sql): the rows a
+ * committed frame writes (inside hub_store_write_frame's transaction), the per-workload utilization
+ * history it appends, and the reads behind GET /v1/workloads and GET /v1/workloads/{uid}.
+ *
+ * Connections are borrowed (libpq: one per thread). Every statement is parameterized; the only text
+ * spliced into SQL is an ORDER BY chosen from a fixed list. */
+#ifndef HUB_WORKLOAD_H
+#define HUB_WORKLOAD_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fl_err.h"
+#include "fl_proto.h"
+
+#define HUB_WORKLOAD_MAX_STATUSES 5 /* Running, Pending, Done, Failed, Deleted */
+
+/* A frame's pods, workloads and removed pod uids as the JSON arrays the statements take (sorted by uid,
+ * so concurrent writers lock rows in one order). Owned; free with hub_workload_rows_free. */
+typedef struct hub_workload_rows {
+	char *pods, *workloads, *removed;
+} hub_workload_rows;
+
+/* What hub_workload_write did. */
+typedef struct hub_workload_counts {
+	int64_t pod_rows;        /* gpu_pod rows inserted or updated */
+	int64_t workload_rows;   /* gpu_workload rows inserted or updated */
+	int64_t pods_deleted;    /* gpu_pod rows deleted (full frame: not listed; delta: removed_pods) */
+	int64_t workloads_ended; /* Running/Pending workloads a full frame did not list, now Deleted */
+	int64_t history_rows;    /* workload_utilization_history rows appended */
+} hub_workload_counts;
+
+/* Builds out from f (borrowed). Checked here, before any transaction, so a frame the database would
+ * refuse is refused as malformed instead of retried: a uid twice, a pod both sent and removed, a time
+ * (created, ended) outside 1970..9999, a count beyond bigint, text that is not UTF-8. FL_OK, FL_EINVAL
+ * (err names the pod or workload) or FL_ENOMEM; out holds nothing unless FL_OK. */
+int hub_workload_prepare(const fl_proto_frame *f, hub_workload_rows *out, char err[FL_ERR_LEN]);
+
+/* Frees what rows owns and zeroes it. NULL is fine. */
+void hub_workload_rows_free(hub_workload_rows *rows);
+
+/* Inside the caller's open transaction on c (the cluster's write lock held), for frame f at version
+ * (ver, seq) (decimal text, as hub_store writes node rows):
+ *  - upserts the pods and workloads, each row only where its stored version is older;
+ *  - full frame: deletes the cluster's pods older than the frame (not listed), and marks its Running or
+ *    Pending workloads older than the frame Deleted (ended_at = the version time, pods and GPUs 0);
+ *  - delta: deletes the removed_pods older than the frame;
+ *  - appends one workload_utilization_history row per Running workload with a figure, at f's sent_at.
+ * FL_OK (counts in *out) or FL_EDB (err names the statement; the caller rolls back). */
+int hub_workload_write(PGconn *c, const fl_proto_frame *f, const hub_workload_rows *rows, const char *ver,
+                       const char *seq, hub_workload_counts *out, char err[FL_ERR_LEN]);
+
+/* Sort keys of GET /v1/workloads (order_by). Ties go by cluster, namespace, name, uid. */
+typedef enum hub_workload_order {
+	HUB_WL_ORDER_CLUSTER_NAME = 0, /* cluster, namespace, name (the default) */
+	HUB_WL_ORDER_NAME,
+	HUB_WL_ORDER_NAMESPACE,
+	HUB_WL_ORDER_KIND,
+	HUB_WL_ORDER_STATUS,
+	HUB_WL_ORDER_GPU_REQUEST,
+	HUB_WL_ORDER_GPU_UTILIZATION, /* workloads without a figure sort lowest */
+	HUB_WL_ORDER_CREATED_AT,
+	HUB_WL_ORDER_ENDED_AT, /* live workloads (no end) sort lowest */
+	HUB_WL_ORDER_COUNT
+} hub_workload_order;
+
+/* The order_by word of each hub_workload_order ("cluster_name", "name", ...). */
+extern const char *const hub_workload_order_names[HUB_WL_ORDER_COUNT];
+
+/* A GET /v1/workloads query. Strings are borrowed; "" means no filter. */
+typedef struct hub_workload_query {
+	const char *const *clusters; /* the clusters the request covers (already scoped); n_clusters > 0 */
+	size_t n_clusters;
+	const char *ns;              /* namespace, exact */
+	const char *kind;            /* exact: Deployment, Job, ... */
+	const char *name;            /* substring of the workload name */
+	const char *const *statuses; /* any of these; n_statuses 0 = any */
+	size_t n_statuses;
+	hub_workload_order order;
+	bool desc; /* reverses the whole order */
+	int64_t limit, offset;
+} hub_workload_query;
+
+/* One page of workloads: *json (malloc'd, caller frees) is the text {"data":[row,...],"total":N}, each
+ * row {cluster_name uid kind api_version namespace name status gpu_request pods gpu_utilization
+ * created_at ended_at updated_at} (times RFC 3339 UTC, null when unknown). FL_OK, FL_EDB, FL_ENOMEM. */
+int hub_workload_list(PGconn *c, const hub_workload_query *q, char **json, char err[FL_ERR_LEN]);
+
+/* The workload uid in any of the clusters named: *json (malloc'd, caller frees) is a JSON array with
+ * one object per cluster that has it (normally one): the row fields of hub_workload_list plus "gpu_pods",
+ * its pods ordered by name ({uid namespace name node_name gpus phase running gpu_utilization
+ * created_at}). "[]" when no cluster has it. FL_OK, FL_EDB or FL_ENOMEM. */
+int hub_workload_get(PGconn *c, const char *const *clusters, size_t n_clusters, const char *uid, char **json,
+                     char err[FL_ERR_LEN]);
+
+#endif

@@ -1,0 +1,276 @@
+#!/usr/bin/env bash
+# GPU workloads and pods (issue 5) end to end: a real PostgreSQL holding the hub's database and SaFE's
+# (schema from sql/safe/, no unique key), the real hub (safe_sync_interval 1s, two API tokens), real
+# spokes with the sim source. Checked: the rows a full frame writes equal the spoke's own frame (its
+# --dry-run JSON); deltas from a running spoke keep every live workload's pod count equal to its pod
+# rows; a full frame that no longer lists a live workload marks it Deleted and deletes its pods;
+# GET /v1/workloads (filters, pages, orders, scopes, bad parameters by name) and /v1/workloads/{uid};
+# SaFE's workload_statistic (3h average, maximum, sample count; only changed rows written; a clamped
+# 1e9; a name too long for SaFE skipped and counted); retention of ended workloads and history partitions.
+set -uo pipefail
+source "$(dirname "$0")/../../scripts/lib.sh"
+source "$(dirname "$0")/assert.sh"
+BIN=${FL_BIN:-$FL_ROOT/build/bin}
+
+T=$(mktemp -d /tmp/fl_workload.XXXXXX)
+chmod 755 "$T"
+cleanup() {
+	for p in ${HUB_PID:-} ${SPOKE_PID:-}; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+	fl_pg_stop
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+fl_pg_start "$T/pg"
+sql() { psql -h "$FL_PG_DIR" -U postgres -d fleetlens -tAqc "$1"; }
+ssql() { psql -h "$FL_PG_DIR" -U postgres -d safe -tAqc "$1"; }
+psql -h "$FL_PG_DIR" -U postgres -d postgres -qc "CREATE DATABASE safe" >/dev/null
+psql -h "$FL_PG_DIR" -U postgres -d safe -q -v ON_ERROR_STOP=1 -f "$FL_ROOT/sql/safe/001_safe_schema.sql" >/dev/null
+wait_until() { local i; for ((i = 0; i < $1 * 5; i++)); do eval "$2" && return 0; sleep 0.2; done; return 1; }
+metric() { curl -s -H "Authorization: Bearer $OPS" "$API/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+
+INGEST_PORT=$(fl_free_port)
+API_PORT=$(fl_free_port)
+API="http://127.0.0.1:$API_PORT"
+for c in alpha beta; do fl_make_key "$T/keys/$c.key"; done
+mkdir -p "$T/tokens"
+OPS=ops-token-0123456789abcdef
+BETA=beta-token-0123456789abcdef
+echo "$OPS" >"$T/tokens/ops"
+echo "$BETA" >"$T/tokens/beta"
+cat >"$T/clusters.yaml" <<YAML
+hub:
+  ingest_url: tcp://127.0.0.1:$INGEST_PORT
+  api_listen: 127.0.0.1:$API_PORT
+  database_url: "$FL_DATABASE_URL"
+  safe_database_url: "host=$FL_PG_DIR user=postgres dbname=safe"
+  safe_sync_interval: 1s
+  history_retention: 3d
+  migrations_dir: $FL_ROOT/sql/hub
+  web_dir: $FL_ROOT/web
+  api_tokens:
+    - name: ops
+      token_file: tokens/ops
+    - name: beta-only
+      token_file: tokens/beta
+      clusters: [beta]
+clusters:
+  - name: alpha
+    key_file: keys/alpha.key
+  - name: beta
+    key_file: keys/beta.key
+YAML
+spoke_yaml() { # spoke_yaml FILE CLUSTER NODES SEED INTERVAL
+	cat >"$1" <<YAML
+cluster: $2
+hub_url: tcp://127.0.0.1:$INGEST_PORT
+key_file: keys/$2.key
+interval: $5
+ack_timeout: 10s
+sources:
+  sim:
+    nodes: $3
+    gpus_per_node: 8
+    seed: $4
+YAML
+}
+spoke_yaml "$T/alpha7.yaml" alpha 12 7 30s
+spoke_yaml "$T/alpha8.yaml" alpha 12 8 30s
+spoke_yaml "$T/beta.yaml" beta 6 9 30s
+spoke_yaml "$T/beta_run.yaml" beta 6 9 1s
+
+start_hub() {
+	"$BIN/fleetlens-hub" --config "$T/clusters.yaml" >>"$T/hub.log" 2>&1 &
+	HUB_PID=$!
+	fl_wait_http "$API/healthz" 30 || { cat "$T/hub.log"; check_eq "hub answers /healthz" 200 none; fl_done; exit 1; }
+}
+stop_hub() { kill "$HUB_PID" && wait "$HUB_PID" 2>/dev/null; HUB_PID=""; }
+start_hub
+
+# --- a full frame's rows are the spoke's frame ------------------------------------------------------------------
+# The sim is deterministic per cycle, so --dry-run shows exactly what --once sends (created times aside).
+"$BIN/fleetlens-spoke" --config "$T/alpha7.yaml" --once --dry-run >"$T/d7.json" 2>/dev/null
+"$BIN/fleetlens-spoke" --config "$T/alpha7.yaml" --once >"$T/spoke.log" 2>&1
+check_eq "alpha (seed 7) --once is acknowledged" 0 $?
+N_WL=$(jq '.workloads | length' "$T/d7.json")
+N_POD=$(jq '.pods | length' "$T/d7.json")
+check_eq "the sim sends workloads of every kind it makes" "CronJob,Deployment,Job,PyTorchJob" \
+	"$(jq -r '[.workloads[].kind] | unique | join(",")' "$T/d7.json")"
+check_eq "gpu_workload rows = the frame's workloads (uid kind status gpu_request pods namespace name)" \
+	"$(jq -r '[.workloads[] | "\(.uid):\(.kind):\(.status):\(.gpu_request):\(.pods):\(.namespace):\(.name)"] | sort | join(",")' "$T/d7.json")" \
+	"$(sql "SELECT string_agg(uid||':'||kind||':'||status||':'||gpu_request||':'||pods||':'||namespace||':'||name, ',' ORDER BY uid COLLATE \"C\") FROM gpu_workload WHERE cluster_name='alpha'")"
+check_eq "gpu_pod rows = the frame's pods (uid workload node gpus phase running)" \
+	"$(jq -r '[.pods[] | "\(.uid):\(.workload_uid):\(.node):\(.gpus):\(.phase):\(.running)"] | sort | join(",")' "$T/d7.json")" \
+	"$(sql "SELECT string_agg(uid||':'||workload_uid||':'||node_name||':'||gpus||':'||phase||':'||running, ',' ORDER BY uid COLLATE \"C\") FROM gpu_pod WHERE cluster_name='alpha'")"
+check_eq "utilization: the frame's figure per Running workload" \
+	"$(jq -r '[.workloads[] | select(.utilization != null) | "\(.uid)=\(.utilization * 100 | round)"] | sort | join(",")' "$T/d7.json")" \
+	"$(sql "SELECT string_agg(uid||'='||round(gpu_utilization::numeric * 100), ',' ORDER BY uid COLLATE \"C\") FROM gpu_workload WHERE cluster_name='alpha' AND gpu_utilization IS NOT NULL")"
+N_HIST=$(jq '[.workloads[] | select(.status == "Running" and .utilization != null)] | length' "$T/d7.json")
+check_num "one history row per Running workload with a figure" "$N_HIST" \
+	"$(sql "SELECT count(*) FROM workload_utilization_history WHERE cluster_name='alpha'")"
+check_num "fleetlens_hub_workload_rows_written_total = pods + workloads" "$((N_WL + N_POD))" \
+	"$(metric fleetlens_hub_workload_rows_written_total)"
+
+"$BIN/fleetlens-spoke" --config "$T/beta.yaml" --once >>"$T/spoke.log" 2>&1
+check_eq "beta --once is acknowledged" 0 $?
+N_BETA=$(sql "SELECT count(*) FROM gpu_workload WHERE cluster_name='beta'")
+N_ALL=$((N_WL + N_BETA))
+
+# --- GET /v1/workloads ------------------------------------------------------------------------------------------------
+code() { curl -s -o "$T/body" -w '%{http_code}' -H "Authorization: Bearer ${TOKEN:-$OPS}" "$API$1"; }
+msg() { jq -r '.meta.message' "$T/body"; }
+check_eq "list answers 200" 200 "$(code "/v1/workloads?page_size=1000")"
+check_eq "total and rows: every workload of both clusters" "$N_ALL $N_ALL" "$(jq '"\(.data.total) \(.data.data | length)"' -r "$T/body")"
+check_eq "default order: cluster, namespace, name" \
+	"$(sql "SELECT string_agg(uid, ',' ORDER BY cluster_name, namespace, name, uid) FROM gpu_workload")" \
+	"$(jq -r '[.data.data[].uid] | join(",")' "$T/body")"
+check_eq "row fields" "api_version,cluster_name,created_at,ended_at,gpu_request,gpu_utilization,kind,name,namespace,pods,status,uid,updated_at" \
+	"$(jq -r '.data.data[0] | keys | join(",")' "$T/body")"
+check_eq "times are RFC 3339 UTC" 1 \
+	"$(jq '[.data.data[].created_at | select(. != null) | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]{12}Z$")] | all | if . then 1 else 0 end' "$T/body")"
+for f in "cluster=alpha&kind=Job:cluster_name='alpha' AND kind='Job'" \
+	"status=Running,Pending:status IN ('Running','Pending')" \
+	"namespace=research:namespace='research'" \
+	"name=train:strpos(name, 'train') > 0" \
+	"cluster=beta&status=Running:cluster_name='beta' AND status='Running'"; do
+	q=${f%%:*}
+	check_num "?$q: total as SQL counts" "$(sql "SELECT count(*) FROM gpu_workload WHERE ${f#*:}")" \
+		"$(code "/v1/workloads?$q" >/dev/null; jq '.data.total' "$T/body")"
+done
+check_eq "page 2 of 5 = rows 6..10" \
+	"$(sql "SELECT string_agg(uid, ',' ORDER BY cluster_name, namespace, name, uid) FROM (SELECT * FROM gpu_workload ORDER BY cluster_name, namespace, name, uid LIMIT 5 OFFSET 5) x")" \
+	"$(code "/v1/workloads?page_size=5&page_num=2" >/dev/null; jq -r '[.data.data[].uid] | join(",")' "$T/body")"
+check_eq "a page past the end: no rows, the right total" "0 $N_ALL" \
+	"$(code "/v1/workloads?page_size=10&page_num=999" >/dev/null; jq -r '"\(.data.data | length) \(.data.total)"' "$T/body")"
+check_num "order_by=gpu_request&desc=true: the largest request first" "$(sql "SELECT max(gpu_request) FROM gpu_workload")" \
+	"$(code "/v1/workloads?order_by=gpu_request&desc=true" >/dev/null; jq '.data.data[0].gpu_request' "$T/body")"
+check_eq "order_by=gpu_utilization: workloads without a figure first" null \
+	"$(code "/v1/workloads?order_by=gpu_utilization" >/dev/null; jq '.data.data[0].gpu_utilization' "$T/body")"
+for bad in "order_by=bogus:order_by" "status=Sleeping:status" "page_size=0:page_size" "page_num=-1:page_num" \
+	"namespace=%27%3B%20DROP%20TABLE%20gpu_workload%3B--:namespace" "desc=maybe:desc" "kind=a%00b:kind"; do
+	check_eq "?${bad%%:*} → 400" 400 "$(code "/v1/workloads?${bad%%:*}")"
+	check_contains "... naming ${bad#*:}" "'${bad#*:}'" "$(msg)"
+done
+check_eq "?cluster=nope → 404" 404 "$(code "/v1/workloads?cluster=nope")"
+check_num "the hostile namespace dropped nothing" "$N_ALL" "$(sql "SELECT count(*) FROM gpu_workload")"
+TOKEN=$BETA
+check_num "a beta-only token lists beta's workloads only" "$N_BETA" \
+	"$(code "/v1/workloads?page_size=1000" >/dev/null; jq '[.data.data[] | select(.cluster_name == "beta")] | length' "$T/body")"
+check_num "... and its total counts only those" "$N_BETA" "$(jq '.data.total' "$T/body")"
+check_eq "... and ?cluster=alpha is 404 for it" 404 "$(code "/v1/workloads?cluster=alpha")"
+TOKEN=""
+check_eq "without a token → 401" 401 "$(curl -s -o /dev/null -w '%{http_code}' "$API/v1/workloads")"
+
+# --- GET /v1/workloads/{uid} ------------------------------------------------------------------------------------------
+UID1=$(jq -r '[.workloads[] | select(.kind == "PyTorchJob")][0].uid' "$T/d7.json")
+check_eq "a workload answers 200" 200 "$(code "/v1/workloads/$UID1")"
+check_eq "... with its fields" "$UID1 PyTorchJob alpha" "$(jq -r '"\(.data.uid) \(.data.kind) \(.data.cluster_name)"' "$T/body")"
+check_eq "... and its pods (gpu_pods), by name" \
+	"$(sql "SELECT string_agg(uid, ',' ORDER BY name, uid) FROM gpu_pod WHERE workload_uid='$UID1'")" \
+	"$(jq -r '[.data.gpu_pods[].uid] | join(",")' "$T/body")"
+check_eq "... as many as its pod count, on the frame's nodes" \
+	"true $(jq -r --arg u "$UID1" '[.pods[] | select(.workload_uid == $u) | .node] | unique | join(",")' "$T/d7.json")" \
+	"$(jq -r '"\(.data.pods == (.data.gpu_pods | length)) \([.data.gpu_pods[].node_name] | unique | join(","))"' "$T/body")"
+check_eq "?cluster=alpha finds it too" 200 "$(code "/v1/workloads/$UID1?cluster=alpha")"
+check_eq "?cluster=beta does not" 404 "$(code "/v1/workloads/$UID1?cluster=beta")"
+check_eq "an unknown uid → 404" 404 "$(code "/v1/workloads/00000000-0000-0000-0000-000000000000")"
+check_eq "a uid with a quote → 400" 400 "$(code "/v1/workloads/x%27y")"
+check_contains "... naming uid" "'uid'" "$(msg)"
+TOKEN=$BETA
+check_eq "alpha's workload is 404 for the beta-only token" 404 "$(code "/v1/workloads/$UID1")"
+TOKEN=""
+
+# --- SaFE workload_statistic ------------------------------------------------------------------------------------------
+LIVE=$(sql "SELECT count(*) FROM gpu_workload WHERE status IN ('Running','Pending')")
+wait_until 15 '[ "$(ssql "SELECT count(*) FROM workload_statistic")" = "$LIVE" ]'
+check_num "one workload_statistic row per live workload" "$LIVE" "$(ssql "SELECT count(*) FROM workload_statistic")"
+check_eq "each carries its cluster, uid, name (workload_id), namespace (workspace) and type 3h" \
+	"$(sql "SELECT string_agg(cluster_name||'/'||uid||'/'||name||'/'||namespace, ',' ORDER BY uid COLLATE \"C\") FROM gpu_workload WHERE status IN ('Running','Pending')")" \
+	"$(ssql "SELECT string_agg(cluster||'/'||workload_uid||'/'||workload_id||'/'||workspace, ',' ORDER BY workload_uid COLLATE \"C\") FROM workload_statistic WHERE statistic_type='3h'")"
+RUN1=$(sql "SELECT workload_uid FROM workload_utilization_history WHERE cluster_name='alpha' ORDER BY workload_uid LIMIT 1")
+stat() { ssql "SELECT coalesce(avg_gpu_usage_3h::text,'null')||' '||coalesce(max_gpu_usage_3h::text,'null')||' '||data_points_count FROM workload_statistic WHERE workload_uid='$1'"; }
+hist() { sql "SELECT round(avg(LEAST(gpu_utilization, 100))::numeric, 2)||' '||round(max(LEAST(gpu_utilization, 100))::numeric, 2)||' '||count(*) FROM workload_utilization_history WHERE workload_uid='$1' AND sampled_at > now() - interval '3 hours'"; }
+check_eq "a Running workload: average, maximum and count of its samples" "$(hist "$RUN1")" "$(stat "$RUN1")"
+PEND=$(sql "SELECT uid FROM gpu_workload WHERE status='Pending' ORDER BY uid LIMIT 1")
+check_eq "a Pending workload: no figures, 0 samples" "null null 0" "$(stat "$PEND")"
+sleep 2.5
+UPD0=$(metric 'fleetlens_hub_safe_workload_rows_total{op="update"}')
+sleep 2.5
+check_num "cycles with nothing new write no workload row" "$UPD0" "$(metric 'fleetlens_hub_safe_workload_rows_total{op="update"}')"
+sql "INSERT INTO workload_utilization_history VALUES ('alpha', '$RUN1', now() - interval '1 minute', 1e9)"
+wait_until 10 '[ "$(stat "$RUN1")" = "$(hist "$RUN1")" ]'
+check_eq "a new sample of 1e9 counts as 100: the count grows, the maximum is 100.00" "$(hist "$RUN1")" "$(stat "$RUN1")"
+check_contains "... the maximum" " 100.00 " "$(stat "$RUN1")"
+sql "INSERT INTO workload_utilization_history VALUES ('alpha', '$RUN1', now() - interval '4 hours', 50)"
+sleep 2.5
+check_eq "a sample older than three hours does not count" "$(sql "SELECT count(*) FROM workload_utilization_history WHERE workload_uid='$RUN1' AND sampled_at > now() - interval '3 hours'")" \
+	"$(ssql "SELECT data_points_count FROM workload_statistic WHERE workload_uid='$RUN1'")"
+LONG=$(printf 'w%.0s' {1..70})
+sql "INSERT INTO gpu_workload (cluster_name, uid, kind, namespace, name, status) VALUES ('alpha', 'long-name-uid', 'Job', 'research', '$LONG', 'Running')"
+wait_until 10 '[ "$(metric "fleetlens_hub_safe_workload_rows_total{op=\"skipped\"}")" -ge 1 ]'
+check_eq "a 70-character name (SaFE's workload_id holds 64) is skipped and counted" 1 \
+	"$([ "$(metric 'fleetlens_hub_safe_workload_rows_total{op="skipped"}')" -ge 1 ] && echo 1 || echo 0)"
+check_num "... never written" 0 "$(ssql "SELECT count(*) FROM workload_statistic WHERE workload_uid='long-name-uid'")"
+check_num "... and every other row is still there" "$LIVE" "$(ssql "SELECT count(*) FROM workload_statistic")"
+sql "DELETE FROM gpu_workload WHERE uid='long-name-uid'"
+
+# --- a full frame without a live workload: Deleted, its pods gone -------------------------------------------------------
+"$BIN/fleetlens-spoke" --config "$T/alpha8.yaml" --once --dry-run >"$T/d8.json" 2>/dev/null
+check_num "seeds 7 and 8 share no workload" 0 \
+	"$(jq -n --slurpfile a "$T/d7.json" --slurpfile b "$T/d8.json" '[$a[0].workloads[].uid] - ([$a[0].workloads[].uid] - [$b[0].workloads[].uid]) | length')"
+LIVE7=$(jq '[.workloads[] | select(.status == "Running" or .status == "Pending")] | length' "$T/d7.json")
+LIVE8=$(jq '[.workloads[] | select(.status == "Running" or .status == "Pending")] | length' "$T/d8.json")
+SAFE_BEFORE=$(ssql "SELECT count(*) FROM workload_statistic")
+"$BIN/fleetlens-spoke" --config "$T/alpha8.yaml" --once >>"$T/spoke.log" 2>&1
+check_eq "alpha (seed 8) --once is acknowledged" 0 $?
+check_num "seed 7's live workloads are now Deleted" "$LIVE7" \
+	"$(sql "SELECT count(*) FROM gpu_workload WHERE cluster_name='alpha' AND status='Deleted' AND ended_at IS NOT NULL AND pods=0 AND gpu_request=0")"
+check_eq "seed 7's ended workloads keep their status" \
+	"$(jq -r '[.workloads[] | select(.status == "Done" or .status == "Failed") | "\(.uid)=\(.status)"] | sort | join(",")' "$T/d7.json")" \
+	"$(sql "SELECT string_agg(uid||'='||status, ',' ORDER BY uid COLLATE \"C\") FROM gpu_workload WHERE cluster_name='alpha' AND status IN ('Done','Failed') AND uid IN ($(jq -r '[.workloads[].uid | "'"'"'\(.)'"'"'"] | join(",")' "$T/d7.json"))")"
+check_eq "alpha's pods are exactly seed 8's" \
+	"$(jq -r '[.pods[].uid] | sort | join(",")' "$T/d8.json")" \
+	"$(sql "SELECT string_agg(uid, ',' ORDER BY uid COLLATE \"C\") FROM gpu_pod WHERE cluster_name='alpha'")"
+check_num "?status=Deleted lists them" "$LIVE7" "$(code "/v1/workloads?cluster=alpha&status=Deleted" >/dev/null; jq '.data.total' "$T/body")"
+check_num "beta's workloads untouched" "$N_BETA" "$(sql "SELECT count(*) FROM gpu_workload WHERE cluster_name='beta'")"
+wait_until 10 '[ "$(ssql "SELECT count(*) FROM workload_statistic")" = "$((SAFE_BEFORE + LIVE8))" ]'
+check_num "SaFE: seed 8's live workloads added, the ended ones' rows kept" "$((SAFE_BEFORE + LIVE8))" \
+	"$(ssql "SELECT count(*) FROM workload_statistic")"
+
+# --- a running spoke across pod re-plans ------------------------------------------------------------------------------
+# The sim re-plans its pods every 5 cycles: workloads end, new ones start, pods go. (The sim sends full
+# frames only; deltas with removed_pods are covered by test_hub_store against a real database.)
+"$BIN/fleetlens-spoke" --config "$T/beta_run.yaml" >"$T/run.log" 2>&1 &
+SPOKE_PID=$!
+B0=$(sql "SELECT count(*) FROM ingest_log WHERE cluster_name='beta'")
+wait_until 40 '[ "$(sql "SELECT count(*) FROM ingest_log WHERE cluster_name='"'beta'"'")" -ge $((B0 + 12)) ]'
+kill "$SPOKE_PID" && wait "$SPOKE_PID" 2>/dev/null
+SPOKE_PID=""
+check_eq "12 cycles of the running spoke were committed" 1 \
+	"$([ "$(sql "SELECT count(*) FROM ingest_log WHERE cluster_name='beta'")" -ge $((B0 + 12)) ] && echo 1 || echo 0)"
+check_num "workloads ended across the re-plans" 1 \
+	"$([ "$(sql "SELECT count(*) FROM gpu_workload WHERE cluster_name='beta' AND status NOT IN ('Running','Pending')")" -gt 0 ] && echo 1 || echo 0)"
+check_eq "every live workload's pod count = its pod rows" "" \
+	"$(sql "SELECT string_agg(w.uid||':'||w.pods||'<>'||(SELECT count(*) FROM gpu_pod p WHERE p.cluster_name='beta' AND p.workload_uid=w.uid), ',') FROM gpu_workload w WHERE w.cluster_name='beta' AND w.status IN ('Running','Pending') AND w.pods <> (SELECT count(*) FROM gpu_pod p WHERE p.cluster_name='beta' AND p.workload_uid=w.uid)")"
+check_num "no pod row belongs to an ended workload" 0 \
+	"$(sql "SELECT count(*) FROM gpu_pod p JOIN gpu_workload w ON w.cluster_name=p.cluster_name AND w.uid=p.workload_uid WHERE p.cluster_name='beta' AND w.status NOT IN ('Running','Pending')")"
+check_num "no pod row without its workload" 0 \
+	"$(sql "SELECT count(*) FROM gpu_pod p WHERE p.cluster_name='beta' AND NOT EXISTS (SELECT 1 FROM gpu_workload w WHERE w.cluster_name='beta' AND w.uid=p.workload_uid)")"
+
+# --- retention: ended workloads and history partitions ----------------------------------------------------------------
+stop_hub
+OLD=$(sql "SELECT uid FROM gpu_workload WHERE status='Deleted' ORDER BY uid LIMIT 1")
+sql "UPDATE gpu_workload SET ended_at = now() - interval '4 days' WHERE uid='$OLD'"
+BEFORE=$(sql "SELECT count(*) FROM gpu_workload")
+start_hub
+wait_until 10 '[ "$(sql "SELECT count(*) FROM gpu_workload WHERE uid='"'$OLD'"'")" = 0 ]'
+check_num "a workload that ended 4 days ago (retention 3d) is deleted at start" "$((BEFORE - 1))" "$(sql "SELECT count(*) FROM gpu_workload")"
+day() { date -u -d "@$(($(date +%s) + $1 * 86400))" +%Y%m%d; }
+P=workload_utilization_history
+check_eq "workload history: day partitions for today and 2 days ahead, plus DEFAULT" \
+	"${P}_$(day 0),${P}_$(day 1),${P}_$(day 2),${P}_default" \
+	"$(sql "SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = '$P'::regclass")"
+
+stop_hub
+check_eq "no sanitizer report, no crash in the hub log" "" "$(grep -E 'runtime error|AddressSanitizer|LeakSanitizer' "$T/hub.log" "$T/run.log" "$T/spoke.log")"
+fl_done
