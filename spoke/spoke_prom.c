@@ -84,6 +84,46 @@ static bool series_gpu(const spoke_prom_config *cfg, const json_t *metric, int32
 	return true;
 }
 
+/* The value of the first of labels[] that metric carries non-empty, or NULL. */
+static const char *first_label(const json_t *metric, const char *const *labels, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *v = json_string_value(json_object_get(metric, labels[i]));
+		if (v != NULL && v[0] != '\0') {
+			return v;
+		}
+	}
+	return NULL;
+}
+
+/* "NAMESPACE/POD" of a utilization series that names its pod (malloc'd), NULL when it names none or the
+ * names do not fit the model's fields; *oom when memory ran out. */
+static char *series_pod(const json_t *metric, bool *oom)
+{
+	static const char *const pods[] = {"exported_pod", "pod"}, *const nss[] = {"exported_namespace", "namespace"};
+	const char *pod = first_label(metric, pods, 2), *ns = first_label(metric, nss, 2);
+	*oom = false;
+	if (pod == NULL || ns == NULL || strlen(pod) >= FL_NAME_LEN || strlen(ns) >= SPOKE_NAMESPACE_LEN) {
+		return NULL;
+	}
+	size_t len = strlen(ns) + strlen(pod) + 2;
+	char *out = malloc(len);
+	if (out == NULL) {
+		*oom = true;
+		return NULL;
+	}
+	snprintf(out, len, "%s/%s", ns, pod);
+	return out;
+}
+
+void spoke_prom_samples_free(spoke_prom_sample *samples, size_t n)
+{
+	for (size_t i = 0; samples != NULL && i < n; i++) {
+		free(samples[i].pod);
+	}
+	free(samples);
+}
+
 /* Prometheus's own words for a failed query ("bad_data: parse error at char 5: ..."), into err. */
 static int prom_error(const json_t *root, char err[FL_ERR_LEN])
 {
@@ -171,6 +211,12 @@ int spoke_prom_parse(const spoke_prom_config *cfg, spoke_prom_figure f, const ch
 		snprintf(s->node, sizeof(s->node), "%s", node);
 		s->gpu_id = gpu;
 		s->value = v;
+		s->pod = NULL;
+		bool oom = false;
+		if (f == SPOKE_PROM_GPU_UTILIZATION && (s->pod = series_pod(metric, &oom)) == NULL && oom) {
+			rv = fl_seterr(err, FL_ENOMEM, "prometheus: out of memory for %zu series", n);
+			break;
+		}
 	}
 	if (!isfinite(*sum)) {
 		rv = fl_seterr(err, FL_EPROTO, "prometheus: the series add up to more than a double holds");
@@ -178,7 +224,7 @@ int spoke_prom_parse(const spoke_prom_config *cfg, spoke_prom_figure f, const ch
 out:
 	json_decref(root);
 	if (rv != FL_OK) {
-		free(*out);
+		spoke_prom_samples_free(*out, *n_out);
 		*out = NULL;
 		*n_out = 0;
 		*sum = 0;
@@ -289,6 +335,22 @@ int spoke_prom_apply_gpu(spoke_model *m, spoke_prom_figure f, const spoke_prom_s
 			m->gpus[g].has_utilization = false; /* Prometheus is the one source of utilization now */
 			m->gpus[g].utilization = 0;
 		}
+		m->n_pod_gpus = 0;
+		for (size_t i = 0; i < n; i++) {
+			spoke_pod_gpu *pg;
+			const char *slash = s[i].pod != NULL ? strchr(s[i].pod, '/') : NULL;
+			if (slash == NULL) {
+				continue;
+			}
+			if ((rv = spoke_model_add_pod_gpu(m, &pg)) != FL_OK) {
+				free(byname);
+				free(missing);
+				return fl_seterr(err, rv, "prometheus: out of memory for pod GPU figures");
+			}
+			snprintf(pg->ns, sizeof(pg->ns), "%.*s", (int)(slash - s[i].pod), s[i].pod);
+			snprintf(pg->pod, sizeof(pg->pod), "%s", slash + 1);
+			pg->utilization = s[i].value;
+		}
 	}
 	/* Pass 1: rows for GPUs of known nodes that the node source did not list (a kube model has none),
 	 * each added once however often the answer names it; O((G + S) log(G + S)). */
@@ -369,6 +431,7 @@ static void mark_unknown(spoke_model *m, spoke_prom_figure f)
 			m->gpus[g].has_utilization = false;
 			m->gpus[g].utilization = 0;
 		}
+		m->n_pod_gpus = 0;
 	}
 }
 
@@ -425,7 +488,7 @@ static int run_query(const spoke_prom_config *cfg, spoke_prom_figure f, spoke_mo
 	if (rv == FL_OK) {
 		m->unknown &= ~overview_bit(f); /* measured now, whatever the node source could not say */
 	}
-	free(samples);
+	spoke_prom_samples_free(samples, n);
 	if (rv != FL_OK && rv != FL_ENOMEM) {
 		g_stats.failed++;
 		g_stats.oversized += rv == FL_ELIMIT;

@@ -84,7 +84,15 @@ typedef struct spoke_prom_sample {
 	char node[FL_NAME_LEN];
 	int32_t gpu_id;
 	double value;
+	/* Utilization only: "NAMESPACE/POD" of the pod the exporter attributes the GPU to (labels
+	 * exported_namespace/exported_pod, else namespace/pod — dcgm-exporter and AMD's exporter set them,
+	 * and a Prometheus that scrapes them as pods renames them exported_*), malloc'd; NULL when the
+	 * series names no pod. Free an array of samples with spoke_prom_samples_free. */
+	char *pod;
 } spoke_prom_sample;
+
+/* Frees samples[0..n) and what each owns. NULL is fine. */
+void spoke_prom_samples_free(spoke_prom_sample *samples, size_t n);
 
 /* A figure's config key under `queries:` ("gpu_utilization", ..., "total_rx"), or NULL. */
 const char *spoke_prom_config_figure_key(spoke_prom_figure f);
@@ -106,18 +114,19 @@ int spoke_prom_config_load(fl_yaml_doc *doc, fl_yaml_node node, spoke_prom_confi
 
 /* Parses an instant-query answer (body, len bytes; need not be NUL-terminated) for figure f.
  * Per-GPU figures (f < SPOKE_PROM_GPU_FIGURES): each usable series becomes a sample in a new malloc'd
- * array *out of *n_out items (the caller frees it; NULL when none), its node taken from the first of
- * cfg->node_labels present and its GPU index from cfg->gpu_label. Cluster figures: *sum is the sum
- * of the usable series (or the scalar) and *n_out their number, *out stays NULL. Unusable series are skipped and
- * counted in st->bad_series. FL_OK; FL_EPROTO for an answer that is not a Prometheus success answer of a vector (or,
- * for cluster figures, a scalar), with err quoting Prometheus's own error when it gave one; FL_ELIMIT for more than
+ * array *out of *n_out items (the caller frees it with spoke_prom_samples_free; NULL when none), its node taken from
+ * the first of cfg->node_labels present and its GPU index from cfg->gpu_label. Cluster figures: *sum is the sum of the
+ * usable series (or the scalar) and *n_out their number, *out stays NULL. Unusable series are skipped and counted in
+ * st->bad_series. FL_OK; FL_EPROTO for an answer that is not a Prometheus success answer of a vector (or, for cluster
+ * figures, a scalar), with err quoting Prometheus's own error when it gave one; FL_ELIMIT for more than
  * SPOKE_PROM_MAX_SERIES series; FL_ENOMEM. */
 int spoke_prom_parse(const spoke_prom_config *cfg, spoke_prom_figure f, const char *body, size_t len,
                      spoke_prom_sample **out, size_t *n_out, double *sum, spoke_prom_stats *st, char err[FL_ERR_LEN]);
 
 /* Writes the answer's figures into m: GPU rows found by (node, gpu_id), added for a node the model
  * holds but lacks the row (gpu_model from the node's product label); samples of other nodes are
- * counted in st->unmatched. Utilization replaces every row's: a row no sample names has none. */
+ * counted in st->unmatched. Utilization replaces every row's: a row no sample names has none; and the
+ * samples that name a pod replace m->pod_gpus (spoke_workload reads a pod's utilization there). */
 int spoke_prom_apply_gpu(spoke_model *m, spoke_prom_figure f, const spoke_prom_sample *s, size_t n,
                          spoke_prom_stats *st, char err[FL_ERR_LEN]);
 

@@ -55,7 +55,7 @@ static void test_prom_parse_reads_node_gpu_and_value_of_each_series(void **state
 	assert_int_equal(s[1].gpu_id, 7);
 	assert_true(s[1].value == 100);
 	assert_int_equal(st.bad_series, 0);
-	free(s);
+	spoke_prom_samples_free(s, n);
 }
 
 static void test_prom_parse_skips_and_counts_unusable_series(void **state)
@@ -93,7 +93,7 @@ static void test_prom_parse_skips_and_counts_unusable_series(void **state)
 	assert_string_equal(s[0].node, "b");
 	assert_true(s[0].value == 10);
 	assert_int_equal(st.bad_series, 15);
-	free(s);
+	spoke_prom_samples_free(s, n);
 }
 
 static void test_prom_parse_nvidia_reads_both_hostname_spellings(void **state)
@@ -116,7 +116,7 @@ static void test_prom_parse_nvidia_reads_both_hostname_spellings(void **state)
 	assert_string_equal(s[0].node, "n1");
 	assert_string_equal(s[1].node, "n2");
 	assert_string_equal(s[2].node, "n3"); /* Hostname comes first */
-	free(s);
+	spoke_prom_samples_free(s, n);
 }
 
 static void test_prom_parse_refuses_malformed_and_failed_answers(void **state)
@@ -208,7 +208,8 @@ static void test_prom_apply_sets_rows_adds_missing_ones_and_counts_strangers(voi
 	small_model(&m);
 	spoke_prom_stats st = {0};
 	char err[FL_ERR_LEN] = "";
-	const spoke_prom_sample util[] = {{"n1", 1, 80}, {"n2", 3, 40}, {"n2", 3, 41}, {"ghost", 0, 10}};
+	const spoke_prom_sample util[] = {
+	    {"n1", 1, 80, NULL}, {"n2", 3, 40, NULL}, {"n2", 3, 41, NULL}, {"ghost", 0, 10, NULL}};
 	assert_int_equal(spoke_prom_apply_gpu(&m, SPOKE_PROM_GPU_UTILIZATION, util, 4, &st, err), FL_OK);
 	assert_int_equal(m.n_gpus, 3);           /* n2's GPU 3 added once */
 	assert_false(m.gpus[0].has_utilization); /* n1/0: Prometheus did not report it */
@@ -220,7 +221,7 @@ static void test_prom_apply_sets_rows_adds_missing_ones_and_counts_strangers(voi
 	assert_int_equal(m.gpus[2].numa, -1);
 	assert_true(m.gpus[2].utilization == 41); /* the last of two series of one GPU */
 	assert_int_equal(st.unmatched, 1);
-	const spoke_prom_sample mem[] = {{"n1", 0, 65536.4}};
+	const spoke_prom_sample mem[] = {{"n1", 0, 65536.4, NULL}};
 	assert_int_equal(spoke_prom_apply_gpu(&m, SPOKE_PROM_GPU_MEMORY_MIB, mem, 1, &st, err), FL_OK);
 	assert_int_equal(m.gpus[0].memory_mib, 65536);
 	assert_true(m.gpus[1].utilization == 80); /* other figures keep theirs */
@@ -269,6 +270,47 @@ static void test_prom_apply_fills_a_model_without_gpu_rows_at_scale(void **state
 		assert_true(m.gpus[i].utilization == (double)((node_i + m.gpus[i].gpu_id) % 100));
 	}
 	free(s);
+	spoke_model_free(&m);
+}
+
+static void test_prom_utilization_series_naming_a_pod_feed_the_pod_figures(void **state)
+{
+	(void)state;
+	spoke_prom_config c = amd_cfg();
+	spoke_prom_stats st = {0};
+	spoke_prom_sample *s = NULL;
+	size_t n = 0;
+	double sum = 0;
+	char err[FL_ERR_LEN] = "";
+	/* exported_* (a Prometheus that scraped the exporter as a pod) wins over the exporter pod's own
+	 * labels; plain pod/namespace are read when there is nothing else; a GPU no pod holds names none. */
+	const char *text = VECTOR(
+	    SERIES("\"gpu_id\":\"0\",\"hostname\":\"g1\",\"pod\":\"amd-exporter-x\",\"namespace\":\"kube-amd\","
+	           "\"exported_pod\":\"train-0\",\"exported_namespace\":\"ml\"",
+	           "80") "," SERIES("\"gpu_id\":\"1\",\"hostname\":\"g1\",\"pod\":\"train-0\",\"namespace\":\"ml\"",
+	                            "60") "," SERIES("\"gpu_id\":\"2\",\"hostname\":\"g1\",\"pod\":\"\"", "5"));
+	assert_int_equal(parse(&c, SPOKE_PROM_GPU_UTILIZATION, text, &s, &n, &sum, &st, err), FL_OK);
+	assert_int_equal(n, 3);
+	assert_string_equal(s[0].pod, "ml/train-0");
+	assert_string_equal(s[1].pod, "ml/train-0");
+	assert_null(s[2].pod);
+	spoke_model m;
+	memset(&m, 0, sizeof(m));
+	spoke_node *node;
+	assert_int_equal(spoke_model_add_node(&m, &node), FL_OK);
+	snprintf(node->name, sizeof(node->name), "g1");
+	assert_int_equal(spoke_prom_apply_gpu(&m, SPOKE_PROM_GPU_UTILIZATION, s, n, &st, err), FL_OK);
+	assert_int_equal(m.n_pod_gpus, 2);
+	assert_string_equal(m.pod_gpus[0].ns, "ml");
+	assert_string_equal(m.pod_gpus[0].pod, "train-0");
+	assert_true(m.pod_gpus[0].utilization == 80 && m.pod_gpus[1].utilization == 60);
+	/* The next answer replaces them; a memory answer leaves them alone. */
+	spoke_prom_sample again[] = {{"g1", 0, 10, NULL}};
+	assert_int_equal(spoke_prom_apply_gpu(&m, SPOKE_PROM_GPU_MEMORY_MIB, again, 1, &st, err), FL_OK);
+	assert_int_equal(m.n_pod_gpus, 2);
+	assert_int_equal(spoke_prom_apply_gpu(&m, SPOKE_PROM_GPU_UTILIZATION, again, 1, &st, err), FL_OK);
+	assert_int_equal(m.n_pod_gpus, 0);
+	spoke_prom_samples_free(s, n);
 	spoke_model_free(&m);
 }
 
@@ -441,6 +483,7 @@ int main(void)
 	    cmocka_unit_test(test_prom_parse_sums_cluster_figures_and_accepts_scalars),
 	    cmocka_unit_test(test_prom_apply_sets_rows_adds_missing_ones_and_counts_strangers),
 	    cmocka_unit_test(test_prom_apply_fills_a_model_without_gpu_rows_at_scale),
+	    cmocka_unit_test(test_prom_utilization_series_naming_a_pod_feed_the_pod_figures),
 	    cmocka_unit_test(test_prom_unreachable_marks_utilization_unknown_not_zero),
 	    cmocka_unit_test(test_prom_config_preset_queries_override_and_labels),
 	    cmocka_unit_test(test_prom_config_errors_name_the_key),
