@@ -65,12 +65,18 @@ struct hub_ingest {
 	hub_worker *workers; /* cfg->ingest_workers */
 	int n_workers;
 	atomic_llong next_prune_mono; /* fl_mono_ms() at which ingest_log is pruned next */
+	char instance[64];            /* this hub's instance id for commit notifications; "" none */
 	pthread_mutex_t log_mu;
 	hub_log_limit limits[L_COUNT]; /* under log_mu */
 	/* Held from the transaction to the view update, so the API's view sees one cluster's frames in the
 	 * order they committed (the database already serializes them with an advisory lock). */
 	pthread_mutex_t cluster_mu[HUB_CLUSTER_LOCKS];
 };
+
+void hub_ingest_set_instance(hub_ingest *ing, const char *instance)
+{
+	snprintf(ing->instance, sizeof(ing->instance), "%s", instance != NULL ? instance : "");
+}
 
 hub_ingest *hub_ingest_new(hub_registry *reg, const hub_config *cfg)
 {
@@ -211,7 +217,8 @@ void hub_ingest_handle(hub_ingest *ing, hub_store *store, const void *buf, size_
 	}
 
 	hub_write_opts opts = {.replay_tolerance_ms = ing->cfg->replay_tolerance_ms,
-	                       .full_seen = hub_registry_full_seen(ing->reg, (size_t)i, f.env.spoke_id)};
+	                       .full_seen = hub_registry_full_seen(ing->reg, (size_t)i, f.env.spoke_id),
+	                       .instance = ing->instance[0] != '\0' ? ing->instance : NULL};
 	hub_write_result res;
 	mu = &ing->cluster_mu[(size_t)i % HUB_CLUSTER_LOCKS];
 	pthread_mutex_lock(mu);

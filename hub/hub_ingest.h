@@ -25,6 +25,10 @@ typedef struct hub_ingest hub_ingest;
  * database connection yet. NULL if out of memory. */
 hub_ingest *hub_ingest_new(hub_registry *reg, const hub_config *cfg);
 
+/* Makes every commit notify the other hubs on the database (hub_store.h HUB_STORE_CHANNEL) under this
+ * hub's instance id (copied, up to 63 bytes; NULL or "" turns it off). Call before hub_ingest_start. */
+void hub_ingest_set_instance(hub_ingest *ing, const char *instance);
+
 /* Handles one frame (buf, len borrowed) received at recv_ms and fills *ack, writing through store (the
  * caller's own connection, borrowed; only frames that decode, name a registered cluster and carry a
  * valid signature reach it). Counts the frame in the metrics and logs rejections (rate-limited).

@@ -12,6 +12,7 @@
 #include "hub_api.h"
 #include "hub_config.h"
 #include "hub_ingest.h"
+#include "hub_peers.h"
 #include "hub_history.h"
 #include "hub_registry.h"
 #include "hub_safe.h"
@@ -41,6 +42,8 @@ static int run(const hub_config *cfg)
 	hub_view *view = NULL;
 	hub_safe *safe = NULL;
 	hub_history *history = NULL;
+	hub_peers *peers = NULL;
+	char instance[HUB_PEERS_INSTANCE_LEN];
 	json_t *versions = NULL;
 	int applied = 0;
 
@@ -73,6 +76,12 @@ static int run(const hub_config *cfg)
 		fl_error("out of memory");
 		goto out;
 	}
+	/* Listening before the view is read: what other hubs commit from now on reaches this hub's view. */
+	if (hub_peers_instance_id(instance, err) != FL_OK ||
+	    hub_peers_new(cfg, reg, view, instance, &peers, err) != FL_OK) {
+		fl_error("%s", err);
+		goto out;
+	}
 	if (hub_store_load_view(store, view, err) != FL_OK) {
 		fl_error("database: loading the API's view: %s", err);
 		goto out;
@@ -83,6 +92,11 @@ static int run(const hub_config *cfg)
 	store = NULL;
 	if ((ing = hub_ingest_new(reg, cfg)) == NULL) {
 		fl_error("out of memory");
+		goto out;
+	}
+	hub_ingest_set_instance(ing, instance);
+	if (hub_peers_start(peers, err) != FL_OK) {
+		fl_error("%s", err);
 		goto out;
 	}
 	if (hub_ingest_start(ing, err) != FL_OK) {
@@ -101,8 +115,9 @@ static int run(const hub_config *cfg)
 		fl_error("%s", err);
 		goto out;
 	}
-	fl_info("hub %s started: ingest %s (%d workers), api http://%s/, %zu clusters, view %zu KiB", FL_VERSION,
-	        cfg->ingest_url, cfg->ingest_workers, hub_api_listening(api), cfg->n_clusters, hub_view_bytes(view) / 1024);
+	fl_info("hub %s started: instance %s, ingest %s (%d workers), api http://%s/, %zu clusters, view %zu KiB",
+	        FL_VERSION, instance, cfg->ingest_url, cfg->ingest_workers, hub_api_listening(api), cfg->n_clusters,
+	        hub_view_bytes(view) / 1024);
 	if (cfg->n_clusters == 0)
 		fl_warn("no clusters are registered in %s: every frame will be refused", cfg->path);
 
@@ -115,6 +130,7 @@ out:
 	hub_history_stop(history);
 	hub_api_stop(api);
 	hub_ingest_free(ing);
+	hub_peers_stop(peers);
 	hub_store_free(store);
 	hub_registry_free(reg);
 	hub_view_free(view);

@@ -1,6 +1,7 @@
 /* hub_metrics.c — atomic counters and the /metrics text. */
 #include "hub_metrics.h"
 
+#include "hub_peers.h"
 #include "hub_safe.h"
 
 #include <math.h>
@@ -86,6 +87,7 @@ int hub_metrics_render(hub_registry *reg, int64_t now_ms, int64_t stale_after_ms
 	        (unsigned long long)hub_metrics_get(HUB_M_API_5XX));
 
 	hub_safe_metrics_write(f);
+	hub_peers_metrics_write(f);
 
 	size_t n = hub_registry_count(reg);
 	hub_cluster_state *st = n > 0 ? calloc(n, sizeof(*st)) : NULL;

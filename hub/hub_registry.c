@@ -112,11 +112,32 @@ bool hub_registry_full_seen(hub_registry *reg, size_t i, const char *spoke_id)
 	return full;
 }
 
+/* The state part of recording a frame; caller holds reg->mu. */
+static void observe_locked(hub_cluster_state *s, const fl_proto_frame *f, int64_t recv_ms, int64_t version_ms)
+{
+	if (recv_ms > s->last_frame_ms)
+		s->last_frame_ms = recv_ms;
+	bool newer = version_ms > s->version_ms || (version_ms == s->version_ms && f->env.seq > s->last_seq);
+	if (f->env.spoke_id[0] == '\0' || !newer)
+		return;
+	s->version_ms = version_ms;
+	s->last_seq = f->env.seq;
+	snprintf(s->spoke_id, sizeof(s->spoke_id), "%s", f->env.spoke_id);
+	if (f->has_facts) {
+		snprintf(s->k8s_version, sizeof(s->k8s_version), "%s", f->facts.k8s_version);
+		snprintf(s->spoke_version, sizeof(s->spoke_version), "%s", f->facts.spoke_version);
+	}
+	if (f->has_overview) {
+		s->has_overview = true;
+		s->healthy_nodes = f->overview.healthy_nodes;
+		s->faulty_nodes = f->overview.faulty_nodes;
+	}
+}
+
 bool hub_registry_record(hub_registry *reg, size_t i, const fl_proto_frame *f, int64_t recv_ms, int64_t version_ms)
 {
 	pthread_mutex_lock(&reg->mu);
 	hub_reg_entry *e = &reg->entries[i];
-	hub_cluster_state *s = &e->state;
 	hub_stream *st = find_stream(e, f->env.spoke_id);
 	bool first = st == NULL;
 	if (first) {
@@ -127,25 +148,17 @@ bool hub_registry_record(hub_registry *reg, size_t i, const fl_proto_frame *f, i
 	}
 	if (f->env.kind == FL_FRAME_FULL)
 		st->full = true;
-	if (recv_ms > s->last_frame_ms)
-		s->last_frame_ms = recv_ms;
-	bool newer = version_ms > s->version_ms || (version_ms == s->version_ms && f->env.seq > s->last_seq);
-	if (newer) {
-		s->version_ms = version_ms;
-		s->last_seq = f->env.seq;
-		snprintf(s->spoke_id, sizeof(s->spoke_id), "%s", f->env.spoke_id);
-		if (f->has_facts) {
-			snprintf(s->k8s_version, sizeof(s->k8s_version), "%s", f->facts.k8s_version);
-			snprintf(s->spoke_version, sizeof(s->spoke_version), "%s", f->facts.spoke_version);
-		}
-		if (f->has_overview) {
-			s->has_overview = true;
-			s->healthy_nodes = f->overview.healthy_nodes;
-			s->faulty_nodes = f->overview.faulty_nodes;
-		}
-	}
+	observe_locked(&e->state, f, recv_ms, version_ms);
 	pthread_mutex_unlock(&reg->mu);
 	return first;
+}
+
+void hub_registry_observe(hub_registry *reg, size_t i, const fl_proto_frame *f, int64_t last_frame_ms,
+                          int64_t version_ms)
+{
+	pthread_mutex_lock(&reg->mu);
+	observe_locked(&reg->entries[i].state, f, last_frame_ms, version_ms);
+	pthread_mutex_unlock(&reg->mu);
 }
 
 const char *hub_status_of(int64_t last_frame_ms, int64_t now_ms, int64_t stale_after_ms, int64_t offline_after_ms)

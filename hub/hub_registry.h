@@ -73,6 +73,13 @@ bool hub_registry_full_seen(hub_registry *reg, size_t i, const char *spoke_id);
  * spoke stream worth one INFO line. */
 bool hub_registry_record(hub_registry *reg, size_t i, const fl_proto_frame *f, int64_t recv_ms, int64_t version_ms);
 
+/* What another hub committed for cluster i, as read back from the database (hub_peers): f's envelope
+ * is the cluster's newest frame, version_ms its row version (f's facts and overview as stored; f may
+ * carry no rows). Updates the state as hub_registry_record does, without touching the full-frame
+ * streams of this process. */
+void hub_registry_observe(hub_registry *reg, size_t i, const fl_proto_frame *f, int64_t last_frame_ms,
+                          int64_t version_ms);
+
 /* Status by age (ARCHITECTURE "Cluster status"): last_frame_ms <= 0 → "never_seen"; otherwise with
  * age = now_ms - last_frame_ms: age < stale_after_ms → "online", age < offline_after_ms → "stale",
  * else "offline". A negative age (clock went back) counts as online. Returns a static string. */

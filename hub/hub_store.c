@@ -945,6 +945,15 @@ int hub_store_write_frame(hub_store *s, const fl_proto_frame *f, int64_t recv_ms
 		res->decision.verdict = HUB_SEQ_DUPLICATE;
 		goto out;
 	}
+	if (opts->instance != NULL) {
+		char payload[FL_CLUSTER_LEN + 160];
+		snprintf(payload, sizeof(payload), "%s\t%.100s\t%s\t%s", f->env.cluster, opts->instance,
+		         kind != NULL ? kind : "?", recv);
+		const char *nv[] = {payload};
+		if ((rv = run(s, "notify", "SELECT pg_notify('" HUB_STORE_CHANNEL "', $1)", 1, nv, PGRES_TUPLES_OK,
+		              NULL, err)) != FL_OK)
+			goto out;
+	}
 	rv = cmd(s, "COMMIT", "COMMIT", 0, NULL, err);
 out:
 	if (rv == FL_EDB)
@@ -1219,50 +1228,75 @@ static int load_rows(hub_store *s, const char *cluster, fl_proto_frame *f, char 
 	return FL_OK;
 }
 
-int hub_store_load_view(hub_store *s, hub_view *view, char err[FL_ERR_LEN])
+static const char SQL_VIEW_CLUSTER[] =
+    "SELECT (extract(epoch FROM last_frame_at) * 1000)::bigint, spoke_id, last_seq,"
+    " (extract(epoch FROM last_sent_at) * 1000)::bigint, k8s_version, spoke_version, source, src_sent_ms"
+    " FROM cluster WHERE name = $1";
+
+/* Inside the snapshot transaction: the cluster row, its overview and its rows. */
+static int read_cluster_locked(hub_store *s, const char *cluster, fl_proto_frame *f, hub_cluster_read *out,
+                               char err[FL_ERR_LEN])
 {
+	const char *v[] = {cluster};
+	PGresult *cr = NULL;
+	int rv = run(s, "load cluster", SQL_VIEW_CLUSTER, 1, v, PGRES_TUPLES_OK, &cr, err);
+	if (rv != FL_OK)
+		return rv;
+	if (PQntuples(cr) != 1) {
+		PQclear(cr);
+		return fl_seterr(err, FL_EDB, "cluster '%s' has no row in the database", cluster);
+	}
+	f->env.kind = FL_FRAME_FULL;
+	snprintf(f->env.cluster, sizeof(f->env.cluster), "%s", cluster);
+	copy_col(f->env.spoke_id, sizeof(f->env.spoke_id), cr, 0, 1);
+	f->env.seq = (uint64_t)int_or(cr, 0, 2, 0);
+	f->env.sent_at_ms = int_or(cr, 0, 3, 0);
+	f->has_facts = !PQgetisnull(cr, 0, 4) || !PQgetisnull(cr, 0, 5);
+	copy_col(f->facts.k8s_version, sizeof(f->facts.k8s_version), cr, 0, 4);
+	copy_col(f->facts.spoke_version, sizeof(f->facts.spoke_version), cr, 0, 5);
+	copy_col(f->facts.source, sizeof(f->facts.source), cr, 0, 6);
+	out->last_frame_ms = int_or(cr, 0, 0, 0);
+	out->version_ms = int_or(cr, 0, 7, 0);
+	PQclear(cr);
+	if ((rv = hub_store_read_overview(s, cluster, &f->overview, &out->overview_ms, &f->has_overview, err)) != FL_OK)
+		return rv;
+	if (!f->has_overview)
+		out->overview_ms = 0;
+	return load_rows(s, cluster, f, err);
+}
+
+int hub_store_read_cluster(hub_store *s, const char *cluster, fl_proto_frame *f, hub_cluster_read *out,
+                           char err[FL_ERR_LEN])
+{
+	memset(f, 0, sizeof(*f));
+	memset(out, 0, sizeof(*out));
 	int rv = hub_store_connect(s, err);
 	if (rv != FL_OK)
 		return rv;
-	PGresult *cr = NULL, *orow = NULL;
-	if ((rv = run(s, "load clusters",
-	              "SELECT name, (extract(epoch FROM last_frame_at) * 1000)::bigint, spoke_id, last_seq,"
-	              " (extract(epoch FROM last_sent_at) * 1000)::bigint, k8s_version, spoke_version, source"
-	              " FROM cluster",
-	              0, NULL, PGRES_TUPLES_OK, &cr, err)) != FL_OK)
+	/* One snapshot: the version read is the version of the rows read. */
+	if ((rv = cmd(s, "BEGIN", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, err)) != FL_OK)
 		return rv;
-	if ((rv = run(s, "load overviews", SQL_READ_OVERVIEW, 0, NULL, PGRES_TUPLES_OK, &orow, err)) != FL_OK) {
-		PQclear(cr);
-		return rv;
+	rv = read_cluster_locked(s, cluster, f, out, err);
+	if (rv == FL_OK)
+		rv = cmd(s, "COMMIT", "COMMIT", 0, NULL, err);
+	if (rv != FL_OK) {
+		rollback(s);
+		fl_proto_frame_free(f);
+		memset(f, 0, sizeof(*f));
 	}
-	for (int row = 0; row < PQntuples(cr) && rv == FL_OK; row++) {
-		int i = hub_view_find(view, PQgetvalue(cr, row, 0));
-		if (i < 0)
-			continue;
+	return rv;
+}
+
+int hub_store_load_view(hub_store *s, hub_view *view, char err[FL_ERR_LEN])
+{
+	int rv = FL_OK;
+	for (size_t i = 0; i < hub_view_count(view) && rv == FL_OK; i++) {
 		fl_proto_frame f;
-		memset(&f, 0, sizeof(f));
-		f.env.kind = FL_FRAME_FULL;
-		copy_col(f.env.cluster, sizeof(f.env.cluster), cr, row, 0);
-		copy_col(f.env.spoke_id, sizeof(f.env.spoke_id), cr, row, 2);
-		f.env.seq = (uint64_t)int_or(cr, row, 3, 0);
-		f.env.sent_at_ms = int_or(cr, row, 4, 0);
-		f.has_facts = !PQgetisnull(cr, row, 5) || !PQgetisnull(cr, row, 6);
-		copy_col(f.facts.k8s_version, sizeof(f.facts.k8s_version), cr, row, 5);
-		copy_col(f.facts.spoke_version, sizeof(f.facts.spoke_version), cr, row, 6);
-		copy_col(f.facts.source, sizeof(f.facts.source), cr, row, 7);
-		int64_t overview_ms = 0;
-		for (int o = 0; o < PQntuples(orow); o++) {
-			if (strcmp(PQgetvalue(orow, o, 21), f.env.cluster) == 0) {
-				overview_from_row(orow, o, &f.overview, &overview_ms);
-				f.has_overview = true;
-			}
-		}
-		rv = load_rows(s, f.env.cluster, &f, err);
-		if (rv == FL_OK && hub_view_load(view, (size_t)i, &f, int_or(cr, row, 1, 0), overview_ms) != FL_OK)
+		hub_cluster_read cr;
+		rv = hub_store_read_cluster(s, hub_view_conf(view, i)->name, &f, &cr, err);
+		if (rv == FL_OK && hub_view_load(view, i, &f, cr.last_frame_ms, cr.overview_ms) != FL_OK)
 			rv = fl_seterr(err, FL_ENOMEM, "view of cluster %s: out of memory", f.env.cluster);
 		fl_proto_frame_free(&f);
 	}
-	PQclear(cr);
-	PQclear(orow);
 	return rv;
 }

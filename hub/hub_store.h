@@ -67,7 +67,13 @@ int hub_store_load_state(hub_store *s, hub_registry *reg, char err[FL_ERR_LEN]);
 typedef struct hub_write_opts {
 	int64_t replay_tolerance_ms; /* hub.replay_tolerance */
 	bool full_seen;              /* this process committed a full frame from the frame's spoke_id */
+	const char *instance;        /* this hub's instance id: the commit notifies the other hubs on
+	                              * HUB_STORE_CHANNEL (hub_peers); NULL: no notification */
 } hub_write_opts;
+
+/* The LISTEN/NOTIFY channel of committed frames. Payload: "CLUSTER\tINSTANCE\tKIND\tRECV_MS", KIND as
+ * fl_proto_kind_name, RECV_MS the committing hub's receive time (ms since the epoch). */
+#define HUB_STORE_CHANNEL "fleetlens_frames"
 
 /* What hub_store_write_frame did (valid when it returns FL_OK). */
 typedef struct hub_write_result {
@@ -91,7 +97,8 @@ typedef struct hub_write_result {
  *  4. the cluster row: last_frame_at = max(last_frame_at, recv_ms); stream, version and facts when f is
  *     the cluster's newest frame;
  *  5. an ingest_log row (cluster, spoke_id, seq): a key conflict means a repeat → ROLLBACK, DUPLICATE;
- *  6. COMMIT.
+ *  6. with opts->instance, pg_notify(HUB_STORE_CHANNEL, ...), delivered to listeners at COMMIT only;
+ *  7. COMMIT.
  * FL_OK (see res->decision), FL_EINVAL when f cannot be stored as sent (duplicate node names, GPU keys or
  * pod/workload uids, a node or pod both sent and removed, a pod or workload time out of range, a count beyond int, a
  * non-finite number, seq or sent_at out of range: the frame is malformed), or FL_EDB (rolled back; the caller asks the
@@ -117,6 +124,20 @@ int hub_store_read_overviews(hub_store *s, json_t **out, char err[FL_ERR_LEN]);
  * cluster_name}; *total counts all matching rows. FL_OK, FL_EDB or FL_ENOMEM. */
 int hub_store_read_nodes(hub_store *s, const char *cluster, int64_t limit, int64_t offset, json_t **rows,
                          int64_t *total, char err[FL_ERR_LEN]);
+
+/* What hub_store_read_cluster read besides the rows. */
+typedef struct hub_cluster_read {
+	int64_t last_frame_ms; /* cluster.last_frame_at (hub clock), 0 never */
+	int64_t overview_ms;   /* the overview row's updated_at, 0 without one */
+	int64_t version_ms;    /* the newest committed frame's row version (src_sent_ms), 0 none */
+} hub_cluster_read;
+
+/* Reads one registered cluster as stored, in one REPEATABLE READ snapshot: *f (zeroed first; the caller
+ * frees it with fl_proto_frame_free) gets its nodes, GPUs, overview and facts, and as envelope the
+ * cluster's newest committed frame (spoke_id, seq, sent_at; kind FULL); *out the times. FL_OK or FL_EDB
+ * (f holds nothing). */
+int hub_store_read_cluster(hub_store *s, const char *cluster, fl_proto_frame *f, hub_cluster_read *out,
+                           char err[FL_ERR_LEN]);
 
 /* Loads every registered cluster's stored rows into view (hub_view_load): nodes, GPUs, overview (with
  * its updated_at), facts, last frame time and the last stored (spoke_id, seq, sent_at). Rows of

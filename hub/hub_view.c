@@ -746,6 +746,43 @@ int hub_view_load(hub_view *v, size_t i, const fl_proto_frame *f, int64_t last_f
 	return s != NULL ? FL_OK : FL_ENOMEM;
 }
 
+int hub_view_refresh(hub_view *v, size_t i, const fl_proto_frame *f, int64_t last_frame_ms, int64_t overview_ms)
+{
+	hub_view_slot *sl = &v->slots[i];
+	pthread_mutex_lock(&sl->write_mu);
+	raise_last_frame(sl, last_frame_ms);
+	int rv = FL_OK;
+	if (f->env.spoke_id[0] == '\0' || is_older(sl, &f->env)) {
+		rv = HUB_VIEW_OLDER; /* nothing stored yet, or this view already shows that frame or a newer one */
+	} else {
+		fl_proto_frame full = *f;
+		full.env.kind = FL_FRAME_FULL;
+		hub_view_snap *s = snap_after(v, i, sl->snap, &full);
+		if (s != NULL) {
+			s->overview_ms = f->has_overview ? overview_ms : 0;
+			s->has_overview = f->has_overview;
+			s->has_facts = f->has_facts;
+			if (snap_overview_text(s) != FL_OK) {
+				hub_view_release(s);
+				s = NULL;
+			}
+		}
+		if (s != NULL) {
+			publish(sl, s);
+			record_version(sl, f->env.spoke_id, f->env.seq, f->env.sent_at_ms);
+		} else {
+			rv = FL_ENOMEM;
+		}
+	}
+	pthread_mutex_unlock(&sl->write_mu);
+	return rv;
+}
+
+void hub_view_touch(hub_view *v, size_t i, int64_t last_frame_ms)
+{
+	raise_last_frame(&v->slots[i], last_frame_ms);
+}
+
 /* --- node queries -------------------------------------------------------------------------------- */
 
 static int cmp_num(double a, double b)

@@ -139,6 +139,16 @@ int hub_view_apply(hub_view *v, const fl_proto_frame *f, int64_t recv_ms);
  * start-up, before frames arrive. FL_OK or FL_ENOMEM. */
 int hub_view_load(hub_view *v, size_t i, const fl_proto_frame *f, int64_t last_frame_ms, int64_t overview_ms);
 
+/* Brings cluster i up to f, its rows as stored by any hub (hub_store_read_cluster: f's envelope is the
+ * cluster's newest committed frame): unless the view already applied that frame or a newer one (the
+ * hub_view_apply ordering), its rows, overview (overview_ms) and facts replace the cluster's and f's
+ * version is recorded. The last frame time becomes the later of the current one and last_frame_ms
+ * either way. FL_OK (replaced), HUB_VIEW_OLDER (time only) or FL_ENOMEM. Thread-safe. */
+int hub_view_refresh(hub_view *v, size_t i, const fl_proto_frame *f, int64_t last_frame_ms, int64_t overview_ms);
+
+/* Raises cluster i's last frame time to last_frame_ms (a frame another hub committed). Thread-safe. */
+void hub_view_touch(hub_view *v, size_t i, int64_t last_frame_ms);
+
 /* Bytes held by node records and snapshot arrays right now. */
 size_t hub_view_bytes(const hub_view *v);
 
