@@ -1,0 +1,71 @@
+/* fl_synth.c — synthetic nodes for the test and bench tools. */
+#include "fl_synth.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+int fl_synth_frame(fl_proto_frame *f, uint32_t k, uint32_t g, uint32_t salt)
+{
+	fl_proto_overview *o = &f->overview;
+	double util_sum = 0;
+
+	f->nodes = k > 0 ? calloc(k, sizeof(*f->nodes)) : NULL;
+	f->gpus = k * g > 0 ? calloc((size_t)k * g, sizeof(*f->gpus)) : NULL;
+	if ((k > 0 && f->nodes == NULL) || (k * g > 0 && f->gpus == NULL)) {
+		return FL_ENOMEM;
+	}
+	f->n_nodes = k;
+	f->n_gpus = k * g;
+	for (uint32_t i = 0; i < k; i++) {
+		fl_proto_node *n = &f->nodes[i];
+		double node_util = 0;
+
+		snprintf(n->name, sizeof(n->name), "node-%05" PRIu32, i);
+		snprintf(n->ip, sizeof(n->ip), "10.0.%" PRIu32 ".%" PRIu32, i / 250, i % 250 + 1);
+		snprintf(n->gpu_name, sizeof(n->gpu_name), "%s", g > 0 ? "AMD Instinct MI300X" : "");
+		n->gpu_count = g;
+		n->gpu_allocation = i % (g + 1);
+		snprintf(n->status, sizeof(n->status), "Ready");
+		n->cpu_millis = 192000;
+		n->memory_bytes = (int64_t)1 << 41;
+		snprintf(n->kubelet_version, sizeof(n->kubelet_version), "v1.29.3");
+		snprintf(n->os_image, sizeof(n->os_image), "Ubuntu 22.04.4 LTS");
+		snprintf(n->kernel_version, sizeof(n->kernel_version), "5.15.0-105-generic");
+		snprintf(n->container_runtime, sizeof(n->container_runtime), "containerd://1.7.2");
+		for (uint32_t j = 0; j < g; j++) {
+			fl_proto_gpu *d = &f->gpus[(size_t)i * g + j];
+
+			snprintf(d->node, sizeof(d->node), "%s", n->name);
+			d->gpu_id = (int32_t)j;
+			snprintf(d->gpu_model, sizeof(d->gpu_model), "MI300X");
+			d->memory_mib = 196608;
+			d->utilization = (double)((i + j + salt) % 100);
+			d->has_utilization = true;
+			d->temperature = 40 + j;
+			d->power = 500;
+			snprintf(d->serial, sizeof(d->serial), "SN-%" PRIu32 "-%" PRIu32, i, j);
+			d->numa = (int32_t)(j * 2 / g);
+			node_util += d->utilization;
+		}
+		n->has_utilization = g > 0;
+		n->gpu_utilization = g > 0 ? node_util / g : 0;
+		util_sum += node_util;
+		if (g > 0) {
+			o->total_nodes++;
+			o->gpus_allocatable += g;
+			o->gpus_allocated += n->gpu_allocation;
+			if (n->gpu_allocation == 0) {
+				o->fully_idle_nodes++;
+			} else if (n->gpu_allocation >= (int64_t)g) {
+				o->busy_nodes++;
+			} else {
+				o->partially_idle_nodes++;
+			}
+		}
+	}
+	o->healthy_nodes = o->total_nodes;
+	o->allocation_rate = o->gpus_allocatable > 0 ? 100.0 * o->gpus_allocated / o->gpus_allocatable : 0;
+	o->utilization = f->n_gpus > 0 ? util_sum / f->n_gpus : 0;
+	return FL_OK;
+}

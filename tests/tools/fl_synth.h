@@ -1,0 +1,15 @@
+/* fl_synth.h — synthetic nodes and GPUs for fl-frame-tool and fl-load-bench (test and bench tools only). */
+#ifndef FL_SYNTH_H
+#define FL_SYNTH_H
+
+#include <stdint.h>
+
+#include "fl_proto.h"
+
+/* Fills f's nodes, GPUs and overview (f's arrays must be empty; f owns what is added) with k nodes
+ * node-00000, node-00001, ... of g GPUs each: node i is Ready and schedulable, ip 10.0.<i/250>.<i%250+1>,
+ * gpu_count g, gpu_allocation i%(g+1); GPU j has utilization (i+j+salt)%100 and serial SN-<i>-<j>; the
+ * overview is what those imply. FL_OK or FL_ENOMEM. */
+int fl_synth_frame(fl_proto_frame *f, uint32_t k, uint32_t g, uint32_t salt);
+
+#endif
