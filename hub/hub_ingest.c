@@ -2,6 +2,7 @@
 #include "hub_ingest.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/supplemental/tls/tls.h>
@@ -323,9 +324,14 @@ static void *worker_main(void *arg)
 		}
 		nng_msg *msg = nng_aio_get_msg(w->aio);
 		fl_proto_ack ack;
-		hub_ingest_handle(w->ing, w->store, nng_msg_body(msg), nng_msg_len(msg), fl_now_ms(), &ack);
+		size_t len = nng_msg_len(msg);
+		hub_ingest_handle(w->ing, w->store, nng_msg_body(msg), len, fl_now_ms(), &ack);
 		if (reply(w, msg, &ack) == NNG_ECLOSED)
 			break;
+		/* A large frame's decoded copy and statement texts are freed by now, but glibc keeps the pages
+		 * in this thread's arena: hand them back, or the hub's RSS stays at its storm peak. */
+		if (len >= HUB_INGEST_TRIM_BYTES)
+			malloc_trim(0);
 		if (ack.status == FL_ACK_OK) /* ingest_log only grows with accepted frames */
 			maybe_prune(w);
 	}

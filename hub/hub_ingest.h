@@ -16,6 +16,7 @@
 #include "hub_store.h"
 
 #define HUB_INGEST_PRUNE_EVERY_MS (10 * 60 * 1000) /* how often ingest_log is pruned */
+#define HUB_INGEST_TRIM_BYTES     (1u << 20)       /* after a frame this large, free memory goes back to the OS */
 #define HUB_INGEST_PRUNE_BATCH    10000            /* rows per prune; a full batch prunes again 1 s later */
 #define HUB_INGEST_MAX_PEM_BYTES  (64 * 1024)      /* tls cert_file and key_file */
 

@@ -720,30 +720,39 @@ int hub_view_apply(hub_view *v, const fl_proto_frame *f, int64_t recv_ms)
 	return rv;
 }
 
+/* Cluster i's rows, overview and facts replaced by f's (as stored; f->env.kind ignored), published.
+ * Caller holds the slot's write_mu. FL_OK or FL_ENOMEM (nothing changed). */
+static int replace_locked(hub_view *v, size_t i, const fl_proto_frame *f, int64_t overview_ms)
+{
+	hub_view_slot *sl = &v->slots[i];
+	fl_proto_frame full = *f;
+	full.env.kind = FL_FRAME_FULL;
+	hub_view_snap *s = snap_after(v, i, sl->snap, &full);
+	if (s == NULL)
+		return FL_ENOMEM;
+	s->overview_ms = f->has_overview ? overview_ms : 0;
+	s->has_overview = f->has_overview;
+	s->has_facts = f->has_facts;
+	if (snap_overview_text(s) != FL_OK) {
+		hub_view_release(s);
+		return FL_ENOMEM;
+	}
+	publish(sl, s);
+	return FL_OK;
+}
+
 int hub_view_load(hub_view *v, size_t i, const fl_proto_frame *f, int64_t last_frame_ms, int64_t overview_ms)
 {
 	hub_view_slot *sl = &v->slots[i];
 	pthread_mutex_lock(&sl->write_mu);
-	fl_proto_frame full = *f;
-	full.env.kind = FL_FRAME_FULL;
-	hub_view_snap *s = snap_after(v, i, sl->snap, &full);
-	if (s != NULL) {
-		s->overview_ms = f->has_overview ? overview_ms : 0;
-		s->has_overview = f->has_overview;
-		s->has_facts = f->has_facts;
-		if (snap_overview_text(s) != FL_OK) {
-			hub_view_release(s);
-			s = NULL;
-		}
-	}
-	if (s != NULL) {
-		publish(sl, s);
+	int rv = replace_locked(v, i, f, overview_ms);
+	if (rv == FL_OK) {
 		atomic_store(&sl->last_frame_ms, last_frame_ms);
 		if (f->env.spoke_id[0] != '\0')
 			record_version(sl, f->env.spoke_id, f->env.seq, f->env.sent_at_ms);
 	}
 	pthread_mutex_unlock(&sl->write_mu);
-	return s != NULL ? FL_OK : FL_ENOMEM;
+	return rv;
 }
 
 int hub_view_refresh(hub_view *v, size_t i, const fl_proto_frame *f, int64_t last_frame_ms, int64_t overview_ms)
@@ -751,29 +760,10 @@ int hub_view_refresh(hub_view *v, size_t i, const fl_proto_frame *f, int64_t las
 	hub_view_slot *sl = &v->slots[i];
 	pthread_mutex_lock(&sl->write_mu);
 	raise_last_frame(sl, last_frame_ms);
-	int rv = FL_OK;
-	if (f->env.spoke_id[0] == '\0' || is_older(sl, &f->env)) {
-		rv = HUB_VIEW_OLDER; /* nothing stored yet, or this view already shows that frame or a newer one */
-	} else {
-		fl_proto_frame full = *f;
-		full.env.kind = FL_FRAME_FULL;
-		hub_view_snap *s = snap_after(v, i, sl->snap, &full);
-		if (s != NULL) {
-			s->overview_ms = f->has_overview ? overview_ms : 0;
-			s->has_overview = f->has_overview;
-			s->has_facts = f->has_facts;
-			if (snap_overview_text(s) != FL_OK) {
-				hub_view_release(s);
-				s = NULL;
-			}
-		}
-		if (s != NULL) {
-			publish(sl, s);
-			record_version(sl, f->env.spoke_id, f->env.seq, f->env.sent_at_ms);
-		} else {
-			rv = FL_ENOMEM;
-		}
-	}
+	int rv = HUB_VIEW_OLDER; /* nothing stored yet, or this view shows that frame or a newer one already */
+	if (f->env.spoke_id[0] != '\0' && !is_older(sl, &f->env) &&
+	    (rv = replace_locked(v, i, f, overview_ms)) == FL_OK)
+		record_version(sl, f->env.spoke_id, f->env.seq, f->env.sent_at_ms);
 	pthread_mutex_unlock(&sl->write_mu);
 	return rv;
 }

@@ -366,6 +366,29 @@ await step("history (real hub)", async () => {
   await shot(page, "cluster.png");
 });
 
+await step("workloads", async () => {
+  const when = (iso) => (typeof iso === "string" && iso.length >= 16 ? `${iso.slice(0, 10)} ${iso.slice(11, 16)}` : "–");
+  const expectRows = (list) => list.map((w) => [`${w.namespace}/${w.name}`, w.kind, w.status, cnt(w.gpu_request), cnt(w.pods), pct(w.gpu_utilization), when(w.created_at), when(w.ended_at)]);
+  const readRows = () => page.$$eval("#workload-rows tr[data-workload]", (trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent)));
+  const live = (await api(`/v1/workloads?cluster=${C}&status=Running,Pending&page_num=1&page_size=10`)).data;
+  if (live.total > 0) {
+    await page.waitForSelector("#workload-rows tr[data-workload]");
+    checkEq("workloads: the table shows the hub's running or pending workloads, page 1", expectRows(live.data), await readRows());
+  } else {
+    await page.waitForFunction(() => (document.querySelector("#workload-rows")?.textContent || "").includes("no GPU workload"));
+    ok("workloads: the cluster has none running or pending, and the table says so");
+  }
+  checkEq("workloads: the pager counts the hub's total", `page 1 of ${Math.max(1, Math.ceil(live.total / 10))} · ${live.total} workloads`, await page.textContent("#workload-page-info"));
+  const all = (await api(`/v1/workloads?cluster=${C}&page_num=1&page_size=10`)).data;
+  const sent = page.waitForResponse((r) => new URL(r.url()).pathname === "/v1/workloads" && !new URL(r.url()).searchParams.has("status"));
+  await page.selectOption("#workload-status", "");
+  checkTrue("workloads: 'any' asks the hub without a status", Boolean(await sent));
+  await page.waitForFunction((n) => document.querySelector("#workload-page-info")?.textContent.endsWith(`· ${n} workloads`), all.total);
+  checkEq("workloads: 'any' shows the hub's first page of every workload", expectRows(all.data), await readRows());
+  if (process.env.FL_FIXTURE === "spokes") checkTrue("workloads: the simulated spokes' clusters have GPU workloads", all.total > 0, `${all.total}`);
+  await page.selectOption("#workload-status", "Running,Pending");
+});
+
 // --- node page --------------------------------------------------------------------------------------
 await step("node page", async () => {
   const first = await page.getAttribute("#node-rows tr[data-node]", "data-node");

@@ -1,10 +1,11 @@
 // cluster.js — one cluster: overview cards (/v1/clusters/overview), a heat map of GPU utilization per
-// node and GPU (/v1/clusters/gpuHeatmap), the node table with filters and paging (/v1/nodes) and a node's
-// utilization history. Refreshed every 10 s.
+// node and GPU (/v1/clusters/gpuHeatmap), the node table with filters and paging (/v1/nodes), a node's
+// utilization history and the GPU workloads (/v1/workloads, workloads.js). Refreshed every 10 s.
 import { apiGet } from "./api.js";
 import { ago, bar, bytes, card, count, el, isNum, notice, pct, section, statusBadge } from "./dom.js";
 import { historyPanel } from "./history.js";
 import { readHeatmap } from "./shapes.js";
+import { workloadsPanel } from "./workloads.js";
 
 export const REFRESH_MS = 10000;
 const PAGE_SIZES = [10, 25, 50, 100];
@@ -133,6 +134,8 @@ export function clusterPage(root, route, ctx) {
   const [histSection, histBody] = section("Utilization history", "history");
   histBody.append(hist.el);
 
+  const workloads = workloadsPanel(cluster);
+
   root.append(
     el("h1", { tabindex: "-1" }, `Cluster ${cluster} `, statusSlot),
     ageLine,
@@ -140,6 +143,7 @@ export function clusterPage(root, route, ctx) {
     heatSection,
     nodeSection,
     histSection,
+    workloads.el,
   );
 
   const pages = () => Math.max(1, Math.ceil(state.total / state.pageSize));
@@ -333,7 +337,7 @@ export function clusterPage(root, route, ctx) {
     if (state.inflight) return;
     state.inflight = true;
     try {
-      const [ovOk, nodesOk] = await Promise.all([loadOverview(), loadNodes(), loadHeat()]);
+      const [ovOk, nodesOk] = await Promise.all([loadOverview(), loadNodes(), loadHeat(), workloads.load()]);
       if (state.destroyed) return;
       if (ovOk && nodesOk) {
         ctx.setError("");
@@ -353,6 +357,7 @@ export function clusterPage(root, route, ctx) {
       clearTimeout(nameTimer);
       state.heatChart?.dispose();
       hist.destroy();
+      workloads.destroy();
     },
   };
 }

@@ -1,0 +1,121 @@
+// workloads.js — a cluster's GPU workloads (/v1/workloads): the top-level owners of its GPU pods, with a
+// status filter (live by default) and paging. Part of the cluster page; refreshed with it.
+import { apiGet } from "./api.js";
+import { bar, count, el, isNum, notice, pct, section } from "./dom.js";
+
+const PAGE_SIZE = 10;
+export const WORKLOAD_FILTERS = [
+  ["Running,Pending", "running or pending"],
+  ["", "any"],
+  ["Done,Failed,Deleted", "ended"],
+];
+
+/** When a workload started or ended, as "YYYY-MM-DD HH:MM" UTC; "–" when unknown. */
+export function when(iso) {
+  return typeof iso === "string" && iso.length >= 16 ? `${iso.slice(0, 10)} ${iso.slice(11, 16)}` : "–";
+}
+
+/** The cells of one workload row, as the table shows them (the browser test reads the same). */
+export function workloadCells(w) {
+  return [
+    `${w.namespace}/${w.name}`,
+    w.kind,
+    w.status,
+    count(w.gpu_request),
+    count(w.pods),
+    pct(w.gpu_utilization),
+    when(w.created_at),
+    when(w.ended_at),
+  ];
+}
+
+/** The section; call load() to (re)read the current page. */
+export function workloadsPanel(cluster) {
+  const state = { status: WORKLOAD_FILTERS[0][0], page: 1, total: 0, seq: 0, destroyed: false };
+  const statusSelect = el(
+    "select",
+    { id: "workload-status", name: "workload_status" },
+    ...WORKLOAD_FILTERS.map(([v, l]) => el("option", { value: v }, l)),
+  );
+  const rows = el("tbody", { id: "workload-rows" });
+  const caption = el("caption", {}, "GPU workloads");
+  const head = el(
+    "tr",
+    {},
+    ...["Workload", "Kind", "Status", "GPUs", "Pods", "Utilization", "Started", "Ended"].map((h, i) =>
+      el("th", { scope: "col", class: i >= 3 && i <= 5 ? "num" : "" }, h),
+    ),
+  );
+  const info = el("span", { id: "workload-page-info", "aria-live": "polite" });
+  const prev = el("button", { type: "button", id: "workload-prev", onclick: () => go(state.page - 1) }, "‹ Previous");
+  const next = el("button", { type: "button", id: "workload-next", onclick: () => go(state.page + 1) }, "Next ›");
+  const pages = () => Math.max(1, Math.ceil(state.total / PAGE_SIZE));
+  const go = (p) => {
+    state.page = Math.min(Math.max(1, p), pages());
+    load();
+  };
+  statusSelect.addEventListener("change", () => {
+    state.status = statusSelect.value;
+    state.page = 1;
+    load();
+  });
+  const [sec, body] = section("GPU workloads", "workloads");
+  body.append(
+    el("form", { class: "filters", "aria-label": "Filter workloads", onsubmit: (e) => e.preventDefault() }, el("label", { for: "workload-status" }, "Status"), statusSelect),
+    el("div", { class: "table-wrap" }, el("table", { id: "workloads", class: "data" }, caption, el("thead", {}, head), rows)),
+    el("nav", { class: "pager", "aria-label": "Workload table pages" }, prev, info, next),
+  );
+
+  function render(list) {
+    rows.replaceChildren(
+      ...list.map((w) => {
+        const c = workloadCells(w);
+        return el(
+          "tr",
+          { dataset: { workload: w.uid } },
+          el("th", { scope: "row", class: "name" }, c[0]),
+          el("td", {}, c[1]),
+          el("td", {}, el("span", { class: `wl-status ${String(w.status).toLowerCase()}` }, c[2])),
+          el("td", { class: "num" }, c[3]),
+          el("td", { class: "num" }, c[4]),
+          el("td", { class: "num" }, c[5], isNum(w.gpu_utilization) ? bar(w.gpu_utilization, "util") : ""),
+          el("td", {}, c[6]),
+          el("td", {}, c[7]),
+        );
+      }),
+    );
+    if (list.length === 0)
+      rows.append(el("tr", {}, el("td", { colspan: 8, class: "muted" }, state.status ? "no GPU workload with this status" : "this cluster has reported no GPU workloads")));
+    caption.textContent = `GPU workloads of ${cluster}: ${state.total}`;
+    info.textContent = `page ${state.page} of ${pages()} · ${state.total} workloads`;
+    prev.disabled = state.page <= 1;
+    next.disabled = state.page >= pages();
+  }
+
+  async function load() {
+    const my = ++state.seq;
+    try {
+      const data = await apiGet("/v1/workloads", { cluster, status: state.status, page_num: state.page, page_size: PAGE_SIZE });
+      if (my !== state.seq || state.destroyed) return true;
+      state.total = isNum(data?.total) ? data.total : 0;
+      if (state.page > pages() && state.total > 0) {
+        go(pages());
+        return true;
+      }
+      render(Array.isArray(data?.data) ? data.data : []);
+      return true;
+    } catch (e) {
+      if (my !== state.seq || state.destroyed) return false;
+      if (e.status !== 401) rows.replaceChildren(el("tr", {}, el("td", { colspan: 8 }, notice("error", `Cannot load workloads: ${e.message}`))));
+      return false;
+    }
+  }
+
+  return {
+    el: sec,
+    load,
+    destroy() {
+      state.destroyed = true;
+    },
+  };
+}
