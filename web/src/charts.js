@@ -69,9 +69,10 @@ export function heatmap(container, hm) {
 
 /**
  * Line chart of time series: series [{ name, points: [[timeMs, value]] }], y axis in `unit`
- * (0–100 when unit is "%"). Returns a handle with dispose().
+ * (0–100 when unit is "%"), x axis the range asked for ([fromMs, toMs], so one sample is not drawn
+ * over days). Returns a handle with dispose().
  */
-export function history(container, series, unit) {
+export function history(container, series, unit, range = null) {
   container.style.height = "260px";
   const h = mount(container);
   h.chart.setOption({
@@ -80,7 +81,7 @@ export function history(container, series, unit) {
     tooltip: { trigger: "axis", valueFormatter: (v) => (v == null ? "–" : `${Number(v).toFixed(1)} ${unit}`) },
     legend: { top: 0, textStyle: { color: MUTED }, type: "scroll" },
     grid: { left: 8, right: 16, top: 32, bottom: 40, containLabel: true },
-    xAxis: { type: "time", axisLabel: { color: MUTED }, axisLine: { lineStyle: { color: LINE } } },
+    xAxis: { type: "time", min: range?.[0], max: range?.[1], axisLabel: { color: MUTED }, axisLine: { lineStyle: { color: LINE } } },
     yAxis: {
       type: "value",
       min: unit === "%" ? 0 : undefined,
@@ -88,7 +89,8 @@ export function history(container, series, unit) {
       axisLabel: { color: MUTED, formatter: `{value}${unit === "%" ? "%" : ""}` },
       splitLine: { lineStyle: { color: LINE } },
     },
-    series: series.map((s) => ({ type: "line", name: s.name, data: s.points, showSymbol: false, connectNulls: false })),
+    // A series of one or two points has no line to speak of: its points are drawn as dots.
+    series: series.map((s) => ({ type: "line", name: s.name, data: s.points, showSymbol: s.points.length < 3, connectNulls: false })),
   });
   return h;
 }

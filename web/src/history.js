@@ -68,7 +68,7 @@ export function historyPanel(cluster, { idPrefix = "history", nodeSelect = null,
       const charts = await import("./charts.js");
       if (my !== seq) return;
       chart?.dispose();
-      chart = charts.history(box, h.series, h.unit);
+      chart = charts.history(box, h.series, h.unit, [(end - span) * 1000, end * 1000]);
     } catch (e) {
       if (my !== seq) return;
       clear();
