@@ -236,10 +236,18 @@ static void match_route(hub_req *r, const char *uri, route_fn *fn, hub_api_route
 	}
 	static const char prefix[] = "/v1/nodes/", wl_prefix[] = "/v1/workloads/";
 	const char *name;
-	if (strncmp(uri, wl_prefix, sizeof(wl_prefix) - 1) == 0 && strchr(uri + sizeof(wl_prefix) - 1, '/') == NULL) {
+	if (strncmp(uri, wl_prefix, sizeof(wl_prefix) - 1) == 0) {
 		name = uri + sizeof(wl_prefix) - 1;
-		*fn = hub_api_workload;
-		*label = HUB_ROUTE_WORKLOAD;
+		const char *rest = strchr(name, '/');
+		if (rest == NULL) {
+			*fn = hub_api_workload;
+			*label = HUB_ROUTE_WORKLOAD;
+		} else if (strcmp(rest, "/utilizationHistory") == 0) {
+			*fn = hub_api_workload_history;
+			*label = HUB_ROUTE_WORKLOAD_HISTORY;
+		} else {
+			return;
+		}
 	} else if (strncmp(uri, prefix, sizeof(prefix) - 1) != 0) {
 		return;
 	} else {
@@ -313,8 +321,10 @@ static int handle(hub_req *r, hub_api_route *label)
 		if (!get)
 			return hub_api_error(r, 405, "method %.16s not allowed", ri->request_method);
 		if (bad_name)
-			return hub_api_error(r, 400, "path segment '%s' must be 1..%zu of A-Z a-z 0-9 . _ -",
-			                     *label == HUB_ROUTE_WORKLOAD ? "uid" : "name", sizeof(r->name) - 1);
+			return hub_api_error(
+			    r, 400, "path segment '%s' must be 1..%zu of A-Z a-z 0-9 . _ -",
+			    *label == HUB_ROUTE_WORKLOAD || *label == HUB_ROUTE_WORKLOAD_HISTORY ? "uid" : "name",
+			    sizeof(r->name) - 1);
 		return fn(r);
 	}
 	if (!guarded(uri) && uri[0] == '/' && strchr(uri + 1, '/') == NULL) {

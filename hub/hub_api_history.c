@@ -1,6 +1,6 @@
-/* hub_api_history.c — GET /v1/nodes/{name}/utilizationHistory?cluster=&start=&end=&step= (issue 5):
- * one node's GPU utilization over time from node_utilization_history, averaged per step. The one /v1
- * route that reads PostgreSQL (through the API worker's own hub_store). */
+/* hub_api_history.c — GET /v1/nodes/{name}/utilizationHistory and /v1/workloads/{uid}/utilizationHistory
+ * ?cluster=&start=&end=&step= (issue 5): one node's or workload's GPU utilization over time from its
+ * history table, averaged per step, read through the API worker's own hub_store. */
 #include <stdlib.h>
 
 #include "fl_log.h"
@@ -12,14 +12,14 @@
 
 #define MAX_SPAN_S (400LL * 24 * 3600) /* longer than any retention worth having */
 
-int hub_api_history(hub_req *r)
+static int history(hub_req *r, hub_history_of of)
 {
 	char msg[FL_ERR_LEN], cluster[FL_CLUSTER_LEN];
 	if (hub_params_name(r->query, "cluster", cluster, sizeof(cluster), msg) != FL_OK)
 		return hub_api_error(r, 400, "%s", msg);
 	if (cluster[0] == '\0')
-		return hub_api_error(r, 400,
-		                     "parameter 'cluster' is required (a node name is unique only within a cluster)");
+		return hub_api_error(r, 400, "parameter 'cluster' is required (a %s is unique only within a cluster)",
+		                     of == HUB_HISTORY_NODE ? "node name" : "workload uid");
 	int idx = hub_view_find(r->api->view, cluster);
 	if (idx < 0 || !r->scope[idx])
 		return hub_api_error(r, 404, "unknown cluster '%s'", cluster);
@@ -42,9 +42,19 @@ int hub_api_history(hub_req *r)
 	char err[FL_ERR_LEN];
 	PGconn *c = s != NULL ? hub_store_pgconn(s, err) : NULL;
 	json_t *out = NULL;
-	if (c == NULL || hub_history_query(c, cluster, r->name, start, end, step, &out, err) != FL_OK) {
+	if (c == NULL || hub_history_query(c, of, cluster, r->name, start, end, step, &out, err) != FL_OK) {
 		fl_warn("api: utilization history: %s", s == NULL ? "out of memory" : err);
 		return hub_api_error(r, 503, "history is unavailable: the database did not answer");
 	}
 	return hub_api_ok(r, out);
+}
+
+int hub_api_history(hub_req *r)
+{
+	return history(r, HUB_HISTORY_NODE);
+}
+
+int hub_api_workload_history(hub_req *r)
+{
+	return history(r, HUB_HISTORY_WORKLOAD);
 }

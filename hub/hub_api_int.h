@@ -66,8 +66,9 @@ int hub_api_cluster_set(hub_req *r, bool with_labels, bool **out);
 int hub_api_workloads(hub_req *r);
 int hub_api_workload(hub_req *r);
 
-/* GET /v1/nodes/{name}/utilizationHistory (hub_api_history.c). */
+/* GET /v1/nodes/{name}/utilizationHistory and /v1/workloads/{uid}/utilizationHistory (hub_api_history.c). */
 int hub_api_history(hub_req *r);
+int hub_api_workload_history(hub_req *r);
 
 /* The calling API worker thread's own hub_store (connected on first use; owned by the thread's slot),
  * or NULL if out of memory. */

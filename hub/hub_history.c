@@ -196,22 +196,28 @@ int hub_history_maintain(PGconn *c, int64_t now_ms, int64_t retention_ms, int *c
 	return rv;
 }
 
-static const char SQL_QUERY[] = "SELECT (floor(extract(epoch FROM sampled_at) / $5::bigint) * $5::bigint)::bigint AS t,"
-                                " round(avg(gpu_utilization)::numeric, 2)::float8"
-                                " FROM node_utilization_history WHERE cluster_name = $1 AND node_name = $2"
-                                " AND sampled_at >= to_timestamp($3::bigint) AND sampled_at < to_timestamp($4::bigint)"
-                                " GROUP BY 1 ORDER BY 1";
+#define SQL_QUERY(table, key)                                                                                          \
+	"SELECT (floor(extract(epoch FROM sampled_at) / $5::bigint) * $5::bigint)::bigint AS t,"                       \
+	" round(avg(gpu_utilization)::numeric, 2)::float8 FROM " table " WHERE cluster_name = $1 AND " key " = $2"     \
+	" AND sampled_at >= to_timestamp($3::bigint) AND sampled_at < to_timestamp($4::bigint) GROUP BY 1 ORDER BY 1"
 
-int hub_history_query(PGconn *c, const char *cluster, const char *node, int64_t start_s, int64_t end_s, int64_t step_s,
-                      json_t **out, char err[FL_ERR_LEN])
+static const char *const query_sql[] = {
+    [HUB_HISTORY_NODE] = SQL_QUERY("node_utilization_history", "node_name"),
+    [HUB_HISTORY_WORKLOAD] = SQL_QUERY("workload_utilization_history", "workload_uid"),
+};
+
+int hub_history_query(PGconn *c, hub_history_of of, const char *cluster, const char *key, int64_t start_s,
+                      int64_t end_s, int64_t step_s, json_t **out, char err[FL_ERR_LEN])
 {
+	if ((unsigned)of > HUB_HISTORY_WORKLOAD)
+		return fl_seterr(err, FL_EINVAL, "unknown history");
 	char a[24], b[24], st[24];
 	snprintf(a, sizeof(a), "%" PRId64, start_s);
 	snprintf(b, sizeof(b), "%" PRId64, end_s);
 	snprintf(st, sizeof(st), "%" PRId64, step_s);
-	const char *v[] = {cluster, node, a, b, st};
+	const char *v[] = {cluster, key, a, b, st};
 	PGresult *r = NULL;
-	int rv = exec_want(c, SQL_QUERY, 5, v, PGRES_TUPLES_OK, &r, "history", err);
+	int rv = exec_want(c, query_sql[of], 5, v, PGRES_TUPLES_OK, &r, "history", err);
 	if (rv != FL_OK)
 		return rv;
 	json_t *points = json_array();

@@ -35,12 +35,18 @@ int hub_history_append(PGconn *c, const char *cluster, const char *nodes_json, i
 int hub_history_maintain(PGconn *c, int64_t now_ms, int64_t retention_ms, int *created, int *dropped,
                          char err[FL_ERR_LEN]);
 
-/* One node's utilization between start_s (inclusive) and end_s (exclusive), Unix seconds, averaged per
- * step_s bucket: *out (new reference) is {"series":[{"name":"gpu_utilization","points":[[t, v], ...]}],
- * "unit":"%","start","end","step"} with t the bucket's start (Unix seconds) and v rounded to 2 decimals;
+/* Whose history hub_history_query reads. */
+typedef enum hub_history_of {
+	HUB_HISTORY_NODE = 0, /* node_utilization_history; key: the node name */
+	HUB_HISTORY_WORKLOAD, /* workload_utilization_history; key: the workload uid */
+} hub_history_of;
+
+/* One node's (or workload's: of, key) utilization between start_s (inclusive) and end_s (exclusive),
+ * Unix seconds, averaged per step_s bucket: *out (new reference) is {"series":[{"name":"gpu_utilization","points":[[t,
+ * v], ...]}], "unit":"%","start","end","step"} with t the bucket's start (Unix seconds) and v rounded to 2 decimals;
  * buckets without samples have no point. FL_OK, FL_EDB or FL_ENOMEM. */
-int hub_history_query(PGconn *c, const char *cluster, const char *node, int64_t start_s, int64_t end_s, int64_t step_s,
-                      json_t **out, char err[FL_ERR_LEN]);
+int hub_history_query(PGconn *c, hub_history_of of, const char *cluster, const char *key, int64_t start_s,
+                      int64_t end_s, int64_t step_s, json_t **out, char err[FL_ERR_LEN]);
 
 typedef struct hub_history hub_history;
 

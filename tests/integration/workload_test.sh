@@ -4,7 +4,8 @@
 # spokes with the sim source. Checked: the rows a full frame writes equal the spoke's own frame (its
 # --dry-run JSON); deltas from a running spoke keep every live workload's pod count equal to its pod
 # rows; a full frame that no longer lists a live workload marks it Deleted and deletes its pods;
-# GET /v1/workloads (filters, pages, orders, scopes, bad parameters by name) and /v1/workloads/{uid};
+# GET /v1/workloads (filters, pages, orders, scopes, bad parameters by name), /v1/workloads/{uid} and its
+# utilizationHistory;
 # SaFE's workload_statistic (3h average, maximum, sample count; only changed rows written; a clamped
 # 1e9; a name too long for SaFE skipped and counted); retention of ended workloads and history partitions.
 set -uo pipefail
@@ -179,6 +180,18 @@ check_contains "... naming uid" "'uid'" "$(msg)"
 TOKEN=$BETA
 check_eq "alpha's workload is 404 for the beta-only token" 404 "$(code "/v1/workloads/$UID1")"
 TOKEN=""
+
+# --- GET /v1/workloads/{uid}/utilizationHistory ---------------------------------------------------------------------
+HUID=$(sql "SELECT workload_uid FROM workload_utilization_history WHERE cluster_name='alpha' ORDER BY workload_uid LIMIT 1")
+now=$(date +%s)
+check_eq "a workload's history answers 200" 200 "$(code "/v1/workloads/$HUID/utilizationHistory?cluster=alpha&start=$((now - 3600))&end=$((now + 60))&step=7200")"
+check_num "... one step holding its sample: the value, 2 decimals" \
+	"$(sql "SELECT round(avg(gpu_utilization)::numeric, 2) FROM workload_utilization_history WHERE workload_uid='$HUID'")" \
+	"$(jq '.data.series[0].points[0][1]' "$T/body")"
+check_eq "... as the node history's shape" '["gpu_utilization"] %' "$(jq -r '"\([.data.series[].name] | tojson) \(.data.unit)"' "$T/body")"
+check_eq "... without cluster → 400 naming it" "400 1" "$(code "/v1/workloads/$HUID/utilizationHistory") $(msg | grep -c "'cluster'")"
+check_eq "... a cluster outside the token's scope → 404" 404 "$(TOKEN=$BETA code "/v1/workloads/$HUID/utilizationHistory?cluster=alpha")"
+check_eq "an unknown sub-route of a workload → 404" 404 "$(code "/v1/workloads/$HUID/nope")"
 
 # --- SaFE workload_statistic ------------------------------------------------------------------------------------------
 LIVE=$(sql "SELECT count(*) FROM gpu_workload WHERE status IN ('Running','Pending')")
