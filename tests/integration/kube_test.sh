@@ -270,6 +270,11 @@ curl -s -X POST --data-binary "$pod" "$KUBE/control/apply?kind=pods" >/dev/null
 curl -s -X POST "$KUBE/control/node?name=cpu-0&ready=True" >/dev/null # a change that matters carries it
 ms=$(wait_for 5 bash -c "[ \"\$(psql -h '$FL_PG_DIR' -U postgres -d fleetlens -tAqc \"SELECT gpu_allocation FROM node WHERE cluster_name='alpha' AND name='amd-0'\")\" == 3 ] && echo yes")
 check_eq "a pod turning Succeeded frees its 4 GPUs on amd-0 (7 → 3) at the hub" yes "$([ "$ms" != timeout ] && echo yes)"
+hubq() { psql -h "$FL_PG_DIR" -U postgres -d fleetlens -tAqc "$1"; }
+live_llm=$(curl -s "$KUBE/control/objects?kind=pods" | jq '[.[] | select(any(.metadata.ownerReferences[]?; .uid == "pt-llm-a"))
+	| select(.status.phase != "Succeeded" and .status.phase != "Failed")] | length')
+check_eq "... the same delta removes the ended pod's row at the hub; its PyTorchJob has $live_llm live pods" "0 $live_llm" \
+	"$(hubq "SELECT count(*) FROM gpu_pod WHERE uid='pod-train-llm-a-0'") $(hubq "SELECT pods FROM gpu_workload WHERE uid='pt-llm-a'")"
 
 # --- deltas: out-of-cycle frames carry only what changed; a deleted node goes as removed_nodes ----------
 curl -s -X POST "$KUBE/control/delete?kind=nodes&name=cpu-1" >/dev/null
@@ -291,6 +296,11 @@ out=$("$BIN/fleetlens-spoke" --config "$T/alpha.yaml" --once 2>&1)
 check_eq "--once with sources.kube is acknowledged (exit 0)" 0 $?
 check_contains "--once sent a full frame" "kind=full" "$out"
 compare_all "after --once"
+check_eq "the hub's GPU pods are the stand-in's live GPU pods" \
+	"$(curl -s "$KUBE/control/objects?kind=pods" | jq -r '[.[] | select(.status.phase != "Succeeded" and .status.phase != "Failed")
+		| select(([.spec.containers[]?.resources.requests // {} | to_entries[] | select(.key | test("gpu|Ascend")) | .value | tonumber] | add // 0) > 0)
+		| .metadata.uid] | sort | join(",")')" \
+	"$(hubq "SELECT string_agg(uid, ',' ORDER BY uid COLLATE \"C\") FROM gpu_pod WHERE cluster_name='alpha'")"
 check_contains "stats line: the malformed event counted" "malformed=1" "$stats"
 check_contains "stats line: the oversized event counted" "oversized=1" "$stats"
 check_contains "stats line: one relist" "relists=1" "$stats"
