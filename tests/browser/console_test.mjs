@@ -387,6 +387,25 @@ await step("workloads", async () => {
   checkEq("workloads: 'any' shows the hub's first page of every workload", expectRows(all.data), await readRows());
   if (process.env.FL_FIXTURE === "spokes") checkTrue("workloads: the simulated spokes' clusters have GPU workloads", all.total > 0, `${all.total}`);
   await page.selectOption("#workload-status", "Running,Pending");
+  if (live.total > 0) {
+    // A workload's page: its facts, its pods as the hub lists them, its history panel.
+    const w = live.data[0];
+    await page.waitForSelector(`#workload-rows tr[data-workload="${w.uid}"] a[data-link="workload"]`);
+    await page.click(`#workload-rows tr[data-workload="${w.uid}"] a[data-link="workload"]`);
+    await page.waitForSelector("#workload-facts");
+    checkEq("a click on a workload opens its page", `#/cluster/${C}/workload/${w.uid}`, new URL(page.url()).hash);
+    const one = (await api(`/v1/workloads/${w.uid}?cluster=${C}`)).data;
+    checkEq("workload page: heading, status, GPUs and live pods as the hub answers", [`${one.kind} ${one.namespace}/${one.name}`, one.status, cnt(one.gpu_request), cnt(one.pods)],
+      [await page.textContent("h1"), await page.textContent('#workload-facts [data-field="status"]'), await page.textContent('#workload-facts [data-field="GPUs requested"]'), await page.textContent('#workload-facts [data-field="live pods"]')]);
+    const podRows = (list) => list.map((p) => [p.name, p.node_name || "–", cnt(p.gpus), p.phase || "–", pct(p.gpu_utilization), when(p.created_at)]);
+    await page.waitForSelector("#workload-pods tbody tr");
+    checkEq("workload page: its pods as the hub lists them", podRows(one.gpu_pods), await page.$$eval("#workload-pods tbody tr", (trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent))));
+    await page.waitForFunction(() => / series, \d+ points|no utilization history/.test(document.querySelector("#workload-history-section")?.textContent || ""));
+    ok("workload page: the history panel answers from /v1/workloads/{uid}/utilizationHistory");
+    await shot(page, "workload.png");
+    await page.goBack();
+    await page.waitForSelector("#node-rows tr[data-node]");
+  }
 });
 
 // --- node page --------------------------------------------------------------------------------------

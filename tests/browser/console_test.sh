@@ -179,8 +179,9 @@ if [ -s "$T/browser.err" ]; then
 	echo "--- browser script stderr"
 	tail -20 "$T/browser.err"
 fi
-# fleet, fleet-filtered, cluster, node, history-mocked, token-prompt
-check_num "screenshots saved in $ART" 6 "$(ls "$ART"/*.png 2>/dev/null | wc -l)"
+# fleet, fleet-filtered, cluster, node, history-mocked, token-prompt; and workload where the clusters
+# have workloads (real spokes)
+check_num "screenshots saved in $ART" "$([ "$FIXTURE" = spokes ] && echo 7 || echo 6)" "$(ls "$ART"/*.png 2>/dev/null | wc -l)"
 echo "screenshots: $ART"
 [ "$FL_FAIL" -eq 0 ] || { echo "--- hub log"; tail -20 "$T/hub.log"; }
 fl_done

@@ -134,7 +134,7 @@ export function clusterPage(root, route, ctx) {
   const [histSection, histBody] = section("Utilization history", "history");
   histBody.append(hist.el);
 
-  const workloads = workloadsPanel(cluster);
+  const workloads = workloadsPanel(cluster, (uid) => ctx.href.workload(cluster, uid));
 
   root.append(
     el("h1", { tabindex: "-1" }, `Cluster ${cluster} `, statusSlot),

@@ -1,6 +1,7 @@
-// history.js — the utilization history chart of one node, from
-// GET /v1/nodes/{name}/utilizationHistory?cluster=&start=&end=&step= (Unix seconds). A hub that keeps
-// no history answers 501: the panel then says "History not available yet" and asks no more.
+// history.js — the utilization history chart of one node (or workload: option `of`), from
+// GET /v1/nodes/{name}/utilizationHistory (or /v1/workloads/{uid}/utilizationHistory)
+// ?cluster=&start=&end=&step= (Unix seconds). A hub that keeps no history answers 404 or 501: the
+// panel then says "History not available yet" and asks no more.
 import { apiGet, isMissingRoute } from "./api.js";
 import { el, notice } from "./dom.js";
 import { readHistory } from "./shapes.js";
@@ -12,8 +13,9 @@ const RANGES = [
   ["7d", 7 * 86400],
 ];
 
-/** A history panel for `cluster`; nodeSelect (optional) is a <select> of node names it follows. */
-export function historyPanel(cluster, { idPrefix = "history", nodeSelect = null, node = "" } = {}) {
+/** A history panel for `cluster`; nodeSelect (optional) is a <select> of node names it follows; `of`
+ * "workloads" makes `node` a workload uid; `label` (optional) names it in the texts instead. */
+export function historyPanel(cluster, { idPrefix = "history", nodeSelect = null, node = "", of = "nodes", label = "" } = {}) {
   let current = node;
   let chart = null;
   let seq = 0;
@@ -54,16 +56,16 @@ export function historyPanel(cluster, { idPrefix = "history", nodeSelect = null,
     const end = Math.floor(Date.now() / 1000);
     const step = Math.max(15, Math.round(span / 240));
     try {
-      const data = await apiGet(`/v1/nodes/${encodeURIComponent(current)}/utilizationHistory`, { cluster, start: end - span, end, step });
+      const data = await apiGet(`/v1/${of}/${encodeURIComponent(current)}/utilizationHistory`, { cluster, start: end - span, end, step });
       if (my !== seq) return;
       const h = readHistory(data);
       if (!h) {
         clear();
-        status.replaceChildren(notice("empty", `no utilization history for ${current} in this range`));
+        status.replaceChildren(notice("empty", `no utilization history for ${label || current} in this range`));
         return;
       }
-      status.replaceChildren(el("p", { class: "muted small" }, `${current}: ${h.series.length} series, ${h.series.reduce((n, s) => n + s.points.length, 0)} points`));
-      box.setAttribute("aria-label", `GPU utilization history of ${current}, ${h.series.map((s) => s.name).join(", ")}`);
+      status.replaceChildren(el("p", { class: "muted small" }, `${label || current}: ${h.series.length} series, ${h.series.reduce((n, s) => n + s.points.length, 0)} points`));
+      box.setAttribute("aria-label", `GPU utilization history of ${label || current}, ${h.series.map((s) => s.name).join(", ")}`);
       box.hidden = false;
       const charts = await import("./charts.js");
       if (my !== seq) return;
@@ -86,6 +88,10 @@ export function historyPanel(cluster, { idPrefix = "history", nodeSelect = null,
         current = name;
         load();
       }
+    },
+    /** Names the subject in the texts (before the next load). */
+    setLabel(text) {
+      label = text;
     },
     destroy() {
       seq++;

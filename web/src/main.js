@@ -2,12 +2,14 @@
 //   #/                              fleet page
 //   #/cluster/NAME                  cluster page
 //   #/cluster/NAME/node/NODE        node page
+//   #/cluster/NAME/workload/UID     workload page
 import "./style.css";
 import { initAuth } from "./auth.js";
 import { el } from "./dom.js";
 import { fleetPage } from "./fleet.js";
 import { clusterPage } from "./cluster.js";
 import { nodePage } from "./node.js";
+import { workloadPage } from "./workloads.js";
 
 const mainEl = document.getElementById("main");
 const crumbsEl = document.getElementById("crumbs");
@@ -34,6 +36,8 @@ export function parseHash(hash) {
   if (parts[0] === "cluster" && parts.length === 2) return { name: "cluster", params: { cluster: parts[1] }, query };
   if (parts[0] === "cluster" && parts[2] === "node" && parts.length === 4)
     return { name: "node", params: { cluster: parts[1], node: parts[3] }, query };
+  if (parts[0] === "cluster" && parts[2] === "workload" && parts.length === 4)
+    return { name: "workload", params: { cluster: parts[1], uid: parts[3] }, query };
   return { name: "unknown", params: { path }, query };
 }
 
@@ -41,6 +45,7 @@ export const href = {
   fleet: () => "#/",
   cluster: (c) => `#/cluster/${encodeURIComponent(c)}`,
   node: (c, n) => `#/cluster/${encodeURIComponent(c)}/node/${encodeURIComponent(n)}`,
+  workload: (c, u) => `#/cluster/${encodeURIComponent(c)}/workload/${encodeURIComponent(u)}`,
 };
 
 const ctx = {
@@ -94,6 +99,7 @@ function route(keepFocus = false) {
   if (r.name === "fleet") page = fleetPage(mainEl, r, ctx);
   else if (r.name === "cluster") page = clusterPage(mainEl, r, ctx);
   else if (r.name === "node") page = nodePage(mainEl, r, ctx);
+  else if (r.name === "workload") page = workloadPage(mainEl, r, ctx);
   else {
     ctx.setCrumbs([["Fleet", href.fleet()], ["Not found"]]);
     mainEl.append(
