@@ -99,10 +99,11 @@ jq -n -c --slurpfile phases <(cat "$T/load.jsonl") --argjson base "$base" \
 	  rss_peak_bytes_per_node: ($peak * 1024 / $held | floor), rss_end_bytes_per_node: ($now * 1024 / $held | floor),
 	  view_bytes_per_node: ($view / $held | floor), node_rows_in_db: $nodes_db, gpu_rows_in_db: $gpus_db,
 	  db_bytes: $db, fsync: $fsync, ingest_workers: $workers}' >"$OUT/scale.json"
-jq -r '"storm: \(.phases[0].node_rows) node rows (+\(.phases[0].gpu_rows) GPU rows) in \(.phases[0].seconds) s = \(.phases[0].node_rows_per_s) node rows/s, latency p50 \(.phases[0].p50_ms) ms p99 \(.phases[0].p99_ms) ms",
-       "steady: \(.phases[1].node_rows) changed node rows over \(.phases[1].seconds) s, latency p50 \(.phases[1].p50_ms) ms p99 \(.phases[1].p99_ms) ms",
-       "reconnect storm: \(.phases[2].node_rows_per_s) node rows/s, p99 \(.phases[2].p99_ms) ms",
-       "per-row baseline (a statement per node row and per GPU row): \(.baseline.rows_per_s) node rows/s → storm/baseline \((.phases[0].node_rows_per_s / .baseline.rows_per_s * 10 | round) / 10)×",
+jq -r 'def ph(n): (.phases[] | select(.phase == n));
+       "storm: \(ph("storm").node_rows) node rows (+\(ph("storm").gpu_rows) GPU rows) in \(ph("storm").seconds) s = \(ph("storm").node_rows_per_s) node rows/s, latency p50 \(ph("storm").p50_ms) ms p99 \(ph("storm").p99_ms) ms",
+       (ph("steady") | "steady: \(.node_rows) changed node rows over \(.seconds) s, latency p50 \(.p50_ms) ms p99 \(.p99_ms) ms"),
+       "reconnect storm: \(ph("reconnect").node_rows_per_s) node rows/s, p99 \(ph("reconnect").p99_ms) ms",
+       "per-row baseline (a statement per node row and per GPU row): \(.baseline.rows_per_s) node rows/s → storm/baseline \((ph("storm").node_rows_per_s / .baseline.rows_per_s * 10 | round) / 10)×",
        "hub: \(.hub_cpu_s) CPU s over \(.wall_s) s; RSS peak \(.hub_rss_peak_kib) KiB (\(.rss_peak_bytes_per_node) B/node held), at the end \(.hub_rss_end_kib) KiB (\(.rss_end_bytes_per_node) B/node; view \(.view_bytes_per_node) B/node)",
        "database: \(.node_rows_in_db) node rows, \(.gpu_rows_in_db) GPU rows, \(.db_bytes / 1048576 | floor) MiB"' "$OUT/scale.json"
 [ "$nodes_db" -eq "$held" ] || fl_die "the database holds $nodes_db node rows, not $held"
