@@ -2,7 +2,8 @@
 # The SaFE sync end to end (issue 5), against TWO real PostgreSQL servers: the hub's (database
 # fleetlens) and SaFE's (database safe, schema from sql/safe/, no unique key). Real hub(s) with
 # safe_sync_interval 1s, real spokes `--once` with the sim source. Checked: values (rounded, clamped),
-# only changed rows written, soft deletes, revival, two hubs syncing at once without duplicate rows,
+# only changed rows written, soft deletes, revival, two hubs syncing at once without duplicate rows
+# (node_statistic and workload_statistic),
 # a SaFE outage mid-run (server stopped and started: the next cycle fixes it), hostile values (1e9, NaN)
 # in one node each leaving every other row right, duplicate rows already in SaFE (lowest id updated).
 set -uo pipefail
@@ -188,7 +189,7 @@ ok1=$(metric "$API" "fleetlens_hub_safe_sync_total{result=\"ok\"}")
 ok2=$(metric "$API2" "fleetlens_hub_safe_sync_total{result=\"ok\"}")
 # Every round both hubs find rows missing at the same time and race to insert them.
 for round in 1 2 3; do
-	ssql "DELETE FROM node_statistic" >/dev/null
+	ssql "DELETE FROM node_statistic; DELETE FROM workload_statistic" >/dev/null
 	sleep 1.5
 done
 wait_until 10 '[ "$(metric "$API2" "fleetlens_hub_safe_sync_total{result=\"ok\"}")" -ge $((ok2 + 4)) ]'
@@ -201,6 +202,11 @@ check_eq "and every row is right" "$(expected)" "$(got)"
 check_num "alpha has its 20 nodes' rows (minus nodes with no figure)" \
 	"$(sql "SELECT count(*) FROM node WHERE cluster_name='alpha' AND gpu_count > 0 AND gpu_utilization IS NOT NULL")" \
 	"$(ssql "SELECT count(*) FROM node_statistic WHERE cluster='alpha'")"
+live_wl=$(sql "SELECT count(*) FROM gpu_workload WHERE status IN ('Running','Pending')")
+check_eq "... nor a duplicate (cluster, workload_uid) in workload_statistic" 0 \
+	"$(ssql "SELECT count(*) FROM (SELECT 1 FROM workload_statistic GROUP BY cluster, workload_uid HAVING count(*) > 1) d")"
+wait_until 10 '[ "$(ssql "SELECT count(*) FROM workload_statistic")" == "$live_wl" ]'
+check_num "and workload_statistic has one row per live workload ($live_wl)" "$live_wl" "$(ssql "SELECT count(*) FROM workload_statistic")"
 kill "$HUB2_PID" && wait "$HUB2_PID" 2>/dev/null
 HUB2_PID=""
 
