@@ -220,13 +220,26 @@ static const struct {
     {"/metrics", HUB_ROUTE_METRICS, route_metrics},
 };
 
-/* Finds uri's route: *fn and *label, and r->name for /v1/nodes/{name}[/...] and /v1/workloads/{uid}.
- * *fn is NULL when no route matches; *bad_name is set when that segment is not a name. */
-static void match_route(hub_req *r, const char *uri, route_fn *fn, hub_api_route *label, bool *bad_name)
+/* Routes on one item: PREFIX{segment}SUFFIX, the segment a name of NAME_CHARS. */
+static const struct {
+	const char *prefix, *suffix, *segment;
+	hub_api_route label;
+	route_fn fn;
+} item_routes[] = {
+    {"/v1/nodes/", "", "name", HUB_ROUTE_NODE, hub_api_v1_node},
+    {"/v1/nodes/", "/gpuDevices", "name", HUB_ROUTE_NODE_GPUS, hub_api_v1_node_gpus},
+    {"/v1/nodes/", "/utilizationHistory", "name", HUB_ROUTE_NODE_HISTORY, hub_api_history},
+    {"/v1/workloads/", "", "uid", HUB_ROUTE_WORKLOAD, hub_api_workload},
+    {"/v1/workloads/", "/utilizationHistory", "uid", HUB_ROUTE_WORKLOAD_HISTORY, hub_api_workload_history},
+};
+
+/* Finds uri's route: *fn and *label, and r->name for the item routes. *fn is NULL when no route matches;
+ * *bad_segment names the item segment ("name", "uid") when it is not a name, else it is NULL. */
+static void match_route(hub_req *r, const char *uri, route_fn *fn, hub_api_route *label, const char **bad_segment)
 {
 	*fn = NULL;
 	*label = HUB_ROUTE_OTHER;
-	*bad_name = false;
+	*bad_segment = NULL;
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		if (strcmp(uri, routes[i].path) == 0) {
 			*fn = routes[i].fn;
@@ -234,47 +247,24 @@ static void match_route(hub_req *r, const char *uri, route_fn *fn, hub_api_route
 			return;
 		}
 	}
-	static const char prefix[] = "/v1/nodes/", wl_prefix[] = "/v1/workloads/";
-	const char *name;
-	if (strncmp(uri, wl_prefix, sizeof(wl_prefix) - 1) == 0) {
-		name = uri + sizeof(wl_prefix) - 1;
-		const char *rest = strchr(name, '/');
-		if (rest == NULL) {
-			*fn = hub_api_workload;
-			*label = HUB_ROUTE_WORKLOAD;
-		} else if (strcmp(rest, "/utilizationHistory") == 0) {
-			*fn = hub_api_workload_history;
-			*label = HUB_ROUTE_WORKLOAD_HISTORY;
-		} else {
+	for (size_t i = 0; i < sizeof(item_routes) / sizeof(item_routes[0]); i++) {
+		size_t plen = strlen(item_routes[i].prefix);
+		if (strncmp(uri, item_routes[i].prefix, plen) != 0)
+			continue;
+		const char *name = uri + plen, *slash = strchr(name, '/');
+		if (strcmp(slash != NULL ? slash : "", item_routes[i].suffix) != 0)
+			continue;
+		size_t len = slash != NULL ? (size_t)(slash - name) : strlen(name);
+		*fn = item_routes[i].fn;
+		*label = item_routes[i].label;
+		if (len == 0 || len >= sizeof(r->name) || strspn(name, NAME_CHARS) < len) {
+			*bad_segment = item_routes[i].segment;
 			return;
 		}
-	} else if (strncmp(uri, prefix, sizeof(prefix) - 1) != 0) {
-		return;
-	} else {
-		name = uri + sizeof(prefix) - 1;
-	}
-	const char *slash = strchr(name, '/');
-	size_t len = slash != NULL ? (size_t)(slash - name) : strlen(name);
-	if (*fn != NULL) {
-		/* /v1/workloads/{uid}: matched above */
-	} else if (slash == NULL) {
-		*fn = hub_api_v1_node;
-		*label = HUB_ROUTE_NODE;
-	} else if (strcmp(slash, "/gpuDevices") == 0) {
-		*fn = hub_api_v1_node_gpus;
-		*label = HUB_ROUTE_NODE_GPUS;
-	} else if (strcmp(slash, "/utilizationHistory") == 0) {
-		*fn = hub_api_history;
-		*label = HUB_ROUTE_NODE_HISTORY;
-	} else {
+		memcpy(r->name, name, len);
+		r->name[len] = '\0';
 		return;
 	}
-	if (len == 0 || len >= sizeof(r->name) || strspn(name, NAME_CHARS) < len) {
-		*bad_name = true;
-		return;
-	}
-	memcpy(r->name, name, len);
-	r->name[len] = '\0';
 }
 
 /* The access-controlled paths: the /v1 API and /metrics. */
@@ -301,8 +291,8 @@ static int handle(hub_req *r, hub_api_route *label)
 	const char *uri = ri->local_uri != NULL ? ri->local_uri : "";
 	bool get = strcmp(ri->request_method, "GET") == 0;
 	route_fn fn;
-	bool bad_name;
-	match_route(r, uri, &fn, label, &bad_name);
+	const char *bad_segment;
+	match_route(r, uri, &fn, label, &bad_segment);
 	if (guarded(uri)) {
 		const char *origin = mg_get_header(r->c, "Origin");
 		if (origin != NULL && hub_auth_origin_allowed(api->cfg, origin)) {
@@ -317,14 +307,12 @@ static int handle(hub_req *r, hub_api_route *label)
 			                     "a valid bearer token is required (Authorization: Bearer <token>)");
 		r->scope = hub_auth_scope(api->auth, token);
 	}
-	if (fn != NULL || bad_name) {
+	if (fn != NULL) {
 		if (!get)
 			return hub_api_error(r, 405, "method %.16s not allowed", ri->request_method);
-		if (bad_name)
-			return hub_api_error(
-			    r, 400, "path segment '%s' must be 1..%zu of A-Z a-z 0-9 . _ -",
-			    *label == HUB_ROUTE_WORKLOAD || *label == HUB_ROUTE_WORKLOAD_HISTORY ? "uid" : "name",
-			    sizeof(r->name) - 1);
+		if (bad_segment != NULL)
+			return hub_api_error(r, 400, "path segment '%s' must be 1..%zu of A-Z a-z 0-9 . _ -",
+			                     bad_segment, sizeof(r->name) - 1);
 		return fn(r);
 	}
 	if (!guarded(uri) && uri[0] == '/' && strchr(uri + 1, '/') == NULL) {
