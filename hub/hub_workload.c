@@ -2,6 +2,7 @@
 #include "hub_workload.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,16 +16,6 @@ const char *const hub_workload_order_names[HUB_WL_ORDER_COUNT] = {
     "cluster_name", "name", "namespace", "kind", "status", "gpu_request", "gpu_utilization", "created_at", "ended_at"};
 
 /* --- building the rows ------------------------------------------------------------------------------ */
-
-static int cmp_pod(const void *a, const void *b)
-{
-	return strcmp((*(const fl_proto_pod *const *)a)->uid, (*(const fl_proto_pod *const *)b)->uid);
-}
-
-static int cmp_workload(const void *a, const void *b)
-{
-	return strcmp((*(const fl_proto_workload *const *)a)->uid, (*(const fl_proto_workload *const *)b)->uid);
-}
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -57,22 +48,6 @@ static int put_real(json_t *o, const char *key, double x, bool has)
 	return v == NULL ? -1 : json_object_set_new(o, key, v);
 }
 
-/* The n items of arr (each sz bytes) as pointers sorted by cmp; *out NULL when n is 0. */
-static int sorted(const void *arr, uint32_t n, size_t sz, int (*cmp)(const void *, const void *), const void ***out)
-{
-	*out = NULL;
-	if (n == 0)
-		return FL_OK;
-	const void **v = malloc((size_t)n * sizeof(*v));
-	if (v == NULL)
-		return FL_ENOMEM;
-	for (uint32_t i = 0; i < n; i++)
-		v[i] = (const char *)arr + (size_t)i * sz;
-	qsort(v, n, sizeof(*v), cmp);
-	*out = v;
-	return FL_OK;
-}
-
 static int dump(json_t *arr, char **out, char err[FL_ERR_LEN])
 {
 	if ((*out = json_dumps(arr, JSON_COMPACT)) == NULL)
@@ -80,82 +55,77 @@ static int dump(json_t *arr, char **out, char err[FL_ERR_LEN])
 	return FL_OK;
 }
 
-static int pods_json(const fl_proto_frame *f, char **out, char err[FL_ERR_LEN])
+/* Builds the row object of one pod or workload into *o; FL_EINVAL (err names it) when it cannot be stored. */
+typedef int (*row_fn)(const void *item, json_t **o, char err[FL_ERR_LEN]);
+
+/* The n items of arr (sz bytes each, their uid string at uid_off) as the JSON array text *out, one row
+ * each (row), sorted by uid. FL_EINVAL when a uid repeats (what: "pod", "workload") or a row fails. */
+static int rows_by_uid(const void *arr, uint32_t n, size_t sz, size_t uid_off, const char *what, row_fn row, char **out,
+                       char err[FL_ERR_LEN])
 {
-	const void **ix;
-	if (sorted(f->pods, f->n_pods, sizeof(*f->pods), cmp_pod, &ix) != FL_OK)
-		return fl_seterr(err, FL_ENOMEM, "out of memory");
-	int rv = FL_OK;
-	json_t *arr = json_array();
-	if (arr == NULL)
-		rv = fl_seterr(err, FL_ENOMEM, "out of memory");
-	for (uint32_t i = 0; i < f->n_pods && rv == FL_OK; i++) {
-		const fl_proto_pod *p = ix[i];
-		if (i > 0 && cmp_pod(&ix[i - 1], &ix[i]) == 0) {
-			rv = fl_seterr(err, FL_EINVAL, "pod uid '%s' appears twice in the frame", p->uid);
+	const char **uids = n > 0 ? malloc((size_t)n * sizeof(*uids)) : NULL;
+	json_t *a = json_array();
+	int rv = (n > 0 && uids == NULL) || a == NULL ? fl_seterr(err, FL_ENOMEM, "out of memory") : FL_OK;
+	for (uint32_t i = 0; i < n && rv == FL_OK; i++)
+		uids[i] = (const char *)arr + (size_t)i * sz + uid_off;
+	if (rv == FL_OK && n > 1)
+		qsort(uids, n, sizeof(*uids), cmp_str);
+	for (uint32_t i = 0; i < n && rv == FL_OK; i++) {
+		if (i > 0 && strcmp(uids[i - 1], uids[i]) == 0) {
+			rv = fl_seterr(err, FL_EINVAL, "%s uid '%s' appears twice in the frame", what, uids[i]);
 			break;
 		}
-		if (!time_ok(p->created_ms)) {
-			rv = fl_seterr(err, FL_EINVAL, "pod '%.200s': created %" PRId64 " ms is out of range", p->name,
-			               p->created_ms);
-			break;
-		}
-		json_t *o = json_object();
-		if (o == NULL || put_str(o, "uid", p->uid) || put_str(o, "namespace", p->ns) ||
-		    put_str(o, "name", p->name) || put_str(o, "node_name", p->node) || put_int(o, "gpus", p->gpus) ||
-		    put_str(o, "phase", p->phase) || json_object_set_new(o, "running", json_boolean(p->running)) ||
-		    put_str(o, "workload_uid", p->workload_uid) ||
-		    put_real(o, "gpu_utilization", p->utilization, p->has_utilization) ||
-		    put_int(o, "created", p->created_ms) || json_array_append(arr, o))
-			rv = fl_seterr(err, FL_EINVAL,
-			               "pod '%.200s': a text field is not UTF-8 or a number is not finite", p->name);
-		json_decref(o);
+		json_t *o = NULL;
+		if ((rv = row(uids[i] - uid_off, &o, err)) == FL_OK && json_array_append_new(a, o) != 0)
+			rv = fl_seterr(err, FL_ENOMEM, "out of memory");
 	}
-	free(ix);
+	free(uids);
 	if (rv == FL_OK)
-		rv = dump(arr, out, err);
-	json_decref(arr);
+		rv = dump(a, out, err);
+	json_decref(a);
 	return rv;
 }
 
-static int workloads_json(const fl_proto_frame *f, char **out, char err[FL_ERR_LEN])
+static int pod_row(const void *item, json_t **out, char err[FL_ERR_LEN])
 {
-	const void **ix;
-	if (sorted(f->workloads, f->n_workloads, sizeof(*f->workloads), cmp_workload, &ix) != FL_OK)
-		return fl_seterr(err, FL_ENOMEM, "out of memory");
-	int rv = FL_OK;
-	json_t *arr = json_array();
-	if (arr == NULL)
-		rv = fl_seterr(err, FL_ENOMEM, "out of memory");
-	for (uint32_t i = 0; i < f->n_workloads && rv == FL_OK; i++) {
-		const fl_proto_workload *w = ix[i];
-		if (i > 0 && cmp_workload(&ix[i - 1], &ix[i]) == 0) {
-			rv = fl_seterr(err, FL_EINVAL, "workload uid '%s' appears twice in the frame", w->uid);
-			break;
-		}
-		if (!time_ok(w->created_ms) || !time_ok(w->ended_ms)) {
-			rv = fl_seterr(err, FL_EINVAL, "workload %.60s '%.200s': created or ended is out of range",
-			               w->kind, w->name);
-			break;
-		}
-		json_t *o = json_object();
-		if (o == NULL || put_str(o, "uid", w->uid) || put_str(o, "kind", w->kind) ||
-		    put_str(o, "api_version", w->api_version) || put_str(o, "namespace", w->ns) ||
-		    put_str(o, "name", w->name) || put_str(o, "status", w->status) ||
-		    put_int(o, "gpu_request", w->gpu_request) || put_int(o, "pods", w->pods) ||
-		    put_real(o, "gpu_utilization", w->utilization, w->has_utilization) ||
-		    put_int(o, "created", w->created_ms) || put_int(o, "ended", w->ended_ms) ||
-		    json_array_append(arr, o))
-			rv = fl_seterr(err, FL_EINVAL,
-			               "workload '%.200s': a text field is not UTF-8 or a number is not finite",
-			               w->name);
+	const fl_proto_pod *p = item;
+	if (!time_ok(p->created_ms))
+		return fl_seterr(err, FL_EINVAL, "pod '%.200s': created %" PRId64 " ms is out of range", p->name,
+		                 p->created_ms);
+	json_t *o = json_object();
+	if (o == NULL || put_str(o, "uid", p->uid) || put_str(o, "namespace", p->ns) || put_str(o, "name", p->name) ||
+	    put_str(o, "node_name", p->node) || put_int(o, "gpus", p->gpus) || put_str(o, "phase", p->phase) ||
+	    json_object_set_new(o, "running", json_boolean(p->running)) ||
+	    put_str(o, "workload_uid", p->workload_uid) ||
+	    put_real(o, "gpu_utilization", p->utilization, p->has_utilization) ||
+	    put_int(o, "created", p->created_ms)) {
 		json_decref(o);
+		return fl_seterr(err, FL_EINVAL, "pod '%.200s': a text field is not UTF-8 or a number is not finite",
+		                 p->name);
 	}
-	free(ix);
-	if (rv == FL_OK)
-		rv = dump(arr, out, err);
-	json_decref(arr);
-	return rv;
+	*out = o;
+	return FL_OK;
+}
+
+static int workload_row(const void *item, json_t **out, char err[FL_ERR_LEN])
+{
+	const fl_proto_workload *w = item;
+	if (!time_ok(w->created_ms) || !time_ok(w->ended_ms))
+		return fl_seterr(err, FL_EINVAL, "workload %.60s '%.200s': created or ended is out of range", w->kind,
+		                 w->name);
+	json_t *o = json_object();
+	if (o == NULL || put_str(o, "uid", w->uid) || put_str(o, "kind", w->kind) ||
+	    put_str(o, "api_version", w->api_version) || put_str(o, "namespace", w->ns) ||
+	    put_str(o, "name", w->name) || put_str(o, "status", w->status) ||
+	    put_int(o, "gpu_request", w->gpu_request) || put_int(o, "pods", w->pods) ||
+	    put_real(o, "gpu_utilization", w->utilization, w->has_utilization) ||
+	    put_int(o, "created", w->created_ms) || put_int(o, "ended", w->ended_ms)) {
+		json_decref(o);
+		return fl_seterr(err, FL_EINVAL,
+		                 "workload '%.200s': a text field is not UTF-8 or a number is not finite", w->name);
+	}
+	*out = o;
+	return FL_OK;
 }
 
 /* The removed pod uids, sorted; FL_EINVAL when the frame also sends one of them. */
@@ -193,9 +163,11 @@ static int removed_json(const fl_proto_frame *f, char **out, char err[FL_ERR_LEN
 int hub_workload_prepare(const fl_proto_frame *f, hub_workload_rows *out, char err[FL_ERR_LEN])
 {
 	memset(out, 0, sizeof(*out));
-	int rv = pods_json(f, &out->pods, err);
+	int rv = rows_by_uid(f->pods, f->n_pods, sizeof(*f->pods), offsetof(fl_proto_pod, uid), "pod", pod_row,
+	                     &out->pods, err);
 	if (rv == FL_OK)
-		rv = workloads_json(f, &out->workloads, err);
+		rv = rows_by_uid(f->workloads, f->n_workloads, sizeof(*f->workloads), offsetof(fl_proto_workload, uid),
+		                 "workload", workload_row, &out->workloads, err);
 	if (rv == FL_OK)
 		rv = removed_json(f, &out->removed, err);
 	if (rv != FL_OK)
