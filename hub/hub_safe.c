@@ -162,15 +162,28 @@ static int exec_cmd(PGconn *c, const char *sql, int n, const char *const *params
 	return FL_OK;
 }
 
-/* "{"a","b"}" of the cluster names. */
-static int names_array(const char *const *names, size_t n, buf *b)
+/* Runs sql on c, its one parameter the text[] "{"a","b"}" of the n cluster names; *out: the rows (the
+ * caller clears them). FL_OK, FL_EDB (err names what), FL_ENOMEM. */
+static int select_clusters(PGconn *c, const char *sql, const char *const *names, size_t n, const char *what,
+                           PGresult **out, char err[FL_ERR_LEN])
 {
-	buf_reset(b);
-	buf_put(b, "{", 1);
+	*out = NULL;
+	buf b = {.ok = true};
+	buf_put(&b, "{", 1);
 	for (size_t i = 0; i < n; i++)
-		buf_elem_str(b, names[i]);
-	buf_put(b, "}", 1);
-	return b->ok ? FL_OK : FL_ENOMEM;
+		buf_elem_str(&b, names[i]);
+	buf_put(&b, "}", 1);
+	if (!b.ok) {
+		free(b.p);
+		return fl_seterr(err, FL_ENOMEM, "out of memory");
+	}
+	const char *p1[1] = {b.p};
+	PGresult *r = PQexecParams(c, sql, 1, NULL, p1, NULL, NULL, 0);
+	free(b.p);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		return db_fail(c, r, what, err);
+	*out = r;
+	return FL_OK;
 }
 
 static const char sql_have[] =
@@ -317,13 +330,13 @@ static int wl_write(PGconn *c, const hub_safe_wl_write *rows, size_t n, bool upd
 
 /* Inside the cycle's transaction: workload_statistic of the clusters named (their names in b[0]'s
  * array literal, names_lit) made to match wl. */
-static int wl_apply_locked(PGconn *c, hub_safe_wl_want *wl, size_t n_wl, const char *names_lit, hub_safe_stats *st,
-                           char err[FL_ERR_LEN])
+static int wl_apply_locked(PGconn *c, hub_safe_wl_want *wl, size_t n_wl, const char *const *clusters, size_t n_clusters,
+                           hub_safe_stats *st, char err[FL_ERR_LEN])
 {
-	const char *p1[1] = {names_lit};
-	PGresult *r = PQexecParams(c, sql_wl_have, 1, NULL, p1, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK)
-		return db_fail(c, r, "SELECT workload_statistic", err);
+	PGresult *r;
+	int rv = select_clusters(c, sql_wl_have, clusters, n_clusters, "SELECT workload_statistic", &r, err);
+	if (rv != FL_OK)
+		return rv;
 	size_t n_have = (size_t)PQntuples(r);
 	hub_safe_wl_have *have = calloc(n_have > 0 ? n_have : 1, sizeof(*have));
 	if (have == NULL) {
@@ -342,7 +355,7 @@ static int wl_apply_locked(PGconn *c, hub_safe_wl_want *wl, size_t n_wl, const c
 		have[i].points = strtoll(PQgetvalue(r, row, 7), NULL, 10);
 	}
 	hub_safe_wl_plan plan;
-	int rv = hub_safe_wl_diff(wl, n_wl, have, n_have, &plan);
+	rv = hub_safe_wl_diff(wl, n_wl, have, n_have, &plan);
 	free(have);
 	PQclear(r);
 	if (rv != FL_OK)
@@ -380,12 +393,8 @@ static int apply_locked(PGconn *c, hub_safe_want *want, size_t n_want, hub_safe_
 		return db_fail(c, r, "pg_advisory_xact_lock", err);
 	PQclear(r);
 
-	if ((rv = names_array(clusters, n_clusters, &b[0])) != FL_OK)
-		return fl_seterr(err, rv, "out of memory");
-	const char *p1[1] = {b[0].p};
-	r = PQexecParams(c, sql_have, 1, NULL, p1, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK)
-		return db_fail(c, r, "SELECT node_statistic", err);
+	if ((rv = select_clusters(c, sql_have, clusters, n_clusters, "SELECT node_statistic", &r, err)) != FL_OK)
+		return rv;
 	size_t n_have = (size_t)PQntuples(r);
 	hub_safe_have *have = calloc(n_have > 0 ? n_have : 1, sizeof(*have));
 	if (have == NULL) {
@@ -422,13 +431,8 @@ static int apply_locked(PGconn *c, hub_safe_want *want, size_t n_want, hub_safe_
 		st->unchanged = plan.n_unchanged;
 	}
 	hub_safe_plan_free(&plan);
-	if (rv == FL_OK && wl != NULL) {
-		/* b[0] held the names; the node writes reused it. */
-		if (names_array(clusters, n_clusters, &b[0]) != FL_OK)
-			rv = fl_seterr(err, FL_ENOMEM, "out of memory");
-		else
-			rv = wl_apply_locked(c, wl, n_wl, b[0].p, st, err);
-	}
+	if (rv == FL_OK && wl != NULL)
+		rv = wl_apply_locked(c, wl, n_wl, clusters, n_clusters, st, err);
 	return rv;
 }
 
@@ -483,16 +487,10 @@ static int read_workloads(PGconn *hub, const char *const *clusters, size_t n, PG
 	*res = NULL;
 	*wl = NULL;
 	*n_wl = 0;
-	buf b = {.ok = true};
-	if (names_array(clusters, n, &b) != FL_OK) {
-		free(b.p);
-		return fl_seterr(err, FL_ENOMEM, "out of memory");
-	}
-	const char *p1[1] = {b.p};
-	PGresult *r = PQexecParams(hub, sql_wl_want, 1, NULL, p1, NULL, NULL, 0);
-	free(b.p);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK)
-		return db_fail(hub, r, "hub database: SELECT gpu_workload", err);
+	PGresult *r;
+	int rv = select_clusters(hub, sql_wl_want, clusters, n, "hub database: SELECT gpu_workload", &r, err);
+	if (rv != FL_OK)
+		return rv;
 	size_t rows = (size_t)PQntuples(r);
 	hub_safe_wl_want *w = calloc(rows > 0 ? rows : 1, sizeof(*w));
 	if (w == NULL) {
@@ -519,16 +517,10 @@ int hub_safe_sync_once(PGconn *hub, PGconn *safe, const char *const *clusters, s
                        char err[FL_ERR_LEN])
 {
 	memset(st, 0, sizeof(*st));
-	buf b = {.ok = true};
-	if (names_array(clusters, n_clusters, &b) != FL_OK) {
-		free(b.p);
-		return fl_seterr(err, FL_ENOMEM, "out of memory");
-	}
-	const char *p1[1] = {b.p};
-	PGresult *r = PQexecParams(hub, sql_want, 1, NULL, p1, NULL, NULL, 0);
-	free(b.p);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK)
-		return db_fail(hub, r, "hub database: SELECT node", err);
+	PGresult *r;
+	int rv = select_clusters(hub, sql_want, clusters, n_clusters, "hub database: SELECT node", &r, err);
+	if (rv != FL_OK)
+		return rv;
 	size_t n = (size_t)PQntuples(r);
 	hub_safe_want *want = calloc(n > 0 ? n : 1, sizeof(*want));
 	const char **synced = calloc(n > 0 ? n : 1, sizeof(*synced));
@@ -561,7 +553,6 @@ int hub_safe_sync_once(PGconn *hub, PGconn *safe, const char *const *clusters, s
 				synced[u++] = synced[k];
 		n_synced = u;
 	}
-	int rv = FL_OK;
 	PGresult *wr = NULL;
 	hub_safe_wl_want *wl = NULL;
 	size_t n_wl = 0;
