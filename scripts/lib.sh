@@ -73,8 +73,10 @@ fl_pg_as_owner() {
 	if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-# fl_pg_start DIR: initdb in DIR/data (if new) and start a server listening only on a unix socket in
-# DIR. Sets FL_PG_DIR and FL_DATABASE_URL (database 'fleetlens', created if missing).
+# fl_pg_start DIR [SETTINGS]: initdb in DIR/data (if new) and start a server listening only on a unix
+# socket in DIR, with SETTINGS as server options (default "-c fsync=off", as tests run; "" runs with
+# PostgreSQL's defaults, durable commits). Sets FL_PG_DIR and FL_DATABASE_URL (database 'fleetlens',
+# created if missing).
 fl_pg_start() {
 	FL_PG_DIR=$1
 	mkdir -p "$FL_PG_DIR"
@@ -87,7 +89,7 @@ fl_pg_start() {
 	# A server left running in DIR by an earlier run that was killed is reused, not fought over.
 	fl_pg_as_owner "$FL_PG_BIN/pg_ctl" -D "$FL_PG_DIR/data" status >/dev/null 2>&1 ||
 	fl_pg_as_owner "$FL_PG_BIN/pg_ctl" -D "$FL_PG_DIR/data" -l "$FL_PG_DIR/server.log" -w -t 60 \
-		-o "-k $FL_PG_DIR -c listen_addresses='' -c fsync=off" start >/dev/null \
+		-o "-k $FL_PG_DIR -c listen_addresses='' ${2--c fsync=off}" start >/dev/null \
 		|| { tail -20 "$FL_PG_DIR/server.log" >&2; fl_die "PostgreSQL did not start"; }
 	FL_DATABASE_URL="host=$FL_PG_DIR user=postgres dbname=fleetlens"
 	psql -h "$FL_PG_DIR" -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='fleetlens'" | grep -q 1 \

@@ -21,12 +21,7 @@ fl_install_deps
 T=$(mktemp -d /tmp/fl_safe_bench.XXXXXX)
 chmod 755 "$T"
 trap 'fl_pg_stop; rm -rf "$T"' EXIT
-fl_pg_start "$T/pg"
-if [ "$FSYNC" = on ]; then # fl_pg_start runs the server with fsync=off: restart it with the defaults
-	fl_pg_as_owner "$FL_PG_BIN/pg_ctl" -D "$FL_PG_DIR/data" -m fast -w stop >/dev/null
-	fl_pg_as_owner "$FL_PG_BIN/pg_ctl" -D "$FL_PG_DIR/data" -l "$FL_PG_DIR/server.log" -w -t 60 \
-		-o "-k $FL_PG_DIR -c listen_addresses=''" start >/dev/null
-fi
+fl_pg_start "$T/pg" "$([ "$FSYNC" = on ] || echo "-c fsync=off")"
 psql -h "$FL_PG_DIR" -U postgres -d postgres -qc "CREATE DATABASE safe" >/dev/null
 psql -h "$FL_PG_DIR" -U postgres -d safe -q -v ON_ERROR_STOP=1 -f sql/safe/001_safe_schema.sql >/dev/null
 # SaFE's schema has no index at all: without these the baseline's per-row SELECT and UPDATE are

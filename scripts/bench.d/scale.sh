@@ -36,12 +36,7 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
-fl_pg_start "$T/pg"
-if [ "$FSYNC" = on ]; then # fl_pg_start runs the server with fsync=off: restart it with the defaults
-	fl_pg_as_owner "$FL_PG_BIN/pg_ctl" -D "$FL_PG_DIR/data" -m fast -w stop >/dev/null
-	fl_pg_as_owner "$FL_PG_BIN/pg_ctl" -D "$FL_PG_DIR/data" -l "$FL_PG_DIR/server.log" -w -t 60 \
-		-o "-k $FL_PG_DIR -c listen_addresses='' -c max_wal_size=4GB" start >/dev/null
-fi
+fl_pg_start "$T/pg" "-c max_wal_size=4GB$([ "$FSYNC" = on ] || echo " -c fsync=off")"
 sql() { psql -h "$FL_PG_DIR" -U postgres -d fleetlens -tAqc "$1"; }
 
 INGEST_PORT=$(fl_free_port)
