@@ -1,5 +1,5 @@
 /* fl_proto.c — frame ownership, kind names, cluster/spoke name rule, and the checks encoder and decoder
- * share (UTF-8, removed_nodes against upserts). */
+ * share (UTF-8, node frames, removed_nodes against upserts). */
 #include "fl_proto.h"
 
 #include <inttypes.h>
@@ -22,6 +22,8 @@ void fl_proto_frame_free(fl_proto_frame *f)
 	free(f->pods);
 	free(f->workloads);
 	free(f->removed_pods);
+	free(f->rdma);
+	free(f->jobs);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -32,6 +34,7 @@ static const struct {
     {FL_FRAME_FULL, "full"},
     {FL_FRAME_DELTA, "delta"},
     {FL_FRAME_HEARTBEAT, "heartbeat"},
+    {FL_FRAME_NODE, "node"},
 };
 
 const char *fl_proto_kind_name(fl_frame_kind kind)
@@ -160,13 +163,9 @@ static const char *find_sorted(const char *key, const char **sorted, uint32_t n)
 	return bsearch(&key, sorted, n, sizeof(*sorted), name_cmp) != NULL ? key : NULL;
 }
 
-/* Internal to proto/ (declared where used): checks that no node a delta removes is also upserted by
- * it, in f->nodes or as the node of an entry in f->gpus, and that no pod it removes is also in
- * f->pods (such a delta has no single meaning). Names must be NUL-terminated. FL_OK; code with err
- * naming the first conflict; FL_ENOMEM. */
-int fl_proto_check_removed(const fl_proto_frame *f, int code, char err[FL_ERR_LEN]);
-
-int fl_proto_check_removed(const fl_proto_frame *f, int code, char err[FL_ERR_LEN])
+/* Checks that no node a delta removes is also upserted by it, in f->nodes or as the node of an entry
+ * in f->gpus, and that no pod it removes is also in f->pods (such a delta has no single meaning). */
+static int check_removed(const fl_proto_frame *f, int code, char err[FL_ERR_LEN])
 {
 	const char **sorted, *hit = NULL, *where = "", *list = "removed_nodes";
 	uint32_t at = 0, n = f->n_removed_nodes > f->n_removed_pods ? f->n_removed_nodes : f->n_removed_pods;
@@ -199,8 +198,58 @@ int fl_proto_check_removed(const fl_proto_frame *f, int code, char err[FL_ERR_LE
 	}
 	free(sorted);
 	if (hit != NULL) {
-		return fl_seterr(err, code, "%s: \"%.64s\" is also upserted by %s[%" PRIu32 "]", list, hit, where,
-		                 at);
+		return fl_seterr(err, code, "%s: \"%.64s\" is also upserted by %s[%" PRIu32 "]", list, hit, where, at);
 	}
 	return FL_OK;
+}
+
+/* Node frames (FORMAT.md 3.10): a host is required, cluster rows are not allowed, and every GPU is the
+ * host's; the node-frame keys are allowed nowhere else. */
+static int check_node_frame(const fl_proto_frame *f, int code, char err[FL_ERR_LEN])
+{
+	if (f->env.kind != FL_FRAME_NODE) {
+		if (f->has_host || f->n_rdma > 0 || f->n_jobs > 0) {
+			return fl_seterr(err, code,
+			                 "%s: only a node frame may carry host, rdma or jobs, this is a %s frame",
+			                 f->has_host     ? "host"
+			                 : f->n_rdma > 0 ? "rdma"
+			                                 : "jobs",
+			                 fl_proto_kind_name(f->env.kind));
+		}
+		return FL_OK;
+	}
+	if (!f->has_host) {
+		return fl_seterr(err, code, "host: missing (a node frame names its node)");
+	}
+	if (f->n_nodes > 0 || f->has_overview || f->n_pods > 0 || f->n_workloads > 0) {
+		return fl_seterr(err, code, "%s: a node frame carries no cluster rows",
+		                 f->n_nodes > 0    ? "nodes"
+		                 : f->has_overview ? "overview"
+		                 : f->n_pods > 0   ? "pods"
+		                                   : "workloads");
+	}
+	if (f->n_gpus > FL_PROTO_MAX_NODE_GPUS) {
+		return fl_seterr(err, FL_ELIMIT, "gpus: %" PRIu32 " items, more than the %u a node frame allows",
+		                 f->n_gpus, FL_PROTO_MAX_NODE_GPUS);
+	}
+	for (uint32_t i = 0; i < f->n_gpus; i++) {
+		if (strcmp(f->gpus[i].node, f->host.node) != 0) {
+			return fl_seterr(err, code,
+			                 "gpus[%" PRIu32 "].node: \"%.64s\" is not the frame's host \"%.64s\"", i,
+			                 f->gpus[i].node, f->host.node);
+		}
+	}
+	return FL_OK;
+}
+
+/* Internal to proto/ (declared where used): the rules that span fields, shared by encoder and decoder:
+ * node frames (check_node_frame) and a delta's removed lists (check_removed). Names must be
+ * NUL-terminated. FL_OK; code (FL_ELIMIT for too many GPUs in a node frame) with err naming the first
+ * problem; FL_ENOMEM. */
+int fl_proto_check_shape(const fl_proto_frame *f, int code, char err[FL_ERR_LEN]);
+
+int fl_proto_check_shape(const fl_proto_frame *f, int code, char err[FL_ERR_LEN])
+{
+	int rv = check_node_frame(f, code, err);
+	return rv != FL_OK ? rv : check_removed(f, code, err);
 }

@@ -18,46 +18,53 @@
 
 /* Hard limits; a frame that exceeds one is rejected whole. */
 #define FL_PROTO_MAX_FRAME_BYTES (64u << 20) /* also NNG_OPT_RECVMAXSZ on every socket */
-#define FL_PROTO_MAX_NODES 20000u
-#define FL_PROTO_MAX_GPUS 320000u
-#define FL_PROTO_MAX_PODS 100000u      /* GPU pods; also items in removed_pods */
-#define FL_PROTO_MAX_WORKLOADS 100000u
-#define FL_PROTO_MAX_TAINTS 64u /* per node */
-#define FL_PROTO_MAX_UNKNOWN 32u /* names in the overview's unknown list */
-#define FL_PROTO_MAX_DEPTH 32u
-#define FL_PROTO_MAX_ELEMENTS (16u << 20) /* msgpack objects in one frame, all levels */
-#define FL_PROTO_MAX_ACK_BYTES 4096u
-#define FL_PROTO_SIG_LEN 32u         /* HMAC-SHA256 */
-#define FL_KEY_MIN_LEN 32u           /* a cluster key: at least 32 bytes ... */
-#define FL_KEY_MAX_LEN 1024u         /* ... and at most 1 KiB (FL_KEY_BUF in fl_key.h) */
+#define FL_PROTO_MAX_NODES       20000u
+#define FL_PROTO_MAX_GPUS        320000u
+#define FL_PROTO_MAX_PODS        100000u /* GPU pods; also items in removed_pods */
+#define FL_PROTO_MAX_WORKLOADS   100000u
+#define FL_PROTO_MAX_RDMA        256u  /* RDMA devices in one node frame */
+#define FL_PROTO_MAX_JOBS        4096u /* GPU jobs (processes) in one node frame */
+#define FL_PROTO_MAX_NODE_GPUS   256u  /* GPUs in one node frame */
+#define FL_PROTO_MAX_TAINTS      64u   /* per node */
+#define FL_PROTO_MAX_UNKNOWN     32u   /* names in the overview's unknown list */
+#define FL_PROTO_MAX_DEPTH       32u
+#define FL_PROTO_MAX_ELEMENTS    (16u << 20) /* msgpack objects in one frame, all levels */
+#define FL_PROTO_MAX_ACK_BYTES   4096u
+#define FL_PROTO_SIG_LEN         32u   /* HMAC-SHA256 */
+#define FL_KEY_MIN_LEN           32u   /* a cluster key: at least 32 bytes ... */
+#define FL_KEY_MAX_LEN           1024u /* ... and at most 1 KiB (FL_KEY_BUF in fl_key.h) */
 
 /* String field sizes, including the NUL. A longer string in a frame is an error, never cut. */
-#define FL_CLUSTER_LEN 64   /* cluster and spoke names: [A-Za-z0-9._-], 1..63 chars */
-#define FL_NAME_LEN 254     /* Kubernetes object names (253) */
-#define FL_ADDR_LEN 64
-#define FL_MODEL_LEN 128
-#define FL_VERSION_LEN 64
-#define FL_STATUS_LEN 32
-#define FL_TAINT_KEY_LEN 254
-#define FL_TAINT_VALUE_LEN 64
+#define FL_CLUSTER_LEN      64  /* cluster and spoke names: [A-Za-z0-9._-], 1..63 chars */
+#define FL_NAME_LEN         254 /* Kubernetes object names (253) */
+#define FL_ADDR_LEN         64
+#define FL_MODEL_LEN        128
+#define FL_VERSION_LEN      64
+#define FL_STATUS_LEN       32
+#define FL_TAINT_KEY_LEN    254
+#define FL_TAINT_VALUE_LEN  64
 #define FL_TAINT_EFFECT_LEN 32
-#define FL_SERIAL_LEN 64
-#define FL_UID_LEN 64       /* Kubernetes object uids (36) */
-#define FL_NAMESPACE_LEN 64 /* Kubernetes namespaces (63) */
-#define FL_KIND_LEN 64      /* object kinds: "Deployment", "PyTorchJob", ... */
+#define FL_SERIAL_LEN       64
+#define FL_UID_LEN          64   /* Kubernetes object uids (36) */
+#define FL_NAMESPACE_LEN    64   /* Kubernetes namespaces (63) */
+#define FL_KIND_LEN         64   /* object kinds: "Deployment", "PyTorchJob", ... */
+#define FL_CMDLINE_LEN      1024 /* a job's command line (cut by the spoke, at a character boundary) */
+#define FL_PATH_LEN         1024 /* a job's working directory */
+#define FL_DEVICES_LEN      256  /* a job's GPU device files, comma-separated */
 
 typedef enum fl_frame_kind {
 	FL_FRAME_FULL = 1,      /* payload holds the cluster's complete state */
 	FL_FRAME_DELTA = 2,     /* payload holds changed nodes/GPUs and the names of removed nodes */
-	FL_FRAME_HEARTBEAT = 3  /* no payload contents; the cluster is alive */
+	FL_FRAME_HEARTBEAT = 3, /* no payload contents; the cluster is alive */
+	FL_FRAME_NODE = 4       /* one node's own devices and GPU jobs, from a spoke in the node role (3.10) */
 } fl_frame_kind;
 
 typedef struct fl_proto_envelope {
-	uint32_t version;           /* FL_PROTO_VERSION */
+	uint32_t version; /* FL_PROTO_VERSION */
 	char cluster[FL_CLUSTER_LEN];
 	char spoke_id[FL_CLUSTER_LEN]; /* identifies one spoke process's sequence stream */
-	uint64_t seq;               /* 1, 2, 3 ... per spoke_id */
-	int64_t sent_at_ms;         /* sender's wall clock, ms since epoch */
+	uint64_t seq;                  /* 1, 2, 3 ... per spoke_id */
+	int64_t sent_at_ms;            /* sender's wall clock, ms since epoch */
 	fl_frame_kind kind;
 } fl_proto_envelope;
 
@@ -77,36 +84,36 @@ typedef struct fl_proto_taint {
 typedef struct fl_proto_node {
 	char name[FL_NAME_LEN];
 	char ip[FL_ADDR_LEN];
-	char gpu_name[FL_MODEL_LEN];  /* GPU product, "" for a node without GPUs */
-	int64_t gpu_count;            /* allocatable GPUs */
-	int64_t gpu_allocation;       /* GPUs held by pods on this node */
-	double gpu_utilization;       /* 0..100, mean over the node's GPUs; valid if has_utilization */
+	char gpu_name[FL_MODEL_LEN]; /* GPU product, "" for a node without GPUs */
+	int64_t gpu_count;           /* allocatable GPUs */
+	int64_t gpu_allocation;      /* GPUs held by pods on this node */
+	double gpu_utilization;      /* 0..100, mean over the node's GPUs; valid if has_utilization */
 	bool has_utilization;
-	char status[FL_STATUS_LEN];   /* "Ready", "NotReady", "Unknown" (the Ready condition) */
+	char status[FL_STATUS_LEN]; /* "Ready", "NotReady", "Unknown" (the Ready condition) */
 	bool unschedulable;
-	bool faulty;                  /* by the overview rules, as the spoke computed them */
-	int64_t cpu_millis;           /* allocatable CPU in millicores */
-	int64_t memory_bytes;         /* allocatable memory */
+	bool faulty;          /* by the overview rules, as the spoke computed them */
+	int64_t cpu_millis;   /* allocatable CPU in millicores */
+	int64_t memory_bytes; /* allocatable memory */
 	char kubelet_version[FL_VERSION_LEN];
 	char os_image[FL_MODEL_LEN];
 	char kernel_version[FL_VERSION_LEN];
 	char container_runtime[FL_VERSION_LEN];
-	fl_proto_taint *taints;       /* n_taints items, owned by the frame */
+	fl_proto_taint *taints; /* n_taints items, owned by the frame */
 	uint32_t n_taints;
 } fl_proto_node;
 
 /* One GPU device row (Lens `gpu_device` columns). */
 typedef struct fl_proto_gpu {
 	char node[FL_NAME_LEN];
-	int32_t gpu_id;               /* index on the node, 0-based */
+	int32_t gpu_id; /* index on the node, 0-based */
 	char gpu_model[FL_MODEL_LEN];
 	int64_t memory_mib;
-	double utilization;           /* 0..100; valid if has_utilization */
+	double utilization; /* 0..100; valid if has_utilization */
 	bool has_utilization;
-	double temperature;           /* Celsius */
-	double power;                 /* Watts */
+	double temperature; /* Celsius */
+	double power;       /* Watts */
 	char serial[FL_SERIAL_LEN];
-	int32_t numa;                 /* -1 unknown */
+	int32_t numa; /* -1 unknown */
 } fl_proto_gpu;
 
 /* One pod that requests GPUs (Lens `gpu_pods`). */
@@ -114,43 +121,73 @@ typedef struct fl_proto_pod {
 	char uid[FL_UID_LEN];
 	char ns[FL_NAMESPACE_LEN];
 	char name[FL_NAME_LEN];
-	char node[FL_NAME_LEN];      /* "" while not bound to a node */
-	int64_t gpus;                /* GPUs requested (the overview rules' effective request) */
-	char phase[FL_STATUS_LEN];   /* Pending, Running, Succeeded, Failed, Unknown */
-	bool running;                /* phase Running and not terminating */
+	char node[FL_NAME_LEN];        /* "" while not bound to a node */
+	int64_t gpus;                  /* GPUs requested (the overview rules' effective request) */
+	char phase[FL_STATUS_LEN];     /* Pending, Running, Succeeded, Failed, Unknown */
+	bool running;                  /* phase Running and not terminating */
 	char workload_uid[FL_UID_LEN]; /* its top-level workload (a bare pod is its own) */
-	double utilization;          /* 0..100; valid if has_utilization */
+	double utilization;            /* 0..100; valid if has_utilization */
 	bool has_utilization;
-	int64_t created_ms;          /* metadata.creationTimestamp, ms since the epoch; 0 unknown */
+	int64_t created_ms; /* metadata.creationTimestamp, ms since the epoch; 0 unknown */
 } fl_proto_pod;
 
 /* One workload: the top-level owner of GPU pods (Lens `gpu_workload`). */
 typedef struct fl_proto_workload {
 	char uid[FL_UID_LEN];
-	char kind[FL_KIND_LEN];       /* "Deployment", "Job", "CronJob", "StatefulSet", "PyTorchJob", "Pod" ... */
+	char kind[FL_KIND_LEN];         /* "Deployment", "Job", "CronJob", "StatefulSet", "PyTorchJob", "Pod" ... */
 	char api_version[FL_MODEL_LEN]; /* "apps/v1", "kubeflow.org/v1", ... */
 	char ns[FL_NAMESPACE_LEN];
 	char name[FL_NAME_LEN];
-	char status[FL_STATUS_LEN];   /* Running, Pending, Done, Failed, Deleted (FORMAT.md 3.8) */
-	int64_t gpu_request;          /* GPUs requested by its live pods */
-	int64_t pods;                 /* its live (not terminal) pods */
-	double utilization;           /* 0..100 over the GPUs its running pods hold; valid if has_utilization */
+	char status[FL_STATUS_LEN]; /* Running, Pending, Done, Failed, Deleted (FORMAT.md 3.8) */
+	int64_t gpu_request;        /* GPUs requested by its live pods */
+	int64_t pods;               /* its live (not terminal) pods */
+	double utilization;         /* 0..100 over the GPUs its running pods hold; valid if has_utilization */
 	bool has_utilization;
-	int64_t created_ms;           /* when it was first seen (its oldest pod), ms since the epoch */
-	int64_t ended_ms;             /* when it stopped having live pods; 0 while it has some */
+	int64_t created_ms; /* when it was first seen (its oldest pod), ms since the epoch */
+	int64_t ended_ms;   /* when it stopped having live pods; 0 while it has some */
 } fl_proto_workload;
+
+/* Who a node frame is about (FORMAT.md 3.10). */
+typedef struct fl_proto_host {
+	char node[FL_NAME_LEN];         /* the Kubernetes node name */
+	char gpu_source[FL_STATUS_LEN]; /* where its GPU rows come from: "amd", "nvml", "none" */
+} fl_proto_host;
+
+/* One RDMA device of a node (/sys/class/infiniband/NAME). */
+typedef struct fl_proto_rdma {
+	char name[FL_NAMESPACE_LEN];   /* "mlx5_0" */
+	char node_guid[FL_SERIAL_LEN]; /* its identity: "0c42:a103:0016:0b4e" */
+	char fw_version[FL_VERSION_LEN];
+	char port_state[FL_STATUS_LEN]; /* port 1's state: "ACTIVE", "DOWN", "INIT", ... */
+	char link_layer[FL_STATUS_LEN]; /* "InfiniBand", "Ethernet" */
+	int64_t rx_bytes, tx_bytes;     /* data counters over all ports since boot, bytes */
+	double rx_rate, tx_rate;        /* bytes/s since the previous cycle; valid if has_rates */
+	bool has_rates;
+} fl_proto_rdma;
+
+/* One process that holds GPU device files (the GPU job monitor). */
+typedef struct fl_proto_job {
+	int64_t pid, ppid, pgid;
+	char name[FL_STATUS_LEN];     /* /proc/PID/comm */
+	char cmdline[FL_CMDLINE_LEN]; /* arguments joined by spaces; values of secret-looking keys "***" */
+	int64_t started_ms;           /* process start, ms since the epoch; with pid its identity */
+	char cwd[FL_PATH_LEN];
+	char framework[FL_STATUS_LEN]; /* "torch", "tensorflow", "jax", "mindspore", "paddle" or "" */
+	char pod_uid[FL_UID_LEN];      /* from its cgroup path; "" outside a pod */
+	char devices[FL_DEVICES_LEN];  /* the GPU device files it holds, comma-separated */
+} fl_proto_job;
 
 /* The cluster overview, Lens field names (ARCHITECTURE.md "Overview rules"). */
 typedef struct fl_proto_overview {
 	int64_t total_nodes, healthy_nodes, faulty_nodes;
 	int64_t fully_idle_nodes, partially_idle_nodes, busy_nodes;
-	double allocation_rate;       /* 0..100 */
-	double utilization;           /* 0..100 */
+	double allocation_rate; /* 0..100 */
+	double utilization;     /* 0..100 */
 	int64_t gpus_allocatable, gpus_allocated;
-	double total_space, used_space, usage_percentage;           /* bytes, bytes, percent */
+	double total_space, used_space, usage_percentage; /* bytes, bytes, percent */
 	double total_inodes, used_inodes, inodes_usage_percentage;
-	double read_bandwidth, write_bandwidth;                     /* bytes/s */
-	double total_tx, total_rx;                                  /* RDMA bytes/s */
+	double read_bandwidth, write_bandwidth; /* bytes/s */
+	double total_tx, total_rx;              /* RDMA bytes/s */
 	uint32_t unknown; /* FL_OV_* bits: figures nobody could measure (their value is meaningless) */
 } fl_proto_overview;
 
@@ -169,13 +206,12 @@ enum fl_overview_figure {
 	FL_OV_TOTAL_TX = 1u << 9,
 	FL_OV_TOTAL_RX = 1u << 10,
 };
-#define FL_OV_STORAGE                                                                                           \
-	(FL_OV_TOTAL_SPACE | FL_OV_USED_SPACE | FL_OV_USAGE_PERCENTAGE | FL_OV_TOTAL_INODES | FL_OV_USED_INODES |  \
+#define FL_OV_STORAGE                                                                                                  \
+	(FL_OV_TOTAL_SPACE | FL_OV_USED_SPACE | FL_OV_USAGE_PERCENTAGE | FL_OV_TOTAL_INODES | FL_OV_USED_INODES |      \
 	 FL_OV_INODES_USAGE_PERCENTAGE | FL_OV_READ_BANDWIDTH | FL_OV_WRITE_BANDWIDTH)
-#define FL_OV_RDMA (FL_OV_TOTAL_TX | FL_OV_TOTAL_RX)
+#define FL_OV_RDMA    (FL_OV_TOTAL_TX | FL_OV_TOTAL_RX)
 #define FL_OV_FIGURES 11u /* bits 0..10 */
-#define FL_OV_ALL ((1u << FL_OV_FIGURES) - 1u)
-
+#define FL_OV_ALL     ((1u << FL_OV_FIGURES) - 1u)
 
 /* A node name or pod uid, as listed in a delta's removed_nodes / removed_pods. */
 typedef struct fl_proto_name {
@@ -202,6 +238,13 @@ typedef struct fl_proto_frame {
 	uint32_t n_workloads;
 	fl_proto_name *removed_pods; /* delta only: uids of GPU pods that are gone */
 	uint32_t n_removed_pods;
+	/* node frames only (FL_FRAME_NODE): the node, its RDMA devices and GPU jobs; its GPUs are in gpus */
+	bool has_host;
+	fl_proto_host host;
+	fl_proto_rdma *rdma;
+	uint32_t n_rdma;
+	fl_proto_job *jobs;
+	uint32_t n_jobs;
 	/* Filled by fl_proto_decode, ignored by fl_proto_encode: the signature and where the signed
 	 * bytes (envelope and payload as encoded) lie in the decoded buffer. */
 	uint8_t sig[FL_PROTO_SIG_LEN];
@@ -274,8 +317,9 @@ int fl_proto_ack_decode(const void *buf, size_t len, fl_proto_ack *out, char err
 
 /* JSON views (jansson, new references; NULL only on allocation failure).
  * overview: the Lens field names (totalNodes, healthyNodes, ..., total_rx) plus gpusAllocatable,
- * gpusAllocated and `unknown` (an array of the field names marked unknown, each of which is null). node: the Lens node row names (name ip gpu_name gpu_count gpu_allocation
- * gpu_utilization status) plus the rest. frame: {"envelope":{...},"facts":{...},"nodes":[...],
+ * gpusAllocated and `unknown` (an array of the field names marked unknown, each of which is null). node: the Lens node
+ * row names (name ip gpu_name gpu_count gpu_allocation gpu_utilization status) plus the rest. frame:
+ * {"envelope":{...},"facts":{...},"nodes":[...],
  * "gpus":[...],"overview":{...},"removed_nodes":["name",...],"pods":[...],"workloads":[...],
  * "removed_pods":["uid",...]} — what `fleetlens-spoke --once --dry-run`
  * prints (the frame before signing: no signature in it). */

@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool fl_proto_utf8_valid(const char *s, size_t n);                                   /* fl_proto.c */
-int fl_proto_check_removed(const fl_proto_frame *f, int code, char err[FL_ERR_LEN]); /* fl_proto.c */
+bool fl_proto_utf8_valid(const char *s, size_t n);                                 /* fl_proto.c */
+int fl_proto_check_shape(const fl_proto_frame *f, int code, char err[FL_ERR_LEN]); /* fl_proto.c */
 
 /* ---- one msgpack header ---------------------------------------------------------------------- */
 
@@ -297,7 +297,10 @@ enum ftype {
 	FT_PODS,
 	FT_WORKLOADS,
 	FT_REMOVED_PODS, /* base is an fl_proto_frame: array of pod uids */
-	FT_UNKNOWN, /* uint32_t FL_OV_* bits, from an array of overview field names */
+	FT_UNKNOWN,      /* uint32_t FL_OV_* bits, from an array of overview field names */
+	FT_HOST,         /* base is an fl_proto_frame: the node frame's host map */
+	FT_RDMA,
+	FT_JOBS,
 };
 
 struct field {
@@ -332,6 +335,34 @@ static const struct field payload_fields[] = {
     F(fl_proto_frame, "pods", FT_PODS, pods, false),
     F(fl_proto_frame, "workloads", FT_WORKLOADS, workloads, false),
     F(fl_proto_frame, "removed_pods", FT_REMOVED_PODS, removed_pods, false),
+    F(fl_proto_frame, "host", FT_HOST, host, false),
+    F(fl_proto_frame, "rdma", FT_RDMA, rdma, false),
+    F(fl_proto_frame, "jobs", FT_JOBS, jobs, false),
+};
+
+static const struct field host_fields[] = {
+    F(fl_proto_host, "node", FT_STR, node, true),
+    F(fl_proto_host, "gpu_source", FT_STR, gpu_source, false),
+};
+
+static const struct field rdma_fields[] = {
+    F(fl_proto_rdma, "name", FT_STR, name, true),
+    F(fl_proto_rdma, "node_guid", FT_STR, node_guid, false),
+    F(fl_proto_rdma, "fw_version", FT_STR, fw_version, false),
+    F(fl_proto_rdma, "port_state", FT_STR, port_state, false),
+    F(fl_proto_rdma, "link_layer", FT_STR, link_layer, false),
+    F(fl_proto_rdma, "rx_bytes", FT_COUNT, rx_bytes, false),
+    F(fl_proto_rdma, "tx_bytes", FT_COUNT, tx_bytes, false),
+    F_OPT(fl_proto_rdma, "rx_rate", rx_rate, has_rates),
+    F_OPT(fl_proto_rdma, "tx_rate", tx_rate, has_rates),
+};
+
+static const struct field job_fields[] = {
+    F(fl_proto_job, "pid", FT_COUNT, pid, true),        F(fl_proto_job, "ppid", FT_COUNT, ppid, false),
+    F(fl_proto_job, "pgid", FT_COUNT, pgid, false),     F(fl_proto_job, "name", FT_STR, name, false),
+    F(fl_proto_job, "cmdline", FT_STR, cmdline, false), F(fl_proto_job, "started", FT_INT64, started_ms, true),
+    F(fl_proto_job, "cwd", FT_STR, cwd, false),         F(fl_proto_job, "framework", FT_STR, framework, false),
+    F(fl_proto_job, "pod_uid", FT_STR, pod_uid, false), F(fl_proto_job, "devices", FT_STR, devices, false),
 };
 
 static const struct field facts_fields[] = {
@@ -828,6 +859,21 @@ static int read_field(struct dec *d, const char *path, const struct field *f, vo
 		return read_items(d, path, f->key, FL_PROTO_MAX_WORKLOADS, sizeof(fl_proto_workload), workload_fields,
 		                  NFIELDS(workload_fields), NULL, (void **)&fr->workloads, &fr->n_workloads);
 	}
+	case FT_HOST: {
+		fl_proto_frame *fr = base;
+		fr->has_host = true;
+		return read_map(d, f->key, host_fields, NFIELDS(host_fields), &fr->host);
+	}
+	case FT_RDMA: {
+		fl_proto_frame *fr = base;
+		return read_items(d, path, f->key, FL_PROTO_MAX_RDMA, sizeof(fl_proto_rdma), rdma_fields,
+		                  NFIELDS(rdma_fields), NULL, (void **)&fr->rdma, &fr->n_rdma);
+	}
+	case FT_JOBS: {
+		fl_proto_frame *fr = base;
+		return read_items(d, path, f->key, FL_PROTO_MAX_JOBS, sizeof(fl_proto_job), job_fields,
+		                  NFIELDS(job_fields), NULL, (void **)&fr->jobs, &fr->n_jobs);
+	}
 	}
 	return ferr(d, FL_EPROTO, path, f->key, "unhandled field type");
 }
@@ -951,7 +997,7 @@ int fl_proto_decode(const void *buf, size_t len, fl_proto_frame *out, char err[F
 		rv = read_map(&d, "", payload_fields, NFIELDS(payload_fields), out);
 	}
 	if (rv == FL_OK) {
-		rv = fl_proto_check_removed(out, FL_EPROTO, err);
+		rv = fl_proto_check_shape(out, FL_EPROTO, err);
 	}
 	if (rv == FL_OK) {
 		size_t end_signed = (size_t)(d.p - (const uint8_t *)buf);

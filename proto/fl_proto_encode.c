@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool fl_proto_utf8_valid(const char *s, size_t n);                                   /* fl_proto.c */
-int fl_proto_check_removed(const fl_proto_frame *f, int code, char err[FL_ERR_LEN]); /* fl_proto.c */
+bool fl_proto_utf8_valid(const char *s, size_t n);                                 /* fl_proto.c */
+int fl_proto_check_shape(const fl_proto_frame *f, int code, char err[FL_ERR_LEN]); /* fl_proto.c */
 int fl_proto_hmac(const uint8_t *key, size_t key_len, const void *data, size_t len,
                   uint8_t out[FL_PROTO_SIG_LEN]); /* fl_proto_sign.c */
 
@@ -156,8 +156,8 @@ static void put_name(struct enc *e, const char *list, const char *name, size_t c
 
 	snprintf(path, sizeof(path), "%s[%" PRIu32 "]", list, idx);
 	if (n == 0 || n == cap) {
-		enc_fail(e, FL_EINVAL, path, "", "expected a %s of 1..%zu bytes", cap == FL_UID_LEN ? "pod uid" : "node name",
-		         cap - 1);
+		enc_fail(e, FL_EINVAL, path, "", "expected a %s of 1..%zu bytes",
+		         cap == FL_UID_LEN ? "pod uid" : "node name", cap - 1);
 	} else if (!fl_proto_utf8_valid(name, n)) {
 		enc_fail(e, FL_EINVAL, path, "", "not valid UTF-8");
 	} else {
@@ -315,6 +315,54 @@ static void put_workload(struct enc *e, const fl_proto_workload *w, uint32_t idx
 }
 
 /* The figures o marks unknown, set to 0 in a copy (FORMAT.md 3.6: their values carry nothing). */
+static void put_host(struct enc *e, const fl_proto_host *h)
+{
+	if (strnlen(h->node, sizeof(h->node)) == 0) {
+		enc_fail(e, FL_EINVAL, "host", "node", "must not be empty");
+	}
+	put_map(e, 2);
+	kv_str(e, "host", "node", h->node, sizeof(h->node));
+	kv_str(e, "host", "gpu_source", h->gpu_source, sizeof(h->gpu_source));
+}
+
+static void put_rdma(struct enc *e, const fl_proto_rdma *r, uint32_t idx)
+{
+	char path[48];
+
+	snprintf(path, sizeof(path), "rdma[%" PRIu32 "]", idx);
+	if (strnlen(r->name, sizeof(r->name)) == 0) {
+		enc_fail(e, FL_EINVAL, path, "name", "must not be empty");
+	}
+	put_map(e, 9);
+	kv_str(e, path, "name", r->name, sizeof(r->name));
+	kv_str(e, path, "node_guid", r->node_guid, sizeof(r->node_guid));
+	kv_str(e, path, "fw_version", r->fw_version, sizeof(r->fw_version));
+	kv_str(e, path, "port_state", r->port_state, sizeof(r->port_state));
+	kv_str(e, path, "link_layer", r->link_layer, sizeof(r->link_layer));
+	kv_count(e, path, "rx_bytes", r->rx_bytes);
+	kv_count(e, path, "tx_bytes", r->tx_bytes);
+	kv_opt_f64(e, path, "rx_rate", r->has_rates, r->rx_rate);
+	kv_opt_f64(e, path, "tx_rate", r->has_rates, r->tx_rate);
+}
+
+static void put_job(struct enc *e, const fl_proto_job *j, uint32_t idx)
+{
+	char path[48];
+
+	snprintf(path, sizeof(path), "jobs[%" PRIu32 "]", idx);
+	put_map(e, 10);
+	kv_count(e, path, "pid", j->pid);
+	kv_count(e, path, "ppid", j->ppid);
+	kv_count(e, path, "pgid", j->pgid);
+	kv_str(e, path, "name", j->name, sizeof(j->name));
+	kv_str(e, path, "cmdline", j->cmdline, sizeof(j->cmdline));
+	kv_int(e, path, "started", j->started_ms, INT64_MIN, INT64_MAX);
+	kv_str(e, path, "cwd", j->cwd, sizeof(j->cwd));
+	kv_str(e, path, "framework", j->framework, sizeof(j->framework));
+	kv_str(e, path, "pod_uid", j->pod_uid, sizeof(j->pod_uid));
+	kv_str(e, path, "devices", j->devices, sizeof(j->devices));
+}
+
 static fl_proto_overview zero_unknown(const fl_proto_overview *o)
 {
 	fl_proto_overview c = *o;
@@ -397,7 +445,7 @@ int fl_proto_encode(const fl_proto_frame *f, const uint8_t *key, size_t key_len,
                     char err[FL_ERR_LEN])
 {
 	struct enc e = {.rv = FL_OK, .err = err};
-	bool with_nodes, with_gpus, with_removed, with_pods, with_workloads, with_removed_pods;
+	bool with_nodes, with_gpus, with_removed, with_pods, with_workloads, with_removed_pods, node;
 	uint8_t sig[FL_PROTO_SIG_LEN];
 
 	if (out == NULL || out_len == NULL) {
@@ -422,10 +470,17 @@ int fl_proto_encode(const fl_proto_frame *f, const uint8_t *key, size_t key_len,
 	}
 	if (f->n_pods > FL_PROTO_MAX_PODS || f->n_removed_pods > FL_PROTO_MAX_PODS ||
 	    f->n_workloads > FL_PROTO_MAX_WORKLOADS) {
-		return fl_seterr(err, FL_ELIMIT,
-		                 "pods: %" PRIu32 " (removed %" PRIu32 "), workloads: %" PRIu32
-		                 ", more than the %u / %u allowed",
-		                 f->n_pods, f->n_removed_pods, f->n_workloads, FL_PROTO_MAX_PODS, FL_PROTO_MAX_WORKLOADS);
+		return fl_seterr(
+		    err, FL_ELIMIT,
+		    "pods: %" PRIu32 " (removed %" PRIu32 "), workloads: %" PRIu32 ", more than the %u / %u allowed",
+		    f->n_pods, f->n_removed_pods, f->n_workloads, FL_PROTO_MAX_PODS, FL_PROTO_MAX_WORKLOADS);
+	}
+	if (f->n_rdma > FL_PROTO_MAX_RDMA || f->n_jobs > FL_PROTO_MAX_JOBS) {
+		return fl_seterr(err, FL_ELIMIT, "rdma: %" PRIu32 ", jobs: %" PRIu32 ", more than the %u / %u allowed",
+		                 f->n_rdma, f->n_jobs, FL_PROTO_MAX_RDMA, FL_PROTO_MAX_JOBS);
+	}
+	if ((f->n_rdma > 0 && f->rdma == NULL) || (f->n_jobs > 0 && f->jobs == NULL)) {
+		return fl_seterr(err, FL_EINVAL, "fl_proto_encode: a NULL array with a non-zero count");
 	}
 	if ((f->n_nodes > 0 && f->nodes == NULL) || (f->n_gpus > 0 && f->gpus == NULL) ||
 	    (f->n_removed_nodes > 0 && f->removed_nodes == NULL) || (f->n_pods > 0 && f->pods == NULL) ||
@@ -441,8 +496,9 @@ int fl_proto_encode(const fl_proto_frame *f, const uint8_t *key, size_t key_len,
 		return fl_seterr(err, FL_EINVAL, "fl_proto_encode: a signing key of %u..%u bytes is required",
 		                 FL_KEY_MIN_LEN, FL_KEY_MAX_LEN);
 	}
+	node = f->env.kind == FL_FRAME_NODE; /* a node frame writes host, gpus, rdma and jobs always */
 	with_nodes = f->n_nodes > 0 || f->env.kind == FL_FRAME_FULL;
-	with_gpus = f->n_gpus > 0 || f->env.kind == FL_FRAME_FULL;
+	with_gpus = f->n_gpus > 0 || f->env.kind == FL_FRAME_FULL || node;
 	with_removed = f->n_removed_nodes > 0;
 	with_pods = f->n_pods > 0 || f->env.kind == FL_FRAME_FULL;
 	with_workloads = f->n_workloads > 0 || f->env.kind == FL_FRAME_FULL;
@@ -453,7 +509,8 @@ int fl_proto_encode(const fl_proto_frame *f, const uint8_t *key, size_t key_len,
 	put_array(&e, 3); /* one byte (fixarray): the signed bytes start at offset 1 */
 	put_envelope(&e, &f->env);
 	put_map(&e, (uint32_t)f->has_facts + with_nodes + with_gpus + f->has_overview + with_removed + with_pods +
-	                with_workloads + with_removed_pods);
+	                with_workloads + with_removed_pods + (f->has_host || node) + (f->n_rdma > 0 || node) +
+	                (f->n_jobs > 0 || node));
 	if (f->has_facts) {
 		kv_key(&e, "facts");
 		put_facts(&e, &f->facts);
@@ -508,8 +565,27 @@ int fl_proto_encode(const fl_proto_frame *f, const uint8_t *key, size_t key_len,
 			put_name(&e, "removed_pods", f->removed_pods[i].name, FL_UID_LEN, i);
 		}
 	}
+	if (f->has_host || node) {
+		kv_key(&e, "host");
+		put_host(&e, &f->host);
+	}
+	if (f->n_rdma > 0 || node) {
+		kv_key(&e, "rdma");
+		put_array(&e, f->n_rdma);
+		for (uint32_t i = 0; i < f->n_rdma && e.rv == FL_OK; i++) {
+			put_rdma(&e, &f->rdma[i], i);
+		}
+	}
+	if (f->n_jobs > 0 || node) {
+		kv_key(&e, "jobs");
+		put_array(&e, f->n_jobs);
+		for (uint32_t i = 0; i < f->n_jobs && e.rv == FL_OK; i++) {
+			put_job(&e, &f->jobs[i], i);
+			check_size(&e);
+		}
+	}
 	if (e.rv == FL_OK) { /* every name is checked and terminated by now */
-		e.rv = fl_proto_check_removed(f, FL_EINVAL, err);
+		e.rv = fl_proto_check_shape(f, FL_EINVAL, err);
 	}
 	/* the signature covers envelope and payload as written: everything after the 1-byte array header */
 	if (e.rv == FL_OK && fl_proto_hmac(key, key_len, e.sb.data + 1, e.sb.size - 1, sig) != FL_OK) {

@@ -110,9 +110,58 @@ static json_t *json_list(const void *items, uint32_t n, size_t sz, json_t *(*to_
 	return a;
 }
 
-static json_t *pod_json(const void *p) { return fl_proto_pod_to_json(p); }
-static json_t *workload_json(const void *w) { return fl_proto_workload_to_json(w); }
-static json_t *name_json(const void *n) { return json_string(((const fl_proto_name *)n)->name); }
+static json_t *pod_json(const void *p)
+{
+	return fl_proto_pod_to_json(p);
+}
+static json_t *workload_json(const void *w)
+{
+	return fl_proto_workload_to_json(w);
+}
+static json_t *name_json(const void *n)
+{
+	return json_string(((const fl_proto_name *)n)->name);
+}
+
+static json_t *opt_num(bool has, double v)
+{
+	return has ? json_real(v) : json_null();
+}
+
+static json_t *rdma_json(const void *p)
+{
+	const fl_proto_rdma *r = p;
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:o, s:o}", "name", r->name, "node_guid", r->node_guid,
+	                 "fw_version", r->fw_version, "port_state", r->port_state, "link_layer", r->link_layer,
+	                 "rx_bytes", (json_int_t)r->rx_bytes, "tx_bytes", (json_int_t)r->tx_bytes, "rx_rate",
+	                 opt_num(r->has_rates, r->rx_rate), "tx_rate", opt_num(r->has_rates, r->tx_rate));
+}
+
+static json_t *job_json(const void *p)
+{
+	const fl_proto_job *j = p;
+	return json_pack("{s:I, s:I, s:I, s:s, s:s, s:I, s:s, s:s, s:s, s:s}", "pid", (json_int_t)j->pid, "ppid",
+	                 (json_int_t)j->ppid, "pgid", (json_int_t)j->pgid, "name", j->name, "cmdline", j->cmdline,
+	                 "started_ms", (json_int_t)j->started_ms, "cwd", j->cwd, "framework", j->framework, "pod_uid",
+	                 j->pod_uid, "devices", j->devices);
+}
+
+/* A node frame's own keys, added to its JSON view j (stolen; NULL on failure). */
+static json_t *with_node_keys(json_t *j, const fl_proto_frame *f)
+{
+	if (j == NULL || f->env.kind != FL_FRAME_NODE) {
+		return j;
+	}
+	json_t *host = json_pack("{s:s, s:s}", "node", f->host.node, "gpu_source", f->host.gpu_source);
+	json_t *rdma = json_list(f->rdma, f->n_rdma, sizeof(fl_proto_rdma), rdma_json);
+	json_t *jobs = json_list(f->jobs, f->n_jobs, sizeof(fl_proto_job), job_json);
+	if (json_object_set_new(j, "host", host) != 0 || json_object_set_new(j, "rdma", rdma) != 0 ||
+	    json_object_set_new(j, "jobs", jobs) != 0) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
 
 json_t *fl_proto_frame_to_json(const fl_proto_frame *f)
 {
@@ -145,13 +194,15 @@ json_t *fl_proto_frame_to_json(const fl_proto_frame *f)
 		goto fail;
 	}
 	/* "o" steals the references, also when json_pack fails (NULL from json_list included) */
-	return json_pack("{s:{s:i, s:s, s:s, s:I, s:I, s:s?}, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "envelope",
-	                 "version", (int)f->env.version, "cluster", f->env.cluster, "spoke", f->env.spoke_id, "seq",
-	                 (json_int_t)f->env.seq, "sent_at_ms", (json_int_t)f->env.sent_at_ms, "kind", kind, "facts",
-	                 facts, "nodes", nodes, "gpus", gpus, "overview", overview, "removed_nodes", removed, "pods",
-	                 json_list(f->pods, f->n_pods, sizeof(fl_proto_pod), pod_json), "workloads",
-	                 json_list(f->workloads, f->n_workloads, sizeof(fl_proto_workload), workload_json),
-	                 "removed_pods", json_list(f->removed_pods, f->n_removed_pods, sizeof(fl_proto_name), name_json));
+	return with_node_keys(
+	    json_pack("{s:{s:i, s:s, s:s, s:I, s:I, s:s?}, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "envelope",
+	              "version", (int)f->env.version, "cluster", f->env.cluster, "spoke", f->env.spoke_id, "seq",
+	              (json_int_t)f->env.seq, "sent_at_ms", (json_int_t)f->env.sent_at_ms, "kind", kind, "facts", facts,
+	              "nodes", nodes, "gpus", gpus, "overview", overview, "removed_nodes", removed, "pods",
+	              json_list(f->pods, f->n_pods, sizeof(fl_proto_pod), pod_json), "workloads",
+	              json_list(f->workloads, f->n_workloads, sizeof(fl_proto_workload), workload_json), "removed_pods",
+	              json_list(f->removed_pods, f->n_removed_pods, sizeof(fl_proto_name), name_json)),
+	    f);
 fail:
 	json_decref(nodes);
 	json_decref(gpus);

@@ -743,6 +743,129 @@ static void test_heartbeat_round_trips_with_empty_payload(void **state)
 	fl_proto_frame_free(&out);
 }
 
+/* A node frame with one GPU, one RDMA device and one job, as the node role builds it. */
+static void make_node_frame(fl_proto_frame *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->env = (fl_proto_envelope){.seq = 7, .sent_at_ms = 1700000000123, .kind = FL_FRAME_NODE};
+	snprintf(f->env.cluster, sizeof(f->env.cluster), "alpha");
+	snprintf(f->env.spoke_id, sizeof(f->env.spoke_id), "node-a-1");
+	f->has_host = true;
+	snprintf(f->host.node, sizeof(f->host.node), "gpu-node-1");
+	snprintf(f->host.gpu_source, sizeof(f->host.gpu_source), "amd");
+	f->n_gpus = 1;
+	f->gpus = calloc(1, sizeof(*f->gpus));
+	snprintf(f->gpus[0].node, sizeof(f->gpus[0].node), "gpu-node-1");
+	snprintf(f->gpus[0].serial, sizeof(f->gpus[0].serial), "SER-0");
+	f->gpus[0].utilization = 42.5;
+	f->gpus[0].has_utilization = true;
+	f->gpus[0].numa = 1;
+	f->n_rdma = 1;
+	f->rdma = calloc(1, sizeof(*f->rdma));
+	snprintf(f->rdma[0].name, sizeof(f->rdma[0].name), "mlx5_0");
+	snprintf(f->rdma[0].node_guid, sizeof(f->rdma[0].node_guid), "0c42:a103:0016:0b4e");
+	snprintf(f->rdma[0].port_state, sizeof(f->rdma[0].port_state), "ACTIVE");
+	f->rdma[0].rx_bytes = 4096;
+	f->rdma[0].tx_rate = 12.5;
+	f->rdma[0].has_rates = true;
+	f->n_jobs = 1;
+	f->jobs = calloc(1, sizeof(*f->jobs));
+	f->jobs[0].pid = 4242;
+	f->jobs[0].ppid = 1;
+	f->jobs[0].pgid = 4242;
+	f->jobs[0].started_ms = 1699999999000;
+	snprintf(f->jobs[0].name, sizeof(f->jobs[0].name), "python3");
+	snprintf(f->jobs[0].cmdline, sizeof(f->jobs[0].cmdline), "python3 train.py --token=***");
+	snprintf(f->jobs[0].framework, sizeof(f->jobs[0].framework), "torch");
+	snprintf(f->jobs[0].pod_uid, sizeof(f->jobs[0].pod_uid), "0b9f1f5e-7a3c-4d1e-9a55-1b2c3d4e5f60");
+	snprintf(f->jobs[0].devices, sizeof(f->jobs[0].devices), "/dev/kfd,/dev/dri/renderD128");
+}
+
+static void test_node_frame_round_trips_host_rdma_and_jobs(void **state)
+{
+	fl_proto_frame in, out;
+	char err[FL_ERR_LEN] = "";
+	char *buf = NULL;
+	size_t len = 0;
+
+	(void)state;
+	make_node_frame(&in);
+	assert_int_equal(encode(&in, &buf, &len, err), FL_OK);
+	assert_int_equal(fl_proto_decode(buf, len, &out, err), FL_OK);
+	assert_int_equal(out.env.kind, FL_FRAME_NODE);
+	assert_true(out.has_host);
+	assert_string_equal(out.host.node, "gpu-node-1");
+	assert_string_equal(out.host.gpu_source, "amd");
+	assert_int_equal(out.n_gpus, 1);
+	assert_string_equal(out.gpus[0].serial, "SER-0");
+	assert_int_equal(out.gpus[0].numa, 1);
+	assert_int_equal(out.n_rdma, 1);
+	assert_string_equal(out.rdma[0].node_guid, "0c42:a103:0016:0b4e");
+	assert_string_equal(out.rdma[0].port_state, "ACTIVE");
+	assert_int_equal(out.rdma[0].rx_bytes, 4096);
+	assert_true(out.rdma[0].has_rates);
+	assert_true(out.rdma[0].tx_rate == 12.5);
+	assert_int_equal(out.n_jobs, 1);
+	assert_int_equal(out.jobs[0].pid, 4242);
+	assert_int_equal(out.jobs[0].pgid, 4242);
+	assert_int_equal(out.jobs[0].started_ms, 1699999999000);
+	assert_string_equal(out.jobs[0].cmdline, "python3 train.py --token=***");
+	assert_string_equal(out.jobs[0].framework, "torch");
+	assert_string_equal(out.jobs[0].devices, "/dev/kfd,/dev/dri/renderD128");
+	json_t *j = fl_proto_frame_to_json(&out);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "host"), "node")), "gpu-node-1");
+	assert_int_equal(json_array_size(json_object_get(j, "jobs")), 1);
+	json_decref(j);
+	free(buf);
+	fl_proto_frame_free(&out);
+	fl_proto_frame_free(&in);
+}
+
+/* A node frame without a host, with cluster rows, or with another node's GPU has no single meaning; host,
+ * rdma and jobs belong to node frames only. The encoder refuses each; so does the decoder (below, on a
+ * frame whose kind was changed after encoding, which the signature does not matter for). */
+static void test_node_frame_rules_are_enforced_both_ways(void **state)
+{
+	fl_proto_frame f, out;
+	char err[FL_ERR_LEN] = "";
+	char *buf = NULL;
+	size_t len = 0;
+
+	(void)state;
+	make_node_frame(&f);
+	f.has_host = false;
+	assert_int_equal(encode(&f, &buf, &len, err), FL_EINVAL);
+	assert_non_null(strstr(err, "host: missing"));
+	f.has_host = true;
+	snprintf(f.gpus[0].node, sizeof(f.gpus[0].node), "other-node");
+	assert_int_equal(encode(&f, &buf, &len, err), FL_EINVAL);
+	assert_non_null(strstr(err, "is not the frame's host"));
+	snprintf(f.gpus[0].node, sizeof(f.gpus[0].node), "gpu-node-1");
+	f.has_overview = true;
+	assert_int_equal(encode(&f, &buf, &len, err), FL_EINVAL);
+	assert_non_null(strstr(err, "no cluster rows"));
+	f.has_overview = false;
+	f.env.kind = FL_FRAME_FULL; /* a full frame with jobs */
+	assert_int_equal(encode(&f, &buf, &len, err), FL_EINVAL);
+	assert_non_null(strstr(err, "only a node frame"));
+	fl_proto_frame_free(&f);
+
+	/* decoder: encode a valid node frame, then flip its kind string "node" to "full" in place */
+	make_node_frame(&f);
+	assert_int_equal(encode(&f, &buf, &len, err), FL_OK);
+	char *k = NULL;
+	for (size_t i = 0; i + 5 <= len && k == NULL; i++) {
+		k = memcmp(buf + i, "\xa4" "node", 5) == 0 ? buf + i : NULL;
+	}
+	assert_non_null(k);
+	memcpy(k, "\xa4" "full", 5);
+	assert_int_equal(fl_proto_decode(buf, len, &out, err), FL_EPROTO);
+	assert_non_null(strstr(err, "only a node frame may carry host"));
+	free(buf);
+	fl_proto_frame_free(&f);
+}
+
 /* The example in FORMAT.md section 6, byte for byte: a heartbeat signed with the 32 ASCII bytes
  * "format-md-example-key-0123456789". */
 static void test_heartbeat_encodes_to_the_bytes_in_format_md(void **state)
@@ -2329,6 +2452,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_full_frame_round_trips_every_field),
 	    cmocka_unit_test(test_heartbeat_round_trips_with_empty_payload),
+	    cmocka_unit_test(test_node_frame_round_trips_host_rdma_and_jobs),
+	    cmocka_unit_test(test_node_frame_rules_are_enforced_both_ways),
 	    cmocka_unit_test(test_heartbeat_encodes_to_the_bytes_in_format_md),
 	    cmocka_unit_test(test_handmade_frame_decodes_to_the_written_values),
 	    cmocka_unit_test(test_decode_accepts_float32_and_wide_int_encodings),
