@@ -215,6 +215,7 @@ static const struct {
     {"/v1/nodes", HUB_ROUTE_NODES, hub_api_v1_nodes},
     {"/v1/nodes/gpuAllocation", HUB_ROUTE_NODES_ALLOCATION, hub_api_v1_gpu_allocation},
     {"/v1/workloads", HUB_ROUTE_WORKLOADS, hub_api_workloads},
+    {"/v1/jobs", HUB_ROUTE_JOBS, hub_api_jobs},
     {"/healthz", HUB_ROUTE_HEALTHZ, route_healthz},
     {"/readyz", HUB_ROUTE_READYZ, route_readyz},
     {"/metrics", HUB_ROUTE_METRICS, route_metrics},
@@ -231,6 +232,7 @@ static const struct {
     {"/v1/nodes/", "/utilizationHistory", "name", HUB_ROUTE_NODE_HISTORY, hub_api_history},
     {"/v1/workloads/", "", "uid", HUB_ROUTE_WORKLOAD, hub_api_workload},
     {"/v1/workloads/", "/utilizationHistory", "uid", HUB_ROUTE_WORKLOAD_HISTORY, hub_api_workload_history},
+    {"/v1/jobs/", "", "id", HUB_ROUTE_JOB, hub_api_job},
 };
 
 /* Finds uri's route: *fn and *label, and r->name for the item routes. *fn is NULL when no route matches;
@@ -428,4 +430,51 @@ void hub_api_stop(hub_api *api)
 	mg_stop(api->ctx);
 	hub_auth_free(api->auth);
 	free(api);
+}
+
+/* --- helpers of the routes that read PostgreSQL ------------------------------------------------- */
+
+const char **hub_api_cluster_names(hub_req *r, const bool *set, size_t *n)
+{
+	hub_view *v = r->api->view;
+	const char **names = calloc(hub_view_count(v) + 1, sizeof(*names));
+	*n = 0;
+	for (size_t i = 0; names != NULL && i < hub_view_count(v); i++)
+		if (set[i])
+			names[(*n)++] = hub_view_conf(v, i)->name;
+	return names;
+}
+
+int hub_api_answer_text(hub_req *r, const char *what, char *json, int rv, const char *err)
+{
+	if (rv != FL_OK || json == NULL) {
+		free(json);
+		if (rv == FL_ENOMEM)
+			return hub_api_error(r, 500, "out of memory");
+		fl_warn("api: %s: %s", what, err);
+		return hub_api_error(r, 503, "%s are unavailable: the database did not answer", what);
+	}
+	size_t head = strlen(HUB_API_OK_HEAD), len = strlen(json);
+	char *env = malloc(head + len + 2);
+	if (env == NULL) {
+		free(json);
+		return hub_api_error(r, 500, "out of memory");
+	}
+	memcpy(env, HUB_API_OK_HEAD, head);
+	memcpy(env + head, json, len);
+	memcpy(env + head + len, "}", 2);
+	free(json);
+	int status = hub_api_ok_text(r, env, head + len + 1);
+	free(env);
+	return status;
+}
+
+PGconn *hub_api_pgconn(hub_req *r, char err[FL_ERR_LEN])
+{
+	hub_store *s = hub_api_store(r);
+	if (s == NULL) {
+		snprintf(err, FL_ERR_LEN, "out of memory");
+		return NULL;
+	}
+	return hub_store_pgconn(s, err);
 }

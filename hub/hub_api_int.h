@@ -4,6 +4,7 @@
 #define HUB_API_INT_H
 
 #include <civetweb.h>
+#include <libpq-fe.h>
 #include <jansson.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -61,6 +62,25 @@ int hub_api_v1_node_gpus(hub_req *r);
  * for each cluster the request covers (in scope, the one named if any, carrying every label). Returns 0,
  * or the status answered (400, 404, 500) with *out NULL. */
 int hub_api_cluster_set(hub_req *r, bool with_labels, bool **out);
+
+/* The names of the clusters set[] marks (borrowed from the view's config), *n of them, in a new array
+ * (caller frees). NULL only when out of memory. */
+const char **hub_api_cluster_names(hub_req *r, const bool *set, size_t *n);
+
+/* Sends json (a whole data value as JSON text, stolen) in the 200 envelope. When rv is not FL_OK or json is
+ * NULL: 500 for FL_ENOMEM, else 503 "<what> are unavailable: the database did not answer" (err logged). */
+int hub_api_answer_text(hub_req *r, const char *what, char *json, int rv, const char *err);
+
+/* The API worker's own connection to the hub DB, or NULL (err says why). */
+PGconn *hub_api_pgconn(hub_req *r, char err[FL_ERR_LEN]);
+
+/* GET /v1/jobs, GET /v1/jobs/{id} (hub_api_jobs.c), read from gpu_job. */
+int hub_api_jobs(hub_req *r);
+int hub_api_job(hub_req *r);
+
+/* The node agents' view of node r->name (hub_api_jobs.c): a JSON array text (see hub_node_agents_json) for
+ * the clusters set[] marks, in *json (caller frees). FL_OK or an FL_E* code with err. */
+int hub_api_node_agents(hub_req *r, const bool *set, char **json, char err[FL_ERR_LEN]);
 
 /* GET /v1/workloads and GET /v1/workloads/{uid} (hub_api_workloads.c), read from PostgreSQL. */
 int hub_api_workloads(hub_req *r);

@@ -5,8 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fl_log.h"
 #include "fl_time.h"
 #include "hub_api_int.h"
+#include "hub_node.h"
 #include "hub_json.h"
 #include "hub_params.h"
 
@@ -393,9 +395,11 @@ int hub_api_v1_gpu_allocation(hub_req *r)
 	return hub_api_ok(r, rows);
 }
 
-/* Finds node r->name in the clusters the request covers. On success *snap holds a reference (release
- * it) and *node points into it; otherwise answers 404 (nowhere) or 400 (in several clusters and no
- * ?cluster=) and returns that status. */
+#define NOT_IN_VIEW (-1) /* find_node: the view has no such node (nothing answered) */
+
+/* Finds node r->name in the view's clusters the request covers. On success (0) *snap holds a reference
+ * (release it) and *node points into it; NOT_IN_VIEW when no cluster has it; otherwise answers 400 (in
+ * several clusters and no ?cluster=, or a bad parameter) and returns that status. */
 static int find_node(hub_req *r, hub_view_snap **snap, const hub_view_node **node)
 {
 	hub_view *v = r->api->view;
@@ -444,8 +448,55 @@ static int find_node(hub_req *r, hub_view_snap **snap, const hub_view_node **nod
 	hub_view_release(*snap);
 	*snap = NULL;
 	if (found == 0)
-		return hub_api_error(r, 404, "node '%s' not found", r->name);
+		return NOT_IN_VIEW;
 	return hub_api_error(r, 400, "parameter 'cluster' is required: node '%s' is in clusters %s", r->name, where);
+}
+
+/* The node agents that report node r->name in the clusters the request covers (hub_node_agents_json), as
+ * a new array; NULL when the database could not tell (logged) — the answer then goes without them. */
+static json_t *node_agents(hub_req *r)
+{
+	bool *set;
+	if (hub_api_cluster_set(r, false, &set) != 0)
+		return NULL; /* cannot happen: find_node checked the same parameters */
+	char err[FL_ERR_LEN] = "", *text = NULL;
+	int rv = hub_api_node_agents(r, set, &text, err);
+	free(set);
+	json_t *a = rv == FL_OK ? json_loads(text, 0, NULL) : NULL;
+	free(text);
+	if (a == NULL)
+		fl_warn("api: node agents of '%s' unavailable: %s", r->name, rv != FL_OK ? err : "unreadable answer");
+	return a;
+}
+
+/* The agent of cluster in agents (borrowed), or NULL. */
+static json_t *agent_of(json_t *agents, const char *cluster)
+{
+	size_t i;
+	json_t *a;
+	json_array_foreach(agents, i, a)
+	{
+		if (strcmp(json_string_value(json_object_get(a, "cluster_name")), cluster) == 0)
+			return a;
+	}
+	return NULL;
+}
+
+/* A node only node agents know of (not in the view): its one agent's cluster into cluster, or answers
+ * 404 (none), 400 (several) or 503 (agents is NULL) and returns that status. */
+static int agent_only(hub_req *r, json_t *agents, const char **cluster)
+{
+	size_t k = json_array_size(agents);
+	if (agents == NULL)
+		return hub_api_error(
+		    r, 503, "node '%s' is not in any cluster's last frame and node agents are unavailable", r->name);
+	if (k == 0)
+		return hub_api_error(r, 404, "node '%s' not found", r->name);
+	if (k > 1)
+		return hub_api_error(
+		    r, 400, "parameter 'cluster' is required: node '%s' has node agents in %zu clusters", r->name, k);
+	*cluster = json_string_value(json_object_get(json_array_get(agents, 0), "cluster_name"));
+	return 0;
 }
 
 int hub_api_v1_node(hub_req *r)
@@ -453,8 +504,18 @@ int hub_api_v1_node(hub_req *r)
 	hub_view_snap *s;
 	const hub_view_node *n;
 	int rv = find_node(r, &s, &n);
-	if (rv != 0)
+	if (rv > 0)
 		return rv;
+	json_t *agents = node_agents(r);
+	if (rv == NOT_IN_VIEW) { /* known to node agents only: its Kubernetes facts are missing */
+		const char *cluster = NULL;
+		if ((rv = agent_only(r, agents, &cluster)) == 0)
+			rv = hub_api_ok(r, json_pack("{s:s,s:s,s:b,s:O}", "name", r->name, "cluster_name", cluster,
+			                             "kubernetes", 0, "agent", json_array_get(agents, 0)));
+		json_decref(agents);
+		return rv;
+	}
+	json_t *agent = agents != NULL ? agent_of(agents, s->name) : NULL;
 	json_t *taints = json_array();
 	for (uint32_t t = 0; t < n->n_taints; t++)
 		taints = append(taints, json_pack("{s:s,s:s,s:s}", "key", hub_view_str(n, n->taints[t].key), "value",
@@ -468,13 +529,32 @@ int hub_api_v1_node(hub_req *r)
 	                     "memory_bytes", (json_int_t)n->memory_bytes, "kubelet_version",
 	                     hub_view_str(n, n->kubelet_version), "os_image", hub_view_str(n, n->os_image),
 	                     "kernel_version", hub_view_str(n, n->kernel_version), "container_runtime",
-	                     hub_view_str(n, n->container_runtime), "gpu_devices", (json_int_t)n->n_gpus)) != 0) {
+	                     hub_view_str(n, n->container_runtime), "gpu_devices", (json_int_t)n->n_gpus)) != 0 ||
+	    json_object_set_new(o, "kubernetes", json_true()) != 0 ||
+	    json_object_set_new(o, "agent", agent != NULL ? json_incref(agent) : json_null()) != 0) {
 		json_decref(o);
 		o = NULL;
 	}
 	json_decref(taints);
+	json_decref(agents);
 	hub_view_release(s);
 	return hub_api_ok(r, o);
+}
+
+/* The GPU rows the node agent of (cluster, r->name) reported, as a whole 200 answer; 0 (nothing sent)
+ * when it reported none or the database could not tell. */
+static int agent_gpus(hub_req *r, const char *cluster)
+{
+	char err[FL_ERR_LEN] = "", *json = NULL;
+	PGconn *c = hub_api_pgconn(r, err);
+	int rv = c != NULL ? hub_node_gpus_json(c, cluster, r->name, &json, err) : FL_EDB;
+	if (rv != FL_OK)
+		fl_warn("api: node agent GPUs of '%s' unavailable: %s", r->name, err);
+	if (rv != FL_OK || strcmp(json, "[]") == 0) {
+		free(json);
+		return 0;
+	}
+	return hub_api_answer_text(r, "GPU devices", json, FL_OK, "");
 }
 
 int hub_api_v1_node_gpus(hub_req *r)
@@ -482,17 +562,30 @@ int hub_api_v1_node_gpus(hub_req *r)
 	hub_view_snap *s;
 	const hub_view_node *n;
 	int rv = find_node(r, &s, &n);
-	if (rv != 0)
+	if (rv > 0)
 		return rv;
+	if (rv == NOT_IN_VIEW) {
+		json_t *agents = node_agents(r);
+		const char *cluster = NULL;
+		if ((rv = agent_only(r, agents, &cluster)) == 0 && (rv = agent_gpus(r, cluster)) == 0)
+			rv = hub_api_ok(r, json_array());
+		json_decref(agents);
+		return rv;
+	}
+	if ((rv = agent_gpus(r, s->name)) != 0) { /* the node's own view of its GPUs comes first */
+		hub_view_release(s);
+		return rv;
+	}
 	json_t *rows = json_array();
 	for (uint32_t g = 0; g < n->n_gpus; g++) {
 		const hub_view_gpu *d = &n->gpus[g];
-		rows = append(
-		    rows, json_pack("{s:s,s:s,s:i,s:s,s:I,s:o,s:o,s:o,s:s,s:i}", "cluster_name", s->name, "node_name",
-		                    hub_view_str(n, n->name), "gpu_id", (int)d->gpu_id, "gpu_model",
-		                    hub_view_str(n, d->model), "memory", (json_int_t)d->memory_mib, "utilization",
-		                    num_or_null(d->utilization), "temperature", num_or_null(d->temperature), "power",
-		                    num_or_null(d->power), "serial", hub_view_str(n, d->serial), "numa", (int)d->numa));
+		rows =
+		    append(rows, json_pack("{s:s,s:s,s:i,s:s,s:I,s:o,s:o,s:o,s:s,s:i,s:s}", "cluster_name", s->name,
+		                           "node_name", hub_view_str(n, n->name), "gpu_id", (int)d->gpu_id, "gpu_model",
+		                           hub_view_str(n, d->model), "memory", (json_int_t)d->memory_mib,
+		                           "utilization", num_or_null(d->utilization), "temperature",
+		                           num_or_null(d->temperature), "power", num_or_null(d->power), "serial",
+		                           hub_view_str(n, d->serial), "numa", (int)d->numa, "source", "cluster"));
 	}
 	hub_view_release(s);
 	return hub_api_ok(r, rows);

@@ -50,55 +50,6 @@ static int order_arg(hub_req *r, hub_workload_order *out)
 	                     "gpu_request, gpu_utilization, created_at, ended_at");
 }
 
-/* The names of the clusters set[] marks, borrowed from the view's config; *n of them. NULL if none or
- * out of memory (*n tells which). */
-static const char **names_of(hub_req *r, const bool *set, size_t *n)
-{
-	hub_view *v = r->api->view;
-	const char **names = calloc(hub_view_count(v) + 1, sizeof(*names));
-	*n = 0;
-	for (size_t i = 0; names != NULL && i < hub_view_count(v); i++)
-		if (set[i])
-			names[(*n)++] = hub_view_conf(v, i)->name;
-	return names;
-}
-
-/* Sends json (a whole data value as text, stolen) in the envelope, or 503 when it is NULL. */
-static int answer(hub_req *r, char *json, int rv, const char *err)
-{
-	if (rv != FL_OK || json == NULL) {
-		free(json);
-		if (rv == FL_ENOMEM)
-			return hub_api_error(r, 500, "out of memory");
-		fl_warn("api: workloads: %s", err);
-		return hub_api_error(r, 503, "workloads are unavailable: the database did not answer");
-	}
-	size_t head = strlen(HUB_API_OK_HEAD), len = strlen(json);
-	char *env = malloc(head + len + 2);
-	if (env == NULL) {
-		free(json);
-		return hub_api_error(r, 500, "out of memory");
-	}
-	memcpy(env, HUB_API_OK_HEAD, head);
-	memcpy(env + head, json, len);
-	memcpy(env + head + len, "}", 2);
-	free(json);
-	int status = hub_api_ok_text(r, env, head + len + 1);
-	free(env);
-	return status;
-}
-
-/* The worker's connection, or NULL (err says why). */
-static PGconn *conn(hub_req *r, char err[FL_ERR_LEN])
-{
-	hub_store *s = hub_api_store(r);
-	if (s == NULL) {
-		snprintf(err, FL_ERR_LEN, "out of memory");
-		return NULL;
-	}
-	return hub_store_pgconn(s, err);
-}
-
 int hub_api_workloads(hub_req *r)
 {
 	char msg[FL_ERR_LEN], ns[FL_NAMESPACE_LEN], kind[FL_KIND_LEN], name[FL_NAME_LEN], sbuf[HUB_PARAM_MAX + 1];
@@ -119,13 +70,13 @@ int hub_api_workloads(hub_req *r)
 	bool *set;
 	if ((rv = hub_api_cluster_set(r, true, &set)) != 0)
 		return rv;
-	const char **names = names_of(r, set, &q.n_clusters);
+	const char **names = hub_api_cluster_names(r, set, &q.n_clusters);
 	free(set);
 	if (names == NULL)
 		return hub_api_error(r, 500, "out of memory");
 	if (q.n_clusters == 0) {
 		free(names);
-		return answer(r, strdup("{\"data\":[],\"total\":0}"), FL_OK, "");
+		return hub_api_answer_text(r, "workloads", strdup("{\"data\":[],\"total\":0}"), FL_OK, "");
 	}
 	q.clusters = names;
 	q.ns = ns;
@@ -136,10 +87,10 @@ int hub_api_workloads(hub_req *r)
 	q.offset = (page_num - 1) * page_size;
 	char err[FL_ERR_LEN] = "";
 	char *json = NULL;
-	PGconn *c = conn(r, err);
+	PGconn *c = hub_api_pgconn(r, err);
 	rv = c != NULL ? hub_workload_list(c, &q, &json, err) : FL_EDB;
 	free(names);
-	return answer(r, json, rv, err);
+	return hub_api_answer_text(r, "workloads", json, rv, err);
 }
 
 int hub_api_workload(hub_req *r)
@@ -149,18 +100,19 @@ int hub_api_workload(hub_req *r)
 	if (rv != 0)
 		return rv;
 	size_t n = 0;
-	const char **names = names_of(r, set, &n);
+	const char **names = hub_api_cluster_names(r, set, &n);
 	free(set);
 	if (names == NULL)
 		return hub_api_error(r, 500, "out of memory");
 	char err[FL_ERR_LEN] = "";
 	char *json = NULL;
-	PGconn *c = n > 0 ? conn(r, err) : NULL;
+	PGconn *c = n > 0 ? hub_api_pgconn(r, err) : NULL;
 	rv = n == 0 ? FL_OK : c != NULL ? hub_workload_get(c, names, n, r->name, &json, err) : FL_EDB;
 	free(names);
 	if (rv != FL_OK || n == 0) {
 		free(json);
-		return n == 0 ? hub_api_error(r, 404, "workload '%s' not found", r->name) : answer(r, NULL, rv, err);
+		return n == 0 ? hub_api_error(r, 404, "workload '%s' not found", r->name)
+		              : hub_api_answer_text(r, "workloads", NULL, rv, err);
 	}
 	/* json is an array, one entry per cluster that has the uid (normally one). */
 	json_error_t jerr;

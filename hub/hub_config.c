@@ -33,7 +33,8 @@ static const char *const cluster_keys[] = {"name", "labels", "key_file", NULL};
 /* Read by load_api_access, after the clusters (token scopes name them). */
 static const char *const api_keys[] = {"api_tokens", "cors_origins", "api_threads", NULL};
 /* Read by load_safe (issue 5). */
-static const char *const safe_keys[] = {"safe_database_url", "safe_sync_interval", "history_retention", NULL};
+static const char *const safe_keys[] = {"safe_database_url", "safe_sync_interval", "history_retention",
+                                        "node_lost_after", NULL};
 static const char *const token_keys[] = {"name", "token_file", "clusters", "cluster_labels", NULL};
 
 /* hub's keys are hub_keys plus api_keys. */
@@ -356,7 +357,8 @@ static int load_token_labels(fl_yaml_doc *doc, fl_yaml_node map, hub_api_token_c
 {
 	size_t n = fl_yaml_is_map(doc, map) ? fl_yaml_map_len(doc, map) : 0;
 	if (n == 0)
-		return fl_yaml_error(doc, map, "cluster_labels", err, "expected a non-empty mapping like {region: us-east}");
+		return fl_yaml_error(doc, map, "cluster_labels", err,
+		                     "expected a non-empty mapping like {region: us-east}");
 	if (n > HUB_MAX_TOKEN_LABELS)
 		return fl_yaml_error(doc, map, "cluster_labels", err, "more than %d labels", HUB_MAX_TOKEN_LABELS);
 	for (size_t i = 0; i < n; i++) {
@@ -374,12 +376,12 @@ static int load_token_labels(fl_yaml_doc *doc, fl_yaml_node map, hub_api_token_c
 	return FL_OK;
 }
 
-static int load_token(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node item, hub_api_token_conf *t,
-                      char err[FL_ERR_LEN])
+static int load_token(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node item, hub_api_token_conf *t, char err[FL_ERR_LEN])
 {
 	int rv;
 	if (!fl_yaml_is_map(doc, item))
-		return fl_yaml_error(doc, item, "api_tokens", err, "each item must be a mapping with name and token_file");
+		return fl_yaml_error(doc, item, "api_tokens", err,
+		                     "each item must be a mapping with name and token_file");
 	if ((rv = fl_yaml_check_keys(doc, item, token_keys, err)) != FL_OK ||
 	    (rv = fl_yaml_get_str(doc, item, "name", true, t->name, sizeof(t->name), err)) != FL_OK)
 		return rv;
@@ -388,8 +390,8 @@ static int load_token(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node item, hub_
 		                     "'%s' is not a valid token name (1..63 of A-Z a-z 0-9 . _ -)", t->name);
 	for (size_t j = 0; j < cfg->n_api_tokens; j++)
 		if (strcmp(cfg->api_tokens[j].name, t->name) == 0)
-			return fl_yaml_error(doc, fl_yaml_get(doc, item, "name"), "name", err, "token '%s' is listed twice",
-			                     t->name);
+			return fl_yaml_error(doc, fl_yaml_get(doc, item, "name"), "name", err,
+			                     "token '%s' is listed twice", t->name);
 	if (fl_yaml_get(doc, item, "token_file") == 0)
 		return fl_yaml_error(doc, item, "token_file", err, "missing (required)");
 	if ((rv = get_path(doc, item, "token_file", "", t->token_file, sizeof(t->token_file), err)) != FL_OK)
@@ -441,9 +443,10 @@ static int load_cors(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node list, char 
 		fl_yaml_node it = fl_yaml_seq_item(doc, list, i);
 		const char *o = fl_yaml_scalar(doc, it);
 		if (o == NULL || !valid_origin(o))
-			return fl_yaml_error(doc, it, "cors_origins", err,
-			                     "'%.80s' is not an origin like https://ops.example.com[:port] (no path, no '*')",
-			                     o != NULL ? o : "(not a string)");
+			return fl_yaml_error(
+			    doc, it, "cors_origins", err,
+			    "'%.80s' is not an origin like https://ops.example.com[:port] (no path, no '*')",
+			    o != NULL ? o : "(not a string)");
 		snprintf(cfg->cors_origins[i], sizeof(cfg->cors_origins[i]), "%s", o);
 		cfg->n_cors_origins = i + 1;
 	}
@@ -481,7 +484,7 @@ static int load_api_access(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node hub, 
 }
 
 /* Issue 5's settings: safe_database_url (FLEETLENS_SAFE_DATABASE_URL, when set, replaces it; empty =
- * off), safe_sync_interval and history_retention. */
+ * off), safe_sync_interval and history_retention; and issue 7's node_lost_after. */
 static int load_safe(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node hub, char err[FL_ERR_LEN])
 {
 	int rv = fl_yaml_get_str(doc, hub, "safe_database_url", false, cfg->safe_database_url,
@@ -494,7 +497,8 @@ static int load_safe(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node hub, char e
 		return fl_seterr(err, FL_ECONFIG, "FLEETLENS_SAFE_DATABASE_URL: longer than %zu characters",
 		                 sizeof(cfg->safe_database_url) - 1);
 	cfg->safe_sync_interval_ms = HUB_DEFAULT_SAFE_SYNC_INTERVAL_MS;
-	if ((rv = fl_yaml_get_duration(doc, hub, "safe_sync_interval", false, &cfg->safe_sync_interval_ms, err)) != FL_OK)
+	if ((rv = fl_yaml_get_duration(doc, hub, "safe_sync_interval", false, &cfg->safe_sync_interval_ms, err)) !=
+	    FL_OK)
 		return rv;
 	if (cfg->safe_sync_interval_ms < HUB_MIN_SAFE_SYNC_INTERVAL_MS ||
 	    cfg->safe_sync_interval_ms > HUB_MAX_SAFE_SYNC_INTERVAL_MS)
@@ -506,6 +510,12 @@ static int load_safe(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node hub, char e
 	if (cfg->history_retention_ms < HUB_MIN_HISTORY_RETENTION_MS)
 		return fl_yaml_error(doc, fl_yaml_get(doc, hub, "history_retention"), "history_retention", err,
 		                     "at least 1d (history is kept in day partitions)");
+	cfg->node_lost_after_ms = HUB_DEFAULT_NODE_LOST_AFTER_MS;
+	if ((rv = fl_yaml_get_duration(doc, hub, "node_lost_after", false, &cfg->node_lost_after_ms, err)) != FL_OK)
+		return rv;
+	if (cfg->node_lost_after_ms < HUB_MIN_NODE_LOST_AFTER_MS)
+		return fl_yaml_error(doc, fl_yaml_get(doc, hub, "node_lost_after"), "node_lost_after", err,
+		                     "at least 1s");
 	return FL_OK;
 }
 

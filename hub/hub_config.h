@@ -36,6 +36,8 @@
 #define HUB_MAX_SAFE_SYNC_INTERVAL_MS       (24LL * 3600 * 1000)
 #define HUB_DEFAULT_HISTORY_RETENTION_MS    (14LL * 24 * 3600 * 1000)
 #define HUB_MIN_HISTORY_RETENTION_MS        (24LL * 3600 * 1000) /* whole days: partitions are days */
+#define HUB_DEFAULT_NODE_LOST_AFTER_MS      (5LL * 60 * 1000)
+#define HUB_MIN_NODE_LOST_AFTER_MS          1000LL
 
 /* civetweb gives each open connection a worker thread until it closes (keep-alive included): a client
  * beyond api_threads waits for a connection to close. */
@@ -48,14 +50,14 @@ typedef struct hub_label {
 } hub_label;
 
 /* API access (issue 6): hub.api_tokens and hub.cors_origins. */
-#define HUB_MAX_API_TOKENS    256
-#define HUB_TOKEN_NAME_LEN    64   /* 1..63 of [A-Za-z0-9._-] */
-#define HUB_TOKEN_MIN_LEN     16   /* bytes of a token, after trimming whitespace */
-#define HUB_TOKEN_MAX_LEN     4096
-#define HUB_TOKEN_HASH_LEN    32   /* SHA-256 */
-#define HUB_MAX_TOKEN_LABELS  8
-#define HUB_MAX_CORS_ORIGINS  32
-#define HUB_ORIGIN_LEN        256
+#define HUB_MAX_API_TOKENS   256
+#define HUB_TOKEN_NAME_LEN   64 /* 1..63 of [A-Za-z0-9._-] */
+#define HUB_TOKEN_MIN_LEN    16 /* bytes of a token, after trimming whitespace */
+#define HUB_TOKEN_MAX_LEN    4096
+#define HUB_TOKEN_HASH_LEN   32 /* SHA-256 */
+#define HUB_MAX_TOKEN_LABELS 8
+#define HUB_MAX_CORS_ORIGINS 32
+#define HUB_ORIGIN_LEN       256
 
 typedef enum hub_token_scope {
 	HUB_SCOPE_ALL = 0,  /* neither clusters nor cluster_labels given: every cluster */
@@ -66,8 +68,8 @@ typedef enum hub_token_scope {
 /* One hub.api_tokens item. The token itself is never kept: only its SHA-256. */
 typedef struct hub_api_token_conf {
 	char name[HUB_TOKEN_NAME_LEN];
-	char token_file[HUB_PATH_LEN];        /* resolved */
-	uint8_t sha256[HUB_TOKEN_HASH_LEN];   /* of the file's contents, surrounding whitespace removed */
+	char token_file[HUB_PATH_LEN];      /* resolved */
+	uint8_t sha256[HUB_TOKEN_HASH_LEN]; /* of the file's contents, surrounding whitespace removed */
 	hub_token_scope scope;
 	uint8_t clusters[HUB_MAX_CLUSTERS / 8]; /* HUB_SCOPE_CLUSTERS: bit i set = cluster i (config order) */
 	hub_label labels[HUB_MAX_TOKEN_LABELS]; /* HUB_SCOPE_LABELS */
@@ -107,16 +109,17 @@ typedef struct hub_config {
 	char safe_database_url[HUB_DBURL_LEN]; /* SaFE DB conninfo; FLEETLENS_SAFE_DATABASE_URL applied; "" = no sync */
 	int64_t safe_sync_interval_ms;         /* HUB_MIN_..HUB_MAX_SAFE_SYNC_INTERVAL_MS */
 	int64_t history_retention_ms;          /* >= HUB_MIN_HISTORY_RETENTION_MS */
+	int64_t node_lost_after_ms;            /* a node agent without a frame this long is lost; >= 1 s */
 	int api_threads; /* civetweb worker threads, 1..HUB_MAX_API_THREADS: the most connections served at once */
 } hub_config;
 
 /* Reads path into cfg (zeroed first). The SaFE settings: hub.safe_database_url, replaced by the
  * environment's FLEETLENS_SAFE_DATABASE_URL whenever that is set (set but empty turns the sync off), and
- * hub.safe_sync_interval; hub.history_retention. Then, including every cluster's key file (a missing, unreadable, short
- * or long key is an error at that cluster's key_file) and checks the TLS files can be read. env_database_url, when
- * non-NULL and non-empty (the caller passes getenv("FLEETLENS_DATABASE_URL")), overrides hub.database_url, which is
- * then optional. FL_OK, or FL_ECONFIG/FL_EIO/FL_ENOMEM with err filled ("FILE:LINE:COL: key 'K': ..."); on failure cfg
- * holds nothing to free. On success release with hub_config_free. */
+ * hub.safe_sync_interval; hub.history_retention; hub.node_lost_after. Then, including every cluster's key file (a
+ * missing, unreadable, short or long key is an error at that cluster's key_file) and checks the TLS files can be read.
+ * env_database_url, when non-NULL and non-empty (the caller passes getenv("FLEETLENS_DATABASE_URL")), overrides
+ * hub.database_url, which is then optional. FL_OK, or FL_ECONFIG/FL_EIO/FL_ENOMEM with err filled ("FILE:LINE:COL: key
+ * 'K': ..."); on failure cfg holds nothing to free. On success release with hub_config_free. */
 int hub_config_load(hub_config *cfg, const char *path, const char *env_database_url, char err[FL_ERR_LEN]);
 
 /* Wipes every cluster key, frees what cfg owns and zeroes it. Safe on a zeroed config. */

@@ -13,6 +13,9 @@
 
 #include "fl_log.h"
 #include "fl_time.h"
+#include "hub_metrics.h"
+#include "hub_node.h"
+#include "hub_sql.h"
 
 #define DAY_MS (86400LL * 1000)
 
@@ -25,20 +28,6 @@ static int fail(PGconn *c, PGresult *r, const char *what, char err[FL_ERR_LEN])
 	int rv = fl_seterr(err, FL_EDB, "%s: %.*s", what, (int)strcspn(m, "\n"), m);
 	PQclear(r);
 	return rv;
-}
-
-/* Runs sql (no parameters when n is 0); FL_OK when it returns want. */
-static int exec_want(PGconn *c, const char *sql, int n, const char *const *v, ExecStatusType want, PGresult **out,
-                     const char *what, char err[FL_ERR_LEN])
-{
-	PGresult *r = PQexecParams(c, sql, n, NULL, v, NULL, NULL, 0);
-	if (PQresultStatus(r) != want)
-		return fail(c, r, what, err);
-	if (out != NULL)
-		*out = r;
-	else
-		PQclear(r);
-	return FL_OK;
 }
 
 static const char SQL_APPEND[] =
@@ -54,7 +43,7 @@ int hub_history_append(PGconn *c, const char *cluster, const char *nodes_json, i
 	snprintf(ms, sizeof(ms), "%" PRId64, sampled_ms);
 	const char *v[] = {cluster, ms, nodes_json};
 	PGresult *r = NULL;
-	int rv = exec_want(c, SQL_APPEND, 3, v, PGRES_COMMAND_OK, &r, "history", err);
+	int rv = hub_sql_exec(c, SQL_APPEND, 3, v, PGRES_COMMAND_OK, &r, "history", err);
 	if (rv != FL_OK)
 		return rv;
 	*rows = strtoll(PQcmdTuples(r), NULL, 10);
@@ -84,7 +73,7 @@ static int create_day(PGconn *c, const char *base, int64_t day_ms, bool *made, c
 	*made = false;
 	snprintf(sql, sizeof(sql), "SELECT to_regclass('%s_%s') IS NULL", base, d);
 	PGresult *r = NULL;
-	int rv = exec_want(c, sql, 0, NULL, PGRES_TUPLES_OK, &r, "history partitions", err);
+	int rv = hub_sql_exec(c, sql, 0, NULL, PGRES_TUPLES_OK, &r, "history partitions", err);
 	if (rv != FL_OK)
 		return rv;
 	bool missing = PQgetvalue(r, 0, 0)[0] == 't';
@@ -125,7 +114,7 @@ static int maintain_table(PGconn *c, const char *base, int64_t now_ms, int64_t r
 	day_names(cutoff, cut_d, cut_iso);
 	PGresult *r = NULL;
 	const char *pv[] = {base};
-	if ((rv = exec_want(c, SQL_PARTS, 1, pv, PGRES_TUPLES_OK, &r, "listing history partitions", err)) != FL_OK)
+	if ((rv = hub_sql_exec(c, SQL_PARTS, 1, pv, PGRES_TUPLES_OK, &r, "listing history partitions", err)) != FL_OK)
 		return rv;
 	size_t blen = strlen(base);
 	for (int i = 0; i < PQntuples(r) && rv == FL_OK; i++) {
@@ -155,7 +144,7 @@ static int maintain_table(PGconn *c, const char *base, int64_t now_ms, int64_t r
 	snprintf(ms, sizeof(ms), "%" PRId64, cutoff);
 	snprintf(sql, sizeof(sql), "DELETE FROM %s_default WHERE sampled_at < to_timestamp($1::bigint / 1000.0)", base);
 	const char *v[] = {ms};
-	return exec_want(c, sql, 1, v, PGRES_COMMAND_OK, NULL, "pruning the default history partition", err);
+	return hub_sql_exec(c, sql, 1, v, PGRES_COMMAND_OK, NULL, "pruning the default history partition", err);
 }
 
 /* Inside the transaction: every history table, then the workloads that ended before the cutoff. */
@@ -170,10 +159,19 @@ static int maintain_locked(PGconn *c, int64_t now_ms, int64_t retention_ms, int 
 	char ms[24];
 	snprintf(ms, sizeof(ms), "%" PRId64, now_ms - retention_ms);
 	const char *v[] = {ms};
-	return exec_want(c,
-	                 "DELETE FROM gpu_workload WHERE status NOT IN ('Running', 'Pending')"
-	                 " AND ended_at < to_timestamp($1::bigint / 1000.0)",
-	                 1, v, PGRES_COMMAND_OK, NULL, "pruning ended workloads", err);
+	rv = hub_sql_exec(c,
+	                  "DELETE FROM gpu_workload WHERE status NOT IN ('Running', 'Pending')"
+	                  " AND ended_at < to_timestamp($1::bigint / 1000.0)",
+	                  1, v, PGRES_COMMAND_OK, NULL, "pruning ended workloads", err);
+	if (rv == FL_OK)
+		rv = hub_sql_exec(
+		    c, "DELETE FROM gpu_job WHERE status = 'ended' AND ended_at < to_timestamp($1::bigint / 1000.0)", 1,
+		    v, PGRES_COMMAND_OK, NULL, "pruning ended jobs", err);
+	if (rv == FL_OK)
+		rv = hub_sql_exec(
+		    c, "DELETE FROM node_device_changelog WHERE changed_at < to_timestamp($1::bigint / 1000.0)", 1, v,
+		    PGRES_COMMAND_OK, NULL, "pruning the device change log", err);
+	return rv;
 }
 
 int hub_history_maintain(PGconn *c, int64_t now_ms, int64_t retention_ms, int *created, int *dropped,
@@ -183,12 +181,12 @@ int hub_history_maintain(PGconn *c, int64_t now_ms, int64_t retention_ms, int *c
 	*dropped = 0;
 	char lock[96];
 	snprintf(lock, sizeof(lock), "SELECT pg_advisory_xact_lock(%d, 2)", HUB_HISTORY_LOCK_CLASS);
-	int rv = exec_want(c, "BEGIN", 0, NULL, PGRES_COMMAND_OK, NULL, "BEGIN", err);
+	int rv = hub_sql_exec(c, "BEGIN", 0, NULL, PGRES_COMMAND_OK, NULL, "BEGIN", err);
 	if (rv != FL_OK)
 		return rv;
-	if ((rv = exec_want(c, lock, 0, NULL, PGRES_TUPLES_OK, NULL, "history lock", err)) == FL_OK &&
+	if ((rv = hub_sql_exec(c, lock, 0, NULL, PGRES_TUPLES_OK, NULL, "history lock", err)) == FL_OK &&
 	    (rv = maintain_locked(c, now_ms, retention_ms, created, dropped, err)) == FL_OK)
-		rv = exec_want(c, "COMMIT", 0, NULL, PGRES_COMMAND_OK, NULL, "COMMIT", err);
+		rv = hub_sql_exec(c, "COMMIT", 0, NULL, PGRES_COMMAND_OK, NULL, "COMMIT", err);
 	if (rv != FL_OK) {
 		PQclear(PQexec(c, "ROLLBACK"));
 		*created = *dropped = 0;
@@ -217,7 +215,7 @@ int hub_history_query(PGconn *c, hub_history_of of, const char *cluster, const c
 	snprintf(st, sizeof(st), "%" PRId64, step_s);
 	const char *v[] = {cluster, key, a, b, st};
 	PGresult *r = NULL;
-	int rv = exec_want(c, query_sql[of], 5, v, PGRES_TUPLES_OK, &r, "history", err);
+	int rv = hub_sql_exec(c, query_sql[of], 5, v, PGRES_TUPLES_OK, &r, "history", err);
 	if (rv != FL_OK)
 		return rv;
 	json_t *points = json_array();
@@ -248,9 +246,9 @@ struct hub_history {
 	PGconn *conn;
 };
 
-static void maintain_once(hub_history *h)
+/* The connection of the thread, (re)connected; NULL when the database cannot be reached (logged). */
+static PGconn *thread_conn(hub_history *h)
 {
-	char err[FL_ERR_LEN];
 	if (h->conn == NULL) {
 		const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
 		const char *vals[] = {"10", "fleetlens-hub-history", h->cfg->database_url, NULL};
@@ -261,8 +259,34 @@ static void maintain_once(hub_history *h)
 	if (h->conn == NULL || PQstatus(h->conn) != CONNECTION_OK) {
 		fl_warn("history: cannot connect to the hub database: %s",
 		        h->conn != NULL ? PQerrorMessage(h->conn) : "out of memory");
+		return NULL;
+	}
+	return h->conn;
+}
+
+/* Node agents silent for node_lost_after, and their running jobs, become lost. */
+static void sweep_once(hub_history *h)
+{
+	char err[FL_ERR_LEN], names[256];
+	int64_t agents = 0, jobs = 0;
+	if (thread_conn(h) == NULL)
+		return;
+	if (hub_node_sweep(h->conn, fl_now_ms() - h->cfg->node_lost_after_ms, &agents, &jobs, names, err) != FL_OK) {
+		fl_warn("node agents: lost sweep failed (retried next time): %s", err);
 		return;
 	}
+	hub_metrics_add(HUB_M_AGENTS_LOST, (uint64_t)agents);
+	hub_metrics_add(HUB_M_JOBS_LOST, (uint64_t)jobs);
+	if (agents > 0)
+		fl_warn("node agents lost (no frame for %lld s): %lld (%s); %lld running jobs marked lost",
+		        (long long)(h->cfg->node_lost_after_ms / 1000), (long long)agents, names, (long long)jobs);
+}
+
+static void maintain_once(hub_history *h)
+{
+	char err[FL_ERR_LEN];
+	if (thread_conn(h) == NULL)
+		return;
 	int created = 0, dropped = 0;
 	if (hub_history_maintain(h->conn, fl_now_ms(), h->cfg->history_retention_ms, &created, &dropped, err) != FL_OK)
 		fl_warn("history: partition upkeep failed (retried in an hour): %s", err);
@@ -271,17 +295,35 @@ static void maintain_once(hub_history *h)
 		        (long long)(h->cfg->history_retention_ms / 3600000));
 }
 
+/* How often the lost sweep runs: a quarter of node_lost_after, 250 ms .. 30 s. */
+static int64_t sweep_every_ms(const hub_config *cfg)
+{
+	int64_t ms = cfg->node_lost_after_ms / 4;
+	return ms < 250 ? 250 : ms > 30000 ? 30000 : ms;
+}
+
 static void *run(void *arg)
 {
 	hub_history *h = arg;
+	int64_t next_maintain = 0;
 	pthread_mutex_lock(&h->mu);
 	while (!h->stop) {
 		pthread_mutex_unlock(&h->mu);
-		maintain_once(h);
+		if (fl_mono_ms() >= next_maintain) {
+			maintain_once(h);
+			next_maintain = fl_mono_ms() + HUB_HISTORY_MAINTAIN_MS;
+		}
+		sweep_once(h);
 		pthread_mutex_lock(&h->mu);
 		struct timespec dl;
 		clock_gettime(CLOCK_MONOTONIC, &dl);
-		dl.tv_sec += HUB_HISTORY_MAINTAIN_MS / 1000;
+		int64_t wait = sweep_every_ms(h->cfg);
+		dl.tv_sec += wait / 1000;
+		dl.tv_nsec += (wait % 1000) * 1000000;
+		if (dl.tv_nsec >= 1000000000) {
+			dl.tv_sec++;
+			dl.tv_nsec -= 1000000000;
+		}
 		while (!h->stop && pthread_cond_timedwait(&h->cv, &h->mu, &dl) != ETIMEDOUT)
 			;
 	}

@@ -30,7 +30,8 @@ int hub_history_append(PGconn *c, const char *cluster, const char *nodes_json, i
  * and workload_utilization_history alike: creates the UTC day partitions TABLE_YYYYMMDD for today and
  * HUB_HISTORY_DAYS_AHEAD days ahead that are missing (moving any rows of that day out of the DEFAULT
  * partition first), DROPs day partitions that end before now_ms - retention_ms, and deletes DEFAULT rows
- * older than that; then deletes the gpu_workload rows that ended (Done, Failed, Deleted) before it.
+ * older than that; then deletes the gpu_workload rows that ended (Done, Failed, Deleted) before it, the
+ * gpu_job rows that ended before it and the node_device_changelog rows older than it.
  * *created / *dropped: partitions, over both tables. FL_OK or FL_EDB (rolled back). */
 int hub_history_maintain(PGconn *c, int64_t now_ms, int64_t retention_ms, int *created, int *dropped,
                          char err[FL_ERR_LEN]);
@@ -51,8 +52,9 @@ int hub_history_query(PGconn *c, hub_history_of of, const char *cluster, const c
 typedef struct hub_history hub_history;
 
 /* Starts the maintenance thread (its own connection to cfg->database_url; cfg borrowed, must outlive
- * it): hub_history_maintain at once and every HUB_HISTORY_MAINTAIN_MS; failures are logged and retried
- * next time. FL_OK or FL_ENOMEM/FL_EIO. */
+ * it): hub_history_maintain at once and every HUB_HISTORY_MAINTAIN_MS, and the node agents' lost sweep
+ * (hub_node_sweep with cutoff now - hub.node_lost_after) every quarter of node_lost_after (250 ms .. 30 s);
+ * failures are logged and retried next time. FL_OK or FL_ENOMEM/FL_EIO. */
 int hub_history_start(const hub_config *cfg, hub_history **out, char err[FL_ERR_LEN]);
 
 /* Stops the thread and frees h. NULL is fine. */

@@ -17,6 +17,7 @@
 #include "fl_log.h"
 #include "fl_time.h"
 #include "hub_metrics.h"
+#include "hub_node.h"
 #include "hub_view.h"
 
 #define HUB_LOG_EVERY_MS  10000 /* at most one line per reason per 10 s */
@@ -185,6 +186,44 @@ static void accepted(hub_ingest *ing, size_t i, const fl_proto_frame *f, const h
 		fl_info("asking cluster=%s spoke=%s for a full snapshot (%s)", f->env.cluster, f->env.spoke_id, why);
 }
 
+/* A node frame (verified): its own transaction, outside the cluster's full/delta sequence and the view. */
+static void node_frame(hub_ingest *ing, hub_store *store, const fl_proto_frame *f, int64_t recv_ms, fl_proto_ack *ack)
+{
+	char err[FL_ERR_LEN] = "";
+	hub_node_result res;
+	PGconn *c = hub_store_pgconn(store, err);
+	int rv = c != NULL ? hub_node_write(c, f, recv_ms, &res, err) : FL_EDB;
+	if (rv == FL_EINVAL) {
+		reject(ing, R_MALFORMED, FL_ACK_REJECTED, ack, "malformed node frame from '%s' node '%s': %s",
+		       f->env.cluster, f->host.node, err);
+		return;
+	}
+	if (rv != FL_OK) {
+		hub_metrics_add(HUB_M_DB_ERRORS, 1);
+		reject(ing, R_DB_ERROR, FL_ACK_RETRY, ack, "database: %s", err);
+		return;
+	}
+	if (res.verdict != HUB_NODE_APPLIED) {
+		hub_metrics_add(res.verdict == HUB_NODE_STALE ? HUB_M_NODE_FRAMES_STALE : HUB_M_FRAMES_DUPLICATE, 1);
+		ack->status = FL_ACK_DUPLICATE;
+		snprintf(ack->reason, sizeof(ack->reason), "%s",
+		         res.verdict == HUB_NODE_STALE ? "older than the node's newest frame" : "already stored");
+		return;
+	}
+	hub_metrics_add(HUB_M_FRAMES_ACCEPTED, 1);
+	hub_metrics_add(HUB_M_NODE_FRAMES_APPLIED, 1);
+	hub_metrics_add(HUB_M_DEVICE_CHANGES, (uint64_t)res.changes);
+	hub_metrics_add(HUB_M_JOBS_STARTED, (uint64_t)res.jobs_started);
+	hub_metrics_add(HUB_M_JOBS_ENDED, (uint64_t)res.jobs_ended);
+	ack->status = FL_ACK_OK;
+	if (res.first || res.recovered)
+		fl_info("node agent %s: cluster=%s node=%s spoke=%s gpus=%u rdma=%u jobs=%u",
+		        res.first ? "first frame" : "reports again after it was lost", f->env.cluster, f->host.node,
+		        f->env.spoke_id, f->n_gpus, f->n_rdma, f->n_jobs);
+	if (res.changes > 0 && !res.first)
+		fl_info("node %s/%s: %lld device changes logged", f->env.cluster, f->host.node, (long long)res.changes);
+}
+
 void hub_ingest_handle(hub_ingest *ing, hub_store *store, const void *buf, size_t len, int64_t recv_ms,
                        fl_proto_ack *ack)
 {
@@ -217,6 +256,10 @@ void hub_ingest_handle(hub_ingest *ing, hub_store *store, const void *buf, size_
 		goto out;
 	}
 
+	if (f.env.kind == FL_FRAME_NODE) {
+		node_frame(ing, store, &f, recv_ms, ack);
+		goto out;
+	}
 	hub_write_opts opts = {.replay_tolerance_ms = ing->cfg->replay_tolerance_ms,
 	                       .full_seen = hub_registry_full_seen(ing->reg, (size_t)i, f.env.spoke_id),
 	                       .instance = ing->instance[0] != '\0' ? ing->instance : NULL};

@@ -86,6 +86,20 @@ int hub_metrics_render(hub_registry *reg, int64_t now_ms, int64_t stale_after_ms
 	        (unsigned long long)hub_metrics_get(HUB_M_API_2XX), (unsigned long long)hub_metrics_get(HUB_M_API_4XX),
 	        (unsigned long long)hub_metrics_get(HUB_M_API_5XX));
 
+	counter(f, "fleetlens_hub_node_frames_applied_total", "Node frames (spokes in the node role) stored.",
+	        HUB_M_NODE_FRAMES_APPLIED);
+	counter(f, "fleetlens_hub_node_frames_stale_total",
+	        "Node frames older than the node's newest one (another spoke stream): acknowledged, not stored.",
+	        HUB_M_NODE_FRAMES_STALE);
+	counter(f, "fleetlens_hub_device_changes_total",
+	        "GPU and RDMA devices that appeared, disappeared or were replaced (node_device_changelog rows).",
+	        HUB_M_DEVICE_CHANGES);
+	counter(f, "fleetlens_hub_jobs_started_total", "GPU jobs seen for the first time.", HUB_M_JOBS_STARTED);
+	counter(f, "fleetlens_hub_jobs_ended_total", "GPU jobs no longer listed by their node.", HUB_M_JOBS_ENDED);
+	counter(f, "fleetlens_hub_node_agents_lost_total",
+	        "Node agents marked lost (no frame for hub.node_lost_after).", HUB_M_AGENTS_LOST);
+	counter(f, "fleetlens_hub_jobs_lost_total", "Running GPU jobs marked lost because their node agent was.",
+	        HUB_M_JOBS_LOST);
 	hub_safe_metrics_write(f);
 	hub_peers_metrics_write(f);
 
@@ -148,6 +162,8 @@ static const char *const route_names[HUB_ROUTE_COUNT] = {"/v1/clusters",
                                                          "/v1/workloads",
                                                          "/v1/workloads/{uid}",
                                                          "/v1/workloads/{uid}/utilizationHistory",
+                                                         "/v1/jobs",
+                                                         "/v1/jobs/{id}",
                                                          "/healthz",
                                                          "/readyz",
                                                          "/metrics",

@@ -29,6 +29,13 @@ typedef enum hub_counter {
 	HUB_M_API_2XX,
 	HUB_M_API_4XX,
 	HUB_M_API_5XX,
+	HUB_M_NODE_FRAMES_APPLIED, /* node frames (the node role) stored */
+	HUB_M_NODE_FRAMES_STALE,   /* node frames older than the node's newest: acknowledged, not stored */
+	HUB_M_DEVICE_CHANGES,      /* node_device_changelog rows written */
+	HUB_M_JOBS_STARTED,
+	HUB_M_JOBS_ENDED,
+	HUB_M_AGENTS_LOST, /* node agents marked lost by the sweep */
+	HUB_M_JOBS_LOST,   /* running jobs marked lost with their agent */
 	HUB_M_COUNT
 } hub_counter;
 
@@ -61,6 +68,8 @@ typedef enum hub_api_route {
 	HUB_ROUTE_WORKLOADS,
 	HUB_ROUTE_WORKLOAD,
 	HUB_ROUTE_WORKLOAD_HISTORY,
+	HUB_ROUTE_JOBS,
+	HUB_ROUTE_JOB,
 	HUB_ROUTE_HEALTHZ,
 	HUB_ROUTE_READYZ,
 	HUB_ROUTE_METRICS,

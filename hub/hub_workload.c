@@ -9,6 +9,8 @@
 
 #include <jansson.h>
 
+#include "hub_sql.h"
+
 /* Times must fit PostgreSQL's timestamptz and mean something: 1970 .. 9999 (as hub_store's sent_at). */
 #define MAX_TIME_MS 253402300799999LL
 
@@ -286,7 +288,7 @@ int hub_workload_write(PGconn *c, const fl_proto_frame *f, const hub_workload_ro
 
 /* --- reading ------------------------------------------------------------------------------------------ */
 
-#define RFC3339(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+#define RFC3339(col) HUB_SQL_RFC3339(col)
 
 #define WORKLOAD_ROW                                                                                                   \
 	"'cluster_name', w.cluster_name, 'uid', w.uid, 'kind', w.kind, 'api_version', w.api_version, 'namespace',"     \
@@ -317,50 +319,6 @@ static const char *const order_sql[HUB_WL_ORDER_COUNT][2] = {
      "w.ended_at DESC NULLS LAST, w.cluster_name DESC, w.namespace DESC, w.name DESC, w.uid DESC"},
 };
 
-/* A text[] literal {"a","b"} of names (cluster names, statuses: characters that need no escaping are
- * all these hold, but quotes and backslashes are escaped anyway). malloc'd; NULL if out of memory. */
-static char *text_array(const char *const *items, size_t n)
-{
-	size_t len = 3;
-	for (size_t i = 0; i < n; i++)
-		len += 2 * strlen(items[i]) + 3;
-	char *s = malloc(len), *p = s;
-	if (s == NULL)
-		return NULL;
-	*p++ = '{';
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0)
-			*p++ = ',';
-		*p++ = '"';
-		for (const char *q = items[i]; *q != '\0'; q++) {
-			if (*q == '"' || *q == '\\')
-				*p++ = '\\';
-			*p++ = *q;
-		}
-		*p++ = '"';
-	}
-	*p++ = '}';
-	*p = '\0';
-	return s;
-}
-
-/* Runs a one-row, one-column query and hands back its text (malloc'd copy). */
-static int one_text(PGconn *c, const char *sql, int n, const char *const *v, const char *what, char **out,
-                    char err[FL_ERR_LEN])
-{
-	*out = NULL;
-	PGresult *r = PQexecParams(c, sql, n, NULL, v, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 || PQnfields(r) != 1) {
-		const char *m = PQresultErrorMessage(r);
-		int rv = fl_seterr(err, FL_EDB, "%s: %.*s", what, (int)strcspn(m, "\n"), m);
-		PQclear(r);
-		return rv;
-	}
-	*out = strdup(PQgetvalue(r, 0, 0));
-	PQclear(r);
-	return *out != NULL ? FL_OK : fl_seterr(err, FL_ENOMEM, "out of memory");
-}
-
 int hub_workload_list(PGconn *c, const hub_workload_query *q, char **json, char err[FL_ERR_LEN])
 {
 	*json = NULL;
@@ -377,8 +335,8 @@ int hub_workload_list(PGconn *c, const hub_workload_query *q, char **json, char 
 	    ") ORDER BY %s), '[]') FROM (SELECT * FROM m w ORDER BY %s LIMIT $6::bigint OFFSET $7::bigint) w),"
 	    " 'total', (SELECT count(*) FROM m))::text",
 	    order, order);
-	char *clusters = text_array(q->clusters, q->n_clusters);
-	char *statuses = text_array(q->statuses, q->n_statuses);
+	char *clusters = hub_sql_text_array(q->clusters, q->n_clusters);
+	char *statuses = hub_sql_text_array(q->statuses, q->n_statuses);
 	char limit[24], offset[24];
 	snprintf(limit, sizeof(limit), "%" PRId64, q->limit);
 	snprintf(offset, sizeof(offset), "%" PRId64, q->offset);
@@ -387,7 +345,7 @@ int hub_workload_list(PGconn *c, const hub_workload_query *q, char **json, char 
 		rv = fl_seterr(err, FL_ENOMEM, "out of memory");
 	} else {
 		const char *v[] = {clusters, q->ns, q->kind, q->name, statuses, limit, offset};
-		rv = one_text(c, sql, 7, v, "list workloads", json, err);
+		rv = hub_sql_one_text(c, sql, 7, v, "list workloads", json, err);
 	}
 	free(clusters);
 	free(statuses);
@@ -408,11 +366,11 @@ int hub_workload_get(PGconn *c, const char *const *clusters, size_t n_clusters, 
                      char err[FL_ERR_LEN])
 {
 	*json = NULL;
-	char *names = text_array(clusters, n_clusters);
+	char *names = hub_sql_text_array(clusters, n_clusters);
 	if (names == NULL)
 		return fl_seterr(err, FL_ENOMEM, "out of memory");
 	const char *v[] = {uid, names};
-	int rv = one_text(c, SQL_GET, 2, v, "read workload", json, err);
+	int rv = hub_sql_one_text(c, SQL_GET, 2, v, "read workload", json, err);
 	free(names);
 	return rv;
 }

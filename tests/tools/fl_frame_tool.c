@@ -41,6 +41,9 @@ static const char usage[] =
     "      nodes. Nodes are named node-00000, node-00001, ...; node i is Ready and schedulable, with\n"
     "      ip 10.0.<i/250>.<i%250+1>, gpu_count G, gpu_allocation i%(G+1), G GPUs (gpu_id 0..G-1,\n"
     "      utilization (i+j)%100, serial SN-<i>-<j>), and the frame carries the overview those imply.\n"
+    "      --kind node --host NAME [--jobs J] [--dup-gpu]: a node frame of NAME instead, with G GPUs\n"
+    "      (gpu_id 0..G-1, serial SN-NAME-<j>; --dup-gpu makes the second one repeat gpu_id 0) and J jobs\n"
+    "      (pid 1000+i, started 1700000000000+i, framework torch).\n"
     "      Exit 0 when written, 1 on an error (message on stderr), 2 on a usage error.\n";
 
 static int die_usage(const char *msg)
@@ -81,27 +84,58 @@ static int write_file(const char *path, const char *buf, size_t len)
 	return 0;
 }
 
+/* A node frame of host: G GPUs (gpu_id 0..G-1, serial SN-<host>-<j>, utilization 10*j % 100; with dup the
+ * second GPU repeats gpu_id 0) and J jobs (pid 1000+i, started 1700000000000+i, framework torch). Non-zero
+ * when out of memory. */
+static int make_node(fl_proto_frame *f, const char *host, uint32_t g, uint32_t j, bool dup)
+{
+	f->has_host = true;
+	snprintf(f->host.node, sizeof(f->host.node), "%s", host);
+	snprintf(f->host.gpu_source, sizeof(f->host.gpu_source), "amd");
+	f->gpus = g > 0 ? calloc(g, sizeof(*f->gpus)) : NULL;
+	f->jobs = j > 0 ? calloc(j, sizeof(*f->jobs)) : NULL;
+	if ((g > 0 && f->gpus == NULL) || (j > 0 && f->jobs == NULL)) {
+		return 1;
+	}
+	f->n_gpus = g;
+	f->n_jobs = j;
+	for (uint32_t i = 0; i < g; i++) {
+		fl_proto_gpu *x = &f->gpus[i];
+		snprintf(x->node, sizeof(x->node), "%s", host);
+		x->gpu_id = dup && i == 1 ? 0 : (int32_t)i;
+		snprintf(x->gpu_model, sizeof(x->gpu_model), "AMD Instinct MI300X");
+		snprintf(x->serial, sizeof(x->serial), "SN-%.40s-%" PRIu32, host, i);
+		x->utilization = (double)(10 * i % 100);
+		x->has_utilization = true;
+		x->numa = -1;
+	}
+	for (uint32_t i = 0; i < j; i++) {
+		f->jobs[i].pid = 1000 + i;
+		f->jobs[i].started_ms = 1700000000000LL + i;
+		snprintf(f->jobs[i].name, sizeof(f->jobs[i].name), "python3");
+		snprintf(f->jobs[i].framework, sizeof(f->jobs[i].framework), "torch");
+	}
+	return 0;
+}
+
 static int cmd_make(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"cluster", required_argument, NULL, 'c'},
-	    {"spoke", required_argument, NULL, 's'},
-	    {"seq", required_argument, NULL, 'n'},
-	    {"kind", required_argument, NULL, 'k'},
-	    {"nodes", required_argument, NULL, 'N'},
-	    {"gpus-per-node", required_argument, NULL, 'G'},
-	    {"sent-ms", required_argument, NULL, 't'},
-	    {"key-file", required_argument, NULL, 'K'},
-	    {"remove", required_argument, NULL, 'r'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"cluster", required_argument, NULL, 'c'}, {"spoke", required_argument, NULL, 's'},
+	    {"seq", required_argument, NULL, 'n'},     {"kind", required_argument, NULL, 'k'},
+	    {"nodes", required_argument, NULL, 'N'},   {"gpus-per-node", required_argument, NULL, 'G'},
+	    {"sent-ms", required_argument, NULL, 't'}, {"key-file", required_argument, NULL, 'K'},
+	    {"remove", required_argument, NULL, 'r'},  {"host", required_argument, NULL, 'H'},
+	    {"jobs", required_argument, NULL, 'J'},    {"dup-gpu", no_argument, NULL, 'D'},
+	    {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
 	};
 	fl_proto_frame f = {0};
 	const char *out = NULL, *key_file = NULL;
 	static const char *removed[MAX_REMOVE];
 	uint32_t n_removed = 0;
-	long long nodes = 0, gpus = 0, v;
-	bool have_seq = false;
+	long long nodes = 0, gpus = 0, jobs = 0, v;
+	bool have_seq = false, dup_gpu = false;
+	const char *host = NULL;
 	struct timespec now;
 	fl_key key = {0};
 	char err[FL_ERR_LEN];
@@ -132,7 +166,7 @@ static int cmd_make(int argc, char **argv)
 			break;
 		case 'k':
 			if ((f.env.kind = fl_proto_kind_parse(optarg, strlen(optarg))) == 0) {
-				return die_usage("--kind takes full, delta or heartbeat");
+				return die_usage("--kind takes full, delta, heartbeat or node");
 			}
 			break;
 		case 'N':
@@ -156,6 +190,14 @@ static int cmd_make(int argc, char **argv)
 			}
 			removed[n_removed++] = optarg;
 			break;
+		case 'H': host = optarg; break;
+		case 'J':
+			if (!parse_int(optarg, 0, FL_PROTO_MAX_JOBS, &v)) {
+				return die_usage("--jobs takes 0..4096");
+			}
+			jobs = v;
+			break;
+		case 'D': dup_gpu = true; break;
 		case 'o': out = optarg; break;
 		case 'h': return fputs(usage, stdout) == EOF;
 		default: return die_usage("unknown option");
@@ -175,14 +217,22 @@ static int cmd_make(int argc, char **argv)
 		key.len = sizeof(default_key) - 1;
 		memcpy(key.bytes, default_key, key.len);
 	}
-	if (f.env.kind != FL_FRAME_HEARTBEAT) {
+	if (f.env.kind == FL_FRAME_NODE) {
+		if (host == NULL || strlen(host) >= FL_NAME_LEN || gpus > FL_PROTO_MAX_NODE_GPUS) {
+			return die_usage("--kind node needs --host NAME (and at most 256 --gpus-per-node)");
+		}
+		if (make_node(&f, host, (uint32_t)gpus, (uint32_t)jobs, dup_gpu) != 0) {
+			fprintf(stderr, "fl-frame-tool: out of memory\n");
+			goto done;
+		}
+	} else if (f.env.kind != FL_FRAME_HEARTBEAT) {
 		f.has_facts = true;
 		snprintf(f.facts.k8s_version, sizeof(f.facts.k8s_version), "v1.29.3");
 		snprintf(f.facts.spoke_version, sizeof(f.facts.spoke_version), "fl-frame-tool");
 		snprintf(f.facts.source, sizeof(f.facts.source), "tool");
 		f.has_overview = true;
 	}
-	if (fl_synth_frame(&f, (uint32_t)nodes, (uint32_t)gpus, 0) != FL_OK) {
+	if (f.env.kind != FL_FRAME_NODE && fl_synth_frame(&f, (uint32_t)nodes, (uint32_t)gpus, 0) != FL_OK) {
 		fprintf(stderr, "fl-frame-tool: out of memory for %lld nodes\n", nodes);
 		goto done;
 	}

@@ -1,0 +1,64 @@
+/* hub_sql.c — see hub_sql.h. */
+#include "hub_sql.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int hub_sql_exec(PGconn *c, const char *sql, int n, const char *const *v, ExecStatusType want, PGresult **out,
+                 const char *what, char err[FL_ERR_LEN])
+{
+	PGresult *r = PQexecParams(c, sql, n, NULL, v, NULL, NULL, 0);
+	if (PQresultStatus(r) != want) {
+		const char *m = r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(c);
+		int rv = fl_seterr(err, FL_EDB, "%s: %.*s", what, (int)strcspn(m, "\n"), m);
+		PQclear(r);
+		return rv;
+	}
+	if (out != NULL)
+		*out = r;
+	else
+		PQclear(r);
+	return FL_OK;
+}
+
+int hub_sql_one_text(PGconn *c, const char *sql, int n, const char *const *v, const char *what, char **out,
+                     char err[FL_ERR_LEN])
+{
+	*out = NULL;
+	PGresult *r = NULL;
+	int rv = hub_sql_exec(c, sql, n, v, PGRES_TUPLES_OK, &r, what, err);
+	if (rv != FL_OK)
+		return rv;
+	if (PQntuples(r) != 1 || PQnfields(r) != 1) {
+		PQclear(r);
+		return fl_seterr(err, FL_EDB, "%s: expected one value, got %d rows", what, PQntuples(r));
+	}
+	*out = strdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return *out != NULL ? FL_OK : fl_seterr(err, FL_ENOMEM, "out of memory");
+}
+
+char *hub_sql_text_array(const char *const *items, size_t n)
+{
+	size_t len = 3;
+	for (size_t i = 0; i < n; i++)
+		len += 2 * strlen(items[i]) + 3;
+	char *s = malloc(len), *p = s;
+	if (s == NULL)
+		return NULL;
+	*p++ = '{';
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			*p++ = ',';
+		*p++ = '"';
+		for (const char *q = items[i]; *q != '\0'; q++) {
+			if (*q == '"' || *q == '\\')
+				*p++ = '\\';
+			*p++ = *q;
+		}
+		*p++ = '"';
+	}
+	*p++ = '}';
+	*p = '\0';
+	return s;
+}

@@ -1,0 +1,30 @@
+/* hub_sql.h — small libpq helpers the hub's SQL modules share: run a statement and check its result,
+ * read a one-value answer, build a text[] literal, format a timestamptz as the API's RFC 3339 text.
+ * Connections are borrowed; nothing here keeps state. */
+#ifndef HUB_SQL_H
+#define HUB_SQL_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+#include "fl_err.h"
+
+/* SQL that renders timestamptz column col as "2026-01-02T03:04:05.678Z" (NULL stays NULL). */
+#define HUB_SQL_RFC3339(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+/* Runs sql with n text parameters v (n may be 0). FL_OK when the result status is want: *out (when out
+ * is not NULL) receives the result, which the caller PQclears; otherwise it is cleared here. FL_EDB with
+ * err "what: <the server's first line>" on any other status. */
+int hub_sql_exec(PGconn *c, const char *sql, int n, const char *const *v, ExecStatusType want, PGresult **out,
+                 const char *what, char err[FL_ERR_LEN]);
+
+/* Runs a query that answers one row of one column and hands back its text as a malloc'd copy in *out
+ * (the caller frees). FL_OK, FL_EDB (any other shape of answer), FL_ENOMEM. */
+int hub_sql_one_text(PGconn *c, const char *sql, int n, const char *const *v, const char *what, char **out,
+                     char err[FL_ERR_LEN]);
+
+/* A text[] literal {"a","b"} of n strings (quotes and backslashes escaped). malloc'd, caller frees; NULL
+ * if out of memory. */
+char *hub_sql_text_array(const char *const *items, size_t n);
+
+#endif
