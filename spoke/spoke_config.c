@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -11,7 +12,10 @@
 
 const char *spoke_config_source_name(spoke_source_kind kind)
 {
-	return kind == SPOKE_SOURCE_SIM ? "sim" : kind == SPOKE_SOURCE_KUBE ? "kube" : "unknown";
+	return kind == SPOKE_SOURCE_SIM    ? "sim"
+	       : kind == SPOKE_SOURCE_KUBE ? "kube"
+	       : kind == SPOKE_SOURCE_NODE ? "node"
+	                                   : "unknown";
 }
 
 /* Reads the list at map[key] (if present) into names (max entries of len bytes each, *n set).
@@ -272,8 +276,8 @@ static int load_sources(fl_yaml_doc *doc, fl_yaml_node root, spoke_config *out, 
 	}
 	size_t node_sources = fl_yaml_map_len(doc, src) - (out->has_prom ? 1 : 0);
 	if (node_sources != 1) {
-		return fl_yaml_error(doc, src, "sources", err, "configure exactly one node source (sim or kube), got %zu%s",
-		                     node_sources,
+		return fl_yaml_error(doc, src, "sources", err,
+		                     "configure exactly one node source (sim or kube), got %zu%s", node_sources,
 		                     out->has_prom ? " (prometheus only adds figures to a node source's nodes)" : "");
 	}
 	if (fl_yaml_get(doc, src, "kube") != 0) {
@@ -284,6 +288,68 @@ static int load_sources(fl_yaml_doc *doc, fl_yaml_node root, spoke_config *out, 
 	}
 	out->source = SPOKE_SOURCE_SIM;
 	return load_sim(doc, fl_yaml_get(doc, src, "sim"), &out->sim, err);
+}
+
+/* role: cluster (default) or node. The node role's keys (host_root, node_name, nvml_library) are errors in
+ * the cluster role, and sources is one in the node role. */
+static int load_role(fl_yaml_doc *doc, fl_yaml_node root, spoke_config *out, char err[FL_ERR_LEN])
+{
+	static const char *const node_keys[] = {"host_root", "node_name", "nvml_library"};
+	char role[16] = "cluster";
+	int rv = fl_yaml_get_str(doc, root, "role", false, role, sizeof(role), err);
+	if (rv != FL_OK) {
+		return rv;
+	}
+	if (strcmp(role, "node") != 0) {
+		if (strcmp(role, "cluster") != 0) {
+			return fl_yaml_error(doc, fl_yaml_get(doc, root, "role"), "role", err,
+			                     "expected cluster or node, got '%s'", role);
+		}
+		for (size_t i = 0; i < sizeof(node_keys) / sizeof(node_keys[0]); i++) {
+			if (fl_yaml_get(doc, root, node_keys[i]) != 0) {
+				return fl_yaml_error(doc, fl_yaml_get(doc, root, node_keys[i]), node_keys[i], err,
+				                     "only the node role (role: node) reads it");
+			}
+		}
+		return FL_OK;
+	}
+	out->role = SPOKE_ROLE_NODE;
+	out->source = SPOKE_SOURCE_NODE;
+	if (fl_yaml_get(doc, root, "sources") != 0) {
+		return fl_yaml_error(doc, fl_yaml_get(doc, root, "sources"), "sources", err,
+		                     "the node role reads its own node (host_root), not a source: remove sources");
+	}
+	snprintf(out->host_root, sizeof(out->host_root), "/");
+	if ((rv = fl_yaml_get_str(doc, root, "host_root", false, out->host_root, sizeof(out->host_root), err)) !=
+	    FL_OK) {
+		return rv;
+	}
+	if (out->host_root[0] != '/') {
+		return fl_yaml_error(doc, fl_yaml_get(doc, root, "host_root"), "host_root", err,
+		                     "expected an absolute path (where the host's / is mounted), got '%.64s'",
+		                     out->host_root);
+	}
+	snprintf(out->nvml_library, sizeof(out->nvml_library), "libnvidia-ml.so.1");
+	if ((rv = fl_yaml_get_str(doc, root, "nvml_library", false, out->nvml_library, sizeof(out->nvml_library),
+	                          err)) != FL_OK) {
+		return rv;
+	}
+	if ((rv = fl_yaml_get_str(doc, root, "node_name", false, out->node_name, sizeof(out->node_name), err)) !=
+	    FL_OK) {
+		return rv;
+	}
+	const char *env = getenv("NODE_NAME");
+	if (out->node_name[0] == '\0' && env != NULL && strlen(env) < sizeof(out->node_name)) {
+		snprintf(out->node_name, sizeof(out->node_name), "%s", env);
+	}
+	if (out->node_name[0] == '\0' && gethostname(out->node_name, sizeof(out->node_name) - 1) != 0) {
+		out->node_name[0] = '\0';
+	}
+	if (out->node_name[0] == '\0') {
+		return fl_yaml_error(doc, root, "node_name", err,
+		                     "not set, no NODE_NAME in the environment and no host name: set node_name");
+	}
+	return FL_OK;
 }
 
 static int load(fl_yaml_doc *doc, spoke_config *out, char err[FL_ERR_LEN])
@@ -304,6 +370,10 @@ static int load(fl_yaml_doc *doc, spoke_config *out, char err[FL_ERR_LEN])
 	                                   "gpu_resources",
 	                                   "benign_taints",
 	                                   "sources",
+	                                   "role",
+	                                   "host_root",
+	                                   "node_name",
+	                                   "nvml_library",
 	                                   NULL};
 	fl_yaml_node root = fl_yaml_root(doc);
 	int rv = fl_yaml_check_keys(doc, root, keys, err);
@@ -380,6 +450,9 @@ static int load(fl_yaml_doc *doc, spoke_config *out, char err[FL_ERR_LEN])
 			r->benign_taints[i][n] = '\0';
 		}
 		r->n_benign_taints = r->n_gpu_resources;
+	}
+	if ((rv = load_role(doc, root, out, err)) != FL_OK || out->role == SPOKE_ROLE_NODE) {
+		return rv;
 	}
 	return load_sources(doc, root, out, err);
 }

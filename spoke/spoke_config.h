@@ -1,7 +1,9 @@
 /* spoke_config.h — loading spoke.yaml (keys in spoke/README.md).
  *
  * Every error names FILE:LINE:COL and the key ("spoke.yaml:3:1: key 'intervall': unknown key");
- * unknown keys are errors, exactly one node source must be configured (plus, optionally, prometheus). Paths in the file
+ * unknown keys are errors; in the cluster role (the default) exactly one node source must be configured
+ * (plus, optionally, prometheus); in the node role (role: node) no source is, and host_root, node_name and
+ * nvml_library apply. Paths in the file
  * (key_file, spool_dir, tls.*) are relative to the config file's folder. The cluster key is read at load time. */
 #ifndef SPOKE_CONFIG_H
 #define SPOKE_CONFIG_H
@@ -31,7 +33,13 @@
 typedef enum spoke_source_kind {
 	SPOKE_SOURCE_SIM = 1,
 	SPOKE_SOURCE_KUBE = 2,
+	SPOKE_SOURCE_NODE = 3, /* role: node — the node's own devices and GPU jobs (spoke_node.h) */
 } spoke_source_kind;
+
+typedef enum spoke_role {
+	SPOKE_ROLE_CLUSTER = 0, /* one per cluster (a Deployment): nodes, pods, overview from a source */
+	SPOKE_ROLE_NODE = 1     /* one per node (a DaemonSet): node frames of that node's devices and jobs */
+} spoke_role;
 
 /* The tls: section, used when hub_url is tls+tcp://. Empty strings mean "not set". */
 typedef struct spoke_tls_config {
@@ -59,10 +67,14 @@ typedef struct spoke_config {
 	enum fl_log_level log_level;
 	spoke_overview_rules rules; /* gpu_resources and benign_taints */
 	spoke_source_kind source;
-	spoke_sim_config sim;   /* when source == SPOKE_SOURCE_SIM */
-	bool has_prom;          /* sources.prometheus: enriches the node source's model each cycle */
-	spoke_prom_config prom; /* when has_prom */
-	spoke_kube_config kube; /* when source == SPOKE_SOURCE_KUBE */
+	spoke_sim_config sim;              /* when source == SPOKE_SOURCE_SIM */
+	bool has_prom;                     /* sources.prometheus: enriches the node source's model each cycle */
+	spoke_prom_config prom;            /* when has_prom */
+	spoke_kube_config kube;            /* when source == SPOKE_SOURCE_KUBE */
+	spoke_role role;                   /* role:, default cluster; node sets source to SPOKE_SOURCE_NODE */
+	char host_root[SPOKE_PATH_LEN];    /* role node: where the host's / is mounted (default "/") */
+	char node_name[FL_NAME_LEN];       /* role node: node_name:, else $NODE_NAME, else the host name */
+	char nvml_library[SPOKE_PATH_LEN]; /* role node: NVML to dlopen (default "libnvidia-ml.so.1") */
 } spoke_config;
 
 /* The source's name as it appears in config and in frame facts ("sim", "kube"). */

@@ -17,6 +17,7 @@
 #include "spoke_sender.h"
 #include "spoke_sim.h"
 #include "spoke_spool.h"
+#include "spoke_node.h"
 #include "spoke_state.h"
 #include "spoke_workload.h"
 
@@ -42,12 +43,13 @@ struct spoke_daemon {
 	int64_t last_ack;   /* monotonic ms of the last ok/duplicate ack (or of the start) */
 	uint64_t rng;
 	spoke_daemon_stats st;
-	bool closed_spool; /* the spool was written out already */
-	bool once;         /* --once: no retries, a failed frame just stays queued */
-	spoke_kube *kube;  /* the kube source's watchers (source kube), else NULL */
-	spoke_delta delta; /* kube: node rows the hub was last sent */
-	bool delta_next;   /* kube: the collect in progress is an out-of-cycle one (a delta if it can be) */
+	bool closed_spool;         /* the spool was written out already */
+	bool once;                 /* --once: no retries, a failed frame just stays queued */
+	spoke_kube *kube;          /* the kube source's watchers (source kube), else NULL */
+	spoke_delta delta;         /* kube: node rows the hub was last sent */
+	bool delta_next;           /* kube: the collect in progress is an out-of-cycle one (a delta if it can be) */
 	spoke_workloads workloads; /* workloads seen, ended ones kept a while (spoke_workload.h) */
+	spoke_node_role *node;     /* the node role's collectors (source node), else NULL */
 };
 
 /* The model of this cycle: from the sim, or a snapshot of the kube source's live model (kube given),
@@ -70,8 +72,21 @@ static int collect_model(const spoke_config *cfg, spoke_kube *kube, uint64_t tic
 	return rv;
 }
 
-/* One cycle's full frame. wl remembers workloads across cycles (ended ones, spoke_workload.h); NULL
- * uses a fresh one, for a one-shot collect. */
+/* The node role's frame, from node (NULL: a one-shot handle, for --dry-run). */
+static int collect_node(const spoke_config *cfg, spoke_node_role *node, const spoke_frame_meta *meta,
+                        fl_proto_frame *out, char err[FL_ERR_LEN])
+{
+	spoke_node_role *once = NULL;
+	int rv = node == NULL ? spoke_node_open(cfg, &once, err) : FL_OK;
+	if (rv == FL_OK) {
+		rv = spoke_node_collect(node != NULL ? node : once, meta, fl_now_ms(), out, err);
+	}
+	spoke_node_close(once);
+	return rv;
+}
+
+/* One cycle's full frame (or node frame). wl remembers workloads across cycles (ended ones,
+ * spoke_workload.h); NULL uses a fresh one, for a one-shot collect. */
 static int collect_from(const spoke_config *cfg, spoke_kube *kube, spoke_workloads *wl, uint64_t tick,
                         const spoke_frame_meta *meta, fl_proto_frame *out, char err[FL_ERR_LEN])
 {
@@ -96,7 +111,8 @@ static int collect_from(const spoke_config *cfg, spoke_kube *kube, spoke_workloa
 		rv = spoke_frame_build(&model, &ov, meta, out, err);
 	}
 	if (rv == FL_OK) {
-		rv = spoke_workloads_fill(wl != NULL ? wl : &once, &model, &cfg->rules, &ov, meta->sent_at_ms, out, err);
+		rv =
+		    spoke_workloads_fill(wl != NULL ? wl : &once, &model, &cfg->rules, &ov, meta->sent_at_ms, out, err);
 		if (rv != FL_OK) {
 			fl_proto_frame_free(out);
 		}
@@ -110,6 +126,9 @@ static int collect_from(const spoke_config *cfg, spoke_kube *kube, spoke_workloa
 int spoke_daemon_collect(const spoke_config *cfg, uint64_t tick, const spoke_frame_meta *meta, fl_proto_frame *out,
                          char err[FL_ERR_LEN])
 {
+	if (cfg->source == SPOKE_SOURCE_NODE) {
+		return collect_node(cfg, NULL, meta, out, err);
+	}
 	return collect_from(cfg, NULL, NULL, tick, meta, out, err);
 }
 
@@ -225,7 +244,8 @@ static int collect_and_queue(spoke_daemon *d)
 			return w;
 		}
 	}
-	int rv = collect_from(d->cfg, d->kube, &d->workloads, d->tick, &meta, &f, err);
+	int rv = d->node != NULL ? collect_node(d->cfg, d->node, &meta, &f, err)
+	                         : collect_from(d->cfg, d->kube, &d->workloads, d->tick, &meta, &f, err);
 	d->tick++;
 	if (rv != FL_OK) {
 		d->st.collect_errors++;
@@ -429,6 +449,13 @@ static void log_stats(spoke_daemon *d, const char *when)
 	        t->duplicates, t->rejected, t->retries, t->no_ack, t->want_full, s.dropped, s.dropped_bytes,
 	        s.superseded, s.superseded_bytes, s.corrupt, s.write_errors, t->collect_errors, d->state.last_seq);
 	log_kube_stats(d, when);
+	if (d->node != NULL) {
+		spoke_node_counters c;
+		spoke_node_get_counters(d->node, &c);
+		fl_info("node stats%s: gpu_unreadable=%" PRIu64 " rdma_unreadable=%" PRIu64 " proc_unreadable=%" PRIu64
+		        " jobs_dropped=%" PRIu64 " nvml_errors=%" PRIu64,
+		        when, c.gpu_unreadable, c.rdma_unreadable, c.proc_unreadable, c.jobs_dropped, c.nvml_errors);
+	}
 }
 
 /* Abandons the request in flight (it stays queued) and writes the spool out. */
@@ -508,7 +535,9 @@ void spoke_daemon_run(spoke_daemon *d, volatile sig_atomic_t *stop)
 		}
 		if (!d->in_flight && now >= d->retry_at) {
 			spoke_spool_item it;
-			if (!spoke_spool_head(d->spool, &it) && now - d->last_ack >= cfg->heartbeat_ms) {
+			/* a node frame is its node's heartbeat: the node role sends no others */
+			if (d->node == NULL && !spoke_spool_head(d->spool, &it) &&
+			    now - d->last_ack >= cfg->heartbeat_ms) {
 				queue_heartbeat(d);
 			}
 			start_head(d, now);
@@ -600,6 +629,11 @@ int spoke_daemon_open(spoke_daemon **out, const spoke_config *cfg, char err[FL_E
 		spoke_daemon_close(d);
 		return rv;
 	}
+	if (cfg->source == SPOKE_SOURCE_NODE && (rv = spoke_node_open(cfg, &d->node, err)) != FL_OK) {
+		d->closed_spool = true;
+		spoke_daemon_close(d);
+		return rv;
+	}
 	d->retry_at = fl_mono_ms();
 	*out = d;
 	return FL_OK;
@@ -614,6 +648,7 @@ void spoke_daemon_close(spoke_daemon *d)
 		wind_down(d);
 	}
 	spoke_kube_close(d->kube);
+	spoke_node_close(d->node);
 	spoke_delta_reset(&d->delta);
 	spoke_workloads_free(&d->workloads);
 	spoke_sender_close(d->sender);

@@ -179,7 +179,7 @@ static const char *parse_file(const char *name, const uint8_t *buf, size_t len, 
 	if (e->spoke_id[FL_CLUSTER_LEN - 1] != '\0' || !fl_proto_valid_name(e->spoke_id)) {
 		return "bad spoke id in header";
 	}
-	if (kind < FL_FRAME_FULL || kind > FL_FRAME_HEARTBEAT || e->seq == 0 || get_u32(buf + 20) != 0) {
+	if (kind < FL_FRAME_FULL || kind > FL_FRAME_NODE || e->seq == 0 || get_u32(buf + 20) != 0) {
 		return "bad header fields";
 	}
 	e->kind = (fl_frame_kind)kind;
@@ -337,6 +337,12 @@ static uint64_t bound(const spoke_spool *sp)
 
 /* The frame to drop to make room (policy step 2), or NULL. incoming_full: the frame being pushed is a
  * full snapshot (so every queued full is older than the newest). */
+/* A full frame, or a node frame (the whole state of one node): a newer one makes older ones moot. */
+static bool snapshot(fl_frame_kind kind)
+{
+	return kind == FL_FRAME_FULL || kind == FL_FRAME_NODE;
+}
+
 static entry *victim(spoke_spool *sp, bool incoming_full)
 {
 	entry *first_full = NULL, *last_full = NULL;
@@ -346,7 +352,7 @@ static entry *victim(spoke_spool *sp, bool incoming_full)
 		if (e == TAILQ_FIRST(&sp->q) && sp->head_busy) {
 			continue;
 		}
-		if (e->kind != FL_FRAME_FULL) {
+		if (!snapshot(e->kind)) {
 			return e;
 		}
 		if (first_full == NULL) {
@@ -355,7 +361,7 @@ static entry *victim(spoke_spool *sp, bool incoming_full)
 	}
 	TAILQ_FOREACH_REVERSE(e, &sp->q, entry_list, link)
 	{
-		if (e->kind == FL_FRAME_FULL) {
+		if (snapshot(e->kind)) {
 			last_full = e;
 			break;
 		}
@@ -403,7 +409,7 @@ int spoke_spool_push(spoke_spool *sp, const char *spoke_id, uint64_t seq, fl_fra
 	e->bytes = bytes;
 
 	/* 1. A full snapshot supersedes what is queued before it (but not the frame in flight). */
-	if (kind == FL_FRAME_FULL && sp->supersede) {
+	if (snapshot(kind) && sp->supersede) {
 		uint64_t n = 0, b = 0;
 		entry *x, *next;
 		for (x = TAILQ_FIRST(&sp->q); x != NULL; x = next) {
@@ -418,19 +424,19 @@ int spoke_spool_push(spoke_spool *sp, const char *spoke_id, uint64_t seq, fl_fra
 		if (n > 0) {
 			sp->st.superseded += n;
 			sp->st.superseded_bytes += b;
-			fl_info("spool: full seq=%" PRIu64 " supersedes %" PRIu64 " queued frames (%" PRIu64
+			fl_info("spool: %s seq=%" PRIu64 " supersedes %" PRIu64 " queued frames (%" PRIu64
 			        " bytes); superseded so far: %" PRIu64 " frames",
-			        seq, n, b, sp->st.superseded);
+			        kind_name(kind), seq, n, b, sp->st.superseded);
 		}
 	}
 	/* 2. Make room: oldest deltas first, then older fulls; never the newest full or the frame in flight. */
 	entry *v;
-	while (!fits(sp, len) && (v = victim(sp, kind == FL_FRAME_FULL)) != NULL) {
+	while (!fits(sp, len) && (v = victim(sp, snapshot(kind))) != NULL) {
 		drop(sp, v, sp->st.bytes + len > bound(sp) ? sp->st.bytes + len - bound(sp) : 0);
 	}
 	/* 3. Still no room: a full is kept over the bound, a delta or heartbeat is dropped. */
 	if (!fits(sp, len)) {
-		if (kind != FL_FRAME_FULL) {
+		if (!snapshot(kind)) {
 			sp->st.dropped++;
 			sp->st.dropped_bytes += len;
 			free(e->bytes);

@@ -254,6 +254,44 @@ static void test_spoke_config_exactly_one_known_source(void **state)
 	expect_error("cluster: alpha\nhub_url: tcp://127.0.0.1:7100\nsources:\n  sim:\n", "4:7: key 'sim'");
 }
 
+/* role: node reads the node keys (host_root absolute, default "/"; node_name from the file, else NODE_NAME)
+ * and no sources; the node keys are errors in the cluster role, sources is one in the node role. */
+static void test_spoke_config_node_role(void **state)
+{
+	(void)state;
+	spoke_config cfg;
+	setenv("NODE_NAME", "gpu-node-7", 1);
+	char text[512];
+	snprintf(text, sizeof(text), "cluster: alpha\nhub_url: tcp://127.0.0.1:7100\nrole: node\nkey_file: %s/key\n",
+	         tmpdir);
+	expect_ok_raw(text, &cfg);
+	assert_int_equal(cfg.role, SPOKE_ROLE_NODE);
+	assert_int_equal(cfg.source, SPOKE_SOURCE_NODE);
+	assert_string_equal(spoke_config_source_name(cfg.source), "node");
+	assert_string_equal(cfg.host_root, "/");
+	assert_string_equal(cfg.node_name, "gpu-node-7");
+	assert_string_equal(cfg.nvml_library, "libnvidia-ml.so.1");
+	spoke_config_wipe(&cfg);
+	snprintf(text, sizeof(text),
+	         "cluster: alpha\nhub_url: tcp://127.0.0.1:7100\nrole: node\nhost_root: /host\nnode_name: n1\n"
+	         "nvml_library: /opt/nvml.so\nkey_file: %s/key\n",
+	         tmpdir);
+	expect_ok_raw(text, &cfg);
+	assert_string_equal(cfg.host_root, "/host");
+	assert_string_equal(cfg.node_name, "n1");
+	assert_string_equal(cfg.nvml_library, "/opt/nvml.so");
+	spoke_config_wipe(&cfg);
+	unsetenv("NODE_NAME");
+	expect_error("cluster: alpha\nhub_url: tcp://127.0.0.1:7100\nrole: gateway\n",
+	             "3:7: key 'role': expected cluster or node");
+	expect_error("cluster: alpha\nhub_url: tcp://127.0.0.1:7100\nrole: node\nhost_root: host\n",
+	             "4:12: key 'host_root': expected an absolute path");
+	expect_error("cluster: alpha\nhub_url: tcp://127.0.0.1:7100\nrole: node\nsources:\n  sim: {nodes: 1}\n",
+	             "5:3: key 'sources': the node role reads its own node");
+	expect_error("cluster: alpha\nhub_url: tcp://127.0.0.1:7100\nhost_root: /host\nsources:\n  sim: {nodes: 1}\n",
+	             "3:12: key 'host_root': only the node role");
+}
+
 static void test_spoke_config_bad_values_name_their_key(void **state)
 {
 	(void)state;
@@ -411,6 +449,7 @@ int main(void)
 	    cmocka_unit_test(test_spoke_config_unknown_key_names_line_col_and_key),
 	    cmocka_unit_test(test_spoke_config_bad_sim_nodes_names_line_col_and_key),
 	    cmocka_unit_test(test_spoke_config_exactly_one_known_source),
+	    cmocka_unit_test(test_spoke_config_node_role),
 	    cmocka_unit_test(test_spoke_config_bad_values_name_their_key),
 	    cmocka_unit_test(test_spoke_config_key_file_is_required),
 	    cmocka_unit_test(test_spoke_config_key_file_is_relative_to_the_config_folder),
