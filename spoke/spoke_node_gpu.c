@@ -65,7 +65,7 @@ static void amd_hwmon(int devfd, fl_proto_gpu *g)
 		if (strncmp(e->d_name, "hwmon", 5) != 0 || strlen(e->d_name) > 64) {
 			continue;
 		}
-		char p[128];
+		char p[sizeof(e->d_name) + 32]; /* a hwmon name (at most 64 bytes, checked above) and a file name */
 		int64_t v;
 		snprintf(p, sizeof(p), "%s/temp1_input", e->d_name);
 		if (spoke_node_read_i64(dirfd(d), p, &v) != 0) {
