@@ -9,7 +9,10 @@
 // FL_ART (screenshot folder), FL_CHROMIUM (browser binary), FL_TOKEN_API and FL_TOKEN (a second hub on
 // the same database with hub.api_tokens, and a token of it that sees some clusters only),
 // FL_NODE_FILTER (a part of node names in cluster beta for the name filter), FL_EXPECT_IDLE_ALLOC=1 when
-// the data has a cluster that must be flagged "allocated but idle".
+// the data has a cluster that must be flagged "allocated but idle", FL_AGENT_NODES (nodes of cluster beta
+// whose node page is checked against the node agents' answers; default the first node of beta) and
+// FL_EXPECT_AGENTS=1 when those must include an agent ok, an agent lost, no agent and a node the cluster
+// role does not report.
 import { createRequire } from "node:module";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -19,6 +22,7 @@ const ART = process.env.FL_ART;
 const TOKEN_API = process.env.FL_TOKEN_API || "";
 const TOKEN = process.env.FL_TOKEN || "";
 const NODE_FILTER = process.env.FL_NODE_FILTER || "node-01";
+const AGENT_NODES = (process.env.FL_AGENT_NODES || "").split(/\s+/).filter(Boolean);
 const require = createRequire(join(process.env.FL_WEB_DIR, "package.json"));
 const { chromium } = require("playwright-core");
 mkdirSync(ART, { recursive: true });
@@ -71,6 +75,13 @@ function bytes(x) {
   for (; Math.abs(v) >= 1024 && i < units.length - 1; i++) v /= 1024;
   return `${Number(v.toFixed(1))} ${units[i]}`;
 }
+const when = (iso) => (typeof iso === "string" && iso.length >= 16 ? `${iso.slice(0, 10)} ${iso.slice(11, 16)}` : "–");
+// node.js's gpuSource and nodeagent.js's cells, restated.
+const gpuSource = (s) => (s === "node" ? "node agent" : s === "cluster" ? "cluster role" : "–");
+const txt = (s) => (typeof s === "string" && s !== "" ? s : "–");
+const rate = (x) => (isNum(x) ? `${bytes(x)}/s` : "–");
+const NO_AGENT = "No node agent reports this node (no spoke in the node role has sent a frame for it), so its RDMA devices, device changes and GPU jobs are not known.";
+const NO_KUBERNETES = "Kubernetes facts missing (the cluster role does not report this node).";
 // node.js's factValue, restated.
 function fact(k, v) {
   if (k === "taints") return Array.isArray(v) && v.length ? v.map((t) => `${t.key}${t.value ? `=${t.value}` : ""}:${t.effect}`).join(", ") : "none";
@@ -87,6 +98,7 @@ const browser = await chromium.launch({ executablePath: process.env.FL_CHROMIUM 
 const apiOrigin = new URL(API).origin;
 const foreign = [];
 const pageErrors = [];
+const dialogs = [];
 async function newPage(opts = {}) {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, ...opts });
   const page = await context.newPage();
@@ -95,6 +107,10 @@ async function newPage(opts = {}) {
     if (!u.startsWith("data:") && ![apiOrigin, TOKEN_API && new URL(TOKEN_API).origin].includes(new URL(u).origin)) foreign.push(u);
   });
   page.on("pageerror", (e) => pageErrors.push(e.message));
+  page.on("dialog", (d) => {
+    dialogs.push(d.message());
+    d.dismiss().catch(() => {});
+  });
   page.setDefaultTimeout(15000);
   return { context, page };
 }
@@ -367,7 +383,6 @@ await step("history (real hub)", async () => {
 });
 
 await step("workloads", async () => {
-  const when = (iso) => (typeof iso === "string" && iso.length >= 16 ? `${iso.slice(0, 10)} ${iso.slice(11, 16)}` : "–");
   const expectRows = (list) => list.map((w) => [`${w.namespace}/${w.name}`, w.kind, w.status, cnt(w.gpu_request), cnt(w.pods), pct(w.gpu_utilization), when(w.created_at), when(w.ended_at)]);
   const readRows = () => page.$$eval("#workload-rows tr[data-workload]", (trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent)));
   const live = (await api(`/v1/workloads?cluster=${C}&status=Running,Pending&page_num=1&page_size=10`)).data;
@@ -419,15 +434,108 @@ await step("node page", async () => {
   checkEq("/v1/nodes/{name} answers 200", 200, facts.status);
   await page.waitForSelector("#node-facts dd");
   const shown = Object.fromEntries(await page.$$eval("#node-facts dd", (dds) => dds.map((d) => [d.dataset.field, d.textContent])));
-  checkEq("node facts list every field /v1/nodes/{name} gives", Object.keys(facts.data).sort(), Object.keys(shown).sort());
-  checkEq("node facts show the hub's values", Object.keys(facts.data).sort().map((k) => [k, fact(k, facts.data[k])]), Object.keys(shown).sort().map((k) => [k, shown[k]]));
+  const factKeys = Object.keys(facts.data).filter((k) => k !== "agent" && k !== "kubernetes");
+  checkEq("node facts list every field /v1/nodes/{name} gives but agent and kubernetes (the agent's sections)", factKeys.sort(), Object.keys(shown).sort());
+  checkEq("node facts show the hub's values", factKeys.sort().map((k) => [k, fact(k, facts.data[k])]), Object.keys(shown).sort().map((k) => [k, shown[k]]));
   const gd = await api(`/v1/nodes/${first}/gpuDevices?cluster=${C}`);
   checkEq("/v1/nodes/{name}/gpuDevices answers 200 with the node's GPUs", [200, facts.data.gpu_devices], [gd.status, gd.data.length]);
   await page.waitForSelector("#gpu-devices tbody tr");
   const g = await page.$$eval("#gpu-devices tbody tr", (trs) => trs.map((tr) => [...tr.children].map((td) => td.childNodes[0]?.textContent.trim())));
-  checkEq("GPU table shows every GPU of the answer with every figure", gd.data.map((x) => [String(x.gpu_id), x.gpu_model || "–", bytes(x.memory * 1048576), pct(x.utilization), isNum(x.temperature) ? `${num(x.temperature)} °C` : "–", isNum(x.power) ? `${num(x.power)} W` : "–", x.serial || "–", String(x.numa)]), g);
+  checkEq("GPU table shows every GPU of the answer with every figure and who read it", gd.data.map((x) => [String(x.gpu_id), x.gpu_model || "–", bytes(x.memory * 1048576), pct(x.utilization), isNum(x.temperature) ? `${num(x.temperature)} °C` : "–", isNum(x.power) ? `${num(x.power)} W` : "–", x.serial || "–", String(x.numa), gpuSource(x.source)]), g);
   await page.waitForTimeout(300);
   await shot(page, "node.png");
+});
+
+// --- node agents: the agent, RDMA devices, device changes and GPU jobs on the node page ----------------
+await step("node agents", async () => {
+  const nodes = AGENT_NODES.length ? AGENT_NODES : [(await api(`/v1/nodes?cluster=${C}&page_size=1`)).data.data[0].name];
+  const seen = { ok: 0, lost: 0, none: 0, noKubernetes: 0, rdma: 0, changes: 0, jobPages: 0 };
+  const readRows = (sel) => page.$$eval(sel, (trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent)));
+  for (const [i, n] of nodes.entries()) {
+    await page.evaluate((h) => (location.hash = h), `#/cluster/${C}/node/${encodeURIComponent(n)}`);
+    await page.waitForFunction((t) => document.querySelector("h1")?.textContent === t, `Node ${n}`);
+    await page.waitForSelector('#agent-facts, #agent [data-state="missing"], #agent [data-state="error"]');
+    const f = await api(`/v1/nodes/${encodeURIComponent(n)}?cluster=${C}`);
+    checkEq(`${n}: /v1/nodes/{name} answers 200 with kubernetes true or false`, [200, "boolean"], [f.status, typeof f.data.kubernetes]);
+    const a = f.data.agent;
+    await page.waitForSelector("#node-facts");
+    const missing = await page.$$eval('#facts [data-state="missing"]', (ps) => ps.map((p) => p.textContent));
+    if (f.data.kubernetes === false) {
+      seen.noKubernetes++;
+      checkEq(`${n}: the facts say the Kubernetes facts are missing, and list what the hub has`, [[NO_KUBERNETES], ["cluster_name", "name"]],
+        [missing, (await page.$$eval("#node-facts dd", (dds) => dds.map((d) => d.dataset.field))).sort()]);
+    } else {
+      checkEq(`${n}: the cluster role reports it: no 'Kubernetes facts missing'`, [], missing);
+    }
+    if (a === null) {
+      seen.none++;
+      checkEq(`${n}: agent null: the page says no node agent reports this node, and what is not known`, [NO_AGENT, "Not known: no node agent reports this node.", "Not known: no node agent reports this node."],
+        [await page.textContent('#agent [data-state="missing"]'), await page.textContent('#rdma [data-state="missing"]'), await page.textContent('#device-changes-section [data-state="missing"]')]);
+    } else {
+      seen[a.status === "lost" ? "lost" : "ok"]++;
+      const dd = (k) => page.$eval(`#agent-facts [data-field="${k}"]`, (d) => d.childNodes[0]?.textContent ?? null).catch(() => null);
+      checkEq(`${n}: the agent's status, last seen, GPU source, spoke and job counts as the hub answers`,
+        [a.status, a.status === "lost" ? when(a.lost_at) : null, when(a.last_seen), txt(a.gpu_source), `${a.spoke_id}${a.spoke_version ? ` (version ${a.spoke_version})` : ""}`, cnt(a.gpus), `${cnt(a.running_jobs)} running, ${cnt(a.lost_jobs)} lost`],
+        [await page.textContent("#agent-facts .agent-status"), await dd("lost_at"), await dd("last_seen"), await dd("gpu_source"), await dd("spoke"), await dd("gpus"), await dd("jobs")]);
+      if (a.rdma_devices.length) {
+        seen.rdma++;
+        checkEq(`${n}: the RDMA table shows every device with GUID, firmware, port, link and rates (bytes/s, – when none)`,
+          a.rdma_devices.map((d) => [d.name, txt(d.node_guid), txt(d.fw_version), txt(d.port_state), txt(d.link_layer), rate(d.rx_rate), rate(d.tx_rate)]), await readRows("#rdma-devices tbody tr"));
+        checkEq(`${n}: the first RDMA device's GUID is on the page`, a.rdma_devices[0].node_guid, await page.textContent(`#rdma-devices tr[data-rdma="${a.rdma_devices[0].name}"] td`));
+      } else {
+        checkTrue(`${n}: no RDMA devices: the page says so`, (await page.textContent("#rdma")).includes("reports no RDMA devices"), await page.textContent("#rdma"));
+      }
+      if (a.device_changes.length) {
+        seen.changes++;
+        const dev = (c) => `${c.device_type === "gpu" ? "GPU" : "RDMA"} ${c.device}`;
+        checkEq(`${n}: the device changes, newest first, as the hub answers`, a.device_changes.map((c) => [when(c.changed_at), dev(c), c.change, txt(c.old_identity), txt(c.new_identity)]), await readRows("#device-changes tbody tr"));
+      } else {
+        checkTrue(`${n}: no device changes: the page says so`, (await page.textContent("#device-changes-section")).includes("No device has appeared"), await page.textContent("#device-changes-section"));
+      }
+    }
+    // GPU jobs: running or lost (the default), then any status, page by page.
+    const jobRows = (list) => list.map((j) => [cnt(j.pid), txt(j.name), txt(j.framework), txt(j.status), txt(j.pod_uid), when(j.started_at), when(j.last_seen), txt(j.cmdline)]);
+    const q = (status, p) => `/v1/jobs?cluster=${C}&node=${encodeURIComponent(n)}${status ? `&status=${status}` : ""}&page_num=${p}&page_size=10`;
+    const showsJobs = async (what, status, p) => {
+      const want = (await api(q(status, p))).data;
+      const pages = Math.max(1, Math.ceil(want.total / 10));
+      await page.waitForFunction((t) => document.querySelector("#job-page-info")?.textContent === t, `page ${p} of ${pages} · ${want.total} jobs`);
+      const rows = await readRows("#job-rows tr[data-job]");
+      checkEq(`${n}: GPU jobs (${what}, page ${p}): as many rows as the hub answers, with every cell`, [want.data.length, jobRows(want.data)], [rows.length, rows]);
+      checkEq(`${n}: GPU jobs (${what}, page ${p}): each command line's whole text is in its title`, want.data.map((j) => j.cmdline || null), await page.$$eval("#job-rows tr[data-job] td.cmdline", (tds) => tds.map((t) => t.getAttribute("title"))));
+      if (want.total === 0) checkTrue(`${n}: GPU jobs (${what}): none, and the table says so`, (await page.textContent("#job-rows")).includes("no GPU job"), await page.textContent("#job-rows"));
+      return want;
+    };
+    await showsJobs("running or lost", "running,lost", 1);
+    const sent = page.waitForResponse((r) => new URL(r.url()).pathname === "/v1/jobs" && !new URL(r.url()).searchParams.has("status"));
+    await page.selectOption("#job-status", "");
+    checkTrue(`${n}: GPU jobs 'any' asks /v1/jobs with cluster and node and no status`, ((u) => u.searchParams.get("cluster") === C && u.searchParams.get("node") === n)(new URL((await sent).url())));
+    const any = await showsJobs("any", "", 1);
+    if (any.total > 10) {
+      seen.jobPages++;
+      checkTrue(`${n}: GPU jobs: Previous is disabled on page 1`, await page.isDisabled("#job-prev"));
+      await page.click("#job-next");
+      await showsJobs("any", "", 2);
+    }
+    const lost = any.data.filter((j) => j.status === "lost").length;
+    if (lost) checkEq(`${n}: lost jobs are shown lost`, lost, await page.locator("#job-rows .job-status.lost").count());
+    checkEq(`${n}: command lines are text, never markup (no element from them)`, 0, await page.locator("#jobs td.cmdline *").count());
+    const gd = (await api(`/v1/nodes/${encodeURIComponent(n)}/gpuDevices?cluster=${C}`)).data;
+    if (gd.length) {
+      await page.waitForSelector("#gpu-devices tbody tr");
+      checkEq(`${n}: the GPU table says who read each GPU (gpuDevices' source)`, gd.map((g) => gpuSource(g.source)), await page.$$eval('#gpu-devices tbody [data-field="source"]', (tds) => tds.map((t) => t.textContent)));
+    }
+    if (i === 0) {
+      await page.waitForTimeout(300);
+      await shot(page, "node-agent.png");
+      const again = page.waitForRequest((r) => new URL(r.url()).pathname === "/v1/jobs", { timeout: 13000 });
+      checkTrue(`${n}: the node page asks /v1/jobs again by itself within 13 s (the page's refresh)`, Boolean(await again));
+    }
+  }
+  if (process.env.FL_EXPECT_AGENTS === "1") {
+    checkEq("the fixture's nodes cover an agent ok, an agent lost, no agent, no Kubernetes facts, RDMA devices, device changes and two pages of jobs",
+      { ok: true, lost: true, none: true, noKubernetes: true, rdma: true, changes: true, jobPages: true }, Object.fromEntries(Object.entries(seen).map(([k, v]) => [k, v > 0])));
+  }
 });
 
 // --- the history chart, from an answer with points supplied in the browser (the psql fixture has none) ----
@@ -506,6 +614,7 @@ else notOk("token prompt (hub with api_tokens)", "console_test.sh started no hub
 
 checkEq("no request left the hub's origin (everything is bundled)", [], foreign);
 checkEq("no script error on any page", [], pageErrors);
+checkEq("no dialog opened on any page (markup in the API's values, e.g. command lines, stays text)", [], dialogs);
 await browser.close();
 console.log("# browser checks done");
 process.exit(failed ? 1 : 0);

@@ -4,7 +4,8 @@
 # playwright-core (console_test.mjs), which checks that the pages show what the API answers for the same
 # requests. Five clusters, their data from one of two fixtures (FL_FIXTURE):
 #   psql    (default) fixture.sql's rows written straight into the hub's tables, then a hub restart loads
-#           them: online, online, stale, offline and never-seen clusters, one allocated but idle
+#           them: online, online, stale, offline and never-seen clusters, one allocated but idle; node
+#           agents (ok, lost, on a node the cluster role does not report) with RDMA devices and GPU jobs
 #   spokes  real fleetlens-spoke processes (sim source, one --once cycle per cluster) send signed frames
 #           that go spoke → hub → database and view; the API's overviews are first compared with what
 #           each simulator reports for that cycle (--once --dry-run), so the pages' numbers are the spokes'
@@ -62,7 +63,8 @@ write_config() {
 	local file=$1 port=$2 ingest=$3 extra=${4:-} c name labels
 	{
 		printf 'hub:\n  ingest_url: tcp://127.0.0.1:%s\n  api_listen: 127.0.0.1:%s\n' "$ingest" "$port"
-		printf '  database_url: "%s"\n  stale_after: 1h\n  offline_after: 2h\n' "$FL_DATABASE_URL"
+		# node_lost_after 1h: fixture.sql's ok node agents stay ok however long the test runs
+		printf '  database_url: "%s"\n  stale_after: 1h\n  offline_after: 2h\n  node_lost_after: 1h\n' "$FL_DATABASE_URL"
 		printf '  migrations_dir: %s\n  web_dir: %s\n' "$FL_ROOT/sql/hub" "$DIST"
 		[ -n "$extra" ] && printf '%s\n' "$extra"
 		printf 'clusters:\n'
@@ -103,6 +105,10 @@ if [ "$FIXTURE" = psql ]; then
 	check_eq "statuses from the fixture: online online stale offline never_seen" "alpha:online beta:online delta:offline epsilon:never_seen gamma:stale" \
 		"$(curl -s "$API/v1/clusters" | jq -r '[.data[] | "\(.name):\(.status)"] | sort | join(" ")')"
 	NODE_FILTER=node-01 EXPECT_IDLE_ALLOC=1
+	# fixture.sql's node agents in beta: ok (RDMA, changes, two pages of jobs), lost, only an agent, none
+	AGENT_NODES="beta-node-001 beta-node-002 beta-edge-001 beta-node-003" EXPECT_AGENTS=1
+	check_eq "fixture: node agents ok ok lost, 17 GPU jobs" "ok ok lost 17" \
+		"$(sql -c "SELECT string_agg(status, ' ' ORDER BY status DESC) || ' ' || (SELECT count(*) FROM gpu_job) FROM node_agent")"
 else
 	# One sim spoke per cluster but epsilon (never seen): CLUSTER:GPU_NODES:GPUS_PER_NODE:SEED. beta has
 	# 30 GPU nodes and 3 CPU-only ones, so its node table has four pages of 10.
@@ -131,6 +137,7 @@ YAML
 	check_eq "statuses: four spokes online, epsilon never seen" "alpha:online beta:online delta:online epsilon:never_seen gamma:online" \
 		"$(curl -s "$API/v1/clusters" | jq -r '[.data[] | "\(.name):\(.status)"] | sort | join(" ")')"
 	NODE_FILTER=gpu-0001 EXPECT_IDLE_ALLOC=0
+	AGENT_NODES="" EXPECT_AGENTS=0 # the spokes here run in the cluster role only: the first beta node, no agent
 fi
 
 # The hub serves every built file (flat names) with a type the browser accepts.
@@ -172,16 +179,16 @@ while IFS= read -r line; do
 	esac
 	echo "$line"
 done < <(FL_API="$API" FL_TOKEN_API="$TOKEN_API" FL_TOKEN="$TOKEN" FL_ART="$ART" FL_CHROMIUM="$CHROMIUM" \
-	FL_NODE_FILTER="$NODE_FILTER" FL_EXPECT_IDLE_ALLOC="$EXPECT_IDLE_ALLOC" \
+	FL_NODE_FILTER="$NODE_FILTER" FL_EXPECT_IDLE_ALLOC="$EXPECT_IDLE_ALLOC" FL_AGENT_NODES="$AGENT_NODES" FL_EXPECT_AGENTS="$EXPECT_AGENTS" \
 	FL_WEB_DIR="$FL_ROOT/web" node "$FL_ROOT/tests/browser/console_test.mjs" 2>"$T/browser.err")
 check_eq "browser script ran to its end" yes "$finished"
 if [ -s "$T/browser.err" ]; then
 	echo "--- browser script stderr"
 	tail -20 "$T/browser.err"
 fi
-# fleet, fleet-filtered, cluster, node, history-mocked, token-prompt; and workload where the clusters
+# fleet, fleet-filtered, cluster, node, node-agent, history-mocked, token-prompt; and workload where the clusters
 # have workloads (real spokes)
-check_num "screenshots saved in $ART" "$([ "$FIXTURE" = spokes ] && echo 7 || echo 6)" "$(ls "$ART"/*.png 2>/dev/null | wc -l)"
+check_num "screenshots saved in $ART" "$([ "$FIXTURE" = spokes ] && echo 8 || echo 7)" "$(ls "$ART"/*.png 2>/dev/null | wc -l)"
 echo "screenshots: $ART"
 [ "$FL_FAIL" -eq 0 ] || { echo "--- hub log"; tail -20 "$T/hub.log"; }
 fl_done

@@ -6,6 +6,12 @@
 --   gamma   stale    5 × 4 GPUs, last frame 90 minutes ago (the test's stale_after is 1h)
 --   delta   offline  3 × 8 GPUs, last frame 5 hours ago (offline_after is 2h)
 --   epsilon never_seen: registered, no rows at all
+-- and node agents (spokes in the node role, sql/hub/006_node_agents.sql) in beta:
+--   beta-node-001  agent ok: its own 8 GPUs, two RDMA devices (one without rates yet), three device
+--                  changes, 13 GPU jobs (11 running, 2 ended: two pages of 10), one command line with markup
+--   beta-node-002  agent lost 15 minutes ago: no RDMA devices, 2 lost jobs and 1 ended
+--   beta-edge-001  agent ok, but not in the cluster's nodes: its Kubernetes facts are missing
+--   every other node has no agent
 BEGIN;
 
 UPDATE cluster c SET last_frame_at = now() - v.age, last_sent_at = now() - v.age, k8s_version = v.k8s,
@@ -57,5 +63,59 @@ SELECT n.cluster_name, count(*), count(*) FILTER (WHERE NOT faulty), count(*) FI
 	1.2e15, 4.5e14, 37.5, 1e9, 2.5e8, 25, 3.2e9, 1.1e9, 5.5e10, 5.1e10, c.last_frame_at
 FROM node n JOIN cluster c ON c.name = n.cluster_name
 GROUP BY n.cluster_name, c.last_frame_at;
+
+-- Node agents in beta (issue 7). last_seen of the ok agents is recent: the hub's lost sweep
+-- (node_lost_after, 5 minutes by default) leaves them ok for the test's length.
+INSERT INTO node_agent (cluster_name, node_name, status, spoke_id, last_seq, src_sent_ms, gpu_source, spoke_version,
+                        first_seen, last_seen, lost_at)
+VALUES ('beta', 'beta-node-001', 'ok', 'node-beta-node-001', 42, (extract(epoch FROM now()) * 1000)::bigint, 'amd', '0.2.0',
+        now() - interval '2 days', now() - interval '4 seconds', NULL),
+       ('beta', 'beta-node-002', 'lost', 'node-beta-node-002', 17, (extract(epoch FROM now() - interval '20 minutes') * 1000)::bigint,
+        'amd', '0.2.0', now() - interval '3 days', now() - interval '20 minutes', now() - interval '15 minutes'),
+       ('beta', 'beta-edge-001', 'ok', 'node-beta-edge-001', 5, (extract(epoch FROM now()) * 1000)::bigint, 'nvml', '0.2.0',
+        now() - interval '1 hour', now() - interval '6 seconds', NULL);
+
+-- The agents' own view of their GPUs (the cluster role's gpu_device rows stay as they are).
+INSERT INTO node_gpu (cluster_name, node_name, gpu_id, gpu_model, memory, utilization, temperature, power, serial, numa)
+SELECT 'beta', n, g, m, mem, CASE WHEN g = 5 THEN NULL ELSE 30 + g * 7.5 END, 40 + g, 300 + g * 10,
+	format('AGENT-%s-%s', upper(n), g), g / 4
+FROM (VALUES ('beta-node-001', 'AMD Instinct MI300X', 196608, 8), ('beta-edge-001', 'NVIDIA L4', 23034, 2)) AS x(n, m, mem, k),
+	generate_series(0, x.k - 1) AS g;
+
+INSERT INTO rdma_device (cluster_name, node_name, name, node_guid, fw_version, port_state, link_layer, rx_bytes, tx_bytes,
+                         rx_rate, tx_rate)
+VALUES ('beta', 'beta-node-001', 'mlx5_0', 'b8ce:f603:00a1:4e20', '28.39.1002', 'ACTIVE', 'InfiniBand', 918273645500, 812345678900,
+        1342177280, 987654321.5),
+       ('beta', 'beta-node-001', 'mlx5_1', 'b8ce:f603:00a1:4e21', '28.39.1002', 'DOWN', 'Ethernet', 0, 0, NULL, NULL),
+       ('beta', 'beta-edge-001', 'mlx5_0', '0c42:a103:0077:1f00', '22.36.1010', 'ACTIVE', 'Ethernet', 1000, 2000, 51200, 0);
+
+INSERT INTO node_device_changelog (cluster_name, node_name, device_type, device, change, old_identity, new_identity, changed_at)
+VALUES ('beta', 'beta-node-001', 'gpu', '0', 'added', NULL, 'AGENT-BETA-NODE-001-0', now() - interval '2 days'),
+       ('beta', 'beta-node-001', 'gpu', '3', 'replaced', 'OLD-SERIAL-3', 'AGENT-BETA-NODE-001-3', now() - interval '1 day'),
+       ('beta', 'beta-node-001', 'rdma', 'mlx5_1', 'added', NULL, 'b8ce:f603:00a1:4e21', now() - interval '5 hours');
+
+-- GPU jobs: started_ms spaced a minute apart, first_seen likewise (the API lists newest first).
+INSERT INTO gpu_job (cluster_name, node_name, pid, started_ms, ppid, pgid, name, cmdline, cwd, framework, pod_uid, devices,
+                     status, first_seen, last_seen, ended_at)
+SELECT 'beta', 'beta-node-001', 4000 + i, (extract(epoch FROM now() - make_interval(mins => 60 - i)) * 1000)::bigint,
+	1, 4000 + i, CASE WHEN i % 3 = 0 THEN 'torchrun' ELSE 'python3' END,
+	CASE WHEN i = 13 THEN 'python3 train.py --run "<img src=x onerror=alert(1)>" --note a&b --data /datasets/imagenet/train --epochs 90 --batch-size 256 --lr 0.1'
+	     ELSE format('python3 -m torch.distributed.run --nproc-per-node 8 train_llm.py --config configs/run-%s.yaml --seed %s', i, i) END,
+	'/workspace', CASE WHEN i % 4 = 0 THEN 'jax' ELSE 'pytorch' END,
+	CASE WHEN i % 5 = 0 THEN '' ELSE format('5f0c%s-1d2e-4b3a-9c8d-00000000%s', lpad(i::text, 4, '0'), lpad(i::text, 4, '0')) END,
+	format('/dev/dri/renderD%s', 128 + i % 8), CASE WHEN i IN (2, 5) THEN 'ended' ELSE 'running' END,
+	now() - make_interval(mins => 60 - i), now() - interval '4 seconds',
+	CASE WHEN i IN (2, 5) THEN now() - make_interval(mins => 30 - i) END
+FROM generate_series(1, 13) AS i;
+INSERT INTO gpu_job (cluster_name, node_name, pid, started_ms, name, cmdline, framework, pod_uid, status, first_seen, last_seen, ended_at)
+VALUES ('beta', 'beta-node-002', 7001, (extract(epoch FROM now() - interval '2 hours') * 1000)::bigint, 'python3', 'python3 serve.py --port 8000',
+        'vllm', 'aa11bb22-0000-4000-8000-000000000001', 'lost', now() - interval '2 hours', now() - interval '20 minutes', NULL),
+       ('beta', 'beta-node-002', 7002, (extract(epoch FROM now() - interval '90 minutes') * 1000)::bigint, 'python3', 'python3 bench.py',
+        'pytorch', '', 'lost', now() - interval '90 minutes', now() - interval '20 minutes', NULL),
+       ('beta', 'beta-node-002', 7003, (extract(epoch FROM now() - interval '3 hours') * 1000)::bigint, 'rocm-smi', 'rocm-smi --showuse',
+        '', '', 'ended', now() - interval '3 hours', now() - interval '170 minutes', now() - interval '170 minutes');
+INSERT INTO gpu_job (cluster_name, node_name, pid, started_ms, name, cmdline, framework, status, first_seen, last_seen)
+VALUES ('beta', 'beta-edge-001', 900, (extract(epoch FROM now() - interval '10 minutes') * 1000)::bigint, 'python3', 'python3 infer.py',
+        'pytorch', 'running', now() - interval '10 minutes', now() - interval '6 seconds');
 
 COMMIT;

@@ -47,6 +47,17 @@ export function ago(seconds) {
   return `${Math.floor(s / 86400)}d ago`;
 }
 
+/** An API time (RFC 3339, UTC) as "YYYY-MM-DD HH:MM" UTC; "–" when unknown. */
+export function when(iso) {
+  return typeof iso === "string" && iso.length >= 16 ? `${iso.slice(0, 10)} ${iso.slice(11, 16)}` : "–";
+}
+
+/** Seconds from an API time until now (≥ 0), or null when it is not a time. */
+export function secondsSince(iso) {
+  const t = typeof iso === "string" ? Date.parse(iso) : NaN;
+  return Number.isFinite(t) ? Math.max(0, (Date.now() - t) / 1000) : null;
+}
+
 /** Bytes → "1.5 TiB" (binary units); not a number → "–". */
 export function bytes(x) {
   if (!isNum(x)) return "–";

@@ -1,8 +1,10 @@
-// node.js — one node: its facts (/v1/nodes/{name}), per-GPU figures (/v1/nodes/{name}/gpuDevices) and its
-// utilization history. Refreshed every 10 s.
+// node.js — one node: its Kubernetes facts (/v1/nodes/{name}), what its node agent reports (nodeagent.js:
+// the agent, RDMA devices, device changes, GPU jobs), per-GPU figures (/v1/nodes/{name}/gpuDevices) and
+// its utilization history. Refreshed every 10 s.
 import { apiGet } from "./api.js";
 import { bar, bytes, el, isNum, notice, num, pct, section } from "./dom.js";
 import { historyPanel } from "./history.js";
+import { agentPanels, jobsPanel } from "./nodeagent.js";
 
 export const REFRESH_MS = 10000;
 const FACT_ORDER = ["name", "cluster_name", "status", "faulty", "unschedulable", "taints", "ip", "gpu_name", "gpu_count", "gpu_devices",
@@ -16,7 +18,17 @@ const GPU_COLUMNS = [
   ["power", "Power", (g) => (isNum(g.power) ? `${num(g.power)} W` : "–"), true],
   ["serial", "Serial", (g) => g.serial || "–", false],
   ["numa", "NUMA", (g) => (isNum(g.numa) ? String(g.numa) : "–"), true],
+  ["source", "Read by", (g) => gpuSource(g.source), false],
 ];
+
+/** Who read a GPU row (gpuDevices' `source`). */
+export function gpuSource(s) {
+  return s === "node" ? "node agent" : s === "cluster" ? "cluster role" : "–";
+}
+
+/** Facts of /v1/nodes/{name} shown in the node agent's sections, not in the facts list. */
+const NOT_FACTS = ["agent", "kubernetes"];
+export const NO_KUBERNETES = "Kubernetes facts missing (the cluster role does not report this node).";
 
 const LABELS = { ip: "IP", gpu_name: "GPU model", gpu_count: "GPUs", gpu_devices: "GPUs reporting", gpu_allocation: "GPUs allocated", gpu_utilization: "GPU utilization", cpu_millis: "CPU", memory_bytes: "memory", os_image: "OS image", cluster_name: "cluster" };
 const label = (k) => LABELS[k] || k.replace(/_/g, " ").replace(/([a-z])([A-Z])/g, "$1 $2");
@@ -43,20 +55,24 @@ export function nodePage(root, route, ctx) {
   factsBody.append(notice("loading", "loading…"));
   const [gpuSection, gpuBody] = section("GPUs", "gpus");
   gpuBody.append(notice("loading", "loading…"));
+  const agent = agentPanels(node);
+  const jobs = jobsPanel(cluster, node);
   const hist = historyPanel(cluster, { idPrefix: "node-history", node });
   const [histSection, histBody] = section("Utilization history", "node-history-section");
   histBody.append(hist.el);
-  root.append(el("h1", { tabindex: "-1" }, `Node ${node}`), el("p", { class: "muted" }, "in cluster ", el("a", { href: ctx.href.cluster(cluster) }, cluster)), factsSection, gpuSection, histSection);
+  root.append(el("h1", { tabindex: "-1" }, `Node ${node}`), el("p", { class: "muted" }, "in cluster ", el("a", { href: ctx.href.cluster(cluster) }, cluster)), factsSection, agent.sections[0], gpuSection, ...agent.sections.slice(1), jobs.el, histSection);
 
   const path = `/v1/nodes/${encodeURIComponent(node)}`;
 
   function showFacts(obj) {
-    const keys = [...FACT_ORDER.filter((k) => k in obj), ...Object.keys(obj).filter((k) => !FACT_ORDER.includes(k)).sort()];
+    const keys = [...FACT_ORDER.filter((k) => k in obj), ...Object.keys(obj).filter((k) => !FACT_ORDER.includes(k) && !NOT_FACTS.includes(k)).sort()];
     factsBody.replaceChildren(
+      ...(obj.kubernetes === false ? [notice("missing", NO_KUBERNETES)] : []),
       keys.length
         ? el("dl", { class: "facts", id: "node-facts" }, ...keys.flatMap((k) => [el("dt", {}, label(k)), el("dd", { dataset: { field: k } }, factValue(k, obj[k]))]))
         : notice("empty", "The hub answered no facts for this node."),
     );
+    agent.show(obj.agent);
   }
 
   async function loadFacts() {
@@ -68,6 +84,7 @@ export function nodePage(root, route, ctx) {
     } catch (e) {
       if (destroyed || e.status === 401) return false;
       factsBody.replaceChildren(notice("error", `Cannot load the node: ${e.message}`));
+      agent.fail(e.message);
       return false;
     }
   }
@@ -77,6 +94,7 @@ export function nodePage(root, route, ctx) {
       const d = await apiGet(`${path}/gpuDevices`, { cluster });
       if (destroyed) return true;
       const rows = Array.isArray(d) ? d : [];
+      const sources = [...new Set(rows.map((g) => gpuSource(g.source)))].filter((x) => x !== "–").join(" and ");
       if (rows.length === 0) {
         gpuBody.replaceChildren(notice("empty", "The hub reports no GPU devices on this node."));
         return true;
@@ -88,7 +106,7 @@ export function nodePage(root, route, ctx) {
           el(
             "table",
             { class: "data", id: "gpu-devices" },
-            el("caption", {}, `GPUs of ${node}: ${rows.length}`),
+            el("caption", {}, `GPUs of ${node}: ${rows.length}${sources ? `, read by the ${sources}` : ""}`),
             el("thead", {}, el("tr", {}, ...GPU_COLUMNS.map(([, l, , n]) => el("th", { scope: "col", class: n ? "num" : "" }, l)))),
             el(
               "tbody",
@@ -118,9 +136,9 @@ export function nodePage(root, route, ctx) {
     if (inflight) return;
     inflight = true;
     try {
-      const [a, b] = await Promise.all([loadFacts(), loadGpus()]);
+      const [a, b, c] = await Promise.all([loadFacts(), loadGpus(), jobs.load()]);
       if (destroyed) return;
-      if (a && b) {
+      if (a && b && c) {
         ctx.setError("");
         ctx.markUpdated();
       }
@@ -135,6 +153,7 @@ export function nodePage(root, route, ctx) {
     refreshMs: REFRESH_MS,
     destroy() {
       destroyed = true;
+      jobs.destroy();
       hist.destroy();
     },
   };

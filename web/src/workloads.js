@@ -2,7 +2,7 @@
 // status filter (live by default) and paging, part of the cluster page; and one workload's page
 // (/v1/workloads/{uid}: its facts and pods, and its utilization history). Refreshed every 10 s.
 import { apiGet } from "./api.js";
-import { bar, count, el, isNum, notice, pct, section } from "./dom.js";
+import { bar, count, el, isNum, notice, pct, section, when } from "./dom.js";
 import { historyPanel } from "./history.js";
 
 const PAGE_SIZE = 10;
@@ -11,11 +11,6 @@ export const WORKLOAD_FILTERS = [
   ["", "any"],
   ["Done,Failed,Deleted", "ended"],
 ];
-
-/** When a workload started or ended, as "YYYY-MM-DD HH:MM" UTC; "–" when unknown. */
-export function when(iso) {
-  return typeof iso === "string" && iso.length >= 16 ? `${iso.slice(0, 10)} ${iso.slice(11, 16)}` : "–";
-}
 
 /** The cells of one workload row, as the table shows them (the browser test reads the same). */
 export function workloadCells(w) {
