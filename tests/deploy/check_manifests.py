@@ -10,6 +10,7 @@ Run by deploy_test.sh:  check_manifests.py REPO K8S_COPY RENDER_DIR WORK_DIR FL_
 Prints "ok - ...", "not ok - ...: why" and "ok - ... # SKIP why" lines; deploy_test.sh counts them.
 """
 import base64
+import json
 import os
 import re
 import subprocess
@@ -341,7 +342,8 @@ def check_spoke(name, hub_cfg):
     k = kinds(objs)
     want = {"Namespace": 1, "ServiceAccount": 1, "ClusterRole": 1, "ClusterRoleBinding": 1, "ConfigMap": 2,
             "Secret": 1, "Deployment": 1}
-    check(f"{what}: renders exactly {want} (no DaemonSet: the node role is a later issue)", k == want, f"got {k}")
+    check(f"{what}: renders exactly {want} (no DaemonSet: the node role is overlays/spoke-node)", k == want,
+          f"got {k}")
     dep = find(objs, "Deployment", "fleetlens-spoke")
     if not check(f"{what}: Deployment fleetlens-spoke", len(dep) == 1, "missing"):
         return
@@ -431,6 +433,215 @@ def check_spoke(name, hub_cfg):
         check(f"{what}: fleetlens-spoke accepts spoke.yaml as written (exit is not 2)", rc != 2, f"exit {rc}: {out}")
 
 
+# --- the node-role overlay ---------------------------------------------------------------------------
+
+def mebibytes(q):
+    """A Kubernetes memory quantity ("64Mi", "1Gi", "33554432") in MiB, or None."""
+    m = re.fullmatch(r"(\d+)(Ki|Mi|Gi)?", str(q))
+    if m is None:
+        return None
+    return int(m.group(1)) * {None: 1 / 2**20, "Ki": 1 / 1024, "Mi": 1, "Gi": 1024}[m.group(2)]
+
+
+def code_spoke_keys():
+    """The top-level keys spoke/spoke_config.c's load() accepts (its keys[] table)."""
+    with open(os.path.join(REPO, "spoke/spoke_config.c")) as f:
+        text = f.read()
+    m = re.search(r"static int load\(fl_yaml_doc.*?keys\[\] = \{(.*?)NULL\}", text, re.S)
+    return set(re.findall(r'"([a-z_]+)"', m.group(1))) if m else set()
+
+
+def code_host_dirs():
+    """The folders under host_root the node role's collectors open (spoke/spoke_node*.c): the first part
+    of each literal path given to spoke_node_read_open_dir(host_root, ...) or formatted into one."""
+    dirs = set()
+    for fn in sorted(os.listdir(os.path.join(REPO, "spoke"))):
+        if fn.startswith("spoke_node") and fn.endswith(".c"):
+            with open(os.path.join(REPO, "spoke", fn)) as f:
+                text = f.read()
+            dirs |= set(re.findall(r'spoke_node_read_open_dir\(\s*host_root\s*,\s*"([^"/]+)', text))
+            dirs |= set(re.findall(r'snprintf\(\s*sub\s*,[^;]*?"([^"/%]+)/', text))
+    return dirs
+
+
+NODE_CAPS = {"SYS_PTRACE", "DAC_READ_SEARCH"}
+
+
+def check_spoke_node(name, hub_cfg):
+    what = name
+    objs = render(name)
+    k = kinds(objs)
+    want = {"Namespace": 1, "ServiceAccount": 1, "ConfigMap": 2, "Secret": 1, "DaemonSet": 1}
+    check(f"{what}: renders exactly {want}", k == want, f"got {k}")
+    rbac = [o["kind"] for o in objs if o["kind"] in ("Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding")]
+    check(f"{what}: no RBAC at all (no Role, ClusterRole or binding): it never reads the Kubernetes API",
+          not rbac, f"found {rbac}")
+    ds = find(objs, "DaemonSet", "fleetlens-spoke-node")
+    if not check(f"{what}: DaemonSet fleetlens-spoke-node", len(ds) == 1, "missing"):
+        return None
+    ds = ds[0]
+    pspec = ds["spec"]["template"]["spec"]
+    c = pspec["containers"][0]
+    ns = ds["metadata"].get("namespace")
+    nsobj = find(objs, "Namespace", ns)
+    level = nsobj[0]["metadata"].get("labels", {}).get("pod-security.kubernetes.io/enforce") if nsobj else None
+    check(f"{what}: its namespace {ns} is its own (not the cluster role's) and enforces Pod Security 'privileged'",
+          ns not in (None, "fleetlens") and level == "privileged", f"namespace {ns}, enforce {level}")
+    sa = pspec.get("serviceAccountName")
+    sa_obj = find(objs, "ServiceAccount", sa)
+    check(f"{what}: its own ServiceAccount {sa}, no token mounted (pod and ServiceAccount say so)",
+          sa not in (None, "default", "fleetlens-spoke") and len(sa_obj) == 1
+          and pspec.get("automountServiceAccountToken") is False
+          and sa_obj[0].get("automountServiceAccountToken") is False,
+          f"serviceAccountName {sa}, pod automount {pspec.get('automountServiceAccountToken')}, "
+          f"ServiceAccount {sa_obj[0].get('automountServiceAccountToken') if sa_obj else 'missing'}")
+    check(f"{what}: hostPID true (the node's processes), hostNetwork and hostIPC off",
+          pspec.get("hostPID") is True and not pspec.get("hostNetwork") and not pspec.get("hostIPC"),
+          f"hostPID {pspec.get('hostPID')}, hostNetwork {pspec.get('hostNetwork')}, hostIPC {pspec.get('hostIPC')}")
+    psc, csc = pspec.get("securityContext", {}), c.get("securityContext", {})
+    uid = csc.get("runAsUser", psc.get("runAsUser"))
+    check(f"{what}: runs as UID 0 (added capabilities reach only root) and is not privileged",
+          uid == 0 and not csc.get("privileged") and psc.get("runAsNonRoot") is not True
+          and csc.get("runAsNonRoot") is not True, f"pod {psc}, container {csc}")
+    caps = csc.get("capabilities", {})
+    check(f"{what}: read-only root, no privilege escalation, capabilities drop ALL and add exactly {sorted(NODE_CAPS)}",
+          csc.get("readOnlyRootFilesystem") is True and csc.get("allowPrivilegeEscalation") is False
+          and caps.get("drop") == ["ALL"] and sorted(caps.get("add", [])) == sorted(NODE_CAPS),
+          f"container securityContext {csc}")
+    check(f"{what}: seccomp RuntimeDefault", (psc.get("seccompProfile") or {}).get("type") == "RuntimeDefault",
+          f"pod securityContext {psc}")
+    tol = pspec.get("tolerations", [])
+    check(f"{what}: tolerates every taint (GPU nodes are tainted): a toleration with operator Exists and no key",
+          any(t.get("operator") == "Exists" and "key" not in t and "effect" not in t for t in tol), f"tolerations {tol}")
+    env = {e["name"]: e for e in c.get("env", [])}
+    src = ((env.get("NODE_NAME") or {}).get("valueFrom") or {}).get("fieldRef", {}).get("fieldPath")
+    check(f"{what}: NODE_NAME comes from the downward API (spec.nodeName)", src == "spec.nodeName",
+          f"env {c.get('env')}")
+    check(f"{what}: no probes and no ports (the spoke serves nothing; the hub watches the agent)",
+          not any(p in c for p in ("livenessProbe", "readinessProbe", "startupProbe", "ports")),
+          f"container keys {sorted(c)}")
+    path, text, mounts = container_config(objs, ds, what)
+    if text is None:
+        return None
+    cfg = yaml.safe_load(text)
+    res = c.get("resources", {})
+    req, lim = res.get("requests", {}), res.get("limits", {})
+    # The node role's target is under 20 MiB RSS; the limit must hold that and the spool's memory part.
+    spool_mem = cfg.get("spool_memory_bytes", 8 << 20) / 2**20
+    lim_mem, req_mem = mebibytes(lim.get("memory")), mebibytes(req.get("memory"))
+    check(f"{what}: requests cpu and memory (>= the 20 MiB RSS target), a memory limit >= 20 MiB + "
+          f"spool_memory_bytes ({spool_mem:g} MiB)",
+          "cpu" in req and req_mem is not None and req_mem >= 20 and lim_mem is not None
+          and lim_mem >= 20 + spool_mem and lim_mem >= req_mem, f"resources {res}")
+
+    # spoke.yaml: the node role, host_root the mounts' parent, no sources; keys the code and README know.
+    host_root = cfg.get("host_root")
+    check(f"{what}: spoke.yaml says role: node, host_root: /host, and has no sources",
+          cfg.get("role") == "node" and host_root == "/host" and "sources" not in cfg,
+          f"role {cfg.get('role')}, host_root {host_root}, sources {cfg.get('sources')}")
+    keys = flat_keys(cfg)
+    code_keys = code_spoke_keys()
+    top = {kk.split(".")[0] for kk in keys}
+    check(f"{what}: every top-level spoke.yaml key is one spoke_config.c reads", code_keys and top <= code_keys,
+          f"unknown to the code: {sorted(top - code_keys)}")
+    documented = readme_keys("Spoke") | {"tls"}
+    node_keys = {"role", "host_root", "node_name", "nvml_library"}
+    check(f"{what}: every other spoke.yaml key is in the README's Spoke table", keys - node_keys <= documented,
+          f"not documented: {sorted(keys - node_keys - documented)}")
+    if node_keys & documented:
+        check(f"{what}: the node-role keys it uses are in the README's Spoke table", keys & node_keys <= documented,
+              f"not documented: {sorted((keys & node_keys) - documented)}")
+    else:
+        skip(f"{what}: the node-role keys it uses are in the README's Spoke table",
+             "the top README's Spoke table lists no node-role key (role, host_root, ...) yet")
+
+    # Host paths: exactly host_root/<d> for each folder the collectors open, each from the host's /<d>,
+    # read-only; no other hostPath.
+    vols = {v["name"]: v for v in pspec.get("volumes", [])}
+    host = {}
+    ro = {}
+    for m in c.get("volumeMounts", []):
+        v = vols.get(m["name"], {})
+        if "hostPath" in v:
+            host[m["mountPath"]] = v["hostPath"]["path"]
+            ro[m["mountPath"]] = m.get("readOnly") is True
+    dirs = code_host_dirs()
+    want_host = {f"{host_root}/{d}": f"/{d}" for d in dirs}
+    check(f"{what}: the collectors open {sorted(dirs)} under host_root (read from spoke/spoke_node*.c)",
+          dirs == {"sys", "proc"}, f"found {sorted(dirs)}: update the DaemonSet's host mounts and this check")
+    check(f"{what}: hostPath mounts are exactly {want_host} (mount: host path)", host == want_host, f"got {host}")
+    check(f"{what}: every hostPath mount is readOnly", host and all(ro.values()),
+          f"not read-only: {sorted(p for p, r in ro.items() if not r)}")
+    unmounted = [v["name"] for v in pspec.get("volumes", []) if "hostPath" in v and v["hostPath"]["path"] not in host.values()]
+    check(f"{what}: no hostPath volume besides those mounts", not unmounted, f"also {unmounted}")
+
+    spool = mounts.get(cfg.get("spool_dir"))
+    size = mebibytes((spool or {}).get("emptyDir", {}).get("sizeLimit"))
+    spool_max = cfg.get("spool_max_bytes", 256 << 20) / 2**20
+    check(f"{what}: spool_dir {cfg.get('spool_dir')} is a writable emptyDir of at least spool_max_bytes "
+          f"({spool_max:g} MiB)",
+          spool is not None and "emptyDir" in spool and size is not None and size >= spool_max and not any(
+              m.get("readOnly") for m in c["volumeMounts"] if m["mountPath"] == cfg.get("spool_dir")),
+          f"mounts {sorted(mounts)}, sizeLimit {size}")
+    files = [cfg.get("key_file")] + [v for kk, v in (cfg.get("tls") or {}).items() if kk != "server_name"]
+    missing = [f for f in files if not under_mount(f, mounts, objs)[1]]
+    check(f"{what}: key_file and tls files are mounted", not missing, f"not in any mounted volume: {missing}")
+    for kind_, n in (("ConfigMap", "fleetlens-spoke-node-config"), ("Secret", "fleetlens-spoke-node-key")):
+        check(f"{what}: {kind_} {n} (not the cluster role's name)",
+              any(o["metadata"]["name"] == n or o["metadata"]["name"].startswith(n + "-") for o in find(objs, kind_)),
+              f"{kind_}s {[o['metadata']['name'] for o in find(objs, kind_)]}")
+    if hub_cfg is not None:
+        names = [c_["name"] for c_ in hub_cfg.get("clusters", [])]
+        check(f"{what}: cluster '{cfg.get('cluster')}' is registered in the hub overlay's clusters.yaml",
+              cfg.get("cluster") in names, f"hub has {names}")
+        hub_url, ingest = cfg.get("hub_url", ""), hub_cfg["hub"]["ingest_url"]
+        check(f"{what}: hub_url {hub_url} has the hub's ingest scheme and port ({ingest})",
+              hub_url.split("://")[0] == ingest.split("://")[0] and port_of(hub_url) == port_of(ingest),
+              "scheme or port differ")
+
+    spoke_bin = binary("fleetlens-spoke")
+    if spoke_bin is None:
+        skip(f"{what}: fleetlens-spoke --once --dry-run accepts spoke.yaml", "no fleetlens-spoke in FL_BIN")
+        return ds
+    root = os.path.join(WORK, name, "root")
+    mounts_all = pod_root(objs, ds, root)
+    os.makedirs(root + cfg["spool_dir"], exist_ok=True)
+    # host_root: a fixture node (2 AMD GPUs, RDMA devices, GPU jobs) where the pod has the host's / .
+    tree = os.path.join(REPO, "tests/node_fixtures/make_tree.sh")
+    moved = relocate(text, mounts_all, root)
+    moved, n_sub = re.subn(r"^host_root:\s*" + re.escape(host_root) + r"(?=\s|$)", "host_root: " + root + host_root,
+                           moved, flags=re.M)
+    check(f"{what}: host_root moved under the test's pod root", n_sub == 1, f"{n_sub} host_root lines")
+    local = root + path
+    with open(local, "w") as f:
+        f.write(moved)
+    env = {**os.environ, "NODE_NAME": "gpu-node-7"}
+    if not os.access(tree, os.X_OK):
+        rc, out = run([spoke_bin, "--config", local, "--once", "--dry-run"], env=env)
+        skip(f"{what}: --once --dry-run on a fixture node", "no tests/node_fixtures/make_tree.sh")
+        check(f"{what}: fleetlens-spoke accepts spoke.yaml as written (exit is not 2)", rc != 2, f"exit {rc}: {out}")
+        return ds
+    rc, out = run([tree, root + host_root, "--amd", "2"])
+    if not check(f"{what}: make_tree.sh makes a fixture node at host_root", rc == 0, f"exit {rc}: {out[-400:]}"):
+        return ds
+    p = subprocess.run([spoke_bin, "--config", local, "--once", "--dry-run"], capture_output=True, text=True,
+                       env=env, timeout=60)
+    try:
+        frame = json.loads(p.stdout)
+    except ValueError:
+        frame = {}
+    host_ = frame.get("host") or {}
+    got = (p.returncode, (frame.get("envelope") or {}).get("kind"), (frame.get("envelope") or {}).get("cluster"),
+           host_.get("node"), host_.get("gpu_source"), len(frame.get("gpus") or []))
+    check(f"{what}: fleetlens-spoke --once --dry-run with spoke.yaml as written, NODE_NAME=gpu-node-7 and a fixture "
+          "node (make_tree.sh --amd 2) prints a node frame of alpha for gpu-node-7 with its 2 AMD GPUs",
+          got == (0, "node", cfg.get("cluster"), "gpu-node-7", "amd", 2), f"got {got}; stderr {p.stderr[-400:]}")
+    check(f"{what}: ... and its RDMA devices and GPU jobs (the fixture's /sys and /proc read under host_root)",
+          len(frame.get("rdma") or []) > 0 and len(frame.get("jobs") or []) > 0,
+          f"rdma {len(frame.get('rdma') or [])}, jobs {len(frame.get('jobs') or [])}")
+    return ds
+
+
 # --- container files ----------------------------------------------------------------------------------
 
 def runtime_packages(dockerfile):
@@ -456,6 +667,45 @@ def linked_packages(bin_path):
     return pkgs
 
 
+def build_context(role):
+    """(the COPY sources of the stage that runs cmake, the .dockerignore's allowed paths) of Dockerfile.<role>."""
+    with open(os.path.join(REPO, f"deploy/container/Dockerfile.{role}")) as f:
+        text = f.read()
+    build = next((st for st in text.split("\nFROM ") if "cmake -S" in st), "")  # the stage that configures
+    srcs = []
+    for line in build.splitlines():
+        m = re.match(r"COPY\s+(?!--from)(.+?)\s+\S+\s*$", line)
+        if m:
+            srcs += m.group(1).split()
+    with open(os.path.join(REPO, f"deploy/container/Dockerfile.{role}.dockerignore")) as f:
+        allowed = [ln[1:].strip().rstrip("/") for ln in f if ln.startswith("!")]
+    return srcs, allowed
+
+
+def check_build_context(role):
+    """The build stage configures with only what it copies: cmake -S on a copy of exactly those paths."""
+    srcs, allowed = build_context(role)
+    blocked = [x for x in srcs if not any(x == a or x.startswith(a + "/") for a in allowed)]
+    check(f"Dockerfile.{role}: every path the build stage copies passes its .dockerignore", not blocked,
+          f"left out of the context: {blocked}")
+    if run(["sh", "-c", "command -v cmake"])[0] != 0:
+        skip(f"Dockerfile.{role}: the build stage's copies are enough for CMakeLists.txt to configure", "no cmake")
+        return
+    ctx = os.path.join(WORK, f"docker-{role}")
+    for x in srcs:
+        src, dst = os.path.join(REPO, x), os.path.join(ctx, "src", x)
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        if os.path.isdir(src):
+            subprocess.run(["cp", "-r", src, dst], check=False)
+        elif os.path.exists(src):
+            subprocess.run(["cp", src, dst], check=False)
+    rc, out = run(["cmake", "-S", os.path.join(ctx, "src"), "-B", os.path.join(ctx, "build"),
+                   "-DCMAKE_BUILD_TYPE=RelWithDebInfo"])
+    missing = sorted(set(re.findall(r"Cannot find source file:\s+(\S+)", out)))
+    check(f"Dockerfile.{role}: the build stage's copies ({' '.join(srcs)}) are enough for CMakeLists.txt to "
+          "configure", rc == 0, f"cmake exit {rc}; missing {missing}" if missing else f"cmake exit {rc}: {out[-400:]}")
+
+
 def check_containers(deps):
     for role in ("hub", "spoke"):
         path = os.path.join(REPO, f"deploy/container/Dockerfile.{role}")
@@ -465,16 +715,20 @@ def check_containers(deps):
         check(f"Dockerfile.{role}: multi-stage, runtime stage debian:12-slim",
               text.count("\nFROM ") >= 1 and final.startswith("\nFROM debian:12-slim"), "last FROM is not debian:12-slim")
         m = re.search(r"^USER (\d+)(:\d+)?$", final, re.M)
-        check(f"Dockerfile.{role}: runs as numeric non-root user 10001 (the manifests' runAsUser)",
+        check(f"Dockerfile.{role}: runs as numeric non-root user 10001 (the Deployment's runAsUser; the node "
+              "role's DaemonSet sets 0)",
               m is not None and m.group(1) == "10001", "no USER 10001")
         cmd = re.search(r'^CMD \["--config", "([^"]+)"\]', final, re.M)
-        dep = deps.get(role)
-        if dep is not None:
+        for key in (role, "spoke-node") if role == "spoke" else (role,):
+            dep = deps.get(key)
+            if dep is None:
+                continue
             args = dep["spec"]["template"]["spec"]["containers"][0].get("args", [])
-            check(f"Dockerfile.{role}: CMD's config path is the manifests' ({args[-1] if args else None})",
+            check(f"Dockerfile.{role}: CMD's config path is the {dep['kind']}'s ({args[-1] if args else None})",
                   cmd is not None and args[-1:] == [cmd.group(1)], f"CMD {cmd.group(1) if cmd else None}")
         if os.path.exists(os.path.join(REPO, f"deploy/container/Dockerfile.{role}.dockerignore")):
             ok(f"Dockerfile.{role}.dockerignore exists")
+            check_build_context(role)
         else:
             bad(f"Dockerfile.{role}.dockerignore exists", "missing")
         b = binary(f"fleetlens-{role}")
@@ -495,10 +749,12 @@ def check_containers(deps):
 def main():
     hub_cfg = check_hub("hub-prod")
     check_spoke("spoke-cluster", hub_cfg)
+    ds = check_spoke_node("spoke-node", hub_cfg)
     deps = {}
     for role, ov in (("hub", "hub-prod"), ("spoke", "spoke-cluster")):
         d = find(render(ov), "Deployment")
         deps[role] = d[0] if d else None
+    deps["spoke-node"] = ds
     check_containers(deps)
 
 

@@ -7,9 +7,11 @@
 # 2. renders every base and overlay with `kubectl kustomize` (skipped, not failed, without kubectl:
 #    check_manifests.py then assembles the overlays itself from their files);
 # 3. check_manifests.py: kinds, RBAC, ports and probes against api_listen/ingest_url, mounts against
-#    the paths the config names, clusters.yaml through `fleetlens-hub --check` and spoke.yaml through
-#    `fleetlens-spoke --once --dry-run`, keys against the README's tables, the Dockerfiles' runtime
-#    packages against the binaries' linked libraries;
+#    the paths the config names, clusters.yaml through `fleetlens-hub --check` and both spoke.yaml files
+#    through `fleetlens-spoke --once --dry-run` (the node role's on a tests/node_fixtures tree), the node
+#    role's DaemonSet (host mounts against what spoke/spoke_node*.c opens, no RBAC or token, hostPID,
+#    capabilities), keys against the README's tables, the Dockerfiles' runtime packages against the
+#    binaries' linked libraries and their build stages' copies against what `cmake` needs to configure;
 # 4. the systemd units with `systemd-analyze verify` (skipped without it; any warning fails);
 # 5. git ignores the operator files next to an overlay.
 # Prints "ok - ..." / "not ok - ..." (skips as "ok - ... # SKIP why") and a tally.
@@ -32,10 +34,12 @@ cp -r deploy/k8s "$tmp/k8s"
 # --- 1. the operator's files, as deploy/README.md makes them ---------------------------------------
 hub_dir="$tmp/k8s/overlays/hub-prod/secrets"
 spoke_dir="$tmp/k8s/overlays/spoke-cluster/secrets"
-mkdir -p "$hub_dir" "$spoke_dir"
+node_dir="$tmp/k8s/overlays/spoke-node/secrets"
+mkdir -p "$hub_dir" "$spoke_dir" "$node_dir"
 fl_make_key "$hub_dir/alpha.key"
 fl_make_key "$hub_dir/beta.key"
 cp "$hub_dir/alpha.key" "$spoke_dir/alpha.key"
+cp "$hub_dir/alpha.key" "$node_dir/alpha.key" # both roles of alpha sign with alpha's one key
 (umask 077 && head -c 32 /dev/urandom | base64 >"$hub_dir/ops.token")
 echo "FLEETLENS_DATABASE_URL=postgresql://fleetlens:secret@db.example:5432/fleetlens" >"$hub_dir/database.env"
 if command -v openssl >/dev/null 2>&1; then
@@ -50,6 +54,7 @@ else
 	printf 'placeholder\n' | tee "$hub_dir/hub.key" "$hub_dir/hub.crt" "$spoke_dir/hub-ca.crt" >/dev/null
 	skip "a CA and the hub's ingest certificate made with openssl" "no openssl (placeholder files)"
 fi
+cp "$spoke_dir/hub-ca.crt" "$node_dir/hub-ca.crt"
 
 # --- 2. render -------------------------------------------------------------------------------------
 mkdir -p "$tmp/render" "$tmp/work"
@@ -101,7 +106,9 @@ if command -v systemd-analyze >/dev/null 2>&1 && [ -x "$FL_BIN/fleetlens-hub" ] 
 		>"$tmp/units/fleetlens-hub.service"
 	sed "s#/usr/local/bin/fleetlens-#$FL_BIN/fleetlens-#g" deploy/systemd/fleetlens-spoke@.service \
 		>"$tmp/units/fleetlens-spoke@alpha.service"
-	for u in fleetlens-hub.service fleetlens-spoke@alpha.service; do
+	sed "s#/usr/local/bin/fleetlens-#$FL_BIN/fleetlens-#g" deploy/systemd/fleetlens-spoke-node@.service \
+		>"$tmp/units/fleetlens-spoke-node@alpha.service"
+	for u in fleetlens-hub.service fleetlens-spoke@alpha.service fleetlens-spoke-node@alpha.service; do
 		out=$(systemd-analyze verify "$tmp/units/$u" 2>&1)
 		check_eq "systemd-analyze verify $u: no error or warning" "0:" "$?:$out"
 	done
@@ -117,9 +124,20 @@ for u in fleetlens-hub.service fleetlens-spoke@.service; do
 		check_contains "$u: $want" "$want" "$(cat "deploy/systemd/$u")"
 	done
 done
+# The node role's unit runs as root (no User=), held to the two capabilities the DaemonSet adds, with
+# every process's /proc entry and /proc/stat visible, devices closed but NVIDIA's.
+node_unit=$(grep -v '^#' deploy/systemd/fleetlens-spoke-node@.service)
+for want in NoNewPrivileges=yes ProtectSystem=strict Restart=on-failure RestartPreventExitStatus=2 \
+	"CapabilityBoundingSet=CAP_SYS_PTRACE CAP_DAC_READ_SEARCH" ProtectProc=default ProcSubset=all \
+	DevicePolicy=closed "StateDirectory=fleetlens-spoke-node/%i" "--config /etc/fleetlens/spoke-node/%i.yaml"; do
+	check_contains "fleetlens-spoke-node@.service: $want" "$want" "$node_unit"
+done
+check_eq "fleetlens-spoke-node@.service: no User= (root) and no other CapabilityBoundingSet line" "0 1" \
+	"$(grep -c '^User=' <<<"$node_unit") $(grep -c '^CapabilityBoundingSet=' <<<"$node_unit")"
 
 # --- 5. operator files stay out of git -------------------------------------------------------------
-for f in deploy/k8s/overlays/hub-prod/secrets/alpha.key deploy/k8s/overlays/spoke-cluster/secrets/alpha.key; do
+for f in deploy/k8s/overlays/hub-prod/secrets/alpha.key deploy/k8s/overlays/spoke-cluster/secrets/alpha.key \
+	deploy/k8s/overlays/spoke-node/secrets/alpha.key; do
 	check_eq "git ignores $f" "$f" "$(git check-ignore "$f" 2>/dev/null)"
 done
 
