@@ -16,6 +16,7 @@ common=(--cluster gpu-a --spoke spoke-1 --sent-ms 1764000000000)
 "$tool" make "${common[@]}" --seq 2 --kind delta --nodes 1 --gpus-per-node 1 \
 	--remove node-00005 --remove node-00006 -o "$out/delta-removed"
 "$tool" make "${common[@]}" --seq 3 --kind heartbeat -o "$out/heartbeat"
+"$tool" make "${common[@]}" --seq 4 --kind node --host gpu-node-1 --gpus-per-node 2 --jobs 2 -o "$out/node-jobs"
 
 # {"seq":7,"status":"ok","full":true,"reason":""}
 printf '\x84\xa3seq\x07\xa6status\xa2ok\xa4full\xc3\xa6reason\xa0' >"$out/ack-full"
