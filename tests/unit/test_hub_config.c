@@ -145,6 +145,7 @@ static void test_defaults_and_relative_paths(void **state)
 	assert_int_equal(cfg.ingest_workers, 4);
 	assert_int_equal(cfg.replay_tolerance_ms, 5000);
 	assert_int_equal(cfg.ingest_log_retention_ms, 7LL * 24 * 3600 * 1000);
+	assert_int_equal(cfg.node_lost_after_ms, 5LL * 60 * 1000);
 	assert_string_equal(cfg.tls_cert_file, "");
 	assert_string_equal(cfg.tls_ca_file, "");
 	hub_config_free(&cfg);
@@ -203,6 +204,9 @@ static void test_offline_after_must_exceed_stale_after(void **state)
 	             "6:18:", "key 'offline_after': offline_after (300000ms) must be more than stale_after (300000ms)");
 	/* Only stale_after given, beyond the 10m default: the error points at stale_after. */
 	expect_error("order2.yaml", HUB_OK "  stale_after: 1h\nclusters: []\n", "5:16:", "key 'stale_after'");
+	/* node agents: at least a second */
+	expect_error("lost.yaml", HUB_OK "  node_lost_after: 500ms\nclusters: []\n", "5:20:",
+	             "key 'node_lost_after': at least 1s");
 }
 
 static void test_unknown_key_is_refused(void **state)
