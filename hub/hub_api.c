@@ -434,6 +434,40 @@ void hub_api_stop(hub_api *api)
 
 /* --- helpers of the routes that read PostgreSQL ------------------------------------------------- */
 
+int hub_api_scope_names(hub_req *r, bool with_labels, const char ***names, size_t *n)
+{
+	*names = NULL;
+	*n = 0;
+	bool *set;
+	int rv = hub_api_cluster_set(r, with_labels, &set);
+	if (rv != 0)
+		return rv;
+	*names = hub_api_cluster_names(r, set, n);
+	free(set);
+	return *names != NULL ? 0 : hub_api_error(r, 500, "out of memory");
+}
+
+int hub_api_status_list(hub_req *r, const char *const *allowed, size_t n_allowed, char buf[HUB_PARAM_MAX + 1],
+                        const char *out[HUB_QUERY_MAX_STATUSES], size_t *n)
+{
+	char msg[FL_ERR_LEN];
+	if (hub_params_statuses(r->query, buf, out, n, msg) != FL_OK)
+		return hub_api_error(r, 400, "%s", msg);
+	for (size_t i = 0; i < *n; i++) {
+		bool known = false;
+		for (size_t k = 0; k < n_allowed; k++)
+			known = known || strcmp(out[i], allowed[k]) == 0;
+		if (known)
+			continue;
+		char list[160] = "";
+		for (size_t k = 0, used = 0; k < n_allowed && used < sizeof(list); k++)
+			used +=
+			    (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", k > 0 ? ", " : "", allowed[k]);
+		return hub_api_error(r, 400, "parameter 'status': '%s' is not one of %s", out[i], list);
+	}
+	return 0;
+}
+
 const char **hub_api_cluster_names(hub_req *r, const bool *set, size_t *n)
 {
 	hub_view *v = r->api->view;

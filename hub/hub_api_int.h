@@ -11,6 +11,7 @@
 
 #include "hub_api.h"
 #include "hub_auth.h"
+#include "hub_params.h"
 #include "hub_view.h"
 
 struct hub_api {
@@ -66,6 +67,16 @@ int hub_api_cluster_set(hub_req *r, bool with_labels, bool **out);
 /* The names of the clusters set[] marks (borrowed from the view's config), *n of them, in a new array
  * (caller frees). NULL only when out of memory. */
 const char **hub_api_cluster_names(hub_req *r, const bool *set, size_t *n);
+
+/* The clusters the request covers (hub_api_cluster_set, with its ?label= when with_labels) as names in
+ * *names (a new array, caller frees; *n of them, maybe 0). 0, or the status answered (400, 404, 500) with
+ * *names NULL. */
+int hub_api_scope_names(hub_req *r, bool with_labels, const char ***names, size_t *n);
+
+/* ?status=: a comma list (hub_params_statuses) whose every word is one of allowed[0..n_allowed) into out,
+ * pointing into buf; *n is 0 when absent. 0, or 400 answered naming the word and the allowed ones. */
+int hub_api_status_list(hub_req *r, const char *const *allowed, size_t n_allowed, char buf[HUB_PARAM_MAX + 1],
+                        const char *out[HUB_QUERY_MAX_STATUSES], size_t *n);
 
 /* Sends json (a whole data value as JSON text, stolen) in the 200 envelope. When rv is not FL_OK or json is
  * NULL: 500 for FL_ENOMEM, else 503 "<what> are unavailable: the database did not answer" (err logged). */

@@ -10,23 +10,6 @@
 static const char *const job_statuses[] = {"running", "lost", "ended"};
 #define N_JOB_STATUSES (sizeof(job_statuses) / sizeof(job_statuses[0]))
 
-/* ?status=: a comma list of running, lost, ended into out (pointing into buf). 0, or the status answered. */
-static int status_arg(hub_req *r, char buf[HUB_PARAM_MAX + 1], const char *out[HUB_QUERY_MAX_STATUSES], size_t *n)
-{
-	char msg[FL_ERR_LEN];
-	if (hub_params_statuses(r->query, buf, out, n, msg) != FL_OK)
-		return hub_api_error(r, 400, "%s", msg);
-	for (size_t i = 0; i < *n; i++) {
-		bool known = false;
-		for (size_t k = 0; k < N_JOB_STATUSES; k++)
-			known = known || strcmp(out[i], job_statuses[k]) == 0;
-		if (!known)
-			return hub_api_error(r, 400, "parameter 'status': '%s' is not one of running, lost, ended",
-			                     out[i]);
-	}
-	return 0;
-}
-
 int hub_api_jobs(hub_req *r)
 {
 	char msg[FL_ERR_LEN], node[FL_NAME_LEN], framework[FL_STATUS_LEN], sbuf[HUB_PARAM_MAX + 1];
@@ -40,15 +23,10 @@ int hub_api_jobs(hub_req *r)
 	    hub_params_int(r->query, "page_num", 1, 1, 10000000, &page_num, msg) != FL_OK ||
 	    hub_params_int(r->query, "page_size", 10, 1, 1000, &page_size, msg) != FL_OK)
 		return hub_api_error(r, 400, "%s", msg);
-	if ((rv = status_arg(r, sbuf, st, &q.n_statuses)) != 0)
+	const char **names;
+	if ((rv = hub_api_status_list(r, job_statuses, N_JOB_STATUSES, sbuf, st, &q.n_statuses)) != 0 ||
+	    (rv = hub_api_scope_names(r, true, &names, &q.n_clusters)) != 0)
 		return rv;
-	bool *set;
-	if ((rv = hub_api_cluster_set(r, true, &set)) != 0)
-		return rv;
-	const char **names = hub_api_cluster_names(r, set, &q.n_clusters);
-	free(set);
-	if (names == NULL)
-		return hub_api_error(r, 500, "out of memory");
 	if (q.n_clusters == 0) {
 		free(names);
 		return hub_api_answer_text(r, "jobs", strdup("{\"data\":[],\"total\":0}"), FL_OK, "");
@@ -73,15 +51,11 @@ int hub_api_job(hub_req *r)
 	long long id = strtoll(r->name, &end, 10);
 	if (r->name[0] < '0' || r->name[0] > '9' || *end != '\0' || id < 1)
 		return hub_api_error(r, 400, "job id '%s' is not a positive whole number", r->name);
-	bool *set;
-	int rv = hub_api_cluster_set(r, false, &set);
+	size_t n = 0;
+	const char **names;
+	int rv = hub_api_scope_names(r, false, &names, &n);
 	if (rv != 0)
 		return rv;
-	size_t n = 0;
-	const char **names = hub_api_cluster_names(r, set, &n);
-	free(set);
-	if (names == NULL)
-		return hub_api_error(r, 500, "out of memory");
 	char err[FL_ERR_LEN] = "";
 	char *json = NULL;
 	PGconn *c = n > 0 ? hub_api_pgconn(r, err) : NULL;

@@ -11,25 +11,6 @@
 
 static const char *const statuses[HUB_WORKLOAD_MAX_STATUSES] = {"Running", "Pending", "Done", "Failed", "Deleted"};
 
-/* ?status=: a comma list of workload statuses into out (pointing into buf). 0, or the status answered. */
-static int status_arg(hub_req *r, char buf[HUB_PARAM_MAX + 1], const char *out[HUB_QUERY_MAX_STATUSES], size_t *n)
-{
-	char msg[FL_ERR_LEN];
-	if (hub_params_statuses(r->query, buf, out, n, msg) != FL_OK)
-		return hub_api_error(r, 400, "%s", msg);
-	for (size_t i = 0; i < *n; i++) {
-		bool known = false;
-		for (size_t k = 0; k < HUB_WORKLOAD_MAX_STATUSES; k++)
-			known = known || strcmp(out[i], statuses[k]) == 0;
-		if (!known)
-			return hub_api_error(r, 400,
-			                     "parameter 'status': '%s' is not one of Running, Pending, Done, Failed, "
-			                     "Deleted",
-			                     out[i]);
-	}
-	return 0;
-}
-
 /* ?order_by=: one of hub_workload_order_names. 0, or the status answered. */
 static int order_arg(hub_req *r, hub_workload_order *out)
 {
@@ -65,15 +46,10 @@ int hub_api_workloads(hub_req *r)
 	    hub_params_int(r->query, "page_size", 10, 1, 1000, &page_size, msg) != FL_OK ||
 	    hub_params_bool(r->query, "desc", false, &q.desc, msg) != FL_OK)
 		return hub_api_error(r, 400, "%s", msg);
-	if ((rv = status_arg(r, sbuf, st, &q.n_statuses)) != 0 || (rv = order_arg(r, &q.order)) != 0)
+	const char **names;
+	if ((rv = hub_api_status_list(r, statuses, HUB_WORKLOAD_MAX_STATUSES, sbuf, st, &q.n_statuses)) != 0 ||
+	    (rv = order_arg(r, &q.order)) != 0 || (rv = hub_api_scope_names(r, true, &names, &q.n_clusters)) != 0)
 		return rv;
-	bool *set;
-	if ((rv = hub_api_cluster_set(r, true, &set)) != 0)
-		return rv;
-	const char **names = hub_api_cluster_names(r, set, &q.n_clusters);
-	free(set);
-	if (names == NULL)
-		return hub_api_error(r, 500, "out of memory");
 	if (q.n_clusters == 0) {
 		free(names);
 		return hub_api_answer_text(r, "workloads", strdup("{\"data\":[],\"total\":0}"), FL_OK, "");
@@ -95,15 +71,11 @@ int hub_api_workloads(hub_req *r)
 
 int hub_api_workload(hub_req *r)
 {
-	bool *set;
-	int rv = hub_api_cluster_set(r, false, &set);
+	size_t n = 0;
+	const char **names;
+	int rv = hub_api_scope_names(r, false, &names, &n);
 	if (rv != 0)
 		return rv;
-	size_t n = 0;
-	const char **names = hub_api_cluster_names(r, set, &n);
-	free(set);
-	if (names == NULL)
-		return hub_api_error(r, 500, "out of memory");
 	char err[FL_ERR_LEN] = "";
 	char *json = NULL;
 	PGconn *c = n > 0 ? hub_api_pgconn(r, err) : NULL;
