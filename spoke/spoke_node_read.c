@@ -9,6 +9,17 @@
 #include <string.h>
 #include <unistd.h>
 
+/* read(2) that retries when a signal interrupts it: bytes read, 0 at the end, -errno on an error. */
+static ssize_t read_retry(int fd, void *buf, size_t n)
+{
+	for (;;) {
+		ssize_t r = read(fd, buf, n);
+		if (r >= 0 || errno != EINTR) {
+			return r >= 0 ? r : -errno;
+		}
+	}
+}
+
 int spoke_node_read_open_dir(const char *host_root, const char *sub)
 {
 	char path[PATH_MAX];
@@ -35,15 +46,9 @@ int spoke_node_read_file(int dirfd, const char *path, char *buf, size_t cap, siz
 	}
 	int rv = 0;
 	while (got < cap - 1) {
-		ssize_t r = read(fd, buf + got, cap - 1 - got);
-		if (r < 0) {
-			if (errno == EINTR) {
-				continue;
-			}
-			rv = -errno;
-			break;
-		}
-		if (r == 0) {
+		ssize_t r = read_retry(fd, buf + got, cap - 1 - got);
+		if (r <= 0) {
+			rv = (int)r;
 			break;
 		}
 		got += (size_t)r;
@@ -126,15 +131,9 @@ int spoke_node_read_lines(int dirfd, const char *path, size_t max_bytes, int (*f
 		if (want == 0) {
 			break;
 		}
-		ssize_t r = read(fd, chunk, want);
-		if (r < 0) {
-			if (errno == EINTR) {
-				continue;
-			}
-			rv = -errno;
-			break;
-		}
-		if (r == 0) {
+		ssize_t r = read_retry(fd, chunk, want);
+		if (r <= 0) {
+			rv = (int)r;
 			break;
 		}
 		total += (size_t)r;
