@@ -12,7 +12,31 @@ struct spoke_node_role {
 	spoke_nvml *nvml; /* NULL when NVML is not there */
 	spoke_rdma_prev rdma_prev;
 	spoke_node_counters counters;
+	spoke_node_job_seen *seen; /* the last cycle's jobs with a framework, by pid */
+	uint32_t n_seen;
 };
+
+/* Remembers the frameworks of jobs (in pid order), so the next cycle need not read their maps again. */
+static void remember_frameworks(spoke_node_role *n, const fl_proto_job *jobs, uint32_t count)
+{
+	spoke_node_job_seen *s = count > 0 ? realloc(n->seen, count * sizeof(*s)) : NULL;
+	if (count > 0 && s == NULL) {
+		return; /* keep the old list: it is only a shortcut */
+	}
+	if (count == 0) {
+		free(n->seen);
+	}
+	n->seen = s;
+	n->n_seen = 0;
+	for (uint32_t i = 0; i < count; i++) {
+		if (jobs[i].framework[0] != '\0') {
+			s[n->n_seen].pid = jobs[i].pid;
+			s[n->n_seen].started_ms = jobs[i].started_ms;
+			snprintf(s[n->n_seen].framework, sizeof(s[n->n_seen].framework), "%s", jobs[i].framework);
+			n->n_seen++;
+		}
+	}
+}
 
 int spoke_node_open(const spoke_config *cfg, spoke_node_role **out, char err[FL_ERR_LEN])
 {
@@ -69,7 +93,10 @@ int spoke_node_collect(spoke_node_role *n, const spoke_frame_meta *meta, int64_t
 		    spoke_node_rdma(cfg->host_root, now_ms, &n->rdma_prev, &out->rdma, &out->n_rdma, &n->counters, err);
 	}
 	if (rv == FL_OK) {
-		rv = spoke_node_jobs(cfg->host_root, &out->jobs, &out->n_jobs, &n->counters, err);
+		rv = spoke_node_jobs(cfg->host_root, n->seen, n->n_seen, &out->jobs, &out->n_jobs, &n->counters, err);
+	}
+	if (rv == FL_OK) {
+		remember_frameworks(n, out->jobs, out->n_jobs);
 	}
 	if (rv != FL_OK) {
 		fl_proto_frame_free(out);
@@ -88,5 +115,6 @@ void spoke_node_close(spoke_node_role *n)
 		return;
 	}
 	spoke_nvml_close(n->nvml);
+	free(n->seen);
 	free(n);
 }

@@ -77,6 +77,12 @@ typedef struct spoke_rdma_prev {
 int spoke_node_rdma(const char *host_root, int64_t now_ms, spoke_rdma_prev *prev, fl_proto_rdma **out, uint32_t *n,
                     spoke_node_counters *c, char err[FL_ERR_LEN]);
 
+/* A GPU job's framework as an earlier cycle found it in the job's maps (its command line names none). */
+typedef struct spoke_node_job_seen {
+	int64_t pid, started_ms;
+	char framework[FL_STATUS_LEN];
+} spoke_node_job_seen;
+
 /* GPU jobs: processes under host_root/proc with an open fd whose link target is /dev/kfd, /dev/dri/...,
  * /dev/nvidia... or /dev/davinci... Per job: pid, ppid and pgid and start time from stat (start ticks /
  * CLK_TCK after /proc/stat's btime), name from comm, cmdline (NUL-separated arguments joined by spaces;
@@ -88,9 +94,13 @@ int spoke_node_rdma(const char *host_root, int64_t now_ms, spoke_rdma_prev *prev
  * back into dashes), devices (the distinct GPU device files, sorted, comma-separated, as many whole ones
  * as fit the field). Environment variables are never read, nor anything but the fd folder of a process that
  * holds no GPU device file.
+ * seen[0..n_seen) (sorted by pid; NULL when none): frameworks found earlier; a job with the same pid and
+ * start time whose command line names none takes that one instead of reading its maps again (a maps of a
+ * real PyTorch process is thousands of lines). Only a framework found is remembered, so a job that has
+ * not loaded one yet is looked at again next time.
  * Jobs in pid order, at most FL_PROTO_MAX_JOBS (the rest counted in jobs_dropped). *out (caller frees;
  * NULL when none) and *n. FL_OK, FL_ENOMEM, or FL_EIO when host_root/proc itself cannot be read. */
-int spoke_node_jobs(const char *host_root, fl_proto_job **out, uint32_t *n, spoke_node_counters *c,
-                    char err[FL_ERR_LEN]);
+int spoke_node_jobs(const char *host_root, const spoke_node_job_seen *seen, uint32_t n_seen, fl_proto_job **out,
+                    uint32_t *n, spoke_node_counters *c, char err[FL_ERR_LEN]);
 
 #endif

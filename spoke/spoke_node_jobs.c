@@ -342,8 +342,24 @@ static bool gone(int rv)
 typedef struct {
 	int procfd;
 	long clk_tck;
-	int64_t btime; /* seconds since the epoch; 0 not read yet, -1 unknown */
+	int64_t btime;                   /* seconds since the epoch; 0 not read yet, -1 unknown */
+	const spoke_node_job_seen *seen; /* sorted by pid */
+	uint32_t n_seen;
 } scan;
+
+static int seen_cmp(const void *key, const void *item)
+{
+	int64_t pid = *(const int64_t *)key, other = ((const spoke_node_job_seen *)item)->pid;
+	return (pid > other) - (pid < other);
+}
+
+/* The framework an earlier cycle found for job j (same pid and start), or NULL. */
+static const char *seen_framework(const scan *sc, const fl_proto_job *j)
+{
+	const spoke_node_job_seen *s =
+	    sc->seen != NULL ? bsearch(&j->pid, sc->seen, sc->n_seen, sizeof(*sc->seen), seen_cmp) : NULL;
+	return s != NULL && s->started_ms == j->started_ms && s->framework[0] != '\0' ? s->framework : NULL;
+}
 
 /* Fills j for the GPU process pid (its devices in ds). False when it cannot be read whole. */
 static bool read_job(scan *sc, const char *pid, int64_t pid_num, devs *ds, fl_proto_job *j)
@@ -399,6 +415,9 @@ static bool read_job(scan *sc, const char *pid, int64_t pid_num, devs *ds, fl_pr
 	pod_uid(cg, j->pod_uid);
 
 	const char *fw = framework_in(raw, raw_len);
+	if (fw == NULL) {
+		fw = seen_framework(sc, j);
+	}
 	if (fw == NULL) {
 		snprintf(p, sizeof(p), "%s/maps", pid);
 		rv = spoke_node_read_lines(sc->procfd, p, MAPS_MAX, maps_line, &fw);
@@ -459,12 +478,15 @@ static int list_pids(int procfd, uint32_t **pids, uint32_t *n, char err[FL_ERR_L
 	return FL_OK;
 }
 
-int spoke_node_jobs(const char *host_root, fl_proto_job **out, uint32_t *n, spoke_node_counters *c,
-                    char err[FL_ERR_LEN])
+int spoke_node_jobs(const char *host_root, const spoke_node_job_seen *seen, uint32_t n_seen, fl_proto_job **out,
+                    uint32_t *n, spoke_node_counters *c, char err[FL_ERR_LEN])
 {
 	*out = NULL;
 	*n = 0;
-	scan sc = {.procfd = spoke_node_read_open_dir(host_root, "proc"), .clk_tck = sysconf(_SC_CLK_TCK)};
+	scan sc = {.procfd = spoke_node_read_open_dir(host_root, "proc"),
+	           .clk_tck = sysconf(_SC_CLK_TCK),
+	           .seen = seen,
+	           .n_seen = n_seen};
 	if (sc.procfd < 0) {
 		size_t rl = strlen(host_root);
 		return fl_seterr(err, FL_EIO, "%s%sproc: cannot open: %s", host_root,

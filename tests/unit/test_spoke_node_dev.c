@@ -184,7 +184,7 @@ static void test_node_without_gpus_has_no_rows(void **state)
 
 	fl_proto_job *j = NULL;
 	char err[FL_ERR_LEN] = "";
-	assert_int_equal(spoke_node_jobs(root, &j, &n, &c, err), FL_OK);
+	assert_int_equal(spoke_node_jobs(root, NULL, 0, &j, &n, &c, err), FL_OK);
 	assert_int_equal(n, 0);
 	assert_null(j);
 	assert_int_equal(c.proc_unreadable, 1); /* proc/999 */
@@ -344,7 +344,7 @@ static fl_proto_job *jobs_ok(const char *root, uint32_t *n, spoke_node_counters 
 {
 	fl_proto_job *j = NULL;
 	char err[FL_ERR_LEN] = "";
-	if (spoke_node_jobs(root, &j, n, c, err) != FL_OK) {
+	if (spoke_node_jobs(root, NULL, 0, &j, n, c, err) != FL_OK) {
 		fail_msg("spoke_node_jobs: %s", err);
 	}
 	for (uint32_t i = 0; i < *n; i++) {
@@ -355,6 +355,43 @@ static fl_proto_job *jobs_ok(const char *root, uint32_t *n, spoke_node_counters 
 		assert_utf8(j[i].devices);
 	}
 	return j;
+}
+
+/* A framework found in an earlier cycle's maps is taken for the same process (pid and start time) without
+ * reading its maps again; another start time of that pid is a new process and is looked at afresh. */
+static void test_jobs_reuse_a_framework_seen_before(void **state)
+{
+	(void)state;
+	char root[256], maps[320];
+	make_tree(root, "seen", "--procs 8 --gpu-procs 8");
+	spoke_node_counters c = {0};
+	uint32_t n = 0;
+	fl_proto_job *j = jobs_ok(root, &n, &c);
+	uint32_t k = 0;
+	while (k < n && j[k].pid != 1007) {
+		k++;
+	}
+	assert_true(k < n);
+	assert_string_equal(j[k].framework, "torch"); /* "python3 worker.py --rank 7", libtorch in its maps */
+	spoke_node_job_seen seen = {.pid = 1007, .started_ms = j[k].started_ms, .framework = "paddle"};
+	snprintf(maps, sizeof(maps), "%s/proc/1007/maps", root);
+	assert_int_equal(unlink(maps), 0);
+	free(j);
+
+	char err[FL_ERR_LEN] = "";
+	assert_int_equal(spoke_node_jobs(root, &seen, 1, &j, &n, &c, err), FL_OK);
+	for (k = 0; k < n && j[k].pid != 1007; k++) {
+	}
+	assert_true(k < n);
+	assert_string_equal(j[k].framework, "paddle"); /* from seen: the maps were not read */
+	free(j);
+	seen.started_ms += 1; /* the pid now belongs to another process */
+	assert_int_equal(spoke_node_jobs(root, &seen, 1, &j, &n, &c, err), FL_OK);
+	for (k = 0; k < n && j[k].pid != 1007; k++) {
+	}
+	assert_true(k < n);
+	assert_string_equal(j[k].framework, ""); /* its maps are gone and nothing else names one */
+	free(j);
 }
 
 static void test_jobs_are_the_gpu_processes_with_their_fields(void **state)
@@ -509,7 +546,7 @@ static void test_jobs_without_proc_is_an_io_error(void **state)
 	spoke_node_counters c = {0};
 	fl_proto_job *j = NULL;
 	uint32_t n = 3;
-	assert_int_equal(spoke_node_jobs(root, &j, &n, &c, err), FL_EIO);
+	assert_int_equal(spoke_node_jobs(root, NULL, 0, &j, &n, &c, err), FL_EIO);
 	assert_null(j);
 	assert_int_equal(n, 0);
 	assert_non_null(strstr(err, "empty-root/proc"));
@@ -642,6 +679,7 @@ int main(void)
 	    cmocka_unit_test(test_rdma_devices_counters_and_rates),
 	    cmocka_unit_test(test_rdma_device_without_counters_is_skipped_and_counted),
 	    cmocka_unit_test(test_jobs_are_the_gpu_processes_with_their_fields),
+	    cmocka_unit_test(test_jobs_reuse_a_framework_seen_before),
 	    cmocka_unit_test(test_jobs_on_a_node_without_nvidia),
 	    cmocka_unit_test(test_jobs_cmdline_redaction),
 	    cmocka_unit_test(test_jobs_without_proc_is_an_io_error),
