@@ -256,8 +256,8 @@ check_eq "unknown parameters are ignored" 200 "$(code '/v1/nodes?_=123&foo=bar')
 n3=$(get '/v1/nodes/a-n3?cluster=alpha')
 check_eq "node detail" "NotReady true true maintenance disk NoSchedule 192000 Ubuntu 22.04.4 LTS alpha" \
 	"$(jq -r '.data | "\(.status) \(.unschedulable) \(.faulty) \(.taints[0].key) \(.taints[0].value) \(.taints[0].effect) \(.cpu_millis) \(.os_image) \(.cluster_name)"' <<<"$n3")"
-check_eq "node detail: every field of a-n1" \
-	'{"cluster_name":"alpha","container_runtime":"containerd://1.7.13","cpu_millis":192000,"faulty":false,"gpu_allocation":8,"gpu_count":8,"gpu_devices":2,"gpu_name":"AMD Instinct MI300X","gpu_utilization":60,"ip":"10.0.0.1","kernel_version":"5.15.0-105-generic","kubelet_version":"v1.29.3","memory_bytes":2199023255552,"name":"a-n1","os_image":"Ubuntu 22.04.4 LTS","status":"Ready","taints":[],"unschedulable":false}' \
+check_eq "node detail: every field of a-n1 (no node agent reports it: agent null; the cluster role does: kubernetes true)" \
+	'{"agent":null,"cluster_name":"alpha","container_runtime":"containerd://1.7.13","cpu_millis":192000,"faulty":false,"gpu_allocation":8,"gpu_count":8,"gpu_devices":2,"gpu_name":"AMD Instinct MI300X","gpu_utilization":60,"ip":"10.0.0.1","kernel_version":"5.15.0-105-generic","kubelet_version":"v1.29.3","kubernetes":true,"memory_bytes":2199023255552,"name":"a-n1","os_image":"Ubuntu 22.04.4 LTS","status":"Ready","taints":[],"unschedulable":false}' \
 	"$(get '/v1/nodes/a-n1?cluster=alpha' | jq -cS '.data')"
 check_eq "node detail: no utilization → null, no GPU rows → 0 devices" "null 0" \
 	"$(get '/v1/nodes/a-n3' | jq -r '"\(.data.gpu_utilization) \(.data.gpu_devices)"')"
@@ -269,8 +269,8 @@ check_eq "... and with cluster it answers" "Unknown" "$(get '/v1/nodes/shared?cl
 check_eq "unknown node → 404" "404 4004" "$(code /v1/nodes/nope) $(ecode)"
 check_eq "node of another cluster → 404" 404 "$(code '/v1/nodes/a-n1?cluster=beta')"
 g=$(get '/v1/nodes/a-n1/gpuDevices?cluster=alpha')
-check_eq "gpuDevices: Lens gpu_device rows ordered by gpu_id" \
-	'[{"cluster_name":"alpha","gpu_id":0,"gpu_model":"AMD Instinct MI300X","memory":196608,"node_name":"a-n1","numa":0,"power":600.5,"serial":"SN-A1-0","temperature":44,"utilization":70},{"cluster_name":"alpha","gpu_id":1,"gpu_model":"AMD Instinct MI300X","memory":196608,"node_name":"a-n1","numa":1,"power":610,"serial":"SN-A1-1","temperature":45.5,"utilization":50}]' \
+check_eq "gpuDevices: Lens gpu_device rows ordered by gpu_id, read by the cluster role" \
+	'[{"cluster_name":"alpha","gpu_id":0,"gpu_model":"AMD Instinct MI300X","memory":196608,"node_name":"a-n1","numa":0,"power":600.5,"serial":"SN-A1-0","source":"cluster","temperature":44,"utilization":70},{"cluster_name":"alpha","gpu_id":1,"gpu_model":"AMD Instinct MI300X","memory":196608,"node_name":"a-n1","numa":1,"power":610,"serial":"SN-A1-1","source":"cluster","temperature":45.5,"utilization":50}]' \
 	"$(jq -cS '.data' <<<"$g")"
 check_eq "gpuDevices of a node without GPUs: empty" "[]" "$(get '/v1/nodes/a-n3/gpuDevices' | jq -c '.data')"
 check_eq "gpuDevices: null utilization stays null" null "$(get '/v1/nodes/shared/gpuDevices?cluster=gamma' | jq '.data[0].utilization')"
