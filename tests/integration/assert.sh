@@ -38,8 +38,16 @@ check_contains() {
 	fi
 }
 
+# fl_done: the tally; non-zero if anything failed. Then, for a failed run, the lines other than INFO of the
+# logs named in FL_DIAG_LOGS (space-separated paths a test sets), so a failure seen only in CI says why.
 fl_done() {
 	rm -f "${TMPDIR:-/tmp}/fl_ports.$$" # fl_free_port's record of the ports it handed out
+	if [ "$FL_FAIL" -gt 0 ] && [ -n "${FL_DIAG_LOGS:-}" ]; then
+		local f
+		for f in $FL_DIAG_LOGS; do
+			[ -f "$f" ] && { echo "--- $f (not INFO)"; grep -v " INFO " "$f" | tail -40; }
+		done
+	fi
 	echo "$FL_PASS passed, $FL_FAIL failed"
 	[ "$FL_FAIL" -eq 0 ]
 }

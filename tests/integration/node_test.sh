@@ -51,6 +51,7 @@ clusters:
   - name: beta
     key_file: keys/beta.key
 YAML
+FL_DIAG_LOGS="$T/hub.log $T/spoke.log $T/run.log"
 "$BIN/fleetlens-hub" --config "$T/clusters.yaml" >>"$T/hub.log" 2>&1 &
 HUB_PID=$!
 fl_wait_http "$API/healthz" 30 || { cat "$T/hub.log"; check_eq "hub answers /healthz" 200 none; fl_done; exit 1; }

@@ -80,6 +80,7 @@ spoke_yaml "$T/alpha8.yaml" alpha 12 8 30s
 spoke_yaml "$T/beta.yaml" beta 6 9 30s
 spoke_yaml "$T/beta_run.yaml" beta 6 9 1s
 
+FL_DIAG_LOGS="$T/hub.log $T/spoke.log"
 start_hub() {
 	"$BIN/fleetlens-hub" --config "$T/clusters.yaml" >>"$T/hub.log" 2>&1 &
 	HUB_PID=$!
