@@ -80,12 +80,17 @@ static int create_day(PGconn *c, const char *base, int64_t day_ms, bool *made, c
 	PQclear(r);
 	if (!missing)
 		return FL_OK;
+	/* ATTACH PARTITION lets inserts go on (it takes only SHARE UPDATE EXCLUSIVE on the parent), and an
+	 * insert routed to DEFAULT just before it then fails its partition check ("violates partition
+	 * constraint"): a frame committing at that moment was refused. So writers wait for this transaction
+	 * (SHARE ROW EXCLUSIVE conflicts with their ROW EXCLUSIVE), once a day per table. */
 	snprintf(sql, sizeof(sql),
-	         "CREATE TABLE %s_%s (LIKE %s);"
+	         "LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE;"
+	         " CREATE TABLE %s_%s (LIKE %s);"
 	         " WITH moved AS (DELETE FROM %s_default WHERE sampled_at >= '%s 00:00:00+00'"
 	         " AND sampled_at < '%s 00:00:00+00' RETURNING *) INSERT INTO %s_%s SELECT * FROM moved;"
 	         " ALTER TABLE %s ATTACH PARTITION %s_%s FOR VALUES FROM ('%s 00:00:00+00') TO ('%s 00:00:00+00')",
-	         base, d, base, base, iso, niso, base, d, base, base, d, iso, niso);
+	         base, base, d, base, base, iso, niso, base, d, base, base, d, iso, niso);
 	PGresult *x = PQexec(c, sql);
 	if (PQresultStatus(x) != PGRES_COMMAND_OK)
 		return fail(c, x, "creating a history partition", err);
