@@ -1,9 +1,9 @@
 /* hub_api.h — the hub's HTTP API and console (civetweb): the Lens-compatible /v1 routes (README "API"),
  * /healthz, /readyz, /metrics, and the web_dir files at / . Answers are JSON in the envelope
- * {"meta":{"code":2000,"message":"OK"},"data":...}; errors carry real HTTP status codes. /v1 reads come
- * from the in-memory view (hub_view), never from PostgreSQL; only /readyz queries the database (each
- * worker thread through its own hub_store). With hub.api_tokens, /v1 and /metrics need a bearer token
- * and each token sees its clusters only; without, the API listens on loopback only. */
+ * {"meta":{"code":2000,"message":"OK"},"data":...}; errors carry real HTTP status codes. The cluster,
+ * overview and node routes answer from the in-memory view (hub_view); workloads, jobs, utilization history,
+ * a node's agent and /readyz query PostgreSQL, each worker thread through its own hub_store. With hub.api_tokens, /v1
+ * and /metrics need a bearer token and each token sees its clusters only; without, the API listens on loopback only. */
 #ifndef HUB_API_H
 #define HUB_API_H
 
@@ -14,9 +14,7 @@
 #include "hub_registry.h"
 #include "hub_view.h"
 
-#define HUB_API_MAX_PAGE_SIZE 1000
-#define HUB_API_MAX_PAGE_NUM  10000000
-#define HUB_API_MAX_WEB_FILE  (4 << 20) /* console files above 4 MiB are not served */
+#define HUB_API_MAX_WEB_FILE (4 << 20) /* console files above 4 MiB are not served */
 
 typedef struct hub_api hub_api;
 

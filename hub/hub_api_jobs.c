@@ -20,8 +20,7 @@ int hub_api_jobs(hub_req *r)
 	int rv;
 	if (hub_params_name(r->query, "node", node, sizeof(node), msg) != FL_OK ||
 	    hub_params_name(r->query, "framework", framework, sizeof(framework), msg) != FL_OK ||
-	    hub_params_int(r->query, "page_num", 1, 1, 10000000, &page_num, msg) != FL_OK ||
-	    hub_params_int(r->query, "page_size", 10, 1, 1000, &page_size, msg) != FL_OK)
+	    hub_params_page(r->query, &page_num, &page_size, msg) != FL_OK)
 		return hub_api_error(r, 400, "%s", msg);
 	const char **names;
 	if ((rv = hub_api_status_list(r, job_statuses, N_JOB_STATUSES, sbuf, st, &q.n_statuses)) != 0 ||

@@ -320,8 +320,7 @@ int hub_api_v1_nodes(hub_req *r)
 	if (hub_params_name(r->query, "name", name, sizeof(name), msg) != FL_OK ||
 	    hub_params_text(r->query, "gpu_name", gpu_name, msg) != FL_OK ||
 	    hub_params_statuses(r->query, statuses, q.statuses, &q.n_statuses, msg) != FL_OK ||
-	    hub_params_int(r->query, "page_num", 1, 1, HUB_API_MAX_PAGE_NUM, &q.page_num, msg) != FL_OK ||
-	    hub_params_int(r->query, "page_size", 10, 1, HUB_API_MAX_PAGE_SIZE, &q.page_size, msg) != FL_OK ||
+	    hub_params_page(r->query, &q.page_num, &q.page_size, msg) != FL_OK ||
 	    hub_params_order(r->query, &q.order, msg) != FL_OK ||
 	    hub_params_bool(r->query, "desc", false, &q.desc, msg)) {
 		free(set);

@@ -42,8 +42,7 @@ int hub_api_workloads(hub_req *r)
 	if (hub_params_name(r->query, "namespace", ns, sizeof(ns), msg) != FL_OK ||
 	    hub_params_name(r->query, "kind", kind, sizeof(kind), msg) != FL_OK ||
 	    hub_params_name(r->query, "name", name, sizeof(name), msg) != FL_OK ||
-	    hub_params_int(r->query, "page_num", 1, 1, 10000000, &page_num, msg) != FL_OK ||
-	    hub_params_int(r->query, "page_size", 10, 1, 1000, &page_size, msg) != FL_OK ||
+	    hub_params_page(r->query, &page_num, &page_size, msg) != FL_OK ||
 	    hub_params_bool(r->query, "desc", false, &q.desc, msg) != FL_OK)
 		return hub_api_error(r, 400, "%s", msg);
 	const char **names;

@@ -70,6 +70,12 @@ int hub_params_int(const char *qs, const char *name, int64_t def, int64_t min, i
 	return FL_OK;
 }
 
+int hub_params_page(const char *qs, int64_t *page_num, int64_t *page_size, char msg[FL_ERR_LEN])
+{
+	int rv = hub_params_int(qs, "page_num", 1, 1, HUB_PARAM_MAX_PAGE_NUM, page_num, msg);
+	return rv != FL_OK ? rv : hub_params_int(qs, "page_size", 10, 1, HUB_PARAM_MAX_PAGE_SIZE, page_size, msg);
+}
+
 int hub_params_bool(const char *qs, const char *name, bool def, bool *out, char msg[FL_ERR_LEN])
 {
 	char v[HUB_PARAM_MAX + 1];

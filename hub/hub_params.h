@@ -29,6 +29,13 @@ int hub_params_raw(const char *qs, const char *name, size_t occ, char out[HUB_PA
 int hub_params_int(const char *qs, const char *name, int64_t def, int64_t min, int64_t max, int64_t *out,
                    char msg[FL_ERR_LEN]);
 
+#define HUB_PARAM_MAX_PAGE_SIZE 1000
+#define HUB_PARAM_MAX_PAGE_NUM  10000000
+
+/* The list routes' paging: page_num (default 1, 1..HUB_PARAM_MAX_PAGE_NUM) and page_size (default 10,
+ * 1..HUB_PARAM_MAX_PAGE_SIZE), each as hub_params_int. */
+int hub_params_page(const char *qs, int64_t *page_num, int64_t *page_size, char msg[FL_ERR_LEN]);
+
 /* "true" or "false"; def when absent. */
 int hub_params_bool(const char *qs, const char *name, bool def, bool *out, char msg[FL_ERR_LEN]);
 
