@@ -3,8 +3,8 @@
 // /v1/nodes/{name}), and the node's GPU jobs (/v1/jobs?cluster=&node=, status filter and paging). A node no
 // agent reports is shown as such, not hidden. Command lines and every other value are untrusted text: they
 // reach the page through dom.js only (text nodes and attributes).
-import { apiGet } from "./api.js";
 import { ago, bytes, count, el, isNum, notice, secondsSince, section, when } from "./dom.js";
+import { pagedTable } from "./paged.js";
 
 /** What the agent sections say when `agent` is null. */
 export const NO_AGENT = "No node agent reports this node (no spoke in the node role has sent a frame for it), so its RDMA devices, device changes and GPU jobs are not known.";
@@ -128,7 +128,6 @@ export function agentPanels(node) {
   return { sections: [agentSec, rdmaSec, changeSec], show, fail };
 }
 
-const PAGE_SIZE = 10;
 export const JOB_FILTERS = [
   ["running,lost", "running or lost"],
   ["", "any"],
@@ -138,85 +137,37 @@ const JOB_COLUMNS = ["PID", "Name", "Framework", "Status", "Pod UID", "Started",
 
 /** The node's GPU jobs section; call load() to (re)read the current page. */
 export function jobsPanel(cluster, node) {
-  const state = { status: JOB_FILTERS[0][0], page: 1, total: 0, seq: 0, destroyed: false };
-  const statusSelect = el("select", { id: "job-status", name: "job_status" }, ...JOB_FILTERS.map(([v, l]) => el("option", { value: v }, l)));
-  const rows = el("tbody", { id: "job-rows" });
-  const caption = el("caption", {}, "GPU jobs");
-  const info = el("span", { id: "job-page-info", class: "page-info", "aria-live": "polite" });
-  const prev = el("button", { type: "button", id: "job-prev", onclick: () => go(state.page - 1) }, "‹ Previous");
-  const next = el("button", { type: "button", id: "job-next", onclick: () => go(state.page + 1) }, "Next ›");
-  const pages = () => Math.max(1, Math.ceil(state.total / PAGE_SIZE));
-  const go = (p) => {
-    state.page = Math.min(Math.max(1, p), pages());
-    load();
-  };
-  statusSelect.addEventListener("change", () => {
-    state.status = statusSelect.value;
-    state.page = 1;
-    load();
-  });
-  const [sec, body] = section("GPU jobs", "jobs-section");
-  body.append(
-    el("p", { class: "muted small" }, "Processes that hold GPU device files, as the node agent reads them."),
-    el("form", { class: "filters", "aria-label": "Filter GPU jobs", onsubmit: (e) => e.preventDefault() }, el("label", { for: "job-status" }, "Status"), statusSelect),
-    el(
-      "div",
-      { class: "table-wrap" },
-      el("table", { id: "jobs", class: "data" }, caption, el("thead", {}, el("tr", {}, ...JOB_COLUMNS.map((h, i) => el("th", { scope: "col", class: i === 0 ? "num" : "" }, h)))), rows),
-    ),
-    el("nav", { class: "pager", "aria-label": "GPU job table pages" }, prev, info, next),
-  );
-
-  function render(list) {
-    rows.replaceChildren(
-      ...list.map((j) => {
-        const c = jobCells(j);
-        return el(
-          "tr",
-          { dataset: { job: j.id } },
-          el("th", { scope: "row", class: "num" }, c[0]),
-          el("td", {}, c[1]),
-          el("td", {}, c[2]),
-          el("td", {}, el("span", { class: `job-status ${j.status === "running" || j.status === "lost" ? j.status : "ended"}` }, c[3])),
-          el("td", { class: "uid" }, c[4]),
-          el("td", {}, c[5]),
-          el("td", {}, c[6]),
-          el("td", { class: "cmdline", title: j.cmdline || undefined }, c[7]),
-        );
-      }),
-    );
-    if (list.length === 0)
-      rows.append(el("tr", {}, el("td", { colspan: JOB_COLUMNS.length, class: "muted" }, state.status ? "no GPU job with this status on this node" : "no GPU job reported on this node")));
-    caption.textContent = `GPU jobs on ${node}: ${state.total}`;
-    info.textContent = `page ${state.page} of ${pages()} · ${state.total} jobs`;
-    prev.disabled = state.page <= 1;
-    next.disabled = state.page >= pages();
-  }
-
-  async function load() {
-    const my = ++state.seq;
-    try {
-      const data = await apiGet("/v1/jobs", { cluster, node, status: state.status, page_num: state.page, page_size: PAGE_SIZE });
-      if (my !== state.seq || state.destroyed) return true;
-      state.total = isNum(data?.total) ? data.total : 0;
-      if (state.page > pages() && state.total > 0) {
-        go(pages());
-        return true;
-      }
-      render(Array.isArray(data?.data) ? data.data : []);
-      return true;
-    } catch (e) {
-      if (my !== state.seq || state.destroyed) return false;
-      if (e.status !== 401) rows.replaceChildren(el("tr", {}, el("td", { colspan: JOB_COLUMNS.length }, notice("error", `Cannot load the GPU jobs: ${e.message}`))));
-      return false;
-    }
-  }
-
-  return {
-    el: sec,
-    load,
-    destroy() {
-      state.destroyed = true;
+  return pagedTable({
+    prefix: "job",
+    title: "GPU jobs",
+    sectionId: "jobs-section",
+    tableId: "jobs",
+    intro: el("p", { class: "muted small" }, "Processes that hold GPU device files, as the node agent reads them."),
+    filters: JOB_FILTERS,
+    filterLabel: "Filter GPU jobs",
+    navLabel: "GPU job table pages",
+    columns: JOB_COLUMNS,
+    numeric: (i) => i === 0,
+    path: "/v1/jobs",
+    params: { cluster, node },
+    row: (j) => {
+      const c = jobCells(j);
+      return el(
+        "tr",
+        { dataset: { job: j.id } },
+        el("th", { scope: "row", class: "num" }, c[0]),
+        el("td", {}, c[1]),
+        el("td", {}, c[2]),
+        el("td", {}, el("span", { class: `job-status ${j.status === "running" || j.status === "lost" ? j.status : "ended"}` }, c[3])),
+        el("td", { class: "uid" }, c[4]),
+        el("td", {}, c[5]),
+        el("td", {}, c[6]),
+        el("td", { class: "cmdline", title: j.cmdline || undefined }, c[7]),
+      );
     },
-  };
+    empty: (status) => (status ? "no GPU job with this status on this node" : "no GPU job reported on this node"),
+    caption: (total) => `GPU jobs on ${node}: ${total}`,
+    noun: "jobs",
+    what: "the GPU jobs",
+  });
 }

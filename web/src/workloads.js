@@ -4,8 +4,8 @@
 import { apiGet } from "./api.js";
 import { bar, count, el, isNum, notice, pct, section, when } from "./dom.js";
 import { historyPanel } from "./history.js";
+import { pagedTable } from "./paged.js";
 
-const PAGE_SIZE = 10;
 export const WORKLOAD_FILTERS = [
   ["Running,Pending", "running or pending"],
   ["", "any"],
@@ -28,93 +28,38 @@ export function workloadCells(w) {
 
 /** The section; call load() to (re)read the current page. link(uid) is the workload page's address. */
 export function workloadsPanel(cluster, link = null) {
-  const state = { status: WORKLOAD_FILTERS[0][0], page: 1, total: 0, seq: 0, destroyed: false };
-  const statusSelect = el(
-    "select",
-    { id: "workload-status", name: "workload_status" },
-    ...WORKLOAD_FILTERS.map(([v, l]) => el("option", { value: v }, l)),
-  );
-  const rows = el("tbody", { id: "workload-rows" });
-  const caption = el("caption", {}, "GPU workloads");
-  const head = el(
-    "tr",
-    {},
-    ...["Workload", "Kind", "Status", "GPUs", "Pods", "Utilization", "Started", "Ended"].map((h, i) =>
-      el("th", { scope: "col", class: i >= 3 && i <= 5 ? "num" : "" }, h),
-    ),
-  );
-  const info = el("span", { id: "workload-page-info", "aria-live": "polite" });
-  const prev = el("button", { type: "button", id: "workload-prev", onclick: () => go(state.page - 1) }, "‹ Previous");
-  const next = el("button", { type: "button", id: "workload-next", onclick: () => go(state.page + 1) }, "Next ›");
-  const pages = () => Math.max(1, Math.ceil(state.total / PAGE_SIZE));
-  const go = (p) => {
-    state.page = Math.min(Math.max(1, p), pages());
-    load();
-  };
-  statusSelect.addEventListener("change", () => {
-    state.status = statusSelect.value;
-    state.page = 1;
-    load();
-  });
-  const [sec, body] = section("GPU workloads", "workloads");
-  body.append(
-    el("form", { class: "filters", "aria-label": "Filter workloads", onsubmit: (e) => e.preventDefault() }, el("label", { for: "workload-status" }, "Status"), statusSelect),
-    el("div", { class: "table-wrap" }, el("table", { id: "workloads", class: "data" }, caption, el("thead", {}, head), rows)),
-    el("nav", { class: "pager", "aria-label": "Workload table pages" }, prev, info, next),
-  );
-
-  function render(list) {
-    rows.replaceChildren(
-      ...list.map((w) => {
-        const c = workloadCells(w);
-        return el(
-          "tr",
-          { dataset: { workload: w.uid } },
-          el("th", { scope: "row", class: "name" }, link ? el("a", { href: link(w.uid), dataset: { link: "workload" } }, c[0]) : c[0]),
-          el("td", {}, c[1]),
-          el("td", {}, el("span", { class: `wl-status ${String(w.status).toLowerCase()}` }, c[2])),
-          el("td", { class: "num" }, c[3]),
-          el("td", { class: "num" }, c[4]),
-          el("td", { class: "num" }, c[5], isNum(w.gpu_utilization) ? bar(w.gpu_utilization, "util") : ""),
-          el("td", {}, c[6]),
-          el("td", {}, c[7]),
-        );
-      }),
-    );
-    if (list.length === 0)
-      rows.append(el("tr", {}, el("td", { colspan: 8, class: "muted" }, state.status ? "no GPU workload with this status" : "this cluster has reported no GPU workloads")));
-    caption.textContent = `GPU workloads of ${cluster}: ${state.total}`;
-    info.textContent = `page ${state.page} of ${pages()} · ${state.total} workloads`;
-    prev.disabled = state.page <= 1;
-    next.disabled = state.page >= pages();
-  }
-
-  async function load() {
-    const my = ++state.seq;
-    try {
-      const data = await apiGet("/v1/workloads", { cluster, status: state.status, page_num: state.page, page_size: PAGE_SIZE });
-      if (my !== state.seq || state.destroyed) return true;
-      state.total = isNum(data?.total) ? data.total : 0;
-      if (state.page > pages() && state.total > 0) {
-        go(pages());
-        return true;
-      }
-      render(Array.isArray(data?.data) ? data.data : []);
-      return true;
-    } catch (e) {
-      if (my !== state.seq || state.destroyed) return false;
-      if (e.status !== 401) rows.replaceChildren(el("tr", {}, el("td", { colspan: 8 }, notice("error", `Cannot load workloads: ${e.message}`))));
-      return false;
-    }
-  }
-
-  return {
-    el: sec,
-    load,
-    destroy() {
-      state.destroyed = true;
+  return pagedTable({
+    prefix: "workload",
+    title: "GPU workloads",
+    sectionId: "workloads",
+    tableId: "workloads",
+    filters: WORKLOAD_FILTERS,
+    filterLabel: "Filter workloads",
+    navLabel: "Workload table pages",
+    columns: ["Workload", "Kind", "Status", "GPUs", "Pods", "Utilization", "Started", "Ended"],
+    numeric: (i) => i >= 3 && i <= 5,
+    path: "/v1/workloads",
+    params: { cluster },
+    row: (w) => {
+      const c = workloadCells(w);
+      return el(
+        "tr",
+        { dataset: { workload: w.uid } },
+        el("th", { scope: "row", class: "name" }, link ? el("a", { href: link(w.uid), dataset: { link: "workload" } }, c[0]) : c[0]),
+        el("td", {}, c[1]),
+        el("td", {}, el("span", { class: `wl-status ${String(w.status).toLowerCase()}` }, c[2])),
+        el("td", { class: "num" }, c[3]),
+        el("td", { class: "num" }, c[4]),
+        el("td", { class: "num" }, c[5], isNum(w.gpu_utilization) ? bar(w.gpu_utilization, "util") : ""),
+        el("td", {}, c[6]),
+        el("td", {}, c[7]),
+      );
     },
-  };
+    empty: (status) => (status ? "no GPU workload with this status" : "this cluster has reported no GPU workloads"),
+    caption: (total) => `GPU workloads of ${cluster}: ${total}`,
+    noun: "workloads",
+    what: "workloads",
+  });
 }
 
 const POD_COLUMNS = ["Pod", "Node", "GPUs", "Phase", "Utilization", "Created"];
