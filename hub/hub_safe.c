@@ -1,5 +1,6 @@
 /* hub_safe.c — the SaFE sync thread, its reads and batched writes, and its metrics. */
 #include "hub_safe.h"
+#include "hub_sql.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -144,46 +145,19 @@ static void centi_text(int centi, char *out, size_t len)
 
 /* --- statements ---------------------------------------------------------------------------------- */
 
-static int db_fail(PGconn *c, PGresult *r, const char *what, char err[FL_ERR_LEN])
-{
-	const char *msg = r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(c);
-	int rv = fl_seterr(err, FL_EDB, "%s: %.*s", what, (int)strcspn(msg, "\n"), msg);
-	PQclear(r);
-	return rv;
-}
-
-static int exec_cmd(PGconn *c, const char *sql, int n, const char *const *params, const char *what,
-                    char err[FL_ERR_LEN])
-{
-	PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK)
-		return db_fail(c, r, what, err);
-	PQclear(r);
-	return FL_OK;
-}
-
 /* Runs sql on c, its one parameter the text[] "{"a","b"}" of the n cluster names; *out: the rows (the
  * caller clears them). FL_OK, FL_EDB (err names what), FL_ENOMEM. */
 static int select_clusters(PGconn *c, const char *sql, const char *const *names, size_t n, const char *what,
                            PGresult **out, char err[FL_ERR_LEN])
 {
 	*out = NULL;
-	buf b = {.ok = true};
-	buf_put(&b, "{", 1);
-	for (size_t i = 0; i < n; i++)
-		buf_elem_str(&b, names[i]);
-	buf_put(&b, "}", 1);
-	if (!b.ok) {
-		free(b.p);
+	char *arr = hub_sql_text_array(names, n);
+	if (arr == NULL)
 		return fl_seterr(err, FL_ENOMEM, "out of memory");
-	}
-	const char *p1[1] = {b.p};
-	PGresult *r = PQexecParams(c, sql, 1, NULL, p1, NULL, NULL, 0);
-	free(b.p);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK)
-		return db_fail(c, r, what, err);
-	*out = r;
-	return FL_OK;
+	const char *p1[1] = {arr};
+	int rv = hub_sql_exec(c, sql, 1, p1, PGRES_TUPLES_OK, out, what, err);
+	free(arr);
+	return rv;
 }
 
 static const char sql_have[] =
@@ -224,7 +198,7 @@ static int write_updates(PGconn *c, const hub_safe_plan *p, buf b[3], char err[F
 		if (!b[0].ok || !b[1].ok || !b[2].ok)
 			return fl_seterr(err, FL_ENOMEM, "out of memory building node_statistic updates");
 		const char *params[3] = {b[0].p, b[1].p, b[2].p};
-		int rv = exec_cmd(c, sql_update, 3, params, "UPDATE node_statistic", err);
+		int rv = hub_sql_exec(c, sql_update, 3, params, PGRES_COMMAND_OK, NULL, "UPDATE node_statistic", err);
 		if (rv != FL_OK)
 			return rv;
 	}
@@ -251,7 +225,8 @@ static int write_inserts(PGconn *c, const hub_safe_plan *p, buf b[3], char err[F
 		if (!b[0].ok || !b[1].ok || !b[2].ok)
 			return fl_seterr(err, FL_ENOMEM, "out of memory building node_statistic inserts");
 		const char *params[3] = {b[0].p, b[1].p, b[2].p};
-		int rv = exec_cmd(c, sql_insert, 3, params, "INSERT INTO node_statistic", err);
+		int rv =
+		    hub_sql_exec(c, sql_insert, 3, params, PGRES_COMMAND_OK, NULL, "INSERT INTO node_statistic", err);
 		if (rv != FL_OK)
 			return rv;
 	}
@@ -320,8 +295,8 @@ static int wl_write(PGconn *c, const hub_safe_wl_write *rows, size_t n, bool upd
 		if (!ok)
 			return fl_seterr(err, FL_ENOMEM, "out of memory building workload_statistic writes");
 		const char *params[7] = {b[0].p, b[1].p, b[2].p, b[3].p, b[4].p, b[5].p, b[6].p};
-		int rv = exec_cmd(c, update ? sql_wl_update : sql_wl_insert, cols, params,
-		                  update ? "UPDATE workload_statistic" : "INSERT INTO workload_statistic", err);
+		int rv = hub_sql_exec(c, update ? sql_wl_update : sql_wl_insert, cols, params, PGRES_COMMAND_OK, NULL,
+		                      update ? "UPDATE workload_statistic" : "INSERT INTO workload_statistic", err);
 		if (rv != FL_OK)
 			return rv;
 	}
@@ -388,10 +363,9 @@ static int apply_locked(PGconn *c, hub_safe_want *want, size_t n_want, hub_safe_
 	char lock_sql[128];
 	snprintf(lock_sql, sizeof(lock_sql), "SELECT pg_advisory_xact_lock(%d, %d)", HUB_SAFE_LOCK_CLASS,
 	         HUB_SAFE_LOCK_KEY);
-	PGresult *r = PQexecParams(c, lock_sql, 0, NULL, NULL, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK)
-		return db_fail(c, r, "pg_advisory_xact_lock", err);
-	PQclear(r);
+	PGresult *r = NULL;
+	if ((rv = hub_sql_exec(c, lock_sql, 0, NULL, PGRES_TUPLES_OK, NULL, "pg_advisory_xact_lock", err)) != FL_OK)
+		return rv;
 
 	if ((rv = select_clusters(c, sql_have, clusters, n_clusters, "SELECT node_statistic", &r, err)) != FL_OK)
 		return rv;
@@ -442,12 +416,12 @@ int hub_safe_apply(PGconn *safe, hub_safe_want *want, size_t n_want, hub_safe_wl
 	hub_safe_stats zero = {.clusters = n_clusters};
 	*st = zero;
 	buf b[3] = {{.ok = true}, {.ok = true}, {.ok = true}};
-	int rv = exec_cmd(safe, "BEGIN", 0, NULL, "BEGIN", err);
+	int rv = hub_sql_exec(safe, "BEGIN", 0, NULL, PGRES_COMMAND_OK, NULL, "BEGIN", err);
 	if (rv == FL_OK) {
 		hub_safe_stats got = zero;
 		rv = apply_locked(safe, want, n_want, wl, n_wl, clusters, n_clusters, &got, b, err);
 		if (rv == FL_OK)
-			rv = exec_cmd(safe, "COMMIT", 0, NULL, "COMMIT", err);
+			rv = hub_sql_exec(safe, "COMMIT", 0, NULL, PGRES_COMMAND_OK, NULL, "COMMIT", err);
 		else
 			PQclear(PQexec(safe, "ROLLBACK"));
 		if (rv == FL_OK)
