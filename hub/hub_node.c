@@ -365,14 +365,7 @@ static const char SQL_AGENTS[] =
 int hub_node_agents_json(PGconn *c, const char *const *clusters, size_t n, const char *node, char **json,
                          char err[FL_ERR_LEN])
 {
-	*json = NULL;
-	char *names = hub_sql_text_array(clusters, n);
-	if (names == NULL)
-		return fl_seterr(err, FL_ENOMEM, "out of memory");
-	const char *v[] = {node, names};
-	int rv = hub_sql_one_text(c, SQL_AGENTS, 2, v, "read node agents", json, err);
-	free(names);
-	return rv;
+	return hub_sql_one_text_in(c, SQL_AGENTS, node, clusters, n, "read node agents", json, err);
 }
 
 static const char SQL_NODE_GPUS[] =
@@ -387,13 +380,17 @@ int hub_node_gpus_json(PGconn *c, const char *cluster, const char *node, char **
 	return hub_sql_one_text(c, SQL_NODE_GPUS, 2, v, "read node GPUs", json, err);
 }
 
-#define JOB_ROW                                                                                                                               \
-	"json_build_object('id', j.id, 'cluster_name', j.cluster_name, 'node_name', j.node_name, 'pid', j.pid, "                              \
-	"'ppid',"                                                                                                                             \
-	" j.ppid, 'pgid', j.pgid, 'name', j.name, 'cmdline', j.cmdline, 'cwd', j.cwd, 'framework', j.framework,"                              \
-	" 'pod_uid', j.pod_uid, 'devices', j.devices, 'status', j.status, 'started_at', " RFC("to_timestamp(j."                               \
-	                                                                                      "started_ms / 1000.0)") ", 'first_seen', " RFC( \
-	    "j.first_seen") ", 'last_seen', " RFC("j.last_seen") ", 'ended_at', " RFC("j.ended_at") ")"
+#define JOB_ROW                                                                                                        \
+	"json_build_object('id', j.id, 'cluster_name', j.cluster_name, 'node_name', j.node_name, 'pid', j.pid, "       \
+	"'ppid',"                                                                                                      \
+	" j.ppid, 'pgid', j.pgid, 'name', j.name, 'cmdline', j.cmdline, 'cwd', j.cwd, 'framework', j.framework,"       \
+	" 'pod_uid', j.pod_uid, 'devices', j.devices, 'status', j.status, 'started_at', " RFC(                         \
+	    "to_timestamp(j."                                                                                          \
+	    "started_ms / 1000.0)") ", 'first_seen', " RFC("j.first_seen") ", 'last_seen', " RFC("j.last_seen") ", "   \
+	                                                                                                        "'end" \
+	                                                                                                        "ed_"  \
+	                                                                                                        "at'," \
+	                                                                                                        " " RFC("j.ended_at") ")"
 
 static const char SQL_JOB_LIST[] =
     "WITH m AS (SELECT * FROM gpu_job j WHERE j.cluster_name IN (SELECT unnest($1::text[]))"
@@ -425,16 +422,10 @@ int hub_job_list(PGconn *c, const hub_job_query *q, char **json, char err[FL_ERR
 
 int hub_job_get(PGconn *c, const char *const *clusters, size_t n, int64_t id, char **json, char err[FL_ERR_LEN])
 {
-	*json = NULL;
-	char *names = hub_sql_text_array(clusters, n), ids[24];
-	if (names == NULL)
-		return fl_seterr(err, FL_ENOMEM, "out of memory");
+	char ids[24];
 	snprintf(ids, sizeof(ids), "%" PRId64, id);
-	const char *v[] = {ids, names};
-	int rv = hub_sql_one_text(c,
-	                          "SELECT coalesce((SELECT " JOB_ROW "::text FROM gpu_job j WHERE j.id = $1::bigint"
-	                          " AND j.cluster_name IN (SELECT unnest($2::text[]))), 'null')",
-	                          2, v, "read job", json, err);
-	free(names);
-	return rv;
+	return hub_sql_one_text_in(c,
+	                           "SELECT coalesce((SELECT " JOB_ROW "::text FROM gpu_job j WHERE j.id = $1::bigint"
+	                           " AND j.cluster_name IN (SELECT unnest($2::text[]))), 'null')",
+	                           ids, clusters, n, "read job", json, err);
 }

@@ -38,6 +38,19 @@ int hub_sql_one_text(PGconn *c, const char *sql, int n, const char *const *v, co
 	return *out != NULL ? FL_OK : fl_seterr(err, FL_ENOMEM, "out of memory");
 }
 
+int hub_sql_one_text_in(PGconn *c, const char *sql, const char *key, const char *const *clusters, size_t n,
+                        const char *what, char **out, char err[FL_ERR_LEN])
+{
+	*out = NULL;
+	char *names = hub_sql_text_array(clusters, n);
+	if (names == NULL)
+		return fl_seterr(err, FL_ENOMEM, "out of memory");
+	const char *v[] = {key, names};
+	int rv = hub_sql_one_text(c, sql, 2, v, what, out, err);
+	free(names);
+	return rv;
+}
+
 char *hub_sql_text_array(const char *const *items, size_t n)
 {
 	size_t len = 3;

@@ -23,6 +23,11 @@ int hub_sql_exec(PGconn *c, const char *sql, int n, const char *const *v, ExecSt
 int hub_sql_one_text(PGconn *c, const char *sql, int n, const char *const *v, const char *what, char **out,
                      char err[FL_ERR_LEN]);
 
+/* hub_sql_one_text for the item reads of the API: $1 is key, $2 the text[] of clusters[0..n) the caller may
+ * see. FL_OK, FL_EDB, FL_ENOMEM. */
+int hub_sql_one_text_in(PGconn *c, const char *sql, const char *key, const char *const *clusters, size_t n,
+                        const char *what, char **out, char err[FL_ERR_LEN]);
+
 /* A text[] literal {"a","b"} of n strings (quotes and backslashes escaped). malloc'd, caller frees; NULL
  * if out of memory. */
 char *hub_sql_text_array(const char *const *items, size_t n);

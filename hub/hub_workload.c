@@ -365,12 +365,5 @@ static const char SQL_GET[] =
 int hub_workload_get(PGconn *c, const char *const *clusters, size_t n_clusters, const char *uid, char **json,
                      char err[FL_ERR_LEN])
 {
-	*json = NULL;
-	char *names = hub_sql_text_array(clusters, n_clusters);
-	if (names == NULL)
-		return fl_seterr(err, FL_ENOMEM, "out of memory");
-	const char *v[] = {uid, names};
-	int rv = hub_sql_one_text(c, SQL_GET, 2, v, "read workload", json, err);
-	free(names);
-	return rv;
+	return hub_sql_one_text_in(c, SQL_GET, uid, clusters, n_clusters, "read workload", json, err);
 }
