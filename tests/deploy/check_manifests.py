@@ -336,6 +336,22 @@ RBAC_WANT = {(g, r, v) for g, r in (("", "nodes"), ("", "pods"), ("apps", "repli
              for v in ("get", "list", "watch")}
 
 
+def check_key_and_hub(what, cfg, mounts, objs, hub_cfg):
+    """A spoke.yaml of either role: its key and TLS files lie in mounted volumes, and (given the hub overlay's
+    clusters.yaml) its cluster is registered there and its hub_url has the hub's ingest scheme and port."""
+    files = [cfg.get("key_file")] + [v for kk, v in (cfg.get("tls") or {}).items() if kk != "server_name"]
+    missing = [f for f in files if not under_mount(f, mounts, objs)[1]]
+    check(f"{what}: key_file and tls files are mounted", not missing, f"not in any mounted volume: {missing}")
+    if hub_cfg is not None:
+        names = [c["name"] for c in hub_cfg.get("clusters", [])]
+        check(f"{what}: cluster '{cfg.get('cluster')}' is registered in the hub overlay's clusters.yaml",
+              cfg.get("cluster") in names, f"hub has {names}")
+        hub_url, ingest = cfg.get("hub_url", ""), hub_cfg["hub"]["ingest_url"]
+        check(f"{what}: hub_url {hub_url} has the hub's ingest scheme and port ({ingest})",
+              hub_url.split("://")[0] == ingest.split("://")[0] and port_of(hub_url) == port_of(ingest),
+              "scheme or port differ")
+
+
 def check_spoke(name, hub_cfg):
     what = name
     objs = render(name)
@@ -395,17 +411,7 @@ def check_spoke(name, hub_cfg):
           spool is not None and "emptyDir" in spool and not any(
               m.get("readOnly") for m in pspec["containers"][0]["volumeMounts"] if m["mountPath"] == cfg.get("spool_dir")),
           f"mounts {sorted(mounts)}")
-    files = [cfg.get("key_file")] + [v for kk, v in (cfg.get("tls") or {}).items() if kk != "server_name"]
-    missing = [f for f in files if not under_mount(f, mounts, objs)[1]]
-    check(f"{what}: key_file and tls files are mounted", not missing, f"not in any mounted volume: {missing}")
-    if hub_cfg is not None:
-        names = [c["name"] for c in hub_cfg.get("clusters", [])]
-        check(f"{what}: cluster '{cfg.get('cluster')}' is registered in the hub overlay's clusters.yaml",
-              cfg.get("cluster") in names, f"hub has {names}")
-        hub_url, ingest = cfg.get("hub_url", ""), hub_cfg["hub"]["ingest_url"]
-        check(f"{what}: hub_url {hub_url} has the hub's ingest scheme and port ({ingest})",
-              hub_url.split("://")[0] == ingest.split("://")[0] and port_of(hub_url) == port_of(ingest),
-              "scheme or port differ")
+    check_key_and_hub(what, cfg, mounts, objs, hub_cfg)
     spoke_bin = binary("fleetlens-spoke")
     if spoke_bin is None:
         skip(f"{what}: fleetlens-spoke accepts the ConfigMap's spoke.yaml", "no fleetlens-spoke in FL_BIN")
@@ -583,21 +589,11 @@ def check_spoke_node(name, hub_cfg):
           spool is not None and "emptyDir" in spool and size is not None and size >= spool_max and not any(
               m.get("readOnly") for m in c["volumeMounts"] if m["mountPath"] == cfg.get("spool_dir")),
           f"mounts {sorted(mounts)}, sizeLimit {size}")
-    files = [cfg.get("key_file")] + [v for kk, v in (cfg.get("tls") or {}).items() if kk != "server_name"]
-    missing = [f for f in files if not under_mount(f, mounts, objs)[1]]
-    check(f"{what}: key_file and tls files are mounted", not missing, f"not in any mounted volume: {missing}")
+    check_key_and_hub(what, cfg, mounts, objs, hub_cfg)
     for kind_, n in (("ConfigMap", "fleetlens-spoke-node-config"), ("Secret", "fleetlens-spoke-node-key")):
         check(f"{what}: {kind_} {n} (not the cluster role's name)",
               any(o["metadata"]["name"] == n or o["metadata"]["name"].startswith(n + "-") for o in find(objs, kind_)),
               f"{kind_}s {[o['metadata']['name'] for o in find(objs, kind_)]}")
-    if hub_cfg is not None:
-        names = [c_["name"] for c_ in hub_cfg.get("clusters", [])]
-        check(f"{what}: cluster '{cfg.get('cluster')}' is registered in the hub overlay's clusters.yaml",
-              cfg.get("cluster") in names, f"hub has {names}")
-        hub_url, ingest = cfg.get("hub_url", ""), hub_cfg["hub"]["ingest_url"]
-        check(f"{what}: hub_url {hub_url} has the hub's ingest scheme and port ({ingest})",
-              hub_url.split("://")[0] == ingest.split("://")[0] and port_of(hub_url) == port_of(ingest),
-              "scheme or port differ")
 
     spoke_bin = binary("fleetlens-spoke")
     if spoke_bin is None:
