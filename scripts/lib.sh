@@ -114,6 +114,21 @@ fl_wait_http() {
 	return 1
 }
 
+# fl_wait_until SECONDS CONDITION: evaluates the shell text CONDITION every 0.2 s until it holds (returns 0)
+# or SECONDS have passed (returns 1).
+fl_wait_until() {
+	local i
+	for ((i = 0; i < $1 * 5; i++)); do
+		eval "$2" && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# fl_sql SQL: runs SQL in the fleetlens database of the server fl_pg_start started; prints the rows
+# unaligned, without headers.
+fl_sql() { psql -h "$FL_PG_DIR" -U postgres -d fleetlens -tAqc "$1"; }
+
 # fl_make_key FILE: writes a new random cluster key (64 hex characters) to FILE, readable only by its
 # owner, unless FILE exists already.
 fl_make_key() {

@@ -24,7 +24,6 @@ trap cleanup EXIT
 fl_pg_start "$T/pg"
 API_PORT=$(fl_free_port)
 API="http://127.0.0.1:$API_PORT"
-sql() { psql -h "$FL_PG_DIR" -U postgres -d fleetlens -tAqc "$1"; }
 
 mkdir -p "$T/tokens"
 printf 'ops-token-0123456789abcdef\n' >"$T/tokens/ops"
@@ -97,7 +96,7 @@ stop_hub() { kill "$HUB_PID" && wait "$HUB_PID" 2>/dev/null; HUB_PID=""; }
 # --- first start creates the schema; then the rows are written while the hub is stopped -------------
 start_hub
 stop_hub
-sql "
+fl_sql "
 UPDATE cluster SET k8s_version = 'v1.29.3', spoke_version = '0.1.0', source = 'sim', spoke_id = 'a1', last_seq = 10,
   last_frame_at = now(), last_sent_at = now() WHERE name = 'alpha';
 UPDATE cluster SET k8s_version = 'v1.28.9', spoke_version = '0.1.0', spoke_id = 'b1', last_seq = 3,
@@ -135,7 +134,7 @@ INSERT INTO gpu_device (cluster_name, node_name, gpu_id, gpu_model, memory, util
   ('beta', 'b-n1', 1, 'NVIDIA H100', 81920, 20, 51, 301, 'SN-B1-1', 1),
   ('gamma', 'shared', 0, 'AMD Instinct MI300X', 196608, NULL, 30, 90, 'SN-G-0', -1);
 "
-check_eq "rows written for three clusters" 6 "$(sql "SELECT count(*) FROM node")"
+check_eq "rows written for three clusters" 6 "$(fl_sql "SELECT count(*) FROM node")"
 start_hub
 check_contains "hub logs the view's size at start" "view " "$(grep 'started:' "$T/hub.log")"
 
@@ -353,7 +352,7 @@ check_eq "a node path climbing with encoded slashes is no route (the path is nor
 	"$(code '/v1/nodes/..%2F..%2Fetc%2Fpasswd') $(msg)"
 check_eq "an encoded path does not reach files outside the console" 404 "$(code '/..%2Fsql%2Fhub%2F001_init.sql')"
 check_eq "a dot path does not reach files outside the console (CMakeLists.txt is beside web/)" 404 "$(code '/%2e%2e/CMakeLists.txt')"
-check_eq "nothing was dropped" 6 "$(sql "SELECT count(*) FROM node")"
+check_eq "nothing was dropped" 6 "$(fl_sql "SELECT count(*) FROM node")"
 check_eq "unknown cluster → 404" "404 4004" "$(code '/v1/nodes?cluster=nope') $(ecode)"
 
 # --- tokens and scopes -------------------------------------------------------------------------------------

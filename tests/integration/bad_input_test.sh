@@ -24,7 +24,6 @@ INGEST_PORT=$(fl_free_port)
 API_PORT=$(fl_free_port)
 API="http://127.0.0.1:$API_PORT"
 URL="tcp://127.0.0.1:$INGEST_PORT"
-sql() { psql -h "$FL_PG_DIR" -U postgres -d fleetlens -tAqc "$1"; }
 for c in alpha beta other; do fl_make_key "$T/keys/$c.key"; done
 
 cat >"$T/clusters.yaml" <<YAML
@@ -60,7 +59,7 @@ SPOKE_PID=$!
 
 metric() { curl -s "$API/metrics" | awk -v m="$1" '$1 == m {print $2; found=1} END {if (!found) print 0}'; }
 rejected() { metric "fleetlens_hub_frames_rejected_total{reason=\"$1\"}"; }
-beta_frames() { sql "SELECT count(*) FROM ingest_log WHERE cluster_name='beta'"; }
+beta_frames() { fl_sql "SELECT count(*) FROM ingest_log WHERE cluster_name='beta'"; }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$HUB_PID/status"; }
 tool() { "$BIN/fl-frame-tool" "$@"; }
 # send FILE: prints the ack's status ("none" when no ack came)
@@ -105,11 +104,11 @@ check_eq "both bad signatures counted" 2 "$(rejected bad_signature)"
 tool make --cluster ghost --spoke s1 --seq 1 --nodes 3 --key-file "$T/keys/alpha.key" -o "$T/ghost.bin"
 check_eq "frame of an unknown cluster rejected" rejected "$(send "$T/ghost.bin")"
 check_eq "unknown cluster counted" 1 "$(rejected unknown_cluster)"
-check_eq "no rows for the unknown cluster" 0 "$(sql "SELECT count(*) FROM node WHERE cluster_name='ghost'")"
+check_eq "no rows for the unknown cluster" 0 "$(fl_sql "SELECT count(*) FROM node WHERE cluster_name='ghost'")"
 
 check_eq "the same frame again is a duplicate" duplicate "$(send "$T/good.bin")"
 check_eq "alpha has one ingest_log entry for seq 1" 1 \
-	"$(sql "SELECT count(*) FROM ingest_log WHERE cluster_name='alpha' AND spoke_id='s1' AND seq=1")"
+	"$(fl_sql "SELECT count(*) FROM ingest_log WHERE cluster_name='alpha' AND spoke_id='s1' AND seq=1")"
 now=$(($(date +%s) * 1000))
 tool make --cluster alpha --spoke s2 --seq 10 --nodes 5 --sent-ms "$now" --key-file "$T/keys/alpha.key" -o "$T/new.bin"
 check_eq "a newer stream (spoke s2) is accepted" ok "$(send "$T/new.bin")"
@@ -118,7 +117,7 @@ tool make --cluster alpha --spoke s0 --seq 1 --nodes 1 --sent-ms $((now - 360000
 check_eq "an hour-old frame of another stream is a replay" rejected "$(send "$T/old.bin")"
 check_eq "replay counted" 1 "$(rejected replay)"
 check_eq "the replay did not overwrite alpha's rows (5 nodes from s2)" 5 \
-	"$(sql "SELECT count(*) FROM node WHERE cluster_name='alpha'")"
+	"$(fl_sql "SELECT count(*) FROM node WHERE cluster_name='alpha'")"
 
 # --- a barrage: 200 bad frames of every kind, then the hub's memory and the good spoke -----------------
 for i in $(seq 25); do
@@ -132,7 +131,7 @@ check_eq "hub RSS grew by less than 32 MiB over the barrage" true \
 sleep 2
 check_eq "the good spoke kept landing during the barrage" true \
 	"$([ "$(beta_frames)" -gt "$beta_before" ] && echo true || echo "false ($beta_before -> $(beta_frames))")"
-check_eq "beta's rows are intact" 22 "$(sql "SELECT count(*) FROM node WHERE cluster_name='beta'")"
+check_eq "beta's rows are intact" 22 "$(fl_sql "SELECT count(*) FROM node WHERE cluster_name='beta'")"
 check_eq "hub is still alive" 0 "$(kill -0 "$HUB_PID" 2>/dev/null; echo $?)"
 check_contains "the hub logged the reason" "bad_signature" "$(cat "$T/hub.log")"
 

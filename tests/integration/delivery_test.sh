@@ -29,7 +29,6 @@ INGEST_PORT=$(fl_free_port)
 API_PORT=$(fl_free_port)
 API="http://127.0.0.1:$API_PORT"
 URL="tcp://127.0.0.1:$INGEST_PORT"
-sql() { psql -h "$FL_PG_DIR" -U postgres -d fleetlens -tAqc "$1"; }
 metric() { curl -s "$API/metrics" | awk -v m="$1" '$1 == m {print $2; found=1} END {if (!found) print 0}'; }
 NAMES="alpha $(printf 'c%02d ' $(seq 20))"
 
@@ -74,7 +73,7 @@ start_spoke() { # start_spoke CLUSTER: sets SPOKE_PID
 	SPOKES+=("$SPOKE_PID")
 }
 stop_spoke() { kill -TERM "$1" 2>/dev/null && wait "$1" 2>/dev/null; }
-frames() { sql "SELECT count(*) FROM ingest_log WHERE cluster_name='$1'"; }
+frames() { fl_sql "SELECT count(*) FROM ingest_log WHERE cluster_name='$1'"; }
 wait_frames() { # wait_frames CLUSTER N SECONDS: until ingest_log holds at least N frames of CLUSTER
 	local i
 	for ((i = 0; i < $3 * 5; i++)); do
@@ -93,8 +92,8 @@ stopped_total() { grep -h 'stats at stop' "$T/$1.log" | grep -o " $2=[0-9]*" | a
 account() {
 	local c=$1 used committed dup superseded dropped rejected spooled=0 f s noack sum
 	used=$(awk '$1 == "last_seq" {print $2}' "$T/$c.spool/state")
-	committed=$(sql "SELECT count(*) FROM ingest_log WHERE cluster_name='$c'")
-	dup=$(sql "SELECT count(*) - count(DISTINCT (spoke_id, seq)) FROM ingest_log WHERE cluster_name='$c'")
+	committed=$(fl_sql "SELECT count(*) FROM ingest_log WHERE cluster_name='$c'")
+	dup=$(fl_sql "SELECT count(*) - count(DISTINCT (spoke_id, seq)) FROM ingest_log WHERE cluster_name='$c'")
 	superseded=$(stopped_total "$c" superseded)
 	dropped=$(stopped_total "$c" dropped)
 	rejected=$(stopped_total "$c" rejected)
@@ -102,7 +101,7 @@ account() {
 		[ -e "$f" ] || continue
 		s=$(basename "$f")
 		s=${s%%-*}
-		[ "$(sql "SELECT count(*) FROM ingest_log WHERE cluster_name='$c' AND seq=$s")" -eq 0 ] && spooled=$((spooled + 1))
+		[ "$(fl_sql "SELECT count(*) FROM ingest_log WHERE cluster_name='$c' AND seq=$s")" -eq 0 ] && spooled=$((spooled + 1))
 	done
 	check_eq "$c: no sequence number committed twice" 0 "$dup"
 	check_eq "$c: no frame dropped or rejected" "0 0" "$dropped $rejected"
@@ -136,24 +135,24 @@ stop_spoke "$A"
 account alpha
 "$BIN/fleetlens-spoke" --config "$T/alpha.yaml" --once --dry-run >"$T/alpha.json" 2>/dev/null
 check_eq "the simulator reports 30 GPU + 3 CPU nodes for alpha" 33 "$(jq '.nodes|length' "$T/alpha.json")"
-check_eq "alpha's node rows = the simulator's, none twice" 33 "$(sql "SELECT count(*) FROM node WHERE cluster_name='alpha'")"
+check_eq "alpha's node rows = the simulator's, none twice" 33 "$(fl_sql "SELECT count(*) FROM node WHERE cluster_name='alpha'")"
 check_eq "alpha's GPU rows = the simulator's" "$(jq '.gpus|length' "$T/alpha.json")" \
-	"$(sql "SELECT count(*) FROM gpu_device WHERE cluster_name='alpha'")"
+	"$(fl_sql "SELECT count(*) FROM gpu_device WHERE cluster_name='alpha'")"
 
 # --- 2. the spoke restarts: same spoke id, the sequence continues ---------------------------------------
-ids_before=$(sql "SELECT count(DISTINCT spoke_id) FROM ingest_log WHERE cluster_name='alpha'")
-max_before=$(sql "SELECT max(seq) FROM ingest_log WHERE cluster_name='alpha'")
+ids_before=$(fl_sql "SELECT count(DISTINCT spoke_id) FROM ingest_log WHERE cluster_name='alpha'")
+max_before=$(fl_sql "SELECT max(seq) FROM ingest_log WHERE cluster_name='alpha'")
 n=$(frames alpha)
 start_spoke alpha
 A=$SPOKE_PID
 wait_frames alpha $((n + 2)) 30
 stop_spoke "$A"
 check_eq "after a restart the spoke id is the same" "$ids_before" \
-	"$(sql "SELECT count(DISTINCT spoke_id) FROM ingest_log WHERE cluster_name='alpha'")"
+	"$(fl_sql "SELECT count(DISTINCT spoke_id) FROM ingest_log WHERE cluster_name='alpha'")"
 check_eq "after a restart the sequence continues: frames above seq $max_before landed" t \
-	"$(sql "SELECT count(*) >= 2 FROM ingest_log WHERE cluster_name='alpha' AND seq > $max_before")"
+	"$(fl_sql "SELECT count(*) >= 2 FROM ingest_log WHERE cluster_name='alpha' AND seq > $max_before")"
 check_eq "... and the restarted spoke's frames came after the old ones" 0 \
-	"$(sql "SELECT count(*) FROM ingest_log WHERE cluster_name='alpha' AND seq > $max_before
+	"$(fl_sql "SELECT count(*) FROM ingest_log WHERE cluster_name='alpha' AND seq > $max_before
 	        AND received_at < (SELECT max(received_at) FROM ingest_log WHERE cluster_name='alpha' AND seq <= $max_before)")"
 account alpha
 
@@ -188,29 +187,29 @@ for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
 low=1000
 for c in $(printf 'c%02d ' $(seq 20)); do
 	account "$c"
-	check_eq "$c: all node rows present" 11 "$(sql "SELECT count(*) FROM node WHERE cluster_name='$c'")"
+	check_eq "$c: all node rows present" 11 "$(fl_sql "SELECT count(*) FROM node WHERE cluster_name='$c'")"
 	f=$(frames "$c")
 	[ "$f" -lt "$low" ] && low=$f
 done
 check_eq "every one of the twenty spokes landed frames all minute (fewest: $low)" true "$([ "$low" -ge 20 ] && echo true || echo false)"
 check_eq "per-cluster order respected: a higher seq never committed before a lower one" 0 \
-	"$(sql "SELECT count(*) FROM (SELECT received_at < lag(received_at) OVER w AS back FROM ingest_log
+	"$(fl_sql "SELECT count(*) FROM (SELECT received_at < lag(received_at) OVER w AS back FROM ingest_log
 	        WINDOW w AS (PARTITION BY cluster_name, spoke_id ORDER BY seq)) x WHERE back")"
 check_eq "all twenty online in the API" 20 \
 	"$(curl -s "$API/v1/clusters" | jq '[.data[] | select(.name != "alpha" and .status == "online")] | length')"
 
 # --- 5. heartbeats keep a quiet cluster online -----------------------------------------------------------
 sed -i 's/^interval: 1s/interval: 1h/; s/^heartbeat: 10s/heartbeat: 1s/' "$T/c01.yaml"
-before=$(sql "SELECT last_frame_at FROM cluster WHERE name='c01'")
+before=$(fl_sql "SELECT last_frame_at FROM cluster WHERE name='c01'")
 start_spoke c01
 C=$SPOKE_PID
 sleep 5
 stop_spoke "$C"
 check_eq "a quiet spoke (interval 1h) sent heartbeats, committed like frames" t \
-	"$(sql "SELECT count(*) >= 2 FROM ingest_log WHERE cluster_name='c01' AND kind='heartbeat'")"
+	"$(fl_sql "SELECT count(*) >= 2 FROM ingest_log WHERE cluster_name='c01' AND kind='heartbeat'")"
 check_eq "heartbeats moved the cluster's last frame time" t \
-	"$(sql "SELECT last_frame_at > '$before' FROM cluster WHERE name='c01'")"
-check_eq "heartbeats left c01's node rows alone" 11 "$(sql "SELECT count(*) FROM node WHERE cluster_name='c01'")"
+	"$(fl_sql "SELECT last_frame_at > '$before' FROM cluster WHERE name='c01'")"
+check_eq "heartbeats left c01's node rows alone" 11 "$(fl_sql "SELECT count(*) FROM node WHERE cluster_name='c01'")"
 account c01
 
 [ "$FL_FAIL" -eq 0 ] || { echo "--- hub log"; tail -40 "$T/hub.log"; for c in alpha c01; do echo "--- $c"; tail -20 "$T/$c.log"; done; }

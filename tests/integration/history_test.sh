@@ -19,7 +19,6 @@ cleanup() {
 trap cleanup EXIT
 
 fl_pg_start "$T/pg"
-sql() { psql -h "$FL_PG_DIR" -U postgres -d fleetlens -tAqc "$1"; }
 INGEST_PORT=$(fl_free_port)
 API_PORT=$(fl_free_port)
 API="http://127.0.0.1:$API_PORT"
@@ -59,38 +58,37 @@ start_hub() {
 	fl_wait_http "$API/healthz" 30 || { cat "$T/hub.log"; check_eq "hub answers /healthz" 200 none; fl_done; exit 1; }
 }
 stop_hub() { kill "$HUB_PID" && wait "$HUB_PID" 2>/dev/null; HUB_PID=""; }
-wait_until() { local i; for ((i = 0; i < $1 * 5; i++)); do eval "$2" && return 0; sleep 0.2; done; return 1; }
 day() { date -u -d "@$(($(date +%s) + $1 * 86400))" +%Y%m%d; }
-parts() { sql "SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'node_utilization_history'::regclass"; }
+parts() { fl_sql "SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'node_utilization_history'::regclass"; }
 
 start_hub
 P="node_utilization_history"
-wait_until 10 '[ "$(parts)" == "${P}_$(day 0),${P}_$(day 1),${P}_$(day 2),${P}_default" ]'
+fl_wait_until 10 '[ "$(parts)" == "${P}_$(day 0),${P}_$(day 1),${P}_$(day 2),${P}_default" ]'
 check_eq "day partitions for today and 2 days ahead, plus DEFAULT" "${P}_$(day 0),${P}_$(day 1),${P}_$(day 2),${P}_default" "$(parts)"
 
 # --- each committed frame appends its nodes' figures --------------------------------------------------------
 "$BIN/fleetlens-spoke" --config "$T/alpha.yaml" --once >"$T/spoke.log" 2>&1
 check_eq "first frame acknowledged" 0 $?
-with_value=$(sql "SELECT count(*) FROM node WHERE cluster_name='alpha' AND gpu_utilization IS NOT NULL")
-check_num "one history row per node with a figure" "$with_value" "$(sql "SELECT count(*) FROM $P")"
+with_value=$(fl_sql "SELECT count(*) FROM node WHERE cluster_name='alpha' AND gpu_utilization IS NOT NULL")
+check_num "one history row per node with a figure" "$with_value" "$(fl_sql "SELECT count(*) FROM $P")"
 check_eq "the rows hold the node table's figures" \
-	"$(sql "SELECT string_agg(name || '=' || gpu_utilization, ',' ORDER BY name) FROM node WHERE cluster_name='alpha' AND gpu_utilization IS NOT NULL")" \
-	"$(sql "SELECT string_agg(node_name || '=' || gpu_utilization, ',' ORDER BY node_name) FROM $P")"
+	"$(fl_sql "SELECT string_agg(name || '=' || gpu_utilization, ',' ORDER BY name) FROM node WHERE cluster_name='alpha' AND gpu_utilization IS NOT NULL")" \
+	"$(fl_sql "SELECT string_agg(node_name || '=' || gpu_utilization, ',' ORDER BY node_name) FROM $P")"
 check_eq "they sit in today's partition, none in DEFAULT" "$with_value 0" \
-	"$(sql "SELECT count(*) FROM ${P}_$(day 0)") $(sql "SELECT count(*) FROM ${P}_default")"
+	"$(fl_sql "SELECT count(*) FROM ${P}_$(day 0)") $(fl_sql "SELECT count(*) FROM ${P}_default")"
 sleep 1
 "$BIN/fleetlens-spoke" --config "$T/alpha.yaml" --once >>"$T/spoke.log" 2>&1
-check_num "a second frame appends again" "$((with_value * 2))" "$(sql "SELECT count(*) FROM $P")"
+check_num "a second frame appends again" "$((with_value * 2))" "$(fl_sql "SELECT count(*) FROM $P")"
 
 # --- the route ------------------------------------------------------------------------------------------------
-NODE=$(sql "SELECT node_name FROM $P ORDER BY node_name LIMIT 1")
+NODE=$(fl_sql "SELECT node_name FROM $P ORDER BY node_name LIMIT 1")
 now=$(date +%s)
 code() { curl -s -o "$T/body" -w '%{http_code}' "$API$1"; }
 msg() { jq -r '.meta.message' "$T/body"; }
 check_eq "history answers 200" 200 "$(code "/v1/nodes/$NODE/utilizationHistory?cluster=alpha&start=$((now - 3600))&end=$((now + 60))&step=7200")"
 check_eq "one series named gpu_utilization" '["gpu_utilization"]' "$(jq -c '[.data.series[].name]' "$T/body")"
 check_num "one step holding both samples: their average, 2 decimals" \
-	"$(sql "SELECT round(avg(gpu_utilization)::numeric, 2) FROM $P WHERE node_name='$NODE'")" \
+	"$(fl_sql "SELECT round(avg(gpu_utilization)::numeric, 2) FROM $P WHERE node_name='$NODE'")" \
 	"$(jq '.data.series[0].points[0][1]' "$T/body")"
 check_eq "points are [unix seconds of the step's start, value]" 1 \
 	"$(jq --argjson n "$now" '.data.series[0].points[0][0] | (. <= $n and . > $n - 7200 and . % 7200 == 0) | if . then 1 else 0 end' "$T/body")"
@@ -113,22 +111,22 @@ check_eq "hostile cluster → 400" 400 "$(code "/v1/nodes/$NODE/utilizationHisto
 stop_hub
 OLD=$(day -10)
 KEEP=$(day -1)
-sql "CREATE TABLE ${P}_$OLD PARTITION OF $P FOR VALUES FROM ('$(date -u -d "@$(($(date +%s) - 10 * 86400))" +%F)') TO ('$(date -u -d "@$(($(date +%s) - 9 * 86400))" +%F)')"
-sql "CREATE TABLE ${P}_$KEEP PARTITION OF $P FOR VALUES FROM ('$(date -u -d "@$(($(date +%s) - 86400))" +%F)') TO ('$(date -u +%F)')"
-sql "INSERT INTO $P VALUES ('alpha', 'old', now() - interval '10 days' + interval '1 minute', 1), ('alpha', 'kept', now() - interval '1 day', 2)"
-sql "INSERT INTO $P VALUES ('alpha', 'stray', now() - interval '20 days', 3)" # no partition: DEFAULT, past retention
+fl_sql "CREATE TABLE ${P}_$OLD PARTITION OF $P FOR VALUES FROM ('$(date -u -d "@$(($(date +%s) - 10 * 86400))" +%F)') TO ('$(date -u -d "@$(($(date +%s) - 9 * 86400))" +%F)')"
+fl_sql "CREATE TABLE ${P}_$KEEP PARTITION OF $P FOR VALUES FROM ('$(date -u -d "@$(($(date +%s) - 86400))" +%F)') TO ('$(date -u +%F)')"
+fl_sql "INSERT INTO $P VALUES ('alpha', 'old', now() - interval '10 days' + interval '1 minute', 1), ('alpha', 'kept', now() - interval '1 day', 2)"
+fl_sql "INSERT INTO $P VALUES ('alpha', 'stray', now() - interval '20 days', 3)" # no partition: DEFAULT, past retention
 # The partition 2 days ahead is taken away with its rows put back through DEFAULT; the hub re-creates it.
-sql "CREATE TABLE moved AS SELECT * FROM ${P}_$(day 2); DROP TABLE ${P}_$(day 2)"
-sql "INSERT INTO $P VALUES ('alpha', 'future', now() + interval '2 days', 4)"
-check_eq "the future row sits in DEFAULT for now" 1 "$(sql "SELECT count(*) FROM ${P}_default WHERE node_name='future'")"
+fl_sql "CREATE TABLE moved AS SELECT * FROM ${P}_$(day 2); DROP TABLE ${P}_$(day 2)"
+fl_sql "INSERT INTO $P VALUES ('alpha', 'future', now() + interval '2 days', 4)"
+check_eq "the future row sits in DEFAULT for now" 1 "$(fl_sql "SELECT count(*) FROM ${P}_default WHERE node_name='future'")"
 start_hub
-wait_until 10 '[ -z "$(sql "SELECT relname FROM pg_class WHERE relname = '"'${P}_$OLD'"'")" ]'
-check_eq "the partition past retention is dropped" "" "$(sql "SELECT relname FROM pg_class WHERE relname = '${P}_$OLD'")"
-check_eq "a partition within retention stays, with its row" 1 "$(sql "SELECT count(*) FROM ${P}_$KEEP")"
-check_eq "DEFAULT rows past retention are deleted" 0 "$(sql "SELECT count(*) FROM $P WHERE node_name='stray'")"
-check_eq "the day partition 2 days ahead is re-created" "${P}_$(day 2)" "$(sql "SELECT relname FROM pg_class WHERE relname = '${P}_$(day 2)'")"
+fl_wait_until 10 '[ -z "$(fl_sql "SELECT relname FROM pg_class WHERE relname = '"'${P}_$OLD'"'")" ]'
+check_eq "the partition past retention is dropped" "" "$(fl_sql "SELECT relname FROM pg_class WHERE relname = '${P}_$OLD'")"
+check_eq "a partition within retention stays, with its row" 1 "$(fl_sql "SELECT count(*) FROM ${P}_$KEEP")"
+check_eq "DEFAULT rows past retention are deleted" 0 "$(fl_sql "SELECT count(*) FROM $P WHERE node_name='stray'")"
+check_eq "the day partition 2 days ahead is re-created" "${P}_$(day 2)" "$(fl_sql "SELECT relname FROM pg_class WHERE relname = '${P}_$(day 2)'")"
 check_eq "DEFAULT's row of that day moved into it" "1 0" \
-	"$(sql "SELECT count(*) FROM ${P}_$(day 2) WHERE node_name='future'") $(sql "SELECT count(*) FROM ${P}_default")"
+	"$(fl_sql "SELECT count(*) FROM ${P}_$(day 2) WHERE node_name='future'") $(fl_sql "SELECT count(*) FROM ${P}_default")"
 check_contains "the upkeep is logged" "day partitions created, 1 dropped" "$(cat "$T/hub.log")"
 
 [ "$FL_FAIL" -eq 0 ] || { echo "--- hub log"; tail -30 "$T/hub.log"; }

@@ -28,7 +28,6 @@ KUBE_PORT=$(fl_free_port)
 while [ "$KUBE_PORT" == "$INGEST_PORT" ] || [ "$KUBE_PORT" == "$API_PORT" ]; do KUBE_PORT=$(fl_free_port); done
 API="http://127.0.0.1:$API_PORT"
 KUBE="http://127.0.0.1:$KUBE_PORT"
-sql() { psql -h "$FL_PG_DIR" -U postgres -d fleetlens -tAqc "$1"; }
 counts() { curl -s "$KUBE/control/counts"; }
 # wait_for WHAT SECONDS CMD...: until CMD prints "yes"; prints how long it took (ms) or "timeout"
 wait_for() {
@@ -192,7 +191,7 @@ expected() {
 		partiallyIdleNodes: ($ok | map(select(.used > 0 and .used < .alloc)) | length)}}'
 }
 hub_rows() {
-	sql "SELECT coalesce(json_agg(json_build_array(name, gpu_count, gpu_allocation, status)), '[]') FROM node WHERE cluster_name='alpha'" | jq -c 'sort'
+	fl_sql "SELECT coalesce(json_agg(json_build_array(name, gpu_count, gpu_allocation, status)), '[]') FROM node WHERE cluster_name='alpha'" | jq -c 'sort'
 }
 compare_all() { # compare_all LABEL
 	local exp ov j
@@ -204,7 +203,7 @@ compare_all() { # compare_all LABEL
 		check_num "$1: API overview $j = fixture's" "$(jq ".overview.$j" <<<"$exp")" "$(jq ".data.$j" <<<"$ov")"
 	done
 }
-node_status() { sql "SELECT status FROM node WHERE cluster_name='alpha' AND name='$1'"; }
+node_status() { fl_sql "SELECT status FROM node WHERE cluster_name='alpha' AND name='$1'"; }
 faulty_is() { [ "$(curl -s "$API/v1/clusters/overview?cluster=alpha" | jq '.data.faultyNodes')" == "$1" ] && echo yes || echo no; }
 
 # --- the hub -------------------------------------------------------------------------------------------

@@ -24,13 +24,11 @@ cleanup() {
 trap cleanup EXIT
 
 fl_pg_start "$T/pg"
-sql() { psql -h "$FL_PG_DIR" -U postgres -d fleetlens -tAqc "$1"; }
-wait_until() { local i; for ((i = 0; i < $1 * 5; i++)); do eval "$2" && return 0; sleep 0.2; done; return 1; }
 metric() { curl -s "$API/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 api() { curl -s "$API$1"; }
 code() { curl -s -o /dev/null -w '%{http_code}' "$API$1"; }
-seen() { sql "SELECT extract(epoch FROM last_seen) FROM node_agent WHERE node_name='$1'"; }
-status_of() { sql "SELECT status FROM node_agent WHERE node_name='$1'"; }
+seen() { fl_sql "SELECT extract(epoch FROM last_seen) FROM node_agent WHERE node_name='$1'"; }
+status_of() { fl_sql "SELECT status FROM node_agent WHERE node_name='$1'"; }
 
 INGEST_PORT=$(fl_free_port)
 API_PORT=$(fl_free_port)
@@ -89,20 +87,20 @@ check_eq "it holds the fixture's 2 GPUs, 1 RDMA device and 3 GPU jobs" "2 1 3" \
 "$BIN/fleetlens-spoke" --config "$T/node0.yaml" --once >"$T/spoke.log" 2>&1
 check_eq "the node frame is acknowledged" 0 $?
 check_eq "node_agent: one agent, ok, gpu_source amd" "node-00000|ok|amd" \
-	"$(sql "SELECT node_name||'|'||status||'|'||gpu_source FROM node_agent WHERE cluster_name='alpha'")"
+	"$(fl_sql "SELECT node_name||'|'||status||'|'||gpu_source FROM node_agent WHERE cluster_name='alpha'")"
 check_eq "node_gpu rows = the frame's GPUs (id serial model memory numa)" \
 	"$(jq -r '[.gpus[] | "\(.gpu_id):\(.serial):\(.gpu_model):\(.memory_mib):\(.numa)"] | join(",")' "$T/n0.json")" \
-	"$(sql "SELECT string_agg(gpu_id||':'||serial||':'||gpu_model||':'||memory||':'||numa, ',' ORDER BY gpu_id) FROM node_gpu WHERE node_name='node-00000'")"
+	"$(fl_sql "SELECT string_agg(gpu_id||':'||serial||':'||gpu_model||':'||memory||':'||numa, ',' ORDER BY gpu_id) FROM node_gpu WHERE node_name='node-00000'")"
 check_eq "rdma_device rows = the frame's devices (name guid state)" \
 	"$(jq -r '[.rdma[] | "\(.name):\(.node_guid):\(.port_state)"] | join(",")' "$T/n0.json")" \
-	"$(sql "SELECT string_agg(name||':'||node_guid||':'||port_state, ',' ORDER BY name) FROM rdma_device WHERE node_name='node-00000'")"
+	"$(fl_sql "SELECT string_agg(name||':'||node_guid||':'||port_state, ',' ORDER BY name) FROM rdma_device WHERE node_name='node-00000'")"
 check_eq "gpu_job rows = the frame's jobs, running (pid framework pod)" \
 	"$(jq -r '[.jobs[] | "\(.pid):\(.framework):\(.pod_uid)"] | sort | join(",")' "$T/n0.json")" \
-	"$(sql "SELECT string_agg(pid||':'||framework||':'||pod_uid, ',' ORDER BY (pid||':'||framework||':'||pod_uid) COLLATE \"C\") FROM gpu_job WHERE node_name='node-00000' AND status='running'")"
+	"$(fl_sql "SELECT string_agg(pid||':'||framework||':'||pod_uid, ',' ORDER BY (pid||':'||framework||':'||pod_uid) COLLATE \"C\") FROM gpu_job WHERE node_name='node-00000' AND status='running'")"
 check_eq "the first frame logs every device as added" "gpu:added:2 rdma:added:1" \
-	"$(sql "SELECT string_agg(device_type||':'||change||':'||n, ' ' ORDER BY device_type) FROM (SELECT device_type, change, count(*) n FROM node_device_changelog GROUP BY 1, 2) x")"
+	"$(fl_sql "SELECT string_agg(device_type||':'||change||':'||n, ' ' ORDER BY device_type) FROM (SELECT device_type, change, count(*) n FROM node_device_changelog GROUP BY 1, 2) x")"
 check_eq "no command line in the hub holds a secret the fixture put there" 0 \
-	"$(sql "SELECT count(*) FROM gpu_job WHERE cmdline ~* 'hunter2|abc123|sk-live'")"
+	"$(fl_sql "SELECT count(*) FROM gpu_job WHERE cmdline ~* 'hunter2|abc123|sk-live'")"
 
 # --- the API merges both roles -----------------------------------------------------------------------------------
 N=$(api "/v1/nodes/node-00000")
@@ -150,16 +148,16 @@ sed -i 's/^1001 /5000 /' "$T/host0/proc/5000/stat"
 "$BIN/fleetlens-spoke" --config "$T/node0.yaml" --once >>"$T/spoke.log" 2>&1
 check_eq "the second node frame is acknowledged" 0 $?
 check_eq "node_gpu keeps only the GPU that is left" "0:$(jq -r '.gpus[0].serial' "$T/n1.json")" \
-	"$(sql "SELECT string_agg(gpu_id||':'||serial, ',') FROM node_gpu WHERE node_name='node-00000'")"
+	"$(fl_sql "SELECT string_agg(gpu_id||':'||serial, ',') FROM node_gpu WHERE node_name='node-00000'")"
 check_eq "change log: GPU 1 removed, GPU 0 replaced (old and new serial), mlx5_0 replaced" \
 	"gpu:0:replaced:$(jq -r '.gpus[0].serial' "$T/n0.json"):$(jq -r '.gpus[0].serial' "$T/n1.json") gpu:1:removed:$(jq -r '.gpus[1].serial' "$T/n0.json"): rdma:$(jq -r '.rdma[0].name' "$T/n0.json"):replaced:$(jq -r '.rdma[0].node_guid' "$T/n0.json"):$(jq -r '.rdma[0].node_guid' "$T/n1.json")" \
-	"$(sql "SELECT string_agg(device_type||':'||device||':'||change||':'||coalesce(old_identity,'')||':'||coalesce(new_identity,''), ' ' ORDER BY device_type, device) FROM node_device_changelog WHERE change <> 'added'")"
+	"$(fl_sql "SELECT string_agg(device_type||':'||device||':'||change||':'||coalesce(old_identity,'')||':'||coalesce(new_identity,''), ' ' ORDER BY device_type, device) FROM node_device_changelog WHERE change <> 'added'")"
 check_num "fleetlens_hub_device_changes_total counts every logged change" \
-	"$(sql "SELECT count(*) FROM node_device_changelog")" "$(metric fleetlens_hub_device_changes_total)"
+	"$(fl_sql "SELECT count(*) FROM node_device_changelog")" "$(metric fleetlens_hub_device_changes_total)"
 check_eq "the exited job is ended, with an end time" "ended 1" \
-	"$(sql "SELECT status||' '||(ended_at IS NOT NULL)::int FROM gpu_job WHERE pid=$GONE_PID")"
+	"$(fl_sql "SELECT status||' '||(ended_at IS NOT NULL)::int FROM gpu_job WHERE pid=$GONE_PID")"
 check_eq "the new job runs: 3 running, 1 ended" "running:3 ended:1" \
-	"$(sql "SELECT string_agg(status||':'||n, ' ' ORDER BY status DESC) FROM (SELECT status, count(*) n FROM gpu_job GROUP BY 1) x")"
+	"$(fl_sql "SELECT string_agg(status||':'||n, ' ' ORDER BY status DESC) FROM (SELECT status, count(*) n FROM gpu_job GROUP BY 1) x")"
 check_num "fleetlens_hub_jobs_started_total = 4, jobs_ended_total = 1" 4 "$(metric fleetlens_hub_jobs_started_total)"
 check_num "fleetlens_hub_jobs_ended_total" 1 "$(metric fleetlens_hub_jobs_ended_total)"
 check_eq "the console's node answer lists the changes newest first" "replaced" \
@@ -178,7 +176,7 @@ check_eq "its gpuDevices: none" 0 "$(api "/v1/nodes/edge-node-7/gpuDevices" | jq
 check_eq "a node nobody knows: 404" 404 "$(code "/v1/nodes/nobody-knows")"
 
 # --- bad node frames ---------------------------------------------------------------------------------------------
-BEFORE=$(sql "SELECT string_agg(gpu_id||':'||serial, ',' ORDER BY gpu_id) FROM node_gpu WHERE node_name='node-00000'")
+BEFORE=$(fl_sql "SELECT string_agg(gpu_id||':'||serial, ',' ORDER BY gpu_id) FROM node_gpu WHERE node_name='node-00000'")
 M0=$(curl -s "$API/metrics" | awk '$1 == "fleetlens_hub_frames_rejected_total{reason=\"malformed\"}" {print $2}')
 make --spoke tool-1 --seq 1 --kind node --host node-00000 --gpus-per-node 2 --dup-gpu -o "$T/dup.frame"
 check_eq "a node frame listing GPU 0 twice is rejected" rejected "$(send "$T/dup.frame")"
@@ -189,12 +187,12 @@ make --spoke tool-1 --seq 2 --kind node --host node-00000 --gpus-per-node 4 --se
 check_eq "a node frame older than the node's newest (another stream) is acknowledged as a duplicate" duplicate "$(send "$T/old.frame")"
 check_num "... counted as stale" 1 "$(metric fleetlens_hub_node_frames_stale_total)"
 check_eq "... and changes nothing" "$BEFORE" \
-	"$(sql "SELECT string_agg(gpu_id||':'||serial, ',' ORDER BY gpu_id) FROM node_gpu WHERE node_name='node-00000'")"
+	"$(fl_sql "SELECT string_agg(gpu_id||':'||serial, ',' ORDER BY gpu_id) FROM node_gpu WHERE node_name='node-00000'")"
 make --spoke tool-2 --seq 5 --kind node --host node-00002 --gpus-per-node 3 --jobs 2 -o "$T/n2.frame"
 check_eq "a tool-made node frame for node-00002 is stored" ok "$(send "$T/n2.frame")"
 check_eq "the same frame again is a duplicate" duplicate "$(send "$T/n2.frame")"
 check_eq "node-00002 holds 3 GPUs and 2 jobs; node-00000 is untouched" "3 2 $BEFORE" \
-	"$(sql "SELECT (SELECT count(*) FROM node_gpu WHERE node_name='node-00002')||' '||(SELECT count(*) FROM gpu_job WHERE node_name='node-00002')") $(sql "SELECT string_agg(gpu_id||':'||serial, ',' ORDER BY gpu_id) FROM node_gpu WHERE node_name='node-00000'")"
+	"$(fl_sql "SELECT (SELECT count(*) FROM node_gpu WHERE node_name='node-00002')||' '||(SELECT count(*) FROM gpu_job WHERE node_name='node-00002')") $(fl_sql "SELECT string_agg(gpu_id||':'||serial, ',' ORDER BY gpu_id) FROM node_gpu WHERE node_name='node-00000'")"
 make --spoke tool-3 --seq 1 --kind node --host node-00002 -o "$T/other-key.frame" --key-file "$T/keys/beta.key"
 check_eq "a node frame for alpha signed with beta's key is rejected" rejected "$(send "$T/other-key.frame")"
 "$BIN/fl-frame-tool" make --key-file "$T/keys/beta.key" --cluster beta --spoke tool-4 --seq 1 --kind node \
@@ -208,24 +206,24 @@ node_yaml "$T/node0run.yaml" node-00000 "$T/host0" 1s
 "$BIN/fleetlens-spoke" --config "$T/node0run.yaml" >"$T/run.log" 2>&1 &
 SPOKE_PID=$!
 S0=$(seen node-00000)
-wait_until 10 '[ "$(seen node-00000)" != "$S0" ]'
-check_eq "a running node spoke keeps its agent ok" ok "$(sql "SELECT status FROM node_agent WHERE node_name='node-00000'")"
+fl_wait_until 10 '[ "$(seen node-00000)" != "$S0" ]'
+check_eq "a running node spoke keeps its agent ok" ok "$(fl_sql "SELECT status FROM node_agent WHERE node_name='node-00000'")"
 kill "$SPOKE_PID" && wait "$SPOKE_PID" 2>/dev/null
 SPOKE_PID=""
-wait_until 10 '[ "$(status_of node-00000)" = lost ]'
+fl_wait_until 10 '[ "$(status_of node-00000)" = lost ]'
 check_eq "2 s after its last frame the agent is lost" "lost 1" \
-	"$(sql "SELECT status||' '||(lost_at IS NOT NULL)::int FROM node_agent WHERE node_name='node-00000'")"
+	"$(fl_sql "SELECT status||' '||(lost_at IS NOT NULL)::int FROM node_agent WHERE node_name='node-00000'")"
 check_eq "its running jobs are lost, its ended job stays ended" "lost:3 ended:1" \
-	"$(sql "SELECT string_agg(status||':'||n, ' ' ORDER BY status DESC) FROM (SELECT status, count(*) n FROM gpu_job WHERE node_name='node-00000' GROUP BY 1) x")"
+	"$(fl_sql "SELECT string_agg(status||':'||n, ' ' ORDER BY status DESC) FROM (SELECT status, count(*) n FROM gpu_job WHERE node_name='node-00000' GROUP BY 1) x")"
 check_eq "/v1/jobs?status=lost lists them" 3 "$(api "/v1/jobs?status=lost&node=node-00000" | jq -r '.data.total')"
 check_num "fleetlens_hub_jobs_lost_total counts them (node-00002 and edge-node-7 went quiet too)" \
-	"$(sql "SELECT count(*) FROM gpu_job WHERE status='lost'")" "$(metric fleetlens_hub_jobs_lost_total)"
-check_num "fleetlens_hub_node_agents_lost_total" "$(sql "SELECT count(*) FROM node_agent WHERE status='lost'")" \
+	"$(fl_sql "SELECT count(*) FROM gpu_job WHERE status='lost'")" "$(metric fleetlens_hub_jobs_lost_total)"
+check_num "fleetlens_hub_node_agents_lost_total" "$(fl_sql "SELECT count(*) FROM node_agent WHERE status='lost'")" \
 	"$(metric fleetlens_hub_node_agents_lost_total)"
 check_contains "the hub logs the lost agents" "node agents lost" "$(cat "$T/hub.log")"
 "$BIN/fleetlens-spoke" --config "$T/node0.yaml" --once >>"$T/spoke.log" 2>&1
 check_eq "when the node reports again its agent is ok and its jobs run again" "ok running:3 ended:1" \
-	"$(sql "SELECT status FROM node_agent WHERE node_name='node-00000'") $(sql "SELECT string_agg(status||':'||n, ' ' ORDER BY status DESC) FROM (SELECT status, count(*) n FROM gpu_job WHERE node_name='node-00000' GROUP BY 1) x")"
+	"$(fl_sql "SELECT status FROM node_agent WHERE node_name='node-00000'") $(fl_sql "SELECT string_agg(status||':'||n, ' ' ORDER BY status DESC) FROM (SELECT status, count(*) n FROM gpu_job WHERE node_name='node-00000' GROUP BY 1) x")"
 check_contains "... and the hub says so" "reports again after it was lost" "$(cat "$T/hub.log")"
 
 fl_done

@@ -120,7 +120,6 @@ fl_pg_start "$T/pg"
 INGEST_PORT=$(fl_free_port)
 API_PORT=$(fl_free_port)
 API="http://127.0.0.1:$API_PORT"
-sql() { psql -h "$FL_PG_DIR" -U postgres -d fleetlens -tAqc "$1"; }
 fl_make_key "$T/keys/alpha.key"
 spoke_yaml() { # spoke_yaml FILE PROMETHEUS-SECTION-LINES...
 	{
@@ -227,15 +226,15 @@ YAML
 FLEETLENS_DATABASE_URL="$FL_DATABASE_URL" "$BIN/fleetlens-hub" --config "$T/clusters.yaml" >"$T/hub.log" 2>&1 &
 HUB_PID=$!
 fl_wait_http "$API/healthz" 30 || { cat "$T/hub.log"; check_eq "hub answers /healthz" 200 none; fl_done; exit 1; }
-check_eq "migration 003 applied" 1 "$(sql "SELECT count(*) FROM schema_migrations WHERE version LIKE '003%'")"
+check_eq "migration 003 applied" 1 "$(fl_sql "SELECT count(*) FROM schema_migrations WHERE version LIKE '003%'")"
 
 "$BIN/fleetlens-spoke" --config "$T/amd.yaml" --once >"$T/once1.log" 2>&1
 check_eq "spoke (sim + prometheus) --once is acknowledged" 0 $?
 check_close "gpu_device rows carry the fixture's figures" "$(exp_gpus "$T/exp_amd.json")" \
-	"$(sql "SELECT coalesce(json_agg(json_build_array(node_name, gpu_id, utilization, memory, power, temperature)), '[]')
+	"$(fl_sql "SELECT coalesce(json_agg(json_build_array(node_name, gpu_id, utilization, memory, power, temperature)), '[]')
 	        FROM gpu_device WHERE cluster_name='alpha'" | jq -c sort)"
 check_close "node rows carry the mean utilization of the fixture's GPUs" "$(node_means "$T/exp_amd.json")" \
-	"$(sql "SELECT json_agg(json_build_array(name, gpu_utilization)) FROM node
+	"$(fl_sql "SELECT json_agg(json_build_array(name, gpu_utilization)) FROM node
 	        WHERE cluster_name='alpha' AND name LIKE 'gpu-%'" | jq -c sort)"
 ov1=$(curl -s "$API/v1/clusters/overview?cluster=alpha")
 check_close "API overview utilization = the fixture's mean" \
@@ -243,7 +242,7 @@ check_close "API overview utilization = the fixture's mean" \
 check_eq "API overview: nothing unknown" "[]" "$(jq -c '.data.unknown' <<<"$ov1")"
 check_eq "/metrics has the utilization gauge while it is known" 1 \
 	"$(curl -s "$API/metrics" | grep -c '^fleetlens_cluster_gpu_utilization{cluster="alpha"}')"
-check_eq "table: nothing unknown" "{}" "$(sql "SELECT unknown FROM cluster_overview_cache WHERE cluster_name='alpha'")"
+check_eq "table: nothing unknown" "{}" "$(fl_sql "SELECT unknown FROM cluster_overview_cache WHERE cluster_name='alpha'")"
 
 # --- 3. Prometheus down, slow, or answering too much -------------------------------------------------
 unknown_checks() { # unknown_checks WHAT LOGFILE
@@ -256,10 +255,10 @@ unknown_checks() { # unknown_checks WHAT LOGFILE
 		check_num "$1: overview $f intact" "$(jq ".overview.$f" "$T/dry_sim.json")" "$(jq ".data.$f" <<<"$ov")"
 	done
 	check_eq "$1: table marks it unknown, NULL not 0" "{utilization}|t" \
-		"$(sql "SELECT unknown::text || '|' || CASE WHEN utilization IS NULL THEN 't' ELSE 'f' END FROM cluster_overview_cache WHERE cluster_name='alpha'")"
+		"$(fl_sql "SELECT unknown::text || '|' || CASE WHEN utilization IS NULL THEN 't' ELSE 'f' END FROM cluster_overview_cache WHERE cluster_name='alpha'")"
 	check_eq "$1: no node reports a utilization" 0 \
-		"$(sql "SELECT count(*) FROM node WHERE cluster_name='alpha' AND gpu_utilization IS NOT NULL")"
-	check_eq "$1: the nodes' rows are all there" 5 "$(sql "SELECT count(*) FROM node WHERE cluster_name='alpha'")"
+		"$(fl_sql "SELECT count(*) FROM node WHERE cluster_name='alpha' AND gpu_utilization IS NOT NULL")"
+	check_eq "$1: the nodes' rows are all there" 5 "$(fl_sql "SELECT count(*) FROM node WHERE cluster_name='alpha'")"
 	check_eq "$1: the fleet overview's utilization is null, and unknown" 'null ["utilization"]' \
 		"$(curl -s "$API/v1/fleet/overview" | jq -r '"\(.data.utilization) \(.data.unknown|tostring)"')"
 	check_eq "$1: /metrics has no utilization gauge for the cluster (not a 0)" 0 \

@@ -21,8 +21,6 @@ cleanup() {
 trap cleanup EXIT
 
 fl_pg_start "$T/pg"
-sql() { psql -h "$FL_PG_DIR" -U postgres -d fleetlens -tAqc "$1"; }
-wait_until() { local i; for ((i = 0; i < $1 * 5; i++)); do eval "$2" && return 0; sleep 0.2; done; return 1; }
 for c in alpha beta; do fl_make_key "$T/keys/$c.key"; done
 ING_A=$(fl_free_port); API_A=$(fl_free_port); ING_B=$(fl_free_port); API_B=$(fl_free_port)
 A="http://127.0.0.1:$API_A"
@@ -71,14 +69,14 @@ nodes_of() { curl -s "$1/v1/nodes?cluster=$2&page_size=1000" | jq -c '[.data.dat
 # (updatedAt left out: the committing hub stamps its receive time, the others the commit's database time.)
 ov_of() { curl -s "$1/v1/clusters/overview?cluster=$2" | jq -c '.data | del(.ageSeconds, .updatedAt)'; }
 seen_of() { curl -s "$1/v1/clusters" | jq -r --arg c "$2" '.data[] | select(.name == $c) | "\(.status) \(.lastFrameAt)"'; }
-db_nodes() { sql "SELECT coalesce(json_agg(json_build_array(name, gpu_allocation, round(gpu_utilization::numeric, 2), status) ORDER BY name), '[]') FROM node WHERE cluster_name='$1'" | jq -c '[.[] | [.[0], .[1], .[2], .[3]]]'; }
+db_nodes() { fl_sql "SELECT coalesce(json_agg(json_build_array(name, gpu_allocation, round(gpu_utilization::numeric, 2), status) ORDER BY name), '[]') FROM node WHERE cluster_name='$1'" | jq -c '[.[] | [.[0], .[1], .[2], .[3]]]'; }
 same() { [ "$(nodes_of "$A" "$1")" = "$(nodes_of "$B" "$1")" ] && [ "$(ov_of "$A" "$1")" = "$(ov_of "$B" "$1")" ] && [ "$(seen_of "$A" "$1")" = "$(seen_of "$B" "$1")" ]; }
 
 # --- a frame committed by A reaches B's API, and the other way round --------------------------------------------------
 spoke_yaml "$T/alpha_a.yaml" alpha "$ING_A" 30s
 "$BIN/fleetlens-spoke" --config "$T/alpha_a.yaml" --once >"$T/spoke.log" 2>&1
 check_eq "alpha --once to hub A is acknowledged" 0 $?
-wait_until 10 'same alpha'
+fl_wait_until 10 'same alpha'
 check_num "hub B serves alpha's nodes without having received a frame" 7 "$(nodes_of "$B" alpha | jq length)"
 check_eq "... the same rows, overview, status and last frame time as hub A" 1 "$(same alpha && echo 1 || echo 0)"
 check_eq "... online on both" "online online" "$(seen_of "$A" alpha | cut -d' ' -f1) $(seen_of "$B" alpha | cut -d' ' -f1)"
@@ -87,7 +85,7 @@ check_eq "... and equal to the database" "$(db_nodes alpha)" \
 spoke_yaml "$T/beta_b.yaml" beta "$ING_B" 30s
 "$BIN/fleetlens-spoke" --config "$T/beta_b.yaml" --once >>"$T/spoke.log" 2>&1
 check_eq "beta --once to hub B is acknowledged" 0 $?
-wait_until 10 'same beta'
+fl_wait_until 10 'same beta'
 check_eq "hub A serves beta as hub B does" 1 "$(same beta && echo 1 || echo 0)"
 notes=$(curl -s "$B/metrics" | awk '$1 == "fleetlens_hub_peer_notifications_total" {print $2}')
 check_eq "hub B counted A's frame as a peer notification" 1 "$([ "${notes:-0}" -ge 1 ] && echo 1 || echo 0)"
@@ -105,13 +103,13 @@ SPOKE_PID=$!
 sleep 4
 kill "$SPOKE_PID" && wait "$SPOKE_PID" 2>/dev/null
 SPOKE_PID=""
-SID=$(sql "SELECT spoke_id FROM cluster WHERE name='alpha'")
+SID=$(fl_sql "SELECT spoke_id FROM cluster WHERE name='alpha'")
 check_eq "one spoke stream across both hubs, every seq committed once, none missing" \
-	"$(sql "SELECT max(seq) || ' ' || max(seq) FROM ingest_log WHERE spoke_id='$SID'")" \
-	"$(sql "SELECT count(DISTINCT seq) || ' ' || count(*) FROM ingest_log WHERE spoke_id='$SID'")"
+	"$(fl_sql "SELECT max(seq) || ' ' || max(seq) FROM ingest_log WHERE spoke_id='$SID'")" \
+	"$(fl_sql "SELECT count(DISTINCT seq) || ' ' || count(*) FROM ingest_log WHERE spoke_id='$SID'")"
 check_eq "... hub A acknowledged some of them, hub B the rest" "1 1" \
 	"$([ "$(grep -c 'ack=ok' "$T/run_a.log")" -ge 1 ] && echo 1 || echo 0) $([ "$(grep -c 'ack=ok' "$T/run_b.log")" -ge 1 ] && echo 1 || echo 0)"
-wait_until 10 'same alpha'
+fl_wait_until 10 'same alpha'
 check_eq "after the move both APIs agree" 1 "$(same alpha && echo 1 || echo 0)"
 check_eq "... and equal the database" "$(db_nodes alpha)" \
 	"$(nodes_of "$A" alpha | jq -c '[.[] | [.[0], .[1], (if .[2] == null then null else (.[2] * 100 | round / 100) end), .[3]]]')"
@@ -119,7 +117,7 @@ check_eq "... and equal the database" "$(db_nodes alpha)" \
 # --- an older frame on the other replica overwrites nothing ---------------------------------------------------------
 BEFORE_DB=$(db_nodes alpha)
 BEFORE_API=$(nodes_of "$A" alpha)
-NEWEST=$(sql "SELECT src_sent_ms FROM cluster WHERE name='alpha'")
+NEWEST=$(fl_sql "SELECT src_sent_ms FROM cluster WHERE name='alpha'")
 "$BIN/fl-frame-tool" make --cluster alpha --spoke old-stream --seq 1 --nodes 3 --gpus-per-node 2 \
 	--sent-ms $((NEWEST - 2000)) --key-file "$T/keys/alpha.key" -o "$T/old.frame"
 check_contains "an older full frame sent to hub A is acknowledged" '"status":"ok"' \
@@ -133,11 +131,11 @@ check_eq "hub B's API keeps them" "$BEFORE_API" "$(nodes_of "$B" alpha)"
 fl_pg_as_owner "$FL_PG_BIN/pg_ctl" -D "$FL_PG_DIR/data" -m fast -w stop >/dev/null
 sleep 1
 fl_pg_start "$FL_PG_DIR"
-wait_until 30 '[ "$(curl -s "$B/metrics" | awk '"'"'$1 == "fleetlens_hub_peer_connected" {print $2}'"'"')" = 1 ]'
+fl_wait_until 30 '[ "$(curl -s "$B/metrics" | awk '"'"'$1 == "fleetlens_hub_peer_connected" {print $2}'"'"')" = 1 ]'
 spoke_yaml "$T/beta_a.yaml" beta "$ING_A" 30s
-wait_until 30 '"$BIN/fleetlens-spoke" --config "$T/beta_a.yaml" --once >>"$T/spoke.log" 2>&1'
+fl_wait_until 30 '"$BIN/fleetlens-spoke" --config "$T/beta_a.yaml" --once >>"$T/spoke.log" 2>&1'
 check_eq "after the restart a frame to hub A is acknowledged" 0 $?
-wait_until 15 'same beta'
+fl_wait_until 15 'same beta'
 check_eq "... and hub B follows it again" 1 "$(same beta && echo 1 || echo 0)"
 
 kill "$HUB_A" "$HUB_B"

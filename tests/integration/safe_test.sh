@@ -31,20 +31,11 @@ psql -h "$SAFE_PG" -U postgres -d safe -q -v ON_ERROR_STOP=1 -f "$FL_ROOT/sql/sa
 SAFE_URL="host=$SAFE_PG user=postgres dbname=safe"
 fl_pg_start "$T/pg"
 
-sql() { psql -h "$FL_PG_DIR" -U postgres -d fleetlens -tAqc "$1"; }
 ssql() { psql -h "$SAFE_PG" -U postgres -d safe -tAqc "$1"; }
 safe_start() { fl_pg_as_owner "$FL_PG_BIN/pg_ctl" -D "$SAFE_PG/data" -l "$SAFE_PG/server.log" -w -t 60 \
 	-o "-k $SAFE_PG -c listen_addresses='' -c fsync=off" start >/dev/null; }
 safe_stop() { fl_pg_as_owner "$FL_PG_BIN/pg_ctl" -D "$SAFE_PG/data" -m fast -w stop >/dev/null; }
-# wait_until SECONDS 'bash condition': polls every 0.2 s; returns 1 on time-out.
-wait_until() {
-	local i
-	for ((i = 0; i < $1 * 5; i++)); do
-		eval "$2" && return 0
-		sleep 0.2
-	done
-	return 1
-}
+# fl_wait_until SECONDS 'bash condition': polls every 0.2 s; returns 1 on time-out.
 metric() { curl -s "$1/metrics" | awk -v m="$2" '$1 == m {print $2}'; }
 
 INGEST_PORT=$(fl_free_port)
@@ -104,7 +95,7 @@ start_hub() { # start_hub CONFIG LOG VAR: starts a hub, its PID in $VAR
 start_hub "$T/clusters.yaml" "$T/hub.log" HUB_PID
 fl_wait_http "$API/healthz" 30 || { cat "$T/hub.log"; check_eq "hub answers /healthz" 200 none; fl_done; exit 1; }
 check_eq "sync enabled (metric)" 1 "$(metric "$API" fleetlens_hub_safe_enabled)"
-wait_until 10 '[ "$(metric "$API" "fleetlens_hub_safe_sync_total{result=\"ok\"}")" -ge 1 ]'
+fl_wait_until 10 '[ "$(metric "$API" "fleetlens_hub_safe_sync_total{result=\"ok\"}")" -ge 1 ]'
 check_eq "a cycle with no cluster data commits" 0 "$(ssql "SELECT count(*) FROM node_statistic")"
 
 # --- values: the simulator's nodes reach SaFE, rounded to two decimals -----------------------------
@@ -116,37 +107,37 @@ EXPECT_SQL="SELECT coalesce(string_agg(cluster_name || '/' || name || '=' || rou
 	FROM node WHERE gpu_count > 0 AND gpu_utilization IS NOT NULL AND gpu_utilization <> 'NaN'"
 SAFE_SQL="SELECT coalesce(string_agg(cluster || '/' || node_name || '=' || gpu_utilization, ',' ORDER BY cluster, node_name), '')
 	FROM node_statistic WHERE deleted_at IS NULL"
-expected() { sql "$EXPECT_SQL"; }
+expected() { fl_sql "$EXPECT_SQL"; }
 got() { ssql "$SAFE_SQL"; }
-wait_until 10 '[ "$(got)" == "$(expected)" ]'
+fl_wait_until 10 '[ "$(got)" == "$(expected)" ]'
 check_eq "node_statistic = the hub's GPU nodes, values rounded to 2 decimals" "$(expected)" "$(got)"
 check_num "alpha has a row per GPU node with a figure" \
-	"$(sql "SELECT count(*) FROM node WHERE cluster_name='alpha' AND gpu_count > 0 AND gpu_utilization IS NOT NULL")" \
+	"$(fl_sql "SELECT count(*) FROM node WHERE cluster_name='alpha' AND gpu_count > 0 AND gpu_utilization IS NOT NULL")" \
 	"$(ssql "SELECT count(*) FROM node_statistic WHERE cluster='alpha'")"
 check_eq "beta has rows too" 1 "$(ssql "SELECT (count(*) > 0)::int FROM node_statistic WHERE cluster='beta'")"
 check_eq "nodes without GPUs (gpu_count 0) get no row" 0 "$(ssql "SELECT count(*) FROM node_statistic WHERE node_name LIKE 'cpu-%'")"
 check_eq "created_at and updated_at are set" 0 "$(ssql "SELECT count(*) FROM node_statistic WHERE updated_at IS NULL")"
 
 # --- known values, only changed rows written ----------------------------------------------------------
-sql "UPDATE node SET gpu_utilization = 10 + (substr(name, 5)::int) + 0.126 WHERE cluster_name IN ('alpha', 'beta')"
-wait_until 10 '[ "$(ssql "SELECT gpu_utilization FROM node_statistic WHERE cluster='"'alpha'"' AND node_name='"'gpu-00003'"'")" == "13.13" ]'
+fl_sql "UPDATE node SET gpu_utilization = 10 + (substr(name, 5)::int) + 0.126 WHERE cluster_name IN ('alpha', 'beta')"
+fl_wait_until 10 '[ "$(ssql "SELECT gpu_utilization FROM node_statistic WHERE cluster='"'alpha'"' AND node_name='"'gpu-00003'"'")" == "13.13" ]'
 check_eq "a changed value is rewritten, rounded (13.126 → 13.13)" 13.13 \
 	"$(ssql "SELECT gpu_utilization FROM node_statistic WHERE cluster='alpha' AND node_name='gpu-00003'")"
-wait_until 10 '[ "$(got)" == "$(expected)" ]'
+fl_wait_until 10 '[ "$(got)" == "$(expected)" ]'
 check_eq "every row follows the hub's values" "$(expected)" "$(got)"
 stamp=$(ssql "SELECT string_agg(updated_at::text, ',' ORDER BY id) FROM node_statistic")
 ok0=$(metric "$API" "fleetlens_hub_safe_sync_total{result=\"ok\"}")
-wait_until 10 '[ "$(metric "$API" "fleetlens_hub_safe_sync_total{result=\"ok\"}")" -ge $((ok0 + 2)) ]'
+fl_wait_until 10 '[ "$(metric "$API" "fleetlens_hub_safe_sync_total{result=\"ok\"}")" -ge $((ok0 + 2)) ]'
 check_eq "two more cycles with nothing changed write no row (updated_at kept)" "$stamp" \
 	"$(ssql "SELECT string_agg(updated_at::text, ',' ORDER BY id) FROM node_statistic")"
 
 # --- hostile values: 1e9 and NaN in one node each -------------------------------------------------------
 skipped0=$(metric "$API" 'fleetlens_hub_safe_rows_total{op="skipped"}')
-sql "UPDATE node SET gpu_utilization = 1e9 WHERE cluster_name='alpha' AND name='gpu-00001'"
-sql "UPDATE node SET gpu_utilization = 'NaN' WHERE cluster_name='alpha' AND name='gpu-00002'"
-sql "UPDATE node SET gpu_utilization = -5 WHERE cluster_name='alpha' AND name='gpu-00004'"
-sql "UPDATE node SET gpu_utilization = 55.5 WHERE cluster_name='alpha' AND name='gpu-00005'"
-wait_until 10 '[ "$(ssql "SELECT gpu_utilization FROM node_statistic WHERE cluster='"'alpha'"' AND node_name='"'gpu-00005'"'")" == "55.50" ]'
+fl_sql "UPDATE node SET gpu_utilization = 1e9 WHERE cluster_name='alpha' AND name='gpu-00001'"
+fl_sql "UPDATE node SET gpu_utilization = 'NaN' WHERE cluster_name='alpha' AND name='gpu-00002'"
+fl_sql "UPDATE node SET gpu_utilization = -5 WHERE cluster_name='alpha' AND name='gpu-00004'"
+fl_sql "UPDATE node SET gpu_utilization = 55.5 WHERE cluster_name='alpha' AND name='gpu-00005'"
+fl_wait_until 10 '[ "$(ssql "SELECT gpu_utilization FROM node_statistic WHERE cluster='"'alpha'"' AND node_name='"'gpu-00005'"'")" == "55.50" ]'
 check_eq "1e9 is clamped to 100.00" 100.00 \
 	"$(ssql "SELECT gpu_utilization FROM node_statistic WHERE cluster='alpha' AND node_name='gpu-00001'")"
 check_eq "-5 is clamped to 0.00" 0.00 \
@@ -156,26 +147,26 @@ check_eq "NaN is skipped: the node's row keeps its last value and stays live" "1
 check_eq "the other nodes in the same batch are right" "$(expected)" "$(got | tr ',' '\n' | grep -v '^alpha/gpu-00002=' | paste -sd,)"
 check_eq "the skipped node is counted" 1 \
 	"$(( $(metric "$API" 'fleetlens_hub_safe_rows_total{op="skipped"}') > skipped0 ))"
-sql "UPDATE node SET gpu_utilization = 12.5 WHERE cluster_name='alpha' AND name='gpu-00002'"
+fl_sql "UPDATE node SET gpu_utilization = 12.5 WHERE cluster_name='alpha' AND name='gpu-00002'"
 
 # --- soft delete and revival ---------------------------------------------------------------------------
 ids=$(ssql "SELECT string_agg(id::text, ',' ORDER BY id) FROM node_statistic WHERE cluster='alpha'")
 "$BIN/fleetlens-spoke" --config "$T/alpha8.yaml" --once >>"$T/spoke.log" 2>&1
 check_eq "alpha with 8 nodes acknowledged" 0 $?
-wait_until 10 '[ "$(ssql "SELECT count(*) FROM node_statistic WHERE cluster='"'alpha'"' AND deleted_at IS NOT NULL")" == 4 ]'
+fl_wait_until 10 '[ "$(ssql "SELECT count(*) FROM node_statistic WHERE cluster='"'alpha'"' AND deleted_at IS NOT NULL")" == 4 ]'
 check_eq "the 4 nodes that left get deleted_at" "gpu-00008,gpu-00009,gpu-00010,gpu-00011" \
 	"$(ssql "SELECT string_agg(node_name, ',' ORDER BY node_name) FROM node_statistic WHERE cluster='alpha' AND deleted_at IS NOT NULL")"
 check_eq "beta's rows are untouched by alpha's deletes" 0 \
 	"$(ssql "SELECT count(*) FROM node_statistic WHERE cluster='beta' AND deleted_at IS NOT NULL")"
 check_eq "soft deletes counted" 4 "$(metric "$API" 'fleetlens_hub_safe_rows_total{op="delete"}')"
 "$BIN/fleetlens-spoke" --config "$T/alpha12.yaml" --once >>"$T/spoke.log" 2>&1
-wait_until 10 '[ "$(ssql "SELECT count(*) FROM node_statistic WHERE cluster='"'alpha'"' AND deleted_at IS NOT NULL")" == 0 ]'
+fl_wait_until 10 '[ "$(ssql "SELECT count(*) FROM node_statistic WHERE cluster='"'alpha'"' AND deleted_at IS NOT NULL")" == 0 ]'
 check_eq "nodes that came back are revived (deleted_at NULL)" 0 \
 	"$(ssql "SELECT count(*) FROM node_statistic WHERE cluster='alpha' AND deleted_at IS NOT NULL")"
 check_eq "revival reuses the rows: same ids, no new row" "$ids" \
 	"$(ssql "SELECT string_agg(id::text, ',' ORDER BY id) FROM node_statistic WHERE cluster='alpha'")"
 check_eq "revivals counted" 4 "$(metric "$API" 'fleetlens_hub_safe_rows_total{op="revive"}')"
-wait_until 10 '[ "$(got)" == "$(expected)" ]'
+fl_wait_until 10 '[ "$(got)" == "$(expected)" ]'
 check_eq "after revival every value follows the hub" "$(expected)" "$(got)"
 
 # --- two hubs on one hub DB, syncing into one SaFE at once -----------------------------------------------
@@ -192,46 +183,46 @@ for round in 1 2 3; do
 	ssql "DELETE FROM node_statistic; DELETE FROM workload_statistic" >/dev/null
 	sleep 1.5
 done
-wait_until 10 '[ "$(metric "$API2" "fleetlens_hub_safe_sync_total{result=\"ok\"}")" -ge $((ok2 + 4)) ]'
+fl_wait_until 10 '[ "$(metric "$API2" "fleetlens_hub_safe_sync_total{result=\"ok\"}")" -ge $((ok2 + 4)) ]'
 check_eq "both hubs ran cycles (hub 1)" 1 "$(( $(metric "$API" "fleetlens_hub_safe_sync_total{result=\"ok\"}") >= ok1 + 4 ))"
 check_eq "both hubs ran cycles (hub 2)" 1 "$(( $(metric "$API2" "fleetlens_hub_safe_sync_total{result=\"ok\"}") >= ok2 + 4 ))"
 check_eq "two hubs syncing at once leave no duplicate (cluster, node_name)" 0 \
 	"$(ssql "SELECT count(*) FROM (SELECT 1 FROM node_statistic GROUP BY cluster, node_name HAVING count(*) > 1) d")"
-wait_until 10 '[ "$(got)" == "$(expected)" ]'
+fl_wait_until 10 '[ "$(got)" == "$(expected)" ]'
 check_eq "and every row is right" "$(expected)" "$(got)"
 check_num "alpha has its 20 nodes' rows (minus nodes with no figure)" \
-	"$(sql "SELECT count(*) FROM node WHERE cluster_name='alpha' AND gpu_count > 0 AND gpu_utilization IS NOT NULL")" \
+	"$(fl_sql "SELECT count(*) FROM node WHERE cluster_name='alpha' AND gpu_count > 0 AND gpu_utilization IS NOT NULL")" \
 	"$(ssql "SELECT count(*) FROM node_statistic WHERE cluster='alpha'")"
-live_wl=$(sql "SELECT count(*) FROM gpu_workload WHERE status IN ('Running','Pending')")
+live_wl=$(fl_sql "SELECT count(*) FROM gpu_workload WHERE status IN ('Running','Pending')")
 check_eq "... nor a duplicate (cluster, workload_uid) in workload_statistic" 0 \
 	"$(ssql "SELECT count(*) FROM (SELECT 1 FROM workload_statistic GROUP BY cluster, workload_uid HAVING count(*) > 1) d")"
-wait_until 10 '[ "$(ssql "SELECT count(*) FROM workload_statistic")" == "$live_wl" ]'
+fl_wait_until 10 '[ "$(ssql "SELECT count(*) FROM workload_statistic")" == "$live_wl" ]'
 check_num "and workload_statistic has one row per live workload ($live_wl)" "$live_wl" "$(ssql "SELECT count(*) FROM workload_statistic")"
 kill "$HUB2_PID" && wait "$HUB2_PID" 2>/dev/null
 HUB2_PID=""
 
 # --- duplicate rows already in SaFE: the lowest id is updated, the others left ---------------------------
-sql "UPDATE node SET gpu_utilization = 40 WHERE cluster_name='alpha' AND name='gpu-00006'"
+fl_sql "UPDATE node SET gpu_utilization = 40 WHERE cluster_name='alpha' AND name='gpu-00006'"
 low=$(ssql "SELECT min(id) FROM node_statistic WHERE cluster='alpha' AND node_name='gpu-00006'")
 ssql "INSERT INTO node_statistic (cluster, node_name, gpu_utilization) VALUES ('alpha', 'gpu-00006', 1.00)" >/dev/null
-sql "UPDATE node SET gpu_utilization = 41 WHERE cluster_name='alpha' AND name='gpu-00006'"
-wait_until 10 '[ "$(metric "$API" fleetlens_hub_safe_duplicate_rows)" == 1 ]'
+fl_sql "UPDATE node SET gpu_utilization = 41 WHERE cluster_name='alpha' AND name='gpu-00006'"
+fl_wait_until 10 '[ "$(metric "$API" fleetlens_hub_safe_duplicate_rows)" == 1 ]'
 check_eq "duplicate row reported (gauge)" 1 "$(metric "$API" fleetlens_hub_safe_duplicate_rows)"
-wait_until 10 '[ "$(ssql "SELECT gpu_utilization FROM node_statistic WHERE id=$low")" == "41.00" ]'
+fl_wait_until 10 '[ "$(ssql "SELECT gpu_utilization FROM node_statistic WHERE id=$low")" == "41.00" ]'
 check_eq "the lowest id gets the value, the duplicate is left alone" "41.00 1.00" \
 	"$(ssql "SELECT string_agg(gpu_utilization::text, ' ' ORDER BY id) FROM node_statistic WHERE cluster='alpha' AND node_name='gpu-00006'")"
 ssql "DELETE FROM node_statistic WHERE cluster='alpha' AND node_name='gpu-00006' AND id <> $low" >/dev/null
 
 # --- a SaFE outage mid-run: counted, the hub keeps serving, the next cycle after it fixes SaFE -------------
 safe_stop
-sql "UPDATE node SET gpu_utilization = 77.7 WHERE cluster_name='beta'"
+fl_sql "UPDATE node SET gpu_utilization = 77.7 WHERE cluster_name='beta'"
 err0=$(metric "$API" "fleetlens_hub_safe_sync_total{result=\"error\"}")
-wait_until 10 '[ "$(metric "$API" "fleetlens_hub_safe_sync_total{result=\"error\"}")" -ge $((err0 + 2)) ]'
+fl_wait_until 10 '[ "$(metric "$API" "fleetlens_hub_safe_sync_total{result=\"error\"}")" -ge $((err0 + 2)) ]'
 check_eq "failed cycles are counted" 1 "$(( $(metric "$API" "fleetlens_hub_safe_sync_total{result=\"error\"}") >= err0 + 2 ))"
 check_eq "the hub keeps serving during the outage" 200 "$(curl -s -o /dev/null -w '%{http_code}' "$API/v1/clusters")"
 check_eq "the failure is logged, rate-limited (one line per minute)" 1 "$(grep -c 'safe sync failed' "$T/hub.log")"
 safe_start
-wait_until 15 '[ "$(got)" == "$(expected)" ]'
+fl_wait_until 15 '[ "$(got)" == "$(expected)" ]'
 check_eq "after SaFE is back the next cycle brings every row up to date" "$(expected)" "$(got)"
 check_eq "beta's new values arrived" "77.70" \
 	"$(ssql "SELECT DISTINCT gpu_utilization FROM node_statistic WHERE cluster='beta'")"

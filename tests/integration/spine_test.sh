@@ -21,7 +21,6 @@ fl_pg_start "$T/pg"
 INGEST_PORT=$(fl_free_port)
 API_PORT=$(fl_free_port)
 API="http://127.0.0.1:$API_PORT"
-sql() { psql -h "$FL_PG_DIR" -U postgres -d fleetlens -tAqc "$1"; }
 
 for c in alpha beta ghost; do fl_make_key "$T/keys/$c.key"; done
 cat >"$T/clusters.yaml" <<YAML
@@ -80,8 +79,8 @@ if ! fl_wait_http "$API/healthz" 30; then
 	fl_done
 	exit 1
 fi
-check_eq "migrations recorded once" 1 "$(sql "SELECT count(*) FROM schema_migrations WHERE version LIKE '001%'")"
-check_eq "registered clusters have rows" "alpha,beta" "$(sql "SELECT string_agg(name, ',' ORDER BY name) FROM cluster")"
+check_eq "migrations recorded once" 1 "$(fl_sql "SELECT count(*) FROM schema_migrations WHERE version LIKE '001%'")"
+check_eq "registered clusters have rows" "alpha,beta" "$(fl_sql "SELECT string_agg(name, ',' ORDER BY name) FROM cluster")"
 check_eq "alpha is never_seen before its first frame" never_seen \
 	"$(curl -s "$API/v1/clusters" | jq -r '.data[] | select(.name=="alpha") | .status')"
 check_eq "overview of a never-seen cluster is 503" 503 \
@@ -90,22 +89,22 @@ check_eq "overview of a never-seen cluster is 503" 503 \
 # --- what the simulator reports for the cycle, then the same cycle for real -----------------------
 "$BIN/fleetlens-spoke" --config "$T/alpha.yaml" --once --dry-run >"$T/expected.json" 2>"$T/dry.log"
 check_eq "dry-run exits 0" 0 $?
-check_eq "dry-run sent nothing (no row yet)" 0 "$(sql "SELECT count(*) FROM node")"
+check_eq "dry-run sent nothing (no row yet)" 0 "$(fl_sql "SELECT count(*) FROM node")"
 check_num "simulator reports 12 GPU nodes (sim.nodes)" 12 "$(jq '.overview.totalNodes' "$T/expected.json")"
 
 "$BIN/fleetlens-spoke" --config "$T/alpha.yaml" --once >"$T/once.log" 2>&1
 check_eq "spoke --once is acknowledged (exit 0)" 0 $?
 
 exp() { jq -c "$1" "$T/expected.json"; }
-check_eq "node rows = simulator's nodes" "$(exp '.nodes|length')" "$(sql "SELECT count(*) FROM node WHERE cluster_name='alpha'")"
+check_eq "node rows = simulator's nodes" "$(exp '.nodes|length')" "$(fl_sql "SELECT count(*) FROM node WHERE cluster_name='alpha'")"
 check_eq "gpu_device rows = simulator's GPUs" "$(exp '.gpus|length')" \
-	"$(sql "SELECT count(*) FROM gpu_device WHERE cluster_name='alpha'")"
+	"$(fl_sql "SELECT count(*) FROM gpu_device WHERE cluster_name='alpha'")"
 check_eq "per-node gpu_count/gpu_allocation/status equal the simulator's" \
 	"$(exp '[.nodes[] | [.name, .gpu_count, .gpu_allocation, .status]] | sort')" \
-	"$(sql "SELECT coalesce(json_agg(json_build_array(name, gpu_count, gpu_allocation, status) ORDER BY name), '[]') FROM node WHERE cluster_name='alpha'" | jq -c 'sort')"
+	"$(fl_sql "SELECT coalesce(json_agg(json_build_array(name, gpu_count, gpu_allocation, status) ORDER BY name), '[]') FROM node WHERE cluster_name='alpha'" | jq -c 'sort')"
 check_eq "per-node utilization equals the simulator's" \
 	"$(exp '[.nodes[] | [.name, .gpu_utilization]] | sort')" \
-	"$(sql "SELECT json_agg(json_build_array(name, gpu_utilization) ORDER BY name) FROM node WHERE cluster_name='alpha'" | jq -c 'sort')"
+	"$(fl_sql "SELECT json_agg(json_build_array(name, gpu_utilization) ORDER BY name) FROM node WHERE cluster_name='alpha'" | jq -c 'sort')"
 
 for f in totalNodes:total_nodes healthyNodes:healthy_nodes faultyNodes:faulty_nodes fullyIdleNodes:fully_idle_nodes \
 	partiallyIdleNodes:partially_idle_nodes busyNodes:busy_nodes allocationRate:allocation_rate utilization:utilization \
@@ -113,7 +112,7 @@ for f in totalNodes:total_nodes healthyNodes:healthy_nodes faultyNodes:faulty_no
 	total_inodes:total_inodes read_bandwidth:read_bandwidth total_tx:total_tx total_rx:total_rx; do
 	j=${f%%:*} c=${f##*:}
 	check_num "cluster_overview_cache.$c = simulator's $j" "$(exp ".overview.$j")" \
-		"$(sql "SELECT $c FROM cluster_overview_cache WHERE cluster_name='alpha'")"
+		"$(fl_sql "SELECT $c FROM cluster_overview_cache WHERE cluster_name='alpha'")"
 done
 
 ov=$(curl -s "$API/v1/clusters/overview?cluster=alpha")
@@ -143,21 +142,21 @@ check_eq "/v1/clusters lists alpha online with its overview" "online 12" \
 # --- the same frame again is a new sequence stream (new spoke id): rows stay equal, not doubled ---------
 "$BIN/fleetlens-spoke" --config "$T/alpha.yaml" --once >/dev/null 2>&1
 check_eq "second --once acknowledged" 0 $?
-check_eq "rows are upserted, not duplicated" "$(exp '.nodes|length')" "$(sql "SELECT count(*) FROM node WHERE cluster_name='alpha'")"
+check_eq "rows are upserted, not duplicated" "$(exp '.nodes|length')" "$(fl_sql "SELECT count(*) FROM node WHERE cluster_name='alpha'")"
 
 # --- an unregistered cluster leaves no row and is counted ------------------------------------------
 out=$("$BIN/fleetlens-spoke" --config "$T/ghost.yaml" --once 2>&1)
 check_eq "frame from unregistered cluster is rejected (exit 3)" 3 $?
 check_contains "spoke prints the hub's reason" "unknown cluster" "$out"
-check_eq "no cluster row for ghost" 0 "$(sql "SELECT count(*) FROM cluster WHERE name='ghost'")"
-check_eq "no node rows for ghost" 0 "$(sql "SELECT count(*) FROM node WHERE cluster_name='ghost'")"
-check_eq "no overview row for ghost" 0 "$(sql "SELECT count(*) FROM cluster_overview_cache WHERE cluster_name='ghost'")"
+check_eq "no cluster row for ghost" 0 "$(fl_sql "SELECT count(*) FROM cluster WHERE name='ghost'")"
+check_eq "no node rows for ghost" 0 "$(fl_sql "SELECT count(*) FROM node WHERE cluster_name='ghost'")"
+check_eq "no overview row for ghost" 0 "$(fl_sql "SELECT count(*) FROM cluster_overview_cache WHERE cluster_name='ghost'")"
 metrics=$(curl -s "$API/metrics")
 check_eq "rejection counted by reason" 1 \
 	"$(awk '/^fleetlens_hub_frames_rejected_total\{reason="unknown_cluster"\}/ {print $2}' <<<"$metrics")"
 check_eq "accepted frames counted" 2 "$(awk '/^fleetlens_hub_frames_accepted_total/ {print $2}' <<<"$metrics")"
 check_eq "alpha's rows survived the rejected frame" "$(exp '.nodes|length')" \
-	"$(sql "SELECT count(*) FROM node WHERE cluster_name='alpha'")"
+	"$(fl_sql "SELECT count(*) FROM node WHERE cluster_name='alpha'")"
 
 # --- API errors: real status codes, envelope codes, parameter named -----------------------------------
 code_of() { curl -s -o "$T/body" -w '%{http_code}' "$API$1"; }
@@ -169,7 +168,7 @@ check_contains "400 names the parameter" page_size "$(jq -r '.meta.message' "$T/
 check_eq "page_size=100000 → 400" 400 "$(code_of '/v1/nodes?page_size=100000')"
 check_eq "page_num=0 → 400" 400 "$(code_of '/v1/nodes?page_num=0')"
 check_eq "hostile cluster value → 400" 400 "$(code_of '/v1/nodes?cluster=%27%3B%20DROP%20TABLE%20node%3B--')"
-check_eq "table still there after hostile query" "$(exp '.nodes|length')" "$(sql "SELECT count(*) FROM node WHERE cluster_name='alpha'")"
+check_eq "table still there after hostile query" "$(exp '.nodes|length')" "$(fl_sql "SELECT count(*) FROM node WHERE cluster_name='alpha'")"
 check_eq "unknown route → 404" 404 "$(code_of '/v1/nothing')"
 check_eq "unknown route → envelope code 4004" 4004 "$(jq '.meta.code' "$T/body")"
 check_eq "console served at /" 200 "$(code_of '/')"
@@ -181,7 +180,7 @@ HUB_PID=$!
 fl_wait_http "$API/healthz" 30
 check_eq "after restart alpha is still online" online \
 	"$(curl -s "$API/v1/clusters" | jq -r '.data[] | select(.name=="alpha") | .status')"
-check_eq "migrations not applied twice" 1 "$(sql "SELECT count(*) FROM schema_migrations WHERE version LIKE '001%'")"
+check_eq "migrations not applied twice" 1 "$(fl_sql "SELECT count(*) FROM schema_migrations WHERE version LIKE '001%'")"
 
 [ "$FL_FAIL" -eq 0 ] || { echo "--- hub log"; tail -40 "$T/hub.log"; }
 fl_done

@@ -23,11 +23,9 @@ cleanup() {
 trap cleanup EXIT
 
 fl_pg_start "$T/pg"
-sql() { psql -h "$FL_PG_DIR" -U postgres -d fleetlens -tAqc "$1"; }
 ssql() { psql -h "$FL_PG_DIR" -U postgres -d safe -tAqc "$1"; }
 psql -h "$FL_PG_DIR" -U postgres -d postgres -qc "CREATE DATABASE safe" >/dev/null
 psql -h "$FL_PG_DIR" -U postgres -d safe -q -v ON_ERROR_STOP=1 -f "$FL_ROOT/sql/safe/001_safe_schema.sql" >/dev/null
-wait_until() { local i; for ((i = 0; i < $1 * 5; i++)); do eval "$2" && return 0; sleep 0.2; done; return 1; }
 metric() { curl -s -H "Authorization: Bearer $OPS" "$API/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 
 INGEST_PORT=$(fl_free_port)
@@ -100,22 +98,22 @@ check_eq "the sim sends workloads of every kind it makes" "CronJob,Deployment,Jo
 	"$(jq -r '[.workloads[].kind] | unique | join(",")' "$T/d7.json")"
 check_eq "gpu_workload rows = the frame's workloads (uid kind status gpu_request pods namespace name)" \
 	"$(jq -r '[.workloads[] | "\(.uid):\(.kind):\(.status):\(.gpu_request):\(.pods):\(.namespace):\(.name)"] | sort | join(",")' "$T/d7.json")" \
-	"$(sql "SELECT string_agg(uid||':'||kind||':'||status||':'||gpu_request||':'||pods||':'||namespace||':'||name, ',' ORDER BY uid COLLATE \"C\") FROM gpu_workload WHERE cluster_name='alpha'")"
+	"$(fl_sql "SELECT string_agg(uid||':'||kind||':'||status||':'||gpu_request||':'||pods||':'||namespace||':'||name, ',' ORDER BY uid COLLATE \"C\") FROM gpu_workload WHERE cluster_name='alpha'")"
 check_eq "gpu_pod rows = the frame's pods (uid workload node gpus phase running)" \
 	"$(jq -r '[.pods[] | "\(.uid):\(.workload_uid):\(.node):\(.gpus):\(.phase):\(.running)"] | sort | join(",")' "$T/d7.json")" \
-	"$(sql "SELECT string_agg(uid||':'||workload_uid||':'||node_name||':'||gpus||':'||phase||':'||running, ',' ORDER BY uid COLLATE \"C\") FROM gpu_pod WHERE cluster_name='alpha'")"
+	"$(fl_sql "SELECT string_agg(uid||':'||workload_uid||':'||node_name||':'||gpus||':'||phase||':'||running, ',' ORDER BY uid COLLATE \"C\") FROM gpu_pod WHERE cluster_name='alpha'")"
 check_eq "utilization: the frame's figure per Running workload" \
 	"$(jq -r '[.workloads[] | select(.utilization != null) | "\(.uid)=\(.utilization * 100 | round)"] | sort | join(",")' "$T/d7.json")" \
-	"$(sql "SELECT string_agg(uid||'='||round(gpu_utilization::numeric * 100), ',' ORDER BY uid COLLATE \"C\") FROM gpu_workload WHERE cluster_name='alpha' AND gpu_utilization IS NOT NULL")"
+	"$(fl_sql "SELECT string_agg(uid||'='||round(gpu_utilization::numeric * 100), ',' ORDER BY uid COLLATE \"C\") FROM gpu_workload WHERE cluster_name='alpha' AND gpu_utilization IS NOT NULL")"
 N_HIST=$(jq '[.workloads[] | select(.status == "Running" and .utilization != null)] | length' "$T/d7.json")
 check_num "one history row per Running workload with a figure" "$N_HIST" \
-	"$(sql "SELECT count(*) FROM workload_utilization_history WHERE cluster_name='alpha'")"
+	"$(fl_sql "SELECT count(*) FROM workload_utilization_history WHERE cluster_name='alpha'")"
 check_num "fleetlens_hub_workload_rows_written_total = pods + workloads" "$((N_WL + N_POD))" \
 	"$(metric fleetlens_hub_workload_rows_written_total)"
 
 "$BIN/fleetlens-spoke" --config "$T/beta.yaml" --once >>"$T/spoke.log" 2>&1
 check_eq "beta --once is acknowledged" 0 $?
-N_BETA=$(sql "SELECT count(*) FROM gpu_workload WHERE cluster_name='beta'")
+N_BETA=$(fl_sql "SELECT count(*) FROM gpu_workload WHERE cluster_name='beta'")
 N_ALL=$((N_WL + N_BETA))
 
 # --- GET /v1/workloads ------------------------------------------------------------------------------------------------
@@ -124,7 +122,7 @@ msg() { jq -r '.meta.message' "$T/body"; }
 check_eq "list answers 200" 200 "$(code "/v1/workloads?page_size=1000")"
 check_eq "total and rows: every workload of both clusters" "$N_ALL $N_ALL" "$(jq '"\(.data.total) \(.data.data | length)"' -r "$T/body")"
 check_eq "default order: cluster, namespace, name" \
-	"$(sql "SELECT string_agg(uid, ',' ORDER BY cluster_name, namespace, name, uid) FROM gpu_workload")" \
+	"$(fl_sql "SELECT string_agg(uid, ',' ORDER BY cluster_name, namespace, name, uid) FROM gpu_workload")" \
 	"$(jq -r '[.data.data[].uid] | join(",")' "$T/body")"
 check_eq "row fields" "api_version,cluster_name,created_at,ended_at,gpu_request,gpu_utilization,kind,name,namespace,pods,status,uid,updated_at" \
 	"$(jq -r '.data.data[0] | keys | join(",")' "$T/body")"
@@ -136,15 +134,15 @@ for f in "cluster=alpha&kind=Job:cluster_name='alpha' AND kind='Job'" \
 	"name=train:strpos(name, 'train') > 0" \
 	"cluster=beta&status=Running:cluster_name='beta' AND status='Running'"; do
 	q=${f%%:*}
-	check_num "?$q: total as SQL counts" "$(sql "SELECT count(*) FROM gpu_workload WHERE ${f#*:}")" \
+	check_num "?$q: total as SQL counts" "$(fl_sql "SELECT count(*) FROM gpu_workload WHERE ${f#*:}")" \
 		"$(code "/v1/workloads?$q" >/dev/null; jq '.data.total' "$T/body")"
 done
 check_eq "page 2 of 5 = rows 6..10" \
-	"$(sql "SELECT string_agg(uid, ',' ORDER BY cluster_name, namespace, name, uid) FROM (SELECT * FROM gpu_workload ORDER BY cluster_name, namespace, name, uid LIMIT 5 OFFSET 5) x")" \
+	"$(fl_sql "SELECT string_agg(uid, ',' ORDER BY cluster_name, namespace, name, uid) FROM (SELECT * FROM gpu_workload ORDER BY cluster_name, namespace, name, uid LIMIT 5 OFFSET 5) x")" \
 	"$(code "/v1/workloads?page_size=5&page_num=2" >/dev/null; jq -r '[.data.data[].uid] | join(",")' "$T/body")"
 check_eq "a page past the end: no rows, the right total" "0 $N_ALL" \
 	"$(code "/v1/workloads?page_size=10&page_num=999" >/dev/null; jq -r '"\(.data.data | length) \(.data.total)"' "$T/body")"
-check_num "order_by=gpu_request&desc=true: the largest request first" "$(sql "SELECT max(gpu_request) FROM gpu_workload")" \
+check_num "order_by=gpu_request&desc=true: the largest request first" "$(fl_sql "SELECT max(gpu_request) FROM gpu_workload")" \
 	"$(code "/v1/workloads?order_by=gpu_request&desc=true" >/dev/null; jq '.data.data[0].gpu_request' "$T/body")"
 check_eq "order_by=gpu_utilization: workloads without a figure first" null \
 	"$(code "/v1/workloads?order_by=gpu_utilization" >/dev/null; jq '.data.data[0].gpu_utilization' "$T/body")"
@@ -154,7 +152,7 @@ for bad in "order_by=bogus:order_by" "status=Sleeping:status" "page_size=0:page_
 	check_contains "... naming ${bad#*:}" "'${bad#*:}'" "$(msg)"
 done
 check_eq "?cluster=nope → 404" 404 "$(code "/v1/workloads?cluster=nope")"
-check_num "the hostile namespace dropped nothing" "$N_ALL" "$(sql "SELECT count(*) FROM gpu_workload")"
+check_num "the hostile namespace dropped nothing" "$N_ALL" "$(fl_sql "SELECT count(*) FROM gpu_workload")"
 TOKEN=$BETA
 check_num "a beta-only token lists beta's workloads only" "$N_BETA" \
 	"$(code "/v1/workloads?page_size=1000" >/dev/null; jq '[.data.data[] | select(.cluster_name == "beta")] | length' "$T/body")"
@@ -168,7 +166,7 @@ UID1=$(jq -r '[.workloads[] | select(.kind == "PyTorchJob")][0].uid' "$T/d7.json
 check_eq "a workload answers 200" 200 "$(code "/v1/workloads/$UID1")"
 check_eq "... with its fields" "$UID1 PyTorchJob alpha" "$(jq -r '"\(.data.uid) \(.data.kind) \(.data.cluster_name)"' "$T/body")"
 check_eq "... and its pods (gpu_pods), by name" \
-	"$(sql "SELECT string_agg(uid, ',' ORDER BY name, uid) FROM gpu_pod WHERE workload_uid='$UID1'")" \
+	"$(fl_sql "SELECT string_agg(uid, ',' ORDER BY name, uid) FROM gpu_pod WHERE workload_uid='$UID1'")" \
 	"$(jq -r '[.data.gpu_pods[].uid] | join(",")' "$T/body")"
 check_eq "... as many as its pod count, on the frame's nodes" \
 	"true $(jq -r --arg u "$UID1" '[.pods[] | select(.workload_uid == $u) | .node] | unique | join(",")' "$T/d7.json")" \
@@ -183,11 +181,11 @@ check_eq "alpha's workload is 404 for the beta-only token" 404 "$(code "/v1/work
 TOKEN=""
 
 # --- GET /v1/workloads/{uid}/utilizationHistory ---------------------------------------------------------------------
-HUID=$(sql "SELECT workload_uid FROM workload_utilization_history WHERE cluster_name='alpha' ORDER BY workload_uid LIMIT 1")
+HUID=$(fl_sql "SELECT workload_uid FROM workload_utilization_history WHERE cluster_name='alpha' ORDER BY workload_uid LIMIT 1")
 now=$(date +%s)
 check_eq "a workload's history answers 200" 200 "$(code "/v1/workloads/$HUID/utilizationHistory?cluster=alpha&start=$((now - 3600))&end=$((now + 60))&step=7200")"
 check_num "... one step holding its sample: the value, 2 decimals" \
-	"$(sql "SELECT round(avg(gpu_utilization)::numeric, 2) FROM workload_utilization_history WHERE workload_uid='$HUID'")" \
+	"$(fl_sql "SELECT round(avg(gpu_utilization)::numeric, 2) FROM workload_utilization_history WHERE workload_uid='$HUID'")" \
 	"$(jq '.data.series[0].points[0][1]' "$T/body")"
 check_eq "... as the node history's shape" '["gpu_utilization"] %' "$(jq -r '"\([.data.series[].name] | tojson) \(.data.unit)"' "$T/body")"
 check_eq "... without cluster → 400 naming it" "400 1" "$(code "/v1/workloads/$HUID/utilizationHistory") $(msg | grep -c "'cluster'")"
@@ -195,38 +193,38 @@ check_eq "... a cluster outside the token's scope → 404" 404 "$(TOKEN=$BETA co
 check_eq "an unknown sub-route of a workload → 404" 404 "$(code "/v1/workloads/$HUID/nope")"
 
 # --- SaFE workload_statistic ------------------------------------------------------------------------------------------
-LIVE=$(sql "SELECT count(*) FROM gpu_workload WHERE status IN ('Running','Pending')")
-wait_until 15 '[ "$(ssql "SELECT count(*) FROM workload_statistic")" = "$LIVE" ]'
+LIVE=$(fl_sql "SELECT count(*) FROM gpu_workload WHERE status IN ('Running','Pending')")
+fl_wait_until 15 '[ "$(ssql "SELECT count(*) FROM workload_statistic")" = "$LIVE" ]'
 check_num "one workload_statistic row per live workload" "$LIVE" "$(ssql "SELECT count(*) FROM workload_statistic")"
 check_eq "each carries its cluster, uid, name (workload_id), namespace (workspace) and type 3h" \
-	"$(sql "SELECT string_agg(cluster_name||'/'||uid||'/'||name||'/'||namespace, ',' ORDER BY uid COLLATE \"C\") FROM gpu_workload WHERE status IN ('Running','Pending')")" \
+	"$(fl_sql "SELECT string_agg(cluster_name||'/'||uid||'/'||name||'/'||namespace, ',' ORDER BY uid COLLATE \"C\") FROM gpu_workload WHERE status IN ('Running','Pending')")" \
 	"$(ssql "SELECT string_agg(cluster||'/'||workload_uid||'/'||workload_id||'/'||workspace, ',' ORDER BY workload_uid COLLATE \"C\") FROM workload_statistic WHERE statistic_type='3h'")"
-RUN1=$(sql "SELECT workload_uid FROM workload_utilization_history WHERE cluster_name='alpha' ORDER BY workload_uid LIMIT 1")
+RUN1=$(fl_sql "SELECT workload_uid FROM workload_utilization_history WHERE cluster_name='alpha' ORDER BY workload_uid LIMIT 1")
 stat() { ssql "SELECT coalesce(avg_gpu_usage_3h::text,'null')||' '||coalesce(max_gpu_usage_3h::text,'null')||' '||data_points_count FROM workload_statistic WHERE workload_uid='$1'"; }
-hist() { sql "SELECT round(avg(LEAST(gpu_utilization, 100))::numeric, 2)||' '||round(max(LEAST(gpu_utilization, 100))::numeric, 2)||' '||count(*) FROM workload_utilization_history WHERE workload_uid='$1' AND sampled_at > now() - interval '3 hours'"; }
+hist() { fl_sql "SELECT round(avg(LEAST(gpu_utilization, 100))::numeric, 2)||' '||round(max(LEAST(gpu_utilization, 100))::numeric, 2)||' '||count(*) FROM workload_utilization_history WHERE workload_uid='$1' AND sampled_at > now() - interval '3 hours'"; }
 check_eq "a Running workload: average, maximum and count of its samples" "$(hist "$RUN1")" "$(stat "$RUN1")"
-PEND=$(sql "SELECT uid FROM gpu_workload WHERE status='Pending' ORDER BY uid LIMIT 1")
+PEND=$(fl_sql "SELECT uid FROM gpu_workload WHERE status='Pending' ORDER BY uid LIMIT 1")
 check_eq "a Pending workload: no figures, 0 samples" "null null 0" "$(stat "$PEND")"
 sleep 2.5
 UPD0=$(metric 'fleetlens_hub_safe_workload_rows_total{op="update"}')
 sleep 2.5
 check_num "cycles with nothing new write no workload row" "$UPD0" "$(metric 'fleetlens_hub_safe_workload_rows_total{op="update"}')"
-sql "INSERT INTO workload_utilization_history VALUES ('alpha', '$RUN1', now() - interval '1 minute', 1e9)"
-wait_until 10 '[ "$(stat "$RUN1")" = "$(hist "$RUN1")" ]'
+fl_sql "INSERT INTO workload_utilization_history VALUES ('alpha', '$RUN1', now() - interval '1 minute', 1e9)"
+fl_wait_until 10 '[ "$(stat "$RUN1")" = "$(hist "$RUN1")" ]'
 check_eq "a new sample of 1e9 counts as 100: the count grows, the maximum is 100.00" "$(hist "$RUN1")" "$(stat "$RUN1")"
 check_contains "... the maximum" " 100.00 " "$(stat "$RUN1")"
-sql "INSERT INTO workload_utilization_history VALUES ('alpha', '$RUN1', now() - interval '4 hours', 50)"
+fl_sql "INSERT INTO workload_utilization_history VALUES ('alpha', '$RUN1', now() - interval '4 hours', 50)"
 sleep 2.5
-check_eq "a sample older than three hours does not count" "$(sql "SELECT count(*) FROM workload_utilization_history WHERE workload_uid='$RUN1' AND sampled_at > now() - interval '3 hours'")" \
+check_eq "a sample older than three hours does not count" "$(fl_sql "SELECT count(*) FROM workload_utilization_history WHERE workload_uid='$RUN1' AND sampled_at > now() - interval '3 hours'")" \
 	"$(ssql "SELECT data_points_count FROM workload_statistic WHERE workload_uid='$RUN1'")"
 LONG=$(printf 'w%.0s' {1..70})
-sql "INSERT INTO gpu_workload (cluster_name, uid, kind, namespace, name, status) VALUES ('alpha', 'long-name-uid', 'Job', 'research', '$LONG', 'Running')"
-wait_until 10 '[ "$(metric "fleetlens_hub_safe_workload_rows_total{op=\"skipped\"}")" -ge 1 ]'
+fl_sql "INSERT INTO gpu_workload (cluster_name, uid, kind, namespace, name, status) VALUES ('alpha', 'long-name-uid', 'Job', 'research', '$LONG', 'Running')"
+fl_wait_until 10 '[ "$(metric "fleetlens_hub_safe_workload_rows_total{op=\"skipped\"}")" -ge 1 ]'
 check_eq "a 70-character name (SaFE's workload_id holds 64) is skipped and counted" 1 \
 	"$([ "$(metric 'fleetlens_hub_safe_workload_rows_total{op="skipped"}')" -ge 1 ] && echo 1 || echo 0)"
 check_num "... never written" 0 "$(ssql "SELECT count(*) FROM workload_statistic WHERE workload_uid='long-name-uid'")"
 check_num "... and every other row is still there" "$LIVE" "$(ssql "SELECT count(*) FROM workload_statistic")"
-sql "DELETE FROM gpu_workload WHERE uid='long-name-uid'"
+fl_sql "DELETE FROM gpu_workload WHERE uid='long-name-uid'"
 
 # --- a full frame without a live workload: Deleted, its pods gone -------------------------------------------------------
 "$BIN/fleetlens-spoke" --config "$T/alpha8.yaml" --once --dry-run >"$T/d8.json" 2>/dev/null
@@ -238,16 +236,16 @@ SAFE_BEFORE=$(ssql "SELECT count(*) FROM workload_statistic")
 "$BIN/fleetlens-spoke" --config "$T/alpha8.yaml" --once >>"$T/spoke.log" 2>&1
 check_eq "alpha (seed 8) --once is acknowledged" 0 $?
 check_num "seed 7's live workloads are now Deleted" "$LIVE7" \
-	"$(sql "SELECT count(*) FROM gpu_workload WHERE cluster_name='alpha' AND status='Deleted' AND ended_at IS NOT NULL AND pods=0 AND gpu_request=0")"
+	"$(fl_sql "SELECT count(*) FROM gpu_workload WHERE cluster_name='alpha' AND status='Deleted' AND ended_at IS NOT NULL AND pods=0 AND gpu_request=0")"
 check_eq "seed 7's ended workloads keep their status" \
 	"$(jq -r '[.workloads[] | select(.status == "Done" or .status == "Failed") | "\(.uid)=\(.status)"] | sort | join(",")' "$T/d7.json")" \
-	"$(sql "SELECT string_agg(uid||'='||status, ',' ORDER BY uid COLLATE \"C\") FROM gpu_workload WHERE cluster_name='alpha' AND status IN ('Done','Failed') AND uid IN ($(jq -r '[.workloads[].uid | "'"'"'\(.)'"'"'"] | join(",")' "$T/d7.json"))")"
+	"$(fl_sql "SELECT string_agg(uid||'='||status, ',' ORDER BY uid COLLATE \"C\") FROM gpu_workload WHERE cluster_name='alpha' AND status IN ('Done','Failed') AND uid IN ($(jq -r '[.workloads[].uid | "'"'"'\(.)'"'"'"] | join(",")' "$T/d7.json"))")"
 check_eq "alpha's pods are exactly seed 8's" \
 	"$(jq -r '[.pods[].uid] | sort | join(",")' "$T/d8.json")" \
-	"$(sql "SELECT string_agg(uid, ',' ORDER BY uid COLLATE \"C\") FROM gpu_pod WHERE cluster_name='alpha'")"
+	"$(fl_sql "SELECT string_agg(uid, ',' ORDER BY uid COLLATE \"C\") FROM gpu_pod WHERE cluster_name='alpha'")"
 check_num "?status=Deleted lists them" "$LIVE7" "$(code "/v1/workloads?cluster=alpha&status=Deleted" >/dev/null; jq '.data.total' "$T/body")"
-check_num "beta's workloads untouched" "$N_BETA" "$(sql "SELECT count(*) FROM gpu_workload WHERE cluster_name='beta'")"
-wait_until 10 '[ "$(ssql "SELECT count(*) FROM workload_statistic")" = "$((SAFE_BEFORE + LIVE8))" ]'
+check_num "beta's workloads untouched" "$N_BETA" "$(fl_sql "SELECT count(*) FROM gpu_workload WHERE cluster_name='beta'")"
+fl_wait_until 10 '[ "$(ssql "SELECT count(*) FROM workload_statistic")" = "$((SAFE_BEFORE + LIVE8))" ]'
 check_num "SaFE: seed 8's live workloads added, the ended ones' rows kept" "$((SAFE_BEFORE + LIVE8))" \
 	"$(ssql "SELECT count(*) FROM workload_statistic")"
 
@@ -256,34 +254,34 @@ check_num "SaFE: seed 8's live workloads added, the ended ones' rows kept" "$((S
 # frames only; deltas with removed_pods are covered by test_hub_store against a real database.)
 "$BIN/fleetlens-spoke" --config "$T/beta_run.yaml" >"$T/run.log" 2>&1 &
 SPOKE_PID=$!
-B0=$(sql "SELECT count(*) FROM ingest_log WHERE cluster_name='beta'")
-wait_until 40 '[ "$(sql "SELECT count(*) FROM ingest_log WHERE cluster_name='"'beta'"'")" -ge $((B0 + 12)) ]'
+B0=$(fl_sql "SELECT count(*) FROM ingest_log WHERE cluster_name='beta'")
+fl_wait_until 40 '[ "$(fl_sql "SELECT count(*) FROM ingest_log WHERE cluster_name='"'beta'"'")" -ge $((B0 + 12)) ]'
 kill "$SPOKE_PID" && wait "$SPOKE_PID" 2>/dev/null
 SPOKE_PID=""
 check_eq "12 cycles of the running spoke were committed" 1 \
-	"$([ "$(sql "SELECT count(*) FROM ingest_log WHERE cluster_name='beta'")" -ge $((B0 + 12)) ] && echo 1 || echo 0)"
+	"$([ "$(fl_sql "SELECT count(*) FROM ingest_log WHERE cluster_name='beta'")" -ge $((B0 + 12)) ] && echo 1 || echo 0)"
 check_num "workloads ended across the re-plans" 1 \
-	"$([ "$(sql "SELECT count(*) FROM gpu_workload WHERE cluster_name='beta' AND status NOT IN ('Running','Pending')")" -gt 0 ] && echo 1 || echo 0)"
+	"$([ "$(fl_sql "SELECT count(*) FROM gpu_workload WHERE cluster_name='beta' AND status NOT IN ('Running','Pending')")" -gt 0 ] && echo 1 || echo 0)"
 check_eq "every live workload's pod count = its pod rows" "" \
-	"$(sql "SELECT string_agg(w.uid||':'||w.pods||'<>'||(SELECT count(*) FROM gpu_pod p WHERE p.cluster_name='beta' AND p.workload_uid=w.uid), ',') FROM gpu_workload w WHERE w.cluster_name='beta' AND w.status IN ('Running','Pending') AND w.pods <> (SELECT count(*) FROM gpu_pod p WHERE p.cluster_name='beta' AND p.workload_uid=w.uid)")"
+	"$(fl_sql "SELECT string_agg(w.uid||':'||w.pods||'<>'||(SELECT count(*) FROM gpu_pod p WHERE p.cluster_name='beta' AND p.workload_uid=w.uid), ',') FROM gpu_workload w WHERE w.cluster_name='beta' AND w.status IN ('Running','Pending') AND w.pods <> (SELECT count(*) FROM gpu_pod p WHERE p.cluster_name='beta' AND p.workload_uid=w.uid)")"
 check_num "no pod row belongs to an ended workload" 0 \
-	"$(sql "SELECT count(*) FROM gpu_pod p JOIN gpu_workload w ON w.cluster_name=p.cluster_name AND w.uid=p.workload_uid WHERE p.cluster_name='beta' AND w.status NOT IN ('Running','Pending')")"
+	"$(fl_sql "SELECT count(*) FROM gpu_pod p JOIN gpu_workload w ON w.cluster_name=p.cluster_name AND w.uid=p.workload_uid WHERE p.cluster_name='beta' AND w.status NOT IN ('Running','Pending')")"
 check_num "no pod row without its workload" 0 \
-	"$(sql "SELECT count(*) FROM gpu_pod p WHERE p.cluster_name='beta' AND NOT EXISTS (SELECT 1 FROM gpu_workload w WHERE w.cluster_name='beta' AND w.uid=p.workload_uid)")"
+	"$(fl_sql "SELECT count(*) FROM gpu_pod p WHERE p.cluster_name='beta' AND NOT EXISTS (SELECT 1 FROM gpu_workload w WHERE w.cluster_name='beta' AND w.uid=p.workload_uid)")"
 
 # --- retention: ended workloads and history partitions ----------------------------------------------------------------
 stop_hub
-OLD=$(sql "SELECT uid FROM gpu_workload WHERE status='Deleted' ORDER BY uid LIMIT 1")
-sql "UPDATE gpu_workload SET ended_at = now() - interval '4 days' WHERE uid='$OLD'"
-BEFORE=$(sql "SELECT count(*) FROM gpu_workload")
+OLD=$(fl_sql "SELECT uid FROM gpu_workload WHERE status='Deleted' ORDER BY uid LIMIT 1")
+fl_sql "UPDATE gpu_workload SET ended_at = now() - interval '4 days' WHERE uid='$OLD'"
+BEFORE=$(fl_sql "SELECT count(*) FROM gpu_workload")
 start_hub
-wait_until 10 '[ "$(sql "SELECT count(*) FROM gpu_workload WHERE uid='"'$OLD'"'")" = 0 ]'
-check_num "a workload that ended 4 days ago (retention 3d) is deleted at start" "$((BEFORE - 1))" "$(sql "SELECT count(*) FROM gpu_workload")"
+fl_wait_until 10 '[ "$(fl_sql "SELECT count(*) FROM gpu_workload WHERE uid='"'$OLD'"'")" = 0 ]'
+check_num "a workload that ended 4 days ago (retention 3d) is deleted at start" "$((BEFORE - 1))" "$(fl_sql "SELECT count(*) FROM gpu_workload")"
 day() { date -u -d "@$(($(date +%s) + $1 * 86400))" +%Y%m%d; }
 P=workload_utilization_history
 check_eq "workload history: day partitions for today and 2 days ahead, plus DEFAULT" \
 	"${P}_$(day 0),${P}_$(day 1),${P}_$(day 2),${P}_default" \
-	"$(sql "SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = '$P'::regclass")"
+	"$(fl_sql "SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = '$P'::regclass")"
 
 stop_hub
 check_eq "no sanitizer report, no crash in the hub log" "" "$(grep -E 'runtime error|AddressSanitizer|LeakSanitizer' "$T/hub.log" "$T/run.log" "$T/spoke.log")"
