@@ -37,7 +37,6 @@ cleanup() {
 }
 trap cleanup EXIT
 fl_pg_start "$T/pg" "-c max_wal_size=4GB$([ "$FSYNC" = on ] || echo " -c fsync=off")"
-sql() { psql -h "$FL_PG_DIR" -U postgres -d fleetlens -tAqc "$1"; }
 
 INGEST_PORT=$(fl_free_port)
 API_PORT=$(fl_free_port)
@@ -78,9 +77,9 @@ cat "$T/load.jsonl"
 rss_peak=$(kib "$HUB_PID" VmHWM)
 rss_now=$(kib "$HUB_PID" VmRSS)
 view=$(curl -s "http://127.0.0.1:$API_PORT/metrics" | awk '$1 == "fleetlens_hub_view_bytes" {print $2}')
-nodes_db=$(sql "SELECT count(*) FROM node")
-gpus_db=$(sql "SELECT count(*) FROM gpu_device")
-db_bytes=$(sql "SELECT pg_database_size('fleetlens')")
+nodes_db=$(fl_sql "SELECT count(*) FROM node")
+gpus_db=$(fl_sql "SELECT count(*) FROM gpu_device")
+db_bytes=$(fl_sql "SELECT pg_database_size('fleetlens')")
 base=$("$BIN/fl-load-bench" baseline --db "$FL_DATABASE_URL" --rows "$BASELINE_ROWS" --gpus "$GPUS")
 echo "$base"
 held=$((CLUSTERS * NODES))
