@@ -27,11 +27,12 @@ static const char *const hub_keys[] = {"ingest_url",
                                        "tls",
                                        NULL};
 static const char *const tls_keys[] = {"cert_file", "key_file", "ca_file", NULL};
-static const char *const cluster_keys[] = {"name", "labels", "key_file", NULL};
+static const char *const cluster_keys[] = {"name", "labels", "key_file", "safe_cluster_id", NULL};
 
 #define TLS_SCHEME "tls+tcp://"
 /* Read by load_api_access, after the clusters (token scopes name them). */
-static const char *const api_keys[] = {"api_tokens", "cors_origins", "api_threads", NULL};
+static const char *const api_keys[] = {"api_tokens", "cors_origins", "api_threads", "lens", NULL};
+static const char *const lens_keys[] = {"default_cluster", NULL};
 /* Read by load_safe (issue 5). */
 static const char *const safe_keys[] = {"safe_database_url", "safe_sync_interval", "history_retention",
                                         "node_lost_after", NULL};
@@ -291,7 +292,50 @@ static int load_clusters(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node seq, ch
 		char why[FL_ERR_LEN];
 		if (fl_key_load(c->key_file, &c->key, why) != FL_OK)
 			return fl_yaml_error(doc, fl_yaml_get(doc, item, "key_file"), "key_file", err, "%s", why);
+		if ((rv = fl_yaml_get_str(doc, item, "safe_cluster_id", false, c->safe_cluster_id,
+		                          sizeof(c->safe_cluster_id), err)) != FL_OK)
+			return rv;
+		if (c->safe_cluster_id[0] == '\0')
+			snprintf(c->safe_cluster_id, sizeof(c->safe_cluster_id), "%s", c->name);
+		for (size_t k = 0; k < c->n_labels; k++) {
+			if (strcmp(c->labels[k].key, HUB_SAFE_CLUSTER_LABEL) != 0)
+				continue;
+			if (strlen(c->labels[k].value) >= sizeof(c->safe_cluster_id))
+				return fl_yaml_error(doc, labels, "labels", err,
+				                     "label '%s' (SaFE's cluster id) is longer than %zu characters",
+				                     HUB_SAFE_CLUSTER_LABEL, sizeof(c->safe_cluster_id) - 1);
+			snprintf(c->safe_cluster_id, sizeof(c->safe_cluster_id), "%s", c->labels[k].value);
+		}
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(cfg->clusters[j].safe_cluster_id, c->safe_cluster_id) == 0)
+				return fl_yaml_error(doc, item, "safe_cluster_id", err,
+				                     "SaFE cluster id '%s' is also cluster '%s''s: each cluster needs its own",
+				                     c->safe_cluster_id, cfg->clusters[j].name);
 	}
+	return FL_OK;
+}
+
+/* hub.lens: {default_cluster: NAME}, a registered cluster; without it the first cluster in the file. */
+static int load_lens(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node hub, char err[FL_ERR_LEN])
+{
+	fl_yaml_node lens = fl_yaml_get(doc, hub, "lens");
+	int rv;
+	if (lens != 0) {
+		if (!fl_yaml_is_map(doc, lens))
+			return fl_yaml_error(doc, lens, "lens", err, "expected a mapping {default_cluster: NAME}");
+		if ((rv = fl_yaml_check_keys(doc, lens, lens_keys, err)) != FL_OK ||
+		    (rv = fl_yaml_get_str(doc, lens, "default_cluster", false, cfg->lens_default_cluster,
+		                          sizeof(cfg->lens_default_cluster), err)) != FL_OK)
+			return rv;
+		bool known = cfg->lens_default_cluster[0] == '\0';
+		for (size_t i = 0; !known && i < cfg->n_clusters; i++)
+			known = strcmp(cfg->clusters[i].name, cfg->lens_default_cluster) == 0;
+		if (!known)
+			return fl_yaml_error(doc, fl_yaml_get(doc, lens, "default_cluster"), "default_cluster", err,
+			                     "'%s' is not a cluster listed under clusters", cfg->lens_default_cluster);
+	}
+	if (cfg->lens_default_cluster[0] == '\0' && cfg->n_clusters > 0)
+		snprintf(cfg->lens_default_cluster, sizeof(cfg->lens_default_cluster), "%s", cfg->clusters[0].name);
 	return FL_OK;
 }
 
@@ -547,6 +591,8 @@ int hub_config_load(hub_config *cfg, const char *path, const char *env_database_
 	if ((rv = load_api_access(cfg, &doc, hub, err)) != FL_OK)
 		goto fail;
 	if ((rv = load_safe(cfg, &doc, hub, err)) != FL_OK)
+		goto fail;
+	if ((rv = load_lens(cfg, &doc, hub, err)) != FL_OK)
 		goto fail;
 	fl_yaml_close(&doc);
 	return FL_OK;

@@ -44,6 +44,8 @@
 #define HUB_DEFAULT_API_THREADS 64
 #define HUB_MAX_API_THREADS     1024
 
+#define HUB_SAFE_CLUSTER_LABEL "primus-safe.cluster.id" /* a cluster label naming its SaFE cluster id */
+
 typedef struct hub_label {
 	char key[HUB_LABEL_LEN];
 	char value[HUB_LABEL_LEN];
@@ -81,6 +83,9 @@ typedef struct hub_cluster_conf {
 	hub_label labels[HUB_MAX_LABELS];
 	size_t n_labels;
 	char key_file[HUB_PATH_LEN]; /* resolved path the key was read from */
+	/* SaFE's cluster id for this cluster (workload_statistic.cluster): the label HUB_SAFE_CLUSTER_LABEL when
+	 * set, else safe_cluster_id, else the name. */
+	char safe_cluster_id[FL_CLUSTER_LEN];
 	fl_key key;                  /* the cluster's HMAC key (FL_KEY_MIN_LEN..FL_KEY_MAX_LEN bytes); secret */
 } hub_cluster_conf;
 
@@ -111,6 +116,9 @@ typedef struct hub_config {
 	int64_t history_retention_ms;          /* >= HUB_MIN_HISTORY_RETENTION_MS */
 	int64_t node_lost_after_ms;            /* a node agent without a frame this long is lost; >= 1 s */
 	int api_threads; /* civetweb worker threads, 1..HUB_MAX_API_THREADS: the most connections served at once */
+	/* hub.lens.default_cluster: the cluster a /lens/v1 request without ?cluster= is about; the first
+	 * cluster in the file when not set; "" only when no cluster is listed. */
+	char lens_default_cluster[FL_CLUSTER_LEN];
 } hub_config;
 
 /* Reads path into cfg (zeroed first). The SaFE settings: hub.safe_database_url, replaced by the

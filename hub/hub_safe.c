@@ -18,8 +18,8 @@
 
 /* --- metrics ------------------------------------------------------------------------------------- */
 
-static atomic_uint_fast64_t m_sync_ok, m_sync_error, m_insert, m_update, m_delete, m_revive, m_skipped;
-static atomic_uint_fast64_t m_wl_insert, m_wl_update, m_wl_skipped;
+static atomic_uint_fast64_t m_sync_ok, m_sync_error, m_insert, m_update, m_delete, m_revive, m_skipped, m_touch;
+static atomic_uint_fast64_t m_wl_insert, m_wl_update, m_wl_skipped, m_wl_touch;
 static atomic_int_fast64_t m_duplicates, m_last_success_ms;
 static atomic_int m_enabled;
 
@@ -31,9 +31,11 @@ static void count_cycle(const hub_safe_stats *st)
 	atomic_fetch_add(&m_delete, st->del);
 	atomic_fetch_add(&m_revive, st->revive);
 	atomic_fetch_add(&m_skipped, st->skipped);
+	atomic_fetch_add(&m_touch, st->touch);
 	atomic_fetch_add(&m_wl_insert, st->wl_insert);
 	atomic_fetch_add(&m_wl_update, st->wl_update);
 	atomic_fetch_add(&m_wl_skipped, st->wl_skipped);
+	atomic_fetch_add(&m_wl_touch, st->wl_touch);
 	atomic_store(&m_duplicates, (int_fast64_t)st->duplicates);
 	atomic_store(&m_last_success_ms, fl_now_ms());
 }
@@ -49,21 +51,26 @@ void hub_safe_metrics_write(FILE *f)
 	        "fleetlens_hub_safe_sync_total{result=\"ok\"} %llu\n"
 	        "fleetlens_hub_safe_sync_total{result=\"error\"} %llu\n"
 	        "# HELP fleetlens_hub_safe_rows_total node_statistic rows written by the SaFE sync, by operation "
-	        "(skipped: nodes left out for a missing or non-numeric value or an over-long name).\n"
+	        "(touch: value already right, updated_at advanced; skipped: nodes left out for a missing or "
+	        "non-numeric value or an over-long name).\n"
 	        "# TYPE fleetlens_hub_safe_rows_total counter\n"
 	        "fleetlens_hub_safe_rows_total{op=\"insert\"} %llu\n"
 	        "fleetlens_hub_safe_rows_total{op=\"update\"} %llu\n"
 	        "fleetlens_hub_safe_rows_total{op=\"delete\"} %llu\n"
 	        "fleetlens_hub_safe_rows_total{op=\"revive\"} %llu\n"
+	        "fleetlens_hub_safe_rows_total{op=\"touch\"} %llu\n"
 	        "fleetlens_hub_safe_rows_total{op=\"skipped\"} %llu\n"
 	        "# HELP fleetlens_hub_safe_workload_rows_total workload_statistic rows written by the SaFE sync, by "
-	        "operation (skipped: workloads left out for a name, uid or namespace too long for SaFE's columns).\n"
+	        "operation (touch: figures already right, updated_at advanced; skipped: SaFE workloads left out for "
+	        "an id, cluster id or namespace too long for SaFE's columns, or named by a second cluster).\n"
 	        "# TYPE fleetlens_hub_safe_workload_rows_total counter\n"
 	        "fleetlens_hub_safe_workload_rows_total{op=\"insert\"} %llu\n"
 	        "fleetlens_hub_safe_workload_rows_total{op=\"update\"} %llu\n"
+	        "fleetlens_hub_safe_workload_rows_total{op=\"touch\"} %llu\n"
 	        "fleetlens_hub_safe_workload_rows_total{op=\"skipped\"} %llu\n"
-	        "# HELP fleetlens_hub_safe_duplicate_rows node_statistic rows found in the last successful cycle "
-	        "beyond the lowest id of one (cluster, node_name): left alone.\n"
+	        "# HELP fleetlens_hub_safe_duplicate_rows rows found in the last successful cycle beyond the lowest "
+	        "id of one node_statistic (cluster, node_name) or one wanted workload_statistic workload_id: left "
+	        "alone.\n"
 	        "# TYPE fleetlens_hub_safe_duplicate_rows gauge\n"
 	        "fleetlens_hub_safe_duplicate_rows %lld\n"
 	        "# HELP fleetlens_hub_safe_last_success_timestamp_seconds When the last SaFE sync cycle committed "
@@ -73,8 +80,9 @@ void hub_safe_metrics_write(FILE *f)
 	        atomic_load(&m_enabled), (unsigned long long)atomic_load(&m_sync_ok),
 	        (unsigned long long)atomic_load(&m_sync_error), (unsigned long long)atomic_load(&m_insert),
 	        (unsigned long long)atomic_load(&m_update), (unsigned long long)atomic_load(&m_delete),
-	        (unsigned long long)atomic_load(&m_revive), (unsigned long long)atomic_load(&m_skipped),
-	        (unsigned long long)atomic_load(&m_wl_insert), (unsigned long long)atomic_load(&m_wl_update),
+	        (unsigned long long)atomic_load(&m_revive), (unsigned long long)atomic_load(&m_touch),
+	        (unsigned long long)atomic_load(&m_skipped), (unsigned long long)atomic_load(&m_wl_insert),
+	        (unsigned long long)atomic_load(&m_wl_update), (unsigned long long)atomic_load(&m_wl_touch),
 	        (unsigned long long)atomic_load(&m_wl_skipped), (long long)atomic_load(&m_duplicates),
 	        (double)atomic_load(&m_last_success_ms) / 1000.0);
 }
@@ -233,20 +241,54 @@ static int write_inserts(PGconn *c, const hub_safe_plan *p, buf b[3], char err[F
 	return FL_OK;
 }
 
+/* Advances updated_at of the rows ids[0..n) (sorted) of the table sql names, in batches of
+ * HUB_SAFE_BATCH_ROWS: one statement per cycle up to that many rows. b: one buffer. */
+static int write_touch(PGconn *c, const char *sql, const int64_t *ids, size_t n, buf *b, const char *what,
+                       char err[FL_ERR_LEN])
+{
+	char num[32];
+	for (size_t start = 0; start < n; start += HUB_SAFE_BATCH_ROWS) {
+		size_t end = start + HUB_SAFE_BATCH_ROWS < n ? start + HUB_SAFE_BATCH_ROWS : n;
+		buf_reset(b);
+		buf_put(b, "{", 1);
+		for (size_t i = start; i < end; i++) {
+			snprintf(num, sizeof(num), "%lld", (long long)ids[i]);
+			buf_elem_raw(b, num);
+		}
+		buf_put(b, "}", 1);
+		if (!b->ok)
+			return fl_seterr(err, FL_ENOMEM, "out of memory building %s", what);
+		const char *params[1] = {b->p};
+		int rv = hub_sql_exec(c, sql, 1, params, PGRES_COMMAND_OK, NULL, what, err);
+		if (rv != FL_OK)
+			return rv;
+	}
+	return FL_OK;
+}
+
+/* The rows a cycle confirmed without changing them: only updated_at moves (it says when the row was last
+ * known right; the SaFE adapter rewrote every row every cycle). */
+static const char sql_touch[] = "UPDATE node_statistic AS t SET updated_at = now()"
+                                " FROM unnest($1::int[]) AS u(id) WHERE t.id = u.id";
+static const char sql_wl_touch[] = "UPDATE workload_statistic AS t SET updated_at = now()"
+                                   " FROM unnest($1::int[]) AS u(id) WHERE t.id = u.id";
+
 /* --- workload_statistic ------------------------------------------------------------------------------ */
 
+/* The rows of the wanted SaFE workloads ($1: their workload_ids), as SaFE's adapter found them: by
+ * (workload_id, statistic_type '3h'), whatever their cluster. */
 static const char sql_wl_have[] =
-    "SELECT id, cluster, workload_uid, workload_id, coalesce(workspace, ''),"
+    "SELECT id, workload_id, coalesce(workload_uid, ''), coalesce(cluster, ''), coalesce(workspace, ''),"
     " CASE WHEN avg_gpu_usage_3h IS NULL THEN -1 ELSE round(avg_gpu_usage_3h * 100)::int END,"
     " CASE WHEN max_gpu_usage_3h IS NULL THEN -1 ELSE round(max_gpu_usage_3h * 100)::int END,"
     " coalesce(data_points_count, -1) FROM workload_statistic"
-    " WHERE statistic_type = '3h' AND workload_uid IS NOT NULL AND cluster IN (SELECT unnest($1::text[]))";
+    " WHERE statistic_type = '3h' AND workload_id IN (SELECT unnest($1::text[]))";
 
 static const char sql_wl_update[] =
-    "UPDATE workload_statistic AS t SET workload_id = u.wid, workspace = u.ws, avg_gpu_usage_3h = u.a,"
-    " max_gpu_usage_3h = u.m, data_points_count = u.n, updated_at = now()"
-    " FROM unnest($1::int[], $2::text[], $3::text[], $4::numeric[], $5::numeric[], $6::int[])"
-    " AS u(id, wid, ws, a, m, n) WHERE t.id = u.id";
+    "UPDATE workload_statistic AS t SET workload_uid = u.uid, cluster = u.c, workspace = u.ws,"
+    " avg_gpu_usage_3h = u.a, max_gpu_usage_3h = u.m, data_points_count = u.n, updated_at = now()"
+    " FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::numeric[], $6::numeric[], $7::int[])"
+    " AS u(id, uid, c, ws, a, m, n) WHERE t.id = u.id";
 
 static const char sql_wl_insert[] =
     "INSERT INTO workload_statistic (workload_id, workload_uid, cluster, workspace, statistic_type,"
@@ -255,47 +297,49 @@ static const char sql_wl_insert[] =
     " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::numeric[], $6::numeric[], $7::int[])"
     " AS u(wid, uid, c, ws, a, m, n)";
 
-/* Writes rows[0..n) of the plan in batches: updates (by id) when update, else inserts. b: 7 buffers. */
+/* Writes rows[0..n) of the plan in batches: updates (first column the id) when update, else inserts (first
+ * column the workload_id); then uid (NULL when the write has none), cluster, workspace, figures. b: 7
+ * buffers. */
 static int wl_write(PGconn *c, const hub_safe_wl_write *rows, size_t n, bool update, buf b[7], char err[FL_ERR_LEN])
 {
 	char num[32];
-	int cols = update ? 6 : 7;
 	for (size_t start = 0; start < n; start += HUB_SAFE_BATCH_ROWS) {
 		size_t end = start + HUB_SAFE_BATCH_ROWS < n ? start + HUB_SAFE_BATCH_ROWS : n;
-		for (int k = 0; k < cols; k++) {
+		for (int k = 0; k < 7; k++) {
 			buf_reset(&b[k]);
 			buf_put(&b[k], "{", 1);
 		}
 		for (size_t i = start; i < end; i++) {
 			const hub_safe_wl_write *w = &rows[i];
-			int k = 0;
 			if (update) {
 				snprintf(num, sizeof(num), "%lld", (long long)w->id);
-				buf_elem_raw(&b[k++], num);
-				buf_elem_str(&b[k++], w->want->name);
+				buf_elem_raw(&b[0], num);
 			} else {
-				buf_elem_str(&b[k++], w->want->name);
-				buf_elem_str(&b[k++], w->want->uid);
-				buf_elem_str(&b[k++], w->want->cluster);
+				buf_elem_str(&b[0], w->want->workload_id);
 			}
-			buf_elem_str(&b[k++], w->want->ns);
+			if (w->uid != NULL)
+				buf_elem_str(&b[1], w->uid);
+			else
+				buf_elem_raw(&b[1], "NULL");
+			buf_elem_str(&b[2], w->want->cluster);
+			buf_elem_str(&b[3], w->want->ns);
 			centi_text(w->avg, num, sizeof(num));
-			buf_elem_raw(&b[k++], num);
+			buf_elem_raw(&b[4], num);
 			centi_text(w->max, num, sizeof(num));
-			buf_elem_raw(&b[k++], num);
+			buf_elem_raw(&b[5], num);
 			snprintf(num, sizeof(num), "%lld",
-			         (long long)(w->want->points < INT32_MAX ? w->want->points : INT32_MAX));
-			buf_elem_raw(&b[k++], num);
+			         (long long)(w->want->hours < INT32_MAX ? w->want->hours : INT32_MAX));
+			buf_elem_raw(&b[6], num);
 		}
 		bool ok = true;
-		for (int k = 0; k < cols; k++) {
+		for (int k = 0; k < 7; k++) {
 			buf_put(&b[k], "}", 1);
 			ok = ok && b[k].ok;
 		}
 		if (!ok)
 			return fl_seterr(err, FL_ENOMEM, "out of memory building workload_statistic writes");
 		const char *params[7] = {b[0].p, b[1].p, b[2].p, b[3].p, b[4].p, b[5].p, b[6].p};
-		int rv = hub_sql_exec(c, update ? sql_wl_update : sql_wl_insert, cols, params, PGRES_COMMAND_OK, NULL,
+		int rv = hub_sql_exec(c, update ? sql_wl_update : sql_wl_insert, 7, params, PGRES_COMMAND_OK, NULL,
 		                      update ? "UPDATE workload_statistic" : "INSERT INTO workload_statistic", err);
 		if (rv != FL_OK)
 			return rv;
@@ -303,13 +347,18 @@ static int wl_write(PGconn *c, const hub_safe_wl_write *rows, size_t n, bool upd
 	return FL_OK;
 }
 
-/* Inside the cycle's transaction: workload_statistic of the clusters named (their names in b[0]'s
- * array literal, names_lit) made to match wl. */
-static int wl_apply_locked(PGconn *c, hub_safe_wl_want *wl, size_t n_wl, const char *const *clusters, size_t n_clusters,
-                           hub_safe_stats *st, char err[FL_ERR_LEN])
+/* Inside the cycle's transaction: the workload_statistic rows of the wanted SaFE workloads made to match
+ * wl (hub_safe_wl_diff). */
+static int wl_apply_locked(PGconn *c, hub_safe_wl_want *wl, size_t n_wl, hub_safe_stats *st, char err[FL_ERR_LEN])
 {
+	const char **ids = malloc((n_wl > 0 ? n_wl : 1) * sizeof(*ids));
+	if (ids == NULL)
+		return fl_seterr(err, FL_ENOMEM, "out of memory (%zu workloads)", n_wl);
+	for (size_t i = 0; i < n_wl; i++)
+		ids[i] = wl[i].workload_id;
 	PGresult *r;
-	int rv = select_clusters(c, sql_wl_have, clusters, n_clusters, "SELECT workload_statistic", &r, err);
+	int rv = select_clusters(c, sql_wl_have, ids, n_wl, "SELECT workload_statistic", &r, err);
+	free(ids);
 	if (rv != FL_OK)
 		return rv;
 	size_t n_have = (size_t)PQntuples(r);
@@ -321,9 +370,9 @@ static int wl_apply_locked(PGconn *c, hub_safe_wl_want *wl, size_t n_wl, const c
 	for (size_t i = 0; i < n_have; i++) {
 		int row = (int)i;
 		have[i].id = strtoll(PQgetvalue(r, row, 0), NULL, 10);
-		have[i].cluster = PQgetvalue(r, row, 1);
+		have[i].workload_id = PQgetvalue(r, row, 1);
 		have[i].uid = PQgetvalue(r, row, 2);
-		have[i].workload_id = PQgetvalue(r, row, 3);
+		have[i].cluster = PQgetvalue(r, row, 3);
 		have[i].workspace = PQgetvalue(r, row, 4);
 		have[i].avg = atoi(PQgetvalue(r, row, 5));
 		have[i].max = atoi(PQgetvalue(r, row, 6));
@@ -341,11 +390,14 @@ static int wl_apply_locked(PGconn *c, hub_safe_wl_want *wl, size_t n_wl, const c
 	rv = wl_write(c, plan.upd, plan.n_upd, true, b, err);
 	if (rv == FL_OK)
 		rv = wl_write(c, plan.ins, plan.n_ins, false, b, err);
+	if (rv == FL_OK)
+		rv = write_touch(c, sql_wl_touch, plan.touch, plan.n_touch, &b[0], "touch workload_statistic", err);
 	for (int k = 0; k < 7; k++)
 		free(b[k].p);
 	if (rv == FL_OK) {
 		st->wl_insert = plan.n_ins;
 		st->wl_update = plan.n_upd;
+		st->wl_touch = plan.n_touch;
 		st->wl_skipped = plan.n_skipped;
 		st->wl_unchanged = plan.n_unchanged;
 		st->duplicates += plan.n_duplicates;
@@ -395,8 +447,11 @@ static int apply_locked(PGconn *c, hub_safe_want *want, size_t n_want, hub_safe_
 	PQclear(r);
 	if ((rv = write_updates(c, &plan, b, err)) == FL_OK)
 		rv = write_inserts(c, &plan, b, err);
+	if (rv == FL_OK)
+		rv = write_touch(c, sql_touch, plan.touch, plan.n_touch, &b[0], "touch node_statistic", err);
 	if (rv == FL_OK) {
 		st->insert = plan.n_ins;
+		st->touch = plan.n_touch;
 		st->update = plan.n_update;
 		st->revive = plan.n_revive;
 		st->del = plan.n_delete;
@@ -406,7 +461,7 @@ static int apply_locked(PGconn *c, hub_safe_want *want, size_t n_want, hub_safe_
 	}
 	hub_safe_plan_free(&plan);
 	if (rv == FL_OK && wl != NULL)
-		rv = wl_apply_locked(c, wl, n_wl, clusters, n_clusters, st, err);
+		rv = wl_apply_locked(c, wl, n_wl, st, err);
 	return rv;
 }
 
@@ -443,26 +498,46 @@ static const char sql_want[] = "SELECT c.name, n.name, n.gpu_utilization FROM cl
                                " LEFT JOIN node n ON n.cluster_name = c.name AND n.gpu_count > 0"
                                " WHERE c.name IN (SELECT unnest($1::text[])) AND c.full_sent_ms IS NOT NULL";
 
-/* Live workloads of the synced clusters with their last three hours of samples (hub DB clock), each
- * sample clamped to 0..100 before it counts. */
+/* The live SaFE workloads of the synced clusters ($1: names, $2: SaFE's ids of those clusters, in step):
+ * per (cluster, primus-safe.workload.id) whose objects include a Running or Pending one, the namespace and
+ * the uid of a live object (the one named after the SaFE workload first, then the newest), with the
+ * hourly rollups (workload_hourly_stats) of the last three hours of every object carrying that id, live
+ * or not (an earlier dispatch counts, as the adapter's by-name lookup did): the mean of the hourly
+ * averages and the largest hourly maximum, each clamped to 0..100, and the hours. A SaFE workload without
+ * hourly rows is not returned: it gets no row. Hub DB clock. */
 static const char sql_wl_want[] =
-    "SELECT w.cluster_name, w.uid, w.name, w.namespace, h.a, h.m, h.n FROM gpu_workload w"
-    " LEFT JOIN LATERAL (SELECT avg(LEAST(GREATEST(x.gpu_utilization, 0), 100)) AS a,"
-    " max(LEAST(GREATEST(x.gpu_utilization, 0), 100)) AS m, count(*) AS n"
-    " FROM workload_utilization_history x WHERE x.cluster_name = w.cluster_name AND x.workload_uid = w.uid"
-    " AND x.sampled_at >= now() - interval '3 hours') h ON true"
-    " WHERE w.cluster_name IN (SELECT unnest($1::text[])) AND w.status IN ('Running', 'Pending')";
+    "WITH m AS (SELECT * FROM unnest($1::text[], $2::text[]) AS m(name, safe_id)),"
+    " s AS (SELECT w.cluster_name, w.safe_workload_id AS wid, min(w.namespace) AS ns,"
+    " (array_agg(w.uid ORDER BY (w.name = w.safe_workload_id) DESC, w.created_at DESC NULLS LAST, w.uid))[1]"
+    " AS uid FROM gpu_workload w WHERE w.cluster_name IN (SELECT name FROM m) AND w.safe_workload_id <> ''"
+    " AND w.status IN ('Running', 'Pending') GROUP BY w.cluster_name, w.safe_workload_id)"
+    " SELECT m.safe_id, s.wid, s.uid, s.ns, h.a, h.mx, h.n FROM s JOIN m ON m.name = s.cluster_name"
+    " CROSS JOIN LATERAL (SELECT avg(LEAST(GREATEST(x.avg_utilization, 0), 100)) AS a,"
+    " max(LEAST(GREATEST(x.max_utilization, 0), 100)) AS mx, count(DISTINCT x.stat_hour) AS n"
+    " FROM gpu_workload o JOIN workload_hourly_stats x ON x.cluster_name = o.cluster_name"
+    " AND x.workload_uid = o.uid WHERE o.cluster_name = s.cluster_name AND o.safe_workload_id = s.wid"
+    " AND x.stat_hour >= now() - interval '3 hours' AND x.stat_hour <= now()) h WHERE h.n > 0";
 
-/* Reads the wanted workload_statistic rows of the clusters named: *wl (malloc'd; strings point into
- * *res, which the caller clears after use). */
-static int read_workloads(PGconn *hub, const char *const *clusters, size_t n, PGresult **res, hub_safe_wl_want **wl,
-                          size_t *n_wl, char err[FL_ERR_LEN])
+/* Reads the wanted workload_statistic rows of the clusters named (safe_ids[i]: SaFE's id of clusters[i]):
+ * *wl (malloc'd; strings point into *res, which the caller clears after use). */
+static int read_workloads(PGconn *hub, const char *const *clusters, const char *const *safe_ids, size_t n,
+                          PGresult **res, hub_safe_wl_want **wl, size_t *n_wl, char err[FL_ERR_LEN])
 {
 	*res = NULL;
 	*wl = NULL;
 	*n_wl = 0;
-	PGresult *r;
-	int rv = select_clusters(hub, sql_wl_want, clusters, n, "hub database: SELECT gpu_workload", &r, err);
+	char *names = hub_sql_text_array(clusters, n), *ids = hub_sql_text_array(safe_ids, n);
+	PGresult *r = NULL;
+	int rv = FL_ENOMEM;
+	if (names == NULL || ids == NULL) {
+		fl_seterr(err, FL_ENOMEM, "out of memory");
+	} else {
+		const char *v[2] = {names, ids};
+		rv = hub_sql_exec(hub, sql_wl_want, 2, v, PGRES_TUPLES_OK, &r, "hub database: SELECT SaFE workloads",
+		                  err);
+	}
+	free(names);
+	free(ids);
 	if (rv != FL_OK)
 		return rv;
 	size_t rows = (size_t)PQntuples(r);
@@ -474,12 +549,12 @@ static int read_workloads(PGconn *hub, const char *const *clusters, size_t n, PG
 	for (size_t i = 0; i < rows; i++) {
 		int row = (int)i;
 		w[i].cluster = PQgetvalue(r, row, 0);
-		w[i].uid = PQgetvalue(r, row, 1);
-		w[i].name = PQgetvalue(r, row, 2);
+		w[i].workload_id = PQgetvalue(r, row, 1);
+		w[i].uid = PQgetvalue(r, row, 2);
 		w[i].ns = PQgetvalue(r, row, 3);
-		w[i].points = strtoll(PQgetvalue(r, row, 6), NULL, 10);
-		w[i].avg = w[i].points > 0 ? strtod(PQgetvalue(r, row, 4), NULL) : 0.0;
-		w[i].max = w[i].points > 0 ? strtod(PQgetvalue(r, row, 5), NULL) : 0.0;
+		w[i].avg = strtod(PQgetvalue(r, row, 4), NULL);
+		w[i].max = strtod(PQgetvalue(r, row, 5), NULL);
+		w[i].hours = strtoll(PQgetvalue(r, row, 6), NULL, 10);
 	}
 	*res = r;
 	*wl = w;
@@ -487,8 +562,17 @@ static int read_workloads(PGconn *hub, const char *const *clusters, size_t n, PG
 	return FL_OK;
 }
 
-int hub_safe_sync_once(PGconn *hub, PGconn *safe, const char *const *clusters, size_t n_clusters, hub_safe_stats *st,
-                       char err[FL_ERR_LEN])
+/* SaFE's id of cluster name (safe_ids[i] belongs to clusters[i]); the name itself if it is not listed. */
+static const char *safe_id_of(const char *name, const char *const *clusters, const char *const *safe_ids, size_t n)
+{
+	for (size_t c = 0; c < n; c++)
+		if (strcmp(clusters[c], name) == 0)
+			return safe_ids[c];
+	return name;
+}
+
+int hub_safe_sync_once(PGconn *hub, PGconn *safe, const char *const *clusters, const char *const *safe_ids,
+                       size_t n_clusters, hub_safe_stats *st, char err[FL_ERR_LEN])
 {
 	memset(st, 0, sizeof(*st));
 	PGresult *r;
@@ -505,16 +589,19 @@ int hub_safe_sync_once(PGconn *hub, PGconn *safe, const char *const *clusters, s
 		return fl_seterr(err, FL_ENOMEM, "out of memory (%zu nodes)", n);
 	}
 	size_t n_want = 0, n_synced = 0;
+	const char *cl_id = NULL; /* SaFE's id of the cluster of the previous row (rows come grouped by cluster) */
 	for (size_t i = 0; i < n; i++) {
 		int row = (int)i;
 		const char *cl = PQgetvalue(r, row, 0);
 		/* Rows of one cluster mostly arrive together; repeats left by any other order go below. */
-		if (n_synced == 0 || strcmp(synced[n_synced - 1], cl) != 0)
+		if (n_synced == 0 || strcmp(synced[n_synced - 1], cl) != 0) {
 			synced[n_synced++] = cl;
+			cl_id = safe_id_of(cl, clusters, safe_ids, n_clusters);
+		}
 		if (PQgetisnull(r, row, 1))
 			continue;
 		hub_safe_want *w = &want[n_want++];
-		w->cluster = cl;
+		w->cluster = cl_id; /* node_statistic.cluster is SaFE's id of the cluster */
 		w->node = PQgetvalue(r, row, 1);
 		w->has_value = !PQgetisnull(r, row, 2);
 		w->value = w->has_value ? strtod(PQgetvalue(r, row, 2), NULL) : 0.0;
@@ -527,15 +614,22 @@ int hub_safe_sync_once(PGconn *hub, PGconn *safe, const char *const *clusters, s
 				synced[u++] = synced[k];
 		n_synced = u;
 	}
+	/* SaFE's id of each synced cluster (a synced cluster is one of clusters: the query selects by them). */
+	const char **synced_ids = calloc(n_synced > 0 ? n_synced : 1, sizeof(*synced_ids));
+	if (synced_ids == NULL)
+		rv = fl_seterr(err, FL_ENOMEM, "out of memory (%zu clusters)", n_synced);
+	for (size_t k = 0; k < n_synced && rv == FL_OK; k++)
+		synced_ids[k] = safe_id_of(synced[k], clusters, safe_ids, n_clusters);
 	PGresult *wr = NULL;
 	hub_safe_wl_want *wl = NULL;
 	size_t n_wl = 0;
-	if (n_synced > 0)
-		rv = read_workloads(hub, synced, n_synced, &wr, &wl, &n_wl, err);
 	if (rv == FL_OK && n_synced > 0)
-		rv = hub_safe_apply(safe, want, n_want, wl, n_wl, synced, n_synced, st, err);
+		rv = read_workloads(hub, synced, synced_ids, n_synced, &wr, &wl, &n_wl, err);
+	if (rv == FL_OK && n_synced > 0)
+		rv = hub_safe_apply(safe, want, n_want, wl, n_wl, synced_ids, n_synced, st, err);
 	free(wl);
 	PQclear(wr);
+	free(synced_ids);
 	free(want);
 	free(synced);
 	PQclear(r);
@@ -552,7 +646,8 @@ struct hub_safe {
 	bool stop;
 	PGconn *hub, *safe;
 	PGcancel *cancel_hub, *cancel_safe; /* of the cycle in progress, under mu: hub_safe_stop cancels it */
-	const char **clusters;
+	const char **clusters;              /* the registered clusters' names ... */
+	const char **safe_ids;              /* ... and SaFE's id of each (hub_cluster_conf.safe_cluster_id) */
 	size_t n_clusters;
 	int64_t last_error_log_ms;
 	uint64_t failures; /* consecutive failed cycles */
@@ -596,7 +691,7 @@ static void cycle(hub_safe *s)
 		s->cancel_safe = PQgetCancel(s->safe);
 		pthread_mutex_unlock(&s->mu);
 		if (!stopping)
-			rv = hub_safe_sync_once(s->hub, s->safe, s->clusters, s->n_clusters, &st, err);
+			rv = hub_safe_sync_once(s->hub, s->safe, s->clusters, s->safe_ids, s->n_clusters, &st, err);
 		pthread_mutex_lock(&s->mu);
 		PQfreeCancel(s->cancel_hub);
 		PQfreeCancel(s->cancel_safe);
@@ -626,13 +721,14 @@ static void cycle(hub_safe *s)
 	s->failures = 0;
 	s->last_error_log_ms = 0;
 	s->suppressed = 0;
+	/* Touching confirmed rows happens every cycle: only other writes make the line INFO. */
 	bool wrote = st.insert + st.update + st.revive + st.del + st.wl_insert + st.wl_update > 0;
 	fl_log(wrote ? FL_LOG_INFO : FL_LOG_DEBUG,
-	       "safe sync: %zu clusters; nodes: %zu inserted, %zu updated, %zu revived, %zu deleted, %zu unchanged, "
-	       "%zu skipped; workloads: %zu inserted, %zu updated, %zu unchanged, %zu skipped; %zu duplicate rows "
-	       "left alone, %lld ms",
-	       st.clusters, st.insert, st.update, st.revive, st.del, st.unchanged, st.skipped, st.wl_insert,
-	       st.wl_update, st.wl_unchanged, st.wl_skipped, st.duplicates, (long long)(fl_mono_ms() - t0));
+	       "safe sync: %zu clusters; nodes: %zu inserted, %zu updated, %zu revived, %zu deleted, %zu touched "
+	       "(value unchanged), %zu skipped; SaFE workloads: %zu inserted, %zu updated, %zu touched, %zu skipped; "
+	       "%zu duplicate rows left alone, %lld ms",
+	       st.clusters, st.insert, st.update, st.revive, st.del, st.touch, st.skipped, st.wl_insert, st.wl_update,
+	       st.wl_touch, st.wl_skipped, st.duplicates, (long long)(fl_mono_ms() - t0));
 }
 
 static void *run(void *arg)
@@ -661,13 +757,18 @@ int hub_safe_start(const hub_config *cfg, hub_safe **out, char err[FL_ERR_LEN])
 	if (cfg->safe_database_url[0] == '\0')
 		return FL_OK;
 	hub_safe *s = calloc(1, sizeof(*s));
-	if (s == NULL || (s->clusters = calloc(cfg->n_clusters + 1, sizeof(*s->clusters))) == NULL) {
+	if (s == NULL || (s->clusters = calloc(cfg->n_clusters + 1, sizeof(*s->clusters))) == NULL ||
+	    (s->safe_ids = calloc(cfg->n_clusters + 1, sizeof(*s->safe_ids))) == NULL) {
+		if (s != NULL)
+			free(s->clusters);
 		free(s);
 		return fl_seterr(err, FL_ENOMEM, "safe sync: out of memory");
 	}
 	s->cfg = cfg;
-	for (size_t i = 0; i < cfg->n_clusters; i++)
+	for (size_t i = 0; i < cfg->n_clusters; i++) {
 		s->clusters[i] = cfg->clusters[i].name;
+		s->safe_ids[i] = cfg->clusters[i].safe_cluster_id;
+	}
 	s->n_clusters = cfg->n_clusters;
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -679,6 +780,7 @@ int hub_safe_start(const hub_config *cfg, hub_safe **out, char err[FL_ERR_LEN])
 		pthread_cond_destroy(&s->cv);
 		pthread_mutex_destroy(&s->mu);
 		free(s->clusters);
+		free(s->safe_ids);
 		free(s);
 		return fl_seterr(err, FL_EIO, "safe sync: cannot start its thread");
 	}
@@ -709,5 +811,6 @@ void hub_safe_stop(hub_safe *s)
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mu);
 	free(s->clusters);
+	free(s->safe_ids);
 	free(s);
 }

@@ -1,5 +1,5 @@
 /* hub_safe.h — keeps SaFE's node_statistic and workload_statistic tables in step with the hub's nodes
- * and live workloads (issue 5).
+ * and live SaFE workloads (issues 5, 12).
  *
  * One thread with two libpq connections of its own: the hub DB (read: the nodes committed by every hub
  * on that database) and the SaFE DB (written). Every hub.safe_sync_interval one cycle runs
@@ -29,8 +29,10 @@
 /* What one cycle did. */
 typedef struct hub_safe_stats {
 	size_t clusters; /* clusters synced (registered, with a full frame committed) */
-	size_t insert, update, revive, del, skipped, duplicates, unchanged; /* node_statistic (duplicates: both) */
-	size_t wl_insert, wl_update, wl_skipped, wl_unchanged;              /* workload_statistic */
+	/* node_statistic (duplicates: both tables). unchanged: rows whose value was right, of which touch:
+	 * live rows confirmed this cycle, only updated_at written. */
+	size_t insert, update, revive, del, skipped, duplicates, unchanged, touch;
+	size_t wl_insert, wl_update, wl_skipped, wl_unchanged, wl_touch; /* workload_statistic */
 } hub_safe_stats;
 
 typedef struct hub_safe hub_safe;
@@ -44,25 +46,30 @@ int hub_safe_start(const hub_config *cfg, hub_safe **out, char err[FL_ERR_LEN]);
 void hub_safe_stop(hub_safe *s);
 
 /* One cycle on connections hub and safe (borrowed, connected): reads the nodes (gpu_count > 0) of the
- * clusters named (those with a full frame committed in the hub DB) and their live (Running, Pending)
- * workloads with the average, maximum and count of their utilization samples of the last three hours,
- * then hub_safe_apply. FL_OK, FL_EDB (rolled back; err says which statement), FL_ENOMEM. */
-int hub_safe_sync_once(PGconn *hub, PGconn *safe, const char *const *clusters, size_t n_clusters, hub_safe_stats *st,
-                       char err[FL_ERR_LEN]);
+ * clusters named (those with a full frame committed in the hub DB) and their live SaFE workloads (gpu_workload
+ * rows with a safe_workload_id, Running or Pending) with the mean of the hourly averages, the largest hourly
+ * maximum and the number of hours of their workload_hourly_stats rows of the last three hours (none: left
+ * out), node_statistic.cluster and workload_statistic.cluster being safe_ids[i] for clusters[i] (unique:
+ * hub_config refuses two clusters with one SaFE id); then hub_safe_apply on those ids. FL_OK, FL_EDB
+ * (rolled back; err says which statement), FL_ENOMEM. */
+int hub_safe_sync_once(PGconn *hub, PGconn *safe, const char *const *clusters, const char *const *safe_ids,
+                       size_t n_clusters, hub_safe_stats *st, char err[FL_ERR_LEN]);
 
-/* Makes node_statistic of the clusters named equal want (n_want nodes of exactly those clusters; sorted
- * in place) and, unless wl is NULL, their workload_statistic rows (statistic_type '3h') equal wl, in ONE
- * transaction on safe: BEGIN; pg_advisory_xact_lock(HUB_SAFE_LOCK_CLASS, HUB_SAFE_LOCK_KEY); per table
- * one SELECT of those clusters' rows, the diff (hub_safe_diff, hub_safe_wl_diff), UPDATE ... FROM
- * unnest(...) and INSERT ... SELECT FROM unnest(...) in batches of HUB_SAFE_BATCH_ROWS, updates sorted
- * by id; COMMIT. Rows of other clusters are never read or written. FL_OK (st filled), FL_EDB (rolled
- * back), FL_ENOMEM. */
+/* Makes node_statistic of the clusters named (SaFE's cluster ids) equal want (n_want nodes of exactly those clusters; sorted
+ * in place) and, unless wl is NULL, the workload_statistic rows (statistic_type '3h') of the workload_ids
+ * in wl equal wl, in ONE transaction on safe: BEGIN; pg_advisory_xact_lock(HUB_SAFE_LOCK_CLASS,
+ * HUB_SAFE_LOCK_KEY); per table one SELECT (node_statistic: those clusters' rows; workload_statistic: the
+ * rows of those workload_ids, whatever their cluster), the diff (hub_safe_diff, hub_safe_wl_diff), then
+ * UPDATE ... FROM unnest(...), INSERT ... SELECT FROM unnest(...) and the touch (UPDATE ... SET updated_at
+ * = now() of the rows confirmed unchanged) in batches of HUB_SAFE_BATCH_ROWS, updates sorted by id;
+ * COMMIT. node_statistic rows of other clusters are never read or written. FL_OK (st filled), FL_EDB
+ * (rolled back), FL_ENOMEM. */
 int hub_safe_apply(PGconn *safe, hub_safe_want *want, size_t n_want, hub_safe_wl_want *wl, size_t n_wl,
                    const char *const *clusters, size_t n_clusters, hub_safe_stats *st, char err[FL_ERR_LEN]);
 
 /* Appends the sync's metrics as Prometheus text to f: fleetlens_hub_safe_sync_total{result="ok"|"error"},
- * fleetlens_hub_safe_rows_total{op="insert"|"update"|"delete"|"revive"|"skipped"},
- * fleetlens_hub_safe_workload_rows_total{op="insert"|"update"|"skipped"},
+ * fleetlens_hub_safe_rows_total{op="insert"|"update"|"delete"|"revive"|"touch"|"skipped"},
+ * fleetlens_hub_safe_workload_rows_total{op="insert"|"update"|"touch"|"skipped"},
  * fleetlens_hub_safe_duplicate_rows, fleetlens_hub_safe_last_success_timestamp_seconds (0: never),
  * fleetlens_hub_safe_enabled. Thread-safe. */
 void hub_safe_metrics_write(FILE *f);

@@ -1,5 +1,5 @@
-/* hub_safe_diff.c — rounding, clamping and the insert/update/revive/delete decisions for node_statistic and
- * workload_statistic. */
+/* hub_safe_diff.c — rounding, clamping and the insert/update/revive/delete/touch decisions for
+ * node_statistic and workload_statistic. */
 #include "hub_safe_diff.h"
 
 #include <math.h>
@@ -69,8 +69,15 @@ static void decide(hub_safe_plan *p, const hub_safe_have *row, int centi)
 	} else if (row->centi != centi) {
 		add_upd(p, row->id, centi, HUB_SAFE_UPDATE);
 	} else {
+		p->touch[p->n_touch++] = row->id;
 		p->n_unchanged++;
 	}
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
 }
 
 int hub_safe_diff(hub_safe_want *want, size_t n_want, hub_safe_have *have, size_t n_have, hub_safe_plan *plan)
@@ -83,7 +90,8 @@ int hub_safe_diff(hub_safe_want *want, size_t n_want, hub_safe_have *have, size_
 	/* At most one write per have row or want row. */
 	plan->upd = malloc((n_have > 0 ? n_have : 1) * sizeof(*plan->upd));
 	plan->ins = malloc((n_want > 0 ? n_want : 1) * sizeof(*plan->ins));
-	if (plan->upd == NULL || plan->ins == NULL) {
+	plan->touch = malloc((n_have > 0 ? n_have : 1) * sizeof(*plan->touch));
+	if (plan->upd == NULL || plan->ins == NULL || plan->touch == NULL) {
 		hub_safe_plan_free(plan);
 		return FL_ENOMEM;
 	}
@@ -133,6 +141,7 @@ int hub_safe_diff(hub_safe_want *want, size_t n_want, hub_safe_have *have, size_
 			h = h_end;
 	}
 	qsort(plan->upd, plan->n_upd, sizeof(*plan->upd), upd_cmp);
+	qsort(plan->touch, plan->n_touch, sizeof(*plan->touch), id_cmp);
 	return FL_OK;
 }
 
@@ -142,6 +151,7 @@ void hub_safe_plan_free(hub_safe_plan *plan)
 		return;
 	free(plan->upd);
 	free(plan->ins);
+	free(plan->touch);
 	memset(plan, 0, sizeof(*plan));
 }
 
@@ -150,13 +160,13 @@ void hub_safe_plan_free(hub_safe_plan *plan)
 static int wl_want_cmp(const void *a, const void *b)
 {
 	const hub_safe_wl_want *x = a, *y = b;
-	return key_cmp(x->cluster, x->uid, y->cluster, y->uid);
+	return key_cmp(x->workload_id, x->cluster, y->workload_id, y->cluster);
 }
 
 static int wl_have_cmp(const void *a, const void *b)
 {
 	const hub_safe_wl_have *x = a, *y = b;
-	int r = key_cmp(x->cluster, x->uid, y->cluster, y->uid);
+	int r = strcmp(x->workload_id, y->workload_id);
 	return r != 0 ? r : (x->id > y->id) - (x->id < y->id);
 }
 
@@ -179,51 +189,60 @@ int hub_safe_wl_diff(hub_safe_wl_want *want, size_t n_want, hub_safe_wl_have *ha
 		qsort(want, n_want, sizeof(*want), wl_want_cmp);
 	if (n_have > 1)
 		qsort(have, n_have, sizeof(*have), wl_have_cmp);
-	plan->upd = malloc((n_want > 0 ? n_want : 1) * sizeof(*plan->upd));
-	plan->ins = malloc((n_want > 0 ? n_want : 1) * sizeof(*plan->ins));
-	if (plan->upd == NULL || plan->ins == NULL) {
+	size_t cap = n_want > 0 ? n_want : 1;
+	plan->upd = malloc(cap * sizeof(*plan->upd));
+	plan->ins = malloc(cap * sizeof(*plan->ins));
+	plan->touch = malloc(cap * sizeof(*plan->touch));
+	if (plan->upd == NULL || plan->ins == NULL || plan->touch == NULL) {
 		hub_safe_wl_plan_free(plan);
 		return FL_ENOMEM;
 	}
 	size_t h = 0;
+	const char *prev = NULL; /* the workload_id decided last */
 	for (size_t w = 0; w < n_want; w++) {
 		const hub_safe_wl_want *x = &want[w];
-		if (w > 0 && wl_want_cmp(&want[w - 1], x) == 0) { /* a repeat: never written twice */
+		if (x->hours <= 0) /* no hourly rows: no row (the caller should not pass it) */
+			continue;
+		if (prev != NULL && strcmp(prev, x->workload_id) == 0) { /* a second cluster's */
 			plan->n_skipped++;
 			continue;
 		}
-		/* Rows before this key belong to workloads the hub no longer has live: left alone. */
-		while (h < n_have && key_cmp(have[h].cluster, have[h].uid, x->cluster, x->uid) < 0)
+		prev = x->workload_id;
+		/* Rows before this id belong to workloads the hub does not want now: left alone. */
+		while (h < n_have && strcmp(have[h].workload_id, x->workload_id) < 0)
 			h++;
 		const hub_safe_wl_have *row = NULL;
-		if (h < n_have && key_cmp(have[h].cluster, have[h].uid, x->cluster, x->uid) == 0) {
+		if (h < n_have && strcmp(have[h].workload_id, x->workload_id) == 0) {
 			row = &have[h++];
-			while (h < n_have && key_cmp(have[h].cluster, have[h].uid, x->cluster, x->uid) == 0) {
+			while (h < n_have && strcmp(have[h].workload_id, x->workload_id) == 0) {
 				plan->n_duplicates++;
 				h++;
 			}
 		}
-		if (!fits(x->cluster, HUB_SAFE_CLUSTER_MAX) || !fits(x->uid, HUB_SAFE_UID_MAX) ||
-		    !fits(x->name, HUB_SAFE_WORKLOAD_ID_MAX) || strlen(x->ns) > HUB_SAFE_WORKSPACE_MAX) {
+		if (!fits(x->workload_id, HUB_SAFE_WORKLOAD_ID_MAX) || !fits(x->cluster, HUB_SAFE_CLUSTER_MAX) ||
+		    strlen(x->ns) > HUB_SAFE_WORKSPACE_MAX) {
 			plan->n_skipped++;
 			continue;
 		}
-		hub_safe_wl_write wr = {.id = 0, .want = x, .avg = -1, .max = -1};
-		if (x->points > 0 &&
-		    (hub_safe_centi(x->avg, true, &wr.avg) != FL_OK || hub_safe_centi(x->max, true, &wr.max) != FL_OK))
+		hub_safe_wl_write wr = {.id = 0, .want = x, .uid = fits(x->uid, HUB_SAFE_UID_MAX) ? x->uid : NULL};
+		if (hub_safe_centi(x->avg, true, &wr.avg) != FL_OK || hub_safe_centi(x->max, true, &wr.max) != FL_OK)
 			wr.avg = wr.max = -1; /* not a number: written as no figure */
 		if (row == NULL) {
 			plan->ins[plan->n_ins++] = wr;
-		} else if (row->avg != wr.avg || row->max != wr.max || row->points != x->points ||
-		           strcmp(row->workload_id, x->name) != 0 || strcmp(row->workspace, x->ns) != 0) {
+		} else if (row->avg != wr.avg || row->max != wr.max || row->points != x->hours ||
+		           strcmp(row->uid, wr.uid != NULL ? wr.uid : "") != 0 ||
+		           strcmp(row->cluster, x->cluster) != 0 || strcmp(row->workspace, x->ns) != 0) {
 			wr.id = row->id;
 			plan->upd[plan->n_upd++] = wr;
 		} else {
+			plan->touch[plan->n_touch++] = row->id;
 			plan->n_unchanged++;
 		}
 	}
 	if (plan->n_upd > 1)
 		qsort(plan->upd, plan->n_upd, sizeof(*plan->upd), wl_upd_cmp);
+	if (plan->n_touch > 1)
+		qsort(plan->touch, plan->n_touch, sizeof(*plan->touch), id_cmp);
 	return FL_OK;
 }
 
@@ -233,5 +252,6 @@ void hub_safe_wl_plan_free(hub_safe_wl_plan *plan)
 		return;
 	free(plan->upd);
 	free(plan->ins);
+	free(plan->touch);
 	memset(plan, 0, sizeof(*plan));
 }

@@ -1,7 +1,8 @@
 /* hub_safe_diff.h — the pure part of the SaFE sync: a utilization figure made fit for
- * node_statistic.gpu_utilization (decimal(5,2)), and the diff that decides, for the nodes the hub has
- * and the node_statistic rows SaFE has, which rows to INSERT and which to UPDATE (value changed,
- * revive, soft delete). No I/O; hub_safe.c runs it between its SELECT and its batched writes. */
+ * node_statistic.gpu_utilization (decimal(5,2)), and the diffs that decide, for what the hub has and the
+ * rows SaFE has, which rows to INSERT, which to UPDATE (value changed, revive, soft delete) and which only
+ * to touch (updated_at = now(): the row was confirmed this cycle, its value already right). No I/O;
+ * hub_safe.c runs them between its SELECTs and its batched writes. */
 #ifndef HUB_SAFE_DIFF_H
 #define HUB_SAFE_DIFF_H
 
@@ -48,17 +49,19 @@ typedef struct hub_safe_ins {
 	int centi;
 } hub_safe_ins;
 
-/* What hub_safe_diff decided. upd is sorted by id, ins by (cluster, node); both malloc'd, owned by the
- * plan (hub_safe_plan_free). */
+/* What hub_safe_diff decided. upd and touch are sorted by id, ins by (cluster, node); all malloc'd, owned
+ * by the plan (hub_safe_plan_free). */
 typedef struct hub_safe_plan {
 	hub_safe_upd *upd;
 	size_t n_upd;
 	hub_safe_ins *ins;
 	size_t n_ins;
+	int64_t *touch; /* ids of live rows whose node the hub has with the same value: updated_at only */
+	size_t n_touch;
 	size_t n_update, n_revive, n_delete; /* n_update + n_revive + n_delete == n_upd */
 	size_t n_skipped;    /* wanted nodes left out: no value, NaN/inf, or a name too long for SaFE's columns */
 	size_t n_duplicates; /* node_statistic rows beyond the lowest id of one (cluster, node_name): left alone */
-	size_t n_unchanged;  /* rows already right */
+	size_t n_unchanged;  /* rows whose value is already right: the touched ones, and deleted rows left deleted */
 } hub_safe_plan;
 
 /* node_statistic's figure for value: NaN, ±inf or !has_value → FL_EINVAL (skip it); otherwise clamped
@@ -73,7 +76,8 @@ int hub_safe_centi(double value, bool has_value, int *centi);
  *     its row (if any) is neither changed nor deleted — the node is still there;
  *   - no have row → INSERT; several have rows → only the lowest id is used, the others are counted in
  *     n_duplicates and never written;
- *   - have row deleted → REVIVE with the value; live with another value (or NULL) → UPDATE; equal → none;
+ *   - have row deleted → REVIVE with the value; live with another value (or NULL) → UPDATE; equal → TOUCH
+ *     (the cycle confirmed it: operators read updated_at to spot stale rows);
  *   - have row live with no want → DELETE; already deleted with no want → none.
  * FL_OK, or FL_ENOMEM (plan holds nothing). */
 int hub_safe_diff(hub_safe_want *want, size_t n_want, hub_safe_have *have, size_t n_have, hub_safe_plan *plan);
@@ -83,21 +87,25 @@ void hub_safe_plan_free(hub_safe_plan *plan);
 
 /* --- workload_statistic ----------------------------------------------------------------------------- */
 
-#define HUB_SAFE_WORKLOAD_ID_MAX 64 /* workload_statistic.workload_id varchar(64): the workload's name */
+#define HUB_SAFE_WORKLOAD_ID_MAX 64 /* workload_statistic.workload_id varchar(64): the SaFE workload's name */
 #define HUB_SAFE_UID_MAX         36 /* workload_uid varchar(36) */
-#define HUB_SAFE_WORKSPACE_MAX   64 /* workspace varchar(64): the workload's namespace */
+#define HUB_SAFE_WORKSPACE_MAX   64 /* workspace varchar(64): the namespace */
 
-/* One live (Running or Pending) workload the hub has, with its last three hours. Strings borrowed. */
+/* One live SaFE workload of one cluster, with its last three hours of hourly rollups. Strings borrowed. */
 typedef struct hub_safe_wl_want {
-	const char *cluster, *uid, *name, *ns;
-	double avg, max; /* GPU utilization over the samples; meaningless when points is 0 */
-	int64_t points;  /* samples in the last three hours */
+	const char *workload_id; /* the label primus-safe.workload.id: the SaFE workload's name */
+	const char *cluster;     /* SaFE's id of the cluster (hub_cluster_conf.safe_cluster_id) */
+	const char *uid;         /* the data-plane uid of its top-level object: written NULL when "" or longer than
+	                          * HUB_SAFE_UID_MAX (SaFE's CR uid is not on the data plane) */
+	const char *ns;          /* its namespace: SaFE's workspace */
+	double avg, max;         /* mean of the hourly averages, largest hourly maximum */
+	int64_t hours;           /* hourly rows counted: > 0 (a workload without any gets no row) */
 } hub_safe_wl_want;
 
-/* One workload_statistic row (statistic_type '3h') SaFE has. Strings borrowed. */
+/* One workload_statistic row (statistic_type '3h') SaFE has. Strings borrowed; NULL columns as "". */
 typedef struct hub_safe_wl_have {
 	int64_t id;
-	const char *cluster, *uid, *workload_id, *workspace;
+	const char *workload_id, *uid, *cluster, *workspace;
 	int avg, max;   /* × 100; -1 for NULL */
 	int64_t points; /* -1 for NULL */
 } hub_safe_wl_have;
@@ -106,26 +114,32 @@ typedef struct hub_safe_wl_have {
 typedef struct hub_safe_wl_write {
 	int64_t id;
 	const hub_safe_wl_want *want;
-	int avg, max; /* × 100; -1 → NULL (no samples) */
+	const char *uid; /* want->uid, or NULL: written as NULL */
+	int avg, max;    /* × 100; -1 → NULL (a figure that is not a number) */
 } hub_safe_wl_write;
 
 /* What hub_safe_wl_diff decided; arrays malloc'd, owned by the plan (hub_safe_wl_plan_free). */
 typedef struct hub_safe_wl_plan {
 	hub_safe_wl_write *upd; /* sorted by id */
 	size_t n_upd;
-	hub_safe_wl_write *ins; /* sorted by (cluster, uid) */
+	hub_safe_wl_write *ins; /* sorted by workload_id */
 	size_t n_ins;
-	size_t n_skipped;    /* wanted workloads left out: a name, uid or namespace too long for SaFE's columns */
-	size_t n_duplicates; /* rows beyond the lowest id of a wanted (cluster, workload_uid): left alone */
-	size_t n_unchanged;
+	int64_t *touch; /* ids of rows already right: updated_at only; sorted */
+	size_t n_touch;
+	size_t n_skipped;    /* wants left out: a workload id, cluster id or namespace that does not fit SaFE's
+	                      * columns (or an empty id or cluster); a workload id a second cluster also names */
+	size_t n_duplicates; /* rows beyond the lowest id of a wanted workload_id: left alone */
+	size_t n_unchanged;  /* == n_touch */
 } hub_safe_wl_plan;
 
-/* Decides the workload_statistic writes: per (cluster, uid) of want (sorted in place, as have by
- * (cluster, uid, id)), no row → INSERT; a row (the lowest id) whose figures (avg and max as
- * hub_safe_centi makes them, NULL without samples; the count), workload_id or workspace differ → UPDATE;
- * equal → nothing. Rows without a want (ended workloads, other rows) are never touched: they keep the
- * last figures. A want whose strings do not fit SaFE's columns (or is empty) is skipped and counted.
- * FL_OK or FL_ENOMEM (plan holds nothing). */
+/* Decides the workload_statistic writes, keyed as SaFE's adapter did by (workload_id, statistic_type '3h'):
+ * per workload_id of want (sorted in place by workload_id, then cluster; a workload_id wanted by two
+ * clusters is written for the first cluster, the rest skipped) and have (sorted in place by workload_id,
+ * id; only the lowest id of a workload_id is read and written): no row → INSERT; a row whose uid (NULL and ""
+ * alike), cluster, workspace, figures (avg and max as hub_safe_centi makes them, NULL when not a number)
+ * or hour count differ → UPDATE; equal → TOUCH. Rows without a want (workloads no longer live, rows of
+ * other writers) are never touched: they keep their last figures. FL_OK or FL_ENOMEM (plan holds
+ * nothing). */
 int hub_safe_wl_diff(hub_safe_wl_want *want, size_t n_want, hub_safe_wl_have *have, size_t n_have,
                      hub_safe_wl_plan *plan);
 

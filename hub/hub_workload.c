@@ -121,7 +121,8 @@ static int workload_row(const void *item, json_t **out, char err[FL_ERR_LEN])
 	    put_str(o, "name", w->name) || put_str(o, "status", w->status) ||
 	    put_int(o, "gpu_request", w->gpu_request) || put_int(o, "pods", w->pods) ||
 	    put_real(o, "gpu_utilization", w->utilization, w->has_utilization) ||
-	    put_int(o, "created", w->created_ms) || put_int(o, "ended", w->ended_ms)) {
+	    put_int(o, "created", w->created_ms) || put_int(o, "ended", w->ended_ms) ||
+	    put_str(o, "safe_workload_id", w->safe_workload_id)) {
 		json_decref(o);
 		return fl_seterr(err, FL_EINVAL,
 		                 "workload '%.200s': a text field is not UTF-8 or a number is not finite", w->name);
@@ -204,18 +205,21 @@ static const char SQL_PODS[] =
     " updated_at = now()"
     " WHERE (gpu_pod.src_sent_ms, gpu_pod.src_seq) < (EXCLUDED.src_sent_ms, EXCLUDED.src_seq)";
 
+/* safe_workload_id: '' when the frame has none (008_safe_workload.sql). */
 static const char SQL_WORKLOADS[] =
     "INSERT INTO gpu_workload (cluster_name, uid, kind, api_version, namespace, name, status, gpu_request, pods,"
-    " gpu_utilization, created_at, ended_at, src_sent_ms, src_seq)"
+    " gpu_utilization, created_at, ended_at, safe_workload_id, src_sent_ms, src_seq)"
     " SELECT $1, x.uid, x.kind, x.api_version, x.namespace, x.name, x.status, x.gpu_request, x.pods,"
     " x.gpu_utilization, CASE WHEN x.created > 0 THEN to_timestamp(x.created / 1000.0) END,"
-    " CASE WHEN x.ended > 0 THEN to_timestamp(x.ended / 1000.0) END, $3::bigint, $4::bigint"
+    " CASE WHEN x.ended > 0 THEN to_timestamp(x.ended / 1000.0) END, x.safe_workload_id, $3::bigint, $4::bigint"
     " FROM jsonb_to_recordset($2::jsonb) AS x(uid text, kind text, api_version text, namespace text, name text,"
-    " status text, gpu_request bigint, pods bigint, gpu_utilization double precision, created bigint, ended bigint)"
+    " status text, gpu_request bigint, pods bigint, gpu_utilization double precision, created bigint, ended bigint,"
+    " safe_workload_id text)"
     " ON CONFLICT (cluster_name, uid) DO UPDATE SET kind = EXCLUDED.kind, api_version = EXCLUDED.api_version,"
     " namespace = EXCLUDED.namespace, name = EXCLUDED.name, status = EXCLUDED.status,"
     " gpu_request = EXCLUDED.gpu_request, pods = EXCLUDED.pods, gpu_utilization = EXCLUDED.gpu_utilization,"
-    " created_at = EXCLUDED.created_at, ended_at = EXCLUDED.ended_at, src_sent_ms = EXCLUDED.src_sent_ms,"
+    " created_at = EXCLUDED.created_at, ended_at = EXCLUDED.ended_at,"
+    " safe_workload_id = EXCLUDED.safe_workload_id, src_sent_ms = EXCLUDED.src_sent_ms,"
     " src_seq = EXCLUDED.src_seq, updated_at = now()"
     " WHERE (gpu_workload.src_sent_ms, gpu_workload.src_seq) < (EXCLUDED.src_sent_ms, EXCLUDED.src_seq)";
 
@@ -234,9 +238,10 @@ static const char SQL_PODS_REMOVE[] =
     " AND (src_sent_ms, src_seq) < ($3::bigint, $4::bigint)";
 
 static const char SQL_HISTORY[] =
-    "INSERT INTO workload_utilization_history (cluster_name, workload_uid, sampled_at, gpu_utilization)"
-    " SELECT $1, x.uid, to_timestamp($2::bigint / 1000.0), x.gpu_utilization"
-    " FROM jsonb_to_recordset($3::jsonb) AS x(uid text, status text, gpu_utilization double precision)"
+    "INSERT INTO workload_utilization_history (cluster_name, workload_uid, sampled_at, gpu_utilization, gpu_request,"
+    " pods) SELECT $1, x.uid, to_timestamp($2::bigint / 1000.0), x.gpu_utilization, x.gpu_request, x.pods"
+    " FROM jsonb_to_recordset($3::jsonb) AS x(uid text, status text, gpu_utilization double precision,"
+    " gpu_request bigint, pods bigint)"
     " WHERE x.gpu_utilization IS NOT NULL AND x.status = 'Running'";
 
 /* Runs a command; *rows: the rows it touched. */

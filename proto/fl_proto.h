@@ -51,6 +51,7 @@
 #define FL_CMDLINE_LEN      1024 /* a job's command line (cut by the spoke, at a character boundary) */
 #define FL_PATH_LEN         1024 /* a job's working directory */
 #define FL_DEVICES_LEN      256  /* a job's GPU device files, comma-separated */
+#define FL_SAFE_ID_LEN      64   /* a Kubernetes label value (63): a SaFE workload id */
 
 typedef enum fl_frame_kind {
 	FL_FRAME_FULL = 1,      /* payload holds the cluster's complete state */
@@ -145,6 +146,9 @@ typedef struct fl_proto_workload {
 	bool has_utilization;
 	int64_t created_ms; /* when it was first seen (its oldest pod), ms since the epoch */
 	int64_t ended_ms;   /* when it stopped having live pods; 0 while it has some */
+	/* The SaFE workload it belongs to: the value of its pods' label primus-safe.workload.id; "" for a
+	 * workload SaFE did not create. Optional in the frame (FORMAT.md 3.9). */
+	char safe_workload_id[FL_SAFE_ID_LEN];
 } fl_proto_workload;
 
 /* Who a node frame is about (FORMAT.md 3.10). */

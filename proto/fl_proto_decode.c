@@ -433,6 +433,7 @@ static const struct field workload_fields[] = {
     F_OPT(fl_proto_workload, "utilization", utilization, has_utilization),
     F(fl_proto_workload, "created", FT_INT64, created_ms, false),
     F(fl_proto_workload, "ended", FT_INT64, ended_ms, false),
+    F(fl_proto_workload, "safe_workload_id", FT_STR, safe_workload_id, false),
 };
 
 static const struct field overview_fields[] = {

@@ -300,7 +300,8 @@ static void put_workload(struct enc *e, const fl_proto_workload *w, uint32_t idx
 	    strnlen(w->name, sizeof(w->name)) == 0) {
 		enc_fail(e, FL_EINVAL, path, "uid", "uid, kind and name must not be empty");
 	}
-	put_map(e, 11);
+	bool safe = strnlen(w->safe_workload_id, sizeof(w->safe_workload_id)) > 0; /* written only when set */
+	put_map(e, safe ? 12 : 11);
 	kv_str(e, path, "uid", w->uid, sizeof(w->uid));
 	kv_str(e, path, "kind", w->kind, sizeof(w->kind));
 	kv_str(e, path, "api_version", w->api_version, sizeof(w->api_version));
@@ -312,6 +313,9 @@ static void put_workload(struct enc *e, const fl_proto_workload *w, uint32_t idx
 	kv_opt_f64(e, path, "utilization", w->has_utilization, w->utilization);
 	kv_int(e, path, "created", w->created_ms, INT64_MIN, INT64_MAX);
 	kv_int(e, path, "ended", w->ended_ms, INT64_MIN, INT64_MAX);
+	if (safe) {
+		kv_str(e, path, "safe_workload_id", w->safe_workload_id, sizeof(w->safe_workload_id));
+	}
 }
 
 /* The figures o marks unknown, set to 0 in a copy (FORMAT.md 3.6: their values carry nothing). */

@@ -89,11 +89,11 @@ json_t *fl_proto_pod_to_json(const fl_proto_pod *p)
 
 json_t *fl_proto_workload_to_json(const fl_proto_workload *w)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:o, s:I, s:I}", "uid", w->uid, "kind", w->kind,
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:o, s:I, s:I, s:s}", "uid", w->uid, "kind", w->kind,
 	                 "api_version", w->api_version, "namespace", w->ns, "name", w->name, "status", w->status,
 	                 "gpu_request", (json_int_t)w->gpu_request, "pods", (json_int_t)w->pods, "utilization",
 	                 real_or_null(w->has_utilization, w->utilization), "created", (json_int_t)w->created_ms,
-	                 "ended", (json_int_t)w->ended_ms);
+	                 "ended", (json_int_t)w->ended_ms, "safe_workload_id", w->safe_workload_id);
 }
 
 /* Appends to a new array each of n items (size sz each, at items) as to_json turns it; NULL on failure. */

@@ -287,7 +287,11 @@ static int load_sources(fl_yaml_doc *doc, fl_yaml_node root, spoke_config *out, 
 		return rv;
 	}
 	out->source = SPOKE_SOURCE_SIM;
-	return load_sim(doc, fl_yaml_get(doc, src, "sim"), &out->sim, err);
+	rv = load_sim(doc, fl_yaml_get(doc, src, "sim"), &out->sim, err);
+	if (rv == FL_OK) {
+		memcpy(out->sim.cluster, out->cluster, sizeof(out->sim.cluster)); /* names its SaFE workloads */
+	}
+	return rv;
 }
 
 /* role: cluster (default) or node. The node role's keys (host_root, node_name, nvml_library) are errors in

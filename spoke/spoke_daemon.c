@@ -430,9 +430,9 @@ static void log_kube_stats(spoke_daemon *d, const char *when)
 	spoke_kube_get_stats(d->kube, &k);
 	fl_info("kube stats%s: list_requests=%" PRIu64 " watch_requests=%" PRIu64 " errors=%" PRIu64
 	        " auth_errors=%" PRIu64 " relists=%" PRIu64 " gone=%" PRIu64 " events=%" PRIu64 " bookmarks=%" PRIu64
-	        " malformed=%" PRIu64 " oversized=%" PRIu64,
+	        " malformed=%" PRIu64 " oversized=%" PRIu64 " bad_labels=%" PRIu64,
 	        when, k.list_requests, k.watch_requests, k.errors, k.auth_errors, k.relists, k.gone, k.events,
-	        k.bookmarks, k.malformed, k.oversized);
+	        k.bookmarks, k.malformed, k.oversized, k.bad_labels);
 }
 
 static void log_stats(spoke_daemon *d, const char *when)

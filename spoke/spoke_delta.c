@@ -113,7 +113,7 @@ static bool same_workload(const fl_proto_workload *a, const fl_proto_workload *b
 	       strcmp(a->ns, b->ns) == 0 && strcmp(a->name, b->name) == 0 && strcmp(a->status, b->status) == 0 &&
 	       a->gpu_request == b->gpu_request && a->pods == b->pods && a->has_utilization == b->has_utilization &&
 	       (!a->has_utilization || a->utilization == b->utilization) && a->created_ms == b->created_ms &&
-	       a->ended_ms == b->ended_ms;
+	       a->ended_ms == b->ended_ms && strcmp(a->safe_workload_id, b->safe_workload_id) == 0;
 }
 
 /* True when pod p is not in f's pods (sorted by uid). */

@@ -331,6 +331,15 @@ static void count(spoke_kube *k, uint64_t *field)
 
 static void handle_event_line(stream *s, const char *line, size_t len);
 
+/* A pod whose SaFE workload label was dropped (spoke_kube_pod_from_json): counted and logged. */
+static void bad_label(spoke_kube *k, const spoke_pod *p)
+{
+	count(k, &k->st.bad_labels);
+	fl_warn("kube: pod %s/%s: label " SPOKE_SAFE_WORKLOAD_LABEL
+	        " is not a label value of 1-63 characters [A-Za-z0-9._-]: ignored, the pod belongs to no SaFE workload",
+	        p->ns, p->name);
+}
+
 /* Appends to the body (list) or cuts it into event lines (watch). */
 static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 {
@@ -566,6 +575,9 @@ static void handle_event_line(stream *s, const char *line, size_t len)
 	} else if (s->kind == KIND_PODS) {
 		spoke_pod p;
 		rc = spoke_kube_pod_from_json(obj, &k->rules, &p, err);
+		if (rc == FL_OK && p.safe_label_invalid) {
+			bad_label(k, &p);
+		}
 		if (rc == FL_OK) {
 			pthread_mutex_lock(&k->mu);
 			if (del) {
@@ -639,6 +651,9 @@ static int take_page(stream *s, listing *l, char *cont, char err[FL_ERR_LEN])
 		rc = s->kind == KIND_NODES  ? spoke_kube_node_from_json(obj, &k->rules, &l->nodes[l->n], oerr)
 		     : s->kind == KIND_PODS ? spoke_kube_pod_from_json(obj, &k->rules, &l->pods[l->n], oerr)
 		                            : spoke_kube_link_from_json(obj, &l->links[l->n], oerr);
+		if (rc == FL_OK && s->kind == KIND_PODS && l->pods[l->n].safe_label_invalid) {
+			bad_label(k, &l->pods[l->n]);
+		}
 		if (rc == FL_OK && s->kind == KIND_PODS && (!pod_wants_gpus(&l->pods[l->n]) || pod_ended(&l->pods[l->n]))) {
 			spoke_kube_pod_clear(&l->pods[l->n]); /* holds no GPUs: counted in the log line only */
 			l->skipped++;

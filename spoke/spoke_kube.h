@@ -41,6 +41,7 @@ typedef struct spoke_kube_stats {
 	uint64_t relists, gone;                 /* lists after the first; 410s seen */
 	uint64_t events, bookmarks;             /* watch events applied */
 	uint64_t malformed, oversized;          /* events (or list items) skipped */
+	uint64_t bad_labels; /* pods whose SaFE workload label was not a valid label value: label dropped */
 } spoke_kube_stats;
 
 typedef struct spoke_kube spoke_kube;

@@ -291,6 +291,41 @@ int spoke_kube_link_from_json(json_t *obj, spoke_owner_link *l, char err[FL_ERR_
 	return rv;
 }
 
+static bool label_char(char c, bool edge)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (!edge && (c == '-' || c == '_' || c == '.'));
+}
+
+bool spoke_kube_label_value_valid(const char *s)
+{
+	size_t n = strnlen(s, FL_SAFE_ID_LEN);
+	if (n == 0 || n >= FL_SAFE_ID_LEN) {
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!label_char(s[i], i == 0 || i == n - 1)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The pod's SaFE workload label into p (see spoke_kube_pod_from_json): never an error. */
+static void safe_label(json_t *meta, spoke_pod *p)
+{
+	json_t *v = json_object_get(json_object_get(meta, "labels"), SPOKE_SAFE_WORKLOAD_LABEL);
+	if (v == NULL || json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0)) {
+		return;
+	}
+	if (!json_is_string(v) || json_string_length(v) >= sizeof(p->safe_workload_id) ||
+	    !spoke_kube_label_value_valid(json_string_value(v))) {
+		p->safe_label_invalid = true;
+		return;
+	}
+	memcpy(p->safe_workload_id, json_string_value(v), json_string_length(v) + 1);
+}
+
 static int pod_fill(json_t *obj, const spoke_overview_rules *rules, spoke_pod *p, char err[FL_ERR_LEN])
 {
 	if (!json_is_object(obj)) {
@@ -312,6 +347,7 @@ static int pod_fill(json_t *obj, const spoke_overview_rules *rules, spoke_pod *p
 	if ((rv = controller_of(meta, &p->owner, "pod metadata", err)) != FL_OK) {
 		return rv;
 	}
+	safe_label(meta, p);
 	json_t *cs = json_object_get(spec, "containers"), *ics = json_object_get(spec, "initContainers");
 	if ((cs != NULL && !json_is_array(cs)) || (ics != NULL && !json_is_null(ics) && !json_is_array(ics))) {
 		return fl_seterr(err, FL_EINVAL, "pod %s/%s: containers: expected a list", p->ns, p->name);

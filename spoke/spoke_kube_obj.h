@@ -28,12 +28,19 @@
 int spoke_kube_node_from_json(json_t *obj, const spoke_overview_rules *rules, spoke_node *n, char err[FL_ERR_LEN]);
 
 /* The same for a v1 Pod object (spoke_kube_pod_clear). Requests kept: the GPU resources only; also its
- * controller ownerReference and creationTimestamp. */
+ * controller ownerReference, creationTimestamp and the label SPOKE_SAFE_WORKLOAD_LABEL. That label is
+ * the one field whose bad value does not refuse the pod (it holds GPUs whatever its labels say): a value
+ * that is not a string or not a valid Kubernetes label value (spoke_kube_label_value_valid) is dropped
+ * and p->safe_label_invalid set, for the caller to count and log. */
 int spoke_kube_pod_from_json(json_t *obj, const spoke_overview_rules *rules, spoke_pod *p, char err[FL_ERR_LEN]);
 
 /* A ReplicaSet's or Job's (any object's) metadata.uid and its controller ownerReference into *l
  * (l->owner.uid "" when it has none). FL_OK; FL_EINVAL / FL_ELIMIT with err when malformed. */
 int spoke_kube_link_from_json(json_t *obj, spoke_owner_link *l, char err[FL_ERR_LEN]);
+
+/* Whether s is a valid Kubernetes label value that is not empty: 1..63 bytes of A-Z a-z 0-9 . _ -,
+ * beginning and ending with a letter or digit. */
+bool spoke_kube_label_value_valid(const char *s);
 
 /* An RFC 3339 time as Kubernetes writes it ("2026-11-20T09:00:00Z", fractions and offsets accepted)
  * in ms since the epoch; 0 for NULL or anything else. */

@@ -22,6 +22,9 @@
 #define SPOKE_PHASE_LEN          16
 #define SPOKE_READY_LEN          16
 
+/* The label SaFE puts on the objects it creates and on their pods: the SaFE workload's name (its id). */
+#define SPOKE_SAFE_WORKLOAD_LABEL "primus-safe.workload.id"
+
 /* One {resource name, integer quantity} pair, e.g. {"nvidia.com/gpu", 8}. */
 typedef struct spoke_quantity {
 	char name[SPOKE_RESOURCE_NAME_LEN];
@@ -94,6 +97,11 @@ typedef struct spoke_pod {
 	uint32_t n_init_containers;
 	spoke_owner owner;  /* its controller ownerReference; uid "" for a bare pod */
 	int64_t created_ms; /* metadata.creationTimestamp, ms since the epoch; 0 unknown */
+	/* Its label SPOKE_SAFE_WORKLOAD_LABEL, a valid label value (1..63 of A-Z a-z 0-9 . _ -, alphanumeric
+	 * at both ends); "" when absent. safe_label_invalid: it was there but not such a value, so it was
+	 * dropped (the pod is kept: it still holds GPUs). */
+	char safe_workload_id[FL_SAFE_ID_LEN];
+	bool safe_label_invalid;
 } spoke_pod;
 
 /* A GPU device row; the same shape as the frame's GPU row. */

@@ -17,6 +17,7 @@ enum {
 	SALT_STORAGE,
 	SALT_UID,
 	SALT_OWNER,
+	SALT_SAFE,
 };
 
 /* Sim workloads: the first kinds of owner key5(seed, SALT_OWNER, kind, a, b). */
@@ -105,6 +106,17 @@ void spoke_sim_config_default(spoke_sim_config *cfg)
 	cfg->nodes = 0;
 	cfg->gpus_per_node = 8;
 	cfg->seed = 1;
+	cfg->cluster[0] = '\0';
+}
+
+/* The suffix of the sim's SaFE workload names: 20 bits of (seed, cluster) (FNV-1a of the name). */
+static unsigned safe_suffix(const spoke_sim_config *cfg)
+{
+	uint64_t h = 14695981039346656037ULL;
+	for (const char *c = cfg->cluster; *c != '\0'; c++) {
+		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+	}
+	return (unsigned)(key5(cfg->seed, SALT_SAFE, h, 0, 0) & 0xfffffu);
 }
 
 uint32_t spoke_sim_cpu_nodes(const spoke_sim_config *cfg)
@@ -163,9 +175,21 @@ static int own_last_pod(spoke_model *m, const char *kind, const char *api_versio
 	return FL_OK;
 }
 
+/* Labels the pod added last as SaFE's workload id (the data-plane object is named after the SaFE
+ * workload, as SaFE does). */
+static int safe_label_last_pod(spoke_model *m, const char *id)
+{
+	spoke_pod *p = &m->pods[m->n_pods - 1];
+	size_t len = strnlen(id, sizeof(p->safe_workload_id));
+	if (len >= sizeof(p->safe_workload_id))
+		return FL_EINVAL; /* the sim's names are far shorter than a label value's 63 characters */
+	memcpy(p->safe_workload_id, id, len + 1);
+	return FL_OK;
+}
+
 /* The sim's owner of GPU pod k of node i in pod epoch pe, by namespace: inference pods belong to a
  * ReplicaSet of one of SIM_DEPLOYMENTS Deployments; training pods to a PyTorchJob spanning 4 nodes for
- * one epoch; research pods to a Job of their own. */
+ * one epoch, a SaFE workload (labelled with its name); research pods to a Job of their own. */
 static int own_job_pod(spoke_model *m, const spoke_sim_config *cfg, const char *ns, uint32_t i, uint64_t pe)
 {
 	char name[FL_NAME_LEN];
@@ -176,9 +200,10 @@ static int own_job_pod(spoke_model *m, const spoke_sim_config *cfg, const char *
 		return own_last_pod(m, "ReplicaSet", "apps/v1", name, rs, NULL, NULL, 0); /* links: add_deployments */
 	}
 	if (strcmp(ns, "training") == 0) {
-		snprintf(name, sizeof(name), "pt-%05u-%llu", i / 4, (unsigned long long)pe);
-		return own_last_pod(m, "PyTorchJob", "kubeflow.org/v1", name,
-		                    key5(cfg->seed, SALT_OWNER, OWNER_PYTORCHJOB, i / 4, pe), NULL, NULL, 0);
+		snprintf(name, sizeof(name), "pt-%05u-%llu-%05x", i / 4, (unsigned long long)pe, safe_suffix(cfg));
+		TRY(own_last_pod(m, "PyTorchJob", "kubeflow.org/v1", name,
+		                 key5(cfg->seed, SALT_OWNER, OWNER_PYTORCHJOB, i / 4, pe), NULL, NULL, 0));
+		return safe_label_last_pod(m, name);
 	}
 	snprintf(name, sizeof(name), "research-%05u-%llu", i, (unsigned long long)pe);
 	return own_last_pod(m, "Job", "batch/v1", name, key5(cfg->seed, SALT_OWNER, OWNER_JOB, i, pe), NULL, NULL, 0);
@@ -308,9 +333,10 @@ static int add_gpu_node_pods(spoke_model *m, const spoke_sim_config *cfg, uint64
 		snprintf(name, sizeof(name), "queued-%05u-%06x", i, (unsigned)(uid & 0xffffffu));
 		TRY(add_pod(m, "training", name, uid, "", "Pending", false, v->resource, all, 1, -1));
 		char job[FL_NAME_LEN];
-		snprintf(job, sizeof(job), "queued-%05u-%llu", i, (unsigned long long)pe);
+		snprintf(job, sizeof(job), "queued-%05u-%llu-%05x", i, (unsigned long long)pe, safe_suffix(cfg));
 		TRY(own_last_pod(m, "PyTorchJob", "kubeflow.org/v1", job,
 		                 key5(cfg->seed, SALT_OWNER, OWNER_PYTORCHJOB, i, pe + (1ull << 40)), NULL, NULL, 0));
+		TRY(safe_label_last_pod(m, job));
 	}
 	uint64_t uid = key5(cfg->seed, SALT_UID, i, pe, k);
 	snprintf(name, sizeof(name), "node-exporter-%.64s", node);

@@ -5,7 +5,10 @@
  * exercises every overview rule: AMD and NVIDIA GPU nodes plus max(1, nodes/10) CPU-only nodes;
  * NotReady, Unknown, cordoned, fault-tainted and benign-tainted nodes; nodes that lost a GPU; pods
  * Running, Pending (bound and unbound), Succeeded, Failed and terminating, some with init containers
- * larger than their containers; GPUs with and without utilization; storage and RDMA figures.
+ * larger than their containers; GPUs with and without utilization; storage and RDMA figures. Pods
+ * belong to Deployments (through ReplicaSets), Jobs, CronJobs and PyTorchJobs; the PyTorchJobs are SaFE
+ * workloads: named as SaFE names them (pt-NNNNN-EPOCH-SUFFIX, SUFFIX 5 hex digits from seed and cluster),
+ * their pods labelled with that name (spoke_pod.safe_workload_id); the others' pods are not labelled.
  * Node conditions move every 20 ticks, pods every 5, utilization and storage figures every tick. */
 #ifndef SPOKE_SIM_H
 #define SPOKE_SIM_H
@@ -23,9 +26,12 @@ typedef struct spoke_sim_config {
 	uint32_t nodes;         /* GPU nodes, 1..SPOKE_SIM_MAX_NODES */
 	uint32_t gpus_per_node; /* 1..SPOKE_SIM_MAX_GPUS_PER_NODE, default 8 */
 	uint64_t seed;          /* default 1 */
+	/* The cluster it stands for (the spoke's `cluster`; "" by default): with the seed it picks the
+	 * 5-hex-digit suffix of the SaFE workloads' names, which SaFE makes unique across its clusters. */
+	char cluster[FL_CLUSTER_LEN];
 } spoke_sim_config;
 
-/* Sets the defaults (nodes 0 — the caller must set it —, gpus_per_node 8, seed 1). */
+/* Sets the defaults (nodes 0 — the caller must set it —, gpus_per_node 8, seed 1, cluster ""). */
 void spoke_sim_config_default(spoke_sim_config *cfg);
 
 /* The number of CPU-only nodes the simulator adds for cfg: max(1, nodes / 10). */

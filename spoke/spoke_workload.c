@@ -151,6 +151,9 @@ static void summarize(const struct pod_item *items, uint32_t n, int64_t now_ms, 
 	snprintf(w->name, sizeof(w->name), "%s", items[0].top.name);
 	for (uint32_t i = 0; i < n; i++) {
 		const struct pod_item *it = &items[i];
+		if (w->safe_workload_id[0] == '\0') { /* the first pod (by uid) that names one */
+			snprintf(w->safe_workload_id, sizeof(w->safe_workload_id), "%s", it->p->safe_workload_id);
+		}
 		if (it->p->created_ms > 0 && (created == 0 || it->p->created_ms < created)) {
 			created = it->p->created_ms;
 		}
@@ -220,6 +223,9 @@ static int next_generation(const spoke_workloads *t, const struct pod_item *item
 			}
 			if (w.ended_ms != 0 && old->ended_ms != 0) {
 				w.ended_ms = old->ended_ms; /* it ended earlier and its ended pods are still listed */
+			}
+			if (w.safe_workload_id[0] == '\0') {
+				memcpy(w.safe_workload_id, old->safe_workload_id, sizeof(w.safe_workload_id));
 			}
 		}
 		next->items[next->n++] = w;

@@ -11,6 +11,9 @@
  * Running or Pending → Deleted. An ended workload is kept in the frames for SPOKE_WORKLOAD_KEEP_MS
  * after its end, then forgotten (the hub keeps it as history).
  *
+ * SaFE: a workload's safe_workload_id is the first non-empty spoke_pod.safe_workload_id among its pods
+ * this cycle (by pod uid), else the one it had before (so an ended or vanished workload keeps it).
+ *
  * Utilization: a pod's is the mean of the GPUs an exporter attributes to it (spoke_model.pod_gpus),
  * else its node's mean; a workload's is the mean over its running pods weighted by their GPUs. */
 #ifndef SPOKE_WORKLOAD_H

@@ -18,6 +18,18 @@ common=(--cluster gpu-a --spoke spoke-1 --sent-ms 1764000000000)
 "$tool" make "${common[@]}" --seq 3 --kind heartbeat -o "$out/heartbeat"
 "$tool" make "${common[@]}" --seq 4 --kind node --host gpu-node-1 --gpus-per-node 2 --jobs 2 -o "$out/node-jobs"
 
+# A full frame whose one workload belongs to a SaFE workload (FORMAT.md 3.9 safe_workload_id), written by
+# hand (fl-frame-tool makes no workloads) and signed here with the same test key.
+env='\x86\xa1v\x01\xa7cluster\xa5gpu-a\xa5spoke\xa7spoke-1\xa3seq\x05\xa4sent\x00\xa4kind\xa4full'
+wl='\x84\xa3uid\xa2u1\xa4kind\xaaPyTorchJob\xa4name\xa5llm-a\xb0safe_workload_id\xa5llm-a'
+body="$env\\x81\\xa9workloads\\x91$wl"
+{
+	printf '\x93'
+	printf "$body"
+	printf '\xc4\x20'
+	printf "$body" | openssl dgst -sha256 -mac HMAC -macopt key:fl-frame-tool-default-test-key-0123456789 -binary
+} >"$out/full-safe-workload"
+
 # {"seq":7,"status":"ok","full":true,"reason":""}
 printf '\x84\xa3seq\x07\xa6status\xa2ok\xa4full\xc3\xa6reason\xa0' >"$out/ack-full"
 # {"seq":8,"status":"retry","reason":"db down"} (no "full": a hub before issue 4)

@@ -306,6 +306,9 @@ check_contains "stats line: one relist" "relists=1" "$stats"
 # nodes 3 pages + pods 3 + one page each of ReplicaSets and Jobs + the node relist's 3
 check_contains "stats line: list requests = the stand-in's count" "list_requests=11 " "$stats"
 check_contains "stats line: no errors" "errors=0 " "$stats"
+check_contains "stats line: the pod with a 70-character SaFE label counted once (listed once)" "bad_labels=1" "$stats"
+check_eq "SaFE: the PyTorchJob whose pods carry primus-safe.workload.id=llm-a has it at the hub; no other does" \
+	"pt-llm-a=llm-a" "$(hubq "SELECT string_agg(uid||'='||safe_workload_id, ',') FROM gpu_workload WHERE cluster_name='alpha' AND safe_workload_id <> ''")"
 check_eq "spoke log: no sanitizer report" no "$(grep -q Sanitizer "$T/spoke.log" && echo yes || echo no)"
 echo "# request counts: $(counts)"
 echo "# $stats"
@@ -353,6 +356,13 @@ check_eq "pods: the fixture's $exp_pods live GPU pods, each naming its workload"
 	"$exp_pods dep-serve" "$(jq -r '"\(.pods | length) \(.pods[] | select(.name == "full-nv") | .workload_uid)"' "$T/dry.json")"
 check_eq "pods: terminal and GPU-less pods are not sent" 0 \
 	"$(jq '[.pods[] | select(.name == "done-a" or .name == "failed-a" or .name == "coredns-1")] | length' "$T/dry.json")"
+check_eq "SaFE: safe_workload_id from the pods' primus-safe.workload.id label; \"\" for the others" \
+	"pt-llm-a=llm-a job-asc= dep-serve=" \
+	"$(jq -r '. as $f | [["pt-llm-a", "job-asc", "dep-serve"][] as $u | $f.workloads[] | select(.uid == $u) | "\(.uid)=\(.safe_workload_id)"] | join(" ")' "$T/dry.json")"
+check_contains "SaFE: a label value of 70 characters is dropped with a warning naming the pod (the pod is kept)" \
+	"pod npu/asc-job: label primus-safe.workload.id is not a label value" "$(cat "$T/dry.log")"
+check_eq "... and the pod still holds its GPUs for its workload" "job-asc 1 4" \
+	"$(jq -r '.workloads[] | select(.uid == "job-asc") | "\(.uid) \(.pods) \(.gpu_request)"' "$T/dry.json")"
 
 # Without RBAC on ReplicaSets (an older ClusterRole): a warning, and the Deployment's pods count as
 # their ReplicaSet's; nothing else changes.

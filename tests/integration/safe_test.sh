@@ -2,8 +2,9 @@
 # The SaFE sync end to end (issue 5), against TWO real PostgreSQL servers: the hub's (database
 # fleetlens) and SaFE's (database safe, schema from sql/safe/, no unique key). Real hub(s) with
 # safe_sync_interval 1s, real spokes `--once` with the sim source. Checked: values (rounded, clamped),
-# only changed rows written, soft deletes, revival, two hubs syncing at once without duplicate rows
-# (node_statistic and workload_statistic),
+# only changed rows rewritten while every confirmed row's updated_at advances each cycle (a skipped or
+# deleted row's does not), soft deletes, revival, two hubs syncing at once without duplicate rows
+# (node_statistic, and workload_statistic by workload_id: the sim's SaFE workloads, hourly rows inserted here),
 # a SaFE outage mid-run (server stopped and started: the next cycle fixes it), hostile values (1e9, NaN)
 # in one node each leaving every other row right, duplicate rows already in SaFE (lowest id updated).
 set -uo pipefail
@@ -97,6 +98,8 @@ fl_wait_http "$API/healthz" 30 || { cat "$T/hub.log"; check_eq "hub answers /hea
 check_eq "sync enabled (metric)" 1 "$(metric "$API" fleetlens_hub_safe_enabled)"
 fl_wait_until 10 '[ "$(metric "$API" "fleetlens_hub_safe_sync_total{result=\"ok\"}")" -ge 1 ]'
 check_eq "a cycle with no cluster data commits" 0 "$(ssql "SELECT count(*) FROM node_statistic")"
+# The hourly rollup (hub_rollup) must not add workload_hourly_stats rows of its own under this test's.
+fl_sql "INSERT INTO rollup_hour (stat_hour) SELECT date_trunc('hour', now()) + n * interval '1 hour' FROM generate_series(-400, 3) n ON CONFLICT DO NOTHING"
 
 # --- values: the simulator's nodes reach SaFE, rounded to two decimals -----------------------------
 "$BIN/fleetlens-spoke" --config "$T/alpha12.yaml" --once >"$T/spoke.log" 2>&1
@@ -125,11 +128,25 @@ check_eq "a changed value is rewritten, rounded (13.126 → 13.13)" 13.13 \
 	"$(ssql "SELECT gpu_utilization FROM node_statistic WHERE cluster='alpha' AND node_name='gpu-00003'")"
 fl_wait_until 10 '[ "$(got)" == "$(expected)" ]'
 check_eq "every row follows the hub's values" "$(expected)" "$(got)"
-stamp=$(ssql "SELECT string_agg(updated_at::text, ',' ORDER BY id) FROM node_statistic")
-ok0=$(metric "$API" "fleetlens_hub_safe_sync_total{result=\"ok\"}")
-fl_wait_until 10 '[ "$(metric "$API" "fleetlens_hub_safe_sync_total{result=\"ok\"}")" -ge $((ok0 + 2)) ]'
-check_eq "two more cycles with nothing changed write no row (updated_at kept)" "$stamp" \
-	"$(ssql "SELECT string_agg(updated_at::text, ',' ORDER BY id) FROM node_statistic")"
+# Nothing changes: the values stay, but every row the cycle confirmed gets updated_at = now(), in one
+# statement per cycle (operators read updated_at to spot stale rows).
+cycles() { # cycles N: waits for N more committed cycles of the first hub
+	local want=$(($(metric "$API" "fleetlens_hub_safe_sync_total{result=\"ok\"}") + $1))
+	fl_wait_until 15 '[ "$(metric "$API" "fleetlens_hub_safe_sync_total{result=\"ok\"}")" -ge $want ]'
+}
+cycles 1
+vals=$(ssql "SELECT string_agg(id || '=' || gpu_utilization, ',' ORDER BY id) FROM node_statistic")
+newest=$(ssql "SELECT max(updated_at) FROM node_statistic")
+nrows=$(ssql "SELECT count(*) FROM node_statistic")
+upd0=$(metric "$API" 'fleetlens_hub_safe_rows_total{op="update"}')
+touch0=$(metric "$API" 'fleetlens_hub_safe_rows_total{op="touch"}')
+cycles 2
+check_eq "two more cycles with nothing changed: same rows, same values" "$vals" \
+	"$(ssql "SELECT string_agg(id || '=' || gpu_utilization, ',' ORDER BY id) FROM node_statistic")"
+check_eq "... and every row's updated_at is newer than the newest before them" 0 \
+	"$(ssql "SELECT count(*) FROM node_statistic WHERE updated_at <= '$newest'")"
+check_eq "... counted as touch (each row, each cycle), not as update" "$upd0 1" \
+	"$(metric "$API" 'fleetlens_hub_safe_rows_total{op="update"}') $(( $(metric "$API" 'fleetlens_hub_safe_rows_total{op="touch"}') >= touch0 + 2 * nrows ))"
 
 # --- hostile values: 1e9 and NaN in one node each -------------------------------------------------------
 skipped0=$(metric "$API" 'fleetlens_hub_safe_rows_total{op="skipped"}')
@@ -147,6 +164,10 @@ check_eq "NaN is skipped: the node's row keeps its last value and stays live" "1
 check_eq "the other nodes in the same batch are right" "$(expected)" "$(got | tr ',' '\n' | grep -v '^alpha/gpu-00002=' | paste -sd,)"
 check_eq "the skipped node is counted" 1 \
 	"$(( $(metric "$API" 'fleetlens_hub_safe_rows_total{op="skipped"}') > skipped0 ))"
+nan_at=$(ssql "SELECT updated_at FROM node_statistic WHERE cluster='alpha' AND node_name='gpu-00002'")
+cycles 2
+check_eq "the skipped node's row is not confirmed: its updated_at stands still while the others' advance" "$nan_at true" \
+	"$(ssql "SELECT (SELECT updated_at FROM node_statistic WHERE cluster='alpha' AND node_name='gpu-00002') || ' ' || (min(updated_at) > '$nan_at') FROM node_statistic WHERE NOT (cluster='alpha' AND node_name='gpu-00002')")"
 fl_sql "UPDATE node SET gpu_utilization = 12.5 WHERE cluster_name='alpha' AND name='gpu-00002'"
 
 # --- soft delete and revival ---------------------------------------------------------------------------
@@ -159,6 +180,10 @@ check_eq "the 4 nodes that left get deleted_at" "gpu-00008,gpu-00009,gpu-00010,g
 check_eq "beta's rows are untouched by alpha's deletes" 0 \
 	"$(ssql "SELECT count(*) FROM node_statistic WHERE cluster='beta' AND deleted_at IS NOT NULL")"
 check_eq "soft deletes counted" 4 "$(metric "$API" 'fleetlens_hub_safe_rows_total{op="delete"}')"
+del_at=$(ssql "SELECT string_agg(updated_at::text, ',' ORDER BY id) FROM node_statistic WHERE deleted_at IS NOT NULL")
+cycles 2
+check_eq "deleted rows are not touched: their updated_at stays the deletion's" "$del_at" \
+	"$(ssql "SELECT string_agg(updated_at::text, ',' ORDER BY id) FROM node_statistic WHERE deleted_at IS NOT NULL")"
 "$BIN/fleetlens-spoke" --config "$T/alpha12.yaml" --once >>"$T/spoke.log" 2>&1
 fl_wait_until 10 '[ "$(ssql "SELECT count(*) FROM node_statistic WHERE cluster='"'alpha'"' AND deleted_at IS NOT NULL")" == 0 ]'
 check_eq "nodes that came back are revived (deleted_at NULL)" 0 \
@@ -176,6 +201,12 @@ hub_yaml "$T/hub2.yaml" "$(fl_free_port)" "$API2_PORT"
 start_hub "$T/hub2.yaml" "$T/hub2.log" HUB2_PID
 fl_wait_http "$API2/healthz" 30
 "$BIN/fleetlens-spoke" --config "$T/alpha20.yaml" --once >>"$T/spoke.log" 2>&1
+# An hour of rollups for every live SaFE workload (the sim's PyTorchJobs): each gets a workload_statistic row.
+fl_sql "INSERT INTO workload_hourly_stats (cluster_name, workload_uid, namespace, workload_name, workload_type,
+	workload_status, stat_hour, allocated_gpu_count, requested_gpu_count, avg_utilization, max_utilization,
+	min_utilization, p50_utilization, p95_utilization, avg_replica_count, max_replica_count, min_replica_count,
+	sample_count) SELECT cluster_name, uid, namespace, name, kind, status, date_trunc('hour', now()) - interval '1 hour',
+	1, 1, 30, 70, 0, 30, 70, 1, 1, 1, 60 FROM gpu_workload WHERE safe_workload_id <> '' AND status IN ('Running','Pending')" >/dev/null
 ok1=$(metric "$API" "fleetlens_hub_safe_sync_total{result=\"ok\"}")
 ok2=$(metric "$API2" "fleetlens_hub_safe_sync_total{result=\"ok\"}")
 # Every round both hubs find rows missing at the same time and race to insert them.
@@ -193,11 +224,14 @@ check_eq "and every row is right" "$(expected)" "$(got)"
 check_num "alpha has its 20 nodes' rows (minus nodes with no figure)" \
 	"$(fl_sql "SELECT count(*) FROM node WHERE cluster_name='alpha' AND gpu_count > 0 AND gpu_utilization IS NOT NULL")" \
 	"$(ssql "SELECT count(*) FROM node_statistic WHERE cluster='alpha'")"
-live_wl=$(fl_sql "SELECT count(*) FROM gpu_workload WHERE status IN ('Running','Pending')")
-check_eq "... nor a duplicate (cluster, workload_uid) in workload_statistic" 0 \
-	"$(ssql "SELECT count(*) FROM (SELECT 1 FROM workload_statistic GROUP BY cluster, workload_uid HAVING count(*) > 1) d")"
+live_wl=$(fl_sql "SELECT count(DISTINCT safe_workload_id) FROM gpu_workload WHERE safe_workload_id <> '' AND status IN ('Running','Pending')")
+check_eq "... nor a duplicate workload_id in workload_statistic" 0 \
+	"$(ssql "SELECT count(*) FROM (SELECT 1 FROM workload_statistic GROUP BY workload_id, statistic_type HAVING count(*) > 1) d")"
 fl_wait_until 10 '[ "$(ssql "SELECT count(*) FROM workload_statistic")" == "$live_wl" ]'
-check_num "and workload_statistic has one row per live workload ($live_wl)" "$live_wl" "$(ssql "SELECT count(*) FROM workload_statistic")"
+check_num "and workload_statistic has one row per live SaFE workload ($live_wl), none for the others" "$live_wl" "$(ssql "SELECT count(*) FROM workload_statistic")"
+check_eq "... each as its hour says, in its cluster (safe_cluster_id defaults to the name)" \
+	"$(fl_sql "SELECT string_agg(x, ',' ORDER BY x COLLATE \"C\") FROM (SELECT DISTINCT cluster_name || '/' || safe_workload_id || '/30.00/70.00/1' AS x FROM gpu_workload WHERE safe_workload_id <> '' AND status IN ('Running','Pending')) d")" \
+	"$(ssql "SELECT string_agg(cluster || '/' || workload_id || '/' || avg_gpu_usage_3h || '/' || max_gpu_usage_3h || '/' || data_points_count, ',' ORDER BY cluster || '/' || workload_id COLLATE \"C\") FROM workload_statistic")"
 kill "$HUB2_PID" && wait "$HUB2_PID" 2>/dev/null
 HUB2_PID=""
 

@@ -6,8 +6,13 @@
 # rows; a full frame that no longer lists a live workload marks it Deleted and deletes its pods;
 # GET /v1/workloads (filters, pages, orders, scopes, bad parameters by name), /v1/workloads/{uid} and its
 # utilizationHistory;
-# SaFE's workload_statistic (3h average, maximum, sample count; only changed rows written; a clamped
-# 1e9; a name too long for SaFE skipped and counted); retention of ended workloads and history partitions.
+# SaFE's workload_statistic (issue 12): rows for SaFE's workloads only (primus-safe.workload.id on their
+# pods: the sim labels its PyTorchJobs), keyed by workload_id, cluster = the cluster's SaFE id (the key
+# safe_cluster_id, the label primus-safe.cluster.id), the 3h figures from workload_hourly_stats rows
+# inserted here (mean of hourly averages, largest hourly maximum, hours; an hour older than 3h left out; an
+# earlier dispatch's hours counted; 1e9 clamped), none without hourly rows, updated_at advancing on equal
+# figures, SaFE's own duplicate and other-type rows, an id too long skipped and counted, an ended
+# workload's row kept; retention of ended workloads and history partitions.
 set -uo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
 source "$(dirname "$0")/assert.sh"
@@ -56,8 +61,11 @@ hub:
 clusters:
   - name: alpha
     key_file: keys/alpha.key
+    safe_cluster_id: tw-alpha
   - name: beta
     key_file: keys/beta.key
+    safe_cluster_id: not-this-one
+    labels: {primus-safe.cluster.id: tw-beta}
 YAML
 spoke_yaml() { # spoke_yaml FILE CLUSTER NODES SEED INTERVAL
 	cat >"$1" <<YAML
@@ -86,6 +94,9 @@ start_hub() {
 }
 stop_hub() { kill "$HUB_PID" && wait "$HUB_PID" 2>/dev/null; HUB_PID=""; }
 start_hub
+# The hourly rollup (hub_rollup) must not add workload_hourly_stats rows of its own under this test's: every
+# hour it could roll up during the test is marked done already.
+fl_sql "INSERT INTO rollup_hour (stat_hour) SELECT date_trunc('hour', now()) + n * interval '1 hour' FROM generate_series(-80, 3) n ON CONFLICT DO NOTHING"
 
 # --- a full frame's rows are the spoke's frame ------------------------------------------------------------------
 # The sim is deterministic per cycle, so --dry-run shows exactly what --once sends (created times aside).
@@ -193,46 +204,105 @@ check_eq "... a cluster outside the token's scope → 404" 404 "$(TOKEN=$BETA co
 check_eq "an unknown sub-route of a workload → 404" 404 "$(code "/v1/workloads/$HUID/nope")"
 
 # --- SaFE workload_statistic ------------------------------------------------------------------------------------------
-LIVE=$(fl_sql "SELECT count(*) FROM gpu_workload WHERE status IN ('Running','Pending')")
-fl_wait_until 15 '[ "$(ssql "SELECT count(*) FROM workload_statistic")" = "$LIVE" ]'
-check_num "one workload_statistic row per live workload" "$LIVE" "$(ssql "SELECT count(*) FROM workload_statistic")"
-check_eq "each carries its cluster, uid, name (workload_id), namespace (workspace) and type 3h" \
-	"$(fl_sql "SELECT string_agg(cluster_name||'/'||uid||'/'||name||'/'||namespace, ',' ORDER BY uid COLLATE \"C\") FROM gpu_workload WHERE status IN ('Running','Pending')")" \
-	"$(ssql "SELECT string_agg(cluster||'/'||workload_uid||'/'||workload_id||'/'||workspace, ',' ORDER BY workload_uid COLLATE \"C\") FROM workload_statistic WHERE statistic_type='3h'")"
-RUN1=$(fl_sql "SELECT workload_uid FROM workload_utilization_history WHERE cluster_name='alpha' ORDER BY workload_uid LIMIT 1")
-stat() { ssql "SELECT coalesce(avg_gpu_usage_3h::text,'null')||' '||coalesce(max_gpu_usage_3h::text,'null')||' '||data_points_count FROM workload_statistic WHERE workload_uid='$1'"; }
-hist() { fl_sql "SELECT round(avg(LEAST(gpu_utilization, 100))::numeric, 2)||' '||round(max(LEAST(gpu_utilization, 100))::numeric, 2)||' '||count(*) FROM workload_utilization_history WHERE workload_uid='$1' AND sampled_at > now() - interval '3 hours'"; }
-check_eq "a Running workload: average, maximum and count of its samples" "$(hist "$RUN1")" "$(stat "$RUN1")"
-PEND=$(fl_sql "SELECT uid FROM gpu_workload WHERE status='Pending' ORDER BY uid LIMIT 1")
-check_eq "a Pending workload: no figures, 0 samples" "null null 0" "$(stat "$PEND")"
-sleep 2.5
-UPD0=$(metric 'fleetlens_hub_safe_workload_rows_total{op="update"}')
-sleep 2.5
-check_num "cycles with nothing new write no workload row" "$UPD0" "$(metric 'fleetlens_hub_safe_workload_rows_total{op="update"}')"
-fl_sql "INSERT INTO workload_utilization_history VALUES ('alpha', '$RUN1', now() - interval '1 minute', 1e9)"
-fl_wait_until 10 '[ "$(stat "$RUN1")" = "$(hist "$RUN1")" ]'
-check_eq "a new sample of 1e9 counts as 100: the count grows, the maximum is 100.00" "$(hist "$RUN1")" "$(stat "$RUN1")"
-check_contains "... the maximum" " 100.00 " "$(stat "$RUN1")"
-fl_sql "INSERT INTO workload_utilization_history VALUES ('alpha', '$RUN1', now() - interval '4 hours', 50)"
-sleep 2.5
-check_eq "a sample older than three hours does not count" "$(fl_sql "SELECT count(*) FROM workload_utilization_history WHERE workload_uid='$RUN1' AND sampled_at > now() - interval '3 hours'")" \
-	"$(ssql "SELECT data_points_count FROM workload_statistic WHERE workload_uid='$RUN1'")"
+# hour_row CLUSTER UID HOURS_AGO AVG MAX: the rollup's row of that workload for the hour starting HOURS_AGO
+# whole hours before this one (1 and 2 are inside the last three hours, 4 is not).
+hour_row() {
+	fl_sql "INSERT INTO workload_hourly_stats (cluster_name, workload_uid, namespace, workload_name, workload_type,
+		workload_status, stat_hour, allocated_gpu_count, requested_gpu_count, avg_utilization, max_utilization,
+		min_utilization, p50_utilization, p95_utilization, avg_replica_count, max_replica_count, min_replica_count,
+		sample_count) SELECT cluster_name, uid, namespace, name, kind, status,
+		date_trunc('hour', now()) - interval '$3 hours', 1, 1, $4, $5, 0, $4, $5, 1, 1, 1, 60 FROM gpu_workload
+		WHERE cluster_name = '$1' AND uid = '$2'
+		ON CONFLICT (cluster_name, stat_hour, workload_uid) DO UPDATE SET avg_utilization = EXCLUDED.avg_utilization,
+		max_utilization = EXCLUDED.max_utilization" >/dev/null
+}
+# srow WORKLOAD_ID: its 3h row as cluster|workload_id|uid|workspace|avg|max|hours
+srow() { ssql "SELECT cluster||'|'||workload_id||'|'||coalesce(workload_uid,'NULL')||'|'||workspace||'|'||coalesce(avg_gpu_usage_3h::text,'null')||'|'||coalesce(max_gpu_usage_3h::text,'null')||'|'||data_points_count FROM workload_statistic WHERE workload_id='$1' AND statistic_type='3h' ORDER BY id LIMIT 1"; }
+stamp() { ssql "SELECT updated_at FROM workload_statistic WHERE workload_id='$1' AND statistic_type='3h' ORDER BY id LIMIT 1"; }
+wmetric() { metric "fleetlens_hub_safe_workload_rows_total{op=\"$1\"}"; }
+cycles() { # cycles N: waits for N more committed sync cycles
+	local want=$(($(metric 'fleetlens_hub_safe_sync_total{result="ok"}') + $1))
+	fl_wait_until 15 '[ "$(metric "fleetlens_hub_safe_sync_total{result=\"ok\"}")" -ge $want ]'
+}
+SAFE_LIVE=$(fl_sql "SELECT count(*) FROM gpu_workload WHERE safe_workload_id <> '' AND status IN ('Running','Pending')")
+check_eq "the sim's live PyTorchJobs (and only they) are SaFE workloads, labelled with their own name" \
+	"$SAFE_LIVE $SAFE_LIVE" "$(fl_sql "SELECT count(*) FILTER (WHERE kind = 'PyTorchJob' AND safe_workload_id = name)||' '||count(*) FILTER (WHERE safe_workload_id <> '') FROM gpu_workload WHERE status IN ('Running','Pending')")"
+check_eq "... at least one Running in alpha and one live in beta (a check on the sim)" "true true" \
+	"$(fl_sql "SELECT bool_or(cluster_name='alpha' AND status='Running')||' '||bool_or(cluster_name='beta') FROM gpu_workload WHERE safe_workload_id <> '' AND status IN ('Running','Pending')")"
+cycles 2
+check_num "no hourly rows yet: no workload_statistic row at all (SaFE's workloads or others)" 0 \
+	"$(ssql "SELECT count(*) FROM workload_statistic")"
+
+read -r W1 U1 <<<"$(fl_sql "SELECT safe_workload_id||' '||uid FROM gpu_workload WHERE cluster_name='alpha' AND safe_workload_id <> '' AND status='Running' ORDER BY uid LIMIT 1" | tr '|' ' ')"
+read -r W2 U2 NS2 <<<"$(fl_sql "SELECT safe_workload_id||' '||uid||' '||namespace FROM gpu_workload WHERE cluster_name='beta' AND safe_workload_id <> '' AND status IN ('Running','Pending') ORDER BY uid LIMIT 1")"
+read -r N1 <<<"$(fl_sql "SELECT uid FROM gpu_workload WHERE cluster_name='alpha' AND safe_workload_id = '' AND status='Running' ORDER BY uid LIMIT 1")"
+hour_row alpha "$U1" 1 40 60
+hour_row alpha "$U1" 2 20.125 90
+hour_row alpha "$U1" 4 99 99 # older than three hours: not counted
+hour_row beta "$U2" 1 10 10
+hour_row alpha "$N1" 1 50 50 # not a SaFE workload: no row whatever its figures
+fl_wait_until 15 '[ "$(ssql "SELECT count(*) FROM workload_statistic")" = 2 ]'
+check_eq "alpha's SaFE workload: keyed by its id, cluster = safe_cluster_id, uid, workspace = namespace, avg (40+20.125)/2, max 90, 2 hours" \
+	"tw-alpha|$W1|$U1|training|30.06|90.00|2" "$(srow "$W1")"
+check_eq "beta's: cluster = its primus-safe.cluster.id label (over safe_cluster_id)" \
+	"tw-beta|$W2|$U2|$NS2|10.00|10.00|1" "$(srow "$W2")"
+check_num "only SaFE workloads with hourly rows have rows: 2" 2 "$(ssql "SELECT count(*) FROM workload_statistic")"
+check_num "... none for the non-SaFE workload that has hourly rows" 0 \
+	"$(ssql "SELECT count(*) FROM workload_statistic WHERE workload_uid='$N1'")"
+cycles 1 # the metrics are counted just after the commit
+check_num "two inserts counted" 2 "$(wmetric insert)"
+
+# Equal figures: nothing rewritten but updated_at, every cycle.
+s0=$(stamp "$W1")
+upd0=$(wmetric update)
+touch0=$(wmetric touch)
+cycles 2
+check_eq "equal figures: the row stays as it was" "tw-alpha|$W1|$U1|training|30.06|90.00|2" "$(srow "$W1")"
+check_eq "... but its updated_at advances" t "$(ssql "SELECT updated_at > '$s0' FROM workload_statistic WHERE workload_id='$W1' AND statistic_type='3h'")"
+check_eq "... counted as touch (both rows, each cycle), not update" "$upd0 1" \
+	"$(wmetric update) $(( $(wmetric touch) >= touch0 + 4 ))"
+
+# An earlier dispatch of the same SaFE workload (an ended object with the same label) counts its hours too.
+fl_sql "INSERT INTO gpu_workload (cluster_name, uid, kind, namespace, name, status, safe_workload_id, ended_at) VALUES ('alpha', 'earlier-dispatch', 'PyTorchJob', 'training', '$W1', 'Failed', '$W1', now() - interval '30 minutes')"
+hour_row alpha earlier-dispatch 1 60 95
+fl_wait_until 10 '[ "$(srow "$W1")" = "tw-alpha|$W1|$U1|training|40.04|95.00|2" ]'
+check_eq "an earlier dispatch's hourly rows count: avg (40+20.125+60)/3, max 95, still 2 distinct hours, the live object's uid" \
+	"tw-alpha|$W1|$U1|training|40.04|95.00|2" "$(srow "$W1")"
+hour_row beta "$U2" 2 1e9 1e9
+fl_wait_until 10 '[ "$(srow "$W2")" = "tw-beta|$W2|$U2|$NS2|55.00|100.00|2" ]'
+check_eq "an hourly figure of 1e9 counts as 100: avg (10+100)/2, max 100" "tw-beta|$W2|$U2|$NS2|55.00|100.00|2" "$(srow "$W2")"
+cycles 1
+check_num "figure changes counted as updates" 1 "$(( $(wmetric update) >= upd0 + 2 ))"
+
+# SaFE's rows as SaFE's adapter left them: found by (workload_id, '3h'), the lowest id, whatever its cluster.
+ssql "DELETE FROM workload_statistic WHERE workload_id='$W2'" >/dev/null
+ssql "INSERT INTO workload_statistic (workload_id, workload_uid, cluster, workspace, statistic_type, avg_gpu_usage_3h, max_gpu_usage_3h, data_points_count)
+	VALUES ('$W2', NULL, 'default', 'x', '3h', 1, 1, 1), ('$W2', NULL, 'default', 'x', '3h', 2, 2, 2), ('$W2', NULL, 'default', 'x', '1d', 3, 3, 3)" >/dev/null
+fl_wait_until 10 '[ "$(srow "$W2")" = "tw-beta|$W2|$U2|$NS2|55.00|100.00|2" ]'
+check_eq "the lowest id of ($W2, 3h) is rewritten: cluster, uid, workspace, figures" "tw-beta|$W2|$U2|$NS2|55.00|100.00|2" "$(srow "$W2")"
+check_eq "... the second 3h row and the 1d row are left as they were" "default|2.00|3h default|3.00|1d" \
+	"$(ssql "SELECT string_agg(cluster||'|'||avg_gpu_usage_3h||'|'||statistic_type, ' ' ORDER BY id) FROM workload_statistic WHERE workload_id='$W2' AND id > (SELECT min(id) FROM workload_statistic WHERE workload_id='$W2')")"
+fl_wait_until 5 '[ "$(metric fleetlens_hub_safe_duplicate_rows)" = 1 ]'
+check_num "... and the duplicate is reported" 1 "$(metric fleetlens_hub_safe_duplicate_rows)"
+ssql "DELETE FROM workload_statistic WHERE workload_id='$W2' AND id > (SELECT min(id) FROM workload_statistic WHERE workload_id='$W2')" >/dev/null
+
+# An id too long for SaFE's workload_id (a hub row the spoke could not have sent: the frame caps it at 63).
 LONG=$(printf 'w%.0s' {1..70})
-fl_sql "INSERT INTO gpu_workload (cluster_name, uid, kind, namespace, name, status) VALUES ('alpha', 'long-name-uid', 'Job', 'research', '$LONG', 'Running')"
-fl_wait_until 10 '[ "$(metric "fleetlens_hub_safe_workload_rows_total{op=\"skipped\"}")" -ge 1 ]'
-check_eq "a 70-character name (SaFE's workload_id holds 64) is skipped and counted" 1 \
-	"$([ "$(metric 'fleetlens_hub_safe_workload_rows_total{op="skipped"}')" -ge 1 ] && echo 1 || echo 0)"
-check_num "... never written" 0 "$(ssql "SELECT count(*) FROM workload_statistic WHERE workload_uid='long-name-uid'")"
-check_num "... and every other row is still there" "$LIVE" "$(ssql "SELECT count(*) FROM workload_statistic")"
-fl_sql "DELETE FROM gpu_workload WHERE uid='long-name-uid'"
+fl_sql "INSERT INTO gpu_workload (cluster_name, uid, kind, namespace, name, status, safe_workload_id) VALUES ('alpha', 'long-id-uid', 'Job', 'research', 'long', 'Running', '$LONG')"
+hour_row alpha long-id-uid 1 5 5
+sk0=$(wmetric skipped)
+fl_wait_until 10 '[ "$(wmetric skipped)" -gt "$sk0" ]'
+check_eq "a 70-character SaFE id is skipped and counted" 1 "$(( $(wmetric skipped) > sk0 ))"
+check_eq "... never written, and the other rows are still right" "0 2" \
+	"$(ssql "SELECT count(*) FILTER (WHERE workload_uid='long-id-uid')||' '||count(*) FILTER (WHERE statistic_type='3h') FROM workload_statistic")"
+fl_sql "DELETE FROM gpu_workload WHERE uid='long-id-uid'"
 
 # --- a full frame without a live workload: Deleted, its pods gone -------------------------------------------------------
 "$BIN/fleetlens-spoke" --config "$T/alpha8.yaml" --once --dry-run >"$T/d8.json" 2>/dev/null
 check_num "seeds 7 and 8 share no workload" 0 \
 	"$(jq -n --slurpfile a "$T/d7.json" --slurpfile b "$T/d8.json" '[$a[0].workloads[].uid] - ([$a[0].workloads[].uid] - [$b[0].workloads[].uid]) | length')"
 LIVE7=$(jq '[.workloads[] | select(.status == "Running" or .status == "Pending")] | length' "$T/d7.json")
-LIVE8=$(jq '[.workloads[] | select(.status == "Running" or .status == "Pending")] | length' "$T/d8.json")
-SAFE_BEFORE=$(ssql "SELECT count(*) FROM workload_statistic")
+W1_ROW=$(srow "$W1")
 "$BIN/fleetlens-spoke" --config "$T/alpha8.yaml" --once >>"$T/spoke.log" 2>&1
 check_eq "alpha (seed 8) --once is acknowledged" 0 $?
 check_num "seed 7's live workloads are now Deleted" "$LIVE7" \
@@ -245,9 +315,13 @@ check_eq "alpha's pods are exactly seed 8's" \
 	"$(fl_sql "SELECT string_agg(uid, ',' ORDER BY uid COLLATE \"C\") FROM gpu_pod WHERE cluster_name='alpha'")"
 check_num "?status=Deleted lists them" "$LIVE7" "$(code "/v1/workloads?cluster=alpha&status=Deleted" >/dev/null; jq '.data.total' "$T/body")"
 check_num "beta's workloads untouched" "$N_BETA" "$(fl_sql "SELECT count(*) FROM gpu_workload WHERE cluster_name='beta'")"
-fl_wait_until 10 '[ "$(ssql "SELECT count(*) FROM workload_statistic")" = "$((SAFE_BEFORE + LIVE8))" ]'
-check_num "SaFE: seed 8's live workloads added, the ended ones' rows kept" "$((SAFE_BEFORE + LIVE8))" \
-	"$(ssql "SELECT count(*) FROM workload_statistic")"
+cycles 1
+s1=$(stamp "$W1")
+cycles 2
+check_eq "SaFE: $W1 ended (Deleted): its row keeps its last figures" "$W1_ROW" "$(srow "$W1")"
+check_eq "... and is no longer confirmed: its updated_at stands still" "$s1" "$(stamp "$W1")"
+check_eq "... seed 8's SaFE workloads have no hourly rows: no rows for them; beta's row goes on" \
+	"2 true" "$(ssql "SELECT count(*)||' '||bool_or(workload_id='$W2' AND updated_at > '$s1') FROM workload_statistic WHERE statistic_type='3h'")"
 
 # --- a running spoke across pod re-plans ------------------------------------------------------------------------------
 # The sim re-plans its pods every 5 cycles: workloads end, new ones start, pods go. (The sim sends full

@@ -159,7 +159,7 @@ def make_owned(kind, ns, name, uid, owner=None):
     return {"kind": OBJ_KIND[kind], "apiVersion": API_VERSION[kind], "metadata": meta, "spec": {}, "status": {}}
 
 
-def make_pod(ns, name, node, phase, res=None, reqs=(1,), init_reqs=(), terminating=False, owner=None):
+def make_pod(ns, name, node, phase, res=None, reqs=(1,), init_reqs=(), terminating=False, owner=None, labels=None):
     def container(cname, g):
         r = {"cpu": "4", "memory": "32Gi"}
         if res and g:
@@ -174,6 +174,7 @@ def make_pod(ns, name, node, phase, res=None, reqs=(1,), init_reqs=(), terminati
         spec["nodeName"] = node
     meta = {"name": name, "namespace": ns, "uid": "pod-%s-%s" % (ns, name),
             "creationTimestamp": "2026-11-20T09:00:00Z", "labels": {"app": name.rsplit("-", 1)[0]}}
+    meta["labels"].update(labels or {})
     if owner:  # a non-controller reference first: only the controller one names the owner
         meta["ownerReferences"] = [owner_ref("ConfigMap", "not-the-owner", "cm-1", "v1", controller=False),
                                    owner_ref(*owner)]
@@ -216,6 +217,11 @@ def fixture_small(st):
     STS = ("StatefulSet", "cache", "sts-cache", "apps/v1")
     ORPHAN = ("ReplicaSet", "batch-rs", "rs-orphan", "apps/v1")
     ASC = ("Job", "asc-train", "job-asc", "batch/v1")
+    # SaFE's labels on the pods of a workload it created (the object is named after the SaFE workload);
+    # the Ascend job's pod carries one that is not a valid label value (70 characters): the spoke drops it.
+    SAFE = {"primus-safe.workload.id": "llm-a", "primus-safe.k8s.object.id": "llm-a",
+            "primus-safe.workload.dispatch.count": "1"}
+    BAD_SAFE = {"primus-safe.workload.id": "x" * 70}
     owned = [
         ("jobs", make_owned("jobs", "train", "prep-29000000", "job-prep", ("CronJob", "prep", "cron-prep", "batch/v1"))),
         ("replicasets", make_owned("replicasets", "infer", "serve-5d8f", "rs-serve",
@@ -224,9 +230,9 @@ def fixture_small(st):
         ("jobs", make_owned("jobs", "npu", "asc-train", "job-asc")),
     ]
     pods = [
-        make_pod("train", "llm-a-0", "amd-0", "Running", A, (4,), owner=PT),
-        make_pod("train", "llm-a-1", "amd-0", "Running", A, (2, 1), owner=PT),
-        make_pod("train", "llm-a-2", "amd-1", "Running", A, (8,), owner=PT),
+        make_pod("train", "llm-a-0", "amd-0", "Running", A, (4,), owner=PT, labels=SAFE),
+        make_pod("train", "llm-a-1", "amd-0", "Running", A, (2, 1), owner=PT, labels=SAFE),
+        make_pod("train", "llm-a-2", "amd-1", "Running", A, (8,), owner=PT, labels=SAFE),
         make_pod("train", "init-big", "amd-2", "Running", A, (1, 1), init_reqs=(6,), owner=PREP),  # holds 6, not 2
         make_pod("train", "init-small", "amd-2", "Running", A, (2,), init_reqs=(1,), owner=PREP),  # holds 2, not 3
         make_pod("train", "done-a", "amd-2", "Succeeded", A, (8,)),
@@ -239,7 +245,7 @@ def fixture_small(st):
         make_pod("infer", "unbound", None, "Pending", N, (8,), owner=ORPHAN),  # no node: holds nothing
         make_pod("infer", "nv4-a", "nv-4", "Running", N, (8,)),
         make_pod("infer", "nv2-a", "nv-2", "Running", N, (4,)),
-        make_pod("npu", "asc-job", "asc-0", "Running", H, (4,), init_reqs=(2,), owner=ASC),
+        make_pod("npu", "asc-job", "asc-0", "Running", H, (4,), init_reqs=(2,), owner=ASC, labels=BAD_SAFE),
         make_pod("kube-system", "coredns-1", "cpu-0", "Running", None, (0,)),
         make_pod("kube-system", "done-cpu", "cpu-0", "Succeeded", None, (0,)),
     ]

@@ -384,6 +384,84 @@ static void test_replay_tolerance_and_retention_bounds(void **state)
 	             "5:25:", "key 'ingest_log_retention': at least 1h");
 }
 
+/* clusters[].safe_cluster_id: SaFE's id of the cluster (workload_statistic.cluster). The name when not
+ * set; the key when set; the cluster label primus-safe.cluster.id over both. */
+static void test_safe_cluster_id_defaults_to_the_name_and_a_label_wins(void **state)
+{
+	(void)state;
+	const char *path =
+	    write_fixture("safeid.yaml", HUB_OK "clusters:\n"
+	                                        "  - name: plain\n    key_file: k.key\n"
+	                                        "  - name: keyed\n    key_file: k.key\n"
+	                                        "    safe_cluster_id: tw-prod-01\n"
+	                                        "  - name: labelled\n    key_file: k.key\n"
+	                                        "    safe_cluster_id: ignored\n"
+	                                        "    labels: {region: eu, primus-safe.cluster.id: x-ams-3}\n"
+	                                        "  - name: label-only\n    key_file: k.key\n"
+	                                        "    labels: {primus-safe.cluster.id: only-label}\n");
+	hub_config cfg;
+	char err[FL_ERR_LEN] = "";
+	if (hub_config_load(&cfg, path, NULL, err) != FL_OK)
+		fail_msg("%s", err);
+	assert_int_equal(cfg.n_clusters, 4);
+	assert_string_equal(cfg.clusters[0].safe_cluster_id, "plain");
+	assert_string_equal(cfg.clusters[1].safe_cluster_id, "tw-prod-01");
+	assert_string_equal(cfg.clusters[2].safe_cluster_id, "x-ams-3");
+	assert_string_equal(cfg.clusters[3].safe_cluster_id, "only-label");
+	assert_string_equal(cfg.clusters[3].name, "label-only"); /* the name itself is unchanged */
+	hub_config_free(&cfg);
+
+	/* a value SaFE's cluster column cannot hold (64 characters) is refused, naming the key */
+	expect_error("safeid_long.yaml",
+	             HUB_OK "clusters:\n  - name: a\n    key_file: k.key\n    safe_cluster_id: "
+	                    "a234567890123456789012345678901234567890123456789012345678901234\n",
+	             "8:22:", "key 'safe_cluster_id'");
+	expect_error("safeid_map.yaml",
+	             HUB_OK "clusters:\n  - name: a\n    key_file: k.key\n    safe_cluster_id: {x: y}\n",
+	             "8:22:", "key 'safe_cluster_id'");
+}
+
+/* A SaFE cluster id names one cluster: a label too long for SaFE's column, or a second cluster with the same
+ * id, is refused, naming the key. */
+static void test_safe_cluster_id_label_too_long_or_shared_is_refused(void **state)
+{
+	(void)state;
+	expect_error("safeid_label.yaml",
+	             HUB_OK "clusters:\n  - name: a\n    key_file: k.key\n    labels: {primus-safe.cluster.id: "
+	                    "a234567890123456789012345678901234567890123456789012345678901234}\n",
+	             "8:13:", "label 'primus-safe.cluster.id'");
+	expect_error("safeid_dup.yaml",
+	             HUB_OK "clusters:\n  - name: a\n    key_file: k.key\n    safe_cluster_id: x\n"
+	                    "  - name: b\n    key_file: k.key\n    labels: {primus-safe.cluster.id: x}\n",
+	             "", "SaFE cluster id 'x' is also cluster 'a''s");
+}
+
+/* hub.lens.default_cluster: the Lens face's cluster when a request names none. The first cluster in the
+ * file when not set; a cluster that is not listed is refused. */
+static void test_lens_default_cluster_is_the_first_unless_set(void **state)
+{
+	(void)state;
+	const char *two = "clusters:\n  - name: a\n    key_file: k.key\n  - name: b\n    key_file: k.key\n";
+	char text[1024];
+	hub_config cfg;
+	char err[FL_ERR_LEN] = "";
+	snprintf(text, sizeof(text), HUB_OK "%s", two);
+	if (hub_config_load(&cfg, write_fixture("lens1.yaml", text), NULL, err) != FL_OK)
+		fail_msg("%s", err);
+	assert_string_equal(cfg.lens_default_cluster, "a");
+	hub_config_free(&cfg);
+	snprintf(text, sizeof(text), HUB_OK "  lens:\n    default_cluster: b\n%s", two);
+	if (hub_config_load(&cfg, write_fixture("lens2.yaml", text), NULL, err) != FL_OK)
+		fail_msg("%s", err);
+	assert_string_equal(cfg.lens_default_cluster, "b");
+	hub_config_free(&cfg);
+	snprintf(text, sizeof(text), HUB_OK "  lens:\n    default_cluster: c\n%s", two);
+	expect_error("lens3.yaml", text, "6:22:", "key 'default_cluster': 'c' is not a cluster");
+	snprintf(text, sizeof(text), HUB_OK "  lens:\n    default: a\n%s", two);
+	expect_error("lens4.yaml", text, "6:5:", "key 'default'");
+	expect_error("lens5.yaml", HUB_OK "  lens: a\nclusters: []\n", "5:9:", "key 'lens'");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -403,6 +481,9 @@ int main(void)
 	    cmocka_unit_test(test_ingest_workers_range),
 	    cmocka_unit_test(test_api_threads_range),
 	    cmocka_unit_test(test_replay_tolerance_and_retention_bounds),
+	    cmocka_unit_test(test_safe_cluster_id_defaults_to_the_name_and_a_label_wins),
+	    cmocka_unit_test(test_safe_cluster_id_label_too_long_or_shared_is_refused),
+	    cmocka_unit_test(test_lens_default_cluster_is_the_first_unless_set),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

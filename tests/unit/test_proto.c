@@ -154,6 +154,7 @@ static void make_frame(fl_proto_frame *f)
 		w->has_utilization = i == 0;
 		w->created_ms = 1763000000000;
 		w->ended_ms = i == 0 ? 0 : 1764000000999;
+		snprintf(w->safe_workload_id, sizeof(w->safe_workload_id), "%s", i == 0 ? "llm-pretrain-7b" : "");
 	}
 
 	f->has_overview = true;
@@ -282,6 +283,7 @@ static void assert_frames_equal(const fl_proto_frame *a, const fl_proto_frame *b
 		}
 		assert_int_equal(x->created_ms, y->created_ms);
 		assert_int_equal(x->ended_ms, y->ended_ms);
+		assert_string_equal(x->safe_workload_id, y->safe_workload_id);
 	}
 	assert_int_equal(a->has_overview, b->has_overview);
 	const fl_proto_overview *o = &a->overview, *p = &b->overview;
@@ -2447,10 +2449,82 @@ static void test_decode_checks_pods_workloads_and_removed_pods(void **state)
 	             "removed_pods: only a delta frame may remove pods, this is a full frame");
 }
 
+/* A workload's safe_workload_id (FORMAT.md 3.9) is optional: written only when set, round-trips, is ""
+ * when absent (an older spoke's frame), shows in the JSON view, and is refused past 63 bytes. */
+static void test_workload_safe_workload_id_is_optional_and_bounded(void **state)
+{
+	fl_proto_frame in, out;
+	char err[FL_ERR_LEN];
+	char *buf = NULL;
+	size_t len = 0;
+
+	(void)state;
+	make_frame(&in);
+	assert_int_equal(encode(&in, &buf, &len, err), FL_OK);
+	assert_int_equal(fl_proto_decode(buf, len, &out, err), FL_OK);
+	assert_string_equal(out.workloads[0].safe_workload_id, "llm-pretrain-7b");
+	assert_string_equal(out.workloads[1].safe_workload_id, "");
+	/* the key is written for the SaFE workload only */
+	size_t hits = 0;
+	for (size_t i = 0; i + 16 <= len; i++) {
+		hits += memcmp(buf + i, "safe_workload_id", 16) == 0;
+	}
+	assert_int_equal(hits, 1);
+	json_t *j = fl_proto_frame_to_json(&out);
+	assert_non_null(j);
+	json_t *wl = json_object_get(j, "workloads");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(wl, 0), "safe_workload_id")),
+	                    "llm-pretrain-7b");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(wl, 1), "safe_workload_id")), "");
+	json_decref(j);
+	fl_proto_frame_free(&out);
+	free(buf);
+
+	/* 63 bytes, the longest label value, fits; the C encoder cannot hold more than its field */
+	memset(in.workloads[0].safe_workload_id, 'a', 63);
+	in.workloads[0].safe_workload_id[63] = '\0';
+	assert_int_equal(encode(&in, &buf, &len, err), FL_OK);
+	assert_int_equal(fl_proto_decode(buf, len, &out, err), FL_OK);
+	assert_int_equal(strlen(out.workloads[0].safe_workload_id), 63);
+	fl_proto_frame_free(&out);
+	free(buf);
+	memset(in.workloads[0].safe_workload_id, 'a', sizeof(in.workloads[0].safe_workload_id));
+	assert_int_equal(encode(&in, &buf, &len, err), FL_EINVAL);
+	assert_string_equal(err, "workloads[0].safe_workload_id: not NUL-terminated within its 64 bytes");
+	assert_null(buf);
+	fl_proto_frame_free(&in);
+
+	/* another encoder's frames: without the key (an older spoke), with it, and with 64 bytes */
+	static const char *const wl_old[] = {"uid", "u1", "name", "w", "kind", "Job"};
+	static const char *const wl_safe[] = {"uid", "u1", "name", "w", "kind", "Job", "safe_workload_id", "w"};
+	static const char *const wl_empty[] = {"uid", "u1", "name", "w", "kind", "Job", "safe_workload_id", ""};
+	char long_id[80];
+	memset(long_id, 'x', 64);
+	long_id[64] = '\0';
+	const char *wl_long[] = {"uid", "u1", "name", "w", "kind", "Job", "safe_workload_id", long_id};
+	expect_items("full", "workloads", wl_old, NKV(wl_old), FL_OK, NULL);
+	expect_items("full", "workloads", wl_safe, NKV(wl_safe), FL_OK, NULL);
+	expect_items("full", "workloads", wl_empty, NKV(wl_empty), FL_OK, NULL);
+	expect_items("full", "workloads", wl_long, NKV(wl_long), FL_ELIMIT,
+	             "workloads[0].safe_workload_id: string of 64 bytes, longer than the 63 allowed");
+	msgpack_sbuffer sb;
+	build_items(&sb, "full", "workloads", wl_safe, NKV(wl_safe));
+	assert_int_equal(fl_proto_decode(sb.data, sb.size, &out, err), FL_OK);
+	assert_string_equal(out.workloads[0].safe_workload_id, "w");
+	fl_proto_frame_free(&out);
+	msgpack_sbuffer_destroy(&sb);
+	build_items(&sb, "full", "workloads", wl_old, NKV(wl_old));
+	assert_int_equal(fl_proto_decode(sb.data, sb.size, &out, err), FL_OK);
+	assert_string_equal(out.workloads[0].safe_workload_id, "");
+	fl_proto_frame_free(&out);
+	msgpack_sbuffer_destroy(&sb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_full_frame_round_trips_every_field),
+	    cmocka_unit_test(test_workload_safe_workload_id_is_optional_and_bounded),
 	    cmocka_unit_test(test_heartbeat_round_trips_with_empty_payload),
 	    cmocka_unit_test(test_node_frame_round_trips_host_rdma_and_jobs),
 	    cmocka_unit_test(test_node_frame_rules_are_enforced_both_ways),

@@ -148,6 +148,19 @@ static void test_delta_holds_changed_pods_workloads_and_removed_pod_uids(void **
 	assert_int_equal(f.n_removed_pods, 0);
 	assert_int_equal(f.n_workloads, 0);
 	fl_proto_frame_free(&f);
+
+	/* a workload whose SaFE label appears is a change too */
+	make_pods(&f, 3);
+	snprintf(f.pods[2].uid, sizeof(f.pods[2].uid), "u7");
+	snprintf(f.pods[0].phase, sizeof(f.pods[0].phase), "Pending");
+	snprintf(f.workloads[1].status, sizeof(f.workloads[1].status), "Done");
+	snprintf(f.workloads[0].safe_workload_id, sizeof(f.workloads[0].safe_workload_id), "j0");
+	assert_int_equal(spoke_delta_make(&d, &f, err), FL_OK);
+	assert_int_equal(f.n_pods, 0);
+	assert_int_equal(f.n_workloads, 1);
+	assert_string_equal(f.workloads[0].uid, "w0");
+	assert_string_equal(f.workloads[0].safe_workload_id, "j0");
+	fl_proto_frame_free(&f);
 	spoke_delta_reset(&d);
 }
 

@@ -195,6 +195,82 @@ static void test_kube_owner_references_and_creation_time(void **state)
 	assert_int_equal(spoke_kube_time_ms(NULL), 0);
 }
 
+/* Parses a pod whose labels object is the JSON text labels; returns the rv, p filled on FL_OK. */
+static int pod_with_labels(const char *labels, spoke_pod *p)
+{
+	spoke_overview_rules rules;
+	spoke_overview_rules_default(&rules);
+	char err[FL_ERR_LEN], text[512];
+	snprintf(text, sizeof(text),
+	         "{\"metadata\":{\"uid\":\"u1\",\"name\":\"p\",\"namespace\":\"ws\",\"labels\":%s},"
+	         "\"spec\":{\"containers\":[]},\"status\":{\"phase\":\"Running\"}}",
+	         labels);
+	json_t *j = json_loads(text, 0, NULL);
+	assert_non_null(j);
+	int rv = spoke_kube_pod_from_json(j, &rules, p, err);
+	json_decref(j);
+	return rv;
+}
+
+/* The pod's primus-safe.workload.id label is kept when it is a valid label value; otherwise it is
+ * dropped and flagged, and the pod is still accepted (it holds GPUs whatever its labels say). */
+static void test_kube_pod_safe_workload_label(void **state)
+{
+	(void)state;
+	spoke_pod p;
+	assert_int_equal(pod_with_labels("{\"primus-safe.workload.id\":\"llm-7b.run_2\",\"app\":\"x\"}", &p), FL_OK);
+	assert_string_equal(p.safe_workload_id, "llm-7b.run_2");
+	assert_false(p.safe_label_invalid);
+	spoke_pod c;
+	assert_int_equal(spoke_kube_pod_copy(&c, &p), FL_OK);
+	assert_string_equal(c.safe_workload_id, "llm-7b.run_2");
+	spoke_kube_pod_clear(&c);
+	spoke_kube_pod_clear(&p);
+
+	/* absent, null or empty: no SaFE workload, nothing wrong */
+	static const char *const none[] = {"{}", "null", "{\"primus-safe.workload.id\":null}",
+	                                   "{\"primus-safe.workload.id\":\"\"}",
+	                                   "{\"primus-safe.workload.idx\":\"a\"}"};
+	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+		assert_int_equal(pod_with_labels(none[i], &p), FL_OK);
+		assert_string_equal(p.safe_workload_id, "");
+		assert_false(p.safe_label_invalid);
+		spoke_kube_pod_clear(&p);
+	}
+
+	/* 63 characters fit; 64 (too long for a label value and for SaFE's column), a bad character, a
+	 * non-alphanumeric end or a non-string are dropped and flagged */
+	char label[160], v63[64], v64[65];
+	memset(v63, 'a', 63);
+	v63[63] = '\0';
+	memset(v64, 'a', 64);
+	v64[64] = '\0';
+	snprintf(label, sizeof(label), "{\"primus-safe.workload.id\":\"%s\"}", v63);
+	assert_int_equal(pod_with_labels(label, &p), FL_OK);
+	assert_string_equal(p.safe_workload_id, v63);
+	spoke_kube_pod_clear(&p);
+	snprintf(label, sizeof(label), "{\"primus-safe.workload.id\":\"%s\"}", v64);
+	const char *bad[] = {label,
+	                     "{\"primus-safe.workload.id\":\"a b\"}",
+	                     "{\"primus-safe.workload.id\":\"-ab\"}",
+	                     "{\"primus-safe.workload.id\":\"ab.\"}",
+	                     "{\"primus-safe.workload.id\":7}",
+	                     "{\"primus-safe.workload.id\":\"x'; DROP TABLE t;--\"}"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(pod_with_labels(bad[i], &p), FL_OK);
+		assert_string_equal(p.safe_workload_id, "");
+		if (!p.safe_label_invalid) {
+			fail_msg("labels %s: not flagged", bad[i]);
+		}
+		assert_string_equal(p.name, "p"); /* the rest of the pod is there */
+		spoke_kube_pod_clear(&p);
+	}
+	assert_true(spoke_kube_label_value_valid("a"));
+	assert_true(spoke_kube_label_value_valid("A-1_b.2"));
+	assert_false(spoke_kube_label_value_valid(""));
+	assert_false(spoke_kube_label_value_valid("_a"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -203,6 +279,7 @@ int main(void)
 	    cmocka_unit_test(test_kube_pod_requests_and_init_containers),
 	    cmocka_unit_test(test_kube_malformed_objects_refused),
 	    cmocka_unit_test(test_kube_owner_references_and_creation_time),
+	    cmocka_unit_test(test_kube_pod_safe_workload_label),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

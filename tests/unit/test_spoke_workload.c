@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "spoke_sim.h"
 #include "spoke_workload.h"
 
 #define T0 1764000000000LL
@@ -246,6 +247,80 @@ static void test_utilization_from_pod_labelled_gpus_else_the_node_weighted_by_gp
 	spoke_workloads_free(&t);
 }
 
+/* A workload's safe_workload_id is its pods' SaFE label: the first non-empty one by pod uid; workloads
+ * without it have none; a workload whose pods vanished (Deleted) keeps the one it had. */
+static void test_safe_workload_id_comes_from_the_pods_label(void **state)
+{
+	(void)state;
+	spoke_model m = {0};
+	spoke_workloads t = {0};
+	fl_proto_frame f;
+	node(&m, "n1", 40);
+	spoke_pod *p = pod(&m, "p2", "n1", "Running", 2, "PyTorchJob", "llm-a", "pt-1");
+	snprintf(p->safe_workload_id, sizeof(p->safe_workload_id), "llm-a");
+	pod(&m, "p1", "n1", "Running", 2, "PyTorchJob", "llm-a", "pt-1"); /* first by uid, but unlabelled */
+	p = pod(&m, "p3", "n1", "Running", 1, "PyTorchJob", "llm-a", "pt-1");
+	snprintf(p->safe_workload_id, sizeof(p->safe_workload_id), "other");
+	pod(&m, "q1", "n1", "Running", 1, "ReplicaSet", "web-7d4", "rs-1"); /* not SaFE's */
+	p = pod(&m, "r1", "", "Pending", 1, "Job", "queued", "job-1");
+	snprintf(p->safe_workload_id, sizeof(p->safe_workload_id), "queued");
+	cycle(&t, &m, T0, &f);
+	assert_int_equal(f.n_workloads, 3);
+	assert_string_equal(find(&f, "pt-1")->safe_workload_id, "llm-a");
+	assert_string_equal(find(&f, "rs-1")->safe_workload_id, "");
+	assert_string_equal(find(&f, "job-1")->safe_workload_id, "queued");
+	fl_proto_frame_free(&f);
+
+	/* the pods of job-1 vanish: Deleted, and still SaFE's "queued" */
+	node(&m, "n1", 40);
+	pod(&m, "p1", "n1", "Running", 2, "PyTorchJob", "llm-a", "pt-1");
+	cycle(&t, &m, T0 + 60000, &f);
+	assert_string_equal(find(&f, "job-1")->status, "Deleted");
+	assert_string_equal(find(&f, "job-1")->safe_workload_id, "queued");
+	/* pt-1's only pod left is unlabelled: it keeps the id it had */
+	assert_string_equal(find(&f, "pt-1")->safe_workload_id, "llm-a");
+	fl_proto_frame_free(&f);
+	spoke_workloads_free(&t);
+}
+
+/* The sim's PyTorchJobs are SaFE workloads: labelled with their own name, which carries a suffix of seed
+ * and cluster (SaFE's names are unique across its clusters); no other kind is labelled. */
+static void test_sim_labels_its_pytorchjobs_as_safe_workloads(void **state)
+{
+	(void)state;
+	char first[2][FL_SAFE_ID_LEN] = {"", ""};
+	for (int c = 0; c < 2; c++) {
+		spoke_sim_config cfg;
+		spoke_sim_config_default(&cfg);
+		cfg.nodes = 12;
+		cfg.seed = 7;
+		snprintf(cfg.cluster, sizeof(cfg.cluster), "%s", c == 0 ? "alpha" : "beta");
+		spoke_model m = {0};
+		spoke_workloads t = {0};
+		fl_proto_frame f;
+		char err[FL_ERR_LEN];
+		assert_int_equal(spoke_sim_fill(&cfg, 0, &m, err), FL_OK);
+		cycle(&t, &m, T0, &f);
+		uint32_t safe = 0;
+		for (uint32_t i = 0; i < f.n_workloads; i++) {
+			const fl_proto_workload *w = &f.workloads[i];
+			if (strcmp(w->kind, "PyTorchJob") != 0) {
+				assert_string_equal(w->safe_workload_id, "");
+				continue;
+			}
+			assert_string_equal(w->safe_workload_id, w->name);
+			if (safe++ == 0) {
+				snprintf(first[c], sizeof(first[c]), "%s", w->safe_workload_id);
+			}
+		}
+		assert_true(safe >= 2);
+		fl_proto_frame_free(&f);
+		spoke_workloads_free(&t);
+	}
+	assert_string_not_equal(first[0], first[1]); /* the same seed in two clusters: other ids */
+	assert_int_equal(strncmp(first[0], "pt-", 3) == 0 || strncmp(first[0], "queued-", 7) == 0, 1);
+}
+
 int main(void)
 {
 	spoke_overview_rules_default(&rules);
@@ -253,6 +328,8 @@ int main(void)
 	    cmocka_unit_test(test_pods_resolve_through_replicasets_and_jobs_to_the_top),
 	    cmocka_unit_test(test_status_follows_the_pods_and_ended_workloads_are_kept_15_minutes),
 	    cmocka_unit_test(test_utilization_from_pod_labelled_gpus_else_the_node_weighted_by_gpus),
+	    cmocka_unit_test(test_safe_workload_id_comes_from_the_pods_label),
+	    cmocka_unit_test(test_sim_labels_its_pytorchjobs_as_safe_workloads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
