@@ -17,6 +17,7 @@
 #include "fl_log.h"
 #include "fl_time.h"
 #include "hub_api_int.h"
+#include "hub_lens_int.h"
 #include "hub_metrics.h"
 #include "hub_store.h"
 
@@ -294,6 +295,16 @@ static int handle(hub_req *r, hub_api_route *label)
 	bool get = strcmp(ri->request_method, "GET") == 0;
 	route_fn fn;
 	const char *bad_segment;
+	/* The Lens face (hub_lens.c): /lens/v1 where the Lens console's nginx sends it, /api/v1 where the SaFE
+	 * apiserver's lens-compat proxy does. It answers access, methods and errors in Lens's own way. */
+	static const char *const lens_prefixes[] = {"/lens/v1/", "/api/v1/"};
+	for (size_t i = 0; i < sizeof(lens_prefixes) / sizeof(lens_prefixes[0]); i++) {
+		size_t plen = strlen(lens_prefixes[i]);
+		if (strncmp(uri, lens_prefixes[i], plen) == 0) {
+			*label = HUB_ROUTE_LENS;
+			return hub_lens_handle(r, uri + plen - 1);
+		}
+	}
 	match_route(r, uri, &fn, label, &bad_segment);
 	if (guarded(uri)) {
 		const char *origin = mg_get_header(r->c, "Origin");

@@ -15,12 +15,15 @@
 #include "fl_time.h"
 #include "hub_metrics.h"
 #include "hub_node.h"
+#include "hub_rollup.h"
 #include "hub_sql.h"
 
-#define DAY_MS (86400LL * 1000)
+#define DAY_MS       (86400LL * 1000)
+#define ROLLUP_HOURS 6 /* hours rolled up per wake-up at most */
 
-/* The partitioned history tables (sql/hub/004_history.sql, 005_workloads.sql), kept alike. */
-static const char *const history_tables[] = {"node_utilization_history", "workload_utilization_history"};
+/* The partitioned history tables (sql/hub/004_history.sql, 005_workloads.sql, 007_lens.sql), kept alike. */
+static const char *const history_tables[] = {"node_utilization_history", "workload_utilization_history",
+                                             "cluster_sample_history"};
 
 static int fail(PGconn *c, PGresult *r, const char *what, char err[FL_ERR_LEN])
 {
@@ -176,6 +179,18 @@ static int maintain_locked(PGconn *c, int64_t now_ms, int64_t retention_ms, int 
 		rv = hub_sql_exec(
 		    c, "DELETE FROM node_device_changelog WHERE changed_at < to_timestamp($1::bigint / 1000.0)", 1, v,
 		    PGRES_COMMAND_OK, NULL, "pruning the device change log", err);
+	/* The Lens face's tables (007_lens.sql): pod history and the hourly rollups. */
+	static const char *const pruned[][2] = {{"gpu_pod_history", "ended_at"},
+	                                        {"cluster_hourly_stats", "stat_hour"},
+	                                        {"namespace_hourly_stats", "stat_hour"},
+	                                        {"workload_hourly_stats", "stat_hour"},
+	                                        {"rollup_hour", "stat_hour"}};
+	for (size_t t = 0; t < sizeof(pruned) / sizeof(pruned[0]) && rv == FL_OK; t++) {
+		char sql[128];
+		snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE %s < to_timestamp($1::bigint / 1000.0)", pruned[t][0],
+		         pruned[t][1]);
+		rv = hub_sql_exec(c, sql, 1, v, PGRES_COMMAND_OK, NULL, pruned[t][0], err);
+	}
 	return rv;
 }
 
@@ -300,6 +315,21 @@ static void maintain_once(hub_history *h)
 		        (long long)(h->cfg->history_retention_ms / 3600000));
 }
 
+/* The completed hours not rolled up yet, a few per wake-up (a new hub catches up over the retention). */
+static void rollup_once(hub_history *h)
+{
+	char err[FL_ERR_LEN];
+	int hours = 0;
+	if (thread_conn(h) == NULL)
+		return;
+	int rv = hub_rollup_run(h->conn, fl_now_ms(), h->cfg->history_retention_ms, ROLLUP_HOURS, &hours, err);
+	hub_metrics_add(HUB_M_ROLLUP_HOURS, (uint64_t)hours);
+	if (rv != FL_OK)
+		fl_warn("history: hourly rollup failed (retried next time): %s", err);
+	if (hours > 0)
+		fl_info("history: rolled up %d hour%s into the hourly statistics", hours, hours == 1 ? "" : "s");
+}
+
 /* How often the lost sweep runs: a quarter of node_lost_after, 250 ms .. 30 s. */
 static int64_t sweep_every_ms(const hub_config *cfg)
 {
@@ -318,6 +348,7 @@ static void *run(void *arg)
 			maintain_once(h);
 			next_maintain = fl_mono_ms() + HUB_HISTORY_MAINTAIN_MS;
 		}
+		rollup_once(h);
 		sweep_once(h);
 		pthread_mutex_lock(&h->mu);
 		struct timespec dl;

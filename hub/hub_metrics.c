@@ -100,6 +100,9 @@ int hub_metrics_render(hub_registry *reg, int64_t now_ms, int64_t stale_after_ms
 	        "Node agents marked lost (no frame for hub.node_lost_after).", HUB_M_AGENTS_LOST);
 	counter(f, "fleetlens_hub_jobs_lost_total", "Running GPU jobs marked lost because their node agent was.",
 	        HUB_M_JOBS_LOST);
+	counter(f, "fleetlens_hub_rollup_hours_total",
+	        "Completed hours this hub rolled up into the hourly statistics (cluster, namespace, workload).",
+	        HUB_M_ROLLUP_HOURS);
 	hub_safe_metrics_write(f);
 	hub_peers_metrics_write(f);
 
@@ -167,6 +170,7 @@ static const char *const route_names[HUB_ROUTE_COUNT] = {"/v1/clusters",
                                                          "/healthz",
                                                          "/readyz",
                                                          "/metrics",
+                                                         "/lens/v1",
                                                          "console",
                                                          "other"};
 

@@ -34,8 +34,9 @@ typedef enum hub_counter {
 	HUB_M_DEVICE_CHANGES,      /* node_device_changelog rows written */
 	HUB_M_JOBS_STARTED,
 	HUB_M_JOBS_ENDED,
-	HUB_M_AGENTS_LOST, /* node agents marked lost by the sweep */
-	HUB_M_JOBS_LOST,   /* running jobs marked lost with their agent */
+	HUB_M_AGENTS_LOST,  /* node agents marked lost by the sweep */
+	HUB_M_JOBS_LOST,    /* running jobs marked lost with their agent */
+	HUB_M_ROLLUP_HOURS, /* completed hours rolled up into the hourly statistics (hub_rollup) */
 	HUB_M_COUNT
 } hub_counter;
 
@@ -73,6 +74,7 @@ typedef enum hub_api_route {
 	HUB_ROUTE_HEALTHZ,
 	HUB_ROUTE_READYZ,
 	HUB_ROUTE_METRICS,
+	HUB_ROUTE_LENS,    /* every route of the Lens face (/lens/v1, /api/v1) */
 	HUB_ROUTE_CONSOLE, /* console files */
 	HUB_ROUTE_OTHER,   /* unknown paths, preflights, refused requests */
 	HUB_ROUTE_COUNT

@@ -30,8 +30,9 @@ int hub_sql_one_text(PGconn *c, const char *sql, int n, const char *const *v, co
 	if (rv != FL_OK)
 		return rv;
 	if (PQntuples(r) != 1 || PQnfields(r) != 1) {
+		int rows = PQntuples(r);
 		PQclear(r);
-		return fl_seterr(err, FL_EDB, "%s: expected one value, got %d rows", what, PQntuples(r));
+		return fl_seterr(err, FL_EDB, "%s: expected one value, got %d rows", what, rows);
 	}
 	*out = strdup(PQgetvalue(r, 0, 0));
 	PQclear(r);

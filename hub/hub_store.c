@@ -674,6 +674,12 @@ static const char SQL_OVERVIEW[] =
     " WHERE (cluster_overview_cache.src_sent_ms, cluster_overview_cache.src_seq)"
     " < (EXCLUDED.src_sent_ms, EXCLUDED.src_seq)";
 
+/* One cluster_sample_history row: $2 allocatable, $3 allocated, $4 rate, $5 utilization (NULL when unknown),
+ * at the frame's sent_at ($6, ms). */
+static const char SQL_CLUSTER_SAMPLE[] =
+    "INSERT INTO cluster_sample_history (cluster_name, sampled_at, gpus_allocatable, gpus_allocated,"
+    " allocation_rate, utilization) VALUES ($1, to_timestamp($6::bigint / 1000.0), $2, $3, $4, $5)";
+
 /* Deletes at most $2 ingest_log rows received before $1 (ms), oldest first by the received_at index. */
 static const char SQL_PRUNE[] =
     "DELETE FROM ingest_log l USING (SELECT cluster_name, spoke_id, seq FROM ingest_log"
@@ -828,6 +834,10 @@ static int write_rows(hub_store *s, const fl_proto_frame *f, const char *nodes, 
 		ovv[22] = seq;
 		ovv[23] = unknown;
 		if ((rv = cmd(s, "upsert overview", SQL_OVERVIEW, 24, ovv, err)) != FL_OK)
+			return rv;
+		/* The Lens face's allocation and utilization over time (007_lens.sql). */
+		const char *sv[] = {f->env.cluster, ov[8], ov[9], ov[6], vals[7], ver};
+		if ((rv = cmd(s, "cluster sample", SQL_CLUSTER_SAMPLE, 6, sv, err)) != FL_OK)
 			return rv;
 	}
 	return FL_OK;

@@ -873,9 +873,13 @@ static void order_first(hub_node_row *rows, size_t m, size_t need, row_cmp cmp, 
 
 static bool node_matches(const hub_view_node *n, const hub_node_query *q)
 {
+	if (q->gpu_only && n->gpu_count <= 0)
+		return false;
 	if (q->name != NULL && q->name[0] != '\0' && strstr(hub_view_str(n, n->name), q->name) == NULL)
 		return false;
-	if (q->gpu_name != NULL && q->gpu_name[0] != '\0' && strcmp(hub_view_str(n, n->gpu_name), q->gpu_name) != 0)
+	if (q->gpu_name != NULL && q->gpu_name[0] != '\0' &&
+	    (q->gpu_name_substring ? strstr(hub_view_str(n, n->gpu_name), q->gpu_name) == NULL
+	                           : strcmp(hub_view_str(n, n->gpu_name), q->gpu_name) != 0))
 		return false;
 	if (q->n_statuses == 0)
 		return true;
@@ -955,7 +959,7 @@ int hub_view_query_nodes(hub_view *v, const hub_node_query *q, hub_node_page *ou
 {
 	memset(out, 0, sizeof(*out));
 	bool any_filter = (q->name != NULL && q->name[0] != '\0') || (q->gpu_name != NULL && q->gpu_name[0] != '\0') ||
-	                  q->n_statuses > 0;
+	                  q->n_statuses > 0 || q->gpu_only;
 	if (q->order == HUB_ORDER_CLUSTER_NAME && !any_filter)
 		return query_default_page(v, q, out);
 	out->snaps = calloc(v->n + 1, sizeof(*out->snaps));

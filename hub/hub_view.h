@@ -169,6 +169,8 @@ typedef struct hub_node_query {
 	const bool *clusters;                         /* hub_view_count items: which clusters to include */
 	const char *name;                             /* substring of the node name; NULL or "" = any */
 	const char *gpu_name;                         /* exact GPU product; NULL or "" = any */
+	bool gpu_name_substring;                      /* gpu_name matches a substring instead (the Lens face) */
+	bool gpu_only;                                /* only nodes with allocatable GPUs (the Lens face) */
 	const char *statuses[HUB_QUERY_MAX_STATUSES]; /* exact Ready condition values; n_statuses 0 = any */
 	size_t n_statuses;
 	hub_node_order order;

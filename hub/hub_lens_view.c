@@ -1,0 +1,325 @@
+/* hub_lens_view.c — the Lens face's routes that the in-memory view answers: the cluster picker, the
+ * overview, the heat map, nodes, a node and its GPUs, GPU allocation and utilization. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub_lens_int.h"
+#include "hub_params.h"
+
+/* A figure, or null when there is none (NaN): FleetLens never passes a missing figure off as 0. */
+static json_t *real_or_null(double x)
+{
+	return isfinite(x) ? json_real(x) : json_null();
+}
+
+/* Appends item (stolen) to arr; on failure frees both and returns NULL. */
+static json_t *append(json_t *arr, json_t *item)
+{
+	if (arr == NULL || item == NULL || json_array_append_new(arr, item) != 0) {
+		json_decref(arr);
+		return NULL;
+	}
+	return arr;
+}
+
+/* Lens's colours of a node's Ready condition (LENS_API.md 3). */
+static const char *node_color(const char *status)
+{
+	return strcmp(status, "Ready") == 0 ? "green" : strcmp(status, "NotReady") == 0 ? "red" : "yellow";
+}
+
+/* The node called name in snapshot s (nodes are ordered by name), or NULL. */
+static const hub_view_node *find_node(const hub_view_snap *s, const char *name)
+{
+	uint32_t lo = 0, hi = s->n_nodes;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(hub_view_str(s->nodes[mid], s->nodes[mid]->name), name);
+		if (c == 0)
+			return s->nodes[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* The answer of a route about cluster q->cluster's overview when it has none yet. */
+static int no_overview(hub_lens_req *q)
+{
+	return hub_lens_fail(q, HUB_LENS_UNKNOWN, "cluster %s has not reported an overview yet", q->cluster_name);
+}
+
+int hub_lens_clusters(hub_lens_req *q)
+{
+	hub_view *v = q->r->api->view;
+	const size_t *order = hub_view_by_name(v);
+	json_t *arr = json_array();
+	for (size_t k = 0; arr != NULL && k < hub_view_count(v); k++) {
+		const char *name = hub_view_conf(v, order[k])->name;
+		if (q->r->scope[order[k]] && strcmp(name, "default") != 0)
+			arr = append(arr, json_string(name));
+	}
+	return hub_lens_ok(q, arr);
+}
+
+int hub_lens_overview(hub_lens_req *q)
+{
+	hub_view_snap *s = hub_view_get(q->r->api->view, (size_t)q->cluster);
+	if (!s->has_overview) {
+		hub_view_release(s);
+		return no_overview(q);
+	}
+	json_t *o = fl_proto_overview_to_json(&s->overview);
+	hub_view_release(s);
+	if (o != NULL) {
+		json_object_del(o, "gpusAllocatable");
+		json_object_del(o, "gpusAllocated");
+		json_object_del(o, "unknown");
+	}
+	return hub_lens_ok(q, o);
+}
+
+int hub_lens_gpu_utilization(hub_lens_req *q)
+{
+	hub_view_snap *s = hub_view_get(q->r->api->view, (size_t)q->cluster);
+	if (!s->has_overview) {
+		hub_view_release(s);
+		return no_overview(q);
+	}
+	bool known = (s->overview.unknown & FL_OV_UTILIZATION) == 0;
+	json_t *o = json_pack("{s:f,s:o}", "allocationRate", s->overview.allocation_rate, "utilization",
+	                      known ? json_real(s->overview.utilization) : json_null());
+	hub_view_release(s);
+	return hub_lens_ok(q, o);
+}
+
+/* --- heat map ----------------------------------------------------------------------------------- */
+
+enum { HEAT_UTILIZATION, HEAT_POWER, HEAT_TEMPERATURE, HEAT_KINDS };
+#define HEAT_TOP_NODES 5
+
+static double gpu_value(const hub_view_gpu *g, int kind)
+{
+	return kind == HEAT_UTILIZATION ? g->utilization : kind == HEAT_POWER ? g->power : g->temperature;
+}
+
+/* Mean of kind over the node's GPUs that have it; NaN when none does. */
+static double node_mean(const hub_view_node *n, int kind)
+{
+	double sum = 0;
+	int count = 0;
+	for (uint32_t k = 0; k < n->n_gpus; k++)
+		if (isfinite(gpu_value(&n->gpus[k], kind))) {
+			sum += gpu_value(&n->gpus[k], kind);
+			count++;
+		}
+	return count > 0 ? sum / count : NAN;
+}
+
+/* One tab of the heat map: the HEAT_TOP_NODES nodes with the highest mean (ties by name), each GPU's value. */
+static json_t *heat_tab(const hub_view_snap *s, int kind)
+{
+	static const struct {
+		int serial;
+		const char *unit;
+		int min, max;
+	} tab[HEAT_KINDS] = {{1, "%", 0, 100}, {2, "W", 0, 850}, {3, "\u2103", 20, 110}};
+	const hub_view_node *top[HEAT_TOP_NODES];
+	double top_mean[HEAT_TOP_NODES];
+	int n_top = 0;
+	for (uint32_t i = 0; i < s->n_nodes; i++) {
+		double m = node_mean(s->nodes[i], kind);
+		if (!isfinite(m))
+			continue;
+		int at = n_top;
+		while (at > 0 && top_mean[at - 1] < m)
+			at--;
+		if (at >= HEAT_TOP_NODES)
+			continue;
+		int last = n_top < HEAT_TOP_NODES ? n_top : HEAT_TOP_NODES - 1;
+		for (int k = last; k > at; k--) {
+			top[k] = top[k - 1];
+			top_mean[k] = top_mean[k - 1];
+		}
+		top[at] = s->nodes[i];
+		top_mean[at] = m;
+		if (n_top < HEAT_TOP_NODES)
+			n_top++;
+	}
+	json_t *data = json_array();
+	for (int i = 0; data != NULL && i < n_top; i++)
+		for (uint32_t k = 0; data != NULL && k < top[i]->n_gpus; k++) {
+			double x = gpu_value(&top[i]->gpus[k], kind);
+			if (isfinite(x))
+				data = append(data, json_pack("{s:s,s:i,s:f}", "node_name",
+				                              hub_view_str(top[i], top[i]->name), "gpu_id",
+				                              (int)top[i]->gpus[k].gpu_id, "value", x));
+		}
+	if (data == NULL)
+		return NULL;
+	return json_pack("{s:i,s:s,s:i,s:i,s:o}", "serial", tab[kind].serial, "unit", tab[kind].unit, "yaxis_max",
+	                 tab[kind].max, "yaxis_min", tab[kind].min, "Data", data);
+}
+
+int hub_lens_heatmap(hub_lens_req *q)
+{
+	hub_view_snap *s = hub_view_get(q->r->api->view, (size_t)q->cluster);
+	json_t *o = json_pack("{s:o,s:o,s:o}", "utilization", heat_tab(s, HEAT_UTILIZATION), "power",
+	                      heat_tab(s, HEAT_POWER), "temperature", heat_tab(s, HEAT_TEMPERATURE));
+	hub_view_release(s);
+	return hub_lens_ok(q, o);
+}
+
+/* --- nodes -------------------------------------------------------------------------------------- */
+
+/* order_by as Lens takes it (a node-table column): the columns the view can order by. Another word is a
+ * column Lens's SQL would refuse or FleetLens does not keep: 5000, as Lens answers a bad column. */
+static int order_arg(hub_lens_req *q, hub_node_order *out)
+{
+	static const struct {
+		const char *word;
+		hub_node_order order;
+	} orders[] = {{"name", HUB_ORDER_NAME},
+	              {"gpu_count", HUB_ORDER_GPU_COUNT},
+	              {"gpu_allocation", HUB_ORDER_GPU_ALLOCATION},
+	              {"gpu_utilization", HUB_ORDER_GPU_UTILIZATION},
+	              {"status", HUB_ORDER_STATUS}};
+	char v[32];
+	int rv = hub_lens_str(q, "order_by", v, sizeof(v));
+	*out = HUB_ORDER_NAME;
+	if (rv != 0 || v[0] == '\0')
+		return rv;
+	for (size_t i = 0; i < sizeof(orders) / sizeof(orders[0]); i++)
+		if (strcmp(v, orders[i].word) == 0) {
+			*out = orders[i].order;
+			return 0;
+		}
+	return hub_lens_fail(q, HUB_LENS_UNKNOWN, "Unknown error");
+}
+
+static json_t *node_row(const hub_view_node *n)
+{
+	const char *status = hub_view_str(n, n->status);
+	return json_pack("{s:s,s:s,s:s,s:I,s:I,s:o,s:s,s:s}", "name", hub_view_str(n, n->name), "ip",
+	                 hub_view_str(n, n->ip), "gpu_name", hub_view_str(n, n->gpu_name), "gpu_count",
+	                 (json_int_t)n->gpu_count, "gpu_allocation", (json_int_t)n->gpu_allocation, "gpu_utilization",
+	                 real_or_null(n->gpu_utilization), "status", status, "status_color", node_color(status));
+}
+
+int hub_lens_nodes(hub_lens_req *q)
+{
+	hub_view *v = q->r->api->view;
+	char name[FL_NAME_LEN], gpu_name[FL_MODEL_LEN], sbuf[HUB_PARAM_MAX + 1], msg[FL_ERR_LEN];
+	hub_node_query nq;
+	memset(&nq, 0, sizeof(nq));
+	int rv;
+	if ((rv = hub_lens_str(q, "name", name, sizeof(name))) != 0 ||
+	    (rv = hub_lens_str(q, "gpu_name", gpu_name, sizeof(gpu_name))) != 0 ||
+	    (rv = order_arg(q, &nq.order)) != 0 || (rv = hub_lens_bool(q, "desc", false, &nq.desc)) != 0 ||
+	    (rv = hub_lens_page(q, &nq.page_num, &nq.page_size)) != 0)
+		return rv;
+	if (hub_params_statuses(q->r->query, sbuf, nq.statuses, &nq.n_statuses, msg) != FL_OK)
+		return hub_lens_fail(q, HUB_LENS_BAD_PARAM, "%s", msg);
+	bool *set = calloc(hub_view_count(v) + 1, sizeof(bool));
+	if (set == NULL)
+		return hub_lens_fail(q, HUB_LENS_UNKNOWN, "Unknown error");
+	set[q->cluster] = true;
+	nq.clusters = set;
+	nq.name = name;
+	nq.gpu_name = gpu_name;
+	nq.gpu_name_substring = true;
+	nq.gpu_only = true;
+	hub_node_page page;
+	memset(&page, 0, sizeof(page));
+	rv = hub_view_query_nodes(v, &nq, &page);
+	free(set);
+	json_t *rows = rv == FL_OK ? json_array() : NULL;
+	for (size_t i = 0; rows != NULL && i < page.n_rows; i++)
+		rows = append(rows, node_row(page.rows[i].node));
+	json_t *o = rows != NULL ? json_pack("{s:o,s:I,s:s}", "data", rows, "total", (json_int_t)page.total,
+	                                     "cluster_name", q->cluster_name)
+	                         : NULL;
+	hub_node_page_free(&page);
+	return hub_lens_ok(q, o);
+}
+
+int hub_lens_node(hub_lens_req *q)
+{
+	hub_view_snap *s = hub_view_get(q->r->api->view, (size_t)q->cluster);
+	const hub_view_node *n = find_node(s, q->item);
+	if (n == NULL) {
+		hub_view_release(s);
+		return hub_lens_fail(q, HUB_LENS_NOT_FOUND, "node not found");
+	}
+	/* Lens writes "<cores> X <model>" and never fills the model; FleetLens gives the cores it knows. */
+	char cpu[48], memory[48], gpus[FL_MODEL_LEN + 32];
+	snprintf(cpu, sizeof(cpu), "%lld", (long long)(n->cpu_millis / 1000));
+	snprintf(memory, sizeof(memory), "%lldKi", (long long)(n->memory_bytes / 1024));
+	snprintf(gpus, sizeof(gpus), "%lld X %s", (long long)n->gpu_count, hub_view_str(n, n->gpu_name));
+	const char *status = hub_view_str(n, n->status);
+	json_t *o =
+	    json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "name", hub_view_str(n, n->name), "health", status,
+	              "cpu", cpu, "memory", memory, "os", hub_view_str(n, n->os_image), "gpu_driver_version", "",
+	              "static_gpu_details", gpus, "kubelet_version", hub_view_str(n, n->kubelet_version),
+	              "containerd_version", hub_view_str(n, n->container_runtime), "cluster_name", q->cluster_name);
+	hub_view_release(s);
+	return hub_lens_ok(q, o);
+}
+
+int hub_lens_node_gpus(hub_lens_req *q)
+{
+	hub_view_snap *s = hub_view_get(q->r->api->view, (size_t)q->cluster);
+	const hub_view_node *n = find_node(s, q->item);
+	if (n == NULL) {
+		hub_view_release(s);
+		return hub_lens_fail(q, HUB_LENS_NOT_FOUND, "node not found");
+	}
+	json_t *devices = json_array();
+	for (uint32_t k = 0; devices != NULL && k < n->n_gpus; k++) {
+		const hub_view_gpu *g = &n->gpus[k];
+		char memory[32];
+		snprintf(memory, sizeof(memory), "%lldGB", (long long)(g->memory_mib / 1024));
+		devices = append(devices, json_pack("{s:i,s:s,s:s,s:o,s:o,s:o}", "deviceId", (int)g->gpu_id, "model",
+		                                    hub_view_str(n, g->model), "memory", memory, "utilization",
+		                                    real_or_null(g->utilization), "temperature",
+		                                    real_or_null(g->temperature), "power", real_or_null(g->power)));
+	}
+	json_t *o = devices != NULL ? json_pack("{s:s,s:s,s:o}", "node_name", hub_view_str(n, n->name), "cluster_name",
+	                                        q->cluster_name, "devices", devices)
+	                            : NULL;
+	hub_view_release(s);
+	return hub_lens_ok(q, o);
+}
+
+/* The vendor of a GPU product name, as Lens's "vendor" field ("amd" for every Lens node). */
+static const char *vendor_of(const char *gpu_name)
+{
+	static const struct {
+		const char *needle, *vendor;
+	} vendors[] = {{"AMD", "amd"},      {"Instinct", "amd"},  {"Radeon", "amd"},   {"NVIDIA", "nvidia"},
+	               {"Tesla", "nvidia"}, {"Ascend", "huawei"}, {"Huawei", "huawei"}};
+	for (size_t i = 0; i < sizeof(vendors) / sizeof(vendors[0]); i++)
+		if (strstr(gpu_name, vendors[i].needle) != NULL)
+			return vendors[i].vendor;
+	return "";
+}
+
+int hub_lens_gpu_allocation(hub_lens_req *q)
+{
+	hub_view_snap *s = hub_view_get(q->r->api->view, (size_t)q->cluster);
+	json_t *arr = json_array();
+	for (uint32_t i = 0; arr != NULL && i < s->n_nodes; i++) {
+		const hub_view_node *n = s->nodes[i];
+		if (n->gpu_count <= 0)
+			continue;
+		arr = append(arr, json_pack("{s:s,s:s,s:I,s:I,s:f}", "node", hub_view_str(n, n->name), "vendor",
+		                            vendor_of(hub_view_str(n, n->gpu_name)), "capacity",
+		                            (json_int_t)n->gpu_count, "allocated", (json_int_t)n->gpu_allocation,
+		                            "allocationRate", (double)n->gpu_allocation / (double)n->gpu_count));
+	}
+	hub_view_release(s);
+	return hub_lens_ok(q, arr);
+}
