@@ -43,7 +43,8 @@ void hub_workload_rows_free(hub_workload_rows *rows);
 
 /* Inside the caller's open transaction on c (the cluster's write lock held), for frame f at version
  * (ver, seq) (decimal text, as hub_store writes node rows):
- *  - upserts the pods and workloads, each row only where its stored version is older;
+ *  - upserts the pods and workloads (a workload with its safe_workload_id, 008_safe_workload.sql), each
+ *    row only where its stored version is older;
  *  - full frame: deletes the cluster's pods older than the frame (not listed), and marks its Running or
  *    Pending workloads older than the frame Deleted (ended_at = the version time, pods and GPUs 0);
  *  - delta: deletes the removed_pods older than the frame;
