@@ -247,6 +247,8 @@ check_eq "alpha's SaFE workload: keyed by its id, cluster = safe_cluster_id, uid
 check_eq "beta's: cluster = its primus-safe.cluster.id label (over safe_cluster_id)" \
 	"tw-beta|$W2|$U2|$NS2|10.00|10.00|1" "$(srow "$W2")"
 check_num "only SaFE workloads with hourly rows have rows: 2" 2 "$(ssql "SELECT count(*) FROM workload_statistic")"
+check_eq "node_statistic names the clusters by their SaFE ids too" "tw-alpha,tw-beta" \
+	"$(ssql "SELECT string_agg(DISTINCT cluster, ',' ORDER BY cluster) FROM node_statistic")"
 check_num "... none for the non-SaFE workload that has hourly rows" 0 \
 	"$(ssql "SELECT count(*) FROM workload_statistic WHERE workload_uid='$N1'")"
 cycles 1 # the metrics are counted just after the commit
