@@ -305,6 +305,16 @@ static const struct {
     {"/pods/", "/gpu-history", "pod not found", hub_lens_pod_history},
 };
 
+int hub_lens_default_cluster(const hub_req *r)
+{
+	hub_view *v = r->api->view;
+	int i = hub_view_find(v, r->api->cfg->lens_default_cluster);
+	if (i < 0 || !r->scope[i])
+		for (i = 0; i < (int)hub_view_count(v) && !r->scope[i]; i++)
+			;
+	return i < (int)hub_view_count(v) ? i : -1;
+}
+
 /* Resolves the cluster (LENS_API.md 1.3): ?cluster= names one the caller may see, else 4004; left out,
  * hub.lens.default_cluster when the caller may see it, else the first cluster in the file it may see;
  * none at all is Lens's panic (500, empty). */
@@ -323,13 +333,9 @@ static int resolve_cluster(hub_lens_req *q)
 		q->cluster = i;
 		q->cluster_given = true;
 	} else {
-		int i = hub_view_find(v, q->r->api->cfg->lens_default_cluster);
-		if (i < 0 || !q->r->scope[i])
-			for (i = 0; i < (int)hub_view_count(v) && !q->r->scope[i]; i++)
-				;
-		if (i >= (int)hub_view_count(v))
+		q->cluster = hub_lens_default_cluster(q->r);
+		if (q->cluster < 0)
 			return send_plain(q->r, 500, "text/plain; charset=utf-8", "");
-		q->cluster = i;
 	}
 	q->cluster_name = hub_view_conf(v, (size_t)q->cluster)->name;
 	return 0;

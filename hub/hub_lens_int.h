@@ -69,6 +69,10 @@ int hub_lens_page(hub_lens_req *q, int64_t *page_num, int64_t *page_size);
  * unparsable: 4001 "Invalid <name> format". */
 int hub_lens_rfc3339(hub_lens_req *q, const char *name, int64_t *out_ms);
 
+/* The cluster a request without ?cluster= is about (index in the view): hub.lens.default_cluster when r's
+ * token may see it, else the first cluster in the file it may see; -1 when it sees none. */
+int hub_lens_default_cluster(const hub_req *r);
+
 /* --- the database ----------------------------------------------------------------------------------- */
 
 /* The API worker's connection in *c, or the failure answered (5000/5002). */

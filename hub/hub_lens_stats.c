@@ -101,9 +101,12 @@ static const char SQL_NAMESPACES[] =
 	"  'page_size', " HOURLY_SIZE "," \
 	"  'total_pages', (SELECT ceil(count(*) / " STR(HOURLY_ROWS) ".0)::bigint FROM f)," \
 	"  'data', coalesce((SELECT json_agg(" row " ORDER BY %s) FROM pg), '[]'::json))::text"
+/* An hour without utilization samples (sample_count 0) answers 0, as Lens does: the Lens console formats
+ * these figures with toFixed and fails on null. */
 #define HOURLY_UTILIZATION \
-	" 'avg_utilization', avg_utilization, 'max_utilization', max_utilization, 'min_utilization', min_utilization," \
-	" 'p50_utilization', p50_utilization, 'p95_utilization', p95_utilization,"
+	" 'avg_utilization', coalesce(avg_utilization, 0), 'max_utilization', coalesce(max_utilization, 0)," \
+	" 'min_utilization', coalesce(min_utilization, 0), 'p50_utilization', coalesce(p50_utilization, 0)," \
+	" 'p95_utilization', coalesce(p95_utilization, 0),"
 #define HOURLY_STAMPS \
 	" 'created_at', " HUB_SQL_RFC3339("created_at") ", 'updated_at', " HUB_SQL_RFC3339("updated_at")
 

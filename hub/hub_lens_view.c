@@ -7,10 +7,11 @@
 #include "hub_lens_int.h"
 #include "hub_params.h"
 
-/* A figure, or null when there is none (NaN): FleetLens never passes a missing figure off as 0. */
-static json_t *real_or_null(double x)
+/* A figure, or 0 when there is none (NaN), as Lens answers: the Lens console formats every figure with
+ * toFixed and shows NaN or fails on null. /v1 says null (README "Lens API", differences). */
+static json_t *real_or_zero(double x)
 {
-	return isfinite(x) ? json_real(x) : json_null();
+	return json_real(isfinite(x) ? x : 0.0);
 }
 
 /* Appends item (stolen) to arr; on failure frees both and returns NULL. */
@@ -52,16 +53,22 @@ static int no_overview(hub_lens_req *q)
 	return hub_lens_fail(q, HUB_LENS_UNKNOWN, "cluster %s has not reported an overview yet", q->cluster_name);
 }
 
+/* The clusters the caller may see, by name, except that the caller's default cluster comes last: the Lens
+ * console picks the last one when nothing is selected, and its first calls go out without ?cluster=
+ * before the picker has loaded, so both then mean the same cluster. Lens itself answers in Go map order. */
 int hub_lens_clusters(hub_lens_req *q)
 {
 	hub_view *v = q->r->api->view;
 	const size_t *order = hub_view_by_name(v);
+	int def = hub_lens_default_cluster(q->r);
 	json_t *arr = json_array();
 	for (size_t k = 0; arr != NULL && k < hub_view_count(v); k++) {
 		const char *name = hub_view_conf(v, order[k])->name;
-		if (q->r->scope[order[k]] && strcmp(name, "default") != 0)
+		if (q->r->scope[order[k]] && (int)order[k] != def && strcmp(name, "default") != 0)
 			arr = append(arr, json_string(name));
 	}
+	if (arr != NULL && def >= 0 && strcmp(hub_view_conf(v, (size_t)def)->name, "default") != 0)
+		arr = append(arr, json_string(hub_view_conf(v, (size_t)def)->name));
 	return hub_lens_ok(q, arr);
 }
 
@@ -78,6 +85,15 @@ int hub_lens_overview(hub_lens_req *q)
 		json_object_del(o, "gpusAllocatable");
 		json_object_del(o, "gpusAllocated");
 		json_object_del(o, "unknown");
+		const char *key;
+		json_t *value;
+		json_object_foreach(o, key, value)
+		{
+			if (json_is_null(value) && json_object_set_new(o, key, json_real(0)) != 0) {
+				json_decref(o);
+				return hub_lens_ok(q, NULL);
+			}
+		}
 	}
 	return hub_lens_ok(q, o);
 }
@@ -90,8 +106,8 @@ int hub_lens_gpu_utilization(hub_lens_req *q)
 		return no_overview(q);
 	}
 	bool known = (s->overview.unknown & FL_OV_UTILIZATION) == 0;
-	json_t *o = json_pack("{s:f,s:o}", "allocationRate", s->overview.allocation_rate, "utilization",
-	                      known ? json_real(s->overview.utilization) : json_null());
+	json_t *o = json_pack("{s:f,s:f}", "allocationRate", s->overview.allocation_rate, "utilization",
+	                      known ? s->overview.utilization : 0.0);
 	hub_view_release(s);
 	return hub_lens_ok(q, o);
 }
@@ -206,7 +222,7 @@ static json_t *node_row(const hub_view_node *n)
 	return json_pack("{s:s,s:s,s:s,s:I,s:I,s:o,s:s,s:s}", "name", hub_view_str(n, n->name), "ip",
 	                 hub_view_str(n, n->ip), "gpu_name", hub_view_str(n, n->gpu_name), "gpu_count",
 	                 (json_int_t)n->gpu_count, "gpu_allocation", (json_int_t)n->gpu_allocation, "gpu_utilization",
-	                 real_or_null(n->gpu_utilization), "status", status, "status_color", node_color(status));
+	                 real_or_zero(n->gpu_utilization), "status", status, "status_color", node_color(status));
 }
 
 int hub_lens_nodes(hub_lens_req *q)
@@ -284,8 +300,8 @@ int hub_lens_node_gpus(hub_lens_req *q)
 		snprintf(memory, sizeof(memory), "%lldGB", (long long)(g->memory_mib / 1024));
 		devices = append(devices, json_pack("{s:i,s:s,s:s,s:o,s:o,s:o}", "deviceId", (int)g->gpu_id, "model",
 		                                    hub_view_str(n, g->model), "memory", memory, "utilization",
-		                                    real_or_null(g->utilization), "temperature",
-		                                    real_or_null(g->temperature), "power", real_or_null(g->power)));
+		                                    real_or_zero(g->utilization), "temperature",
+		                                    real_or_zero(g->temperature), "power", real_or_zero(g->power)));
 	}
 	json_t *o = devices != NULL ? json_pack("{s:s,s:s,s:o}", "node_name", hub_view_str(n, n->name), "cluster_name",
 	                                        q->cluster_name, "devices", devices)

@@ -206,7 +206,7 @@ check_eq "default cluster (the first in the file), ascending stat_hour (RFC 3339
 	"alpha $(iso $H3),alpha $(iso $H2)" "$(jr '[.data.data[] | "\(.cluster_name) \(.stat_hour)"] | join(",")')"
 check_eq "H2's figures (%, GPUs, samples)" '[32,12,41.666666666666664,30,50,10,30,48,5]' \
 	"$(j '.data.data[1] | [.total_gpu_capacity, .allocated_gpu_count, .allocation_rate, .avg_utilization, .max_utilization, .min_utilization, .p50_utilization, (.p95_utilization * 1e6 | round / 1e6), .sample_count]')"
-check_eq "an hour without node samples: utilization null, sample_count 0" '[null,null,0]' \
+check_eq "an hour without node samples: utilization 0 as Lens answers (the console formats it), sample_count 0" '[0,0,0]' \
 	"$(j '.data.data[0] | [.avg_utilization, .p95_utilization, .sample_count]')"
 check_eq "id is the table's" "$(fl_sql "SELECT id FROM cluster_hourly_stats WHERE $CR")" "$(j '.data.data[1].id')"
 check_eq "created_at and updated_at are RFC 3339" "true" \
@@ -216,7 +216,7 @@ check_eq "start_time = end_time = the hour: that row (inclusive)" "1 $(iso $H2)"
 lens "/gpu-aggregation/cluster/hourly-stats?start_time=$(iso $((H2 + 1)))&end_time=$(iso $((H2 + 3599)))" >/dev/null
 check_eq "a range inside the hour holds no stat_hour" '0 []' "$(jr '"\(.data.total) \(.data.data | tojson)"')"
 lens "/gpu-aggregation/cluster/hourly-stats?$R&order_by=utilization&order_direction=desc" >/dev/null
-check_eq "order_by=utilization&order_direction=desc: the highest average first (none last)" "30,null" \
+check_eq "order_by=utilization&order_direction=desc: the highest average first (none last)" "30,0" \
 	"$(jr '[.data.data[].avg_utilization | tostring] | join(",")')"
 lens "/gpu-aggregation/cluster/hourly-stats?$R&order_direction=desc" >/dev/null
 check_eq "order_direction=desc alone: newest hour first" "$(iso $H2),$(iso $H3)" "$(jr '[.data.data[].stat_hour] | join(",")')"

@@ -94,7 +94,8 @@ types() { jq -r "$1 | to_entries | sort_by(.key) | map(\"\(.key):\(.value | type
 body=$(get /lens/v1/gpu-aggregation/clusters)
 check_eq "envelope: meta, data and tracing (null)" "data,meta,tracing 2000 OK null" \
 	"$(jq -r '"\(keys | join(",")) \(.meta.code) \(.meta.message) \(.tracing)"' <<<"$body")"
-check_eq "the picker lists every registered cluster, sorted" '["alpha","beta","gamma"]' "$(jq -c .data <<<"$body")"
+check_eq "the picker lists every registered cluster by name, the default (beta) last: the console picks the last" \
+	'["alpha","gamma","beta"]' "$(jq -c .data <<<"$body")"
 check_eq "a scoped token's picker lists its clusters only" '["alpha"]' \
 	"$(get /lens/v1/gpu-aggregation/clusters "Authorization: Bearer $ALPHA" | jq -c .data)"
 check_eq "no ?cluster= means hub.lens.default_cluster (beta)" beta "$(get /lens/v1/nodes | jq -r .data.cluster_name)"
@@ -151,8 +152,8 @@ check_eq "nodes lists GPU nodes only (Lens lists nodes with GPU capacity)" "$N_G
 check_eq "a node row: Lens's fields and types" \
 	"gpu_allocation:number,gpu_count:number,gpu_name:string,gpu_utilization:number,ip:string,name:string,status:string,status_color:string" \
 	"$(types '.data.data[0]' <<<"$nodes")"
-check_eq "node rows equal /v1's rows (name ip gpu_name gpu_count gpu_allocation gpu_utilization status)" \
-	"$(jq -c '[.data.data[] | select(.gpu_count > 0) | [.name, .ip, .gpu_name, .gpu_count, .gpu_allocation, .gpu_utilization, .status]] | sort' <<<"$v1n")" \
+check_eq "node rows equal /v1's rows (name ip gpu_name gpu_count gpu_allocation gpu_utilization status; no figure is 0, as Lens)" \
+	"$(jq -c '[.data.data[] | select(.gpu_count > 0) | [.name, .ip, .gpu_name, .gpu_count, .gpu_allocation, (.gpu_utilization // 0), .status]] | sort' <<<"$v1n")" \
 	"$(jq -c '[.data.data[] | [.name, .ip, .gpu_name, .gpu_count, .gpu_allocation, .gpu_utilization, .status]] | sort' <<<"$nodes")"
 check_eq "status_color: Ready green, NotReady red, Unknown yellow" true \
 	"$(jq '[.data.data[] | (.status == "Ready" and .status_color == "green") or (.status == "NotReady" and .status_color == "red") or (.status == "Unknown" and .status_color == "yellow")] | all' <<<"$nodes")"
@@ -209,8 +210,19 @@ check_eq "a device: camelCase deviceId, memory as '<GiB>GB'" \
 	"$(types '.data.devices[0]' <<<"$gd")"
 v1gd=$(get "/v1/nodes/$FIRST/gpuDevices?cluster=alpha")
 check_eq "devices equal /v1's rows (id, model, MiB/1024, utilization, temperature, power), by id" \
-	"$(jq -c '[.data[] | [.gpu_id, .gpu_model, "\(.memory / 1024 | floor)GB", .utilization, .temperature, .power]]' <<<"$v1gd")" \
+	"$(jq -c '[.data[] | [.gpu_id, .gpu_model, "\(.memory / 1024 | floor)GB", (.utilization // 0), .temperature, .power]]' <<<"$v1gd")" \
 	"$(jq -c '[.data.devices[] | [.deviceId, .model, .memory, .utilization, .temperature, .power]]' <<<"$gd")"
+
+# A GPU without a utilization figure (the sim leaves some out): /v1 says null, the Lens face 0, as Lens does.
+read -r NN GG <<<"$(get '/v1/nodes?cluster=alpha&page_size=100' | jq -r '.data.data[].name' | while read -r n; do
+	get "/v1/nodes/$n/gpuDevices?cluster=alpha" | jq -r --arg n "$n" '.data[] | select(.utilization == null) | "\($n) \(.gpu_id)"'
+done | head -1)"
+if [ -n "$NN" ]; then
+	check_eq "a GPU without a figure: 0 on the Lens face (null on /v1)" 0 \
+		"$(get "/lens/v1/nodes/$NN/gpuDevices?cluster=alpha" | jq ".data.devices[] | select(.deviceId == $GG) | .utilization")"
+else
+	check_eq "the sim leaves some GPU without a utilization figure (the case above needs one)" yes no
+fi
 
 # --- gpuAllocation, heat map ---------------------------------------------------------------------------------------------
 ga=$(get '/lens/v1/nodes/gpuAllocation?cluster=alpha')
