@@ -18,12 +18,13 @@
 #include "hub_api_int.h"
 
 /* Lens's meta codes (LENS_API.md 1.2). */
-#define HUB_LENS_OK        2000
-#define HUB_LENS_BAD_PARAM 4001
-#define HUB_LENS_NOT_FOUND 4004
-#define HUB_LENS_UNKNOWN   5000   /* "Unknown error": a parameter that does not parse, a database failure */
-#define HUB_LENS_DB_ERROR  5002   /* the gpu-aggregation routes' database failure */
-#define HUB_LENS_MAX_PAGE  100000 /* Lens has no page_size ceiling; ours bounds one answer */
+#define HUB_LENS_OK         2000
+#define HUB_LENS_BAD_PARAM  4001
+#define HUB_LENS_NOT_FOUND  4004
+#define HUB_LENS_UNKNOWN    5000         /* "Unknown error": a parameter that does not parse, a database failure */
+#define HUB_LENS_DB_ERROR   5002         /* the gpu-aggregation routes' database failure */
+#define HUB_LENS_MAX_PAGE   100000       /* Lens has no page_size ceiling; ours bounds one answer */
+#define HUB_LENS_MAX_ANSWER (256u << 20) /* the most bytes of one answer written as text */
 
 /* One Lens request. */
 typedef struct hub_lens_req {
