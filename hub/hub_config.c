@@ -304,7 +304,7 @@ static int load_clusters(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node seq, ch
 				return fl_yaml_error(doc, labels, "labels", err,
 				                     "label '%s' (SaFE's cluster id) is longer than %zu characters",
 				                     HUB_SAFE_CLUSTER_LABEL, sizeof(c->safe_cluster_id) - 1);
-			snprintf(c->safe_cluster_id, sizeof(c->safe_cluster_id), "%s", c->labels[k].value);
+			memcpy(c->safe_cluster_id, c->labels[k].value, strlen(c->labels[k].value) + 1);
 		}
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(cfg->clusters[j].safe_cluster_id, c->safe_cluster_id) == 0)

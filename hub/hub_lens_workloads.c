@@ -15,10 +15,13 @@
 #define UNIX_S(col) "coalesce(floor(extract(epoch FROM " col "))::bigint, 0)"
 #define W_START     UNIX_S("w.created_at")
 #define W_END       UNIX_S("w.ended_at")
-#define X_START     UNIX_S("x.start_at")
-#define X_SEEN      UNIX_S("x.seen_at")
-#define M_START     UNIX_S("created_at")
-#define M_END       UNIX_S("end_at")
+/* /workloads' end_at: when it ended; while it runs, when the hub last saw it (Lens's end_at is its last
+ * write, also while running: the Lens console shows 0 as 1970-01-01). */
+#define W_LAST  UNIX_S("coalesce(w.ended_at, w.updated_at)")
+#define X_START UNIX_S("x.start_at")
+#define X_SEEN  UNIX_S("x.seen_at")
+#define M_START UNIX_S("created_at")
+#define M_END   UNIX_S("end_at")
 
 /* Percentages as JSON numbers with 2 decimals (as /v1 rounds them); NULL stays NULL. */
 #define PCT(x)     "round((" x ")::numeric, 2)::float8"
@@ -75,7 +78,7 @@
 #define WORKLOAD_ITEM                                                                                                  \
 	"json_build_object('kind', w.kind, 'name', w.name, 'namespace', w.namespace, 'uid', w.uid, 'gpu_allocated',"   \
 	" coalesce(a.gpus, 0), 'gpu_allocation', coalesce(h.m, '{}'), 'status', w.status, 'status_color', " W_COLOR    \
-	", 'start_at', " W_START ", 'end_at', " W_END ", 'source', 'k8s', 'instant_gpu_utilization',"                  \
+	", 'start_at', " W_START ", 'end_at', " W_LAST ", 'source', 'k8s', 'instant_gpu_utilization',"                 \
 	" CASE WHEN w.status = 'Running' THEN " W_UTIL " END, 'avg_gpu_utilization', coalesce(" U_AVG ", 0),"          \
 	" 'p50_gpu_utilization', coalesce(" U_P50 ", 0), 'p90_gpu_utilization', coalesce(" U_P90 ", 0),"               \
 	" 'p95_gpu_utilization', coalesce(" U_P95 ", 0))"
@@ -91,9 +94,8 @@
 #define POD_FIELDS                                                                                                     \
 	"'pod_uid', x.uid, 'pod_name', x.name, 'namespace', x.namespace, 'node_name', x.node_name, 'status',"          \
 	" CASE WHEN x.running THEN 'Running' WHEN x.phase IN ('Pending', 'Succeeded', 'Failed') THEN x.phase"          \
-	" ELSE 'Unknown' END, 'phase', x.phase, 'created_at', coalesce(x.created_at, w.created_at), 'updated_at', "    \
-	"x.seen_at,"                                                                                                   \
-	" 'allocated_gpus', x.gpus, 'running', x.running, 'deleted', x.deleted"
+	" ELSE 'Unknown' END, 'phase', x.phase, 'created_at', coalesce(x.created_at, w.created_at),"                   \
+	" 'updated_at', x.seen_at, 'allocated_gpus', x.gpus, 'running', x.running, 'deleted', x.deleted"
 
 /* --- helpers ---------------------------------------------------------------------------------------- */
 
@@ -179,7 +181,8 @@ int hub_lens_consumers(hub_lens_req *q)
  * samples (LENS_API.md /workloads). */
 int hub_lens_workloads(hub_lens_req *q)
 {
-	char name[FL_NAME_LEN], kind[FL_KIND_LEN], ns[FL_NAMESPACE_LEN], status[32], order_by[32];
+	char name[HUB_PARAM_MAX + 1], kind[HUB_PARAM_MAX + 1], ns[HUB_PARAM_MAX + 1], status[HUB_PARAM_MAX + 1];
+	char order_by[HUB_PARAM_MAX + 1];
 	char limit[24], offset[24];
 	int rv;
 	if ((rv = hub_lens_str(q, "name", name, sizeof(name))) != 0 ||
@@ -191,7 +194,7 @@ int hub_lens_workloads(hub_lens_req *q)
 		return rv;
 	/* Any other order_by sorts by creation, as Lens does; ties by uid keep pages apart. */
 	const char *order = strcmp(order_by, "end_at") == 0
-	                        ? "w.ended_at DESC NULLS LAST, w.created_at DESC NULLS LAST, w.uid DESC"
+	                        ? "coalesce(w.ended_at, w.updated_at) DESC, w.created_at DESC NULLS LAST, w.uid DESC"
 	                        : "w.created_at DESC NULLS LAST, w.uid DESC";
 	char sql[sizeof(SQL_WORKLOADS) + 256];
 	snprintf(sql, sizeof(sql), SQL_WORKLOADS, order, order);
@@ -218,7 +221,7 @@ int hub_lens_workload_tree(hub_lens_req *q)
 	static const char sql[] = "SELECT (SELECT " W_TREE " FROM gpu_workload w WHERE w.cluster_name = $1"
 	                          " AND w.kind = $2 AND strpos(w.name, $3) > 0 AND ($4 = '' OR w.namespace = $4)"
 	                          " ORDER BY w.created_at DESC NULLS LAST, w.uid DESC LIMIT 1)::text";
-	char kind[FL_KIND_LEN], name[FL_NAME_LEN], ns[FL_NAMESPACE_LEN];
+	char kind[HUB_PARAM_MAX + 1], name[HUB_PARAM_MAX + 1], ns[HUB_PARAM_MAX + 1];
 	int rv;
 	if ((rv = hub_lens_str(q, "kind", kind, sizeof(kind))) != 0 ||
 	    (rv = hub_lens_str(q, "name", name, sizeof(name))) != 0 ||

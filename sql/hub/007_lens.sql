@@ -41,6 +41,8 @@ CREATE TABLE gpu_pod_history (
 -- /lens/v1/nodes/{name}/workloadsHistory reads one node, newest first.
 CREATE INDEX gpu_pod_history_node_idx ON gpu_pod_history (cluster_name, node_name, ended_at DESC);
 CREATE INDEX gpu_pod_history_ended_idx ON gpu_pod_history (ended_at);
+-- The Lens workload routes read the pods a workload ever had.
+CREATE INDEX gpu_pod_history_workload_idx ON gpu_pod_history (cluster_name, workload_uid);
 
 CREATE FUNCTION gpu_pod_keep_history() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
