@@ -415,17 +415,7 @@ static int find_node(hub_req *r, hub_view_snap **snap, const hub_view_node **nod
 		if (!set[order[k]])
 			continue;
 		hub_view_snap *s = hub_view_get(v, order[k]);
-		const hub_view_node *hit = NULL;
-		for (size_t lo = 0, hi = s->n_nodes; lo < hi && hit == NULL;) {
-			size_t mid = lo + (hi - lo) / 2;
-			int c = strcmp(hub_view_str(s->nodes[mid], s->nodes[mid]->name), r->name);
-			if (c == 0)
-				hit = s->nodes[mid];
-			else if (c < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
+		const hub_view_node *hit = hub_view_snap_find(s, r->name);
 		if (hit == NULL) {
 			hub_view_release(s);
 			continue;

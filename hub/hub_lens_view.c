@@ -31,23 +31,6 @@ static const char *node_color(const char *status)
 	return strcmp(status, "Ready") == 0 ? "green" : strcmp(status, "NotReady") == 0 ? "red" : "yellow";
 }
 
-/* The node called name in snapshot s (nodes are ordered by name), or NULL. */
-static const hub_view_node *find_node(const hub_view_snap *s, const char *name)
-{
-	uint32_t lo = 0, hi = s->n_nodes;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(hub_view_str(s->nodes[mid], s->nodes[mid]->name), name);
-		if (c == 0)
-			return s->nodes[mid];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
-}
-
 /* The answer of a route about cluster q->cluster's overview when it has none yet. */
 static int no_overview(hub_lens_req *q)
 {
@@ -294,7 +277,7 @@ int hub_lens_nodes(hub_lens_req *q)
 int hub_lens_node(hub_lens_req *q)
 {
 	hub_view_snap *s = hub_view_get(q->r->api->view, (size_t)q->cluster);
-	const hub_view_node *n = find_node(s, q->item);
+	const hub_view_node *n = hub_view_snap_find(s, q->item);
 	if (n == NULL) {
 		hub_view_release(s);
 		return hub_lens_fail(q, HUB_LENS_NOT_FOUND, "node not found");
@@ -317,7 +300,7 @@ int hub_lens_node(hub_lens_req *q)
 int hub_lens_node_gpus(hub_lens_req *q)
 {
 	hub_view_snap *s = hub_view_get(q->r->api->view, (size_t)q->cluster);
-	const hub_view_node *n = find_node(s, q->item);
+	const hub_view_node *n = hub_view_snap_find(s, q->item);
 	if (n == NULL) {
 		hub_view_release(s);
 		return hub_lens_fail(q, HUB_LENS_NOT_FOUND, "node not found");

@@ -330,8 +330,7 @@ static int cmp_name_ptr(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* The node called name in s (ordered by name), or NULL. */
-static hub_view_node *snap_find(const hub_view_snap *s, const char *name)
+hub_view_node *hub_view_snap_find(const hub_view_snap *s, const char *name)
 {
 	size_t lo = 0, hi = s->n_nodes;
 	while (lo < hi) {
@@ -422,7 +421,7 @@ static int build_changes(hub_view *v, const hub_view_snap *old, bool full, const
 		uint32_t a = j;
 		while (j < x->n_gpus && strcmp(x->gpus[j]->node, name) == 0)
 			j++;
-		const hub_view_node *on = full || old == NULL ? NULL : snap_find(old, name);
+		const hub_view_node *on = full || old == NULL ? NULL : hub_view_snap_find(old, name);
 		if (fn == NULL && on == NULL)
 			continue; /* GPUs of a node the cluster does not have */
 		uint32_t ng = merge_gpus(on, full, x->gpus + a, j - a, x->scratch);

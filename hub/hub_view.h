@@ -116,6 +116,10 @@ const size_t *hub_view_by_name(const hub_view *v);
  * Never blocks on a writer building the next snapshot. */
 hub_view_snap *hub_view_get(hub_view *v, size_t i);
 
+/* The node called name in snapshot s (its nodes are ordered by name: a binary search), or NULL. The node
+ * lives as long as the caller's reference on s. */
+hub_view_node *hub_view_snap_find(const hub_view_snap *s, const char *name);
+
 /* Drops a reference from hub_view_get; frees the snapshot when it was the last. NULL is fine. */
 void hub_view_release(hub_view_snap *s);
 
