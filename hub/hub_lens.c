@@ -56,6 +56,11 @@ int hub_lens_fail(hub_lens_req *q, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	hub_metrics_add(code == HUB_LENS_BAD_PARAM   ? HUB_M_LENS_4001
+	                : code == HUB_LENS_NOT_FOUND ? HUB_M_LENS_4004
+	                : code == HUB_LENS_DB_ERROR  ? HUB_M_LENS_5002
+	                                             : HUB_M_LENS_5000,
+	                1);
 	json_t *env = json_pack("{s:{s:i,s:s},s:n,s:n}", "meta", "code", code, "message", msg, "data", "tracing");
 	char *text = env != NULL ? json_dumps(env, JSON_COMPACT) : NULL;
 	json_decref(env);

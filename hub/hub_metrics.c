@@ -45,6 +45,13 @@ static const struct {
                 {"replay", HUB_M_REJECTED_REPLAY},
                 {"db_error", HUB_M_REJECTED_DB_ERROR}};
 
+/* The Lens face's error answers (HTTP 200 with the code in meta), by code. */
+static const struct {
+	const char *code;
+	hub_counter c;
+} lens_errors[] = {
+    {"4001", HUB_M_LENS_4001}, {"4004", HUB_M_LENS_4004}, {"5000", HUB_M_LENS_5000}, {"5002", HUB_M_LENS_5002}};
+
 static const char *const statuses[] = {"online", "stale", "offline", "never_seen"};
 
 int hub_metrics_render(hub_registry *reg, int64_t now_ms, int64_t stale_after_ms, int64_t offline_after_ms, char **out,
@@ -103,6 +110,12 @@ int hub_metrics_render(hub_registry *reg, int64_t now_ms, int64_t stale_after_ms
 	counter(f, "fleetlens_hub_rollup_hours_total",
 	        "Completed hours this hub rolled up into the hourly statistics (cluster, namespace, workload).",
 	        HUB_M_ROLLUP_HOURS);
+	fprintf(f,
+	        "# HELP fleetlens_hub_lens_errors_total Lens API answers that carried an error code in meta (HTTP 200, "
+	        "as Lens answers), by code.\n# TYPE fleetlens_hub_lens_errors_total counter\n");
+	for (size_t k = 0; k < sizeof(lens_errors) / sizeof(lens_errors[0]); k++)
+		fprintf(f, "fleetlens_hub_lens_errors_total{code=\"%s\"} %llu\n", lens_errors[k].code,
+		        (unsigned long long)hub_metrics_get(lens_errors[k].c));
 	hub_safe_metrics_write(f);
 	hub_peers_metrics_write(f);
 

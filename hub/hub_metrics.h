@@ -37,6 +37,10 @@ typedef enum hub_counter {
 	HUB_M_AGENTS_LOST,  /* node agents marked lost by the sweep */
 	HUB_M_JOBS_LOST,    /* running jobs marked lost with their agent */
 	HUB_M_ROLLUP_HOURS, /* completed hours rolled up into the hourly statistics (hub_rollup) */
+	HUB_M_LENS_4001,    /* Lens face answers with meta.code 4001 (a bad parameter) */
+	HUB_M_LENS_4004,    /* ... 4004 (an unknown cluster, node, workload or pod) */
+	HUB_M_LENS_5000,    /* ... 5000 (a value that does not parse, the database unavailable) */
+	HUB_M_LENS_5002,    /* ... 5002 (the database unavailable on a gpu-aggregation route) */
 	HUB_M_COUNT
 } hub_counter;
 

@@ -247,6 +247,15 @@ check_eq "utilization values are every GPU's own (a GPU without a figure has no 
 	"$(for n in $(jq -r '.[]' <<<"$TOP5"); do get "/v1/nodes/$n/gpuDevices?cluster=alpha" | jq -c --arg n "$n" '.data[] | select(.utilization != null) | [$n, .gpu_id, .utilization]'; done | sort | paste -sd,)" \
 	"$(jq -c '.data.utilization.Data[] | [.node_name, .gpu_id, .value]' <<<"$hm" | sort | paste -sd,)"
 
+lens_errors() { curl -s -H "$H" "$API/metrics" | awk -v c="$1" '$1 == "fleetlens_hub_lens_errors_total{code=\""c"\"}" {print $2}'; }
+E4004=$(lens_errors 4004)
+E5000=$(lens_errors 5000)
+get '/lens/v1/nodes?cluster=nowhere' >/dev/null
+get '/lens/v1/nodes?cluster=alpha&page_num=x' >/dev/null
+check_num "fleetlens_hub_lens_errors_total{code=\"4004\"} counts an unknown cluster" $((E4004 + 1)) "$(lens_errors 4004)"
+check_num "fleetlens_hub_lens_errors_total{code=\"5000\"} counts a value that does not parse" $((E5000 + 1)) "$(lens_errors 5000)"
+check_eq "the metric has every code the face answers" "4001 4004 5000 5002" \
+	"$(curl -s -H "$H" "$API/metrics" | sed -n 's/^fleetlens_hub_lens_errors_total{code="\([0-9]*\)"}.*/\1/p' | paste -sd' ')"
 check_eq "/metrics counts the Lens face's requests under route=\"/lens/v1\" (more than 30 so far)" true \
 	"$(curl -s -H "$H" "$API/metrics" | awk '$1 ~ /route="\/lens\/v1"/ && $1 ~ /_count/ {print ($2 > 30)}' | grep -qx 1 && echo true || echo false)"
 
