@@ -21,7 +21,9 @@
 #define DAY_MS       (86400LL * 1000)
 #define ROLLUP_HOURS 6 /* hours rolled up per wake-up at most */
 
-/* The partitioned history tables (sql/hub/004_history.sql, 005_workloads.sql, 007_lens.sql), kept alike. */
+/* The partitioned history tables (sql/hub/004_history.sql, 005_workloads.sql, 007_lens.sql), kept alike, in
+ * the order a frame's transaction appends to them (hub_store_write_frame): the upkeep locks each against
+ * writers while it creates a partition, so another order would let a frame and the upkeep deadlock. */
 static const char *const history_tables[] = {"node_utilization_history", "workload_utilization_history",
                                              "cluster_sample_history"};
 

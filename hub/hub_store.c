@@ -835,12 +835,21 @@ static int write_rows(hub_store *s, const fl_proto_frame *f, const char *nodes, 
 		ovv[23] = unknown;
 		if ((rv = cmd(s, "upsert overview", SQL_OVERVIEW, 24, ovv, err)) != FL_OK)
 			return rv;
-		/* The Lens face's allocation and utilization over time (007_lens.sql). */
-		const char *sv[] = {f->env.cluster, ov[8], ov[9], ov[6], vals[7], ver};
-		if ((rv = cmd(s, "cluster sample", SQL_CLUSTER_SAMPLE, 6, sv, err)) != FL_OK)
-			return rv;
 	}
 	return FL_OK;
+}
+
+/* The overview's allocation and utilization as a cluster sample (007_lens.sql), the last history row of
+ * the frame: a frame appends to the history tables in the order the partition upkeep locks them
+ * (hub_history.c), node, workload, then cluster samples, so the two never deadlock. */
+static int write_cluster_sample(hub_store *s, const fl_proto_frame *f, char ov[20][32], const char *ver,
+                                char err[FL_ERR_LEN])
+{
+	if (!f->has_overview)
+		return FL_OK;
+	const char *util = (f->overview.unknown & FL_OV_UTILIZATION) != 0 ? NULL : ov[7];
+	const char *sv[] = {f->env.cluster, ov[8], ov[9], ov[6], util, ver};
+	return cmd(s, "cluster sample", SQL_CLUSTER_SAMPLE, 6, sv, err);
 }
 
 /* sent_at must fit PostgreSQL's timestamptz and mean something: 1970 .. 9999. */
@@ -911,7 +920,8 @@ int hub_store_write_frame(hub_store *s, const fl_proto_frame *f, int64_t recv_ms
 	if (rows && !res->decision.superseded &&
 	    ((rv = write_rows(s, f, nodes, gpus, removed, ov, ver, seq, res, err)) != FL_OK ||
 	     (rv = write_history(s, f, nodes, err)) != FL_OK ||
-	     (rv = hub_workload_write(s->conn, f, &wl, ver, seq, &wc, err)) != FL_OK))
+	     (rv = hub_workload_write(s->conn, f, &wl, ver, seq, &wc, err)) != FL_OK ||
+	     (rv = write_cluster_sample(s, f, ov, ver, err)) != FL_OK))
 		goto out;
 	if (rows && !res->decision.superseded) {
 		res->workload_rows = wc.pod_rows + wc.workload_rows;
