@@ -39,13 +39,16 @@
 	" THEN 'yellow' WHEN 'Failed' THEN 'red' ELSE '' END"
 
 /* Every pod the hub knows of: the live ones (gpu_pod) and those that left it (gpu_pod_history, unless
- * live again). seen_at = when the hub last saw it; ended_at = when it left, NULL while live. A filter on
+ * live again). created_at = its creationTimestamp, else when the hub first stored it; seen_at = when the
+ * hub last saw it; ended_at = when it left, NULL while live. A filter on
  * its columns reaches both tables' indexes (PostgreSQL pushes it into each branch). */
 #define PODS                                                                                                           \
 	"(SELECT p.cluster_name, p.uid, p.namespace, p.name, p.node_name, p.gpus, p.phase, p.running,"                 \
-	" p.workload_uid, p.created_at, p.updated_at AS seen_at, NULL::timestamptz AS ended_at, false AS deleted"      \
+	" p.workload_uid, coalesce(p.created_at, p.first_seen) AS created_at, p.updated_at AS seen_at, "               \
+	"NULL::timestamptz AS ended_at, false AS deleted"                                                              \
 	" FROM gpu_pod p UNION ALL SELECT h.cluster_name, h.uid, h.namespace, h.name, h.node_name, h.gpus, h.phase,"   \
-	" false, h.workload_uid, h.created_at, h.ended_at, h.ended_at, true FROM gpu_pod_history h WHERE NOT EXISTS"   \
+	" false, h.workload_uid, coalesce(h.created_at, h.first_seen), h.ended_at, h.ended_at, true FROM "             \
+	"gpu_pod_history h WHERE NOT EXISTS"                                                                           \
 	" (SELECT 1 FROM gpu_pod l WHERE l.cluster_name = h.cluster_name AND l.uid = h.uid))"
 
 /* CTEs over the workloads of CTE pg: lp, the pods ever linked to them, start_at = the pod's creation (its
@@ -77,8 +80,9 @@
 /* The item of /workloads: w a workload of pg joined to alloc a, hours h and util u. */
 #define WORKLOAD_ITEM                                                                                                  \
 	"json_build_object('kind', w.kind, 'name', w.name, 'namespace', w.namespace, 'uid', w.uid, 'gpu_allocated',"   \
-	" coalesce(a.gpus, 0), 'gpu_allocation', coalesce(h.m, '{}'), 'status', w.status, 'status_color', " W_COLOR    \
-	", 'start_at', " W_START ", 'end_at', " W_LAST ", 'source', 'k8s', 'instant_gpu_utilization',"                 \
+	" CASE WHEN w.status IN ('Running', 'Pending') THEN w.gpu_request ELSE coalesce(a.gpus, 0) END, "              \
+	"'gpu_allocation', coalesce(h.m, '{}'), 'status', w.status, 'status_color', " W_COLOR ", 'start_at', " W_START \
+	", 'end_at', " W_LAST ", 'source', 'k8s', 'instant_gpu_utilization',"                                          \
 	" CASE WHEN w.status = 'Running' THEN " W_UTIL " END, 'avg_gpu_utilization', coalesce(" U_AVG ", 0),"          \
 	" 'p50_gpu_utilization', coalesce(" U_P50 ", 0), 'p90_gpu_utilization', coalesce(" U_P90 ", 0),"               \
 	" 'p95_gpu_utilization', coalesce(" U_P95 ", 0))"

@@ -23,6 +23,9 @@ CREATE INDEX cluster_sample_history_idx ON cluster_sample_history (cluster_name,
 CREATE INDEX cluster_sample_history_time_idx ON cluster_sample_history USING brin (sampled_at);
 CREATE TABLE cluster_sample_history_default PARTITION OF cluster_sample_history DEFAULT;
 
+-- When the hub first stored each pod: its start where the spoke sent no creationTimestamp.
+ALTER TABLE gpu_pod ADD COLUMN first_seen timestamptz NOT NULL DEFAULT now();
+
 -- Pods that left gpu_pod (a full frame no longer listed them, a delta removed them): which node they ran
 -- on and when. Written by a trigger in the frame's own transaction; deleted after hub.history_retention.
 CREATE TABLE gpu_pod_history (
@@ -35,6 +38,7 @@ CREATE TABLE gpu_pod_history (
 	phase        text NOT NULL,
 	workload_uid text NOT NULL,
 	created_at   timestamptz,          -- the pod's creationTimestamp
+	first_seen   timestamptz,          -- when the hub first stored it
 	ended_at     timestamptz NOT NULL, -- when the hub stopped holding it
 	PRIMARY KEY (cluster_name, uid)
 );
@@ -48,9 +52,9 @@ CREATE FUNCTION gpu_pod_keep_history() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
 	IF OLD.node_name <> '' THEN
 		INSERT INTO gpu_pod_history (cluster_name, uid, namespace, name, node_name, gpus, phase, workload_uid,
-		                             created_at, ended_at)
+		                             created_at, first_seen, ended_at)
 		VALUES (OLD.cluster_name, OLD.uid, OLD.namespace, OLD.name, OLD.node_name, OLD.gpus, OLD.phase,
-		        OLD.workload_uid, OLD.created_at, now())
+		        OLD.workload_uid, OLD.created_at, OLD.first_seen, now())
 		ON CONFLICT (cluster_name, uid) DO UPDATE SET node_name = EXCLUDED.node_name, gpus = EXCLUDED.gpus,
 		        phase = EXCLUDED.phase, ended_at = EXCLUDED.ended_at;
 	END IF;

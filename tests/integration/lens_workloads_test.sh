@@ -195,6 +195,12 @@ check_eq "agrees with /v1/workloads: kind name namespace status start_at end_at 
 	[.data.data[] | "\(.uid):\(.kind):\(.name):\(.namespace):\(.status):\(.created_at | s):\(.ended_at // .updated_at | s):\(if .status == "Running" then .gpu_utilization else null end)"] | sort | join(",")' "$T/v1_all.json")" \
 	"$(jq -r '[.data.data[] | "\(.uid):\(.kind):\(.name):\(.namespace):\(.status):\(.start_at):\(.end_at):\(.instant_gpu_utilization)"] | sort | join(",")' "$T/lens_all.json")"
 check_num "... and the same total" "$(jq .data.total "$T/v1_all.json")" "$(jq .data.total "$T/lens_all.json")"
+check_eq "a live (Running, Pending) workload's gpu_allocated is its GPU request now, /v1's gpu_request (not every pod it ever had)" \
+	"$(jq -r '[.data.data[] | select(.status == "Running" or .status == "Pending") | "\(.uid)=\(.gpu_request)"] | sort | join(",")' "$T/v1_all.json")" \
+	"$(jq -r '[.data.data[] | select(.status == "Running" or .status == "Pending") | "\(.uid)=\(.gpu_allocated)"] | sort | join(",")' "$T/lens_all.json")"
+read -r PN PP PS <<<"$(fl_sql "SELECT h.node_name||' '||h.name||' '||floor(extract(epoch FROM h.first_seen))::bigint FROM gpu_pod_history h JOIN gpu_workload w ON w.cluster_name = h.cluster_name AND w.uid = h.workload_uid WHERE h.cluster_name='alpha' AND h.created_at IS NULL AND h.first_seen IS NOT NULL ORDER BY h.uid LIMIT 1")"
+check_eq "a pod the spoke sent no creation time for (the sim's) starts when the hub first stored it, not when its workload did" \
+	"${PS:-no such pod}" "$(curl -s -H "Authorization: Bearer $OPS" "$API/lens/v1/nodes/$PN/workloadsHistory?cluster=alpha&page_size=1000" | jq -r --arg p "$PP" '.data.data[] | select(.pod_name == $p) | .start_time')"
 
 # against the spoke's frames: seed 8's workloads hold their live pods; seed 7's live ones were Deleted and
 # their bound pods went to history (an unbound pod leaves no trace).
