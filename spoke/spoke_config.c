@@ -294,11 +294,11 @@ static int load_sources(fl_yaml_doc *doc, fl_yaml_node root, spoke_config *out, 
 	return rv;
 }
 
-/* role: cluster (default) or node. The node role's keys (host_root, node_name, nvml_library) are errors in
- * the cluster role, and sources is one in the node role. */
+/* role: cluster (default) or node. The node role's keys (host_root, node_name, nvml_library, job_cmdline)
+ * are errors in the cluster role, and sources is one in the node role. */
 static int load_role(fl_yaml_doc *doc, fl_yaml_node root, spoke_config *out, char err[FL_ERR_LEN])
 {
-	static const char *const node_keys[] = {"host_root", "node_name", "nvml_library"};
+	static const char *const node_keys[] = {"host_root", "node_name", "nvml_library", "job_cmdline"};
 	char role[16] = "cluster";
 	int rv = fl_yaml_get_str(doc, root, "role", false, role, sizeof(role), err);
 	if (rv != FL_OK) {
@@ -337,6 +337,14 @@ static int load_role(fl_yaml_doc *doc, fl_yaml_node root, spoke_config *out, cha
 	if ((rv = fl_yaml_get_str(doc, root, "nvml_library", false, out->nvml_library, sizeof(out->nvml_library),
 	                          err)) != FL_OK) {
 		return rv;
+	}
+	char mode[16] = "redacted";
+	if ((rv = fl_yaml_get_str(doc, root, "job_cmdline", false, mode, sizeof(mode), err)) != FL_OK) {
+		return rv;
+	}
+	if (!spoke_cmdline_mode_parse(mode, &out->job_cmdline)) {
+		return fl_yaml_error(doc, fl_yaml_get(doc, root, "job_cmdline"), "job_cmdline", err,
+		                     "expected full, redacted or none, got '%s'", mode);
 	}
 	if ((rv = fl_yaml_get_str(doc, root, "node_name", false, out->node_name, sizeof(out->node_name), err)) !=
 	    FL_OK) {
@@ -378,6 +386,7 @@ static int load(fl_yaml_doc *doc, spoke_config *out, char err[FL_ERR_LEN])
 	                                   "host_root",
 	                                   "node_name",
 	                                   "nvml_library",
+	                                   "job_cmdline",
 	                                   NULL};
 	fl_yaml_node root = fl_yaml_root(doc);
 	int rv = fl_yaml_check_keys(doc, root, keys, err);

@@ -2,8 +2,8 @@
  *
  * Every error names FILE:LINE:COL and the key ("spoke.yaml:3:1: key 'intervall': unknown key");
  * unknown keys are errors; in the cluster role (the default) exactly one node source must be configured
- * (plus, optionally, prometheus); in the node role (role: node) no source is, and host_root, node_name and
- * nvml_library apply. Paths in the file
+ * (plus, optionally, prometheus); in the node role (role: node) no source is, and host_root, node_name,
+ * nvml_library and job_cmdline apply. Paths in the file
  * (key_file, spool_dir, tls.*) are relative to the config file's folder. The cluster key is read at load time. */
 #ifndef SPOKE_CONFIG_H
 #define SPOKE_CONFIG_H
@@ -18,6 +18,7 @@
 #include "fl_yaml.h"
 #include "spoke_overview.h"
 #include "spoke_prom.h"
+#include "spoke_redact.h"
 #include "spoke_kube.h"
 #include "spoke_sim.h"
 
@@ -75,6 +76,7 @@ typedef struct spoke_config {
 	char host_root[SPOKE_PATH_LEN];    /* role node: where the host's / is mounted (default "/") */
 	char node_name[FL_NAME_LEN];       /* role node: node_name:, else $NODE_NAME, else the host name */
 	char nvml_library[SPOKE_PATH_LEN]; /* role node: NVML to dlopen (default "libnvidia-ml.so.1") */
+	spoke_cmdline_mode job_cmdline;    /* role node: GPU jobs' command lines full, redacted (default), none */
 } spoke_config;
 
 /* The source's name as it appears in config and in frame facts ("sim", "kube"). */

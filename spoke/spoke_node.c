@@ -93,7 +93,8 @@ int spoke_node_collect(spoke_node_role *n, const spoke_frame_meta *meta, int64_t
 		    spoke_node_rdma(cfg->host_root, now_ms, &n->rdma_prev, &out->rdma, &out->n_rdma, &n->counters, err);
 	}
 	if (rv == FL_OK) {
-		rv = spoke_node_jobs(cfg->host_root, n->seen, n->n_seen, &out->jobs, &out->n_jobs, &n->counters, err);
+		rv = spoke_node_jobs(cfg->host_root, cfg->job_cmdline, n->seen, n->n_seen, &out->jobs, &out->n_jobs,
+		                     &n->counters, err);
 	}
 	if (rv == FL_OK) {
 		remember_frameworks(n, out->jobs, out->n_jobs);

@@ -13,6 +13,7 @@
 
 #include "fl_err.h"
 #include "fl_proto.h"
+#include "spoke_redact.h"
 
 /* What the collectors skipped, summed across cycles (the daemon logs them in its stats line). */
 typedef struct spoke_node_counters {
@@ -85,10 +86,9 @@ typedef struct spoke_node_job_seen {
 
 /* GPU jobs: processes under host_root/proc with an open fd whose link target is /dev/kfd, /dev/dri/...,
  * /dev/nvidia... or /dev/davinci... Per job: pid, ppid and pgid and start time from stat (start ticks /
- * CLK_TCK after /proc/stat's btime), name from comm, cmdline (NUL-separated arguments joined by spaces;
- * the value of an argument whose key contains token, password, passwd, secret or key — "--api-key=X",
- * "--password X", "TOKEN=X" — becomes "***"; words are split on whitespace inside an argument too, as in
- * "sh -c '... --password X'", and the word after a key flag stays when it is itself a "--" flag), cwd from
+ * CLK_TCK after /proc/stat's btime), name from comm, cmdline as spoke_redact_cmdline makes it in the
+ * given mode (REDACTED: secret values "***"; FULL: as it is; NONE: ""; a command line longer than the 4 KiB
+ * read loses its cut last word first; it is read in every mode, for the framework), cwd from
  * the cwd link, framework (torch, tensorflow, jax, mindspore, paddle) from the command line, else from the
  * libraries in maps, pod_uid from cgroup ("pod<uid>" in the path; systemd's "pod<uid with _>.slice" turned
  * back into dashes), devices (the distinct GPU device files, sorted, comma-separated, as many whole ones
@@ -100,7 +100,7 @@ typedef struct spoke_node_job_seen {
  * not loaded one yet is looked at again next time.
  * Jobs in pid order, at most FL_PROTO_MAX_JOBS (the rest counted in jobs_dropped). *out (caller frees;
  * NULL when none) and *n. FL_OK, FL_ENOMEM, or FL_EIO when host_root/proc itself cannot be read. */
-int spoke_node_jobs(const char *host_root, const spoke_node_job_seen *seen, uint32_t n_seen, fl_proto_job **out,
-                    uint32_t *n, spoke_node_counters *c, char err[FL_ERR_LEN]);
+int spoke_node_jobs(const char *host_root, spoke_cmdline_mode cmdline, const spoke_node_job_seen *seen, uint32_t n_seen,
+                    fl_proto_job **out, uint32_t *n, spoke_node_counters *c, char err[FL_ERR_LEN]);
 
 #endif

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "spoke_node_read.h"
+#include "spoke_redact.h"
 
 #define MAX_PIDS     (1u << 22) /* PID_MAX_LIMIT on 64-bit Linux */
 #define MAX_FDS      (1u << 16) /* fd entries looked at per process */
@@ -25,7 +26,6 @@
 #define CGROUP_READ  8192       /* /proc/PID/cgroup: one line per v1 hierarchy */
 #define MAPS_MAX     (8u << 20) /* of /proc/PID/maps */
 #define STAT_MAX     (4u << 20) /* of /proc/stat, whose intr line is long on big machines */
-#define REDACTED     "***"
 
 /* ---- small text helpers ---- */
 
@@ -64,79 +64,6 @@ static const char *framework_in(const char *s, size_t n)
 		}
 	}
 	return best;
-}
-
-/* Whether a command-line key names a secret. */
-static bool secret_key(const char *k, size_t n)
-{
-	static const char *const words[] = {"token", "password", "passwd", "secret", "key"};
-	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
-		if (find_ci(k, n, words[i]) >= 0) {
-			return true;
-		}
-	}
-	return false;
-}
-
-/* A bounded byte builder: what does not fit is dropped. */
-typedef struct {
-	char *buf;
-	size_t cap, len;
-} builder;
-
-static void put(builder *b, const char *s, size_t n)
-{
-	if (n > b->cap - b->len) {
-		n = b->cap - b->len;
-	}
-	memcpy(b->buf + b->len, s, n);
-	b->len += n;
-}
-
-static bool is_sep(char c)
-{
-	return c == '\0' || c == ' ' || c == '\t' || c == '\n';
-}
-
-/* Joins the NUL-separated arguments raw[0..n) with spaces into b, redacting secret values. Words are
- * split on NULs and on whitespace too, so "sh -c '... --password X'" and setproctitle'd command lines are
- * redacted like separate arguments: "KEY=X" becomes "KEY=***" and the word after a "-..KEY" flag
- * becomes "***" unless it is itself a "--" flag. */
-static void join_cmdline(const char *raw, size_t n, builder *b)
-{
-	if (n > 0 && raw[n - 1] == '\0') {
-		n--; /* the terminator of the last argument */
-	}
-	bool redact_next = false;
-	size_t i = 0;
-	while (i < n) {
-		if (is_sep(raw[i])) {
-			put(b, raw[i] == '\0' ? " " : &raw[i], 1);
-			i++;
-			continue;
-		}
-		size_t a = i;
-		while (i < n && !is_sep(raw[i])) {
-			i++;
-		}
-		const char *w = raw + a;
-		size_t len = i - a;
-		bool flag = w[0] == '-', long_flag = len >= 2 && w[0] == '-' && w[1] == '-';
-		if (redact_next && !long_flag) {
-			put(b, REDACTED, strlen(REDACTED));
-			redact_next = false;
-			continue;
-		}
-		redact_next = false;
-		const char *eq = memchr(w, '=', len);
-		if (eq != NULL && secret_key(w, (size_t)(eq - w))) {
-			put(b, w, (size_t)(eq - w) + 1);
-			put(b, REDACTED, strlen(REDACTED));
-		} else {
-			put(b, w, len);
-			redact_next = eq == NULL && flag && secret_key(w, len);
-		}
-	}
 }
 
 /* The pod uid in a cgroup file's text: "pod<uid>" after a '/' or '-' on a line that names kubepods,
@@ -342,6 +269,7 @@ static bool gone(int rv)
 typedef struct {
 	int procfd;
 	long clk_tck;
+	spoke_cmdline_mode cmdline;      /* what of a job's command line is sent */
 	int64_t btime;                   /* seconds since the epoch; 0 not read yet, -1 unknown */
 	const spoke_node_job_seen *seen; /* sorted by pid */
 	uint32_t n_seen;
@@ -393,10 +321,16 @@ static bool read_job(scan *sc, const char *pid, int64_t pid_num, devs *ds, fl_pr
 	if (spoke_node_read_file(sc->procfd, p, raw, sizeof(raw), &raw_len) != 0) {
 		return false;
 	}
+	size_t keep = raw_len;
+	if (raw_len == sizeof(raw) - 1) { /* read in part: drop the cut word (a URL cut before its '@' ...) */
+		while (keep > 0 && raw[keep - 1] != '\0' && raw[keep - 1] != ' ' && raw[keep - 1] != '\t' &&
+		       raw[keep - 1] != '\n') {
+			keep--;
+		}
+	}
 	char joined[FL_CMDLINE_LEN + 8]; /* a few bytes past the field, so the cut sees whole characters */
-	builder b = {joined, sizeof(joined), 0};
-	join_cmdline(raw, raw_len, &b);
-	spoke_node_read_utf8(j->cmdline, sizeof(j->cmdline), joined, b.len);
+	size_t len = spoke_redact_cmdline(raw, keep, sc->cmdline, joined, sizeof(joined));
+	spoke_node_read_utf8(j->cmdline, sizeof(j->cmdline), joined, len);
 
 	char cwd[PATH_MAX];
 	snprintf(p, sizeof(p), "%s/cwd", pid);
@@ -478,13 +412,14 @@ static int list_pids(int procfd, uint32_t **pids, uint32_t *n, char err[FL_ERR_L
 	return FL_OK;
 }
 
-int spoke_node_jobs(const char *host_root, const spoke_node_job_seen *seen, uint32_t n_seen, fl_proto_job **out,
-                    uint32_t *n, spoke_node_counters *c, char err[FL_ERR_LEN])
+int spoke_node_jobs(const char *host_root, spoke_cmdline_mode cmdline, const spoke_node_job_seen *seen, uint32_t n_seen,
+                    fl_proto_job **out, uint32_t *n, spoke_node_counters *c, char err[FL_ERR_LEN])
 {
 	*out = NULL;
 	*n = 0;
 	scan sc = {.procfd = spoke_node_read_open_dir(host_root, "proc"),
 	           .clk_tck = sysconf(_SC_CLK_TCK),
+	           .cmdline = cmdline,
 	           .seen = seen,
 	           .n_seen = n_seen};
 	if (sc.procfd < 0) {

@@ -254,8 +254,9 @@ static void test_spoke_config_exactly_one_known_source(void **state)
 	expect_error("cluster: alpha\nhub_url: tcp://127.0.0.1:7100\nsources:\n  sim:\n", "4:7: key 'sim'");
 }
 
-/* role: node reads the node keys (host_root absolute, default "/"; node_name from the file, else NODE_NAME)
- * and no sources; the node keys are errors in the cluster role, sources is one in the node role. */
+/* role: node reads the node keys (host_root absolute, default "/"; node_name from the file, else NODE_NAME;
+ * job_cmdline full, redacted or none, default redacted) and no sources; the node keys are errors in the cluster role,
+ * sources is one in the node role. */
 static void test_spoke_config_node_role(void **state)
 {
 	(void)state;
@@ -271,6 +272,7 @@ static void test_spoke_config_node_role(void **state)
 	assert_string_equal(cfg.host_root, "/");
 	assert_string_equal(cfg.node_name, "gpu-node-7");
 	assert_string_equal(cfg.nvml_library, "libnvidia-ml.so.1");
+	assert_int_equal(cfg.job_cmdline, SPOKE_CMDLINE_REDACTED);
 	spoke_config_wipe(&cfg);
 	snprintf(text, sizeof(text),
 	         "cluster: alpha\nhub_url: tcp://127.0.0.1:7100\nrole: node\nhost_root: /host\nnode_name: n1\n"
@@ -280,7 +282,21 @@ static void test_spoke_config_node_role(void **state)
 	assert_string_equal(cfg.host_root, "/host");
 	assert_string_equal(cfg.node_name, "n1");
 	assert_string_equal(cfg.nvml_library, "/opt/nvml.so");
+	assert_int_equal(cfg.job_cmdline, SPOKE_CMDLINE_REDACTED);
 	spoke_config_wipe(&cfg);
+	static const struct {
+		const char *value;
+		spoke_cmdline_mode mode;
+	} modes[] = {{"full", SPOKE_CMDLINE_FULL}, {"redacted", SPOKE_CMDLINE_REDACTED}, {"none", SPOKE_CMDLINE_NONE}};
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		snprintf(
+		    text, sizeof(text),
+		    "cluster: alpha\nhub_url: tcp://127.0.0.1:7100\nrole: node\njob_cmdline: %s\nkey_file: %s/key\n",
+		    modes[i].value, tmpdir);
+		expect_ok_raw(text, &cfg);
+		assert_int_equal(cfg.job_cmdline, modes[i].mode);
+		spoke_config_wipe(&cfg);
+	}
 	unsetenv("NODE_NAME");
 	expect_error("cluster: alpha\nhub_url: tcp://127.0.0.1:7100\nrole: gateway\n",
 	             "3:7: key 'role': expected cluster or node");
@@ -290,6 +306,10 @@ static void test_spoke_config_node_role(void **state)
 	             "5:3: key 'sources': the node role reads its own node");
 	expect_error("cluster: alpha\nhub_url: tcp://127.0.0.1:7100\nhost_root: /host\nsources:\n  sim: {nodes: 1}\n",
 	             "3:12: key 'host_root': only the node role");
+	expect_error("cluster: alpha\nhub_url: tcp://127.0.0.1:7100\nrole: node\njob_cmdline: partial\n",
+	             "4:14: key 'job_cmdline': expected full, redacted or none, got 'partial'");
+	expect_error("cluster: alpha\nhub_url: tcp://127.0.0.1:7100\njob_cmdline: none\nsources:\n  sim: {nodes: 1}\n",
+	             "3:14: key 'job_cmdline': only the node role");
 }
 
 static void test_spoke_config_bad_values_name_their_key(void **state)

@@ -184,7 +184,7 @@ static void test_node_without_gpus_has_no_rows(void **state)
 
 	fl_proto_job *j = NULL;
 	char err[FL_ERR_LEN] = "";
-	assert_int_equal(spoke_node_jobs(root, NULL, 0, &j, &n, &c, err), FL_OK);
+	assert_int_equal(spoke_node_jobs(root, SPOKE_CMDLINE_REDACTED, NULL, 0, &j, &n, &c, err), FL_OK);
 	assert_int_equal(n, 0);
 	assert_null(j);
 	assert_int_equal(c.proc_unreadable, 1); /* proc/999 */
@@ -344,7 +344,7 @@ static fl_proto_job *jobs_ok(const char *root, uint32_t *n, spoke_node_counters 
 {
 	fl_proto_job *j = NULL;
 	char err[FL_ERR_LEN] = "";
-	if (spoke_node_jobs(root, NULL, 0, &j, n, c, err) != FL_OK) {
+	if (spoke_node_jobs(root, SPOKE_CMDLINE_REDACTED, NULL, 0, &j, n, c, err) != FL_OK) {
 		fail_msg("spoke_node_jobs: %s", err);
 	}
 	for (uint32_t i = 0; i < *n; i++) {
@@ -381,14 +381,14 @@ static void test_jobs_reuse_a_framework_seen_before(void **state)
 	free(j);
 
 	char err[FL_ERR_LEN] = "";
-	assert_int_equal(spoke_node_jobs(root, &seen, 1, &j, &n, &c, err), FL_OK);
+	assert_int_equal(spoke_node_jobs(root, SPOKE_CMDLINE_REDACTED, &seen, 1, &j, &n, &c, err), FL_OK);
 	for (k = 0; k < n && j[k].pid != 1007; k++) {
 	}
 	assert_true(k < n);
 	assert_string_equal(j[k].framework, "paddle"); /* from seen: the maps (now naming none) were not read */
 	free(j);
 	seen.started_ms += 1; /* the pid now belongs to another process */
-	assert_int_equal(spoke_node_jobs(root, &seen, 1, &j, &n, &c, err), FL_OK);
+	assert_int_equal(spoke_node_jobs(root, SPOKE_CMDLINE_REDACTED, &seen, 1, &j, &n, &c, err), FL_OK);
 	for (k = 0; k < n && j[k].pid != 1007; k++) {
 	}
 	assert_true(k < n);
@@ -515,8 +515,11 @@ static void test_jobs_cmdline_redaction(void **state)
 	    {RAW("sh\0-c\0python x.py --password hunter2 --n 1\0"), "sh -c python x.py --password *** --n 1"},
 	    {RAW("a\0--passwd\0"), "a --passwd"},
 	    {RAW("a\0token=x=y\0--password=\0"), "a token=*** --password=***"},
-	    {RAW("a\0--tokenizer=bert\0--lr=0.1\0"), "a --tokenizer=*** --lr=0.1"}, /* "contains token" */
-	    {RAW("nginx: worker process"), "nginx: worker process"},                /* no NUL at all */
+	    {RAW("a\0--tokenizer=bert\0--lr=0.1\0"), "a --tokenizer=bert --lr=0.1"}, /* a word, not a part */
+	    {RAW("curl\0-H\0Authorization: Bearer X\0postgres://u:pw@h/db\0"),
+	     "curl -H Authorization: Bearer *** postgres://u:***@h/db"},
+	    {RAW("mysql\0-pX\0--auth\0X\0{\"password\": \"X\"}\0"), "mysql -p*** --auth *** {\"password\": \"***\"}"},
+	    {RAW("nginx: worker process"), "nginx: worker process"}, /* no NUL at all */
 	    {RAW("a\0\0b\0"), "a  b"},
 	    {RAW(""), ""},
 	};
@@ -539,6 +542,51 @@ static void test_jobs_cmdline_redaction(void **state)
 	free(j);
 }
 
+/* job_cmdline: full sends the arguments as they are, none an empty command line (the framework still
+ * found in it); a command line longer than the read loses its cut last word, not a cut secret. */
+static void test_jobs_cmdline_modes_and_cut(void **state)
+{
+	(void)state;
+	char root[256];
+	make_tree(root, "cmdmode", "--amd 0 --rdma 0 --procs 0 --gpu-procs 0");
+	static const char raw[] = "python\0torch_run.py\0--password\0hunter2\0";
+	add_proc(root, 3000, raw, sizeof(raw) - 1);
+	/* Of "a --password yyy...y postgres://u:hunter2@host" 4095 bytes are read, cut before the '@'; the
+	 * redacted password leaves room for the URL in the field. */
+	static const char url[] = "postgres://u:hunter2@host";
+	static char long_raw[4200];
+	memset(long_raw, 'y', sizeof(long_raw));
+	memcpy(long_raw, "a\0--password\0", 13);
+	size_t at = 4095 - (sizeof(url) - 1 - 5); /* the URL's '@' is the first byte not read */
+	long_raw[at - 1] = '\0';
+	memcpy(long_raw + at, url, sizeof(url) - 1);
+	long_raw[at + sizeof(url) - 1] = '\0';
+	add_proc(root, 3001, long_raw, at + sizeof(url));
+	static const struct {
+		spoke_cmdline_mode mode;
+		const char *want;
+	} modes[] = {
+	    {SPOKE_CMDLINE_FULL, "python torch_run.py --password hunter2"},
+	    {SPOKE_CMDLINE_REDACTED, "python torch_run.py --password ***"},
+	    {SPOKE_CMDLINE_NONE, ""},
+	};
+	for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+		spoke_node_counters c = {0};
+		fl_proto_job *j = NULL;
+		uint32_t n = 0;
+		char err[FL_ERR_LEN] = "";
+		assert_int_equal(spoke_node_jobs(root, modes[m].mode, NULL, 0, &j, &n, &c, err), FL_OK);
+		assert_int_equal(n, 2);
+		assert_string_equal(j[0].cmdline, modes[m].want);
+		assert_string_equal(j[0].framework, "torch");
+		assert_null(strstr(j[1].cmdline, "hunter2"));
+		if (modes[m].mode == SPOKE_CMDLINE_REDACTED) {
+			assert_string_equal(j[1].cmdline, "a --password ***");
+		}
+		free(j);
+	}
+}
+
 static void test_jobs_without_proc_is_an_io_error(void **state)
 {
 	(void)state;
@@ -548,7 +596,7 @@ static void test_jobs_without_proc_is_an_io_error(void **state)
 	spoke_node_counters c = {0};
 	fl_proto_job *j = NULL;
 	uint32_t n = 3;
-	assert_int_equal(spoke_node_jobs(root, NULL, 0, &j, &n, &c, err), FL_EIO);
+	assert_int_equal(spoke_node_jobs(root, SPOKE_CMDLINE_REDACTED, NULL, 0, &j, &n, &c, err), FL_EIO);
 	assert_null(j);
 	assert_int_equal(n, 0);
 	assert_non_null(strstr(err, "empty-root/proc"));
@@ -684,6 +732,7 @@ int main(void)
 	    cmocka_unit_test(test_jobs_reuse_a_framework_seen_before),
 	    cmocka_unit_test(test_jobs_on_a_node_without_nvidia),
 	    cmocka_unit_test(test_jobs_cmdline_redaction),
+	    cmocka_unit_test(test_jobs_cmdline_modes_and_cut),
 	    cmocka_unit_test(test_jobs_without_proc_is_an_io_error),
 	    cmocka_unit_test(test_nvml_absent_is_not_found_naming_the_library),
 	    cmocka_unit_test(test_nvml_gpus_from_the_fake_library),
