@@ -37,6 +37,8 @@ NAMES="alpha $(printf 'c%02d ' $(seq 20))"
 hub:
   ingest_url: $URL
   api_listen: 127.0.0.1:$API_PORT
+  stale_after: 1h
+  offline_after: 2h
   migrations_dir: $FL_ROOT/sql/hub
   web_dir: $FL_ROOT/web
 clusters:
@@ -106,12 +108,14 @@ account() {
 	check_eq "$c: no sequence number committed twice" 0 "$dup"
 	check_eq "$c: no frame dropped or rejected" "0 0" "$dropped $rejected"
 	# A frame whose ack timed out stays queued and may then be superseded although the hub committed it:
-	# such a frame is counted twice, so the sum may exceed the frames used by at most the timeouts.
-	noack=$(stopped_total "$c" no_ack)
+	# such a frame is counted twice, so the sum may exceed the frames used by at most the timeouts. So may
+	# a frame answered `retry` whose COMMIT the database carried out while the hub's connection to it broke
+	# (PostgreSQL cannot tell the client the outcome of a COMMIT it lost the connection during).
+	noack=$(($(stopped_total "$c" no_ack) + $(stopped_total "$c" retry)))
 	sum=$((committed + superseded + spooled))
 	check_eq "$c: each of the $used frames committed once, superseded by a newer full, or still spooled" true \
 		"$([ "$sum" -ge "$used" ] && [ "$sum" -le $((used + noack)) ] && echo true ||
-			echo "false: $committed committed + $superseded superseded + $spooled spooled, $noack ack timeouts")"
+			echo "false: $committed committed + $superseded superseded + $spooled spooled, $noack ack timeouts and retries")"
 }
 
 start_hub
@@ -121,14 +125,14 @@ spoke_yaml alpha 30
 # --- 1. the hub is killed with SIGKILL mid-stream --------------------------------------------------------
 start_spoke alpha
 A=$SPOKE_PID
-wait_frames alpha 3 30
+wait_frames alpha 3 60
 check_eq "alpha streams before the kill" true "$([ "$(frames alpha)" -ge 3 ] && echo true || echo false)"
 kill -KILL "$HUB_PID"
 wait "$HUB_PID" 2>/dev/null
 before=$(frames alpha)
 sleep 3 # the spoke spools what it cannot deliver
 start_hub
-wait_frames alpha $((before + 4)) 30
+wait_frames alpha $((before + 4)) 60
 check_eq "alpha's stream resumes after the hub restarts" true \
 	"$([ "$(frames alpha)" -ge $((before + 4)) ] && echo true || echo false)"
 stop_spoke "$A"
@@ -145,7 +149,7 @@ max_before=$(fl_sql "SELECT max(seq) FROM ingest_log WHERE cluster_name='alpha'"
 n=$(frames alpha)
 start_spoke alpha
 A=$SPOKE_PID
-wait_frames alpha $((n + 2)) 30
+wait_frames alpha $((n + 2)) 60
 stop_spoke "$A"
 check_eq "after a restart the spoke id is the same" "$ids_before" \
 	"$(fl_sql "SELECT count(DISTINCT spoke_id) FROM ingest_log WHERE cluster_name='alpha'")"
@@ -159,7 +163,7 @@ account alpha
 # --- 3. PostgreSQL stopped for 30 s under a steady stream -----------------------------------------------
 start_spoke alpha
 A=$SPOKE_PID
-wait_frames alpha $(($(frames alpha) + 2)) 30
+wait_frames alpha $(($(frames alpha) + 2)) 60
 fl_pg_stop
 sleep 5
 check_eq "/readyz says 503 while the database is down" 503 "$(curl -s -o /dev/null -w '%{http_code}' "$API/readyz")"
@@ -167,8 +171,9 @@ sleep 25
 check_eq "the hub survived 30 s without its database" 0 "$(kill -0 "$HUB_PID" 2>/dev/null; echo $?)"
 fl_pg_start "$T/pg"
 n=$(frames alpha)
-wait_frames alpha $((n + 3)) 60
+wait_frames alpha $((n + 3)) 120
 check_eq "frames land again once the database is back" true "$([ "$(frames alpha)" -ge $((n + 3)) ] && echo true || echo false)"
+fl_wait_until 60 '[ "$(curl -s -o /dev/null -w "%{http_code}" "$API/readyz")" = 200 ]'
 check_eq "/readyz is 200 again" 200 "$(curl -s -o /dev/null -w '%{http_code}' "$API/readyz")"
 stop_spoke "$A"
 check_eq "refusals during the outage were counted as db_error" true \
@@ -182,6 +187,10 @@ for c in $(printf 'c%02d ' $(seq 20)); do
 	pids+=("$SPOKE_PID")
 done
 sleep 60
+# A loaded machine may have landed fewer in that minute: the spokes run on until each has 20 (at most 3 more
+# minutes), so the check is that all twenty stream side by side, not how fast this machine is.
+fewest() { for c in $(printf 'c%02d ' $(seq 20)); do frames "$c"; done | sort -n | head -n 1; }
+fl_wait_until 180 '[ "$(fewest)" -ge 20 ]'
 for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
 for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
 low=1000
@@ -191,7 +200,7 @@ for c in $(printf 'c%02d ' $(seq 20)); do
 	f=$(frames "$c")
 	[ "$f" -lt "$low" ] && low=$f
 done
-check_eq "every one of the twenty spokes landed frames all minute (fewest: $low)" true "$([ "$low" -ge 20 ] && echo true || echo false)"
+check_eq "every one of the twenty spokes landed at least 20 frames side by side (fewest: $low)" true "$([ "$low" -ge 20 ] && echo true || echo false)"
 check_eq "per-cluster order respected: a higher seq never committed before a lower one" 0 \
 	"$(fl_sql "SELECT count(*) FROM (SELECT received_at < lag(received_at) OVER w AS back FROM ingest_log
 	        WINDOW w AS (PARTITION BY cluster_name, spoke_id ORDER BY seq)) x WHERE back")"
@@ -203,7 +212,7 @@ sed -i 's/^interval: 1s/interval: 1h/; s/^heartbeat: 10s/heartbeat: 1s/' "$T/c01
 before=$(fl_sql "SELECT last_frame_at FROM cluster WHERE name='c01'")
 start_spoke c01
 C=$SPOKE_PID
-sleep 5
+fl_wait_until 60 '[ "$(fl_sql "SELECT count(*) FROM ingest_log WHERE cluster_name='"'c01'"' AND kind='"'heartbeat'"'")" -ge 2 ]'
 stop_spoke "$C"
 check_eq "a quiet spoke (interval 1h) sent heartbeats, committed like frames" t \
 	"$(fl_sql "SELECT count(*) >= 2 FROM ingest_log WHERE cluster_name='c01' AND kind='heartbeat'")"

@@ -63,7 +63,7 @@ parts() { fl_sql "SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_i
 
 start_hub
 P="node_utilization_history"
-fl_wait_until 10 '[ "$(parts)" == "${P}_$(day 0),${P}_$(day 1),${P}_$(day 2),${P}_default" ]'
+fl_wait_until 60 '[ "$(parts)" == "${P}_$(day 0),${P}_$(day 1),${P}_$(day 2),${P}_default" ]'
 check_eq "day partitions for today and 2 days ahead, plus DEFAULT" "${P}_$(day 0),${P}_$(day 1),${P}_$(day 2),${P}_default" "$(parts)"
 
 # --- each committed frame appends its nodes' figures --------------------------------------------------------
@@ -120,7 +120,8 @@ fl_sql "CREATE TABLE moved AS SELECT * FROM ${P}_$(day 2); DROP TABLE ${P}_$(day
 fl_sql "INSERT INTO $P VALUES ('alpha', 'future', now() + interval '2 days', 4)"
 check_eq "the future row sits in DEFAULT for now" 1 "$(fl_sql "SELECT count(*) FROM ${P}_default WHERE node_name='future'")"
 start_hub
-fl_wait_until 10 '[ -z "$(fl_sql "SELECT relname FROM pg_class WHERE relname = '"'${P}_$OLD'"'")" ]'
+# The upkeep logs its counts once it has done everything (drop, create, move): wait for that line.
+fl_wait_until 60 'grep -q "day partitions created, 1 dropped" "$T/hub.log"'
 check_eq "the partition past retention is dropped" "" "$(fl_sql "SELECT relname FROM pg_class WHERE relname = '${P}_$OLD'")"
 check_eq "a partition within retention stays, with its row" 1 "$(fl_sql "SELECT count(*) FROM ${P}_$KEEP")"
 check_eq "DEFAULT rows past retention are deleted" 0 "$(fl_sql "SELECT count(*) FROM $P WHERE node_name='stray'")"

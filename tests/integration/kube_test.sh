@@ -96,7 +96,7 @@ sources:
     kubeconfig: $2
     page_limit: 5
     max_object_bytes: 65536
-    sync_timeout: 3s
+    sync_timeout: 30s
     watch_timeout: 30s
     debounce: 500ms
 YAML
@@ -153,7 +153,7 @@ tls_kubeconfig "$T/tlskubeconfig" "$T/ca.pem"
 tls_kubeconfig "$T/wrongca" "$T/other.pem"
 spoke_yaml "$T/tls.yaml" tlskubeconfig
 spoke_yaml "$T/tlsbad.yaml" wrongca
-for ((i = 0; i < 50; i++)); do (exec 3<>"/dev/tcp/127.0.0.1/$TLS_PORT") 2>/dev/null && break; sleep 0.1; done
+for ((i = 0; i < 300; i++)); do (exec 3<>"/dev/tcp/127.0.0.1/$TLS_PORT") 2>/dev/null && break; sleep 0.1; done
 out=$("$BIN/fleetlens-spoke" --config "$T/tls.yaml" --once --dry-run 2>"$T/tls.err")
 check_eq "HTTPS with certificate-authority-data and a client certificate: dry-run exits 0" 0 $?
 check_eq "HTTPS: the 13 nodes are in the frame" 13 "$(jq '.nodes | length' <<<"$out" 2>/dev/null)"
@@ -193,6 +193,8 @@ expected() {
 hub_rows() {
 	fl_sql "SELECT coalesce(json_agg(json_build_array(name, gpu_count, gpu_allocation, status)), '[]') FROM node WHERE cluster_name='alpha'" | jq -c 'sort'
 }
+# settled: "yes" once the hub's node rows equal the stand-in's (the spoke's deltas have landed)
+settled() { [ "$(jq -c '.rows' <<<"$(expected)")" == "$(hub_rows)" ] && echo yes || echo no; }
 compare_all() { # compare_all LABEL
 	local exp ov j
 	exp=$(expected)
@@ -214,7 +216,7 @@ fl_wait_http "$API/healthz" 30 || { cat "$T/hub.log"; check_eq "hub answers /hea
 # --- the spoke: first frame as soon as the lists are done ----------------------------------------------
 "$BIN/fleetlens-spoke" --config "$T/alpha.yaml" >"$T/spoke.log" 2>&1 &
 SPOKE_PID=$!
-ms=$(wait_for 15 bash -c "[ \"\$(psql -h '$FL_PG_DIR' -U postgres -d fleetlens -tAqc \"SELECT count(*) FROM node WHERE cluster_name='alpha'\")\" == 13 ] && echo yes")
+ms=$(wait_for 60 bash -c "[ \"\$(psql -h '$FL_PG_DIR' -U postgres -d fleetlens -tAqc \"SELECT count(*) FROM node WHERE cluster_name='alpha'\")\" == 13 ] && echo yes")
 check_eq "first frame reached the hub (13 nodes) with interval 1h" yes "$([ "$ms" != timeout ] && echo yes)"
 c=$(counts)
 check_eq "initial sync: paged lists (13 nodes / 5 = 3 pages, 15 live pods / 5 = 3 pages)" "3 3" \
@@ -233,20 +235,21 @@ check_eq "steady state: 0 list calls in 3 s" 0 \
 # --- changes that matter reach the hub without waiting for the interval ---------------------------------
 faulty0=$(curl -s "$API/v1/clusters/overview?cluster=alpha" | jq '.data.faultyNodes')
 curl -s -X POST "$KUBE/control/node?name=amd-2&ready=False" >/dev/null
-ms=$(wait_for 5 bash -c "[ \"\$(psql -h '$FL_PG_DIR' -U postgres -d fleetlens -tAqc \"SELECT status FROM node WHERE cluster_name='alpha' AND name='amd-2'\")\" == NotReady ] && echo yes")
-check_eq "amd-2 NotReady reaches the hub within 5 s (took ${ms} ms)" yes "$([ "$ms" != timeout ] && echo yes)"
+ms=$(wait_for 60 bash -c "[ \"\$(psql -h '$FL_PG_DIR' -U postgres -d fleetlens -tAqc \"SELECT status FROM node WHERE cluster_name='alpha' AND name='amd-2'\")\" == NotReady ] && echo yes")
+check_eq "amd-2 NotReady reaches the hub without waiting for the 1 h interval (took ${ms} ms)" yes "$([ "$ms" != timeout ] && echo yes)"
 curl -s -X POST "$KUBE/control/node?name=nv-4&taint=nvidia.com/gpu.unhealthy:NoSchedule" >/dev/null
-ms=$(wait_for 5 faulty_is $((faulty0 + 2)))
-check_eq "a fault taint on nv-4 makes it faulty at the hub within 5 s (took ${ms} ms)" yes "$([ "$ms" != timeout ] && echo yes)"
+ms=$(wait_for 60 faulty_is $((faulty0 + 2)))
+check_eq "a fault taint on nv-4 makes it faulty at the hub without waiting for the 1 h interval (took ${ms} ms)" yes "$([ "$ms" != timeout ] && echo yes)"
 curl -s -X POST "$KUBE/control/node?name=nv-0&taint=nvidia.com/gpu:NoExecute" >/dev/null
 curl -s -X POST "$KUBE/control/node?name=nv-1&allocatable=nvidia.com/gpu:6" >/dev/null
-sleep 2
+wait_for 60 settled >/dev/null
 compare_all "after NotReady, fault taint, benign taint, allocatable drop"
 check_eq "no list call for any of it" "3 3" "$(counts | jq -r '"\(.list.nodes) \(.list.pods)"')"
 
 # --- 410 Gone: exactly one relist of that kind -------------------------------------------------------------
 curl -s -X POST "$KUBE/control/expire?kind=nodes" >/dev/null
-sleep 2
+relisted() { [ "$(counts | jq -r '"\(.list.nodes) \(.list.pods)"')" == "6 3" ] && echo yes || echo no; }
+wait_for 60 relisted >/dev/null
 c=$(counts)
 check_eq "410 on the node watch: exactly one node relist (3 more pages), pods untouched" "6 3" \
 	"$(jq -r '"\(.list.nodes) \(.list.pods)"' <<<"$c")"
@@ -260,14 +263,15 @@ curl -s -X POST "$KUBE/control/delete?kind=pods&uid=pod-infer-serve-nv" >/dev/nu
 curl -s -X POST "$KUBE/control/node?name=cpu-0&ready=False" >/dev/null
 sleep 0.5
 curl -s -X POST "$KUBE/control/node?name=amd-2&ready=True" >/dev/null
-ms=$(wait_for 5 bash -c "[ \"\$(psql -h '$FL_PG_DIR' -U postgres -d fleetlens -tAqc \"SELECT status FROM node WHERE cluster_name='alpha' AND name='amd-2'\")\" == Ready ] && echo yes")
+ms=$(wait_for 60 bash -c "[ \"\$(psql -h '$FL_PG_DIR' -U postgres -d fleetlens -tAqc \"SELECT status FROM node WHERE cluster_name='alpha' AND name='amd-2'\")\" == Ready ] && echo yes")
 check_eq "after a malformed and an oversized event, changes still reach the hub" yes "$([ "$ms" != timeout ] && echo yes)"
+wait_for 60 settled >/dev/null
 compare_all "after a pod deletion"
 # --- a pod that finishes stops matching the field selector: the watch sends DELETED, its GPUs are free --
 pod=$(curl -s "$KUBE/control/objects?kind=pods" | jq -c '.[] | select(.metadata.uid == "pod-train-llm-a-0") | .status.phase = "Succeeded"')
 curl -s -X POST --data-binary "$pod" "$KUBE/control/apply?kind=pods" >/dev/null
 curl -s -X POST "$KUBE/control/node?name=cpu-0&ready=True" >/dev/null # a change that matters carries it
-ms=$(wait_for 5 bash -c "[ \"\$(psql -h '$FL_PG_DIR' -U postgres -d fleetlens -tAqc \"SELECT gpu_allocation FROM node WHERE cluster_name='alpha' AND name='amd-0'\")\" == 3 ] && echo yes")
+ms=$(wait_for 60 bash -c "[ \"\$(psql -h '$FL_PG_DIR' -U postgres -d fleetlens -tAqc \"SELECT gpu_allocation FROM node WHERE cluster_name='alpha' AND name='amd-0'\")\" == 3 ] && echo yes")
 check_eq "a pod turning Succeeded frees its 4 GPUs on amd-0 (7 → 3) at the hub" yes "$([ "$ms" != timeout ] && echo yes)"
 hubq() { psql -h "$FL_PG_DIR" -U postgres -d fleetlens -tAqc "$1"; }
 live_llm=$(curl -s "$KUBE/control/objects?kind=pods" | jq '[.[] | select(any(.metadata.ownerReferences[]?; .uid == "pt-llm-a"))
@@ -277,8 +281,9 @@ check_eq "... the same delta removes the ended pod's row at the hub; its PyTorch
 
 # --- deltas: out-of-cycle frames carry only what changed; a deleted node goes as removed_nodes ----------
 curl -s -X POST "$KUBE/control/delete?kind=nodes&name=cpu-1" >/dev/null
-ms=$(wait_for 5 bash -c "[ \"\$(psql -h '$FL_PG_DIR' -U postgres -d fleetlens -tAqc \"SELECT count(*) FROM node WHERE cluster_name='alpha'\")\" == 12 ] && echo yes")
-check_eq "a deleted node leaves the hub within 5 s (took ${ms} ms)" yes "$([ "$ms" != timeout ] && echo yes)"
+ms=$(wait_for 60 bash -c "[ \"\$(psql -h '$FL_PG_DIR' -U postgres -d fleetlens -tAqc \"SELECT count(*) FROM node WHERE cluster_name='alpha'\")\" == 12 ] && echo yes")
+check_eq "a deleted node leaves the hub without waiting for the 1 h interval (took ${ms} ms)" yes "$([ "$ms" != timeout ] && echo yes)"
+wait_for 60 settled >/dev/null
 compare_all "after a node deletion"
 check_eq "out-of-cycle frames were deltas" yes "$(grep -q 'kind=delta' "$T/spoke.log" && echo yes || echo no)"
 check_eq "only the first frame was full (interval 1h, no want_full)" 1 "$(grep -c 'kind=full' "$T/spoke.log")"

@@ -135,7 +135,7 @@ fl_sql "INSERT INTO rollup_hour VALUES ($(at $OLD));
 start_hub
 # The hours the hub must record: those starting within the retention and ended 60 s ago.
 want_hours() { fl_sql "SELECT count(*) FROM generate_series(to_timestamp(ceil(extract(epoch FROM now() - interval '3 days') / 3600) * 3600), to_timestamp(floor((extract(epoch FROM now()) - 60) / 3600) * 3600 - 3600), interval '1 hour')"; }
-fl_wait_until 30 '[ "$(fl_sql "SELECT count(*) FROM rollup_hour")" == "$(want_hours)" ]'
+fl_wait_until 60 '[ "$(fl_sql "SELECT count(*) FROM rollup_hour")" == "$(want_hours)" ]'
 check_eq "every completed hour of the retention is recorded in rollup_hour" "$(want_hours)" \
 	"$(fl_sql "SELECT count(*) FROM rollup_hour")"
 check_eq "... none that is not completed 60 s ago or starts before the retention" 0 \
@@ -186,7 +186,7 @@ H4=$((H3 - 3600))
 fl_sql "DELETE FROM workload_hourly_stats WHERE workload_uid='lw-2'; DELETE FROM rollup_hour WHERE stat_hour = $(at $H4)"
 stop_hub
 start_hub
-fl_wait_until 10 '[ "$(fl_sql "SELECT count(*) FROM rollup_hour WHERE stat_hour = $(at $H4)")" == 1 ]'
+fl_wait_until 60 '[ "$(fl_sql "SELECT count(*) FROM rollup_hour WHERE stat_hour = $(at $H4)")" == 1 ]'
 check_eq "a restarted hub rolls up only the hour missing from rollup_hour" "1 0 0" \
 	"$(metric fleetlens_hub_rollup_hours_total) $(fl_sql "SELECT count(*) FROM workload_hourly_stats WHERE workload_uid='lw-2'") $(fl_sql "SELECT count(*) FROM cluster_hourly_stats WHERE stat_hour = $(at $H4)")"
 fl_sql "INSERT INTO workload_hourly_stats (cluster_name, workload_uid, namespace, workload_name, workload_type, workload_status, stat_hour, allocated_gpu_count, requested_gpu_count, avg_utilization, max_utilization, min_utilization, p50_utilization, p95_utilization, avg_replica_count, max_replica_count, min_replica_count, sample_count) VALUES ('alpha', 'lw-2', 'lens-a', 'lens-serve', 'Deployment', 'Running', $(at $H2), 2, 2, 80, 80, 80, 80, 80, 1, 1, 1, 1)"

@@ -186,7 +186,7 @@ check_eq "nvidia: both node label spellings (Hostname, hostname) are read" "4" \
 	"$(jq '[.gpus[] | select(.utilization != null) | .node] | unique | length' "$T/dry_nvidia.json")"
 
 # --- 1b. the lens preset: utilization, and the storage and RDMA figures as Lens computes them ----------
-for ((i = 0; i < 100; i++)); do # 5 s of counter samples
+for ((i = 0; i < 300; i++)); do # 5 s of counter samples (waiting up to 60 s for them)
 	n=$(curl -s "$PROM/api/v1/query" --data-urlencode 'query=count_over_time(rdma_stat_rx_bytes[5s])' |
 		jq -r '.data.result[0].value[1] // 0' 2>/dev/null)
 	[ "${n:-0}" -ge 4 ] 2>/dev/null && break
@@ -290,8 +290,11 @@ spoke_yaml "$T/slow.yaml" "url: http://127.0.0.1:$SLOW_PORT" "preset: amd" "time
 start=$(date +%s)
 "$BIN/fleetlens-spoke" --config "$T/slow.yaml" --once >"$T/once3.log" 2>&1
 check_eq "Prometheus slow: the frame is still acknowledged" 0 $?
-check_eq "Prometheus slow: one timeout, not one per query (under 4 s)" 1 $(($(date +%s) - start < 4))
-check_contains "Prometheus slow: the log names the timeout" "within 1000 ms" "$(cat "$T/once3.log")"
+# Counted in the log, not timed against the wall clock (a loaded machine is slow to start the spoke): one
+# query timed out, the others were skipped. The loose time bound only rules out waiting on every query.
+check_eq "Prometheus slow: one timeout, not one per query" "1 1" \
+	"$(grep -c 'within 1000 ms' "$T/once3.log") $(grep -c 'other queries are skipped' "$T/once3.log")"
+check_eq "... and the cycle did not wait on each query in turn (under 60 s)" 1 $(($(date +%s) - start < 60))
 unknown_checks "Prometheus slow" "$T/once3.log"
 
 start_prometheus

@@ -76,7 +76,7 @@ same() { [ "$(nodes_of "$A" "$1")" = "$(nodes_of "$B" "$1")" ] && [ "$(ov_of "$A
 spoke_yaml "$T/alpha_a.yaml" alpha "$ING_A" 30s
 "$BIN/fleetlens-spoke" --config "$T/alpha_a.yaml" --once >"$T/spoke.log" 2>&1
 check_eq "alpha --once to hub A is acknowledged" 0 $?
-fl_wait_until 10 'same alpha'
+fl_wait_until 60 'same alpha'
 check_num "hub B serves alpha's nodes without having received a frame" 7 "$(nodes_of "$B" alpha | jq length)"
 check_eq "... the same rows, overview, status and last frame time as hub A" 1 "$(same alpha && echo 1 || echo 0)"
 check_eq "... online on both" "online online" "$(seen_of "$A" alpha | cut -d' ' -f1) $(seen_of "$B" alpha | cut -d' ' -f1)"
@@ -85,7 +85,7 @@ check_eq "... and equal to the database" "$(db_nodes alpha)" \
 spoke_yaml "$T/beta_b.yaml" beta "$ING_B" 30s
 "$BIN/fleetlens-spoke" --config "$T/beta_b.yaml" --once >>"$T/spoke.log" 2>&1
 check_eq "beta --once to hub B is acknowledged" 0 $?
-fl_wait_until 10 'same beta'
+fl_wait_until 60 'same beta'
 check_eq "hub A serves beta as hub B does" 1 "$(same beta && echo 1 || echo 0)"
 notes=$(curl -s "$B/metrics" | awk '$1 == "fleetlens_hub_peer_notifications_total" {print $2}')
 check_eq "hub B counted A's frame as a peer notification" 1 "$([ "${notes:-0}" -ge 1 ] && echo 1 || echo 0)"
@@ -96,11 +96,12 @@ spoke_yaml "$T/run_a.yaml" alpha "$ING_A" 1s spool
 spoke_yaml "$T/run_b.yaml" alpha "$ING_B" 1s spool
 "$BIN/fleetlens-spoke" --config "$T/run_a.yaml" >"$T/run_a.log" 2>&1 &
 SPOKE_PID=$!
-sleep 4
+# Each spoke runs until its hub has acknowledged two frames (not for a fixed time a loaded machine may not meet).
+fl_wait_until 60 '[ "$(grep -c "ack=ok" "$T/run_a.log")" -ge 2 ]'
 kill "$SPOKE_PID" && wait "$SPOKE_PID" 2>/dev/null
 "$BIN/fleetlens-spoke" --config "$T/run_b.yaml" >"$T/run_b.log" 2>&1 &
 SPOKE_PID=$!
-sleep 4
+fl_wait_until 60 '[ "$(grep -c "ack=ok" "$T/run_b.log")" -ge 2 ]'
 kill "$SPOKE_PID" && wait "$SPOKE_PID" 2>/dev/null
 SPOKE_PID=""
 SID=$(fl_sql "SELECT spoke_id FROM cluster WHERE name='alpha'")
@@ -109,7 +110,7 @@ check_eq "one spoke stream across both hubs, every seq committed once, none miss
 	"$(fl_sql "SELECT count(DISTINCT seq) || ' ' || count(*) FROM ingest_log WHERE spoke_id='$SID'")"
 check_eq "... hub A acknowledged some of them, hub B the rest" "1 1" \
 	"$([ "$(grep -c 'ack=ok' "$T/run_a.log")" -ge 1 ] && echo 1 || echo 0) $([ "$(grep -c 'ack=ok' "$T/run_b.log")" -ge 1 ] && echo 1 || echo 0)"
-fl_wait_until 10 'same alpha'
+fl_wait_until 60 'same alpha'
 check_eq "after the move both APIs agree" 1 "$(same alpha && echo 1 || echo 0)"
 check_eq "... and equal the database" "$(db_nodes alpha)" \
 	"$(nodes_of "$A" alpha | jq -c '[.[] | [.[0], .[1], (if .[2] == null then null else (.[2] * 100 | round / 100) end), .[3]]]')"
@@ -131,11 +132,11 @@ check_eq "hub B's API keeps them" "$BEFORE_API" "$(nodes_of "$B" alpha)"
 fl_pg_as_owner "$FL_PG_BIN/pg_ctl" -D "$FL_PG_DIR/data" -m fast -w stop >/dev/null
 sleep 1
 fl_pg_start "$FL_PG_DIR"
-fl_wait_until 30 '[ "$(curl -s "$B/metrics" | awk '"'"'$1 == "fleetlens_hub_peer_connected" {print $2}'"'"')" = 1 ]'
+fl_wait_until 60 '[ "$(curl -s "$B/metrics" | awk '"'"'$1 == "fleetlens_hub_peer_connected" {print $2}'"'"')" = 1 ]'
 spoke_yaml "$T/beta_a.yaml" beta "$ING_A" 30s
-fl_wait_until 30 '"$BIN/fleetlens-spoke" --config "$T/beta_a.yaml" --once >>"$T/spoke.log" 2>&1'
+fl_wait_until 60 '"$BIN/fleetlens-spoke" --config "$T/beta_a.yaml" --once >>"$T/spoke.log" 2>&1'
 check_eq "after the restart a frame to hub A is acknowledged" 0 $?
-fl_wait_until 15 'same beta'
+fl_wait_until 60 'same beta'
 check_eq "... and hub B follows it again" 1 "$(same beta && echo 1 || echo 0)"
 
 kill "$HUB_A" "$HUB_B"

@@ -222,7 +222,7 @@ stamp() { ssql "SELECT updated_at FROM workload_statistic WHERE workload_id='$1'
 wmetric() { metric "fleetlens_hub_safe_workload_rows_total{op=\"$1\"}"; }
 cycles() { # cycles N: waits for N more committed sync cycles
 	local want=$(($(metric 'fleetlens_hub_safe_sync_total{result="ok"}') + $1))
-	fl_wait_until 15 '[ "$(metric "fleetlens_hub_safe_sync_total{result=\"ok\"}")" -ge $want ]'
+	fl_wait_until 60 '[ "$(metric "fleetlens_hub_safe_sync_total{result=\"ok\"}")" -ge $want ]'
 }
 SAFE_LIVE=$(fl_sql "SELECT count(*) FROM gpu_workload WHERE safe_workload_id <> '' AND status IN ('Running','Pending')")
 check_eq "the sim's live PyTorchJobs (and only they) are SaFE workloads, labelled with their own name" \
@@ -241,7 +241,7 @@ hour_row alpha "$U1" 2 20.125 90
 hour_row alpha "$U1" 4 99 99 # older than three hours: not counted
 hour_row beta "$U2" 1 10 10
 hour_row alpha "$N1" 1 50 50 # not a SaFE workload: no row whatever its figures
-fl_wait_until 15 '[ "$(ssql "SELECT count(*) FROM workload_statistic")" = 2 ]'
+fl_wait_until 60 '[ "$(ssql "SELECT count(*) FROM workload_statistic")" = 2 ]'
 check_eq "alpha's SaFE workload: keyed by its id, cluster = safe_cluster_id, uid, workspace = namespace, avg (40+20.125)/2, max 90, 2 hours" \
 	"tw-alpha|$W1|$U1|training|30.06|90.00|2" "$(srow "$W1")"
 check_eq "beta's: cluster = its primus-safe.cluster.id label (over safe_cluster_id)" \
@@ -267,11 +267,11 @@ check_eq "... counted as touch (both rows, each cycle), not update" "$upd0 1" \
 # An earlier dispatch of the same SaFE workload (an ended object with the same label) counts its hours too.
 fl_sql "INSERT INTO gpu_workload (cluster_name, uid, kind, namespace, name, status, safe_workload_id, ended_at) VALUES ('alpha', 'earlier-dispatch', 'PyTorchJob', 'training', '$W1', 'Failed', '$W1', now() - interval '30 minutes')"
 hour_row alpha earlier-dispatch 1 60 95
-fl_wait_until 10 '[ "$(srow "$W1")" = "tw-alpha|$W1|$U1|training|40.04|95.00|2" ]'
+fl_wait_until 60 '[ "$(srow "$W1")" = "tw-alpha|$W1|$U1|training|40.04|95.00|2" ]'
 check_eq "an earlier dispatch's hourly rows count: avg (40+20.125+60)/3, max 95, still 2 distinct hours, the live object's uid" \
 	"tw-alpha|$W1|$U1|training|40.04|95.00|2" "$(srow "$W1")"
 hour_row beta "$U2" 2 1e9 1e9
-fl_wait_until 10 '[ "$(srow "$W2")" = "tw-beta|$W2|$U2|$NS2|55.00|100.00|2" ]'
+fl_wait_until 60 '[ "$(srow "$W2")" = "tw-beta|$W2|$U2|$NS2|55.00|100.00|2" ]'
 check_eq "an hourly figure of 1e9 counts as 100: avg (10+100)/2, max 100" "tw-beta|$W2|$U2|$NS2|55.00|100.00|2" "$(srow "$W2")"
 cycles 1
 check_num "figure changes counted as updates" 1 "$(( $(wmetric update) >= upd0 + 2 ))"
@@ -280,11 +280,11 @@ check_num "figure changes counted as updates" 1 "$(( $(wmetric update) >= upd0 +
 ssql "DELETE FROM workload_statistic WHERE workload_id='$W2'" >/dev/null
 ssql "INSERT INTO workload_statistic (workload_id, workload_uid, cluster, workspace, statistic_type, avg_gpu_usage_3h, max_gpu_usage_3h, data_points_count)
 	VALUES ('$W2', NULL, 'default', 'x', '3h', 1, 1, 1), ('$W2', NULL, 'default', 'x', '3h', 2, 2, 2), ('$W2', NULL, 'default', 'x', '1d', 3, 3, 3)" >/dev/null
-fl_wait_until 10 '[ "$(srow "$W2")" = "tw-beta|$W2|$U2|$NS2|55.00|100.00|2" ]'
+fl_wait_until 60 '[ "$(srow "$W2")" = "tw-beta|$W2|$U2|$NS2|55.00|100.00|2" ]'
 check_eq "the lowest id of ($W2, 3h) is rewritten: cluster, uid, workspace, figures" "tw-beta|$W2|$U2|$NS2|55.00|100.00|2" "$(srow "$W2")"
 check_eq "... the second 3h row and the 1d row are left as they were" "default|2.00|3h default|3.00|1d" \
 	"$(ssql "SELECT string_agg(cluster||'|'||avg_gpu_usage_3h||'|'||statistic_type, ' ' ORDER BY id) FROM workload_statistic WHERE workload_id='$W2' AND id > (SELECT min(id) FROM workload_statistic WHERE workload_id='$W2')")"
-fl_wait_until 5 '[ "$(metric fleetlens_hub_safe_duplicate_rows)" = 1 ]'
+fl_wait_until 60 '[ "$(metric fleetlens_hub_safe_duplicate_rows)" = 1 ]'
 check_num "... and the duplicate is reported" 1 "$(metric fleetlens_hub_safe_duplicate_rows)"
 ssql "DELETE FROM workload_statistic WHERE workload_id='$W2' AND id > (SELECT min(id) FROM workload_statistic WHERE workload_id='$W2')" >/dev/null
 
@@ -293,7 +293,7 @@ LONG=$(printf 'w%.0s' {1..70})
 fl_sql "INSERT INTO gpu_workload (cluster_name, uid, kind, namespace, name, status, safe_workload_id) VALUES ('alpha', 'long-id-uid', 'Job', 'research', 'long', 'Running', '$LONG')"
 hour_row alpha long-id-uid 1 5 5
 sk0=$(wmetric skipped)
-fl_wait_until 10 '[ "$(wmetric skipped)" -gt "$sk0" ]'
+fl_wait_until 60 '[ "$(wmetric skipped)" -gt "$sk0" ]'
 check_eq "a 70-character SaFE id is skipped and counted" 1 "$(( $(wmetric skipped) > sk0 ))"
 check_eq "... never written, and the other rows are still right" "0 2" \
 	"$(ssql "SELECT count(*) FILTER (WHERE workload_uid='long-id-uid')||' '||count(*) FILTER (WHERE statistic_type='3h') FROM workload_statistic")"
@@ -331,7 +331,7 @@ check_eq "... seed 8's SaFE workloads have no hourly rows: no rows for them; bet
 "$BIN/fleetlens-spoke" --config "$T/beta_run.yaml" >"$T/run.log" 2>&1 &
 SPOKE_PID=$!
 B0=$(fl_sql "SELECT count(*) FROM ingest_log WHERE cluster_name='beta'")
-fl_wait_until 40 '[ "$(fl_sql "SELECT count(*) FROM ingest_log WHERE cluster_name='"'beta'"'")" -ge $((B0 + 12)) ]'
+fl_wait_until 120 '[ "$(fl_sql "SELECT count(*) FROM ingest_log WHERE cluster_name='"'beta'"'")" -ge $((B0 + 12)) ]'
 kill "$SPOKE_PID" && wait "$SPOKE_PID" 2>/dev/null
 SPOKE_PID=""
 check_eq "12 cycles of the running spoke were committed" 1 \
@@ -351,7 +351,7 @@ OLD=$(fl_sql "SELECT uid FROM gpu_workload WHERE status='Deleted' ORDER BY uid L
 fl_sql "UPDATE gpu_workload SET ended_at = now() - interval '4 days' WHERE uid='$OLD'"
 BEFORE=$(fl_sql "SELECT count(*) FROM gpu_workload")
 start_hub
-fl_wait_until 10 '[ "$(fl_sql "SELECT count(*) FROM gpu_workload WHERE uid='"'$OLD'"'")" = 0 ]'
+fl_wait_until 60 '[ "$(fl_sql "SELECT count(*) FROM gpu_workload WHERE uid='"'$OLD'"'")" = 0 ]'
 check_num "a workload that ended 4 days ago (retention 3d) is deleted at start" "$((BEFORE - 1))" "$(fl_sql "SELECT count(*) FROM gpu_workload")"
 day() { date -u -d "@$(($(date +%s) + $1 * 86400))" +%Y%m%d; }
 P=workload_utilization_history
