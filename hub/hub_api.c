@@ -125,7 +125,8 @@ static int route_readyz(hub_req *r)
 		int64_t now = fl_mono_ms(), last = atomic_load(&r->api->db_log_ms);
 		if (now - last >= 10000 && atomic_compare_exchange_strong(&r->api->db_log_ms, &last, now))
 			fl_warn("api: not ready: %s", err);
-		return hub_api_error(r, 503, "not ready: %s", err);
+		/* /readyz needs no token: libpq's words (host, port, user) stay in the log. */
+		return hub_api_error(r, 503, "not ready: database unavailable");
 	}
 	return hub_api_ok(r, json_pack("{s:s}", "status", "ready"));
 }
@@ -135,9 +136,11 @@ static int route_metrics(hub_req *r)
 	hub_api *api = r->api;
 	char *text = NULL;
 	size_t len = 0;
-	if (hub_metrics_render(api->reg, fl_now_ms(), api->cfg->stale_after_ms, api->cfg->offline_after_ms, &text,
-	                       &len) != FL_OK ||
-	    hub_metrics_render_api(api->view, &text, &len) != FL_OK) {
+	/* Per-cluster series only for the clusters the token may see; the process-wide counters for every
+	 * token (README, Access). */
+	if (hub_metrics_render(api->reg, r->scope, fl_now_ms(), api->cfg->stale_after_ms, api->cfg->offline_after_ms,
+	                       &text, &len) != FL_OK ||
+	    hub_metrics_render_api(api->view, r->scope, &text, &len) != FL_OK) {
 		free(text);
 		return hub_api_error(r, 500, "out of memory");
 	}
@@ -494,7 +497,8 @@ int hub_api_answer_text(hub_req *r, const char *what, char *json, int rv, const 
 {
 	if (rv != FL_OK || json == NULL) {
 		free(json);
-		if (rv == FL_ENOMEM)
+		/* FL_OK without json: the caller's strdup or dump failed, not the database. */
+		if (rv == FL_ENOMEM || rv == FL_OK)
 			return hub_api_error(r, 500, "out of memory");
 		fl_warn("api: %s: %s", what, err);
 		return hub_api_error(r, 503, "%s are unavailable: the database did not answer", what);

@@ -79,7 +79,8 @@ int hub_api_status_list(hub_req *r, const char *const *allowed, size_t n_allowed
                         const char *out[HUB_QUERY_MAX_STATUSES], size_t *n);
 
 /* Sends json (a whole data value as JSON text, stolen) in the 200 envelope. When rv is not FL_OK or json is
- * NULL: 500 for FL_ENOMEM, else 503 "<what> are unavailable: the database did not answer" (err logged). */
+ * NULL: 500 "out of memory" for FL_ENOMEM and for FL_OK with json NULL (the caller's strdup failed), else
+ * 503 "<what> are unavailable: the database did not answer" (err logged). */
 int hub_api_answer_text(hub_req *r, const char *what, char *json, int rv, const char *err);
 
 /* The API worker's own connection to the hub DB, or NULL (err says why). */

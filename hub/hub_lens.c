@@ -25,13 +25,14 @@
 
 int hub_lens_ok_text(hub_lens_req *q, char *json)
 {
+	/* json NULL: the caller's strdup or dump failed. Lens's code for it (5000), our words. */
 	if (json == NULL)
-		return hub_lens_fail(q, HUB_LENS_UNKNOWN, "Unknown error");
+		return hub_lens_fail(q, HUB_LENS_UNKNOWN, "out of memory");
 	size_t head = strlen(LENS_HEAD), len = strlen(json), tail = strlen(LENS_TAIL);
 	char *env = malloc(head + len + tail + 1);
 	if (env == NULL) {
 		free(json);
-		return hub_lens_fail(q, HUB_LENS_UNKNOWN, "Unknown error");
+		return hub_lens_fail(q, HUB_LENS_UNKNOWN, "out of memory");
 	}
 	memcpy(env, LENS_HEAD, head);
 	memcpy(env + head, json, len);
@@ -65,7 +66,7 @@ int hub_lens_fail(hub_lens_req *q, int code, const char *fmt, ...)
 	char *text = env != NULL ? json_dumps(env, JSON_COMPACT) : NULL;
 	json_decref(env);
 	static const char oom[] =
-	    "{\"meta\":{\"code\":5000,\"message\":\"Unknown error\"},\"data\":null,\"tracing\":null}";
+	    "{\"meta\":{\"code\":5000,\"message\":\"out of memory\"},\"data\":null,\"tracing\":null}";
 	int status = hub_api_ok_text(q->r, text != NULL ? text : oom, text != NULL ? strlen(text) : sizeof(oom) - 1);
 	free(text);
 	return status;

@@ -54,8 +54,8 @@ static const struct {
 
 static const char *const statuses[] = {"online", "stale", "offline", "never_seen"};
 
-int hub_metrics_render(hub_registry *reg, int64_t now_ms, int64_t stale_after_ms, int64_t offline_after_ms, char **out,
-                       size_t *out_len)
+int hub_metrics_render(hub_registry *reg, const bool *scope, int64_t now_ms, int64_t stale_after_ms,
+                       int64_t offline_after_ms, char **out, size_t *out_len)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -129,10 +129,13 @@ int hub_metrics_render(hub_registry *reg, int64_t now_ms, int64_t stale_after_ms
 	for (size_t i = 0; i < n; i++)
 		hub_registry_get(reg, i, &st[i]);
 
-	/* Cluster names are [A-Za-z0-9._-] (checked at config load), so they need no label escaping. */
+	/* Cluster names are [A-Za-z0-9._-] (checked at config load), so they need no label escaping. A
+	 * scoped token sees only its clusters' series (README, Access). */
 	fprintf(f, "# HELP fleetlens_cluster_up 1 for each cluster's current status, 0 for the others.\n"
 	           "# TYPE fleetlens_cluster_up gauge\n");
 	for (size_t i = 0; i < n; i++) {
+		if (scope != NULL && !scope[i])
+			continue;
 		const char *cur = hub_status_of(st[i].last_frame_ms, now_ms, stale_after_ms, offline_after_ms);
 		for (size_t k = 0; k < sizeof(statuses) / sizeof(statuses[0]); k++)
 			fprintf(f, "fleetlens_cluster_up{cluster=\"%s\",status=\"%s\"} %d\n", hub_registry_name(reg, i),
@@ -142,6 +145,8 @@ int hub_metrics_render(hub_registry *reg, int64_t now_ms, int64_t stale_after_ms
 	           "(-1: never seen).\n"
 	           "# TYPE fleetlens_cluster_last_frame_age_seconds gauge\n");
 	for (size_t i = 0; i < n; i++) {
+		if (scope != NULL && !scope[i])
+			continue;
 		double age = st[i].last_frame_ms > 0 ? (double)(now_ms - st[i].last_frame_ms) / 1000.0 : -1.0;
 		fprintf(f, "fleetlens_cluster_last_frame_age_seconds{cluster=\"%s\"} %.3f\n", hub_registry_name(reg, i),
 		        age);
@@ -149,6 +154,8 @@ int hub_metrics_render(hub_registry *reg, int64_t now_ms, int64_t stale_after_ms
 	fprintf(f, "# HELP fleetlens_cluster_gpu_nodes GPU nodes by health, from the cluster's last overview.\n"
 	           "# TYPE fleetlens_cluster_gpu_nodes gauge\n");
 	for (size_t i = 0; i < n; i++) {
+		if (scope != NULL && !scope[i])
+			continue;
 		fprintf(f, "fleetlens_cluster_gpu_nodes{cluster=\"%s\",state=\"healthy\"} %lld\n",
 		        hub_registry_name(reg, i), (long long)st[i].healthy_nodes);
 		fprintf(f, "fleetlens_cluster_gpu_nodes{cluster=\"%s\",state=\"faulty\"} %lld\n",
@@ -212,7 +219,7 @@ void hub_metrics_observe_api(hub_api_route r, int64_t micros)
 	atomic_fetch_add_explicit(&api_sum_us[r], (uint_fast64_t)micros, memory_order_relaxed);
 }
 
-int hub_metrics_render_api(hub_view *view, char **buf, size_t *len)
+int hub_metrics_render_api(hub_view *view, const bool *scope, char **buf, size_t *len)
 {
 	char *text = NULL;
 	size_t n = 0;
@@ -254,13 +261,15 @@ int hub_metrics_render_api(hub_view *view, char **buf, size_t *len)
 		free(text);
 		return FL_ENOMEM;
 	}
+	/* Out of scope clusters stay NULL and print nothing. */
 	for (size_t i = 0; i < nc; i++)
-		snaps[i] = hub_view_get(view, i);
+		if (scope == NULL || scope[i])
+			snaps[i] = hub_view_get(view, i);
 	/* Cluster names are [A-Za-z0-9._-] (checked at config load): no label escaping needed. */
 	fprintf(f, "# HELP fleetlens_cluster_gpus GPUs on healthy GPU nodes from the cluster's last overview.\n"
 	           "# TYPE fleetlens_cluster_gpus gauge\n");
 	for (size_t i = 0; i < nc; i++)
-		if (snaps[i]->has_overview)
+		if (snaps[i] != NULL && snaps[i]->has_overview)
 			fprintf(f,
 			        "fleetlens_cluster_gpus{cluster=\"%s\",state=\"allocatable\"} %lld\n"
 			        "fleetlens_cluster_gpus{cluster=\"%s\",state=\"allocated\"} %lld\n",
@@ -270,22 +279,25 @@ int hub_metrics_render_api(hub_view *view, char **buf, size_t *len)
 	        "# HELP fleetlens_cluster_allocation_rate Percent of allocatable GPUs held by pods (last overview).\n"
 	        "# TYPE fleetlens_cluster_allocation_rate gauge\n");
 	for (size_t i = 0; i < nc; i++)
-		if (snaps[i]->has_overview)
+		if (snaps[i] != NULL && snaps[i]->has_overview)
 			fprintf(f, "fleetlens_cluster_allocation_rate{cluster=\"%s\"} %.17g\n", snaps[i]->name,
 			        snaps[i]->overview.allocation_rate);
 	fprintf(f, "# HELP fleetlens_cluster_gpu_utilization Mean GPU utilization in percent (last overview; "
 	           "absent while the cluster could not measure it).\n"
 	           "# TYPE fleetlens_cluster_gpu_utilization gauge\n");
 	for (size_t i = 0; i < nc; i++)
-		if (snaps[i]->has_overview && (snaps[i]->overview.unknown & FL_OV_UTILIZATION) == 0)
+		if (snaps[i] != NULL && snaps[i]->has_overview && (snaps[i]->overview.unknown & FL_OV_UTILIZATION) == 0)
 			fprintf(f, "fleetlens_cluster_gpu_utilization{cluster=\"%s\"} %.17g\n", snaps[i]->name,
 			        snaps[i]->overview.utilization);
 	fprintf(f, "# HELP fleetlens_cluster_view_nodes Nodes of the cluster in the API's view.\n"
 	           "# TYPE fleetlens_cluster_view_nodes gauge\n");
 	for (size_t i = 0; i < nc; i++)
-		fprintf(f, "fleetlens_cluster_view_nodes{cluster=\"%s\"} %u\n", snaps[i]->name, snaps[i]->n_nodes);
+		if (snaps[i] != NULL)
+			fprintf(f, "fleetlens_cluster_view_nodes{cluster=\"%s\"} %u\n", snaps[i]->name,
+			        snaps[i]->n_nodes);
 	for (size_t i = 0; i < nc; i++)
-		hub_view_release(snaps[i]);
+		if (snaps[i] != NULL)
+			hub_view_release(snaps[i]);
 	free(snaps);
 	if (fclose(f) != 0 || text == NULL) {
 		free(text);

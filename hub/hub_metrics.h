@@ -3,6 +3,7 @@
 #ifndef HUB_METRICS_H
 #define HUB_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,10 +55,11 @@ uint64_t hub_metrics_get(hub_counter c);
 void hub_metrics_reset(void);
 
 /* Renders every metric, with # HELP and # TYPE, as Prometheus text format 0.0.4 into a new malloc'd
- * NUL-terminated buffer (*out, *out_len; the caller frees it). Cluster gauges come from reg at now_ms.
- * FL_OK or FL_ENOMEM. */
-int hub_metrics_render(hub_registry *reg, int64_t now_ms, int64_t stale_after_ms, int64_t offline_after_ms, char **out,
-                       size_t *out_len);
+ * NUL-terminated buffer (*out, *out_len; the caller frees it). Cluster gauges come from reg at now_ms, one
+ * series per cluster that scope marks (hub_registry_count flags in config order, as hub_auth_scope gives
+ * them; NULL: every cluster); the process-wide counters are always all there. FL_OK or FL_ENOMEM. */
+int hub_metrics_render(hub_registry *reg, const bool *scope, int64_t now_ms, int64_t stale_after_ms,
+                       int64_t offline_after_ms, char **out, size_t *out_len);
 
 /* API routes, as labels of the latency histogram (issue 6). */
 typedef enum hub_api_route {
@@ -91,8 +93,9 @@ const char *hub_metrics_route_name(hub_api_route r);
 void hub_metrics_observe_api(hub_api_route r, int64_t micros);
 
 /* Renders the API latency histograms (fleetlens_hub_api_request_duration_seconds{route}) and, from
- * view, the per-cluster overview gauges and the view's size, as Prometheus text appended to the
- * malloc'd buffer *buf of *len bytes (NULL/0 to start one; the caller frees it). FL_OK or FL_ENOMEM. */
-int hub_metrics_render_api(hub_view *view, char **buf, size_t *len);
+ * view, the per-cluster overview gauges of the clusters scope marks (hub_view_count flags; NULL: every
+ * cluster) and the view's size, as Prometheus text appended to the malloc'd buffer *buf of *len bytes
+ * (NULL/0 to start one; the caller frees it). FL_OK or FL_ENOMEM. */
+int hub_metrics_render_api(hub_view *view, const bool *scope, char **buf, size_t *len);
 
 #endif

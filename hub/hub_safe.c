@@ -89,17 +89,27 @@ void hub_safe_metrics_write(FILE *f)
 
 /* --- array literals for unnest($n::type[]) ------------------------------------------------------- */
 
-/* A growing text buffer; on a failed allocation it stays failed (ok = false) and the caller checks once. */
+/* The ceiling of one array literal. A batch is HUB_SAFE_BATCH_ROWS elements of at most HUB_SAFE_NODE_MAX
+ * bytes (the widest column written), each at most 2 * 128 + 3 bytes quoted and escaped: under 13 MB. */
+#define BUF_MAX ((size_t)16 << 20)
+
+/* A growing text buffer of at most BUF_MAX bytes; on a failed allocation (or the ceiling) it stays failed
+ * (ok = false, too_big for the ceiling) and the caller checks once (buf_error). */
 typedef struct buf {
 	char *p;
 	size_t len, cap;
-	bool ok;
+	bool ok, too_big;
 } buf;
 
 static void buf_put(buf *b, const char *s, size_t n)
 {
 	if (!b->ok)
 		return;
+	if (n >= BUF_MAX || b->len + n + 1 > BUF_MAX) {
+		b->ok = false;
+		b->too_big = true;
+		return;
+	}
 	if (b->len + n + 1 > b->cap) {
 		size_t cap = b->cap ? b->cap : 4096;
 		while (cap < b->len + n + 1)
@@ -115,6 +125,16 @@ static void buf_put(buf *b, const char *s, size_t n)
 	memcpy(b->p + b->len, s, n);
 	b->len += n;
 	b->p[b->len] = '\0';
+}
+
+/* For a failed buffer among b[0..n): FL_ELIMIT when one reached BUF_MAX, else FL_ENOMEM, err naming what. */
+static int buf_error(const buf *b, size_t n, const char *what, char err[FL_ERR_LEN])
+{
+	for (size_t k = 0; k < n; k++)
+		if (b[k].too_big)
+			return fl_seterr(err, FL_ELIMIT, "%s: an array parameter passed %zu MiB (a batch of %d rows)",
+			                 what, BUF_MAX >> 20, HUB_SAFE_BATCH_ROWS);
+	return fl_seterr(err, FL_ENOMEM, "out of memory building %s", what);
 }
 
 static void buf_reset(buf *b)
@@ -204,7 +224,7 @@ static int write_updates(PGconn *c, const hub_safe_plan *p, buf b[3], char err[F
 		for (int k = 0; k < 3; k++)
 			buf_put(&b[k], "}", 1);
 		if (!b[0].ok || !b[1].ok || !b[2].ok)
-			return fl_seterr(err, FL_ENOMEM, "out of memory building node_statistic updates");
+			return buf_error(b, 3, "node_statistic updates", err);
 		const char *params[3] = {b[0].p, b[1].p, b[2].p};
 		int rv = hub_sql_exec(c, sql_update, 3, params, PGRES_COMMAND_OK, NULL, "UPDATE node_statistic", err);
 		if (rv != FL_OK)
@@ -231,7 +251,7 @@ static int write_inserts(PGconn *c, const hub_safe_plan *p, buf b[3], char err[F
 		for (int k = 0; k < 3; k++)
 			buf_put(&b[k], "}", 1);
 		if (!b[0].ok || !b[1].ok || !b[2].ok)
-			return fl_seterr(err, FL_ENOMEM, "out of memory building node_statistic inserts");
+			return buf_error(b, 3, "node_statistic inserts", err);
 		const char *params[3] = {b[0].p, b[1].p, b[2].p};
 		int rv =
 		    hub_sql_exec(c, sql_insert, 3, params, PGRES_COMMAND_OK, NULL, "INSERT INTO node_statistic", err);
@@ -257,7 +277,7 @@ static int write_touch(PGconn *c, const char *sql, const int64_t *ids, size_t n,
 		}
 		buf_put(b, "}", 1);
 		if (!b->ok)
-			return fl_seterr(err, FL_ENOMEM, "out of memory building %s", what);
+			return buf_error(b, 1, what, err);
 		const char *params[1] = {b->p};
 		int rv = hub_sql_exec(c, sql, 1, params, PGRES_COMMAND_OK, NULL, what, err);
 		if (rv != FL_OK)
@@ -337,7 +357,7 @@ static int wl_write(PGconn *c, const hub_safe_wl_write *rows, size_t n, bool upd
 			ok = ok && b[k].ok;
 		}
 		if (!ok)
-			return fl_seterr(err, FL_ENOMEM, "out of memory building workload_statistic writes");
+			return buf_error(b, 7, "workload_statistic writes", err);
 		const char *params[7] = {b[0].p, b[1].p, b[2].p, b[3].p, b[4].p, b[5].p, b[6].p};
 		int rv = hub_sql_exec(c, update ? sql_wl_update : sql_wl_insert, 7, params, PGRES_COMMAND_OK, NULL,
 		                      update ? "UPDATE workload_statistic" : "INSERT INTO workload_statistic", err);

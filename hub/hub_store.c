@@ -976,7 +976,8 @@ int hub_store_write_frame(hub_store *s, const fl_proto_frame *f, int64_t recv_ms
 	}
 	rv = cmd(s, "COMMIT", "COMMIT", 0, NULL, err);
 out:
-	if (rv == FL_EDB)
+	/* Any error, not only FL_EDB: a transaction left open would hold the cluster lock for every hub. */
+	if (rv != FL_OK)
 		rollback(s);
 	free(nodes);
 	free(gpus);

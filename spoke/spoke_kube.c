@@ -6,6 +6,7 @@
 #include <curl/curl.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -25,6 +26,9 @@ enum kind { KIND_NODES = 0, KIND_PODS = 1, KIND_REPLICASETS = 2, KIND_JOBS = 3 }
 #define N_KINDS      4
 #define IS_OWNER(k)  ((k) >= KIND_REPLICASETS) /* kinds kept only as owner links */
 #define MAX_ENDED    10000                     /* ended pods remembered until the next snapshot */
+
+/* A stream keeps at most this much body buffer between responses and between watch events. */
+#define KEEP_BUF (1u << 20)
 
 struct spoke_kube;
 
@@ -340,6 +344,18 @@ static void bad_label(spoke_kube *k, const spoke_pod *p)
 	        p->ns, p->name);
 }
 
+/* Gives back a body buffer that a huge page or event grew past KEEP_BUF, once its bytes are used: the
+ * stream thread lives as long as the spoke, and one 200 MiB page must not stay resident until it exits. */
+static void buf_trim(stream *s)
+{
+	if (s->cap > KEEP_BUF) {
+		free(s->buf);
+		s->buf = NULL;
+		s->cap = 0;
+		s->len = 0;
+	}
+}
+
 /* Appends to the body (list) or cuts it into event lines (watch). */
 static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 {
@@ -392,6 +408,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 			if (nl != NULL) {
 				handle_event_line(s, s->buf, s->len);
 				s->len = 0;
+				buf_trim(s);
 				if (s->gone) {
 					return 0;
 				}
@@ -400,6 +417,15 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 		off += take + (nl != NULL ? 1 : 0);
 	}
 	return n;
+}
+
+/* Frees a header list, first wiping libcurl's copies of the lines (one holds the bearer token). */
+static void headers_free(struct curl_slist *h)
+{
+	for (struct curl_slist *i = h; i != NULL; i = i->next) {
+		OPENSSL_cleanse(i->data, strlen(i->data));
+	}
+	curl_slist_free_all(h);
 }
 
 static int on_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
@@ -420,17 +446,28 @@ static long http_get(stream *s, const char *path, bool watch, char err[FL_ERR_LE
 	char tok[SPOKE_KUBE_TOKEN_MAX];
 	char terr[FL_ERR_LEN];
 	if (spoke_kube_creds_token(c, tok, sizeof(tok), terr) != FL_OK) {
+		OPENSSL_cleanse(tok, sizeof(tok)); /* a file too long still filled it */
 		fl_seterr(err, FL_EIO, "token: %s", terr);
 		return -1;
 	}
+	/* A failed append must fail the request: it would otherwise go out without its Authorization. */
 	struct curl_slist *h = curl_slist_append(NULL, "Accept: application/json");
-	if (tok[0] != '\0') {
+	if (h != NULL && tok[0] != '\0') {
 		char auth[SPOKE_KUBE_TOKEN_MAX + 32];
 		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
-		h = curl_slist_append(h, auth);
-		memset(auth, 0, sizeof(auth));
+		struct curl_slist *ha = curl_slist_append(h, auth);
+		OPENSSL_cleanse(auth, sizeof(auth));
+		if (ha == NULL) {
+			headers_free(h);
+		}
+		h = ha;
 	}
-	memset(tok, 0, sizeof(tok));
+	OPENSSL_cleanse(tok, sizeof(tok));
+	if (h == NULL) {
+		fl_seterr(err, FL_ENOMEM, "GET %s: out of memory for the request headers", path);
+		return -1;
+	}
+	buf_trim(s); /* the previous response is used by now */
 	CURL *e = s->curl;
 	curl_easy_reset(e);
 	curl_easy_setopt(e, CURLOPT_URL, url);
@@ -477,7 +514,7 @@ static long http_get(stream *s, const char *path, bool watch, char err[FL_ERR_LE
 	s->max = (size_t)(watch ? k->cfg.max_object_bytes : k->cfg.max_page_bytes);
 	count(k, watch ? &k->st.watch_requests : &k->st.list_requests);
 	CURLcode cc = curl_easy_perform(e);
-	curl_slist_free_all(h);
+	headers_free(h);
 	long status = 0;
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
 	if (s->gone) {

@@ -2,6 +2,7 @@
 #include "spoke_kube_creds.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,10 +45,10 @@ void spoke_kube_creds_free(spoke_kube_creds *c)
 	free(c->ca_pem);
 	free(c->cert_pem);
 	if (c->key_pem != NULL) {
-		memset(c->key_pem, 0, c->key_pem_len);
+		OPENSSL_cleanse(c->key_pem, c->key_pem_len);
 		free(c->key_pem);
 	}
-	memset(c, 0, sizeof(*c));
+	OPENSSL_cleanse(c, sizeof(*c)); /* the token; a memset before the struct's end could be dropped */
 }
 
 static int in_cluster(const char *sa_dir, spoke_kube_creds *out, char err[FL_ERR_LEN])

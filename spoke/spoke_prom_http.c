@@ -3,6 +3,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,10 +161,13 @@ int spoke_prom_http_query(const spoke_prom_config *cfg, const char *query, char 
 		}
 	}
 out:
-	memset(secret, 0, sizeof(secret));
+	OPENSSL_cleanse(secret, sizeof(secret));
 	if (auth != NULL) {
-		memset(auth, 0, strlen(auth));
+		OPENSSL_cleanse(auth, strlen(auth));
 		free(auth);
+	}
+	for (struct curl_slist *i = headers; i != NULL; i = i->next) {
+		OPENSSL_cleanse(i->data, strlen(i->data)); /* libcurl's copy of the Authorization line */
 	}
 	curl_slist_free_all(headers);
 	curl_free(esc);

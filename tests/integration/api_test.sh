@@ -4,7 +4,8 @@
 # in-memory view at start, and every route must answer with exactly those values: clusters and their
 # status, overview and fleet sums (with label filters), nodes (filters, every order, desc, pagination
 # edges), one node, its GPUs, GPU allocation, the heat map; tokens (401, scopes by name and by label,
-# 404 outside the scope), CORS, hostile parameters, 404/405, /metrics, and the loopback-only rule.
+# 404 outside the scope), CORS, hostile parameters, 404/405, /metrics (per-cluster series by scope), the
+# loopback-only rule, and /readyz with the database stopped (no connection detail in the answer).
 # Needs no spoke, so it runs on its own; frames from real spokes land in the same view once they send.
 set -uo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
@@ -416,6 +417,17 @@ check_eq "histogram +Inf bucket equals the count" \
 	"$(awk '/^fleetlens_hub_api_request_duration_seconds_bucket\{route="\/v1\/clusters",le="\+Inf"\}/ {print $2}' <<<"$m")"
 check_contains "view size exported" "fleetlens_hub_view_bytes " "$m"
 check_contains "existing metrics kept" 'fleetlens_cluster_up{cluster="beta",status="stale"} 1' "$m"
+# Per-cluster series follow the token's scope; the process-wide counters are there for every token.
+metric_clusters() { grep -o 'cluster="[^"]*"' | sort -u | sed 's/cluster="\(.*\)"/\1/' | paste -sd' '; }
+check_eq "/metrics for the ops token: every cluster's series" "alpha beta delta gamma" "$(metric_clusters <<<"$m")"
+mb=$(curl -s -H "$BETA" "$API/metrics")
+check_eq "/metrics for a name-scoped token: beta's series only" beta "$(metric_clusters <<<"$mb")"
+check_contains "/metrics for a name-scoped token: its gauges" 'fleetlens_cluster_gpus{cluster="beta",state="allocatable"} 8' "$mb"
+check_contains "/metrics for a name-scoped token: process-wide counters kept" "fleetlens_hub_frames_received_total " "$mb"
+check_contains "/metrics for a name-scoped token: latency histograms kept" \
+	'fleetlens_hub_api_request_duration_seconds_count{route="/v1/nodes"}' "$mb"
+check_eq "/metrics for a label-scoped token: alpha's and gamma's series only" "alpha gamma" \
+	"$(curl -s -H "$EAST" "$API/metrics" | metric_clusters)"
 
 # --- no tokens: loopback only, and said so -----------------------------------------------------------------
 stop_hub
@@ -430,6 +442,18 @@ check_eq "without tokens /v1 answers without one" 6 "$(curl -s "http://127.0.0.1
 if command -v ss >/dev/null; then
 	check_eq "bound to 127.0.0.1 only" "127.0.0.1:$PORT2" "$(ss -Hltn "sport = :$PORT2" | awk '{print $4}' | sort -u | paste -sd' ')"
 fi
+
+# /readyz is open to anyone: with the database down it says so without libpq's words (socket path, port,
+# user), which go to the log instead.
+check_eq "/readyz is 200 with the database up" 200 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT2/readyz")"
+fl_pg_stop
+check_eq "/readyz is 503 with the database down" 503 \
+	"$(curl -s -o "$T/body" -w '%{http_code}' "http://127.0.0.1:$PORT2/readyz")"
+check_eq "/readyz with the database down says only that" "5003 not ready: database unavailable" "$(ecode) $(msg)"
+check_eq "/readyz body holds no host, port or user" "" \
+	"$(grep -oiE "$FL_PG_DIR|PGSQL|port|user|postgres|socket|connection" "$T/body" | head -3)"
+check_contains "the hub logs libpq's detail" "api: not ready: " "$(cat "$T/open.log")"
+check_contains "the logged detail names the server" "$FL_PG_DIR" "$(grep 'api: not ready' "$T/open.log")"
 
 kill "$HUB2_PID" && wait "$HUB2_PID" 2>/dev/null
 HUB2_PID=""

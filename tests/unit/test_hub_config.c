@@ -19,7 +19,8 @@ static char tmpdir[64];
 static const char *write_fixture(const char *name, const char *text)
 {
 	static char path[192];
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	int n = snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	assert_true(n > 0 && (size_t)n < sizeof(path));
 	FILE *f = fopen(path, "w");
 	assert_non_null(f);
 	fputs(text, f);
