@@ -123,7 +123,8 @@ fl_sql "INSERT INTO workload_utilization_history VALUES
 # --- the rollup: rollup_hour cleared, the hub restarted -------------------------------------------------------------
 # Rows past the retention (3 days) go at the upkeep; those within it stay.
 OLD=$((NOW / 3600 * 3600 - 4 * 86400))
-fl_sql "INSERT INTO gpu_pod_history VALUES
+fl_sql "INSERT INTO gpu_pod_history (cluster_name, uid, namespace, name, node_name, gpus, phase, workload_uid,
+	created_at, ended_at) VALUES
 	('alpha', 'gone-old', 'lens-a', 'old-pod', '$N1', 1, 'Succeeded', 'lw-1', now() - interval '5 days', now() - interval '4 days'),
 	('alpha', 'gone-new', 'lens-a', 'new-pod', '$N1', 2, 'Succeeded', 'lw-1', now() - interval '5 hours', now() - interval '1 hour')"
 stop_hub
