@@ -27,7 +27,7 @@ static const char *const hub_keys[] = {"ingest_url",
                                        "tls",
                                        NULL};
 static const char *const tls_keys[] = {"cert_file", "key_file", "ca_file", NULL};
-static const char *const cluster_keys[] = {"name", "labels", "key_file", "safe_cluster_id", NULL};
+static const char *const cluster_keys[] = {"name", "labels", "key_file", "node_key_file", "safe_cluster_id", NULL};
 
 #define TLS_SCHEME "tls+tcp://"
 /* Read by load_api_access, after the clusters (token scopes name them). */
@@ -249,6 +249,23 @@ static int load_labels(hub_cluster_conf *c, fl_yaml_doc *doc, fl_yaml_node label
 	return FL_OK;
 }
 
+/* clusters[].node_key_file (optional): read as key_file is, and it must hold another key than key_file (a node
+ * key equal to the cluster key would let a node agent sign cluster frames after all). */
+static int load_node_key(hub_cluster_conf *c, fl_yaml_doc *doc, fl_yaml_node item, char err[FL_ERR_LEN])
+{
+	int rv = get_path(doc, item, "node_key_file", "", c->node_key_file, sizeof(c->node_key_file), err);
+	if (rv != FL_OK || c->node_key_file[0] == '\0')
+		return rv;
+	fl_yaml_node at = fl_yaml_get(doc, item, "node_key_file");
+	char why[FL_ERR_LEN];
+	if (fl_key_load(c->node_key_file, &c->node_key, why) != FL_OK)
+		return fl_yaml_error(doc, at, "node_key_file", err, "%s", why);
+	if (c->node_key.len == c->key.len && CRYPTO_memcmp(c->node_key.bytes, c->key.bytes, c->key.len) == 0)
+		return fl_yaml_error(doc, at, "node_key_file", err,
+		                     "holds the same key as key_file: the node role needs a key of its own");
+	return FL_OK;
+}
+
 static int load_clusters(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node seq, char err[FL_ERR_LEN])
 {
 	if (seq == 0)
@@ -292,6 +309,8 @@ static int load_clusters(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node seq, ch
 		char why[FL_ERR_LEN];
 		if (fl_key_load(c->key_file, &c->key, why) != FL_OK)
 			return fl_yaml_error(doc, fl_yaml_get(doc, item, "key_file"), "key_file", err, "%s", why);
+		if ((rv = load_node_key(c, doc, item, err)) != FL_OK)
+			return rv;
 		if ((rv = fl_yaml_get_str(doc, item, "safe_cluster_id", false, c->safe_cluster_id,
 		                          sizeof(c->safe_cluster_id), err)) != FL_OK)
 			return rv;
@@ -606,8 +625,10 @@ void hub_config_free(hub_config *cfg)
 {
 	if (cfg == NULL)
 		return;
-	for (size_t i = 0; i < cfg->n_clusters; i++)
+	for (size_t i = 0; i < cfg->n_clusters; i++) {
 		fl_key_wipe(&cfg->clusters[i].key);
+		fl_key_wipe(&cfg->clusters[i].node_key);
+	}
 	free(cfg->clusters);
 	free(cfg->api_tokens);
 	memset(cfg, 0, sizeof(*cfg));

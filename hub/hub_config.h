@@ -1,9 +1,9 @@
 /* hub_config.h — the hub's settings and its registry of clusters, read from clusters.yaml.
  *
  * Every error names FILE:LINE:COL and the key ("clusters.yaml:4:16: key 'stale_after': ..."); unknown
- * keys are errors. Relative paths (web_dir, migrations_dir, key_file, tls.*) resolve against the config
- * file's folder. Each cluster's key is read from its key_file at load time and held only in memory;
- * hub_config_free wipes it. */
+ * keys are errors. Relative paths (web_dir, migrations_dir, key_file, node_key_file, tls.*) resolve against
+ * the config file's folder. Each cluster's key (and node key) is read from its key_file (node_key_file) at
+ * load time and held only in memory; hub_config_free wipes it. */
 #ifndef HUB_CONFIG_H
 #define HUB_CONFIG_H
 
@@ -86,7 +86,11 @@ typedef struct hub_cluster_conf {
 	/* SaFE's cluster id for this cluster (workload_statistic.cluster): the label HUB_SAFE_CLUSTER_LABEL when
 	 * set, else safe_cluster_id, else the name. */
 	char safe_cluster_id[FL_CLUSTER_LEN];
-	fl_key key;                  /* the cluster's HMAC key (FL_KEY_MIN_LEN..FL_KEY_MAX_LEN bytes); secret */
+	fl_key key; /* the cluster's HMAC key (FL_KEY_MIN_LEN..FL_KEY_MAX_LEN bytes); secret */
+	/* clusters[].node_key_file: the node role's own key. When set (node_key.len > 0) it signs node frames
+	 * and nothing else, and key no longer signs node frames; "" / len 0: node frames are signed with key. */
+	char node_key_file[HUB_PATH_LEN]; /* resolved path the node key was read from; "" none */
+	fl_key node_key;                  /* secret; differs from key */
 } hub_cluster_conf;
 
 typedef struct hub_config {
@@ -124,7 +128,8 @@ typedef struct hub_config {
 /* Reads path into cfg (zeroed first). The SaFE settings: hub.safe_database_url, replaced by the
  * environment's FLEETLENS_SAFE_DATABASE_URL whenever that is set (set but empty turns the sync off), and
  * hub.safe_sync_interval; hub.history_retention; hub.node_lost_after. Then, including every cluster's key file (a
- * missing, unreadable, short or long key is an error at that cluster's key_file) and checks the TLS files can be read.
+ * missing, unreadable, short or long key is an error at that cluster's key_file; likewise node_key_file, which
+ * must also hold another key than key_file) and checks the TLS files can be read.
  * env_database_url, when non-NULL and non-empty (the caller passes getenv("FLEETLENS_DATABASE_URL")), overrides
  * hub.database_url, which is then optional. FL_OK, or FL_ECONFIG/FL_EIO/FL_ENOMEM with err filled ("FILE:LINE:COL: key
  * 'K': ..."); on failure cfg holds nothing to free. On success release with hub_config_free. */

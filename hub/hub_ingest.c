@@ -31,15 +31,16 @@ enum {
 	R_BAD_SIGNATURE,
 	R_REPLAY,
 	R_DB_ERROR,
+	R_WRONG_KEY_ROLE,
 	R_COUNT,
 	L_FULL = R_COUNT,
 	L_COUNT
 };
-static const char *const reason_names[R_COUNT] = {"malformed",     "oversized", "unknown_cluster",
-                                                  "bad_signature", "replay",    "db_error"};
-static const hub_counter reason_counters[R_COUNT] = {HUB_M_REJECTED_MALFORMED,       HUB_M_REJECTED_OVERSIZED,
-                                                     HUB_M_REJECTED_UNKNOWN_CLUSTER, HUB_M_REJECTED_BAD_SIGNATURE,
-                                                     HUB_M_REJECTED_REPLAY,          HUB_M_REJECTED_DB_ERROR};
+static const char *const reason_names[R_COUNT] = {"malformed", "oversized", "unknown_cluster", "bad_signature",
+                                                  "replay",    "db_error",  "wrong_key_role"};
+static const hub_counter reason_counters[R_COUNT] = {
+    HUB_M_REJECTED_MALFORMED, HUB_M_REJECTED_OVERSIZED, HUB_M_REJECTED_UNKNOWN_CLUSTER, HUB_M_REJECTED_BAD_SIGNATURE,
+    HUB_M_REJECTED_REPLAY,    HUB_M_REJECTED_DB_ERROR,  HUB_M_REJECTED_WRONG_KEY_ROLE};
 
 typedef struct hub_log_limit {
 	int64_t last_mono_ms; /* when the last line for this slot was written; 0 = never */
@@ -224,6 +225,37 @@ static void node_frame(hub_ingest *ing, hub_store *store, const fl_proto_frame *
 		fl_info("node %s/%s: %lld device changes logged", f->env.cluster, f->host.node, (long long)res.changes);
 }
 
+/* Checks the signature of head (read by fl_proto_decode_head from buf) under cluster c's keys and the key's
+ * role: with a node key set, it signs node frames only and the cluster key signs every other kind; without
+ * one, the cluster key signs every kind. True when the frame may be decoded; false with *ack filled. */
+static bool authenticate(hub_ingest *ing, const hub_cluster_conf *c, const void *buf, size_t len,
+                         const fl_proto_frame *head, fl_proto_ack *ack)
+{
+	const fl_proto_envelope *e = &head->env;
+	bool node = e->kind == FL_FRAME_NODE, has_node_key = c->node_key.len > 0;
+	if (fl_proto_verify(buf, len, head, c->key.bytes, c->key.len)) {
+		if (!(node && has_node_key))
+			return true;
+		reject(ing, R_WRONG_KEY_ROLE, FL_ACK_REJECTED, ack,
+		       "wrong key role: node frame of cluster '%s' spoke '%s' seq %llu signed with the cluster key, "
+		       "not the node key",
+		       e->cluster, e->spoke_id, (unsigned long long)e->seq);
+		return false;
+	}
+	if (has_node_key && fl_proto_verify(buf, len, head, c->node_key.bytes, c->node_key.len)) {
+		if (node)
+			return true;
+		reject(ing, R_WRONG_KEY_ROLE, FL_ACK_REJECTED, ack,
+		       "wrong key role: %s frame of cluster '%s' spoke '%s' seq %llu signed with the node key",
+		       kind_name(e->kind), e->cluster, e->spoke_id, (unsigned long long)e->seq);
+		return false;
+	}
+	reject(ing, R_BAD_SIGNATURE, FL_ACK_REJECTED, ack,
+	       "bad signature: cluster '%s' spoke '%s' seq %llu is not signed with the cluster's %s", e->cluster,
+	       e->spoke_id, (unsigned long long)e->seq, has_node_key ? "keys" : "key");
+	return false;
+}
+
 void hub_ingest_handle(hub_ingest *ing, hub_store *store, const void *buf, size_t len, int64_t recv_ms,
                        fl_proto_ack *ack)
 {
@@ -231,10 +263,11 @@ void hub_ingest_handle(hub_ingest *ing, hub_store *store, const void *buf, size_
 	hub_metrics_add(HUB_M_FRAMES_RECEIVED, 1);
 	hub_metrics_add(HUB_M_FRAME_BYTES, len);
 
+	/* Before the frame is authenticated only its envelope is read: no allocation beyond its own bytes. */
 	fl_proto_frame f;
 	pthread_mutex_t *mu = NULL; /* the cluster's lock, once taken */
 	char err[FL_ERR_LEN] = "";
-	int rv = fl_proto_decode(buf, len, &f, err);
+	int rv = fl_proto_decode_head(buf, len, &f, err);
 	if (rv != FL_OK) {
 		if (rv == FL_ELIMIT)
 			reject(ing, R_OVERSIZED, FL_ACK_REJECTED, ack, "frame over a limit: %s", err);
@@ -246,14 +279,21 @@ void hub_ingest_handle(hub_ingest *ing, hub_store *store, const void *buf, size_
 	int i = hub_registry_find(ing->reg, f.env.cluster);
 	if (i < 0) {
 		reject(ing, R_UNKNOWN_CLUSTER, FL_ACK_REJECTED, ack, "unknown cluster '%s'", f.env.cluster);
-		goto out;
+		return;
 	}
-	const fl_key *key = &hub_registry_conf(ing->reg, (size_t)i)->key;
-	if (!fl_proto_verify(buf, len, &f, key->bytes, key->len)) {
-		reject(ing, R_BAD_SIGNATURE, FL_ACK_REJECTED, ack,
-		       "bad signature: cluster '%s' spoke '%s' seq %llu is not signed with the cluster's key",
-		       f.env.cluster, f.env.spoke_id, (unsigned long long)f.env.seq);
-		goto out;
+	if (!authenticate(ing, hub_registry_conf(ing->reg, (size_t)i), buf, len, &f, ack))
+		return;
+	/* Authenticated: now the payload may cost what it declares. */
+	fl_proto_envelope env = f.env; /* for the message: a failed decode zeroes f */
+	rv = fl_proto_decode(buf, len, &f, err);
+	if (rv != FL_OK) {
+		if (rv == FL_ELIMIT)
+			reject(ing, R_OVERSIZED, FL_ACK_REJECTED, ack, "frame from '%s' over a limit: %s", env.cluster,
+			       err);
+		else
+			reject(ing, R_MALFORMED, FL_ACK_REJECTED, ack, "malformed frame from '%s': %s", env.cluster,
+			       err);
+		return;
 	}
 
 	if (f.env.kind == FL_FRAME_NODE) {
@@ -261,11 +301,12 @@ void hub_ingest_handle(hub_ingest *ing, hub_store *store, const void *buf, size_
 		goto out;
 	}
 	hub_write_opts opts = {.replay_tolerance_ms = ing->cfg->replay_tolerance_ms,
-	                       .full_seen = hub_registry_full_seen(ing->reg, (size_t)i, f.env.spoke_id),
 	                       .instance = ing->instance[0] != '\0' ? ing->instance : NULL};
 	hub_write_result res;
 	mu = &ing->cluster_mu[(size_t)i % HUB_CLUSTER_LOCKS];
 	pthread_mutex_lock(mu);
+	/* Read under the cluster's lock: another worker may be committing this stream's full frame. */
+	opts.full_seen = hub_registry_full_seen(ing->reg, (size_t)i, f.env.spoke_id);
 	rv = hub_store_write_frame(store, &f, recv_ms, &opts, &res, err);
 	if (rv == FL_EINVAL) {
 		reject(ing, R_MALFORMED, FL_ACK_REJECTED, ack, "malformed frame from '%s': %s", f.env.cluster, err);

@@ -1,6 +1,8 @@
 /* hub_ingest.h — the nng rep0 socket spokes send frames to, and what the hub does with each frame:
- * decode (bounded) → cluster registered? → signature under that cluster's key → repeat/replay/gap rules
- * and the write, in one transaction (hub_store_write_frame) → registry update after COMMIT → ack.
+ * the envelope only (fl_proto_decode_head: bounded, allocates nothing) → cluster registered? → signature
+ * under that cluster's key, or its node key for a node frame when it has one (the key's role) → only then
+ * the whole frame (fl_proto_decode) → repeat/replay/gap rules and the write, in one transaction
+ * (hub_store_write_frame) → registry update after COMMIT → ack.
  * hub.ingest_workers threads each own an nng context and a hub_store connection, so several frames
  * are in flight and one slow cluster's transaction does not hold up the others. */
 #ifndef HUB_INGEST_H
@@ -31,9 +33,11 @@ hub_ingest *hub_ingest_new(hub_registry *reg, const hub_config *cfg);
 void hub_ingest_set_instance(hub_ingest *ing, const char *instance);
 
 /* Handles one frame (buf, len borrowed) received at recv_ms and fills *ack, writing through store (the
- * caller's own connection, borrowed; only frames that decode, name a registered cluster and carry a
- * valid signature reach it). Counts the frame in the metrics and logs rejections (rate-limited).
- * Thread-safe as long as concurrent callers pass different stores. */
+ * caller's own connection, borrowed; only frames that name a registered cluster, carry a valid signature
+ * under the key of their role and then decode reach it). Rejections in the order checked: malformed or
+ * oversized (the envelope, before anything is allocated), unknown_cluster, bad_signature, wrong_key_role,
+ * then malformed or oversized again (the payload), replay. Counts the frame in the metrics and logs rejections
+ * (rate-limited). Thread-safe as long as concurrent callers pass different stores. */
 void hub_ingest_handle(hub_ingest *ing, hub_store *store, const void *buf, size_t len, int64_t recv_ms,
                        fl_proto_ack *ack);
 

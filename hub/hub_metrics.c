@@ -43,7 +43,8 @@ static const struct {
                 {"unknown_cluster", HUB_M_REJECTED_UNKNOWN_CLUSTER},
                 {"bad_signature", HUB_M_REJECTED_BAD_SIGNATURE},
                 {"replay", HUB_M_REJECTED_REPLAY},
-                {"db_error", HUB_M_REJECTED_DB_ERROR}};
+                {"db_error", HUB_M_REJECTED_DB_ERROR},
+                {"wrong_key_role", HUB_M_REJECTED_WRONG_KEY_ROLE}};
 
 /* The Lens face's error answers (HTTP 200 with the code in meta), by code. */
 static const struct {

@@ -21,6 +21,7 @@ typedef enum hub_counter {
 	HUB_M_REJECTED_BAD_SIGNATURE,
 	HUB_M_REJECTED_REPLAY,
 	HUB_M_REJECTED_DB_ERROR,
+	HUB_M_REJECTED_WRONG_KEY_ROLE, /* a node key on another kind, or a node frame under the cluster key */
 	HUB_M_FULL_REQUESTED,
 	HUB_M_INGEST_LOG_PRUNED,
 	HUB_M_FRAME_BYTES,

@@ -51,8 +51,10 @@ void hub_registry_free(hub_registry *reg)
 	if (reg == NULL)
 		return;
 	pthread_mutex_destroy(&reg->mu);
-	for (size_t i = 0; i < reg->n; i++)
+	for (size_t i = 0; i < reg->n; i++) {
 		fl_key_wipe(&reg->entries[i].conf.key);
+		fl_key_wipe(&reg->entries[i].conf.node_key);
+	}
 	free(reg->entries);
 	free(reg);
 }

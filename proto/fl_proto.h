@@ -17,22 +17,23 @@
 #define FL_PROTO_VERSION 1
 
 /* Hard limits; a frame that exceeds one is rejected whole. */
-#define FL_PROTO_MAX_FRAME_BYTES (64u << 20) /* also NNG_OPT_RECVMAXSZ on every socket */
-#define FL_PROTO_MAX_NODES       20000u
-#define FL_PROTO_MAX_GPUS        320000u
-#define FL_PROTO_MAX_PODS        100000u /* GPU pods; also items in removed_pods */
-#define FL_PROTO_MAX_WORKLOADS   100000u
-#define FL_PROTO_MAX_RDMA        256u  /* RDMA devices in one node frame */
-#define FL_PROTO_MAX_JOBS        4096u /* GPU jobs (processes) in one node frame */
-#define FL_PROTO_MAX_NODE_GPUS   256u  /* GPUs in one node frame */
-#define FL_PROTO_MAX_TAINTS      64u   /* per node */
-#define FL_PROTO_MAX_UNKNOWN     32u   /* names in the overview's unknown list */
-#define FL_PROTO_MAX_DEPTH       32u
-#define FL_PROTO_MAX_ELEMENTS    (16u << 20) /* msgpack objects in one frame, all levels */
-#define FL_PROTO_MAX_ACK_BYTES   4096u
-#define FL_PROTO_SIG_LEN         32u   /* HMAC-SHA256 */
-#define FL_KEY_MIN_LEN           32u   /* a cluster key: at least 32 bytes ... */
-#define FL_KEY_MAX_LEN           1024u /* ... and at most 1 KiB (FL_KEY_BUF in fl_key.h) */
+#define FL_PROTO_MAX_FRAME_BYTES  (64u << 20) /* also NNG_OPT_RECVMAXSZ on every socket */
+#define FL_PROTO_MAX_NODES        20000u
+#define FL_PROTO_MAX_GPUS         320000u
+#define FL_PROTO_MAX_PODS         100000u /* GPU pods; also items in removed_pods */
+#define FL_PROTO_MAX_WORKLOADS    100000u
+#define FL_PROTO_MAX_RDMA         256u  /* RDMA devices in one node frame */
+#define FL_PROTO_MAX_JOBS         4096u /* GPU jobs (processes) in one node frame */
+#define FL_PROTO_MAX_NODE_GPUS    256u  /* GPUs in one node frame */
+#define FL_PROTO_MAX_TAINTS       64u   /* per node */
+#define FL_PROTO_MAX_UNKNOWN      32u   /* names in the overview's unknown list */
+#define FL_PROTO_MAX_UNKNOWN_KEYS 64u   /* keys a map's field table does not know, per map (FORMAT.md 3.1) */
+#define FL_PROTO_MAX_DEPTH        32u
+#define FL_PROTO_MAX_ELEMENTS     (16u << 20) /* msgpack objects in one frame, all levels */
+#define FL_PROTO_MAX_ACK_BYTES    4096u
+#define FL_PROTO_SIG_LEN          32u   /* HMAC-SHA256 */
+#define FL_KEY_MIN_LEN            32u   /* a cluster key: at least 32 bytes ... */
+#define FL_KEY_MAX_LEN            1024u /* ... and at most 1 KiB (FL_KEY_BUF in fl_key.h) */
 
 /* String field sizes, including the NUL. A longer string in a frame is an error, never cut. */
 #define FL_CLUSTER_LEN      64  /* cluster and spoke names: [A-Za-z0-9._-], 1..63 chars */
@@ -294,8 +295,8 @@ bool fl_proto_valid_name(const char *s);
 int fl_proto_encode(const fl_proto_frame *f, const uint8_t *key, size_t key_len, char **out, size_t *out_len,
                     char err[FL_ERR_LEN]);
 
-/* True if f (decoded from buf by fl_proto_decode) carries a valid signature under key: HMAC-SHA256
- * of buf[f->signed_off .. +f->signed_len], compared in constant time. False for a key outside
+/* True if f (decoded from buf by fl_proto_decode or fl_proto_decode_head) carries a valid signature under key:
+ * HMAC-SHA256 of buf[f->signed_off .. +f->signed_len], compared in constant time. False for a key outside
  * FL_KEY_MIN_LEN..FL_KEY_MAX_LEN bytes, or a region that does not lie inside buf. */
 bool fl_proto_verify(const void *buf, size_t len, const fl_proto_frame *f, const uint8_t *key, size_t key_len);
 
@@ -306,12 +307,22 @@ int fl_proto_check(const void *buf, size_t len, char err[FL_ERR_LEN]);
 
 /* Decodes a frame. Runs fl_proto_check first, then validates every field (types, string lengths,
  * counts, version, kind, names, removed_nodes/removed_pods only in a delta and never also upserted by
- * it) and the
- * shape of the signature — it does NOT verify it: the caller looks up the key of env.cluster and calls
- * fl_proto_verify(buf, len, out, key, key_len) before trusting anything else in *out.
+ * it) and the shape of the signature — it does NOT verify it. It allocates per item (nodes, taints, GPUs,
+ * ...), so a receiver first authenticates the frame with fl_proto_decode_head and fl_proto_verify, and
+ * only then decodes it (FORMAT.md 3.7, "How a hub verifies").
  * On FL_OK, *out owns heap arrays: free with fl_proto_frame_free.
  * On failure *out is left zeroed and err says which field is wrong. */
 int fl_proto_decode(const void *buf, size_t len, fl_proto_frame *out, char err[FL_ERR_LEN]);
+
+/* Reads what authenticating a frame needs, and nothing more: runs fl_proto_check, then validates the
+ * outer array, the envelope (every field, as fl_proto_decode does), that the payload is a map (passed over
+ * unread) and the shape of the signature; fills out->env, out->sig, out->signed_off and out->signed_len
+ * and leaves everything else zero. Allocates nothing (a frame costs its own bytes and a constant), so it
+ * is safe on frames from anyone: the caller looks up the key of out->env.cluster, checks
+ * fl_proto_verify(buf, len, out, key, key_len), and only then calls fl_proto_decode. *out owns nothing
+ * (fl_proto_frame_free is a no-op on it). FL_OK, or FL_EPROTO/FL_ELIMIT with err filled and *out zeroed.
+ * A frame fl_proto_decode accepts passes here with the same envelope, signature and signed region. */
+int fl_proto_decode_head(const void *buf, size_t len, fl_proto_frame *out, char err[FL_ERR_LEN]);
 
 /* Ack encode/decode (a small msgpack map, FORMAT.md). encode: new malloc'd buffer, caller frees;
  * FL_EINVAL for a bad status, seq or unterminated reason. decode: FL_OK or FL_ELIMIT/FL_EPROTO with err

@@ -266,11 +266,16 @@ struct keyref {
 	uint32_t n;
 };
 
+/* Unknown keys of the maps being read, kept for the duplicate check: at most FL_PROTO_MAX_UNKNOWN_KEYS per map,
+ * and the schema nests at most DEC_MAP_LEVELS maps read at once (payload, node, taint), so a fixed array
+ * holds them all and an unknown key costs no allocation. */
+#define DEC_MAP_LEVELS 4
+
 struct dec {
 	const uint8_t *p, *end;
 	char *err;
-	struct keyref *unk; /* keys not in the field table of the maps being read (for duplicate checks) */
-	size_t n_unk, cap_unk;
+	struct keyref unk[DEC_MAP_LEVELS * FL_PROTO_MAX_UNKNOWN_KEYS]; /* per open map: sorted by keyref_cmp */
+	size_t n_unk;
 };
 
 enum ftype {
@@ -889,8 +894,43 @@ static int keyref_cmp(const void *a, const void *b)
 	return memcmp(x->s, y->s, x->n);
 }
 
+/* Records unknown key k of the map whose unknown keys start at d->unk[unk0] (kept sorted: a binary search
+ * and a move of at most FL_PROTO_MAX_UNKNOWN_KEYS entries, no allocation). FL_EPROTO for a key seen before
+ * in this map, FL_ELIMIT for one unknown key too many. */
+static int add_unknown(struct dec *d, const char *path, size_t unk0, const struct mp_val *k)
+{
+	struct keyref key = {k->data, k->len};
+	size_t lo = unk0, hi = d->n_unk;
+
+	if (d->n_unk - unk0 >= FL_PROTO_MAX_UNKNOWN_KEYS) {
+		return ferr(d, FL_ELIMIT, path, "", "more than %u unknown keys in one map", FL_PROTO_MAX_UNKNOWN_KEYS);
+	}
+	if (d->n_unk >= NFIELDS(d->unk)) { /* only a schema nested deeper than DEC_MAP_LEVELS gets here */
+		return ferr(d, FL_ELIMIT, path, "", "too many unknown keys in nested maps");
+	}
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = keyref_cmp(&d->unk[mid], &key);
+
+		if (c == 0) {
+			return ferr(d, FL_EPROTO, path, "", "duplicate key \"%.*s\"", (int)(key.n > 64 ? 64 : key.n),
+			            (const char *)key.s);
+		}
+		if (c < 0) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	memmove(&d->unk[lo + 1], &d->unk[lo], (d->n_unk - lo) * sizeof(d->unk[0]));
+	d->unk[lo] = key;
+	d->n_unk++;
+	return FL_OK;
+}
+
 /* Reads a map whose keys are looked up in fields (at most 64) and whose values land in base.
- * Unknown keys are skipped; a key seen twice, known or not, is an error; so is a missing required key. */
+ * Unknown keys (at most FL_PROTO_MAX_UNKNOWN_KEYS) are skipped without allocating; a key seen twice, known or
+ * not, is an error; so is a missing required key. */
 static int read_map(struct dec *d, const char *path, const struct field *fields, size_t nf, void *base)
 {
 	size_t unk0 = d->n_unk;
@@ -918,19 +958,8 @@ static int read_map(struct dec *d, const char *path, const struct field *fields,
 		while (j < nf && !(strlen(fields[j].key) == k.len && memcmp(fields[j].key, k.data, k.len) == 0)) {
 			j++;
 		}
-		if (j == nf) { /* unknown: remember it for the duplicate check, skip its value */
-			if (d->n_unk == d->cap_unk) {
-				size_t cap = d->cap_unk ? 2 * d->cap_unk : 16;
-				struct keyref *u = realloc(d->unk, cap * sizeof(*u));
-
-				if (u == NULL) {
-					return ferr(d, FL_ENOMEM, path, "", "out of memory");
-				}
-				d->unk = u;
-				d->cap_unk = cap;
-			}
-			d->unk[d->n_unk++] = (struct keyref){k.data, k.len};
-			if ((rv = skip(d, path, "")) != FL_OK) {
+		if (j == nf) { /* unknown: check it against this map's other unknown keys, skip its value */
+			if ((rv = add_unknown(d, path, unk0, &k)) != FL_OK || (rv = skip(d, path, "")) != FL_OK) {
 				return rv;
 			}
 			continue;
@@ -948,23 +977,57 @@ static int read_map(struct dec *d, const char *path, const struct field *fields,
 			return ferr(d, FL_EPROTO, path, fields[j].key, "missing");
 		}
 	}
-	if (d->n_unk - unk0 >= 2) {
-		qsort(d->unk + unk0, d->n_unk - unk0, sizeof(*d->unk), keyref_cmp);
-		for (size_t j = unk0 + 1; j < d->n_unk; j++) {
-			if (keyref_cmp(&d->unk[j - 1], &d->unk[j]) == 0) {
-				return ferr(d, FL_EPROTO, path, "", "duplicate key \"%.*s\"",
-				            (int)(d->unk[j].n > 64 ? 64 : d->unk[j].n), (const char *)d->unk[j].s);
-			}
-		}
-	}
 	d->n_unk = unk0;
 	return FL_OK;
+}
+
+/* Reads the outer array header ([envelope, payload, signature]) and records where the signed bytes start. */
+static int read_frame_header(struct dec *d, const void *buf, fl_proto_frame *out)
+{
+	struct mp_val v;
+	int rv = next(d, &v, "frame", "");
+
+	if (rv == FL_OK && (v.type != MP_ARRAY || v.len != 3)) {
+		char got[32];
+
+		if (v.type == MP_ARRAY) {
+			snprintf(got, sizeof(got), "array of %" PRIu32, v.len);
+		} else {
+			snprintf(got, sizeof(got), "%s", mp_type_names[v.type]);
+		}
+		rv = ferr(d, FL_EPROTO, "frame", "",
+		          "expected an array of 3 elements [envelope, payload, signature], got %s%s", got,
+		          v.type == MP_ARRAY && v.len == 2 ? " (an unsigned frame: the signature is missing)" : "");
+	}
+	out->signed_off = (size_t)(d->p - (const uint8_t *)buf);
+	return rv;
+}
+
+/* Reads the signature (a bin of FL_PROTO_SIG_LEN bytes) into out->sig; the signed bytes end where it starts. */
+static int read_signature(struct dec *d, const void *buf, fl_proto_frame *out)
+{
+	size_t end_signed = (size_t)(d->p - (const uint8_t *)buf);
+	struct mp_val v;
+	int rv = next(d, &v, "signature", "");
+
+	if (rv == FL_OK && v.type != MP_BIN) {
+		rv = ferr(d, FL_EPROTO, "signature", "", "expected a binary of %u bytes (HMAC-SHA256), got %s",
+		          FL_PROTO_SIG_LEN, mp_type_names[v.type]);
+	} else if (rv == FL_OK && v.len != FL_PROTO_SIG_LEN) {
+		rv = ferr(d, FL_EPROTO, "signature", "",
+		          "expected a binary of %u bytes (HMAC-SHA256), got one of %" PRIu32 " bytes", FL_PROTO_SIG_LEN,
+		          v.len);
+	}
+	if (rv == FL_OK) {
+		memcpy(out->sig, v.data, FL_PROTO_SIG_LEN);
+		out->signed_len = end_signed - out->signed_off;
+	}
+	return rv;
 }
 
 int fl_proto_decode(const void *buf, size_t len, fl_proto_frame *out, char err[FL_ERR_LEN])
 {
 	struct dec d = {.err = err};
-	struct mp_val v;
 	int rv;
 
 	if (out == NULL) {
@@ -976,21 +1039,7 @@ int fl_proto_decode(const void *buf, size_t len, fl_proto_frame *out, char err[F
 	}
 	d.p = buf;
 	d.end = d.p + len;
-	/* v1 is exactly [envelope, payload, signature] */
-	rv = next(&d, &v, "frame", "");
-	if (rv == FL_OK && (v.type != MP_ARRAY || v.len != 3)) {
-		char got[32];
-
-		if (v.type == MP_ARRAY) {
-			snprintf(got, sizeof(got), "array of %" PRIu32, v.len);
-		} else {
-			snprintf(got, sizeof(got), "%s", mp_type_names[v.type]);
-		}
-		rv = ferr(&d, FL_EPROTO, "frame", "",
-		          "expected an array of 3 elements [envelope, payload, signature], got %s%s", got,
-		          v.type == MP_ARRAY && v.len == 2 ? " (an unsigned frame: the signature is missing)" : "");
-	}
-	out->signed_off = (size_t)(d.p - (const uint8_t *)buf);
+	rv = read_frame_header(&d, buf, out); /* v1 is exactly [envelope, payload, signature] */
 	if (rv == FL_OK) {
 		rv = read_map(&d, "envelope", envelope_fields, NFIELDS(envelope_fields), &out->env);
 	}
@@ -1001,25 +1050,50 @@ int fl_proto_decode(const void *buf, size_t len, fl_proto_frame *out, char err[F
 		rv = fl_proto_check_shape(out, FL_EPROTO, err);
 	}
 	if (rv == FL_OK) {
-		size_t end_signed = (size_t)(d.p - (const uint8_t *)buf);
-
-		rv = next(&d, &v, "signature", "");
-		if (rv == FL_OK && v.type != MP_BIN) {
-			rv = ferr(&d, FL_EPROTO, "signature", "", "expected a binary of %u bytes (HMAC-SHA256), got %s",
-			          FL_PROTO_SIG_LEN, mp_type_names[v.type]);
-		} else if (rv == FL_OK && v.len != FL_PROTO_SIG_LEN) {
-			rv = ferr(&d, FL_EPROTO, "signature", "",
-			          "expected a binary of %u bytes (HMAC-SHA256), got one of %" PRIu32 " bytes",
-			          FL_PROTO_SIG_LEN, v.len);
-		}
-		if (rv == FL_OK) {
-			memcpy(out->sig, v.data, FL_PROTO_SIG_LEN);
-			out->signed_len = end_signed - out->signed_off;
-		}
+		rv = read_signature(&d, buf, out);
 	}
-	free(d.unk);
 	if (rv != FL_OK) {
 		fl_proto_frame_free(out);
+	}
+	return rv;
+}
+
+int fl_proto_decode_head(const void *buf, size_t len, fl_proto_frame *out, char err[FL_ERR_LEN])
+{
+	struct dec d = {.err = err};
+	struct mp_val v;
+	int rv;
+
+	if (out == NULL) {
+		return fl_seterr(err, FL_EINVAL, "fl_proto_decode_head: NULL output");
+	}
+	memset(out, 0, sizeof(*out));
+	if ((rv = fl_proto_check(buf, len, err)) != FL_OK) {
+		return rv;
+	}
+	d.p = buf;
+	d.end = d.p + len;
+	rv = read_frame_header(&d, buf, out);
+	if (rv == FL_OK) {
+		rv = read_map(&d, "envelope", envelope_fields, NFIELDS(envelope_fields), &out->env);
+	}
+	if (rv == FL_OK) { /* the payload: a map, passed over unread */
+		const uint8_t *payload = d.p;
+
+		rv = next(&d, &v, "payload", "");
+		if (rv == FL_OK && v.type != MP_MAP) {
+			rv = ferr(&d, FL_EPROTO, "payload", "", "expected a map, got %s", mp_type_names[v.type]);
+		}
+		if (rv == FL_OK) {
+			d.p = payload;
+			rv = skip(&d, "payload", "");
+		}
+	}
+	if (rv == FL_OK) {
+		rv = read_signature(&d, buf, out);
+	}
+	if (rv != FL_OK) {
+		memset(out, 0, sizeof(*out));
 	}
 	return rv;
 }
@@ -1043,7 +1117,6 @@ int fl_proto_ack_decode(const void *buf, size_t len, fl_proto_ack *out, char err
 	d.p = buf;
 	d.end = d.p + len;
 	rv = read_map(&d, "ack", ack_fields, NFIELDS(ack_fields), out);
-	free(d.unk);
 	if (rv != FL_OK) {
 		memset(out, 0, sizeof(*out));
 	}

@@ -38,8 +38,9 @@ node_dir="$tmp/k8s/overlays/spoke-node/secrets"
 mkdir -p "$hub_dir" "$spoke_dir" "$node_dir"
 fl_make_key "$hub_dir/alpha.key"
 fl_make_key "$hub_dir/beta.key"
+fl_make_key "$hub_dir/alpha-node.key"
 cp "$hub_dir/alpha.key" "$spoke_dir/alpha.key"
-cp "$hub_dir/alpha.key" "$node_dir/alpha.key" # both roles of alpha sign with alpha's one key
+cp "$hub_dir/alpha-node.key" "$node_dir/alpha-node.key" # the node role signs with alpha's node key
 (umask 077 && head -c 32 /dev/urandom | base64 >"$hub_dir/ops.token")
 echo "FLEETLENS_DATABASE_URL=postgresql://fleetlens:secret@db.example:5432/fleetlens" >"$hub_dir/database.env"
 if command -v openssl >/dev/null 2>&1; then
@@ -137,7 +138,7 @@ check_eq "fleetlens-spoke-node@.service: no User= (root) and no other Capability
 
 # --- 5. operator files stay out of git -------------------------------------------------------------
 for f in deploy/k8s/overlays/hub-prod/secrets/alpha.key deploy/k8s/overlays/spoke-cluster/secrets/alpha.key \
-	deploy/k8s/overlays/spoke-node/secrets/alpha.key; do
+	deploy/k8s/overlays/spoke-node/secrets/alpha-node.key; do
 	check_eq "git ignores $f" "$f" "$(git check-ignore "$f" 2>/dev/null)"
 done
 

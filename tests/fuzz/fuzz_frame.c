@@ -1,8 +1,10 @@
 /* fuzz_frame.c — libFuzzer target: arbitrary bytes through the frame checker, decoder, verifier and
  * ack decoder. Besides crashes and sanitizer reports it fails on a broken promise of fl_proto.h:
- * a frame the decoder accepts must re-encode (the encoder refuses only what a decoder rejects), the
- * re-encoded frame must decode and verify, and re-encoding that gives the same bytes; likewise acks.
+ * a frame the decoder accepts must pass fl_proto_decode_head with the same envelope, signature and signed
+ * region (what the hub authenticates is what it decodes) and must re-encode (the encoder refuses only what a decoder
+ * rejects), the re-encoded frame must decode and verify, and re-encoding that gives the same bytes; likewise acks.
  * Build: CC=clang cmake -DFL_FUZZ=ON; run: build-fuzz/bin/fuzz_frame CORPUS_DIR (see scripts/test). */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +32,20 @@ static void check_frame(const uint8_t *data, size_t size)
 	size_t len = 0, len2 = 0;
 	json_t *j;
 
+	fl_proto_frame h;
+	bool head_ok = fl_proto_decode_head(data, size, &h, err) == FL_OK;
+
 	if (fl_proto_decode(data, size, &f, err) != FL_OK) {
 		return;
+	}
+	/* what the hub authenticates is what it then decodes */
+	if (!head_ok) {
+		broken("a frame that decodes fails fl_proto_decode_head", NULL);
+	}
+	if (memcmp(&h.env, &f.env, sizeof(h.env)) != 0 || memcmp(h.sig, f.sig, FL_PROTO_SIG_LEN) != 0 ||
+	    h.signed_off != f.signed_off || h.signed_len != f.signed_len) {
+		broken("fl_proto_decode_head and fl_proto_decode disagree on envelope, signature or signed bytes",
+		       NULL);
 	}
 	if (f.signed_off == 0 || f.signed_len == 0 || f.signed_off + f.signed_len + 2 + FL_PROTO_SIG_LEN > size) {
 		broken("signed region outside the frame", NULL);

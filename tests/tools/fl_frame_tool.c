@@ -1,5 +1,6 @@
 /* fl_frame_tool.c — fl-frame-tool: makes signed frames with synthetic nodes and sends raw frame files
- * to a hub over nng req0, for integration tests (good frames, wrong keys, replays, raw bad bytes). */
+ * to a hub over nng req0, for integration tests (good frames, wrong keys, replays, raw bad bytes, frames
+ * shaped to cost a decoder as much memory as possible). */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -44,7 +45,13 @@ static const char usage[] =
     "      --kind node --host NAME [--jobs J] [--dup-gpu]: a node frame of NAME instead, with G GPUs\n"
     "      (gpu_id 0..G-1, serial SN-NAME-<j>; --dup-gpu makes the second one repeat gpu_id 0) and J jobs\n"
     "      (pid 1000+i, started 1700000000000+i, framework torch).\n"
-    "      Exit 0 when written, 1 on an error (message on stderr), 2 on a usage error.\n";
+    "      Exit 0 when written, 1 on an error (message on stderr), 2 on a usage error.\n"
+    "  fl-frame-tool bomb --cluster C [--nodes K] [--taints T] [--unknown-keys U] [--kind KIND]\n"
+    "                     [--key-file F] -o FILE\n"
+    "      Writes one signed frame shaped to cost a decoder as much memory as its bytes allow: K nodes\n"
+    "      (default 20000) that are all named \"a\", each with T empty taints (default 64), and a payload\n"
+    "      with U distinct unknown keys k0, k1, ... (default 0) whose values are nil. Spoke \"bomb\", seq 1,\n"
+    "      kind full (or KIND, as written: it is not checked), sent now. Exit codes as for make.\n";
 
 static int die_usage(const char *msg)
 {
@@ -263,6 +270,158 @@ done:
 	return rc;
 }
 
+/* ---- bomb --------------------------------------------------------------------------------------- */
+
+int fl_proto_hmac(const uint8_t *key, size_t key_len, const void *data, size_t len,
+                  uint8_t out[FL_PROTO_SIG_LEN]); /* proto/fl_proto_sign.c */
+
+struct raw {
+	uint8_t *b;
+	size_t n;
+};
+
+static void raw_byte(struct raw *r, uint8_t x)
+{
+	r->b[r->n++] = x;
+}
+
+static void raw_be(struct raw *r, uint64_t x, int bytes)
+{
+	for (int k = bytes - 1; k >= 0; k--) {
+		raw_byte(r, (uint8_t)(x >> (8 * k)));
+	}
+}
+
+static void raw_str(struct raw *r, const char *s)
+{
+	size_t l = strlen(s); /* < 256 here */
+
+	if (l < 32) {
+		raw_byte(r, (uint8_t)(0xa0 | l));
+	} else {
+		raw_byte(r, 0xd9);
+		raw_byte(r, (uint8_t)l);
+	}
+	memcpy(r->b + r->n, s, l);
+	r->n += l;
+}
+
+/* A map or array header of n entries (map: 0x80/0xde/0xdf, array: 0x90/0xdc/0xdd). */
+static void raw_hdr(struct raw *r, bool map, uint32_t n)
+{
+	if (n < 16) {
+		raw_byte(r, (uint8_t)((map ? 0x80 : 0x90) | n));
+	} else if (n <= 0xffff) {
+		raw_byte(r, map ? 0xde : 0xdc);
+		raw_be(r, n, 2);
+	} else {
+		raw_byte(r, map ? 0xdf : 0xdd);
+		raw_be(r, n, 4);
+	}
+}
+
+static int cmd_bomb(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"cluster", required_argument, NULL, 'c'}, {"nodes", required_argument, NULL, 'N'},
+	    {"taints", required_argument, NULL, 'T'},  {"unknown-keys", required_argument, NULL, 'U'},
+	    {"kind", required_argument, NULL, 'k'},    {"key-file", required_argument, NULL, 'K'},
+	    {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+	};
+	const char *cluster = NULL, *out = NULL, *key_file = NULL, *kind = "full";
+	long long nodes = FL_PROTO_MAX_NODES, taints = FL_PROTO_MAX_TAINTS, unknown = 0;
+	fl_key key = {0};
+	char err[FL_ERR_LEN];
+	struct raw r = {0};
+	struct timespec now;
+	int c, rc = 1;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': cluster = optarg; break;
+		case 'k': kind = optarg; break;
+		case 'K': key_file = optarg; break;
+		case 'o': out = optarg; break;
+		case 'N':
+		case 'T':
+		case 'U': {
+			long long v;
+			if (!parse_int(optarg, 0, 4000000, &v)) {
+				return die_usage("--nodes, --taints and --unknown-keys take 0..4000000");
+			}
+			*(c == 'N' ? &nodes : c == 'T' ? &taints : &unknown) = v;
+			break;
+		}
+		case 'h': return fputs(usage, stdout) == EOF;
+		default: return die_usage("unknown option");
+		}
+	}
+	if (cluster == NULL || out == NULL || optind != argc || strlen(cluster) >= 32 || strlen(kind) >= 32) {
+		return die_usage("bomb needs --cluster (under 32 bytes) and -o FILE, and no other arguments");
+	}
+	if (key_file != NULL && fl_key_load(key_file, &key, err) != FL_OK) {
+		fprintf(stderr, "fl-frame-tool: %s\n", err);
+		return 1;
+	}
+	if (key_file == NULL) {
+		memcpy(key.bytes, default_key, sizeof(default_key) - 1);
+		key.len = sizeof(default_key) - 1;
+	}
+	/* node: 1 + 5 + 2 + 7 + 5 + T bytes; unknown key: up to 9 + 1 bytes; envelope and signature: < 200 */
+	size_t cap = 256 + (size_t)nodes * (20 + (size_t)taints) + (size_t)unknown * 10;
+	if ((r.b = malloc(cap)) == NULL) {
+		fprintf(stderr, "fl-frame-tool: out of memory\n");
+		goto done;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	raw_byte(&r, 0x93);
+	raw_hdr(&r, true, 6);
+	raw_str(&r, "v");
+	raw_byte(&r, 0x01);
+	raw_str(&r, "cluster");
+	raw_str(&r, cluster);
+	raw_str(&r, "spoke");
+	raw_str(&r, "bomb");
+	raw_str(&r, "seq");
+	raw_byte(&r, 0x01);
+	raw_str(&r, "sent");
+	raw_byte(&r, 0xcf);
+	raw_be(&r, (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000, 8);
+	raw_str(&r, "kind");
+	raw_str(&r, kind);
+	raw_hdr(&r, true, (uint32_t)(1 + unknown));
+	raw_str(&r, "nodes");
+	raw_hdr(&r, false, (uint32_t)nodes);
+	for (long long i = 0; i < nodes; i++) {
+		raw_hdr(&r, true, 2);
+		raw_str(&r, "name");
+		raw_str(&r, "a");
+		raw_str(&r, "taints");
+		raw_hdr(&r, false, (uint32_t)taints);
+		memset(r.b + r.n, 0x80, (size_t)taints); /* {} */
+		r.n += (size_t)taints;
+	}
+	for (long long i = 0; i < unknown; i++) {
+		char k[24];
+		snprintf(k, sizeof(k), "k%lld", i);
+		raw_str(&r, k);
+		raw_byte(&r, 0xc0);
+	}
+	raw_byte(&r, 0xc4);
+	raw_byte(&r, FL_PROTO_SIG_LEN);
+	if (fl_proto_hmac(key.bytes, key.len, r.b + 1, r.n - 3, r.b + r.n) != FL_OK) {
+		fprintf(stderr, "fl-frame-tool: cannot sign\n");
+		goto done;
+	}
+	r.n += FL_PROTO_SIG_LEN;
+	rc = write_file(out, (const char *)r.b, r.n);
+done:
+	fl_key_wipe(&key);
+	free(r.b);
+	return rc;
+}
+
 /* ---- send --------------------------------------------------------------------------------------- */
 
 /* Reads all of path (a regular file of at most MAX_FILE_BYTES) into a new buffer. */
@@ -385,6 +544,9 @@ int main(int argc, char **argv)
 	}
 	if (argc >= 2 && strcmp(argv[1], "make") == 0) {
 		return cmd_make(argc - 1, argv + 1);
+	}
+	if (argc >= 2 && strcmp(argv[1], "bomb") == 0) {
+		return cmd_bomb(argc - 1, argv + 1);
 	}
 	return die_usage(argc < 2 ? "no command" : "unknown command");
 }

@@ -283,6 +283,41 @@ static void test_key_file_resolves_against_the_config_folder(void **state)
 	assert_int_equal(cfg.n_clusters, 0);
 }
 
+static void test_node_key_file_is_optional_resolved_and_its_own_key(void **state)
+{
+	(void)state;
+	write_fixture("keys/n.key", "node-key-0123456789abcdef0123456789abcdef\n");
+	const char *path = write_fixture("nodekey.yaml", HUB_OK "clusters:\n  - name: a\n    key_file: k.key\n"
+	                                                        "    node_key_file: keys/n.key\n"
+	                                                        "  - name: b\n    key_file: k.key\n");
+	hub_config cfg;
+	char err[FL_ERR_LEN] = "";
+	if (hub_config_load(&cfg, path, NULL, err) != FL_OK)
+		fail_msg("%s", err);
+	char want[192];
+	snprintf(want, sizeof(want), "%s/keys/n.key", tmpdir);
+	assert_string_equal(cfg.clusters[0].node_key_file, want);
+	assert_int_equal(cfg.clusters[0].node_key.len, 41);
+	assert_memory_equal(cfg.clusters[0].node_key.bytes, "node-key-0123456789abcdef0123456789abcdef", 41);
+	assert_string_equal(cfg.clusters[1].node_key_file, ""); /* not set: node frames under the cluster key */
+	assert_int_equal(cfg.clusters[1].node_key.len, 0);
+	hub_config_free(&cfg);
+
+	/* the same rules as key_file, and never the cluster's own key (whitespace aside) */
+	expect_error("nodekey_missing.yaml",
+	             HUB_OK "clusters:\n  - name: a\n    key_file: k.key\n    node_key_file: keys/none.key\n", "8:20:",
+	             "none.key: cannot open");
+	expect_error("nodekey_short.yaml",
+	             HUB_OK "clusters:\n  - name: a\n    key_file: k.key\n    node_key_file: short.key\n", "8:20:",
+	             "16 bytes, a key needs at least 32");
+	expect_error("nodekey_empty.yaml",
+	             HUB_OK "clusters:\n  - name: a\n    key_file: k.key\n    node_key_file: \"\"\n", "8:20:",
+	             "key 'node_key_file': must not be empty");
+	expect_error("nodekey_same.yaml",
+	             HUB_OK "clusters:\n  - name: a\n    key_file: k.key\n    node_key_file: keys/a.key\n", "8:20:",
+	             "key 'node_key_file': holds the same key as key_file");
+}
+
 #define HUB_TLS "hub:\n  ingest_url: tls+tcp://0.0.0.0:7100\n  api_listen: 127.0.0.1:8080\n  database_url: dbname=x\n"
 
 static void test_tls_files_are_required_for_tls_tcp_and_resolved(void **state)
@@ -478,6 +513,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_labels_and_log_level_are_refused),
 	    cmocka_unit_test(test_key_file_is_required_and_must_hold_a_key),
 	    cmocka_unit_test(test_key_file_resolves_against_the_config_folder),
+	    cmocka_unit_test(test_node_key_file_is_optional_resolved_and_its_own_key),
 	    cmocka_unit_test(test_tls_files_are_required_for_tls_tcp_and_resolved),
 	    cmocka_unit_test(test_ingest_workers_range),
 	    cmocka_unit_test(test_api_threads_range),

@@ -1,5 +1,6 @@
 /* Unit tests for hub/hub_ingest without a database: each refusal before the write (malformed, over a
- * limit, unknown cluster, bad or tampered signature) gets its ack and its counter; which ingest urls
+ * limit, unknown cluster, bad or tampered signature, a key used outside its role) gets its ack and its
+ * counter, in the order the hub checks them (envelope, cluster, signature, then the payload); which ingest urls
  * count as private; and real listeners — plain tcp:// with several requests in flight, and tls+tcp://
  * with a self-signed certificate made by openssl — answer over nng. */
 #include <setjmp.h>
@@ -131,6 +132,163 @@ static void test_refusals_before_the_database_are_acked_and_counted(void **state
 	assert_int_equal(hub_metrics_get(HUB_M_FRAMES_ACCEPTED), 0);
 	assert_int_equal(hub_metrics_get(HUB_M_DB_ERRORS), 0); /* nothing reached the database */
 	hub_ingest_free(ing);
+}
+
+int fl_proto_hmac(const uint8_t *key, size_t key_len, const void *data, size_t len,
+                  uint8_t out[FL_PROTO_SIG_LEN]); /* proto/fl_proto_sign.c */
+
+static void put_str(uint8_t *b, size_t *n, const char *str)
+{
+	size_t l = strlen(str);
+	assert_true(l < 32);
+	b[(*n)++] = (uint8_t)(0xa0 | l);
+	memcpy(b + *n, str, l);
+	*n += l;
+}
+
+/* A frame of cluster and kind (as the envelope's str) with the raw payload bytes given, signed with key:
+ * written byte by byte, so the payload may be anything. Returns its length in b (room for 512 bytes). */
+static size_t raw_frame(uint8_t *b, const char *cluster, const char *kind, const char *payload, size_t plen,
+                        const char *key)
+{
+	size_t n = 0;
+	b[n++] = 0x93;
+	b[n++] = 0x86;
+	put_str(b, &n, "v");
+	b[n++] = 0x01;
+	put_str(b, &n, "cluster");
+	put_str(b, &n, cluster);
+	put_str(b, &n, "spoke");
+	put_str(b, &n, "spoke-a");
+	put_str(b, &n, "seq");
+	b[n++] = 0x07;
+	put_str(b, &n, "sent");
+	b[n++] = 0x01;
+	put_str(b, &n, "kind");
+	put_str(b, &n, kind);
+	memcpy(b + n, payload, plen);
+	n += plen;
+	b[n++] = 0xc4;
+	b[n++] = FL_PROTO_SIG_LEN;
+	assert_int_equal(fl_proto_hmac((const uint8_t *)key, strlen(key), b + 1, n - 3, b + n), FL_OK);
+	return n + FL_PROTO_SIG_LEN;
+}
+
+static void test_envelope_cluster_and_signature_are_checked_before_the_payload(void **state)
+{
+	(void)state;
+	static const char bad_payload[] = "\x81\xa5nodes\xa1x"; /* {"nodes": "x"}: nodes must be an array */
+	uint8_t b[512];
+	size_t n;
+	fl_proto_ack ack;
+	hub_metrics_reset();
+	hub_ingest *ing = hub_ingest_new(reg, &cfg);
+	assert_non_null(ing);
+
+	/* a bad payload from a cluster nobody registered: refused for the cluster, the payload unread */
+	n = raw_frame(b, "ghost", "full", bad_payload, sizeof(bad_payload) - 1, KEY);
+	hub_ingest_handle(ing, nodb, b, n, fl_now_ms(), &ack);
+	assert_string_equal(ack.reason, "unknown cluster 'ghost'");
+	assert_int_equal(ack.seq, 7);
+	/* ... and under a wrong key: refused for the signature */
+	n = raw_frame(b, "alpha", "full", bad_payload, sizeof(bad_payload) - 1,
+	              "not alpha's key, but 32 bytes long or more");
+	hub_ingest_handle(ing, nodb, b, n, fl_now_ms(), &ack);
+	assert_non_null(strstr(ack.reason, "bad signature"));
+	/* ... and signed with the right key: now decoded, and refused for what it holds */
+	n = raw_frame(b, "alpha", "full", bad_payload, sizeof(bad_payload) - 1, KEY);
+	hub_ingest_handle(ing, nodb, b, n, fl_now_ms(), &ack);
+	assert_int_equal(ack.status, FL_ACK_REJECTED);
+	assert_string_equal(ack.reason, "malformed frame from 'alpha': nodes: expected an array, got string");
+	/* an envelope that is wrong is refused before the cluster is looked up */
+	n = raw_frame(b, "ghost", "bogus", "\x80", 1, KEY);
+	hub_ingest_handle(ing, nodb, b, n, fl_now_ms(), &ack);
+	assert_non_null(strstr(ack.reason, "malformed frame: envelope.kind"));
+	assert_int_equal(ack.seq, 0);
+
+	assert_int_equal(hub_metrics_get(HUB_M_REJECTED_UNKNOWN_CLUSTER), 1);
+	assert_int_equal(hub_metrics_get(HUB_M_REJECTED_BAD_SIGNATURE), 1);
+	assert_int_equal(hub_metrics_get(HUB_M_REJECTED_MALFORMED), 2);
+	assert_int_equal(hub_metrics_get(HUB_M_DB_ERRORS), 0);
+	hub_ingest_free(ing);
+}
+
+#define NODE_KEY  "node-role-key-of-beta-0123456789abcdef0123456789"
+#define BETA_KEY  "cluster-key-of-beta-0123456789abcdef0123456789ab"
+#define OTHER_KEY "some-other-key-0123456789abcdef0123456789abcdef0"
+
+/* A signed heartbeat (kind FL_FRAME_HEARTBEAT) or node frame (FL_FRAME_NODE) of cluster, in b. */
+static size_t role_frame(uint8_t *b, const char *cluster, bool node, const char *key)
+{
+	/* node: {"host": {"node": "n1"}}; heartbeat: {} */
+	static const char host[] = "\x81\xa4host\x81\xa4node\xa2n1";
+	return node ? raw_frame(b, cluster, "node", host, sizeof(host) - 1, key)
+	            : raw_frame(b, cluster, "heartbeat", "\x80", 1, key);
+}
+
+static void test_a_node_key_signs_node_frames_only(void **state)
+{
+	(void)state;
+	hub_cluster_conf cc[2];
+	memset(cc, 0, sizeof(cc));
+	strcpy(cc[0].name, "alpha"); /* no node key: node frames under the cluster key, as before */
+	memcpy(cc[0].key.bytes, KEY, strlen(KEY));
+	cc[0].key.len = strlen(KEY);
+	strcpy(cc[1].name, "beta");
+	memcpy(cc[1].key.bytes, BETA_KEY, strlen(BETA_KEY));
+	cc[1].key.len = strlen(BETA_KEY);
+	memcpy(cc[1].node_key.bytes, NODE_KEY, strlen(NODE_KEY));
+	cc[1].node_key.len = strlen(NODE_KEY);
+	hub_config c = cfg;
+	c.clusters = cc;
+	c.n_clusters = 2;
+	hub_registry *r = NULL;
+	assert_int_equal(hub_registry_new(&c, &r), FL_OK);
+	hub_ingest *ing = hub_ingest_new(r, &c);
+	assert_non_null(ing);
+	hub_metrics_reset();
+	uint8_t b[512];
+	size_t n;
+	fl_proto_ack ack;
+
+	/* refused for the key's role: nothing reaches the database */
+	n = role_frame(b, "beta", false, NODE_KEY);
+	hub_ingest_handle(ing, nodb, b, n, fl_now_ms(), &ack);
+	assert_int_equal(ack.status, FL_ACK_REJECTED);
+	assert_string_equal(
+	    ack.reason,
+	    "wrong key role: heartbeat frame of cluster 'beta' spoke 'spoke-a' seq 7 signed with the node key");
+	n = role_frame(b, "beta", true, BETA_KEY);
+	hub_ingest_handle(ing, nodb, b, n, fl_now_ms(), &ack);
+	assert_int_equal(ack.status, FL_ACK_REJECTED);
+	assert_non_null(strstr(ack.reason, "wrong key role: node frame of cluster 'beta'"));
+	assert_non_null(strstr(ack.reason, "signed with the cluster key"));
+	assert_int_equal(hub_metrics_get(HUB_M_REJECTED_WRONG_KEY_ROLE), 2);
+	assert_int_equal(hub_metrics_get(HUB_M_DB_ERRORS), 0);
+	/* neither key of beta: a bad signature, whatever the kind */
+	n = role_frame(b, "beta", true, OTHER_KEY);
+	hub_ingest_handle(ing, nodb, b, n, fl_now_ms(), &ack);
+	assert_non_null(strstr(ack.reason, "bad signature"));
+	n = role_frame(b, "alpha", false, NODE_KEY); /* another cluster's node key */
+	hub_ingest_handle(ing, nodb, b, n, fl_now_ms(), &ack);
+	assert_non_null(strstr(ack.reason, "bad signature"));
+	assert_int_equal(hub_metrics_get(HUB_M_REJECTED_BAD_SIGNATURE), 2);
+	assert_int_equal(hub_metrics_get(HUB_M_DB_ERRORS), 0);
+
+	/* accepted ones go on to the database (none here: each is answered "retry") */
+	n = role_frame(b, "beta", true, NODE_KEY);
+	hub_ingest_handle(ing, nodb, b, n, fl_now_ms(), &ack);
+	assert_int_equal(ack.status, FL_ACK_RETRY);
+	n = role_frame(b, "beta", false, BETA_KEY);
+	hub_ingest_handle(ing, nodb, b, n, fl_now_ms(), &ack);
+	assert_int_equal(ack.status, FL_ACK_RETRY);
+	n = role_frame(b, "alpha", true, KEY);
+	hub_ingest_handle(ing, nodb, b, n, fl_now_ms(), &ack);
+	assert_int_equal(ack.status, FL_ACK_RETRY);
+	assert_int_equal(hub_metrics_get(HUB_M_REJECTED_DB_ERROR), 3);
+	assert_int_equal(hub_metrics_get(HUB_M_REJECTED_WRONG_KEY_ROLE), 2);
+	hub_ingest_free(ing);
+	hub_registry_free(r);
 }
 
 static void test_which_ingest_urls_count_as_private(void **state)
@@ -270,6 +428,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_refusals_before_the_database_are_acked_and_counted),
+	    cmocka_unit_test(test_envelope_cluster_and_signature_are_checked_before_the_payload),
+	    cmocka_unit_test(test_a_node_key_signs_node_frames_only),
 	    cmocka_unit_test(test_which_ingest_urls_count_as_private),
 	    cmocka_unit_test(test_plain_tcp_listener_answers_several_requests),
 	    cmocka_unit_test(test_tls_listener_starts_with_a_self_signed_certificate),

@@ -33,9 +33,11 @@ static int encode(const fl_proto_frame *f, char **out, size_t *out_len, char err
 void *__real_calloc(size_t n, size_t size);
 void *__wrap_calloc(size_t n, size_t size);
 static size_t g_oversized_callocs;
+static size_t g_callocs; /* every call */
 
 void *__wrap_calloc(size_t n, size_t size)
 {
+	g_callocs++;
 	if (n > FL_PROTO_MAX_NODES && size >= sizeof(fl_proto_name)) {
 		g_oversized_callocs++;
 	}
@@ -403,6 +405,8 @@ static struct {
 	bool dup, omit;
 	const char *extra;
 	int n_extra;
+	bool distinct;    /* the n_extra unknown keys are extra0, extra1, ... instead of n_extra copies of extra */
+	bool repeat_last; /* ... and, after them, extra0 once more */
 } g_bad;
 
 #define NKV(a) (sizeof(a) / sizeof((a)[0]))
@@ -460,9 +464,16 @@ static void write_map(msgpack_packer *pk, const char *sec, const struct kv *kvs,
 	bool here = g_bad.sec != NULL && strcmp(g_bad.sec, sec) == 0;
 	int extra = here && g_bad.extra != NULL ? g_bad.n_extra : 0;
 
-	msgpack_pack_map(pk, n + (here && g_bad.dup) - (here && g_bad.omit) + (size_t)extra);
-	for (int e = 0; e < extra; e++) {
-		pk_str(pk, g_bad.extra);
+	msgpack_pack_map(pk, n + (here && g_bad.dup) - (here && g_bad.omit) + (size_t)extra +
+	                         (extra > 0 && g_bad.repeat_last));
+	for (int e = 0; e < extra + (extra > 0 && g_bad.repeat_last); e++) {
+		if (g_bad.distinct) {
+			char k[64];
+			snprintf(k, sizeof(k), "%s%d", g_bad.extra, e < extra ? e : 0);
+			pk_str(pk, k);
+		} else {
+			pk_str(pk, g_bad.extra);
+		}
 		msgpack_pack_array(pk, 2); /* an unknown value with some structure, to be skipped */
 		msgpack_pack_map(pk, 1);
 		pk_str(pk, "x");
@@ -2520,6 +2531,202 @@ static void test_workload_safe_workload_id_is_optional_and_bounded(void **state)
 	msgpack_sbuffer_destroy(&sb);
 }
 
+/* ---- fl_proto_decode_head: what authentication needs, nothing allocated ---------------------------- */
+
+static void test_decode_head_reads_envelope_signature_and_signed_region_only(void **state)
+{
+	fl_proto_frame in, out, head;
+	char err[FL_ERR_LEN] = "";
+	char *buf = NULL;
+	size_t len = 0;
+
+	(void)state;
+	make_frame(&in);
+	assert_int_equal(encode(&in, &buf, &len, err), FL_OK);
+	size_t callocs = g_callocs;
+	assert_int_equal(fl_proto_decode(buf, len, &out, err), FL_OK);
+	assert_true(g_callocs > callocs); /* nodes, their taints, GPUs */
+	callocs = g_callocs;
+	if (fl_proto_decode_head(buf, len, &head, err) != FL_OK) {
+		fail_msg("decode_head: %s", err);
+	}
+	assert_int_equal(g_callocs, callocs); /* the head allocates nothing */
+	assert_memory_equal(&head.env, &out.env, sizeof(head.env));
+	assert_memory_equal(head.sig, out.sig, FL_PROTO_SIG_LEN);
+	assert_int_equal(head.signed_off, out.signed_off);
+	assert_int_equal(head.signed_len, out.signed_len);
+	/* nothing of the payload: no arrays, no counts, no flags */
+	assert_null(head.nodes);
+	assert_null(head.gpus);
+	assert_int_equal(head.n_nodes + head.n_gpus + head.n_pods + head.n_workloads, 0);
+	assert_false(head.has_overview || head.has_facts);
+	assert_true(fl_proto_verify(buf, len, &head, TEST_KEY));
+	fl_proto_frame_free(&head); /* a no-op, and safe */
+	free(buf);
+	fl_proto_frame_free(&out);
+	fl_proto_frame_free(&in);
+}
+
+static void bad_nodes_not_array(msgpack_packer *pk)
+{
+	msgpack_pack_map(pk, 1); /* nodes must be an array */
+	pk_str(pk, "x");
+	msgpack_pack_nil(pk);
+}
+
+static void test_decode_head_passes_over_a_bad_payload_that_decode_refuses(void **state)
+{
+	msgpack_sbuffer sb;
+	fl_proto_frame f;
+	char err[FL_ERR_LEN] = "";
+
+	(void)state;
+	memset(&g_bad, 0, sizeof(g_bad));
+	g_bad.sec = "payload";
+	g_bad.key = "nodes";
+	g_bad.bad = bad_nodes_not_array;
+	build(&sb);
+	memset(&g_bad, 0, sizeof(g_bad));
+	/* the payload is not looked into before the frame is authenticated ... */
+	if (fl_proto_decode_head(sb.data, sb.size, &f, err) != FL_OK) {
+		fail_msg("decode_head: %s", err);
+	}
+	assert_string_equal(f.env.cluster, "gpu-a");
+	assert_true(fl_proto_verify(sb.data, sb.size, &f, TEST_KEY));
+	/* ... and refused when it is decoded after */
+	assert_int_equal(fl_proto_decode(sb.data, sb.size, &f, err), FL_EPROTO);
+	assert_string_equal(err, "nodes: expected an array, got map");
+	msgpack_sbuffer_destroy(&sb);
+}
+
+static void test_decode_head_refuses_what_authentication_cannot_use(void **state)
+{
+	static const struct {
+		const char *bytes;
+		size_t len;
+		int rv;
+		const char *want;
+	} cases[] = {
+	    {"\x92\x80\x80", 3, FL_EPROTO, "(an unsigned frame: the signature is missing)"},
+	    {"\x93\x80\x80\xc0", 4, FL_EPROTO, "envelope.v: missing"},
+	    {"\x91\x80", 2, FL_EPROTO, "expected an array of 3 elements"},
+	    {"\xdd\x01\x00\x00\x00", 5, FL_EPROTO, "does not fit in the"},
+	    {"\xc1", 1, FL_EPROTO, "reserved byte 0xc1"},
+	};
+	fl_proto_frame f;
+	char err[FL_ERR_LEN];
+
+	(void)state;
+	for (size_t i = 0; i < NKV(cases); i++) {
+		err[0] = '\0';
+		int rv = fl_proto_decode_head(cases[i].bytes, cases[i].len, &f, err);
+		if (rv != cases[i].rv || strstr(err, cases[i].want) == NULL) {
+			fail_msg("case %zu: got %d \"%s\", want \"%s\"", i, rv, err, cases[i].want);
+		}
+		assert_zeroed(&f);
+	}
+}
+
+/* A frame whose envelope is the handmade one, with payload and signature as given (raw bytes). */
+static void build_raw_tail(msgpack_sbuffer *sb, const char *tail, size_t tail_len)
+{
+	msgpack_packer pk;
+
+	msgpack_sbuffer_init(sb);
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 3);
+	write_map(&pk, "envelope", env_kv, NKV(env_kv));
+	msgpack_sbuffer_write(sb, tail, tail_len);
+}
+
+static void test_decode_head_checks_payload_type_and_signature_shape(void **state)
+{
+	msgpack_sbuffer sb;
+	fl_proto_frame f;
+	char err[FL_ERR_LEN] = "";
+	char sig33[2 + 33] = "\x80\xc4\x21";
+
+	(void)state;
+	build_raw_tail(&sb, "\x90\xc4\x00", 3); /* payload an array */
+	assert_int_equal(fl_proto_decode_head(sb.data, sb.size, &f, err), FL_EPROTO);
+	assert_string_equal(err, "payload: expected a map, got array");
+	msgpack_sbuffer_destroy(&sb);
+	build_raw_tail(&sb, "\x80\xa1x", 3); /* signature a str */
+	assert_int_equal(fl_proto_decode_head(sb.data, sb.size, &f, err), FL_EPROTO);
+	assert_string_equal(err, "signature: expected a binary of 32 bytes (HMAC-SHA256), got string");
+	msgpack_sbuffer_destroy(&sb);
+	memset(sig33 + 3, 'x', sizeof(sig33) - 3);
+	build_raw_tail(&sb, sig33, 3 + 32); /* bin of 33 bytes declared, 32 there: not well-formed */
+	assert_int_not_equal(fl_proto_decode_head(sb.data, sb.size, &f, err), FL_OK);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/* ---- unknown keys cost a bounded amount ------------------------------------------------------------ */
+
+static void test_decode_takes_64_unknown_keys_in_a_map_and_refuses_65(void **state)
+{
+	static const char *const secs[] = {"envelope", "payload", "node", "taint", "overview"};
+	msgpack_sbuffer sb;
+	fl_proto_frame f;
+	char err[FL_ERR_LEN] = "";
+	char want[96];
+
+	(void)state;
+	for (size_t i = 0; i < NKV(secs); i++) {
+		for (int n = 64; n <= 65; n++) {
+			memset(&g_bad, 0, sizeof(g_bad));
+			g_bad.sec = secs[i];
+			g_bad.extra = "k";
+			g_bad.n_extra = n;
+			g_bad.distinct = true;
+			build(&sb);
+			memset(&g_bad, 0, sizeof(g_bad));
+			int rv = fl_proto_decode(sb.data, sb.size, &f, err);
+			fl_proto_frame head;
+			int rv_head = fl_proto_decode_head(sb.data, sb.size, &head, err);
+			bool env = strcmp(secs[i], "envelope") == 0;
+			if (n == 64 && (rv != FL_OK || rv_head != FL_OK)) {
+				fail_msg("%s with 64 unknown keys: %d/%d %s", secs[i], rv, rv_head, err);
+			}
+			if (n == 65) {
+				assert_int_equal(rv, FL_ELIMIT);
+				assert_int_equal(rv_head,
+				                 env ? FL_ELIMIT : FL_OK); /* the head reads only the envelope */
+				assert_int_equal(fl_proto_decode(sb.data, sb.size, &f, err), FL_ELIMIT);
+				snprintf(want, sizeof(want), "more than %u unknown keys in one map",
+				         FL_PROTO_MAX_UNKNOWN_KEYS);
+				if (strstr(err, want) == NULL) {
+					fail_msg("%s: \"%s\"", secs[i], err);
+				}
+			}
+			fl_proto_frame_free(&f);
+			msgpack_sbuffer_destroy(&sb);
+		}
+	}
+}
+
+static void test_decode_finds_a_duplicate_among_many_unknown_keys(void **state)
+{
+	msgpack_sbuffer sb;
+	fl_proto_frame f;
+	char err[FL_ERR_LEN] = "";
+
+	(void)state;
+	/* 40 distinct unknown keys, then the first one again */
+	memset(&g_bad, 0, sizeof(g_bad));
+	g_bad.sec = "node";
+	g_bad.extra = "k";
+	g_bad.n_extra = 40;
+	g_bad.distinct = true;
+	g_bad.repeat_last = true;
+	build(&sb);
+	memset(&g_bad, 0, sizeof(g_bad));
+	assert_int_equal(fl_proto_decode(sb.data, sb.size, &f, err), FL_EPROTO);
+	assert_string_equal(err, "nodes[0]: duplicate key \"k0\"");
+	assert_zeroed(&f);
+	msgpack_sbuffer_destroy(&sb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2552,6 +2759,12 @@ int main(void)
 	    cmocka_unit_test(test_decode_rejects_nan_float),
 	    cmocka_unit_test(test_decode_rejects_negative_gpu_count),
 	    cmocka_unit_test(test_decode_rejects_duplicate_key),
+	    cmocka_unit_test(test_decode_head_reads_envelope_signature_and_signed_region_only),
+	    cmocka_unit_test(test_decode_head_passes_over_a_bad_payload_that_decode_refuses),
+	    cmocka_unit_test(test_decode_head_refuses_what_authentication_cannot_use),
+	    cmocka_unit_test(test_decode_head_checks_payload_type_and_signature_shape),
+	    cmocka_unit_test(test_decode_takes_64_unknown_keys_in_a_map_and_refuses_65),
+	    cmocka_unit_test(test_decode_finds_a_duplicate_among_many_unknown_keys),
 	    cmocka_unit_test(test_decode_rejects_array_of_other_length_than_three),
 	    cmocka_unit_test(test_encode_refuses_too_many_nodes),
 	    cmocka_unit_test(test_decode_refuses_more_nodes_than_the_limit),
