@@ -297,10 +297,11 @@ def check_hub(name):
               and svc["spec"]["selector"].items() <= dep["spec"]["template"]["metadata"]["labels"].items(),
               f"container ports {ports}, selector {svc['spec']['selector']}")
     # Every file the config names is in a mounted Secret/ConfigMap, and the image has the folders.
-    files = [c_["key_file"] for c_ in cfg.get("clusters", [])] + [t["token_file"] for t in hub.get("api_tokens", [])]
+    files = [c_[k] for c_ in cfg.get("clusters", []) for k in ("key_file", "node_key_file") if k in c_]
+    files += [t["token_file"] for t in hub.get("api_tokens", [])]
     files += [v for v in (hub.get("tls") or {}).values()]
     missing = [f for f in files if not under_mount(f, mounts, objs)[1]]
-    check(f"{what}: the {len(files)} key, token and TLS files clusters.yaml names are mounted", not missing,
+    check(f"{what}: the {len(files)} key (cluster and node), token and TLS files clusters.yaml names are mounted", not missing,
           f"not in any mounted volume: {missing}")
     with open(os.path.join(REPO, "deploy/container/Dockerfile.hub")) as f:
         docker = f.read()

@@ -65,7 +65,7 @@ tool() { "$BIN/fl-frame-tool" "$@"; }
 # send FILE: prints the ack's status ("none" when no ack came)
 send() { tool send "$URL" "$1" 2>/dev/null | jq -r '.status' 2>/dev/null || echo none; }
 
-for _ in $(seq 50); do [ "$(beta_frames)" -ge 2 ] && break; sleep 0.2; done
+fl_wait_until 60 '[ "$(beta_frames)" -ge 2 ]'
 check_eq "the good spoke lands before the attack" true "$([ "$(beta_frames)" -ge 2 ] && echo true || echo false)"
 beta_before=$(beta_frames)
 rss_before=$(rss_kb)
@@ -128,7 +128,7 @@ done
 rss_after=$(rss_kb)
 check_eq "hub RSS grew by less than 32 MiB over the barrage" true \
 	"$([ $((rss_after - rss_before)) -lt 32768 ] && echo true || echo "false ($rss_before -> $rss_after kB)")"
-sleep 2
+fl_wait_until 60 '[ "$(beta_frames)" -gt "$beta_before" ]'
 check_eq "the good spoke kept landing during the barrage" true \
 	"$([ "$(beta_frames)" -gt "$beta_before" ] && echo true || echo "false ($beta_before -> $(beta_frames))")"
 check_eq "beta's rows are intact" 22 "$(fl_sql "SELECT count(*) FROM node WHERE cluster_name='beta'")"
