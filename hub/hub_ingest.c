@@ -225,6 +225,19 @@ static void node_frame(hub_ingest *ing, hub_store *store, const fl_proto_frame *
 		fl_info("node %s/%s: %lld device changes logged", f->env.cluster, f->host.node, (long long)res.changes);
 }
 
+/* Refuses a frame the decoder refused (rv, err): oversized for a limit (FL_ELIMIT), else malformed. cluster
+ * names the sender once the envelope was read and authenticated, else NULL. */
+static void reject_undecodable(hub_ingest *ing, int rv, fl_proto_ack *ack, const char *cluster, const char *err)
+{
+	char from[FL_CLUSTER_LEN + 16] = "";
+	if (cluster != NULL)
+		snprintf(from, sizeof(from), " from '%s'", cluster);
+	if (rv == FL_ELIMIT)
+		reject(ing, R_OVERSIZED, FL_ACK_REJECTED, ack, "frame%s over a limit: %s", from, err);
+	else
+		reject(ing, R_MALFORMED, FL_ACK_REJECTED, ack, "malformed frame%s: %s", from, err);
+}
+
 /* Checks the signature of head (read by fl_proto_decode_head from buf) under cluster c's keys and the key's
  * role: with a node key set, it signs node frames only and the cluster key signs every other kind; without
  * one, the cluster key signs every kind. True when the frame may be decoded; false with *ack filled. */
@@ -269,10 +282,7 @@ void hub_ingest_handle(hub_ingest *ing, hub_store *store, const void *buf, size_
 	char err[FL_ERR_LEN] = "";
 	int rv = fl_proto_decode_head(buf, len, &f, err);
 	if (rv != FL_OK) {
-		if (rv == FL_ELIMIT)
-			reject(ing, R_OVERSIZED, FL_ACK_REJECTED, ack, "frame over a limit: %s", err);
-		else
-			reject(ing, R_MALFORMED, FL_ACK_REJECTED, ack, "malformed frame: %s", err);
+		reject_undecodable(ing, rv, ack, NULL, err);
 		return;
 	}
 	ack->seq = f.env.seq;
@@ -287,12 +297,7 @@ void hub_ingest_handle(hub_ingest *ing, hub_store *store, const void *buf, size_
 	fl_proto_envelope env = f.env; /* for the message: a failed decode zeroes f */
 	rv = fl_proto_decode(buf, len, &f, err);
 	if (rv != FL_OK) {
-		if (rv == FL_ELIMIT)
-			reject(ing, R_OVERSIZED, FL_ACK_REJECTED, ack, "frame from '%s' over a limit: %s", env.cluster,
-			       err);
-		else
-			reject(ing, R_MALFORMED, FL_ACK_REJECTED, ack, "malformed frame from '%s': %s", env.cluster,
-			       err);
+		reject_undecodable(ing, rv, ack, env.cluster, err);
 		return;
 	}
 

@@ -94,7 +94,8 @@
 	", 'updatedAt', " X_SEEN ")"
 
 /* The fields of /pods/{pod_uid} for pod x of workload w, times RFC 3339 with offset (timestamptz as JSON);
- * a pod the spoke sent no creation time for was created when its workload was. */
+ * created_at is the pod's (PODS: its creationTimestamp, else when the hub first stored it), else its
+ * workload's. */
 #define POD_FIELDS                                                                                                     \
 	"'pod_uid', x.uid, 'pod_name', x.name, 'namespace', x.namespace, 'node_name', x.node_name, 'status',"          \
 	" CASE WHEN x.running THEN 'Running' WHEN x.phase IN ('Pending', 'Succeeded', 'Failed') THEN x.phase"          \
@@ -113,6 +114,17 @@ static int page_args(hub_lens_req *q, char limit[24], char offset[24])
 	snprintf(limit, 24, "%" PRId64, page_size);
 	snprintf(offset, 24, "%" PRId64, (page_num - 1) * page_size); /* hub_lens_page keeps it in range */
 	return 0;
+}
+
+/* Answers sql, a paged query about node q->item: $1 cluster, $2 node, $3 limit, $4 offset. */
+static int answer_node_page(hub_lens_req *q, const char *what, const char *sql)
+{
+	char limit[24], offset[24];
+	int rv = page_args(q, limit, offset);
+	if (rv != 0)
+		return rv;
+	const char *v[] = {q->cluster_name, q->item, limit, offset};
+	return hub_lens_answer_sql(q, what, sql, 4, v, NULL);
 }
 
 /* The clusters /workloads/{uid} searches, as a text[] literal in *arr (caller frees): the one ?cluster=
@@ -309,12 +321,7 @@ int hub_lens_node_workloads(hub_lens_req *q)
 	    " WHERE p.cluster_name = $1 AND p.workload_uid = w.uid AND p.running), 'gpu_allocated_node', w.g,"
 	    " 'node_name', $2::text, 'status', 'Running') ORDER BY w.namespace, w.name, w.uid) FROM pg w), '[]'),"
 	    " 'total', (SELECT count(*) FROM m))::text";
-	char limit[24], offset[24];
-	int rv = page_args(q, limit, offset);
-	if (rv != 0)
-		return rv;
-	const char *v[] = {q->cluster_name, q->item, limit, offset};
-	return hub_lens_answer_sql(q, "node workloads", sql, 4, v, NULL);
+	return answer_node_page(q, "node workloads", sql);
 }
 
 /* /nodes/{name}/workloadsHistory: the node's pods that neither run nor wait (every pod that left it, and
@@ -338,12 +345,7 @@ int hub_lens_node_workloads_history(hub_lens_req *q)
 	    " pod_namespace, 'start_time', " M_START ", 'end_time', " M_END ")"
 	    " ORDER BY end_at DESC, created_at DESC NULLS LAST, pod_uid) FROM pg), '[]'),"
 	    " 'total', (SELECT count(*) FROM m))::text";
-	char limit[24], offset[24];
-	int rv = page_args(q, limit, offset);
-	if (rv != 0)
-		return rv;
-	const char *v[] = {q->cluster_name, q->item, limit, offset};
-	return hub_lens_answer_sql(q, "node workload history", sql, 4, v, NULL);
+	return answer_node_page(q, "node workload history", sql);
 }
 
 /* /pods/{pod_uid}?cluster=: the pod, live or gone, as {pod_uid,pod_name,namespace,node_name,status,phase,
