@@ -35,7 +35,7 @@ static const char *const api_keys[] = {"api_tokens", "cors_origins", "api_thread
 static const char *const lens_keys[] = {"default_cluster", NULL};
 /* Read by load_safe (issue 5). */
 static const char *const safe_keys[] = {"safe_database_url", "safe_sync_interval", "history_retention",
-                                        "node_lost_after", NULL};
+                                        "node_lost_after", "rollup_retention", "idle_threshold", NULL};
 static const char *const token_keys[] = {"name", "token_file", "clusters", "cluster_labels", NULL};
 
 /* hub's keys are hub_keys plus api_keys. */
@@ -546,6 +546,40 @@ static int load_api_access(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node hub, 
 	return FL_OK;
 }
 
+/* Issue 13's settings, after history_retention: rollup_retention (>= history_retention: the rollups are made
+ * from the samples) and idle_threshold (a percentage, decimals allowed). */
+static int load_rollup(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node hub, char err[FL_ERR_LEN])
+{
+	cfg->rollup_retention_ms = HUB_DEFAULT_ROLLUP_RETENTION_MS;
+	int rv = fl_yaml_get_duration(doc, hub, "rollup_retention", false, &cfg->rollup_retention_ms, err);
+	if (rv != FL_OK)
+		return rv;
+	if (cfg->rollup_retention_ms < cfg->history_retention_ms) {
+		fl_yaml_node n = fl_yaml_get(doc, hub, "rollup_retention");
+		const char *key = n != 0 ? "rollup_retention" : "history_retention";
+		return fl_yaml_error(doc, n != 0 ? n : fl_yaml_get(doc, hub, "history_retention"), key, err,
+		                     "rollup_retention (%lld h%s) must be at least history_retention (%lld h): the "
+		                     "hourly rollups are made "
+		                     "from the samples",
+		                     (long long)(cfg->rollup_retention_ms / 3600000), n != 0 ? "" : ", the default",
+		                     (long long)(cfg->history_retention_ms / 3600000));
+	}
+	cfg->idle_threshold = HUB_DEFAULT_IDLE_THRESHOLD;
+	fl_yaml_node n = fl_yaml_get(doc, hub, "idle_threshold");
+	if (n == 0)
+		return FL_OK;
+	const char *v = fl_yaml_scalar(doc, n);
+	char *end = NULL;
+	errno = 0;
+	double x = v != NULL && v[0] != '\0' && strspn(v, "0123456789.") == strlen(v) ? strtod(v, &end) : -1;
+	if (errno != 0 || end == NULL || *end != '\0' || !(x >= 0 && x <= 100))
+		return fl_yaml_error(doc, n, "idle_threshold", err,
+		                     "expected a percentage from 0 to 100 (like 5 or 2.5), got '%.64s'",
+		                     v != NULL ? v : "");
+	cfg->idle_threshold = x;
+	return FL_OK;
+}
+
 /* Issue 5's settings: safe_database_url (FLEETLENS_SAFE_DATABASE_URL, when set, replaces it; empty =
  * off), safe_sync_interval and history_retention; and issue 7's node_lost_after. */
 static int load_safe(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node hub, char err[FL_ERR_LEN])
@@ -579,7 +613,7 @@ static int load_safe(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node hub, char e
 	if (cfg->node_lost_after_ms < HUB_MIN_NODE_LOST_AFTER_MS)
 		return fl_yaml_error(doc, fl_yaml_get(doc, hub, "node_lost_after"), "node_lost_after", err,
 		                     "at least 1s");
-	return FL_OK;
+	return load_rollup(cfg, doc, hub, err);
 }
 
 int hub_config_load(hub_config *cfg, const char *path, const char *env_database_url, char err[FL_ERR_LEN])

@@ -1,4 +1,4 @@
-/* hub_history.c — node utilization history: append, day partitions, the read, the maintenance thread. */
+/* hub_history.c — node samples: the COPY append, day partitions, the read, the maintenance thread. */
 #include "hub_history.h"
 
 #include <errno.h>
@@ -21,11 +21,11 @@
 #define DAY_MS       (86400LL * 1000)
 #define ROLLUP_HOURS 6 /* hours rolled up per wake-up at most */
 
-/* The partitioned history tables (sql/hub/004_history.sql, 005_workloads.sql, 007_lens.sql), kept alike, in
+/* The partitioned history tables (sql/hub/004_history.sql, 005_workloads.sql, 007_lens.sql, 010), kept alike, in
  * the order a frame's transaction appends to them (hub_store_write_frame): the upkeep locks each against
  * writers while it creates a partition, so another order would let a frame and the upkeep deadlock. */
 static const char *const history_tables[] = {"node_utilization_history", "workload_utilization_history",
-                                             "cluster_sample_history"};
+                                             "pod_utilization_history", "cluster_sample_history"};
 
 static int fail(PGconn *c, PGresult *r, const char *what, char err[FL_ERR_LEN])
 {
@@ -35,25 +35,233 @@ static int fail(PGconn *c, PGresult *r, const char *what, char err[FL_ERR_LEN])
 	return rv;
 }
 
-static const char SQL_APPEND[] =
-    "INSERT INTO node_utilization_history (cluster_name, node_name, sampled_at, gpu_utilization)"
-    " SELECT $1, x.name, to_timestamp($2::bigint / 1000.0), x.gpu_utilization"
-    " FROM jsonb_to_recordset($3::jsonb) AS x(name text, gpu_utilization double precision)"
-    " WHERE x.gpu_utilization IS NOT NULL";
+/* The sample table's columns in the order the COPY rows carry them (009_samples.sql). */
+static const char SQL_COPY[] =
+    "COPY node_utilization_history (cluster_name, node_name, sampled_at, gpu_utilization, gpu_count, gpu_allocation,"
+    " gpu_ids, gpu_utilizations, gpu_temperatures, gpu_powers) FROM STDIN";
 
-int hub_history_append(PGconn *c, const char *cluster, const char *nodes_json, int64_t sampled_ms, int64_t *rows,
-                       char err[FL_ERR_LEN])
+#define COPY_CHUNK (64u << 10) /* bytes handed to PQputCopyData at a time */
+
+/* COPY text-format data, sent in COPY_CHUNK pieces as it fills: memory stays bounded whatever the frame. */
+typedef struct copy_out {
+	PGconn *c;
+	char buf[COPY_CHUNK];
+	size_t len;
+	bool failed; /* PQputCopyData refused: the rest is dropped and the COPY ends with an error */
+} copy_out;
+
+static void copy_flush(copy_out *o)
 {
-	char ms[24];
-	snprintf(ms, sizeof(ms), "%" PRId64, sampled_ms);
-	const char *v[] = {cluster, ms, nodes_json};
-	PGresult *r = NULL;
-	int rv = hub_sql_exec(c, SQL_APPEND, 3, v, PGRES_COMMAND_OK, &r, "history", err);
+	if (!o->failed && o->len > 0 && PQputCopyData(o->c, o->buf, (int)o->len) != 1)
+		o->failed = true;
+	o->len = 0;
+}
+
+static void copy_put(copy_out *o, const char *s, size_t n)
+{
+	while (n > 0) {
+		if (o->len == sizeof(o->buf))
+			copy_flush(o);
+		size_t k = sizeof(o->buf) - o->len < n ? sizeof(o->buf) - o->len : n;
+		memcpy(o->buf + o->len, s, k);
+		o->len += k;
+		s += k;
+		n -= k;
+	}
+}
+
+static void copy_str(copy_out *o, const char *s)
+{
+	copy_put(o, s, strlen(s));
+}
+
+/* A text value, escaped for the COPY text format (backslash, and the row and column delimiters). */
+static void copy_text(copy_out *o, const char *s)
+{
+	for (const char *p = s; *p != '\0';) {
+		size_t n = strcspn(p, "\\\n\r\t");
+		copy_put(o, p, n);
+		p += n;
+		if (*p == '\0')
+			break;
+		const char *esc = *p == '\\' ? "\\\\" : *p == '\n' ? "\\n" : *p == '\r' ? "\\r" : "\\t";
+		copy_put(o, esc, 2);
+		p++;
+	}
+}
+
+/* A float8 (shortest exact form), or NULL as COPY's \N (in a field) or NULL (in an array literal). */
+static void copy_real(copy_out *o, double x, bool has, bool in_array)
+{
+	char num[40];
+	if (!has) {
+		copy_str(o, in_array ? "NULL" : "\\N");
+		return;
+	}
+	snprintf(num, sizeof(num), "%.17g", x);
+	copy_str(o, num);
+}
+
+static void copy_int(copy_out *o, int64_t x)
+{
+	char num[24];
+	snprintf(num, sizeof(num), "%" PRId64, x);
+	copy_str(o, num);
+}
+
+/* Which figure of a GPU an array column holds. */
+enum { FIG_ID, FIG_UTIL, FIG_TEMP, FIG_POWER };
+
+/* One array literal ({a,b,...}) of figure fig over the node's GPUs g[0..n). */
+static void copy_gpu_array(copy_out *o, const fl_proto_gpu *const *g, size_t n, int fig)
+{
+	copy_str(o, "{");
+	for (size_t k = 0; k < n; k++) {
+		if (k > 0)
+			copy_str(o, ",");
+		if (fig == FIG_ID)
+			copy_int(o, g[k]->gpu_id);
+		else
+			copy_real(o, fig == FIG_UTIL ? g[k]->utilization : fig == FIG_TEMP ? g[k]->temperature : g[k]->power,
+			          fig != FIG_UTIL || g[k]->has_utilization, true);
+	}
+	copy_str(o, "}");
+}
+
+static int cmp_gpu_key(const void *a, const void *b)
+{
+	const fl_proto_gpu *x = *(const fl_proto_gpu *const *)a, *y = *(const fl_proto_gpu *const *)b;
+	int c = strcmp(x->node, y->node);
+	return c != 0 ? c : (x->gpu_id > y->gpu_id) - (x->gpu_id < y->gpu_id);
+}
+
+/* The first of gpus[0..n) (sorted by node, gpu_id) that belongs to node, or n. */
+static size_t first_gpu_of(const fl_proto_gpu *const *gpus, size_t n, const char *node)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(gpus[mid]->node, node) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Every number a sample row holds is finite and its counts fit int: what COPY would refuse otherwise. */
+static int check_samples(const fl_proto_frame *f, char err[FL_ERR_LEN])
+{
+	for (uint32_t i = 0; i < f->n_nodes; i++) {
+		const fl_proto_node *n = &f->nodes[i];
+		if ((n->has_utilization && !isfinite(n->gpu_utilization)) || n->gpu_count < 0 ||
+		    n->gpu_count > INT32_MAX || n->gpu_allocation < 0 || n->gpu_allocation > INT32_MAX)
+			return fl_seterr(err, FL_EINVAL, "node '%.200s': a figure is not finite or a count is out of range",
+			                 n->name);
+	}
+	for (uint32_t i = 0; i < f->n_gpus; i++) {
+		const fl_proto_gpu *g = &f->gpus[i];
+		if ((g->has_utilization && !isfinite(g->utilization)) || !isfinite(g->temperature) || !isfinite(g->power))
+			return fl_seterr(err, FL_EINVAL, "GPU %d of node '%.200s': a figure is not finite", (int)g->gpu_id,
+			                 g->node);
+	}
+	return FL_OK;
+}
+
+/* The COPY rows of f into o: one per node, its GPUs found in gpus (n, sorted by node and gpu_id). */
+static void copy_rows(copy_out *o, const fl_proto_frame *f, const fl_proto_gpu *const *gpus, size_t n,
+                      const char *stamp)
+{
+	for (uint32_t i = 0; i < f->n_nodes; i++) {
+		const fl_proto_node *nd = &f->nodes[i];
+		size_t a = first_gpu_of(gpus, n, nd->name), b = a;
+		while (b < n && strcmp(gpus[b]->node, nd->name) == 0)
+			b++;
+		copy_text(o, f->env.cluster);
+		copy_str(o, "\t");
+		copy_text(o, nd->name);
+		copy_str(o, "\t");
+		copy_str(o, stamp);
+		copy_str(o, "\t");
+		copy_real(o, nd->gpu_utilization, nd->has_utilization, false);
+		copy_str(o, "\t");
+		copy_int(o, nd->gpu_count);
+		copy_str(o, "\t");
+		copy_int(o, nd->gpu_allocation);
+		for (int fig = FIG_ID; fig <= FIG_POWER; fig++) {
+			copy_str(o, "\t");
+			copy_gpu_array(o, gpus + a, b - a, fig);
+		}
+		copy_str(o, "\n");
+	}
+}
+
+/* Sends the COPY of f's sample rows, stamped with stamp; *rows from the server's "COPY n". */
+static int copy_send(PGconn *c, const fl_proto_frame *f, const fl_proto_gpu *const *gpus, const char *stamp,
+                     int64_t *rows, char err[FL_ERR_LEN])
+{
+	PGresult *r = PQexec(c, SQL_COPY);
+	if (PQresultStatus(r) != PGRES_COPY_IN)
+		return fail(c, r, "samples: COPY", err);
+	PQclear(r);
+	copy_out *o = malloc(sizeof(*o));
+	bool oom = o == NULL;
+	if (o != NULL) {
+		o->c = c;
+		o->len = 0;
+		o->failed = false;
+		copy_rows(o, f, gpus, f->n_gpus, stamp);
+		copy_flush(o);
+	}
+	bool failed = oom || o->failed;
+	free(o);
+	/* An aborted COPY fails the transaction: the caller rolls back. */
+	if (PQputCopyEnd(c, oom ? "out of memory" : NULL) != 1)
+		failed = true;
+	int rv = FL_OK;
+	while ((r = PQgetResult(c)) != NULL) {
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			if (rv == FL_OK)
+				rv = fail(c, r, "samples: COPY", err);
+			else
+				PQclear(r);
+			continue;
+		}
+		*rows = strtoll(PQcmdTuples(r), NULL, 10);
+		PQclear(r);
+	}
+	if (rv == FL_OK && failed)
+		rv = oom ? fl_seterr(err, FL_ENOMEM, "samples: out of memory")
+		         : fl_seterr(err, FL_EDB, "samples: COPY: %.*s", (int)strcspn(PQerrorMessage(c), "\n"),
+		                     PQerrorMessage(c));
+	return rv;
+}
+
+int hub_history_append(PGconn *c, const fl_proto_frame *f, int64_t *rows, char err[FL_ERR_LEN])
+{
+	*rows = 0;
+	if (f->n_nodes == 0)
+		return FL_OK;
+	if (f->env.sent_at_ms < 0 || f->env.sent_at_ms > 253402300799999LL)
+		return fl_seterr(err, FL_EINVAL, "samples: sent_at %" PRId64 " ms is out of range", f->env.sent_at_ms);
+	int rv = check_samples(f, err);
 	if (rv != FL_OK)
 		return rv;
-	*rows = strtoll(PQcmdTuples(r), NULL, 10);
-	PQclear(r);
-	return FL_OK;
+	const fl_proto_gpu **gpus = malloc(((size_t)f->n_gpus + 1) * sizeof(*gpus));
+	if (gpus == NULL)
+		return fl_seterr(err, FL_ENOMEM, "samples: out of memory");
+	for (uint32_t k = 0; k < f->n_gpus; k++)
+		gpus[k] = &f->gpus[k];
+	qsort(gpus, f->n_gpus, sizeof(*gpus), cmp_gpu_key);
+	time_t t = (time_t)(f->env.sent_at_ms / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	char stamp[48];
+	snprintf(stamp, sizeof(stamp), "%04d-%02d-%02d %02d:%02d:%02d.%03d+00", tm.tm_year + 1900, tm.tm_mon + 1,
+	         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(f->env.sent_at_ms % 1000));
+	rv = copy_send(c, f, gpus, stamp, rows, err);
+	free(gpus);
+	return rv;
 }
 
 /* "YYYYMMDD" and "YYYY-MM-DD" of the UTC day holding ms (years 1970..9999: the hub's clock). */
@@ -181,12 +389,9 @@ static int maintain_locked(PGconn *c, int64_t now_ms, int64_t retention_ms, int 
 		rv = hub_sql_exec(
 		    c, "DELETE FROM node_device_changelog WHERE changed_at < to_timestamp($1::bigint / 1000.0)", 1, v,
 		    PGRES_COMMAND_OK, NULL, "pruning the device change log", err);
-	/* The Lens face's tables (007_lens.sql): pod history and the hourly rollups. */
-	static const char *const pruned[][2] = {{"gpu_pod_history", "ended_at"},
-	                                        {"cluster_hourly_stats", "stat_hour"},
-	                                        {"namespace_hourly_stats", "stat_hour"},
-	                                        {"workload_hourly_stats", "stat_hour"},
-	                                        {"rollup_hour", "stat_hour"}};
+	/* The Lens face's pod history (007_lens.sql); the hourly rollups keep hub.rollup_retention instead
+	 * (hub_rollup_prune, from rollup_once). */
+	static const char *const pruned[][2] = {{"gpu_pod_history", "ended_at"}};
 	for (size_t t = 0; t < sizeof(pruned) / sizeof(pruned[0]) && rv == FL_OK; t++) {
 		char sql[128];
 		snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE %s < to_timestamp($1::bigint / 1000.0)", pruned[t][0],
@@ -216,10 +421,12 @@ int hub_history_maintain(PGconn *c, int64_t now_ms, int64_t retention_ms, int *c
 	return rv;
 }
 
+/* Samples without a figure (NULL: the frame carried the node without one) make no point. */
 #define SQL_QUERY(table, key)                                                                                          \
 	"SELECT (floor(extract(epoch FROM sampled_at) / $5::bigint) * $5::bigint)::bigint AS t,"                       \
 	" round(avg(gpu_utilization)::numeric, 2)::float8 FROM " table " WHERE cluster_name = $1 AND " key " = $2"     \
-	" AND sampled_at >= to_timestamp($3::bigint) AND sampled_at < to_timestamp($4::bigint) GROUP BY 1 ORDER BY 1"
+	" AND sampled_at >= to_timestamp($3::bigint) AND sampled_at < to_timestamp($4::bigint)"                        \
+	" AND gpu_utilization IS NOT NULL GROUP BY 1 ORDER BY 1"
 
 static const char *const query_sql[] = {
     [HUB_HISTORY_NODE] = SQL_QUERY("node_utilization_history", "node_name"),
@@ -324,12 +531,21 @@ static void rollup_once(hub_history *h)
 	int hours = 0;
 	if (thread_conn(h) == NULL)
 		return;
-	int rv = hub_rollup_run(h->conn, fl_now_ms(), h->cfg->history_retention_ms, ROLLUP_HOURS, &hours, err);
+	/* Hours are rolled up while their samples are kept (history_retention); the rows stay rollup_retention,
+	 * pruned whenever this hub rolled up an hour (hourly, and when it catches up after a start). */
+	int rv = hub_rollup_run(h->conn, fl_now_ms(), h->cfg->history_retention_ms, h->cfg->idle_threshold,
+	                        ROLLUP_HOURS, &hours, err);
 	hub_metrics_add(HUB_M_ROLLUP_HOURS, (uint64_t)hours);
 	if (rv != FL_OK)
 		fl_warn("history: hourly rollup failed (retried next time): %s", err);
 	if (hours > 0)
 		fl_info("history: rolled up %d hour%s into the hourly statistics", hours, hours == 1 ? "" : "s");
+	int64_t pruned = 0;
+	if (hours > 0 && hub_rollup_prune(h->conn, fl_now_ms(), h->cfg->rollup_retention_ms, &pruned, err) != FL_OK)
+		fl_warn("history: pruning the hourly statistics failed (retried next hour): %s", err);
+	else if (pruned > 0)
+		fl_info("history: %lld hourly statistics rows older than %lld days deleted", (long long)pruned,
+		        (long long)(h->cfg->rollup_retention_ms / 86400000));
 }
 
 /* How often the lost sweep runs: a quarter of node_lost_after, 250 ms .. 30 s. */

@@ -1,4 +1,4 @@
-/* hub_history.h — per-node GPU utilization over time in the hub DB (sql/hub/004_history.sql): the rows a
+/* hub_history.h — node samples over time in the hub DB (sql/hub/004_history.sql, 009_samples.sql): the rows a
  * committed frame appends, the day partitions (created ahead, dropped after hub.history_retention; the
  * per-workload table of 005_workloads.sql and the per-cluster one of 007_lens.sql get the same upkeep), the
  * read behind GET /v1/nodes/{name}/utilizationHistory, and the maintenance thread (which also runs the
@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "fl_err.h"
+#include "fl_proto.h"
 #include "hub_config.h"
 
 #define HUB_HISTORY_DAYS_AHEAD  2               /* day partitions created beyond today */
@@ -23,11 +24,14 @@
  * rollup (HUB_ROLLUP_LOCK_KEY). */
 #define HUB_HISTORY_LOCK_CLASS 1179415398
 
-/* Inside the caller's open transaction on c: appends one row per node of nodes_json (the jsonb array of
- * node objects hub_store writes, keys "name" and "gpu_utilization"; nodes without a figure are left
- * out) for cluster at sampled_ms (the frame's sent_at). *rows: rows appended. FL_OK or FL_EDB. */
-int hub_history_append(PGconn *c, const char *cluster, const char *nodes_json, int64_t sampled_ms, int64_t *rows,
-                       char err[FL_ERR_LEN]);
+/* Inside the caller's open transaction on c: appends f's node samples to node_utilization_history with one
+ * COPY FROM STDIN (text format, sent in 64 KiB pieces): one row per node of f->nodes at f's sent_at, with
+ * its gpu_utilization (NULL without a figure), gpu_count, gpu_allocation, and one array element per GPU of
+ * f->gpus on that node, ordered by gpu_id (gpu_ids, gpu_utilizations with NULL for no figure,
+ * gpu_temperatures, gpu_powers). f is borrowed; node names must be unique (hub_store checks). *rows: rows
+ * appended. FL_OK, FL_EINVAL (a figure not finite, a count beyond int, sent_at out of range: nothing sent),
+ * FL_ENOMEM or FL_EDB (the COPY failed: the transaction is aborted, the caller rolls back). */
+int hub_history_append(PGconn *c, const fl_proto_frame *f, int64_t *rows, char err[FL_ERR_LEN]);
 
 /* Partition upkeep at now_ms, under an advisory lock (key 2) so hubs take turns, for node_utilization_history,
  * workload_utilization_history and cluster_sample_history alike: creates the UTC day partitions TABLE_YYYYMMDD for

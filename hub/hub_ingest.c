@@ -156,7 +156,7 @@ static void accepted(hub_ingest *ing, size_t i, const fl_proto_frame *f, const h
 	hub_metrics_add(HUB_M_NODE_ROWS_WRITTEN, (uint64_t)res->node_rows);
 	hub_metrics_add(HUB_M_WORKLOAD_ROWS_WRITTEN, (uint64_t)res->workload_rows);
 	bool first = hub_registry_record(ing->reg, i, f, recv_ms, d->version_ms);
-	hub_view_apply(hub_registry_view(ing->reg), f, recv_ms); /* the API's view, after COMMIT */
+	hub_view_apply(hub_registry_view(ing->reg), f, recv_ms, res->rows_gen); /* the API's view, after COMMIT */
 	ack->status = FL_ACK_OK;
 	ack->want_full = d->want_full;
 	if (first)
@@ -312,7 +312,13 @@ void hub_ingest_handle(hub_ingest *ing, hub_store *store, const void *buf, size_
 	pthread_mutex_lock(mu);
 	/* Read under the cluster's lock: another worker may be committing this stream's full frame. */
 	opts.full_seen = hub_registry_full_seen(ing->reg, (size_t)i, f.env.spoke_id);
+	/* The view as the baseline: taken under the cluster's lock, so no frame of this hub lands in between;
+	 * another hub's frame moves the database's rows_gen, and the store then sends every row. */
+	hub_view *view = hub_registry_view(ing->reg);
+	hub_view_snap *snap = view != NULL ? hub_view_get(view, (size_t)i) : NULL;
+	opts.view = snap;
 	rv = hub_store_write_frame(store, &f, recv_ms, &opts, &res, err);
+	hub_view_release(snap);
 	if (rv == FL_EINVAL) {
 		reject(ing, R_MALFORMED, FL_ACK_REJECTED, ack, "malformed frame from '%s': %s", f.env.cluster, err);
 		goto out;

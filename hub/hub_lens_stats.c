@@ -40,11 +40,16 @@
 	"CASE WHEN count(*) = 0 THEN '[]'::json" \
 	" ELSE json_build_array(json_build_object('labels', '{}'::json, 'values', " POINTS("v") ")) END"
 
+/* The node and workload samples may carry no figure (NULL: the node or workload was there, unmeasured);
+ * the series below leave them out, so a step without a figure has no point, as before such samples were
+ * kept. */
+
 /* $1 cluster, $2 node, $3 start, $4 end, $5 step. */
 static const char SQL_NODE_HISTORY[] =
 	"WITH p AS (SELECT " BUCKET("sampled_at", "$3", "$5") " AS t, avg(gpu_utilization) AS v"
 	"  FROM node_utilization_history"
 	"  WHERE cluster_name = $1 AND node_name = $2 AND" SECONDS_IN("sampled_at", "$3", "$4")
+	"  AND gpu_utilization IS NOT NULL"
 	"  GROUP BY 1)"
 	" SELECT json_build_object('node_name', $2::text, 'cpu_utilization', NULL, 'mem_utilization', NULL,"
 	"  'gpu_utilization', " ONE_SERIES ", 'gpu_allocation', NULL)::text FROM p";
@@ -66,7 +71,7 @@ static const char SQL_WORKLOAD_HISTORY[] =
 	"  ORDER BY created_at DESC NULLS LAST, uid DESC LIMIT 1),"
 	" p AS (SELECT " BUCKET("h.sampled_at", "$5", "$7") " AS t, avg(h.gpu_utilization) AS v"
 	"  FROM workload_utilization_history h JOIN w ON h.workload_uid = w.uid"
-	"  WHERE h.cluster_name = $1 AND" SECONDS_IN("h.sampled_at", "$5", "$6")
+	"  WHERE h.cluster_name = $1 AND" SECONDS_IN("h.sampled_at", "$5", "$6") " AND h.gpu_utilization IS NOT NULL"
 	"  GROUP BY 1)"
 	" SELECT CASE WHEN EXISTS (SELECT 1 FROM w) THEN json_build_object('serial', 0, 'series', " ONE_SERIES ","
 	"  'config', json_build_object('y_axis_unit', '%')) END::text FROM p";
@@ -80,7 +85,7 @@ static const char SQL_POD_HISTORY[] =
 	"  ORDER BY o LIMIT 1),"
 	" p AS (SELECT (floor(extract(epoch FROM h.sampled_at) / 3600) * 3600)::bigint AS t, avg(h.gpu_utilization) AS v"
 	"  FROM node_utilization_history h JOIN pod ON h.node_name = pod.node_name"
-	"  WHERE h.cluster_name = $1 AND" MS_IN("h.sampled_at", "$3", "$4")
+	"  WHERE h.cluster_name = $1 AND" MS_IN("h.sampled_at", "$3", "$4") " AND h.gpu_utilization IS NOT NULL"
 	"  GROUP BY 1)"
 	" SELECT (SELECT json_build_object('pod_uid', $2::text, 'pod_name', pod.name, 'granularity', $5::text,"
 	"  'data_points', coalesce((SELECT json_agg(json_build_object('timestamp', " RFC3339_S("to_timestamp(t)") ","

@@ -8,6 +8,7 @@
 
 #include "hub_lens_int.h"
 #include "hub_sql.h"
+#include "hub_workload.h"
 
 /* --- SQL pieces ------------------------------------------------------------------------------------- */
 
@@ -15,9 +16,10 @@
 #define UNIX_S(col) "coalesce(floor(extract(epoch FROM " col "))::bigint, 0)"
 #define W_START     UNIX_S("w.created_at")
 #define W_END       UNIX_S("w.ended_at")
-/* /workloads' end_at: when it ended; while it runs, when the hub last saw it (Lens's end_at is its last
- * write, also while running: the Lens console shows 0 as 1970-01-01). */
-#define W_LAST  UNIX_S("coalesce(w.ended_at, w.updated_at)")
+/* /workloads' end_at: when it ended; while it runs, when the hub last saw it (HUB_WL_SQL_SEEN: Lens's
+ * end_at is its last write, also while running: the Lens console shows 0 as 1970-01-01). */
+#define W_SEEN  "coalesce(w.ended_at, " HUB_WL_SQL_SEEN("w") ")"
+#define W_LAST  UNIX_S(W_SEEN)
 #define X_START UNIX_S("x.start_at")
 #define X_SEEN  UNIX_S("x.seen_at")
 #define M_START UNIX_S("created_at")
@@ -25,7 +27,8 @@
 
 /* Percentages as JSON numbers with 2 decimals (as /v1 rounds them); NULL stays NULL. */
 #define PCT(x)     "round((" x ")::numeric, 2)::float8"
-#define W_UTIL     PCT("w.gpu_utilization")
+#define W_UTIL_RAW HUB_WL_SQL_UTIL("w") /* the latest sample's, while Running */
+#define W_UTIL     PCT(W_UTIL_RAW)
 #define U_AVG      PCT("u.a")
 #define U_P50      PCT("u.p[1]")
 #define U_P90      PCT("u.p[2]")
@@ -40,12 +43,14 @@
 
 /* Every pod the hub knows of: the live ones (gpu_pod) and those that left it (gpu_pod_history, unless
  * live again). created_at = its creationTimestamp, else when the hub first stored it; seen_at = when the
- * hub last saw it; ended_at = when it left, NULL while live. A filter on
- * its columns reaches both tables' indexes (PostgreSQL pushes it into each branch). */
+ * hub last saw it (live: HUB_WL_SQL_POD_SEEN, its cluster's last frame; gone: when it left); ended_at =
+ * when it left, NULL while live. A filter on its columns reaches both tables' indexes (PostgreSQL pushes
+ * it into each branch). */
+#define P_SEEN HUB_WL_SQL_POD_SEEN("p")
 #define PODS                                                                                                           \
 	"(SELECT p.cluster_name, p.uid, p.namespace, p.name, p.node_name, p.gpus, p.phase, p.running,"                 \
-	" p.workload_uid, coalesce(p.created_at, p.first_seen) AS created_at, p.updated_at AS seen_at, "               \
-	"NULL::timestamptz AS ended_at, false AS deleted"                                                              \
+	" p.workload_uid, coalesce(p.created_at, p.first_seen) AS created_at, " P_SEEN " AS seen_at,"                  \
+	" NULL::timestamptz AS ended_at, false AS deleted"                                                             \
 	" FROM gpu_pod p UNION ALL SELECT h.cluster_name, h.uid, h.namespace, h.name, h.node_name, h.gpus, h.phase,"   \
 	" false, h.workload_uid, coalesce(h.created_at, h.first_seen), h.ended_at, h.ended_at, true FROM "             \
 	"gpu_pod_history h WHERE NOT EXISTS"                                                                           \
@@ -186,7 +191,8 @@ int hub_lens_consumers(hub_lens_req *q)
 	" pg AS (SELECT * FROM m w ORDER BY %s LIMIT $6::bigint OFFSET $7::bigint), " LINKED ","                       \
 	" util AS (SELECT s.workload_uid AS uid, avg(s.gpu_utilization) AS a, percentile_cont(ARRAY[0.5, 0.9, 0.95])"  \
 	" WITHIN GROUP (ORDER BY s.gpu_utilization) AS p FROM workload_utilization_history s"                          \
-	" WHERE s.cluster_name = $1 AND s.workload_uid IN (SELECT uid FROM pg) GROUP BY 1)"                            \
+	" WHERE s.cluster_name = $1 AND s.workload_uid IN (SELECT uid FROM pg) AND s.gpu_utilization IS NOT NULL"      \
+	" GROUP BY 1)"                                                                                                 \
 	" SELECT json_build_object('data', coalesce((SELECT json_agg(" WORKLOAD_ITEM " ORDER BY %s) FROM pg w"         \
 	" LEFT JOIN alloc a ON a.uid = w.uid LEFT JOIN hours h ON h.uid = w.uid LEFT JOIN util u ON u.uid = w.uid),"   \
 	" '[]'), 'total', (SELECT count(*) FROM m))::text"
@@ -209,10 +215,9 @@ int hub_lens_workloads(hub_lens_req *q)
 	    (rv = page_args(q, limit, offset)) != 0)
 		return rv;
 	/* Any other order_by sorts by creation, as Lens does; ties by uid keep pages apart. */
-	const char *order = strcmp(order_by, "end_at") == 0
-	                        ? "coalesce(w.ended_at, w.updated_at) DESC, w.created_at DESC NULLS LAST, w.uid DESC"
-	                        : "w.created_at DESC NULLS LAST, w.uid DESC";
-	char sql[sizeof(SQL_WORKLOADS) + 256];
+	const char *order = strcmp(order_by, "end_at") == 0 ? W_SEEN " DESC, w.created_at DESC NULLS LAST, w.uid DESC"
+	                                                    : "w.created_at DESC NULLS LAST, w.uid DESC";
+	char sql[sizeof(SQL_WORKLOADS) + 1024];
 	snprintf(sql, sizeof(sql), SQL_WORKLOADS, order, order);
 	const char *v[] = {q->cluster_name, name, kind, ns, status, limit, offset};
 	return hub_lens_answer_sql(q, "workloads", sql, 7, v, NULL);
@@ -290,14 +295,16 @@ int hub_lens_workload_subtree(hub_lens_req *q)
 
 /* /workloads/statistic and /workloads/statistics: over the cluster's Running workloads that have not
  * ended, {running_workloads_count, avg_gpu_allocated (mean GPU request), avg_gpu_utilization (mean instant
- * figure of those with one, %), low_utilization_workloads_count (those whose samples average < 30 %)}. */
+ * figure of those with one, %), low_utilization_workloads_count (those whose samples with a figure average
+ * < 30 %)}. */
 int hub_lens_workload_statistic(hub_lens_req *q)
 {
 	static const char sql[] =
-	    "WITH r AS (SELECT uid, gpu_request, gpu_utilization FROM gpu_workload WHERE cluster_name = $1"
-	    " AND status = 'Running' AND ended_at IS NULL),"
+	    "WITH r AS (SELECT w.uid, w.gpu_request, " W_UTIL_RAW " AS gpu_utilization FROM gpu_workload w"
+	    " WHERE w.cluster_name = $1 AND w.status = 'Running' AND w.ended_at IS NULL),"
 	    " life AS (SELECT s.workload_uid, avg(s.gpu_utilization) AS a FROM workload_utilization_history s"
-	    " WHERE s.cluster_name = $1 AND s.workload_uid IN (SELECT uid FROM r) GROUP BY 1)"
+	    " WHERE s.cluster_name = $1 AND s.workload_uid IN (SELECT uid FROM r) AND s.gpu_utilization IS NOT NULL"
+	    " GROUP BY 1)"
 	    " SELECT json_build_object('running_workloads_count', (SELECT count(*) FROM r), 'avg_gpu_allocated',"
 	    " coalesce((SELECT " R_AVG_GPUS " FROM r), 0), 'avg_gpu_utilization', coalesce((SELECT " R_AVG_UTIL
 	    " FROM r), 0), 'low_utilization_workloads_count', (SELECT count(*) FROM life WHERE a < 30))::text";

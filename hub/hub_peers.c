@@ -81,7 +81,7 @@ static void refresh(hub_peers *p, size_t i)
 		fl_warn("peers: cannot read cluster %s back: %s", name, err);
 		return;
 	}
-	int rv = hub_view_refresh(p->view, i, &f, cr.last_frame_ms, cr.overview_ms);
+	int rv = hub_view_refresh(p->view, i, &f, cr.last_frame_ms, cr.overview_ms, cr.rows_gen);
 	if (rv == FL_OK) {
 		atomic_fetch_add(&m_applied, 1);
 		int ri = hub_registry_find(p->reg, name);

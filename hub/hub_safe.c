@@ -512,10 +512,11 @@ static int str_cmp(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Nodes (gpu_count > 0) of the named clusters that have a committed full frame; LEFT JOIN so a synced
+/* Nodes (gpu_count > 0) of the named clusters that have a committed full frame, with their newest sample's
+ * figure (node_latest_sample, 009_samples.sql: the node rows hold facts only); LEFT JOIN so a synced
  * cluster with no GPU node still appears (its SaFE rows are then all soft-deleted). */
 static const char sql_want[] = "SELECT c.name, n.name, n.gpu_utilization FROM cluster c"
-                               " LEFT JOIN node n ON n.cluster_name = c.name AND n.gpu_count > 0"
+                               " LEFT JOIN node_latest_sample n ON n.cluster_name = c.name AND n.gpu_count > 0"
                                " WHERE c.name IN (SELECT unnest($1::text[])) AND c.full_sent_ms IS NOT NULL";
 
 /* The live SaFE workloads of the synced clusters ($1: names, $2: SaFE's ids of those clusters, in step):
@@ -536,7 +537,8 @@ static const char sql_wl_want[] =
     " max(LEAST(GREATEST(x.max_utilization, 0), 100)) AS mx, count(DISTINCT x.stat_hour) AS n"
     " FROM gpu_workload o JOIN workload_hourly_stats x ON x.cluster_name = o.cluster_name"
     " AND x.workload_uid = o.uid WHERE o.cluster_name = s.cluster_name AND o.safe_workload_id = s.wid"
-    " AND x.stat_hour >= now() - interval '3 hours' AND x.stat_hour <= now()) h WHERE h.n > 0";
+    " AND x.stat_hour >= now() - interval '3 hours' AND x.stat_hour <= now()"
+    " AND x.avg_utilization IS NOT NULL) h WHERE h.n > 0";
 
 /* Reads the wanted workload_statistic rows of the clusters named (safe_ids[i]: SaFE's id of clusters[i]):
  * *wl (malloc'd; strings point into *res, which the caller clears after use). */

@@ -402,15 +402,6 @@ static int put_str(json_t *o, const char *key, const char *s)
 	return v == NULL ? -1 : json_object_set_new(o, key, v);
 }
 
-/* Adds key: number (or null when !has); -1 if x is not finite. */
-static int put_real(json_t *o, const char *key, double x, bool has)
-{
-	if (!has)
-		return json_object_set_new(o, key, json_null());
-	json_t *v = json_real(x);
-	return v == NULL ? -1 : json_object_set_new(o, key, v);
-}
-
 /* Appends string s to array a; -1 if s is not valid UTF-8 (or memory ran out). */
 static int put_str_item(json_t *a, const char *s)
 {
@@ -428,103 +419,147 @@ static bool fits_int32(int64_t x)
 	return x >= 0 && x <= INT32_MAX;
 }
 
-/* Builds the node rows of f as a JSON array sorted by name (so concurrent writers lock rows in the same
- * order). FL_EINVAL names the node when a name repeats or a value cannot be stored. */
-static int nodes_json(const fl_proto_frame *f, char **out, char err[FL_ERR_LEN])
+/* f's nodes sorted by name and GPUs by (node, gpu_id): the order concurrent writers lock rows in. */
+typedef struct sorted_rows {
+	const fl_proto_node **nodes; /* f->n_nodes */
+	const fl_proto_gpu **gpus;   /* f->n_gpus */
+} sorted_rows;
+
+static void sorted_free(sorted_rows *x)
 {
-	const fl_proto_node **ix = f->n_nodes > 0 ? malloc(f->n_nodes * sizeof(*ix)) : NULL;
-	if (f->n_nodes > 0 && ix == NULL)
+	free(x->nodes);
+	free(x->gpus);
+}
+
+/* Sorts f's rows into x; FL_EINVAL names a node or GPU key that repeats, or a count beyond int. */
+static int sort_rows(const fl_proto_frame *f, sorted_rows *x, char err[FL_ERR_LEN])
+{
+	x->nodes = malloc(((size_t)f->n_nodes + 1) * sizeof(*x->nodes));
+	x->gpus = malloc(((size_t)f->n_gpus + 1) * sizeof(*x->gpus));
+	if (x->nodes == NULL || x->gpus == NULL)
 		return fl_seterr(err, FL_ENOMEM, "out of memory");
 	for (uint32_t i = 0; i < f->n_nodes; i++)
-		ix[i] = &f->nodes[i];
-	if (f->n_nodes > 1)
-		qsort(ix, f->n_nodes, sizeof(*ix), cmp_node);
-	int rv = FL_OK;
-	json_t *arr = json_array();
-	if (arr == NULL)
-		rv = fl_seterr(err, FL_ENOMEM, "out of memory");
-	for (uint32_t i = 0; i < f->n_nodes && rv == FL_OK; i++) {
-		const fl_proto_node *n = ix[i];
-		if (i > 0 && strcmp(ix[i - 1]->name, n->name) == 0) {
-			rv = fl_seterr(err, FL_EINVAL, "node '%s' appears twice in the frame", n->name);
-			break;
-		}
-		if (!fits_int32(n->gpu_count) || !fits_int32(n->gpu_allocation)) {
-			rv = fl_seterr(err, FL_EINVAL, "node '%s': gpu_count/gpu_allocation out of range", n->name);
-			break;
-		}
-		json_t *taints = json_array();
-		for (uint32_t t = 0; taints != NULL && t < n->n_taints; t++) {
-			json_t *tj = json_object();
-			if (tj == NULL || put_str(tj, "key", n->taints[t].key) ||
-			    put_str(tj, "value", n->taints[t].value) || put_str(tj, "effect", n->taints[t].effect) ||
-			    json_array_append_new(taints, tj)) {
-				json_decref(tj);
-				json_decref(taints);
-				taints = NULL;
-			}
-		}
-		json_t *o = json_object();
-		if (taints == NULL || o == NULL || put_str(o, "name", n->name) || put_str(o, "address", n->ip) ||
-		    put_str(o, "gpu_name", n->gpu_name) || put_int(o, "gpu_count", n->gpu_count) ||
-		    put_int(o, "gpu_allocation", n->gpu_allocation) ||
-		    put_real(o, "gpu_utilization", n->gpu_utilization, n->has_utilization) ||
-		    put_str(o, "status", n->status) ||
-		    json_object_set_new(o, "unschedulable", json_boolean(n->unschedulable)) ||
-		    json_object_set_new(o, "faulty", json_boolean(n->faulty)) || json_object_set(o, "taints", taints) ||
-		    put_int(o, "cpu_millis", n->cpu_millis) || put_int(o, "memory_bytes", n->memory_bytes) ||
-		    put_str(o, "kubelet_version", n->kubelet_version) || put_str(o, "os_image", n->os_image) ||
-		    put_str(o, "kernel_version", n->kernel_version) ||
-		    put_str(o, "container_runtime", n->container_runtime) || json_array_append(arr, o)) {
-			rv = fl_seterr(err, FL_EINVAL,
-			               "node '%.200s': a text field is not UTF-8 or a number is not finite", n->name);
-		}
-		json_decref(taints);
-		json_decref(o);
+		x->nodes[i] = &f->nodes[i];
+	for (uint32_t i = 0; i < f->n_gpus; i++)
+		x->gpus[i] = &f->gpus[i];
+	qsort(x->nodes, f->n_nodes, sizeof(*x->nodes), cmp_node);
+	qsort(x->gpus, f->n_gpus, sizeof(*x->gpus), cmp_gpu);
+	for (uint32_t i = 0; i < f->n_nodes; i++) {
+		const fl_proto_node *n = x->nodes[i];
+		if (i > 0 && strcmp(x->nodes[i - 1]->name, n->name) == 0)
+			return fl_seterr(err, FL_EINVAL, "node '%s' appears twice in the frame", n->name);
+		if (!fits_int32(n->gpu_count) || !fits_int32(n->gpu_allocation))
+			return fl_seterr(err, FL_EINVAL, "node '%s': gpu_count/gpu_allocation out of range", n->name);
 	}
-	free(ix);
+	for (uint32_t i = 1; i < f->n_gpus; i++)
+		if (cmp_gpu(&x->gpus[i - 1], &x->gpus[i]) == 0)
+			return fl_seterr(err, FL_EINVAL, "GPU %d of node '%s' appears twice in the frame",
+			                 (int)x->gpus[i]->gpu_id, x->gpus[i]->node);
+	return FL_OK;
+}
+
+/* The facts of node n as a JSON object (the SQL_NODES record), or NULL (a text field is not UTF-8, or
+ * memory ran out). */
+static json_t *node_facts(const fl_proto_node *n)
+{
+	json_t *taints = json_array();
+	for (uint32_t t = 0; taints != NULL && t < n->n_taints; t++) {
+		json_t *tj = json_object();
+		if (tj == NULL || put_str(tj, "key", n->taints[t].key) || put_str(tj, "value", n->taints[t].value) ||
+		    put_str(tj, "effect", n->taints[t].effect) || json_array_append_new(taints, tj)) {
+			json_decref(tj);
+			json_decref(taints);
+			taints = NULL;
+		}
+	}
+	json_t *o = json_object();
+	if (taints == NULL || o == NULL || put_str(o, "name", n->name) || put_str(o, "address", n->ip) ||
+	    put_str(o, "gpu_name", n->gpu_name) || put_int(o, "gpu_count", n->gpu_count) ||
+	    put_int(o, "gpu_allocation", n->gpu_allocation) || put_str(o, "status", n->status) ||
+	    json_object_set_new(o, "unschedulable", json_boolean(n->unschedulable)) ||
+	    json_object_set_new(o, "faulty", json_boolean(n->faulty)) || json_object_set(o, "taints", taints) ||
+	    put_int(o, "cpu_millis", n->cpu_millis) || put_int(o, "memory_bytes", n->memory_bytes) ||
+	    put_str(o, "kubelet_version", n->kubelet_version) || put_str(o, "os_image", n->os_image) ||
+	    put_str(o, "kernel_version", n->kernel_version) || put_str(o, "container_runtime", n->container_runtime)) {
+		json_decref(o);
+		o = NULL;
+	}
+	json_decref(taints);
+	return o;
+}
+
+/* The node rows to upsert as a JSON array in name order: every node of x, or with view only those whose
+ * facts differ from the view's record (a node the view lacks included). *sent counts them. */
+static int nodes_json(const sorted_rows *x, uint32_t n, const hub_view_snap *view, char **out, int64_t *sent,
+                      char err[FL_ERR_LEN])
+{
+	*sent = 0;
+	json_t *arr = json_array();
+	int rv = arr != NULL ? FL_OK : fl_seterr(err, FL_ENOMEM, "out of memory");
+	for (uint32_t i = 0; i < n && rv == FL_OK; i++) {
+		const fl_proto_node *nd = x->nodes[i];
+		const hub_view_node *vn = view != NULL ? hub_view_snap_find(view, nd->name) : NULL;
+		if (vn != NULL && hub_view_node_facts_equal(vn, nd))
+			continue;
+		json_t *o = node_facts(nd);
+		if (o == NULL || json_array_append_new(arr, o) != 0)
+			rv = fl_seterr(err, FL_EINVAL, "node '%.200s': a text field is not UTF-8", nd->name);
+		(*sent)++;
+	}
 	if (rv == FL_OK && (*out = json_dumps(arr, JSON_COMPACT)) == NULL)
 		rv = fl_seterr(err, FL_ENOMEM, "out of memory");
 	json_decref(arr);
 	return rv;
 }
 
-/* Builds the GPU rows of f as a JSON array sorted by (node, gpu_id); FL_EINVAL on a repeated key. */
-static int gpus_json(const fl_proto_frame *f, char **out, char err[FL_ERR_LEN])
+/* The GPU rows to upsert as a JSON array in (node, gpu_id) order: every GPU of x, or with view only those
+ * whose facts differ from the view's (a GPU or node the view lacks included). */
+static int gpus_json(const sorted_rows *x, uint32_t n, const hub_view_snap *view, char **out, char err[FL_ERR_LEN])
 {
-	const fl_proto_gpu **ix = f->n_gpus > 0 ? malloc(f->n_gpus * sizeof(*ix)) : NULL;
-	if (f->n_gpus > 0 && ix == NULL)
-		return fl_seterr(err, FL_ENOMEM, "out of memory");
-	for (uint32_t i = 0; i < f->n_gpus; i++)
-		ix[i] = &f->gpus[i];
-	if (f->n_gpus > 1)
-		qsort(ix, f->n_gpus, sizeof(*ix), cmp_gpu);
-	int rv = FL_OK;
 	json_t *arr = json_array();
-	if (arr == NULL)
-		rv = fl_seterr(err, FL_ENOMEM, "out of memory");
-	for (uint32_t i = 0; i < f->n_gpus && rv == FL_OK; i++) {
-		const fl_proto_gpu *g = ix[i];
-		if (i > 0 && cmp_gpu(&ix[i - 1], &ix[i]) == 0) {
-			rv = fl_seterr(err, FL_EINVAL, "GPU %d of node '%s' appears twice in the frame", (int)g->gpu_id,
-			               g->node);
-			break;
-		}
+	int rv = arr != NULL ? FL_OK : fl_seterr(err, FL_ENOMEM, "out of memory");
+	const hub_view_node *vn = NULL; /* the view's record of x->gpus[i]->node (GPUs come grouped by node) */
+	for (uint32_t i = 0; i < n && rv == FL_OK; i++) {
+		const fl_proto_gpu *g = x->gpus[i];
+		if (view != NULL && (i == 0 || strcmp(x->gpus[i - 1]->node, g->node) != 0))
+			vn = hub_view_snap_find(view, g->node);
+		if (vn != NULL && hub_view_gpu_facts_equal(vn, g))
+			continue;
 		json_t *o = json_object();
 		if (o == NULL || put_str(o, "node_name", g->node) || put_int(o, "gpu_id", g->gpu_id) ||
 		    put_str(o, "gpu_model", g->gpu_model) || put_int(o, "memory", g->memory_mib) ||
-		    put_real(o, "utilization", g->utilization, g->has_utilization) ||
-		    put_real(o, "temperature", g->temperature, true) || put_real(o, "power", g->power, true) ||
 		    put_str(o, "serial", g->serial) || put_int(o, "numa", g->numa) || json_array_append(arr, o))
-			rv = fl_seterr(err, FL_EINVAL,
-			               "GPU %d of node '%.200s': a text field is not UTF-8 or a number is not finite",
-			               (int)g->gpu_id, g->node);
+			rv = fl_seterr(err, FL_EINVAL, "GPU %d of node '%.200s': a text field is not UTF-8", (int)g->gpu_id,
+			               g->node);
 		json_decref(o);
 	}
-	free(ix);
 	if (rv == FL_OK && (*out = json_dumps(arr, JSON_COMPACT)) == NULL)
 		rv = fl_seterr(err, FL_ENOMEM, "out of memory");
 	json_decref(arr);
+	return rv;
+}
+
+/* A full frame's keys: *names the JSON array of its node names, *gpus that of its GPUs' {node_name,
+ * gpu_id}; what its clean-up keeps. */
+static int listed_json(const sorted_rows *x, const fl_proto_frame *f, char **names, char **gpus,
+                       char err[FL_ERR_LEN])
+{
+	json_t *na = json_array(), *ga = json_array();
+	int rv = na != NULL && ga != NULL ? FL_OK : fl_seterr(err, FL_ENOMEM, "out of memory");
+	for (uint32_t i = 0; i < f->n_nodes && rv == FL_OK; i++)
+		if (put_str_item(na, x->nodes[i]->name) != 0)
+			rv = fl_seterr(err, FL_EINVAL, "node '%.200s': not UTF-8", x->nodes[i]->name);
+	for (uint32_t i = 0; i < f->n_gpus && rv == FL_OK; i++) {
+		json_t *o = json_object();
+		if (o == NULL || put_str(o, "node_name", x->gpus[i]->node) || put_int(o, "gpu_id", x->gpus[i]->gpu_id) ||
+		    json_array_append(ga, o) != 0)
+			rv = fl_seterr(err, FL_EINVAL, "GPU of node '%.200s': not UTF-8", x->gpus[i]->node);
+		json_decref(o);
+	}
+	if (rv == FL_OK && ((*names = json_dumps(na, JSON_COMPACT)) == NULL || (*gpus = json_dumps(ga, JSON_COMPACT)) == NULL))
+		rv = fl_seterr(err, FL_ENOMEM, "out of memory");
+	json_decref(na);
+	json_decref(ga);
 	return rv;
 }
 
@@ -577,18 +612,21 @@ static const char SQL_CLUSTER_LOCK[] = "SELECT pg_advisory_xact_lock(" HUB_CLUST
 
 /* The cluster's newest frame and the highest committed seq of the frame's spoke stream. */
 static const char SQL_PRIOR[] =
-    "SELECT c.spoke_id, c.last_seq, c.src_sent_ms, c.src_seq, l.seq, l.version_ms, c.full_sent_ms, c.full_seq"
-    " FROM cluster c"
+    "SELECT c.spoke_id, c.last_seq, c.src_sent_ms, c.src_seq, l.seq, l.version_ms, c.full_sent_ms, c.full_seq,"
+    " c.rows_gen FROM cluster c"
     " LEFT JOIN LATERAL (SELECT seq, version_ms FROM ingest_log WHERE cluster_name = c.name AND spoke_id = $2"
     " ORDER BY seq DESC LIMIT 1) l ON true WHERE c.name = $1";
 
-/* A frame older than the cluster's newest only moves last_frame_at (the cluster is alive). */
+/* A frame older than the cluster's newest only moves last_frame_at (the cluster is alive), and rows_gen
+ * by $3 (1 when it wrote rows). */
 static const char SQL_CLUSTER_ALIVE[] =
-    "UPDATE cluster SET last_frame_at = GREATEST(last_frame_at, to_timestamp($2::bigint / 1000.0)) WHERE name = $1";
+    "UPDATE cluster SET last_frame_at = GREATEST(last_frame_at, to_timestamp($2::bigint / 1000.0)),"
+    " rows_gen = rows_gen + $3::int WHERE name = $1";
 
-/* The cluster's newest frame: its stream, version and facts. */
+/* The cluster's newest frame: its stream, version and facts; rows_gen moves by $10 (1 when it wrote rows). */
 static const char SQL_CLUSTER_NEWEST[] =
-    "UPDATE cluster SET k8s_version = coalesce($2, k8s_version), spoke_version = coalesce($3, spoke_version),"
+    "UPDATE cluster SET rows_gen = rows_gen + $10::int,"
+    " k8s_version = coalesce($2, k8s_version), spoke_version = coalesce($3, spoke_version),"
     " source = coalesce($4, source), spoke_id = $5, last_seq = $6::bigint, src_seq = $6::bigint,"
     " last_frame_at = GREATEST(last_frame_at, to_timestamp($7::bigint / 1000.0)),"
     " last_sent_at = to_timestamp($8::bigint / 1000.0), src_sent_ms = $9::bigint, updated_at = now()"
@@ -603,51 +641,59 @@ static const char SQL_INGEST_LOG[] =
     " VALUES ($1, $2, $3::bigint, $4, to_timestamp($5::bigint / 1000.0), $6::bigint,"
     " to_timestamp($7::bigint / 1000.0), $8::int) ON CONFLICT DO NOTHING";
 
-/* $3, $4: the frame's version. A row is changed only where its stored version is older. */
+/* The facts of a node and of a GPU row: what a write compares; everything else in them is key or version. */
+#define NODE_FACTS(t)                                                                                                  \
+	t "address, " t "gpu_name, " t "gpu_count, " t "gpu_allocation, " t "status, " t "unschedulable, " t "faulty, " t \
+	  "taints, " t "cpu_millis, " t "memory_bytes, " t "kubelet_version, " t "os_image, " t "kernel_version, " t     \
+	  "container_runtime"
+#define GPU_FACTS(t) t "gpu_model, " t "memory, " t "serial, " t "numa"
+
+/* $3, $4: the frame's version. A row is changed only where its stored version is older and a fact
+ * differs: a node sent needlessly writes nothing, and keeps its version. */
 static const char SQL_NODES[] =
-    "INSERT INTO node (cluster_name, name, address, gpu_name, gpu_count, gpu_allocation, gpu_utilization, status,"
-    " unschedulable, faulty, taints, cpu_millis, memory_bytes, kubelet_version, os_image, kernel_version,"
-    " container_runtime, src_sent_ms, src_seq)"
+    "INSERT INTO node (cluster_name, name, " NODE_FACTS("") ", src_sent_ms, src_seq)"
     " SELECT $1, x.*, $3::bigint, $4::bigint FROM jsonb_to_recordset($2::jsonb) AS x(name text, address text,"
-    " gpu_name text, gpu_count int, gpu_allocation int, gpu_utilization double precision, status text,"
+    " gpu_name text, gpu_count int, gpu_allocation int, status text,"
     " unschedulable boolean, faulty boolean, taints jsonb, cpu_millis bigint, memory_bytes bigint,"
     " kubelet_version text, os_image text, kernel_version text, container_runtime text)"
-    " ON CONFLICT (cluster_name, name) DO UPDATE SET address = EXCLUDED.address, gpu_name = EXCLUDED.gpu_name,"
-    " gpu_count = EXCLUDED.gpu_count, gpu_allocation = EXCLUDED.gpu_allocation,"
-    " gpu_utilization = EXCLUDED.gpu_utilization, status = EXCLUDED.status,"
-    " unschedulable = EXCLUDED.unschedulable, faulty = EXCLUDED.faulty, taints = EXCLUDED.taints,"
-    " cpu_millis = EXCLUDED.cpu_millis, memory_bytes = EXCLUDED.memory_bytes,"
-    " kubelet_version = EXCLUDED.kubelet_version, os_image = EXCLUDED.os_image,"
-    " kernel_version = EXCLUDED.kernel_version, container_runtime = EXCLUDED.container_runtime,"
-    " src_sent_ms = EXCLUDED.src_sent_ms, src_seq = EXCLUDED.src_seq, updated_at = now()"
-    " WHERE (node.src_sent_ms, node.src_seq) < (EXCLUDED.src_sent_ms, EXCLUDED.src_seq)";
+    " ON CONFLICT (cluster_name, name) DO UPDATE SET (" NODE_FACTS("") ", src_sent_ms, src_seq, updated_at)"
+    " = (" NODE_FACTS("EXCLUDED.") ", EXCLUDED.src_sent_ms, EXCLUDED.src_seq, now())"
+    " WHERE (node.src_sent_ms, node.src_seq) < (EXCLUDED.src_sent_ms, EXCLUDED.src_seq)"
+    " AND (" NODE_FACTS("node.") ") IS DISTINCT FROM (" NODE_FACTS("EXCLUDED.") ")";
 
 static const char SQL_GPUS[] =
-    "INSERT INTO gpu_device (cluster_name, node_name, gpu_id, gpu_model, memory, utilization, temperature, power,"
-    " serial, numa, src_sent_ms, src_seq)"
+    "INSERT INTO gpu_device (cluster_name, node_name, gpu_id, " GPU_FACTS("") ", src_sent_ms, src_seq)"
     " SELECT $1, x.*, $3::bigint, $4::bigint FROM jsonb_to_recordset($2::jsonb) AS x(node_name text, gpu_id int,"
-    " gpu_model text, memory bigint, utilization double precision, temperature double precision,"
-    " power double precision, serial text, numa int)"
-    " ON CONFLICT (cluster_name, node_name, gpu_id) DO UPDATE SET gpu_model = EXCLUDED.gpu_model,"
-    " memory = EXCLUDED.memory, utilization = EXCLUDED.utilization, temperature = EXCLUDED.temperature,"
-    " power = EXCLUDED.power, serial = EXCLUDED.serial, numa = EXCLUDED.numa,"
-    " src_sent_ms = EXCLUDED.src_sent_ms, src_seq = EXCLUDED.src_seq, updated_at = now()"
-    " WHERE (gpu_device.src_sent_ms, gpu_device.src_seq) < (EXCLUDED.src_sent_ms, EXCLUDED.src_seq)";
+    " gpu_model text, memory bigint, serial text, numa int)"
+    " ON CONFLICT (cluster_name, node_name, gpu_id) DO UPDATE SET (" GPU_FACTS("") ", src_sent_ms, src_seq,"
+    " updated_at) = (" GPU_FACTS("EXCLUDED.") ", EXCLUDED.src_sent_ms, EXCLUDED.src_seq, now())"
+    " WHERE (gpu_device.src_sent_ms, gpu_device.src_seq) < (EXCLUDED.src_sent_ms, EXCLUDED.src_seq)"
+    " AND (" GPU_FACTS("gpu_device.") ") IS DISTINCT FROM (" GPU_FACTS("EXCLUDED.") ")";
 
-/* A full frame, AFTER its upserts: every row it lists now has its version or a newer one, so "older than
- * the frame" is exactly "not listed, and not written by a newer frame". */
-static const char SQL_NODES_DELETE_OLDER[] =
-    "DELETE FROM node WHERE cluster_name = $1 AND (src_sent_ms, src_seq) < ($2::bigint, $3::bigint)";
-static const char SQL_GPUS_DELETE_OLDER[] =
-    "DELETE FROM gpu_device WHERE cluster_name = $1 AND (src_sent_ms, src_seq) < ($2::bigint, $3::bigint)";
+/* A full frame ($2: the JSON array of the node names it lists, or of its GPUs' {node_name, gpu_id}): the
+ * cluster's rows it does not list, where older than the frame (a row a newer frame wrote stays). A row
+ * whose facts did not change keeps its older version, so "older" alone no longer means "not listed"; and
+ * a GPU goes only with its node (this frame lists the node, or the node's row is gone): an unlisted node
+ * a newer frame wrote keeps its GPUs, however old their facts. Run after the node delete; $5 the names. */
+static const char SQL_NODES_DELETE_UNLISTED[] =
+    "DELETE FROM node WHERE cluster_name = $1 AND (src_sent_ms, src_seq) < ($3::bigint, $4::bigint)"
+    " AND name NOT IN (SELECT jsonb_array_elements_text($2::jsonb))";
+static const char SQL_GPUS_DELETE_UNLISTED[] =
+    "DELETE FROM gpu_device g WHERE g.cluster_name = $1 AND (g.src_sent_ms, g.src_seq) < ($3::bigint, $4::bigint)"
+    " AND NOT EXISTS (SELECT 1 FROM jsonb_to_recordset($2::jsonb) AS x(node_name text, gpu_id int)"
+    " WHERE x.node_name = g.node_name AND x.gpu_id = g.gpu_id)"
+    " AND (g.node_name IN (SELECT jsonb_array_elements_text($5::jsonb))"
+    " OR NOT EXISTS (SELECT 1 FROM node n WHERE n.cluster_name = $1 AND n.name = g.node_name))";
 
-/* A delta's removed_nodes ($2, a JSON array of names): the nodes and their GPUs, where older. */
+/* A delta's removed_nodes ($2, a JSON array of names): the nodes where older, then the GPUs of those names
+ * whose node row is gone, where older. */
 static const char SQL_NODES_REMOVE[] =
     "DELETE FROM node WHERE cluster_name = $1 AND name IN (SELECT jsonb_array_elements_text($2::jsonb))"
     " AND (src_sent_ms, src_seq) < ($3::bigint, $4::bigint)";
 static const char SQL_GPUS_REMOVE[] =
-    "DELETE FROM gpu_device WHERE cluster_name = $1 AND node_name IN (SELECT jsonb_array_elements_text($2::jsonb))"
-    " AND (src_sent_ms, src_seq) < ($3::bigint, $4::bigint)";
+    "DELETE FROM gpu_device g WHERE g.cluster_name = $1 AND g.node_name IN (SELECT jsonb_array_elements_text($2::jsonb))"
+    " AND (g.src_sent_ms, g.src_seq) < ($3::bigint, $4::bigint)"
+    " AND NOT EXISTS (SELECT 1 FROM node n WHERE n.cluster_name = $1 AND n.name = g.node_name)";
 
 #define OVERVIEW_COLUMNS                                                                                               \
 	"total_nodes, healthy_nodes, faulty_nodes, fully_idle_nodes, partially_idle_nodes, busy_nodes,"                \
@@ -755,7 +801,7 @@ static void overview_unknown_from_row(PGresult *r, int row, int col, fl_proto_ov
 /* Reads what the database knows before f (under the cluster lock) into *p; full_seen is the caller's.
  * FL_OK, or FL_EDB (also when the cluster has no row: it was not registered by this configuration). */
 static int read_prior(hub_store *s, const fl_proto_frame *f, hub_seq_prior *p, int64_t *newest_seq,
-                      char err[FL_ERR_LEN])
+                      int64_t *rows_gen, char err[FL_ERR_LEN])
 {
 	const char *v[] = {f->env.cluster, f->env.spoke_id};
 	PGresult *r = NULL;
@@ -775,6 +821,7 @@ static int read_prior(hub_store *s, const fl_proto_frame *f, hub_seq_prior *p, i
 	p->full_known = !PQgetisnull(r, 0, 6);
 	p->full_version_ms = int_or(r, 0, 6, 0);
 	p->full_seq = (uint64_t)int_or(r, 0, 7, 0);
+	*rows_gen = int_or(r, 0, 8, 0);
 	/* The cluster row also remembers its newest stream, should its ingest_log rows have been pruned. */
 	uint64_t cluster_seq = (uint64_t)int_or(r, 0, 1, 0);
 	if (strcmp(p->newest_spoke, f->env.spoke_id) == 0 && cluster_seq > p->spoke_last_seq) {
@@ -785,14 +832,43 @@ static int read_prior(hub_store *s, const fl_proto_frame *f, hub_seq_prior *p, i
 	return FL_OK;
 }
 
-/* Upserts f's nodes, GPUs and overview at version (ver, seq) and deletes what it removes. */
-static int write_rows(hub_store *s, const fl_proto_frame *f, const char *nodes, const char *gpus, const char *removed,
-                      char ov[20][32], const char *ver, const char *seq, hub_write_result *res, char err[FL_ERR_LEN])
+/* What a frame sends besides its overview: the rows to upsert, what a full frame lists, what a delta
+ * removes (JSON texts, malloc'd). */
+typedef struct frame_rows {
+	char *nodes, *gpus;             /* rows to upsert: all, or those whose facts differ from the view */
+	char *listed_nodes, *listed_gpus; /* a full frame's keys */
+	char *removed;                  /* a delta's removed_nodes */
+	bool diffed;                    /* nodes and gpus hold only what differs from opts->view */
+	int64_t nodes_sent;
+} frame_rows;
+
+static void frame_rows_free(frame_rows *fr)
 {
-	const char *nv[] = {f->env.cluster, nodes, ver, seq};
-	const char *gv[] = {f->env.cluster, gpus, ver, seq};
-	const char *rmv[] = {f->env.cluster, removed, ver, seq};
-	const char *dv[] = {f->env.cluster, ver, seq};
+	free(fr->nodes);
+	free(fr->gpus);
+	free(fr->listed_nodes);
+	free(fr->listed_gpus);
+	free(fr->removed);
+}
+
+/* (Re)builds the rows to upsert: against view (diffed) or all of them (view NULL). */
+static int build_upserts(const fl_proto_frame *f, const sorted_rows *x, const hub_view_snap *view, frame_rows *fr,
+                         char err[FL_ERR_LEN])
+{
+	free(fr->nodes);
+	free(fr->gpus);
+	fr->nodes = fr->gpus = NULL;
+	fr->diffed = view != NULL;
+	int rv = nodes_json(x, f->n_nodes, view, &fr->nodes, &fr->nodes_sent, err);
+	return rv != FL_OK ? rv : gpus_json(x, f->n_gpus, view, &fr->gpus, err);
+}
+
+/* Upserts f's nodes, GPUs and overview at version (ver, seq) and deletes what it removes. */
+static int write_rows(hub_store *s, const fl_proto_frame *f, const frame_rows *fr, char ov[20][32], const char *ver,
+                      const char *seq, hub_write_result *res, char err[FL_ERR_LEN])
+{
+	const char *nv[] = {f->env.cluster, fr->nodes, ver, seq};
+	const char *gv[] = {f->env.cluster, fr->gpus, ver, seq};
 	PGresult *r = NULL;
 	int rv;
 	if ((rv = run(s, "upsert nodes", SQL_NODES, 4, nv, PGRES_COMMAND_OK, &r, err)) != FL_OK)
@@ -803,21 +879,22 @@ static int write_rows(hub_store *s, const fl_proto_frame *f, const char *nodes, 
 		return rv;
 	res->gpu_rows = affected(r);
 	PQclear(r);
-	const char *del[2] = {NULL, NULL};
-	const char *const *dvals = dv;
-	int dn = 3;
+	const char *del[2] = {NULL, NULL}, *keys[2] = {NULL, NULL};
 	if (f->env.kind == FL_FRAME_FULL) {
-		del[0] = SQL_NODES_DELETE_OLDER;
-		del[1] = SQL_GPUS_DELETE_OLDER;
+		del[0] = SQL_NODES_DELETE_UNLISTED;
+		del[1] = SQL_GPUS_DELETE_UNLISTED;
+		keys[0] = fr->listed_nodes;
+		keys[1] = fr->listed_gpus;
 	} else if (f->n_removed_nodes > 0) {
 		del[0] = SQL_NODES_REMOVE;
 		del[1] = SQL_GPUS_REMOVE;
-		dvals = rmv;
-		dn = 4;
+		keys[0] = keys[1] = fr->removed;
 	}
 	for (int k = 0; k < 2 && del[k] != NULL; k++) {
-		if ((rv = run(s, k == 0 ? "delete nodes" : "delete gpus", del[k], dn, dvals, PGRES_COMMAND_OK, &r,
-		              err)) != FL_OK)
+		const char *dv[] = {f->env.cluster, keys[k], ver, seq, fr->listed_nodes};
+		int n = del[k] == SQL_GPUS_DELETE_UNLISTED ? 5 : 4;
+		if ((rv = run(s, k == 0 ? "delete nodes" : "delete gpus", del[k], n, dv, PGRES_COMMAND_OK, &r, err)) !=
+		    FL_OK)
 			return rv;
 		res->rows_deleted += affected(r);
 		PQclear(r);
@@ -855,17 +932,41 @@ static int write_cluster_sample(hub_store *s, const fl_proto_frame *f, char ov[2
 /* sent_at must fit PostgreSQL's timestamptz and mean something: 1970 .. 9999. */
 #define HUB_MAX_SENT_MS 253402300799999LL
 
-/* Issue 5: the frame's node figures appended to node_utilization_history at its sent_at, in the frame's
- * transaction (the same nodes JSON the upsert used). */
-static int write_history(hub_store *s, const fl_proto_frame *f, const char *nodes, char err[FL_ERR_LEN])
+/* Issue 13: one sample row per node the frame carries, appended to node_utilization_history at its sent_at
+ * in the frame's transaction (one COPY). */
+static int write_samples(hub_store *s, const fl_proto_frame *f, hub_write_result *res, char err[FL_ERR_LEN])
 {
-	int64_t rows = 0;
-	if (f->n_nodes == 0)
-		return FL_OK;
-	int rv = hub_history_append(s->conn, f->env.cluster, nodes, f->env.sent_at_ms, &rows, err);
+	int rv = hub_history_append(s->conn, f, &res->sample_rows, err);
 	if (rv != FL_OK)
 		hub_metrics_add(HUB_M_DB_ERRORS, 1);
 	return rv;
+}
+
+/* Everything that can make f unstorable, checked before the transaction starts; builds what it sends. */
+static int prepare_rows(const fl_proto_frame *f, const hub_write_opts *opts, sorted_rows *x, frame_rows *fr,
+                        hub_workload_rows *wl, char ov[20][32], char err[FL_ERR_LEN])
+{
+	int rv;
+	/* A view that never was at a database generation cannot be the baseline: send everything at once. */
+	const hub_view_snap *view = opts->view != NULL && opts->view->rows_gen >= 0 ? opts->view : NULL;
+	if ((rv = sort_rows(f, x, err)) != FL_OK || (rv = build_upserts(f, x, view, fr, err)) != FL_OK ||
+	    (rv = removed_json(f, &fr->removed, err)) != FL_OK || (rv = hub_workload_prepare(f, wl, err)) != FL_OK)
+		return rv;
+	if (f->env.kind == FL_FRAME_FULL && (rv = listed_json(x, f, &fr->listed_nodes, &fr->listed_gpus, err)) != FL_OK)
+		return rv;
+	if (f->has_overview && (rv = overview_params(&f->overview, ov, err)) != FL_OK)
+		return rv;
+	/* The sample rows' numbers: a figure COPY would refuse would abort the transaction instead. */
+	for (uint32_t i = 0; i < f->n_nodes; i++)
+		if (f->nodes[i].has_utilization && !isfinite(f->nodes[i].gpu_utilization))
+			return fl_seterr(err, FL_EINVAL, "node '%.200s': a number is not finite", f->nodes[i].name);
+	for (uint32_t i = 0; i < f->n_gpus; i++) {
+		const fl_proto_gpu *g = &f->gpus[i];
+		if ((g->has_utilization && !isfinite(g->utilization)) || !isfinite(g->temperature) || !isfinite(g->power))
+			return fl_seterr(err, FL_EINVAL, "GPU %d of node '%.200s': a number is not finite", (int)g->gpu_id,
+			                 g->node);
+	}
+	return FL_OK;
 }
 
 PGconn *hub_store_pgconn(hub_store *s, char err[FL_ERR_LEN])
@@ -873,68 +974,47 @@ PGconn *hub_store_pgconn(hub_store *s, char err[FL_ERR_LEN])
 	return hub_store_connect(s, err) == FL_OK ? s->conn : NULL;
 }
 
-int hub_store_write_frame(hub_store *s, const fl_proto_frame *f, int64_t recv_ms, const hub_write_opts *opts,
-                          hub_write_result *res, char err[FL_ERR_LEN])
+/* Inside the transaction, the frame's verdict NEW: its rows (unless superseded), samples, the cluster
+ * row (rows_gen moves when rows were written) and res->rows_gen. */
+static int write_new(hub_store *s, const fl_proto_frame *f, int64_t recv_ms, const hub_seq_prior *prior,
+                     int64_t newest_seq, int64_t db_gen, const hub_write_opts *opts, const sorted_rows *x,
+                     frame_rows *fr, hub_workload_rows *wl, char ov[20][32], hub_write_result *res,
+                     char err[FL_ERR_LEN])
 {
-	memset(res, 0, sizeof(*res));
-	if (f->env.seq > (uint64_t)INT64_MAX)
-		return fl_seterr(err, FL_EINVAL, "seq %" PRIu64 " is out of range", f->env.seq);
-	if (f->env.sent_at_ms < 0 || f->env.sent_at_ms > HUB_MAX_SENT_MS)
-		return fl_seterr(err, FL_EINVAL, "sent_at %" PRId64 " ms is out of range", f->env.sent_at_ms);
-	bool rows = f->env.kind == FL_FRAME_FULL || f->env.kind == FL_FRAME_DELTA;
-	char *nodes = NULL, *gpus = NULL, *removed = NULL;
-	char ov[20][32];
-	int rv = FL_OK;
-	/* Everything that can make the frame unstorable is checked before the transaction starts. */
-	hub_workload_rows wl = {NULL, NULL, NULL};
-	if (rows &&
-	    ((rv = nodes_json(f, &nodes, err)) != FL_OK || (rv = gpus_json(f, &gpus, err)) != FL_OK ||
-	     (rv = removed_json(f, &removed, err)) != FL_OK || (rv = hub_workload_prepare(f, &wl, err)) != FL_OK))
-		goto out;
-	if (rows && f->has_overview && (rv = overview_params(&f->overview, ov, err)) != FL_OK)
-		goto out;
-	if ((rv = hub_store_connect(s, err)) != FL_OK)
-		goto out;
-
-	const char *lv[] = {f->env.cluster};
-	hub_seq_prior prior;
-	memset(&prior, 0, sizeof(prior));
-	prior.full_seen = opts->full_seen;
-	int64_t newest_seq = 0;
-	if ((rv = cmd(s, "BEGIN", "BEGIN", 0, NULL, err)) != FL_OK ||
-	    (rv = run(s, "cluster lock", SQL_CLUSTER_LOCK, 1, lv, PGRES_TUPLES_OK, NULL, err)) != FL_OK ||
-	    (rv = read_prior(s, f, &prior, &newest_seq, err)) != FL_OK)
-		goto out;
-	hub_sequence_decide(&prior, &f->env, opts->replay_tolerance_ms, &res->decision);
-	if (res->decision.verdict != HUB_SEQ_NEW) {
-		rollback(s);
-		goto out;
-	}
-
-	char seq[24], recv[24], sent[24], ver[24], node_rows[24];
+	char seq[24], recv[24], sent[24], ver[24];
 	snprintf(seq, sizeof(seq), "%" PRIu64, f->env.seq);
 	snprintf(recv, sizeof(recv), "%" PRId64, recv_ms);
 	snprintf(sent, sizeof(sent), "%" PRId64, f->env.sent_at_ms);
 	snprintf(ver, sizeof(ver), "%" PRId64, res->decision.version_ms);
+	bool rows = (f->env.kind == FL_FRAME_FULL || f->env.kind == FL_FRAME_DELTA) && !res->decision.superseded;
+	int rv = FL_OK;
+	/* The view diffed against is the database's rows only at the generation it reflects. */
+	if (rows && fr->diffed && opts->view->rows_gen != db_gen &&
+	    (rv = build_upserts(f, x, NULL, fr, err)) != FL_OK)
+		return rv;
 	hub_workload_counts wc;
-	if (rows && !res->decision.superseded &&
-	    ((rv = write_rows(s, f, nodes, gpus, removed, ov, ver, seq, res, err)) != FL_OK ||
-	     (rv = write_history(s, f, nodes, err)) != FL_OK ||
-	     (rv = hub_workload_write(s->conn, f, &wl, ver, seq, &wc, err)) != FL_OK ||
-	     (rv = write_cluster_sample(s, f, ov, ver, err)) != FL_OK))
-		goto out;
-	if (rows && !res->decision.superseded) {
+	if (rows && ((rv = write_rows(s, f, fr, ov, ver, seq, res, err)) != FL_OK ||
+	             (rv = write_samples(s, f, res, err)) != FL_OK ||
+	             (rv = hub_workload_write(s->conn, f, wl, ver, seq, &wc, err)) != FL_OK ||
+	             (rv = write_cluster_sample(s, f, ov, ver, err)) != FL_OK))
+		return rv;
+	if (rows) {
 		res->workload_rows = wc.pod_rows + wc.workload_rows;
 		res->rows_deleted += wc.pods_deleted;
+		res->nodes_sent = fr->nodes_sent;
 	}
 	const char *fv[] = {f->env.cluster, ver, seq};
 	if (f->env.kind == FL_FRAME_FULL && !res->decision.superseded &&
 	    (rv = cmd(s, "update cluster", SQL_CLUSTER_FULL, 3, fv, err)) != FL_OK)
-		goto out;
+		return rv;
 
 	int64_t v = res->decision.version_ms;
-	bool newest = !prior.cluster_seen || v > prior.newest_version_ms ||
-	              (v == prior.newest_version_ms && (int64_t)f->env.seq > newest_seq);
+	bool newest = !prior->cluster_seen || v > prior->newest_version_ms ||
+	              (v == prior->newest_version_ms && (int64_t)f->env.seq > newest_seq);
+	/* The newest frame's version is above every row's: each row it sent was written, each it removes went,
+	 * so the rows are now exactly the frame applied to those before. */
+	res->rows_gen = rows && newest ? db_gen + 1 : -1;
+	const char *more = rows ? "1" : "0";
 	const char *cv[] = {f->env.cluster,
 	                    f->has_facts ? f->facts.k8s_version : NULL,
 	                    f->has_facts ? f->facts.spoke_version : NULL,
@@ -943,19 +1023,21 @@ int hub_store_write_frame(hub_store *s, const fl_proto_frame *f, int64_t recv_ms
 	                    seq,
 	                    recv,
 	                    sent,
-	                    ver};
-	const char *av[] = {f->env.cluster, recv};
-	if ((rv = newest ? cmd(s, "update cluster", SQL_CLUSTER_NEWEST, 9, cv, err)
-	                 : cmd(s, "update cluster", SQL_CLUSTER_ALIVE, 2, av, err)) != FL_OK)
-		goto out;
+	                    ver,
+	                    more};
+	const char *av[] = {f->env.cluster, recv, more};
+	if ((rv = newest ? cmd(s, "update cluster", SQL_CLUSTER_NEWEST, 10, cv, err)
+	                 : cmd(s, "update cluster", SQL_CLUSTER_ALIVE, 3, av, err)) != FL_OK)
+		return rv;
 
+	char node_rows[24];
 	snprintf(node_rows, sizeof(node_rows), "%" PRId64, res->node_rows);
 	const char *kind = fl_proto_kind_name(f->env.kind);
 	const char *logv[] = {f->env.cluster, f->env.spoke_id, seq, kind != NULL ? kind : "?", sent, ver,
 	                      recv,           node_rows};
 	PGresult *r = NULL;
 	if ((rv = run(s, "ingest_log", SQL_INGEST_LOG, 8, logv, PGRES_COMMAND_OK, &r, err)) != FL_OK)
-		goto out;
+		return rv;
 	bool logged = affected(r) == 1;
 	PQclear(r);
 	if (!logged) {
@@ -963,7 +1045,8 @@ int hub_store_write_frame(hub_store *s, const fl_proto_frame *f, int64_t recv_ms
 		rollback(s);
 		memset(res, 0, sizeof(*res));
 		res->decision.verdict = HUB_SEQ_DUPLICATE;
-		goto out;
+		res->rows_gen = -1;
+		return FL_OK;
 	}
 	if (opts->instance != NULL) {
 		char payload[FL_CLUSTER_LEN + 160];
@@ -972,16 +1055,53 @@ int hub_store_write_frame(hub_store *s, const fl_proto_frame *f, int64_t recv_ms
 		const char *nv[] = {payload};
 		if ((rv = run(s, "notify", "SELECT pg_notify('" HUB_STORE_CHANNEL "', $1)", 1, nv, PGRES_TUPLES_OK,
 		              NULL, err)) != FL_OK)
-			goto out;
+			return rv;
 	}
-	rv = cmd(s, "COMMIT", "COMMIT", 0, NULL, err);
+	return cmd(s, "COMMIT", "COMMIT", 0, NULL, err);
+}
+
+int hub_store_write_frame(hub_store *s, const fl_proto_frame *f, int64_t recv_ms, const hub_write_opts *opts,
+                          hub_write_result *res, char err[FL_ERR_LEN])
+{
+	memset(res, 0, sizeof(*res));
+	res->rows_gen = -1;
+	if (f->env.seq > (uint64_t)INT64_MAX)
+		return fl_seterr(err, FL_EINVAL, "seq %" PRIu64 " is out of range", f->env.seq);
+	if (f->env.sent_at_ms < 0 || f->env.sent_at_ms > HUB_MAX_SENT_MS)
+		return fl_seterr(err, FL_EINVAL, "sent_at %" PRId64 " ms is out of range", f->env.sent_at_ms);
+	bool rows = f->env.kind == FL_FRAME_FULL || f->env.kind == FL_FRAME_DELTA;
+	sorted_rows x = {NULL, NULL};
+	frame_rows fr;
+	memset(&fr, 0, sizeof(fr));
+	char ov[20][32];
+	hub_workload_rows wl = {NULL, NULL, NULL};
+	int rv = FL_OK;
+	if (rows && (rv = prepare_rows(f, opts, &x, &fr, &wl, ov, err)) != FL_OK)
+		goto out;
+	if ((rv = hub_store_connect(s, err)) != FL_OK)
+		goto out;
+
+	const char *lv[] = {f->env.cluster};
+	hub_seq_prior prior;
+	memset(&prior, 0, sizeof(prior));
+	prior.full_seen = opts->full_seen;
+	int64_t newest_seq = 0, db_gen = 0;
+	if ((rv = cmd(s, "BEGIN", "BEGIN", 0, NULL, err)) != FL_OK ||
+	    (rv = run(s, "cluster lock", SQL_CLUSTER_LOCK, 1, lv, PGRES_TUPLES_OK, NULL, err)) != FL_OK ||
+	    (rv = read_prior(s, f, &prior, &newest_seq, &db_gen, err)) != FL_OK)
+		goto out;
+	hub_sequence_decide(&prior, &f->env, opts->replay_tolerance_ms, &res->decision);
+	if (res->decision.verdict != HUB_SEQ_NEW) {
+		rollback(s);
+		goto out;
+	}
+	rv = write_new(s, f, recv_ms, &prior, newest_seq, db_gen, opts, &x, &fr, &wl, ov, res, err);
 out:
 	/* Any error, not only FL_EDB: a transaction left open would hold the cluster lock for every hub. */
 	if (rv != FL_OK)
 		rollback(s);
-	free(nodes);
-	free(gpus);
-	free(removed);
+	sorted_free(&x);
+	frame_rows_free(&fr);
 	hub_workload_rows_free(&wl);
 	return rv;
 }
@@ -1003,6 +1123,12 @@ int hub_store_prune_ingest_log(hub_store *s, int64_t before_ms, int limit, int64
 	PQclear(r);
 	return FL_OK;
 }
+
+/* Each node's newest sample (node_utilization_history_node_idx, newest first in every day partition). */
+#define LATEST_SAMPLE(n)                                                                                               \
+	" LEFT JOIN LATERAL (SELECT h.gpu_utilization, h.gpu_ids, h.gpu_utilizations, h.gpu_temperatures,"            \
+	" h.gpu_powers FROM node_utilization_history h WHERE h.cluster_name = " n ".cluster_name"                     \
+	" AND h.node_name = " n ".name ORDER BY h.sampled_at DESC LIMIT 1) s ON true"
 
 /* --- reads for the API --------------------------------------------------------------------------- */
 
@@ -1103,12 +1229,15 @@ int hub_store_read_nodes(hub_store *s, const char *cluster, int64_t limit, int64
 	snprintf(off, sizeof(off), "%" PRId64, offset);
 	const char *v[] = {lim, off, cluster};
 	int n = cluster != NULL ? 3 : 2;
+	/* The page first, then each of its nodes' newest sample. */
 	const char *page_sql =
-	    cluster != NULL ? "SELECT name, address, gpu_name, gpu_count, gpu_allocation, gpu_utilization, status,"
-	                      " cluster_name FROM node WHERE cluster_name = $3 ORDER BY cluster_name, name"
-	                      " LIMIT $1 OFFSET $2"
-	                    : "SELECT name, address, gpu_name, gpu_count, gpu_allocation, gpu_utilization, status,"
-	                      " cluster_name FROM node ORDER BY cluster_name, name LIMIT $1 OFFSET $2";
+	    cluster != NULL ? "SELECT n.name, n.address, n.gpu_name, n.gpu_count, n.gpu_allocation, s.gpu_utilization,"
+	                      " n.status, n.cluster_name FROM (SELECT * FROM node WHERE cluster_name = $3"
+	                      " ORDER BY cluster_name, name LIMIT $1 OFFSET $2) n" LATEST_SAMPLE("n")
+	                      " ORDER BY n.cluster_name, n.name"
+	                    : "SELECT n.name, n.address, n.gpu_name, n.gpu_count, n.gpu_allocation, s.gpu_utilization,"
+	                      " n.status, n.cluster_name FROM (SELECT * FROM node ORDER BY cluster_name, name"
+	                      " LIMIT $1 OFFSET $2) n" LATEST_SAMPLE("n") " ORDER BY n.cluster_name, n.name";
 	const char *count_sql =
 	    cluster != NULL ? "SELECT count(*) FROM node WHERE cluster_name = $1" : "SELECT count(*) FROM node";
 	PGresult *r = NULL;
@@ -1179,27 +1308,86 @@ static int taints_from_json(const char *text, fl_proto_node *n)
 	return FL_OK;
 }
 
+/* Ordered by name in byte order, as strcmp: load_rows finds a GPU's node by binary search. */
 static const char SQL_VIEW_NODES[] =
-    "SELECT name, address, gpu_name, gpu_count, gpu_allocation, gpu_utilization, status, unschedulable, faulty,"
-    " taints::text, cpu_millis, memory_bytes, kubelet_version, os_image, kernel_version, container_runtime"
-    " FROM node WHERE cluster_name = $1";
+    "SELECT n.name, n.address, n.gpu_name, n.gpu_count, n.gpu_allocation, s.gpu_utilization, n.status,"
+    " n.unschedulable, n.faulty, n.taints::text, n.cpu_millis, n.memory_bytes, n.kubelet_version, n.os_image,"
+    " n.kernel_version, n.container_runtime, s.gpu_ids::text, s.gpu_utilizations::text,"
+    " s.gpu_temperatures::text, s.gpu_powers::text FROM node n" LATEST_SAMPLE("n")
+    " WHERE n.cluster_name = $1 ORDER BY n.name COLLATE \"C\"";
 
-static const char SQL_VIEW_GPUS[] = "SELECT node_name, gpu_id, gpu_model, memory, utilization, temperature, power,"
-                                    " serial, numa FROM gpu_device WHERE cluster_name = $1";
+/* The sample arrays' columns in SQL_VIEW_NODES: gpu_ids, then the figures in this order. */
+enum { COL_IDS = 16, COL_UTILS, COL_TEMPS, COL_POWERS };
 
-/* Reads cluster's node and GPU rows into f (its nodes and gpus arrays, owned by f). */
-static int load_rows(hub_store *s, const char *cluster, fl_proto_frame *f, char err[FL_ERR_LEN])
+static const char SQL_VIEW_GPUS[] = "SELECT node_name, gpu_id, gpu_model, memory, serial, numa"
+                                    " FROM gpu_device WHERE cluster_name = $1";
+
+/* Element k (0-based) of a one-dimensional number array's text ("{1,NULL,2.5}"): false when the array is
+ * shorter or the element is NULL. */
+static bool array_elem(const char *arr, size_t k, double *out)
 {
-	const char *v[] = {cluster};
-	PGresult *r = NULL;
-	int rv = run(s, "load nodes", SQL_VIEW_NODES, 1, v, PGRES_TUPLES_OK, &r, err);
-	if (rv != FL_OK)
-		return rv;
-	int n = PQntuples(r);
-	if (n > 0 && (f->nodes = calloc((size_t)n, sizeof(*f->nodes))) == NULL) {
-		PQclear(r);
-		return fl_seterr(err, FL_ENOMEM, "out of memory");
+	if (arr[0] != '{')
+		return false;
+	const char *p = arr + 1;
+	for (size_t i = 0; i < k; i++) {
+		p = strchr(p, ',');
+		if (p == NULL)
+			return false;
+		p++;
 	}
+	if (*p == '}' || strncmp(p, "NULL", 4) == 0)
+		return false;
+	char *end;
+	*out = strtod(p, &end);
+	return end != p;
+}
+
+/* Gives g the figures of its node's newest sample (row `row` of the nodes result r): the element at g's
+ * gpu_id's position in gpu_ids. Without one the figures are unknown (NaN; utilization absent). */
+static void gpu_figures(PGresult *r, int row, fl_proto_gpu *g)
+{
+	g->has_utilization = false;
+	g->utilization = 0;
+	g->temperature = g->power = NAN;
+	if (row < 0 || PQgetisnull(r, row, COL_IDS))
+		return;
+	const char *ids = PQgetvalue(r, row, COL_IDS);
+	double id;
+	for (size_t k = 0; array_elem(ids, k, &id); k++) {
+		if ((int32_t)id != g->gpu_id)
+			continue;
+		g->has_utilization = array_elem(PQgetvalue(r, row, COL_UTILS), k, &g->utilization);
+		if (!array_elem(PQgetvalue(r, row, COL_TEMPS), k, &g->temperature))
+			g->temperature = NAN;
+		if (!array_elem(PQgetvalue(r, row, COL_POWERS), k, &g->power))
+			g->power = NAN;
+		return;
+	}
+}
+
+/* The row of the nodes result r (n rows, ordered by name in byte order) for node name, or -1. */
+static int node_row(PGresult *r, int n, const char *name)
+{
+	int lo = 0, hi = n;
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+		int c = strcmp(PQgetvalue(r, mid, 0), name);
+		if (c == 0)
+			return mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* Reads the node rows of result r into f->nodes (owned by f). */
+static int nodes_from_rows(PGresult *r, fl_proto_frame *f, char err[FL_ERR_LEN])
+{
+	int n = PQntuples(r);
+	if (n > 0 && (f->nodes = calloc((size_t)n, sizeof(*f->nodes))) == NULL)
+		return fl_seterr(err, FL_ENOMEM, "out of memory");
 	for (int row = 0; row < n; row++) {
 		fl_proto_node *d = &f->nodes[row];
 		f->n_nodes++;
@@ -1213,10 +1401,8 @@ static int load_rows(hub_store *s, const char *cluster, fl_proto_frame *f, char 
 		copy_col(d->status, sizeof(d->status), r, row, 6);
 		d->unschedulable = strcmp(PQgetvalue(r, row, 7), "t") == 0;
 		d->faulty = strcmp(PQgetvalue(r, row, 8), "t") == 0;
-		if (!PQgetisnull(r, row, 9) && taints_from_json(PQgetvalue(r, row, 9), d) != FL_OK) {
-			PQclear(r);
+		if (!PQgetisnull(r, row, 9) && taints_from_json(PQgetvalue(r, row, 9), d) != FL_OK)
 			return fl_seterr(err, FL_ENOMEM, "out of memory");
-		}
 		d->cpu_millis = int_or(r, row, 10, 0);
 		d->memory_bytes = int_or(r, row, 11, 0);
 		copy_col(d->kubelet_version, sizeof(d->kubelet_version), r, row, 12);
@@ -1224,12 +1410,27 @@ static int load_rows(hub_store *s, const char *cluster, fl_proto_frame *f, char 
 		copy_col(d->kernel_version, sizeof(d->kernel_version), r, row, 14);
 		copy_col(d->container_runtime, sizeof(d->container_runtime), r, row, 15);
 	}
-	PQclear(r);
-	if ((rv = run(s, "load gpus", SQL_VIEW_GPUS, 1, v, PGRES_TUPLES_OK, &r, err)) != FL_OK)
+	return FL_OK;
+}
+
+/* Reads cluster's node and GPU rows into f (its nodes and gpus arrays, owned by f), with each node's
+ * newest sample for the figures. */
+static int load_rows(hub_store *s, const char *cluster, fl_proto_frame *f, char err[FL_ERR_LEN])
+{
+	const char *v[] = {cluster};
+	PGresult *nr = NULL, *r = NULL;
+	int rv = run(s, "load nodes", SQL_VIEW_NODES, 1, v, PGRES_TUPLES_OK, &nr, err);
+	if (rv != FL_OK)
 		return rv;
-	n = PQntuples(r);
+	if ((rv = nodes_from_rows(nr, f, err)) != FL_OK ||
+	    (rv = run(s, "load gpus", SQL_VIEW_GPUS, 1, v, PGRES_TUPLES_OK, &r, err)) != FL_OK) {
+		PQclear(nr);
+		return rv;
+	}
+	int n = PQntuples(r);
 	if (n > 0 && (f->gpus = calloc((size_t)n, sizeof(*f->gpus))) == NULL) {
 		PQclear(r);
+		PQclear(nr);
 		return fl_seterr(err, FL_ENOMEM, "out of memory");
 	}
 	for (int row = 0; row < n; row++) {
@@ -1238,20 +1439,18 @@ static int load_rows(hub_store *s, const char *cluster, fl_proto_frame *f, char 
 		g->gpu_id = (int32_t)int_or(r, row, 1, 0);
 		copy_col(g->gpu_model, sizeof(g->gpu_model), r, row, 2);
 		g->memory_mib = int_or(r, row, 3, 0);
-		g->has_utilization = !PQgetisnull(r, row, 4);
-		g->utilization = real_or(r, row, 4, 0);
-		g->temperature = real_or(r, row, 5, 0);
-		g->power = real_or(r, row, 6, 0);
-		copy_col(g->serial, sizeof(g->serial), r, row, 7);
-		g->numa = (int32_t)int_or(r, row, 8, -1);
+		copy_col(g->serial, sizeof(g->serial), r, row, 4);
+		g->numa = (int32_t)int_or(r, row, 5, -1);
+		gpu_figures(nr, node_row(nr, PQntuples(nr), g->node), g);
 	}
 	PQclear(r);
+	PQclear(nr);
 	return FL_OK;
 }
 
 static const char SQL_VIEW_CLUSTER[] =
     "SELECT (extract(epoch FROM last_frame_at) * 1000)::bigint, spoke_id, last_seq,"
-    " (extract(epoch FROM last_sent_at) * 1000)::bigint, k8s_version, spoke_version, source, src_sent_ms"
+    " (extract(epoch FROM last_sent_at) * 1000)::bigint, k8s_version, spoke_version, source, src_sent_ms, rows_gen"
     " FROM cluster WHERE name = $1";
 
 /* Inside the snapshot transaction: the cluster row, its overview and its rows. */
@@ -1278,6 +1477,7 @@ static int read_cluster_locked(hub_store *s, const char *cluster, fl_proto_frame
 	copy_col(f->facts.source, sizeof(f->facts.source), cr, 0, 6);
 	out->last_frame_ms = int_or(cr, 0, 0, 0);
 	out->version_ms = int_or(cr, 0, 7, 0);
+	out->rows_gen = int_or(cr, 0, 8, 0);
 	PQclear(cr);
 	if ((rv = hub_store_read_overview(s, cluster, &f->overview, &out->overview_ms, &f->has_overview, err)) != FL_OK)
 		return rv;
@@ -1315,7 +1515,7 @@ int hub_store_load_view(hub_store *s, hub_view *view, char err[FL_ERR_LEN])
 		fl_proto_frame f;
 		hub_cluster_read cr;
 		rv = hub_store_read_cluster(s, hub_view_conf(view, i)->name, &f, &cr, err);
-		if (rv == FL_OK && hub_view_load(view, i, &f, cr.last_frame_ms, cr.overview_ms) != FL_OK)
+		if (rv == FL_OK && hub_view_load(view, i, &f, cr.last_frame_ms, cr.overview_ms, cr.rows_gen) != FL_OK)
 			rv = fl_seterr(err, FL_ENOMEM, "view of cluster %s: out of memory", f.env.cluster);
 		fl_proto_frame_free(&f);
 	}

@@ -69,6 +69,9 @@ typedef struct hub_write_opts {
 	bool full_seen;              /* this process committed a full frame from the frame's spoke_id */
 	const char *instance;        /* this hub's instance id: the commit notifies the other hubs on
 	                              * HUB_STORE_CHANNEL (hub_peers); NULL: no notification */
+	const hub_view_snap *view;   /* the cluster's view snapshot (borrowed; the caller holds a reference), or
+	                              * NULL: while its rows_gen equals the database's cluster.rows_gen under the
+	                              * cluster lock, only the nodes and GPUs whose facts differ from it are sent */
 } hub_write_opts;
 
 /* The LISTEN/NOTIFY channel of committed frames. Payload: "CLUSTER\tINSTANCE\tKIND\tRECV_MS", KIND as
@@ -82,6 +85,11 @@ typedef struct hub_write_result {
 	int64_t gpu_rows;          /* gpu_device rows inserted or updated */
 	int64_t rows_deleted;      /* node, gpu_device and gpu_pod rows deleted (full frames, removed_*) */
 	int64_t workload_rows;     /* gpu_workload + gpu_pod rows inserted or updated (hub_workload_write) */
+	int64_t sample_rows;       /* node_utilization_history rows appended (one per node the frame carries) */
+	int64_t nodes_sent;        /* node rows sent to the upsert: all, or those whose facts differ from the view */
+	int64_t rows_gen;          /* cluster.rows_gen after the frame when the cluster's node and GPU rows are now
+	                            * exactly the frame applied to the rows before (the frame is the cluster's
+	                            * newest and wrote rows); else -1. For hub_view_apply. */
 } hub_write_result;
 
 /* Writes frame f of a registered cluster (f borrowed; its signature already verified) in ONE transaction:
@@ -89,11 +97,15 @@ typedef struct hub_write_result {
  *  2. reads the cluster's newest frame and the highest committed seq of f's spoke stream (ingest_log)
  *     and lets hub_sequence_decide rule; DUPLICATE or REPLAY → ROLLBACK, FL_OK, nothing written;
  *  3. full and delta: upserts nodes and GPUs (one statement each, sorted by key) and the overview, each
- *     row only where its stored version (src_sent_ms, src_seq) is older than the frame's; a full frame
- *     then deletes the cluster's rows older than itself (those it does not list), a delta the nodes it
- *     removes (and their GPUs) where older; a heartbeat writes no rows, and neither does a frame older
- *     than the cluster's newest full frame (decision.superseded); pods and workloads likewise
- *     (hub_workload_write), and the node and workload history rows are appended;
+ *     row only where its stored version (src_sent_ms, src_seq) is older than the frame's AND one of its
+ *     facts differs (samples are not facts: a row whose facts hold is not written, and keeps its version);
+ *     with opts->view at the database's rows_gen only the nodes and GPUs whose facts differ from the view
+ *     are sent at all. A full frame then deletes the cluster's nodes and GPUs it does not list and that
+ *     are older than itself, a delta the nodes it removes (and their GPUs) where older; each node the
+ *     frame carries appends one sample row (hub_history_append, one COPY); a heartbeat writes no rows, and
+ *     neither does a frame older than the cluster's newest full frame (decision.superseded); pods and
+ *     workloads likewise (hub_workload_write), then the workload and cluster samples; cluster.rows_gen
+ *     counts the frames that wrote rows;
  *  4. the cluster row: last_frame_at = max(last_frame_at, recv_ms); stream, version and facts when f is
  *     the cluster's newest frame;
  *  5. an ingest_log row (cluster, spoke_id, seq): a key conflict means a repeat → ROLLBACK, DUPLICATE;
@@ -121,7 +133,8 @@ int hub_store_read_overviews(hub_store *s, json_t **out, char err[FL_ERR_LEN]);
 
 /* One page of node rows ordered by cluster_name, name: cluster NULL means every cluster. *rows (new
  * reference) is an array of {name ip gpu_name gpu_count gpu_allocation gpu_utilization status
- * cluster_name}; *total counts all matching rows. FL_OK, FL_EDB or FL_ENOMEM. */
+ * cluster_name}, gpu_utilization from the node's newest sample (null without a figure); *total counts all
+ * matching rows. FL_OK, FL_EDB or FL_ENOMEM. */
 int hub_store_read_nodes(hub_store *s, const char *cluster, int64_t limit, int64_t offset, json_t **rows,
                          int64_t *total, char err[FL_ERR_LEN]);
 
@@ -130,10 +143,12 @@ typedef struct hub_cluster_read {
 	int64_t last_frame_ms; /* cluster.last_frame_at (hub clock), 0 never */
 	int64_t overview_ms;   /* the overview row's updated_at, 0 without one */
 	int64_t version_ms;    /* the newest committed frame's row version (src_sent_ms), 0 none */
+	int64_t rows_gen;      /* cluster.rows_gen: the rows generation the rows read are */
 } hub_cluster_read;
 
 /* Reads one registered cluster as stored, in one REPEATABLE READ snapshot: *f (zeroed first; the caller
- * frees it with fl_proto_frame_free) gets its nodes, GPUs, overview and facts, and as envelope the
+ * frees it with fl_proto_frame_free) gets its nodes and GPUs (facts from their rows, figures from each
+ * node's newest node_utilization_history sample; none without one), overview and facts, and as envelope the
  * cluster's newest committed frame (spoke_id, seq, sent_at; kind FULL); *out the times. FL_OK or FL_EDB
  * (f holds nothing). */
 int hub_store_read_cluster(hub_store *s, const char *cluster, fl_proto_frame *f, hub_cluster_read *out,

@@ -247,6 +247,7 @@ static hub_view_snap *snap_new(hub_view *v, size_t i, uint32_t cap)
 		return NULL;
 	}
 	atomic_init(&s->refs, 1);
+	s->rows_gen = -1;
 	s->view = v;
 	s->cluster = i;
 	s->name = v->cfg->clusters[i].name;
@@ -344,6 +345,45 @@ hub_view_node *hub_view_snap_find(const hub_view_snap *s, const char *name)
 			hi = mid;
 	}
 	return NULL;
+}
+
+static bool same_str(const hub_view_node *n, uint32_t off, const char *s)
+{
+	return strcmp(hub_view_str(n, off), s) == 0;
+}
+
+bool hub_view_node_facts_equal(const hub_view_node *n, const fl_proto_node *f)
+{
+	if (!same_str(n, n->ip, f->ip) || !same_str(n, n->gpu_name, f->gpu_name) || n->gpu_count != f->gpu_count ||
+	    n->gpu_allocation != f->gpu_allocation || !same_str(n, n->status, f->status) ||
+	    n->unschedulable != f->unschedulable || n->faulty != f->faulty || n->cpu_millis != f->cpu_millis ||
+	    n->memory_bytes != f->memory_bytes || !same_str(n, n->kubelet_version, f->kubelet_version) ||
+	    !same_str(n, n->os_image, f->os_image) || !same_str(n, n->kernel_version, f->kernel_version) ||
+	    !same_str(n, n->container_runtime, f->container_runtime) || n->n_taints != f->n_taints)
+		return false;
+	for (uint32_t t = 0; t < n->n_taints; t++)
+		if (!same_str(n, n->taints[t].key, f->taints[t].key) ||
+		    !same_str(n, n->taints[t].value, f->taints[t].value) ||
+		    !same_str(n, n->taints[t].effect, f->taints[t].effect))
+			return false;
+	return true;
+}
+
+bool hub_view_gpu_facts_equal(const hub_view_node *n, const fl_proto_gpu *g)
+{
+	size_t lo = 0, hi = n->n_gpus;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const hub_view_gpu *d = &n->gpus[mid];
+		if (d->gpu_id == g->gpu_id)
+			return d->memory_mib == g->memory_mib && d->numa == g->numa && same_str(n, d->model, g->gpu_model) &&
+			       same_str(n, d->serial, g->serial);
+		if (d->gpu_id < g->gpu_id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
 }
 
 /* f's nodes and GPUs as pointer arrays ordered by name and by (node, gpu_id), repeats dropped. */
@@ -682,7 +722,7 @@ static void record_version(hub_view_slot *sl, const char *spoke_id, uint64_t seq
 	}
 }
 
-int hub_view_apply(hub_view *v, const fl_proto_frame *f, int64_t recv_ms)
+int hub_view_apply(hub_view *v, const fl_proto_frame *f, int64_t recv_ms, int64_t rows_gen)
 {
 	if (v == NULL)
 		return FL_OK;
@@ -699,6 +739,11 @@ int hub_view_apply(hub_view *v, const fl_proto_frame *f, int64_t recv_ms)
 		hub_view_snap *s = snap_after(v, (size_t)i, sl->snap, f);
 		if (s != NULL && f->has_overview)
 			s->overview_ms = recv_ms;
+		/* A full frame's rows are the cluster's whole set: the view then holds what the database holds
+		 * whatever it held before, so the chain of generations may start again there. */
+		bool chained = f->env.kind == FL_FRAME_FULL || sl->snap->rows_gen == rows_gen - 1;
+		if (s != NULL)
+			s->rows_gen = rows_gen > 0 && chained ? rows_gen : -1;
 		if (s != NULL && snap_overview_text(s) != FL_OK) {
 			hub_view_release(s);
 			s = NULL;
@@ -721,7 +766,7 @@ int hub_view_apply(hub_view *v, const fl_proto_frame *f, int64_t recv_ms)
 
 /* Cluster i's rows, overview and facts replaced by f's (as stored; f->env.kind ignored), published.
  * Caller holds the slot's write_mu. FL_OK or FL_ENOMEM (nothing changed). */
-static int replace_locked(hub_view *v, size_t i, const fl_proto_frame *f, int64_t overview_ms)
+static int replace_locked(hub_view *v, size_t i, const fl_proto_frame *f, int64_t overview_ms, int64_t rows_gen)
 {
 	hub_view_slot *sl = &v->slots[i];
 	fl_proto_frame full = *f;
@@ -732,6 +777,7 @@ static int replace_locked(hub_view *v, size_t i, const fl_proto_frame *f, int64_
 	s->overview_ms = f->has_overview ? overview_ms : 0;
 	s->has_overview = f->has_overview;
 	s->has_facts = f->has_facts;
+	s->rows_gen = rows_gen;
 	if (snap_overview_text(s) != FL_OK) {
 		hub_view_release(s);
 		return FL_ENOMEM;
@@ -740,11 +786,12 @@ static int replace_locked(hub_view *v, size_t i, const fl_proto_frame *f, int64_
 	return FL_OK;
 }
 
-int hub_view_load(hub_view *v, size_t i, const fl_proto_frame *f, int64_t last_frame_ms, int64_t overview_ms)
+int hub_view_load(hub_view *v, size_t i, const fl_proto_frame *f, int64_t last_frame_ms, int64_t overview_ms,
+                  int64_t rows_gen)
 {
 	hub_view_slot *sl = &v->slots[i];
 	pthread_mutex_lock(&sl->write_mu);
-	int rv = replace_locked(v, i, f, overview_ms);
+	int rv = replace_locked(v, i, f, overview_ms, rows_gen);
 	if (rv == FL_OK) {
 		atomic_store(&sl->last_frame_ms, last_frame_ms);
 		if (f->env.spoke_id[0] != '\0')
@@ -754,14 +801,15 @@ int hub_view_load(hub_view *v, size_t i, const fl_proto_frame *f, int64_t last_f
 	return rv;
 }
 
-int hub_view_refresh(hub_view *v, size_t i, const fl_proto_frame *f, int64_t last_frame_ms, int64_t overview_ms)
+int hub_view_refresh(hub_view *v, size_t i, const fl_proto_frame *f, int64_t last_frame_ms, int64_t overview_ms,
+                     int64_t rows_gen)
 {
 	hub_view_slot *sl = &v->slots[i];
 	pthread_mutex_lock(&sl->write_mu);
 	raise_last_frame(sl, last_frame_ms);
 	int rv = HUB_VIEW_OLDER; /* nothing stored yet, or this view shows that frame or a newer one already */
 	if (f->env.spoke_id[0] != '\0' && !is_older(sl, &f->env) &&
-	    (rv = replace_locked(v, i, f, overview_ms)) == FL_OK)
+	    (rv = replace_locked(v, i, f, overview_ms, rows_gen)) == FL_OK)
 		record_version(sl, f->env.spoke_id, f->env.seq, f->env.sent_at_ms);
 	pthread_mutex_unlock(&sl->write_mu);
 	return rv;

@@ -87,6 +87,11 @@ typedef struct hub_view_snap {
 	fl_proto_facts facts;
 	hub_view_node **nodes; /* n_nodes, ordered by name (strcmp) */
 	uint32_t n_nodes;
+	/* The cluster's rows generation (cluster.rows_gen, 009_samples.sql) whose node and GPU facts these rows
+	 * are, exactly: hub_store_write_frame diffs a frame against this snapshot only while the database's
+	 * generation is still this one. -1: unknown (never loaded, or a frame applied that the database may
+	 * have stored otherwise). */
+	int64_t rows_gen;
 	int64_t n_gpus;      /* GPU devices over all nodes */
 	int64_t n_gpus_util; /* ... of which report a utilization */
 } hub_view_snap;
@@ -120,6 +125,15 @@ hub_view_snap *hub_view_get(hub_view *v, size_t i);
  * lives as long as the caller's reference on s. */
 hub_view_node *hub_view_snap_find(const hub_view_snap *s, const char *name);
 
+/* True when node record n holds exactly the facts of frame node f (everything but its samples: address,
+ * GPU model, count and allocation, status, unschedulable, faulty, taints in order, CPU, memory, versions);
+ * the name is the caller's match. */
+bool hub_view_node_facts_equal(const hub_view_node *n, const fl_proto_node *f);
+
+/* True when node record n has a GPU with g's gpu_id holding exactly g's facts (model, memory, serial,
+ * NUMA node; not its samples). */
+bool hub_view_gpu_facts_equal(const hub_view_node *n, const fl_proto_gpu *g);
+
 /* Drops a reference from hub_view_get; frees the snapshot when it was the last. NULL is fine. */
 void hub_view_release(hub_view_snap *s);
 
@@ -131,24 +145,32 @@ int64_t hub_view_last_frame_ms(const hub_view *v, size_t i);
  * GPUs; a delta upserts its nodes (keeping a node's GPUs unless the frame lists them) and GPUs, and
  * removes removed_nodes with their GPUs; overview and facts are replaced when the frame carries them; a
  * heartbeat changes no rows. GPUs of a node the cluster does not have are dropped.
+ * rows_gen: the cluster's rows generation the frame's commit left (hub_write_result.rows_gen; -1 when the
+ * database's rows are not exactly the frame applied to the rows before). The new snapshot's rows_gen is
+ * rows_gen when f is a full frame (its rows are the cluster's whole set) or the snapshot it replaces had
+ * rows_gen - 1, else -1; a heartbeat or an older frame keeps the snapshot.
  * Ordering: a frame whose spoke_id was applied before with seq >= f's, or from another spoke with a
  * sent_at_ms before the newest applied frame's, is older: its rows are not applied.
  * FL_OK (applied), HUB_VIEW_OLDER (time only), FL_ENOTFOUND (cluster not registered), or FL_ENOMEM (rows
  * not applied; logged). Thread-safe; frames of one cluster are applied one at a time. */
-int hub_view_apply(hub_view *v, const fl_proto_frame *f, int64_t recv_ms);
+int hub_view_apply(hub_view *v, const fl_proto_frame *f, int64_t recv_ms, int64_t rows_gen);
 
 /* Replaces cluster i's rows with f's nodes, GPUs, facts and overview (as stored; f->env.kind is
- * ignored), sets its last frame time to last_frame_ms and its overview time to overview_ms, and records
- * (f->env.spoke_id, seq, sent_at_ms) as the newest applied version when spoke_id is not empty. Used at
- * start-up, before frames arrive. FL_OK or FL_ENOMEM. */
-int hub_view_load(hub_view *v, size_t i, const fl_proto_frame *f, int64_t last_frame_ms, int64_t overview_ms);
+ * ignored), sets its last frame time to last_frame_ms, its overview time to overview_ms and its rows
+ * generation to rows_gen (read in the same snapshot as the rows), and records (f->env.spoke_id, seq,
+ * sent_at_ms) as the newest applied version when spoke_id is not empty. Used at start-up, before frames
+ * arrive. FL_OK or FL_ENOMEM. */
+int hub_view_load(hub_view *v, size_t i, const fl_proto_frame *f, int64_t last_frame_ms, int64_t overview_ms,
+                  int64_t rows_gen);
 
 /* Brings cluster i up to f, its rows as stored by any hub (hub_store_read_cluster: f's envelope is the
- * cluster's newest committed frame): unless the view already applied that frame or a newer one (the
- * hub_view_apply ordering), its rows, overview (overview_ms) and facts replace the cluster's and f's
- * version is recorded. The last frame time becomes the later of the current one and last_frame_ms
- * either way. FL_OK (replaced), HUB_VIEW_OLDER (time only) or FL_ENOMEM. Thread-safe. */
-int hub_view_refresh(hub_view *v, size_t i, const fl_proto_frame *f, int64_t last_frame_ms, int64_t overview_ms);
+ * cluster's newest committed frame, rows_gen the rows generation read with them): unless the view already
+ * applied that frame or a newer one (the hub_view_apply ordering), its rows, overview (overview_ms), facts
+ * and rows_gen replace the cluster's and f's version is recorded. The last frame time becomes the later of
+ * the current one and last_frame_ms either way. FL_OK (replaced), HUB_VIEW_OLDER (time only) or
+ * FL_ENOMEM. Thread-safe. */
+int hub_view_refresh(hub_view *v, size_t i, const fl_proto_frame *f, int64_t last_frame_ms, int64_t overview_ms,
+                     int64_t rows_gen);
 
 /* Raises cluster i's last frame time to last_frame_ms (a frame another hub committed). Thread-safe. */
 void hub_view_touch(hub_view *v, size_t i, int64_t last_frame_ms);

@@ -190,59 +190,87 @@ void hub_workload_rows_free(hub_workload_rows *rows)
 
 /* --- writing ------------------------------------------------------------------------------------------ */
 
-/* $3, $4: the frame's version. A row is changed only where its stored version is older. */
+/* $3, $4: the frame's version. A stored row is changed only where its version is older and a fact differs
+ * (utilization is a sample, not a fact); created_at keeps the earlier of the stored and the sent time. */
 static const char SQL_PODS[] =
     "INSERT INTO gpu_pod (cluster_name, uid, namespace, name, node_name, gpus, phase, running, workload_uid,"
-    " gpu_utilization, created_at, src_sent_ms, src_seq)"
+    " created_at, src_sent_ms, src_seq)"
     " SELECT $1, x.uid, x.namespace, x.name, x.node_name, x.gpus, x.phase, x.running, x.workload_uid,"
-    " x.gpu_utilization, CASE WHEN x.created > 0 THEN to_timestamp(x.created / 1000.0) END, $3::bigint, $4::bigint"
+    " CASE WHEN x.created > 0 THEN to_timestamp(x.created / 1000.0) END, $3::bigint, $4::bigint"
     " FROM jsonb_to_recordset($2::jsonb) AS x(uid text, namespace text, name text, node_name text, gpus bigint,"
-    " phase text, running boolean, workload_uid text, gpu_utilization double precision, created bigint)"
+    " phase text, running boolean, workload_uid text, created bigint)"
     " ON CONFLICT (cluster_name, uid) DO UPDATE SET namespace = EXCLUDED.namespace, name = EXCLUDED.name,"
     " node_name = EXCLUDED.node_name, gpus = EXCLUDED.gpus, phase = EXCLUDED.phase, running = EXCLUDED.running,"
-    " workload_uid = EXCLUDED.workload_uid, gpu_utilization = EXCLUDED.gpu_utilization,"
-    " created_at = EXCLUDED.created_at, src_sent_ms = EXCLUDED.src_sent_ms, src_seq = EXCLUDED.src_seq,"
-    " updated_at = now()"
-    " WHERE (gpu_pod.src_sent_ms, gpu_pod.src_seq) < (EXCLUDED.src_sent_ms, EXCLUDED.src_seq)";
+    " workload_uid = EXCLUDED.workload_uid, created_at = least(gpu_pod.created_at, EXCLUDED.created_at),"
+    " src_sent_ms = EXCLUDED.src_sent_ms, src_seq = EXCLUDED.src_seq, updated_at = now()"
+    " WHERE (gpu_pod.src_sent_ms, gpu_pod.src_seq) < (EXCLUDED.src_sent_ms, EXCLUDED.src_seq)"
+    " AND (gpu_pod.namespace, gpu_pod.name, gpu_pod.node_name, gpu_pod.gpus, gpu_pod.phase, gpu_pod.running,"
+    " gpu_pod.workload_uid, gpu_pod.created_at) IS DISTINCT FROM (EXCLUDED.namespace, EXCLUDED.name,"
+    " EXCLUDED.node_name, EXCLUDED.gpus, EXCLUDED.phase, EXCLUDED.running, EXCLUDED.workload_uid,"
+    " least(gpu_pod.created_at, EXCLUDED.created_at))";
 
-/* safe_workload_id: '' when the frame has none (008_safe_workload.sql). */
+/* A workload's start and end as the rows keep them: a restarted spoke reports its own first sight of a
+ * workload (created) and of its end (ended), so the earlier of the stored and the sent time stays; the end
+ * only while the status is the same (a workload that runs again and ends anew gets the new end). */
+#define WL_CREATED "least(gpu_workload.created_at, EXCLUDED.created_at)"
+#define WL_ENDED                                                                                                       \
+	"CASE WHEN gpu_workload.status = EXCLUDED.status THEN least(gpu_workload.ended_at, EXCLUDED.ended_at)"         \
+	" ELSE EXCLUDED.ended_at END"
+
+/* safe_workload_id: '' when the frame has none (008_safe_workload.sql). As SQL_PODS, with WL_CREATED and
+ * WL_ENDED. */
 static const char SQL_WORKLOADS[] =
     "INSERT INTO gpu_workload (cluster_name, uid, kind, api_version, namespace, name, status, gpu_request, pods,"
-    " gpu_utilization, created_at, ended_at, safe_workload_id, src_sent_ms, src_seq)"
+    " created_at, ended_at, safe_workload_id, src_sent_ms, src_seq)"
     " SELECT $1, x.uid, x.kind, x.api_version, x.namespace, x.name, x.status, x.gpu_request, x.pods,"
-    " x.gpu_utilization, CASE WHEN x.created > 0 THEN to_timestamp(x.created / 1000.0) END,"
+    " CASE WHEN x.created > 0 THEN to_timestamp(x.created / 1000.0) END,"
     " CASE WHEN x.ended > 0 THEN to_timestamp(x.ended / 1000.0) END, x.safe_workload_id, $3::bigint, $4::bigint"
     " FROM jsonb_to_recordset($2::jsonb) AS x(uid text, kind text, api_version text, namespace text, name text,"
-    " status text, gpu_request bigint, pods bigint, gpu_utilization double precision, created bigint, ended bigint,"
-    " safe_workload_id text)"
+    " status text, gpu_request bigint, pods bigint, created bigint, ended bigint, safe_workload_id text)"
     " ON CONFLICT (cluster_name, uid) DO UPDATE SET kind = EXCLUDED.kind, api_version = EXCLUDED.api_version,"
     " namespace = EXCLUDED.namespace, name = EXCLUDED.name, status = EXCLUDED.status,"
-    " gpu_request = EXCLUDED.gpu_request, pods = EXCLUDED.pods, gpu_utilization = EXCLUDED.gpu_utilization,"
-    " created_at = EXCLUDED.created_at, ended_at = EXCLUDED.ended_at,"
-    " safe_workload_id = EXCLUDED.safe_workload_id, src_sent_ms = EXCLUDED.src_sent_ms,"
+    " gpu_request = EXCLUDED.gpu_request, pods = EXCLUDED.pods, created_at = " WL_CREATED ","
+    " ended_at = " WL_ENDED ", safe_workload_id = EXCLUDED.safe_workload_id, src_sent_ms = EXCLUDED.src_sent_ms,"
     " src_seq = EXCLUDED.src_seq, updated_at = now()"
-    " WHERE (gpu_workload.src_sent_ms, gpu_workload.src_seq) < (EXCLUDED.src_sent_ms, EXCLUDED.src_seq)";
+    " WHERE (gpu_workload.src_sent_ms, gpu_workload.src_seq) < (EXCLUDED.src_sent_ms, EXCLUDED.src_seq)"
+    " AND (gpu_workload.kind, gpu_workload.api_version, gpu_workload.namespace, gpu_workload.name,"
+    " gpu_workload.status, gpu_workload.gpu_request, gpu_workload.pods, gpu_workload.created_at,"
+    " gpu_workload.ended_at, gpu_workload.safe_workload_id) IS DISTINCT FROM (EXCLUDED.kind,"
+    " EXCLUDED.api_version, EXCLUDED.namespace, EXCLUDED.name, EXCLUDED.status, EXCLUDED.gpu_request,"
+    " EXCLUDED.pods, " WL_CREATED ", " WL_ENDED ", EXCLUDED.safe_workload_id)";
 
-/* A full frame, AFTER its upserts: what is older than the frame is exactly what it does not list. */
+/* A full frame, after its upserts: the rows it does not list ($4, text[] of uids; an anti-join, so a
+ * large frame costs one hash) and older than it. A listed row keeps its older version when its facts did
+ * not change, hence the list. */
 static const char SQL_PODS_DELETE_OLDER[] =
-    "DELETE FROM gpu_pod WHERE cluster_name = $1 AND (src_sent_ms, src_seq) < ($2::bigint, $3::bigint)";
+    "DELETE FROM gpu_pod p WHERE p.cluster_name = $1 AND (p.src_sent_ms, p.src_seq) < ($2::bigint, $3::bigint)"
+    " AND NOT EXISTS (SELECT 1 FROM unnest($4::text[]) AS k(uid) WHERE k.uid = p.uid)";
 static const char SQL_WORKLOADS_END_OLDER[] =
-    "UPDATE gpu_workload SET status = 'Deleted', ended_at = to_timestamp($2::bigint / 1000.0), pods = 0,"
-    " gpu_request = 0, gpu_utilization = NULL, src_sent_ms = $2::bigint, src_seq = $3::bigint, updated_at = now()"
-    " WHERE cluster_name = $1 AND status IN ('Running', 'Pending') AND (src_sent_ms, src_seq) < ($2::bigint,"
-    " $3::bigint)";
+    "UPDATE gpu_workload w SET status = 'Deleted', ended_at = to_timestamp($2::bigint / 1000.0), pods = 0,"
+    " gpu_request = 0, src_sent_ms = $2::bigint, src_seq = $3::bigint, updated_at = now()"
+    " WHERE w.cluster_name = $1 AND w.status IN ('Running', 'Pending')"
+    " AND (w.src_sent_ms, w.src_seq) < ($2::bigint, $3::bigint)"
+    " AND NOT EXISTS (SELECT 1 FROM unnest($4::text[]) AS k(uid) WHERE k.uid = w.uid)";
 
 /* A delta's removed_pods ($2, a JSON array of uids), where older. */
 static const char SQL_PODS_REMOVE[] =
     "DELETE FROM gpu_pod WHERE cluster_name = $1 AND uid IN (SELECT jsonb_array_elements_text($2::jsonb))"
     " AND (src_sent_ms, src_seq) < ($3::bigint, $4::bigint)";
 
-static const char SQL_HISTORY[] =
+/* The samples at the frame's sent_at ($2, ms): every Running workload carried (NULL figure allowed), with
+ * its request and pod count (the rollups read them); every pod carried in phase Running (the spoke
+ * measures a pod only then). */
+static const char SQL_WORKLOAD_SAMPLES[] =
     "INSERT INTO workload_utilization_history (cluster_name, workload_uid, sampled_at, gpu_utilization, gpu_request,"
     " pods) SELECT $1, x.uid, to_timestamp($2::bigint / 1000.0), x.gpu_utilization, x.gpu_request, x.pods"
     " FROM jsonb_to_recordset($3::jsonb) AS x(uid text, status text, gpu_utilization double precision,"
     " gpu_request bigint, pods bigint)"
-    " WHERE x.gpu_utilization IS NOT NULL AND x.status = 'Running'";
+    " WHERE x.status = 'Running'";
+static const char SQL_POD_SAMPLES[] =
+    "INSERT INTO pod_utilization_history (cluster_name, pod_uid, sampled_at, gpu_utilization)"
+    " SELECT $1, x.uid, to_timestamp($2::bigint / 1000.0), x.gpu_utilization"
+    " FROM jsonb_to_recordset($3::jsonb) AS x(uid text, phase text, gpu_utilization double precision)"
+    " WHERE x.phase = 'Running'";
 
 /* Runs a command; *rows: the rows it touched. */
 static int exec_count(PGconn *c, const char *sql, int n, const char *const *v, const char *what, int64_t *rows,
@@ -260,6 +288,42 @@ static int exec_count(PGconn *c, const char *sql, int n, const char *const *v, c
 	return FL_OK;
 }
 
+/* The text[] literal of the uid strings of the n items of arr (sz bytes each, uid at uid_off), into *out
+ * (malloc'd). FL_OK or FL_ENOMEM. */
+static int uid_array(const void *arr, uint32_t n, size_t sz, size_t uid_off, char **out, char err[FL_ERR_LEN])
+{
+	const char **uids = malloc((n > 0 ? n : 1) * sizeof(*uids));
+	*out = NULL;
+	if (uids != NULL) {
+		for (uint32_t i = 0; i < n; i++)
+			uids[i] = (const char *)arr + (size_t)i * sz + uid_off;
+		*out = hub_sql_text_array(uids, n);
+		free(uids);
+	}
+	return *out != NULL ? FL_OK : fl_seterr(err, FL_ENOMEM, "out of memory");
+}
+
+/* A full frame: deletes the pods it does not list and ends the live workloads it does not list, where
+ * older than (ver, seq). */
+static int end_unlisted(PGconn *c, const fl_proto_frame *f, const char *ver, const char *seq, hub_workload_counts *out,
+                        char err[FL_ERR_LEN])
+{
+	char *pods = NULL, *wls = NULL;
+	int rv = uid_array(f->pods, f->n_pods, sizeof(*f->pods), offsetof(fl_proto_pod, uid), &pods, err);
+	if (rv == FL_OK)
+		rv = uid_array(f->workloads, f->n_workloads, sizeof(*f->workloads), offsetof(fl_proto_workload, uid),
+		               &wls, err);
+	const char *pv[] = {f->env.cluster, ver, seq, pods};
+	const char *wv[] = {f->env.cluster, ver, seq, wls};
+	if (rv == FL_OK)
+		rv = exec_count(c, SQL_PODS_DELETE_OLDER, 4, pv, "delete gpu_pod", &out->pods_deleted, err);
+	if (rv == FL_OK)
+		rv = exec_count(c, SQL_WORKLOADS_END_OLDER, 4, wv, "end gpu_workload", &out->workloads_ended, err);
+	free(pods);
+	free(wls);
+	return rv;
+}
+
 int hub_workload_write(PGconn *c, const fl_proto_frame *f, const hub_workload_rows *rows, const char *ver,
                        const char *seq, hub_workload_counts *out, char err[FL_ERR_LEN])
 {
@@ -267,27 +331,25 @@ int hub_workload_write(PGconn *c, const fl_proto_frame *f, const hub_workload_ro
 	const char *cl = f->env.cluster;
 	const char *pv[] = {cl, rows->pods, ver, seq};
 	const char *wv[] = {cl, rows->workloads, ver, seq};
-	const char *dv[] = {cl, ver, seq};
 	const char *rv4[] = {cl, rows->removed, ver, seq};
 	int rv = FL_OK;
 	if (f->n_pods > 0)
 		rv = exec_count(c, SQL_PODS, 4, pv, "upsert gpu_pod", &out->pod_rows, err);
 	if (rv == FL_OK && f->n_workloads > 0)
 		rv = exec_count(c, SQL_WORKLOADS, 4, wv, "upsert gpu_workload", &out->workload_rows, err);
-	if (rv == FL_OK && f->env.kind == FL_FRAME_FULL) {
-		rv = exec_count(c, SQL_PODS_DELETE_OLDER, 3, dv, "delete gpu_pod", &out->pods_deleted, err);
-		if (rv == FL_OK)
-			rv = exec_count(c, SQL_WORKLOADS_END_OLDER, 3, dv, "end gpu_workload", &out->workloads_ended,
-			                err);
-	} else if (rv == FL_OK && f->n_removed_pods > 0) {
+	if (rv == FL_OK && f->env.kind == FL_FRAME_FULL)
+		rv = end_unlisted(c, f, ver, seq, out, err);
+	else if (rv == FL_OK && f->n_removed_pods > 0)
 		rv = exec_count(c, SQL_PODS_REMOVE, 4, rv4, "delete gpu_pod", &out->pods_deleted, err);
-	}
-	if (rv == FL_OK && f->n_workloads > 0) {
-		char ms[24];
-		snprintf(ms, sizeof(ms), "%" PRId64, f->env.sent_at_ms);
-		const char *hv[] = {cl, ms, rows->workloads};
-		rv = exec_count(c, SQL_HISTORY, 3, hv, "workload history", &out->history_rows, err);
-	}
+	char ms[24];
+	snprintf(ms, sizeof(ms), "%" PRId64, f->env.sent_at_ms);
+	const char *hv[] = {cl, ms, rows->workloads};
+	const char *sv[] = {cl, ms, rows->pods};
+	/* Workload samples first, then pods: the order hub_history's upkeep locks the history tables in. */
+	if (rv == FL_OK && f->n_workloads > 0)
+		rv = exec_count(c, SQL_WORKLOAD_SAMPLES, 3, hv, "workload samples", &out->history_rows, err);
+	if (rv == FL_OK && f->n_pods > 0)
+		rv = exec_count(c, SQL_POD_SAMPLES, 3, sv, "pod samples", &out->pod_samples, err);
 	return rv;
 }
 
@@ -295,14 +357,16 @@ int hub_workload_write(PGconn *c, const fl_proto_frame *f, const hub_workload_ro
 
 #define RFC3339(col) HUB_SQL_RFC3339(col)
 
+/* A workload row w (gpu_workload): utilization and updated_at as HUB_WL_SQL_UTIL and HUB_WL_SQL_SEEN say. */
 #define WORKLOAD_ROW                                                                                                   \
 	"'cluster_name', w.cluster_name, 'uid', w.uid, 'kind', w.kind, 'api_version', w.api_version, 'namespace',"     \
 	" w.namespace, 'name', w.name, 'status', w.status, 'gpu_request', w.gpu_request, 'pods', w.pods,"              \
-	" 'gpu_utilization', round(w.gpu_utilization::numeric, 2), 'created_at', " RFC3339(                            \
-	    "w.created_at") ", 'ended_at', " RFC3339("w.ended_at") ", 'updated_at', " RFC3339("w.updated_at")
+	" 'gpu_utilization', round((" HUB_WL_SQL_UTIL("w") ")::numeric, 2), 'created_at', " RFC3339(                   \
+	    "w.created_at") ", 'ended_at', " RFC3339("w.ended_at") ", 'updated_at', " RFC3339(HUB_WL_SQL_SEEN("w"))
 
 /* The ORDER BY of each hub_workload_order, [0] ascending and [1] descending (the whole order reversed).
- * Every key ends with the unique (cluster_name, uid), so pages never overlap. */
+ * Every key ends with the unique (cluster_name, uid), so pages never overlap. w.util is the latest
+ * utilization, computed over the matching rows only when the order needs it (hub_workload_list). */
 static const char *const order_sql[HUB_WL_ORDER_COUNT][2] = {
     {"w.cluster_name ASC, w.namespace ASC, w.name ASC, w.uid ASC",
      "w.cluster_name DESC, w.namespace DESC, w.name DESC, w.uid DESC"},
@@ -316,8 +380,8 @@ static const char *const order_sql[HUB_WL_ORDER_COUNT][2] = {
      "w.status DESC, w.cluster_name DESC, w.namespace DESC, w.name DESC, w.uid DESC"},
     {"w.gpu_request ASC, w.cluster_name ASC, w.namespace ASC, w.name ASC, w.uid ASC",
      "w.gpu_request DESC, w.cluster_name DESC, w.namespace DESC, w.name DESC, w.uid DESC"},
-    {"w.gpu_utilization ASC NULLS FIRST, w.cluster_name ASC, w.namespace ASC, w.name ASC, w.uid ASC",
-     "w.gpu_utilization DESC NULLS LAST, w.cluster_name DESC, w.namespace DESC, w.name DESC, w.uid DESC"},
+    {"w.util ASC NULLS FIRST, w.cluster_name ASC, w.namespace ASC, w.name ASC, w.uid ASC",
+     "w.util DESC NULLS LAST, w.cluster_name DESC, w.namespace DESC, w.name DESC, w.uid DESC"},
     {"w.created_at ASC NULLS FIRST, w.cluster_name ASC, w.namespace ASC, w.name ASC, w.uid ASC",
      "w.created_at DESC NULLS LAST, w.cluster_name DESC, w.namespace DESC, w.name DESC, w.uid DESC"},
     {"w.ended_at ASC NULLS FIRST, w.cluster_name ASC, w.namespace ASC, w.name ASC, w.uid ASC",
@@ -330,16 +394,20 @@ int hub_workload_list(PGconn *c, const hub_workload_query *q, char **json, char 
 	if ((unsigned)q->order >= HUB_WL_ORDER_COUNT)
 		return fl_seterr(err, FL_EINVAL, "unknown order");
 	const char *order = order_sql[q->order][q->desc ? 1 : 0];
-	char sql[3072];
-	snprintf(
+	/* The latest utilization costs an index probe per row: only the order by it needs it for every row. */
+	const char *util = q->order == HUB_WL_ORDER_GPU_UTILIZATION ? HUB_WL_SQL_UTIL("w") : "NULL::float8";
+	char sql[4096];
+	int len = snprintf(
 	    sql, sizeof(sql),
-	    "WITH m AS (SELECT * FROM gpu_workload w WHERE w.cluster_name IN (SELECT unnest($1::text[]))"
+	    "WITH m AS (SELECT w.*, %s AS util FROM gpu_workload w WHERE w.cluster_name IN (SELECT unnest($1::text[]))"
 	    " AND ($2 = '' OR w.namespace = $2) AND ($3 = '' OR w.kind = $3) AND ($4 = '' OR strpos(w.name, $4) > 0)"
 	    " AND (cardinality($5::text[]) = 0 OR w.status = ANY ($5::text[])))"
 	    " SELECT json_build_object('data', (SELECT coalesce(json_agg(json_build_object(" WORKLOAD_ROW
 	    ") ORDER BY %s), '[]') FROM (SELECT * FROM m w ORDER BY %s LIMIT $6::bigint OFFSET $7::bigint) w),"
 	    " 'total', (SELECT count(*) FROM m))::text",
-	    order, order);
+	    util, order, order);
+	if (len < 0 || (size_t)len >= sizeof(sql))
+		return fl_seterr(err, FL_EINVAL, "list workloads: the query does not fit its buffer");
 	char *clusters = hub_sql_text_array(q->clusters, q->n_clusters);
 	char *statuses = hub_sql_text_array(q->statuses, q->n_statuses);
 	char limit[24], offset[24];
@@ -361,7 +429,7 @@ static const char SQL_GET[] =
     "SELECT coalesce(json_agg(json_build_object(" WORKLOAD_ROW ", 'gpu_pods', (SELECT coalesce(json_agg("
     "json_build_object('uid', p.uid, 'namespace', p.namespace, 'name', p.name, 'node_name', p.node_name,"
     " 'gpus', p.gpus, 'phase', p.phase, 'running', p.running, 'gpu_utilization',"
-    " round(p.gpu_utilization::numeric, 2), 'created_at', " RFC3339(
+    " round((" HUB_WL_SQL_POD_UTIL("p") ")::numeric, 2), 'created_at', " RFC3339(
         "p.created_at") ") ORDER BY p.name, p.uid), '[]')"
                         " FROM gpu_pod p WHERE p.cluster_name = w.cluster_name AND p.workload_uid = w.uid))"
                         " ORDER BY w.cluster_name), '[]')::text"

@@ -1,6 +1,7 @@
-/* hub_workload.h — GPU workloads and their pods in the hub DB (sql/hub/005_workloads.sql): the rows a
- * committed frame writes (inside hub_store_write_frame's transaction), the per-workload utilization
- * history it appends, and the reads behind GET /v1/workloads and GET /v1/workloads/{uid}.
+/* hub_workload.h — GPU workloads and their pods in the hub DB (sql/hub/005_workloads.sql, 010): the fact
+ * rows a committed frame writes when a fact changes (inside hub_store_write_frame's transaction), the
+ * utilization samples it appends (workload_utilization_history, pod_utilization_history), and the reads
+ * behind GET /v1/workloads and GET /v1/workloads/{uid}.
  *
  * Connections are borrowed (libpq: one per thread). Every statement is parameterized; the only text
  * spliced into SQL is an ORDER BY chosen from a fixed list. */
@@ -17,19 +18,47 @@
 
 #define HUB_WORKLOAD_MAX_STATUSES 5 /* Running, Pending, Done, Failed, Deleted */
 
+/* SQL shared by the workload reads (/v1 here, /lens/v1 in hub_lens_workloads.c), over a gpu_workload row
+ * w or a gpu_pod row p (the alias given):
+ *  - HUB_WL_SQL_UTIL(w): its latest utilization, the newest sample's figure (NULL: none, or the sample
+ *    carried none), while it is Running; NULL otherwise (an ended workload shows none).
+ *  - HUB_WL_SQL_POD_UTIL(p): the same for a pod, while its phase is Running (the pods sampled).
+ *  - HUB_WL_SQL_SEEN(w): when the hub last saw it. A row is written only when a fact changes, so its
+ *    updated_at is "facts last changed"; a live (Running, Pending) row is part of its cluster's current
+ *    state, which every committed frame confirms (a full frame ends what it omits, a delta removes what
+ *    went), so it was seen at the cluster's last frame (cluster.last_frame_at), or later if written after.
+ *    An ended one was last seen when it last changed.
+ *  - HUB_WL_SQL_POD_SEEN(p): the same for a live pod (every gpu_pod row is part of the current state). */
+#define HUB_WL_SQL_LATEST(table, key, uid, cluster)                                                                    \
+	"(SELECT s.gpu_utilization FROM " table " s WHERE s.cluster_name = " cluster " AND s." key " = " uid           \
+	" ORDER BY s.sampled_at DESC LIMIT 1)"
+#define HUB_WL_SQL_UTIL(w)                                                                                             \
+	"CASE WHEN " w ".status = 'Running' THEN " HUB_WL_SQL_LATEST("workload_utilization_history", "workload_uid",   \
+	                                                             w ".uid", w ".cluster_name") " END"
+#define HUB_WL_SQL_POD_UTIL(p)                                                                                         \
+	"CASE WHEN " p ".phase = 'Running' THEN " HUB_WL_SQL_LATEST("pod_utilization_history", "pod_uid", p ".uid",    \
+	                                                            p ".cluster_name") " END"
+#define HUB_WL_SQL_CLUSTER_SEEN(x) "(SELECT c.last_frame_at FROM cluster c WHERE c.name = " x ".cluster_name)"
+#define HUB_WL_SQL_SEEN(w)                                                                                             \
+	"CASE WHEN " w ".status IN ('Running', 'Pending') THEN greatest(" w                                            \
+	".updated_at, " HUB_WL_SQL_CLUSTER_SEEN(w) ") ELSE " w ".updated_at END"
+#define HUB_WL_SQL_POD_SEEN(p) "greatest(" p ".updated_at, " HUB_WL_SQL_CLUSTER_SEEN(p) ")"
+
 /* A frame's pods, workloads and removed pod uids as the JSON arrays the statements take (sorted by uid,
- * so concurrent writers lock rows in one order). Owned; free with hub_workload_rows_free. */
+ * so concurrent writers lock rows in one order), each pod and workload with its utilization (the sample).
+ * Owned; free with hub_workload_rows_free. */
 typedef struct hub_workload_rows {
 	char *pods, *workloads, *removed;
 } hub_workload_rows;
 
 /* What hub_workload_write did. */
 typedef struct hub_workload_counts {
-	int64_t pod_rows;        /* gpu_pod rows inserted or updated */
-	int64_t workload_rows;   /* gpu_workload rows inserted or updated */
+	int64_t pod_rows;        /* gpu_pod rows inserted, or updated because a fact changed */
+	int64_t workload_rows;   /* gpu_workload rows inserted, or updated because a fact changed */
 	int64_t pods_deleted;    /* gpu_pod rows deleted (full frame: not listed; delta: removed_pods) */
 	int64_t workloads_ended; /* Running/Pending workloads a full frame did not list, now Deleted */
-	int64_t history_rows;    /* workload_utilization_history rows appended */
+	int64_t history_rows;    /* workload_utilization_history rows appended (one per Running workload) */
+	int64_t pod_samples;     /* pod_utilization_history rows appended (one per pod in phase Running) */
 } hub_workload_counts;
 
 /* Builds out from f (borrowed). Checked here, before any transaction, so a frame the database would
@@ -43,13 +72,20 @@ void hub_workload_rows_free(hub_workload_rows *rows);
 
 /* Inside the caller's open transaction on c (the cluster's write lock held), for frame f at version
  * (ver, seq) (decimal text, as hub_store writes node rows):
- *  - upserts the pods and workloads (a workload with its safe_workload_id, 008_safe_workload.sql), each
- *    row only where its stored version is older;
- *  - full frame: deletes the cluster's pods older than the frame (not listed), and marks its Running or
- *    Pending workloads older than the frame Deleted (ended_at = the version time, pods and GPUs 0);
+ *  - upserts the pods and workloads (a workload with its safe_workload_id, 008_safe_workload.sql): a new
+ *    row is inserted; a stored one is updated only where its stored version is older AND a fact differs
+ *    (everything but utilization), so its version, updated_at and tuple move only when it changes.
+ *    created_at never moves later: the earlier of the stored and the sent time is kept (a restarted spoke
+ *    reports its own first-seen time), and keeping the stored one is no change; so is ended_at while the
+ *    status stays the same (a restarted spoke reports its own first sight of the end);
+ *  - full frame: deletes the cluster's pods it does not list and older than it, and marks its Running or
+ *    Pending workloads it does not list and older than it Deleted (ended_at = the version time, pods and
+ *    GPUs 0);
  *  - delta: deletes the removed_pods older than the frame;
- *  - appends one workload_utilization_history row per Running workload with a figure, at f's sent_at.
- * FL_OK (counts in *out) or FL_EDB (err names the statement; the caller rolls back). */
+ *  - appends, at f's sent_at, one workload_utilization_history row per Running workload it carries (its
+ *    figure, NULL without one; its gpu_request and pods), then one pod_utilization_history row per pod in
+ *    phase Running it carries: one statement per table, in that order (the history upkeep's lock order).
+ * FL_OK (counts in *out), FL_ENOMEM, or FL_EDB (err names the statement); the caller rolls back on error. */
 int hub_workload_write(PGconn *c, const fl_proto_frame *f, const hub_workload_rows *rows, const char *ver,
                        const char *seq, hub_workload_counts *out, char err[FL_ERR_LEN]);
 
@@ -86,13 +122,15 @@ typedef struct hub_workload_query {
 
 /* One page of workloads: *json (malloc'd, caller frees) is the text {"data":[row,...],"total":N}, each
  * row {cluster_name uid kind api_version namespace name status gpu_request pods gpu_utilization
- * created_at ended_at updated_at} (times RFC 3339 UTC, null when unknown). FL_OK, FL_EDB, FL_ENOMEM. */
+ * created_at ended_at updated_at} (times RFC 3339 UTC, null when unknown; gpu_utilization HUB_WL_SQL_UTIL,
+ * updated_at HUB_WL_SQL_SEEN). FL_OK, FL_EDB, FL_ENOMEM. */
 int hub_workload_list(PGconn *c, const hub_workload_query *q, char **json, char err[FL_ERR_LEN]);
 
 /* The workload uid in any of the clusters named: *json (malloc'd, caller frees) is a JSON array with
  * one object per cluster that has it (normally one): the row fields of hub_workload_list plus "gpu_pods",
  * its pods ordered by name ({uid namespace name node_name gpus phase running gpu_utilization
- * created_at}). "[]" when no cluster has it. FL_OK, FL_EDB or FL_ENOMEM. */
+ * created_at}, gpu_utilization HUB_WL_SQL_POD_UTIL). "[]" when no cluster has it. FL_OK, FL_EDB or
+ * FL_ENOMEM. */
 int hub_workload_get(PGconn *c, const char *const *clusters, size_t n_clusters, const char *uid, char **json,
                      char err[FL_ERR_LEN]);
 

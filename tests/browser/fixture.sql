@@ -1,6 +1,9 @@
 -- fixture.sql — five clusters' rows for the browser test, written straight into the hub's tables
--- (sql/hub/001_init.sql) so the test needs no spoke. Run after the hub has applied its migrations and
--- registered the clusters, then restart the hub so it loads each cluster's last frame time.
+-- (sql/hub/001_init.sql .. 010_workload_samples.sql) so the test needs no spoke. Run after the hub has
+-- applied its migrations and registered the clusters, then restart the hub so it loads each cluster's
+-- last frame time. Facts go to the node, gpu_device, gpu_workload and gpu_pod rows; figures are samples
+-- (issue 13): each node's newest row in node_utilization_history, at its cluster's last frame time, holds
+-- its utilization and its GPUs' utilization, temperature and power, as a spoke's frame would leave them.
 --   alpha   online   12 × 8 GPUs, nearly all allocated but barely used (allocated but idle)
 --   beta    online   30 × 8 GPUs, two NotReady (faulty), mixed load: three pages of 10 nodes
 --   gamma   stale    5 × 4 GPUs, last frame 90 minutes ago (the test's stale_after is 1h)
@@ -12,6 +15,11 @@
 --   beta-node-002  agent lost 15 minutes ago: no RDMA devices, 2 lost jobs and 1 ended
 --   beta-edge-001  agent ok, but not in the cluster's nodes: its Kubernetes facts are missing
 --   every other node has no agent
+-- and utilization history with a hole (issue 13), sampled every 30 s but for a 25-minute outage from 40 to
+-- 15 minutes ago, where the charts must break their line:
+--   alpha-gpu-003         node samples over the last 58 minutes
+--   alpha research/train-gap  a Running workload first seen 50 minutes ago (its one pod on alpha-gpu-003),
+--                         samples from 30 s after that
 BEGIN;
 
 UPDATE cluster c SET last_frame_at = now() - v.age, last_sent_at = now() - v.age, k8s_version = v.k8s,
@@ -20,8 +28,8 @@ FROM (VALUES ('alpha', interval '5 seconds', 'v1.30.4'), ('beta', interval '3 se
              ('gamma', interval '90 minutes', 'v1.28.12'), ('delta', interval '5 hours', 'v1.30.1')) AS v(name, age, k8s)
 WHERE c.name = v.name;
 
--- Nodes: (cluster, prefix, count, gpus, model) with deterministic allocation, utilization and health.
-INSERT INTO node (cluster_name, name, address, gpu_name, gpu_count, gpu_allocation, gpu_utilization, status,
+-- Nodes: (cluster, prefix, count, gpus, model) with deterministic allocation and health.
+INSERT INTO node (cluster_name, name, address, gpu_name, gpu_count, gpu_allocation, status,
                   unschedulable, faulty, kubelet_version, os_image, kernel_version, container_runtime, cpu_millis, memory_bytes)
 SELECT s.cluster, format('%s-%s', s.prefix, lpad(i::text, 3, '0')), format('10.%s.0.%s', s.net, i), s.model, s.gpus,
 	CASE s.cluster
@@ -29,10 +37,6 @@ SELECT s.cluster, format('%s-%s', s.prefix, lpad(i::text, 3, '0')), format('10.%
 		WHEN 'beta' THEN (i * 5) % (s.gpus + 1)
 		WHEN 'gamma' THEN CASE WHEN i % 2 = 0 THEN s.gpus ELSE 0 END
 		ELSE i % 3 END,
-	CASE s.cluster
-		WHEN 'alpha' THEN 3 + (i * 7) % 11
-		WHEN 'beta' THEN 20 + (i * 13) % 75
-		ELSE 10 + (i * 17) % 60 END + 0.25,
 	CASE WHEN s.cluster = 'beta' AND i IN (7, 19) THEN 'NotReady' ELSE 'Ready' END,
 	false, s.cluster = 'beta' AND i IN (7, 19), 'v1.30.4', 'Ubuntu 22.04.4 LTS', '5.15.0-119-generic', 'containerd://1.7.12',
 	192000, 2199023255552
@@ -41,12 +45,28 @@ FROM (VALUES ('alpha', 'alpha-gpu', 12, 8, 'NVIDIA H100 80GB HBM3', 1), ('beta',
 	AS s(cluster, prefix, n, gpus, model, net),
 	generate_series(1, s.n) AS i;
 
--- One row per GPU, figures spread around the node's utilization.
-INSERT INTO gpu_device (cluster_name, node_name, gpu_id, gpu_model, memory, utilization, temperature, power, serial, numa)
+-- One row per GPU: its facts.
+INSERT INTO gpu_device (cluster_name, node_name, gpu_id, gpu_model, memory, serial, numa)
 SELECT n.cluster_name, n.name, g, n.gpu_name, CASE WHEN n.gpu_name LIKE 'AMD%' THEN 196608 ELSE 81920 END,
-	greatest(0, least(100, n.gpu_utilization + (g * 9) % 13 - 6)), 38 + (g * 3 + length(n.name)) % 30, 150 + (g * 41) % 400,
 	format('SN-%s-%s', upper(n.name), g), g / 4
 FROM node n, generate_series(0, n.gpu_count - 1) AS g;
+
+-- The figures: each node's utilization (deterministic, by cluster and the node's number i) and its GPUs'
+-- spread around it, as each node's newest sample at its cluster's last frame time.
+CREATE TEMP TABLE fixture_gpu ON COMMIT DROP AS
+SELECT n.cluster_name, n.name, n.gpu_count, n.gpu_allocation, c.last_frame_at, g,
+	CASE n.cluster_name
+		WHEN 'alpha' THEN 3 + (i * 7) % 11
+		WHEN 'beta' THEN 20 + (i * 13) % 75
+		ELSE 10 + (i * 17) % 60 END + 0.25 AS node_u
+FROM node n JOIN cluster c ON c.name = n.cluster_name, LATERAL (SELECT right(n.name, 3)::int AS i) x,
+	generate_series(0, n.gpu_count - 1) AS g;
+INSERT INTO node_utilization_history (cluster_name, node_name, sampled_at, gpu_utilization, gpu_count, gpu_allocation,
+                                      gpu_ids, gpu_utilizations, gpu_temperatures, gpu_powers)
+SELECT cluster_name, name, last_frame_at, min(node_u), min(gpu_count), min(gpu_allocation), array_agg(g ORDER BY g),
+	array_agg(greatest(0, least(100, node_u + (g * 9) % 13 - 6)) ORDER BY g),
+	array_agg(38 + (g * 3 + length(name)) % 30 ORDER BY g), array_agg(150 + (g * 41) % 400 ORDER BY g)
+FROM fixture_gpu GROUP BY cluster_name, name, last_frame_at;
 
 -- The overview each cluster's spoke would have sent, by the rules in ARCHITECTURE.md.
 INSERT INTO cluster_overview_cache (cluster_name, total_nodes, healthy_nodes, faulty_nodes, fully_idle_nodes,
@@ -58,7 +78,7 @@ SELECT n.cluster_name, count(*), count(*) FILTER (WHERE NOT faulty), count(*) FI
 	count(*) FILTER (WHERE NOT faulty AND gpu_allocation > 0 AND gpu_allocation < gpu_count),
 	count(*) FILTER (WHERE NOT faulty AND gpu_allocation >= gpu_count),
 	coalesce(100.0 * sum(gpu_allocation) FILTER (WHERE NOT faulty) / nullif(sum(gpu_count) FILTER (WHERE NOT faulty), 0), 0),
-	(SELECT avg(d.utilization) FROM gpu_device d WHERE d.cluster_name = n.cluster_name),
+	(SELECT avg(greatest(0, least(100, f.node_u + (f.g * 9) % 13 - 6))) FROM fixture_gpu f WHERE f.cluster_name = n.cluster_name),
 	sum(gpu_count) FILTER (WHERE NOT faulty), sum(gpu_allocation) FILTER (WHERE NOT faulty),
 	1.2e15, 4.5e14, 37.5, 1e9, 2.5e8, 25, 3.2e9, 1.1e9, 5.5e10, 5.1e10, c.last_frame_at
 FROM node n JOIN cluster c ON c.name = n.cluster_name
@@ -117,5 +137,24 @@ VALUES ('beta', 'beta-node-002', 7001, (extract(epoch FROM now() - interval '2 h
 INSERT INTO gpu_job (cluster_name, node_name, pid, started_ms, name, cmdline, framework, status, first_seen, last_seen)
 VALUES ('beta', 'beta-edge-001', 900, (extract(epoch FROM now() - interval '10 minutes') * 1000)::bigint, 'python3', 'python3 infer.py',
         'pytorch', 'running', now() - interval '10 minutes', now() - interval '6 seconds');
+
+-- History with a hole: offsets in seconds before now(), every 30 s, none from 2400 to 900 s ago. The
+-- node's newest sample stays the one above (alpha's last frame, 5 seconds ago).
+INSERT INTO node_utilization_history (cluster_name, node_name, sampled_at, gpu_utilization, gpu_count, gpu_allocation)
+SELECT 'alpha', 'alpha-gpu-003', now() - make_interval(secs => s), 20 + (s / 30) % 40, 8, 8
+FROM generate_series(60, 3480, 30) AS s WHERE s NOT BETWEEN 900 AND 2400;
+INSERT INTO gpu_workload (cluster_name, uid, kind, api_version, namespace, name, status, gpu_request, pods,
+                          created_at, src_sent_ms, src_seq)
+VALUES ('alpha', 'fixture-wl-gap', 'PyTorchJob', 'kubeflow.org/v1', 'research', 'train-gap', 'Running', 8, 1,
+        date_trunc('second', now()) - interval '3000 seconds', (extract(epoch FROM now()) * 1000)::bigint, 1);
+INSERT INTO gpu_pod (cluster_name, uid, namespace, name, node_name, gpus, phase, running, workload_uid,
+                     created_at, src_sent_ms, src_seq)
+VALUES ('alpha', 'fixture-pod-gap', 'research', 'train-gap-worker-0', 'alpha-gpu-003', 8, 'Running', true, 'fixture-wl-gap',
+        date_trunc('second', now()) - interval '3000 seconds', (extract(epoch FROM now()) * 1000)::bigint, 1);
+INSERT INTO pod_utilization_history (cluster_name, pod_uid, sampled_at, gpu_utilization)
+VALUES ('alpha', 'fixture-pod-gap', now() - interval '60 seconds', 32);
+INSERT INTO workload_utilization_history (cluster_name, workload_uid, sampled_at, gpu_utilization, gpu_request, pods)
+SELECT 'alpha', 'fixture-wl-gap', now() - make_interval(secs => s), 30 + (s / 30) % 25, 8, 1
+FROM generate_series(60, 2970, 30) AS s WHERE s NOT BETWEEN 900 AND 2400;
 
 COMMIT;

@@ -110,30 +110,38 @@ INSERT INTO cluster_overview_cache (cluster_name, total_nodes, healthy_nodes, fa
   ('alpha', 3, 2, 1, 0, 1, 1, 75, 50, 16, 12, 1000, 250, 25, 100, 10, 10, 5, 6, 7, 8, now()),
   ('beta',  2, 2, 0, 1, 1, 0, 25, 20,  8,  2, 3000, 750, 25,   0,  0,  0, 1, 1, 1, 1, now() - interval '5 minutes'),
   ('gamma', 1, 1, 0, 1, 0, 0,  0,  0,  8,  0,    0,   0,  0,   0,  0,  0, 0, 0, 0, 0, now() - interval '1 hour');
-INSERT INTO node (cluster_name, name, address, gpu_name, gpu_count, gpu_allocation, gpu_utilization, status,
+INSERT INTO node (cluster_name, name, address, gpu_name, gpu_count, gpu_allocation, status,
   unschedulable, faulty, taints, cpu_millis, memory_bytes, kubelet_version, os_image, kernel_version,
   container_runtime) VALUES
-  ('alpha', 'a-n1', '10.0.0.1', 'AMD Instinct MI300X', 8, 8, 60, 'Ready', false, false, '[]', 192000, 2199023255552,
+  ('alpha', 'a-n1', '10.0.0.1', 'AMD Instinct MI300X', 8, 8, 'Ready', false, false, '[]', 192000, 2199023255552,
    'v1.29.3', 'Ubuntu 22.04.4 LTS', '5.15.0-105-generic', 'containerd://1.7.13'),
-  ('alpha', 'a-n2', '10.0.0.2', 'AMD Instinct MI300X', 8, 4, 40, 'Ready', false, false, '[]', 192000, 2199023255552,
+  ('alpha', 'a-n2', '10.0.0.2', 'AMD Instinct MI300X', 8, 4, 'Ready', false, false, '[]', 192000, 2199023255552,
    'v1.29.3', 'Ubuntu 22.04.4 LTS', '5.15.0-105-generic', 'containerd://1.7.13'),
-  ('alpha', 'a-n3', '10.0.0.3', 'AMD Instinct MI300X', 8, 0, NULL, 'NotReady', true, true,
+  ('alpha', 'a-n3', '10.0.0.3', 'AMD Instinct MI300X', 8, 0, 'NotReady', true, true,
    '[{\"key\":\"maintenance\",\"value\":\"disk\",\"effect\":\"NoSchedule\"}]', 192000, 2199023255552,
    'v1.29.3', 'Ubuntu 22.04.4 LTS', '5.15.0-105-generic', 'containerd://1.7.13'),
-  ('beta', 'b-n1', '10.1.0.1', 'NVIDIA H100', 4, 2, 20, 'Ready', false, false, '[]', 96000, 1099511627776,
+  ('beta', 'b-n1', '10.1.0.1', 'NVIDIA H100', 4, 2, 'Ready', false, false, '[]', 96000, 1099511627776,
    'v1.28.9', 'Ubuntu 22.04.4 LTS', '6.1.0', 'containerd://1.7.2'),
-  ('beta', 'shared', '10.1.0.2', 'NVIDIA H100', 4, 0, 10, 'Unknown', false, true, '[]', 96000, 1099511627776,
+  ('beta', 'shared', '10.1.0.2', 'NVIDIA H100', 4, 0, 'Unknown', false, true, '[]', 96000, 1099511627776,
    'v1.28.9', 'Ubuntu 22.04.4 LTS', '6.1.0', 'containerd://1.7.2'),
-  ('gamma', 'shared', '10.2.0.1', 'AMD Instinct MI300X', 8, 0, NULL, 'Ready', false, false, '[]', 1, 1,
+  ('gamma', 'shared', '10.2.0.1', 'AMD Instinct MI300X', 8, 0, 'Ready', false, false, '[]', 1, 1,
    'v1.29.0', 'x', 'y', 'z');
-INSERT INTO gpu_device (cluster_name, node_name, gpu_id, gpu_model, memory, utilization, temperature, power, serial,
-  numa) VALUES
-  ('alpha', 'a-n1', 1, 'AMD Instinct MI300X', 196608, 50, 45.5, 610, 'SN-A1-1', 1),
-  ('alpha', 'a-n1', 0, 'AMD Instinct MI300X', 196608, 70, 44, 600.5, 'SN-A1-0', 0),
-  ('alpha', 'a-n2', 0, 'AMD Instinct MI300X', 196608, 40, 40, 500, 'SN-A2-0', 0),
-  ('beta', 'b-n1', 0, 'NVIDIA H100', 81920, 20, 50, 300, 'SN-B1-0', 0),
-  ('beta', 'b-n1', 1, 'NVIDIA H100', 81920, 20, 51, 301, 'SN-B1-1', 1),
-  ('gamma', 'shared', 0, 'AMD Instinct MI300X', 196608, NULL, 30, 90, 'SN-G-0', -1);
+INSERT INTO gpu_device (cluster_name, node_name, gpu_id, gpu_model, memory, serial, numa) VALUES
+  ('alpha', 'a-n1', 1, 'AMD Instinct MI300X', 196608, 'SN-A1-1', 1),
+  ('alpha', 'a-n1', 0, 'AMD Instinct MI300X', 196608, 'SN-A1-0', 0),
+  ('alpha', 'a-n2', 0, 'AMD Instinct MI300X', 196608, 'SN-A2-0', 0),
+  ('beta', 'b-n1', 0, 'NVIDIA H100', 81920, 'SN-B1-0', 0),
+  ('beta', 'b-n1', 1, 'NVIDIA H100', 81920, 'SN-B1-1', 1),
+  ('gamma', 'shared', 0, 'AMD Instinct MI300X', 196608, 'SN-G-0', -1);
+-- The figures are each node's newest sample (009_samples.sql): gpu_ids ordered, NULL = no figure.
+INSERT INTO node_utilization_history (cluster_name, node_name, sampled_at, gpu_utilization, gpu_count,
+  gpu_allocation, gpu_ids, gpu_utilizations, gpu_temperatures, gpu_powers) VALUES
+  ('alpha', 'a-n1', now(), 60, 8, 8, '{0,1}', '{70,50}', '{44,45.5}', '{600.5,610}'),
+  ('alpha', 'a-n2', now(), 40, 8, 4, '{0}', '{40}', '{40}', '{500}'),
+  ('alpha', 'a-n3', now(), NULL, 8, 0, '{}', '{}', '{}', '{}'),
+  ('beta', 'b-n1', now(), 20, 4, 2, '{0,1}', '{20,20}', '{50,51}', '{300,301}'),
+  ('beta', 'shared', now(), 10, 4, 0, '{}', '{}', '{}', '{}'),
+  ('gamma', 'shared', now(), NULL, 8, 0, '{0}', '{NULL}', '{30}', '{90}');
 "
 check_eq "rows written for three clusters" 6 "$(fl_sql "SELECT count(*) FROM node")"
 start_hub

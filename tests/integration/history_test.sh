@@ -66,22 +66,25 @@ P="node_utilization_history"
 fl_wait_until 60 '[ "$(parts)" == "${P}_$(day 0),${P}_$(day 1),${P}_$(day 2),${P}_default" ]'
 check_eq "day partitions for today and 2 days ahead, plus DEFAULT" "${P}_$(day 0),${P}_$(day 1),${P}_$(day 2),${P}_default" "$(parts)"
 
-# --- each committed frame appends its nodes' figures --------------------------------------------------------
+# --- each committed frame appends one sample per node it carries (its figure, or NULL) --------------------------------------------------------
 "$BIN/fleetlens-spoke" --config "$T/alpha.yaml" --once >"$T/spoke.log" 2>&1
 check_eq "first frame acknowledged" 0 $?
-with_value=$(fl_sql "SELECT count(*) FROM node WHERE cluster_name='alpha' AND gpu_utilization IS NOT NULL")
-check_num "one history row per node with a figure" "$with_value" "$(fl_sql "SELECT count(*) FROM $P")"
-check_eq "the rows hold the node table's figures" \
-	"$(fl_sql "SELECT string_agg(name || '=' || gpu_utilization, ',' ORDER BY name) FROM node WHERE cluster_name='alpha' AND gpu_utilization IS NOT NULL")" \
-	"$(fl_sql "SELECT string_agg(node_name || '=' || gpu_utilization, ',' ORDER BY node_name) FROM $P")"
-check_eq "they sit in today's partition, none in DEFAULT" "$with_value 0" \
+nodes=$(fl_sql "SELECT count(*) FROM node WHERE cluster_name='alpha'")
+with_value=$(curl -s "$API/v1/nodes?cluster=alpha&page_size=1000" | jq '[.data.data[] | select(.gpu_utilization != null)] | length')
+check_num "one sample row per node the frame carries (issue 13: a node without a figure too)" "$nodes" "$(fl_sql "SELECT count(*) FROM $P")"
+check_eq "the samples hold the figures the API serves (NULL: none)" \
+	"$(curl -s "$API/v1/nodes?cluster=alpha&page_size=1000" | jq -r '[.data.data[] | "\(.name)=\(.gpu_utilization // "null")"] | sort | join(",")')" \
+	"$(fl_sql "SELECT string_agg(node_name || '=' || coalesce(gpu_utilization::text, 'null'), ',' ORDER BY node_name) FROM $P")"
+check_num "some nodes carry a figure" 1 "$([ "$with_value" -gt 0 ] && echo 1 || echo 0)"
+check_eq "they sit in today's partition, none in DEFAULT" "$nodes 0" \
 	"$(fl_sql "SELECT count(*) FROM ${P}_$(day 0)") $(fl_sql "SELECT count(*) FROM ${P}_default")"
 sleep 1
 "$BIN/fleetlens-spoke" --config "$T/alpha.yaml" --once >>"$T/spoke.log" 2>&1
-check_num "a second frame appends again" "$((with_value * 2))" "$(fl_sql "SELECT count(*) FROM $P")"
+check_num "a second frame appends again" "$((nodes * 2))" "$(fl_sql "SELECT count(*) FROM $P")"
+NOFIG=$(fl_sql "SELECT node_name FROM $P WHERE gpu_utilization IS NULL ORDER BY node_name LIMIT 1")
 
 # --- the route ------------------------------------------------------------------------------------------------
-NODE=$(fl_sql "SELECT node_name FROM $P ORDER BY node_name LIMIT 1")
+NODE=$(fl_sql "SELECT node_name FROM $P WHERE gpu_utilization IS NOT NULL ORDER BY node_name LIMIT 1")
 now=$(date +%s)
 code() { curl -s -o "$T/body" -w '%{http_code}' "$API$1"; }
 msg() { jq -r '.meta.message' "$T/body"; }
@@ -92,6 +95,10 @@ check_num "one step holding both samples: their average, 2 decimals" \
 	"$(jq '.data.series[0].points[0][1]' "$T/body")"
 check_eq "points are [unix seconds of the step's start, value]" 1 \
 	"$(jq --argjson n "$now" '.data.series[0].points[0][0] | (. <= $n and . > $n - 7200 and . % 7200 == 0) | if . then 1 else 0 end' "$T/body")"
+if [ -n "$NOFIG" ]; then
+	check_eq "a node whose samples carry no figure: no points (not zeros, not nulls)" 0 \
+		"$(code "/v1/nodes/$NOFIG/utilizationHistory?cluster=alpha&start=$((now - 3600))&end=$((now + 60))&step=60" >/dev/null; jq '.data.series[0].points | length' "$T/body")"
+fi
 check_eq "a range before any sample: no points" 0 \
 	"$(code "/v1/nodes/$NODE/utilizationHistory?cluster=alpha&start=1000&end=2000&step=60" >/dev/null; jq '.data.series[0].points | length' "$T/body")"
 check_eq "step=0 → 400" 400 "$(code "/v1/nodes/$NODE/utilizationHistory?cluster=alpha&step=0")"

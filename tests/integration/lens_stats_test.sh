@@ -35,6 +35,7 @@ hub:
   api_listen: 127.0.0.1:$API_PORT
   database_url: "$FL_DATABASE_URL"
   history_retention: 3d
+  rollup_retention: 3d
   node_lost_after: 1s
   migrations_dir: $FL_ROOT/sql/hub
   web_dir: $FL_ROOT/web
@@ -119,6 +120,11 @@ fl_sql "INSERT INTO workload_utilization_history VALUES
 	('alpha', 'lw-1', $(at $((H2 + 1800))), 60, NULL, NULL),
 	('alpha', 'lw-2', $(at $((H2 + 600))), 80, 2, 1),
 	('alpha', 'lw-3', $(at $((H3 + 600))), 30, 1, 1)"
+# Samples without a figure (the node or the Running workload was there, unmeasured: 010_workload_samples.sql,
+# 009), in the current hour, which no rollup asserted here reads: every series and statistic leaves them out.
+CUR=$((NOW / 3600 * 3600))
+fl_sql "INSERT INTO node_utilization_history (cluster_name, node_name, sampled_at, gpu_utilization) VALUES ('alpha', '$N1', $(at $CUR), NULL);
+	INSERT INTO workload_utilization_history VALUES ('alpha', 'lw-2', $(at $CUR), NULL, 2, 1)"
 
 # --- the rollup: rollup_hour cleared, the hub restarted -------------------------------------------------------------
 # Rows past the retention (3 days) go at the upkeep; those within it stay.
@@ -343,6 +349,10 @@ lens "/nodes/b-node/utilizationHistory?start=$H2&end=$((H2 + 3599))&step=3600" >
 check_eq "b-node is beta's: none in the default cluster" '[]' "$(j '.data.gpu_utilization')"
 lens "/nodes/b-node/utilizationHistory?start=$H2&end=$((H2 + 3599))&step=3600&cluster=beta" >/dev/null
 check_eq "... 80 with ?cluster=beta" "80" "$(j '.data.gpu_utilization[0].values[0].value')"
+lens "/nodes/$N1/utilizationHistory?start=$CUR&end=$((NOW + 60))&step=60" >/dev/null
+check_eq "a sample without a figure makes no point (the spoke's own samples of this hour do)" \
+	"$(fl_sql "SELECT count(DISTINCT floor((extract(epoch FROM sampled_at) - $CUR) / 60)) FROM node_utilization_history WHERE cluster_name='alpha' AND node_name='$N1' AND sampled_at >= $(at $CUR) AND gpu_utilization IS NOT NULL") 0" \
+	"$(j '[.data.gpu_utilization[].values[]] | length') $(j '[.data.gpu_utilization[].values[] | select(.value == null)] | length')"
 check_eq "node history without end → 4001" "200 4001 start and end are required" "$(meta "/nodes/$N1/utilizationHistory?start=$H2")"
 check_eq "node history step=0 → 4001" "200 4001" "$(meta "/nodes/$N1/utilizationHistory?start=$H2&end=$NOW&step=0" | cut -d' ' -f1,2)"
 
@@ -359,6 +369,14 @@ lens "/workloads/gpuUtilizationHistory?kind=PyTorchJob&name=small&start=$H3&end=
 check_eq "lens-train-small in H3" "[{\"timestamp\":$((H3 + 600)),\"value\":30}]" "$(j '.data.series[0].values')"
 lens "/workloads/gpuUtilizationHistory?kind=Deployment&name=serve&start=$H2&end=$((H2 + 3599))&step=60" >/dev/null
 check_eq "Deployment lens-serve, step 60" "[{\"timestamp\":$((H2 + 600)),\"value\":80}]" "$(j '.data.series[0].values')"
+lens "/workloads/gpuUtilizationHistory?kind=Deployment&name=serve&start=$H2&end=$((NOW + 60))&step=60" >/dev/null
+check_eq "lens-serve's sample without a figure (this hour) makes no point" "[{\"timestamp\":$((H2 + 600)),\"value\":80}]" \
+	"$(j '.data.series[0].values')"
+lens "/workloads?name=lens-serve" >/dev/null
+check_eq "/workloads: lens-serve's newest sample has no figure: instant null; avg and percentiles of the figures (80)" \
+	"null 80 80 80" "$(jr '.data.data[0] | "\(.instant_gpu_utilization) \(.avg_gpu_utilization) \(.p50_gpu_utilization) \(.p95_gpu_utilization)"')"
+check_eq "/v1/workloads agrees: gpu_utilization null" "null" \
+	"$(curl -s "$API/v1/workloads?cluster=alpha&name=lens-serve" | jq -c '.data.data[0].gpu_utilization')"
 check_eq "kind absent → 4001" "200 4001 kind and name are required" "$(meta "/workloads/gpuUtilizationHistory?name=train&$WH")"
 check_eq "name absent → 4001" "200 4001 kind and name are required" "$(meta "/workloads/gpuUtilizationHistory?kind=PyTorchJob&$WH")"
 check_eq "no such workload → 4004" "200 4004 workload not found" "$(meta "/workloads/gpuUtilizationHistory?kind=Job&name=lens-train&$WH")"

@@ -133,6 +133,9 @@ fail() { # fail WHAT PATH CODE MESSAGE: HTTP 200 with meta.code CODE, the messag
 		"$(L "$2") $(j '"\(.meta.code) \(.meta.message) \(.data)"')"
 }
 epoch() { fl_sql "SELECT coalesce(floor(extract(epoch FROM $1))::bigint, 0)"; }
+# A live row is written only when a fact changes: the hub last saw it at its cluster's last frame.
+SEEN="greatest(w.updated_at, (SELECT last_frame_at FROM cluster WHERE name = w.cluster_name))"
+LAST_FRAME_S=$(epoch "(SELECT last_frame_at FROM cluster WHERE name = 'alpha')")
 
 # --- /clusters/consumers -----------------------------------------------------------------------------
 ok "consumers (default cluster alpha)" "/clusters/consumers?page_size=1000"
@@ -213,8 +216,8 @@ check_eq "gpu_allocated of seed 7's workloads = the GPUs of their bound pods (no
 check_eq "seed 7's live workloads are Deleted with end_at = their ended_at" \
 	"$(fl_sql "SELECT string_agg(uid||'='||floor(extract(epoch FROM ended_at))::bigint, ',' ORDER BY uid COLLATE \"C\") FROM gpu_workload WHERE cluster_name='alpha' AND status='Deleted'")" \
 	"$(jq -r '[.data.data[] | select(.status == "Deleted") | "\(.uid)=\(.end_at)"] | sort | join(",")' "$T/lens_all.json")"
-check_eq "Running workloads: end_at = when the hub last saw them (updated_at), never 0 (the console shows 0 as 1970)" \
-	"$(fl_sql "SELECT string_agg(uid||'='||floor(extract(epoch FROM updated_at))::bigint, ',' ORDER BY uid COLLATE \"C\") FROM gpu_workload WHERE cluster_name='alpha' AND status='Running'")" \
+check_eq "Running workloads: end_at = when the hub last saw them (the cluster's last frame), never 0 (the console shows 0 as 1970)" \
+	"$(fl_sql "SELECT string_agg(uid||'='||floor(extract(epoch FROM $SEEN))::bigint, ',' ORDER BY uid COLLATE \"C\") FROM gpu_workload w WHERE cluster_name='alpha' AND status='Running'")" \
 	"$(jq -r '[.data.data[] | select(.status == "Running") | select(.end_at > 0) | "\(.uid)=\(.end_at)"] | sort | join(",")' "$T/lens_all.json")"
 check_eq "Running workloads (one sample each): avg = p50 = p90 = p95 = the frame's utilization, 2 decimals" \
 	"$(jq -r '[.workloads[] | select(.status == "Running" and .utilization != null) | "\(.uid)=\(.utilization * 100 | round / 100)"] | sort | join(",")' "$T/d8.json")" \
@@ -249,7 +252,7 @@ for f in "kind=Job:kind='Job'" "namespace=research:namespace='research'" "status
 		"$(L "/workloads?${f%%:*}" >/dev/null; j .data.total)"
 done
 check_eq "order_by=end_at: the latest end_at first (a running one's is when it was last seen)" \
-	"$(fl_sql "SELECT string_agg(uid, ',' ORDER BY coalesce(ended_at, updated_at) DESC, created_at DESC NULLS LAST, uid DESC) FROM gpu_workload WHERE cluster_name='alpha'")" \
+	"$(fl_sql "SELECT string_agg(uid, ',' ORDER BY coalesce(ended_at, CASE WHEN status IN ('Running', 'Pending') THEN $SEEN ELSE updated_at END) DESC, created_at DESC NULLS LAST, uid DESC) FROM gpu_workload w WHERE cluster_name='alpha'")" \
 	"$(L "/workloads?order_by=end_at&page_size=1000" >/dev/null; j '[.data.data[].uid] | join(",")')"
 check_eq "order_by=start_at&desc=false: still newest created first (Lens ignores desc)" \
 	"$(jq -r '[.data.data[].uid] | join(",")' "$T/lens_all.json")" \
@@ -306,7 +309,7 @@ check_eq "detail pod keys (no ip: not kept)" "podUid,podNamespace,podName,nodeNa
 check_eq "detail pod syn-h2: fields, times Unix s (updatedAt = when it left)" \
 	"lens-ns syn-h2 $N_NV Failed false 4 $((T0S + 3600)) $((T0S + 9000))" \
 	"$(j '.data.pods[] | select(.podUid == "syn-h2") | "\(.podNamespace) \(.podName) \(.nodeName) \(.phase) \(.running) \(.gpuAllocated) \(.createdAt) \(.updatedAt)"')"
-check_eq "detail pod syn-p3 (live): updatedAt = last seen" "Succeeded false $((T0S + 7200)) $((T0S + 18000))" \
+check_eq "detail pod syn-p3 (live): updatedAt = last seen, its cluster's last frame (after its updated_at)" "Succeeded false $((T0S + 7200)) $LAST_FRAME_S" \
 	"$(j '.data.pods[] | select(.podUid == "syn-p3") | "\(.phase) \(.running) \(.createdAt) \(.updatedAt)"')"
 check_eq "detail activePods: none run" "[]" "$(j '.data.activePods | tojson')"
 RUN=$(jq -r '[.workloads[] | select(.status == "Running" and .pods > 1)][0].uid' "$T/d8.json")
@@ -400,7 +403,7 @@ check_eq "history: seed 7's pods there, each with its workload and GPUs" \
 check_eq "history syn-h1: start_time = created, end_time = when it left (Unix s)" \
 	"$SYN PyTorchJob lens_syn%job lens-ns 8 $T0S $((T0S + 3600))" \
 	"$(j '.data.data[] | select(.pod_name == "syn-h1") | "\(.uid) \(.kind) \(.name) \(.namespace) \(.gpu_allocated) \(.start_time) \(.end_time)"')"
-check_eq "history syn-p3 (live, Succeeded): end_time = last seen" "$((T0S + 7200)) $((T0S + 18000))" \
+check_eq "history syn-p3 (live, Succeeded): end_time = last seen (its cluster's last frame)" "$((T0S + 7200)) $LAST_FRAME_S" \
 	"$(j '.data.data[] | select(.pod_name == "syn-p3") | "\(.start_time) \(.end_time)"')"
 NOT_DONE=$(fl_sql "SELECT coalesce(json_agg(name), '[]') FROM gpu_pod WHERE cluster_name='alpha' AND (running OR phase='Pending')")
 check_eq "history: no orphan, no running or Pending pod" 0 \
@@ -425,7 +428,7 @@ check_eq "running pod: fields as the frame, status Running, owner_uid = its work
 RFC='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$'
 check_eq "pod times: RFC 3339 with offset" "true true" \
 	"$(jq -r --arg re "$RFC" '"\(.data.created_at | test($re)) \(.data.updated_at | test($re))"' "$T/body")"
-check_eq "pod updated_at = when the hub last wrote it" "$(epoch "(SELECT updated_at FROM gpu_pod WHERE uid='$LIVE')")" \
+check_eq "pod updated_at = when the hub last saw it (its cluster's last frame)" "$(epoch "(SELECT greatest(updated_at, (SELECT last_frame_at FROM cluster WHERE name = 'alpha')) FROM gpu_pod WHERE uid='$LIVE')")" \
 	"$(date -d "$(j .data.updated_at)" +%s)"
 check_eq "a gone pod (syn-h2): deleted, not running, status from its phase, updated_at = when it left" \
 	"true false Failed Failed 4 $N_NV $((T0S + 3600)) $((T0S + 9000)) $SYN" \

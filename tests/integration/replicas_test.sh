@@ -69,7 +69,7 @@ nodes_of() { curl -s "$1/v1/nodes?cluster=$2&page_size=1000" | jq -c '[.data.dat
 # (updatedAt left out: the committing hub stamps its receive time, the others the commit's database time.)
 ov_of() { curl -s "$1/v1/clusters/overview?cluster=$2" | jq -c '.data | del(.ageSeconds, .updatedAt)'; }
 seen_of() { curl -s "$1/v1/clusters" | jq -r --arg c "$2" '.data[] | select(.name == $c) | "\(.status) \(.lastFrameAt)"'; }
-db_nodes() { fl_sql "SELECT coalesce(json_agg(json_build_array(name, gpu_allocation, round(gpu_utilization::numeric, 2), status) ORDER BY name), '[]') FROM node WHERE cluster_name='$1'" | jq -c '[.[] | [.[0], .[1], .[2], .[3]]]'; }
+db_nodes() { fl_sql "SELECT coalesce(json_agg(json_build_array(name, gpu_allocation, round(gpu_utilization::numeric, 2), status) ORDER BY name), '[]') FROM node_latest_sample WHERE cluster_name='$1'" | jq -c '[.[] | [.[0], .[1], .[2], .[3]]]'; }
 same() { [ "$(nodes_of "$A" "$1")" = "$(nodes_of "$B" "$1")" ] && [ "$(ov_of "$A" "$1")" = "$(ov_of "$B" "$1")" ] && [ "$(seen_of "$A" "$1")" = "$(seen_of "$B" "$1")" ]; }
 
 # --- a frame committed by A reaches B's API, and the other way round --------------------------------------------------

@@ -107,7 +107,7 @@ check_eq "alpha spoke acknowledged" 0 $?
 "$BIN/fleetlens-spoke" --config "$T/beta.yaml" --once >>"$T/spoke.log" 2>&1
 check_eq "beta spoke acknowledged" 0 $?
 EXPECT_SQL="SELECT coalesce(string_agg(cluster_name || '/' || name || '=' || round(least(greatest(gpu_utilization, 0), 100)::numeric, 2), ',' ORDER BY cluster_name, name), '')
-	FROM node WHERE gpu_count > 0 AND gpu_utilization IS NOT NULL AND gpu_utilization <> 'NaN'"
+	FROM node_latest_sample WHERE gpu_count > 0 AND gpu_utilization IS NOT NULL AND gpu_utilization <> 'NaN'"
 SAFE_SQL="SELECT coalesce(string_agg(cluster || '/' || node_name || '=' || gpu_utilization, ',' ORDER BY cluster, node_name), '')
 	FROM node_statistic WHERE deleted_at IS NULL"
 expected() { fl_sql "$EXPECT_SQL"; }
@@ -115,14 +115,14 @@ got() { ssql "$SAFE_SQL"; }
 fl_wait_until 60 '[ "$(got)" == "$(expected)" ]'
 check_eq "node_statistic = the hub's GPU nodes, values rounded to 2 decimals" "$(expected)" "$(got)"
 check_num "alpha has a row per GPU node with a figure" \
-	"$(fl_sql "SELECT count(*) FROM node WHERE cluster_name='alpha' AND gpu_count > 0 AND gpu_utilization IS NOT NULL")" \
+	"$(fl_sql "SELECT count(*) FROM node_latest_sample WHERE cluster_name='alpha' AND gpu_count > 0 AND gpu_utilization IS NOT NULL")" \
 	"$(ssql "SELECT count(*) FROM node_statistic WHERE cluster='alpha'")"
 check_eq "beta has rows too" 1 "$(ssql "SELECT (count(*) > 0)::int FROM node_statistic WHERE cluster='beta'")"
 check_eq "nodes without GPUs (gpu_count 0) get no row" 0 "$(ssql "SELECT count(*) FROM node_statistic WHERE node_name LIKE 'cpu-%'")"
 check_eq "created_at and updated_at are set" 0 "$(ssql "SELECT count(*) FROM node_statistic WHERE updated_at IS NULL")"
 
 # --- known values, only changed rows written ----------------------------------------------------------
-fl_sql "UPDATE node SET gpu_utilization = 10 + (substr(name, 5)::int) + 0.126 WHERE cluster_name IN ('alpha', 'beta')"
+fl_sql "INSERT INTO node_utilization_history (cluster_name, node_name, sampled_at, gpu_utilization) SELECT cluster_name, name, clock_timestamp(), 10 + (substr(name, 5)::int) + 0.126 FROM node WHERE cluster_name IN ('alpha', 'beta')"
 fl_wait_until 60 '[ "$(ssql "SELECT gpu_utilization FROM node_statistic WHERE cluster='"'alpha'"' AND node_name='"'gpu-00003'"'")" == "13.13" ]'
 check_eq "a changed value is rewritten, rounded (13.126 → 13.13)" 13.13 \
 	"$(ssql "SELECT gpu_utilization FROM node_statistic WHERE cluster='alpha' AND node_name='gpu-00003'")"
@@ -150,10 +150,10 @@ check_eq "... counted as touch (each row, each cycle), not as update" "$upd0 1" 
 
 # --- hostile values: 1e9 and NaN in one node each -------------------------------------------------------
 skipped0=$(metric "$API" 'fleetlens_hub_safe_rows_total{op="skipped"}')
-fl_sql "UPDATE node SET gpu_utilization = 1e9 WHERE cluster_name='alpha' AND name='gpu-00001'"
-fl_sql "UPDATE node SET gpu_utilization = 'NaN' WHERE cluster_name='alpha' AND name='gpu-00002'"
-fl_sql "UPDATE node SET gpu_utilization = -5 WHERE cluster_name='alpha' AND name='gpu-00004'"
-fl_sql "UPDATE node SET gpu_utilization = 55.5 WHERE cluster_name='alpha' AND name='gpu-00005'"
+fl_sql "INSERT INTO node_utilization_history (cluster_name, node_name, sampled_at, gpu_utilization) SELECT cluster_name, name, clock_timestamp(), 1e9 FROM node WHERE cluster_name='alpha' AND name='gpu-00001'"
+fl_sql "INSERT INTO node_utilization_history (cluster_name, node_name, sampled_at, gpu_utilization) SELECT cluster_name, name, clock_timestamp(), 'NaN' FROM node WHERE cluster_name='alpha' AND name='gpu-00002'"
+fl_sql "INSERT INTO node_utilization_history (cluster_name, node_name, sampled_at, gpu_utilization) SELECT cluster_name, name, clock_timestamp(), -5 FROM node WHERE cluster_name='alpha' AND name='gpu-00004'"
+fl_sql "INSERT INTO node_utilization_history (cluster_name, node_name, sampled_at, gpu_utilization) SELECT cluster_name, name, clock_timestamp(), 55.5 FROM node WHERE cluster_name='alpha' AND name='gpu-00005'"
 fl_wait_until 60 '[ "$(ssql "SELECT gpu_utilization FROM node_statistic WHERE cluster='"'alpha'"' AND node_name='"'gpu-00005'"'")" == "55.50" ]'
 check_eq "1e9 is clamped to 100.00" 100.00 \
 	"$(ssql "SELECT gpu_utilization FROM node_statistic WHERE cluster='alpha' AND node_name='gpu-00001'")"
@@ -168,7 +168,7 @@ nan_at=$(ssql "SELECT updated_at FROM node_statistic WHERE cluster='alpha' AND n
 cycles 2
 check_eq "the skipped node's row is not confirmed: its updated_at stands still while the others' advance" "$nan_at true" \
 	"$(ssql "SELECT (SELECT updated_at FROM node_statistic WHERE cluster='alpha' AND node_name='gpu-00002') || ' ' || (min(updated_at) > '$nan_at') FROM node_statistic WHERE NOT (cluster='alpha' AND node_name='gpu-00002')")"
-fl_sql "UPDATE node SET gpu_utilization = 12.5 WHERE cluster_name='alpha' AND name='gpu-00002'"
+fl_sql "INSERT INTO node_utilization_history (cluster_name, node_name, sampled_at, gpu_utilization) SELECT cluster_name, name, clock_timestamp(), 12.5 FROM node WHERE cluster_name='alpha' AND name='gpu-00002'"
 
 # --- soft delete and revival ---------------------------------------------------------------------------
 ids=$(ssql "SELECT string_agg(id::text, ',' ORDER BY id) FROM node_statistic WHERE cluster='alpha'")
@@ -222,7 +222,7 @@ check_eq "two hubs syncing at once leave no duplicate (cluster, node_name)" 0 \
 fl_wait_until 60 '[ "$(got)" == "$(expected)" ]'
 check_eq "and every row is right" "$(expected)" "$(got)"
 check_num "alpha has its 20 nodes' rows (minus nodes with no figure)" \
-	"$(fl_sql "SELECT count(*) FROM node WHERE cluster_name='alpha' AND gpu_count > 0 AND gpu_utilization IS NOT NULL")" \
+	"$(fl_sql "SELECT count(*) FROM node_latest_sample WHERE cluster_name='alpha' AND gpu_count > 0 AND gpu_utilization IS NOT NULL")" \
 	"$(ssql "SELECT count(*) FROM node_statistic WHERE cluster='alpha'")"
 live_wl=$(fl_sql "SELECT count(DISTINCT safe_workload_id) FROM gpu_workload WHERE safe_workload_id <> '' AND status IN ('Running','Pending')")
 check_eq "... nor a duplicate workload_id in workload_statistic" 0 \
@@ -236,10 +236,10 @@ kill "$HUB2_PID" && wait "$HUB2_PID" 2>/dev/null
 HUB2_PID=""
 
 # --- duplicate rows already in SaFE: the lowest id is updated, the others left ---------------------------
-fl_sql "UPDATE node SET gpu_utilization = 40 WHERE cluster_name='alpha' AND name='gpu-00006'"
+fl_sql "INSERT INTO node_utilization_history (cluster_name, node_name, sampled_at, gpu_utilization) SELECT cluster_name, name, clock_timestamp(), 40 FROM node WHERE cluster_name='alpha' AND name='gpu-00006'"
 low=$(ssql "SELECT min(id) FROM node_statistic WHERE cluster='alpha' AND node_name='gpu-00006'")
 ssql "INSERT INTO node_statistic (cluster, node_name, gpu_utilization) VALUES ('alpha', 'gpu-00006', 1.00)" >/dev/null
-fl_sql "UPDATE node SET gpu_utilization = 41 WHERE cluster_name='alpha' AND name='gpu-00006'"
+fl_sql "INSERT INTO node_utilization_history (cluster_name, node_name, sampled_at, gpu_utilization) SELECT cluster_name, name, clock_timestamp(), 41 FROM node WHERE cluster_name='alpha' AND name='gpu-00006'"
 fl_wait_until 60 '[ "$(metric "$API" fleetlens_hub_safe_duplicate_rows)" == 1 ]'
 check_eq "duplicate row reported (gauge)" 1 "$(metric "$API" fleetlens_hub_safe_duplicate_rows)"
 fl_wait_until 60 '[ "$(ssql "SELECT gpu_utilization FROM node_statistic WHERE id=$low")" == "41.00" ]'
@@ -249,7 +249,7 @@ ssql "DELETE FROM node_statistic WHERE cluster='alpha' AND node_name='gpu-00006'
 
 # --- a SaFE outage mid-run: counted, the hub keeps serving, the next cycle after it fixes SaFE -------------
 safe_stop
-fl_sql "UPDATE node SET gpu_utilization = 77.7 WHERE cluster_name='beta'"
+fl_sql "INSERT INTO node_utilization_history (cluster_name, node_name, sampled_at, gpu_utilization) SELECT cluster_name, name, clock_timestamp(), 77.7 FROM node WHERE cluster_name='beta'"
 err0=$(metric "$API" "fleetlens_hub_safe_sync_total{result=\"error\"}")
 fl_wait_until 60 '[ "$(metric "$API" "fleetlens_hub_safe_sync_total{result=\"error\"}")" -ge $((err0 + 2)) ]'
 check_eq "failed cycles are counted" 1 "$(( $(metric "$API" "fleetlens_hub_safe_sync_total{result=\"error\"}") >= err0 + 2 ))"

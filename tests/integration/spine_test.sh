@@ -104,7 +104,7 @@ check_eq "per-node gpu_count/gpu_allocation/status equal the simulator's" \
 	"$(fl_sql "SELECT coalesce(json_agg(json_build_array(name, gpu_count, gpu_allocation, status) ORDER BY name), '[]') FROM node WHERE cluster_name='alpha'" | jq -c 'sort')"
 check_eq "per-node utilization equals the simulator's" \
 	"$(exp '[.nodes[] | [.name, .gpu_utilization]] | sort')" \
-	"$(fl_sql "SELECT json_agg(json_build_array(name, gpu_utilization) ORDER BY name) FROM node WHERE cluster_name='alpha'" | jq -c 'sort')"
+	"$(fl_sql "SELECT json_agg(json_build_array(name, gpu_utilization) ORDER BY name) FROM node_latest_sample WHERE cluster_name='alpha'" | jq -c 'sort')"
 
 for f in totalNodes:total_nodes healthyNodes:healthy_nodes faultyNodes:faulty_nodes fullyIdleNodes:fully_idle_nodes \
 	partiallyIdleNodes:partially_idle_nodes busyNodes:busy_nodes allocationRate:allocation_rate utilization:utilization \

@@ -113,11 +113,11 @@ check_eq "gpu_workload rows = the frame's workloads (uid kind status gpu_request
 check_eq "gpu_pod rows = the frame's pods (uid workload node gpus phase running)" \
 	"$(jq -r '[.pods[] | "\(.uid):\(.workload_uid):\(.node):\(.gpus):\(.phase):\(.running)"] | sort | join(",")' "$T/d7.json")" \
 	"$(fl_sql "SELECT string_agg(uid||':'||workload_uid||':'||node_name||':'||gpus||':'||phase||':'||running, ',' ORDER BY uid COLLATE \"C\") FROM gpu_pod WHERE cluster_name='alpha'")"
-check_eq "utilization: the frame's figure per Running workload" \
+check_eq "utilization: the frame's figure per Running workload, as its sample" \
 	"$(jq -r '[.workloads[] | select(.utilization != null) | "\(.uid)=\(.utilization * 100 | round)"] | sort | join(",")' "$T/d7.json")" \
-	"$(fl_sql "SELECT string_agg(uid||'='||round(gpu_utilization::numeric * 100), ',' ORDER BY uid COLLATE \"C\") FROM gpu_workload WHERE cluster_name='alpha' AND gpu_utilization IS NOT NULL")"
-N_HIST=$(jq '[.workloads[] | select(.status == "Running" and .utilization != null)] | length' "$T/d7.json")
-check_num "one history row per Running workload with a figure" "$N_HIST" \
+	"$(fl_sql "SELECT string_agg(workload_uid||'='||round(gpu_utilization::numeric * 100), ',' ORDER BY workload_uid COLLATE \"C\") FROM workload_utilization_history WHERE cluster_name='alpha' AND gpu_utilization IS NOT NULL")"
+N_HIST=$(jq '[.workloads[] | select(.status == "Running")] | length' "$T/d7.json")
+check_num "one history row per Running workload (a NULL figure when the frame has none)" "$N_HIST" \
 	"$(fl_sql "SELECT count(*) FROM workload_utilization_history WHERE cluster_name='alpha'")"
 check_num "fleetlens_hub_workload_rows_written_total = pods + workloads" "$((N_WL + N_POD))" \
 	"$(metric fleetlens_hub_workload_rows_written_total)"
@@ -192,7 +192,7 @@ check_eq "alpha's workload is 404 for the beta-only token" 404 "$(code "/v1/work
 TOKEN=""
 
 # --- GET /v1/workloads/{uid}/utilizationHistory ---------------------------------------------------------------------
-HUID=$(fl_sql "SELECT workload_uid FROM workload_utilization_history WHERE cluster_name='alpha' ORDER BY workload_uid LIMIT 1")
+HUID=$(fl_sql "SELECT workload_uid FROM workload_utilization_history WHERE cluster_name='alpha' AND gpu_utilization IS NOT NULL ORDER BY workload_uid LIMIT 1")
 now=$(date +%s)
 check_eq "a workload's history answers 200" 200 "$(code "/v1/workloads/$HUID/utilizationHistory?cluster=alpha&start=$((now - 3600))&end=$((now + 60))&step=7200")"
 check_num "... one step holding its sample: the value, 2 decimals" \

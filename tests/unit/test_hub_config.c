@@ -420,6 +420,49 @@ static void test_replay_tolerance_and_retention_bounds(void **state)
 	             "5:25:", "key 'ingest_log_retention': at least 1h");
 }
 
+/* hub.rollup_retention (default 400d, at least history_retention) and hub.idle_threshold (percent, default 5). */
+static void test_rollup_retention_and_idle_threshold(void **state)
+{
+	(void)state;
+	const char *path = write_fixture("rollup0.yaml", HUB_OK "clusters: []\n");
+	hub_config cfg;
+	char err[FL_ERR_LEN] = "";
+	if (hub_config_load(&cfg, path, NULL, err) != FL_OK)
+		fail_msg("%s", err);
+	assert_int_equal(cfg.rollup_retention_ms, 400LL * 86400 * 1000);
+	assert_true(cfg.idle_threshold == 5.0);
+	hub_config_free(&cfg);
+	path = write_fixture("rollup1.yaml", HUB_OK "  history_retention: 3d\n  rollup_retention: 3d\n"
+	                                            "  idle_threshold: 2.5\nclusters: []\n");
+	if (hub_config_load(&cfg, path, NULL, err) != FL_OK)
+		fail_msg("%s", err);
+	assert_int_equal(cfg.rollup_retention_ms, 3LL * 86400 * 1000);
+	assert_true(cfg.idle_threshold == 2.5);
+	hub_config_free(&cfg);
+	path = write_fixture("rollup2.yaml", HUB_OK "  idle_threshold: 0\nclusters: []\n");
+	if (hub_config_load(&cfg, path, NULL, err) != FL_OK)
+		fail_msg("%s", err);
+	assert_true(cfg.idle_threshold == 0.0);
+	hub_config_free(&cfg);
+	path = write_fixture("rollup3.yaml", HUB_OK "  idle_threshold: 100\nclusters: []\n");
+	if (hub_config_load(&cfg, path, NULL, err) != FL_OK)
+		fail_msg("%s", err);
+	assert_true(cfg.idle_threshold == 100.0);
+	hub_config_free(&cfg);
+	expect_error("rr.yaml", HUB_OK "  history_retention: 10d\n  rollup_retention: 9d\nclusters: []\n", "6:21:",
+	             "key 'rollup_retention': rollup_retention (216 h) must be at least history_retention (240 h)");
+	expect_error("rr2.yaml", HUB_OK "  history_retention: 401d\nclusters: []\n", "5:22:",
+	             "key 'history_retention': rollup_retention (9600 h, the default) must be at least history_retention");
+	expect_error("rr3.yaml", HUB_OK "  rollup_retention: forever\nclusters: []\n", "5:21:",
+	             "key 'rollup_retention': expected a duration");
+	expect_error("it1.yaml", HUB_OK "  idle_threshold: 101\nclusters: []\n", "5:19:",
+	             "key 'idle_threshold': expected a percentage from 0 to 100 (like 5 or 2.5), got '101'");
+	expect_error("it2.yaml", HUB_OK "  idle_threshold: -1\nclusters: []\n", "5:19:", "got '-1'");
+	expect_error("it3.yaml", HUB_OK "  idle_threshold: 5%\nclusters: []\n", "5:19:", "got '5%'");
+	expect_error("it4.yaml", HUB_OK "  idle_threshold: 1.2.3\nclusters: []\n", "5:19:", "key 'idle_threshold'");
+	expect_error("it5.yaml", HUB_OK "  idle_threshold: [5]\nclusters: []\n", "5:19:", "key 'idle_threshold'");
+}
+
 /* clusters[].safe_cluster_id: SaFE's id of the cluster (workload_statistic.cluster). The name when not
  * set; the key when set; the cluster label primus-safe.cluster.id over both. */
 static void test_safe_cluster_id_defaults_to_the_name_and_a_label_wins(void **state)
@@ -518,6 +561,7 @@ int main(void)
 	    cmocka_unit_test(test_ingest_workers_range),
 	    cmocka_unit_test(test_api_threads_range),
 	    cmocka_unit_test(test_replay_tolerance_and_retention_bounds),
+	    cmocka_unit_test(test_rollup_retention_and_idle_threshold),
 	    cmocka_unit_test(test_safe_cluster_id_defaults_to_the_name_and_a_label_wins),
 	    cmocka_unit_test(test_safe_cluster_id_label_too_long_or_shared_is_refused),
 	    cmocka_unit_test(test_lens_default_cluster_is_the_first_unless_set),

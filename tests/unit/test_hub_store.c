@@ -25,6 +25,7 @@
 #include "hub_ingest.h"
 #include "hub_metrics.h"
 #include "hub_store.h"
+#include "hub_view.h"
 
 #define T   1700000000000LL /* a spoke's clock */
 #define TOL 5000
@@ -234,8 +235,8 @@ static int setup(void **state)
 	if (url == NULL || url[0] == '\0')
 		return 0;
 	sql_ok("TRUNCATE ingest_log, node, gpu_device, cluster_overview_cache, gpu_pod, gpu_workload,"
-	       " workload_utilization_history");
-	sql_ok("UPDATE cluster SET spoke_id = NULL, last_seq = NULL, src_sent_ms = NULL, src_seq = NULL,"
+	       " workload_utilization_history, node_utilization_history");
+	sql_ok("UPDATE cluster SET rows_gen = 0, spoke_id = NULL, last_seq = NULL, src_sent_ms = NULL, src_seq = NULL,"
 	       " full_sent_ms = NULL, full_seq = NULL, last_frame_at = NULL, last_sent_at = NULL, k8s_version = NULL");
 	hub_metrics_reset();
 	return 0;
@@ -340,7 +341,10 @@ static void test_older_frame_never_overwrites_rows_of_a_newer_one(void **state)
 	assert_int_equal(res.node_rows, 1); /* n2 only */
 	assert_int_equal(alloc_of("n1"), 5);
 	assert_int_equal(alloc_of("n2"), 7);
-	assert_int_equal(sql_int("SELECT utilization FROM gpu_device WHERE node_name = 'n1' AND gpu_id = 0"), 5);
+	/* The figures are the newest sample's: s2's, measured after s1's. */
+	assert_int_equal(sql_int("SELECT gpu_utilizations[1] FROM node_utilization_history WHERE node_name = 'n1'"
+	                         " ORDER BY sampled_at DESC LIMIT 1"),
+	                 5);
 	/* The cluster's newest frame is still s2's; the overview (none before) takes s1's. */
 	assert_string_equal(sql_text("SELECT spoke_id || ':' || last_seq FROM cluster WHERE name = 'alpha'"), "s2:1");
 	assert_int_equal(sql_int("SELECT total_nodes FROM cluster_overview_cache WHERE cluster_name = 'alpha'"), 99);
@@ -769,6 +773,11 @@ static void test_a_blocked_cluster_does_not_hold_up_the_others(void **state)
 	assert_int_equal(sql_int("SELECT count(*) FROM ingest_log"), 2);
 }
 
+/* A workload's figure: its newest sample (010_workload_samples.sql), as SQL over the gpu_workload row w. */
+#define W_UTIL(w)                                                                                                      \
+	"(SELECT h.gpu_utilization FROM workload_utilization_history h WHERE h.cluster_name =" w ".cluster_name"          \
+	" AND h.workload_uid =" w ".uid ORDER BY h.sampled_at DESC LIMIT 1)"
+
 static void test_pods_and_workloads_follow_full_frames_and_deltas(void **state)
 {
 	(void)state;
@@ -783,8 +792,8 @@ static void test_pods_and_workloads_follow_full_frames_and_deltas(void **state)
 	assert_string_equal(sql_text("SELECT string_agg(uid || '=' || workload_uid, ',' ORDER BY uid) FROM gpu_pod"),
 	                    "p1=w1,p2=w1,p3=w2");
 	assert_string_equal(
-	    sql_text("SELECT string_agg(uid || '=' || status || '/' || gpu_utilization || '/' ||"
-	             " (extract(epoch FROM created_at) * 1000)::bigint, ',' ORDER BY uid) FROM gpu_workload"),
+	    sql_text("SELECT string_agg(uid || '=' || status || '/' || " W_UTIL(" w") " || '/' ||"
+	             " (extract(epoch FROM created_at) * 1000)::bigint, ',' ORDER BY uid) FROM gpu_workload w"),
 	    "w1=Running/40/1700000000000,w2=Running/60/1700000000000");
 	assert_int_equal(sql_int("SELECT count(*) FROM workload_utilization_history"), 2);
 
@@ -796,11 +805,11 @@ static void test_pods_and_workloads_follow_full_frames_and_deltas(void **state)
 	res = write_frame(&f, true);
 	assert_int_equal(res.rows_deleted, 1);
 	assert_string_equal(sql_text("SELECT string_agg(uid, ',' ORDER BY uid) FROM gpu_pod"), "p1,p3");
-	assert_int_equal(sql_int("SELECT gpu_utilization FROM gpu_workload WHERE uid = 'w2'"), 70);
+	assert_int_equal(sql_int("SELECT " W_UTIL(" w") " FROM gpu_workload w WHERE uid = 'w2'"), 70);
 	f = frame("s0", 9, T + 500, FL_FRAME_DELTA);
 	add_pod(&f, "p3", "w2", 10);
 	write_frame(&f, true);
-	assert_int_equal(sql_int("SELECT gpu_utilization FROM gpu_workload WHERE uid = 'w2'"), 70);
+	assert_int_equal(sql_int("SELECT " W_UTIL(" w") " FROM gpu_workload w WHERE uid = 'w2'"), 70);
 
 	/* A full frame without w1: its pods go, it is Deleted at the frame's time; w2 stays Running. */
 	f = frame("s1", 3, T + 2000, FL_FRAME_FULL);
@@ -863,6 +872,236 @@ static void test_unstorable_pods_and_workloads_are_malformed(void **state)
 	assert_int_equal(sql_int("SELECT count(*) FROM gpu_pod"), 0);
 }
 
+/* --- facts apart from samples (issue 13) --------------------------------------------------------- */
+
+/* Writes f with opts (view and all) and frees it; fails the test on an error. */
+static hub_write_result write_opts(fl_proto_frame *f, const hub_write_opts *opts)
+{
+	hub_write_result res;
+	char err[FL_ERR_LEN] = "";
+	int rv = hub_store_write_frame(store, f, T + 100000, opts, &res, err);
+	if (rv != FL_OK)
+		fail_msg("write_opts: %s (%d)", err, rv);
+	return res;
+}
+
+static void test_samples_alone_write_no_fact_row_and_one_sample_per_node(void **state)
+{
+	(void)state;
+	NEED_DB();
+	fl_proto_frame f = frame("s1", 1, T, FL_FRAME_FULL);
+	add_node(&f, "a", 1);
+	add_node(&f, "b", 1);
+	hub_write_result res = write_frame(&f, false);
+	assert_int_equal(res.node_rows, 2);
+	assert_int_equal(res.gpu_rows, 4);
+	assert_int_equal(res.sample_rows, 2);
+	char before[128];
+	snprintf(before, sizeof(before), "%s",
+	         sql_text("SELECT string_agg(xmin::text, ',' ORDER BY node_name, gpu_id) FROM gpu_device"));
+	long long node_xmin = sql_int("SELECT sum(xmin::text::bigint) FROM node");
+
+	/* Only the samples move (node figure, GPU figures, temperature, power), in a delta and a full frame. */
+	f = frame("s1", 2, T + 30000, FL_FRAME_DELTA);
+	add_node(&f, "a", 1);
+	f.nodes[0].has_utilization = true;
+	f.nodes[0].gpu_utilization = 77.5;
+	f.gpus[0].utilization = 70;
+	f.gpus[1].has_utilization = false;
+	f.gpus[0].temperature = 55.25;
+	f.gpus[1].power = 300;
+	res = write_frame(&f, true);
+	assert_int_equal(res.decision.verdict, HUB_SEQ_NEW);
+	assert_int_equal(res.node_rows, 0);
+	assert_int_equal(res.gpu_rows, 0);
+	assert_int_equal(res.sample_rows, 1);
+	f = frame("s1", 3, T + 60000, FL_FRAME_FULL);
+	add_node(&f, "a", 1);
+	add_node(&f, "b", 1);
+	res = write_frame(&f, true);
+	assert_int_equal(res.node_rows + res.gpu_rows + res.rows_deleted, 0);
+	assert_int_equal(res.sample_rows, 2);
+	assert_int_equal(sql_int("SELECT sum(xmin::text::bigint) FROM node"), node_xmin);
+	assert_string_equal(sql_text("SELECT string_agg(xmin::text, ',' ORDER BY node_name, gpu_id) FROM gpu_device"),
+	                    before);
+	assert_int_equal(sql_int("SELECT src_sent_ms - 1700000000000 FROM node WHERE name = 'a'"), 0);
+
+	/* One row per carried node per frame, with its exact figures. */
+	assert_int_equal(sql_int("SELECT count(*) FROM node_utilization_history"), 5);
+	assert_string_equal(
+	    sql_text("SELECT concat_ws('|', gpu_utilization, gpu_count, gpu_allocation, gpu_ids, gpu_utilizations,"
+	             " gpu_temperatures, gpu_powers) FROM node_utilization_history WHERE node_name = 'a'"
+	             " AND sampled_at = to_timestamp(1700000030)"),
+	    "77.5|2|1|{0,1}|{70,NULL}|{55.25,0}|{0,300}");
+	assert_string_equal(sql_text("SELECT concat_ws('|', coalesce(gpu_utilization::text, 'null'), gpu_ids)"
+	                             " FROM node_utilization_history WHERE node_name = 'b' ORDER BY sampled_at DESC"
+	                             " LIMIT 1"),
+	                    "null|{0,1}");
+
+	/* A fact changes: exactly that row is written, and its version moves. */
+	f = frame("s1", 4, T + 90000, FL_FRAME_DELTA);
+	add_node(&f, "b", 2);
+	strcpy(f.gpus[1].serial, "SN-1");
+	res = write_frame(&f, true);
+	assert_int_equal(res.node_rows, 1);
+	assert_int_equal(res.gpu_rows, 1);
+	assert_int_equal(sql_int("SELECT count(*) FROM node WHERE src_sent_ms = 1700000090000"), 1);
+	assert_int_equal(alloc_of("b"), 2);
+	assert_string_equal(sql_text("SELECT serial FROM gpu_device WHERE node_name = 'b' AND gpu_id = 1"), "SN-1");
+}
+
+static void test_full_frame_keeps_the_gpus_of_an_unlisted_newer_node(void **state)
+{
+	(void)state;
+	NEED_DB();
+	fl_proto_frame f = frame("s1", 1, T, FL_FRAME_FULL);
+	add_node(&f, "a", 1);
+	add_node(&f, "b", 1);
+	write_frame(&f, false);
+	/* Another stream's newer delta changes b's node row only (its GPUs' facts hold: their rows stay at T). */
+	f = frame("s2", 1, T + 3000, FL_FRAME_DELTA);
+	add_node(&f, "b", 5);
+	write_frame(&f, false);
+	/* s1's older full frame no longer lists b: b is newer and stays, and so do its GPUs. */
+	f = frame("s1", 2, T + 1000, FL_FRAME_FULL);
+	add_node(&f, "a", 1);
+	hub_write_result res = write_frame(&f, true);
+	assert_int_equal(res.rows_deleted, 0);
+	assert_string_equal(nodes_of_alpha(), "a,b");
+	assert_int_equal(sql_int("SELECT count(*) FROM gpu_device WHERE node_name = 'b'"), 2);
+	/* A newer full frame without b deletes it with its GPUs, and a's unlisted GPU 1. */
+	f = frame("s1", 3, T + 5000, FL_FRAME_FULL);
+	add_node(&f, "a", 1);
+	f.n_gpus = 1;
+	res = write_frame(&f, true);
+	assert_int_equal(res.rows_deleted, 1 + 2 + 1);
+	assert_string_equal(nodes_of_alpha(), "a");
+	assert_int_equal(sql_int("SELECT count(*) FROM gpu_device"), 1);
+	assert_int_equal(res.rows_gen, 4);
+}
+
+static void test_view_at_the_database_generation_is_the_baseline(void **state)
+{
+	(void)state;
+	NEED_DB();
+	hub_view *view = NULL;
+	char err[FL_ERR_LEN] = "";
+	assert_int_equal(hub_view_new(&cfg, &view), FL_OK);
+	fl_proto_frame f = frame("s1", 1, T, FL_FRAME_FULL);
+	add_node(&f, "a", 1);
+	add_node(&f, "b", 1);
+	hub_write_opts opts = {.replay_tolerance_ms = TOL};
+	hub_write_result res = write_opts(&f, &opts);
+	fl_proto_frame_free(&f);
+	assert_int_equal(res.rows_gen, 1);
+	assert_int_equal(sql_int("SELECT rows_gen FROM cluster WHERE name = 'alpha'"), 1);
+	assert_int_equal(hub_store_load_view(store, view, err), FL_OK);
+	hub_view_snap *snap = hub_view_get(view, 0);
+	assert_int_equal(snap->rows_gen, 1);
+
+	/* At the view's generation only what differs from it is sent: b's allocation. */
+	f = frame("s1", 2, T + 1000, FL_FRAME_DELTA);
+	add_node(&f, "a", 1);
+	add_node(&f, "b", 2);
+	opts.view = snap;
+	opts.full_seen = true;
+	res = write_opts(&f, &opts);
+	assert_int_equal(res.nodes_sent, 1);
+	assert_int_equal(res.node_rows, 1);
+	assert_int_equal(res.sample_rows, 2);
+	assert_int_equal(res.rows_gen, 2);
+	assert_int_equal(hub_view_apply(view, &f, T + 100000, res.rows_gen), FL_OK);
+	fl_proto_frame_free(&f);
+	hub_view_release(snap);
+	snap = hub_view_get(view, 0);
+	assert_int_equal(snap->rows_gen, 2);
+	assert_true(hub_view_snap_find(snap, "b")->gpu_allocation == 2);
+
+	/* Another writer (another hub) moves the database on: the stale view is no baseline, all is sent. */
+	f = frame("s1", 3, T + 2000, FL_FRAME_DELTA);
+	add_node(&f, "a", 3);
+	opts.view = NULL;
+	res = write_opts(&f, &opts);
+	fl_proto_frame_free(&f);
+	assert_int_equal(res.rows_gen, 3);
+	f = frame("s1", 4, T + 3000, FL_FRAME_DELTA);
+	add_node(&f, "a", 1);
+	add_node(&f, "b", 2);
+	opts.view = snap;
+	res = write_opts(&f, &opts);
+	assert_int_equal(res.nodes_sent, 2);
+	assert_int_equal(res.node_rows, 1); /* a goes back to 1; b holds (the SQL guard) */
+	assert_int_equal(alloc_of("a"), 1);
+	/* Applied over a view that missed generation 3, the view's generation is unknown. */
+	assert_int_equal(hub_view_apply(view, &f, T + 100000, res.rows_gen), FL_OK);
+	fl_proto_frame_free(&f);
+	hub_view_release(snap);
+	snap = hub_view_get(view, 0);
+	assert_int_equal(snap->rows_gen, -1);
+	hub_view_release(snap);
+
+	/* A heartbeat writes no rows: the generation stays; reloading gives the database's. */
+	f = frame("s1", 5, T + 4000, FL_FRAME_HEARTBEAT);
+	opts.view = NULL;
+	res = write_opts(&f, &opts);
+	fl_proto_frame_free(&f);
+	assert_int_equal(res.rows_gen, -1);
+	assert_int_equal(sql_int("SELECT rows_gen FROM cluster WHERE name = 'alpha'"), 4);
+	assert_int_equal(hub_store_load_view(store, view, err), FL_OK);
+	snap = hub_view_get(view, 0);
+	assert_int_equal(snap->rows_gen, 4);
+	hub_view_release(snap);
+	hub_view_free(view);
+}
+
+static void test_load_reads_each_nodes_newest_sample(void **state)
+{
+	(void)state;
+	NEED_DB();
+	fl_proto_frame f = frame("s1", 1, T, FL_FRAME_FULL);
+	add_node(&f, "a", 10);
+	add_node(&f, "b", 20);
+	write_frame(&f, false);
+	f = frame("s1", 2, T + 2000, FL_FRAME_DELTA);
+	add_node(&f, "a", 10);
+	f.nodes[0].has_utilization = true;
+	f.nodes[0].gpu_utilization = 12.5;
+	f.gpus[1].temperature = 61;
+	f.gpus[1].power = 250.5;
+	write_frame(&f, true);
+	/* An older frame's samples (another stream, within the tolerance) do not win: the newest sample does. */
+	f = frame("s0", 1, T + 1000, FL_FRAME_DELTA);
+	add_node(&f, "a", 10);
+	f.nodes[0].has_utilization = true;
+	f.nodes[0].gpu_utilization = 99;
+	f.gpus[1].temperature = 99;
+	assert_int_equal(write_frame(&f, false).sample_rows, 1);
+	fl_proto_frame r;
+	hub_cluster_read cr;
+	char err[FL_ERR_LEN] = "";
+	assert_int_equal(hub_store_read_cluster(store, "alpha", &r, &cr, err), FL_OK);
+	assert_int_equal(cr.rows_gen, 3);
+	assert_int_equal(r.n_nodes, 2);
+	assert_string_equal(r.nodes[0].name, "a");
+	assert_true(r.nodes[0].has_utilization && r.nodes[0].gpu_utilization == 12.5);
+	assert_false(r.nodes[1].has_utilization);
+	assert_int_equal(r.n_gpus, 4);
+	int seen = 0;
+	for (uint32_t k = 0; k < r.n_gpus; k++) {
+		const fl_proto_gpu *g = &r.gpus[k];
+		if (strcmp(g->node, "a") == 0 && g->gpu_id == 1) {
+			assert_true(g->has_utilization && g->utilization == 10 && g->temperature == 61 && g->power == 250.5);
+			seen++;
+		}
+		if (strcmp(g->node, "b") == 0 && g->gpu_id == 0) {
+			assert_true(g->has_utilization && g->utilization == 20);
+			seen++;
+		}
+	}
+	assert_int_equal(seen, 2);
+	fl_proto_frame_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -884,6 +1123,10 @@ int main(void)
 	    cmocka_unit_test_setup(test_two_writers_of_one_cluster_all_commit, setup),
 	    cmocka_unit_test_setup(test_handle_signed_frames_acks_and_asks_for_full_after_restart, setup),
 	    cmocka_unit_test_setup(test_a_blocked_cluster_does_not_hold_up_the_others, setup),
+	    cmocka_unit_test_setup(test_samples_alone_write_no_fact_row_and_one_sample_per_node, setup),
+	    cmocka_unit_test_setup(test_full_frame_keeps_the_gpus_of_an_unlisted_newer_node, setup),
+	    cmocka_unit_test_setup(test_view_at_the_database_generation_is_the_baseline, setup),
+	    cmocka_unit_test_setup(test_load_reads_each_nodes_newest_sample, setup),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

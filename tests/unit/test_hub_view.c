@@ -105,7 +105,7 @@ static void apply_alpha_full(hub_view *v, uint64_t seq, int64_t sent)
 	f.overview.gpus_allocatable = 16;
 	f.has_facts = true;
 	snprintf(f.facts.k8s_version, sizeof(f.facts.k8s_version), "v1.29.3");
-	assert_int_equal(hub_view_apply(v, &f, 1000), FL_OK);
+	assert_int_equal(hub_view_apply(v, &f, 1000, -1), FL_OK);
 	fl_proto_frame_free(&f);
 }
 
@@ -154,7 +154,7 @@ static void test_full_frame_replaces_nodes_and_groups_gpus(void **state)
 	fl_proto_frame f;
 	frame_init(&f, "alpha", "s1", 2, 600, FL_FRAME_FULL, 1, 0);
 	set_node(&f.nodes[0], "b", 4, 1, 10, "Ready");
-	assert_int_equal(hub_view_apply(v, &f, 2000), FL_OK);
+	assert_int_equal(hub_view_apply(v, &f, 2000, -1), FL_OK);
 	fl_proto_frame_free(&f);
 	s = hub_view_get(v, 1);
 	assert_int_equal(s->n_nodes, 1);
@@ -183,7 +183,7 @@ static void test_delta_upserts_keeps_gpus_and_removes_nodes(void **state)
 	f.removed_nodes = calloc(1, sizeof(*f.removed_nodes));
 	f.n_removed_nodes = 1;
 	snprintf(f.removed_nodes[0].name, sizeof(f.removed_nodes[0].name), "c");
-	assert_int_equal(hub_view_apply(v, &f, 3000), FL_OK);
+	assert_int_equal(hub_view_apply(v, &f, 3000, -1), FL_OK);
 	fl_proto_frame_free(&f);
 
 	hub_view_snap *s = hub_view_get(v, 1);
@@ -224,17 +224,96 @@ static void test_heartbeat_moves_time_only(void **state)
 	hub_view_snap *s1 = hub_view_get(v, 1);
 	fl_proto_frame f;
 	frame_init(&f, "alpha", "s1", 2, 700, FL_FRAME_HEARTBEAT, 0, 0);
-	assert_int_equal(hub_view_apply(v, &f, 9000), FL_OK);
+	assert_int_equal(hub_view_apply(v, &f, 9000, -1), FL_OK);
 	hub_view_snap *s2 = hub_view_get(v, 1);
 	assert_ptr_equal(s1, s2);
 	assert_int_equal(hub_view_last_frame_ms(v, 1), 9000);
 	/* seq 2 is now applied: a delta with seq 2 is older. */
 	frame_init(&f, "alpha", "s1", 2, 700, FL_FRAME_DELTA, 1, 0);
 	set_node(&f.nodes[0], "z", 1, 1, 1, "Ready");
-	assert_int_equal(hub_view_apply(v, &f, 9500), HUB_VIEW_OLDER);
+	assert_int_equal(hub_view_apply(v, &f, 9500, -1), HUB_VIEW_OLDER);
 	fl_proto_frame_free(&f);
 	hub_view_release(s1);
 	hub_view_release(s2);
+	hub_view_free(v);
+}
+
+/* Issue 13: the rows generation a snapshot reflects, and the facts a frame's rows are compared on. */
+static void test_rows_generation_chains_and_facts_compare(void **state)
+{
+	(void)state;
+	hub_view *v;
+	assert_int_equal(hub_view_new(&cfg, &v), FL_OK);
+	hub_view_snap *s = hub_view_get(v, 1);
+	assert_int_equal(s->rows_gen, -1); /* never loaded */
+	hub_view_release(s);
+	fl_proto_frame f;
+	frame_init(&f, "alpha", "s1", 1, 100, FL_FRAME_FULL, 1, 1);
+	set_node(&f.nodes[0], "a", 8, 4, 50, "Ready");
+	set_gpu(&f.gpus[0], "a", 0, 40);
+	assert_int_equal(hub_view_load(v, 1, &f, 100, 0, 7), FL_OK);
+	s = hub_view_get(v, 1);
+	assert_int_equal(s->rows_gen, 7);
+	const hub_view_node *a = hub_view_snap_find(s, "a");
+	/* Samples are not facts; every fact is. */
+	f.nodes[0].gpu_utilization = 99;
+	f.gpus[0].utilization = 1;
+	f.gpus[0].temperature = 90;
+	f.gpus[0].power = 1;
+	assert_true(hub_view_node_facts_equal(a, &f.nodes[0]));
+	assert_true(hub_view_gpu_facts_equal(a, &f.gpus[0]));
+	f.nodes[0].gpu_allocation = 5;
+	assert_false(hub_view_node_facts_equal(a, &f.nodes[0]));
+	f.nodes[0].gpu_allocation = 4;
+	fl_proto_taint taint = {"k", "v", "NoSchedule"};
+	f.nodes[0].taints = &taint;
+	f.nodes[0].n_taints = 1;
+	assert_false(hub_view_node_facts_equal(a, &f.nodes[0]));
+	f.nodes[0].n_taints = 0;
+	f.nodes[0].taints = NULL;
+	snprintf(f.gpus[0].serial, sizeof(f.gpus[0].serial), "other");
+	assert_false(hub_view_gpu_facts_equal(a, &f.gpus[0]));
+	f.gpus[0].gpu_id = 3;
+	assert_false(hub_view_gpu_facts_equal(a, &f.gpus[0]));
+	hub_view_release(s);
+	fl_proto_frame_free(&f);
+
+	/* A delta committed at generation 8 over a view at 7 chains; one at 10 over 8 does not. */
+	frame_init(&f, "alpha", "s1", 2, 200, FL_FRAME_DELTA, 1, 0);
+	set_node(&f.nodes[0], "a", 8, 2, 10, "Ready");
+	assert_int_equal(hub_view_apply(v, &f, 200, 8), FL_OK);
+	fl_proto_frame_free(&f);
+	s = hub_view_get(v, 1);
+	assert_int_equal(s->rows_gen, 8);
+	hub_view_release(s);
+	frame_init(&f, "alpha", "s1", 3, 300, FL_FRAME_DELTA, 1, 0);
+	set_node(&f.nodes[0], "a", 8, 3, 10, "Ready");
+	assert_int_equal(hub_view_apply(v, &f, 300, 10), FL_OK);
+	fl_proto_frame_free(&f);
+	s = hub_view_get(v, 1);
+	assert_int_equal(s->rows_gen, -1);
+	hub_view_release(s);
+	/* The database's rows not exactly the frame's (-1): unknown, even over a known generation. */
+	frame_init(&f, "alpha", "s1", 4, 400, FL_FRAME_FULL, 1, 0);
+	set_node(&f.nodes[0], "a", 8, 3, 10, "Ready");
+	assert_int_equal(hub_view_apply(v, &f, 400, -1), FL_OK);
+	fl_proto_frame_free(&f);
+	/* A full frame's rows are the whole set: its generation holds whatever the view held before. */
+	frame_init(&f, "alpha", "s1", 5, 500, FL_FRAME_FULL, 1, 0);
+	set_node(&f.nodes[0], "a", 8, 3, 10, "Ready");
+	assert_int_equal(hub_view_apply(v, &f, 500, 12), FL_OK);
+	fl_proto_frame_free(&f);
+	s = hub_view_get(v, 1);
+	assert_int_equal(s->rows_gen, 12);
+	hub_view_release(s);
+	/* An older frame changes nothing, its generation included. */
+	frame_init(&f, "alpha", "s1", 5, 500, FL_FRAME_DELTA, 1, 0);
+	set_node(&f.nodes[0], "a", 8, 1, 10, "Ready");
+	assert_int_equal(hub_view_apply(v, &f, 600, 13), HUB_VIEW_OLDER);
+	fl_proto_frame_free(&f);
+	s = hub_view_get(v, 1);
+	assert_int_equal(s->rows_gen, 12);
+	hub_view_release(s);
 	hub_view_free(v);
 }
 
@@ -249,14 +328,14 @@ static void test_older_frames_do_not_overwrite_newer_rows(void **state)
 	/* Same spoke, lower seq (a late frame): ignored, but the frame time still moves. */
 	frame_init(&f, "alpha", "s1", 4, 4000, FL_FRAME_FULL, 1, 0);
 	set_node(&f.nodes[0], "old", 1, 1, 1, "Ready");
-	assert_int_equal(hub_view_apply(v, &f, 7000), HUB_VIEW_OLDER);
+	assert_int_equal(hub_view_apply(v, &f, 7000, -1), HUB_VIEW_OLDER);
 	fl_proto_frame_free(&f);
 	assert_int_equal(hub_view_last_frame_ms(v, 1), 7000);
 
 	/* Another spoke whose frame was sent before the newest applied one: ignored. */
 	frame_init(&f, "alpha", "s0", 99, 4999, FL_FRAME_FULL, 1, 0);
 	set_node(&f.nodes[0], "old", 1, 1, 1, "Ready");
-	assert_int_equal(hub_view_apply(v, &f, 6000), HUB_VIEW_OLDER);
+	assert_int_equal(hub_view_apply(v, &f, 6000, -1), HUB_VIEW_OLDER);
 	fl_proto_frame_free(&f);
 	assert_int_equal(hub_view_last_frame_ms(v, 1), 7000); /* never goes back */
 
@@ -267,12 +346,12 @@ static void test_older_frames_do_not_overwrite_newer_rows(void **state)
 	/* A new spoke (restarted) sending later: applied, even with seq 1. */
 	frame_init(&f, "alpha", "s2", 1, 5001, FL_FRAME_FULL, 1, 0);
 	set_node(&f.nodes[0], "new", 1, 1, 1, "Ready");
-	assert_int_equal(hub_view_apply(v, &f, 8000), FL_OK);
+	assert_int_equal(hub_view_apply(v, &f, 8000, -1), FL_OK);
 	fl_proto_frame_free(&f);
 	/* Now s1 (seq 6, sent before s2's frame) is older too. */
 	frame_init(&f, "alpha", "s1", 6, 5000, FL_FRAME_DELTA, 1, 0);
 	set_node(&f.nodes[0], "late", 1, 1, 1, "Ready");
-	assert_int_equal(hub_view_apply(v, &f, 8100), HUB_VIEW_OLDER);
+	assert_int_equal(hub_view_apply(v, &f, 8100, -1), HUB_VIEW_OLDER);
 	fl_proto_frame_free(&f);
 	s = hub_view_get(v, 1);
 	assert_int_equal(s->n_nodes, 1);
@@ -280,8 +359,8 @@ static void test_older_frames_do_not_overwrite_newer_rows(void **state)
 	hub_view_release(s);
 
 	frame_init(&f, "ghost", "s1", 1, 1, FL_FRAME_FULL, 0, 0);
-	assert_int_equal(hub_view_apply(v, &f, 1), FL_ENOTFOUND);
-	assert_int_equal(hub_view_apply(NULL, &f, 1), FL_OK);
+	assert_int_equal(hub_view_apply(v, &f, 1, -1), FL_ENOTFOUND);
+	assert_int_equal(hub_view_apply(NULL, &f, 1, -1), FL_OK);
 	hub_view_free(v);
 }
 
@@ -296,7 +375,7 @@ static void test_load_seeds_rows_time_and_version(void **state)
 	set_gpu(&f.gpus[0], "m1", 0, 12.5);
 	f.has_overview = true;
 	f.overview.gpus_allocated = 2;
-	assert_int_equal(hub_view_load(v, 2, &f, 4100, 3900), FL_OK);
+	assert_int_equal(hub_view_load(v, 2, &f, 4100, 3900, -1), FL_OK);
 	fl_proto_frame_free(&f);
 	hub_view_snap *s = hub_view_get(v, 2);
 	assert_int_equal(s->n_nodes, 1);
@@ -306,9 +385,9 @@ static void test_load_seeds_rows_time_and_version(void **state)
 	assert_int_equal(hub_view_last_frame_ms(v, 2), 4100);
 	hub_view_release(s);
 	frame_init(&f, "mid", "s9", 40, 4000, FL_FRAME_FULL, 0, 0);
-	assert_int_equal(hub_view_apply(v, &f, 5000), HUB_VIEW_OLDER);
+	assert_int_equal(hub_view_apply(v, &f, 5000, -1), HUB_VIEW_OLDER);
 	f.env.seq = 41;
-	assert_int_equal(hub_view_apply(v, &f, 5000), FL_OK);
+	assert_int_equal(hub_view_apply(v, &f, 5000, -1), FL_OK);
 	fl_proto_frame_free(&f);
 	hub_view_free(v);
 }
@@ -330,7 +409,7 @@ static void test_node_with_8_gpus_costs_under_1_kib(void **state)
 		for (int g = 0; g < 8; g++)
 			set_gpu(&f.gpus[i * 8 + g], name, g, g * 10.0);
 	}
-	assert_int_equal(hub_view_apply(v, &f, 1), FL_OK);
+	assert_int_equal(hub_view_apply(v, &f, 1, -1), FL_OK);
 	size_t per_node = (hub_view_bytes(v) - empty) / N;
 	print_message("view bytes per node (8 GPUs): %zu\n", per_node);
 	assert_true(per_node < 1024);
@@ -341,7 +420,7 @@ static void test_node_with_8_gpus_costs_under_1_kib(void **state)
 	set_node(&d.nodes[0], f.nodes[17].name, 8, 8, 1, "Ready");
 	hub_view_snap *held = hub_view_get(v, 0); /* a reader keeps the old snapshot alive */
 	size_t before = hub_view_bytes(v);
-	assert_int_equal(hub_view_apply(v, &d, 2), FL_OK);
+	assert_int_equal(hub_view_apply(v, &d, 2, -1), FL_OK);
 	assert_true(hub_view_bytes(v) - before < 2 * 1024 + N * sizeof(void *) + 256);
 	hub_view_release(held);
 	fl_proto_frame_free(&d);
@@ -361,12 +440,12 @@ static hub_view *query_fixture(void)
 	set_node(&f.nodes[1], "n2", 4, 4, -1, "NotReady");
 	set_node(&f.nodes[2], "gpu-x", 8, 0, 90, "Unknown");
 	snprintf(f.nodes[2].gpu_name, sizeof(f.nodes[2].gpu_name), "NVIDIA H100");
-	assert_int_equal(hub_view_apply(v, &f, 1), FL_OK);
+	assert_int_equal(hub_view_apply(v, &f, 1, -1), FL_OK);
 	fl_proto_frame_free(&f);
 	frame_init(&f, "alpha", "s", 1, 1, FL_FRAME_FULL, 2, 0);
 	set_node(&f.nodes[0], "n2", 8, 8, 10, "Ready");
 	set_node(&f.nodes[1], "n1", 2, 1, 50, "Ready");
-	assert_int_equal(hub_view_apply(v, &f, 1), FL_OK);
+	assert_int_equal(hub_view_apply(v, &f, 1, -1), FL_OK);
 	fl_proto_frame_free(&f);
 	return v;
 }
@@ -533,7 +612,7 @@ static void test_answer_texts_are_written_once_per_record(void **state)
 	f.has_overview = true;
 	f.overview.total_nodes = 1;
 	f.overview.allocation_rate = 12.5;
-	assert_int_equal(hub_view_apply(v, &f, 1500), FL_OK);
+	assert_int_equal(hub_view_apply(v, &f, 1500, -1), FL_OK);
 	fl_proto_frame_free(&f);
 	hub_view_snap *s = hub_view_get(v, 2);
 	assert_string_equal(
@@ -574,7 +653,7 @@ static void *flip_alpha(void *arg)
 		frame_init(&f, "alpha", "flip", seq, (int64_t)seq, FL_FRAME_FULL, n, 0);
 		for (uint32_t k = 0; k < n; k++)
 			set_node(&f.nodes[k], names[k], 8, 1, 20, "Ready");
-		if (hub_view_apply(c->v, &f, (int64_t)seq) == FL_OK)
+		if (hub_view_apply(c->v, &f, (int64_t)seq, -1) == FL_OK)
 			c->frames++;
 		fl_proto_frame_free(&f);
 	}
@@ -591,12 +670,12 @@ static void test_query_pages_stay_consistent_while_frames_land(void **state)
 	set_node(&f.nodes[0], "n1", 8, 2, 30, "Ready");
 	set_node(&f.nodes[1], "n2", 4, 4, -1, "NotReady");
 	set_node(&f.nodes[2], "gpu-x", 8, 0, 90, "Unknown");
-	assert_int_equal(hub_view_apply(v, &f, 1), FL_OK);
+	assert_int_equal(hub_view_apply(v, &f, 1, -1), FL_OK);
 	fl_proto_frame_free(&f);
 	frame_init(&f, "alpha", "flip", 1, 1, FL_FRAME_FULL, 3, 0);
 	for (int k = 0; k < 3; k++)
 		set_node(&f.nodes[k], (const char *[]){"a1", "a2", "a3"}[k], 8, 1, 20, "Ready");
-	assert_int_equal(hub_view_apply(v, &f, 1), FL_OK);
+	assert_int_equal(hub_view_apply(v, &f, 1, -1), FL_OK);
 	fl_proto_frame_free(&f);
 	flip_ctx c = {.v = v};
 	pthread_t t;
@@ -656,7 +735,7 @@ static void test_query_sorting_6000_rows_is_fast(void **state)
 			snprintf(name, sizeof(name), "node-%04d", (i * 7919) % 1000);
 			set_node(&f.nodes[i], name, 8, (i * 31 + c) % 9, ((i * 13 + c) % 1000) / 10.0, "Ready");
 		}
-		assert_int_equal(hub_view_apply(v, &f, 1), FL_OK);
+		assert_int_equal(hub_view_apply(v, &f, 1, -1), FL_OK);
 		fl_proto_frame_free(&f);
 	}
 	bool *all = calloc(C, sizeof(bool));
@@ -719,6 +798,7 @@ int main(void)
 	    cmocka_unit_test(test_answer_texts_are_written_once_per_record),
 	    cmocka_unit_test(test_query_pages_stay_consistent_while_frames_land),
 	    cmocka_unit_test(test_query_sorting_6000_rows_is_fast),
+	    cmocka_unit_test(test_rows_generation_chains_and_facts_compare),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
