@@ -17,6 +17,7 @@
 #include "fl_log.h"
 #include "fl_time.h"
 #include "hub_api_int.h"
+#include "hub_api_usage.h"
 #include "hub_lens_int.h"
 #include "hub_metrics.h"
 #include "hub_store.h"
@@ -220,6 +221,7 @@ static const struct {
     {"/v1/nodes/gpuAllocation", HUB_ROUTE_NODES_ALLOCATION, hub_api_v1_gpu_allocation},
     {"/v1/workloads", HUB_ROUTE_WORKLOADS, hub_api_workloads},
     {"/v1/jobs", HUB_ROUTE_JOBS, hub_api_jobs},
+    {"/v1/usage", HUB_ROUTE_USAGE, hub_api_usage},
     {"/healthz", HUB_ROUTE_HEALTHZ, route_healthz},
     {"/readyz", HUB_ROUTE_READYZ, route_readyz},
     {"/metrics", HUB_ROUTE_METRICS, route_metrics},

@@ -3,6 +3,7 @@
 //   #/cluster/NAME                  cluster page
 //   #/cluster/NAME/node/NODE        node page
 //   #/cluster/NAME/workload/UID     workload page
+//   #/usage                         GPU usage (GPU-hours allocated, used, idle)
 import "./style.css";
 import { initAuth } from "./auth.js";
 import { el } from "./dom.js";
@@ -10,6 +11,7 @@ import { fleetPage } from "./fleet.js";
 import { clusterPage } from "./cluster.js";
 import { nodePage } from "./node.js";
 import { workloadPage } from "./workloads.js";
+import { usagePage } from "./usage.js";
 
 const mainEl = document.getElementById("main");
 const crumbsEl = document.getElementById("crumbs");
@@ -33,6 +35,7 @@ export function parseHash(hash) {
   });
   const query = new URLSearchParams(qs);
   if (parts.length === 0) return { name: "fleet", params: {}, query };
+  if (parts[0] === "usage" && parts.length === 1) return { name: "usage", params: {}, query };
   if (parts[0] === "cluster" && parts.length === 2) return { name: "cluster", params: { cluster: parts[1] }, query };
   if (parts[0] === "cluster" && parts[2] === "node" && parts.length === 4)
     return { name: "node", params: { cluster: parts[1], node: parts[3] }, query };
@@ -46,7 +49,18 @@ export const href = {
   cluster: (c) => `#/cluster/${encodeURIComponent(c)}`,
   node: (c, n) => `#/cluster/${encodeURIComponent(c)}/node/${encodeURIComponent(n)}`,
   workload: (c, u) => `#/cluster/${encodeURIComponent(c)}/workload/${encodeURIComponent(u)}`,
+  usage: () => "#/usage",
 };
+
+/** Marks the header's page link of the current page (aria-current). */
+function markNav(name) {
+  for (const [id, on] of [["nav-fleet", name !== "usage"], ["nav-usage", name === "usage"]]) {
+    const a = document.getElementById(id);
+    if (!a) continue;
+    if (on) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
+}
 
 const ctx = {
   href,
@@ -94,12 +108,14 @@ function route(keepFocus = false) {
   lastOk = 0;
   tick();
   const r = parseHash(location.hash);
+  markNav(r.name);
   mainEl.replaceChildren();
   let page;
   if (r.name === "fleet") page = fleetPage(mainEl, r, ctx);
   else if (r.name === "cluster") page = clusterPage(mainEl, r, ctx);
   else if (r.name === "node") page = nodePage(mainEl, r, ctx);
   else if (r.name === "workload") page = workloadPage(mainEl, r, ctx);
+  else if (r.name === "usage") page = usagePage(mainEl, r, ctx);
   else {
     ctx.setCrumbs([["Fleet", href.fleet()], ["Not found"]]);
     mainEl.append(
