@@ -12,7 +12,8 @@
 // the data has a cluster that must be flagged "allocated but idle", FL_AGENT_NODES (nodes of cluster beta
 // whose node page is checked against the node agents' answers; default the first node of beta) and
 // FL_EXPECT_AGENTS=1 when those must include an agent ok, an agent lost, no agent and a node the cluster
-// role does not report.
+// role does not report, FL_HISTORY_GAPS=1 when fixture.sql's history with a 25-minute hole is in (node
+// alpha-gpu-003, workload fixture-wl-gap).
 import { createRequire } from "node:module";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -562,8 +563,50 @@ await step("history chart (mocked utilizationHistory)", async () => {
   await mp.waitForSelector("#node-history-chart canvas");
   ok("(mocked utilizationHistory) the node page draws its history");
   checkTrue("(mocked utilizationHistory) both pages asked the history route", asked >= 2, `asked ${asked}`);
+  checkEq("(mocked utilizationHistory) samples a minute apart without a hole: the chart's series hold no null", "[[],[]]", await mp.getAttribute("#node-history-chart", "data-gaps"));
   await context.close();
 });
+
+// --- gaps: fixture.sql's history has a 25-minute hole; the charts break their line there -------------
+/** The hole in the hub's 1-hour answer for `path`: the one spacing between points of 20 minutes or more,
+ * as [before, after] (ms), and the number of such spacings. */
+async function hubHole(path, cluster) {
+  const end = Math.floor(Date.now() / 1000);
+  const h = await api(`${path}?cluster=${cluster}&start=${end - 3600}&end=${end}&step=15`);
+  const pts = h.data?.series?.[0]?.points || [];
+  const holes = [];
+  for (let k = 1; k < pts.length; k++) if (pts[k][0] - pts[k - 1][0] >= 1200) holes.push([pts[k - 1][0] * 1000, pts[k][0] * 1000]);
+  return { step: h.data?.step, points: pts.length, holes };
+}
+async function checkGap(what, chartSel, hole) {
+  await page.waitForSelector(`${chartSel}[data-gaps]`);
+  const gaps = JSON.parse(await page.getAttribute(chartSel, "data-gaps"));
+  checkEq(`${what}: the chart's one series holds one null`, [1], gaps.map((g) => g.length));
+  const t = gaps[0]?.[0];
+  checkTrue(`${what}: the null lies inside the hub's hole (${new Date(hole[0]).toISOString()} – ${new Date(hole[1]).toISOString()})`, t > hole[0] && t < hole[1], `null at ${t}`);
+}
+if (process.env.FL_HISTORY_GAPS === "1")
+  await step("history gaps (fixture with a 25-minute hole)", async () => {
+    const node = await hubHole("/v1/nodes/alpha-gpu-003/utilizationHistory", "alpha");
+    checkEq("the hub's node history: step 15 s as asked, one hole of 20 minutes or more", [15, 1], [node.step, node.holes.length]);
+    checkTrue("the hub's node history has points either side of the hole", node.points > 40, `${node.points} points`);
+    await page.evaluate((h) => (location.hash = h), "#/cluster/alpha/node/alpha-gpu-003");
+    if (node.holes.length === 1) await checkGap("node alpha-gpu-003", "#node-history-chart", node.holes[0]);
+    checkTrue("node alpha-gpu-003: the panel counts the gap", (await page.textContent("#node-history-section")).includes("; 1 gap without samples"), await page.textContent("#node-history-section .chart-status"));
+
+    const wl = await hubHole("/v1/workloads/fixture-wl-gap/utilizationHistory", "alpha");
+    checkEq("the hub's workload history: one hole of 20 minutes or more", 1, wl.holes.length);
+    const w = (await api("/v1/workloads/fixture-wl-gap?cluster=alpha")).data;
+    await page.evaluate((h) => (location.hash = h), "#/cluster/alpha/workload/fixture-wl-gap");
+    await page.waitForFunction(() => document.querySelector("h1")?.textContent === "PyTorchJob research/train-gap");
+    if (wl.holes.length === 1) await checkGap("workload research/train-gap", "#workload-history-chart", wl.holes[0]);
+    checkEq("workload page: started is the hub's created_at", when(w.created_at), await page.textContent('#workload-facts [data-field="started"]'));
+    const range = JSON.parse(await page.getAttribute("#workload-history-chart", "data-range"));
+    checkEq("workload page: its 1-hour chart begins at the workload's start, not an hour ago", Date.parse(w.created_at), range[0]);
+    checkTrue("workload page: ... and ends now", Math.abs(range[1] - Date.now()) < 120000, JSON.stringify(range));
+    await page.waitForTimeout(300);
+    await shot(page, "history-gap.png");
+  });
 
 // --- tokens -----------------------------------------------------------------------------------------
 // Against the second hub, which has hub.api_tokens; TOKEN sees some clusters only.

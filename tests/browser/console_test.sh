@@ -5,7 +5,8 @@
 # requests. Five clusters, their data from one of two fixtures (FL_FIXTURE):
 #   psql    (default) fixture.sql's rows written straight into the hub's tables, then a hub restart loads
 #           them: online, online, stale, offline and never-seen clusters, one allocated but idle; node
-#           agents (ok, lost, on a node the cluster role does not report) with RDMA devices and GPU jobs
+#           agents (ok, lost, on a node the cluster role does not report) with RDMA devices and GPU jobs;
+#           a node's and a workload's utilization history with a 25-minute hole (the charts' gaps)
 #   spokes  real fleetlens-spoke processes (sim source, one --once cycle per cluster) send signed frames
 #           that go spoke → hub → database and view; the API's overviews are first compared with what
 #           each simulator reports for that cycle (--once --dry-run), so the pages' numbers are the spokes'
@@ -104,7 +105,9 @@ if [ "$FIXTURE" = psql ]; then
 	start_hub "$T/clusters.yaml" "$API" "$T/hub.log" || { cat "$T/hub.log"; need "hub answers /healthz after the restart" false; }
 	check_eq "statuses from the fixture: online online stale offline never_seen" "alpha:online beta:online delta:offline epsilon:never_seen gamma:stale" \
 		"$(curl -s "$API/v1/clusters" | jq -r '[.data[] | "\(.name):\(.status)"] | sort | join(" ")')"
-	NODE_FILTER=node-01 EXPECT_IDLE_ALLOC=1
+	NODE_FILTER=node-01 EXPECT_IDLE_ALLOC=1 HISTORY_GAPS=1
+	check_eq "fixture: samples (50 nodes newest, 64 with a hole) and workload samples with a hole" "114 47" \
+		"$(sql -c "SELECT (SELECT count(*) FROM node_utilization_history) || ' ' || (SELECT count(*) FROM workload_utilization_history)")"
 	# fixture.sql's node agents in beta: ok (RDMA, changes, two pages of jobs), lost, only an agent, none
 	AGENT_NODES="beta-node-001 beta-node-002 beta-edge-001 beta-node-003" EXPECT_AGENTS=1
 	check_eq "fixture: node agents ok ok lost, 17 GPU jobs" "ok ok lost 17" \
@@ -136,7 +139,7 @@ YAML
 		"$(sql -c 'SELECT count(*) FROM node')"
 	check_eq "statuses: four spokes online, epsilon never seen" "alpha:online beta:online delta:online epsilon:never_seen gamma:online" \
 		"$(curl -s "$API/v1/clusters" | jq -r '[.data[] | "\(.name):\(.status)"] | sort | join(" ")')"
-	NODE_FILTER=gpu-0001 EXPECT_IDLE_ALLOC=0
+	NODE_FILTER=gpu-0001 EXPECT_IDLE_ALLOC=0 HISTORY_GAPS=0
 	AGENT_NODES="" EXPECT_AGENTS=0 # the spokes here run in the cluster role only: the first beta node, no agent
 fi
 
@@ -179,7 +182,7 @@ while IFS= read -r line; do
 	esac
 	echo "$line"
 done < <(FL_API="$API" FL_TOKEN_API="$TOKEN_API" FL_TOKEN="$TOKEN" FL_ART="$ART" FL_CHROMIUM="$CHROMIUM" \
-	FL_NODE_FILTER="$NODE_FILTER" FL_EXPECT_IDLE_ALLOC="$EXPECT_IDLE_ALLOC" FL_AGENT_NODES="$AGENT_NODES" FL_EXPECT_AGENTS="$EXPECT_AGENTS" \
+	FL_NODE_FILTER="$NODE_FILTER" FL_EXPECT_IDLE_ALLOC="$EXPECT_IDLE_ALLOC" FL_AGENT_NODES="$AGENT_NODES" FL_EXPECT_AGENTS="$EXPECT_AGENTS" FL_HISTORY_GAPS="$HISTORY_GAPS" \
 	FL_WEB_DIR="$FL_ROOT/web" node "$FL_ROOT/tests/browser/console_test.mjs" 2>"$T/browser.err")
 check_eq "browser script ran to its end" yes "$finished"
 if [ -s "$T/browser.err" ]; then
@@ -187,8 +190,8 @@ if [ -s "$T/browser.err" ]; then
 	tail -20 "$T/browser.err"
 fi
 # fleet, fleet-filtered, cluster, node, node-agent, history-mocked, token-prompt; and workload where the clusters
-# have workloads (real spokes)
-check_num "screenshots saved in $ART" "$([ "$FIXTURE" = spokes ] && echo 8 || echo 7)" "$(ls "$ART"/*.png 2>/dev/null | wc -l)"
+# have workloads (real spokes) or history-gap (psql: fixture.sql's history with a hole)
+check_num "screenshots saved in $ART" 8 "$(ls "$ART"/*.png 2>/dev/null | wc -l)"
 echo "screenshots: $ART"
 [ "$FL_FAIL" -eq 0 ] || { echo "--- hub log"; tail -20 "$T/hub.log"; }
 fl_done

@@ -68,9 +68,13 @@ export function heatmap(container, hm) {
 }
 
 /**
- * Line chart of time series: series [{ name, points: [[timeMs, value]] }], y axis in `unit`
+ * Line chart of time series: series [{ name, points: [[timeMs, value or null]] }], y axis in `unit`
  * (0–100 when unit is "%"), x axis the range asked for ([fromMs, toMs], so one sample is not drawn
- * over days). Returns a handle with dispose().
+ * over days). A null value is a gap (history.js's withGaps puts one where samples are missing): the line
+ * breaks there (connectNulls false), and a point with no neighbour on either side is drawn as a dot, since
+ * it has no line. The container's data-gaps attribute lists, per series, the times (ms) at which the
+ * chart's own series data (getOption) holds a null, and data-range the x axis's [min, max] (ms): the
+ * browser test reads both. Returns a handle with dispose().
  */
 export function history(container, series, unit, range = null) {
   container.style.height = "260px";
@@ -89,8 +93,19 @@ export function history(container, series, unit, range = null) {
       axisLabel: { color: MUTED, formatter: `{value}${unit === "%" ? "%" : ""}` },
       splitLine: { lineStyle: { color: LINE } },
     },
-    // A series of one or two points has no line to speak of: its points are drawn as dots.
-    series: series.map((s) => ({ type: "line", name: s.name, data: s.points, showSymbol: s.points.length < 3, connectNulls: false })),
+    series: series.map((s) => ({ type: "line", name: s.name, data: lineData(s.points), showSymbol: true, symbol: "none", connectNulls: false })),
   });
+  const opt = h.chart.getOption();
+  const valueOf = (d) => (Array.isArray(d) ? d : d?.value ?? []);
+  container.dataset.range = JSON.stringify([opt.xAxis?.[0]?.min ?? null, opt.xAxis?.[0]?.max ?? null]);
+  container.dataset.gaps = JSON.stringify((opt.series || []).map((s) => (s.data || []).map(valueOf).filter((v) => v[1] == null).map((v) => v[0])));
   return h;
+}
+
+/** The echarts data of one line: the points as they are, but a point with no value on either side
+ * (alone between gaps, or one of fewer than three) carries a dot of its own: it has no line to show it. */
+function lineData(points) {
+  const has = (k) => k >= 0 && k < points.length && points[k][1] != null;
+  const few = points.filter((p) => p[1] != null).length < 3;
+  return points.map((p, k) => (p[1] != null && (few || (!has(k - 1) && !has(k + 1))) ? { value: p, symbol: "circle", symbolSize: 6 } : p));
 }

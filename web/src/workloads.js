@@ -87,6 +87,7 @@ export function workloadPage(root, route, ctx) {
   function show(w) {
     title.textContent = `${w.kind} ${w.namespace}/${w.name}`;
     hist.setLabel(`${w.namespace}/${w.name}`);
+    hist.setStart(Date.parse(w.created_at)); // its chart begins at its start, not an hour of nothing before
     const c = workloadCells(w);
     const facts = [
       ["status", c[2]],
