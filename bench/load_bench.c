@@ -8,16 +8,22 @@
  *                and one nng req0 connection per cluster, released together); timed from the first
  *                send to the last ack;
  *       steady   C cycles of I ms: each cluster sends one delta per cycle at its own offset in the
- *                cycle (spread evenly), carrying PCT % of its nodes (with their GPUs) with new figures;
+ *                cycle (spread evenly), carrying PCT % of its nodes (default 100: in a busy GPU cluster
+ *                every GPU's utilization, power and temperature move every cycle), spread evenly over
+ *                the node list and shifted each cycle, with their GPUs and the cycle's new figures
+ *                (fl_synth_frame's salt);
  *       reconnect every cluster again at once with a new spoke id (spokes restarted): full frames.
  *     Each line: phase, frames, acks_ok, acks_other, node_rows, gpu_rows, seconds, node_rows_per_s,
- *     gpu_rows_per_s, latency p50_ms / p99_ms / max_ms (send to ack), frame_bytes (one frame).
+ *     gpu_rows_per_s, latency p50_ms / p99_ms / max_ms (send to ack), frame_bytes (one frame); the steady
+ *     line also cycles, interval_ms, changed_pct and offered_node_rows_per_s (node_rows over cycles × I:
+ *     its node_rows_per_s is over the time from the first send to the last ack, shorter than that).
  *     Frames are encoded and signed before the clock starts. Exit 0 when every frame was acknowledged.
  *
  *   fl-load-bench baseline --db CONNINFO --rows R [--gpus G]
  *     The design FleetLens replaces wrote rows one statement at a time (a per-row upsert, each its own
  *     transaction: the Lens jobs' node and gpu_devices writes). Upserts R node rows and G GPU rows per
- *     node that way into scratch tables (created and dropped here) and prints
+ *     node that way into scratch tables shaped like the node and gpu_device rows of that design
+ *     (sql/hub/001_init.sql: facts and figures in one row; created and dropped here) and prints
  *     {"baseline_rows":R,"gpus_per_node":G,"seconds":S,"rows_per_s":X} (X: node rows, each with its
  *     GPUs, per second). */
 #include <errno.h>
@@ -78,6 +84,15 @@ static struct {
 	double release_s;
 } g;
 
+/* Whether node i is one of the changed_pct % a delta of cycle salt carries: exactly
+ * floor(nodes * pct / 100) give or take one, spread evenly over the node list and shifted by the cycle
+ * (every node at 100 %, every tenth at 10 %, none at 0). */
+static bool changed(uint32_t i, uint32_t salt)
+{
+	uint64_t k = (uint64_t)i + salt;
+	return (k + 1) * g.changed_pct / 100 > k * g.changed_pct / 100;
+}
+
 /* Encodes spoke s's next frame: a full frame of every node, or a delta of changed_pct % of them with the
  * figures of cycle salt. */
 static int build(spoke *s, fl_frame_kind kind, uint32_t salt)
@@ -101,10 +116,10 @@ static int build(spoke *s, fl_frame_kind kind, uint32_t salt)
 		return FL_ENOMEM;
 	}
 	if (kind == FL_FRAME_DELTA) {
-		/* Keep every (100 / pct)-th node and its GPUs: the changed ones. */
-		uint32_t step = g.changed_pct > 0 ? 100 / g.changed_pct : g.nodes + 1, kept = 0, kept_g = 0;
+		/* Keep the changed nodes and their GPUs. */
+		uint32_t kept = 0, kept_g = 0;
 		for (uint32_t i = 0; i < f.n_nodes; i++) {
-			if ((i + salt) % step != 0)
+			if (!changed(i, salt))
 				continue;
 			f.nodes[kept] = f.nodes[i];
 			for (uint32_t j = 0; j < g.gpus; j++)
@@ -223,9 +238,9 @@ static int steady(void)
 			g.spokes[c].delay_s = (double)g.interval_ms / 1000.0 * c / g.clusters;
 			rc = build(&g.spokes[c], FL_FRAME_DELTA, cy + 1) != FL_OK;
 		}
-		uint32_t per = 0, step = g.changed_pct > 0 ? 100 / g.changed_pct : g.nodes + 1;
+		uint32_t per = 0;
 		for (uint32_t i = 0; i < g.nodes; i++)
-			per += (i + cy + 1) % step == 0;
+			per += changed(i, cy + 1);
 		node_rows += (uint64_t)per * g.clusters;
 		if (rc == 0)
 			rc = round_of("steady", 0, 0, false, lat, &n);
@@ -239,9 +254,11 @@ static int steady(void)
 		printf("{\"phase\":\"steady\",\"frames\":%zu,\"cycles\":%u,\"interval_ms\":%" PRId64
 		       ",\"changed_pct\":%u,"
 		       "\"node_rows\":%" PRIu64 ",\"gpu_rows\":%" PRIu64 ",\"seconds\":%.3f,\"node_rows_per_s\":%.0f,"
+		       "\"offered_node_rows_per_s\":%.0f,"
 		       "\"p50_ms\":%.1f,\"p99_ms\":%.1f,\"max_ms\":%.1f,\"frame_bytes\":%zu}\n",
 		       n, g.cycles, g.interval_ms, g.changed_pct, node_rows, node_rows * g.gpus, secs,
-		       (double)node_rows / secs, lat[(n - 1) / 2] * 1000,
+		       (double)node_rows / secs, (double)node_rows * 1000.0 / ((double)g.cycles * (double)g.interval_ms),
+		       lat[(n - 1) / 2] * 1000,
 		       lat[(size_t)floor(0.99 * (double)(n - 1))] * 1000, lat[n - 1] * 1000, g.spokes[0].len);
 		fflush(stdout);
 	}
@@ -279,7 +296,7 @@ static int load(int argc, char **argv)
 	const char *key_dir = NULL;
 	g.cycles = 2;
 	g.interval_ms = 30000;
-	g.changed_pct = 10;
+	g.changed_pct = 100;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -345,6 +362,21 @@ static void quiet(void *arg, const char *message)
 	(void)message;
 }
 
+/* The node and gpu_device rows of the design replaced (sql/hub/001_init.sql without the cluster
+ * reference): facts and figures in one row, the same keys and indexes. */
+static const char baseline_tables[] =
+    "CREATE TABLE baseline_node (id bigserial PRIMARY KEY, cluster_name text NOT NULL, name text NOT NULL,"
+    " address text, gpu_name text, gpu_count int NOT NULL DEFAULT 0, gpu_allocation int NOT NULL DEFAULT 0,"
+    " gpu_utilization double precision, status text, unschedulable boolean, faulty boolean, taints jsonb,"
+    " cpu_millis bigint, memory_bytes bigint, kubelet_version text, os_image text, kernel_version text,"
+    " container_runtime text, created_at timestamptz NOT NULL DEFAULT now(),"
+    " updated_at timestamptz NOT NULL DEFAULT now(), UNIQUE (cluster_name, name));"
+    " CREATE TABLE baseline_gpu (id bigserial PRIMARY KEY, cluster_name text NOT NULL, node_name text NOT NULL,"
+    " gpu_id int NOT NULL, gpu_model text, memory bigint, utilization double precision,"
+    " temperature double precision, power double precision, serial text, numa int,"
+    " created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now(),"
+    " UNIQUE (cluster_name, node_name, gpu_id))";
+
 static int baseline(int argc, char **argv)
 {
 	const char *db = NULL;
@@ -369,8 +401,7 @@ static int baseline(int argc, char **argv)
 	}
 	PQsetNoticeProcessor(c, quiet, NULL);
 	PQclear(PQexec(c, "DROP TABLE IF EXISTS baseline_node, baseline_gpu"));
-	PGresult *r = PQexec(c, "CREATE TABLE baseline_node (LIKE node INCLUDING DEFAULTS INCLUDING INDEXES);"
-	                        " CREATE TABLE baseline_gpu (LIKE gpu_device INCLUDING DEFAULTS INCLUDING INDEXES)");
+	PGresult *r = PQexec(c, baseline_tables);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		fprintf(stderr, "fl-load-bench: %s", PQerrorMessage(c));
 		PQclear(r);

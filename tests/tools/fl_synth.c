@@ -42,8 +42,10 @@ int fl_synth_frame(fl_proto_frame *f, uint32_t k, uint32_t g, uint32_t salt)
 			d->memory_mib = 196608;
 			d->utilization = (double)((i + j + salt) % 100);
 			d->has_utilization = true;
-			d->temperature = 40 + j;
-			d->power = 500;
+			/* Temperature and power move with the cycle like utilization (every GPU, every salt step);
+			 * salt 0 gives 40 + j °C and 500 W, the figures other tests read. */
+			d->temperature = 40.0 + j + (double)((i + j + salt) % 20) - (double)((i + j) % 20);
+			d->power = 500.0 + (double)((i + 3 * j + 13 * salt) % 150) - (double)((i + 3 * j) % 150);
 			snprintf(d->serial, sizeof(d->serial), "SN-%" PRIu32 "-%" PRIu32, i, j);
 			d->numa = (int32_t)(j * 2 / g);
 			node_util += d->utilization;

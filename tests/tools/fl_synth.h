@@ -8,7 +8,9 @@
 
 /* Fills f's nodes, GPUs and overview (f's arrays must be empty; f owns what is added) with k nodes
  * node-00000, node-00001, ... of g GPUs each: node i is Ready and schedulable, ip 10.0.<i/250>.<i%250+1>,
- * gpu_count g, gpu_allocation i%(g+1); GPU j has utilization (i+j+salt)%100 and serial SN-<i>-<j>; the
+ * gpu_count g, gpu_allocation i%(g+1); GPU j has utilization (i+j+salt)%100, temperature
+ * 40+j+(i+j+salt)%20-(i+j)%20 °C, power 500+(i+3j+13·salt)%150-(i+3j)%150 W (all three move with every
+ * step of salt, as a busy GPU's do every cycle; salt 0: 40+j °C and 500 W) and serial SN-<i>-<j>; the
  * overview is what those imply. FL_OK or FL_ENOMEM. */
 int fl_synth_frame(fl_proto_frame *f, uint32_t k, uint32_t g, uint32_t salt);
 
