@@ -165,7 +165,7 @@ check_eq "n1 H1: GPU-hours allocated 4, used 1.04, idle 2 (the 2 % half hour)" "
 # 8 GPUs × (20 × 30 s + the 300 s cap + 60 × 30 s = 2700 s) = 6; used 8 × 0.5 h × 100 % = 4; the 10 minutes
 # without a figure are allocated but neither used nor idle; the 15 minutes past the cap count nothing.
 check_eq "n1 H2: GPU-hours 6, 4, 0 (no figure: allocated only; the gap capped at 300 s)" "6.0000 4.0000 0.0000" "$(row "$GH" alpha n1 "$H2")"
-check_eq "n1 H2: utilization over the samples with a figure; samples counted with or without" "100 100 81 8" \
+check_eq "n1 H2: utilization and its sample count over the samples with a figure (the 21 without one are not counted)" "100 100 60 8" \
 	"$(row "avg_utilization || ' ' || p50_utilization || ' ' || sample_count || ' ' || allocated_gpu_count" alpha n1 "$H2")"
 check_eq "n2 H1: 2 GPUs idle (3 %) all hour" "4 2 2.0000 0.0600 2.0000" \
 	"$(row "gpu_capacity || ' ' || allocated_gpu_count || ' ' || $GH" alpha n2 "$H1")"
