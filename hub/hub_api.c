@@ -395,7 +395,10 @@ int hub_api_start(const hub_config *cfg, hub_registry *reg, hub_view *view, cons
 {
 	*out = NULL;
 	hub_api *api = calloc(1, sizeof(*api));
-	if (api == NULL || hub_auth_new(cfg, &api->auth) != FL_OK) {
+	if (api == NULL || hub_auth_new(cfg, &api->auth) != FL_OK ||
+	    hub_api_cache_new(view, HUB_API_CACHE_BUDGET, &api->cache) != FL_OK) {
+		if (api != NULL)
+			hub_auth_free(api->auth);
 		free(api);
 		return fl_seterr(err, FL_ENOMEM, "api: out of memory");
 	}
@@ -426,6 +429,7 @@ int hub_api_start(const hub_config *cfg, hub_registry *reg, hub_view *view, cons
 	api->ctx = mg_start2(&init, &e);
 	if (api->ctx == NULL) {
 		hub_auth_free(api->auth);
+		hub_api_cache_free(api->cache);
 		free(api);
 		return fl_seterr(err, FL_EIO, "api %s: cannot start: %s", cfg->api_listen,
 		                 text[0] ? text : "unknown error");
@@ -445,6 +449,7 @@ void hub_api_stop(hub_api *api)
 		return;
 	mg_stop(api->ctx);
 	hub_auth_free(api->auth);
+	hub_api_cache_free(api->cache); /* after mg_stop: no request holds a text any more */
 	free(api);
 }
 

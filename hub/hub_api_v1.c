@@ -5,8 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthread.h>
+
 #include "fl_log.h"
 #include "fl_time.h"
+#include "hub_api_cache.h"
 #include "hub_api_int.h"
 #include "hub_node.h"
 #include "hub_json.h"
@@ -25,19 +28,246 @@ static json_t *time_or_null(int64_t ms)
 	return json_string(buf);
 }
 
-static json_t *age_or_null(int64_t last_ms, int64_t now_ms)
-{
-	return last_ms > 0 ? json_real((double)(now_ms - last_ms) / 1000.0) : json_null();
-}
-
-static json_t *str_or_null(const char *s)
-{
-	return s[0] != '\0' ? json_string(s) : json_null();
-}
-
 static json_t *num_or_null(double x)
 {
 	return isfinite(x) ? json_real(x) : json_null();
+}
+
+/* --- jansson's text without jansson: the list routes write their answers directly, byte for byte what
+ * json_dumps(JSON_COMPACT) gives for the same values ----------------------------------------------- */
+
+/* s as a JSON string. Printable ASCII (the usual case) is written here, escaped as jansson does (" and \);
+ * anything else goes through jansson itself (its escapes, and its refusal of text that is not UTF-8,
+ * which fails the answer as building it with jansson would). */
+static void put_str(hub_json *j, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p >= 0x20 && *p < 0x7f)
+		p++;
+	if (*p == 0) {
+		hub_json_str(j, s);
+		return;
+	}
+	json_t *o = json_string(s);
+	char *t = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	json_decref(o);
+	if (t == NULL)
+		j->failed = true;
+	else
+		hub_json_raw(j, t);
+	free(t);
+}
+
+static const uint64_t pow10_u64[20] = {1u,
+                                       10u,
+                                       100u,
+                                       1000u,
+                                       10000u,
+                                       100000u,
+                                       1000000u,
+                                       10000000u,
+                                       100000000u,
+                                       1000000000u,
+                                       10000000000u,
+                                       100000000000u,
+                                       1000000000000u,
+                                       10000000000000u,
+                                       100000000000000u,
+                                       1000000000000000u,
+                                       10000000000000000u,
+                                       100000000000000000u,
+                                       1000000000000000000u,
+                                       10000000000000000000u};
+
+/* Writes x as printf's "%.17g" does into b (at least 24 bytes) when 1e-3 <= x < 2^53: the 17 significant
+ * digits of x's exact binary value, rounded half to even, trailing zeros and a bare point dropped. The
+ * length, or 0 outside that range (the caller asks printf). Exact with 128-bit integers: x = m / 2^q, and
+ * m * 10^(16-E) fits in 117 bits for the decimal exponents E of that range. printf spends most of a
+ * microsecond per figure in multi-precision arithmetic; the answers carry thousands of figures. */
+static int real17(double x, char *b)
+{
+	if (!(x >= 1e-3 && x < 9007199254740992.0))
+		return 0;
+	int e2;
+	uint64_t m = (uint64_t)ldexp(frexp(x, &e2), 53); /* exact: x = m / 2^q, 2^52 <= m < 2^53 */
+	int q = 53 - e2, E = (int)floor(log10(x));
+	if (q < 0 || q > 100)
+		return 0;
+	unsigned __int128 d = 0;
+	for (int tries = 0; tries < 4; tries++) { /* log10 may be one off near a power of ten */
+		if (16 - E < 0 || 16 - E > 19)
+			return 0;
+		unsigned __int128 prod = (unsigned __int128)m * pow10_u64[16 - E];
+		d = prod >> q;
+		if (d < pow10_u64[16]) {
+			E--;
+			continue;
+		}
+		if (d >= pow10_u64[17]) {
+			E++;
+			continue;
+		}
+		if (q > 0) {
+			unsigned __int128 rem = prod & ((((unsigned __int128)1) << q) - 1), half = ((unsigned __int128)1)
+			                                                                             << (q - 1);
+			if (rem > half || (rem == half && (d & 1) != 0))
+				d++;
+		}
+		if (d == pow10_u64[17]) {
+			d = pow10_u64[16];
+			E++;
+		}
+		break;
+	}
+	if (d < pow10_u64[16] || d >= pow10_u64[17] || E < -4 || E >= 17)
+		return 0;
+	char dig[17];
+	uint64_t v = (uint64_t)d;
+	for (int k = 16; k >= 0; k--, v /= 10)
+		dig[k] = (char)('0' + v % 10);
+	int nd = 17;
+	while (nd > 0 && nd > E + 1 && dig[nd - 1] == '0')
+		nd--; /* trailing zeros of the fraction */
+	int n = 0;
+	if (E >= 0) {
+		memcpy(b, dig, (size_t)E + 1);
+		n = E + 1;
+		if (nd > E + 1) {
+			b[n++] = '.';
+			memcpy(b + n, dig + E + 1, (size_t)(nd - E - 1));
+			n += nd - E - 1;
+		}
+	} else {
+		b[n++] = '0';
+		b[n++] = '.';
+		for (int k = 0; k < -E - 1; k++)
+			b[n++] = '0';
+		memcpy(b + n, dig, (size_t)nd);
+		n += nd;
+	}
+	b[n] = '\0';
+	return n;
+}
+
+/* x as jansson writes a real ("%.17g", a whole value gets ".0", the exponent loses its '+' and leading
+ * zeros), or null when x is not finite (no figure). */
+static void put_real(hub_json *j, double x)
+{
+	if (!isfinite(x)) {
+		hub_json_mem(j, "null", 4);
+		return;
+	}
+	char b[48];
+	int n = x < 0 ? real17(-x, b + 1) : real17(x, b);
+	if (n > 0 && x < 0) {
+		b[0] = '-';
+		n++;
+	}
+	if (n == 0)
+		n = snprintf(b, sizeof(b), "%.17g", x);
+	if (n <= 0 || (size_t)n >= sizeof(b) - 2) {
+		j->failed = true;
+		return;
+	}
+	if (strchr(b, '.') == NULL && strchr(b, 'e') == NULL) {
+		memcpy(b + n, ".0", 3);
+		n += 2;
+	}
+	char *start = strchr(b, 'e');
+	if (start != NULL) {
+		start++;
+		char *end = start + 1;
+		if (*start == '-')
+			start++;
+		while (*end == '0')
+			end++;
+		if (end != start) {
+			memmove(start, end, (size_t)(b + n - end) + 1);
+			n -= (int)(end - start);
+		}
+	}
+	hub_json_mem(j, b, (size_t)n);
+}
+
+/* Writes ms (> 0) as fl_format_time does ("2026-01-02T03:04:05.678Z") into b (at least 25 bytes) without
+ * gmtime and printf: days to the civil date (H. Hinnant's algorithm, proleptic Gregorian, as gmtime).
+ * False for years past 9999 (the caller asks fl_format_time). */
+static bool time_text(int64_t ms, char *b)
+{
+	if (ms <= 0 || ms >= INT64_C(253402300800000))
+		return false;
+	int64_t secs = ms / 1000, z = secs / 86400 + 719468;
+	int sod = (int)(secs % 86400), milli = (int)(ms % 1000);
+	int64_t era = z / 146097, doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+	int d = (int)(doy - (153 * mp + 2) / 5 + 1), mo = (int)(mp < 10 ? mp + 3 : mp - 9);
+	int y = (int)(yoe + era * 400 + (mo <= 2));
+	const int f[7][2] = {{y, 4}, {mo, 2}, {d, 2}, {sod / 3600, 2}, {sod / 60 % 60, 2}, {sod % 60, 2}, {milli, 3}};
+	static const char sep[7] = "--T::.Z";
+	char *p = b;
+	for (int k = 0; k < 7; k++) {
+		for (int w = f[k][1] - 1, v = f[k][0]; w >= 0; w--, v /= 10)
+			p[w] = (char)('0' + v % 10);
+		p += f[k][1];
+		*p++ = sep[k];
+	}
+	*p = '\0';
+	return true;
+}
+
+/* A time as fl_format_time writes it, or null when ms <= 0. */
+static void put_time(hub_json *j, int64_t ms)
+{
+	if (ms <= 0) {
+		hub_json_mem(j, "null", 4);
+		return;
+	}
+	char buf[40];
+	if (!time_text(ms, buf))
+		fl_format_time(ms, buf, sizeof(buf));
+	put_str(j, buf);
+}
+
+/* A cluster's labels as hub_config_labels_json dumps them: keys in order of first appearance, each with
+ * its last value. */
+static void put_labels(hub_json *j, const hub_cluster_conf *c)
+{
+	hub_json_mem(j, "{", 1);
+	bool first = true;
+	for (size_t i = 0; i < c->n_labels; i++) {
+		bool seen = false;
+		size_t last = i;
+		for (size_t k = 0; k < c->n_labels; k++) {
+			if (strcmp(c->labels[k].key, c->labels[i].key) != 0)
+				continue;
+			seen = seen || k < i;
+			last = k > last ? k : last;
+		}
+		if (seen)
+			continue;
+		if (!first)
+			hub_json_mem(j, ",", 1);
+		first = false;
+		put_str(j, c->labels[i].key);
+		hub_json_mem(j, ":", 1);
+		put_str(j, c->labels[last].value);
+	}
+	hub_json_mem(j, "}", 1);
+}
+
+/* Sends j's text (HUB_API_OK_HEAD, the data, then the envelope's closing brace added here) as the 200
+ * answer, or 500 when the writer failed. Returns the status. */
+static int send_json(hub_req *r, hub_json *j)
+{
+	hub_json_mem(j, "}", 1);
+	size_t len = 0;
+	char *text = hub_json_take(j, &len);
+	if (text == NULL)
+		return hub_api_error(r, 500, "out of memory");
+	int rv = hub_api_ok_text(r, text, len);
+	free(text);
+	return rv;
 }
 
 /* Appends item (stolen) to arr; on failure frees arr and returns NULL. */
@@ -111,6 +341,76 @@ int hub_api_cluster_set(hub_req *r, bool with_labels, bool **out)
 
 /* --- clusters -------------------------------------------------------------------------------------- */
 
+/* The overview object of /v1/clusters (the Lens fields and updatedAt): snapshot s's pre-written
+ * overview text without its trailing "cluster" member, closed; jansson writes it when that text is not
+ * as expected. */
+static void put_overview(hub_json *j, const hub_view_snap *s)
+{
+	static const char key[] = ",\"cluster\":\"";
+	char tail[FL_CLUSTER_LEN + sizeof(key) + 2];
+	size_t name_len = strlen(s->name), t = sizeof(key) + name_len; /* the key, the name, its closing quote */
+	if (t >= sizeof(tail) || strpbrk(s->name, "\"\\") != NULL)
+		t = SIZE_MAX;
+	else {
+		memcpy(tail, key, sizeof(key) - 1);
+		memcpy(tail + sizeof(key) - 1, s->name, name_len);
+		tail[t - 1] = '"';
+	}
+	if (s->overview_text != NULL && t <= s->overview_len &&
+	    memcmp(s->overview_text + s->overview_len - t, tail, t) == 0) {
+		hub_json_mem(j, s->overview_text, s->overview_len - t);
+		hub_json_mem(j, "}", 1);
+		return;
+	}
+	json_t *o = overview_json(s);
+	char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (text == NULL)
+		j->failed = true;
+	else
+		hub_json_raw(j, text);
+	free(text);
+}
+
+/* One /v1/clusters item: cluster i of snapshot s at now. */
+static void put_cluster(hub_req *r, hub_json *j, size_t i, const hub_view_snap *s, int64_t now)
+{
+	hub_view *v = r->api->view;
+	int64_t last = hub_view_last_frame_ms(v, i);
+	hub_json_raw(j, "{\"name\":");
+	put_str(j, s->name);
+	hub_json_raw(j, ",\"labels\":");
+	put_labels(j, hub_view_conf(v, i));
+	hub_json_raw(j, ",\"status\":");
+	put_str(j, status_of(r, i, now));
+	hub_json_raw(j, ",\"lastFrameAt\":");
+	put_time(j, last);
+	hub_json_raw(j, ",\"lastFrameAgeSeconds\":");
+	if (last > 0)
+		put_real(j, (double)(now - last) / 1000.0);
+	else
+		hub_json_mem(j, "null", 4);
+	const char *k8s = s->has_facts ? s->facts.k8s_version : "", *spoke = s->has_facts ? s->facts.spoke_version : "";
+	hub_json_raw(j, ",\"k8sVersion\":");
+	if (k8s[0] != '\0')
+		put_str(j, k8s);
+	else
+		hub_json_mem(j, "null", 4);
+	hub_json_raw(j, ",\"spokeVersion\":");
+	if (spoke[0] != '\0')
+		put_str(j, spoke);
+	else
+		hub_json_mem(j, "null", 4);
+	hub_json_raw(j, ",\"overview\":");
+	if (s->has_overview)
+		put_overview(j, s);
+	else
+		hub_json_mem(j, "null", 4);
+	hub_json_mem(j, "}", 1);
+}
+
+/* Written per request, straight from the snapshots: the overview part is the snapshot's pre-written text,
+ * the rest is short (status and ages depend on the time of the request). */
 int hub_api_v1_clusters(hub_req *r)
 {
 	hub_view *v = r->api->view;
@@ -119,23 +419,24 @@ int hub_api_v1_clusters(hub_req *r)
 	if (rv != 0)
 		return rv;
 	int64_t now = fl_now_ms();
-	json_t *arr = json_array();
-	for (size_t i = 0; arr != NULL && i < hub_view_count(v); i++) {
+	hub_json j;
+	hub_json_init(&j, HUB_API_MAX_ANSWER);
+	hub_json_reserve(&j, sizeof(HUB_API_OK_HEAD) + 1024 * hub_view_count(v));
+	hub_json_raw(&j, HUB_API_OK_HEAD "[");
+	bool first = true;
+	for (size_t i = 0; !j.failed && i < hub_view_count(v); i++) {
 		if (!set[i])
 			continue;
+		if (!first)
+			hub_json_mem(&j, ",", 1);
+		first = false;
 		hub_view_snap *s = hub_view_get(v, i);
-		int64_t last = hub_view_last_frame_ms(v, i);
-		arr = append(arr,
-		             json_pack("{s:s,s:o,s:s,s:o,s:o,s:o,s:o,s:o}", "name", s->name, "labels",
-		                       hub_config_labels_json(hub_view_conf(v, i)), "status", status_of(r, i, now),
-		                       "lastFrameAt", time_or_null(last), "lastFrameAgeSeconds", age_or_null(last, now),
-		                       "k8sVersion", str_or_null(s->has_facts ? s->facts.k8s_version : ""),
-		                       "spokeVersion", str_or_null(s->has_facts ? s->facts.spoke_version : ""),
-		                       "overview", s->has_overview ? overview_json(s) : json_null()));
+		put_cluster(r, &j, i, s, now);
 		hub_view_release(s);
 	}
 	free(set);
-	return hub_api_ok(r, arr);
+	hub_json_mem(&j, "]", 1);
+	return send_json(r, &j);
 }
 
 int hub_api_v1_overview(hub_req *r)
@@ -258,42 +559,135 @@ int hub_api_v1_fleet_overview(hub_req *r)
 	return hub_api_ok(r, data);
 }
 
-int hub_api_v1_heatmap(hub_req *r)
+/* --- per-cluster rows: heat map and GPU allocation ------------------------------------------------- */
+
+enum { TEXT_HEAT = 0, TEXT_ALLOCATION = 1 }; /* hub_api_cache kinds */
+
+/* The API's answer-text cache (hub_api_start makes it). */
+static hub_api_cache *text_cache(hub_req *r)
+{
+	return r->api->cache;
+}
+
+/* hub_api_text_fn of the heat map: s's rows (nodes with GPUs), comma-joined; *aux the most GPUs a node
+ * has. */
+static int heat_rows(const hub_view_snap *s, hub_json *j, uint32_t *aux)
+{
+	uint32_t max_gpus = 0;
+	bool first = true;
+	for (uint32_t k = 0; !j->failed && k < s->n_nodes; k++) {
+		const hub_view_node *n = s->nodes[k];
+		if (n->n_gpus == 0)
+			continue;
+		max_gpus = n->n_gpus > max_gpus ? n->n_gpus : max_gpus;
+		hub_json_raw(j, first ? "{\"cluster_name\":" : ",{\"cluster_name\":");
+		first = false;
+		put_str(j, s->name);
+		hub_json_raw(j, ",\"name\":");
+		put_str(j, hub_view_str(n, n->name));
+		hub_json_raw(j, ",\"gpu_utilization\":");
+		put_real(j, n->gpu_utilization);
+		hub_json_raw(j, ",\"gpu_ids\":[");
+		for (uint32_t g = 0; g < n->n_gpus; g++) {
+			if (g > 0)
+				hub_json_mem(j, ",", 1);
+			hub_json_int(j, n->gpus[g].gpu_id);
+		}
+		hub_json_raw(j, "],\"utilization\":[");
+		for (uint32_t g = 0; g < n->n_gpus; g++) {
+			if (g > 0)
+				hub_json_mem(j, ",", 1);
+			put_real(j, n->gpus[g].utilization);
+		}
+		hub_json_raw(j, "]}");
+	}
+	*aux = max_gpus;
+	return j->failed ? FL_ENOMEM : FL_OK;
+}
+
+/* hub_api_text_fn of GPU allocation: s's rows (nodes with allocatable GPUs), comma-joined. */
+static int allocation_rows(const hub_view_snap *s, hub_json *j, uint32_t *aux)
+{
+	bool first = true;
+	for (uint32_t k = 0; !j->failed && k < s->n_nodes; k++) {
+		const hub_view_node *n = s->nodes[k];
+		if (n->gpu_count <= 0)
+			continue;
+		hub_json_raw(j, first ? "{\"name\":" : ",{\"name\":");
+		first = false;
+		put_str(j, hub_view_str(n, n->name));
+		hub_json_raw(j, ",\"cluster_name\":");
+		put_str(j, s->name);
+		hub_json_raw(j, ",\"gpu_count\":");
+		hub_json_int(j, n->gpu_count);
+		hub_json_raw(j, ",\"gpu_allocation\":");
+		hub_json_int(j, n->gpu_allocation);
+		hub_json_raw(j, ",\"allocation_rate\":");
+		put_real(j, 100.0 * (double)n->gpu_allocation / (double)n->gpu_count);
+		hub_json_mem(j, "}", 1);
+	}
+	*aux = 0;
+	return j->failed ? FL_ENOMEM : FL_OK;
+}
+
+/* The rows of kind for the clusters the request covers, in cluster name order, as one 200 answer:
+ * HUB_API_OK_HEAD, head, the rows comma-joined, "]", tail and the envelope's closing brace; head and tail
+ * are formats of one unsigned argument: the largest aux of those clusters' texts. Each cluster's rows come from the text
+ * cache, written once per snapshot. Returns the status sent. */
+static int send_rows(hub_req *r, int kind, hub_api_text_fn fn, const char *head, const char *tail)
 {
 	hub_view *v = r->api->view;
 	bool *set;
 	int rv = hub_api_cluster_set(r, false, &set);
 	if (rv != 0)
 		return rv;
-	json_t *rows = json_array();
-	uint32_t max_gpus = 0;
+	size_t n = hub_view_count(v), got = 0, bytes = 0;
+	const hub_api_text **texts = calloc(n + 1, sizeof(*texts));
+	hub_api_cache *cache = text_cache(r);
 	const size_t *order = hub_view_by_name(v);
-	for (size_t k = 0; rows != NULL && k < hub_view_count(v); k++) {
+	uint32_t aux = 0;
+	bool ok = texts != NULL;
+	for (size_t k = 0; ok && k < n; k++) {
 		if (!set[order[k]])
 			continue;
-		hub_view_snap *s = hub_view_get(v, order[k]);
-		for (uint32_t j = 0; rows != NULL && j < s->n_nodes; j++) {
-			const hub_view_node *n = s->nodes[j];
-			if (n->n_gpus == 0)
-				continue;
-			max_gpus = n->n_gpus > max_gpus ? n->n_gpus : max_gpus;
-			json_t *ids = json_array(), *utils = json_array();
-			for (uint32_t g = 0; g < n->n_gpus; g++) {
-				ids = append(ids, json_integer(n->gpus[g].gpu_id));
-				utils = append(utils, num_or_null(n->gpus[g].utilization));
-			}
-			rows = append(rows, ids == NULL || utils == NULL
-			                        ? (json_decref(ids), json_decref(utils), NULL)
-			                        : json_pack("{s:s,s:s,s:o,s:o,s:o}", "cluster_name", s->name, "name",
-			                                    hub_view_str(n, n->name), "gpu_utilization",
-			                                    num_or_null(n->gpu_utilization), "gpu_ids", ids,
-			                                    "utilization", utils));
+		ok = (cache != NULL ? hub_api_cache_get(cache, order[k], kind, fn, &texts[got])
+		                    : hub_api_text_write(v, order[k], fn, &texts[got])) == FL_OK;
+		if (ok) {
+			aux = texts[got]->aux > aux ? texts[got]->aux : aux;
+			bytes += texts[got++]->len + 1;
 		}
-		hub_view_release(s);
 	}
 	free(set);
-	return hub_api_ok(r,
-	                  rows != NULL ? json_pack("{s:I,s:o}", "maxGpus", (json_int_t)max_gpus, "rows", rows) : NULL);
+	char start[64], end[64];
+	snprintf(start, sizeof(start), head, aux);
+	snprintf(end, sizeof(end), tail, aux);
+	size_t cap = sizeof(HUB_API_OK_HEAD) + strlen(start) + bytes + strlen(end) + 4, len = 0;
+	char *text = ok ? malloc(cap) : NULL;
+	if (text != NULL) {
+		len = (size_t)snprintf(text, cap, "%s%s", HUB_API_OK_HEAD, start);
+		bool first = true;
+		for (size_t k = 0; k < got; k++) {
+			if (texts[k]->len == 0)
+				continue;
+			if (!first)
+				text[len++] = ',';
+			first = false;
+			memcpy(text + len, texts[k]->text, texts[k]->len);
+			len += texts[k]->len;
+		}
+		len += (size_t)snprintf(text + len, cap - len, "]%s}", end);
+	}
+	for (size_t k = 0; k < got; k++)
+		hub_api_cache_put(texts[k]);
+	free(texts);
+	rv = text != NULL ? hub_api_ok_text(r, text, len) : hub_api_error(r, 500, "out of memory");
+	free(text);
+	return rv;
+}
+
+int hub_api_v1_heatmap(hub_req *r)
+{
+	return send_rows(r, TEXT_HEAT, heat_rows, "{\"maxGpus\":%u,\"rows\":[", "}");
 }
 
 /* --- nodes ----------------------------------------------------------------------------------------- */
@@ -367,31 +761,7 @@ int hub_api_v1_nodes(hub_req *r)
 
 int hub_api_v1_gpu_allocation(hub_req *r)
 {
-	hub_view *v = r->api->view;
-	bool *set;
-	int rv = hub_api_cluster_set(r, false, &set);
-	if (rv != 0)
-		return rv;
-	json_t *rows = json_array();
-	const size_t *order = hub_view_by_name(v);
-	for (size_t k = 0; rows != NULL && k < hub_view_count(v); k++) {
-		if (!set[order[k]])
-			continue;
-		hub_view_snap *s = hub_view_get(v, order[k]);
-		for (uint32_t j = 0; rows != NULL && j < s->n_nodes; j++) {
-			const hub_view_node *n = s->nodes[j];
-			if (n->gpu_count <= 0)
-				continue;
-			rows =
-			    append(rows, json_pack("{s:s,s:s,s:I,s:I,s:f}", "name", hub_view_str(n, n->name),
-			                           "cluster_name", s->name, "gpu_count", (json_int_t)n->gpu_count,
-			                           "gpu_allocation", (json_int_t)n->gpu_allocation, "allocation_rate",
-			                           100.0 * (double)n->gpu_allocation / (double)n->gpu_count));
-		}
-		hub_view_release(s);
-	}
-	free(set);
-	return hub_api_ok(r, rows);
+	return send_rows(r, TEXT_ALLOCATION, allocation_rows, "[", "");
 }
 
 #define NOT_IN_VIEW (-1) /* find_node: the view has no such node (nothing answered) */

@@ -1,4 +1,6 @@
-/* hub_view.c — per-cluster immutable snapshots of the hub's data, swapped under a short lock. */
+/* hub_view.c — per-cluster immutable snapshots of the hub's data, swapped under a short lock. Node queries
+ * over them are hub_view_query.c's; each snapshot's indexes are built here (hub_view_index.c) when the
+ * snapshot is finished, before it is published. */
 #include "hub_view.h"
 
 #include <math.h>
@@ -10,6 +12,7 @@
 #include "fl_log.h"
 #include "fl_time.h"
 #include "hub_json.h"
+#include "hub_view_index.h"
 
 /* The last applied (sent_at, seq) of one spoke stream. */
 typedef struct hub_view_spoke {
@@ -259,7 +262,8 @@ static void snap_free(hub_view_snap *s, uint32_t cap)
 {
 	for (uint32_t k = 0; k < s->n_nodes; k++)
 		node_release(s->view, s->nodes[k]);
-	atomic_fetch_sub(&s->view->bytes, sizeof(*s) + (size_t)cap * sizeof(*s->nodes) + s->overview_len);
+	atomic_fetch_sub(&s->view->bytes,
+	                 sizeof(*s) + (size_t)cap * sizeof(*s->nodes) + s->overview_len + hub_view_index_free(s->ix));
 	free(s->nodes);
 	free(s->overview_text);
 	free(s);
@@ -293,8 +297,9 @@ void hub_view_release(hub_view_snap *s)
 		snap_free(s, s->n_nodes);
 }
 
-/* Shrinks the node array to n_nodes (so snap_free's accounting matches) and sums the GPU counts. */
-static void snap_finish(hub_view_snap *s, uint32_t cap)
+/* Shrinks the node array to n_nodes (so snap_free's accounting matches), sums the GPU counts and builds
+ * the node indexes (sharing prev's name trigrams when its names are the same). FL_OK or FL_ENOMEM. */
+static int snap_finish(hub_view_snap *s, uint32_t cap, const hub_view_snap *prev)
 {
 	if (s->n_nodes < cap) {
 		atomic_fetch_sub(&s->view->bytes, (size_t)(cap - s->n_nodes) * sizeof(*s->nodes));
@@ -312,6 +317,10 @@ static void snap_finish(hub_view_snap *s, uint32_t cap)
 		for (uint32_t g = 0; g < s->nodes[k]->n_gpus; g++)
 			s->n_gpus_util += !isnan(s->nodes[k]->gpus[g].utilization);
 	}
+	size_t bytes = 0;
+	int rv = hub_view_index_build(s->nodes, s->n_nodes, prev, &s->ix, &bytes);
+	atomic_fetch_add(&s->view->bytes, bytes);
+	return rv;
 }
 
 static int cmp_fnode(const void *a, const void *b)
@@ -376,8 +385,8 @@ bool hub_view_gpu_facts_equal(const hub_view_node *n, const fl_proto_gpu *g)
 		size_t mid = lo + (hi - lo) / 2;
 		const hub_view_gpu *d = &n->gpus[mid];
 		if (d->gpu_id == g->gpu_id)
-			return d->memory_mib == g->memory_mib && d->numa == g->numa && same_str(n, d->model, g->gpu_model) &&
-			       same_str(n, d->serial, g->serial);
+			return d->memory_mib == g->memory_mib && d->numa == g->numa &&
+			       same_str(n, d->model, g->gpu_model) && same_str(n, d->serial, g->serial);
 		if (d->gpu_id < g->gpu_id)
 			lo = mid + 1;
 		else
@@ -540,7 +549,10 @@ static hub_view_snap *snap_after(hub_view *v, size_t i, const hub_view_snap *old
 	s->overview_ms = old->overview_ms;
 	s->has_facts = f->has_facts || old->has_facts;
 	s->facts = f->has_facts ? f->facts : old->facts;
-	snap_finish(s, cap);
+	if (snap_finish(s, cap, old) != FL_OK) {
+		hub_view_release(s);
+		s = NULL;
+	}
 out:
 	for (uint32_t k = 0; ch != NULL && k < n_ch; k++)
 		node_release(v, ch[k]);
@@ -660,6 +672,11 @@ hub_view_snap *hub_view_get(hub_view *v, size_t i)
 int64_t hub_view_last_frame_ms(const hub_view *v, size_t i)
 {
 	return atomic_load(&v->slots[i].last_frame_ms);
+}
+
+uint32_t hub_view_node_count(const hub_view *v, size_t i)
+{
+	return atomic_load(&v->slots[i].n_nodes);
 }
 
 size_t hub_view_bytes(const hub_view *v)
@@ -818,282 +835,4 @@ int hub_view_refresh(hub_view *v, size_t i, const fl_proto_frame *f, int64_t las
 void hub_view_touch(hub_view *v, size_t i, int64_t last_frame_ms)
 {
 	raise_last_frame(&v->slots[i], last_frame_ms);
-}
-
-/* --- node queries -------------------------------------------------------------------------------- */
-
-static int cmp_num(double a, double b)
-{
-	return (a > b) - (a < b);
-}
-
-/* Ties: the cluster's rank by name, then the node name (the row's position in that order). */
-static int tie(const hub_node_row *x, const hub_node_row *y)
-{
-	return (x->pos > y->pos) - (x->pos < y->pos);
-}
-
-/* Numeric orders compare the row's key; text orders (name, status) its skey. */
-static int by_key(const void *p, const void *q)
-{
-	const hub_node_row *x = p, *y = q;
-	int c = cmp_num(x->key, y->key);
-	return c != 0 ? c : tie(x, y);
-}
-
-static int by_skey(const void *p, const void *q)
-{
-	const hub_node_row *x = p, *y = q;
-	int c = strcmp(x->skey, y->skey);
-	return c != 0 ? c : tie(x, y);
-}
-
-/* Sets the sort key of row r for order. */
-static void set_key(hub_node_row *r, hub_node_order order)
-{
-	const hub_view_node *n = r->node;
-	switch (order) {
-	case HUB_ORDER_NAME: r->skey = hub_view_str(n, n->name); break;
-	case HUB_ORDER_STATUS: r->skey = hub_view_str(n, n->status); break;
-	case HUB_ORDER_GPU_COUNT: r->key = (double)n->gpu_count; break;
-	case HUB_ORDER_GPU_ALLOCATION: r->key = (double)n->gpu_allocation; break;
-	case HUB_ORDER_GPU_UTILIZATION: r->key = isnan(n->gpu_utilization) ? -1.0 : n->gpu_utilization; break;
-	case HUB_ORDER_CLUSTER_NAME: break;
-	}
-}
-
-typedef int (*row_cmp)(const void *, const void *);
-
-/* sign * cmp: which of two rows comes first in the requested direction. */
-static int dir_cmp(row_cmp cmp, int sign, const hub_node_row *a, const hub_node_row *b)
-{
-	return sign * cmp(a, b);
-}
-
-static void sift_down(hub_node_row *h, size_t n, size_t i, row_cmp cmp, int sign)
-{
-	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, w = i; /* w: the one that comes last (the heap's top is the worst) */
-		if (l < n && dir_cmp(cmp, sign, &h[l], &h[w]) > 0)
-			w = l;
-		if (r < n && dir_cmp(cmp, sign, &h[r], &h[w]) > 0)
-			w = r;
-		if (w == i)
-			return;
-		hub_node_row t = h[i];
-		h[i] = h[w];
-		h[w] = t;
-		i = w;
-	}
-}
-
-/* Puts the first `need` rows of the order (sign -1: reversed) at rows[0..need), in order. When need is
- * small against m this keeps a heap of the best `need` rows seen (O(m log need)) instead of sorting all. */
-static void order_first(hub_node_row *rows, size_t m, size_t need, row_cmp cmp, int sign)
-{
-	if (need >= m / 4) {
-		qsort(rows, m, sizeof(*rows), cmp);
-		if (sign < 0)
-			for (size_t i = 0, j = m - 1; i < j; i++, j--) {
-				hub_node_row t = rows[i];
-				rows[i] = rows[j];
-				rows[j] = t;
-			}
-		return;
-	}
-	for (size_t i = need / 2; i-- > 0;)
-		sift_down(rows, need, i, cmp, sign);
-	for (size_t k = need; k < m; k++) {
-		if (dir_cmp(cmp, sign, &rows[k], &rows[0]) < 0) {
-			rows[0] = rows[k];
-			sift_down(rows, need, 0, cmp, sign);
-		}
-	}
-	/* Heap-sort the kept rows: repeatedly move the worst to the end. */
-	for (size_t n = need; n > 1; n--) {
-		hub_node_row t = rows[0];
-		rows[0] = rows[n - 1];
-		rows[n - 1] = t;
-		sift_down(rows, n - 1, 0, cmp, sign);
-	}
-}
-
-static bool node_matches(const hub_view_node *n, const hub_node_query *q)
-{
-	if (q->gpu_only && n->gpu_count <= 0)
-		return false;
-	if (q->name != NULL && q->name[0] != '\0' && strstr(hub_view_str(n, n->name), q->name) == NULL)
-		return false;
-	if (q->gpu_name != NULL && q->gpu_name[0] != '\0' &&
-	    (q->gpu_name_substring ? strstr(hub_view_str(n, n->gpu_name), q->gpu_name) == NULL
-	                           : strcmp(hub_view_str(n, n->gpu_name), q->gpu_name) != 0))
-		return false;
-	if (q->n_statuses == 0)
-		return true;
-	for (size_t k = 0; k < q->n_statuses; k++)
-		if (strcmp(hub_view_str(n, n->status), q->statuses[k]) == 0)
-			return true;
-	return false;
-}
-
-/* The default order without filters, from the clusters' node counts: only the clusters the page covers
- * have their snapshot taken, not every cluster's (with 100 clusters that was most of a page's cost in
- * locks and reference counts, and the tail latency of threads preempted holding a cluster's mutex).
- * A count is that of the cluster's snapshot current at the moment it is read (publish stores both under
- * the mutex); when a snapshot taken for the page holds another count (a frame landed meanwhile), its
- * count replaces the one read and the page is worked out again. So the rows and the total agree as if
- * every cluster's snapshot had been taken, one cluster at a time. */
-static int query_default_page(hub_view *v, const hub_node_query *q, hub_node_page *out)
-{
-	struct pick {
-		size_t i;
-		uint64_t count;
-		hub_view_snap *snap;
-	} *p = calloc(v->n + 1, sizeof(*p));
-	out->snaps = calloc(v->n + 1, sizeof(*out->snaps));
-	if (p == NULL || out->snaps == NULL) {
-		free(p);
-		free(out->snaps);
-		out->snaps = NULL;
-		return FL_ENOMEM;
-	}
-	size_t n_sel = 0;
-	for (size_t k = 0; k < v->n; k++) {
-		size_t i = v->by_name[k];
-		if (q->clusters[i])
-			p[n_sel++] = (struct pick){.i = i, .count = atomic_load(&v->slots[i].n_nodes)};
-	}
-	uint64_t total, lo, n;
-	for (bool again = true; again;) {
-		again = false;
-		total = 0;
-		for (size_t k = 0; k < n_sel; k++)
-			total += p[k].count;
-		uint64_t start = (uint64_t)(q->page_num - 1) * (uint64_t)q->page_size;
-		n = start >= total ? 0
-		                   : (total - start < (uint64_t)q->page_size ? total - start : (uint64_t)q->page_size);
-		/* Positions [lo, lo + n) of the ascending order hold the page (reversed when desc). */
-		lo = n == 0 ? 0 : q->desc ? total - start - n : start;
-		uint64_t pos = 0;
-		for (size_t k = 0; k < n_sel && pos < lo + n && !again; pos += p[k].count, k++) {
-			if (pos + p[k].count <= lo || p[k].snap != NULL)
-				continue;
-			out->snaps[out->n_snaps++] = p[k].snap = hub_view_get(v, p[k].i);
-			again = p[k].snap->n_nodes != p[k].count;
-			p[k].count = p[k].snap->n_nodes;
-		}
-	}
-	if ((out->rows = malloc(((size_t)n + 1) * sizeof(*out->rows))) == NULL) {
-		free(p);
-		hub_node_page_free(out);
-		return FL_ENOMEM;
-	}
-	uint64_t pos = 0;
-	for (size_t k = 0; k < n_sel && pos < lo + n; pos += p[k].count, k++) {
-		for (uint64_t j = pos < lo ? lo - pos : 0; j < p[k].count && pos + j < lo + n; j++) {
-			uint64_t at = q->desc ? n - 1 - (pos + j - lo) : pos + j - lo;
-			out->rows[at] = (hub_node_row){
-			    .snap = p[k].snap, .node = p[k].snap->nodes[j], .pos = (uint64_t)k << 32 | j};
-		}
-	}
-	out->total = (size_t)total;
-	out->n_rows = (size_t)n;
-	free(p);
-	return FL_OK;
-}
-
-int hub_view_query_nodes(hub_view *v, const hub_node_query *q, hub_node_page *out)
-{
-	memset(out, 0, sizeof(*out));
-	bool any_filter = (q->name != NULL && q->name[0] != '\0') || (q->gpu_name != NULL && q->gpu_name[0] != '\0') ||
-	                  q->n_statuses > 0 || q->gpu_only;
-	if (q->order == HUB_ORDER_CLUSTER_NAME && !any_filter)
-		return query_default_page(v, q, out);
-	out->snaps = calloc(v->n + 1, sizeof(*out->snaps));
-	if (out->snaps == NULL)
-		return FL_ENOMEM;
-	size_t all = 0;
-	for (size_t k = 0; k < v->n; k++) {
-		size_t i = v->by_name[k];
-		if (!q->clusters[i])
-			continue;
-		hub_view_snap *s = hub_view_get(v, i);
-		out->snaps[out->n_snaps++] = s;
-		all += s->n_nodes;
-	}
-	if (q->order == HUB_ORDER_CLUSTER_NAME) {
-		/* Filtered, already in (cluster name, node name) order: count, then keep only the page's rows. */
-		size_t m = 0;
-		for (size_t k = 0; k < out->n_snaps; k++)
-			for (uint32_t j = 0; j < out->snaps[k]->n_nodes; j++)
-				m += node_matches(out->snaps[k]->nodes[j], q);
-		out->total = m;
-		uint64_t start = (uint64_t)(q->page_num - 1) * (uint64_t)q->page_size;
-		size_t n = start >= m
-		               ? 0
-		               : (size_t)((m - start) < (uint64_t)q->page_size ? m - start : (uint64_t)q->page_size);
-		/* Positions [lo, lo + n) of the ascending order hold the page (reversed when desc). */
-		size_t lo = n == 0 ? 0 : q->desc ? m - (size_t)start - n : (size_t)start;
-		if ((out->rows = malloc((n + 1) * sizeof(*out->rows))) == NULL) {
-			hub_node_page_free(out);
-			return FL_ENOMEM;
-		}
-		size_t pos = 0;
-		for (size_t k = 0; k < out->n_snaps && pos < lo + n; k++) {
-			const hub_view_snap *s = out->snaps[k];
-			for (uint32_t j = 0; j < s->n_nodes && pos < lo + n; j++) {
-				if (!node_matches(s->nodes[j], q))
-					continue;
-				if (pos >= lo) {
-					size_t at = q->desc ? n - 1 - (pos - lo) : pos - lo;
-					out->rows[at] = (hub_node_row){
-					    .snap = s, .node = s->nodes[j], .pos = (uint64_t)k << 32 | j};
-				}
-				pos++;
-			}
-		}
-		out->n_rows = n;
-		return FL_OK;
-	}
-	hub_node_row *rows = malloc((all + 1) * sizeof(*rows));
-	if (rows == NULL) {
-		hub_node_page_free(out);
-		return FL_ENOMEM;
-	}
-	size_t m = 0;
-	for (size_t k = 0; k < out->n_snaps; k++) {
-		const hub_view_snap *s = out->snaps[k];
-		for (uint32_t j = 0; j < s->n_nodes; j++)
-			if (node_matches(s->nodes[j], q))
-				rows[m++] =
-				    (hub_node_row){.snap = s, .node = s->nodes[j], .pos = (uint64_t)k << 32 | j};
-	}
-	out->total = m;
-	uint64_t start = (uint64_t)(q->page_num - 1) * (uint64_t)q->page_size;
-	size_t n = start >= m ? 0 : (size_t)((m - start) < (uint64_t)q->page_size ? m - start : (uint64_t)q->page_size);
-	out->rows = malloc((n + 1) * sizeof(*out->rows));
-	if (out->rows == NULL) {
-		free(rows);
-		hub_node_page_free(out);
-		return FL_ENOMEM;
-	}
-	if (n > 0) {
-		for (size_t k = 0; k < m; k++)
-			set_key(&rows[k], q->order);
-		row_cmp cmp = q->order == HUB_ORDER_NAME || q->order == HUB_ORDER_STATUS ? by_skey : by_key;
-		order_first(rows, m, (size_t)start + n, cmp, q->desc ? -1 : 1);
-		memcpy(out->rows, rows + start, n * sizeof(*rows));
-	}
-	out->n_rows = n;
-	free(rows);
-	return FL_OK;
-}
-
-void hub_node_page_free(hub_node_page *p)
-{
-	for (size_t k = 0; k < p->n_snaps; k++)
-		hub_view_release(p->snaps[k]);
-	free(p->snaps);
-	free(p->rows);
-	memset(p, 0, sizeof(*p));
 }

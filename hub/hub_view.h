@@ -13,7 +13,9 @@
  *
  * Memory: a node and its GPUs are one block with their strings packed behind them (a GPU's model shares
  * the node's gpu_name text when equal) and the node's /v1/nodes row already written as JSON; about
- * 1 KiB for a node with 8 GPUs (test_hub_view measures it). */
+ * 1 KiB for a node with 8 GPUs. Each snapshot's node indexes (hub_view_index.h) add about 20 bytes a node
+ * plus the packed names and their trigram lists (shared between snapshots while the names stay), some
+ * 60-120 bytes a node; test_hub_view measures both. */
 #ifndef HUB_VIEW_H
 #define HUB_VIEW_H
 
@@ -69,6 +71,9 @@ static inline const char *hub_view_str(const hub_view_node *n, uint32_t off)
 	return n->text + off;
 }
 
+/* A snapshot's node indexes (hub_view_index.h): built with the snapshot, read by node queries. */
+typedef struct hub_view_index hub_view_index;
+
 /* One cluster's data at one moment. Immutable; hold a reference (hub_view_get) while reading it. */
 typedef struct hub_view_snap {
 	atomic_int refs;
@@ -87,6 +92,7 @@ typedef struct hub_view_snap {
 	fl_proto_facts facts;
 	hub_view_node **nodes; /* n_nodes, ordered by name (strcmp) */
 	uint32_t n_nodes;
+	hub_view_index *ix; /* the nodes' indexes; NULL when n_nodes is 0 */
 	/* The cluster's rows generation (cluster.rows_gen, 009_samples.sql) whose node and GPU facts these rows
 	 * are, exactly: hub_store_write_frame diffs a frame against this snapshot only while the database's
 	 * generation is still this one. -1: unknown (never loaded, or a frame applied that the database may
@@ -116,6 +122,9 @@ int hub_view_find(const hub_view *v, const char *name);
 
 /* The cluster indexes ordered by name (strcmp): count items, owned by the view. */
 const size_t *hub_view_by_name(const hub_view *v);
+
+/* The node count of cluster i's current snapshot, read without taking it (it may change at once). */
+uint32_t hub_view_node_count(const hub_view *v, size_t i);
 
 /* Cluster i's current snapshot with a reference taken (never NULL); release it with hub_view_release.
  * Never blocks on a writer building the next snapshot. */
@@ -175,7 +184,7 @@ int hub_view_refresh(hub_view *v, size_t i, const fl_proto_frame *f, int64_t las
 /* Raises cluster i's last frame time to last_frame_ms (a frame another hub committed). Thread-safe. */
 void hub_view_touch(hub_view *v, size_t i, int64_t last_frame_ms);
 
-/* Bytes held by node records and snapshot arrays right now. */
+/* Bytes held by node records, snapshot arrays and the snapshots' indexes right now. */
 size_t hub_view_bytes(const hub_view *v);
 
 /* --- node queries (GET /v1/nodes) ---------------------------------------------------------------- */
