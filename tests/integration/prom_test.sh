@@ -230,11 +230,16 @@ check_eq "migration 003 applied" 1 "$(fl_sql "SELECT count(*) FROM schema_migrat
 
 "$BIN/fleetlens-spoke" --config "$T/amd.yaml" --once >"$T/once1.log" 2>&1
 check_eq "spoke (sim + prometheus) --once is acknowledged" 0 $?
-check_close "gpu_device rows carry the fixture's figures" "$(exp_gpus "$T/exp_amd.json")" \
-	"$(fl_sql "SELECT coalesce(json_agg(json_build_array(node_name, gpu_id, utilization, memory, power, temperature)), '[]')
-	        FROM gpu_device WHERE cluster_name='alpha'" | jq -c sort)"
-check_close "node rows carry the mean utilization of the fixture's GPUs" "$(node_means "$T/exp_amd.json")" \
-	"$(fl_sql "SELECT json_agg(json_build_array(name, gpu_utilization)) FROM node
+# The facts are in gpu_device; the figures in each node's newest sample (its per-GPU arrays by gpu_id).
+check_close "gpu_device rows and the newest samples carry the fixture's figures" "$(exp_gpus "$T/exp_amd.json")" \
+	"$(fl_sql "SELECT coalesce(json_agg(json_build_array(g.node_name, g.gpu_id,
+	                s.gpu_utilizations[array_position(s.gpu_ids, g.gpu_id)], g.memory,
+	                s.gpu_powers[array_position(s.gpu_ids, g.gpu_id)],
+	                s.gpu_temperatures[array_position(s.gpu_ids, g.gpu_id)])), '[]')
+	        FROM gpu_device g JOIN node_latest_sample s ON s.cluster_name = g.cluster_name AND s.name = g.node_name
+	        WHERE g.cluster_name='alpha'" | jq -c sort)"
+check_close "the nodes' newest samples carry the mean utilization of the fixture's GPUs" "$(node_means "$T/exp_amd.json")" \
+	"$(fl_sql "SELECT json_agg(json_build_array(name, gpu_utilization)) FROM node_latest_sample
 	        WHERE cluster_name='alpha' AND name LIKE 'gpu-%'" | jq -c sort)"
 ov1=$(curl -s "$API/v1/clusters/overview?cluster=alpha")
 check_close "API overview utilization = the fixture's mean" \
@@ -257,7 +262,7 @@ unknown_checks() { # unknown_checks WHAT LOGFILE
 	check_eq "$1: table marks it unknown, NULL not 0" "{utilization}|t" \
 		"$(fl_sql "SELECT unknown::text || '|' || CASE WHEN utilization IS NULL THEN 't' ELSE 'f' END FROM cluster_overview_cache WHERE cluster_name='alpha'")"
 	check_eq "$1: no node reports a utilization" 0 \
-		"$(fl_sql "SELECT count(*) FROM node WHERE cluster_name='alpha' AND gpu_utilization IS NOT NULL")"
+		"$(fl_sql "SELECT count(*) FROM node_latest_sample WHERE cluster_name='alpha' AND gpu_utilization IS NOT NULL")"
 	check_eq "$1: the nodes' rows are all there" 5 "$(fl_sql "SELECT count(*) FROM node WHERE cluster_name='alpha'")"
 	check_eq "$1: the fleet overview's utilization is null, and unknown" 'null ["utilization"]' \
 		"$(curl -s "$API/v1/fleet/overview" | jq -r '"\(.data.utilization) \(.data.unknown|tostring)"')"
