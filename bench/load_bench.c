@@ -2,7 +2,7 @@
  * benchmark, scripts/bench.d/scale.sh), and the per-row baseline beside it.
  *
  *   fl-load-bench load --url URL --clusters N --nodes K --gpus G --key-dir DIR [--cycles C]
- *                      [--interval-ms I] [--changed PCT]
+ *                      [--interval-ms I] [--changed PCT] [--variety] [--no-reconnect]
  *     Cluster c is load-CCC (key DIR/load-CCC.key). Three phases, one JSON line each on stdout:
  *       storm    every cluster sends a full frame of K nodes x G GPUs at the same moment (one thread
  *                and one nng req0 connection per cluster, released together); timed from the first
@@ -18,6 +18,15 @@
  *     line also cycles, interval_ms, changed_pct and offered_node_rows_per_s (node_rows over cycles × I:
  *     its node_rows_per_s is over the time from the first send to the last ack, shorter than that).
  *     Frames are encoded and signed before the clock starts. Exit 0 when every frame was acknowledged.
+ *     --variety makes the fleet look like a real one for the API benchmark (scripts/bench.d/api.sh): the
+ *     synthetic frame (fl_synth_frame, whose output tests rely on, is not changed) is reworked so that
+ *     node i of cluster c is named node-IIIII-cCCC, ~2 % of nodes are NotReady and ~1 % Unknown (half of
+ *     the NotReady and a few Ready ones cordoned), clusters carry one of three GPU products (every fourth
+ *     cluster a second product on a quarter of its nodes), allocation and utilization are spread 0..8
+ *     and 0..100 by a hash, ~3 % of nodes (and every Unknown one) report no utilization, and the overview
+ *     is worked out again from those nodes by the spoke's rules. Deterministic: the same cluster and salt
+ *     give the same frame. --no-reconnect skips the reconnect phase (the frames stay as the storm and
+ *     steady phases left them).
  *
  *   fl-load-bench baseline --db CONNINFO --rows R [--gpus G]
  *     The design FleetLens replaces wrote rows one statement at a time (a per-row upsert, each its own
@@ -79,6 +88,7 @@ static struct {
 	const char *url;
 	uint32_t clusters, nodes, gpus, cycles, changed_pct;
 	int64_t interval_ms;
+	bool variety, reconnect;
 	spoke *spokes;
 	pthread_barrier_t go;
 	double release_s;
@@ -91,6 +101,101 @@ static bool changed(uint32_t i, uint32_t salt)
 {
 	uint64_t k = (uint64_t)i + salt;
 	return (k + 1) * g.changed_pct / 100 > k * g.changed_pct / 100;
+}
+
+/* --- --variety ----------------------------------------------------------------------------------------- */
+
+static const char *const products[][2] = {
+    {"AMD Instinct MI300X", "MI300X"},
+    {"NVIDIA H100 80GB HBM3", "H100"},
+    {"AMD Instinct MI250X", "MI250X"},
+};
+#define N_PRODUCTS (sizeof(products) / sizeof(products[0]))
+
+/* A 64-bit mix of a, b and c (splitmix64's finalizer over their combination). */
+static uint64_t mix(uint64_t a, uint64_t b, uint64_t c)
+{
+	uint64_t x = a * 0x9E3779B97F4A7C15ull ^ (b + 0x632BE59BD9B4E019ull) * 0xBF58476D1CE4E5B9ull ^ (c << 32 | c >> 32);
+	x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+	x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+	return x ^ (x >> 31);
+}
+
+/* The overview of f's nodes by the spoke's rules (spoke/spoke_overview.c): GPU nodes counted, faulty ones
+ * apart, allocation over the healthy ones, utilization over the GPUs that report one. */
+static void overview_from_nodes(fl_proto_frame *f)
+{
+	fl_proto_overview *o = &f->overview;
+	fl_proto_overview keep = *o;
+	memset(o, 0, sizeof(*o));
+	o->total_space = keep.total_space; /* the storage and RDMA figures are not about nodes: kept */
+	o->used_space = keep.used_space;
+	o->usage_percentage = keep.usage_percentage;
+	double util = 0;
+	uint64_t util_n = 0;
+	for (uint32_t k = 0; k < f->n_gpus; k++)
+		if (f->gpus[k].has_utilization) {
+			util += f->gpus[k].utilization;
+			util_n++;
+		}
+	for (uint32_t i = 0; i < f->n_nodes; i++) {
+		const fl_proto_node *n = &f->nodes[i];
+		if (n->gpu_count <= 0)
+			continue;
+		o->total_nodes++;
+		if (n->faulty) {
+			o->faulty_nodes++;
+			continue;
+		}
+		o->healthy_nodes++;
+		o->gpus_allocatable += n->gpu_count;
+		o->gpus_allocated += n->gpu_allocation;
+		if (n->gpu_allocation >= n->gpu_count)
+			o->busy_nodes++;
+		else if (n->gpu_allocation == 0)
+			o->fully_idle_nodes++;
+		else
+			o->partially_idle_nodes++;
+	}
+	o->allocation_rate =
+	    o->gpus_allocatable > 0 ? 100.0 * (double)o->gpus_allocated / (double)o->gpus_allocatable : 0.0;
+	o->utilization = util_n > 0 ? util / (double)util_n : 0.0;
+	if (util_n == 0)
+		o->unknown |= FL_OV_UTILIZATION;
+}
+
+/* Reworks the synthetic frame of cluster c (cycle salt) as --variety describes. Node i's GPUs are
+ * f->gpus[i * g .. i * g + g - 1] (fl_synth_frame's layout); names, statuses and products depend on c and
+ * i only, allocation and utilization on the salt too. */
+static void vary(fl_proto_frame *f, uint32_t c, uint32_t salt)
+{
+	for (uint32_t i = 0; i < f->n_nodes; i++) {
+		fl_proto_node *n = &f->nodes[i];
+		uint64_t h = mix(c, i, 0), hs = mix(c, i, (uint64_t)salt + 1);
+		uint32_t st = (uint32_t)(h % 1000);
+		snprintf(n->name, sizeof(n->name), "node-%05" PRIu32 "-c%03" PRIu32, i, c);
+		snprintf(n->status, sizeof(n->status), "%s", st < 20 ? "NotReady" : st < 30 ? "Unknown" : "Ready");
+		n->unschedulable = (st < 20 && (h >> 20) % 2 == 0) || st >= 995;
+		n->faulty = st < 30 || n->unschedulable;
+		const char *const *prod = products[(c + (c % 4 == 3 && (h >> 24) % 4 == 0)) % N_PRODUCTS];
+		snprintf(n->gpu_name, sizeof(n->gpu_name), "%s", n->gpu_count > 0 ? prod[0] : "");
+		n->gpu_allocation = n->gpu_count > 0 ? (int64_t)(hs % (uint64_t)(n->gpu_count + 1)) : 0;
+		bool has_util = n->gpu_count > 0 && (h >> 32) % 100 >= 3 && strcmp(n->status, "Unknown") != 0;
+		int64_t base = (int64_t)((hs >> 16) % 101);
+		double sum = 0;
+		for (int64_t j = 0; j < n->gpu_count; j++) {
+			fl_proto_gpu *d = &f->gpus[(size_t)i * (size_t)n->gpu_count + (size_t)j];
+			snprintf(d->node, sizeof(d->node), "%s", n->name);
+			snprintf(d->gpu_model, sizeof(d->gpu_model), "%s", prod[1]);
+			int64_t u = base + (int64_t)(mix(hs, (uint64_t)j, 7) % 31) - 15;
+			d->utilization = (double)(u < 0 ? 0 : u > 100 ? 100 : u);
+			d->has_utilization = has_util;
+			sum += d->utilization;
+		}
+		n->has_utilization = has_util;
+		n->gpu_utilization = has_util ? sum / (double)n->gpu_count : 0;
+	}
+	overview_from_nodes(f);
 }
 
 /* Encodes spoke s's next frame: a full frame of every node, or a delta of changed_pct % of them with the
@@ -115,6 +220,8 @@ static int build(spoke *s, fl_frame_kind kind, uint32_t salt)
 		fl_proto_frame_free(&f);
 		return FL_ENOMEM;
 	}
+	if (g.variety)
+		vary(&f, (uint32_t)(s - g.spokes), salt);
 	if (kind == FL_FRAME_DELTA) {
 		/* Keep the changed nodes and their GPUs. */
 		uint32_t kept = 0, kept_g = 0;
@@ -291,12 +398,16 @@ static int load(int argc, char **argv)
 	    {"cycles", required_argument, NULL, 'C'},
 	    {"interval-ms", required_argument, NULL, 'i'},
 	    {"changed", required_argument, NULL, 'p'},
+	    {"variety", no_argument, NULL, 'v'},
+	    {"no-reconnect", no_argument, NULL, 'R'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *key_dir = NULL;
 	g.cycles = 2;
 	g.interval_ms = 30000;
 	g.changed_pct = 100;
+	g.variety = false;
+	g.reconnect = true;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -309,6 +420,8 @@ static int load(int argc, char **argv)
 		case 'C': g.cycles = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'i': g.interval_ms = strtoll(optarg, NULL, 10); break;
 		case 'p': g.changed_pct = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'v': g.variety = true; break;
+		case 'R': g.reconnect = false; break;
 		default: return 2;
 		}
 	}
@@ -343,7 +456,7 @@ static int load(int argc, char **argv)
 		snprintf(g.spokes[i].spoke_id, sizeof(g.spokes[i].spoke_id), "load-%03u-b", i);
 		g.spokes[i].seq = 0;
 	}
-	if (rc == 0)
+	if (rc == 0 && g.reconnect)
 		rc = storm("reconnect", 7);
 	for (uint32_t i = 0; i < g.clusters; i++) {
 		nng_close(g.spokes[i].sock);

@@ -14,6 +14,7 @@
  *        [--body FILE]. Runs until SIGINT or SIGTERM. */
 #include <civetweb.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,7 @@
 #include "fl_time.h"
 #include "hub_store.h"
 
-#define MAX_BODY (1u << 20)
+#define MAX_BODY (32u << 20) /* a heat map of 5,000 nodes is ~1 MB */
 
 static const char *database;
 static char *fixed_body;
@@ -175,7 +176,12 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		fixed_len = fread(fixed_body, 1, MAX_BODY, f);
+		bool whole = feof(f) && !ferror(f);
 		fclose(f);
+		if (!whole) {
+			fprintf(stderr, "fl-bench-server: %s: unreadable or over %u bytes\n", body, MAX_BODY);
+			return 2;
+		}
 		handler = fixed;
 	} else {
 		return usage();
