@@ -41,29 +41,34 @@
 	"CASE w.status WHEN 'Running' THEN 'green' WHEN 'Done' THEN 'blue' WHEN 'Deleted' THEN 'gray' WHEN 'Pending'"  \
 	" THEN 'yellow' WHEN 'Failed' THEN 'red' ELSE '' END"
 
-/* Every pod the hub knows of: the live ones (gpu_pod) and those that left it (gpu_pod_history, unless
- * live again). created_at = its creationTimestamp, else when the hub first stored it; seen_at = when the
- * hub last saw it (live: HUB_WL_SQL_POD_SEEN, its cluster's last frame; gone: when it left); ended_at =
- * when it left, NULL while live. A filter on its columns reaches both tables' indexes (PostgreSQL pushes
- * it into each branch). */
+/* Every pod the hub knows of: the live ones (gpu_pod p, where the condition pc holds) and those that left it
+ * (gpu_pod_history h where hc holds, unless live again). created_at = its creationTimestamp, else when the
+ * hub first stored it; seen_at = when the hub last saw it (live: HUB_WL_SQL_POD_SEEN, its cluster's last
+ * frame; gone: when it left); ended_at = when it left, NULL while live. A filter on its columns with
+ * constants reaches both tables' indexes (PostgreSQL pushes it into each branch); a join does not (the
+ * history branch is no simple scan), so a join goes into pc and hc (PODS_OF_W). */
 #define P_SEEN HUB_WL_SQL_POD_SEEN("p")
-#define PODS                                                                                                           \
+#define PODS_IF(pc, hc)                                                                                                \
 	"(SELECT p.cluster_name, p.uid, p.namespace, p.name, p.node_name, p.gpus, p.phase, p.running,"                 \
 	" p.workload_uid, coalesce(p.created_at, p.first_seen) AS created_at, " P_SEEN " AS seen_at,"                  \
 	" NULL::timestamptz AS ended_at, false AS deleted"                                                             \
-	" FROM gpu_pod p UNION ALL SELECT h.cluster_name, h.uid, h.namespace, h.name, h.node_name, h.gpus, h.phase,"   \
-	" false, h.workload_uid, coalesce(h.created_at, h.first_seen), h.ended_at, h.ended_at, true FROM "             \
-	"gpu_pod_history h WHERE NOT EXISTS"                                                                           \
+	" FROM gpu_pod p WHERE " pc " UNION ALL SELECT h.cluster_name, h.uid, h.namespace, h.name, h.node_name,"       \
+	" h.gpus, h.phase, false, h.workload_uid, coalesce(h.created_at, h.first_seen), h.ended_at, h.ended_at, true"  \
+	" FROM gpu_pod_history h WHERE " hc " AND NOT EXISTS"                                                          \
 	" (SELECT 1 FROM gpu_pod l WHERE l.cluster_name = h.cluster_name AND l.uid = h.uid))"
+#define PODS PODS_IF("true", "true")
+/* The pods of workload w (a LATERAL subquery): each branch reads its table's workload index. */
+#define PODS_OF_W                                                                                                      \
+	PODS_IF("p.cluster_name = w.cluster_name AND p.workload_uid = w.uid",                                          \
+	        "h.cluster_name = w.cluster_name AND h.workload_uid = w.uid")
 
 /* CTEs over the workloads of CTE pg: lp, the pods ever linked to them, start_at = the pod's creation (its
  * workload's when the spoke did not send one); alloc (uid, gpus), the GPUs of those pods; hours (uid, m),
  * {GPU model: GPU-hours} where a pod bound to a node adds gpus × (end − start) ÷ 3600 under its node's
  * gpu_name ("" if unknown), end = when it left, else now, but never after its workload ended. */
 #define LINKED                                                                                                         \
-	"lp AS (SELECT x.*, coalesce(x.created_at, w.created_at) AS start_at, w.ended_at AS w_ended FROM " PODS        \
-	" x JOIN pg w ON x.cluster_name = w.cluster_name"                                                              \
-	" AND x.workload_uid = w.uid),"                                                                                \
+	"lp AS (SELECT x.*, coalesce(x.created_at, w.created_at) AS start_at, w.ended_at AS w_ended FROM pg w"         \
+	" CROSS JOIN LATERAL " PODS_OF_W " x),"                                                                        \
 	" alloc AS (SELECT workload_uid AS uid, sum(gpus) AS gpus FROM lp GROUP BY 1),"                                \
 	" hours AS (SELECT uid, json_object_agg(model, h ORDER BY model) AS m FROM (SELECT lp.workload_uid AS uid,"    \
 	" coalesce(n.gpu_name, '') AS model, sum(lp.gpus * greatest(0, extract(epoch FROM least(coalesce(lp.ended_at," \
@@ -183,10 +188,12 @@ int hub_lens_consumers(hub_lens_req *q)
 	return hub_lens_answer_sql(q, "consumers", sql, 3, v, NULL);
 }
 
-/* /workloads: %s twice, the ORDER BY. $1 cluster, $2 name (substring), $3 kind, $4 namespace, $5 status
- * ("" = any), $6 limit, $7 offset. */
+/* /workloads: %s twice, the ORDER BY. $1 cluster, $2 name (hub_workload_like's pattern of the substring),
+ * $3 kind, $4 namespace, $5 status ("" = any), $6 limit, $7 offset. m is not materialized: the page walks
+ * gpu_workload_lens_created_idx (012_list_indexes.sql) and stops at LIMIT, the count is planned apart. */
 #define SQL_WORKLOADS                                                                                                  \
-	"WITH m AS (SELECT * FROM gpu_workload w WHERE w.cluster_name = $1 AND ($2 = '' OR strpos(w.name, $2) > 0)"    \
+	"WITH m AS NOT MATERIALIZED (SELECT * FROM gpu_workload w WHERE w.cluster_name = $1"                           \
+	" AND ($2 = '' OR w.name LIKE $2)"                                                                             \
 	" AND ($3 = '' OR w.kind = $3) AND ($4 = '' OR w.namespace = $4) AND ($5 = '' OR w.status = $5)),"             \
 	" pg AS (SELECT * FROM m w ORDER BY %s LIMIT $6::bigint OFFSET $7::bigint), " LINKED ","                       \
 	" util AS (SELECT s.workload_uid AS uid, avg(s.gpu_utilization) AS a, percentile_cont(ARRAY[0.5, 0.9, 0.95])"  \
@@ -219,7 +226,10 @@ int hub_lens_workloads(hub_lens_req *q)
 	                                                    : "w.created_at DESC NULLS LAST, w.uid DESC";
 	char sql[sizeof(SQL_WORKLOADS) + 1024];
 	snprintf(sql, sizeof(sql), SQL_WORKLOADS, order, order);
-	const char *v[] = {q->cluster_name, name, kind, ns, status, limit, offset};
+	char like[2 * HUB_WORKLOAD_NAME_MAX + 3];
+	if (hub_workload_like(name, like, sizeof(like)) != FL_OK)
+		return hub_lens_fail(q, HUB_LENS_BAD_PARAM, "name is too long");
+	const char *v[] = {q->cluster_name, like, kind, ns, status, limit, offset};
 	return hub_lens_answer_sql(q, "workloads", sql, 7, v, NULL);
 }
 
@@ -240,7 +250,7 @@ int hub_lens_workload_meta(hub_lens_req *q)
 int hub_lens_workload_tree(hub_lens_req *q)
 {
 	static const char sql[] = "SELECT (SELECT " W_TREE " FROM gpu_workload w WHERE w.cluster_name = $1"
-	                          " AND w.kind = $2 AND strpos(w.name, $3) > 0 AND ($4 = '' OR w.namespace = $4)"
+	                          " AND w.kind = $2 AND w.name LIKE $3 AND ($4 = '' OR w.namespace = $4)"
 	                          " ORDER BY w.created_at DESC NULLS LAST, w.uid DESC LIMIT 1)::text";
 	char kind[HUB_PARAM_MAX + 1], name[HUB_PARAM_MAX + 1], ns[HUB_PARAM_MAX + 1];
 	int rv;
@@ -250,7 +260,10 @@ int hub_lens_workload_tree(hub_lens_req *q)
 		return rv;
 	if (kind[0] == '\0' || name[0] == '\0')
 		return hub_lens_fail(q, HUB_LENS_BAD_PARAM, "kind and name are required");
-	const char *v[] = {q->cluster_name, kind, name, ns};
+	char like[2 * HUB_WORKLOAD_NAME_MAX + 3];
+	if (hub_workload_like(name, like, sizeof(like)) != FL_OK)
+		return hub_lens_fail(q, HUB_LENS_BAD_PARAM, "name is too long");
+	const char *v[] = {q->cluster_name, kind, like, ns};
 	return hub_lens_answer_sql(q, "workload hierarchy", sql, 4, v, "workload not found");
 }
 

@@ -392,8 +392,10 @@ int hub_node_gpus_json(PGconn *c, const char *cluster, const char *node, char **
 	                                                                                                        "at'," \
 	                                                                                                        " " RFC("j.ended_at") ")"
 
+/* m is not materialized, so the page walks an index in its order (gpu_job_seen_idx, 012_list_indexes.sql)
+ * and stops at LIMIT, and the count is planned on its own; the clusters as "= ANY" reach the indexes. */
 static const char SQL_JOB_LIST[] =
-    "WITH m AS (SELECT * FROM gpu_job j WHERE j.cluster_name IN (SELECT unnest($1::text[]))"
+    "WITH m AS NOT MATERIALIZED (SELECT * FROM gpu_job j WHERE j.cluster_name = ANY ($1::text[])"
     " AND ($2 = '' OR j.node_name = $2) AND ($3 = '' OR j.framework = $3)"
     " AND (cardinality($4::text[]) = 0 OR j.status = ANY ($4::text[])))"
     " SELECT json_build_object('data', (SELECT coalesce(json_agg(" JOB_ROW " ORDER BY j.first_seen DESC, j.id DESC),"

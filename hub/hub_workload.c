@@ -388,6 +388,32 @@ static const char *const order_sql[HUB_WL_ORDER_COUNT][2] = {
      "w.ended_at DESC NULLS LAST, w.cluster_name DESC, w.namespace DESC, w.name DESC, w.uid DESC"},
 };
 
+int hub_workload_like(const char *s, char *out, size_t cap)
+{
+	size_t n = 0;
+	if (s[0] != '\0' && n < cap)
+		out[n++] = '%';
+	for (; *s != '\0' && n + 2 < cap; s++) {
+		if (*s == '%' || *s == '_' || *s == '\\')
+			out[n++] = '\\';
+		out[n++] = *s;
+	}
+	if (*s != '\0' || n + 2 > cap) {
+		if (cap > 0)
+			out[0] = '\0';
+		return FL_EINVAL;
+	}
+	if (n > 0)
+		out[n++] = '%';
+	out[n] = '\0';
+	return FL_OK;
+}
+
+/* The list's statement: CTE m (not materialized, so the page and the count are each planned on their own
+ * and the page can walk an index in its order and stop at LIMIT), the page of m and its count. The filters
+ * are written so PostgreSQL's indexes apply (012_list_indexes.sql): the clusters as "= ANY", the name as
+ * LIKE (pg_trgm). With PQexecParams every statement is planned for its own values, so an empty filter
+ * ($n = '') folds away. */
 int hub_workload_list(PGconn *c, const hub_workload_query *q, char **json, char err[FL_ERR_LEN])
 {
 	*json = NULL;
@@ -396,11 +422,15 @@ int hub_workload_list(PGconn *c, const hub_workload_query *q, char **json, char 
 	const char *order = order_sql[q->order][q->desc ? 1 : 0];
 	/* The latest utilization costs an index probe per row: only the order by it needs it for every row. */
 	const char *util = q->order == HUB_WL_ORDER_GPU_UTILIZATION ? HUB_WL_SQL_UTIL("w") : "NULL::float8";
+	char like[2 * HUB_WORKLOAD_NAME_MAX + 3];
+	if (hub_workload_like(q->name, like, sizeof(like)) != FL_OK)
+		return fl_seterr(err, FL_EINVAL, "list workloads: the name is too long");
 	char sql[4096];
 	int len = snprintf(
 	    sql, sizeof(sql),
-	    "WITH m AS (SELECT w.*, %s AS util FROM gpu_workload w WHERE w.cluster_name IN (SELECT unnest($1::text[]))"
-	    " AND ($2 = '' OR w.namespace = $2) AND ($3 = '' OR w.kind = $3) AND ($4 = '' OR strpos(w.name, $4) > 0)"
+	    "WITH m AS NOT MATERIALIZED (SELECT w.*, %s AS util FROM gpu_workload w"
+	    " WHERE w.cluster_name = ANY ($1::text[])"
+	    " AND ($2 = '' OR w.namespace = $2) AND ($3 = '' OR w.kind = $3) AND ($4 = '' OR w.name LIKE $4)"
 	    " AND (cardinality($5::text[]) = 0 OR w.status = ANY ($5::text[])))"
 	    " SELECT json_build_object('data', (SELECT coalesce(json_agg(json_build_object(" WORKLOAD_ROW
 	    ") ORDER BY %s), '[]') FROM (SELECT * FROM m w ORDER BY %s LIMIT $6::bigint OFFSET $7::bigint) w),"
@@ -417,7 +447,7 @@ int hub_workload_list(PGconn *c, const hub_workload_query *q, char **json, char 
 	if (clusters == NULL || statuses == NULL) {
 		rv = fl_seterr(err, FL_ENOMEM, "out of memory");
 	} else {
-		const char *v[] = {clusters, q->ns, q->kind, q->name, statuses, limit, offset};
+		const char *v[] = {clusters, q->ns, q->kind, like, statuses, limit, offset};
 		rv = hub_sql_one_text(c, sql, 7, v, "list workloads", json, err);
 	}
 	free(clusters);

@@ -112,13 +112,23 @@ typedef struct hub_workload_query {
 	size_t n_clusters;
 	const char *ns;              /* namespace, exact */
 	const char *kind;            /* exact: Deployment, Job, ... */
-	const char *name;            /* substring of the workload name */
+	const char *name;            /* substring of the workload name, at most HUB_WORKLOAD_NAME_MAX bytes */
 	const char *const *statuses; /* any of these; n_statuses 0 = any */
 	size_t n_statuses;
 	hub_workload_order order;
 	bool desc; /* reverses the whole order */
 	int64_t limit, offset;
 } hub_workload_query;
+
+/* The longest name filter hub_workload_list and the Lens workload routes take (bytes; the API's parameters
+ * are at most HUB_PARAM_MAX = 256 bytes). */
+#define HUB_WORKLOAD_NAME_MAX 256
+
+/* The LIKE pattern that matches the names containing s: '%' + s with '%', '_' and '\' escaped by '\' (LIKE's
+ * default escape) + '%', so "w.name LIKE pattern" answers exactly strpos(w.name, s) > 0 and can use the
+ * trigram index (012_list_indexes.sql); "" when s is "" (no filter). Written to out (cap bytes; 2 x
+ * strlen(s) + 3 always fit). FL_OK, or FL_EINVAL when it does not fit (out is then ""). */
+int hub_workload_like(const char *s, char *out, size_t cap);
 
 /* One page of workloads: *json (malloc'd, caller frees) is the text {"data":[row,...],"total":N}, each
  * row {cluster_name uid kind api_version namespace name status gpu_request pods gpu_utilization
