@@ -235,3 +235,62 @@ int hub_api_cache_get(hub_api_cache *c, size_t i, int kind, hub_api_text_fn fn, 
 	*out = e;
 	return e != NULL ? FL_OK : FL_ENOMEM;
 }
+
+#define MANY_CHUNK 64 /* clusters hub_api_cache_get_many looks up per lock of the cache */
+
+/* hub_api_cache_get_many for at most MANY_CHUNK clusters: the retained texts under one lock, the others
+ * through hub_api_cache_get. FL_OK, or an error with the texts this call got released and out NULLed. */
+static int get_chunk(hub_api_cache *c, const size_t *idx, size_t n, int kind, hub_api_text_fn fn,
+                     const hub_api_text **out)
+{
+	hub_view_snap *snap[MANY_CHUNK];
+	for (size_t k = 0; k < n; k++)
+		snap[k] = hub_view_get(c->view, idx[k]);
+	pthread_mutex_lock(&c->mu);
+	for (size_t k = 0; k < n; k++) {
+		hub_api_text *e = c->slots[idx[k] * HUB_API_CACHE_KINDS + (size_t)kind].e;
+		out[k] = NULL;
+		if (e != NULL && e->snap == snap[k]) {
+			atomic_fetch_add(&e->refs, 1);
+			e->used = ++c->clock;
+			out[k] = e;
+		}
+	}
+	pthread_mutex_unlock(&c->mu);
+	int rv = FL_OK;
+	for (size_t k = 0; k < n; k++) {
+		hub_view_release(snap[k]);
+		if (out[k] == NULL && rv == FL_OK)
+			rv = hub_api_cache_get(c, idx[k], kind, fn, &out[k]);
+	}
+	if (rv != FL_OK)
+		for (size_t k = 0; k < n; k++) {
+			hub_api_cache_put(out[k]);
+			out[k] = NULL;
+		}
+	return rv;
+}
+
+int hub_api_cache_get_many(hub_api_cache *c, const size_t *idx, size_t n, int kind, hub_api_text_fn fn,
+                           const hub_api_text **out)
+{
+	for (size_t k = 0; k < n; k++) {
+		out[k] = NULL;
+		if (idx[k] >= c->n_clusters)
+			return FL_EINVAL;
+	}
+	if (kind < 0 || kind >= HUB_API_CACHE_KINDS)
+		return FL_EINVAL;
+	sweep(c);
+	for (size_t k = 0; k < n; k += MANY_CHUNK) {
+		int rv = get_chunk(c, idx + k, n - k < MANY_CHUNK ? n - k : MANY_CHUNK, kind, fn, out + k);
+		if (rv != FL_OK) {
+			for (size_t d = 0; d < k; d++) {
+				hub_api_cache_put(out[d]);
+				out[d] = NULL;
+			}
+			return rv;
+		}
+	}
+	return FL_OK;
+}

@@ -1,5 +1,5 @@
 /* hub_api_cache.h — per-cluster answer text of the view-backed list routes (the heat map's and GPU
- * allocation's rows), written once per cluster snapshot and handed to every request until the cluster's
+ * allocation's rows, a cluster's /v1/clusters item but for its status and ages), written once per cluster snapshot and handed to every request until the cluster's
  * snapshot changes.
  *
  * An entry holds a reference on the snapshot it was written from, so its key (the snapshot's address)
@@ -18,11 +18,11 @@
 #include "hub_json.h"
 #include "hub_view.h"
 
-#define HUB_API_CACHE_KINDS  2           /* answer kinds a cache holds per cluster (ids 0..KINDS-1) */
+#define HUB_API_CACHE_KINDS  3           /* answer kinds a cache holds per cluster (ids 0..KINDS-1) */
 #define HUB_API_CACHE_BUDGET (32u << 20) /* default: retained text of every entry together, bytes */
 
 /* Writes kind's text of snapshot s into j (which the caller set up) and, in *aux, a figure of the text
- * the route needs beside it (the heat map's widest node). FL_OK, or FL_ENOMEM (j failed). */
+ * the route needs beside it (the heat map's widest node, where /v1/clusters splits an item). FL_OK, or FL_ENOMEM (j failed). */
 typedef int (*hub_api_text_fn)(const hub_view_snap *s, hub_json *j, uint32_t *aux);
 
 /* One cluster's text of one kind, written from snap. Read-only for the caller; release it with
@@ -50,6 +50,13 @@ void hub_api_cache_free(hub_api_cache *c);
  * was written from that snapshot, else written now by fn (fn is the same for a kind on every call).
  * FL_OK and *out (release with hub_api_cache_put), or FL_ENOMEM. Thread-safe. */
 int hub_api_cache_get(hub_api_cache *c, size_t i, int kind, hub_api_text_fn fn, const hub_api_text **out);
+
+/* hub_api_cache_get for each of the n clusters idx[0..n-1] (indexes below the view's count) with one
+ * lock of the cache for the texts it retains: FL_OK and out[k] the text of cluster idx[k]'s current
+ * snapshot (release each with hub_api_cache_put), or FL_ENOMEM or FL_EINVAL with every out[k] NULL.
+ * Thread-safe. */
+int hub_api_cache_get_many(hub_api_cache *c, const size_t *idx, size_t n, int kind, hub_api_text_fn fn,
+                           const hub_api_text **out);
 
 /* The text fn writes for cluster i's current snapshot of view v, written now and retained by nothing (a
  * request without a cache). FL_OK and *out (release with hub_api_cache_put), FL_EINVAL (no cluster i) or

@@ -88,9 +88,15 @@ static int real17(double x, char *b)
 {
 	if (!(x >= 1e-3 && x < 9007199254740992.0))
 		return 0;
-	int e2;
-	uint64_t m = (uint64_t)ldexp(frexp(x, &e2), 53); /* exact: x = m / 2^q, 2^52 <= m < 2^53 */
-	int q = 53 - e2, E = (int)floor(log10(x));
+	uint64_t bits;
+	memcpy(&bits, &x, sizeof(bits)); /* x is normal: its biased exponent e, x = 1.fraction * 2^(e-1023) */
+	int e2 = (int)(bits >> 52) - 1022;
+	uint64_t m = (bits & ((UINT64_C(1) << 52) - 1)) | (UINT64_C(1) << 52); /* x = m / 2^q, 2^52 <= m < 2^53 */
+	int q = 53 - e2;
+	/* floor(log10(x)) or one less: 2^(e2-1) <= x < 2^e2, 78913 / 2^18 just under log10(2); the loop
+	 * below moves E when it is off */
+	int E = e2 - 1 >= 0 ? ((e2 - 1) * 78913) >> 18 : -((-(e2 - 1) * 78913 + (1 << 18) - 1) >> 18);
+	E = E < -3 ? -3 : E > 15 ? 15 : E;
 	if (q < 0 || q > 100)
 		return 0;
 	unsigned __int128 d = 0;
@@ -122,9 +128,11 @@ static int real17(double x, char *b)
 	if (d < pow10_u64[16] || d >= pow10_u64[17] || E < -4 || E >= 17)
 		return 0;
 	char dig[17];
-	uint64_t v = (uint64_t)d;
-	for (int k = 16; k >= 0; k--, v /= 10)
-		dig[k] = (char)('0' + v % 10);
+	uint32_t lo = (uint32_t)((uint64_t)d % 100000000u), hi = (uint32_t)((uint64_t)d / 100000000u);
+	for (int k = 16; k >= 9; k--, lo /= 10)
+		dig[k] = (char)('0' + lo % 10);
+	for (int k = 8; k >= 0; k--, hi /= 10)
+		dig[k] = (char)('0' + hi % 10);
 	int nd = 17;
 	while (nd > 0 && nd > E + 1 && dig[nd - 1] == '0')
 		nd--; /* trailing zeros of the fraction */
@@ -149,26 +157,26 @@ static int real17(double x, char *b)
 	return n;
 }
 
-/* x as jansson writes a real ("%.17g", a whole value gets ".0", the exponent loses its '+' and leading
- * zeros), or null when x is not finite (no figure). */
-static void put_real(hub_json *j, double x)
+/* x (finite) as jansson writes a real ("%.17g", a whole value gets ".0", the exponent loses its '+' and
+ * leading zeros) into b (at least REAL_TEXT bytes). The length, or 0 when it does not fit. */
+#define REAL_TEXT 48
+static size_t real_text(double x, char *b)
 {
-	if (!isfinite(x)) {
-		hub_json_mem(j, "null", 4);
-		return;
-	}
-	char b[48];
 	int n = x < 0 ? real17(-x, b + 1) : real17(x, b);
-	if (n > 0 && x < 0) {
-		b[0] = '-';
-		n++;
+	if (n > 0) { /* digits and maybe a point, no exponent */
+		if (x < 0) {
+			b[0] = '-';
+			n++;
+		}
+		if (memchr(b, '.', (size_t)n) == NULL) {
+			memcpy(b + n, ".0", 3);
+			n += 2;
+		}
+		return (size_t)n;
 	}
-	if (n == 0)
-		n = snprintf(b, sizeof(b), "%.17g", x);
-	if (n <= 0 || (size_t)n >= sizeof(b) - 2) {
-		j->failed = true;
-		return;
-	}
+	n = snprintf(b, REAL_TEXT, "%.17g", x);
+	if (n <= 0 || n >= REAL_TEXT - 2)
+		return 0;
 	if (strchr(b, '.') == NULL && strchr(b, 'e') == NULL) {
 		memcpy(b + n, ".0", 3);
 		n += 2;
@@ -186,7 +194,22 @@ static void put_real(hub_json *j, double x)
 			n -= (int)(end - start);
 		}
 	}
-	hub_json_mem(j, b, (size_t)n);
+	return (size_t)n;
+}
+
+/* x as jansson writes a real (real_text), or null when x is not finite (no figure). */
+static void put_real(hub_json *j, double x)
+{
+	if (!isfinite(x)) {
+		hub_json_mem(j, "null", 4);
+		return;
+	}
+	char b[REAL_TEXT];
+	size_t n = real_text(x, b);
+	if (n == 0)
+		j->failed = true;
+	else
+		hub_json_mem(j, b, n);
 }
 
 /* Writes ms (> 0) as fl_format_time does ("2026-01-02T03:04:05.678Z") into b (at least 25 bytes) without
@@ -203,30 +226,17 @@ static bool time_text(int64_t ms, char *b)
 	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
 	int d = (int)(doy - (153 * mp + 2) / 5 + 1), mo = (int)(mp < 10 ? mp + 3 : mp - 9);
 	int y = (int)(yoe + era * 400 + (mo <= 2));
-	const int f[7][2] = {{y, 4}, {mo, 2}, {d, 2}, {sod / 3600, 2}, {sod / 60 % 60, 2}, {sod % 60, 2}, {milli, 3}};
-	static const char sep[7] = "--T::.Z";
-	char *p = b;
-	for (int k = 0; k < 7; k++) {
-		for (int w = f[k][1] - 1, v = f[k][0]; w >= 0; w--, v /= 10)
-			p[w] = (char)('0' + v % 10);
-		p += f[k][1];
-		*p++ = sep[k];
-	}
-	*p = '\0';
+	/* two digits per pair of the format: century, year, month, day, hours, minutes, seconds, ms / 10 */
+	const int f[8] = {y / 100, y % 100, mo, d, sod / 3600, sod / 60 % 60, sod % 60, milli / 10};
+	static const char at[8] = {0, 2, 5, 8, 11, 14, 17, 20};
+	static const char digits2[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	                              "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	                              "8081828384858687888990919293949596979899";
+	memcpy(b, "0000-00-00T00:00:00.000Z", 25);
+	for (int k = 0; k < 8; k++)
+		memcpy(b + at[(size_t)k], digits2 + 2 * f[k], 2);
+	b[22] = (char)('0' + milli % 10);
 	return true;
-}
-
-/* A time as fl_format_time writes it, or null when ms <= 0. */
-static void put_time(hub_json *j, int64_t ms)
-{
-	if (ms <= 0) {
-		hub_json_mem(j, "null", 4);
-		return;
-	}
-	char buf[40];
-	if (!time_text(ms, buf))
-		fl_format_time(ms, buf, sizeof(buf));
-	put_str(j, buf);
 }
 
 /* A cluster's labels as hub_config_labels_json dumps them: keys in order of first appearance, each with
@@ -254,20 +264,6 @@ static void put_labels(hub_json *j, const hub_cluster_conf *c)
 		put_str(j, c->labels[last].value);
 	}
 	hub_json_mem(j, "}", 1);
-}
-
-/* Sends j's text (HUB_API_OK_HEAD, the data, then the envelope's closing brace added here) as the 200
- * answer, or 500 when the writer failed. Returns the status. */
-static int send_json(hub_req *r, hub_json *j)
-{
-	hub_json_mem(j, "}", 1);
-	size_t len = 0;
-	char *text = hub_json_take(j, &len);
-	if (text == NULL)
-		return hub_api_error(r, 500, "out of memory");
-	int rv = hub_api_ok_text(r, text, len);
-	free(text);
-	return rv;
 }
 
 /* Appends item (stolen) to arr; on failure frees arr and returns NULL. */
@@ -372,24 +368,19 @@ static void put_overview(hub_json *j, const hub_view_snap *s)
 	free(text);
 }
 
-/* One /v1/clusters item: cluster i of snapshot s at now. */
-static void put_cluster(hub_req *r, hub_json *j, size_t i, const hub_view_snap *s, int64_t now)
+enum { TEXT_CLUSTER = 2 }; /* the hub_api_cache kind of /v1/clusters items (the others: heat map rows) */
+
+/* hub_api_text_fn of /v1/clusters: snapshot s's item but for what depends on the time of the request:
+ * {"name":…,"labels":…,"status":  (*aux bytes), then the text after lastFrameAgeSeconds's value:
+ * ,"k8sVersion":…,"spokeVersion":…,"overview":…} */
+static int cluster_text(const hub_view_snap *s, hub_json *j, uint32_t *aux)
 {
-	hub_view *v = r->api->view;
-	int64_t last = hub_view_last_frame_ms(v, i);
 	hub_json_raw(j, "{\"name\":");
 	put_str(j, s->name);
 	hub_json_raw(j, ",\"labels\":");
-	put_labels(j, hub_view_conf(v, i));
+	put_labels(j, hub_view_conf(s->view, s->cluster));
 	hub_json_raw(j, ",\"status\":");
-	put_str(j, status_of(r, i, now));
-	hub_json_raw(j, ",\"lastFrameAt\":");
-	put_time(j, last);
-	hub_json_raw(j, ",\"lastFrameAgeSeconds\":");
-	if (last > 0)
-		put_real(j, (double)(now - last) / 1000.0);
-	else
-		hub_json_mem(j, "null", 4);
+	*aux = (uint32_t)j->len;
 	const char *k8s = s->has_facts ? s->facts.k8s_version : "", *spoke = s->has_facts ? s->facts.spoke_version : "";
 	hub_json_raw(j, ",\"k8sVersion\":");
 	if (k8s[0] != '\0')
@@ -407,10 +398,84 @@ static void put_cluster(hub_req *r, hub_json *j, size_t i, const hub_view_snap *
 	else
 		hub_json_mem(j, "null", 4);
 	hub_json_mem(j, "}", 1);
+	return j->failed ? FL_ENOMEM : FL_OK;
 }
 
-/* Written per request, straight from the snapshots: the overview part is the snapshot's pre-written text,
- * the rest is short (status and ages depend on the time of the request). */
+#define ITEM_NOW_MAX 192 /* bytes an item's status, lastFrameAt and lastFrameAgeSeconds take at most */
+
+/* Writes into p (ITEM_NOW_MAX bytes) what item i says at now: the status value, then lastFrameAt and
+ * lastFrameAgeSeconds with their keys. The length, or 0 when a figure cannot be written. */
+static size_t item_now(hub_req *r, size_t i, int64_t now, char *p)
+{
+	static const char k_at[] = ",\"lastFrameAt\":", k_age[] = ",\"lastFrameAgeSeconds\":";
+	int64_t last = hub_view_last_frame_ms(r->api->view, i);
+	const char *status = status_of(r, i, now);
+	char t[40], age[REAL_TEXT];
+	size_t n_status = strlen(status), n_t = 4, n_age = 4;
+	memcpy(t, "null", 4);
+	memcpy(age, "null", 4);
+	if (last > 0) {
+		if (!time_text(last, t + 1))
+			fl_format_time(last, t + 1, sizeof(t) - 2);
+		n_t = strlen(t + 1) + 2;
+		t[0] = t[n_t - 1] = '"';
+		if ((n_age = real_text((double)(now - last) / 1000.0, age)) == 0)
+			return 0;
+	}
+	size_t n = n_status + 2 + sizeof(k_at) - 1 + n_t + sizeof(k_age) - 1 + n_age;
+	if (n > ITEM_NOW_MAX)
+		return 0;
+	char *q = p;
+	*q++ = '"';
+	memcpy(q, status, n_status);
+	q += n_status;
+	*q++ = '"';
+	memcpy(q, k_at, sizeof(k_at) - 1);
+	q += sizeof(k_at) - 1;
+	memcpy(q, t, n_t);
+	q += n_t;
+	memcpy(q, k_age, sizeof(k_age) - 1);
+	q += sizeof(k_age) - 1;
+	memcpy(q, age, n_age);
+	return n;
+}
+
+/* The /v1/clusters answer for the n clusters idx (config order) from their texts: HUB_API_OK_HEAD, each
+ * item (text, then item_now, then the text's rest), the envelope's close. Returns the status sent. */
+static int send_clusters(hub_req *r, const size_t *idx, const hub_api_text **texts, size_t n, int64_t now)
+{
+	size_t cap = sizeof(HUB_API_OK_HEAD) + 4, len = 0;
+	for (size_t k = 0; k < n; k++)
+		cap += texts[k]->len + 1 + ITEM_NOW_MAX;
+	char *text = cap <= HUB_API_MAX_ANSWER ? malloc(cap) : NULL;
+	if (text == NULL)
+		return hub_api_error(r, 500, "out of memory");
+	memcpy(text, HUB_API_OK_HEAD "[", sizeof(HUB_API_OK_HEAD));
+	len = sizeof(HUB_API_OK_HEAD);
+	for (size_t k = 0; k < n; k++) {
+		const hub_api_text *t = texts[k];
+		if (k > 0)
+			text[len++] = ',';
+		memcpy(text + len, t->text, t->aux);
+		len += t->aux;
+		size_t m = item_now(r, idx[k], now, text + len);
+		if (m == 0) {
+			free(text);
+			return hub_api_error(r, 500, "a cluster's figures could not be written");
+		}
+		len += m;
+		memcpy(text + len, t->text + t->aux, t->len - t->aux);
+		len += t->len - t->aux;
+	}
+	memcpy(text + len, "]}", 2);
+	len += 2;
+	int rv = hub_api_ok_text(r, text, len);
+	free(text);
+	return rv;
+}
+
+/* Each cluster's item is its text per snapshot (hub_api_cache; name, labels, versions and the snapshot's
+ * pre-written overview) around what depends on the time of the request (status and ages). */
 int hub_api_v1_clusters(hub_req *r)
 {
 	hub_view *v = r->api->view;
@@ -418,25 +483,32 @@ int hub_api_v1_clusters(hub_req *r)
 	int rv = hub_api_cluster_set(r, true, &set);
 	if (rv != 0)
 		return rv;
-	int64_t now = fl_now_ms();
-	hub_json j;
-	hub_json_init(&j, HUB_API_MAX_ANSWER);
-	hub_json_reserve(&j, sizeof(HUB_API_OK_HEAD) + 1024 * hub_view_count(v));
-	hub_json_raw(&j, HUB_API_OK_HEAD "[");
-	bool first = true;
-	for (size_t i = 0; !j.failed && i < hub_view_count(v); i++) {
-		if (!set[i])
-			continue;
-		if (!first)
-			hub_json_mem(&j, ",", 1);
-		first = false;
-		hub_view_snap *s = hub_view_get(v, i);
-		put_cluster(r, &j, i, s, now);
-		hub_view_release(s);
+	size_t count = hub_view_count(v), n = 0;
+	size_t *idx = malloc((count + 1) * sizeof(*idx));
+	const hub_api_text **texts = calloc(count + 1, sizeof(*texts));
+	if (idx == NULL || texts == NULL) {
+		free(set);
+		free(idx);
+		free(texts);
+		return hub_api_error(r, 500, "out of memory");
 	}
+	for (size_t i = 0; i < count; i++)
+		if (set[i])
+			idx[n++] = i;
 	free(set);
-	hub_json_mem(&j, "]", 1);
-	return send_json(r, &j);
+	int got = FL_OK;
+	if (r->api->cache != NULL)
+		got = hub_api_cache_get_many(r->api->cache, idx, n, TEXT_CLUSTER, cluster_text, texts);
+	else
+		for (size_t k = 0; got == FL_OK && k < n; k++)
+			got = hub_api_text_write(v, idx[k], cluster_text, &texts[k]);
+	int64_t now = fl_now_ms();
+	rv = got == FL_OK ? send_clusters(r, idx, texts, n, now) : hub_api_error(r, 500, "out of memory");
+	for (size_t k = 0; k < n; k++)
+		hub_api_cache_put(texts[k]);
+	free(texts);
+	free(idx);
+	return rv;
 }
 
 int hub_api_v1_overview(hub_req *r)
