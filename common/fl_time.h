@@ -5,6 +5,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The latest time the hub stores or shows, 9999-12-31T23:59:59.999Z in ms since the epoch: what PostgreSQL's
+ * timestamptz and RFC 3339 years of four digits hold. */
+#define FL_MAX_TIME_MS 253402300799999LL
+
 /* Milliseconds since the Unix epoch (CLOCK_REALTIME). */
 int64_t fl_now_ms(void);
 

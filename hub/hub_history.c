@@ -128,13 +128,6 @@ static void copy_gpu_array(copy_out *o, const fl_proto_gpu *const *g, size_t n, 
 	copy_str(o, "}");
 }
 
-static int cmp_gpu_key(const void *a, const void *b)
-{
-	const fl_proto_gpu *x = *(const fl_proto_gpu *const *)a, *y = *(const fl_proto_gpu *const *)b;
-	int c = strcmp(x->node, y->node);
-	return c != 0 ? c : (x->gpu_id > y->gpu_id) - (x->gpu_id < y->gpu_id);
-}
-
 /* The first of gpus[0..n) (sorted by node, gpu_id) that belongs to node, or n. */
 static size_t first_gpu_of(const fl_proto_gpu *const *gpus, size_t n, const char *node)
 {
@@ -147,25 +140,6 @@ static size_t first_gpu_of(const fl_proto_gpu *const *gpus, size_t n, const char
 			hi = mid;
 	}
 	return lo;
-}
-
-/* Every number a sample row holds is finite and its counts fit int: what COPY would refuse otherwise. */
-static int check_samples(const fl_proto_frame *f, char err[FL_ERR_LEN])
-{
-	for (uint32_t i = 0; i < f->n_nodes; i++) {
-		const fl_proto_node *n = &f->nodes[i];
-		if ((n->has_utilization && !isfinite(n->gpu_utilization)) || n->gpu_count < 0 ||
-		    n->gpu_count > INT32_MAX || n->gpu_allocation < 0 || n->gpu_allocation > INT32_MAX)
-			return fl_seterr(err, FL_EINVAL, "node '%.200s': a figure is not finite or a count is out of range",
-			                 n->name);
-	}
-	for (uint32_t i = 0; i < f->n_gpus; i++) {
-		const fl_proto_gpu *g = &f->gpus[i];
-		if ((g->has_utilization && !isfinite(g->utilization)) || !isfinite(g->temperature) || !isfinite(g->power))
-			return fl_seterr(err, FL_EINVAL, "GPU %d of node '%.200s': a figure is not finite", (int)g->gpu_id,
-			                 g->node);
-	}
-	return FL_OK;
 }
 
 /* The COPY rows of f into o: one per node, its GPUs found in gpus (n, sorted by node and gpu_id). */
@@ -237,31 +211,19 @@ static int copy_send(PGconn *c, const fl_proto_frame *f, const fl_proto_gpu *con
 	return rv;
 }
 
-int hub_history_append(PGconn *c, const fl_proto_frame *f, int64_t *rows, char err[FL_ERR_LEN])
+int hub_history_append(PGconn *c, const fl_proto_frame *f, const fl_proto_gpu *const *gpus, int64_t *rows,
+                       char err[FL_ERR_LEN])
 {
 	*rows = 0;
 	if (f->n_nodes == 0)
 		return FL_OK;
-	if (f->env.sent_at_ms < 0 || f->env.sent_at_ms > 253402300799999LL)
-		return fl_seterr(err, FL_EINVAL, "samples: sent_at %" PRId64 " ms is out of range", f->env.sent_at_ms);
-	int rv = check_samples(f, err);
-	if (rv != FL_OK)
-		return rv;
-	const fl_proto_gpu **gpus = malloc(((size_t)f->n_gpus + 1) * sizeof(*gpus));
-	if (gpus == NULL)
-		return fl_seterr(err, FL_ENOMEM, "samples: out of memory");
-	for (uint32_t k = 0; k < f->n_gpus; k++)
-		gpus[k] = &f->gpus[k];
-	qsort(gpus, f->n_gpus, sizeof(*gpus), cmp_gpu_key);
 	time_t t = (time_t)(f->env.sent_at_ms / 1000);
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	char stamp[48];
 	snprintf(stamp, sizeof(stamp), "%04d-%02d-%02d %02d:%02d:%02d.%03d+00", tm.tm_year + 1900, tm.tm_mon + 1,
 	         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(f->env.sent_at_ms % 1000));
-	rv = copy_send(c, f, gpus, stamp, rows, err);
-	free(gpus);
-	return rv;
+	return copy_send(c, f, gpus, stamp, rows, err);
 }
 
 /* "YYYYMMDD" and "YYYY-MM-DD" of the UTC day holding ms (years 1970..9999: the hub's clock). */

@@ -28,10 +28,12 @@
  * COPY FROM STDIN (text format, sent in 64 KiB pieces): one row per node of f->nodes at f's sent_at, with
  * its gpu_utilization (NULL without a figure), gpu_count, gpu_allocation, and one array element per GPU of
  * f->gpus on that node, ordered by gpu_id (gpu_ids, gpu_utilizations with NULL for no figure,
- * gpu_temperatures, gpu_powers). f is borrowed; node names must be unique (hub_store checks). *rows: rows
- * appended. FL_OK, FL_EINVAL (a figure not finite, a count beyond int, sent_at out of range: nothing sent),
- * FL_ENOMEM or FL_EDB (the COPY failed: the transaction is aborted, the caller rolls back). */
-int hub_history_append(PGconn *c, const fl_proto_frame *f, int64_t *rows, char err[FL_ERR_LEN]);
+ * gpu_temperatures, gpu_powers). gpus: f's n_gpus GPUs sorted by (node, gpu_id), as hub_store sorts them.
+ * f and gpus are borrowed and already checked by hub_store before its transaction: unique node names,
+ * sent_at in 1970..9999, counts that fit int, finite figures. *rows: rows appended. FL_OK, FL_ENOMEM or
+ * FL_EDB (the COPY failed: the transaction is aborted, the caller rolls back). */
+int hub_history_append(PGconn *c, const fl_proto_frame *f, const fl_proto_gpu *const *gpus, int64_t *rows,
+                       char err[FL_ERR_LEN]);
 
 /* Partition upkeep at now_ms, under an advisory lock (key 2) so hubs take turns, for node_utilization_history,
  * workload_utilization_history and cluster_sample_history alike: creates the UTC day partitions TABLE_YYYYMMDD for

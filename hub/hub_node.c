@@ -9,9 +9,9 @@
 
 #include <jansson.h>
 
+#include "fl_time.h"
 #include "hub_sql.h"
 
-#define MAX_TIME_MS 253402300799999LL /* 9999-12-31: what timestamptz and the API can show */
 
 /* --- checking and turning the frame into jsonb parameters -------------------------------------------- */
 
@@ -64,7 +64,7 @@ static int check_frame(const fl_proto_frame *f, char err[FL_ERR_LEN])
 			rv = fl_seterr(err, FL_EINVAL, "rdma: device \"%.64s\" is listed twice", names[i]);
 	for (uint32_t i = 0; i < f->n_jobs && rv == FL_OK; i++) {
 		jobs[i] = (job_key){f->jobs[i].pid, f->jobs[i].started_ms};
-		if (f->jobs[i].started_ms < 0 || f->jobs[i].started_ms > MAX_TIME_MS)
+		if (f->jobs[i].started_ms < 0 || f->jobs[i].started_ms > FL_MAX_TIME_MS)
 			rv = fl_seterr(err, FL_EINVAL,
 			               "jobs[%" PRIu32 "].started: %" PRId64 " is not a time in 1970..9999", i,
 			               f->jobs[i].started_ms);

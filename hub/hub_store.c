@@ -929,14 +929,12 @@ static int write_cluster_sample(hub_store *s, const fl_proto_frame *f, char ov[2
 	return cmd(s, "cluster sample", SQL_CLUSTER_SAMPLE, 6, sv, err);
 }
 
-/* sent_at must fit PostgreSQL's timestamptz and mean something: 1970 .. 9999. */
-#define HUB_MAX_SENT_MS 253402300799999LL
-
 /* Issue 13: one sample row per node the frame carries, appended to node_utilization_history at its sent_at
  * in the frame's transaction (one COPY). */
-static int write_samples(hub_store *s, const fl_proto_frame *f, hub_write_result *res, char err[FL_ERR_LEN])
+static int write_samples(hub_store *s, const fl_proto_frame *f, const sorted_rows *x, hub_write_result *res,
+                         char err[FL_ERR_LEN])
 {
-	int rv = hub_history_append(s->conn, f, &res->sample_rows, err);
+	int rv = hub_history_append(s->conn, f, x->gpus, &res->sample_rows, err);
 	if (rv != FL_OK)
 		hub_metrics_add(HUB_M_DB_ERRORS, 1);
 	return rv;
@@ -994,7 +992,7 @@ static int write_new(hub_store *s, const fl_proto_frame *f, int64_t recv_ms, con
 		return rv;
 	hub_workload_counts wc;
 	if (rows && ((rv = write_rows(s, f, fr, ov, ver, seq, res, err)) != FL_OK ||
-	             (rv = write_samples(s, f, res, err)) != FL_OK ||
+	             (rv = write_samples(s, f, x, res, err)) != FL_OK ||
 	             (rv = hub_workload_write(s->conn, f, wl, ver, seq, &wc, err)) != FL_OK ||
 	             (rv = write_cluster_sample(s, f, ov, ver, err)) != FL_OK))
 		return rv;
@@ -1067,7 +1065,7 @@ int hub_store_write_frame(hub_store *s, const fl_proto_frame *f, int64_t recv_ms
 	res->rows_gen = -1;
 	if (f->env.seq > (uint64_t)INT64_MAX)
 		return fl_seterr(err, FL_EINVAL, "seq %" PRIu64 " is out of range", f->env.seq);
-	if (f->env.sent_at_ms < 0 || f->env.sent_at_ms > HUB_MAX_SENT_MS)
+	if (f->env.sent_at_ms < 0 || f->env.sent_at_ms > FL_MAX_TIME_MS) /* 1970 .. 9999 */
 		return fl_seterr(err, FL_EINVAL, "sent_at %" PRId64 " ms is out of range", f->env.sent_at_ms);
 	bool rows = f->env.kind == FL_FRAME_FULL || f->env.kind == FL_FRAME_DELTA;
 	sorted_rows x = {NULL, NULL};

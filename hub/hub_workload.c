@@ -9,10 +9,10 @@
 
 #include <jansson.h>
 
+#include "fl_time.h"
 #include "hub_sql.h"
 
 /* Times must fit PostgreSQL's timestamptz and mean something: 1970 .. 9999 (as hub_store's sent_at). */
-#define MAX_TIME_MS 253402300799999LL
 
 const char *const hub_workload_order_names[HUB_WL_ORDER_COUNT] = {
     "cluster_name", "name", "namespace", "kind", "status", "gpu_request", "gpu_utilization", "created_at", "ended_at"};
@@ -26,7 +26,7 @@ static int cmp_str(const void *a, const void *b)
 
 static bool time_ok(int64_t ms)
 {
-	return ms >= 0 && ms <= MAX_TIME_MS;
+	return ms >= 0 && ms <= FL_MAX_TIME_MS;
 }
 
 /* key: string (0), or -1 when s is not UTF-8 or memory ran out. */
