@@ -121,49 +121,6 @@ static uint64_t mix(uint64_t a, uint64_t b, uint64_t c)
 	return x ^ (x >> 31);
 }
 
-/* The overview of f's nodes by the spoke's rules (spoke/spoke_overview.c): GPU nodes counted, faulty ones
- * apart, allocation over the healthy ones, utilization over the GPUs that report one. */
-static void overview_from_nodes(fl_proto_frame *f)
-{
-	fl_proto_overview *o = &f->overview;
-	fl_proto_overview keep = *o;
-	memset(o, 0, sizeof(*o));
-	o->total_space = keep.total_space; /* the storage and RDMA figures are not about nodes: kept */
-	o->used_space = keep.used_space;
-	o->usage_percentage = keep.usage_percentage;
-	double util = 0;
-	uint64_t util_n = 0;
-	for (uint32_t k = 0; k < f->n_gpus; k++)
-		if (f->gpus[k].has_utilization) {
-			util += f->gpus[k].utilization;
-			util_n++;
-		}
-	for (uint32_t i = 0; i < f->n_nodes; i++) {
-		const fl_proto_node *n = &f->nodes[i];
-		if (n->gpu_count <= 0)
-			continue;
-		o->total_nodes++;
-		if (n->faulty) {
-			o->faulty_nodes++;
-			continue;
-		}
-		o->healthy_nodes++;
-		o->gpus_allocatable += n->gpu_count;
-		o->gpus_allocated += n->gpu_allocation;
-		if (n->gpu_allocation >= n->gpu_count)
-			o->busy_nodes++;
-		else if (n->gpu_allocation == 0)
-			o->fully_idle_nodes++;
-		else
-			o->partially_idle_nodes++;
-	}
-	o->allocation_rate =
-	    o->gpus_allocatable > 0 ? 100.0 * (double)o->gpus_allocated / (double)o->gpus_allocatable : 0.0;
-	o->utilization = util_n > 0 ? util / (double)util_n : 0.0;
-	if (util_n == 0)
-		o->unknown |= FL_OV_UTILIZATION;
-}
-
 /* Reworks the synthetic frame of cluster c (cycle salt) as --variety describes. Node i's GPUs are
  * f->gpus[i * g .. i * g + g - 1] (fl_synth_frame's layout); names, statuses and products depend on c and
  * i only, allocation and utilization on the salt too. */
@@ -195,7 +152,7 @@ static void vary(fl_proto_frame *f, uint32_t c, uint32_t salt)
 		n->has_utilization = has_util;
 		n->gpu_utilization = has_util ? sum / (double)n->gpu_count : 0;
 	}
-	overview_from_nodes(f);
+	fl_synth_overview(f);
 }
 
 /* Encodes spoke s's next frame: a full frame of every node, or a delta of changed_pct % of them with the

@@ -4,12 +4,58 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+void fl_synth_overview(fl_proto_frame *f)
+{
+	fl_proto_overview *o = &f->overview;
+	fl_proto_overview keep = *o;
+	memset(o, 0, sizeof(*o));
+	o->total_space = keep.total_space; /* the storage and network figures are not about nodes: kept */
+	o->used_space = keep.used_space;
+	o->usage_percentage = keep.usage_percentage;
+	o->total_inodes = keep.total_inodes;
+	o->used_inodes = keep.used_inodes;
+	o->inodes_usage_percentage = keep.inodes_usage_percentage;
+	o->read_bandwidth = keep.read_bandwidth;
+	o->write_bandwidth = keep.write_bandwidth;
+	o->total_tx = keep.total_tx;
+	o->total_rx = keep.total_rx;
+	double util = 0;
+	uint64_t util_n = 0;
+	for (uint32_t k = 0; k < f->n_gpus; k++)
+		if (f->gpus[k].has_utilization) {
+			util += f->gpus[k].utilization;
+			util_n++;
+		}
+	for (uint32_t i = 0; i < f->n_nodes; i++) {
+		const fl_proto_node *n = &f->nodes[i];
+		if (n->gpu_count <= 0)
+			continue;
+		o->total_nodes++;
+		if (n->faulty) {
+			o->faulty_nodes++;
+			continue;
+		}
+		o->healthy_nodes++;
+		o->gpus_allocatable += n->gpu_count;
+		o->gpus_allocated += n->gpu_allocation;
+		if (n->gpu_allocation >= n->gpu_count)
+			o->busy_nodes++;
+		else if (n->gpu_allocation == 0)
+			o->fully_idle_nodes++;
+		else
+			o->partially_idle_nodes++;
+	}
+	o->allocation_rate =
+	    o->gpus_allocatable > 0 ? 100.0 * (double)o->gpus_allocated / (double)o->gpus_allocatable : 0.0;
+	o->utilization = util_n > 0 ? util / (double)util_n : 0.0;
+	if (f->n_gpus > 0 && util_n == 0)
+		o->unknown |= FL_OV_UTILIZATION;
+}
 
 int fl_synth_frame(fl_proto_frame *f, uint32_t k, uint32_t g, uint32_t salt)
 {
-	fl_proto_overview *o = &f->overview;
-	double util_sum = 0;
-
 	f->nodes = k > 0 ? calloc(k, sizeof(*f->nodes)) : NULL;
 	f->gpus = k * g > 0 ? calloc((size_t)k * g, sizeof(*f->gpus)) : NULL;
 	if ((k > 0 && f->nodes == NULL) || (k * g > 0 && f->gpus == NULL)) {
@@ -52,22 +98,7 @@ int fl_synth_frame(fl_proto_frame *f, uint32_t k, uint32_t g, uint32_t salt)
 		}
 		n->has_utilization = g > 0;
 		n->gpu_utilization = g > 0 ? node_util / g : 0;
-		util_sum += node_util;
-		if (g > 0) {
-			o->total_nodes++;
-			o->gpus_allocatable += g;
-			o->gpus_allocated += n->gpu_allocation;
-			if (n->gpu_allocation == 0) {
-				o->fully_idle_nodes++;
-			} else if (n->gpu_allocation >= (int64_t)g) {
-				o->busy_nodes++;
-			} else {
-				o->partially_idle_nodes++;
-			}
-		}
 	}
-	o->healthy_nodes = o->total_nodes;
-	o->allocation_rate = o->gpus_allocatable > 0 ? 100.0 * o->gpus_allocated / o->gpus_allocatable : 0;
-	o->utilization = f->n_gpus > 0 ? util_sum / f->n_gpus : 0;
+	fl_synth_overview(f);
 	return FL_OK;
 }

@@ -14,4 +14,10 @@
  * overview is what those imply. FL_OK or FL_ENOMEM. */
 int fl_synth_frame(fl_proto_frame *f, uint32_t k, uint32_t g, uint32_t salt);
 
+/* Recomputes f's overview from its nodes and GPUs by the spoke's overview rules (spoke/spoke_overview.c),
+ * for frames whose nodes a tool reworked: GPU nodes counted, faulty ones apart, allocation over the healthy
+ * ones, utilization the mean over the GPUs that report one (unknown when GPUs exist but none does). The
+ * storage and network figures are not about nodes and are kept. */
+void fl_synth_overview(fl_proto_frame *f);
+
 #endif
