@@ -115,7 +115,8 @@ static const char *const products[][2] = {
 /* A 64-bit mix of a, b and c (splitmix64's finalizer over their combination). */
 static uint64_t mix(uint64_t a, uint64_t b, uint64_t c)
 {
-	uint64_t x = a * 0x9E3779B97F4A7C15ull ^ (b + 0x632BE59BD9B4E019ull) * 0xBF58476D1CE4E5B9ull ^ (c << 32 | c >> 32);
+	uint64_t x =
+	    a * 0x9E3779B97F4A7C15ull ^ (b + 0x632BE59BD9B4E019ull) * 0xBF58476D1CE4E5B9ull ^ (c << 32 | c >> 32);
 	x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
 	x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
 	return x ^ (x >> 31);
@@ -321,8 +322,8 @@ static int steady(void)
 		       "\"offered_node_rows_per_s\":%.0f,"
 		       "\"p50_ms\":%.1f,\"p99_ms\":%.1f,\"max_ms\":%.1f,\"frame_bytes\":%zu}\n",
 		       n, g.cycles, g.interval_ms, g.changed_pct, node_rows, node_rows * g.gpus, secs,
-		       (double)node_rows / secs, (double)node_rows * 1000.0 / ((double)g.cycles * (double)g.interval_ms),
-		       lat[(n - 1) / 2] * 1000,
+		       (double)node_rows / secs,
+		       (double)node_rows * 1000.0 / ((double)g.cycles * (double)g.interval_ms), lat[(n - 1) / 2] * 1000,
 		       lat[(size_t)floor(0.99 * (double)(n - 1))] * 1000, lat[n - 1] * 1000, g.spokes[0].len);
 		fflush(stdout);
 	}

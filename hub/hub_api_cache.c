@@ -8,7 +8,7 @@
 
 #include "fl_time.h"
 
-#define SWEEP_EVERY_MS 1000 /* how often a lookup drops the entries of superseded snapshots */
+#define SWEEP_EVERY_MS 1000              /* how often a lookup drops the entries of superseded snapshots */
 #define MAX_TEXT       ((size_t)1 << 30) /* one cluster's text of one kind */
 
 typedef struct slot {

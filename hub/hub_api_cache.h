@@ -1,6 +1,6 @@
 /* hub_api_cache.h — per-cluster answer text of the view-backed list routes (the heat map's and GPU
- * allocation's rows, a cluster's /v1/clusters item but for its status and ages), written once per cluster snapshot and handed to every request until the cluster's
- * snapshot changes.
+ * allocation's rows, a cluster's /v1/clusters item but for its status and ages), written once per cluster snapshot and
+ * handed to every request until the cluster's snapshot changes.
  *
  * An entry holds a reference on the snapshot it was written from, so its key (the snapshot's address)
  * cannot be reused while it lives; it is replaced when a request sees a newer snapshot, and every lookup
@@ -22,7 +22,8 @@
 #define HUB_API_CACHE_BUDGET (32u << 20) /* default: retained text of every entry together, bytes */
 
 /* Writes kind's text of snapshot s into j (which the caller set up) and, in *aux, a figure of the text
- * the route needs beside it (the heat map's widest node, where /v1/clusters splits an item). FL_OK, or FL_ENOMEM (j failed). */
+ * the route needs beside it (the heat map's widest node, where /v1/clusters splits an item). FL_OK, or FL_ENOMEM (j
+ * failed). */
 typedef int (*hub_api_text_fn)(const hub_view_snap *s, hub_json *j, uint32_t *aux);
 
 /* One cluster's text of one kind, written from snap. Read-only for the caller; release it with

@@ -17,11 +17,12 @@
 
 struct hub_api {
 	struct mg_context *ctx;
-	const hub_config *cfg;     /* borrowed */
-	hub_registry *reg;         /* borrowed */
-	hub_view *view;            /* borrowed */
-	hub_auth *auth;            /* owned */
-	hub_api_cache *cache;      /* owned: per-snapshot answer text (heat map and GPU allocation rows, /v1/clusters items) */
+	const hub_config *cfg; /* borrowed */
+	hub_registry *reg;     /* borrowed */
+	hub_view *view;        /* borrowed */
+	hub_auth *auth;        /* owned */
+	hub_api_cache
+	    *cache; /* owned: per-snapshot answer text (heat map and GPU allocation rows, /v1/clusters items) */
 	const json_t *migrations;  /* borrowed */
 	_Atomic int64_t db_log_ms; /* last time a database failure was logged (rate limit) */
 	char listen[HUB_URL_LEN];  /* what civetweb listens on (loopback when no tokens) */

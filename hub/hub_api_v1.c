@@ -114,8 +114,8 @@ static int real17(double x, char *b)
 			continue;
 		}
 		if (q > 0) {
-			unsigned __int128 rem = prod & ((((unsigned __int128)1) << q) - 1), half = ((unsigned __int128)1)
-			                                                                             << (q - 1);
+			unsigned __int128 rem = prod & ((((unsigned __int128)1) << q) - 1),
+			                  half = ((unsigned __int128)1) << (q - 1);
 			if (rem > half || (rem == half && (d & 1) != 0))
 				d++;
 		}
@@ -704,8 +704,8 @@ static int allocation_rows(const hub_view_snap *s, hub_json *j, uint32_t *aux)
 
 /* The rows of kind for the clusters the request covers, in cluster name order, as one 200 answer:
  * HUB_API_OK_HEAD, head, the rows comma-joined, "]", tail and the envelope's closing brace; head and tail
- * are formats of one unsigned argument: the largest aux of those clusters' texts. Each cluster's rows come from the text
- * cache, written once per snapshot. Returns the status sent. */
+ * are formats of one unsigned argument: the largest aux of those clusters' texts. Each cluster's rows come from the
+ * text cache, written once per snapshot. Returns the status sent. */
 static int send_rows(hub_req *r, int kind, hub_api_text_fn fn, const char *head, const char *tail)
 {
 	hub_view *v = r->api->view;

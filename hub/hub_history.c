@@ -122,7 +122,10 @@ static void copy_gpu_array(copy_out *o, const fl_proto_gpu *const *g, size_t n, 
 		if (fig == FIG_ID)
 			copy_int(o, g[k]->gpu_id);
 		else
-			copy_real(o, fig == FIG_UTIL ? g[k]->utilization : fig == FIG_TEMP ? g[k]->temperature : g[k]->power,
+			copy_real(o,
+			          fig == FIG_UTIL   ? g[k]->utilization
+			          : fig == FIG_TEMP ? g[k]->temperature
+			                            : g[k]->power,
 			          fig != FIG_UTIL || g[k]->has_utilization, true);
 	}
 	copy_str(o, "}");

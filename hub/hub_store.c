@@ -529,8 +529,8 @@ static int gpus_json(const sorted_rows *x, uint32_t n, const hub_view_snap *view
 		if (o == NULL || put_str(o, "node_name", g->node) || put_int(o, "gpu_id", g->gpu_id) ||
 		    put_str(o, "gpu_model", g->gpu_model) || put_int(o, "memory", g->memory_mib) ||
 		    put_str(o, "serial", g->serial) || put_int(o, "numa", g->numa) || json_array_append(arr, o))
-			rv = fl_seterr(err, FL_EINVAL, "GPU %d of node '%.200s': a text field is not UTF-8", (int)g->gpu_id,
-			               g->node);
+			rv = fl_seterr(err, FL_EINVAL, "GPU %d of node '%.200s': a text field is not UTF-8",
+			               (int)g->gpu_id, g->node);
 		json_decref(o);
 	}
 	if (rv == FL_OK && (*out = json_dumps(arr, JSON_COMPACT)) == NULL)
@@ -541,8 +541,7 @@ static int gpus_json(const sorted_rows *x, uint32_t n, const hub_view_snap *view
 
 /* A full frame's keys: *names the JSON array of its node names, *gpus that of its GPUs' {node_name,
  * gpu_id}; what its clean-up keeps. */
-static int listed_json(const sorted_rows *x, const fl_proto_frame *f, char **names, char **gpus,
-                       char err[FL_ERR_LEN])
+static int listed_json(const sorted_rows *x, const fl_proto_frame *f, char **names, char **gpus, char err[FL_ERR_LEN])
 {
 	json_t *na = json_array(), *ga = json_array();
 	int rv = na != NULL && ga != NULL ? FL_OK : fl_seterr(err, FL_ENOMEM, "out of memory");
@@ -551,12 +550,13 @@ static int listed_json(const sorted_rows *x, const fl_proto_frame *f, char **nam
 			rv = fl_seterr(err, FL_EINVAL, "node '%.200s': not UTF-8", x->nodes[i]->name);
 	for (uint32_t i = 0; i < f->n_gpus && rv == FL_OK; i++) {
 		json_t *o = json_object();
-		if (o == NULL || put_str(o, "node_name", x->gpus[i]->node) || put_int(o, "gpu_id", x->gpus[i]->gpu_id) ||
-		    json_array_append(ga, o) != 0)
+		if (o == NULL || put_str(o, "node_name", x->gpus[i]->node) ||
+		    put_int(o, "gpu_id", x->gpus[i]->gpu_id) || json_array_append(ga, o) != 0)
 			rv = fl_seterr(err, FL_EINVAL, "GPU of node '%.200s': not UTF-8", x->gpus[i]->node);
 		json_decref(o);
 	}
-	if (rv == FL_OK && ((*names = json_dumps(na, JSON_COMPACT)) == NULL || (*gpus = json_dumps(ga, JSON_COMPACT)) == NULL))
+	if (rv == FL_OK &&
+	    ((*names = json_dumps(na, JSON_COMPACT)) == NULL || (*gpus = json_dumps(ga, JSON_COMPACT)) == NULL))
 		rv = fl_seterr(err, FL_ENOMEM, "out of memory");
 	json_decref(na);
 	json_decref(ga);
@@ -643,32 +643,37 @@ static const char SQL_INGEST_LOG[] =
 
 /* The facts of a node and of a GPU row: what a write compares; everything else in them is key or version. */
 #define NODE_FACTS(t)                                                                                                  \
-	t "address, " t "gpu_name, " t "gpu_count, " t "gpu_allocation, " t "status, " t "unschedulable, " t "faulty, " t \
-	  "taints, " t "cpu_millis, " t "memory_bytes, " t "kubelet_version, " t "os_image, " t "kernel_version, " t     \
-	  "container_runtime"
+	t "address, " t "gpu_name, " t "gpu_count, " t "gpu_allocation, " t "status, " t "unschedulable, " t           \
+	  "faulty, " t "taints, " t "cpu_millis, " t "memory_bytes, " t "kubelet_version, " t "os_image, " t           \
+	  "kernel_version, " t "container_runtime"
 #define GPU_FACTS(t) t "gpu_model, " t "memory, " t "serial, " t "numa"
 
 /* $3, $4: the frame's version. A row is changed only where its stored version is older and a fact
  * differs: a node sent needlessly writes nothing, and keeps its version. */
-static const char SQL_NODES[] =
-    "INSERT INTO node (cluster_name, name, " NODE_FACTS("") ", src_sent_ms, src_seq)"
-    " SELECT $1, x.*, $3::bigint, $4::bigint FROM jsonb_to_recordset($2::jsonb) AS x(name text, address text,"
-    " gpu_name text, gpu_count int, gpu_allocation int, status text,"
-    " unschedulable boolean, faulty boolean, taints jsonb, cpu_millis bigint, memory_bytes bigint,"
-    " kubelet_version text, os_image text, kernel_version text, container_runtime text)"
-    " ON CONFLICT (cluster_name, name) DO UPDATE SET (" NODE_FACTS("") ", src_sent_ms, src_seq, updated_at)"
-    " = (" NODE_FACTS("EXCLUDED.") ", EXCLUDED.src_sent_ms, EXCLUDED.src_seq, now())"
-    " WHERE (node.src_sent_ms, node.src_seq) < (EXCLUDED.src_sent_ms, EXCLUDED.src_seq)"
-    " AND (" NODE_FACTS("node.") ") IS DISTINCT FROM (" NODE_FACTS("EXCLUDED.") ")";
+static const char SQL_NODES[] = "INSERT INTO node (cluster_name, name, " NODE_FACTS(
+    "") ", src_sent_ms, src_seq)"
+        " SELECT $1, x.*, $3::bigint, $4::bigint FROM jsonb_to_recordset($2::jsonb) AS x(name text, address text,"
+        " gpu_name text, gpu_count int, gpu_allocation int, status text,"
+        " unschedulable boolean, faulty boolean, taints jsonb, cpu_millis bigint, memory_bytes bigint,"
+        " kubelet_version text, os_image text, kernel_version text, container_runtime text)"
+        " ON CONFLICT (cluster_name, name) DO UPDATE SET (" NODE_FACTS(
+            "") ", src_sent_ms, src_seq, updated_at)"
+                " = (" NODE_FACTS(
+                    "EXCLUDED.") ", EXCLUDED.src_sent_ms, EXCLUDED.src_seq, now())"
+                                 " WHERE (node.src_sent_ms, node.src_seq) < (EXCLUDED.src_sent_ms, EXCLUDED.src_seq)"
+                                 " AND (" NODE_FACTS("node.") ") IS DISTINCT FROM (" NODE_FACTS("EXCLUDED.") ")";
 
-static const char SQL_GPUS[] =
-    "INSERT INTO gpu_device (cluster_name, node_name, gpu_id, " GPU_FACTS("") ", src_sent_ms, src_seq)"
-    " SELECT $1, x.*, $3::bigint, $4::bigint FROM jsonb_to_recordset($2::jsonb) AS x(node_name text, gpu_id int,"
-    " gpu_model text, memory bigint, serial text, numa int)"
-    " ON CONFLICT (cluster_name, node_name, gpu_id) DO UPDATE SET (" GPU_FACTS("") ", src_sent_ms, src_seq,"
-    " updated_at) = (" GPU_FACTS("EXCLUDED.") ", EXCLUDED.src_sent_ms, EXCLUDED.src_seq, now())"
-    " WHERE (gpu_device.src_sent_ms, gpu_device.src_seq) < (EXCLUDED.src_sent_ms, EXCLUDED.src_seq)"
-    " AND (" GPU_FACTS("gpu_device.") ") IS DISTINCT FROM (" GPU_FACTS("EXCLUDED.") ")";
+static const char SQL_GPUS[] = "INSERT INTO gpu_device (cluster_name, node_name, gpu_id, " GPU_FACTS(
+    "") ", src_sent_ms, src_seq)"
+        " SELECT $1, x.*, $3::bigint, $4::bigint FROM jsonb_to_recordset($2::jsonb) AS x(node_name text, gpu_id int,"
+        " gpu_model text, memory bigint, serial text, numa int)"
+        " ON CONFLICT (cluster_name, node_name, gpu_id) DO UPDATE SET (" GPU_FACTS(
+            "") ", src_sent_ms, src_seq,"
+                " updated_at) = (" GPU_FACTS(
+                    "EXCLUDED.") ", EXCLUDED.src_sent_ms, EXCLUDED.src_seq, now())"
+                                 " WHERE (gpu_device.src_sent_ms, gpu_device.src_seq) < (EXCLUDED.src_sent_ms, "
+                                 "EXCLUDED.src_seq)"
+                                 " AND (" GPU_FACTS("gpu_device.") ") IS DISTINCT FROM (" GPU_FACTS("EXCLUDED.") ")";
 
 /* A full frame ($2: the JSON array of the node names it lists, or of its GPUs' {node_name, gpu_id}): the
  * cluster's rows it does not list, where older than the frame (a row a newer frame wrote stays). A row
@@ -691,7 +696,8 @@ static const char SQL_NODES_REMOVE[] =
     "DELETE FROM node WHERE cluster_name = $1 AND name IN (SELECT jsonb_array_elements_text($2::jsonb))"
     " AND (src_sent_ms, src_seq) < ($3::bigint, $4::bigint)";
 static const char SQL_GPUS_REMOVE[] =
-    "DELETE FROM gpu_device g WHERE g.cluster_name = $1 AND g.node_name IN (SELECT jsonb_array_elements_text($2::jsonb))"
+    "DELETE FROM gpu_device g WHERE g.cluster_name = $1 AND g.node_name IN (SELECT "
+    "jsonb_array_elements_text($2::jsonb))"
     " AND (g.src_sent_ms, g.src_seq) < ($3::bigint, $4::bigint)"
     " AND NOT EXISTS (SELECT 1 FROM node n WHERE n.cluster_name = $1 AND n.name = g.node_name)";
 
@@ -800,8 +806,8 @@ static void overview_unknown_from_row(PGresult *r, int row, int col, fl_proto_ov
 
 /* Reads what the database knows before f (under the cluster lock) into *p; full_seen is the caller's.
  * FL_OK, or FL_EDB (also when the cluster has no row: it was not registered by this configuration). */
-static int read_prior(hub_store *s, const fl_proto_frame *f, hub_seq_prior *p, int64_t *newest_seq,
-                      int64_t *rows_gen, char err[FL_ERR_LEN])
+static int read_prior(hub_store *s, const fl_proto_frame *f, hub_seq_prior *p, int64_t *newest_seq, int64_t *rows_gen,
+                      char err[FL_ERR_LEN])
 {
 	const char *v[] = {f->env.cluster, f->env.spoke_id};
 	PGresult *r = NULL;
@@ -835,10 +841,10 @@ static int read_prior(hub_store *s, const fl_proto_frame *f, hub_seq_prior *p, i
 /* What a frame sends besides its overview: the rows to upsert, what a full frame lists, what a delta
  * removes (JSON texts, malloc'd). */
 typedef struct frame_rows {
-	char *nodes, *gpus;             /* rows to upsert: all, or those whose facts differ from the view */
+	char *nodes, *gpus;               /* rows to upsert: all, or those whose facts differ from the view */
 	char *listed_nodes, *listed_gpus; /* a full frame's keys */
-	char *removed;                  /* a delta's removed_nodes */
-	bool diffed;                    /* nodes and gpus hold only what differs from opts->view */
+	char *removed;                    /* a delta's removed_nodes */
+	bool diffed;                      /* nodes and gpus hold only what differs from opts->view */
 	int64_t nodes_sent;
 } frame_rows;
 
@@ -960,9 +966,10 @@ static int prepare_rows(const fl_proto_frame *f, const hub_write_opts *opts, sor
 			return fl_seterr(err, FL_EINVAL, "node '%.200s': a number is not finite", f->nodes[i].name);
 	for (uint32_t i = 0; i < f->n_gpus; i++) {
 		const fl_proto_gpu *g = &f->gpus[i];
-		if ((g->has_utilization && !isfinite(g->utilization)) || !isfinite(g->temperature) || !isfinite(g->power))
-			return fl_seterr(err, FL_EINVAL, "GPU %d of node '%.200s': a number is not finite", (int)g->gpu_id,
-			                 g->node);
+		if ((g->has_utilization && !isfinite(g->utilization)) || !isfinite(g->temperature) ||
+		    !isfinite(g->power))
+			return fl_seterr(err, FL_EINVAL, "GPU %d of node '%.200s': a number is not finite",
+			                 (int)g->gpu_id, g->node);
 	}
 	return FL_OK;
 }
@@ -987,8 +994,7 @@ static int write_new(hub_store *s, const fl_proto_frame *f, int64_t recv_ms, con
 	bool rows = (f->env.kind == FL_FRAME_FULL || f->env.kind == FL_FRAME_DELTA) && !res->decision.superseded;
 	int rv = FL_OK;
 	/* The view diffed against is the database's rows only at the generation it reflects. */
-	if (rows && fr->diffed && opts->view->rows_gen != db_gen &&
-	    (rv = build_upserts(f, x, NULL, fr, err)) != FL_OK)
+	if (rows && fr->diffed && opts->view->rows_gen != db_gen && (rv = build_upserts(f, x, NULL, fr, err)) != FL_OK)
 		return rv;
 	hub_workload_counts wc;
 	if (rows && ((rv = write_rows(s, f, fr, ov, ver, seq, res, err)) != FL_OK ||
@@ -1124,8 +1130,8 @@ int hub_store_prune_ingest_log(hub_store *s, int64_t before_ms, int limit, int64
 
 /* Each node's newest sample (node_utilization_history_node_idx, newest first in every day partition). */
 #define LATEST_SAMPLE(n)                                                                                               \
-	" LEFT JOIN LATERAL (SELECT h.gpu_utilization, h.gpu_ids, h.gpu_utilizations, h.gpu_temperatures,"            \
-	" h.gpu_powers FROM node_utilization_history h WHERE h.cluster_name = " n ".cluster_name"                     \
+	" LEFT JOIN LATERAL (SELECT h.gpu_utilization, h.gpu_ids, h.gpu_utilizations, h.gpu_temperatures,"             \
+	" h.gpu_powers FROM node_utilization_history h WHERE h.cluster_name = " n ".cluster_name"                      \
 	" AND h.node_name = " n ".name ORDER BY h.sampled_at DESC LIMIT 1) s ON true"
 
 /* --- reads for the API --------------------------------------------------------------------------- */
@@ -1231,8 +1237,8 @@ int hub_store_read_nodes(hub_store *s, const char *cluster, int64_t limit, int64
 	const char *page_sql =
 	    cluster != NULL ? "SELECT n.name, n.address, n.gpu_name, n.gpu_count, n.gpu_allocation, s.gpu_utilization,"
 	                      " n.status, n.cluster_name FROM (SELECT * FROM node WHERE cluster_name = $3"
-	                      " ORDER BY cluster_name, name LIMIT $1 OFFSET $2) n" LATEST_SAMPLE("n")
-	                      " ORDER BY n.cluster_name, n.name"
+	                      " ORDER BY cluster_name, name LIMIT $1 OFFSET $2) n" LATEST_SAMPLE(
+	                          "n") " ORDER BY n.cluster_name, n.name"
 	                    : "SELECT n.name, n.address, n.gpu_name, n.gpu_count, n.gpu_allocation, s.gpu_utilization,"
 	                      " n.status, n.cluster_name FROM (SELECT * FROM node ORDER BY cluster_name, name"
 	                      " LIMIT $1 OFFSET $2) n" LATEST_SAMPLE("n") " ORDER BY n.cluster_name, n.name";
@@ -1311,8 +1317,8 @@ static const char SQL_VIEW_NODES[] =
     "SELECT n.name, n.address, n.gpu_name, n.gpu_count, n.gpu_allocation, s.gpu_utilization, n.status,"
     " n.unschedulable, n.faulty, n.taints::text, n.cpu_millis, n.memory_bytes, n.kubelet_version, n.os_image,"
     " n.kernel_version, n.container_runtime, s.gpu_ids::text, s.gpu_utilizations::text,"
-    " s.gpu_temperatures::text, s.gpu_powers::text FROM node n" LATEST_SAMPLE("n")
-    " WHERE n.cluster_name = $1 ORDER BY n.name COLLATE \"C\"";
+    " s.gpu_temperatures::text, s.gpu_powers::text FROM node n" LATEST_SAMPLE(
+        "n") " WHERE n.cluster_name = $1 ORDER BY n.name COLLATE \"C\"";
 
 /* The sample arrays' columns in SQL_VIEW_NODES: gpu_ids, then the figures in this order. */
 enum { COL_IDS = 16, COL_UTILS, COL_TEMPS, COL_POWERS };

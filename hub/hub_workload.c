@@ -426,16 +426,16 @@ int hub_workload_list(PGconn *c, const hub_workload_query *q, char **json, char 
 	if (hub_workload_like(q->name, like, sizeof(like)) != FL_OK)
 		return fl_seterr(err, FL_EINVAL, "list workloads: the name is too long");
 	char sql[4096];
-	int len = snprintf(
-	    sql, sizeof(sql),
-	    "WITH m AS NOT MATERIALIZED (SELECT w.*, %s AS util FROM gpu_workload w"
-	    " WHERE w.cluster_name = ANY ($1::text[])"
-	    " AND ($2 = '' OR w.namespace = $2) AND ($3 = '' OR w.kind = $3) AND ($4 = '' OR w.name LIKE $4)"
-	    " AND (cardinality($5::text[]) = 0 OR w.status = ANY ($5::text[])))"
-	    " SELECT json_build_object('data', (SELECT coalesce(json_agg(json_build_object(" WORKLOAD_ROW
-	    ") ORDER BY %s), '[]') FROM (SELECT * FROM m w ORDER BY %s LIMIT $6::bigint OFFSET $7::bigint) w),"
-	    " 'total', (SELECT count(*) FROM m))::text",
-	    util, order, order);
+	int len =
+	    snprintf(sql, sizeof(sql),
+	             "WITH m AS NOT MATERIALIZED (SELECT w.*, %s AS util FROM gpu_workload w"
+	             " WHERE w.cluster_name = ANY ($1::text[])"
+	             " AND ($2 = '' OR w.namespace = $2) AND ($3 = '' OR w.kind = $3) AND ($4 = '' OR w.name LIKE $4)"
+	             " AND (cardinality($5::text[]) = 0 OR w.status = ANY ($5::text[])))"
+	             " SELECT json_build_object('data', (SELECT coalesce(json_agg(json_build_object(" WORKLOAD_ROW
+	             ") ORDER BY %s), '[]') FROM (SELECT * FROM m w ORDER BY %s LIMIT $6::bigint OFFSET $7::bigint) w),"
+	             " 'total', (SELECT count(*) FROM m))::text",
+	             util, order, order);
 	if (len < 0 || (size_t)len >= sizeof(sql))
 		return fl_seterr(err, FL_EINVAL, "list workloads: the query does not fit its buffer");
 	char *clusters = hub_sql_text_array(q->clusters, q->n_clusters);

@@ -775,7 +775,7 @@ static void test_a_blocked_cluster_does_not_hold_up_the_others(void **state)
 
 /* A workload's figure: its newest sample (010_workload_samples.sql), as SQL over the gpu_workload row w. */
 #define W_UTIL(w)                                                                                                      \
-	"(SELECT h.gpu_utilization FROM workload_utilization_history h WHERE h.cluster_name =" w ".cluster_name"          \
+	"(SELECT h.gpu_utilization FROM workload_utilization_history h WHERE h.cluster_name =" w ".cluster_name"       \
 	" AND h.workload_uid =" w ".uid ORDER BY h.sampled_at DESC LIMIT 1)"
 
 static void test_pods_and_workloads_follow_full_frames_and_deltas(void **state)
@@ -792,8 +792,9 @@ static void test_pods_and_workloads_follow_full_frames_and_deltas(void **state)
 	assert_string_equal(sql_text("SELECT string_agg(uid || '=' || workload_uid, ',' ORDER BY uid) FROM gpu_pod"),
 	                    "p1=w1,p2=w1,p3=w2");
 	assert_string_equal(
-	    sql_text("SELECT string_agg(uid || '=' || status || '/' || " W_UTIL(" w") " || '/' ||"
-	             " (extract(epoch FROM created_at) * 1000)::bigint, ',' ORDER BY uid) FROM gpu_workload w"),
+	    sql_text("SELECT string_agg(uid || '=' || status || '/' || " W_UTIL(
+	        " w") " || '/' ||"
+	              " (extract(epoch FROM created_at) * 1000)::bigint, ',' ORDER BY uid) FROM gpu_workload w"),
 	    "w1=Running/40/1700000000000,w2=Running/60/1700000000000");
 	assert_int_equal(sql_int("SELECT count(*) FROM workload_utilization_history"), 2);
 
@@ -1090,7 +1091,8 @@ static void test_load_reads_each_nodes_newest_sample(void **state)
 	for (uint32_t k = 0; k < r.n_gpus; k++) {
 		const fl_proto_gpu *g = &r.gpus[k];
 		if (strcmp(g->node, "a") == 0 && g->gpu_id == 1) {
-			assert_true(g->has_utilization && g->utilization == 10 && g->temperature == 61 && g->power == 250.5);
+			assert_true(g->has_utilization && g->utilization == 10 && g->temperature == 61 &&
+			            g->power == 250.5);
 			seen++;
 		}
 		if (strcmp(g->node, "b") == 0 && g->gpu_id == 0) {
