@@ -52,8 +52,24 @@ async function step(what, fn) {
   }
 }
 
+/** One GET through Node's fetch. The hub closes a keep-alive connection after 500 ms idle (civetweb), and a
+ * request that races that close fails in transport ("fetch failed", no answer at all): such a GET is sent
+ * once more on a new connection, as any HTTP client does; a second transport failure is reported with its
+ * cause. An answer, whatever its status, is never retried. */
+async function fetchOnce(url, headers) {
+  try {
+    return await fetch(url, { headers });
+  } catch (e) {
+    try {
+      return await fetch(url, { headers });
+    } catch (e2) {
+      throw new Error(`GET ${url}: ${e2.message} (${e2.cause?.code || e2.cause?.message || "no cause"}; first try: ${e.cause?.code || e.message})`);
+    }
+  }
+}
+
 async function api(path, base = API, headers = {}) {
-  const res = await fetch(base + path, { headers });
+  const res = await fetchOnce(base + path, headers);
   let body = null;
   try {
     body = await res.json();
