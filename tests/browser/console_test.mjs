@@ -585,19 +585,29 @@ await step("history chart (mocked utilizationHistory)", async () => {
 
 // --- gaps: fixture.sql's history has a 25-minute hole; the charts break their line there -------------
 /** The hole in the hub's 1-hour answer for `path`: the one spacing between points of 20 minutes or more,
- * as [before, after] (ms), and the number of such spacings. */
+ * as [before, after] (ms), and the number of such spacings; `spacings` the other spacings (s), distinct. */
 async function hubHole(path, cluster) {
   const end = Math.floor(Date.now() / 1000);
   const h = await api(`${path}?cluster=${cluster}&start=${end - 3600}&end=${end}&step=15`);
   const pts = h.data?.series?.[0]?.points || [];
   const holes = [];
-  for (let k = 1; k < pts.length; k++) if (pts[k][0] - pts[k - 1][0] >= 1200) holes.push([pts[k - 1][0] * 1000, pts[k][0] * 1000]);
-  return { step: h.data?.step, points: pts.length, holes };
+  const spacings = new Set();
+  for (let k = 1; k < pts.length; k++) {
+    const d = pts[k][0] - pts[k - 1][0];
+    if (d >= 1200) holes.push([pts[k - 1][0] * 1000, pts[k][0] * 1000]);
+    else spacings.add(d);
+  }
+  return { step: h.data?.step, points: pts.length, holes, spacings: [...spacings].sort((a, b) => a - b) };
 }
+/** The chart's nulls: exactly one, inside the hub's hole. The fixture's samples are a whole number of 30 s
+ * apart, so the hub's 15 s buckets keep every spacing at 30 s but the hole's whenever the test runs (the
+ * hubHole checks say so first): withGaps' cadence is 30 s and the hole its one spacing of 60 s or more. */
 async function checkGap(what, chartSel, hole) {
   await page.waitForSelector(`${chartSel}[data-gaps]`);
   const gaps = JSON.parse(await page.getAttribute(chartSel, "data-gaps"));
-  checkEq(`${what}: the chart's one series holds one null`, [1], gaps.map((g) => g.length));
+  const counts = gaps.map((g) => g.length);
+  const at = JSON.stringify(gaps.map((g) => g.map((t) => new Date(t).toISOString())));
+  checkTrue(`${what}: the chart's one series holds one null`, same([1], counts), `expected [1], got ${JSON.stringify(counts)}: nulls at ${at}`);
   const t = gaps[0]?.[0];
   checkTrue(`${what}: the null lies inside the hub's hole (${new Date(hole[0]).toISOString()} – ${new Date(hole[1]).toISOString()})`, t > hole[0] && t < hole[1], `null at ${t}`);
 }
@@ -605,6 +615,7 @@ if (process.env.FL_HISTORY_GAPS === "1")
   await step("history gaps (fixture with a 25-minute hole)", async () => {
     const node = await hubHole("/v1/nodes/alpha-gpu-003/utilizationHistory", "alpha");
     checkEq("the hub's node history: step 15 s as asked, one hole of 20 minutes or more", [15, 1], [node.step, node.holes.length]);
+    checkEq("the hub's node history: every other spacing is 30 s (fixture.sql's cadence, whatever second it ran)", [30], node.spacings);
     checkTrue("the hub's node history has points either side of the hole", node.points > 40, `${node.points} points`);
     await page.evaluate((h) => (location.hash = h), "#/cluster/alpha/node/alpha-gpu-003");
     if (node.holes.length === 1) await checkGap("node alpha-gpu-003", "#node-history-chart", node.holes[0]);
@@ -612,6 +623,7 @@ if (process.env.FL_HISTORY_GAPS === "1")
 
     const wl = await hubHole("/v1/workloads/fixture-wl-gap/utilizationHistory", "alpha");
     checkEq("the hub's workload history: one hole of 20 minutes or more", 1, wl.holes.length);
+    checkEq("the hub's workload history: every other spacing is 30 s", [30], wl.spacings);
     const w = (await api("/v1/workloads/fixture-wl-gap?cluster=alpha")).data;
     await page.evaluate((h) => (location.hash = h), "#/cluster/alpha/workload/fixture-wl-gap");
     await page.waitForFunction(() => document.querySelector("h1")?.textContent === "PyTorchJob research/train-gap");

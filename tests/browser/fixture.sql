@@ -17,7 +17,7 @@
 --   every other node has no agent
 -- and utilization history with a hole (issue 13), sampled every 30 s but for a 25-minute outage from 40 to
 -- 15 minutes ago, where the charts must break their line:
---   alpha-gpu-003         node samples over the last 58 minutes
+--   alpha-gpu-003         node samples over the last 58 minutes, every 30 s up to alpha's last frame
 --   alpha research/train-gap  a Running workload first seen 50 minutes ago (its one pod on alpha-gpu-003),
 --                         samples from 30 s after that
 BEGIN;
@@ -138,11 +138,15 @@ INSERT INTO gpu_job (cluster_name, node_name, pid, started_ms, name, cmdline, fr
 VALUES ('beta', 'beta-edge-001', 900, (extract(epoch FROM now() - interval '10 minutes') * 1000)::bigint, 'python3', 'python3 infer.py',
         'pytorch', 'running', now() - interval '10 minutes', now() - interval '6 seconds');
 
--- History with a hole: offsets in seconds before now(), every 30 s, none from 2400 to 900 s ago. The
--- node's newest sample stays the one above (alpha's last frame, 5 seconds ago).
+-- History with a hole: every 30 s back from the node's newest sample above (alpha's last frame, 5 s
+-- ago), as a spoke's 30 s frames leave them, none from 2400 to 900 s before it. Every spacing is a whole
+-- number of 30 s, so the hub's 15 s buckets (aligned to the epoch) keep it exactly whatever second now()
+-- is: the charts see one 30 s cadence and one hole. (Samples 60 s, 90 s, ... before now() left 55 s up to
+-- the newest one, which the buckets made 45 s or 60 s by where now() fell in its 15 s: 60 s is twice the
+-- cadence, a second gap in two runs of three.) The workload's samples below are all 30 s apart too.
 INSERT INTO node_utilization_history (cluster_name, node_name, sampled_at, gpu_utilization, gpu_count, gpu_allocation)
-SELECT 'alpha', 'alpha-gpu-003', now() - make_interval(secs => s), 20 + (s / 30) % 40, 8, 8
-FROM generate_series(60, 3480, 30) AS s WHERE s NOT BETWEEN 900 AND 2400;
+SELECT 'alpha', 'alpha-gpu-003', c.last_frame_at - make_interval(secs => s), 20 + (s / 30) % 40, 8, 8
+FROM cluster c, generate_series(30, 3450, 30) AS s WHERE c.name = 'alpha' AND s NOT BETWEEN 900 AND 2400;
 INSERT INTO gpu_workload (cluster_name, uid, kind, api_version, namespace, name, status, gpu_request, pods,
                           created_at, src_sent_ms, src_seq)
 VALUES ('alpha', 'fixture-wl-gap', 'PyTorchJob', 'kubeflow.org/v1', 'research', 'train-gap', 'Running', 8, 1,
