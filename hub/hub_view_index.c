@@ -1,5 +1,6 @@
 /* hub_view_index.c — builds the per-snapshot node indexes (classes, order arrays, shared name trigrams). */
 #include "hub_view_index.h"
+#include "hub_view_search.h"
 
 #include <math.h>
 #include <stdatomic.h>
@@ -16,6 +17,7 @@ struct hub_view_tri {
 	const uint32_t *keys; /* n_keys trigram codes (b0 << 16 | b1 << 8 | b2), ascending */
 	const uint32_t *off;  /* n_keys + 1: code k's nodes are post[off[k] .. off[k + 1]) */
 	const uint32_t *post; /* node indexes, ascending per code */
+	hub_view_search_cache *cache; /* recent name searches' answers (hub_view_search.h) */
 };
 
 double hub_view_index_key(const hub_view_node *n, int key)
@@ -193,8 +195,11 @@ static int tri_build(hub_view_node *const *nodes, uint32_t n, hub_view_tri **out
 		nk += i == 0 || s[i].k != s[i - 1].k;
 	size_t bytes = sizeof(hub_view_tri) + ((size_t)2 * nk + 1 + m + n + 1) * sizeof(uint32_t) + text;
 	hub_view_tri *t = malloc(bytes);
+	hub_view_search_cache *cache = hub_view_search_cache_new();
 	free(codes);
-	if (t == NULL) {
+	if (t == NULL || cache == NULL) {
+		free(t);
+		hub_view_search_cache_free(cache);
 		free(a);
 		free(tmp);
 		return FL_ENOMEM;
@@ -225,6 +230,7 @@ static int tri_build(hub_view_node *const *nodes, uint32_t n, hub_view_tri **out
 	t->post = post;
 	t->text = tx;
 	t->at = at;
+	t->cache = cache;
 	free(a);
 	free(tmp);
 	*out = t;
@@ -247,6 +253,11 @@ const uint32_t *hub_view_index_tri(const hub_view_index *ix, const char *t, uint
 		return NULL;
 	*n = tr->off[lo + 1] - tr->off[lo];
 	return tr->post + tr->off[lo];
+}
+
+hub_view_search_cache *hub_view_index_search_cache(const hub_view_index *ix)
+{
+	return ix->tri->cache;
 }
 
 const char *hub_view_index_name(const hub_view_index *ix, uint32_t j)
@@ -372,6 +383,7 @@ size_t hub_view_index_free(hub_view_index *ix)
 	size_t freed = ix->own_bytes;
 	if (ix->tri != NULL && atomic_fetch_sub(&ix->tri->refs, 1) == 1) {
 		freed += ix->tri->bytes;
+		hub_view_search_cache_free(ix->tri->cache);
 		free(ix->tri);
 	}
 	free(ix);

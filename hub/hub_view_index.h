@@ -23,6 +23,7 @@
 enum { HUB_IX_GPU_COUNT = 0, HUB_IX_GPU_ALLOCATION, HUB_IX_GPU_UTILIZATION, HUB_IX_N_KEYS };
 
 typedef struct hub_view_tri hub_view_tri;
+typedef struct hub_view_search_cache hub_view_search_cache;
 
 struct hub_view_index {
 	uint32_t n_nodes, n_classes;
@@ -57,6 +58,9 @@ size_t hub_view_index_bytes(const hub_view_index *ix);
 
 /* The sorted node indexes whose name holds the three bytes t[0..2], or NULL (and *n 0) when none does. */
 const uint32_t *hub_view_index_tri(const hub_view_index *ix, const char *t, uint32_t *n);
+
+/* The cache of name searches kept with ix's names (shared by the snapshots sharing them; hub_view_search.h). */
+hub_view_search_cache *hub_view_index_search_cache(const hub_view_index *ix);
 
 /* Node j's name from the packed names (the same text as its record's). */
 const char *hub_view_index_name(const hub_view_index *ix, uint32_t j);

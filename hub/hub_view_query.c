@@ -7,17 +7,15 @@
  *
  * - Counting: the status, gpu_name (exact or substring) and gpu_only filters read only a node's class
  *   (status, gpu_name, gpu_count > 0), so each is decided once per class and the total is a sum of class
- *   sizes. A name substring of three bytes or more intersects the cluster's trigram lists (shortest first,
- *   galloping), keeps the nodes of kept classes and checks each survivor with strstr (exact: a trigram list
- *   is the answer itself for a three-byte query); a shorter substring has no trigram to look up and scans
- *   the cluster's packed names (one buffer, not a node record each). The total is the number that pass.
+ *   sizes. A name substring is the cluster's search answer (hub_view_search.h: trigram lists, and a cache
+ *   of recent answers kept with the names), of which the nodes of kept classes count.
  * - Ordering: a class's slice of an order array is already sorted for that order, so every cluster
  *   contributes a few sorted runs (its kept classes; or its whole name order when no class is left out)
  *   and a heap merges them by (key, cluster rank by name, node index): exactly the documented order, with
  *   desc reading every run from its far end. Only page_num * page_size rows are taken from the heap; in
  *   the default order whole clusters before the page are skipped by their counts. Name matches make one
- *   run in name order, or, for the other orders, a run sorted on the spot when few, else a bitmap over
- *   the class runs of the order array (skipping non-matches as the merge reads).
+ *   run in name order, or, for the other orders, a run sorted on the spot when few (64 or fewer), else the
+ *   answer's bitmap over the class runs of the order array (skipping non-matches as the merge reads).
  * The default page without filters never takes the snapshots it does not show (query_default_page). */
 #include "hub_view.h"
 
@@ -25,6 +23,7 @@
 #include <string.h>
 
 #include "hub_view_index.h"
+#include "hub_view_search.h"
 
 /* The default order without filters, from the clusters' node counts: only the clusters the page covers
  * have their snapshot taken, not every cluster's (with 100 clusters that was most of a page's cost in
@@ -127,9 +126,11 @@ typedef struct part {
 	const hub_view_index *ix; /* NULL: no nodes */
 	uint32_t rank;            /* among the selected clusters by name */
 	bool *cls_ok;             /* n_classes: the classes the filters keep; NULL: every class */
-	uint32_t *hits;           /* name search: matching nodes, ascending (n_hits); NULL without one */
+	const hub_view_hits *found; /* name search: the cluster's answer, held until part_free */
+	const uint32_t *hits;       /* name search: matching nodes of kept classes (n_hits), ascending unless
+	                             * sorted for the order; found's own list, or own_hits; NULL without one */
 	uint32_t n_hits;
-	uint64_t *keep; /* bitmap over the nodes of hits, when the merge skips over order arrays */
+	uint32_t *own_hits;         /* hits when some class is left out, or when sorted for the order */
 	size_t count;   /* matching nodes */
 	bool in_page;   /* contributes runs to the page */
 } part;
@@ -137,8 +138,8 @@ typedef struct part {
 static void part_free(part *p)
 {
 	free(p->cls_ok);
-	free(p->hits);
-	free(p->keep);
+	hub_view_hits_release(p->found);
+	free(p->own_hits);
 }
 
 static bool kept(const part *p, uint32_t j)
@@ -146,92 +147,23 @@ static bool kept(const part *p, uint32_t j)
 	return p->cls_ok == NULL || p->cls_ok[p->ix->cls_of[j]];
 }
 
-typedef struct tri_list {
-	const uint32_t *a;
-	uint32_t n;
-} tri_list;
-
-static int cmp_list_len(const void *x, const void *y)
-{
-	uint32_t a = ((const tri_list *)x)->n, b = ((const tri_list *)y)->n;
-	return (a > b) - (a < b);
-}
-
-/* The first position at or after `at` in a[0..n) whose value is >= want (a ascending): galloping. */
-static uint32_t gallop(const uint32_t *a, uint32_t n, uint32_t at, uint32_t want)
-{
-	uint32_t step = 1, hi = at;
-	while (hi < n && a[hi] < want) {
-		at = hi + 1;
-		hi = step >= n - hi ? n : hi + step;
-		step *= 2;
-	}
-	while (at < hi) {
-		uint32_t mid = at + (hi - at) / 2;
-		if (a[mid] < want)
-			at = mid + 1;
-		else
-			hi = mid;
-	}
-	return at;
-}
-
-/* p->hits: the nodes of kept classes whose name holds q->name, from the trigram lists (or a scan of the
- * cluster's names for a substring under three bytes). FL_OK or FL_ENOMEM. */
+/* p->hits: the nodes of kept classes whose name holds q->name, from the cluster's search answer (the whole
+ * answer when every class is kept). FL_OK or FL_ENOMEM. */
 static int name_search(part *p, const hub_node_query *q)
 {
-	const hub_view_snap *s = p->snap;
-	size_t len = strlen(q->name);
-	if (len < 3) {
-		if ((p->hits = malloc(((size_t)s->n_nodes + 1) * sizeof(*p->hits))) == NULL)
-			return FL_ENOMEM;
-		uint32_t m = hub_view_index_scan(p->ix, q->name, p->hits);
-		for (uint32_t k = 0; k < m; k++)
-			if (kept(p, p->hits[k]))
-				p->hits[p->n_hits++] = p->hits[k];
+	if (hub_view_search(p->ix, q->name, &p->found) != FL_OK)
+		return FL_ENOMEM;
+	if (p->cls_ok == NULL) {
+		p->hits = p->found->nodes;
+		p->n_hits = p->found->n;
 		return FL_OK;
 	}
-	tri_list *l = malloc((len - 2) * sizeof(*l));
-	if (l == NULL)
+	if ((p->own_hits = malloc(((size_t)p->found->n + 1) * sizeof(*p->own_hits))) == NULL)
 		return FL_ENOMEM;
-	size_t nl = 0;
-	for (size_t i = 0; i + 3 <= len; i++) {
-		l[nl].a = hub_view_index_tri(p->ix, q->name + i, &l[nl].n);
-		if (l[nl].n == 0) { /* a trigram no name holds: nothing matches */
-			free(l);
-			return (p->hits = malloc(sizeof(*p->hits))) != NULL ? FL_OK : FL_ENOMEM;
-		}
-		nl++;
-	}
-	qsort(l, nl, sizeof(*l), cmp_list_len);
-	if ((p->hits = malloc(((size_t)l[0].n + 1) * sizeof(*p->hits))) == NULL) {
-		free(l);
-		return FL_ENOMEM;
-	}
-	uint32_t m = 0;
-	for (uint32_t k = 0; k < l[0].n; k++)
-		if (kept(p, l[0].a[k]))
-			p->hits[m++] = l[0].a[k];
-	for (size_t i = 1; i < nl && m > 0; i++) {
-		if (l[i].a == l[i - 1].a)
-			continue; /* the same trigram again */
-		uint32_t at = 0, w = 0;
-		for (uint32_t k = 0; k < m && at < l[i].n; k++) {
-			at = gallop(l[i].a, l[i].n, at, p->hits[k]);
-			if (at < l[i].n && l[i].a[at] == p->hits[k])
-				p->hits[w++] = p->hits[k];
-		}
-		m = w;
-	}
-	free(l);
-	if (len > 3) { /* the trigrams say "maybe": check each name */
-		uint32_t w = 0;
-		for (uint32_t k = 0; k < m; k++)
-			if (strstr(hub_view_index_name(p->ix, p->hits[k]), q->name) != NULL)
-				p->hits[w++] = p->hits[k];
-		m = w;
-	}
-	p->n_hits = m;
+	for (uint32_t k = 0; k < p->found->n; k++)
+		if (kept(p, p->found->nodes[k]))
+			p->own_hits[p->n_hits++] = p->found->nodes[k];
+	p->hits = p->own_hits;
 	return FL_OK;
 }
 
@@ -250,6 +182,10 @@ static int part_prepare(part *p, const hub_node_query *q)
 			const hub_view_node *rep = p->snap->nodes[ix->cls_rep[c]];
 			if ((p->cls_ok[c] = class_matches(rep, q)))
 				p->count += ix->cls_off[c + 1] - ix->cls_off[c];
+		}
+		if (p->count == ix->n_nodes) { /* every class kept: as if unfiltered */
+			free(p->cls_ok);
+			p->cls_ok = NULL;
 		}
 	}
 	if (has_name_filter(q) && p->count > 0) {
@@ -359,6 +295,10 @@ static int cmp_keyed_text(const void *x, const void *y)
 static int sort_hits(part *p, const order_ctx *o)
 {
 	keyed *k = malloc(((size_t)p->n_hits + 1) * sizeof(*k));
+	if (k != NULL && p->own_hits == NULL && (p->own_hits = malloc(((size_t)p->n_hits + 1) * sizeof(*p->own_hits))) == NULL) {
+		free(k);
+		k = NULL;
+	}
 	if (k == NULL)
 		return FL_ENOMEM;
 	for (uint32_t i = 0; i < p->n_hits; i++) {
@@ -371,7 +311,8 @@ static int sort_hits(part *p, const order_ctx *o)
 	}
 	qsort(k, p->n_hits, sizeof(*k), o->key >= 0 ? cmp_keyed_num : cmp_keyed_text);
 	for (uint32_t i = 0; i < p->n_hits; i++)
-		p->hits[i] = k[i].j;
+		p->own_hits[i] = k[i].j;
+	p->hits = p->own_hits;
 	free(k);
 	return FL_OK;
 }
@@ -384,18 +325,16 @@ static int part_runs(part *p, const order_ctx *o, run *runs, size_t *n_runs)
 	const uint32_t *arr = o->key >= 0 ? ix->by_key[o->key] : ix->by_class;
 	const uint64_t *keep = NULL;
 	if (p->hits != NULL) {
-		bool few = p->n_hits <= 64 || (size_t)p->n_hits * 8 <= ix->n_nodes;
-		if (by_index || few) {
+		if (by_index || p->n_hits <= 64) {
 			if (!by_index && sort_hits(p, o) != FL_OK)
 				return FL_ENOMEM;
 			runs[(*n_runs)++] = (run){.a = p->hits, .hi = p->n_hits, .p = p};
 			return FL_OK;
 		}
-		if ((p->keep = calloc((ix->n_nodes + 63) / 64, sizeof(*p->keep))) == NULL)
-			return FL_ENOMEM;
-		for (uint32_t k = 0; k < p->n_hits; k++)
-			p->keep[p->hits[k] >> 6] |= 1ULL << (p->hits[k] & 63);
-		keep = p->keep;
+		/* The kept classes' runs of the order array, skipping nodes whose name does not match: each run
+		 * reads past non-matches only until the page is full, where sorting the matches would read every
+		 * match's record. The runs leave out the other classes, so the whole answer's bitmap serves. */
+		keep = p->found->bits;
 	} else if (by_index && p->cls_ok == NULL) {
 		runs[(*n_runs)++] = (run){.a = NULL, .hi = ix->n_nodes, .p = p}; /* the whole name order */
 		return FL_OK;
