@@ -294,7 +294,6 @@ static int preflight(hub_req *r)
 
 static int handle(hub_req *r, hub_api_route *label)
 {
-	hub_api *api = r->api;
 	const struct mg_request_info *ri = mg_get_request_info(r->c);
 	const char *uri = ri->local_uri != NULL ? ri->local_uri : "";
 	bool get = strcmp(ri->request_method, "GET") == 0;
@@ -313,17 +312,17 @@ static int handle(hub_req *r, hub_api_route *label)
 	match_route(r, uri, &fn, label, &bad_segment);
 	if (guarded(uri)) {
 		const char *origin = mg_get_header(r->c, "Origin");
-		if (origin != NULL && hub_auth_origin_allowed(api->cfg, origin)) {
+		if (origin != NULL && hub_auth_origin_allowed(&r->cl->cfg, origin)) {
 			snprintf(r->headers, sizeof(r->headers), "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n",
 			         origin);
 			if (strcmp(ri->request_method, "OPTIONS") == 0)
 				return preflight(r);
 		}
-		int token = hub_auth_check(api->auth, mg_get_header(r->c, "Authorization"));
+		int token = hub_auth_check(r->cl->auth, mg_get_header(r->c, "Authorization"));
 		if (token == HUB_AUTH_NONE)
 			return hub_api_error(r, 401,
 			                     "a valid bearer token is required (Authorization: Bearer <token>)");
-		r->scope = hub_auth_scope(api->auth, token);
+		r->scope = hub_auth_scope(r->cl->auth, token);
 	}
 	if (fn != NULL) {
 		if (!get)
@@ -361,7 +360,9 @@ static int begin_request(struct mg_connection *c)
 	r.api = mg_get_user_data(mg_get_context(c));
 	r.query = mg_get_request_info(c)->query_string;
 	hub_api_route label = HUB_ROUTE_OTHER;
+	r.cl = hub_registry_clusters(r.api->reg);
 	int status = handle(&r, &label);
+	hub_clusters_release(r.cl);
 	hub_metrics_observe_api(label, mono_us() - t0);
 	return status;
 }
@@ -395,10 +396,7 @@ int hub_api_start(const hub_config *cfg, hub_registry *reg, hub_view *view, cons
 {
 	*out = NULL;
 	hub_api *api = calloc(1, sizeof(*api));
-	if (api == NULL || hub_auth_new(cfg, &api->auth) != FL_OK ||
-	    hub_api_cache_new(view, HUB_API_CACHE_BUDGET, &api->cache) != FL_OK) {
-		if (api != NULL)
-			hub_auth_free(api->auth);
+	if (api == NULL || hub_api_cache_new(view, HUB_API_CACHE_BUDGET, &api->cache) != FL_OK) {
 		free(api);
 		return fl_seterr(err, FL_ENOMEM, "api: out of memory");
 	}
@@ -428,7 +426,6 @@ int hub_api_start(const hub_config *cfg, hub_registry *reg, hub_view *view, cons
 	struct mg_error_data e = {.code = &code, .text = text, .text_buffer_size = sizeof(text)};
 	api->ctx = mg_start2(&init, &e);
 	if (api->ctx == NULL) {
-		hub_auth_free(api->auth);
 		hub_api_cache_free(api->cache);
 		free(api);
 		return fl_seterr(err, FL_EIO, "api %s: cannot start: %s", cfg->api_listen,
@@ -448,7 +445,6 @@ void hub_api_stop(hub_api *api)
 	if (api == NULL)
 		return;
 	mg_stop(api->ctx);
-	hub_auth_free(api->auth);
 	hub_api_cache_free(api->cache); /* after mg_stop: no request holds a text any more */
 	free(api);
 }
@@ -492,11 +488,12 @@ int hub_api_status_list(hub_req *r, const char *const *allowed, size_t n_allowed
 const char **hub_api_cluster_names(hub_req *r, const bool *set, size_t *n)
 {
 	hub_view *v = r->api->view;
-	const char **names = calloc(hub_view_count(v) + 1, sizeof(*names));
+	size_t count = hub_view_count(v);
+	const char **names = calloc(count + 1, sizeof(*names));
 	*n = 0;
-	for (size_t i = 0; names != NULL && i < hub_view_count(v); i++)
+	for (size_t i = 0; names != NULL && i < count; i++)
 		if (set[i])
-			names[(*n)++] = hub_view_conf(v, i)->name;
+			names[(*n)++] = hub_view_name(v, i);
 	return names;
 }
 

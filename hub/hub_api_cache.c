@@ -46,7 +46,7 @@ int hub_api_cache_new(hub_view *v, size_t budget, hub_api_cache **out)
 {
 	*out = NULL;
 	hub_api_cache *c = calloc(1, sizeof(*c));
-	size_t n = hub_view_count(v);
+	size_t n = HUB_MAX_CLUSTERS; /* every slot a reload may add (hub_registry.h): never reallocated */
 	if (c == NULL || (c->slots = calloc(n * HUB_API_CACHE_KINDS + 1, sizeof(slot))) == NULL) {
 		free(c);
 		return FL_ENOMEM;
@@ -102,7 +102,7 @@ static void sweep(hub_api_cache *c)
 	pthread_mutex_unlock(&c->mu);
 	if (!due)
 		return;
-	for (size_t i = 0; i < c->n_clusters; i++) {
+	for (size_t i = 0, n = hub_view_count(c->view); i < n; i++) { /* the slots that exist */
 		hub_view_snap *cur = hub_view_get(c->view, i);
 		hub_api_text *gone[HUB_API_CACHE_KINDS] = {NULL};
 		pthread_mutex_lock(&c->mu);
@@ -191,7 +191,7 @@ int hub_api_text_write(hub_view *v, size_t i, hub_api_text_fn fn, const hub_api_
 int hub_api_cache_get(hub_api_cache *c, size_t i, int kind, hub_api_text_fn fn, const hub_api_text **out)
 {
 	*out = NULL;
-	if (i >= c->n_clusters || kind < 0 || kind >= HUB_API_CACHE_KINDS)
+	if (i >= hub_view_count(c->view) || kind < 0 || kind >= HUB_API_CACHE_KINDS)
 		return FL_EINVAL;
 	sweep(c);
 	size_t k = i * HUB_API_CACHE_KINDS + (size_t)kind;
@@ -276,7 +276,7 @@ int hub_api_cache_get_many(hub_api_cache *c, const size_t *idx, size_t n, int ki
 {
 	for (size_t k = 0; k < n; k++) {
 		out[k] = NULL;
-		if (idx[k] >= c->n_clusters)
+		if (idx[k] >= hub_view_count(c->view))
 			return FL_EINVAL;
 	}
 	if (kind < 0 || kind >= HUB_API_CACHE_KINDS)

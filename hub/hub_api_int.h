@@ -20,7 +20,8 @@ struct hub_api {
 	const hub_config *cfg; /* borrowed */
 	hub_registry *reg;     /* borrowed */
 	hub_view *view;        /* borrowed */
-	hub_auth *auth;        /* owned */
+	/* Tokens, scopes, CORS and cluster labels come from the registry's current generation, which each request
+	 * takes at its start (hub_req.cl); cfg is the start-up config, for the settings a reload does not change. */
 	hub_api_cache
 	    *cache; /* owned: per-snapshot answer text (heat map and GPU allocation rows, /v1/clusters items) */
 	const json_t *migrations;  /* borrowed */
@@ -33,7 +34,8 @@ typedef struct hub_req {
 	struct mg_connection *c;
 	hub_api *api;
 	const char *query;                  /* the raw query string, or NULL */
-	const bool *scope;                  /* hub_view_count flags: the clusters the caller may see */
+	hub_clusters *cl;                   /* the cluster configuration this request is answered under (a reference) */
+	const bool *scope;                  /* by slot, HUB_MAX_CLUSTERS flags: the clusters the caller may see */
 	char name[FL_NAME_LEN];             /* {name} of /v1/nodes/{name}... and {uid} of /v1/workloads/{uid} */
 	char headers[HUB_ORIGIN_LEN + 128]; /* extra response headers (CORS), "" for none */
 } hub_req;
@@ -62,12 +64,13 @@ int hub_api_v1_gpu_allocation(hub_req *r);
 int hub_api_v1_node(hub_req *r);
 int hub_api_v1_node_gpus(hub_req *r);
 
-/* Reads ?cluster= and (with_labels) every ?label= into *out, a new array (caller frees) with out[i] true
+/* Reads ?cluster= and (with_labels) every ?label= into *out, a new array of HUB_MAX_CLUSTERS flags by slot
+ * (caller frees) with out[i] true
  * for each cluster the request covers (in scope, the one named if any, carrying every label). Returns 0,
  * or the status answered (400, 404, 500) with *out NULL. */
 int hub_api_cluster_set(hub_req *r, bool with_labels, bool **out);
 
-/* The names of the clusters set[] marks (borrowed from the view's config), *n of them, in a new array
+/* The names of the clusters set[] marks (borrowed from the view), *n of them, in a new array
  * (caller frees). NULL only when out of memory. */
 const char **hub_api_cluster_names(hub_req *r, const bool *set, size_t *n);
 

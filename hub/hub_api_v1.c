@@ -324,13 +324,12 @@ int hub_api_cluster_set(hub_req *r, bool with_labels, bool **out)
 	char msg[FL_ERR_LEN];
 	if (with_labels && hub_params_labels(r->query, labels, &n_labels, msg) != FL_OK)
 		return hub_api_error(r, 400, "%s", msg);
-	hub_view *v = r->api->view;
-	bool *set = calloc(hub_view_count(v) + 1, sizeof(bool));
+	bool *set = calloc(HUB_MAX_CLUSTERS, sizeof(bool)); /* by slot: a slot a reload adds meanwhile reads false */
 	if (set == NULL)
 		return hub_api_error(r, 500, "out of memory");
-	for (size_t i = 0; i < hub_view_count(v); i++)
-		set[i] = r->scope[i] && (idx < 0 || (size_t)idx == i) &&
-		         hub_auth_labels_match(hub_view_conf(v, i), labels, n_labels);
+	for (size_t i = 0; i < r->cl->n; i++)
+		set[i] = r->scope[i] && (idx < 0 || (size_t)idx == i) && r->cl->conf[i] != NULL &&
+		         hub_auth_labels_match(r->cl->conf[i], labels, n_labels);
 	*out = set;
 	return 0;
 }
@@ -377,10 +376,7 @@ static int cluster_text(const hub_view_snap *s, hub_json *j, uint32_t *aux)
 {
 	hub_json_raw(j, "{\"name\":");
 	put_str(j, s->name);
-	hub_json_raw(j, ",\"labels\":");
-	put_labels(j, hub_view_conf(s->view, s->cluster));
-	hub_json_raw(j, ",\"status\":");
-	*aux = (uint32_t)j->len;
+	*aux = (uint32_t)j->len; /* labels (they change on a reload, not with the snapshot) and status go here */
 	const char *k8s = s->has_facts ? s->facts.k8s_version : "", *spoke = s->has_facts ? s->facts.spoke_version : "";
 	hub_json_raw(j, ",\"k8sVersion\":");
 	if (k8s[0] != '\0')
@@ -440,35 +436,41 @@ static size_t item_now(hub_req *r, size_t i, int64_t now, char *p)
 	return n;
 }
 
-/* The /v1/clusters answer for the n clusters idx (config order) from their texts: HUB_API_OK_HEAD, each
- * item (text, then item_now, then the text's rest), the envelope's close. Returns the status sent. */
+/* The /v1/clusters answer for the n clusters idx from their texts: HUB_API_OK_HEAD, each item (text up to
+ * its aux, the labels of the request's configuration, item_now, then the text's rest), the envelope's
+ * close. Returns the status sent. */
 static int send_clusters(hub_req *r, const size_t *idx, const hub_api_text **texts, size_t n, int64_t now)
 {
+	static const hub_cluster_conf none; /* no labels */
+	hub_json j;
 	size_t cap = sizeof(HUB_API_OK_HEAD) + 4, len = 0;
 	for (size_t k = 0; k < n; k++)
-		cap += texts[k]->len + 1 + ITEM_NOW_MAX;
-	char *text = cap <= HUB_API_MAX_ANSWER ? malloc(cap) : NULL;
-	if (text == NULL)
-		return hub_api_error(r, 500, "out of memory");
-	memcpy(text, HUB_API_OK_HEAD "[", sizeof(HUB_API_OK_HEAD));
-	len = sizeof(HUB_API_OK_HEAD);
+		cap += texts[k]->len + 1 + ITEM_NOW_MAX + 64;
+	hub_json_init(&j, HUB_API_MAX_ANSWER);
+	hub_json_reserve(&j, cap);
+	hub_json_raw(&j, HUB_API_OK_HEAD "[");
+	char now_text[ITEM_NOW_MAX];
 	for (size_t k = 0; k < n; k++) {
 		const hub_api_text *t = texts[k];
+		const hub_cluster_conf *c = hub_clusters_conf(r->cl, idx[k]);
 		if (k > 0)
-			text[len++] = ',';
-		memcpy(text + len, t->text, t->aux);
-		len += t->aux;
-		size_t m = item_now(r, idx[k], now, text + len);
+			hub_json_mem(&j, ",", 1);
+		hub_json_mem(&j, t->text, t->aux);
+		hub_json_raw(&j, ",\"labels\":");
+		put_labels(&j, c != NULL ? c : &none);
+		hub_json_raw(&j, ",\"status\":");
+		size_t m = item_now(r, idx[k], now, now_text);
 		if (m == 0) {
-			free(text);
+			free(hub_json_take(&j, &len));
 			return hub_api_error(r, 500, "a cluster's figures could not be written");
 		}
-		len += m;
-		memcpy(text + len, t->text + t->aux, t->len - t->aux);
-		len += t->len - t->aux;
+		hub_json_mem(&j, now_text, m);
+		hub_json_mem(&j, t->text + t->aux, t->len - t->aux);
 	}
-	memcpy(text + len, "]}", 2);
-	len += 2;
+	hub_json_raw(&j, "]}");
+	char *text = hub_json_take(&j, &len);
+	if (text == NULL)
+		return hub_api_error(r, 500, "out of memory");
 	int rv = hub_api_ok_text(r, text, len);
 	free(text);
 	return rv;
@@ -519,7 +521,7 @@ int hub_api_v1_overview(hub_req *r)
 		return rv;
 	if (idx < 0) {
 		/* Left out: allowed when the caller sees exactly one cluster. */
-		for (size_t i = 0; i < hub_view_count(v); i++) {
+		for (size_t i = 0; i < r->cl->n; i++) {
 			if (r->scope[i] && idx >= 0)
 				return hub_api_error(r, 400, "parameter 'cluster' is required");
 			if (r->scope[i])
@@ -713,10 +715,10 @@ static int send_rows(hub_req *r, int kind, hub_api_text_fn fn, const char *head,
 	int rv = hub_api_cluster_set(r, false, &set);
 	if (rv != 0)
 		return rv;
-	size_t n = hub_view_count(v), got = 0, bytes = 0;
+	size_t n, got = 0, bytes = 0;
+	const size_t *order = hub_view_order(v, &n);
 	const hub_api_text **texts = calloc(n + 1, sizeof(*texts));
 	hub_api_cache *cache = text_cache(r);
-	const size_t *order = hub_view_by_name(v);
 	uint32_t aux = 0;
 	bool ok = texts != NULL;
 	for (size_t k = 0; ok && k < n; k++) {
@@ -852,8 +854,9 @@ static int find_node(hub_req *r, hub_view_snap **snap, const hub_view_node **nod
 		return rv;
 	char where[512] = "";
 	size_t found = 0, o = 0;
-	const size_t *order = hub_view_by_name(v);
-	for (size_t k = 0; k < hub_view_count(v); k++) {
+	size_t n_order;
+	const size_t *order = hub_view_order(v, &n_order);
+	for (size_t k = 0; k < n_order; k++) {
 		if (!set[order[k]])
 			continue;
 		hub_view_snap *s = hub_view_get(v, order[k]);

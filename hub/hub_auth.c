@@ -10,9 +10,9 @@
 
 struct hub_auth {
 	const hub_config *cfg; /* borrowed */
-	bool *scopes;          /* n_api_tokens rows of n_clusters flags */
-	bool *all;             /* n_clusters flags, all true (HUB_AUTH_OPEN) */
-	bool *none;            /* n_clusters flags, all false (HUB_AUTH_NONE) */
+	bool *scopes;          /* n_api_tokens rows of HUB_MAX_CLUSTERS flags, by slot */
+	bool *all;             /* HUB_MAX_CLUSTERS flags: the config's clusters (HUB_AUTH_OPEN) */
+	bool *none;            /* HUB_MAX_CLUSTERS flags, all false (HUB_AUTH_NONE) */
 };
 
 void hub_auth_sha256(const void *data, size_t len, uint8_t out[HUB_TOKEN_HASH_LEN])
@@ -34,23 +34,23 @@ bool hub_auth_labels_match(const hub_cluster_conf *c, const hub_label *labels, s
 	return true;
 }
 
-int hub_auth_new(const hub_config *cfg, hub_auth **out)
+int hub_auth_new_slots(const hub_config *cfg, const size_t *slot_of, hub_auth **out)
 {
 	*out = NULL;
 	hub_auth *a = calloc(1, sizeof(*a));
-	size_t nc = cfg->n_clusters, nt = cfg->n_api_tokens;
+	size_t nc = cfg->n_clusters, nt = cfg->n_api_tokens, cap = HUB_MAX_CLUSTERS;
 	if (a == NULL)
 		return FL_ENOMEM;
 	a->cfg = cfg;
-	a->scopes = calloc(nt * nc + 1, sizeof(bool));
-	a->all = calloc(nc + 1, sizeof(bool));
-	a->none = calloc(nc + 1, sizeof(bool));
+	a->scopes = calloc(nt * cap + 1, sizeof(bool));
+	a->all = calloc(cap, sizeof(bool));
+	a->none = calloc(cap, sizeof(bool));
 	if (a->scopes == NULL || a->all == NULL || a->none == NULL) {
 		hub_auth_free(a);
 		return FL_ENOMEM;
 	}
 	for (size_t i = 0; i < nc; i++)
-		a->all[i] = true;
+		a->all[slot_of[i]] = true;
 	for (size_t t = 0; t < nt; t++) {
 		const hub_api_token_conf *tc = &cfg->api_tokens[t];
 		for (size_t i = 0; i < nc; i++) {
@@ -59,11 +59,23 @@ int hub_auth_new(const hub_config *cfg, hub_auth **out)
 				sees = (tc->clusters[i / 8] >> (i % 8)) & 1u;
 			else if (tc->scope == HUB_SCOPE_LABELS)
 				sees = hub_auth_labels_match(&cfg->clusters[i], tc->labels, tc->n_labels);
-			a->scopes[t * nc + i] = sees;
+			a->scopes[t * cap + slot_of[i]] = sees;
 		}
 	}
 	*out = a;
 	return FL_OK;
+}
+
+int hub_auth_new(const hub_config *cfg, hub_auth **out)
+{
+	size_t *slot_of = calloc(cfg->n_clusters + 1, sizeof(*slot_of));
+	if (slot_of == NULL)
+		return FL_ENOMEM;
+	for (size_t i = 0; i < cfg->n_clusters; i++)
+		slot_of[i] = i;
+	int rv = hub_auth_new_slots(cfg, slot_of, out);
+	free(slot_of);
+	return rv;
 }
 
 void hub_auth_free(hub_auth *a)
@@ -120,7 +132,7 @@ const bool *hub_auth_scope(const hub_auth *a, int token)
 		return a->all;
 	if (token < 0 || (size_t)token >= a->cfg->n_api_tokens)
 		return a->none;
-	return &a->scopes[(size_t)token * a->cfg->n_clusters];
+	return &a->scopes[(size_t)token * HUB_MAX_CLUSTERS];
 }
 
 bool hub_auth_origin_allowed(const hub_config *cfg, const char *origin)

@@ -1,7 +1,11 @@
 /* hub_auth.h — who may call the API and what each caller sees: bearer tokens (held only as SHA-256,
  * compared in constant time), each token's clusters (all, the ones named, or the ones carrying given
  * labels), the CORS origin allowlist, and where the API listens when no token is configured (loopback
- * only). Read-only after hub_auth_new: thread-safe. */
+ * only). Read-only after hub_auth_new: thread-safe. A reload builds a new hub_auth for the new config (one
+ * per hub_clusters generation, hub_registry.h); a request uses the one it took at its start.
+ *
+ * Scopes are indexed by cluster slot (hub_registry.h: a cluster's index for the process's life) and always
+ * hold HUB_MAX_CLUSTERS flags, so a slot added by a later reload reads false rather than past the end. */
 #ifndef HUB_AUTH_H
 #define HUB_AUTH_H
 
@@ -20,9 +24,13 @@ typedef struct hub_auth hub_auth;
 /* SHA-256 of data (len bytes) into out. */
 void hub_auth_sha256(const void *data, size_t len, uint8_t out[HUB_TOKEN_HASH_LEN]);
 
-/* Builds, for every configured token, which of cfg's clusters it sees. cfg is borrowed and must outlive
- * the result. FL_OK and *out (free with hub_auth_free), or FL_ENOMEM. */
+/* Builds, for every configured token, which of cfg's clusters it sees, cluster k of cfg at slot k. cfg is
+ * borrowed and must outlive the result. FL_OK and *out (free with hub_auth_free), or FL_ENOMEM. */
 int hub_auth_new(const hub_config *cfg, hub_auth **out);
+
+/* As hub_auth_new, cluster k of cfg at slot slot_of[k] (< HUB_MAX_CLUSTERS; cfg->n_clusters items, copied);
+ * slots no cluster of cfg holds are seen by nobody. */
+int hub_auth_new_slots(const hub_config *cfg, const size_t *slot_of, hub_auth **out);
 
 /* Frees a. NULL is fine. */
 void hub_auth_free(hub_auth *a);
@@ -38,8 +46,8 @@ int hub_auth_check(const hub_auth *a, const char *authorization);
 /* The configured name of token (an index from hub_auth_check), or "-" for HUB_AUTH_OPEN. */
 const char *hub_auth_token_name(const hub_auth *a, int token);
 
-/* The clusters token sees: cfg->n_clusters flags in config order, owned by a. HUB_AUTH_OPEN sees all;
- * HUB_AUTH_NONE sees none. */
+/* The clusters token sees: HUB_MAX_CLUSTERS flags indexed by slot, owned by a. HUB_AUTH_OPEN sees every
+ * cluster of the config; HUB_AUTH_NONE sees none. */
 const bool *hub_auth_scope(const hub_auth *a, int token);
 
 /* True when cluster c's labels contain every one of labels (n of them; 0 matches every cluster). */

@@ -25,9 +25,11 @@ static const char *const hub_keys[] = {"ingest_url",
                                        "replay_tolerance",
                                        "ingest_log_retention",
                                        "tls",
+                                       "config_check_interval",
                                        NULL};
 static const char *const tls_keys[] = {"cert_file", "key_file", "ca_file", NULL};
-static const char *const cluster_keys[] = {"name", "labels", "key_file", "node_key_file", "safe_cluster_id", NULL};
+static const char *const cluster_keys[] = {"name",          "labels",          "key_file",           "node_key_file",
+                                           "next_key_file", "safe_cluster_id", "next_node_key_file", NULL};
 
 #define TLS_SCHEME "tls+tcp://"
 /* Read by load_api_access, after the clusters (token scopes name them). */
@@ -159,6 +161,22 @@ static int load_delivery(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node hub, ch
 	return FL_OK;
 }
 
+/* hub.config_check_interval: a duration, or 0 (off); default HUB_DEFAULT_CONFIG_CHECK_INTERVAL_MS. */
+static int load_check_interval(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node hub, char err[FL_ERR_LEN])
+{
+	char v[32] = "";
+	cfg->config_check_interval_ms = HUB_DEFAULT_CONFIG_CHECK_INTERVAL_MS;
+	int rv = fl_yaml_get_str(doc, hub, "config_check_interval", false, v, sizeof(v), err);
+	if (rv != FL_OK || v[0] == '\0')
+		return rv;
+	int64_t ms = -1;
+	if (strcmp(v, "0") != 0 && (fl_parse_duration(v, &ms) != FL_OK || ms < 0))
+		return fl_yaml_error(doc, fl_yaml_get(doc, hub, "config_check_interval"), "config_check_interval", err,
+		                     "expected a duration like 10s or 1m, or 0 (off), got '%s'", v);
+	cfg->config_check_interval_ms = strcmp(v, "0") == 0 ? 0 : ms;
+	return FL_OK;
+}
+
 static int load_hub(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node hub, const char *env_db, char err[FL_ERR_LEN])
 {
 	int rv;
@@ -201,6 +219,8 @@ static int load_hub(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node hub, const c
 	if ((rv = load_delivery(cfg, doc, hub, err)) != FL_OK || (rv = load_tls(cfg, doc, hub, err)) != FL_OK)
 		return rv;
 
+	if ((rv = load_check_interval(cfg, doc, hub, err)) != FL_OK)
+		return rv;
 	char level[16] = "info";
 	if ((rv = fl_yaml_get_str(doc, hub, "log_level", false, level, sizeof(level), err)) != FL_OK)
 		return rv;
@@ -266,6 +286,46 @@ static int load_node_key(hub_cluster_conf *c, fl_yaml_doc *doc, fl_yaml_node ite
 	return FL_OK;
 }
 
+static bool same_key(const fl_key *a, const fl_key *b)
+{
+	return a->len == b->len && CRYPTO_memcmp(a->bytes, b->bytes, a->len) == 0;
+}
+
+/* One of clusters[].next_key_file / next_node_key_file (optional): read as key_file is into *key and path; it
+ * must hold another key than cur (the key it is to replace) and than other (the other role's key). */
+static int load_next_key(fl_yaml_doc *doc, fl_yaml_node item, const char *name, const fl_key *cur, const fl_key *other,
+                         char path[HUB_PATH_LEN], fl_key *key, char err[FL_ERR_LEN])
+{
+	int rv = get_path(doc, item, name, "", path, HUB_PATH_LEN, err);
+	if (rv != FL_OK || path[0] == '\0')
+		return rv;
+	fl_yaml_node at = fl_yaml_get(doc, item, name);
+	char why[FL_ERR_LEN];
+	if (fl_key_load(path, key, why) != FL_OK)
+		return fl_yaml_error(doc, at, name, err, "%s", why);
+	if (same_key(key, cur))
+		return fl_yaml_error(doc, at, name, err,
+		                     "holds the key it is to replace: a next key must be a new one");
+	if (other != NULL && other->len > 0 && same_key(key, other))
+		return fl_yaml_error(doc, at, name, err,
+		                     "holds the other role's key: each role needs a key of its own");
+	return FL_OK;
+}
+
+/* clusters[].next_key_file and next_node_key_file (key rotation). */
+static int load_next_keys(hub_cluster_conf *c, fl_yaml_doc *doc, fl_yaml_node item, char err[FL_ERR_LEN])
+{
+	int rv = load_next_key(doc, item, "next_key_file", &c->key, &c->node_key, c->next_key_file, &c->next_key, err);
+	if (rv != FL_OK)
+		return rv;
+	fl_yaml_node nn = fl_yaml_get(doc, item, "next_node_key_file");
+	if (nn != 0 && c->node_key.len == 0)
+		return fl_yaml_error(doc, nn, "next_node_key_file", err,
+		                     "needs node_key_file (the key it is to replace)");
+	return load_next_key(doc, item, "next_node_key_file", &c->node_key, &c->key, c->next_node_key_file,
+	                     &c->next_node_key, err);
+}
+
 static int load_clusters(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node seq, char err[FL_ERR_LEN])
 {
 	if (seq == 0)
@@ -309,7 +369,8 @@ static int load_clusters(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node seq, ch
 		char why[FL_ERR_LEN];
 		if (fl_key_load(c->key_file, &c->key, why) != FL_OK)
 			return fl_yaml_error(doc, fl_yaml_get(doc, item, "key_file"), "key_file", err, "%s", why);
-		if ((rv = load_node_key(c, doc, item, err)) != FL_OK)
+		if ((rv = load_node_key(c, doc, item, err)) != FL_OK ||
+		    (rv = load_next_keys(c, doc, item, err)) != FL_OK)
 			return rv;
 		if ((rv = fl_yaml_get_str(doc, item, "safe_cluster_id", false, c->safe_cluster_id,
 		                          sizeof(c->safe_cluster_id), err)) != FL_OK)
@@ -662,6 +723,8 @@ void hub_config_free(hub_config *cfg)
 	for (size_t i = 0; i < cfg->n_clusters; i++) {
 		fl_key_wipe(&cfg->clusters[i].key);
 		fl_key_wipe(&cfg->clusters[i].node_key);
+		fl_key_wipe(&cfg->clusters[i].next_key);
+		fl_key_wipe(&cfg->clusters[i].next_node_key);
 	}
 	free(cfg->clusters);
 	free(cfg->api_tokens);
@@ -680,4 +743,81 @@ json_t *hub_config_labels_json(const hub_cluster_conf *c)
 		}
 	}
 	return o;
+}
+
+int hub_config_dup(hub_config *dst, const hub_config *src)
+{
+	*dst = *src;
+	dst->clusters = NULL;
+	dst->api_tokens = NULL;
+	if (src->n_clusters > 0 && (dst->clusters = malloc(src->n_clusters * sizeof(*src->clusters))) == NULL)
+		goto nomem;
+	if (src->n_api_tokens > 0 && (dst->api_tokens = malloc(src->n_api_tokens * sizeof(*src->api_tokens))) == NULL)
+		goto nomem;
+	if (src->n_clusters > 0)
+		memcpy(dst->clusters, src->clusters, src->n_clusters * sizeof(*src->clusters));
+	if (src->n_api_tokens > 0)
+		memcpy(dst->api_tokens, src->api_tokens, src->n_api_tokens * sizeof(*src->api_tokens));
+	return FL_OK;
+nomem:
+	free(dst->clusters);
+	memset(dst, 0, sizeof(*dst));
+	return FL_ENOMEM;
+}
+
+/* Appends key to out (a comma list) when differ. */
+static int differs(bool differ, const char *key, char *out, size_t outlen)
+{
+	size_t used = strlen(out);
+	if (!differ)
+		return 0;
+	if (used < outlen)
+		snprintf(out + used, outlen - used, "%s%s", used > 0 ? ", " : "", key);
+	return 1;
+}
+
+int hub_config_restart_diff(const hub_config *a, const hub_config *b, char *out, size_t outlen)
+{
+	int n = 0;
+	out[0] = '\0';
+#define STR_DIFF(f, key) n += differs(strcmp(a->f, b->f) != 0, key, out, outlen)
+#define NUM_DIFF(f, key) n += differs(a->f != b->f, key, out, outlen)
+	STR_DIFF(ingest_url, "hub.ingest_url");
+	STR_DIFF(api_listen, "hub.api_listen");
+	STR_DIFF(database_url, "hub.database_url");
+	NUM_DIFF(stale_after_ms, "hub.stale_after");
+	NUM_DIFF(offline_after_ms, "hub.offline_after");
+	STR_DIFF(web_dir, "hub.web_dir");
+	STR_DIFF(migrations_dir, "hub.migrations_dir");
+	NUM_DIFF(log_level, "hub.log_level");
+	NUM_DIFF(ingest_workers, "hub.ingest_workers");
+	NUM_DIFF(replay_tolerance_ms, "hub.replay_tolerance");
+	NUM_DIFF(ingest_log_retention_ms, "hub.ingest_log_retention");
+	n += differs(strcmp(a->tls_cert_file, b->tls_cert_file) != 0 || strcmp(a->tls_key_file, b->tls_key_file) != 0 ||
+	                 strcmp(a->tls_ca_file, b->tls_ca_file) != 0,
+	             "hub.tls", out, outlen);
+	STR_DIFF(safe_database_url, "hub.safe_database_url");
+	NUM_DIFF(safe_sync_interval_ms, "hub.safe_sync_interval");
+	NUM_DIFF(history_retention_ms, "hub.history_retention");
+	NUM_DIFF(rollup_retention_ms, "hub.rollup_retention");
+	NUM_DIFF(idle_threshold, "hub.idle_threshold");
+	NUM_DIFF(node_lost_after_ms, "hub.node_lost_after");
+	NUM_DIFF(api_threads, "hub.api_threads");
+#undef STR_DIFF
+#undef NUM_DIFF
+	return n;
+}
+
+void hub_config_each_file(const hub_config *cfg, void (*fn)(const char *path, void *arg), void *arg)
+{
+	fn(cfg->path, arg);
+	for (size_t i = 0; i < cfg->n_clusters; i++) {
+		const hub_cluster_conf *c = &cfg->clusters[i];
+		const char *files[] = {c->key_file, c->node_key_file, c->next_key_file, c->next_node_key_file};
+		for (size_t k = 0; k < sizeof(files) / sizeof(files[0]); k++)
+			if (files[k][0] != '\0')
+				fn(files[k], arg);
+	}
+	for (size_t t = 0; t < cfg->n_api_tokens; t++)
+		fn(cfg->api_tokens[t].token_file, arg);
 }

@@ -93,6 +93,13 @@ typedef struct hub_cluster_conf {
 	 * and nothing else, and key no longer signs node frames; "" / len 0: node frames are signed with key. */
 	char node_key_file[HUB_PATH_LEN]; /* resolved path the node key was read from; "" none */
 	fl_key node_key;                  /* secret; differs from key */
+	/* Key rotation (clusters[].next_key_file, next_node_key_file): a frame signed with the next key is
+	 * accepted as one signed with the key it follows. Read and checked as key_file / node_key_file are; the
+	 * next key differs from the one it replaces. "" / len 0: none. */
+	char next_key_file[HUB_PATH_LEN];
+	fl_key next_key;                       /* secret */
+	char next_node_key_file[HUB_PATH_LEN]; /* only with node_key_file */
+	fl_key next_node_key;                  /* secret */
 } hub_cluster_conf;
 
 typedef struct hub_config {
@@ -127,7 +134,12 @@ typedef struct hub_config {
 	/* hub.lens.default_cluster: the cluster a /lens/v1 request without ?cluster= is about; the first
 	 * cluster in the file when not set; "" only when no cluster is listed. */
 	char lens_default_cluster[FL_CLUSTER_LEN];
+	/* hub.config_check_interval: how often the hub stats this file and every file it read (keys, tokens)
+	 * and reloads when one changed; 0 = never (SIGHUP still reloads). */
+	int64_t config_check_interval_ms;
 } hub_config;
+
+#define HUB_DEFAULT_CONFIG_CHECK_INTERVAL_MS (10 * 1000)
 
 /* Reads path into cfg (zeroed first). The SaFE settings: hub.safe_database_url, replaced by the
  * environment's FLEETLENS_SAFE_DATABASE_URL whenever that is set (set but empty turns the sync off), and
@@ -139,6 +151,20 @@ typedef struct hub_config {
  * hub.database_url, which is then optional. FL_OK, or FL_ECONFIG/FL_EIO/FL_ENOMEM with err filled ("FILE:LINE:COL: key
  * 'K': ..."); on failure cfg holds nothing to free. On success release with hub_config_free. */
 int hub_config_load(hub_config *cfg, const char *path, const char *env_database_url, char err[FL_ERR_LEN]);
+
+/* Copies src into *dst deeply (clusters, tokens and keys): dst is released with hub_config_free on its own.
+ * FL_OK or FL_ENOMEM (dst then holds nothing to free). */
+int hub_config_dup(hub_config *dst, const hub_config *src);
+
+/* The settings that only take effect at start (listen addresses, database URLs, workers, TLS, folders,
+ * retention, intervals...; everything but the clusters, tokens, CORS origins, hub.lens.default_cluster and
+ * hub.config_check_interval) whose values differ between a and b, as a comma list of their clusters.yaml
+ * keys written into out (outlen bytes; "" when none). Returns how many differ. */
+int hub_config_restart_diff(const hub_config *a, const hub_config *b, char *out, size_t outlen);
+
+/* Calls fn(path, arg) for every file cfg was read from: the config file, each cluster's key files (key,
+ * node, next, next node) and each API token file. */
+void hub_config_each_file(const hub_config *cfg, void (*fn)(const char *path, void *arg), void *arg);
 
 /* Wipes every cluster key, frees what cfg owns and zeroes it. Safe on a zeroed config. */
 void hub_config_free(hub_config *cfg);

@@ -238,15 +238,23 @@ static void reject_undecodable(hub_ingest *ing, int rv, fl_proto_ack *ack, const
 		reject(ing, R_MALFORMED, FL_ACK_REJECTED, ack, "malformed frame%s: %s", from, err);
 }
 
+/* True when head is signed with key or, when set, with next (its successor during a rotation). */
+static bool signed_by(const void *buf, size_t len, const fl_proto_frame *head, const fl_key *key, const fl_key *next)
+{
+	return fl_proto_verify(buf, len, head, key->bytes, key->len) ||
+	       (next->len > 0 && fl_proto_verify(buf, len, head, next->bytes, next->len));
+}
+
 /* Checks the signature of head (read by fl_proto_decode_head from buf) under cluster c's keys and the key's
  * role: with a node key set, it signs node frames only and the cluster key signs every other kind; without
- * one, the cluster key signs every kind. True when the frame may be decoded; false with *ack filled. */
+ * one, the cluster key signs every kind. A next key (key rotation) counts as the key it follows. True when
+ * the frame may be decoded; false with *ack filled. */
 static bool authenticate(hub_ingest *ing, const hub_cluster_conf *c, const void *buf, size_t len,
                          const fl_proto_frame *head, fl_proto_ack *ack)
 {
 	const fl_proto_envelope *e = &head->env;
 	bool node = e->kind == FL_FRAME_NODE, has_node_key = c->node_key.len > 0;
-	if (fl_proto_verify(buf, len, head, c->key.bytes, c->key.len)) {
+	if (signed_by(buf, len, head, &c->key, &c->next_key)) {
 		if (!(node && has_node_key))
 			return true;
 		reject(ing, R_WRONG_KEY_ROLE, FL_ACK_REJECTED, ack,
@@ -255,7 +263,7 @@ static bool authenticate(hub_ingest *ing, const hub_cluster_conf *c, const void 
 		       e->cluster, e->spoke_id, (unsigned long long)e->seq);
 		return false;
 	}
-	if (has_node_key && fl_proto_verify(buf, len, head, c->node_key.bytes, c->node_key.len)) {
+	if (has_node_key && signed_by(buf, len, head, &c->node_key, &c->next_node_key)) {
 		if (node)
 			return true;
 		reject(ing, R_WRONG_KEY_ROLE, FL_ACK_REJECTED, ack,
@@ -286,12 +294,17 @@ void hub_ingest_handle(hub_ingest *ing, hub_store *store, const void *buf, size_
 		return;
 	}
 	ack->seq = f.env.seq;
-	int i = hub_registry_find(ing->reg, f.env.cluster);
+	/* One configuration generation judges the frame (a reload meanwhile does not split the check); the slot
+	 * i stays the cluster's for the process's life. */
+	hub_clusters *cs = hub_registry_clusters(ing->reg);
+	int i = hub_clusters_find(cs, f.env.cluster);
+	bool authentic = i >= 0 && authenticate(ing, cs->conf[i], buf, len, &f, ack);
+	hub_clusters_release(cs);
 	if (i < 0) {
 		reject(ing, R_UNKNOWN_CLUSTER, FL_ACK_REJECTED, ack, "unknown cluster '%s'", f.env.cluster);
 		return;
 	}
-	if (!authenticate(ing, hub_registry_conf(ing->reg, (size_t)i), buf, len, &f, ack))
+	if (!authentic)
 		return;
 	/* Authenticated: now the payload may cost what it declares. */
 	fl_proto_envelope env = f.env; /* for the message: a failed decode zeroes f */

@@ -313,12 +313,11 @@ static const struct {
 
 int hub_lens_default_cluster(const hub_req *r)
 {
-	hub_view *v = r->api->view;
-	int i = hub_view_find(v, r->api->cfg->lens_default_cluster);
-	if (i < 0 || !r->scope[i])
-		for (i = 0; i < (int)hub_view_count(v) && !r->scope[i]; i++)
-			;
-	return i < (int)hub_view_count(v) ? i : -1;
+	const hub_clusters *cl = r->cl; /* the request's configuration: file order and the default may be reloaded */
+	int i = hub_clusters_find(cl, cl->cfg.lens_default_cluster);
+	for (size_t k = 0; (i < 0 || !r->scope[i]) && k < cl->cfg.n_clusters; k++)
+		i = hub_clusters_find(cl, cl->cfg.clusters[k].name);
+	return i >= 0 && r->scope[i] ? i : -1;
 }
 
 /* Resolves the cluster (LENS_API.md 1.3): ?cluster= names one the caller may see, else 4004; left out,
@@ -343,7 +342,7 @@ static int resolve_cluster(hub_lens_req *q)
 		if (q->cluster < 0)
 			return send_plain(q->r, 500, "text/plain; charset=utf-8", "");
 	}
-	q->cluster_name = hub_view_conf(v, (size_t)q->cluster)->name;
+	q->cluster_name = hub_view_name(v, (size_t)q->cluster);
 	return 0;
 }
 
@@ -389,10 +388,9 @@ static int dispatch(hub_lens_req *q, const char *rest)
 
 int hub_lens_handle(hub_req *r, const char *rest)
 {
-	hub_api *api = r->api;
 	const struct mg_request_info *ri = mg_get_request_info(r->c);
 	const char *origin = mg_get_header(r->c, "Origin");
-	if (origin != NULL && hub_auth_origin_allowed(api->cfg, origin))
+	if (origin != NULL && hub_auth_origin_allowed(&r->cl->cfg, origin))
 		snprintf(
 		    r->headers, sizeof(r->headers),
 		    "Access-Control-Allow-Origin: %s\r\nAccess-Control-Allow-Credentials: true\r\nVary: Origin\r\n",
@@ -408,12 +406,12 @@ int hub_lens_handle(hub_req *r, const char *rest)
 	}
 	/* Lens's own auth middleware answers 401 with its own body; the console then logs its user out. */
 	const char *authz = mg_get_header(r->c, "Authorization");
-	int token = hub_auth_check(api->auth, authz);
+	int token = hub_auth_check(r->cl->auth, authz);
 	if (token == HUB_AUTH_NONE)
 		return send_plain(r, 401, "application/json",
 		                  authz == NULL ? "{\"code\":401,\"message\":\"authentication required\"}"
 		                                : "{\"code\":401,\"message\":\"authentication failed\"}");
-	r->scope = hub_auth_scope(api->auth, token);
+	r->scope = hub_auth_scope(r->cl->auth, token);
 	if (strcmp(ri->request_method, "GET") != 0)
 		return send_plain(r, 404, "text/plain; charset=utf-8", "404 page not found");
 	hub_lens_req q;

@@ -43,16 +43,17 @@ static int no_overview(hub_lens_req *q)
 int hub_lens_clusters(hub_lens_req *q)
 {
 	hub_view *v = q->r->api->view;
-	const size_t *order = hub_view_by_name(v);
+	size_t n;
+	const size_t *order = hub_view_order(v, &n);
 	int def = hub_lens_default_cluster(q->r);
 	json_t *arr = json_array();
-	for (size_t k = 0; arr != NULL && k < hub_view_count(v); k++) {
-		const char *name = hub_view_conf(v, order[k])->name;
+	for (size_t k = 0; arr != NULL && k < n; k++) {
+		const char *name = hub_view_name(v, order[k]);
 		if (q->r->scope[order[k]] && (int)order[k] != def && strcmp(name, "default") != 0)
 			arr = append(arr, json_string(name));
 	}
-	if (arr != NULL && def >= 0 && strcmp(hub_view_conf(v, (size_t)def)->name, "default") != 0)
-		arr = append(arr, json_string(hub_view_conf(v, (size_t)def)->name));
+	if (arr != NULL && def >= 0 && strcmp(hub_view_name(v, (size_t)def), "default") != 0)
+		arr = append(arr, json_string(hub_view_name(v, (size_t)def)));
 	return hub_lens_ok(q, arr);
 }
 
@@ -238,7 +239,7 @@ int hub_lens_nodes(hub_lens_req *q)
 		return rv;
 	if (hub_params_statuses(q->r->query, sbuf, nq.statuses, &nq.n_statuses, msg) != FL_OK)
 		return hub_lens_fail(q, HUB_LENS_BAD_PARAM, "%s", msg);
-	bool *set = calloc(hub_view_count(v) + 1, sizeof(bool));
+	bool *set = calloc(HUB_MAX_CLUSTERS, sizeof(bool)); /* by slot (hub_node_query.clusters) */
 	if (set == NULL)
 		return hub_lens_fail(q, HUB_LENS_UNKNOWN, "Unknown error");
 	set[q->cluster] = true;

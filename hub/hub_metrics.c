@@ -28,6 +28,31 @@ void hub_metrics_reset(void)
 		atomic_store(&counters[i], 0);
 }
 
+static _Atomic int64_t config_success_ms;
+
+void hub_metrics_set_config_success(int64_t unix_ms)
+{
+	atomic_store(&config_success_ms, unix_ms);
+}
+
+/* The reload metrics (issue 16). */
+static void config_metrics(FILE *f)
+{
+	fprintf(
+	    f,
+	    "# HELP fleetlens_hub_config_reloads_total clusters.yaml reloads (SIGHUP or a changed file), by result.\n"
+	    "# TYPE fleetlens_hub_config_reloads_total counter\n"
+	    "fleetlens_hub_config_reloads_total{result=\"ok\"} %llu\n"
+	    "fleetlens_hub_config_reloads_total{result=\"failed\"} %llu\n"
+	    "# HELP fleetlens_hub_config_last_reload_success_timestamp_seconds When the running configuration was "
+	    "loaded (start or the last applied reload).\n"
+	    "# TYPE fleetlens_hub_config_last_reload_success_timestamp_seconds gauge\n"
+	    "fleetlens_hub_config_last_reload_success_timestamp_seconds %.3f\n",
+	    (unsigned long long)hub_metrics_get(HUB_M_CONFIG_RELOADS_OK),
+	    (unsigned long long)hub_metrics_get(HUB_M_CONFIG_RELOADS_FAILED),
+	    (double)atomic_load(&config_success_ms) / 1000.0);
+}
+
 static void counter(FILE *f, const char *name, const char *help, hub_counter c)
 {
 	fprintf(f, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name,
@@ -119,6 +144,7 @@ int hub_metrics_render(hub_registry *reg, const bool *scope, int64_t now_ms, int
 		        (unsigned long long)hub_metrics_get(lens_errors[k].c));
 	hub_safe_metrics_write(f);
 	hub_peers_metrics_write(f);
+	config_metrics(f);
 
 	size_t n = hub_registry_count(reg);
 	hub_cluster_state *st = n > 0 ? calloc(n, sizeof(*st)) : NULL;

@@ -36,13 +36,15 @@ typedef enum hub_counter {
 	HUB_M_DEVICE_CHANGES,      /* node_device_changelog rows written */
 	HUB_M_JOBS_STARTED,
 	HUB_M_JOBS_ENDED,
-	HUB_M_AGENTS_LOST,  /* node agents marked lost by the sweep */
-	HUB_M_JOBS_LOST,    /* running jobs marked lost with their agent */
-	HUB_M_ROLLUP_HOURS, /* completed hours rolled up into the hourly statistics (hub_rollup) */
-	HUB_M_LENS_4001,    /* Lens face answers with meta.code 4001 (a bad parameter) */
-	HUB_M_LENS_4004,    /* ... 4004 (an unknown cluster, node, workload or pod) */
-	HUB_M_LENS_5000,    /* ... 5000 (a value that does not parse, the database unavailable) */
-	HUB_M_LENS_5002,    /* ... 5002 (the database unavailable on a gpu-aggregation route) */
+	HUB_M_AGENTS_LOST,           /* node agents marked lost by the sweep */
+	HUB_M_JOBS_LOST,             /* running jobs marked lost with their agent */
+	HUB_M_ROLLUP_HOURS,          /* completed hours rolled up into the hourly statistics (hub_rollup) */
+	HUB_M_LENS_4001,             /* Lens face answers with meta.code 4001 (a bad parameter) */
+	HUB_M_LENS_4004,             /* ... 4004 (an unknown cluster, node, workload or pod) */
+	HUB_M_LENS_5000,             /* ... 5000 (a value that does not parse, the database unavailable) */
+	HUB_M_LENS_5002,             /* ... 5002 (the database unavailable on a gpu-aggregation route) */
+	HUB_M_CONFIG_RELOADS_OK,     /* clusters.yaml reloads applied (SIGHUP or the file watch) */
+	HUB_M_CONFIG_RELOADS_FAILED, /* ... refused (the file did not load; the running config stayed) */
 	HUB_M_COUNT
 } hub_counter;
 
@@ -51,6 +53,10 @@ void hub_metrics_add(hub_counter c, uint64_t n);
 
 /* Current value of counter c. */
 uint64_t hub_metrics_get(hub_counter c);
+
+/* Records the wall-clock time (ms) of the last applied configuration (start or reload): the gauge
+ * fleetlens_hub_config_last_reload_success_timestamp_seconds. */
+void hub_metrics_set_config_success(int64_t unix_ms);
 
 /* Zeroes every counter (tests). */
 void hub_metrics_reset(void);

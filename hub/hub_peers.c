@@ -72,7 +72,7 @@ void hub_peers_metrics_write(FILE *f)
 /* Reads cluster i back and refreshes the view and registry. */
 static void refresh(hub_peers *p, size_t i)
 {
-	const char *name = hub_view_conf(p->view, i)->name;
+	const char *name = hub_view_name(p->view, i);
 	fl_proto_frame f;
 	hub_cluster_read cr;
 	char err[FL_ERR_LEN];
@@ -104,8 +104,8 @@ static void on_notify(hub_peers *p, const char *payload)
 	if (sscanf(payload, "%63[^\t]\t%40[^\t]\t%15[^\t]\t%lld", cluster, inst, kind, &recv) != 4)
 		return;
 	if (strcmp(inst, p->instance) == 0)
-		return; /* this hub's own frame: applied already */
-	int i = hub_view_find(p->view, cluster);
+		return;                             /* this hub's own frame: applied already */
+	int i = hub_registry_find(p->reg, cluster); /* active clusters only: a removed one is not followed */
 	if (i < 0)
 		return;
 	atomic_fetch_add(&m_notifications, 1);
@@ -113,9 +113,7 @@ static void on_notify(hub_peers *p, const char *payload)
 	if (strcmp(kind, "heartbeat") == 0) {
 		fl_proto_frame hb;
 		memset(&hb, 0, sizeof(hb));
-		int ri = hub_registry_find(p->reg, cluster);
-		if (ri >= 0)
-			hub_registry_observe(p->reg, (size_t)ri, &hb, recv, 0); /* time only */
+		hub_registry_observe(p->reg, (size_t)i, &hb, recv, 0); /* time only */
 	} else {
 		p->dirty[i] = true;
 	}
@@ -150,10 +148,10 @@ static int listen_now(hub_peers *p, char err[FL_ERR_LEN])
 static void *run(void *arg)
 {
 	hub_peers *p = arg;
-	size_t n = hub_view_count(p->view);
 	int64_t backoff = RECONNECT_MIN_MS;
 	char err[FL_ERR_LEN];
 	while (!atomic_load(&p->stop)) {
+		size_t n = hub_view_count(p->view); /* a reload may add slots */
 		if (!p->listening) {
 			if (listen_now(p, err) != FL_OK) {
 				fl_warn("peers: not following other hubs' frames (retrying in %lld ms): %.200s",
@@ -197,7 +195,7 @@ int hub_peers_new(const hub_config *cfg, hub_registry *reg, hub_view *view, cons
 {
 	*out = NULL;
 	hub_peers *p = calloc(1, sizeof(*p));
-	if (p == NULL || (p->dirty = calloc(hub_view_count(view) + 1, sizeof(bool))) == NULL ||
+	if (p == NULL || (p->dirty = calloc(HUB_MAX_CLUSTERS, sizeof(bool))) == NULL ||
 	    (p->store = hub_store_new(cfg->database_url)) == NULL) {
 		if (p != NULL)
 			free(p->dirty);

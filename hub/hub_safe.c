@@ -668,9 +668,9 @@ struct hub_safe {
 	bool stop;
 	PGconn *hub, *safe;
 	PGcancel *cancel_hub, *cancel_safe; /* of the cycle in progress, under mu: hub_safe_stop cancels it */
-	const char **clusters;              /* the registered clusters' names ... */
+	hub_registry *reg;                  /* borrowed: each cycle's clusters come from its current generation */
+	const char **clusters;              /* HUB_MAX_CLUSTERS: the cycle's clusters' names ... */
 	const char **safe_ids;              /* ... and SaFE's id of each (hub_cluster_conf.safe_cluster_id) */
-	size_t n_clusters;
 	int64_t last_error_log_ms;
 	uint64_t failures; /* consecutive failed cycles */
 	uint64_t suppressed;
@@ -712,8 +712,18 @@ static void cycle(hub_safe *s)
 		s->cancel_hub = PQgetCancel(s->hub);
 		s->cancel_safe = PQgetCancel(s->safe);
 		pthread_mutex_unlock(&s->mu);
-		if (!stopping)
-			rv = hub_safe_sync_once(s->hub, s->safe, s->clusters, s->safe_ids, s->n_clusters, &st, err);
+		if (!stopping) {
+			hub_clusters *cs = hub_registry_clusters(s->reg); /* names and ids stay valid while held */
+			size_t n = 0;
+			for (size_t i = 0; i < cs->n; i++) {
+				if (cs->conf[i] == NULL)
+					continue;
+				s->clusters[n] = cs->conf[i]->name;
+				s->safe_ids[n++] = cs->conf[i]->safe_cluster_id;
+			}
+			rv = hub_safe_sync_once(s->hub, s->safe, s->clusters, s->safe_ids, n, &st, err);
+			hub_clusters_release(cs);
+		}
 		pthread_mutex_lock(&s->mu);
 		PQfreeCancel(s->cancel_hub);
 		PQfreeCancel(s->cancel_safe);
@@ -773,25 +783,21 @@ static void *run(void *arg)
 	return NULL;
 }
 
-int hub_safe_start(const hub_config *cfg, hub_safe **out, char err[FL_ERR_LEN])
+int hub_safe_start(const hub_config *cfg, hub_registry *reg, hub_safe **out, char err[FL_ERR_LEN])
 {
 	*out = NULL;
 	if (cfg->safe_database_url[0] == '\0')
 		return FL_OK;
 	hub_safe *s = calloc(1, sizeof(*s));
-	if (s == NULL || (s->clusters = calloc(cfg->n_clusters + 1, sizeof(*s->clusters))) == NULL ||
-	    (s->safe_ids = calloc(cfg->n_clusters + 1, sizeof(*s->safe_ids))) == NULL) {
+	if (s == NULL || (s->clusters = calloc(HUB_MAX_CLUSTERS, sizeof(*s->clusters))) == NULL ||
+	    (s->safe_ids = calloc(HUB_MAX_CLUSTERS, sizeof(*s->safe_ids))) == NULL) {
 		if (s != NULL)
 			free(s->clusters);
 		free(s);
 		return fl_seterr(err, FL_ENOMEM, "safe sync: out of memory");
 	}
 	s->cfg = cfg;
-	for (size_t i = 0; i < cfg->n_clusters; i++) {
-		s->clusters[i] = cfg->clusters[i].name;
-		s->safe_ids[i] = cfg->clusters[i].safe_cluster_id;
-	}
-	s->n_clusters = cfg->n_clusters;
+	s->reg = reg;
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

@@ -16,6 +16,7 @@
 
 #include "fl_err.h"
 #include "hub_config.h"
+#include "hub_registry.h"
 #include "hub_safe_diff.h"
 
 /* Advisory lock taken in the SaFE database for a cycle's transaction, two-int4 form: class "FLsf" in
@@ -38,8 +39,10 @@ typedef struct hub_safe_stats {
 typedef struct hub_safe hub_safe;
 
 /* Starts the sync thread for cfg (borrowed; must outlive the hub_safe) when cfg->safe_database_url is
- * set; *out is NULL (and FL_OK returned) when it is empty. FL_OK or FL_ENOMEM/FL_EIO with err. */
-int hub_safe_start(const hub_config *cfg, hub_safe **out, char err[FL_ERR_LEN]);
+ * set; *out is NULL (and FL_OK returned) when it is empty. Each cycle syncs the clusters active in reg's
+ * current generation (borrowed; a reload changes the list from the next cycle on) with their safe ids.
+ * FL_OK or FL_ENOMEM/FL_EIO with err. */
+int hub_safe_start(const hub_config *cfg, hub_registry *reg, hub_safe **out, char err[FL_ERR_LEN]);
 
 /* Stops the thread (a cycle in progress is cancelled and rolls back), closes its connections, frees s.
  * NULL is fine. */

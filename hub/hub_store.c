@@ -1518,7 +1518,7 @@ int hub_store_load_view(hub_store *s, hub_view *view, char err[FL_ERR_LEN])
 	for (size_t i = 0; i < hub_view_count(view) && rv == FL_OK; i++) {
 		fl_proto_frame f;
 		hub_cluster_read cr;
-		rv = hub_store_read_cluster(s, hub_view_conf(view, i)->name, &f, &cr, err);
+		rv = hub_store_read_cluster(s, hub_view_name(view, i), &f, &cr, err);
 		if (rv == FL_OK && hub_view_load(view, i, &f, cr.last_frame_ms, cr.overview_ms, cr.rows_gen) != FL_OK)
 			rv = fl_seterr(err, FL_ENOMEM, "view of cluster %s: out of memory", f.env.cluster);
 		fl_proto_frame_free(&f);

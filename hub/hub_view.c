@@ -32,13 +32,20 @@ typedef struct hub_view_slot {
 	bool any;                          /* a version has been recorded */
 	char newest_spoke[FL_CLUSTER_LEN]; /* stream of the newest applied frame */
 	int64_t newest_sent_ms;
+	char name[FL_CLUSTER_LEN]; /* the slot's cluster; immutable once the slot is in an order */
 } hub_view_slot;
 
+/* The slots known at one moment, ordered by name. Immutable once published; replaced (not freed) when a
+ * slot is added: retired orders are freed with the view (at most one per slot ever added). */
+typedef struct view_order {
+	struct view_order *prev; /* the order this one replaced */
+	size_t n;                /* slots 0..n-1 */
+	size_t by_name[];        /* n slot indexes */
+} view_order;
+
 struct hub_view {
-	const hub_config *cfg; /* borrowed */
-	hub_view_slot *slots;
-	size_t n;
-	size_t *by_name; /* cluster indexes ordered by name */
+	hub_view_slot *slots;        /* HUB_MAX_CLUSTERS, allocated at once: never moved */
+	_Atomic(view_order *) order; /* the current order; never NULL */
 	atomic_size_t bytes;
 };
 
@@ -253,7 +260,7 @@ static hub_view_snap *snap_new(hub_view *v, size_t i, uint32_t cap)
 	s->rows_gen = -1;
 	s->view = v;
 	s->cluster = i;
-	s->name = v->cfg->clusters[i].name;
+	s->name = v->slots[i].name;
 	atomic_fetch_add(&v->bytes, sizeof(*s) + (size_t)cap * sizeof(*s->nodes));
 	return s;
 }
@@ -564,52 +571,71 @@ out:
 
 /* --- the view ------------------------------------------------------------------------------------ */
 
-typedef struct named_ix {
-	const char *name;
-	size_t i;
-} named_ix;
-
-static int cmp_named(const void *a, const void *b)
+/* Sets up slot i (named name) with an empty snapshot. FL_OK or FL_ENOMEM. */
+static int slot_init(hub_view *v, size_t i, const char *name)
 {
-	return strcmp(((const named_ix *)a)->name, ((const named_ix *)b)->name);
+	hub_view_slot *sl = &v->slots[i];
+	snprintf(sl->name, sizeof(sl->name), "%s", name);
+	if ((sl->snap = snap_new(v, i, 0)) == NULL)
+		return FL_ENOMEM;
+	pthread_mutex_init(&sl->mu, NULL);
+	pthread_mutex_init(&sl->write_mu, NULL);
+	atomic_init(&sl->last_frame_ms, 0);
+	return FL_OK;
+}
+
+/* Publishes an order of n slots: prev's with slot n-1 inserted by name (prev NULL: slot 0 alone). */
+static int order_grow(hub_view *v, view_order *prev, size_t n)
+{
+	view_order *o = malloc(sizeof(*o) + n * sizeof(o->by_name[0]));
+	if (o == NULL)
+		return FL_ENOMEM;
+	o->prev = prev;
+	o->n = n;
+	size_t k = 0, add = n - 1;
+	for (size_t j = 0;
+	     prev != NULL && j < prev->n && strcmp(v->slots[prev->by_name[j]].name, v->slots[add].name) < 0; j++)
+		o->by_name[k++] = prev->by_name[j];
+	o->by_name[k] = add;
+	for (size_t j = k; prev != NULL && j < prev->n; j++)
+		o->by_name[j + 1] = prev->by_name[j];
+	atomic_store(&v->order, o);
+	return FL_OK;
+}
+
+int hub_view_add(hub_view *v, size_t i, const char *name)
+{
+	view_order *o = atomic_load(&v->order);
+	if (i < o->n) /* added by a reload that then failed: the same name may take it, no other */
+		return strcmp(v->slots[i].name, name) == 0 ? FL_OK : FL_EINVAL;
+	if (i != o->n || i >= HUB_MAX_CLUSTERS)
+		return FL_EINVAL;
+	int rv = slot_init(v, i, name);
+	if (rv == FL_OK && (rv = order_grow(v, o, i + 1)) != FL_OK) {
+		hub_view_release(v->slots[i].snap);
+		pthread_mutex_destroy(&v->slots[i].mu);
+		pthread_mutex_destroy(&v->slots[i].write_mu);
+	}
+	return rv;
 }
 
 int hub_view_new(const hub_config *cfg, hub_view **out)
 {
 	*out = NULL;
 	hub_view *v = calloc(1, sizeof(*v));
-	if (v == NULL)
-		return FL_ENOMEM;
-	v->cfg = cfg;
-	size_t n = cfg->n_clusters;
-	v->slots = calloc(n + 1, sizeof(*v->slots));
-	v->by_name = calloc(n + 1, sizeof(*v->by_name));
-	if (v->slots == NULL || v->by_name == NULL) {
-		hub_view_free(v);
+	view_order *empty = calloc(1, sizeof(*empty));
+	if (v == NULL || empty == NULL || (v->slots = calloc(HUB_MAX_CLUSTERS, sizeof(*v->slots))) == NULL) {
+		free(empty);
+		free(v);
 		return FL_ENOMEM;
 	}
-	for (size_t i = 0; i < n; i++) {
-		hub_view_slot *sl = &v->slots[i];
-		if ((sl->snap = snap_new(v, i, 0)) == NULL) {
+	atomic_init(&v->order, empty);
+	for (size_t i = 0; i < cfg->n_clusters; i++) {
+		if (hub_view_add(v, i, cfg->clusters[i].name) != FL_OK) {
 			hub_view_free(v);
 			return FL_ENOMEM;
 		}
-		pthread_mutex_init(&sl->mu, NULL);
-		pthread_mutex_init(&sl->write_mu, NULL);
-		atomic_init(&sl->last_frame_ms, 0);
-		v->n = i + 1;
 	}
-	named_ix *ix = calloc(n + 1, sizeof(*ix));
-	if (ix == NULL) {
-		hub_view_free(v);
-		return FL_ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++)
-		ix[i] = (named_ix){cfg->clusters[i].name, i};
-	qsort(ix, n, sizeof(*ix), cmp_named);
-	for (size_t k = 0; k < n; k++)
-		v->by_name[k] = ix[k].i;
-	free(ix);
 	*out = v;
 	return FL_OK;
 }
@@ -618,34 +644,40 @@ void hub_view_free(hub_view *v)
 {
 	if (v == NULL)
 		return;
-	for (size_t i = 0; i < v->n; i++) {
+	view_order *o = atomic_load(&v->order);
+	for (size_t i = 0; i < o->n; i++) {
 		hub_view_release(v->slots[i].snap);
 		pthread_mutex_destroy(&v->slots[i].mu);
 		pthread_mutex_destroy(&v->slots[i].write_mu);
 	}
+	while (o != NULL) {
+		view_order *prev = o->prev;
+		free(o);
+		o = prev;
+	}
 	free(v->slots);
-	free(v->by_name);
 	free(v);
 }
 
 size_t hub_view_count(const hub_view *v)
 {
-	return v->n;
+	return atomic_load(&v->order)->n;
 }
 
-const hub_cluster_conf *hub_view_conf(const hub_view *v, size_t i)
+const char *hub_view_name(const hub_view *v, size_t i)
 {
-	return &v->cfg->clusters[i];
+	return v->slots[i].name;
 }
 
 int hub_view_find(const hub_view *v, const char *name)
 {
-	size_t lo = 0, hi = v->n;
+	const view_order *o = atomic_load(&v->order);
+	size_t lo = 0, hi = o->n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(v->cfg->clusters[v->by_name[mid]].name, name);
+		int c = strcmp(v->slots[o->by_name[mid]].name, name);
 		if (c == 0)
-			return (int)v->by_name[mid];
+			return (int)o->by_name[mid];
 		if (c < 0)
 			lo = mid + 1;
 		else
@@ -654,9 +686,16 @@ int hub_view_find(const hub_view *v, const char *name)
 	return -1;
 }
 
+const size_t *hub_view_order(const hub_view *v, size_t *n)
+{
+	const view_order *o = atomic_load(&v->order);
+	*n = o->n;
+	return o->by_name;
+}
+
 const size_t *hub_view_by_name(const hub_view *v)
 {
-	return v->by_name;
+	return atomic_load(&v->order)->by_name;
 }
 
 hub_view_snap *hub_view_get(hub_view *v, size_t i)
@@ -835,4 +874,19 @@ int hub_view_refresh(hub_view *v, size_t i, const fl_proto_frame *f, int64_t las
 void hub_view_touch(hub_view *v, size_t i, int64_t last_frame_ms)
 {
 	raise_last_frame(&v->slots[i], last_frame_ms);
+}
+
+void hub_view_clear(hub_view *v, size_t i)
+{
+	hub_view_slot *sl = &v->slots[i];
+	hub_view_snap *empty = snap_new(v, i, 0);
+	pthread_mutex_lock(&sl->write_mu);
+	if (empty != NULL)
+		publish(sl, empty);
+	atomic_store(&sl->last_frame_ms, 0);
+	sl->n_spokes = 0;
+	sl->any = false;
+	sl->newest_spoke[0] = '\0';
+	sl->newest_sent_ms = 0;
+	pthread_mutex_unlock(&sl->write_mu);
 }

@@ -15,7 +15,14 @@
  * the node's gpu_name text when equal) and the node's /v1/nodes row already written as JSON; about
  * 1 KiB for a node with 8 GPUs. Each snapshot's node indexes (hub_view_index.h) add about 20 bytes a node
  * plus the packed names and their trigram lists (shared between snapshots while the names stay), some
- * 60-120 bytes a node; test_hub_view measures both. */
+ * 60-120 bytes a node; test_hub_view measures both.
+ *
+ * Clusters are slots (hub_registry.h): an index and a name fixed for the process's life, the same as the
+ * registry's. The slot array is allocated at its full capacity (HUB_MAX_CLUSTERS) at start; a reload appends
+ * slots (hub_view_add) and empties a removed cluster's slot (hub_view_clear). The set of slots and their
+ * name order is one immutable object swapped when a slot is added: hub_view_order returns a count and an
+ * order that agree; hub_view_count and hub_view_by_name read it separately and agree only while no slot is
+ * being added (start-up, tests). Which clusters a reader may show is the caller's (hub_auth scopes). */
 #ifndef HUB_VIEW_H
 #define HUB_VIEW_H
 
@@ -79,7 +86,7 @@ typedef struct hub_view_snap {
 	atomic_int refs;
 	struct hub_view *view; /* the view it belongs to */
 	size_t cluster;        /* index, as in the config and the registry */
-	const char *name;      /* the cluster's name (owned by the config) */
+	const char *name;      /* the cluster's name (owned by the view) */
 	bool has_overview;
 	fl_proto_overview overview;
 	int64_t overview_ms; /* hub time the overview arrived (or was stored); 0 = none */
@@ -104,23 +111,35 @@ typedef struct hub_view_snap {
 
 typedef struct hub_view hub_view;
 
-/* A view of cfg's clusters, each empty and never seen. cfg is borrowed and must outlive the view
- * (names and labels are read from it). FL_OK and *out (free with hub_view_free), or FL_ENOMEM. */
+/* A view of cfg's clusters (names copied; cluster k on slot k), each empty and never seen.
+ * FL_OK and *out (free with hub_view_free), or FL_ENOMEM. */
 int hub_view_new(const hub_config *cfg, hub_view **out);
+
+/* Adds slot i called name (copied), empty and never seen: i must be hub_view_count (FL_OK and nothing done
+ * when slot i exists already with that name; FL_EINVAL with another). Adders are serialized by the caller;
+ * readers may run. FL_OK, FL_EINVAL or FL_ENOMEM. */
+int hub_view_add(hub_view *v, size_t i, const char *name);
+
+/* Empties slot i (a cluster removed by a reload): no nodes, no overview, never seen, no applied versions.
+ * Readers holding the old snapshot keep it until they release it. Thread-safe. */
+void hub_view_clear(hub_view *v, size_t i);
+
+/* The slots ordered by name and their count (*n), read together (one immutable order). */
+const size_t *hub_view_order(const hub_view *v, size_t *n);
+
+/* Slot i's cluster name; valid for the view's life. */
+const char *hub_view_name(const hub_view *v, size_t i);
 
 /* Frees the view and every snapshot. No reader may hold a snapshot any more. NULL is fine. */
 void hub_view_free(hub_view *v);
 
-/* Number of clusters; indexes 0..count-1 in config order. */
+/* Number of slots (removed clusters' included); indexes 0..count-1. Only grows. */
 size_t hub_view_count(const hub_view *v);
 
-/* Cluster i's config (name, labels), borrowed from the config. */
-const hub_cluster_conf *hub_view_conf(const hub_view *v, size_t i);
-
-/* Index of the cluster called name, or -1. */
+/* Slot of the cluster called name (removed or not), or -1. */
 int hub_view_find(const hub_view *v, const char *name);
 
-/* The cluster indexes ordered by name (strcmp): count items, owned by the view. */
+/* The slots ordered by name (strcmp): hub_view_count items, owned by the view (see hub_view_order). */
 const size_t *hub_view_by_name(const hub_view *v);
 
 /* The node count of cluster i's current snapshot, read without taking it (it may change at once). */
@@ -201,7 +220,7 @@ typedef enum hub_node_order {
 #define HUB_QUERY_MAX_STATUSES 8
 
 typedef struct hub_node_query {
-	const bool *clusters;                         /* hub_view_count items: which clusters to include */
+	const bool *clusters;                         /* by slot, HUB_MAX_CLUSTERS items: which clusters to include */
 	const char *name;                             /* substring of the node name; NULL or "" = any */
 	const char *gpu_name;                         /* exact GPU product; NULL or "" = any */
 	bool gpu_name_substring;                      /* gpu_name matches a substring instead (the Lens face) */

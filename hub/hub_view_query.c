@@ -34,12 +34,14 @@
  * every cluster's snapshot had been taken, one cluster at a time. */
 static int query_default_page(hub_view *v, const hub_node_query *q, hub_node_page *out)
 {
+	size_t nc;
+	const size_t *by_name = hub_view_order(v, &nc);
 	struct pick {
 		size_t i;
 		uint64_t count;
 		hub_view_snap *snap;
-	} *p = calloc(hub_view_count(v) + 1, sizeof(*p));
-	out->snaps = calloc(hub_view_count(v) + 1, sizeof(*out->snaps));
+	} *p = calloc(nc + 1, sizeof(*p));
+	out->snaps = calloc(nc + 1, sizeof(*out->snaps));
 	if (p == NULL || out->snaps == NULL) {
 		free(p);
 		free(out->snaps);
@@ -47,8 +49,8 @@ static int query_default_page(hub_view *v, const hub_node_query *q, hub_node_pag
 		return FL_ENOMEM;
 	}
 	size_t n_sel = 0;
-	for (size_t k = 0; k < hub_view_count(v); k++) {
-		size_t i = hub_view_by_name(v)[k];
+	for (size_t k = 0; k < nc; k++) {
+		size_t i = by_name[k];
 		if (q->clusters[i])
 			p[n_sel++] = (struct pick){.i = i, .count = hub_view_node_count(v, i)};
 	}
@@ -420,8 +422,8 @@ int hub_view_query_nodes(hub_view *v, const hub_node_query *q, hub_node_page *ou
 	memset(out, 0, sizeof(*out));
 	if (q->order == HUB_ORDER_CLUSTER_NAME && !has_class_filter(q) && !has_name_filter(q))
 		return query_default_page(v, q, out);
-	size_t nc = hub_view_count(v);
-	const size_t *by_name = hub_view_by_name(v);
+	size_t nc;
+	const size_t *by_name = hub_view_order(v, &nc);
 	part *parts = calloc(nc + 1, sizeof(*parts));
 	out->snaps = calloc(nc + 1, sizeof(*out->snaps));
 	int rv = FL_ENOMEM;

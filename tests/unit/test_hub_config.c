@@ -283,6 +283,12 @@ static void test_key_file_resolves_against_the_config_folder(void **state)
 	assert_int_equal(cfg.n_clusters, 0);
 }
 
+static void count_file(const char *path, void *arg)
+{
+	(void)path;
+	(*(size_t *)arg)++;
+}
+
 static void test_node_key_file_is_optional_resolved_and_its_own_key(void **state)
 {
 	(void)state;
@@ -316,6 +322,92 @@ static void test_node_key_file_is_optional_resolved_and_its_own_key(void **state
 	expect_error("nodekey_same.yaml",
 	             HUB_OK "clusters:\n  - name: a\n    key_file: k.key\n    node_key_file: keys/a.key\n", "8:20:",
 	             "key 'node_key_file': holds the same key as key_file");
+}
+
+static void test_next_key_files_are_optional_resolved_and_new_keys(void **state)
+{
+	(void)state;
+	write_fixture("keys/next.key", "next-key-0123456789abcdef0123456789abcdef\n");
+	write_fixture("keys/n.key", "node-key-0123456789abcdef0123456789abcdef\n");
+	write_fixture("keys/n2.key", "node-key-2-0123456789abcdef0123456789abcdef\n");
+	const char *path = write_fixture("nextkey.yaml", HUB_OK "clusters:\n  - name: a\n    key_file: k.key\n"
+	                                                        "    next_key_file: keys/next.key\n"
+	                                                        "    node_key_file: keys/n.key\n"
+	                                                        "    next_node_key_file: keys/n2.key\n"
+	                                                        "  - name: b\n    key_file: k.key\n");
+	hub_config cfg;
+	char err[FL_ERR_LEN] = "";
+	if (hub_config_load(&cfg, path, NULL, err) != FL_OK)
+		fail_msg("%s", err);
+	char want[192];
+	snprintf(want, sizeof(want), "%s/keys/next.key", tmpdir);
+	assert_string_equal(cfg.clusters[0].next_key_file, want);
+	assert_int_equal(cfg.clusters[0].next_key.len, 41);
+	assert_memory_equal(cfg.clusters[0].next_key.bytes, "next-key-0123456789abcdef0123456789abcdef", 41);
+	snprintf(want, sizeof(want), "%s/keys/n2.key", tmpdir);
+	assert_string_equal(cfg.clusters[0].next_node_key_file, want);
+	assert_int_equal(cfg.clusters[0].next_node_key.len, 43);
+	assert_string_equal(cfg.clusters[1].next_key_file, ""); /* not set: only key_file signs */
+	assert_int_equal(cfg.clusters[1].next_key.len, 0);
+	assert_int_equal(cfg.clusters[1].next_node_key.len, 0);
+	assert_int_equal(cfg.config_check_interval_ms, HUB_DEFAULT_CONFIG_CHECK_INTERVAL_MS);
+
+	/* every file it read, for the watch: the config, a's four keys, b's key */
+	size_t n = 0;
+	hub_config_each_file(&cfg, count_file, &n);
+	assert_int_equal(n, 6);
+
+	/* a copy is its own: freeing the original leaves it whole */
+	hub_config copy;
+	assert_int_equal(hub_config_dup(&copy, &cfg), FL_OK);
+	hub_config_free(&cfg);
+	assert_memory_equal(copy.clusters[0].next_key.bytes, "next-key-0123456789abcdef0123456789abcdef", 41);
+	hub_config_free(&copy);
+
+	/* the same rules as key_file; never the key it replaces, nor the other role's key */
+	expect_error("next_missing.yaml",
+	             HUB_OK "clusters:\n  - name: a\n    key_file: k.key\n    next_key_file: keys/none.key\n",
+	             "8:20:", "none.key: cannot open");
+	expect_error("next_short.yaml",
+	             HUB_OK "clusters:\n  - name: a\n    key_file: k.key\n    next_key_file: short.key\n",
+	             "8:20:", "16 bytes, a key needs at least 32");
+	expect_error("next_same.yaml",
+	             HUB_OK "clusters:\n  - name: a\n    key_file: k.key\n    next_key_file: keys/a.key\n",
+	             "8:20:", "key 'next_key_file': holds the key it is to replace");
+	expect_error("next_node_role.yaml",
+	             HUB_OK "clusters:\n  - name: a\n    key_file: k.key\n    node_key_file: keys/n.key\n"
+	                    "    next_key_file: keys/n.key\n",
+	             "9:20:", "key 'next_key_file': holds the other role's key");
+	expect_error("next_node_same.yaml",
+	             HUB_OK "clusters:\n  - name: a\n    key_file: k.key\n    node_key_file: keys/n.key\n"
+	                    "    next_node_key_file: keys/n.key\n",
+	             "9:25:", "key 'next_node_key_file': holds the key it is to replace");
+	expect_error("next_node_alone.yaml",
+	             HUB_OK "clusters:\n  - name: a\n    key_file: k.key\n    next_node_key_file: keys/n2.key\n",
+	             "8:25:", "needs node_key_file");
+}
+
+static void test_config_check_interval_zero_is_off(void **state)
+{
+	(void)state;
+	const char *path = write_fixture("check0.yaml", HUB_OK "  config_check_interval: 0\nclusters: []\n");
+	hub_config cfg, other;
+	char err[FL_ERR_LEN] = "";
+	if (hub_config_load(&cfg, path, NULL, err) != FL_OK)
+		fail_msg("%s", err);
+	assert_int_equal(cfg.config_check_interval_ms, 0);
+	path = write_fixture("check2.yaml", HUB_OK "  config_check_interval: 2s\n  ingest_workers: 7\nclusters: []\n");
+	if (hub_config_load(&other, path, NULL, err) != FL_OK)
+		fail_msg("%s", err);
+	assert_int_equal(other.config_check_interval_ms, 2000);
+	char diff[256];
+	/* config_check_interval is applied by a reload; ingest_workers waits for a restart */
+	assert_int_equal(hub_config_restart_diff(&cfg, &other, diff, sizeof(diff)), 1);
+	assert_string_equal(diff, "hub.ingest_workers");
+	hub_config_free(&cfg);
+	hub_config_free(&other);
+	expect_error("check_bad.yaml", HUB_OK "  config_check_interval: soon\nclusters: []\n",
+	             "5:26:", "expected a duration like 10s or 1m, or 0 (off)");
 }
 
 #define HUB_TLS "hub:\n  ingest_url: tls+tcp://0.0.0.0:7100\n  api_listen: 127.0.0.1:8080\n  database_url: dbname=x\n"
@@ -557,6 +649,8 @@ int main(void)
 	    cmocka_unit_test(test_key_file_is_required_and_must_hold_a_key),
 	    cmocka_unit_test(test_key_file_resolves_against_the_config_folder),
 	    cmocka_unit_test(test_node_key_file_is_optional_resolved_and_its_own_key),
+	    cmocka_unit_test(test_next_key_files_are_optional_resolved_and_new_keys),
+	    cmocka_unit_test(test_config_check_interval_zero_is_off),
 	    cmocka_unit_test(test_tls_files_are_required_for_tls_tcp_and_resolved),
 	    cmocka_unit_test(test_ingest_workers_range),
 	    cmocka_unit_test(test_api_threads_range),

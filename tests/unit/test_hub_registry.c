@@ -102,7 +102,108 @@ static void test_find_names_and_labels(void **state)
 	assert_int_equal(hub_registry_find(reg, "ghost"), -1);
 	assert_int_equal(hub_registry_find(reg, ""), -1);
 	assert_string_equal(hub_registry_name(reg, 0), "alpha");
-	assert_string_equal(hub_registry_conf(reg, 1)->labels[0].value, "us-west");
+	hub_clusters *cs = hub_registry_clusters(reg);
+	assert_string_equal(hub_clusters_conf(cs, 1)->labels[0].value, "us-west");
+	assert_int_equal(hub_clusters_find(cs, "beta"), 1);
+	assert_int_equal(cs->by_name[0], 0);
+	assert_int_equal(cs->by_name[2], 2);
+	hub_clusters_release(cs);
+	hub_registry_free(reg);
+}
+
+/* A config of the named clusters (labels region=<region>), in that order. */
+static void config_of(hub_config *cfg, hub_cluster_conf *cl, const char *const *names, size_t n, const char *region)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	memset(cl, 0, n * sizeof(*cl));
+	for (size_t i = 0; i < n; i++) {
+		snprintf(cl[i].name, sizeof(cl[i].name), "%s", names[i]);
+		cl[i].n_labels = 1;
+		strcpy(cl[i].labels[0].key, "region");
+		snprintf(cl[i].labels[0].value, sizeof(cl[i].labels[0].value), "%s", region);
+	}
+	snprintf(cfg->path, sizeof(cfg->path), "clusters.yaml");
+	cfg->clusters = cl;
+	cfg->n_clusters = n;
+}
+
+static void test_reload_keeps_slots_disables_removed_and_reuses_a_returning_name(void **state)
+{
+	(void)state;
+	hub_registry *reg = three_clusters();
+	fl_proto_frame f = frame("beta", "s1", 1);
+	hub_registry_record(reg, 1, &f, T0, T0);
+	hub_clusters *before = hub_registry_clusters(reg); /* a reader holding the old generation */
+
+	hub_cluster_conf cl[3];
+	hub_config cfg;
+	const char *const next[] = {"gamma", "delta", "alpha"}; /* beta removed, delta added, order changed */
+	config_of(&cfg, cl, next, 3, "eu");
+	hub_reload_summary sum;
+	char err[FL_ERR_LEN];
+	assert_int_equal(hub_registry_reload(reg, &cfg, &sum, err), FL_OK);
+	assert_int_equal(sum.added, 1);
+	assert_int_equal(sum.removed, 1);
+	assert_int_equal(sum.changed, 2); /* alpha and gamma got a label */
+	assert_int_equal(sum.activated[0], 3);
+	assert_string_equal(sum.text, "added delta; removed beta; changed alpha, gamma");
+	assert_int_equal(hub_registry_count(reg), 4);
+	assert_int_equal(hub_registry_find(reg, "alpha"), 0);
+	assert_int_equal(hub_registry_find(reg, "beta"), -1);
+	assert_int_equal(hub_registry_find(reg, "gamma"), 2);
+	assert_int_equal(hub_registry_find(reg, "delta"), 3);
+	hub_cluster_state st;
+	hub_registry_get(reg, 1, &st);
+	assert_int_equal(st.last_frame_ms, 0); /* the removed cluster's state is dropped */
+	assert_false(hub_registry_full_seen(reg, 1, "s1"));
+
+	/* The old generation is intact for its holder: beta active, no label on alpha. */
+	assert_int_equal(hub_clusters_find(before, "beta"), 1);
+	assert_int_equal(hub_clusters_conf(before, 0)->n_labels, 0);
+	assert_int_equal(before->n, 3);
+	hub_clusters_release(before);
+
+	hub_clusters *cs = hub_registry_clusters(reg);
+	assert_int_equal(cs->gen, 2);
+	assert_null(hub_clusters_conf(cs, 1));
+	assert_string_equal(hub_clusters_conf(cs, 0)->labels[0].value, "eu");
+	assert_int_equal(cs->by_name[0], 0); /* alpha, beta, delta, gamma */
+	assert_int_equal(cs->by_name[1], 1);
+	assert_int_equal(cs->by_name[2], 3);
+	assert_int_equal(cs->by_name[3], 2);
+	hub_clusters_release(cs);
+
+	const char *const back[] = {"beta"}; /* beta returns to its slot; the others go */
+	config_of(&cfg, cl, back, 1, "eu");
+	assert_int_equal(hub_registry_reload(reg, &cfg, &sum, err), FL_OK);
+	assert_int_equal(sum.added, 1);
+	assert_int_equal(sum.activated[0], 1);
+	assert_int_equal(sum.removed, 3);
+	assert_int_equal(hub_registry_find(reg, "beta"), 1);
+	assert_int_equal(hub_registry_count(reg), 4);
+	hub_registry_free(reg);
+}
+
+static void test_reload_beyond_the_slot_capacity_is_refused_whole(void **state)
+{
+	(void)state;
+	hub_registry *reg = three_clusters();
+	hub_cluster_conf *cl = calloc(HUB_MAX_CLUSTERS, sizeof(*cl));
+	assert_non_null(cl);
+	hub_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	snprintf(cfg.path, sizeof(cfg.path), "clusters.yaml");
+	for (size_t i = 0; i < HUB_MAX_CLUSTERS; i++) /* 1024 new names: 3 + 1024 slots would be needed */
+		snprintf(cl[i].name, sizeof(cl[i].name), "c%zu", i);
+	cfg.clusters = cl;
+	cfg.n_clusters = HUB_MAX_CLUSTERS;
+	hub_reload_summary sum;
+	char err[FL_ERR_LEN];
+	assert_int_equal(hub_registry_reload(reg, &cfg, &sum, err), FL_ELIMIT);
+	assert_non_null(strstr(err, "restart it to add"));
+	assert_int_equal(hub_registry_count(reg), 3);
+	assert_int_equal(hub_registry_find(reg, "beta"), 1);
+	free(cl);
 	hub_registry_free(reg);
 }
 
@@ -237,6 +338,8 @@ int main(void)
 	    cmocka_unit_test(test_status_stale_until_offline_after_exactly),
 	    cmocka_unit_test(test_registry_status_follows_recorded_frames),
 	    cmocka_unit_test(test_find_names_and_labels),
+	    cmocka_unit_test(test_reload_keeps_slots_disables_removed_and_reuses_a_returning_name),
+	    cmocka_unit_test(test_reload_beyond_the_slot_capacity_is_refused_whole),
 	    cmocka_unit_test(test_full_seen_only_after_a_full_frame_of_that_stream),
 	    cmocka_unit_test(test_full_seen_remembers_the_last_few_streams),
 	    cmocka_unit_test(test_record_out_of_order_keeps_the_newest_frame),

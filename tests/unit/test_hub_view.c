@@ -110,6 +110,42 @@ static void apply_alpha_full(hub_view *v, uint64_t seq, int64_t sent)
 	fl_proto_frame_free(&f);
 }
 
+/* Reloads (hub_registry.h): a slot appended keeps the others' indexes and joins the name order; a removed
+ * cluster's slot is emptied while a reader's snapshot stays whole. */
+static void test_slots_added_and_cleared(void **state)
+{
+	(void)state;
+	hub_view *v;
+	assert_int_equal(hub_view_new(&cfg, &v), FL_OK);
+	apply_alpha_full(v, 1, 500);
+	size_t n;
+	const size_t *before = hub_view_order(v, &n);
+	assert_int_equal(n, 3);
+	assert_int_equal(hub_view_add(v, 4, "aardvark"), FL_EINVAL); /* only the next slot */
+	assert_int_equal(hub_view_add(v, 3, "aardvark"), FL_OK);
+	assert_int_equal(hub_view_add(v, 3, "aardvark"), FL_OK);  /* already there */
+	assert_int_equal(hub_view_add(v, 3, "zebra"), FL_EINVAL); /* slot 3 is aardvark's */
+	const size_t *order = hub_view_order(v, &n);
+	assert_int_equal(n, 4);
+	assert_int_equal(order[0], 3); /* aardvark first by name */
+	assert_int_equal(order[1], before[0]);
+	assert_int_equal(hub_view_find(v, "aardvark"), 3);
+	assert_int_equal(hub_view_find(v, "alpha"), 1);
+	assert_string_equal(hub_view_name(v, 3), "aardvark");
+	assert_int_equal(hub_view_node_count(v, 3), 0);
+
+	hub_view_snap *held = hub_view_get(v, 1);
+	hub_view_clear(v, 1);
+	assert_int_equal(hub_view_node_count(v, 1), 0);
+	assert_int_equal(hub_view_last_frame_ms(v, 1), 0);
+	assert_int_equal(held->n_nodes, 3); /* the reader's snapshot is intact */
+	hub_view_release(held);
+	/* the same frame applies again after the clear: no version is remembered */
+	apply_alpha_full(v, 1, 500);
+	assert_int_equal(hub_view_node_count(v, 1), 3);
+	hub_view_free(v);
+}
+
 static void test_full_frame_replaces_nodes_and_groups_gpus(void **state)
 {
 	(void)state;
@@ -800,6 +836,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_full_frame_replaces_nodes_and_groups_gpus),
+	    cmocka_unit_test(test_slots_added_and_cleared),
 	    cmocka_unit_test(test_delta_upserts_keeps_gpus_and_removes_nodes),
 	    cmocka_unit_test(test_heartbeat_moves_time_only),
 	    cmocka_unit_test(test_older_frames_do_not_overwrite_newer_rows),
