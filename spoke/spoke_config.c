@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "fl_yaml.h"
+#include "spoke_http.h"
 
 const char *spoke_config_source_name(spoke_source_kind kind)
 {
@@ -364,6 +365,19 @@ static int load_role(fl_yaml_doc *doc, fl_yaml_node root, spoke_config *out, cha
 	return FL_OK;
 }
 
+/* metrics_listen: absent or empty = off; else an address spoke_http can listen on. */
+static int load_metrics_listen(fl_yaml_doc *doc, fl_yaml_node root, spoke_config *out, char err[FL_ERR_LEN])
+{
+	int rv =
+	    fl_yaml_get_str(doc, root, "metrics_listen", false, out->metrics_listen, sizeof(out->metrics_listen), err);
+	if (rv != FL_OK || out->metrics_listen[0] == '\0' || spoke_http_listen_ok(out->metrics_listen)) {
+		return rv;
+	}
+	return fl_yaml_error(doc, fl_yaml_get(doc, root, "metrics_listen"), "metrics_listen", err,
+	                     "expected IPv4:port or [IPv6]:port (e.g. 0.0.0.0:9101), port 1-65535, got '%.64s'",
+	                     out->metrics_listen);
+}
+
 static int load(fl_yaml_doc *doc, spoke_config *out, char err[FL_ERR_LEN])
 {
 	static const char *const keys[] = {"cluster",
@@ -387,6 +401,7 @@ static int load(fl_yaml_doc *doc, spoke_config *out, char err[FL_ERR_LEN])
 	                                   "node_name",
 	                                   "nvml_library",
 	                                   "job_cmdline",
+	                                   "metrics_listen",
 	                                   NULL};
 	fl_yaml_node root = fl_yaml_root(doc);
 	int rv = fl_yaml_check_keys(doc, root, keys, err);
@@ -435,6 +450,10 @@ static int load(fl_yaml_doc *doc, spoke_config *out, char err[FL_ERR_LEN])
 	if (fl_log_level_parse(level, &out->log_level) != FL_OK) {
 		return fl_yaml_error(doc, fl_yaml_get(doc, root, "log_level"), "log_level", err,
 		                     "expected debug, info, warn or error, got '%s'", level);
+	}
+
+	if ((rv = load_metrics_listen(doc, root, out, err)) != FL_OK) {
+		return rv;
 	}
 
 	spoke_overview_rules *r = &out->rules;

@@ -77,6 +77,7 @@ typedef struct spoke_config {
 	char node_name[FL_NAME_LEN];       /* role node: node_name:, else $NODE_NAME, else the host name */
 	char nvml_library[SPOKE_PATH_LEN]; /* role node: NVML to dlopen (default "libnvidia-ml.so.1") */
 	spoke_cmdline_mode job_cmdline;    /* role node: GPU jobs' command lines full, redacted (default), none */
+	char metrics_listen[64];           /* "IPv4:port" or "[IPv6]:port" for /healthz and /metrics; "" = off */
 } spoke_config;
 
 /* The source's name as it appears in config and in frame facts ("sim", "kube"). */

@@ -10,6 +10,7 @@
 #include "fl_log.h"
 #include "fl_time.h"
 #include "spoke_delta.h"
+#include "spoke_keyfile.h"
 #include "spoke_kube.h"
 #include "spoke_model.h"
 #include "spoke_overview.h"
@@ -19,6 +20,7 @@
 #include "spoke_spool.h"
 #include "spoke_node.h"
 #include "spoke_state.h"
+#include "spoke_stats.h"
 #include "spoke_workload.h"
 
 #define SLICE_MS       100 /* longest wait before looking at the stop flag again */
@@ -40,7 +42,9 @@ struct spoke_daemon {
 	/* retries */
 	int64_t backoff_ms; /* 0: no failure since the last ack */
 	int64_t retry_at;   /* monotonic ms before which the head is not resent */
-	int64_t last_ack;   /* monotonic ms of the last ok/duplicate ack (or of the start) */
+	int64_t last_answer; /* monotonic ms of the last ack that ended a frame: ok, duplicate or rejected (or of
+	                      * the start); a heartbeat is due heartbeat_ms after it, so a spoke the hub refuses
+	                      * (a removed cluster, a wrong key) sends one per heartbeat_ms, not one per ack */
 	uint64_t rng;
 	spoke_daemon_stats st;
 	bool closed_spool;         /* the spool was written out already */
@@ -50,7 +54,16 @@ struct spoke_daemon {
 	bool delta_next;           /* kube: the collect in progress is an out-of-cycle one (a delta if it can be) */
 	spoke_workloads workloads; /* workloads seen, ended ones kept a while (spoke_workload.h) */
 	spoke_node_role *node;     /* the node role's collectors (source node), else NULL */
+	spoke_keyfile keyf;        /* the key frames are signed with, re-read when key_file changes */
 };
+
+/* Monotonic microseconds, for the collect and encode timers. */
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 /* The model of this cycle: from the sim, or a snapshot of the kube source's live model (kube given),
  * or for kube without a running source (--dry-run) a one-shot list of the cluster. */
@@ -186,7 +199,10 @@ static int queue_frame(spoke_daemon *d, fl_proto_frame *f)
 	char *bytes = NULL;
 	size_t len = 0;
 	uint32_t nodes = f->n_nodes, gpus = f->n_gpus;
-	rv = fl_proto_encode(f, d->cfg->key.bytes, d->cfg->key.len, &bytes, &len, err);
+	spoke_keyfile_check(&d->keyf, spoke_stats_global()); /* a rotated key signs from this frame on */
+	uint64_t t0 = mono_us();
+	rv = fl_proto_encode(f, d->keyf.key.bytes, d->keyf.key.len, &bytes, &len, err);
+	spoke_stats_time(spoke_stats_global(), SPOKE_T_ENCODE, mono_us() - t0);
 	fl_proto_frame_free(f);
 	if (rv != FL_OK) {
 		d->st.collect_errors++;
@@ -229,6 +245,21 @@ static void make_delta_or_remember(spoke_daemon *d, fl_proto_frame *f)
 	}
 }
 
+/* Counts one collection (started at t0 us) and its outcome for /healthz: a failed collect, or a
+ * Prometheus query that failed in it (prom0: the failures counted before), keeps the source failing. */
+static void note_source(int rv, const char *err, uint64_t t0, uint64_t prom0)
+{
+	spoke_stats *st = spoke_stats_global();
+	spoke_stats_time(st, SPOKE_T_COLLECT, mono_us() - t0);
+	uint64_t prom = atomic_load(&st->counters[SPOKE_C_PROM_FAILURES]) - prom0;
+	char why[FL_ERR_LEN];
+	if (rv == FL_OK && prom > 0) {
+		snprintf(why, sizeof(why), "%llu Prometheus quer%s failed (see the log)", (unsigned long long)prom,
+		         prom == 1 ? "y" : "ies");
+	}
+	spoke_stats_source(st, rv == FL_OK && prom == 0, rv != FL_OK ? err : why, fl_mono_ms());
+}
+
 /* Collects the next cycle and queues it. The sim source only produces full snapshots, which also
  * answers a want_full; a source with deltas (issue 3) must build a full while d->want_full is set. */
 static int collect_and_queue(spoke_daemon *d)
@@ -244,9 +275,11 @@ static int collect_and_queue(spoke_daemon *d)
 			return w;
 		}
 	}
+	uint64_t t0 = mono_us(), prom0 = atomic_load(&spoke_stats_global()->counters[SPOKE_C_PROM_FAILURES]);
 	int rv = d->node != NULL ? collect_node(d->cfg, d->node, &meta, &f, err)
 	                         : collect_from(d->cfg, d->kube, &d->workloads, d->tick, &meta, &f, err);
 	d->tick++;
+	note_source(rv, err, t0, prom0);
 	if (rv != FL_OK) {
 		d->st.collect_errors++;
 		fl_error("cycle %" PRIu64 ": collect failed: %s", d->tick - 1, err);
@@ -359,7 +392,7 @@ static spoke_outcome finish_flight(spoke_daemon *d, int rv, const fl_proto_ack *
 		}
 		d->backoff_ms = 0;
 		d->retry_at = now;
-		d->last_ack = now;
+		d->last_answer = now;
 		/* Heartbeats are routine: their acks only show at debug level. */
 		fl_log(d->flight_kind == FL_FRAME_HEARTBEAT ? FL_LOG_DEBUG : FL_LOG_INFO,
 		       "sent seq=%" PRIu64 " kind=%s bytes=%zu ack=%s in %lld ms", seq, kind, d->flight_len,
@@ -371,6 +404,7 @@ static spoke_outcome finish_flight(spoke_daemon *d, int rv, const fl_proto_ack *
 		d->st.rejected++;
 		d->backoff_ms = 0;
 		d->retry_at = now;
+		d->last_answer = now;
 		fl_error("sent seq=%" PRIu64 " kind=%s bytes=%zu ack=rejected in %lld ms: %s (dropped; %" PRIu64
 		         " rejected so far)",
 		         seq, kind, d->flight_len, ms, ack->reason[0] != '\0' ? ack->reason : "(no reason given)",
@@ -518,7 +552,7 @@ void spoke_daemon_run(spoke_daemon *d, volatile sig_atomic_t *stop)
 	const spoke_config *cfg = d->cfg;
 	int64_t now = fl_mono_ms();
 	int64_t next_collect = now, next_stats = now + STATS_EVERY_MS;
-	d->last_ack = now;
+	d->last_answer = now;
 	while (!*stop) {
 		now = fl_mono_ms();
 		if (kube_cycle(d, now, &next_collect)) {
@@ -537,7 +571,7 @@ void spoke_daemon_run(spoke_daemon *d, volatile sig_atomic_t *stop)
 			spoke_spool_item it;
 			/* a node frame is its node's heartbeat: the node role sends no others */
 			if (d->node == NULL && !spoke_spool_head(d->spool, &it) &&
-			    now - d->last_ack >= cfg->heartbeat_ms) {
+			    now - d->last_answer >= cfg->heartbeat_ms) {
 				queue_heartbeat(d);
 			}
 			start_head(d, now);
@@ -607,6 +641,9 @@ int spoke_daemon_open(spoke_daemon **out, const spoke_config *cfg, char err[FL_E
 	}
 	d->cfg = cfg;
 	d->want_full = true; /* the hub has nothing from this process yet */
+	spoke_stats_init(spoke_stats_global(), cfg->cluster, cfg->role == SPOKE_ROLE_NODE ? "node" : "cluster",
+	                 cfg->interval_ms, fl_mono_ms());
+	spoke_keyfile_init(&d->keyf, cfg->key_file, &cfg->key);
 	if (getentropy(&d->rng, sizeof(d->rng)) != 0 || d->rng == 0) {
 		d->rng = (uint64_t)fl_now_ms() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ull;
 	}
@@ -654,5 +691,6 @@ void spoke_daemon_close(spoke_daemon *d)
 	spoke_sender_close(d->sender);
 	spoke_spool_close(d->spool);
 	spoke_state_close(&d->state);
+	spoke_keyfile_wipe(&d->keyf);
 	free(d);
 }

@@ -16,6 +16,7 @@
 #include "fl_log.h"
 #include "fl_time.h"
 #include "spoke_kube_obj.h"
+#include "spoke_stats.h"
 
 #define BACKOFF_MIN_MS 200
 #define RV_LEN         128
@@ -513,6 +514,9 @@ static long http_get(stream *s, const char *path, bool watch, char err[FL_ERR_LE
 	s->watching = s->started_body = false;
 	s->max = (size_t)(watch ? k->cfg.max_object_bytes : k->cfg.max_page_bytes);
 	count(k, watch ? &k->st.watch_requests : &k->st.list_requests);
+	if (!watch) {
+		spoke_stats_kube(spoke_stats_global(), SPOKE_KUBE_LIST_CALL, (unsigned)s->kind);
+	}
 	CURLcode cc = curl_easy_perform(e);
 	headers_free(h);
 	long status = 0;
@@ -792,6 +796,7 @@ static long do_list(stream *s)
 	}
 	if (s->synced) {
 		k->st.relists++;
+		spoke_stats_kube(spoke_stats_global(), SPOKE_KUBE_RELIST, (unsigned)s->kind);
 	}
 	s->synced = true;
 	k->synced[s->kind] = true;
@@ -844,6 +849,7 @@ static void *stream_main(void *arg)
 			if (atomic_load(&k->stop)) {
 				break;
 			}
+			spoke_stats_kube(spoke_stats_global(), SPOKE_KUBE_WATCH_RESTART, (unsigned)s->kind);
 			bool was_fresh = fresh;
 			fresh = false;
 			if (status == 410) {

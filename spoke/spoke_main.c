@@ -19,6 +19,7 @@
 #include "fl_time.h"
 #include "spoke_config.h"
 #include "spoke_daemon.h"
+#include "spoke_http.h"
 #include "spoke_state.h"
 
 #define PROG "fleetlens-spoke"
@@ -77,6 +78,24 @@ static int run_dry_run(const spoke_config *cfg)
 	}
 	fl_proto_frame_free(&f);
 	return code;
+}
+
+/* The loop, with /healthz and /metrics on metrics_listen when it is set (not for --once). */
+static int run_daemon(spoke_daemon *d, const spoke_config *cfg)
+{
+	spoke_http *http = NULL;
+	char err[FL_ERR_LEN];
+	if (cfg->metrics_listen[0] != '\0') {
+		int rv = spoke_http_start(cfg->metrics_listen, spoke_stats_global(), &http, err);
+		if (rv != FL_OK) {
+			fl_error("%s", err);
+			return rv == FL_EINVAL ? EXIT_CONFIG : EXIT_NOT_ACKED;
+		}
+		fl_info("serving /healthz and /metrics on %s", cfg->metrics_listen);
+	}
+	spoke_daemon_run(d, &stop_requested);
+	spoke_http_stop(http);
+	return EXIT_ACKED;
 }
 
 int main(int argc, char **argv)
@@ -151,7 +170,7 @@ int main(int argc, char **argv)
 		spoke_outcome o = spoke_daemon_once(d, &stop_requested);
 		code = o == SPOKE_ACKED ? EXIT_ACKED : o == SPOKE_REJECTED ? EXIT_REJECTED : EXIT_NOT_ACKED;
 	} else {
-		spoke_daemon_run(d, &stop_requested);
+		code = run_daemon(d, &cfg);
 	}
 	spoke_daemon_close(d);
 	spoke_config_wipe(&cfg);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "fl_log.h"
+#include "spoke_stats.h"
 
 static spoke_prom_stats g_stats; /* the daemon collects from one thread */
 
@@ -491,6 +492,7 @@ static int run_query(const spoke_prom_config *cfg, spoke_prom_figure f, spoke_mo
 	spoke_prom_samples_free(samples, n);
 	if (rv != FL_OK && rv != FL_ENOMEM) {
 		g_stats.failed++;
+		spoke_stats_count(spoke_stats_global(), SPOKE_C_PROM_FAILURES, 1);
 		g_stats.oversized += rv == FL_ELIMIT;
 	}
 	return rv;

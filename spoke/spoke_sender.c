@@ -13,6 +13,7 @@
 
 #include "fl_time.h"
 #include "spoke_file.h"
+#include "spoke_stats.h"
 
 #define SPOKE_RECONNECT_MIN_MS 100
 #define SPOKE_RECONNECT_MAX_MS 5000
@@ -243,6 +244,7 @@ int spoke_sender_start(spoke_sender *s, const void *bytes, size_t len, uint64_t 
 	nng_aio_set_msg(s->aio, m);
 	nng_aio_set_timeout(s->aio, (nng_duration)s->ack_timeout_ms);
 	nng_send_aio(s->sock, s->aio);
+	spoke_stats_count(spoke_stats_global(), SPOKE_C_SENT, 1);
 	return FL_OK;
 }
 
@@ -270,6 +272,11 @@ static int collect(spoke_sender *s, fl_proto_ack *ack, char err[FL_ERR_LEN])
 	if (ack->seq != s->seq) {
 		return fl_seterr(err, FL_EPROTO, "ack for seq %llu, expected %llu", (unsigned long long)ack->seq,
 		                 (unsigned long long)s->seq);
+	}
+	if (ack->status == FL_ACK_OK || ack->status == FL_ACK_DUPLICATE) {
+		spoke_stats_acked(spoke_stats_global(), fl_mono_ms());
+	} else {
+		spoke_stats_refused(spoke_stats_global(), ack->reason); /* rejected, or retry (db_error) */
 	}
 	return FL_OK;
 }

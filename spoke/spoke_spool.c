@@ -14,6 +14,7 @@
 #include "fl_log.h"
 #include "fl_time.h"
 #include "spoke_file.h"
+#include "spoke_stats.h"
 
 /* Spool file: a fixed header, then the frame's bytes.
  *   0 magic "FLSPOOL1" | 8 seq u64 | 16 kind u32 | 20 zero u32 | 24 len u64 | 32 queued_ms i64
@@ -118,6 +119,7 @@ static void account(spoke_spool *sp, const entry *e, int sign)
 		sp->st.disk_frames += sign > 0 ? 1 : (uint64_t)-1;
 		sp->st.disk_bytes += sign > 0 ? n : (uint64_t)0 - n;
 	}
+	spoke_stats_spool(spoke_stats_global(), sp->st.frames, sp->st.bytes); /* the gauges of /metrics */
 }
 
 /* Unlinks e's file (if it has one), unqueues and frees e. */

@@ -404,6 +404,7 @@ def check_spoke(name, hub_cfg):
     keys = flat_keys(cfg)
     check(f"{what}: every spoke.yaml key is in the README's Spoke table (sources.kube: issue 3)",
           keys <= documented, f"not documented: {sorted(keys - documented)}")
+    check_metrics(what, dep, cfg)
     check(f"{what}: sources is exactly the kube source with in-cluster credentials ({{kube: {{}}}})",
           cfg.get("sources") == {"kube": {}}, f"sources {cfg.get('sources')}")
     vols = {v["name"]: v for v in pspec.get("volumes", [])}
@@ -438,6 +439,38 @@ def check_spoke(name, hub_cfg):
         skip(f"{what}: fleetlens-spoke accepts spoke.yaml as written", "this build has no kube source yet (issue 3)")
     else:
         check(f"{what}: fleetlens-spoke accepts spoke.yaml as written (exit is not 2)", rc != 2, f"exit {rc}: {out}")
+
+
+def check_metrics(what, obj, cfg):
+    """spoke.yaml's metrics_listen port is the container's port 'metrics', liveness GETs /livez on it (a stuck
+    loop only; generous: periodSeconds 20, failureThreshold 3), readiness /healthz, and the pod template carries the
+    Prometheus scrape annotations for that port and /metrics."""
+    listen = cfg.get("metrics_listen") or ""
+    port = port_of(listen)
+    if not check(f"{what}: spoke.yaml sets metrics_listen on all interfaces (0.0.0.0:PORT)",
+                 port is not None and listen.startswith("0.0.0.0:"), f"metrics_listen {listen!r}"):
+        return
+    tmpl = obj["spec"]["template"]
+    c = tmpl["spec"]["containers"][0]
+    ports = {p.get("name"): p.get("containerPort") for p in c.get("ports", [])}
+    check(f"{what}: containerPort 'metrics' is metrics_listen's port ({port})", ports.get("metrics") == port,
+          f"ports {ports}")
+
+    def probe(name):
+        p = c.get(name) or {}
+        g = p.get("httpGet", {})
+        return g.get("path"), ports.get(g.get("port"), g.get("port")), p
+
+    path, pport, live = probe("livenessProbe")
+    check(f"{what}: livenessProbe GET /livez on port {port}, periodSeconds 20, failureThreshold 3",
+          (path, pport) == ("/livez", port) and live.get("periodSeconds") == 20
+          and live.get("failureThreshold") == 3, f"got {live}")
+    path, pport, ready = probe("readinessProbe")
+    check(f"{what}: readinessProbe GET /healthz on port {port}", (path, pport) == ("/healthz", port), f"got {ready}")
+    ann = tmpl.get("metadata", {}).get("annotations", {}) or {}
+    want = {"prometheus.io/scrape": "true", "prometheus.io/port": str(port), "prometheus.io/path": "/metrics"}
+    check(f"{what}: pod annotations prometheus.io/scrape \"true\", port \"{port}\", path /metrics",
+          {k: ann.get(k) for k in want} == want, f"annotations {ann}")
 
 
 # --- the node-role overlay ---------------------------------------------------------------------------
@@ -524,13 +557,11 @@ def check_spoke_node(name, hub_cfg):
     src = ((env.get("NODE_NAME") or {}).get("valueFrom") or {}).get("fieldRef", {}).get("fieldPath")
     check(f"{what}: NODE_NAME comes from the downward API (spec.nodeName)", src == "spec.nodeName",
           f"env {c.get('env')}")
-    check(f"{what}: no probes and no ports (the spoke serves nothing; the hub watches the agent)",
-          not any(p in c for p in ("livenessProbe", "readinessProbe", "startupProbe", "ports")),
-          f"container keys {sorted(c)}")
     path, text, mounts = container_config(objs, ds, what)
     if text is None:
         return None
     cfg = yaml.safe_load(text)
+    check_metrics(what, ds, cfg)
     res = c.get("resources", {})
     req, lim = res.get("requests", {}), res.get("limits", {})
     # The node role's target is under 20 MiB RSS; the limit must hold that and the spool's memory part.
