@@ -222,6 +222,7 @@ static const struct {
     {"/v1/workloads", HUB_ROUTE_WORKLOADS, hub_api_workloads},
     {"/v1/jobs", HUB_ROUTE_JOBS, hub_api_jobs},
     {"/v1/usage", HUB_ROUTE_USAGE, hub_api_usage},
+    {"/v1/openapi.json", HUB_ROUTE_OPENAPI, hub_api_openapi}, /* open: no token (it holds no data) */
     {"/healthz", HUB_ROUTE_HEALTHZ, route_healthz},
     {"/readyz", HUB_ROUTE_READYZ, route_readyz},
     {"/metrics", HUB_ROUTE_METRICS, route_metrics},
@@ -310,7 +311,7 @@ static int handle(hub_req *r, hub_api_route *label)
 		}
 	}
 	match_route(r, uri, &fn, label, &bad_segment);
-	if (guarded(uri)) {
+	if (guarded(uri) && *label != HUB_ROUTE_OPENAPI) {
 		const char *origin = mg_get_header(r->c, "Origin");
 		if (origin != NULL && hub_auth_origin_allowed(&r->cl->cfg, origin)) {
 			snprintf(r->headers, sizeof(r->headers), "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n",

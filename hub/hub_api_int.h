@@ -92,6 +92,10 @@ int hub_api_answer_text(hub_req *r, const char *what, char *json, int rv, const 
 /* The API worker's own connection to the hub DB, or NULL (err says why). */
 PGconn *hub_api_pgconn(hub_req *r, char err[FL_ERR_LEN]);
 
+/* GET /v1/openapi.json (hub_api_openapi.c): hub/openapi.json as embedded at build time, 200
+ * application/json. Needs no token. Returns 200. */
+int hub_api_openapi(hub_req *r);
+
 /* GET /v1/jobs, GET /v1/jobs/{id} (hub_api_jobs.c), read from gpu_job. */
 int hub_api_jobs(hub_req *r);
 int hub_api_job(hub_req *r);

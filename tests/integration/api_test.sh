@@ -13,6 +13,8 @@ source "$(dirname "$0")/assert.sh"
 BIN=${FL_BIN:-$FL_ROOT/build/bin}
 
 T=$(mktemp -d /tmp/fl_api.XXXXXX)
+source "$(dirname "$0")/openapi.sh" # records every API answer (validated at the end)
+openapi_record "$T/openapi"
 chmod 755 "$T"
 cleanup() {
 	[ -n "${HUB_PID:-}" ] && kill "$HUB_PID" 2>/dev/null && wait "$HUB_PID" 2>/dev/null
@@ -469,4 +471,5 @@ check_eq "hubs stopped cleanly, no sanitizer report" "" \
 	"$(grep -hE 'AddressSanitizer|LeakSanitizer|runtime error' "$T/hub.log" "$T/open.log" | head -3)"
 
 [ "$FL_FAIL" -eq 0 ] || { echo "--- hub log"; tail -40 "$T/hub.log"; }
+openapi_validate # every answer above against hub/openapi.json (openapi.sh)
 fl_done

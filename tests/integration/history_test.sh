@@ -10,6 +10,8 @@ source "$(dirname "$0")/assert.sh"
 BIN=${FL_BIN:-$FL_ROOT/build/bin}
 
 T=$(mktemp -d /tmp/fl_history.XXXXXX)
+source "$(dirname "$0")/openapi.sh" # records every API answer (validated at the end)
+openapi_record "$T/openapi"
 chmod 755 "$T"
 cleanup() {
 	[ -n "${HUB_PID:-}" ] && kill "$HUB_PID" 2>/dev/null && wait "$HUB_PID" 2>/dev/null
@@ -138,4 +140,5 @@ check_eq "DEFAULT's row of that day moved into it" "1 0" \
 check_contains "the upkeep is logged" "day partitions created, 1 dropped" "$(cat "$T/hub.log")"
 
 [ "$FL_FAIL" -eq 0 ] || { echo "--- hub log"; tail -30 "$T/hub.log"; }
+openapi_validate # every answer above against hub/openapi.json (openapi.sh)
 fl_done

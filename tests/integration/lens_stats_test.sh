@@ -14,6 +14,8 @@ source "$(dirname "$0")/assert.sh"
 BIN=${FL_BIN:-$FL_ROOT/build/bin}
 
 T=$(mktemp -d /tmp/fl_lens_stats.XXXXXX)
+source "$(dirname "$0")/openapi.sh" # records every API answer (validated at the end)
+openapi_record "$T/openapi"
 chmod 755 "$T"
 cleanup() {
 	[ -n "${HUB_PID:-}" ] && kill "$HUB_PID" 2>/dev/null && wait "$HUB_PID" 2>/dev/null
@@ -413,4 +415,5 @@ check_eq "the pod is alpha's: unknown in beta → 4004" "200 4004 pod not found"
 check_eq "unknown cluster → 4004" "200 4004 ClientSet for cluster nope not found" "$(meta "/pods/$POD/gpu-history?cluster=nope&hours=4")"
 
 [ "$FL_FAIL" -eq 0 ] || { echo "--- hub log"; tail -30 "$T/hub.log"; }
+openapi_validate # every answer above against hub/openapi.json (openapi.sh)
 fl_done

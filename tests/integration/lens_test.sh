@@ -13,6 +13,8 @@ source "$(dirname "$0")/assert.sh"
 BIN=${FL_BIN:-$FL_ROOT/build/bin}
 
 T=$(mktemp -d /tmp/fl_lens.XXXXXX)
+source "$(dirname "$0")/openapi.sh" # records every API answer (validated at the end)
+openapi_record "$T/openapi"
 chmod 755 "$T"
 cleanup() {
 	[ -n "${HUB_PID:-}" ] && kill "$HUB_PID" 2>/dev/null && wait "$HUB_PID" 2>/dev/null
@@ -259,4 +261,5 @@ check_eq "the metric has every code the face answers" "4001 4004 5000 5002" \
 check_eq "/metrics counts the Lens face's requests under route=\"/lens/v1\" (more than 30 so far)" true \
 	"$(curl -s -H "$H" "$API/metrics" | awk '$1 ~ /route="\/lens\/v1"/ && $1 ~ /_count/ {print ($2 > 30)}' | grep -qx 1 && echo true || echo false)"
 
+openapi_validate # every answer above against hub/openapi.json (openapi.sh)
 fl_done

@@ -14,6 +14,8 @@ source "$(dirname "$0")/assert.sh"
 BIN=${FL_BIN:-$FL_ROOT/build/bin}
 
 T=$(mktemp -d /tmp/fl_lens_wl.XXXXXX)
+source "$(dirname "$0")/openapi.sh" # records every API answer (validated at the end)
+openapi_record "$T/openapi"
 chmod 755 "$T"
 cleanup() {
 	[ -n "${HUB_PID:-}" ] && kill "$HUB_PID" 2>/dev/null && wait "$HUB_PID" 2>/dev/null
@@ -450,4 +452,5 @@ kill "$HUB_PID" && wait "$HUB_PID" 2>/dev/null
 HUB_PID=""
 check_eq "no database error logged by the Lens routes" "" "$(grep -E 'api: lens' "$T/hub.log")"
 check_eq "no sanitizer report, no crash in the hub log" "" "$(grep -E 'runtime error|AddressSanitizer|LeakSanitizer' "$T/hub.log")"
+openapi_validate # every answer above against hub/openapi.json (openapi.sh)
 fl_done

@@ -14,6 +14,8 @@ source "$(dirname "$0")/assert.sh"
 BIN=${FL_BIN:-$FL_ROOT/build/bin}
 
 T=$(mktemp -d /tmp/fl_usage.XXXXXX)
+source "$(dirname "$0")/openapi.sh" # records every API answer (validated at the end)
+openapi_record "$T/openapi"
 chmod 755 "$T"
 cleanup() {
 	[ -n "${HUB_PID:-}" ] && kill "$HUB_PID" 2>/dev/null && wait "$HUB_PID" 2>/dev/null
@@ -287,4 +289,5 @@ check_eq "the route is counted under its own label" "1" \
 	"$(curl -s -H "$OPS" "$API/metrics" | awk '$1 ~ /^fleetlens_hub_api_request_duration_seconds_count\{route="\/v1\/usage"\}/ {print ($2 > 10)}')"
 
 [ "$FL_FAIL" -eq 0 ] || { echo "--- hub log"; tail -30 "$T/hub.log"; }
+openapi_validate # every answer above against hub/openapi.json (openapi.sh)
 fl_done

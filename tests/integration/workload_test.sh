@@ -19,6 +19,8 @@ source "$(dirname "$0")/assert.sh"
 BIN=${FL_BIN:-$FL_ROOT/build/bin}
 
 T=$(mktemp -d /tmp/fl_workload.XXXXXX)
+source "$(dirname "$0")/openapi.sh" # records every API answer (validated at the end)
+openapi_record "$T/openapi"
 chmod 755 "$T"
 cleanup() {
 	for p in ${HUB_PID:-} ${SPOKE_PID:-}; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
@@ -361,4 +363,5 @@ check_eq "workload history: day partitions for today and 2 days ahead, plus DEFA
 
 stop_hub
 check_eq "no sanitizer report, no crash in the hub log" "" "$(grep -E 'runtime error|AddressSanitizer|LeakSanitizer' "$T/hub.log" "$T/run.log" "$T/spoke.log")"
+openapi_validate # every answer above against hub/openapi.json (openapi.sh)
 fl_done
