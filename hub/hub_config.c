@@ -210,10 +210,11 @@ static int load_hub(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node hub, const c
 		return fl_yaml_error(doc, n, key, err, "offline_after (%lldms) must be more than stale_after (%lldms)",
 		                     (long long)cfg->offline_after_ms, (long long)cfg->stale_after_ms);
 	}
-	if ((rv = get_path(doc, hub, "web_dir", "web/dist", cfg->web_dir, sizeof(cfg->web_dir), err)) != FL_OK)
+	/* Defaults: where `cmake --install` put the console and migrations (cmake/FleetLensInstall.cmake). */
+	if ((rv = get_path(doc, hub, "web_dir", HUB_DEFAULT_WEB_DIR, cfg->web_dir, sizeof(cfg->web_dir), err)) != FL_OK)
 		return rv;
-	if ((rv = get_path(doc, hub, "migrations_dir", "sql/hub", cfg->migrations_dir, sizeof(cfg->migrations_dir),
-	                   err)) != FL_OK)
+	if ((rv = get_path(doc, hub, "migrations_dir", HUB_DEFAULT_MIGRATIONS_DIR, cfg->migrations_dir,
+	                   sizeof(cfg->migrations_dir), err)) != FL_OK)
 		return rv;
 
 	if ((rv = load_delivery(cfg, doc, hub, err)) != FL_OK || (rv = load_tls(cfg, doc, hub, err)) != FL_OK)

@@ -41,6 +41,15 @@
 #define HUB_DEFAULT_NODE_LOST_AFTER_MS      (5LL * 60 * 1000)
 #define HUB_MIN_NODE_LOST_AFTER_MS          1000LL
 
+/* hub.web_dir and hub.migrations_dir default to where `cmake --install` (and the fleetlens-hub package)
+ * put the console and the migrations: FL_DATADIR, the configured prefix's share/fleetlens, defined by
+ * cmake/FleetLensInstall.cmake (e.g. /usr/share/fleetlens for -DCMAKE_INSTALL_PREFIX=/usr). */
+#ifndef FL_DATADIR
+#error "FL_DATADIR is not defined: it comes from cmake/FleetLensInstall.cmake (hub_lib's compile definitions)"
+#endif
+#define HUB_DEFAULT_WEB_DIR        FL_DATADIR "/web"
+#define HUB_DEFAULT_MIGRATIONS_DIR FL_DATADIR "/sql/hub"
+
 /* civetweb gives each open connection a worker thread until it closes (keep-alive included): a client
  * beyond api_threads waits for a connection to close. */
 #define HUB_DEFAULT_API_THREADS 64
@@ -109,8 +118,8 @@ typedef struct hub_config {
 	char database_url[HUB_DBURL_LEN];  /* libpq conninfo; the env override already applied */
 	int64_t stale_after_ms;            /* > 0 */
 	int64_t offline_after_ms;          /* > stale_after_ms */
-	char web_dir[HUB_PATH_LEN];        /* resolved */
-	char migrations_dir[HUB_PATH_LEN]; /* resolved */
+	char web_dir[HUB_PATH_LEN];        /* resolved; default HUB_DEFAULT_WEB_DIR */
+	char migrations_dir[HUB_PATH_LEN]; /* resolved; default HUB_DEFAULT_MIGRATIONS_DIR */
 	enum fl_log_level log_level;
 	int ingest_workers;               /* 1..HUB_MAX_INGEST_WORKERS */
 	int64_t replay_tolerance_ms;      /* 1..HUB_MAX_REPLAY_TOLERANCE_MS */

@@ -10,7 +10,7 @@ FL_PG_BIN=${FL_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V |
 # python3-yaml: tests/deploy reads the Kubernetes manifests with it (structure, not just syntax).
 FL_PACKAGES="build-essential cmake pkg-config libnng-dev libmsgpack-dev libpq-dev libcurl4-openssl-dev
 libyaml-dev libcivetweb-dev libjansson-dev libssl-dev libcmocka-dev postgresql curl jq openssl clang libclang-rt-14-dev
-prometheus python3 python3-yaml python3-jsonschema"
+prometheus python3 python3-yaml python3-jsonschema file dpkg-dev"
 
 # Installed by scripts/test only: the browser the console's browser test drives.
 FL_BROWSER_PACKAGES="chromium"
