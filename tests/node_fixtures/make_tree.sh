@@ -5,12 +5,18 @@
 # the node benchmark (--procs 200). Generated, not committed: a 200-process tree is thousands of files.
 #
 #   make_tree.sh DIR [--amd N] [--nvidia K | --nvidia-less] [--rdma R] [--procs P] [--gpu-procs G]
-#                    [--btime S]
+#                    [--btime S] [--complete] [--amd-jobs]
 #   make_tree.sh DIR --edit [--remove-gpu I] [--replace-gpu I] [--replace-rdma I] [--exit-proc PID]
 #                           [--start-gpu-proc] ...      (edits, applied in order; each may repeat)
 #
 # A new tree: DIR is created if needed and must be empty. Defaults: --amd 4 --nvidia 2 --rdma 2
 # --procs 12 --gpu-procs 8 --btime 1700000000. What it writes (i, k: 0-based indexes):
+#
+# --complete and --amd-jobs make a node that agrees with itself, as ./scripts/demo's node agents stand for
+# a sim node of the cluster role (all its GPUs "AMD Instinct MI300X", NUMA 0 or 1): --complete gives the
+# last card the optional files too (no "AMD GPU 0x74a1", no NUMA -1, power1_average); --amd-jobs makes
+# GPU processes hold AMD device files only, of cards that exist (patterns 1 and 3 below become 0, and
+# k%8 becomes k%N). Neither changes anything else.
 #
 # sys/class/drm — AMD card i = card<i>, a symlink into sys/devices/pci0000:00/0000:<0x10+i>:00.0/drm/
 #   whose device (-> that PCI folder) holds:
@@ -86,7 +92,7 @@ num() { [[ $1 =~ ^[0-9]+$ ]] || die "not a number: $1"; }
 [[ $# -ge 1 ]] || usage
 dir=$1
 shift
-amd=4 nvidia=2 rdma=2 procs=12 gpu_procs=8 btime=1700000000 edit=0
+amd=4 nvidia=2 rdma=2 procs=12 gpu_procs=8 btime=1700000000 edit=0 complete=0 amd_jobs=0
 edits=()
 while [[ $# -gt 0 ]]; do
 	case $1 in
@@ -99,6 +105,8 @@ while [[ $# -gt 0 ]]; do
 		esac
 		shift 2 ;;
 	--nvidia-less) nvidia=0; shift ;;
+	--complete) complete=1; shift ;;
+	--amd-jobs) amd_jobs=1; shift ;;
 	--edit) edit=1; shift ;;
 	--remove-gpu | --replace-gpu | --replace-rdma | --exit-proc)
 		[[ $# -ge 2 ]] || usage
@@ -161,8 +169,10 @@ fd_tmpl() {
 	if [[ ! -d $t ]]; then
 		cp -a "$tmpl/base" "$t"
 		case $1 in
-		0) ln -s /dev/kfd "$t/5"; ln -s "/dev/dri/renderD$((128 + n))" "$t/6"
-		   ln -s "/dev/dri/renderD$((128 + n))" "$t/7"; ln -s "/dev/dri/renderD$((129 + n))" "$t/8" ;;
+		0) local n2=$((n + 1))
+		   ((amd_jobs && amd > 0)) && n2=$(((n + 1) % amd))
+		   ln -s /dev/kfd "$t/5"; ln -s "/dev/dri/renderD$((128 + n))" "$t/6"
+		   ln -s "/dev/dri/renderD$((128 + n))" "$t/7"; ln -s "/dev/dri/renderD$((128 + n2))" "$t/8" ;;
 		1) ln -s /dev/nvidiactl "$t/5"; ln -s /dev/nvidia-uvm "$t/6"; ln -s "/dev/nvidia$n" "$t/7" ;;
 		2) ln -s "/dev/dri/card$n" "$t/5"; ln -s "/dev/dri/renderD$((128 + n))" "$t/6" ;;
 		3) ln -s "/dev/davinci$n" "$t/5"; ln -s /dev/davinci_manager "$t/6" ;;
@@ -182,9 +192,12 @@ write_proc() {
 	us=${u//-/_}
 	if ((gpu)); then
 		comm=python3 cwd=/workspace/job$k fw=torch pat=$((k % 4))
+		local ndev=8
 		((pat == 1 && nvidia == 0)) && pat=0
+		((amd_jobs && pat % 2 == 1)) && pat=0
+		((amd_jobs && amd > 0)) && ndev=$amd
 		((generic)) && pat=0
-		cp -a "$(fd_tmpl "$pat" $((k % 8)))" "$p/fd"
+		cp -a "$(fd_tmpl "$pat" $((k % ndev)))" "$p/fd"
 		local which=$k
 		((generic || k >= 7)) && which=7
 		case $which in
@@ -291,7 +304,7 @@ for ((i = 0; i < amd; i++)); do
 	put "$pci/serial_number" "692251000$i\n"
 	put "$h/name" 'amdgpu\n'
 	put "$h/temp1_input" "$(((40 + i) * 1000 + 500))\n"
-	if ((amd >= 2 && i == amd - 1)); then
+	if ((amd >= 2 && i == amd - 1 && !complete)); then
 		put "$h/power1_input" "$(((300 + i) * 1000000 + 250000))\n"
 	else
 		put "$pci/product_name" 'AMD Instinct MI300X\n'
