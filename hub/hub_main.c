@@ -147,6 +147,7 @@ static void reload(reloader *rl, const char *why)
 	free(sum);
 	if (rv != FL_OK) {
 		hub_metrics_add(HUB_M_CONFIG_RELOADS_FAILED, 1);
+		hub_metrics_set_config_failed();
 		fl_error("config reload (%s) refused, the running configuration stays: %s", why, err);
 		return;
 	}

@@ -29,13 +29,20 @@ void hub_metrics_reset(void)
 }
 
 static _Atomic int64_t config_success_ms;
+static _Atomic int config_last_ok = 1; /* the start-up config loaded, or the process would not run */
 
 void hub_metrics_set_config_success(int64_t unix_ms)
 {
 	atomic_store(&config_success_ms, unix_ms);
+	atomic_store(&config_last_ok, 1);
 }
 
-/* The reload metrics (issue 16). */
+void hub_metrics_set_config_failed(void)
+{
+	atomic_store(&config_last_ok, 0);
+}
+
+/* The configuration reload metrics. */
 static void config_metrics(FILE *f)
 {
 	fprintf(
@@ -47,10 +54,14 @@ static void config_metrics(FILE *f)
 	    "# HELP fleetlens_hub_config_last_reload_success_timestamp_seconds When the running configuration was "
 	    "loaded (start or the last applied reload).\n"
 	    "# TYPE fleetlens_hub_config_last_reload_success_timestamp_seconds gauge\n"
-	    "fleetlens_hub_config_last_reload_success_timestamp_seconds %.3f\n",
+	    "fleetlens_hub_config_last_reload_success_timestamp_seconds %.3f\n"
+	    "# HELP fleetlens_hub_config_last_reload_successful 1 when the last load of the configuration (start or "
+	    "reload) was applied, 0 when it was refused.\n"
+	    "# TYPE fleetlens_hub_config_last_reload_successful gauge\n"
+	    "fleetlens_hub_config_last_reload_successful %d\n",
 	    (unsigned long long)hub_metrics_get(HUB_M_CONFIG_RELOADS_OK),
 	    (unsigned long long)hub_metrics_get(HUB_M_CONFIG_RELOADS_FAILED),
-	    (double)atomic_load(&config_success_ms) / 1000.0);
+	    (double)atomic_load(&config_success_ms) / 1000.0, atomic_load(&config_last_ok));
 }
 
 static void counter(FILE *f, const char *name, const char *help, hub_counter c)

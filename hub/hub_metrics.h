@@ -55,8 +55,11 @@ void hub_metrics_add(hub_counter c, uint64_t n);
 uint64_t hub_metrics_get(hub_counter c);
 
 /* Records the wall-clock time (ms) of the last applied configuration (start or reload): the gauge
- * fleetlens_hub_config_last_reload_success_timestamp_seconds. */
+ * fleetlens_hub_config_last_reload_success_timestamp_seconds, and fleetlens_hub_config_last_reload_successful 1. */
 void hub_metrics_set_config_success(int64_t unix_ms);
+
+/* Records a refused reload: fleetlens_hub_config_last_reload_successful 0 until the next applied one. */
+void hub_metrics_set_config_failed(void);
 
 /* Zeroes every counter (tests). */
 void hub_metrics_reset(void);

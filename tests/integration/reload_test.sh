@@ -167,6 +167,7 @@ mv "$T/clusters.yaml.new" "$T/clusters.yaml"
 ok_before=$(reloads ok)
 hup_and_wait failed
 check_eq "the broken file counts one failed reload, no applied one" "1 $ok_before" "$(reloads failed) $(reloads ok)"
+check_eq "last reload successful: 0" 0 "$(metric fleetlens_hub_config_last_reload_successful)"
 check_contains "the refusal names FILE:LINE:COL" "$T/clusters.yaml:6:26: key 'config_check_interval'" \
 	"$(grep 'config reload (SIGHUP) refused' "$T/hub.log")"
 check_eq "the new token still works, with its scope" beta,delta "$(names "$TEAM2")"
@@ -179,6 +180,7 @@ check_eq "frames keep landing" true "$([ "$(frames alpha)" -gt "$a0" ] && echo t
 # Back to a good file, now with the file watch on (a reload applies config_check_interval).
 write_config 1s tokens/team2 "beta, delta" alpha beta delta
 hup_and_wait ok
+check_eq "last reload successful: 1 again" 1 "$(metric fleetlens_hub_config_last_reload_successful)"
 
 # --- 5. the file watch: gamma comes back without SIGHUP -----------------------------------------------------
 ok_before=$(reloads ok)
