@@ -152,6 +152,21 @@ static void test_defaults_and_relative_paths(void **state)
 	hub_config_free(&cfg);
 }
 
+/* Without web_dir and migrations_dir the hub looks where cmake --install put them (FL_DATADIR). */
+static void test_folders_default_to_the_installed_ones(void **state)
+{
+	(void)state;
+	const char *path = write_fixture("installed.yaml", HUB_OK "clusters:\n  - name: solo\n    key_file: k.key\n");
+	hub_config cfg;
+	char err[FL_ERR_LEN] = "";
+	if (hub_config_load(&cfg, path, NULL, err) != FL_OK)
+		fail_msg("%s", err);
+	assert_string_equal(cfg.web_dir, FL_DATADIR "/web");
+	assert_string_equal(cfg.migrations_dir, FL_DATADIR "/sql/hub");
+	assert_true(cfg.web_dir[0] == '/'); /* an absolute path: CMAKE_INSTALL_FULL_DATADIR */
+	hub_config_free(&cfg);
+}
+
 static void test_env_database_url_overrides_and_makes_key_optional(void **state)
 {
 	(void)state;
@@ -638,6 +653,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_repo_clusters_yaml_loads_three_clusters),
 	    cmocka_unit_test(test_defaults_and_relative_paths),
+	    cmocka_unit_test(test_folders_default_to_the_installed_ones),
 	    cmocka_unit_test(test_env_database_url_overrides_and_makes_key_optional),
 	    cmocka_unit_test(test_missing_ingest_url_names_the_key),
 	    cmocka_unit_test(test_duplicate_cluster_name_is_refused),
