@@ -35,7 +35,7 @@ static void usage(FILE *to)
 	            "  FLEETLENS_SAFE_DATABASE_URL (when set, even empty) hub.safe_database_url\n");
 }
 
-/* --- reload (issue 16) ---------------------------------------------------------------------------- */
+/* --- reload ----------------------------------------------------------------------------------------- */
 
 typedef struct reloader {
 	const hub_config *boot; /* the start-up config: the settings a reload does not change */

@@ -4,7 +4,7 @@
  * The database, not the registry, decides whether a frame is new (hub_store_write_frame): with several
  * hubs on one database this copy may lag.
  *
- * Slots and generations (issue 16, reload without a restart). Every cluster the process has known holds a
+ * Slots and generations (reload without a restart). Every cluster the process has known holds a
  * slot: an index fixed for the process's life, the same in the registry, the view (hub_view.h), API scopes
  * (hub_auth.h) and the peers. Slots are never freed or moved: a reload appends a slot for each new name
  * (up to HUB_MAX_CLUSTERS over the process's life; beyond it the reload is refused and a restart needed), a

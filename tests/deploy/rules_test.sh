@@ -148,26 +148,16 @@ FL_DIAG_LOGS="$T/hub.log $T/spoke.log"
 fl_wait_http "http://127.0.0.1:$API_PORT/healthz" 60 || { tail -20 "$T/hub.log"; fl_die "the hub did not start"; }
 "$FL_BIN/fleetlens-spoke" --config "$T/spoke.yaml" >"$T/spoke.log" 2>&1 &
 SPOKE_PID=$!
-# The spoke answers /metrics once it listens; a spoke that refuses metrics_listen exits at once.
+# The spoke answers /metrics once it listens; a spoke that refuses metrics_listen exits at once (a failure).
 fl_wait_until 60 'curl -sf "http://127.0.0.1:$SPOKE_PORT/metrics" >"$T/spoke.metrics" || ! kill -0 $SPOKE_PID'
 # The hub's per-cluster series are there for each registered cluster (alpha), frames or not.
 curl -s "http://127.0.0.1:$API_PORT/metrics" >"$T/hub.metrics"
 check_contains "the hub's /metrics answers with alpha's series" 'fleetlens_cluster_up{cluster="alpha",status=' \
 	"$(cat "$T/hub.metrics")"
-if kill -0 "$SPOKE_PID" 2>/dev/null && [ -s "$T/spoke.metrics" ]; then
-	check_contains "the spoke's /metrics answers with its info" 'fleetlens_spoke_info{' "$(cat "$T/spoke.metrics")"
-	spoke_src="a spoke's /metrics"
-else
-	# A spoke without metrics_listen (before issue 16's spoke part): the names agreed for it instead.
-	skip "the spoke's /metrics" "the spoke serves none ($(tail -1 "$T/spoke.log")); checked against the names agreed in issue 16"
-	for m in fleetlens_spoke_info fleetlens_spoke_frames_sent_total fleetlens_spoke_frames_acked_total \
-		fleetlens_spoke_frames_refused_total fleetlens_spoke_spool_frames fleetlens_spoke_spool_bytes \
-		fleetlens_spoke_seconds_since_last_ack fleetlens_spoke_healthy fleetlens_spoke_source_failing_seconds; do
-		echo "# TYPE $m untyped"
-	done >"$T/spoke.metrics"
-	echo 'fleetlens_spoke_info{cluster="alpha",role="cluster",version="0"} 1' >>"$T/spoke.metrics"
-	spoke_src="the names agreed for the spoke"
-fi
+check_eq "the spoke serves /metrics on metrics_listen" true \
+	"$(kill -0 "$SPOKE_PID" 2>/dev/null && [ -s "$T/spoke.metrics" ] && echo true || echo "false: $(tail -1 "$T/spoke.log")")"
+check_contains "the spoke's /metrics answers with its info" 'fleetlens_spoke_info{' "$(cat "$T/spoke.metrics")"
+spoke_src="a spoke's /metrics"
 "$py" - "$RULES" "$T/hub.metrics" "$T/spoke.metrics" "$spoke_src" >"$T/names.out" 2>&1 <<'PY'
 import re, sys, yaml
 rules_path, hub_path, spoke_path, spoke_src = sys.argv[1:5]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The API's contract (hub/openapi.json, issue 16): the document is valid OpenAPI 3.1 (its schemas valid JSON
+# The API's contract (hub/openapi.json): the document is valid OpenAPI 3.1 (its schemas valid JSON
 # Schema 2020-12, every $ref resolving), its paths are exactly the hub's routes (read from the route tables in
 # hub_metrics.c and hub_lens.c), the checker refuses answers that drift from it, GET /v1/openapi.json without
 # a token is the document byte for byte, and every route answers as the document says: each /v1 and

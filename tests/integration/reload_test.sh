@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reload without a restart (issue 16): four real spokes (sim mode) send every second while clusters.yaml is
+# Reload without a restart: four real spokes (sim mode) send every second while clusters.yaml is
 # reloaded under them — a cluster added (its spoke lands, /v1/clusters lists it), one removed (its frames
 # refused as unknown_cluster, the API stops listing it), a token replaced and its scope changed (the old
 # token 401, the new one sees exactly its clusters), a broken file (refused with FILE:LINE:COL, counted,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Key rotation without a gap (issue 16), by the runbook in deploy/README.md, while a real spoke (sim mode)
+# Key rotation without a gap, by the runbook in deploy/README.md, while a real spoke (sim mode)
 # sends every second: the hub gets clusters[].next_key_file and reloads (SIGHUP); the spoke's key file is
 # replaced atomically with mv (the spoke re-reads it before its next send); the new key moves to key_file,
 # next_key_file goes, the hub reloads again. Zero frames refused along the way; frames signed with the new

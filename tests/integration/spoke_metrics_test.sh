@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The spoke can be watched (issue 16): metrics_listen serves /healthz and /metrics. A sim spoke at interval 1s
+# The spoke can be watched: metrics_listen serves /healthz and /metrics. A sim spoke at interval 1s
 # against a real hub: healthy with sent >= acked >= 1 and nothing refused; the hub stops: /healthz 503 "no ack
 # for N s (limit 3 s)", frames pile up in the spool; the hub starts again on the same port and database:
 # healthy, spool empty, acked grows. A spoke with a wrong key counts refused{reason="bad_signature"}. Key
