@@ -1,8 +1,10 @@
-/* fl_key.h — a cluster's shared secret, read from a key file (issue 4: frame signatures).
+/* fl_key.h — a cluster's shared secret, read from a key file: the key frames are signed with.
  *
  * The file holds the secret as text or bytes; whitespace around it is ignored. It must hold at least
  * FL_KEY_MIN_LEN bytes and at most FL_KEY_MAX_LEN (fl_proto.h). The same file is named by the hub's
- * clusters[].key_file and the spoke's key_file. */
+ * clusters[].key_file and the spoke's key_file.
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h), err naming the file (never key material). */
 #ifndef FL_KEY_H
 #define FL_KEY_H
 

@@ -1,6 +1,8 @@
 /* fl_log.h — one line per significant event, to stderr:
  *   2026-11-24T15:30:51.123Z INFO hub: frame accepted cluster=a seq=4
- * Thread-safe (each line is written with a single write). */
+ * Thread-safe (each line is written with a single write).
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h) (fl_log_level_parse); logging returns nothing. */
 #ifndef FL_LOG_H
 #define FL_LOG_H
 

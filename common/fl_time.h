@@ -1,4 +1,6 @@
-/* fl_time.h — wall and monotonic clocks in milliseconds, durations in config. */
+/* fl_time.h — wall and monotonic clocks in milliseconds, durations in config.
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h) (fl_parse_duration); the clocks return milliseconds. */
 #ifndef FL_TIME_H
 #define FL_TIME_H
 

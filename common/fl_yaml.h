@@ -2,7 +2,10 @@
  *
  * Loads the whole file with libyaml's document API and hands out node handles (indexes into the
  * document). Every getter that fails writes "FILE:LINE:COL: key 'K': what was expected" into err and
- * returns FL_ECONFIG. Line and column are 1-based. */
+ * returns FL_ECONFIG. Line and column are 1-based.
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h); lookups return node 0 when absent, and bool functions
+ * answer a question. */
 #ifndef FL_YAML_H
 #define FL_YAML_H
 

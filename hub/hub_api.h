@@ -1,9 +1,12 @@
 /* hub_api.h — the hub's HTTP API and console (civetweb): the Lens-compatible /v1 routes (README "API"),
  * /healthz, /readyz, /metrics, and the web_dir files at / . Answers are JSON in the envelope
  * {"meta":{"code":2000,"message":"OK"},"data":...}; errors carry real HTTP status codes. The cluster,
- * overview and node routes answer from the in-memory view (hub_view); workloads, jobs, utilization history,
+ * overview and node routes answer from the in-memory view (hub_view); workloads, jobs, usage, utilization history,
  * a node's agent and /readyz query PostgreSQL, each worker thread through its own hub_store. With hub.api_tokens, /v1
- * and /metrics need a bearer token and each token sees its clusters only; without, the API listens on loopback only. */
+ * and /metrics need a bearer token and each token sees its clusters only; without, the API listens on loopback only.
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h), err naming what failed; the route handlers behind it return
+ * the HTTP status they sent (hub_api_int.h). */
 #ifndef HUB_API_H
 #define HUB_API_H
 

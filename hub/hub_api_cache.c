@@ -182,12 +182,6 @@ static void retain(hub_api_cache *c, size_t k, hub_api_text *e, hub_api_text **g
 	c->bytes += entry_bytes(e);
 }
 
-int hub_api_text_write(hub_view *v, size_t i, hub_api_text_fn fn, const hub_api_text **out)
-{
-	*out = i < hub_view_count(v) ? write_entry(hub_view_get(v, i), fn) : NULL;
-	return *out != NULL ? FL_OK : i < hub_view_count(v) ? FL_ENOMEM : FL_EINVAL;
-}
-
 int hub_api_cache_get(hub_api_cache *c, size_t i, int kind, hub_api_text_fn fn, const hub_api_text **out)
 {
 	*out = NULL;

@@ -7,7 +7,9 @@
  * first drops the entries whose snapshot is no longer current (at most once a second), so a superseded
  * snapshot stays alive only until the next lookup. Retained text is bounded by a byte budget: past it
  * the least recently used entries go, and an answer larger than the whole budget is written per request.
- * Concurrent requests for the same snapshot wait for one writer instead of each writing it. */
+ * Concurrent requests for the same snapshot wait for one writer instead of each writing it.
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h) (FL_ENOMEM, FL_EINVAL). */
 #ifndef HUB_API_CACHE_H
 #define HUB_API_CACHE_H
 
@@ -59,12 +61,7 @@ int hub_api_cache_get(hub_api_cache *c, size_t i, int kind, hub_api_text_fn fn, 
 int hub_api_cache_get_many(hub_api_cache *c, const size_t *idx, size_t n, int kind, hub_api_text_fn fn,
                            const hub_api_text **out);
 
-/* The text fn writes for cluster i's current snapshot of view v, written now and retained by nothing (a
- * request without a cache). FL_OK and *out (release with hub_api_cache_put), FL_EINVAL (no cluster i) or
- * FL_ENOMEM. */
-int hub_api_text_write(hub_view *v, size_t i, hub_api_text_fn fn, const hub_api_text **out);
-
-/* Releases a text from hub_api_cache_get or hub_api_text_write. NULL is fine. */
+/* Releases a text from hub_api_cache_get or hub_api_cache_get_many. NULL is fine. */
 void hub_api_cache_put(const hub_api_text *t);
 
 /* Bytes of text (and entry records) the cache retains right now. */

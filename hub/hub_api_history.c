@@ -1,5 +1,5 @@
 /* hub_api_history.c — GET /v1/nodes/{name}/utilizationHistory and /v1/workloads/{uid}/utilizationHistory
- * ?cluster=&start=&end=&step= (issue 5): one node's or workload's GPU utilization over time from its
+ * ?cluster=&start=&end=&step=: one node's or workload's GPU utilization over time from its
  * history table, averaged per step, read through the API worker's own hub_store. */
 #include <stdlib.h>
 

@@ -1,5 +1,10 @@
-/* hub_api_int.h — what hub_api.c (server, dispatch, access, answers) shares with hub_api_v1.c (the
- * /v1 routes). Not used outside the API. */
+/* hub_api_int.h — what hub_api.c (server, dispatch, access, answers) shares with the files of the routes
+ * (hub_api_v1.c, hub_api_jobs.c, hub_api_workloads.c, hub_api_history.c, hub_api_usage.c, hub_api_openapi.c,
+ * and the Lens face through hub_lens_int.h). Not used outside the API.
+ *
+ * Return convention: a route handler returns the HTTP status it sent; a helper that may answer (hub_api_cluster_set,
+ * hub_api_scope_names, hub_api_status_list) returns 0 when it answered nothing and the caller goes on, or the status
+ * it sent; hub_api_node_agents, which answers nothing, returns FL_OK or a negative FL_E* (fl_err.h). */
 #ifndef HUB_API_INT_H
 #define HUB_API_INT_H
 

@@ -1,5 +1,5 @@
-/* hub_api_jobs.c — GET /v1/jobs (filtered, paged) and GET /v1/jobs/{id}: the GPU jobs node agents report
- * (issue 7), read from gpu_job; and the node agents' part of a node's answer. */
+/* hub_api_jobs.c — GET /v1/jobs (filtered, paged) and GET /v1/jobs/{id}: the GPU jobs node agents report,
+ * read from gpu_job; and the node agents' part of a node's answer. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,6 +1,8 @@
-/* hub_api_usage.h — GET /v1/usage (issue 13): GPU-hours allocated, used and idle per cluster, namespace,
+/* hub_api_usage.h — GET /v1/usage: GPU-hours allocated, used and idle per cluster, namespace,
  * workload or node over a time range, across every cluster the caller may see, read from the hourly rollups
- * (hub_rollup.h defines the figures), as JSON in the envelope or as CSV. */
+ * (hub_rollup.h defines the figures), as JSON in the envelope or as CSV.
+ *
+ * Return convention: the handler returns the HTTP status it sent (hub_api_int.h). */
 #ifndef HUB_API_USAGE_H
 #define HUB_API_USAGE_H
 

@@ -1,5 +1,7 @@
-/* hub_api_v1.c — the Lens-compatible /v1 routes, answered from the in-memory view (hub_view). Every
- * list covers only the clusters the caller's token sees; a cluster outside them is "not found". */
+/* hub_api_v1.c — the /v1 routes about clusters and nodes, answered from the in-memory view (hub_view):
+ * clusters, overviews, heat map, nodes, GPU allocation; a node's answer and its gpuDevices also read what
+ * its node agent reported from PostgreSQL (hub_api_jobs.c, hub_node). Every list covers only the clusters
+ * the caller's token sees; a cluster outside them is "not found". Handlers return the HTTP status they sent. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -498,12 +500,7 @@ int hub_api_v1_clusters(hub_req *r)
 		if (set[i])
 			idx[n++] = i;
 	free(set);
-	int got = FL_OK;
-	if (r->api->cache != NULL)
-		got = hub_api_cache_get_many(r->api->cache, idx, n, TEXT_CLUSTER, cluster_text, texts);
-	else
-		for (size_t k = 0; got == FL_OK && k < n; k++)
-			got = hub_api_text_write(v, idx[k], cluster_text, &texts[k]);
+	int got = hub_api_cache_get_many(r->api->cache, idx, n, TEXT_CLUSTER, cluster_text, texts);
 	int64_t now = fl_now_ms();
 	rv = got == FL_OK ? send_clusters(r, idx, texts, n, now) : hub_api_error(r, 500, "out of memory");
 	for (size_t k = 0; k < n; k++)
@@ -637,12 +634,6 @@ int hub_api_v1_fleet_overview(hub_req *r)
 
 enum { TEXT_HEAT = 0, TEXT_ALLOCATION = 1 }; /* hub_api_cache kinds */
 
-/* The API's answer-text cache (hub_api_start makes it). */
-static hub_api_cache *text_cache(hub_req *r)
-{
-	return r->api->cache;
-}
-
 /* hub_api_text_fn of the heat map: s's rows (nodes with GPUs), comma-joined; *aux the most GPUs a node
  * has. */
 static int heat_rows(const hub_view_snap *s, hub_json *j, uint32_t *aux)
@@ -718,14 +709,12 @@ static int send_rows(hub_req *r, int kind, hub_api_text_fn fn, const char *head,
 	size_t n, got = 0, bytes = 0;
 	const size_t *order = hub_view_order(v, &n);
 	const hub_api_text **texts = calloc(n + 1, sizeof(*texts));
-	hub_api_cache *cache = text_cache(r);
 	uint32_t aux = 0;
 	bool ok = texts != NULL;
 	for (size_t k = 0; ok && k < n; k++) {
 		if (!set[order[k]])
 			continue;
-		ok = (cache != NULL ? hub_api_cache_get(cache, order[k], kind, fn, &texts[got])
-		                    : hub_api_text_write(v, order[k], fn, &texts[got])) == FL_OK;
+		ok = hub_api_cache_get(r->api->cache, order[k], kind, fn, &texts[got]) == FL_OK;
 		if (ok) {
 			aux = texts[got]->aux > aux ? texts[got]->aux : aux;
 			bytes += texts[got++]->len + 1;
@@ -875,8 +864,6 @@ static int find_node(hub_req *r, hub_view_snap **snap, const hub_view_node **nod
 		}
 	}
 	free(set);
-	if (rv != 0)
-		return rv;
 	if (found == 1)
 		return 0;
 	hub_view_release(*snap);
@@ -887,12 +874,14 @@ static int find_node(hub_req *r, hub_view_snap **snap, const hub_view_node **nod
 }
 
 /* The node agents that report node r->name in the clusters the request covers (hub_node_agents_json), as
- * a new array; NULL when the database could not tell (logged) — the answer then goes without them. */
-static json_t *node_agents(hub_req *r)
+ * a new array; NULL when the database could not tell (logged) — the answer then goes without them — or
+ * when the cluster set could not be made (out of memory: find_node checked the same parameters), which
+ * hub_api_cluster_set has answered: *sent is then that status, else 0. */
+static json_t *node_agents(hub_req *r, int *sent)
 {
 	bool *set;
-	if (hub_api_cluster_set(r, false, &set) != 0)
-		return NULL; /* cannot happen: find_node checked the same parameters */
+	if ((*sent = hub_api_cluster_set(r, false, &set)) != 0)
+		return NULL;
 	char err[FL_ERR_LEN] = "", *text = NULL;
 	int rv = hub_api_node_agents(r, set, &text, err);
 	free(set);
@@ -940,7 +929,13 @@ int hub_api_v1_node(hub_req *r)
 	int rv = find_node(r, &s, &n);
 	if (rv > 0)
 		return rv;
-	json_t *agents = node_agents(r);
+	int sent;
+	json_t *agents = node_agents(r, &sent);
+	if (sent != 0) {
+		if (rv != NOT_IN_VIEW)
+			hub_view_release(s);
+		return sent;
+	}
 	if (rv == NOT_IN_VIEW) { /* known to node agents only: its Kubernetes facts are missing */
 		const char *cluster = NULL;
 		if ((rv = agent_only(r, agents, &cluster)) == 0)
@@ -999,8 +994,11 @@ int hub_api_v1_node_gpus(hub_req *r)
 	if (rv > 0)
 		return rv;
 	if (rv == NOT_IN_VIEW) {
-		json_t *agents = node_agents(r);
+		int sent;
+		json_t *agents = node_agents(r, &sent);
 		const char *cluster = NULL;
+		if (sent != 0)
+			return sent;
 		if ((rv = agent_only(r, agents, &cluster)) == 0 && (rv = agent_gpus(r, cluster)) == 0)
 			rv = hub_api_ok(r, json_array());
 		json_decref(agents);

@@ -1,5 +1,5 @@
 /* hub_api_workloads.c — GET /v1/workloads (filtered, paged, ordered) and GET /v1/workloads/{uid} with
- * its pods (issue 5), read from gpu_workload / gpu_pod and their newest utilization samples (hub_workload)
+ * its pods, read from gpu_workload / gpu_pod and their newest utilization samples (hub_workload)
  * through the API worker's own hub_store. */
 #include <stdlib.h>
 #include <string.h>

@@ -5,7 +5,10 @@
  * per hub_clusters generation, hub_registry.h); a request uses the one it took at its start.
  *
  * Scopes are indexed by cluster slot (hub_registry.h: a cluster's index for the process's life) and always
- * hold HUB_MAX_CLUSTERS flags, so a slot added by a later reload reads false rather than past the end. */
+ * hold HUB_MAX_CLUSTERS flags, so a slot added by a later reload reads false rather than past the end.
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h) for what builds; hub_auth_check returns a token index,
+ * HUB_AUTH_NONE or HUB_AUTH_OPEN (negative, not FL_E* codes); bool functions answer a question. */
 #ifndef HUB_AUTH_H
 #define HUB_AUTH_H
 

@@ -35,7 +35,7 @@ static const char *const cluster_keys[] = {"name",          "labels",          "
 /* Read by load_api_access, after the clusters (token scopes name them). */
 static const char *const api_keys[] = {"api_tokens", "cors_origins", "api_threads", "lens", NULL};
 static const char *const lens_keys[] = {"default_cluster", NULL};
-/* Read by load_safe (issue 5). */
+/* Read by load_safe and load_rollup: the SaFE sync, history, node agents' and rollup settings. */
 static const char *const safe_keys[] = {"safe_database_url", "safe_sync_interval", "history_retention",
                                         "node_lost_after", "rollup_retention", "idle_threshold", NULL};
 static const char *const token_keys[] = {"name", "token_file", "clusters", "cluster_labels", NULL};
@@ -420,7 +420,7 @@ static int load_lens(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node hub, char e
 	return FL_OK;
 }
 
-/* --- API access: hub.api_tokens and hub.cors_origins (issue 6) ------------------------------------- */
+/* --- API access: hub.api_tokens and hub.cors_origins ----------------------------------------------- */
 
 /* Reads the token file at path, trims surrounding whitespace and stores only its SHA-256 in t. The
  * token must be HUB_TOKEN_MIN_LEN..HUB_TOKEN_MAX_LEN visible ASCII characters (it travels in a header).
@@ -608,7 +608,7 @@ static int load_api_access(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node hub, 
 	return FL_OK;
 }
 
-/* Issue 13's settings, after history_retention: rollup_retention (>= history_retention: the rollups are made
+/* The rollups' settings, after history_retention: rollup_retention (>= history_retention: the rollups are made
  * from the samples) and idle_threshold (a percentage, decimals allowed). */
 static int load_rollup(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node hub, char err[FL_ERR_LEN])
 {
@@ -642,8 +642,9 @@ static int load_rollup(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node hub, char
 	return FL_OK;
 }
 
-/* Issue 5's settings: safe_database_url (FLEETLENS_SAFE_DATABASE_URL, when set, replaces it; empty =
- * off), safe_sync_interval and history_retention; and issue 7's node_lost_after. */
+/* The SaFE sync's and history's settings: safe_database_url (FLEETLENS_SAFE_DATABASE_URL, when set,
+ * replaces it; empty = off), safe_sync_interval and history_retention; the node agents' node_lost_after;
+ * then load_rollup's. */
 static int load_safe(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node hub, char err[FL_ERR_LEN])
 {
 	int rv = fl_yaml_get_str(doc, hub, "safe_database_url", false, cfg->safe_database_url,

@@ -3,7 +3,10 @@
  * Every error names FILE:LINE:COL and the key ("clusters.yaml:4:16: key 'stale_after': ..."); unknown
  * keys are errors. Relative paths (web_dir, migrations_dir, key_file, node_key_file, tls.*) resolve against
  * the config file's folder. Each cluster's key (and node key) is read from its key_file (node_key_file) at
- * load time and held only in memory; hub_config_free wipes it. */
+ * load time and held only in memory; hub_config_free wipes it.
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h), err naming FILE:LINE:COL and key; hub_config_restart_diff
+ * returns a count. */
 #ifndef HUB_CONFIG_H
 #define HUB_CONFIG_H
 
@@ -62,7 +65,7 @@ typedef struct hub_label {
 	char value[HUB_LABEL_LEN];
 } hub_label;
 
-/* API access (issue 6): hub.api_tokens and hub.cors_origins. */
+/* API access: hub.api_tokens and hub.cors_origins. */
 #define HUB_MAX_API_TOKENS   256
 #define HUB_TOKEN_NAME_LEN   64 /* 1..63 of [A-Za-z0-9._-] */
 #define HUB_TOKEN_MIN_LEN    16 /* bytes of a token, after trimming whitespace */

@@ -5,7 +5,9 @@
  * hourly rollups of hub_rollup.h).
  *
  * Connections are borrowed (libpq, not thread-safe: one per thread). The maintenance thread
- * (hub_history_start) has its own. */
+ * (hub_history_start) has its own.
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h), err naming what failed. */
 #ifndef HUB_HISTORY_H
 #define HUB_HISTORY_H
 

@@ -4,7 +4,10 @@
  * the whole frame (fl_proto_decode) → repeat/replay/gap rules and the write, in one transaction
  * (hub_store_write_frame) → registry update after COMMIT → ack.
  * hub.ingest_workers threads each own an nng context and a hub_store connection, so several frames
- * are in flight and one slow cluster's transaction does not hold up the others. */
+ * are in flight and one slow cluster's transaction does not hold up the others.
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h), err naming what failed; hub_ingest_port returns the port or
+ * -1; hub_ingest_handle answers the frame (its ack) and returns nothing. */
 #ifndef HUB_INGEST_H
 #define HUB_INGEST_H
 

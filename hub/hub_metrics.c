@@ -209,7 +209,7 @@ int hub_metrics_render(hub_registry *reg, const bool *scope, int64_t now_ms, int
 	return FL_OK;
 }
 
-/* --- API latency and overview gauges (issue 6) ---------------------------------------------------- */
+/* --- API latency and overview gauges -------------------------------------------------------------- */
 
 static const char *const route_names[HUB_ROUTE_COUNT] = {"/v1/clusters",
                                                          "/v1/clusters/overview",

@@ -1,5 +1,8 @@
 /* hub_metrics.h — the hub's counters (process-wide, lock-free atomics) and their Prometheus text
- * rendering for GET /metrics, together with per-cluster gauges read from the registry. */
+ * rendering for GET /metrics, together with per-cluster gauges read from the registry.
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h) (the renderers: FL_OK or FL_ENOMEM); the counters return
+ * nothing. */
 #ifndef HUB_METRICS_H
 #define HUB_METRICS_H
 
@@ -71,7 +74,7 @@ void hub_metrics_reset(void);
 int hub_metrics_render(hub_registry *reg, const bool *scope, int64_t now_ms, int64_t stale_after_ms,
                        int64_t offline_after_ms, char **out, size_t *out_len);
 
-/* API routes, as labels of the latency histogram (issue 6). */
+/* API routes, as labels of the latency histogram. */
 typedef enum hub_api_route {
 	HUB_ROUTE_CLUSTERS = 0,
 	HUB_ROUTE_CLUSTERS_OVERVIEW,

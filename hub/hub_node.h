@@ -3,7 +3,9 @@
  * and their jobs lost; and the reads behind /v1/nodes/{name} (agent), .../gpuDevices and /v1/jobs.
  *
  * Connections are borrowed (one per thread). Each write is one transaction under the agent row's lock,
- * so replicas and concurrent frames of one node are applied one at a time, newest wins. */
+ * so replicas and concurrent frames of one node are applied one at a time, newest wins.
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h), err naming what failed (FL_EDB for the database). */
 #ifndef HUB_NODE_H
 #define HUB_NODE_H
 

@@ -1,11 +1,13 @@
 /* hub_peers.h — several hubs on one database: each hub's API view follows the frames the OTHER hubs
- * commit (issue 8). Every hub's commit notifies HUB_STORE_CHANNEL (hub_store_write_frame with
+ * commit. Every hub's commit notifies HUB_STORE_CHANNEL (hub_store_write_frame with
  * opts.instance); this module's thread LISTENs on its own connection and, for a notification from
  * another instance, raises the cluster's last frame time (status) at once and, unless the frame was a
  * heartbeat, reads the cluster back from the database (hub_store_read_cluster) and refreshes the view
  * (hub_view_refresh: never backwards) and the registry. Notifications of one cluster that arrive
  * together cost one read. After a lost connection it reconnects with backoff and refreshes every
- * cluster, since notifications sent meanwhile are gone. */
+ * cluster, since notifications sent meanwhile are gone.
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h), err naming what failed. */
 #ifndef HUB_PEERS_H
 #define HUB_PEERS_H
 

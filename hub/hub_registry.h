@@ -20,7 +20,10 @@
  * frees it. A frame or request is thus judged by one configuration from start to end, whichever it took.
  *
  * Thread-safety: the live state sits behind one mutex; slot names are immutable once the slot count that
- * covers them is published. Reloads (hub_registry_reload) must be serialized by the caller. */
+ * covers them is published. Reloads (hub_registry_reload) must be serialized by the caller.
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h) for what allocates or reloads; lookups (hub_registry_find,
+ * hub_clusters_find) return a slot or -1, which is not an FL_E* code. */
 #ifndef HUB_REGISTRY_H
 #define HUB_REGISTRY_H
 

@@ -3,7 +3,7 @@
  * workload_hourly_stats, computed from that hour's samples, and their retention. Run by the maintenance thread
  * (hub_history.c).
  *
- * GPU-hours (issue 13), in every row: each sample weighs the seconds from it to its series' next sample (a
+ * GPU-hours, in every row: each sample weighs the seconds from it to its series' next sample (a
  * node's, a workload's), at most HUB_ROLLUP_SAMPLE_CAP_S (a spoke that stops sending counts nothing beyond
  * it), counted in the hour they fall in (the last sample before an hour reaches into it, for a key that also
  * has samples in that hour). With a = the sample's allocation (a node's gpu_allocation, a workload's
@@ -13,7 +13,9 @@
  *   gpu_hours_idle      = Σ a × weight / 3600 over the samples with u < the idle threshold
  * A sample without a utilization figure counts as allocated, neither used nor idle. A namespace's GPU-hours
  * are the sum of its workloads', a cluster's the sum of its nodes'. The idle threshold is the one given when
- * the hour is rolled up (recorded in rollup_hour.idle_threshold); changing it does not redo past hours. */
+ * the hour is rolled up (recorded in rollup_hour.idle_threshold); changing it does not redo past hours.
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h), err naming what failed. */
 #ifndef HUB_ROLLUP_H
 #define HUB_ROLLUP_H
 

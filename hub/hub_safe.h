@@ -1,11 +1,13 @@
 /* hub_safe.h — keeps SaFE's node_statistic and workload_statistic tables in step with the hub's nodes
- * and live SaFE workloads (issues 5, 12).
+ * and live SaFE workloads.
  *
  * One thread with two libpq connections of its own: the hub DB (read: the nodes committed by every hub
  * on that database) and the SaFE DB (written). Every hub.safe_sync_interval one cycle runs
  * hub_safe_sync_once; a cycle that fails (either database down, a statement refused) is rolled back,
  * logged (at most once a minute, with the count of failures in between), counted, and the next cycle
- * starts from scratch. Metrics: hub_safe_metrics_write. */
+ * starts from scratch. Metrics: hub_safe_metrics_write.
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h), err naming what failed. */
 #ifndef HUB_SAFE_H
 #define HUB_SAFE_H
 

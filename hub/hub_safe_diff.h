@@ -2,7 +2,9 @@
  * node_statistic.gpu_utilization (decimal(5,2)), and the diffs that decide, for what the hub has and the
  * rows SaFE has, which rows to INSERT, which to UPDATE (value changed, revive, soft delete) and which only
  * to touch (updated_at = now(): the row was confirmed this cycle, its value already right). No I/O;
- * hub_safe.c runs them between its SELECTs and its batched writes. */
+ * hub_safe.c runs them between its SELECTs and its batched writes.
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h) (hub_safe_centi: FL_EINVAL means skip the value). */
 #ifndef HUB_SAFE_DIFF_H
 #define HUB_SAFE_DIFF_H
 

@@ -5,7 +5,9 @@
  *
  * A row version is the pair (version_ms, seq) compared lexicographically. version_ms is the frame's
  * sent_at, raised to the previous frame's version_ms of the same spoke stream when the spoke's clock
- * went back, so a spoke's frames are always in seq order; across streams sent_at orders them. */
+ * went back, so a spoke's frames are always in seq order; across streams sent_at orders them.
+ *
+ * Return convention: hub_sequence_decide fills a decision and returns nothing (it cannot fail). */
 #ifndef HUB_SEQUENCE_H
 #define HUB_SEQUENCE_H
 

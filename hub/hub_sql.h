@@ -1,6 +1,9 @@
 /* hub_sql.h — small libpq helpers the hub's SQL modules share: run a statement and check its result,
  * read a one-value answer, build a text[] literal, format a timestamptz as the API's RFC 3339 text.
- * Connections are borrowed; nothing here keeps state. */
+ * Connections are borrowed; nothing here keeps state.
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h), err naming the statement and PostgreSQL's words;
+ * hub_sql_text_array returns a new string or NULL (out of memory). */
 #ifndef HUB_SQL_H
 #define HUB_SQL_H
 

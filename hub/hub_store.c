@@ -935,8 +935,8 @@ static int write_cluster_sample(hub_store *s, const fl_proto_frame *f, char ov[2
 	return cmd(s, "cluster sample", SQL_CLUSTER_SAMPLE, 6, sv, err);
 }
 
-/* Issue 13: one sample row per node the frame carries, appended to node_utilization_history at its sent_at
- * in the frame's transaction (one COPY). */
+/* Samples apart from facts: one sample row per node the frame carries, appended to node_utilization_history
+ * at its sent_at in the frame's transaction (one COPY). */
 static int write_samples(hub_store *s, const fl_proto_frame *f, const sorted_rows *x, hub_write_result *res,
                          char err[FL_ERR_LEN])
 {

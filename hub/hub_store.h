@@ -1,9 +1,13 @@
 /* hub_store.h — the hub's PostgreSQL access (libpq): migrations, cluster rows, writing a frame in one
- * transaction, and the reads the API serves. Every statement is parameterized (PQexecParams).
+ * transaction, the reads that load and refresh the view (hub_store_load_view, hub_store_read_cluster), and
+ * the overview and node reads only tests/bench/roundtrip_server.c calls (the one-query-per-request design
+ * the view replaced; no route uses them). Every statement is parameterized (PQexecParams).
  *
  * One hub_store is one connection and is NOT thread-safe: the ingest worker owns one, and each API
  * worker thread owns its own. A broken connection is re-established (PQreset) by the next call. Each
- * failed statement or connection attempt adds to fleetlens_hub_db_errors_total. */
+ * failed statement or connection attempt adds to fleetlens_hub_db_errors_total.
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h), err naming what failed (FL_EDB for the database). */
 #ifndef HUB_STORE_H
 #define HUB_STORE_H
 

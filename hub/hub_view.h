@@ -1,7 +1,8 @@
 /* hub_view.h — the hub's in-memory view of every registered cluster: its overview, facts, last frame
- * time, nodes and GPUs. The API reads only this, so cluster, overview and node reads never touch the
- * database. Loaded from PostgreSQL at start (hub_store_load_view), then kept in step by one call the
- * ingest makes after each committed frame (hub_view_apply).
+ * time, nodes and GPUs. The cluster, overview and node-list routes read only this, so they never touch
+ * the database (a node's own answer adds its node agent's rows, read from PostgreSQL). Loaded from
+ * PostgreSQL at start (hub_store_load_view), then kept in step by one call the ingest makes after each
+ * committed frame (hub_view_apply).
  *
  * Concurrency: each cluster's data is an immutable, reference-counted snapshot (hub_view_snap). A
  * reader takes a reference under the cluster's mutex (held for a pointer load and an increment), reads
@@ -22,7 +23,10 @@
  * slots (hub_view_add) and empties a removed cluster's slot (hub_view_clear). The set of slots and their
  * name order is one immutable object swapped when a slot is added: hub_view_order returns a count and an
  * order that agree; hub_view_count and hub_view_by_name read it separately and agree only while no slot is
- * being added (start-up, tests). Which clusters a reader may show is the caller's (hub_auth scopes). */
+ * being added (start-up, tests). Which clusters a reader may show is the caller's (hub_auth scopes).
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h); hub_view_apply and hub_view_refresh also return
+ * HUB_VIEW_OLDER (1, positive: applied the time only, not an error); hub_view_find returns a slot or -1. */
 #ifndef HUB_VIEW_H
 #define HUB_VIEW_H
 

@@ -10,7 +10,9 @@
  * Names: every node name packed in one buffer (a substring under three bytes scans it, memory in a row
  * instead of a node record each), and every distinct three-byte piece of the names with the sorted indexes
  * of the nodes whose name holds it. They depend on names only, so they are shared (reference-counted) with
- * the next snapshot while the cluster's node names stay the same. */
+ * the next snapshot while the cluster's node names stay the same.
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h) (FL_ENOMEM); the readers return values and cannot fail. */
 #ifndef HUB_VIEW_INDEX_H
 #define HUB_VIEW_INDEX_H
 

@@ -5,7 +5,9 @@
  * every snapshot of the cluster shares while its names stay the same: a search repeated by a console's
  * refresh, a next page or another user is answered without looking at a name again, across frames that
  * change figures, statuses or classes. At most HUB_VIEW_SEARCH_CACHED answers per set of names are kept,
- * the least recently used dropped first: at most that many times (4 + 1/8) bytes per node. */
+ * the least recently used dropped first: at most that many times (4 + 1/8) bytes per node.
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h) (FL_ENOMEM). */
 #ifndef HUB_VIEW_SEARCH_H
 #define HUB_VIEW_SEARCH_H
 

@@ -4,7 +4,9 @@
  * behind GET /v1/workloads and GET /v1/workloads/{uid}.
  *
  * Connections are borrowed (libpq: one per thread). Every statement is parameterized; the only text
- * spliced into SQL is an ORDER BY chosen from a fixed list. */
+ * spliced into SQL is an ORDER BY chosen from a fixed list.
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h), err naming what failed (FL_EDB for the database). */
 #ifndef HUB_WORKLOAD_H
 #define HUB_WORKLOAD_H
 

@@ -1,6 +1,7 @@
 /* fl_proto.c — frame ownership, kind names, cluster/spoke name rule, and the checks encoder and decoder
  * share (UTF-8, node frames, removed_nodes against upserts). */
 #include "fl_proto.h"
+#include "fl_proto_int.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -112,11 +113,7 @@ bool fl_proto_valid_name(const char *s)
 	return n > 0;
 }
 
-/* Internal to proto/ (declared where used): true if s[0..n) is well-formed UTF-8 (no overlong forms,
- * no surrogates, nothing above U+10FFFF). Frames carry text that ends up in JSON and PostgreSQL, which
- * both refuse anything else. */
-bool fl_proto_utf8_valid(const char *s, size_t n);
-
+/* Internal to proto/: declared in fl_proto_int.h. */
 bool fl_proto_utf8_valid(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + n;
@@ -242,12 +239,7 @@ static int check_node_frame(const fl_proto_frame *f, int code, char err[FL_ERR_L
 	return FL_OK;
 }
 
-/* Internal to proto/ (declared where used): the rules that span fields, shared by encoder and decoder:
- * node frames (check_node_frame) and a delta's removed lists (check_removed). Names must be
- * NUL-terminated. FL_OK; code (FL_ELIMIT for too many GPUs in a node frame) with err naming the first
- * problem; FL_ENOMEM. */
-int fl_proto_check_shape(const fl_proto_frame *f, int code, char err[FL_ERR_LEN]);
-
+/* Internal to proto/: declared in fl_proto_int.h. */
 int fl_proto_check_shape(const fl_proto_frame *f, int code, char err[FL_ERR_LEN])
 {
 	int rv = check_node_frame(f, code, err);

@@ -3,7 +3,10 @@
  * A frame is a msgpack array [envelope, payload, signature]: the signature is HMAC-SHA256 under the
  * cluster's key over the raw bytes of envelope and payload. The hub answers each frame with an ack.
  * Decoding never allocates from a count in the input before checking it against the bytes left and
- * the limits below. No I/O happens here. */
+ * the limits below. No I/O happens here.
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h), err naming the field path; fl_proto_verify answers true or
+ * false; the JSON views return a new json_t or NULL (out of memory). */
 #ifndef FL_PROTO_H
 #define FL_PROTO_H
 

@@ -14,8 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool fl_proto_utf8_valid(const char *s, size_t n);                                 /* fl_proto.c */
-int fl_proto_check_shape(const fl_proto_frame *f, int code, char err[FL_ERR_LEN]); /* fl_proto.c */
+#include "fl_proto_int.h"
 
 /* ---- one msgpack header ---------------------------------------------------------------------- */
 

@@ -12,10 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool fl_proto_utf8_valid(const char *s, size_t n);                                 /* fl_proto.c */
-int fl_proto_check_shape(const fl_proto_frame *f, int code, char err[FL_ERR_LEN]); /* fl_proto.c */
-int fl_proto_hmac(const uint8_t *key, size_t key_len, const void *data, size_t len,
-                  uint8_t out[FL_PROTO_SIG_LEN]); /* fl_proto_sign.c */
+#include "fl_proto_int.h"
 
 /* Encoder state. The first error sticks in rv; every helper is a no-op once rv != FL_OK. */
 struct enc {

@@ -1,15 +1,12 @@
 /* fl_proto_sign.c — frame signatures: HMAC-SHA256 (OpenSSL libcrypto) over envelope and payload. */
 #include "fl_proto.h"
+#include "fl_proto_int.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-/* Internal to proto/ (declared where used): computes HMAC-SHA256(key, data[0..len)) into out.
- * FL_OK; FL_EINVAL for a key outside FL_KEY_MIN_LEN..FL_KEY_MAX_LEN bytes (so a short key signs and
- * verifies nothing) or when libcrypto refuses. */
-int fl_proto_hmac(const uint8_t *key, size_t key_len, const void *data, size_t len, uint8_t out[FL_PROTO_SIG_LEN]);
-
+/* Internal to proto/: declared in fl_proto_int.h. */
 int fl_proto_hmac(const uint8_t *key, size_t key_len, const void *data, size_t len, uint8_t out[FL_PROTO_SIG_LEN])
 {
 	unsigned int n = 0;

@@ -4,7 +4,9 @@
  * unknown keys are errors; in the cluster role (the default) exactly one node source must be configured
  * (plus, optionally, prometheus); in the node role (role: node) no source is, and host_root, node_name,
  * nvml_library and job_cmdline apply. Paths in the file
- * (key_file, spool_dir, tls.*) are relative to the config file's folder. The cluster key is read at load time. */
+ * (key_file, spool_dir, tls.*) are relative to the config file's folder. The cluster key is read at load time.
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h), err naming FILE:LINE:COL and key. */
 #ifndef SPOKE_CONFIG_H
 #define SPOKE_CONFIG_H
 

@@ -260,8 +260,9 @@ static void note_source(int rv, const char *err, uint64_t t0, uint64_t prom0)
 	spoke_stats_source(st, rv == FL_OK && prom == 0, rv != FL_OK ? err : why, fl_mono_ms());
 }
 
-/* Collects the next cycle and queues it. The sim source only produces full snapshots, which also
- * answers a want_full; a source with deltas (issue 3) must build a full while d->want_full is set. */
+/* Collects the next cycle and queues it. The sim and node sources produce only full snapshots, which
+ * also answer a want_full; the kube source's deltas become full frames while d->want_full is set
+ * (make_delta_or_remember). */
 static int collect_and_queue(spoke_daemon *d)
 {
 	char err[FL_ERR_LEN];

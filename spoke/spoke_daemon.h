@@ -10,7 +10,10 @@
  *                    (each wait is uniform in [b/2, b]); any ack resets it.
  * An ack with want_full makes the next collected frame a full snapshot. When nothing has been
  * acknowledged for `heartbeat` and the spool is empty, a heartbeat frame (empty payload) is queued so
- * a quiet cluster stays online. A stats line is logged every 5 minutes and at stop. */
+ * a quiet cluster stays online. A stats line is logged every 5 minutes and at stop.
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h), err naming what failed; spoke_daemon_once returns the
+ * frame's spoke_outcome; bool functions answer a question. */
 #ifndef SPOKE_DAEMON_H
 #define SPOKE_DAEMON_H
 

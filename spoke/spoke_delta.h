@@ -4,7 +4,9 @@
  * applying it). A delta holds the nodes whose row changed in any field (taints included) or are new,
  * the GPU rows of those nodes, the names of nodes that are gone (`removed_nodes`), the pods and
  * workloads that changed or are new, the uids of pods that are gone (`removed_pods`), and the full
- * overview and facts (proto/FORMAT.md 3.2). Owned by the daemon; not thread-safe. */
+ * overview and facts (proto/FORMAT.md 3.2). Owned by the daemon; not thread-safe.
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h). */
 #ifndef SPOKE_DELTA_H
 #define SPOKE_DELTA_H
 

@@ -1,7 +1,9 @@
 /* spoke_file.h — small files the spoke keeps in spool_dir, written so a crash never leaves half a file.
  *
  * A write goes to "<name>.tmp", is fsync'd, renamed over "<name>", and the folder is fsync'd, so after
- * a crash the file holds either the old or the new contents. Reads are bounded. */
+ * a crash the file holds either the old or the new contents. Reads are bounded.
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h), err naming the file and the failing call. */
 #ifndef SPOKE_FILE_H
 #define SPOKE_FILE_H
 

@@ -1,4 +1,6 @@
-/* spoke_frame.h — turning a model and its overview into a full fl_proto_frame. */
+/* spoke_frame.h — turning a model and its overview into a full fl_proto_frame.
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h), err naming what failed. */
 #ifndef SPOKE_FRAME_H
 #define SPOKE_FRAME_H
 

@@ -4,7 +4,9 @@
  *   GET /livez    the same for liveness (spoke_stats_live): 503 only when the collection loop is stuck
  *   GET /metrics  spoke_stats_render, text/plain; version=0.0.4
  *   anything else 404; a method other than GET or HEAD 405.
- * Two worker threads; the answers read only the stats' atomics and mutex. */
+ * Two worker threads; the answers read only the stats' atomics and mutex.
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h), err naming what failed; bool functions answer a question. */
 #ifndef SPOKE_HTTP_H
 #define SPOKE_HTTP_H
 

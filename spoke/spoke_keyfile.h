@@ -4,7 +4,9 @@
  * Secret volume swaps them: device, inode, size, modification time) with the one last seen, and
  * re-reads the file when it changed. A good key replaces the one in use (logged at info, counted
  * result="ok"); a file that cannot be read or holds no valid key keeps the old key, logs one warning
- * and counts result="failed" once per change of the file, not on every check. */
+ * and counts result="failed" once per change of the file, not on every check.
+ *
+ * Return convention: bool functions answer a question; the others return nothing. */
 #ifndef SPOKE_KEYFILE_H
 #define SPOKE_KEYFILE_H
 

@@ -10,7 +10,9 @@
  * an oversized or malformed event is skipped, logged and counted, and the watch goes on.
  * The daemon takes a deep copy of the live model each cycle (spoke_kube_snapshot). A change that
  * matters (a node added or removed, Ready or unschedulable flipping, taints changing, allocatable GPUs
- * changing, a relist) marks the source urgent; spoke_kube_take_urgent says when it is due (debounced). */
+ * changing, a relist) marks the source urgent; spoke_kube_take_urgent says when it is due (debounced).
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h), err naming what failed; bool functions answer a question. */
 #ifndef SPOKE_KUBE_H
 #define SPOKE_KUBE_H
 

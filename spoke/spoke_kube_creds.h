@@ -5,7 +5,9 @@
  * no kubeconfig is given, in-cluster: https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT with
  * <sa_dir>/token and <sa_dir>/ca.crt. Relative paths in a kubeconfig are relative to its folder.
  * A token file is re-read by spoke_kube_creds_token each time, because service-account tokens rotate.
- * exec/auth-provider plugins are not supported (a clear error). */
+ * exec/auth-provider plugins are not supported (a clear error).
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h), err naming the file and key. */
 #ifndef SPOKE_KUBE_CREDS_H
 #define SPOKE_KUBE_CREDS_H
 

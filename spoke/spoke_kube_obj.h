@@ -4,7 +4,9 @@
  * Only what the overview and the frame use is kept (spoke_model.h), and of the resource lists only
  * the configured GPU resources (bounded by SPOKE_MAX_RESOURCES), plus CPU and memory as numbers.
  * Strings longer than their field are refused (the object is rejected), never cut silently.
- * GPU product label keys, first match wins (SPOKE_KUBE_PRODUCT_LABELS). */
+ * GPU product label keys, first match wins (SPOKE_KUBE_PRODUCT_LABELS).
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h), err naming the field; bool functions answer a question. */
 #ifndef SPOKE_KUBE_OBJ_H
 #define SPOKE_KUBE_OBJ_H
 

@@ -4,7 +4,9 @@
  * figures, so the sim source and a later list+watch source fill the same thing. Every array is a
  * heap array with a count, owned by the model; spoke_model_free releases everything.
  * Pointers returned by the spoke_model_add_* functions stay valid only until the next add of the
- * same kind (the array may move). */
+ * same kind (the array may move).
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h) (FL_ENOMEM, FL_ELIMIT, FL_EINVAL). */
 #ifndef SPOKE_MODEL_H
 #define SPOKE_MODEL_H
 

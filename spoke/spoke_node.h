@@ -3,7 +3,9 @@
  *
  * GPUs come from AMD's sysfs when it shows any, else from NVML when the library loaded at open, else
  * there are none (gpu_source "amd", "nvml" or "none"). RDMA rates need the previous cycle, which the
- * handle keeps. */
+ * handle keeps.
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h), err naming what failed. */
 #ifndef SPOKE_NODE_H
 #define SPOKE_NODE_H
 

@@ -5,7 +5,9 @@
  * Each collector fills a heap array the caller owns (free()), bounded by the frame format's limits;
  * a device or process that cannot be read whole is skipped and counted in spoke_node_counters, never
  * half-reported. Strings are cut to their field (at a UTF-8 boundary) and bytes that are not valid
- * UTF-8 become '?', so a frame built from them always encodes. */
+ * UTF-8 become '?', so a frame built from them always encodes.
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h), err naming what failed. */
 #ifndef SPOKE_NODE_DEV_H
 #define SPOKE_NODE_DEV_H
 

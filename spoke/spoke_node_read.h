@@ -1,6 +1,10 @@
 /* spoke_node_read.h — what the node collectors (spoke_node_gpu.c, spoke_node_rdma.c, spoke_node_jobs.c)
  * share: bounded reads of small sysfs and /proc files relative to a folder's fd, numeric names, and the
- * one UTF-8 sanitize-and-cut that puts outside text into a fixed frame field. Nothing here allocates. */
+ * one UTF-8 sanitize-and-cut that puts outside text into a fixed frame field. Nothing here allocates.
+ *
+ * Return convention: the readers return 0 or a negative errno (-ENOENT, -EISDIR, ...), not FL_E* codes, so a caller
+ * tells an absent file from a failing one; spoke_node_read_open_dir returns an fd or a negative errno; bool functions
+ * answer a question. */
 #ifndef SPOKE_NODE_READ_H
 #define SPOKE_NODE_READ_H
 

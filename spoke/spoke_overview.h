@@ -3,7 +3,9 @@
  * From a model and the rules (GPU resource names, benign taint keys) computes the cluster's
  * fl_proto_overview and, per node, whether it is a GPU node, whether it is faulty, its allocatable and
  * allocated GPUs and the mean utilization of its GPUs. Pods are matched to nodes by a sorted name index
- * (O((N + P + G) log N)), never by scanning nodes per pod. */
+ * (O((N + P + G) log N)), never by scanning nodes per pod.
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h) (FL_ENOMEM), err filled; bool functions answer a question. */
 #ifndef SPOKE_OVERVIEW_H
 #define SPOKE_OVERVIEW_H
 

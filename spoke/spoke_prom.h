@@ -10,7 +10,9 @@
  * (spoke_model.unknown, GPU rows without utilization) and the frame still goes. Every answer is
  * bounded (max_response_bytes, SPOKE_PROM_MAX_SERIES) and parsed strictly; a series that cannot be
  * used (NaN, ±Inf, a string, a missing or bad node/GPU label, a value out of range) is skipped and
- * counted, never fatal. */
+ * counted, never fatal.
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h), err naming what failed. */
 #ifndef SPOKE_PROM_H
 #define SPOKE_PROM_H
 

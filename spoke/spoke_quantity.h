@@ -3,7 +3,9 @@
  * The grammar of k8s.io/apimachinery resource.Quantity: an optional sign, a decimal number (digits
  * with at most one '.'), then one suffix: binary Ki Mi Gi Ti Pi Ei, decimal n u m k M G T P E, a
  * decimal exponent e<int>/E<int>, or none. Values are rounded up to the requested unit, as
- * Quantity.Value() / MilliValue() do. Pure functions, no allocation. */
+ * Quantity.Value() / MilliValue() do. Pure functions, no allocation.
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h), err naming what and where. */
 #ifndef SPOKE_QUANTITY_H
 #define SPOKE_QUANTITY_H
 

@@ -1,6 +1,8 @@
 /* spoke_redact.h — a GPU job's command line as the node role sends it: as it is, with secrets replaced by
  * "***", or not at all (job_cmdline: full | redacted | none). Pure functions over caller-owned buffers:
- * no I/O, no allocation. spoke/README.md ("Command-line redaction") lists the rules with examples. */
+ * no I/O, no allocation. spoke/README.md ("Command-line redaction") lists the rules with examples.
+ *
+ * Return convention: none of these can fail; bool functions answer a question, the others return a length or a name. */
 #ifndef SPOKE_REDACT_H
 #define SPOKE_REDACT_H
 

@@ -10,7 +10,9 @@
  * One request at a time: spoke_sender_start hands it to nng; the send and the wait for the ack run in
  * nng's threads, bounded together by the ack timeout; spoke_sender_poll collects the outcome, waiting
  * at most as long as the caller allows (so the caller's loop stays responsive). Not thread-safe: one
- * thread drives a sender. */
+ * thread drives a sender.
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h), err naming what failed. */
 #ifndef SPOKE_SENDER_H
 #define SPOKE_SENDER_H
 

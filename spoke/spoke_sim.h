@@ -9,7 +9,9 @@
  * belong to Deployments (through ReplicaSets), Jobs, CronJobs and PyTorchJobs; the PyTorchJobs are SaFE
  * workloads: named as SaFE names them (pt-NNNNN-EPOCH-SUFFIX, SUFFIX 5 hex digits from seed and cluster),
  * their pods labelled with that name (spoke_pod.safe_workload_id); the others' pods are not labelled.
- * Node conditions move every 20 ticks, pods every 5, utilization and storage figures every tick. */
+ * Node conditions move every 20 ticks, pods every 5, utilization and storage figures every tick.
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h), err naming what failed. */
 #ifndef SPOKE_SIM_H
 #define SPOKE_SIM_H
 

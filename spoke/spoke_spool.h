@@ -22,7 +22,9 @@
  * truncated or does not match its checksum is logged, counted as corrupt, removed and skipped.
  * spoke_spool_flush writes the frames still in memory to the folder (at shutdown).
  *
- * Not thread-safe: one thread drives a spool. */
+ * Not thread-safe: one thread drives a spool.
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h), err naming what failed; bool functions answer a question. */
 #ifndef SPOKE_SPOOL_H
 #define SPOKE_SPOOL_H
 

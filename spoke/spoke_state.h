@@ -9,7 +9,9 @@
  * State file (text): "fleetlens-spoke-state 1\ncluster NAME\nspoke_id NAME\nlast_seq N\n".
  * A state file that cannot be parsed is moved aside to <dir>/state.corrupt, logged, and a new stream
  * starts (new spoke_id, seq from 1): safe, because the hub keeps sequences per spoke_id. A state file
- * of another cluster is an error (that folder's spooled frames belong to the other cluster). */
+ * of another cluster is an error (that folder's spooled frames belong to the other cluster).
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h), err naming what failed. */
 #ifndef SPOKE_STATE_H
 #define SPOKE_STATE_H
 

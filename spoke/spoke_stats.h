@@ -11,7 +11,10 @@
  * Liveness is narrower: the collection loop ended a cycle (ok or failed) within 3 × interval + 60 s, so a
  * restart is asked for only when the loop itself is stuck, never because the hub or the source is away
  * (restarting would not bring either back). Times are monotonic ms passed in by the caller, so tests drive
- * the clock. */
+ * the clock.
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h) (the renderer: FL_OK or FL_ENOMEM); bool functions answer a
+ * question with a reason; the counters return nothing. */
 #ifndef SPOKE_STATS_H
 #define SPOKE_STATS_H
 

@@ -15,7 +15,9 @@
  * this cycle (by pod uid), else the one it had before (so an ended or vanished workload keeps it).
  *
  * Utilization: a pod's is the mean of the GPUs an exporter attributes to it (spoke_model.pod_gpus),
- * else its node's mean; a workload's is the mean over its running pods weighted by their GPUs. */
+ * else its node's mean; a workload's is the mean over its running pods weighted by their GPUs.
+ *
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h), err filled. */
 #ifndef SPOKE_WORKLOAD_H
 #define SPOKE_WORKLOAD_H
 

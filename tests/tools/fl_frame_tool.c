@@ -16,6 +16,7 @@
 #include "fl_key.h"
 #include "fl_proto.h"
 #include "fl_synth.h"
+#include "fl_proto_int.h" /* proto/'s internals: the HMAC and UTF-8 check it uses */
 
 #define SEND_WAIT_MS   5000                                   /* the whole send: connect, send, ack */
 #define MAX_FILE_BYTES (4 * (size_t)FL_PROTO_MAX_FRAME_BYTES) /* send: files up to 4x the hub's limit */
@@ -272,8 +273,6 @@ done:
 
 /* ---- bomb --------------------------------------------------------------------------------------- */
 
-int fl_proto_hmac(const uint8_t *key, size_t key_len, const void *data, size_t len,
-                  uint8_t out[FL_PROTO_SIG_LEN]); /* proto/fl_proto_sign.c */
 
 struct raw {
 	uint8_t *b;

@@ -20,6 +20,7 @@
 #include "fl_time.h"
 #include "hub_ingest.h"
 #include "hub_metrics.h"
+#include "fl_proto_int.h" /* proto/'s internals: the HMAC and UTF-8 check it uses */
 
 #define KEY "0123456789abcdef0123456789abcdef0123456789abcdef"
 
@@ -134,8 +135,6 @@ static void test_refusals_before_the_database_are_acked_and_counted(void **state
 	hub_ingest_free(ing);
 }
 
-int fl_proto_hmac(const uint8_t *key, size_t key_len, const void *data, size_t len,
-                  uint8_t out[FL_PROTO_SIG_LEN]); /* proto/fl_proto_sign.c */
 
 static void put_str(uint8_t *b, size_t *n, const char *str)
 {

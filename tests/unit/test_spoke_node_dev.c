@@ -15,9 +15,8 @@
 
 #include "spoke_node_dev.h"
 #include "spoke_node_read.h"
+#include "fl_proto_int.h" /* proto/'s internals: the HMAC and UTF-8 check it uses */
 
-/* Internal to proto/, an independent check that every string a collector fills would encode. */
-bool fl_proto_utf8_valid(const char *s, size_t n);
 
 static char tmpdir[64];
 
