@@ -1,12 +1,10 @@
-/* spoke_kube.c — list + watch of nodes, pods, ReplicaSets and Jobs over libcurl, JSON by jansson, a
- * live model under a mutex. One thread and one curl easy handle per kind. ReplicaSets and Jobs are
- * kept only as links to their controller (a Deployment, a CronJob) so pods resolve to workloads. */
+/* spoke_kube.c — the list/watch state machine of each kind (nodes, pods, ReplicaSets, Jobs): one thread
+ * per kind lists, watches, relists on 410 and backs off, applying what it reads to the live model
+ * (spoke_kube_model) under a mutex. The transport is spoke_kube_http, the JSON → item checks spoke_kube_obj. */
 #include "spoke_kube.h"
 
-#include <curl/curl.h>
 #include <inttypes.h>
 #include <jansson.h>
-#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -15,6 +13,8 @@
 
 #include "fl_log.h"
 #include "fl_time.h"
+#include "spoke_kube_http.h"
+#include "spoke_kube_model.h"
 #include "spoke_kube_obj.h"
 #include "spoke_stats.h"
 
@@ -24,34 +24,20 @@
 #define POD_SELECTOR   "status.phase%21%3DSucceeded%2Cstatus.phase%21%3DFailed"
 
 enum kind { KIND_NODES = 0, KIND_PODS = 1, KIND_REPLICASETS = 2, KIND_JOBS = 3 };
-#define N_KINDS      4
-#define IS_OWNER(k)  ((k) >= KIND_REPLICASETS) /* kinds kept only as owner links */
-#define MAX_ENDED    10000                     /* ended pods remembered until the next snapshot */
-
-/* A stream keeps at most this much body buffer between responses and between watch events. */
-#define KEEP_BUF (1u << 20)
+#define N_KINDS     4
+#define IS_OWNER(k) ((k) >= KIND_REPLICASETS) /* kinds kept only as owner links */
 
 struct spoke_kube;
 
-/* One kind's stream: its thread, curl handle and the body being read. */
+/* One kind's stream: its thread and its transport. */
 typedef struct stream {
 	struct spoke_kube *k;
 	enum kind kind;
 	pthread_t thread;
 	bool started;
-	CURL *curl;
+	spoke_kube_http http;
 	char rv[RV_LEN]; /* resourceVersion to watch from */
 	bool synced;     /* listed at least once */
-	/* the response being read */
-	char *buf;
-	size_t len, cap, max; /* max: the ceiling for one page / one event line */
-	bool want_watch;      /* a watch request: events are handled line by line once the status is 200 */
-	bool watching;        /* events are handled line by line */
-	bool started_body;    /* on_body has looked at the status */
-	bool overflow;        /* a list page hit max (the transfer is aborted) */
-	bool skipping;        /* an event line hit max: drop bytes to the next newline */
-	bool gone;            /* a 410 ERROR event arrived */
-	bool changed;         /* an event on this stream marked the model urgent */
 } stream;
 
 struct spoke_kube {
@@ -59,18 +45,11 @@ struct spoke_kube {
 	spoke_overview_rules rules;
 	spoke_kube_creds creds;
 	atomic_bool stop;
-	pthread_mutex_t mu; /* guards everything below */
-	pthread_cond_t cv;  /* signalled when a kind syncs */
-	spoke_node *nodes;
-	uint32_t n_nodes, cap_nodes;
-	spoke_pod *pods;
-	uint32_t n_pods, cap_pods;
-	spoke_pod *ended; /* pods that ended (Succeeded/Failed) since the last snapshot: their workload's end */
-	uint32_t n_ended, cap_ended;
-	spoke_owner_link *links[2]; /* by kind - KIND_REPLICASETS: objects that have a controller */
-	uint32_t n_links[2], cap_links[2];
+	pthread_mutex_t mu;    /* guards everything below */
+	pthread_cond_t cv;     /* signalled when a kind syncs */
+	spoke_kube_model live; /* links[kind - KIND_REPLICASETS] */
 	bool synced[N_KINDS];
-	bool unavailable[2]; /* an owner kind the server refused (403/404): pods resolve to it as it is */
+	bool unavailable[2];  /* an owner kind the server refused (403/404): pods resolve to it as it is */
 	int64_t urgent_since; /* monotonic ms of the first pending urgent change, 0 = none */
 	char last_error[FL_ERR_LEN];
 	spoke_kube_stats st;
@@ -80,11 +59,6 @@ struct spoke_kube {
 static const char *const kind_name[N_KINDS] = {"nodes", "pods", "replicasets", "jobs"};
 static const char *const kind_path[N_KINDS] = {"/api/v1/nodes", "/api/v1/pods", "/apis/apps/v1/replicasets",
                                                "/apis/batch/v1/jobs"};
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void curl_init(void)
-{
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 void spoke_kube_config_default(spoke_kube_config *c)
 {
@@ -98,212 +72,13 @@ void spoke_kube_config_default(spoke_kube_config *c)
 	c->max_backoff_ms = 30000;
 }
 
-/* ---- the live model (callers hold k->mu) ------------------------------------------------------- */
-
-static int grow(void **arr, uint32_t n, uint32_t *cap, size_t elem)
-{
-	if (n < *cap) {
-		return FL_OK;
-	}
-	uint32_t nc = *cap == 0 ? 64 : *cap * 2;
-	if (nc > UINT32_MAX / 2) {
-		return FL_ELIMIT;
-	}
-	void *p = realloc(*arr, (size_t)nc * elem);
-	if (p == NULL) {
-		return FL_ENOMEM;
-	}
-	*arr = p;
-	*cap = nc;
-	return FL_OK;
-}
+/* ---- the urgent mark (callers hold k->mu) ------------------------------------------------------ */
 
 static void mark_urgent(spoke_kube *k)
 {
 	if (k->urgent_since == 0) {
 		k->urgent_since = fl_mono_ms();
 	}
-}
-
-static int64_t gpu_sum(const spoke_kube *k, const spoke_resources *r)
-{
-	int64_t s = 0;
-	for (uint32_t i = 0; i < k->rules.n_gpu_resources; i++) {
-		s += spoke_resources_get(r, k->rules.gpu_resources[i]);
-	}
-	return s;
-}
-
-/* A change the hub should see before the next cycle: Ready, unschedulable, taints, allocatable GPUs. */
-static bool node_matters(const spoke_kube *k, const spoke_node *a, const spoke_node *b)
-{
-	if (strcmp(a->ready, b->ready) != 0 || a->unschedulable != b->unschedulable || a->n_taints != b->n_taints ||
-	    gpu_sum(k, &a->allocatable) != gpu_sum(k, &b->allocatable)) {
-		return true;
-	}
-	for (uint32_t i = 0; i < a->n_taints; i++) {
-		if (strcmp(a->taints[i].key, b->taints[i].key) != 0 ||
-		    strcmp(a->taints[i].effect, b->taints[i].effect) != 0) {
-			return true;
-		}
-	}
-	return false;
-}
-
-/* Takes ownership of *n. */
-static int upsert_node(spoke_kube *k, spoke_node *n)
-{
-	for (uint32_t i = 0; i < k->n_nodes; i++) {
-		if (strcmp(k->nodes[i].name, n->name) == 0) {
-			if (node_matters(k, &k->nodes[i], n)) {
-				mark_urgent(k);
-			}
-			spoke_kube_node_clear(&k->nodes[i]);
-			k->nodes[i] = *n;
-			return FL_OK;
-		}
-	}
-	int rv = grow((void **)&k->nodes, k->n_nodes, &k->cap_nodes, sizeof(*k->nodes));
-	if (rv != FL_OK) {
-		spoke_kube_node_clear(n);
-		return rv;
-	}
-	k->nodes[k->n_nodes++] = *n;
-	mark_urgent(k);
-	return FL_OK;
-}
-
-static void delete_node(spoke_kube *k, const char *name)
-{
-	for (uint32_t i = 0; i < k->n_nodes; i++) {
-		if (strcmp(k->nodes[i].name, name) == 0) {
-			spoke_kube_node_clear(&k->nodes[i]);
-			k->nodes[i] = k->nodes[--k->n_nodes];
-			mark_urgent(k);
-			return;
-		}
-	}
-}
-
-/* True when some container or init container requests a GPU resource: only such pods can hold GPUs,
- * so only they are kept (GPU requests cannot change on a live pod). */
-static bool pod_wants_gpus(const spoke_pod *p)
-{
-	for (uint32_t i = 0; i < p->n_containers; i++) {
-		if (p->containers[i].requests.n > 0) {
-			return true;
-		}
-	}
-	for (uint32_t i = 0; i < p->n_init_containers; i++) {
-		if (p->init_containers[i].requests.n > 0) {
-			return true;
-		}
-	}
-	return false;
-}
-
-static void delete_pod(spoke_kube *k, const char *uid);
-
-/* Keeps the ended pod p (taken over) until the next snapshot, so its workload learns how it ended.
- * Past MAX_ENDED the pod is dropped: its workload then reads as Deleted rather than Done/Failed. */
-static void remember_ended(spoke_kube *k, spoke_pod *p)
-{
-	if (k->n_ended >= MAX_ENDED || grow((void **)&k->ended, k->n_ended, &k->cap_ended, sizeof(*k->ended)) != FL_OK) {
-		spoke_kube_pod_clear(p);
-		return;
-	}
-	k->ended[k->n_ended++] = *p;
-}
-
-static bool pod_ended(const spoke_pod *p)
-{
-	return strcmp(p->phase, "Succeeded") == 0 || strcmp(p->phase, "Failed") == 0;
-}
-
-static int upsert_pod(spoke_kube *k, spoke_pod *p)
-{
-	if (!pod_wants_gpus(p)) {
-		delete_pod(k, p->uid);
-		spoke_kube_pod_clear(p);
-		return FL_OK;
-	}
-	if (pod_ended(p)) { /* a server without the phase field selector reports the end as a change */
-		delete_pod(k, p->uid);
-		remember_ended(k, p);
-		return FL_OK;
-	}
-	for (uint32_t i = 0; i < k->n_pods; i++) {
-		if (strcmp(k->pods[i].uid, p->uid) == 0) {
-			spoke_kube_pod_clear(&k->pods[i]);
-			k->pods[i] = *p;
-			return FL_OK;
-		}
-	}
-	int rv = grow((void **)&k->pods, k->n_pods, &k->cap_pods, sizeof(*k->pods));
-	if (rv != FL_OK) {
-		spoke_kube_pod_clear(p);
-		return rv;
-	}
-	k->pods[k->n_pods++] = *p;
-	return FL_OK;
-}
-
-static void delete_pod(spoke_kube *k, const char *uid)
-{
-	for (uint32_t i = 0; i < k->n_pods; i++) {
-		if (strcmp(k->pods[i].uid, uid) == 0) {
-			spoke_kube_pod_clear(&k->pods[i]);
-			k->pods[i] = k->pods[--k->n_pods];
-			return;
-		}
-	}
-}
-
-/* Sets (or, for an object without a controller, removes) the link of owner kind `which`. */
-static int upsert_link(spoke_kube *k, int which, const spoke_owner_link *l)
-{
-	for (uint32_t i = 0; i < k->n_links[which]; i++) {
-		if (strcmp(k->links[which][i].uid, l->uid) == 0) {
-			if (l->owner.uid[0] == '\0') {
-				k->links[which][i] = k->links[which][--k->n_links[which]];
-			} else {
-				k->links[which][i] = *l;
-			}
-			return FL_OK;
-		}
-	}
-	if (l->owner.uid[0] == '\0') {
-		return FL_OK;
-	}
-	int rv = grow((void **)&k->links[which], k->n_links[which], &k->cap_links[which], sizeof(*k->links[which]));
-	if (rv == FL_OK) {
-		k->links[which][k->n_links[which]++] = *l;
-	}
-	return rv;
-}
-
-/* A list of one kind, built off the lock and swapped in whole. */
-typedef struct listing {
-	spoke_node *nodes;
-	spoke_pod *pods;
-	spoke_owner_link *links;
-	uint32_t n, cap;
-	uint32_t skipped; /* pods without GPU requests, not kept */
-} listing;
-
-static void listing_free(listing *l)
-{
-	for (uint32_t i = 0; i < l->n; i++) {
-		if (l->nodes != NULL) {
-			spoke_kube_node_clear(&l->nodes[i]);
-		} else if (l->pods != NULL) {
-			spoke_kube_pod_clear(&l->pods[i]);
-		}
-	}
-	free(l->nodes);
-	free(l->pods);
-	free(l->links);
-	memset(l, 0, sizeof(*l));
 }
 
 /* ---- HTTP ------------------------------------------------------------------------------------------ */
@@ -334,7 +109,7 @@ static void count(spoke_kube *k, uint64_t *field)
 	pthread_mutex_unlock(&k->mu);
 }
 
-static void handle_event_line(stream *s, const char *line, size_t len);
+static bool handle_event_line(void *arg, const char *line, size_t len);
 
 /* A pod whose SaFE workload label was dropped (spoke_kube_pod_from_json): counted and logged. */
 static void bad_label(spoke_kube *k, const spoke_pod *p)
@@ -345,218 +120,36 @@ static void bad_label(spoke_kube *k, const spoke_pod *p)
 	        p->ns, p->name);
 }
 
-/* Gives back a body buffer that a huge page or event grew past KEEP_BUF, once its bytes are used: the
- * stream thread lives as long as the spoke, and one 200 MiB page must not stay resident until it exits. */
-static void buf_trim(stream *s)
-{
-	if (s->cap > KEEP_BUF) {
-		free(s->buf);
-		s->buf = NULL;
-		s->cap = 0;
-		s->len = 0;
-	}
-}
-
-/* Appends to the body (list) or cuts it into event lines (watch). */
-static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
+static void on_oversized(void *arg)
 {
 	stream *s = arg;
-	size_t n = size * nmemb;
-	if (!s->started_body) {
-		long code = 0;
-		curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code);
-		s->started_body = true;
-		s->watching = s->want_watch && code == 200;
-		if (!s->watching) {
-			s->max = (size_t)s->k->cfg.max_page_bytes;
-		}
-	}
-	if (!s->watching) {
-		if (s->len + n > s->max) {
-			s->overflow = true;
-			return 0; /* aborts the transfer */
-		}
-	}
-	size_t off = 0;
-	while (off < n) {
-		const char *nl = s->watching ? memchr(data + off, '\n', n - off) : NULL;
-		size_t take = nl != NULL ? (size_t)(nl - (data + off)) : n - off;
-		if (s->skipping) {
-			if (nl != NULL) {
-				s->skipping = false;
-			}
-		} else if (s->len + take > s->max) {
-			s->skipping = nl == NULL;
-			s->len = 0;
-			count(s->k, &s->k->st.oversized);
-			fl_warn("kube: %s watch: an event larger than %lld bytes was skipped", kind_name[s->kind],
-			        (long long)s->max);
-		} else {
-			if (s->len + take + 1 > s->cap) {
-				size_t nc = s->cap == 0 ? 65536 : s->cap;
-				while (nc < s->len + take + 1) {
-					nc *= 2;
-				}
-				char *p = realloc(s->buf, nc);
-				if (p == NULL) {
-					return 0;
-				}
-				s->buf = p;
-				s->cap = nc;
-			}
-			memcpy(s->buf + s->len, data + off, take);
-			s->len += take;
-			if (nl != NULL) {
-				handle_event_line(s, s->buf, s->len);
-				s->len = 0;
-				buf_trim(s);
-				if (s->gone) {
-					return 0;
-				}
-			}
-		}
-		off += take + (nl != NULL ? 1 : 0);
-	}
-	return n;
+	count(s->k, &s->k->st.oversized);
 }
 
-/* Frees a header list, first wiping libcurl's copies of the lines (one holds the bearer token). */
-static void headers_free(struct curl_slist *h)
-{
-	for (struct curl_slist *i = h; i != NULL; i = i->next) {
-		OPENSSL_cleanse(i->data, strlen(i->data));
-	}
-	curl_slist_free_all(h);
-}
-
-static int on_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
-{
-	(void)a, (void)b, (void)c, (void)d;
-	stream *s = arg;
-	return atomic_load(&s->k->stop) ? 1 : 0;
-}
-
-/* GET server+path into s (list: whole body; watch: line by line). Returns the HTTP status, or -1 on a
- * transport error (err filled). */
+/* GET path on s's transport, counting the request. */
 static long http_get(stream *s, const char *path, bool watch, char err[FL_ERR_LEN])
 {
 	spoke_kube *k = s->k;
-	const spoke_kube_creds *c = &k->creds;
-	char url[SPOKE_KUBE_URL_LEN + CONT_LEN + 256];
-	snprintf(url, sizeof(url), "%s%s", c->server, path);
-	char tok[SPOKE_KUBE_TOKEN_MAX];
-	char terr[FL_ERR_LEN];
-	if (spoke_kube_creds_token(c, tok, sizeof(tok), terr) != FL_OK) {
-		OPENSSL_cleanse(tok, sizeof(tok)); /* a file too long still filled it */
-		fl_seterr(err, FL_EIO, "token: %s", terr);
-		return -1;
-	}
-	/* A failed append must fail the request: it would otherwise go out without its Authorization. */
-	struct curl_slist *h = curl_slist_append(NULL, "Accept: application/json");
-	if (h != NULL && tok[0] != '\0') {
-		char auth[SPOKE_KUBE_TOKEN_MAX + 32];
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
-		struct curl_slist *ha = curl_slist_append(h, auth);
-		OPENSSL_cleanse(auth, sizeof(auth));
-		if (ha == NULL) {
-			headers_free(h);
-		}
-		h = ha;
-	}
-	OPENSSL_cleanse(tok, sizeof(tok));
-	if (h == NULL) {
-		fl_seterr(err, FL_ENOMEM, "GET %s: out of memory for the request headers", path);
-		return -1;
-	}
-	buf_trim(s); /* the previous response is used by now */
-	CURL *e = s->curl;
-	curl_easy_reset(e);
-	curl_easy_setopt(e, CURLOPT_URL, url);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, s);
-	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(e, CURLOPT_XFERINFODATA, s);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(watch ? k->cfg.watch_timeout_ms + 30000 : 120000));
-	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	if (c->ca_file[0] != '\0') {
-		curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
-	}
-	if (c->ca_pem != NULL) {
-		struct curl_blob b = {c->ca_pem, c->ca_pem_len, CURL_BLOB_NOCOPY};
-		curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &b);
-	}
-	if (c->insecure) {
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
-	if (c->cert_file[0] != '\0') {
-		curl_easy_setopt(e, CURLOPT_SSLCERT, c->cert_file);
-	}
-	if (c->key_file[0] != '\0') {
-		curl_easy_setopt(e, CURLOPT_SSLKEY, c->key_file);
-	}
-	if (c->cert_pem != NULL) {
-		struct curl_blob b = {c->cert_pem, c->cert_pem_len, CURL_BLOB_NOCOPY};
-		curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &b);
-	}
-	if (c->key_pem != NULL) {
-		struct curl_blob b = {c->key_pem, c->key_pem_len, CURL_BLOB_NOCOPY};
-		curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &b);
-	}
-	s->len = 0;
-	s->overflow = s->skipping = s->gone = false;
-	s->want_watch = watch;
-	s->watching = s->started_body = false;
-	s->max = (size_t)(watch ? k->cfg.max_object_bytes : k->cfg.max_page_bytes);
 	count(k, watch ? &k->st.watch_requests : &k->st.list_requests);
 	if (!watch) {
 		spoke_stats_kube(spoke_stats_global(), SPOKE_KUBE_LIST_CALL, (unsigned)s->kind);
 	}
-	CURLcode cc = curl_easy_perform(e);
-	headers_free(h);
-	long status = 0;
-	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-	if (s->gone) {
-		return 410;
-	}
-	if (cc != CURLE_OK && !(watch && cc == CURLE_OPERATION_TIMEDOUT && status == 200)) {
-		if (s->overflow) {
-			count(k, &k->st.oversized);
-			fl_seterr(err, FL_ELIMIT, "GET %s: body larger than %lld bytes", path,
-			          (long long)k->cfg.max_page_bytes);
-		} else {
-			fl_seterr(err, FL_EIO, "GET %s: %s", path, curl_easy_strerror(cc));
-		}
-		return -1;
-	}
-	return status;
-}
-
-/* "HTTP 401 (Unauthorized: ...)" from a Status body, bounded. */
-static void status_text(stream *s, long status, char *out, size_t len)
-{
-	json_t *j = s->watching ? NULL : json_loadb(s->buf, s->len, 0, NULL);
-	const char *msg = json_string_value(json_object_get(j, "message"));
-	snprintf(out, len, "HTTP %ld%s%.160s%s", status, msg != NULL ? " (" : "", msg != NULL ? msg : "",
-	         msg != NULL ? ")" : "");
-	json_decref(j);
+	return spoke_kube_http_get(&s->http, path, watch, err);
 }
 
 /* ---- watch events ----------------------------------------------------------------------------------- */
 
-static void handle_event_line(stream *s, const char *line, size_t len)
+/* One watch event line (spoke_kube_http's on_line): applied to the live model. True for a 410 ERROR. */
+static bool handle_event_line(void *arg, const char *line, size_t len)
 {
+	stream *s = arg;
 	spoke_kube *k = s->k;
+	bool gone = false;
 	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' ')) {
 		len--;
 	}
 	if (len == 0) {
-		return;
+		return false;
 	}
 	json_error_t je;
 	json_t *ev = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
@@ -567,20 +160,20 @@ static void handle_event_line(stream *s, const char *line, size_t len)
 		fl_warn("kube: %s watch: malformed event skipped (%s)", kind_name[s->kind],
 		        ev == NULL ? je.text : "no type or object");
 		json_decref(ev);
-		return;
+		return false;
 	}
 	const char *rv = spoke_kube_obj_meta(obj, "resourceVersion");
 	if (strcmp(type, "ERROR") == 0) {
 		json_int_t code = json_integer_value(json_object_get(obj, "code"));
 		if (code == 410) {
-			s->gone = true;
+			gone = true;
 		} else {
 			const char *msg = json_string_value(json_object_get(obj, "message"));
 			note_error(k, false, "%s watch: ERROR event %lld: %.160s", kind_name[s->kind], (long long)code,
 			           msg != NULL ? msg : "");
 		}
 		json_decref(ev);
-		return;
+		return gone;
 	}
 	if (strcmp(type, "BOOKMARK") == 0) {
 		if (rv != NULL && strlen(rv) < RV_LEN) {
@@ -588,14 +181,14 @@ static void handle_event_line(stream *s, const char *line, size_t len)
 		}
 		count(k, &k->st.bookmarks);
 		json_decref(ev);
-		return;
+		return false;
 	}
 	bool del = strcmp(type, "DELETED") == 0;
 	if (!del && strcmp(type, "ADDED") != 0 && strcmp(type, "MODIFIED") != 0) {
 		count(k, &k->st.malformed);
 		fl_warn("kube: %s watch: unknown event type '%.32s' skipped", kind_name[s->kind], type);
 		json_decref(ev);
-		return;
+		return false;
 	}
 	char err[FL_ERR_LEN];
 	int rc = FL_OK;
@@ -604,11 +197,15 @@ static void handle_event_line(stream *s, const char *line, size_t len)
 		rc = spoke_kube_node_from_json(obj, &k->rules, &n, err);
 		if (rc == FL_OK) {
 			pthread_mutex_lock(&k->mu);
+			bool urgent;
 			if (del) {
-				delete_node(k, n.name);
+				urgent = spoke_kube_model_del_node(&k->live, n.name);
 				spoke_kube_node_clear(&n);
 			} else {
-				rc = upsert_node(k, &n);
+				rc = spoke_kube_model_put_node(&k->live, &k->rules, &n, &urgent);
+			}
+			if (urgent) {
+				mark_urgent(k);
 			}
 			k->st.events++;
 			pthread_mutex_unlock(&k->mu);
@@ -622,14 +219,15 @@ static void handle_event_line(stream *s, const char *line, size_t len)
 		if (rc == FL_OK) {
 			pthread_mutex_lock(&k->mu);
 			if (del) {
-				delete_pod(k, p.uid);
-				if (pod_ended(&p) && pod_wants_gpus(&p)) { /* left the phase selector: it ended */
-					remember_ended(k, &p);
+				spoke_kube_model_del_pod(&k->live, p.uid);
+				if (spoke_kube_pod_ended(&p) &&
+				    spoke_kube_pod_wants_gpus(&p)) { /* left the phase selector */
+					spoke_kube_model_remember_ended(&k->live, &p);
 				} else {
 					spoke_kube_pod_clear(&p);
 				}
 			} else {
-				rc = upsert_pod(k, &p);
+				rc = spoke_kube_model_put_pod(&k->live, &p);
 			}
 			k->st.events++;
 			pthread_mutex_unlock(&k->mu);
@@ -642,7 +240,7 @@ static void handle_event_line(stream *s, const char *line, size_t len)
 				l.owner.uid[0] = '\0';
 			}
 			pthread_mutex_lock(&k->mu);
-			rc = upsert_link(k, s->kind - KIND_REPLICASETS, &l);
+			rc = spoke_kube_model_put_link(&k->live, s->kind - KIND_REPLICASETS, &l);
 			k->st.events++;
 			pthread_mutex_unlock(&k->mu);
 		}
@@ -655,16 +253,17 @@ static void handle_event_line(stream *s, const char *line, size_t len)
 		snprintf(s->rv, sizeof(s->rv), "%s", rv);
 	}
 	json_decref(ev);
+	return false;
 }
 
 /* ---- list -------------------------------------------------------------------------------------------- */
 
 /* Adds the items of one page to l; returns the continue token (or "") in cont. */
-static int take_page(stream *s, listing *l, char *cont, char err[FL_ERR_LEN])
+static int take_page(stream *s, spoke_kube_listing *l, char *cont, char err[FL_ERR_LEN])
 {
 	spoke_kube *k = s->k;
 	json_error_t je;
-	json_t *page = json_loadb(s->buf, s->len, JSON_REJECT_DUPLICATES, &je);
+	json_t *page = json_loadb(s->http.buf, s->http.len, JSON_REJECT_DUPLICATES, &je);
 	json_t *items = json_object_get(page, "items");
 	const char *rv = json_string_value(json_object_get(json_object_get(page, "metadata"), "resourceVersion"));
 	const char *c = json_string_value(json_object_get(json_object_get(page, "metadata"), "continue"));
@@ -682,9 +281,9 @@ static int take_page(stream *s, listing *l, char *cont, char err[FL_ERR_LEN])
 	json_array_foreach(items, i, obj)
 	{
 		char oerr[FL_ERR_LEN];
-		int rc = s->kind == KIND_NODES  ? grow((void **)&l->nodes, l->n, &l->cap, sizeof(*l->nodes))
-		         : s->kind == KIND_PODS ? grow((void **)&l->pods, l->n, &l->cap, sizeof(*l->pods))
-		                                : grow((void **)&l->links, l->n, &l->cap, sizeof(*l->links));
+		int rc = s->kind == KIND_NODES  ? spoke_kube_grow((void **)&l->nodes, l->n, &l->cap, sizeof(*l->nodes))
+		         : s->kind == KIND_PODS ? spoke_kube_grow((void **)&l->pods, l->n, &l->cap, sizeof(*l->pods))
+		                                : spoke_kube_grow((void **)&l->links, l->n, &l->cap, sizeof(*l->links));
 		if (rc != FL_OK) {
 			json_decref(page);
 			return fl_seterr(err, rc, "%s list: %u items: %s", kind_name[s->kind], l->n, fl_strerror(rc));
@@ -695,7 +294,8 @@ static int take_page(stream *s, listing *l, char *cont, char err[FL_ERR_LEN])
 		if (rc == FL_OK && s->kind == KIND_PODS && l->pods[l->n].safe_label_invalid) {
 			bad_label(k, &l->pods[l->n]);
 		}
-		if (rc == FL_OK && s->kind == KIND_PODS && (!pod_wants_gpus(&l->pods[l->n]) || pod_ended(&l->pods[l->n]))) {
+		if (rc == FL_OK && s->kind == KIND_PODS &&
+		    (!spoke_kube_pod_wants_gpus(&l->pods[l->n]) || spoke_kube_pod_ended(&l->pods[l->n]))) {
 			spoke_kube_pod_clear(&l->pods[l->n]); /* holds no GPUs: counted in the log line only */
 			l->skipped++;
 		} else if (rc == FL_OK && IS_OWNER(s->kind) && l->links[l->n].owner.uid[0] == '\0') {
@@ -717,12 +317,12 @@ static int take_page(stream *s, listing *l, char *cont, char err[FL_ERR_LEN])
 static long do_list(stream *s)
 {
 	spoke_kube *k = s->k;
-	listing l;
+	spoke_kube_listing l;
 	memset(&l, 0, sizeof(l));
 	char cont[CONT_LEN] = "", path[CONT_LEN + 256], err[FL_ERR_LEN];
 	long status = 200;
 	do {
-		char *esc = curl_easy_escape(s->curl, cont, 0);
+		char *esc = curl_easy_escape(s->http.curl, cont, 0);
 		snprintf(path, sizeof(path), "%s?limit=%u%s%s%s", kind_path[s->kind], k->cfg.page_limit,
 		         s->kind == KIND_PODS ? "&fieldSelector=" POD_SELECTOR : "",
 		         cont[0] != '\0' ? "&continue=" : "", cont[0] != '\0' && esc != NULL ? esc : "");
@@ -734,7 +334,7 @@ static long do_list(stream *s)
 		if (status != 200) {
 			char st[FL_ERR_LEN];
 			if (status >= 0) {
-				status_text(s, status, st, sizeof(st));
+				spoke_kube_http_status_text(&s->http, status, st, sizeof(st));
 			}
 			if (IS_OWNER(s->kind) && (status == 403 || status == 404)) {
 				break; /* handled below: this kind is unavailable */
@@ -752,7 +352,7 @@ static long do_list(stream *s)
 		}
 	} while (cont[0] != '\0' && !atomic_load(&k->stop));
 	if (IS_OWNER(s->kind) && (status == 403 || status == 404)) {
-		listing_free(&l);
+		spoke_kube_listing_free(&l);
 		pthread_mutex_lock(&k->mu);
 		if (!k->unavailable[s->kind - KIND_REPLICASETS]) {
 			fl_warn("kube: cannot list %s (HTTP %ld): pods they own count as their own workloads; grant "
@@ -766,33 +366,22 @@ static long do_list(stream *s)
 		return status;
 	}
 	if (status != 200 || atomic_load(&k->stop)) {
-		listing_free(&l);
+		spoke_kube_listing_free(&l);
 		return status;
 	}
+	uint32_t listed = l.n + l.skipped;
 	pthread_mutex_lock(&k->mu);
+	int rc = IS_OWNER(s->kind)       ? spoke_kube_model_replace_links(&k->live, s->kind - KIND_REPLICASETS, &l)
+	         : s->kind == KIND_NODES ? spoke_kube_model_replace_nodes(&k->live, &l)
+	                                 : spoke_kube_model_replace_pods(&k->live, &l);
+	if (rc != FL_OK) {
+		pthread_mutex_unlock(&k->mu);
+		spoke_kube_listing_free(&l);
+		note_error(k, false, "%s list: %u items: %s", kind_name[s->kind], listed, fl_strerror(rc));
+		return -1;
+	}
 	if (IS_OWNER(s->kind)) {
-		int w = s->kind - KIND_REPLICASETS;
-		free(k->links[w]);
-		k->links[w] = l.links;
-		k->n_links[w] = l.n;
-		k->cap_links[w] = l.cap;
-		k->unavailable[w] = false;
-	} else if (s->kind == KIND_NODES) {
-		for (uint32_t i = 0; i < k->n_nodes; i++) {
-			spoke_kube_node_clear(&k->nodes[i]);
-		}
-		free(k->nodes);
-		k->nodes = l.nodes;
-		k->n_nodes = l.n;
-		k->cap_nodes = l.cap;
-	} else {
-		for (uint32_t i = 0; i < k->n_pods; i++) {
-			spoke_kube_pod_clear(&k->pods[i]);
-		}
-		free(k->pods);
-		k->pods = l.pods;
-		k->n_pods = l.n;
-		k->cap_pods = l.cap;
+		k->unavailable[s->kind - KIND_REPLICASETS] = false;
 	}
 	if (s->synced) {
 		k->st.relists++;
@@ -805,7 +394,7 @@ static long do_list(stream *s)
 	}
 	pthread_cond_broadcast(&k->cv);
 	pthread_mutex_unlock(&k->mu);
-	fl_info("kube: listed %u %s at resourceVersion %s", l.n + l.skipped, kind_name[s->kind], s->rv);
+	fl_info("kube: listed %u %s at resourceVersion %s", listed, kind_name[s->kind], s->rv);
 	return 200;
 }
 
@@ -869,7 +458,7 @@ static void *stream_main(void *arg)
 			if (status != 410) {
 				char st[FL_ERR_LEN];
 				if (status >= 0) {
-					status_text(s, status, st, sizeof(st));
+					spoke_kube_http_status_text(&s->http, status, st, sizeof(st));
 				}
 				note_error(k, status == 401 || status == 403, "WATCH %s: %s", kind_name[s->kind],
 				           status < 0 ? err : st);
@@ -890,7 +479,6 @@ int spoke_kube_open(spoke_kube **out, const spoke_kube_config *cfg, const spoke_
                     char err[FL_ERR_LEN])
 {
 	*out = NULL;
-	pthread_once(&curl_once, curl_init);
 	spoke_kube *k = calloc(1, sizeof(*k));
 	if (k == NULL) {
 		return fl_seterr(err, FL_ENOMEM, "out of memory");
@@ -908,7 +496,16 @@ int spoke_kube_open(spoke_kube **out, const spoke_kube_config *cfg, const spoke_
 		stream *s = &k->streams[i];
 		s->k = k;
 		s->kind = (enum kind)i;
-		if ((s->curl = curl_easy_init()) == NULL) {
+		s->http.creds = &k->creds;
+		s->http.stop = &k->stop;
+		s->http.what = kind_name[i];
+		s->http.max_page_bytes = cfg->max_page_bytes;
+		s->http.max_object_bytes = cfg->max_object_bytes;
+		s->http.watch_timeout_ms = cfg->watch_timeout_ms;
+		s->http.on_line = handle_event_line;
+		s->http.on_oversized = on_oversized;
+		s->http.arg = s;
+		if (spoke_kube_http_init(&s->http) != FL_OK) {
 			spoke_kube_close(k);
 			return fl_seterr(err, FL_EIO, "curl_easy_init failed");
 		}
@@ -981,50 +578,7 @@ int spoke_kube_snapshot(spoke_kube *k, spoke_model *m, char err[FL_ERR_LEN])
 		               k->last_error[0] != '\0' ? k->last_error : "none");
 		goto out;
 	}
-	/* exact-size arrays: the live GPU pods (bound or not: the overview counts the bound ones, the
-	 * workloads all), then the ones that ended since the last snapshot, once */
-	uint32_t n_pods = k->n_pods + k->n_ended, n_links = k->n_links[0] + k->n_links[1];
-	if ((k->n_nodes > 0 && (m->nodes = malloc((size_t)k->n_nodes * sizeof(*m->nodes))) == NULL) ||
-	    (n_pods > 0 && (m->pods = malloc((size_t)n_pods * sizeof(*m->pods))) == NULL) ||
-	    (n_links > 0 && (m->links = malloc((size_t)n_links * sizeof(*m->links))) == NULL)) {
-		rv = FL_ENOMEM;
-	}
-	m->cap_nodes = k->n_nodes;
-	m->cap_pods = n_pods;
-	m->cap_links = n_links;
-	for (uint32_t i = 0; i < k->n_nodes && rv == FL_OK; i++) {
-		spoke_node *n;
-		if ((rv = spoke_model_add_node(m, &n)) == FL_OK) {
-			rv = spoke_kube_node_copy(n, &k->nodes[i]);
-			if (rv != FL_OK) {
-				m->n_nodes--;
-			}
-		}
-	}
-	for (uint32_t i = 0; i < n_pods && rv == FL_OK; i++) {
-		spoke_pod *p;
-		if ((rv = spoke_model_add_pod(m, &p)) == FL_OK) {
-			rv = spoke_kube_pod_copy(p, i < k->n_pods ? &k->pods[i] : &k->ended[i - k->n_pods]);
-			if (rv != FL_OK) {
-				m->n_pods--;
-			}
-		}
-	}
-	for (int w = 0; w < 2 && rv == FL_OK; w++) {
-		if (k->n_links[w] > 0) {
-			memcpy(m->links + m->n_links, k->links[w], (size_t)k->n_links[w] * sizeof(*m->links));
-			m->n_links += k->n_links[w];
-		}
-	}
-	if (rv == FL_OK) {
-		for (uint32_t i = 0; i < k->n_ended; i++) {
-			spoke_kube_pod_clear(&k->ended[i]);
-		}
-		k->n_ended = 0;
-	}
-	if (rv == FL_OK && k->n_nodes > 0) {
-		snprintf(m->k8s_version, sizeof(m->k8s_version), "%s", k->nodes[0].kubelet_version);
-	}
+	rv = spoke_kube_model_copy(&k->live, m);
 	if (rv != FL_OK) {
 		fl_seterr(err, rv, "kube: snapshot: %s", fl_strerror(rv));
 	}
@@ -1039,8 +593,7 @@ out:
 bool spoke_kube_take_urgent(spoke_kube *k, int64_t now_ms)
 {
 	pthread_mutex_lock(&k->mu);
-	bool due =
-	    k->urgent_since != 0 && all_synced(k) && now_ms - k->urgent_since >= k->cfg.debounce_ms;
+	bool due = k->urgent_since != 0 && all_synced(k) && now_ms - k->urgent_since >= k->cfg.debounce_ms;
 	if (due) {
 		k->urgent_since = 0;
 	}
@@ -1066,25 +619,9 @@ void spoke_kube_close(spoke_kube *k)
 		if (s->started) {
 			pthread_join(s->thread, NULL);
 		}
-		if (s->curl != NULL) {
-			curl_easy_cleanup(s->curl);
-		}
-		free(s->buf);
+		spoke_kube_http_free(&s->http);
 	}
-	for (uint32_t i = 0; i < k->n_nodes; i++) {
-		spoke_kube_node_clear(&k->nodes[i]);
-	}
-	for (uint32_t i = 0; i < k->n_pods; i++) {
-		spoke_kube_pod_clear(&k->pods[i]);
-	}
-	for (uint32_t i = 0; i < k->n_ended; i++) {
-		spoke_kube_pod_clear(&k->ended[i]);
-	}
-	free(k->nodes);
-	free(k->pods);
-	free(k->ended);
-	free(k->links[0]);
-	free(k->links[1]);
+	spoke_kube_model_free(&k->live);
 	spoke_kube_creds_free(&k->creds);
 	pthread_cond_destroy(&k->cv);
 	pthread_mutex_destroy(&k->mu);

@@ -1,9 +1,9 @@
 /* spoke_kube.h — the `kube` source: nodes and pods of a Kubernetes cluster by list + watch.
  *
- * Two background threads (nodes, pods) each list their kind in pages (`limit`, `continue`), then
- * watch from the list's resourceVersion with allowWatchBookmarks=true, applying ADDED / MODIFIED /
- * DELETED to the live model under a mutex; BOOKMARKs move the resourceVersion on. A 410 Gone (HTTP
- * status or ERROR event) relists; a dropped watch reconnects after a backoff (200 ms doubling to
+ * Four background threads (nodes, pods, ReplicaSets, Jobs) each list their kind in pages (`limit`,
+ * `continue`), then watch from the list's resourceVersion with allowWatchBookmarks=true, applying
+ * ADDED / MODIFIED / DELETED to the live model under a mutex; BOOKMARKs move the resourceVersion on.
+ * A 410 Gone (HTTP status or ERROR event) relists; a dropped watch reconnects after a backoff (200 ms doubling to
  * max_backoff); a watch that ends normally (timeoutSeconds) resumes at once. Pods are asked for with
  * fieldSelector=status.phase!=Succeeded,status.phase!=Failed. In steady state no list call is made.
  * Responses are bounded: a LIST page body by max_page_bytes, a watch event line by max_object_bytes;

@@ -4,10 +4,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "spoke_kube_model.h"
 #include "spoke_kube_obj.h"
 
 static const char *NODE_JSON =
@@ -271,6 +273,105 @@ static void test_kube_pod_safe_workload_label(void **state)
 	assert_false(spoke_kube_label_value_valid("_a"));
 }
 
+/* The live model's hash index finds what a linear scan found and keeps the arrays in the same order
+ * (appends, and the last item moved into a removed one's place), through random puts and deletes of
+ * nodes and owner links, a relist in between. */
+static void test_kube_model_index_keeps_scan_order(void **state)
+{
+	(void)state;
+	enum { KEYS = 300, OPS = 20000 };
+	spoke_overview_rules rules;
+	memset(&rules, 0, sizeof(rules));
+	spoke_kube_model m;
+	memset(&m, 0, sizeof(m));
+	static char ref[KEYS][FL_UID_LEN]; /* the reference: names in array order, swap-remove */
+	static uint32_t ref_owner[KEYS];
+	uint32_t n_ref = 0;
+	static char lref[KEYS][FL_UID_LEN];
+	uint32_t n_lref = 0;
+	uint64_t x = 88172645463325252ull;
+	for (int op = 0; op < OPS; op++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		char key[32];
+		snprintf(key, sizeof(key), "n-%u", (unsigned)(x % KEYS));
+		bool del = (x >> 20) % 3 == 0;
+		uint32_t at = UINT32_MAX;
+		for (uint32_t i = 0; i < n_ref; i++) {
+			if (strcmp(ref[i], key) == 0) {
+				at = i;
+			}
+		}
+		if (op == OPS / 2) { /* a relist: the listing's order becomes the model's */
+			spoke_kube_listing l;
+			memset(&l, 0, sizeof(l));
+			for (uint32_t i = 0; i < n_ref; i++) {
+				assert_int_equal(spoke_kube_grow((void **)&l.nodes, l.n, &l.cap, sizeof(*l.nodes)), FL_OK);
+				memset(&l.nodes[l.n], 0, sizeof(*l.nodes));
+				snprintf(l.nodes[l.n].name, sizeof(l.nodes[l.n].name), "%s", ref[n_ref - 1 - i]);
+				l.n++;
+			}
+			for (uint32_t i = 0; i < n_ref / 2; i++) {
+				char t[FL_UID_LEN];
+				memcpy(t, ref[i], sizeof(t));
+				memcpy(ref[i], ref[n_ref - 1 - i], sizeof(t));
+				memcpy(ref[n_ref - 1 - i], t, sizeof(t));
+			}
+			assert_int_equal(spoke_kube_model_replace_nodes(&m, &l), FL_OK);
+		}
+		if (del) {
+			assert_int_equal(spoke_kube_model_del_node(&m, key), at != UINT32_MAX);
+			if (at != UINT32_MAX) {
+				memcpy(ref[at], ref[--n_ref], sizeof(ref[at]));
+			}
+		} else {
+			spoke_node n;
+			memset(&n, 0, sizeof(n));
+			snprintf(n.name, sizeof(n.name), "%s", key);
+			bool urgent = false;
+			assert_int_equal(spoke_kube_model_put_node(&m, &rules, &n, &urgent), FL_OK);
+			assert_int_equal(urgent, at == UINT32_MAX);
+			if (at == UINT32_MAX) {
+				snprintf(ref[n_ref++], FL_UID_LEN, "%s", key);
+			}
+		}
+		assert_int_equal(m.n_nodes, n_ref);
+		for (uint32_t i = 0; i < n_ref; i++) {
+			assert_string_equal(m.nodes[i].name, ref[i]);
+		}
+		/* owner links of ReplicaSets: put with an owner adds or replaces, without one removes */
+		spoke_owner_link l;
+		memset(&l, 0, sizeof(l));
+		snprintf(l.uid, sizeof(l.uid), "rs-%u", (unsigned)((x >> 32) % KEYS));
+		if (!del) {
+			snprintf(l.owner.uid, sizeof(l.owner.uid), "d-%d", op);
+		}
+		at = UINT32_MAX;
+		for (uint32_t i = 0; i < n_lref; i++) {
+			if (strcmp(lref[i], l.uid) == 0) {
+				at = i;
+			}
+		}
+		assert_int_equal(spoke_kube_model_put_link(&m, 0, &l), FL_OK);
+		if (del && at != UINT32_MAX) {
+			memcpy(lref[at], lref[--n_lref], sizeof(lref[at]));
+			ref_owner[at] = ref_owner[n_lref];
+		} else if (!del && at == UINT32_MAX) {
+			memcpy(lref[n_lref], l.uid, sizeof(l.uid));
+			ref_owner[n_lref++] = (uint32_t)op;
+		} else if (!del) {
+			ref_owner[at] = (uint32_t)op;
+		}
+		assert_int_equal(m.n_links[0], n_lref);
+		for (uint32_t i = 0; i < n_lref; i++) {
+			char want[32];
+			snprintf(want, sizeof(want), "d-%u", ref_owner[i]);
+			assert_string_equal(m.links[0][i].uid, lref[i]);
+			assert_string_equal(m.links[0][i].owner.uid, want);
+		}
+	}
+	spoke_kube_model_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -280,6 +381,7 @@ int main(void)
 	    cmocka_unit_test(test_kube_malformed_objects_refused),
 	    cmocka_unit_test(test_kube_owner_references_and_creation_time),
 	    cmocka_unit_test(test_kube_pod_safe_workload_label),
+	    cmocka_unit_test(test_kube_model_index_keeps_scan_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
