@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "hub_api_int.h"
+#include "hub_job.h"
 #include "hub_node.h"
 #include "hub_params.h"
 

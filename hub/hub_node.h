@@ -1,6 +1,7 @@
 /* hub_node.h — node frames (FORMAT.md 3.10) in the hub DB (sql/hub/006_node_agents.sql): the node agent,
  * its GPUs and RDMA devices, the device change log and the GPU jobs; the sweep that marks silent agents
- * and their jobs lost; and the reads behind /v1/nodes/{name} (agent), .../gpuDevices and /v1/jobs.
+ * and their jobs lost; and the reads behind /v1/nodes/{name} (agent) and .../gpuDevices (the jobs are
+ * read for /v1/jobs by hub_job.h).
  *
  * Connections are borrowed (one per thread). Each write is one transaction under the agent row's lock,
  * so replicas and concurrent frames of one node are applied one at a time, newest wins.
@@ -58,24 +59,5 @@ int hub_node_agents_json(PGconn *c, const char *const *clusters, size_t n, const
  * gpu_device keys (cluster_name, node_name, gpu_id, gpu_model, memory, utilization, temperature, power,
  * serial, numa) plus "source":"node". "[]" when it reported none. FL_OK, FL_EDB, FL_ENOMEM. */
 int hub_node_gpus_json(PGconn *c, const char *cluster, const char *node, char **json, char err[FL_ERR_LEN]);
-
-/* GET /v1/jobs: clusters (non-empty) and optional filters ("" or 0 items: any). */
-typedef struct hub_job_query {
-	const char *const *clusters;
-	size_t n_clusters;
-	const char *node;            /* exact node name */
-	const char *framework;       /* exact framework */
-	const char *const *statuses; /* running, lost, ended */
-	size_t n_statuses;
-	int64_t limit, offset;
-} hub_job_query;
-
-/* JSON text {"data":[job...],"total":N}, newest first (first_seen, then id, descending). A job: id,
- * cluster_name, node_name, pid, ppid, pgid, name, cmdline, cwd, framework, pod_uid, devices, status,
- * started_at, first_seen, last_seen, ended_at. FL_OK, FL_EDB, FL_ENOMEM. */
-int hub_job_list(PGconn *c, const hub_job_query *q, char **json, char err[FL_ERR_LEN]);
-
-/* JSON text of job id as above, or "null" when no job of that id is in clusters[0..n). */
-int hub_job_get(PGconn *c, const char *const *clusters, size_t n, int64_t id, char **json, char err[FL_ERR_LEN]);
 
 #endif
