@@ -27,14 +27,6 @@
 static const char *const history_tables[] = {"node_utilization_history", "workload_utilization_history",
                                              "pod_utilization_history", "cluster_sample_history"};
 
-static int fail(PGconn *c, PGresult *r, const char *what, char err[FL_ERR_LEN])
-{
-	const char *m = r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(c);
-	int rv = fl_seterr(err, FL_EDB, "%s: %.*s", what, (int)strcspn(m, "\n"), m);
-	PQclear(r);
-	return rv;
-}
-
 /* The sample table's columns in the order the COPY rows carry them (009_samples.sql). */
 static const char SQL_COPY[] =
     "COPY node_utilization_history (cluster_name, node_name, sampled_at, gpu_utilization, gpu_count, gpu_allocation,"
@@ -179,7 +171,7 @@ static int copy_send(PGconn *c, const fl_proto_frame *f, const fl_proto_gpu *con
 {
 	PGresult *r = PQexec(c, SQL_COPY);
 	if (PQresultStatus(r) != PGRES_COPY_IN)
-		return fail(c, r, "samples: COPY", err);
+		return hub_sql_fail(c, r, "samples: COPY", err);
 	PQclear(r);
 	copy_out *o = malloc(sizeof(*o));
 	bool oom = o == NULL;
@@ -199,7 +191,7 @@ static int copy_send(PGconn *c, const fl_proto_frame *f, const fl_proto_gpu *con
 	while ((r = PQgetResult(c)) != NULL) {
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 			if (rv == FL_OK)
-				rv = fail(c, r, "samples: COPY", err);
+				rv = hub_sql_fail(c, r, "samples: COPY", err);
 			else
 				PQclear(r);
 			continue;
@@ -209,8 +201,7 @@ static int copy_send(PGconn *c, const fl_proto_frame *f, const fl_proto_gpu *con
 	}
 	if (rv == FL_OK && failed)
 		rv = oom ? fl_seterr(err, FL_ENOMEM, "samples: out of memory")
-		         : fl_seterr(err, FL_EDB, "samples: COPY: %.*s", (int)strcspn(PQerrorMessage(c), "\n"),
-		                     PQerrorMessage(c));
+		         : hub_sql_fail(c, NULL, "samples: COPY", err);
 	return rv;
 }
 
@@ -271,7 +262,7 @@ static int create_day(PGconn *c, const char *base, int64_t day_ms, bool *made, c
 	         base, base, d, base, base, iso, niso, base, d, base, base, d, iso, niso);
 	PGresult *x = PQexec(c, sql);
 	if (PQresultStatus(x) != PGRES_COMMAND_OK)
-		return fail(c, x, "creating a history partition", err);
+		return hub_sql_fail(c, x, "creating a history partition", err);
 	PQclear(x);
 	*made = true;
 	return FL_OK;
@@ -314,7 +305,7 @@ static int maintain_table(PGconn *c, const char *base, int64_t now_ms, int64_t r
 		snprintf(sql, sizeof(sql), "DROP TABLE %s_%s", base, day);
 		PGresult *x = PQexec(c, sql);
 		if (PQresultStatus(x) != PGRES_COMMAND_OK) {
-			rv = fail(c, x, "dropping a history partition", err);
+			rv = hub_sql_fail(c, x, "dropping a history partition", err);
 			break;
 		}
 		PQclear(x);

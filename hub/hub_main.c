@@ -19,6 +19,7 @@
 #include "hub_peers.h"
 #include "hub_history.h"
 #include "hub_metrics.h"
+#include "hub_migrate.h"
 #include "hub_registry.h"
 #include "hub_safe.h"
 #include "hub_store.h"
@@ -218,7 +219,7 @@ static int run(const hub_config *cfg)
 		fl_error("database: giving up after %d s: %s", HUB_DB_CONNECT_MAX_MS / 1000, err);
 		goto out;
 	}
-	if (hub_store_migrate(store, cfg->migrations_dir, &versions, &applied, err) != FL_OK) {
+	if (hub_migrate_apply(store, cfg->migrations_dir, &versions, &applied, err) != FL_OK) {
 		fl_error("migrations: %s", err);
 		goto out;
 	}

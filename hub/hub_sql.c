@@ -4,16 +4,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+int hub_sql_fail(PGconn *c, PGresult *r, const char *what, char err[FL_ERR_LEN])
+{
+	const char *m = r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(c);
+	int rv = fl_seterr(err, FL_EDB, "%s: %.*s", what, (int)strcspn(m, "\n"), m);
+	PQclear(r);
+	return rv;
+}
+
 int hub_sql_exec(PGconn *c, const char *sql, int n, const char *const *v, ExecStatusType want, PGresult **out,
                  const char *what, char err[FL_ERR_LEN])
 {
 	PGresult *r = PQexecParams(c, sql, n, NULL, v, NULL, NULL, 0);
-	if (PQresultStatus(r) != want) {
-		const char *m = r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(c);
-		int rv = fl_seterr(err, FL_EDB, "%s: %.*s", what, (int)strcspn(m, "\n"), m);
-		PQclear(r);
-		return rv;
-	}
+	if (PQresultStatus(r) != want)
+		return hub_sql_fail(c, r, what, err);
 	if (out != NULL)
 		*out = r;
 	else

@@ -1,6 +1,6 @@
-/* hub_sql.h — small libpq helpers the hub's SQL modules share: run a statement and check its result,
- * read a one-value answer, build a text[] literal, format a timestamptz as the API's RFC 3339 text.
- * Connections are borrowed; nothing here keeps state.
+/* hub_sql.h — small libpq helpers the hub's SQL modules share: run a statement and check its result (the one
+ * exec-and-error helper; hub_store_exec is the store's own, see hub_store.h), read a one-value answer, build a text[]
+ * literal, format a timestamptz as the API's RFC 3339 text. Connections are borrowed; nothing here keeps state.
  *
  * Return convention: FL_OK or a negative FL_E* (fl_err.h), err naming the statement and PostgreSQL's words;
  * hub_sql_text_array returns a new string or NULL (out of memory). */
@@ -15,9 +15,13 @@
 /* SQL that renders timestamptz column col as "2026-01-02T03:04:05.678Z" (NULL stays NULL). */
 #define HUB_SQL_RFC3339(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
+/* The error of a failed statement: FL_EDB with err "what: <the first line of r's message>", or of the
+ * connection's message when r is NULL. Clears r. For results hub_sql_exec does not run (PQexec, COPY). */
+int hub_sql_fail(PGconn *c, PGresult *r, const char *what, char err[FL_ERR_LEN]);
+
 /* Runs sql with n text parameters v (n may be 0). FL_OK when the result status is want: *out (when out
  * is not NULL) receives the result, which the caller PQclears; otherwise it is cleared here. FL_EDB with
- * err "what: <the server's first line>" on any other status. */
+ * err "what: <the server's first line>" on any other status (hub_sql_fail). */
 int hub_sql_exec(PGconn *c, const char *sql, int n, const char *const *v, ExecStatusType want, PGresult **out,
                  const char *what, char err[FL_ERR_LEN]);
 

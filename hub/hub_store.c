@@ -1,8 +1,6 @@
-/* hub_store.c — PostgreSQL through libpq: migrations, cluster rows, frame writes, API reads. */
+/* hub_store.c — the hub's rows in PostgreSQL: cluster rows, the frame transaction, the reads behind the view. */
 #include "hub_store.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <math.h>
@@ -17,8 +15,6 @@
 #include "hub_metrics.h"
 #include "hub_workload.h"
 
-/* Any constant works; every hub uses the same one ("FlLens" in ASCII). */
-#define HUB_MIGRATION_LOCK_KEY "77409586147443"
 /* First key of the per-cluster write lock (two-int4 form, "FLcw"); the second is hashtext(cluster). */
 #define HUB_CLUSTER_LOCK_CLASS "1179411319"
 
@@ -110,10 +106,8 @@ int hub_store_connect_retry(hub_store *s, int64_t max_ms, char err[FL_ERR_LEN])
 	}
 }
 
-/* Runs one parameterized statement; on a result other than want fills err (naming what), counts the
- * error and returns FL_EDB. On FL_OK *out (if non-NULL) holds the result for the caller to PQclear. */
-static int run(hub_store *s, const char *what, const char *sql, int n, const char *const *vals, ExecStatusType want,
-               PGresult **out, char err[FL_ERR_LEN])
+int hub_store_exec(hub_store *s, const char *what, const char *sql, int n, const char *const *vals, ExecStatusType want,
+                   PGresult **out, char err[FL_ERR_LEN])
 {
 	if (out != NULL)
 		*out = NULL;
@@ -131,154 +125,30 @@ static int run(hub_store *s, const char *what, const char *sql, int n, const cha
 	return FL_OK;
 }
 
-static int cmd(hub_store *s, const char *what, const char *sql, int n, const char *const *vals, char err[FL_ERR_LEN])
+int hub_store_exec_script(hub_store *s, const char *what, const char *sql, char err[FL_ERR_LEN])
 {
-	return run(s, what, sql, n, vals, PGRES_COMMAND_OK, NULL, err);
+	PGresult *r = PQexec(s->conn, sql);
+	if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
+		int rv = db_err(err, what, r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(s->conn));
+		hub_metrics_add(HUB_M_DB_ERRORS, 1);
+		PQclear(r);
+		return rv;
+	}
+	PQclear(r);
+	return FL_OK;
 }
 
-/* Ends a failed transaction; the error that caused it is already in err. */
-static void rollback(hub_store *s)
+static int cmd(hub_store *s, const char *what, const char *sql, int n, const char *const *vals, char err[FL_ERR_LEN])
+{
+	return hub_store_exec(s, what, sql, n, vals, PGRES_COMMAND_OK, NULL, err);
+}
+
+void hub_store_rollback(hub_store *s)
 {
 	if (PQtransactionStatus(s->conn) == PQTRANS_IDLE || PQstatus(s->conn) != CONNECTION_OK)
 		return;
 	PGresult *r = PQexec(s->conn, "ROLLBACK");
 	PQclear(r);
-}
-
-/* --- migrations ---------------------------------------------------------------------------------- */
-
-static int is_migration_name(const struct dirent *d)
-{
-	const char *n = d->d_name;
-	size_t len = strlen(n);
-	if (len < 9 || len >= 200)
-		return 0;
-	for (int i = 0; i < 3; i++)
-		if (n[i] < '0' || n[i] > '9')
-			return 0;
-	if (n[3] != '_' || strcmp(n + len - 4, ".sql") != 0)
-		return 0;
-	return 1;
-}
-
-static int by_name(const struct dirent **a, const struct dirent **b)
-{
-	return strcmp((*a)->d_name, (*b)->d_name);
-}
-
-static int read_small_file(const char *path, char **out, char err[FL_ERR_LEN])
-{
-	FILE *f = fopen(path, "rb");
-	if (f == NULL)
-		return fl_seterr(err, FL_EIO, "%s: cannot open: %s", path, strerror(errno));
-	char *buf = malloc(HUB_STORE_MAX_MIGRATION_BYTES + 1);
-	if (buf == NULL) {
-		fclose(f);
-		return fl_seterr(err, FL_ENOMEM, "%s: out of memory", path);
-	}
-	size_t n = fread(buf, 1, HUB_STORE_MAX_MIGRATION_BYTES + 1, f);
-	int bad = ferror(f);
-	fclose(f);
-	if (bad || n > HUB_STORE_MAX_MIGRATION_BYTES) {
-		free(buf);
-		return fl_seterr(err, bad ? FL_EIO : FL_ELIMIT, "%s: %s", path,
-		                 bad ? "read error" : "larger than 1 MiB");
-	}
-	buf[n] = '\0';
-	*out = buf;
-	return FL_OK;
-}
-
-/* Applies one migration file if it is not recorded yet; *ran says whether it was. */
-static int apply_one(hub_store *s, const char *path, const char *version, bool *ran, char err[FL_ERR_LEN])
-{
-	char *sql = NULL;
-	int rv = read_small_file(path, &sql, err);
-	if (rv != FL_OK)
-		return rv;
-	const char *v[] = {version};
-	PGresult *r = NULL;
-	*ran = false;
-	if ((rv = cmd(s, "BEGIN", "BEGIN", 0, NULL, err)) != FL_OK)
-		goto out;
-	if ((rv = run(s, "migration lock", "SELECT pg_advisory_xact_lock(" HUB_MIGRATION_LOCK_KEY ")", 0, NULL,
-	              PGRES_TUPLES_OK, NULL, err)) != FL_OK)
-		goto out;
-	if ((rv = cmd(s, "schema_migrations",
-	              "CREATE TABLE IF NOT EXISTS schema_migrations ("
-	              "version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
-	              0, NULL, err)) != FL_OK)
-		goto out;
-	if ((rv = run(s, "schema_migrations", "SELECT 1 FROM schema_migrations WHERE version = $1", 1, v,
-	              PGRES_TUPLES_OK, &r, err)) != FL_OK)
-		goto out;
-	bool done = PQntuples(r) > 0;
-	PQclear(r);
-	if (!done) {
-		/* The migration file is ours, not input: it may hold several statements, so no parameters. */
-		PGresult *m = PQexec(s->conn, sql);
-		if (m == NULL || PQresultStatus(m) != PGRES_COMMAND_OK) {
-			rv = db_err(err, path, m != NULL ? PQresultErrorMessage(m) : PQerrorMessage(s->conn));
-			hub_metrics_add(HUB_M_DB_ERRORS, 1);
-			PQclear(m);
-			goto out;
-		}
-		PQclear(m);
-		if ((rv = cmd(s, "schema_migrations", "INSERT INTO schema_migrations (version) VALUES ($1)", 1, v,
-		              err)) != FL_OK)
-			goto out;
-		*ran = true;
-	}
-	rv = cmd(s, "COMMIT", "COMMIT", 0, NULL, err);
-out:
-	if (rv != FL_OK) {
-		rollback(s);
-		*ran = false;
-	}
-	free(sql);
-	return rv;
-}
-
-int hub_store_migrate(hub_store *s, const char *dir, json_t **versions, int *applied, char err[FL_ERR_LEN])
-{
-	*versions = NULL;
-	*applied = 0;
-	int rv = hub_store_connect(s, err);
-	if (rv != FL_OK)
-		return rv;
-	struct dirent **list = NULL;
-	int n = scandir(dir, &list, is_migration_name, by_name);
-	if (n < 0)
-		return fl_seterr(err, FL_EIO, "%s: cannot read migrations folder: %s", dir, strerror(errno));
-	json_t *vers = json_array();
-	if (n == 0)
-		rv = fl_seterr(err, FL_EIO, "%s: no migrations (NNN_name.sql) found", dir);
-	else if (n > HUB_STORE_MAX_MIGRATIONS)
-		rv = fl_seterr(err, FL_ELIMIT, "%s: more than %d migrations", dir, HUB_STORE_MAX_MIGRATIONS);
-	else if (vers == NULL)
-		rv = fl_seterr(err, FL_ENOMEM, "out of memory");
-	for (int i = 0; i < n && rv == FL_OK; i++) {
-		char path[HUB_PATH_LEN + 256], version[200];
-		snprintf(path, sizeof(path), "%s/%s", dir, list[i]->d_name);
-		snprintf(version, sizeof(version), "%.*s", (int)(strlen(list[i]->d_name) - 4), list[i]->d_name);
-		bool ran = false;
-		rv = apply_one(s, path, version, &ran, err);
-		if (rv == FL_OK && json_array_append_new(vers, json_string(version)) != 0)
-			rv = fl_seterr(err, FL_ENOMEM, "out of memory");
-		if (ran) {
-			fl_info("migration %s applied", version);
-			(*applied)++;
-		}
-	}
-	for (int i = 0; i < n; i++)
-		free(list[i]);
-	free(list);
-	if (rv != FL_OK) {
-		json_decref(vers);
-		return rv;
-	}
-	*versions = vers;
-	return FL_OK;
 }
 
 int hub_store_ready(hub_store *s, const json_t *versions, char err[FL_ERR_LEN])
@@ -291,11 +161,11 @@ int hub_store_ready(hub_store *s, const json_t *versions, char err[FL_ERR_LEN])
 		return fl_seterr(err, FL_ENOMEM, "out of memory");
 	const char *v[] = {text};
 	PGresult *r = NULL;
-	rv = run(s, "readiness",
-	         "SELECT (SELECT count(*) FROM schema_migrations"
-	         " WHERE version IN (SELECT jsonb_array_elements_text($1::jsonb)))"
-	         " = jsonb_array_length($1::jsonb)",
-	         1, v, PGRES_TUPLES_OK, &r, err);
+	rv = hub_store_exec(s, "readiness",
+	                    "SELECT (SELECT count(*) FROM schema_migrations"
+	                    " WHERE version IN (SELECT jsonb_array_elements_text($1::jsonb)))"
+	                    " = jsonb_array_length($1::jsonb)",
+	                    1, v, PGRES_TUPLES_OK, &r, err);
 	free(text);
 	if (rv != FL_OK)
 		return rv;
@@ -347,12 +217,13 @@ int hub_store_load_state(hub_store *s, hub_registry *reg, char err[FL_ERR_LEN])
 	if (rv != FL_OK)
 		return rv;
 	PGresult *r = NULL;
-	rv = run(s, "load cluster state",
-	         "SELECT c.name, (extract(epoch FROM c.last_frame_at) * 1000)::bigint, c.spoke_id, c.last_seq,"
-	         " c.k8s_version, c.spoke_version, o.healthy_nodes, o.faulty_nodes, o.cluster_name IS NOT NULL,"
-	         " c.src_sent_ms"
-	         " FROM cluster c LEFT JOIN cluster_overview_cache o ON o.cluster_name = c.name",
-	         0, NULL, PGRES_TUPLES_OK, &r, err);
+	rv = hub_store_exec(
+	    s, "load cluster state",
+	    "SELECT c.name, (extract(epoch FROM c.last_frame_at) * 1000)::bigint, c.spoke_id, c.last_seq,"
+	    " c.k8s_version, c.spoke_version, o.healthy_nodes, o.faulty_nodes, o.cluster_name IS NOT NULL,"
+	    " c.src_sent_ms"
+	    " FROM cluster c LEFT JOIN cluster_overview_cache o ON o.cluster_name = c.name",
+	    0, NULL, PGRES_TUPLES_OK, &r, err);
 	if (rv != FL_OK)
 		return rv;
 	for (int row = 0; row < PQntuples(r); row++) {
@@ -811,7 +682,7 @@ static int read_prior(hub_store *s, const fl_proto_frame *f, hub_seq_prior *p, i
 {
 	const char *v[] = {f->env.cluster, f->env.spoke_id};
 	PGresult *r = NULL;
-	int rv = run(s, "read cluster state", SQL_PRIOR, 2, v, PGRES_TUPLES_OK, &r, err);
+	int rv = hub_store_exec(s, "read cluster state", SQL_PRIOR, 2, v, PGRES_TUPLES_OK, &r, err);
 	if (rv != FL_OK)
 		return rv;
 	if (PQntuples(r) != 1) {
@@ -877,11 +748,11 @@ static int write_rows(hub_store *s, const fl_proto_frame *f, const frame_rows *f
 	const char *gv[] = {f->env.cluster, fr->gpus, ver, seq};
 	PGresult *r = NULL;
 	int rv;
-	if ((rv = run(s, "upsert nodes", SQL_NODES, 4, nv, PGRES_COMMAND_OK, &r, err)) != FL_OK)
+	if ((rv = hub_store_exec(s, "upsert nodes", SQL_NODES, 4, nv, PGRES_COMMAND_OK, &r, err)) != FL_OK)
 		return rv;
 	res->node_rows = affected(r);
 	PQclear(r);
-	if ((rv = run(s, "upsert gpus", SQL_GPUS, 4, gv, PGRES_COMMAND_OK, &r, err)) != FL_OK)
+	if ((rv = hub_store_exec(s, "upsert gpus", SQL_GPUS, 4, gv, PGRES_COMMAND_OK, &r, err)) != FL_OK)
 		return rv;
 	res->gpu_rows = affected(r);
 	PQclear(r);
@@ -899,8 +770,8 @@ static int write_rows(hub_store *s, const fl_proto_frame *f, const frame_rows *f
 	for (int k = 0; k < 2 && del[k] != NULL; k++) {
 		const char *dv[] = {f->env.cluster, keys[k], ver, seq, fr->listed_nodes};
 		int n = del[k] == SQL_GPUS_DELETE_UNLISTED ? 5 : 4;
-		if ((rv = run(s, k == 0 ? "delete nodes" : "delete gpus", del[k], n, dv, PGRES_COMMAND_OK, &r, err)) !=
-		    FL_OK)
+		if ((rv = hub_store_exec(s, k == 0 ? "delete nodes" : "delete gpus", del[k], n, dv, PGRES_COMMAND_OK,
+		                         &r, err)) != FL_OK)
 			return rv;
 		res->rows_deleted += affected(r);
 		PQclear(r);
@@ -1040,13 +911,13 @@ static int write_new(hub_store *s, const fl_proto_frame *f, int64_t recv_ms, con
 	const char *logv[] = {f->env.cluster, f->env.spoke_id, seq, kind != NULL ? kind : "?", sent, ver,
 	                      recv,           node_rows};
 	PGresult *r = NULL;
-	if ((rv = run(s, "ingest_log", SQL_INGEST_LOG, 8, logv, PGRES_COMMAND_OK, &r, err)) != FL_OK)
+	if ((rv = hub_store_exec(s, "ingest_log", SQL_INGEST_LOG, 8, logv, PGRES_COMMAND_OK, &r, err)) != FL_OK)
 		return rv;
 	bool logged = affected(r) == 1;
 	PQclear(r);
 	if (!logged) {
 		/* Cannot happen under the cluster lock unless the rules above miss a repeat; the key still holds. */
-		rollback(s);
+		hub_store_rollback(s);
 		memset(res, 0, sizeof(*res));
 		res->decision.verdict = HUB_SEQ_DUPLICATE;
 		res->rows_gen = -1;
@@ -1057,8 +928,8 @@ static int write_new(hub_store *s, const fl_proto_frame *f, int64_t recv_ms, con
 		snprintf(payload, sizeof(payload), "%s\t%.100s\t%s\t%s", f->env.cluster, opts->instance,
 		         kind != NULL ? kind : "?", recv);
 		const char *nv[] = {payload};
-		if ((rv = run(s, "notify", "SELECT pg_notify('" HUB_STORE_CHANNEL "', $1)", 1, nv, PGRES_TUPLES_OK,
-		              NULL, err)) != FL_OK)
+		if ((rv = hub_store_exec(s, "notify", "SELECT pg_notify('" HUB_STORE_CHANNEL "', $1)", 1, nv,
+		                         PGRES_TUPLES_OK, NULL, err)) != FL_OK)
 			return rv;
 	}
 	return cmd(s, "COMMIT", "COMMIT", 0, NULL, err);
@@ -1091,19 +962,19 @@ int hub_store_write_frame(hub_store *s, const fl_proto_frame *f, int64_t recv_ms
 	prior.full_seen = opts->full_seen;
 	int64_t newest_seq = 0, db_gen = 0;
 	if ((rv = cmd(s, "BEGIN", "BEGIN", 0, NULL, err)) != FL_OK ||
-	    (rv = run(s, "cluster lock", SQL_CLUSTER_LOCK, 1, lv, PGRES_TUPLES_OK, NULL, err)) != FL_OK ||
+	    (rv = hub_store_exec(s, "cluster lock", SQL_CLUSTER_LOCK, 1, lv, PGRES_TUPLES_OK, NULL, err)) != FL_OK ||
 	    (rv = read_prior(s, f, &prior, &newest_seq, &db_gen, err)) != FL_OK)
 		goto out;
 	hub_sequence_decide(&prior, &f->env, opts->replay_tolerance_ms, &res->decision);
 	if (res->decision.verdict != HUB_SEQ_NEW) {
-		rollback(s);
+		hub_store_rollback(s);
 		goto out;
 	}
 	rv = write_new(s, f, recv_ms, &prior, newest_seq, db_gen, opts, &x, &fr, &wl, ov, res, err);
 out:
 	/* Any error, not only FL_EDB: a transaction left open would hold the cluster lock for every hub. */
 	if (rv != FL_OK)
-		rollback(s);
+		hub_store_rollback(s);
 	sorted_free(&x);
 	frame_rows_free(&fr);
 	hub_workload_rows_free(&wl);
@@ -1121,7 +992,7 @@ int hub_store_prune_ingest_log(hub_store *s, int64_t before_ms, int limit, int64
 	snprintf(lim, sizeof(lim), "%d", limit);
 	const char *v[] = {before, lim};
 	PGresult *r = NULL;
-	if ((rv = run(s, "prune ingest_log", SQL_PRUNE, 2, v, PGRES_COMMAND_OK, &r, err)) != FL_OK)
+	if ((rv = hub_store_exec(s, "prune ingest_log", SQL_PRUNE, 2, v, PGRES_COMMAND_OK, &r, err)) != FL_OK)
 		return rv;
 	*deleted = affected(r);
 	PQclear(r);
@@ -1134,7 +1005,7 @@ int hub_store_prune_ingest_log(hub_store *s, int64_t before_ms, int limit, int64
 	" h.gpu_powers FROM node_utilization_history h WHERE h.cluster_name = " n ".cluster_name"                      \
 	" AND h.node_name = " n ".name ORDER BY h.sampled_at DESC LIMIT 1) s ON true"
 
-/* --- reads for the API --------------------------------------------------------------------------- */
+/* --- the overview read (part of the view load; the round-trip benchmark calls it alone) --------------------- */
 
 static const char SQL_READ_OVERVIEW[] = "SELECT " OVERVIEW_COLUMNS ", (extract(epoch FROM updated_at) * 1000)::bigint,"
                                         " cluster_name, array_to_string(unknown, ',') FROM cluster_overview_cache";
@@ -1180,95 +1051,13 @@ int hub_store_read_overview(hub_store *s, const char *cluster, fl_proto_overview
 	snprintf(sql, sizeof(sql), "%s WHERE cluster_name = $1", SQL_READ_OVERVIEW);
 	const char *v[] = {cluster};
 	PGresult *r = NULL;
-	if ((rv = run(s, "read overview", sql, 1, v, PGRES_TUPLES_OK, &r, err)) != FL_OK)
+	if ((rv = hub_store_exec(s, "read overview", sql, 1, v, PGRES_TUPLES_OK, &r, err)) != FL_OK)
 		return rv;
 	if (PQntuples(r) == 1) {
 		overview_from_row(r, 0, out, updated_ms);
 		*found = true;
 	}
 	PQclear(r);
-	return FL_OK;
-}
-
-int hub_store_read_overviews(hub_store *s, json_t **out, char err[FL_ERR_LEN])
-{
-	*out = NULL;
-	int rv = hub_store_connect(s, err);
-	if (rv != FL_OK)
-		return rv;
-	PGresult *r = NULL;
-	if ((rv = run(s, "read overviews", SQL_READ_OVERVIEW, 0, NULL, PGRES_TUPLES_OK, &r, err)) != FL_OK)
-		return rv;
-	json_t *all = json_object();
-	for (int row = 0; all != NULL && row < PQntuples(r); row++) {
-		fl_proto_overview o;
-		int64_t updated_ms;
-		char when[40];
-		overview_from_row(r, row, &o, &updated_ms);
-		fl_format_time(updated_ms, when, sizeof(when));
-		json_t *j = fl_proto_overview_to_json(&o);
-		if (j == NULL || json_object_set_new(j, "updatedAt", json_string(when)) != 0 ||
-		    json_object_set_new(all, PQgetvalue(r, row, 21), j) != 0) {
-			json_decref(all);
-			all = NULL;
-		}
-	}
-	PQclear(r);
-	if (all == NULL)
-		return fl_seterr(err, FL_ENOMEM, "out of memory");
-	*out = all;
-	return FL_OK;
-}
-
-int hub_store_read_nodes(hub_store *s, const char *cluster, int64_t limit, int64_t offset, json_t **rows,
-                         int64_t *total, char err[FL_ERR_LEN])
-{
-	*rows = NULL;
-	*total = 0;
-	int rv = hub_store_connect(s, err);
-	if (rv != FL_OK)
-		return rv;
-	char lim[32], off[32];
-	snprintf(lim, sizeof(lim), "%" PRId64, limit);
-	snprintf(off, sizeof(off), "%" PRId64, offset);
-	const char *v[] = {lim, off, cluster};
-	int n = cluster != NULL ? 3 : 2;
-	/* The page first, then each of its nodes' newest sample. */
-	const char *page_sql =
-	    cluster != NULL ? "SELECT n.name, n.address, n.gpu_name, n.gpu_count, n.gpu_allocation, s.gpu_utilization,"
-	                      " n.status, n.cluster_name FROM (SELECT * FROM node WHERE cluster_name = $3"
-	                      " ORDER BY cluster_name, name LIMIT $1 OFFSET $2) n" LATEST_SAMPLE(
-	                          "n") " ORDER BY n.cluster_name, n.name"
-	                    : "SELECT n.name, n.address, n.gpu_name, n.gpu_count, n.gpu_allocation, s.gpu_utilization,"
-	                      " n.status, n.cluster_name FROM (SELECT * FROM node ORDER BY cluster_name, name"
-	                      " LIMIT $1 OFFSET $2) n" LATEST_SAMPLE("n") " ORDER BY n.cluster_name, n.name";
-	const char *count_sql =
-	    cluster != NULL ? "SELECT count(*) FROM node WHERE cluster_name = $1" : "SELECT count(*) FROM node";
-	PGresult *r = NULL;
-	if ((rv = run(s, "count nodes", count_sql, cluster != NULL ? 1 : 0, cluster != NULL ? &v[2] : NULL,
-	              PGRES_TUPLES_OK, &r, err)) != FL_OK)
-		return rv;
-	*total = int_or(r, 0, 0, 0);
-	PQclear(r);
-	if ((rv = run(s, "read nodes", page_sql, n, v, PGRES_TUPLES_OK, &r, err)) != FL_OK)
-		return rv;
-	json_t *arr = json_array();
-	for (int row = 0; arr != NULL && row < PQntuples(r); row++) {
-		json_t *util = PQgetisnull(r, row, 5) ? json_null() : json_real(strtod(PQgetvalue(r, row, 5), NULL));
-		json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:I,s:o,s:s,s:s}", "name", PQgetvalue(r, row, 0), "ip",
-		                      PQgetvalue(r, row, 1), "gpu_name", PQgetvalue(r, row, 2), "gpu_count",
-		                      (json_int_t)int_or(r, row, 3, 0), "gpu_allocation",
-		                      (json_int_t)int_or(r, row, 4, 0), "gpu_utilization", util, "status",
-		                      PQgetvalue(r, row, 6), "cluster_name", PQgetvalue(r, row, 7));
-		if (o == NULL || json_array_append_new(arr, o) != 0) {
-			json_decref(arr);
-			arr = NULL;
-		}
-	}
-	PQclear(r);
-	if (arr == NULL)
-		return fl_seterr(err, FL_ENOMEM, "out of memory");
-	*rows = arr;
 	return FL_OK;
 }
 
@@ -1423,11 +1212,11 @@ static int load_rows(hub_store *s, const char *cluster, fl_proto_frame *f, char 
 {
 	const char *v[] = {cluster};
 	PGresult *nr = NULL, *r = NULL;
-	int rv = run(s, "load nodes", SQL_VIEW_NODES, 1, v, PGRES_TUPLES_OK, &nr, err);
+	int rv = hub_store_exec(s, "load nodes", SQL_VIEW_NODES, 1, v, PGRES_TUPLES_OK, &nr, err);
 	if (rv != FL_OK)
 		return rv;
 	if ((rv = nodes_from_rows(nr, f, err)) != FL_OK ||
-	    (rv = run(s, "load gpus", SQL_VIEW_GPUS, 1, v, PGRES_TUPLES_OK, &r, err)) != FL_OK) {
+	    (rv = hub_store_exec(s, "load gpus", SQL_VIEW_GPUS, 1, v, PGRES_TUPLES_OK, &r, err)) != FL_OK) {
 		PQclear(nr);
 		return rv;
 	}
@@ -1463,7 +1252,7 @@ static int read_cluster_locked(hub_store *s, const char *cluster, fl_proto_frame
 {
 	const char *v[] = {cluster};
 	PGresult *cr = NULL;
-	int rv = run(s, "load cluster", SQL_VIEW_CLUSTER, 1, v, PGRES_TUPLES_OK, &cr, err);
+	int rv = hub_store_exec(s, "load cluster", SQL_VIEW_CLUSTER, 1, v, PGRES_TUPLES_OK, &cr, err);
 	if (rv != FL_OK)
 		return rv;
 	if (PQntuples(cr) != 1) {
@@ -1505,7 +1294,7 @@ int hub_store_read_cluster(hub_store *s, const char *cluster, fl_proto_frame *f,
 	if (rv == FL_OK)
 		rv = cmd(s, "COMMIT", "COMMIT", 0, NULL, err);
 	if (rv != FL_OK) {
-		rollback(s);
+		hub_store_rollback(s);
 		fl_proto_frame_free(f);
 		memset(f, 0, sizeof(*f));
 	}

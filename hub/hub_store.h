@@ -1,7 +1,6 @@
-/* hub_store.h — the hub's PostgreSQL access (libpq): migrations, cluster rows, writing a frame in one
- * transaction, the reads that load and refresh the view (hub_store_load_view, hub_store_read_cluster), and
- * the overview and node reads only tests/bench/roundtrip_server.c calls (the one-query-per-request design
- * the view replaced; no route uses them). Every statement is parameterized (PQexecParams).
+/* hub_store.h — the hub's rows in PostgreSQL (libpq): cluster rows, writing a frame in one transaction, and the
+ * reads that load and refresh the view (hub_store_load_view, hub_store_read_cluster). The schema itself is
+ * hub_migrate's. Every statement that carries values is parameterized (PQexecParams).
  *
  * One hub_store is one connection and is NOT thread-safe: the ingest worker owns one, and each API
  * worker thread owns its own. A broken connection is re-established (PQreset) by the next call. Each
@@ -24,9 +23,6 @@
 #include "hub_sequence.h"
 #include "hub_view.h"
 
-#define HUB_STORE_MAX_MIGRATIONS      1000
-#define HUB_STORE_MAX_MIGRATION_BYTES (1 << 20)
-
 typedef struct hub_store hub_store;
 
 /* A new, unconnected store for conninfo (a libpq conninfo string or URI; copied). NULL if out of
@@ -48,15 +44,22 @@ int hub_store_connect(hub_store *s, char err[FL_ERR_LEN]);
  * failure as a warning. FL_OK or FL_EDB (err: the last failure). */
 int hub_store_connect_retry(hub_store *s, int64_t max_ms, char err[FL_ERR_LEN]);
 
-/* Applies every dir/NNN_*.sql (three digits, '_', ".sql") in name order that schema_migrations does
- * not list yet, each in its own transaction under pg_advisory_xact_lock, recording its version (the
- * file name without ".sql"). *versions (new reference, caller decrefs) is the JSON array of every
- * version found in dir; *applied counts the ones run now. FL_OK, FL_EIO (folder or file unreadable,
- * no migrations), FL_ELIMIT, or FL_EDB; err says which file. */
-int hub_store_migrate(hub_store *s, const char *dir, json_t **versions, int *applied, char err[FL_ERR_LEN]);
+/* Runs one parameterized statement on the store's connection (connected: hub_store_connect first). On a
+ * result other than want: FL_EDB, err "what: " and PostgreSQL's whole message on one line (every line joined,
+ * whitespace runs collapsed), fleetlens_hub_db_errors_total counted. On FL_OK *out (if non-NULL) holds the
+ * result for the caller to PQclear; on failure *out is NULL. */
+int hub_store_exec(hub_store *s, const char *what, const char *sql, int n, const char *const *vals, ExecStatusType want,
+                   PGresult **out, char err[FL_ERR_LEN]);
+
+/* hub_store_exec for trusted SQL text that may hold several statements (PQexec, no parameters), expecting
+ * PGRES_COMMAND_OK: the migration files. Same errors and counting. */
+int hub_store_exec_script(hub_store *s, const char *what, const char *sql, char err[FL_ERR_LEN]);
+
+/* Ends the failed transaction on the store's connection, if one is open (the error is already in err). */
+void hub_store_rollback(hub_store *s);
 
 /* Readiness: the database answers and every version in versions (a JSON array, as
- * hub_store_migrate returned) is in schema_migrations. FL_OK, or FL_EDB with err saying why. */
+ * hub_migrate_apply returned) is in schema_migrations. FL_OK, or FL_EDB with err saying why. */
 int hub_store_ready(hub_store *s, const json_t *versions, char err[FL_ERR_LEN]);
 
 /* Inserts a cluster row for every configured cluster, or updates its labels. FL_OK or FL_EDB. */
@@ -126,21 +129,11 @@ int hub_store_write_frame(hub_store *s, const fl_proto_frame *f, int64_t recv_ms
  * its own statement (outside any frame's transaction). *deleted: how many. FL_OK or FL_EDB. */
 int hub_store_prune_ingest_log(hub_store *s, int64_t before_ms, int limit, int64_t *deleted, char err[FL_ERR_LEN]);
 
-/* Reads cluster's overview row into *out and its updated_at into *updated_ms. *found is false (and
- * FL_OK returned) when the cluster has no overview row yet. FL_OK or FL_EDB. */
+/* Reads cluster's overview row into *out and its updated_at into *updated_ms (part of hub_store_read_cluster;
+ * the round-trip benchmark calls it alone). *found is false (and FL_OK returned) when the cluster has no
+ * overview row yet. FL_OK or FL_EDB. */
 int hub_store_read_overview(hub_store *s, const char *cluster, fl_proto_overview *out, int64_t *updated_ms, bool *found,
                             char err[FL_ERR_LEN]);
-
-/* Every overview row: *out (new reference) is a JSON object mapping cluster name to its overview
- * (fl_proto_overview_to_json fields plus "updatedAt", RFC 3339). FL_OK, FL_EDB or FL_ENOMEM. */
-int hub_store_read_overviews(hub_store *s, json_t **out, char err[FL_ERR_LEN]);
-
-/* One page of node rows ordered by cluster_name, name: cluster NULL means every cluster. *rows (new
- * reference) is an array of {name ip gpu_name gpu_count gpu_allocation gpu_utilization status
- * cluster_name}, gpu_utilization from the node's newest sample (null without a figure); *total counts all
- * matching rows. FL_OK, FL_EDB or FL_ENOMEM. */
-int hub_store_read_nodes(hub_store *s, const char *cluster, int64_t limit, int64_t offset, json_t **rows,
-                         int64_t *total, char err[FL_ERR_LEN]);
 
 /* What hub_store_read_cluster read besides the rows. */
 typedef struct hub_cluster_read {

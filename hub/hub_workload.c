@@ -272,17 +272,14 @@ static const char SQL_POD_SAMPLES[] =
     " FROM jsonb_to_recordset($3::jsonb) AS x(uid text, phase text, gpu_utilization double precision)"
     " WHERE x.phase = 'Running'";
 
-/* Runs a command; *rows: the rows it touched. */
+/* Runs a command (hub_sql_exec); *rows: the rows it touched. */
 static int exec_count(PGconn *c, const char *sql, int n, const char *const *v, const char *what, int64_t *rows,
                       char err[FL_ERR_LEN])
 {
-	PGresult *r = PQexecParams(c, sql, n, NULL, v, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		const char *m = PQresultErrorMessage(r);
-		int rv = fl_seterr(err, FL_EDB, "%s: %.*s", what, (int)strcspn(m, "\n"), m);
-		PQclear(r);
+	PGresult *r = NULL;
+	int rv = hub_sql_exec(c, sql, n, v, PGRES_COMMAND_OK, &r, what, err);
+	if (rv != FL_OK)
 		return rv;
-	}
 	*rows = strtoll(PQcmdTuples(r), NULL, 10);
 	PQclear(r);
 	return FL_OK;

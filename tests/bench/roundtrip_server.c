@@ -4,7 +4,7 @@
  *   --mode roundtrip  the design FleetLens replaces: every request asks PostgreSQL (hub_store, one
  *                     connection per civetweb worker) and answers from the rows it gets back —
  *                     GET /v1/clusters/overview?cluster=C  hub_store_read_overview (one statement)
- *                     GET /v1/nodes?[cluster=C&]page_size=N&page_num=P  hub_store_read_nodes (a count and
+ *                     GET /v1/nodes?[cluster=C&]page_size=N&page_num=P  roundtrip_read_nodes (a count and
  *                     a page: two statements), rows ordered by cluster and name as the hub's default
  *   --mode fixed      the ceiling: every request gets the same bytes (the file --body names, e.g. the
  *                     hub's own overview answer), with the hub's headers; no work at all.
@@ -24,6 +24,7 @@
 #include "fl_proto.h"
 #include "fl_time.h"
 #include "hub_store.h"
+#include "roundtrip_reads.h"
 
 #define MAX_BODY (32u << 20) /* a heat map of 5,000 nodes is ~1 MB */
 
@@ -107,7 +108,7 @@ static int roundtrip(struct mg_connection *c, void *cbdata)
 			return send_envelope(c, 400, 4001, "parameter 'page_size' or 'page_num' out of range", NULL);
 		json_t *rows;
 		int64_t total;
-		if (hub_store_read_nodes(*slot, cluster[0] ? cluster : NULL, size, (page - 1) * size, &rows, &total,
+		if (roundtrip_read_nodes(*slot, cluster[0] ? cluster : NULL, size, (page - 1) * size, &rows, &total,
 		                         err) != FL_OK)
 			return send_envelope(c, 503, 5003, err, NULL);
 		return send_envelope(c, 200, 2000, "OK",

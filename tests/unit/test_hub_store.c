@@ -24,6 +24,7 @@
 #include "fl_time.h"
 #include "hub_ingest.h"
 #include "hub_metrics.h"
+#include "hub_migrate.h"
 #include "hub_store.h"
 #include "hub_view.h"
 
@@ -209,7 +210,7 @@ static int group_setup(void **state)
 	json_t *versions = NULL;
 	int applied = 0;
 	char err[FL_ERR_LEN];
-	if (store == NULL || hub_store_migrate(store, FL_SOURCE_DIR "/sql/hub", &versions, &applied, err) != FL_OK ||
+	if (store == NULL || hub_migrate_apply(store, FL_SOURCE_DIR "/sql/hub", &versions, &applied, err) != FL_OK ||
 	    hub_store_register_clusters(store, &cfg, err) != FL_OK) {
 		fprintf(stderr, "setup: %s\n", err);
 		return -1;
