@@ -11,70 +11,25 @@
 set -uo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
 source "$(dirname "$0")/assert.sh"
-BIN=${FL_BIN:-$FL_ROOT/build/bin}
+source "$(dirname "$0")/lib.sh"
 
-T=$(mktemp -d /tmp/fl_delivery.XXXXXX)
-chmod 755 "$T"
-SPOKES=()
-cleanup() {
-	for p in "${SPOKES[@]}"; do kill "$p" 2>/dev/null; done
-	[ -n "${HUB_PID:-}" ] && kill "$HUB_PID" 2>/dev/null && wait "$HUB_PID" 2>/dev/null
-	fl_pg_stop
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
-fl_pg_start "$T/pg"
-INGEST_PORT=$(fl_free_port)
-API_PORT=$(fl_free_port)
-API="http://127.0.0.1:$API_PORT"
-URL="tcp://127.0.0.1:$INGEST_PORT"
+fl_it_setup delivery
 metric() { curl -s "$API/metrics" | awk -v m="$1" '$1 == m {print $2; found=1} END {if (!found) print 0}'; }
 NAMES="alpha $(printf 'c%02d ' $(seq 20))"
 
-{
-	cat <<YAML
-hub:
-  ingest_url: $URL
-  api_listen: 127.0.0.1:$API_PORT
+# shellcheck disable=SC2086 # one word per cluster
+fl_it_keys $NAMES
+fl_it_hub_config "$T/clusters.yaml" <<YAML
   stale_after: 1h
   offline_after: 2h
-  migrations_dir: $FL_ROOT/sql/hub
-  web_dir: $FL_ROOT/web
-clusters:
+$(fl_it_clusters $NAMES)
 YAML
-	for c in $NAMES; do
-		fl_make_key "$T/keys/$c.key"
-		printf '  - name: %s\n    key_file: keys/%s.key\n' "$c" "$c"
-	done
-} >"$T/clusters.yaml"
 
 spoke_yaml() { # spoke_yaml CLUSTER NODES
-	cat >"$T/$1.yaml" <<YAML
-cluster: $1
-hub_url: $URL
-key_file: keys/$1.key
-interval: 1s
-ack_timeout: 10s
-max_backoff: 1s
-heartbeat: 10s
-spool_dir: $1.spool
-sources:
-  sim: {nodes: $2, gpus_per_node: 4, seed: 5}
-YAML
+	fl_it_spoke_config "$T/$1.yaml" "$1" "$2" 4 5 "interval: 1s" "ack_timeout: 10s" "max_backoff: 1s" "heartbeat: 10s" \
+		"spool_dir: $1.spool"
 }
 
-start_hub() {
-	FLEETLENS_DATABASE_URL="$FL_DATABASE_URL" "$BIN/fleetlens-hub" --config "$T/clusters.yaml" >>"$T/hub.log" 2>&1 &
-	HUB_PID=$!
-	fl_wait_http "$API/healthz" 30 || { tail -30 "$T/hub.log"; echo "hub did not start"; exit 1; }
-}
-start_spoke() { # start_spoke CLUSTER: sets SPOKE_PID
-	"$BIN/fleetlens-spoke" --config "$T/$1.yaml" >>"$T/$1.log" 2>&1 &
-	SPOKE_PID=$!
-	SPOKES+=("$SPOKE_PID")
-}
-stop_spoke() { kill -TERM "$1" 2>/dev/null && wait "$1" 2>/dev/null; }
 frames() { fl_sql "SELECT count(*) FROM ingest_log WHERE cluster_name='$1'"; }
 wait_frames() { # wait_frames CLUSTER N SECONDS: until ingest_log holds at least N frames of CLUSTER
 	local i
@@ -118,12 +73,12 @@ account() {
 			echo "false: $committed committed + $superseded superseded + $spooled spooled, $noack ack timeouts and retries")"
 }
 
-start_hub
+fl_it_start_hub
 for c in $NAMES; do spoke_yaml "$c" 10; done
 spoke_yaml alpha 30
 
 # --- 1. the hub is killed with SIGKILL mid-stream --------------------------------------------------------
-start_spoke alpha
+fl_it_start_spoke alpha
 A=$SPOKE_PID
 wait_frames alpha 3 60
 check_eq "alpha streams before the kill" true "$([ "$(frames alpha)" -ge 3 ] && echo true || echo false)"
@@ -131,11 +86,11 @@ kill -KILL "$HUB_PID"
 wait "$HUB_PID" 2>/dev/null
 before=$(frames alpha)
 sleep 3 # the spoke spools what it cannot deliver
-start_hub
+fl_it_start_hub
 wait_frames alpha $((before + 4)) 60
 check_eq "alpha's stream resumes after the hub restarts" true \
 	"$([ "$(frames alpha)" -ge $((before + 4)) ] && echo true || echo false)"
-stop_spoke "$A"
+fl_it_stop "$A"
 account alpha
 "$BIN/fleetlens-spoke" --config "$T/alpha.yaml" --once --dry-run >"$T/alpha.json" 2>/dev/null
 check_eq "the simulator reports 30 GPU + 3 CPU nodes for alpha" 33 "$(jq '.nodes|length' "$T/alpha.json")"
@@ -147,10 +102,10 @@ check_eq "alpha's GPU rows = the simulator's" "$(jq '.gpus|length' "$T/alpha.jso
 ids_before=$(fl_sql "SELECT count(DISTINCT spoke_id) FROM ingest_log WHERE cluster_name='alpha'")
 max_before=$(fl_sql "SELECT max(seq) FROM ingest_log WHERE cluster_name='alpha'")
 n=$(frames alpha)
-start_spoke alpha
+fl_it_start_spoke alpha
 A=$SPOKE_PID
 wait_frames alpha $((n + 2)) 60
-stop_spoke "$A"
+fl_it_stop "$A"
 check_eq "after a restart the spoke id is the same" "$ids_before" \
 	"$(fl_sql "SELECT count(DISTINCT spoke_id) FROM ingest_log WHERE cluster_name='alpha'")"
 check_eq "after a restart the sequence continues: frames above seq $max_before landed" t \
@@ -161,7 +116,7 @@ check_eq "... and the restarted spoke's frames came after the old ones" 0 \
 account alpha
 
 # --- 3. PostgreSQL stopped for 30 s under a steady stream -----------------------------------------------
-start_spoke alpha
+fl_it_start_spoke alpha
 A=$SPOKE_PID
 wait_frames alpha $(($(frames alpha) + 2)) 60
 fl_pg_stop
@@ -175,7 +130,7 @@ wait_frames alpha $((n + 3)) 120
 check_eq "frames land again once the database is back" true "$([ "$(frames alpha)" -ge $((n + 3)) ] && echo true || echo false)"
 fl_wait_until 60 '[ "$(curl -s -o /dev/null -w "%{http_code}" "$API/readyz")" = 200 ]'
 check_eq "/readyz is 200 again" 200 "$(curl -s -o /dev/null -w '%{http_code}' "$API/readyz")"
-stop_spoke "$A"
+fl_it_stop "$A"
 check_eq "refusals during the outage were counted as db_error" true \
 	"$([ "$(metric 'fleetlens_hub_frames_rejected_total{reason="db_error"}')" -gt 0 ] && echo true || echo false)"
 account alpha
@@ -183,7 +138,7 @@ account alpha
 # --- 4. twenty spokes at once for a minute ---------------------------------------------------------------
 pids=()
 for c in $(printf 'c%02d ' $(seq 20)); do
-	start_spoke "$c"
+	fl_it_start_spoke "$c"
 	pids+=("$SPOKE_PID")
 done
 sleep 60
@@ -210,10 +165,10 @@ check_eq "all twenty online in the API" 20 \
 # --- 5. heartbeats keep a quiet cluster online -----------------------------------------------------------
 sed -i 's/^interval: 1s/interval: 1h/; s/^heartbeat: 10s/heartbeat: 1s/' "$T/c01.yaml"
 before=$(fl_sql "SELECT last_frame_at FROM cluster WHERE name='c01'")
-start_spoke c01
+fl_it_start_spoke c01
 C=$SPOKE_PID
 fl_wait_until 60 '[ "$(fl_sql "SELECT count(*) FROM ingest_log WHERE cluster_name='"'c01'"' AND kind='"'heartbeat'"'")" -ge 2 ]'
-stop_spoke "$C"
+fl_it_stop "$C"
 check_eq "a quiet spoke (interval 1h) sent heartbeats, committed like frames" t \
 	"$(fl_sql "SELECT count(*) >= 2 FROM ingest_log WHERE cluster_name='c01' AND kind='heartbeat'")"
 check_eq "heartbeats moved the cluster's last frame time" t \

@@ -7,63 +7,26 @@
 set -uo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
 source "$(dirname "$0")/assert.sh"
-BIN=${FL_BIN:-$FL_ROOT/build/bin}
-
-T=$(mktemp -d /tmp/fl_history.XXXXXX)
+source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/openapi.sh" # records every API answer (validated at the end)
-openapi_record "$T/openapi"
-chmod 755 "$T"
-cleanup() {
-	[ -n "${HUB_PID:-}" ] && kill "$HUB_PID" 2>/dev/null && wait "$HUB_PID" 2>/dev/null
-	fl_pg_stop
-	rm -rf "$T"
-}
-trap cleanup EXIT
 
-fl_pg_start "$T/pg"
-INGEST_PORT=$(fl_free_port)
-API_PORT=$(fl_free_port)
-API="http://127.0.0.1:$API_PORT"
-fl_make_key "$T/keys/alpha.key"
-cat >"$T/clusters.yaml" <<YAML
-hub:
-  ingest_url: tcp://127.0.0.1:$INGEST_PORT
-  api_listen: 127.0.0.1:$API_PORT
-  database_url: "$FL_DATABASE_URL"
+fl_it_setup history
+openapi_record "$T/openapi"
+fl_it_keys alpha
+fl_it_hub_config "$T/clusters.yaml" <<YAML
   history_retention: 3d
-  migrations_dir: $FL_ROOT/sql/hub
-  web_dir: $FL_ROOT/web
-clusters:
-  - name: alpha
-    key_file: keys/alpha.key
+$(fl_it_clusters alpha)
 YAML
-cat >"$T/alpha.yaml" <<YAML
-cluster: alpha
-hub_url: tcp://127.0.0.1:$INGEST_PORT
-key_file: keys/alpha.key
-interval: 30s
-ack_timeout: 10s
-sources:
-  sim:
-    nodes: 4
-    gpus_per_node: 8
-    seed: 7
-YAML
+fl_it_spoke_config "$T/alpha.yaml" alpha 4 8 7 "interval: 30s" "ack_timeout: 10s"
 printf 'hub:\n  ingest_url: tcp://127.0.0.1:1\n  api_listen: 127.0.0.1:2\n  database_url: x\n  history_retention: 1h\nclusters: []\n' >"$T/bad.yaml"
 out=$("$BIN/fleetlens-hub" --config "$T/bad.yaml" --check 2>&1)
 check_eq "history_retention under a day exits 2" 2 $?
 check_contains "the error names the key" "key 'history_retention'" "$out"
 
-start_hub() {
-	"$BIN/fleetlens-hub" --config "$T/clusters.yaml" >>"$T/hub.log" 2>&1 &
-	HUB_PID=$!
-	fl_wait_http "$API/healthz" 30 || { cat "$T/hub.log"; check_eq "hub answers /healthz" 200 none; fl_done; exit 1; }
-}
-stop_hub() { kill "$HUB_PID" && wait "$HUB_PID" 2>/dev/null; HUB_PID=""; }
 day() { date -u -d "@$(($(date +%s) + $1 * 86400))" +%Y%m%d; }
 parts() { fl_sql "SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'node_utilization_history'::regclass"; }
 
-start_hub
+fl_it_start_hub
 P="node_utilization_history"
 fl_wait_until 60 '[ "$(parts)" == "${P}_$(day 0),${P}_$(day 1),${P}_$(day 2),${P}_default" ]'
 check_eq "day partitions for today and 2 days ahead, plus DEFAULT" "${P}_$(day 0),${P}_$(day 1),${P}_$(day 2),${P}_default" "$(parts)"
@@ -117,7 +80,7 @@ check_eq "unknown cluster → 404" 404 "$(code "/v1/nodes/$NODE/utilizationHisto
 check_eq "hostile cluster → 400" 400 "$(code "/v1/nodes/$NODE/utilizationHistory?cluster=%27%3B%20DROP%20TABLE%20node%3B--")"
 
 # --- retention drops whole partitions; DEFAULT rows move to their day ---------------------------------------------
-stop_hub
+fl_it_stop_hub
 OLD=$(day -10)
 KEEP=$(day -1)
 fl_sql "CREATE TABLE ${P}_$OLD PARTITION OF $P FOR VALUES FROM ('$(date -u -d "@$(($(date +%s) - 10 * 86400))" +%F)') TO ('$(date -u -d "@$(($(date +%s) - 9 * 86400))" +%F)')"
@@ -128,7 +91,7 @@ fl_sql "INSERT INTO $P VALUES ('alpha', 'stray', now() - interval '20 days', 3)"
 fl_sql "CREATE TABLE moved AS SELECT * FROM ${P}_$(day 2); DROP TABLE ${P}_$(day 2)"
 fl_sql "INSERT INTO $P VALUES ('alpha', 'future', now() + interval '2 days', 4)"
 check_eq "the future row sits in DEFAULT for now" 1 "$(fl_sql "SELECT count(*) FROM ${P}_default WHERE node_name='future'")"
-start_hub
+fl_it_start_hub
 # The upkeep logs its counts once it has done everything (drop, create, move): wait for that line.
 fl_wait_until 60 'grep -q "day partitions created, 1 dropped" "$T/hub.log"'
 check_eq "the partition past retention is dropped" "" "$(fl_sql "SELECT relname FROM pg_class WHERE relname = '${P}_$OLD'")"

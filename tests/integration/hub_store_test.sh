@@ -6,17 +6,9 @@
 set -uo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
 source "$(dirname "$0")/assert.sh"
-BIN=${FL_BIN:-$FL_ROOT/build/bin}
+source "$(dirname "$0")/lib.sh"
 
-T=$(mktemp -d /tmp/fl_hub_store.XXXXXX)
-chmod 755 "$T"
-cleanup() {
-	fl_pg_stop
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
-fl_pg_start "$T/pg"
+fl_it_setup hub_store
 out=$(FL_TEST_DATABASE_URL="$FL_DATABASE_URL" "$BIN/test_hub_store" 2>&1)
 rc=$?
 check_eq "test_hub_store passes against PostgreSQL" 0 "$rc"

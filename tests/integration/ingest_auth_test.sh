@@ -9,32 +9,13 @@
 set -uo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
 source "$(dirname "$0")/assert.sh"
-BIN=${FL_BIN:-$FL_ROOT/build/bin}
+source "$(dirname "$0")/lib.sh"
 RSS_BOUND_KB=$((64 * 1024)) # the hub's peak RSS may grow at most this much over its idle RSS (README)
 
-T=$(mktemp -d /tmp/fl_auth.XXXXXX)
-chmod 755 "$T"
-cleanup() {
-	[ -n "${SPOKE_PID:-}" ] && kill "$SPOKE_PID" 2>/dev/null && wait "$SPOKE_PID" 2>/dev/null
-	[ -n "${HUB_PID:-}" ] && kill "$HUB_PID" 2>/dev/null && wait "$HUB_PID" 2>/dev/null
-	fl_pg_stop
-	rm -rf "$T"
-}
-trap cleanup EXIT
+fl_it_setup auth
+fl_it_keys alpha beta gamma gamma-node other
 
-fl_pg_start "$T/pg"
-INGEST_PORT=$(fl_free_port)
-API_PORT=$(fl_free_port)
-API="http://127.0.0.1:$API_PORT"
-URL="tcp://127.0.0.1:$INGEST_PORT"
-for k in alpha beta gamma gamma-node other; do fl_make_key "$T/keys/$k.key"; done
-
-cat >"$T/clusters.yaml" <<YAML
-hub:
-  ingest_url: $URL
-  api_listen: 127.0.0.1:$API_PORT
-  migrations_dir: $FL_ROOT/sql/hub
-  web_dir: $FL_ROOT/web
+fl_it_hub_config "$T/clusters.yaml" <<YAML
 clusters:
   - name: alpha
     key_file: keys/alpha.key
@@ -44,25 +25,13 @@ clusters:
     key_file: keys/gamma.key
     node_key_file: keys/gamma-node.key
 YAML
-cat >"$T/beta.yaml" <<YAML
-cluster: beta
-hub_url: $URL
-key_file: keys/beta.key
-interval: 1s
-ack_timeout: 5s
-sources:
-  sim: {nodes: 20, gpus_per_node: 8, seed: 3}
-YAML
+fl_it_spoke_config "$T/beta.yaml" beta 20 8 3 "interval: 1s" "ack_timeout: 5s"
 
 # A small ASan quarantine, so the RSS check measures the hub and not the sanitizer's free list.
-ASAN_OPTIONS="${ASAN_OPTIONS:-}:quarantine_size_mb=8" FLEETLENS_DATABASE_URL="$FL_DATABASE_URL" \
-	"$BIN/fleetlens-hub" --config "$T/clusters.yaml" >"$T/hub.log" 2>&1 &
-HUB_PID=$!
 FL_DIAG_LOGS="$T/hub.log $T/beta.log"
-fl_wait_http "$API/healthz" 30 || { cat "$T/hub.log"; echo "hub did not start"; exit 1; }
+ASAN_OPTIONS="${ASAN_OPTIONS:-}:quarantine_size_mb=8" fl_it_start_hub
 
-"$BIN/fleetlens-spoke" --config "$T/beta.yaml" >"$T/beta.log" 2>&1 &
-SPOKE_PID=$!
+fl_it_start_spoke beta
 
 metric() { curl -s "$API/metrics" | awk -v m="$1" '$1 == m {print $2; found=1} END {if (!found) print 0}'; }
 rejected() { metric "fleetlens_hub_frames_rejected_total{reason=\"$1\"}"; }

@@ -8,25 +8,10 @@
 set -uo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
 source "$(dirname "$0")/assert.sh"
-BIN=${FL_BIN:-$FL_ROOT/build/bin}
+source "$(dirname "$0")/lib.sh"
 
-T=$(mktemp -d /tmp/fl_kube.XXXXXX)
-chmod 755 "$T"
-cleanup() {
-	[ -n "${SPOKE_PID:-}" ] && kill "$SPOKE_PID" 2>/dev/null && wait "$SPOKE_PID" 2>/dev/null
-	[ -n "${HUB_PID:-}" ] && kill "$HUB_PID" 2>/dev/null && wait "$HUB_PID" 2>/dev/null
-	[ -n "${KUBE_PID:-}" ] && kill "$KUBE_PID" 2>/dev/null && wait "$KUBE_PID" 2>/dev/null
-	fl_pg_stop
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
-fl_pg_start "$T/pg"
-INGEST_PORT=$(fl_free_port)
-API_PORT=$(fl_free_port)
+fl_it_setup kube
 KUBE_PORT=$(fl_free_port)
-while [ "$KUBE_PORT" == "$INGEST_PORT" ] || [ "$KUBE_PORT" == "$API_PORT" ]; do KUBE_PORT=$(fl_free_port); done
-API="http://127.0.0.1:$API_PORT"
 KUBE="http://127.0.0.1:$KUBE_PORT"
 counts() { curl -s "$KUBE/control/counts"; }
 # wait_for WHAT SECONDS CMD...: until CMD prints "yes"; prints how long it took (ms) or "timeout"
@@ -42,12 +27,11 @@ wait_for() {
 	return 1
 }
 
-fl_make_key "$T/keys/alpha.key"
+fl_it_keys alpha
 echo "good-token-$RANDOM" >"$T/token"
 echo "wrong-token" >"$T/badtoken"
 python3 "$FL_ROOT/tests/kube_standin/kube_standin.py" --port "$KUBE_PORT" --token-file "$T/token" \
 	--bookmark-interval 1 >"$T/standin.log" 2>&1 &
-KUBE_PID=$!
 fl_wait_http "$KUBE/control/counts" 20 || { cat "$T/standin.log"; check_eq "stand-in starts" up down; fl_done; exit 1; }
 
 kubeconfig() { # kubeconfig FILE TOKENFILE
@@ -71,18 +55,10 @@ YAML
 kubeconfig "$T/kubeconfig" "$T/token"
 kubeconfig "$T/badkubeconfig" "$T/badtoken"
 
-cat >"$T/clusters.yaml" <<YAML
-hub:
-  ingest_url: tcp://127.0.0.1:$INGEST_PORT
-  api_listen: 127.0.0.1:$API_PORT
-  database_url: "$FL_DATABASE_URL"
+fl_it_hub_config "$T/clusters.yaml" <<YAML
   stale_after: 3h
   offline_after: 6h
-  migrations_dir: $FL_ROOT/sql/hub
-  web_dir: $FL_ROOT/web
-clusters:
-  - name: alpha
-    key_file: keys/alpha.key
+$(fl_it_clusters alpha)
 YAML
 spoke_yaml() { # spoke_yaml FILE KUBECONFIG
 	cat >"$1" <<YAML
@@ -209,9 +185,7 @@ node_status() { fl_sql "SELECT status FROM node WHERE cluster_name='alpha' AND n
 faulty_is() { [ "$(curl -s "$API/v1/clusters/overview?cluster=alpha" | jq '.data.faultyNodes')" == "$1" ] && echo yes || echo no; }
 
 # --- the hub -------------------------------------------------------------------------------------------
-FLEETLENS_DATABASE_URL="$FL_DATABASE_URL" "$BIN/fleetlens-hub" --config "$T/clusters.yaml" >"$T/hub.log" 2>&1 &
-HUB_PID=$!
-fl_wait_http "$API/healthz" 30 || { cat "$T/hub.log"; check_eq "hub answers /healthz" 200 none; fl_done; exit 1; }
+fl_it_start_hub
 
 # --- the spoke: first frame as soon as the lists are done ----------------------------------------------
 "$BIN/fleetlens-spoke" --config "$T/alpha.yaml" >"$T/spoke.log" 2>&1 &

@@ -11,66 +11,24 @@
 set -uo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
 source "$(dirname "$0")/assert.sh"
-BIN=${FL_BIN:-$FL_ROOT/build/bin}
-
-T=$(mktemp -d /tmp/fl_lens_stats.XXXXXX)
+source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/openapi.sh" # records every API answer (validated at the end)
-openapi_record "$T/openapi"
-chmod 755 "$T"
-cleanup() {
-	[ -n "${HUB_PID:-}" ] && kill "$HUB_PID" 2>/dev/null && wait "$HUB_PID" 2>/dev/null
-	fl_pg_stop
-	rm -rf "$T"
-}
-trap cleanup EXIT
 
-fl_pg_start "$T/pg"
-INGEST_PORT=$(fl_free_port)
-API_PORT=$(fl_free_port)
-API="http://127.0.0.1:$API_PORT"
-for c in alpha beta; do fl_make_key "$T/keys/$c.key"; done
+fl_it_setup lens_stats
+openapi_record "$T/openapi"
+fl_it_keys alpha beta
 # node_lost_after 1s: the maintenance thread wakes every 250 ms, so a restarted hub catches up on its
 # rollups within seconds.
-cat >"$T/clusters.yaml" <<YAML
-hub:
-  ingest_url: tcp://127.0.0.1:$INGEST_PORT
-  api_listen: 127.0.0.1:$API_PORT
-  database_url: "$FL_DATABASE_URL"
+fl_it_hub_config "$T/clusters.yaml" <<YAML
   history_retention: 3d
   rollup_retention: 3d
   node_lost_after: 1s
-  migrations_dir: $FL_ROOT/sql/hub
-  web_dir: $FL_ROOT/web
-clusters:
-  - name: alpha
-    key_file: keys/alpha.key
-  - name: beta
-    key_file: keys/beta.key
+$(fl_it_clusters alpha beta)
 YAML
-spoke_yaml() { # spoke_yaml FILE CLUSTER NODES SEED
-	cat >"$1" <<YAML
-cluster: $2
-hub_url: tcp://127.0.0.1:$INGEST_PORT
-key_file: keys/$2.key
-interval: 30s
-ack_timeout: 10s
-sources:
-  sim:
-    nodes: $3
-    gpus_per_node: 8
-    seed: $4
-YAML
-}
-spoke_yaml "$T/alpha.yaml" alpha 4 7
-spoke_yaml "$T/beta.yaml" beta 3 9
+fl_it_spoke_config "$T/alpha.yaml" alpha 4 8 7 "interval: 30s" "ack_timeout: 10s"
+fl_it_spoke_config "$T/beta.yaml" beta 3 8 9 "interval: 30s" "ack_timeout: 10s"
 
 FL_DIAG_LOGS="$T/hub.log $T/spoke.log"
-start_hub() {
-	"$BIN/fleetlens-hub" --config "$T/clusters.yaml" >>"$T/hub.log" 2>&1 &
-	HUB_PID=$!
-	fl_wait_http "$API/healthz" 30 || { cat "$T/hub.log"; check_eq "hub answers /healthz" 200 none; fl_done; exit 1; }
-}
-stop_hub() { kill "$HUB_PID" && wait "$HUB_PID" 2>/dev/null; HUB_PID=""; }
 metric() { curl -s "$API/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
 # lens PATH: GET /lens/v1PATH into $T/body; prints the HTTP status.
@@ -80,7 +38,7 @@ jr() { jq -r "$1" "$T/body"; }
 # meta PATH: "HTTP-status code message" of a Lens answer.
 meta() { local s; s=$(lens "$1"); echo "$s $(jr '"\(.meta.code) \(.meta.message)"')"; }
 
-start_hub
+fl_it_start_hub
 "$BIN/fleetlens-spoke" --config "$T/alpha.yaml" --once >"$T/spoke.log" 2>&1
 check_eq "alpha --once is acknowledged" 0 $?
 "$BIN/fleetlens-spoke" --config "$T/beta.yaml" --once >>"$T/spoke.log" 2>&1
@@ -135,13 +93,13 @@ fl_sql "INSERT INTO gpu_pod_history (cluster_name, uid, namespace, name, node_na
 	created_at, ended_at) VALUES
 	('alpha', 'gone-old', 'lens-a', 'old-pod', '$N1', 1, 'Succeeded', 'lw-1', now() - interval '5 days', now() - interval '4 days'),
 	('alpha', 'gone-new', 'lens-a', 'new-pod', '$N1', 2, 'Succeeded', 'lw-1', now() - interval '5 hours', now() - interval '1 hour')"
-stop_hub
+fl_it_stop_hub
 fl_sql "DELETE FROM rollup_hour; DELETE FROM cluster_hourly_stats; DELETE FROM namespace_hourly_stats; DELETE FROM workload_hourly_stats"
 fl_sql "INSERT INTO rollup_hour VALUES ($(at $OLD));
 	INSERT INTO cluster_hourly_stats (cluster_name, stat_hour, total_gpu_capacity, allocated_gpu_count, allocation_rate, sample_count) VALUES ('alpha', $(at $OLD), 1, 1, 1, 0);
 	INSERT INTO namespace_hourly_stats (cluster_name, namespace, stat_hour, allocated_gpu_count, avg_utilization, max_utilization, min_utilization, p50_utilization, p95_utilization, sample_count) VALUES ('alpha', 'old-ns', $(at $OLD), 1, 1, 1, 1, 1, 1, 1);
 	INSERT INTO workload_hourly_stats (cluster_name, workload_uid, namespace, workload_name, workload_type, workload_status, stat_hour, allocated_gpu_count, requested_gpu_count, avg_utilization, max_utilization, min_utilization, p50_utilization, p95_utilization, avg_replica_count, max_replica_count, min_replica_count, sample_count) VALUES ('alpha', 'lw-4', 'lens-b', 'lens-train-old', 'PyTorchJob', 'Done', $(at $OLD), 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1)"
-start_hub
+fl_it_start_hub
 # The hours the hub must record: those starting within the retention and ended 60 s ago.
 want_hours() { fl_sql "SELECT count(*) FROM generate_series(to_timestamp(ceil(extract(epoch FROM now() - interval '3 days') / 3600) * 3600), to_timestamp(floor((extract(epoch FROM now()) - 60) / 3600) * 3600 - 3600), interval '1 hour')"; }
 fl_wait_until 60 '[ "$(fl_sql "SELECT count(*) FROM rollup_hour")" == "$(want_hours)" ]'
@@ -193,8 +151,8 @@ check_eq "lens-a: allocated = Σ requests ÷ sample times; avg max min p50 p95; 
 # only the hour taken out of rollup_hour (H4: no samples, so no rows).
 H4=$((H3 - 3600))
 fl_sql "DELETE FROM workload_hourly_stats WHERE workload_uid='lw-2'; DELETE FROM rollup_hour WHERE stat_hour = $(at $H4)"
-stop_hub
-start_hub
+fl_it_stop_hub
+fl_it_start_hub
 fl_wait_until 60 '[ "$(fl_sql "SELECT count(*) FROM rollup_hour WHERE stat_hour = $(at $H4)")" == 1 ]'
 check_eq "a restarted hub rolls up only the hour missing from rollup_hour" "1 0 0" \
 	"$(metric fleetlens_hub_rollup_hours_total) $(fl_sql "SELECT count(*) FROM workload_hourly_stats WHERE workload_uid='lw-2'") $(fl_sql "SELECT count(*) FROM cluster_hourly_stats WHERE stat_hour = $(at $H4)")"

@@ -10,36 +10,17 @@
 set -uo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
 source "$(dirname "$0")/assert.sh"
-BIN=${FL_BIN:-$FL_ROOT/build/bin}
-
-T=$(mktemp -d /tmp/fl_lens.XXXXXX)
+source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/openapi.sh" # records every API answer (validated at the end)
-openapi_record "$T/openapi"
-chmod 755 "$T"
-cleanup() {
-	[ -n "${HUB_PID:-}" ] && kill "$HUB_PID" 2>/dev/null && wait "$HUB_PID" 2>/dev/null
-	fl_pg_stop
-	rm -rf "$T"
-}
-trap cleanup EXIT
 
-fl_pg_start "$T/pg"
-INGEST_PORT=$(fl_free_port)
-API_PORT=$(fl_free_port)
-API="http://127.0.0.1:$API_PORT"
-for c in alpha beta gamma; do fl_make_key "$T/keys/$c.key"; done
-mkdir -p "$T/tokens"
+fl_it_setup lens
+openapi_record "$T/openapi"
+fl_it_keys alpha beta gamma
 OPS=ops-token-0123456789abcdef
 ALPHA=alpha-token-0123456789abcdef
-echo "$OPS" >"$T/tokens/ops"
-echo "$ALPHA" >"$T/tokens/alpha"
-cat >"$T/clusters.yaml" <<YAML
-hub:
-  ingest_url: tcp://127.0.0.1:$INGEST_PORT
-  api_listen: 127.0.0.1:$API_PORT
-  database_url: "$FL_DATABASE_URL"
-  migrations_dir: $FL_ROOT/sql/hub
-  web_dir: $FL_ROOT/web
+fl_it_token ops "$OPS"
+fl_it_token alpha "$ALPHA"
+fl_it_hub_config "$T/clusters.yaml" <<YAML
   lens:
     default_cluster: beta
   api_tokens:
@@ -48,26 +29,11 @@ hub:
     - name: alpha-only
       token_file: tokens/alpha
       clusters: [alpha]
-clusters:
-  - name: alpha
-    key_file: keys/alpha.key
-  - name: beta
-    key_file: keys/beta.key
-  - name: gamma
-    key_file: keys/gamma.key
+$(fl_it_clusters alpha beta gamma)
 YAML
 for c in alpha:6:3 beta:4:5; do
 	IFS=: read -r name nodes seed <<<"$c"
-	cat >"$T/$name.yaml" <<YAML
-cluster: $name
-hub_url: tcp://127.0.0.1:$INGEST_PORT
-key_file: keys/$name.key
-sources:
-  sim:
-    nodes: $nodes
-    gpus_per_node: 8
-    seed: $seed
-YAML
+	fl_it_spoke_config "$T/$name.yaml" "$name" "$nodes" 8 "$seed"
 done
 
 # --- configuration -----------------------------------------------------------------------------------------------
@@ -78,9 +44,7 @@ check_contains "the error names the key and the cluster" "key 'default_cluster':
 check_contains "the error has file:line:column" "bad.yaml:8:" "$out"
 
 FL_DIAG_LOGS="$T/hub.log $T/spoke.log"
-"$BIN/fleetlens-hub" --config "$T/clusters.yaml" >>"$T/hub.log" 2>&1 &
-HUB_PID=$!
-fl_wait_http "$API/healthz" 30 || { cat "$T/hub.log"; check_eq "hub answers /healthz" 200 none; fl_done; exit 1; }
+fl_it_start_hub
 for c in alpha beta; do
 	"$BIN/fleetlens-spoke" --config "$T/$c.yaml" --once >>"$T/spoke.log" 2>&1
 	check_eq "$c --once is acknowledged" 0 $?

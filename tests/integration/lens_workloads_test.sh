@@ -11,37 +11,18 @@
 set -uo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
 source "$(dirname "$0")/assert.sh"
-BIN=${FL_BIN:-$FL_ROOT/build/bin}
-
-T=$(mktemp -d /tmp/fl_lens_wl.XXXXXX)
+source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/openapi.sh" # records every API answer (validated at the end)
-openapi_record "$T/openapi"
-chmod 755 "$T"
-cleanup() {
-	[ -n "${HUB_PID:-}" ] && kill "$HUB_PID" 2>/dev/null && wait "$HUB_PID" 2>/dev/null
-	fl_pg_stop
-	rm -rf "$T"
-}
-trap cleanup EXIT
 
-fl_pg_start "$T/pg"
-INGEST_PORT=$(fl_free_port)
-API_PORT=$(fl_free_port)
-API="http://127.0.0.1:$API_PORT"
-for c in alpha beta; do fl_make_key "$T/keys/$c.key"; done
-mkdir -p "$T/tokens"
+fl_it_setup lens_wl
+openapi_record "$T/openapi"
+fl_it_keys alpha beta
 OPS=ops-token-0123456789abcdef
 BETA=beta-token-0123456789abcdef
-echo "$OPS" >"$T/tokens/ops"
-echo "$BETA" >"$T/tokens/beta"
-cat >"$T/clusters.yaml" <<YAML
-hub:
-  ingest_url: tcp://127.0.0.1:$INGEST_PORT
-  api_listen: 127.0.0.1:$API_PORT
-  database_url: "$FL_DATABASE_URL"
+fl_it_token ops "$OPS"
+fl_it_token beta "$BETA"
+fl_it_hub_config "$T/clusters.yaml" <<YAML
   history_retention: 3d
-  migrations_dir: $FL_ROOT/sql/hub
-  web_dir: $FL_ROOT/web
   lens:
     default_cluster: alpha
   api_tokens:
@@ -50,34 +31,14 @@ hub:
     - name: beta-only
       token_file: tokens/beta
       clusters: [beta]
-clusters:
-  - name: alpha
-    key_file: keys/alpha.key
-  - name: beta
-    key_file: keys/beta.key
+$(fl_it_clusters alpha beta)
 YAML
-spoke_yaml() { # spoke_yaml FILE CLUSTER NODES SEED
-	cat >"$1" <<YAML
-cluster: $2
-hub_url: tcp://127.0.0.1:$INGEST_PORT
-key_file: keys/$2.key
-interval: 30s
-ack_timeout: 10s
-sources:
-  sim:
-    nodes: $3
-    gpus_per_node: 8
-    seed: $4
-YAML
-}
-spoke_yaml "$T/alpha7.yaml" alpha 12 7
-spoke_yaml "$T/alpha8.yaml" alpha 12 8
-spoke_yaml "$T/beta.yaml" beta 6 9
+fl_it_spoke_config "$T/alpha7.yaml" alpha 12 8 7 "interval: 30s" "ack_timeout: 10s"
+fl_it_spoke_config "$T/alpha8.yaml" alpha 12 8 8 "interval: 30s" "ack_timeout: 10s"
+fl_it_spoke_config "$T/beta.yaml" beta 6 8 9 "interval: 30s" "ack_timeout: 10s"
 
 FL_DIAG_LOGS="$T/hub.log $T/spoke.log"
-"$BIN/fleetlens-hub" --config "$T/clusters.yaml" >>"$T/hub.log" 2>&1 &
-HUB_PID=$!
-fl_wait_http "$API/healthz" 30 || { cat "$T/hub.log"; check_eq "hub answers /healthz" 200 none; fl_done; exit 1; }
+fl_it_start_hub
 
 # The sim is deterministic per cycle: --dry-run shows what --once sends (created times aside).
 "$BIN/fleetlens-spoke" --config "$T/alpha7.yaml" --once --dry-run >"$T/d7.json" 2>/dev/null
@@ -448,8 +409,7 @@ TOKEN=$BETA
 fail "pod in a cluster out of the token's scope" "/pods/$LIVE?cluster=alpha" 4004 "ClientSet for cluster alpha not found"
 TOKEN=""
 
-kill "$HUB_PID" && wait "$HUB_PID" 2>/dev/null
-HUB_PID=""
+fl_it_stop_hub
 check_eq "no database error logged by the Lens routes" "" "$(grep -E 'api: lens' "$T/hub.log")"
 check_eq "no sanitizer report, no crash in the hub log" "" "$(grep -E 'runtime error|AddressSanitizer|LeakSanitizer' "$T/hub.log")"
 openapi_validate # every answer above against hub/openapi.json (openapi.sh)

@@ -14,48 +14,23 @@
 set -uo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
 source "$(dirname "$0")/assert.sh"
-BIN=${FL_BIN:-$FL_ROOT/build/bin}
+source "$(dirname "$0")/lib.sh"
 TREE="$FL_ROOT/tests/node_fixtures/make_tree.sh"
 
-T=$(mktemp -d /tmp/fl_node.XXXXXX)
-chmod 755 "$T"
-cleanup() {
-	for p in ${HUB_PID:-} ${SPOKE_PID:-}; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
-	fl_pg_stop
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
-fl_pg_start "$T/pg"
+fl_it_setup node
 metric() { curl -s "$API/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 api() { curl -s "$API$1"; }
 code() { curl -s -o /dev/null -w '%{http_code}' "$API$1"; }
 seen() { fl_sql "SELECT extract(epoch FROM last_seen) FROM node_agent WHERE node_name='$1'"; }
 status_of() { fl_sql "SELECT status FROM node_agent WHERE node_name='$1'"; }
 
-INGEST_PORT=$(fl_free_port)
-API_PORT=$(fl_free_port)
-API="http://127.0.0.1:$API_PORT"
-URL="tcp://127.0.0.1:$INGEST_PORT"
-for c in alpha beta; do fl_make_key "$T/keys/$c.key"; done
-cat >"$T/clusters.yaml" <<YAML
-hub:
-  ingest_url: $URL
-  api_listen: 127.0.0.1:$API_PORT
-  database_url: "$FL_DATABASE_URL"
+fl_it_keys alpha beta
+fl_it_hub_config "$T/clusters.yaml" <<YAML
   node_lost_after: 1h
-  migrations_dir: $FL_ROOT/sql/hub
-  web_dir: $FL_ROOT/web
-clusters:
-  - name: alpha
-    key_file: keys/alpha.key
-  - name: beta
-    key_file: keys/beta.key
+$(fl_it_clusters alpha beta)
 YAML
 FL_DIAG_LOGS="$T/hub.log $T/spoke.log $T/run.log"
-"$BIN/fleetlens-hub" --config "$T/clusters.yaml" >>"$T/hub.log" 2>&1 &
-HUB_PID=$!
-fl_wait_http "$API/healthz" 30 || { cat "$T/hub.log"; check_eq "hub answers /healthz" 200 none; fl_done; exit 1; }
+fl_it_start_hub
 
 send() { # send FILE: the ack's status
 	"$BIN/fl-frame-tool" send "$URL" "$1" | jq -r .status
@@ -217,8 +192,7 @@ S1=$(seen node-00000)
 fl_wait_until 60 '[ "$(seen node-00000)" != "$S1" ]'
 check_eq "a running node spoke sends frame after frame (last_seen moves twice) and its agent stays ok" "1 ok" \
 	"$(fl_sql "SELECT (extract(epoch FROM last_seen) > $S1)::int FROM node_agent WHERE node_name='node-00000'") $(status_of node-00000)"
-kill "$SPOKE_PID" && wait "$SPOKE_PID" 2>/dev/null
-SPOKE_PID=""
+fl_it_stop "$SPOKE_PID"
 # node-00000 and node-00002 last reported 2 h ago, edge-node-7 50 min ago (within node_lost_after), beta-node-1 now.
 fl_sql "UPDATE node_agent SET last_seen = now() - interval '2 hours' WHERE node_name IN ('node-00000', 'node-00002')"
 fl_sql "UPDATE node_agent SET last_seen = now() - interval '50 minutes' WHERE node_name = 'edge-node-7'"

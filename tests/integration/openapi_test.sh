@@ -8,19 +8,12 @@
 set -uo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
 source "$(dirname "$0")/assert.sh"
-BIN=${FL_BIN:-$FL_ROOT/build/bin}
+source "$(dirname "$0")/lib.sh"
 DOC=$FL_ROOT/hub/openapi.json
 CHECK=$FL_ROOT/tests/tools/openapi_check.py
 
-T=$(mktemp -d /tmp/fl_openapi.XXXXXX)
-chmod 755 "$T"
+fl_it_setup openapi
 source "$(dirname "$0")/openapi.sh"
-cleanup() {
-	[ -n "${HUB_PID:-}" ] && kill "$HUB_PID" 2>/dev/null && wait "$HUB_PID" 2>/dev/null
-	fl_pg_stop
-	rm -rf "$T"
-}
-trap cleanup EXIT
 
 # --- the document -------------------------------------------------------------------------------------------
 out=$(python3 "$CHECK" "$DOC" --lint 2>&1)
@@ -74,22 +67,10 @@ check_eq "checker: a Lens error with HTTP 200 passes" "validated 1 answers, 0 pr
 	"$(answer GET /lens/v1/nodes 200 application/json '{"meta":{"code":4004,"message":"ClientSet for cluster x not found"},"data":null,"tracing":null}')"
 
 # --- a hub with data ------------------------------------------------------------------------------------------
-fl_pg_start "$T/pg"
-INGEST_PORT=$(fl_free_port)
-API_PORT=$(fl_free_port)
-API="http://127.0.0.1:$API_PORT"
-fl_make_key "$T/keys/alpha.key"
-fl_make_key "$T/keys/beta.key"
-mkdir -p "$T/tokens"
+fl_it_keys alpha beta
 OPS=ops-token-0123456789abcdef
-echo "$OPS" >"$T/tokens/ops"
-cat >"$T/clusters.yaml" <<YAML
-hub:
-  ingest_url: tcp://127.0.0.1:$INGEST_PORT
-  api_listen: 127.0.0.1:$API_PORT
-  database_url: "$FL_DATABASE_URL"
-  migrations_dir: $FL_ROOT/sql/hub
-  web_dir: $FL_ROOT/web
+fl_it_token ops "$OPS"
+fl_it_hub_config "$T/clusters.yaml" <<YAML
   api_tokens:
     - name: ops
       token_file: tokens/ops
@@ -100,20 +81,9 @@ clusters:
   - name: beta
     key_file: keys/beta.key
 YAML
-cat >"$T/alpha.yaml" <<YAML
-cluster: alpha
-hub_url: tcp://127.0.0.1:$INGEST_PORT
-key_file: keys/alpha.key
-sources:
-  sim:
-    nodes: 4
-    gpus_per_node: 8
-    seed: 7
-YAML
+fl_it_spoke_config "$T/alpha.yaml" alpha 4 8 7
 FL_DIAG_LOGS="$T/hub.log $T/spoke.log"
-"$BIN/fleetlens-hub" --config "$T/clusters.yaml" >>"$T/hub.log" 2>&1 &
-HUB_PID=$!
-fl_wait_http "$API/healthz" 30 || { cat "$T/hub.log"; check_eq "hub answers /healthz" 200 none; fl_done; exit 1; }
+fl_it_start_hub
 "$BIN/fleetlens-spoke" --config "$T/alpha.yaml" --once >>"$T/spoke.log" 2>&1
 check_eq "alpha's sim frame is acknowledged" 0 $?
 

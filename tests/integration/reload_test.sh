@@ -9,35 +9,21 @@
 set -uo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
 source "$(dirname "$0")/assert.sh"
-BIN=${FL_BIN:-$FL_ROOT/build/bin}
+source "$(dirname "$0")/lib.sh"
 
-T=$(mktemp -d /tmp/fl_reload.XXXXXX)
-chmod 755 "$T"
+fl_it_setup reload
 declare -A SPOKE_PIDS=()
-cleanup() {
-	local p
-	for p in "${SPOKE_PIDS[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
-	[ -n "${HUB_PID:-}" ] && kill "$HUB_PID" 2>/dev/null && wait "$HUB_PID" 2>/dev/null
-	fl_pg_stop
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
-fl_pg_start "$T/pg"
-INGEST_PORT=$(fl_free_port)
-API_PORT=$(fl_free_port)
-API="http://127.0.0.1:$API_PORT"
-URL="tcp://127.0.0.1:$INGEST_PORT"
-for k in alpha beta gamma delta; do fl_make_key "$T/keys/$k.key"; done
-mkdir -p "$T/tokens"
-printf 'ops-token-0123456789abcdef\n' >"$T/tokens/ops"
-printf 'team-token-0123456789abcdef\n' >"$T/tokens/team"
-printf 'team-token-2-0123456789abcdef\n' >"$T/tokens/team2"
+fl_it_keys alpha beta gamma delta
+fl_it_token ops ops-token-0123456789abcdef
+fl_it_token team team-token-0123456789abcdef
+fl_it_token team2 team-token-2-0123456789abcdef
 OPS="Authorization: Bearer ops-token-0123456789abcdef"
 TEAM="Authorization: Bearer team-token-0123456789abcdef"
 TEAM2="Authorization: Bearer team-token-2-0123456789abcdef"
 
-# write_config CHECK_INTERVAL TEAM_TOKEN_FILE TEAM_CLUSTERS CLUSTER...: clusters.yaml, replaced atomically
+# write_config CHECK_INTERVAL TEAM_TOKEN_FILE TEAM_CLUSTERS CLUSTER...: clusters.yaml, replaced atomically.
+# Not fl_it_hub_config: the hub takes its database from FLEETLENS_DATABASE_URL, so config_check_interval is
+# on line 6, which a check below names.
 write_config() {
 	local check=$1 team_file=$2 team_clusters=$3 c
 	shift 3
@@ -65,17 +51,9 @@ YAML
 }
 
 start_spoke() {
-	cat >"$T/$1.yaml" <<YAML
-cluster: $1
-hub_url: $URL
-key_file: keys/$1.key
-interval: 1s
-ack_timeout: 5s
-sources:
-  sim: {nodes: 4, gpus_per_node: 2, seed: 5}
-YAML
-	"$BIN/fleetlens-spoke" --config "$T/$1.yaml" >"$T/$1.log" 2>&1 &
-	SPOKE_PIDS[$1]=$!
+	fl_it_spoke_config "$T/$1.yaml" "$1" 4 2 5 "interval: 1s" "ack_timeout: 5s"
+	fl_it_start_spoke "$1"
+	SPOKE_PIDS[$1]=$SPOKE_PID
 }
 
 metric() { curl -s -H "$OPS" "$API/metrics" | awk -v m="$1" '$1 == m {print $2; found=1} END {if (!found) print 0}'; }
@@ -96,11 +74,9 @@ hup_and_wait() {
 }
 
 write_config 0 tokens/team alpha alpha beta gamma
-FLEETLENS_DATABASE_URL="$FL_DATABASE_URL" "$BIN/fleetlens-hub" --config "$T/clusters.yaml" >"$T/hub.log" 2>&1 &
-HUB_PID=$!
 FL_DIAG_LOGS="$T/hub.log $T/alpha.log $T/beta.log $T/gamma.log $T/delta.log"
 hub_alive() { kill -0 "$HUB_PID" 2>/dev/null || { echo "hub died"; tail -20 "$T/hub.log"; exit 1; }; }
-fl_wait_http "$API/healthz" 30 || { cat "$T/hub.log"; echo "hub did not start"; exit 1; }
+fl_it_start_hub
 for c in alpha beta gamma; do start_spoke "$c"; done
 fl_wait_until 60 '[ "$(frames alpha)" -ge 2 ] && [ "$(frames beta)" -ge 2 ] && [ "$(frames gamma)" -ge 2 ]'
 check_eq "three spokes land before any reload" alpha,beta,gamma "$(names "$OPS")"
@@ -144,9 +120,9 @@ check_eq "gamma's metric series are gone" 0 \
 	"$(curl -s -H "$OPS" "$API/metrics" | grep -c 'fleetlens_cluster_up{cluster="gamma"')"
 # The spoke resends at once after a refusal (a spoke matter, not the hub's): stopped here to spare the CPU,
 # started again for step 5.
-kill "${SPOKE_PIDS[gamma]}" && wait "${SPOKE_PIDS[gamma]}" 2>/dev/null
+fl_it_stop "${SPOKE_PIDS[gamma]}"
 unset 'SPOKE_PIDS[gamma]'
-cat "$T/gamma.log" >>"$T/gamma.refused.log"
+mv "$T/gamma.log" "$T/gamma.refused.log" # the spoke started again writes a new gamma.log
 
 # --- 3. replace the team token and change its scope (SIGHUP) ----------------------------------------------
 write_config 0 tokens/team2 "beta, delta" alpha beta delta

@@ -9,60 +9,27 @@
 set -uo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
 source "$(dirname "$0")/assert.sh"
-BIN=${FL_BIN:-$FL_ROOT/build/bin}
+source "$(dirname "$0")/lib.sh"
 
-T=$(mktemp -d /tmp/fl_replicas.XXXXXX)
-chmod 755 "$T"
-cleanup() {
-	for p in ${HUB_A:-} ${HUB_B:-} ${SPOKE_PID:-}; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
-	fl_pg_stop
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
-fl_pg_start "$T/pg"
-for c in alpha beta; do fl_make_key "$T/keys/$c.key"; done
-ING_A=$(fl_free_port); API_A=$(fl_free_port); ING_B=$(fl_free_port); API_B=$(fl_free_port)
+fl_it_setup replicas # hub A on fl_it_setup's ports
+fl_it_keys alpha beta
+ING_A=$INGEST_PORT; API_A=$API_PORT; ING_B=$(fl_free_port); API_B=$(fl_free_port)
 A="http://127.0.0.1:$API_A"
 B="http://127.0.0.1:$API_B"
 hub_yaml() { # hub_yaml FILE INGEST API
-	cat >"$1" <<YAML
-hub:
-  ingest_url: tcp://127.0.0.1:$2
-  api_listen: 127.0.0.1:$3
-  database_url: "$FL_DATABASE_URL"
-  migrations_dir: $FL_ROOT/sql/hub
-  web_dir: $FL_ROOT/web
-clusters:
-  - name: alpha
-    key_file: keys/alpha.key
-  - name: beta
-    key_file: keys/beta.key
-YAML
+	fl_it_clusters alpha beta | fl_it_hub_config "$1" "$2" "$3"
 }
 hub_yaml "$T/a.yaml" "$ING_A" "$API_A"
 hub_yaml "$T/b.yaml" "$ING_B" "$API_B"
 spoke_yaml() { # spoke_yaml FILE CLUSTER INGEST_PORT INTERVAL [SPOOL_DIR]
-	cat >"$1" <<YAML
-cluster: $2
-hub_url: tcp://127.0.0.1:$3
-key_file: keys/$2.key
-interval: $4
-ack_timeout: 10s
-${5:+spool_dir: $5}
-sources:
-  sim:
-    nodes: 6
-    gpus_per_node: 8
-    seed: 11
-YAML
+	fl_it_spoke_config "$1" "$2" 6 8 11 "hub_url: tcp://127.0.0.1:$3" "interval: $4" "ack_timeout: 10s" \
+		${5:+"spool_dir: $5"}
 }
 FL_DIAG_LOGS="$T/a.log $T/b.log $T/spoke.log"
-"$BIN/fleetlens-hub" --config "$T/a.yaml" >"$T/a.log" 2>&1 &
-HUB_A=$!
-"$BIN/fleetlens-hub" --config "$T/b.yaml" >"$T/b.log" 2>&1 &
-HUB_B=$!
-fl_wait_http "$A/healthz" 30 && fl_wait_http "$B/healthz" 30 || { cat "$T/a.log" "$T/b.log"; check_eq "hubs answer /healthz" 200 none; fl_done; exit 1; }
+fl_it_start_hub "$T/a.yaml" "$T/a.log" "$A"
+HUB_A=$HUB_PID
+fl_it_start_hub "$T/b.yaml" "$T/b.log" "$B"
+HUB_B=$HUB_PID
 
 # What a hub's API says of a cluster, compact: node rows, overview figures, status and last frame time.
 nodes_of() { curl -s "$1/v1/nodes?cluster=$2&page_size=1000" | jq -c '[.data.data[] | [.name, .gpu_allocation, .gpu_utilization, .status]]'; }
@@ -94,16 +61,13 @@ check_eq "both hubs listen" "1 1" "$(for h in "$A" "$B"; do curl -s "$h/metrics"
 # --- a spoke moves from A to B mid-stream ---------------------------------------------------------------------------
 spoke_yaml "$T/run_a.yaml" alpha "$ING_A" 1s spool
 spoke_yaml "$T/run_b.yaml" alpha "$ING_B" 1s spool
-"$BIN/fleetlens-spoke" --config "$T/run_a.yaml" >"$T/run_a.log" 2>&1 &
-SPOKE_PID=$!
+fl_it_start_spoke run_a
 # Each spoke runs until its hub has acknowledged two frames (not for a fixed time a loaded machine may not meet).
 fl_wait_until 60 '[ "$(grep -c "ack=ok" "$T/run_a.log")" -ge 2 ]'
-kill "$SPOKE_PID" && wait "$SPOKE_PID" 2>/dev/null
-"$BIN/fleetlens-spoke" --config "$T/run_b.yaml" >"$T/run_b.log" 2>&1 &
-SPOKE_PID=$!
+fl_it_stop "$SPOKE_PID"
+fl_it_start_spoke run_b
 fl_wait_until 60 '[ "$(grep -c "ack=ok" "$T/run_b.log")" -ge 2 ]'
-kill "$SPOKE_PID" && wait "$SPOKE_PID" 2>/dev/null
-SPOKE_PID=""
+fl_it_stop "$SPOKE_PID"
 SID=$(fl_sql "SELECT spoke_id FROM cluster WHERE name='alpha'")
 check_eq "one spoke stream across both hubs, every seq committed once, none missing" \
 	"$(fl_sql "SELECT max(seq) || ' ' || max(seq) FROM ingest_log WHERE spoke_id='$SID'")" \
@@ -139,8 +103,7 @@ check_eq "after the restart a frame to hub A is acknowledged" 0 $?
 fl_wait_until 60 'same beta'
 check_eq "... and hub B follows it again" 1 "$(same beta && echo 1 || echo 0)"
 
-kill "$HUB_A" "$HUB_B"
-wait "$HUB_A" "$HUB_B" 2>/dev/null
-HUB_A="" HUB_B=""
+fl_it_stop "$HUB_A"
+fl_it_stop "$HUB_B"
 check_eq "no sanitizer report in the hubs' logs" "" "$(grep -E 'runtime error|AddressSanitizer|LeakSanitizer' "$T/a.log" "$T/b.log")"
 fl_done

@@ -7,24 +7,10 @@
 set -uo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
 source "$(dirname "$0")/assert.sh"
-BIN=${FL_BIN:-$FL_ROOT/build/bin}
+source "$(dirname "$0")/lib.sh"
 
-T=$(mktemp -d /tmp/fl_rotate.XXXXXX)
-chmod 755 "$T"
-cleanup() {
-	[ -n "${SPOKE_PID:-}" ] && kill "$SPOKE_PID" 2>/dev/null && wait "$SPOKE_PID" 2>/dev/null
-	[ -n "${HUB_PID:-}" ] && kill "$HUB_PID" 2>/dev/null && wait "$HUB_PID" 2>/dev/null
-	fl_pg_stop
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
-fl_pg_start "$T/pg"
-INGEST_PORT=$(fl_free_port)
-API_PORT=$(fl_free_port)
+fl_it_setup rotate
 SPOKE_PORT=$(fl_free_port)
-API="http://127.0.0.1:$API_PORT"
-URL="tcp://127.0.0.1:$INGEST_PORT"
 fl_make_key "$T/hub-keys/alpha.key"      # the key in use
 fl_make_key "$T/hub-keys/alpha-next.key" # the key it rotates to
 mkdir -p "$T/spoke-keys"
@@ -32,32 +18,17 @@ cp "$T/hub-keys/alpha.key" "$T/spoke-keys/alpha.key"
 
 # write_config KEY_FILE [NEXT_KEY_FILE]
 write_config() {
-	{
-		cat <<YAML
-hub:
-  ingest_url: $URL
-  api_listen: 127.0.0.1:$API_PORT
-  migrations_dir: $FL_ROOT/sql/hub
-  web_dir: $FL_ROOT/web
+	fl_it_hub_config "$T/clusters.yaml.new" <<YAML
   config_check_interval: 0
 clusters:
   - name: alpha
     key_file: $1
+${2:+    next_key_file: $2}
 YAML
-		[ -n "${2:-}" ] && echo "    next_key_file: $2"
-	} >"$T/clusters.yaml.new"
 	mv "$T/clusters.yaml.new" "$T/clusters.yaml"
 }
-cat >"$T/alpha.yaml" <<YAML
-cluster: alpha
-hub_url: $URL
-key_file: spoke-keys/alpha.key
-interval: 1s
-ack_timeout: 5s
-metrics_listen: 127.0.0.1:$SPOKE_PORT
-sources:
-  sim: {nodes: 4, gpus_per_node: 2, seed: 9}
-YAML
+fl_it_spoke_config "$T/alpha.yaml" alpha 4 2 9 "key_file: spoke-keys/alpha.key" "interval: 1s" "ack_timeout: 5s" \
+	"metrics_listen: 127.0.0.1:$SPOKE_PORT"
 
 metric() { curl -s "$API/metrics" | awk -v m="$1" '$1 == m {print $2; found=1} END {if (!found) print 0}'; }
 spoke_metric() {
@@ -79,12 +50,9 @@ tool_frame() {
 }
 
 write_config hub-keys/alpha.key
-FLEETLENS_DATABASE_URL="$FL_DATABASE_URL" "$BIN/fleetlens-hub" --config "$T/clusters.yaml" >"$T/hub.log" 2>&1 &
-HUB_PID=$!
 FL_DIAG_LOGS="$T/hub.log $T/alpha.log"
-fl_wait_http "$API/healthz" 30 || { cat "$T/hub.log"; echo "hub did not start"; exit 1; }
-"$BIN/fleetlens-spoke" --config "$T/alpha.yaml" >"$T/alpha.log" 2>&1 &
-SPOKE_PID=$!
+fl_it_start_hub
+fl_it_start_spoke alpha
 fl_wait_until 60 '[ "$(frames)" -ge 2 ]'
 check_eq "the spoke lands under the current key" true "$([ "$(frames)" -ge 2 ] && echo true || echo false)"
 

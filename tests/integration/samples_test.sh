@@ -10,47 +10,26 @@
 set -uo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
 source "$(dirname "$0")/assert.sh"
-BIN=${FL_BIN:-$FL_ROOT/build/bin}
+source "$(dirname "$0")/lib.sh"
 
-T=$(mktemp -d /tmp/fl_samples.XXXXXX)
-chmod 755 "$T"
-cleanup() {
-	for p in ${HUB_A:-} ${HUB_B:-}; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
-	fl_pg_stop
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
-fl_pg_start "$T/pg"
-fl_make_key "$T/keys/alpha.key"
-ING_A=$(fl_free_port); API_A=$(fl_free_port); ING_B=$(fl_free_port); API_B=$(fl_free_port)
+fl_it_setup samples # hub A on fl_it_setup's ports
+fl_it_keys alpha
+ING_A=$INGEST_PORT; API_A=$API_PORT; ING_B=$(fl_free_port); API_B=$(fl_free_port)
 A="http://127.0.0.1:$API_A"
 B="http://127.0.0.1:$API_B"
 hub_yaml() { # hub_yaml FILE INGEST API
-	cat >"$1" <<YAML
-hub:
-  ingest_url: tcp://127.0.0.1:$2
-  api_listen: 127.0.0.1:$3
-  database_url: "$FL_DATABASE_URL"
-  migrations_dir: $FL_ROOT/sql/hub
-  web_dir: $FL_ROOT/web
-clusters:
-  - name: alpha
-    key_file: keys/alpha.key
-YAML
+	fl_it_clusters alpha | fl_it_hub_config "$1" "$2" "$3"
 }
 hub_yaml "$T/a.yaml" "$ING_A" "$API_A"
 hub_yaml "$T/b.yaml" "$ING_B" "$API_B"
 FL_DIAG_LOGS="$T/a.log $T/b.log"
 start_a() {
-	"$BIN/fleetlens-hub" --config "$T/a.yaml" >>"$T/a.log" 2>&1 &
-	HUB_A=$!
-	fl_wait_http "$A/healthz" 30 || { cat "$T/a.log"; check_eq "hub A answers /healthz" 200 none; fl_done; exit 1; }
+	fl_it_start_hub "$T/a.yaml" "$T/a.log" "$A"
+	HUB_A=$HUB_PID
 }
 start_a
-"$BIN/fleetlens-hub" --config "$T/b.yaml" >"$T/b.log" 2>&1 &
-HUB_B=$!
-fl_wait_http "$B/healthz" 30 || { cat "$T/b.log"; check_eq "hub B answers /healthz" 200 none; fl_done; exit 1; }
+fl_it_start_hub "$T/b.yaml" "$T/b.log" "$B"
+HUB_B=$HUB_PID
 
 # mk.py OUT SEQ KIND SENT_MS NODES_JSON [REMOVED_JSON]: one signed frame of cluster alpha, spoke s1. Each
 # node {"n": name, "alloc": A, "u": figure|null, "st": status, "taints": [...], "g": [[u, t, p], ...],
@@ -172,7 +151,7 @@ fl_wait_until 60 '[ "$(api_nodes "$B")" == "$NODES" ]'
 check_eq "/v1/nodes on the replica (peer refresh)" "$NODES" "$(api_nodes "$B")"
 check_eq "gpuDevices of a on the replica" "$GPUS_A" "$(api_gpus "$B" a)"
 check_eq "gpuDevices of b on the replica" "$GPUS_B" "$(api_gpus "$B" b)"
-kill "$HUB_A" && wait "$HUB_A" 2>/dev/null
+fl_it_stop "$HUB_A"
 start_a
 check_eq "/v1/nodes after a restart (loaded from the samples)" "$NODES" "$(api_nodes "$A")"
 check_eq "gpuDevices of a after a restart" "$GPUS_A" "$(api_gpus "$A" a)"
@@ -188,7 +167,7 @@ check_eq "/v1/nodes on the replica: a reads null" "$NULLS" "$(api_nodes "$B")"
 fl_wait_until 60 '[ "$(api_nodes "$A")" == "$NULLS" ]'
 check_eq "... and on the other hub" "$NULLS" "$(api_nodes "$A")"
 check_eq "a's GPUs read null utilization" '[[0,null,61,403,"NEW-0"],[1,null,63,413,"NEW-1"]]' "$(api_gpus "$A" a)"
-kill "$HUB_A" && wait "$HUB_A" 2>/dev/null
+fl_it_stop "$HUB_A"
 start_a
 check_eq "a reads null after a restart too" "$NULLS" "$(api_nodes "$A")"
 # One bucket (a day) holds every sample: the mean of a's figures, the sample without a figure left out.

@@ -6,32 +6,13 @@
 set -uo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
 source "$(dirname "$0")/assert.sh"
-BIN=${FL_BIN:-$FL_ROOT/build/bin}
+source "$(dirname "$0")/lib.sh"
 
-T=$(mktemp -d /tmp/fl_spine.XXXXXX)
-chmod 755 "$T"
-cleanup() {
-	[ -n "${HUB_PID:-}" ] && kill "$HUB_PID" 2>/dev/null && wait "$HUB_PID" 2>/dev/null
-	fl_pg_stop
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
-fl_pg_start "$T/pg"
-INGEST_PORT=$(fl_free_port)
-API_PORT=$(fl_free_port)
-API="http://127.0.0.1:$API_PORT"
-
-for c in alpha beta ghost; do fl_make_key "$T/keys/$c.key"; done
-cat >"$T/clusters.yaml" <<YAML
-hub:
-  ingest_url: tcp://127.0.0.1:$INGEST_PORT
-  api_listen: 127.0.0.1:$API_PORT
-  database_url: "$FL_DATABASE_URL"
+fl_it_setup spine
+fl_it_keys alpha beta ghost
+fl_it_hub_config "$T/clusters.yaml" <<YAML
   stale_after: 90s
   offline_after: 10m
-  migrations_dir: $FL_ROOT/sql/hub
-  web_dir: $FL_ROOT/web
 clusters:
   - name: alpha
     labels: {region: test-east}
@@ -39,22 +20,8 @@ clusters:
   - name: beta
     key_file: keys/beta.key
 YAML
-spoke_yaml() { # spoke_yaml FILE CLUSTER NODES
-	cat >"$1" <<YAML
-cluster: $2
-hub_url: tcp://127.0.0.1:$INGEST_PORT
-key_file: keys/$2.key
-interval: 30s
-ack_timeout: 10s
-sources:
-  sim:
-    nodes: $3
-    gpus_per_node: 8
-    seed: 7
-YAML
-}
-spoke_yaml "$T/alpha.yaml" alpha 12
-spoke_yaml "$T/ghost.yaml" ghost 3
+fl_it_spoke_config "$T/alpha.yaml" alpha 12 8 7 "interval: 30s" "ack_timeout: 10s"
+fl_it_spoke_config "$T/ghost.yaml" ghost 3 8 7 "interval: 30s" "ack_timeout: 10s"
 
 # --- config checks -------------------------------------------------------------------------------
 out=$("$BIN/fleetlens-hub" --config "$T/clusters.yaml" --check 2>&1)
@@ -71,14 +38,7 @@ check_eq "spoke with an unknown key exits 2" 2 "$rc"
 check_contains "spoke config error names file:line:col and key" "$T/badspoke.yaml:4:1: key 'intervall'" "$out"
 
 # --- start the hub -------------------------------------------------------------------------------
-FLEETLENS_DATABASE_URL="$FL_DATABASE_URL" "$BIN/fleetlens-hub" --config "$T/clusters.yaml" >"$T/hub.log" 2>&1 &
-HUB_PID=$!
-if ! fl_wait_http "$API/healthz" 30; then
-	cat "$T/hub.log"
-	check_eq "hub answers /healthz" 200 "none"
-	fl_done
-	exit 1
-fi
+fl_it_start_hub
 check_eq "migrations recorded once" 1 "$(fl_sql "SELECT count(*) FROM schema_migrations WHERE version LIKE '001%'")"
 check_eq "registered clusters have rows" "alpha,beta" "$(fl_sql "SELECT string_agg(name, ',' ORDER BY name) FROM cluster")"
 check_eq "alpha is never_seen before its first frame" never_seen \
@@ -174,10 +134,8 @@ check_eq "unknown route → envelope code 4004" 4004 "$(jq '.meta.code' "$T/body
 check_eq "console served at /" 200 "$(code_of '/')"
 
 # --- a restarted hub still knows when each cluster last reported --------------------------------------
-kill "$HUB_PID" && wait "$HUB_PID" 2>/dev/null
-FLEETLENS_DATABASE_URL="$FL_DATABASE_URL" "$BIN/fleetlens-hub" --config "$T/clusters.yaml" >>"$T/hub.log" 2>&1 &
-HUB_PID=$!
-fl_wait_http "$API/healthz" 30
+fl_it_stop_hub
+fl_it_start_hub
 check_eq "after restart alpha is still online" online \
 	"$(curl -s "$API/v1/clusters" | jq -r '.data[] | select(.name=="alpha") | .status')"
 check_eq "migrations not applied twice" 1 "$(fl_sql "SELECT count(*) FROM schema_migrations WHERE version LIKE '001%'")"

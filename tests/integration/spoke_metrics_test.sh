@@ -9,38 +9,18 @@
 set -uo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
 source "$(dirname "$0")/assert.sh"
-BIN=${FL_BIN:-$FL_ROOT/build/bin}
+source "$(dirname "$0")/lib.sh"
 
-T=$(mktemp -d /tmp/fl_spoke_metrics.XXXXXX)
-chmod 755 "$T"
-stop_pid() { [ -n "${1:-}" ] && kill "$1" 2>/dev/null && wait "$1" 2>/dev/null; }
-cleanup() {
-	stop_pid "${SPOKE_PID:-}"
-	stop_pid "${BAD_PID:-}"
-	stop_pid "${HUB_PID:-}"
-	fl_pg_stop
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
-fl_pg_start "$T/pg"
-INGEST_PORT=$(fl_free_port)
-API_PORT=$(fl_free_port)
+fl_it_setup spoke_metrics
 M=$(fl_free_port)     # the good spoke's metrics_listen
 MBAD=$(fl_free_port)  # the wrong-key spoke's
-URL="tcp://127.0.0.1:$INGEST_PORT"
-for k in alpha alpha-next beta other; do fl_make_key "$T/keys/$k.key"; done
+fl_it_keys alpha alpha-next beta other
 mkdir -p "$T/spoke"
 cp "$T/keys/alpha.key" "$T/spoke/alpha.key" # the spoke's own copy, replaced by mv below
 
 # hub_config FILE ALPHA_KEY [NEXT_KEY]
 hub_config() {
-	cat >"$1" <<YAML
-hub:
-  ingest_url: $URL
-  api_listen: 127.0.0.1:$API_PORT
-  migrations_dir: $FL_ROOT/sql/hub
-  web_dir: $FL_ROOT/web
+	fl_it_hub_config "$1" <<YAML
 clusters:
   - name: alpha
     key_file: $2
@@ -52,27 +32,10 @@ YAML
 hub_config "$T/clusters.yaml" keys/alpha.key keys/alpha-next.key
 hub_config "$T/clusters-next.yaml" keys/alpha-next.key
 
-cat >"$T/alpha.yaml" <<YAML
-cluster: alpha
-hub_url: $URL
-key_file: spoke/alpha.key
-interval: 1s
-ack_timeout: 2s
-max_backoff: 1s
-metrics_listen: 127.0.0.1:$M
-sources:
-  sim: {nodes: 10, gpus_per_node: 8, seed: 5}
-YAML
-cat >"$T/beta.yaml" <<YAML
-cluster: beta
-hub_url: $URL
-key_file: keys/other.key
-interval: 1s
-ack_timeout: 2s
-metrics_listen: 127.0.0.1:$MBAD
-sources:
-  sim: {nodes: 10, gpus_per_node: 8, seed: 6}
-YAML
+fl_it_spoke_config "$T/alpha.yaml" alpha 10 8 5 "key_file: spoke/alpha.key" "interval: 1s" "ack_timeout: 2s" \
+	"max_backoff: 1s" "metrics_listen: 127.0.0.1:$M"
+fl_it_spoke_config "$T/beta.yaml" beta 10 8 6 "key_file: keys/other.key" "interval: 1s" "ack_timeout: 2s" \
+	"metrics_listen: 127.0.0.1:$MBAD"
 
 # A bad metrics_listen is a configuration error naming its line.
 sed "s/^metrics_listen: .*/metrics_listen: localhost:$M/" "$T/alpha.yaml" >"$T/bad.yaml"
@@ -83,13 +46,10 @@ check_contains "and names file, line and key" "bad.yaml:7:17: key 'metrics_liste
 HUB_N=0
 start_hub() {
 	HUB_N=$((HUB_N + 1))
-	FLEETLENS_DATABASE_URL="$FL_DATABASE_URL" "$BIN/fleetlens-hub" --config "$1" >"$T/hub.$HUB_N.log" 2>&1 &
-	HUB_PID=$!
-	fl_wait_http "http://127.0.0.1:$API_PORT/healthz" 60 || { cat "$T/hub.$HUB_N.log"; fl_die "hub did not start"; }
+	fl_it_start_hub "$1" "$T/hub.$HUB_N.log"
 }
 start_hub "$T/clusters.yaml"
-"$BIN/fleetlens-spoke" --config "$T/alpha.yaml" >"$T/alpha.log" 2>&1 &
-SPOKE_PID=$!
+fl_it_start_spoke alpha
 FL_DIAG_LOGS="$T/alpha.log $T/beta.log $T/hub.1.log $T/hub.2.log $T/hub.3.log"
 
 # metric PORT SERIES: its value, -1 when absent
@@ -127,8 +87,7 @@ check_eq "TYPE line of the refused family" 1 \
 check_eq "another path is 404" 404 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$M/")"
 
 # --- the hub stops ---------------------------------------------------------------------------------------
-stop_pid "$HUB_PID"
-HUB_PID=
+fl_it_stop_hub
 fl_wait_until 60 '[ "$(health_code "$M")" = 503 ]'
 check_eq "/healthz 503 once no ack came for 3 x interval" 503 "$(health_code "$M")"
 check_contains "with the reason" "(limit 3 s)" "$(cat "$T/healthz.body")"
@@ -153,8 +112,8 @@ check_eq "still nothing refused" 0 "$(refused_sum "$M")"
 
 # --- a spoke with the wrong key ---------------------------------------------------------------------------
 bad_start=$(date +%s)
-"$BIN/fleetlens-spoke" --config "$T/beta.yaml" >"$T/beta.log" 2>&1 &
-BAD_PID=$!
+fl_it_start_spoke beta
+BAD_PID=$SPOKE_PID
 bs='fleetlens_spoke_frames_refused_total{reason="bad_signature"}'
 fl_wait_until 60 'ge "$(metric "$MBAD" "$bs")" 1'
 check_eq "wrong key: refused{bad_signature} > 0" true "$(ge "$(metric "$MBAD" "$bs")" 1 && echo true)"
@@ -168,8 +127,7 @@ sent_bad=$(metric "$MBAD" fleetlens_spoke_frames_sent_total)
 elapsed=$(($(date +%s) - bad_start + 1))
 check_eq "wrong key: at most 3 frames a second ($sent_bad in ${elapsed} s)" true \
 	"$(ge $((3 * elapsed + 3)) "$sent_bad" && echo true || echo false)"
-stop_pid "$BAD_PID"
-BAD_PID=
+fl_it_stop "$BAD_PID"
 
 # --- key rotation: key_file replaced by the hub's next key ------------------------------------------------
 bad0=$(hub_rejected bad_signature)
@@ -186,7 +144,7 @@ fl_wait_until 60 'ge "$(acked)" $((a1 + 2))'
 fl_wait_until 60 '[ "$(spool)" = 0 ]'
 check_eq "the hub refused nothing while the key changed" "$bad0" "$(hub_rejected bad_signature)"
 # a hub that knows only the new key: the spoke's frames land, so they are signed with it
-stop_pid "$HUB_PID"
+fl_it_stop_hub
 start_hub "$T/clusters-next.yaml"
 a2=$(acked)
 fl_wait_until 60 'ge "$(acked)" $((a2 + 2))'

@@ -11,38 +11,18 @@
 set -uo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
 source "$(dirname "$0")/assert.sh"
-BIN=${FL_BIN:-$FL_ROOT/build/bin}
-
-T=$(mktemp -d /tmp/fl_usage.XXXXXX)
+source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/openapi.sh" # records every API answer (validated at the end)
-openapi_record "$T/openapi"
-chmod 755 "$T"
-cleanup() {
-	[ -n "${HUB_PID:-}" ] && kill "$HUB_PID" 2>/dev/null && wait "$HUB_PID" 2>/dev/null
-	fl_pg_stop
-	rm -rf "$T"
-}
-trap cleanup EXIT
 
-fl_pg_start "$T/pg"
-INGEST_PORT=$(fl_free_port)
-API_PORT=$(fl_free_port)
-API="http://127.0.0.1:$API_PORT"
-for c in alpha beta; do fl_make_key "$T/keys/$c.key"; done
-mkdir -p "$T/tokens"
-printf 'ops-token-0123456789abcdef\n' >"$T/tokens/ops"
-printf 'alpha-token-0123456789abcdef\n' >"$T/tokens/alpha"
-chmod 600 "$T/tokens/"*
+fl_it_setup usage
+openapi_record "$T/openapi"
+fl_it_keys alpha beta
+fl_it_token ops ops-token-0123456789abcdef
+fl_it_token alpha alpha-token-0123456789abcdef
 write_config() { # write_config FILE EXTRA-HUB-LINES
-	cat >"$1" <<YAML
-hub:
-  ingest_url: tcp://127.0.0.1:$INGEST_PORT
-  api_listen: 127.0.0.1:$API_PORT
-  database_url: "$FL_DATABASE_URL"
+	fl_it_hub_config "$1" <<YAML
   history_retention: 3d
   node_lost_after: 1s
-  migrations_dir: $FL_ROOT/sql/hub
-  web_dir: $FL_ROOT/web
   api_tokens:
     - name: ops
       token_file: tokens/ops
@@ -50,11 +30,7 @@ hub:
       token_file: tokens/alpha
       clusters: [alpha]
 $2
-clusters:
-  - name: alpha
-    key_file: keys/alpha.key
-  - name: beta
-    key_file: keys/beta.key
+$(fl_it_clusters alpha beta)
 YAML
 }
 
@@ -74,12 +50,6 @@ out=$("$BIN/fleetlens-hub" --config "$T/clusters.yaml" --check 2>&1)
 check_eq "rollup_retention 5d (idle_threshold default 5) is accepted" "$T/clusters.yaml: ok (2 clusters)" "$out"
 
 FL_DIAG_LOGS="$T/hub.log"
-start_hub() {
-	"$BIN/fleetlens-hub" --config "$T/clusters.yaml" >>"$T/hub.log" 2>&1 &
-	HUB_PID=$!
-	fl_wait_http "$API/healthz" 30 || { cat "$T/hub.log"; check_eq "hub answers /healthz" 200 none; fl_done; exit 1; }
-}
-stop_hub() { kill "$HUB_PID" && wait "$HUB_PID" 2>/dev/null; HUB_PID=""; }
 OPS="Authorization: Bearer ops-token-0123456789abcdef"
 ALPHA="Authorization: Bearer alpha-token-0123456789abcdef"
 # usage QUERY [HEADER...]: GET /v1/usage?QUERY as ops into $T/body; prints the HTTP status.
@@ -91,8 +61,8 @@ usage() {
 j() { jq -c "$1" "$T/body"; }
 jr() { jq -r "$1" "$T/body"; }
 
-start_hub # applies the migrations; the samples below are written with it stopped
-stop_hub
+fl_it_start_hub # applies the migrations; the samples below are written with it stopped
+fl_it_stop_hub
 
 # --- the fixture: two past hours, H1 and H2 = H1 + 1 h, both completed ----------------------------------------------
 NOW=$(date +%s)
@@ -148,7 +118,7 @@ fl_sql "INSERT INTO node_utilization_history ($NODE_COLS) VALUES ('alpha', 'n1',
 fl_sql "DELETE FROM rollup_hour WHERE stat_hour > now() - interval '3 days'; DELETE FROM node_hourly_stats WHERE stat_hour > now() - interval '3 days';
 	DELETE FROM cluster_hourly_stats WHERE stat_hour > now() - interval '3 days'; DELETE FROM namespace_hourly_stats WHERE stat_hour > now() - interval '3 days';
 	DELETE FROM workload_hourly_stats WHERE stat_hour > now() - interval '3 days'"
-start_hub
+fl_it_start_hub
 rolled() { fl_sql "SELECT count(*) FROM rollup_hour WHERE stat_hour IN (to_timestamp($H1), to_timestamp($H2))"; }
 fl_wait_until 120 '[ "$(rolled)" == 2 ] && [ "$(fl_sql "SELECT count(*) FROM rollup_hour WHERE stat_hour = to_timestamp('$D6')")" == 0 ]'
 check_eq "H1 and H2 are rolled up, with the idle threshold of the time" "5 5" \

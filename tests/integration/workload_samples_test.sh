@@ -16,61 +16,24 @@
 set -uo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
 source "$(dirname "$0")/assert.sh"
-BIN=${FL_BIN:-$FL_ROOT/build/bin}
+source "$(dirname "$0")/lib.sh"
 
-T=$(mktemp -d /tmp/fl_wl_samples.XXXXXX)
-chmod 755 "$T"
-cleanup() {
-	for p in ${HUB_PID:-} ${SPOKE_PID:-}; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
-	fl_pg_stop
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
-fl_pg_start "$T/pg"
-INGEST_PORT=$(fl_free_port)
-API_PORT=$(fl_free_port)
-API="http://127.0.0.1:$API_PORT"
-fl_make_key "$T/keys/alpha.key"
-cat >"$T/clusters.yaml" <<YAML
-hub:
-  ingest_url: tcp://127.0.0.1:$INGEST_PORT
-  api_listen: 127.0.0.1:$API_PORT
-  database_url: "$FL_DATABASE_URL"
+fl_it_setup wl_samples
+fl_it_keys alpha
+fl_it_hub_config "$T/clusters.yaml" <<YAML
   history_retention: 3d
-  migrations_dir: $FL_ROOT/sql/hub
-  web_dir: $FL_ROOT/web
   lens:
     default_cluster: alpha
-clusters:
-  - name: alpha
-    key_file: keys/alpha.key
+$(fl_it_clusters alpha)
 YAML
 spoke_yaml() { # spoke_yaml FILE SEED INTERVAL
-	cat >"$1" <<YAML
-cluster: alpha
-hub_url: tcp://127.0.0.1:$INGEST_PORT
-key_file: keys/alpha.key
-interval: $3
-ack_timeout: 10s
-sources:
-  sim:
-    nodes: 12
-    gpus_per_node: 8
-    seed: $2
-YAML
+	fl_it_spoke_config "$1" alpha 12 8 "$2" "interval: $3" "ack_timeout: 10s"
 }
 spoke_yaml "$T/s7.yaml" 7 30s
 spoke_yaml "$T/s7_run.yaml" 7 10s
 spoke_yaml "$T/s8.yaml" 8 30s
 
 FL_DIAG_LOGS="$T/hub.log $T/spoke.log"
-start_hub() {
-	"$BIN/fleetlens-hub" --config "$T/clusters.yaml" >>"$T/hub.log" 2>&1 &
-	HUB_PID=$!
-	fl_wait_http "$API/healthz" 30 || { cat "$T/hub.log"; check_eq "hub answers /healthz" 200 none; fl_done; exit 1; }
-}
-stop_hub() { kill "$HUB_PID" && wait "$HUB_PID" 2>/dev/null; HUB_PID=""; }
 once() { "$BIN/fleetlens-spoke" --config "$T/$1.yaml" --once >>"$T/spoke.log" 2>&1; }
 get() { curl -s "$API$1"; }
 metric() { curl -s "$API/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
@@ -92,7 +55,7 @@ newest_wl() { fl_sql "SELECT coalesce(string_agg(w.uid||'='||coalesce(round(s.gp
 J_API='if .gpu_utilization == null then "null" else (.gpu_utilization * 100 | round | tostring) end'
 v1_wl() { get "/v1/workloads?cluster=alpha&status=Running&page_size=1000" | jq -r "[.data.data[] | \"\(.uid)=\(${J_API})\"] | sort | join(\",\")"; }
 
-start_hub
+fl_it_start_hub
 
 # --- the first frame: rows and one sample each ----------------------------------------------------------------------
 "$BIN/fleetlens-spoke" --config "$T/s7.yaml" --once --dry-run >"$T/d7.json" 2>/dev/null
@@ -140,8 +103,8 @@ check_eq "/lens/v1/workloads/statistic: the mean of the figures" \
 CREATED=$(get "/v1/workloads?cluster=alpha&page_size=1000" | jq -c '[.data.data[] | [.uid, .created_at]] | sort')
 START=$(get "/lens/v1/workloads/$W1" | jq '.data.startTime')
 ROWS=$(rows)
-stop_hub
-start_hub
+fl_it_stop_hub
+fl_it_start_hub
 "$BIN/fleetlens-spoke" --config "$T/s7.yaml" --once --dry-run >"$T/d7b.json" 2>/dev/null
 check_eq "a restarted spoke reports later created times (its own first sight)" "true" \
 	"$(jq --slurpfile a "$T/d7.json" '[.workloads[] | .created] as $b | [$a[0].workloads[] | .created] as $a | [range($a | length)] | all($a[.] < $b[.])' "$T/d7b.json")"
@@ -163,8 +126,7 @@ F0=$(frames)
 SPOKE_PID=$!
 # Two cycles (ticks 0 and 1) take 10 s; the pods change at tick 5, 50 s after the start.
 fl_wait_until 40 '[ "$(frames)" -ge $((F0 + 2)) ]'
-kill "$SPOKE_PID" && wait "$SPOKE_PID" 2>/dev/null
-SPOKE_PID=""
+fl_it_stop "$SPOKE_PID"
 F1=$(frames)
 check_eq "two or more cycles of the running spoke were committed, all before its pods change" "true" \
 	"$([ "$F1" -ge $((F0 + 2)) ] && [ "$F1" -le $((F0 + 5)) ] && echo true)"
@@ -221,7 +183,7 @@ check_eq "a Deleted workload shows no figure: /v1 and its pods none, Lens instan
 	"$(get "/v1/workloads/$W1" | jq -c '"\(.data.gpu_utilization) \(.data.gpu_pods)"' -r) $(get "/lens/v1/workloads?page_size=1000" | jq -c --arg u "$W1" '.data.data[] | select(.uid == $u) | .instant_gpu_utilization')"
 check_eq "seed 8's Running workloads answer their figures" "$(wl_expect "$T/d8.json")" "$(v1_wl)"
 
-stop_hub
+fl_it_stop_hub
 check_eq "no sanitizer report or crash in the logs, no failed workload statement in the hub's" "" \
 	"$(grep -E 'runtime error|AddressSanitizer|LeakSanitizer' "$T/hub.log" "$T/run.log" "$T/spoke.log"; grep -E 'gpu_pod|gpu_workload|samples' "$T/hub.log" | grep -iE 'error|fail')"
 fl_done

@@ -16,44 +16,25 @@
 set -uo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
 source "$(dirname "$0")/assert.sh"
-BIN=${FL_BIN:-$FL_ROOT/build/bin}
-
-T=$(mktemp -d /tmp/fl_workload.XXXXXX)
+source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/openapi.sh" # records every API answer (validated at the end)
-openapi_record "$T/openapi"
-chmod 755 "$T"
-cleanup() {
-	for p in ${HUB_PID:-} ${SPOKE_PID:-}; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
-	fl_pg_stop
-	rm -rf "$T"
-}
-trap cleanup EXIT
 
-fl_pg_start "$T/pg"
+fl_it_setup workload
+openapi_record "$T/openapi"
 ssql() { psql -h "$FL_PG_DIR" -U postgres -d safe -tAqc "$1"; }
 psql -h "$FL_PG_DIR" -U postgres -d postgres -qc "CREATE DATABASE safe" >/dev/null
 psql -h "$FL_PG_DIR" -U postgres -d safe -q -v ON_ERROR_STOP=1 -f "$FL_ROOT/sql/safe/001_safe_schema.sql" >/dev/null
 metric() { curl -s -H "Authorization: Bearer $OPS" "$API/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 
-INGEST_PORT=$(fl_free_port)
-API_PORT=$(fl_free_port)
-API="http://127.0.0.1:$API_PORT"
-for c in alpha beta; do fl_make_key "$T/keys/$c.key"; done
-mkdir -p "$T/tokens"
+fl_it_keys alpha beta
 OPS=ops-token-0123456789abcdef
 BETA=beta-token-0123456789abcdef
-echo "$OPS" >"$T/tokens/ops"
-echo "$BETA" >"$T/tokens/beta"
-cat >"$T/clusters.yaml" <<YAML
-hub:
-  ingest_url: tcp://127.0.0.1:$INGEST_PORT
-  api_listen: 127.0.0.1:$API_PORT
-  database_url: "$FL_DATABASE_URL"
+fl_it_token ops "$OPS"
+fl_it_token beta "$BETA"
+fl_it_hub_config "$T/clusters.yaml" <<YAML
   safe_database_url: "host=$FL_PG_DIR user=postgres dbname=safe"
   safe_sync_interval: 1s
   history_retention: 3d
-  migrations_dir: $FL_ROOT/sql/hub
-  web_dir: $FL_ROOT/web
   api_tokens:
     - name: ops
       token_file: tokens/ops
@@ -70,18 +51,7 @@ clusters:
     labels: {primus-safe.cluster.id: tw-beta}
 YAML
 spoke_yaml() { # spoke_yaml FILE CLUSTER NODES SEED INTERVAL
-	cat >"$1" <<YAML
-cluster: $2
-hub_url: tcp://127.0.0.1:$INGEST_PORT
-key_file: keys/$2.key
-interval: $5
-ack_timeout: 10s
-sources:
-  sim:
-    nodes: $3
-    gpus_per_node: 8
-    seed: $4
-YAML
+	fl_it_spoke_config "$1" "$2" "$3" 8 "$4" "interval: $5" "ack_timeout: 10s"
 }
 spoke_yaml "$T/alpha7.yaml" alpha 12 7 30s
 spoke_yaml "$T/alpha8.yaml" alpha 12 8 30s
@@ -89,13 +59,7 @@ spoke_yaml "$T/beta.yaml" beta 6 9 30s
 spoke_yaml "$T/beta_run.yaml" beta 6 9 1s
 
 FL_DIAG_LOGS="$T/hub.log $T/spoke.log"
-start_hub() {
-	"$BIN/fleetlens-hub" --config "$T/clusters.yaml" >>"$T/hub.log" 2>&1 &
-	HUB_PID=$!
-	fl_wait_http "$API/healthz" 30 || { cat "$T/hub.log"; check_eq "hub answers /healthz" 200 none; fl_done; exit 1; }
-}
-stop_hub() { kill "$HUB_PID" && wait "$HUB_PID" 2>/dev/null; HUB_PID=""; }
-start_hub
+fl_it_start_hub
 # The hourly rollup (hub_rollup) must not add workload_hourly_stats rows of its own under this test's: every
 # hour it could roll up during the test is marked done already.
 fl_sql "INSERT INTO rollup_hour (stat_hour) SELECT date_trunc('hour', now()) + n * interval '1 hour' FROM generate_series(-80, 3) n ON CONFLICT DO NOTHING"
@@ -334,8 +298,7 @@ check_eq "... seed 8's SaFE workloads have no hourly rows: no rows for them; bet
 SPOKE_PID=$!
 B0=$(fl_sql "SELECT count(*) FROM ingest_log WHERE cluster_name='beta'")
 fl_wait_until 120 '[ "$(fl_sql "SELECT count(*) FROM ingest_log WHERE cluster_name='"'beta'"'")" -ge $((B0 + 12)) ]'
-kill "$SPOKE_PID" && wait "$SPOKE_PID" 2>/dev/null
-SPOKE_PID=""
+fl_it_stop "$SPOKE_PID"
 check_eq "12 cycles of the running spoke were committed" 1 \
 	"$([ "$(fl_sql "SELECT count(*) FROM ingest_log WHERE cluster_name='beta'")" -ge $((B0 + 12)) ] && echo 1 || echo 0)"
 check_num "workloads ended across the re-plans" 1 \
@@ -348,11 +311,11 @@ check_num "no pod row without its workload" 0 \
 	"$(fl_sql "SELECT count(*) FROM gpu_pod p WHERE p.cluster_name='beta' AND NOT EXISTS (SELECT 1 FROM gpu_workload w WHERE w.cluster_name='beta' AND w.uid=p.workload_uid)")"
 
 # --- retention: ended workloads and history partitions ----------------------------------------------------------------
-stop_hub
+fl_it_stop_hub
 OLD=$(fl_sql "SELECT uid FROM gpu_workload WHERE status='Deleted' ORDER BY uid LIMIT 1")
 fl_sql "UPDATE gpu_workload SET ended_at = now() - interval '4 days' WHERE uid='$OLD'"
 BEFORE=$(fl_sql "SELECT count(*) FROM gpu_workload")
-start_hub
+fl_it_start_hub
 fl_wait_until 60 '[ "$(fl_sql "SELECT count(*) FROM gpu_workload WHERE uid='"'$OLD'"'")" = 0 ]'
 check_num "a workload that ended 4 days ago (retention 3d) is deleted at start" "$((BEFORE - 1))" "$(fl_sql "SELECT count(*) FROM gpu_workload")"
 day() { date -u -d "@$(($(date +%s) + $1 * 86400))" +%Y%m%d; }
@@ -361,7 +324,7 @@ check_eq "workload history: day partitions for today and 2 days ahead, plus DEFA
 	"${P}_$(day 0),${P}_$(day 1),${P}_$(day 2),${P}_default" \
 	"$(fl_sql "SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = '$P'::regclass")"
 
-stop_hub
+fl_it_stop_hub
 check_eq "no sanitizer report, no crash in the hub log" "" "$(grep -E 'runtime error|AddressSanitizer|LeakSanitizer' "$T/hub.log" "$T/run.log" "$T/spoke.log")"
 openapi_validate # every answer above against hub/openapi.json (openapi.sh)
 fl_done
