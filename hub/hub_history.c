@@ -434,14 +434,7 @@ struct hub_history {
 /* The connection of the thread, (re)connected; NULL when the database cannot be reached (logged). */
 static PGconn *thread_conn(hub_history *h)
 {
-	if (h->conn == NULL) {
-		const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
-		const char *vals[] = {"10", "fleetlens-hub-history", h->cfg->database_url, NULL};
-		h->conn = PQconnectdbParams(keys, vals, 1);
-	} else if (PQstatus(h->conn) != CONNECTION_OK) {
-		PQreset(h->conn);
-	}
-	if (h->conn == NULL || PQstatus(h->conn) != CONNECTION_OK) {
+	if (hub_sql_connect(&h->conn, h->cfg->database_url, "fleetlens-hub-history", NULL) != FL_OK) {
 		fl_warn("history: cannot connect to the hub database: %s",
 		        h->conn != NULL ? PQerrorMessage(h->conn) : "out of memory");
 		return NULL;

@@ -5,7 +5,8 @@
  * on that database) and the SaFE DB (written). Every hub.safe_sync_interval one cycle runs
  * hub_safe_sync_once; a cycle that fails (either database down, a statement refused) is rolled back,
  * logged (at most once a minute, with the count of failures in between), counted, and the next cycle
- * starts from scratch. Metrics: hub_safe_metrics_write.
+ * starts from scratch. Metrics: hub_safe_metrics_write. The thread is in hub_safe.c, a cycle's SQL in
+ * hub_safe_sql.c, the pure diff in hub_safe_diff.c, the counters in hub_safe_metrics.c.
  *
  * Return convention: FL_OK or a negative FL_E* (fl_err.h), err naming what failed. */
 #ifndef HUB_SAFE_H
@@ -60,15 +61,14 @@ void hub_safe_stop(hub_safe *s);
 int hub_safe_sync_once(PGconn *hub, PGconn *safe, const char *const *clusters, const char *const *safe_ids,
                        size_t n_clusters, hub_safe_stats *st, char err[FL_ERR_LEN]);
 
-/* Makes node_statistic of the clusters named (SaFE's cluster ids) equal want (n_want nodes of exactly those clusters; sorted
- * in place) and, unless wl is NULL, the workload_statistic rows (statistic_type '3h') of the workload_ids
- * in wl equal wl, in ONE transaction on safe: BEGIN; pg_advisory_xact_lock(HUB_SAFE_LOCK_CLASS,
- * HUB_SAFE_LOCK_KEY); per table one SELECT (node_statistic: those clusters' rows; workload_statistic: the
- * rows of those workload_ids, whatever their cluster), the diff (hub_safe_diff, hub_safe_wl_diff), then
- * UPDATE ... FROM unnest(...), INSERT ... SELECT FROM unnest(...) and the touch (UPDATE ... SET updated_at
- * = now() of the rows confirmed unchanged) in batches of HUB_SAFE_BATCH_ROWS, updates sorted by id;
- * COMMIT. node_statistic rows of other clusters are never read or written. FL_OK (st filled), FL_EDB
- * (rolled back), FL_ENOMEM. */
+/* Makes node_statistic of the clusters named (SaFE's cluster ids) equal want (n_want nodes of exactly those clusters;
+ * sorted in place) and, unless wl is NULL, the workload_statistic rows (statistic_type '3h') of the workload_ids in wl
+ * equal wl, in ONE transaction on safe: BEGIN; pg_advisory_xact_lock(HUB_SAFE_LOCK_CLASS, HUB_SAFE_LOCK_KEY); per table
+ * one SELECT (node_statistic: those clusters' rows; workload_statistic: the rows of those workload_ids, whatever their
+ * cluster), the diff (hub_safe_diff, hub_safe_wl_diff), then UPDATE ... FROM unnest(...), INSERT ... SELECT FROM
+ * unnest(...) and the touch (UPDATE ... SET updated_at = now() of the rows confirmed unchanged) in batches of
+ * HUB_SAFE_BATCH_ROWS, updates sorted by id; COMMIT. node_statistic rows of other clusters are never read or written.
+ * FL_OK (st filled), FL_EDB (rolled back), FL_ENOMEM. */
 int hub_safe_apply(PGconn *safe, hub_safe_want *want, size_t n_want, hub_safe_wl_want *wl, size_t n_wl,
                    const char *const *clusters, size_t n_clusters, hub_safe_stats *st, char err[FL_ERR_LEN]);
 

@@ -4,6 +4,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+int hub_sql_connect(PGconn **c, const char *conninfo, const char *app, const char *options)
+{
+	if (*c == NULL) {
+		/* connect_timeout, application_name and options come first so that conninfo can override them. */
+		const char *keys[5], *vals[5];
+		int n = 0;
+		keys[n] = "connect_timeout";
+		vals[n++] = HUB_SQL_CONNECT_TIMEOUT;
+		keys[n] = "application_name";
+		vals[n++] = app;
+		if (options != NULL) {
+			keys[n] = "options";
+			vals[n++] = options;
+		}
+		keys[n] = "dbname";
+		vals[n++] = conninfo;
+		keys[n] = vals[n] = NULL;
+		*c = PQconnectdbParams(keys, vals, 1);
+	} else if (PQstatus(*c) != CONNECTION_OK) {
+		PQreset(*c);
+	}
+	if (*c == NULL)
+		return FL_ENOMEM;
+	return PQstatus(*c) == CONNECTION_OK ? FL_OK : FL_EDB;
+}
+
 int hub_sql_fail(PGconn *c, PGresult *r, const char *what, char err[FL_ERR_LEN])
 {
 	const char *m = r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(c);

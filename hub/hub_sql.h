@@ -1,6 +1,7 @@
-/* hub_sql.h — small libpq helpers the hub's SQL modules share: run a statement and check its result (the one
- * exec-and-error helper; hub_store_exec is the store's own, see hub_store.h), read a one-value answer, build a text[]
- * literal, format a timestamptz as the API's RFC 3339 text. Connections are borrowed; nothing here keeps state.
+/* hub_sql.h — small libpq helpers the hub's SQL modules share: connect with a timeout (the one connect helper),
+ * run a statement and check its result (the one exec-and-error helper; hub_store_exec is the store's own, see
+ * hub_store.h), read a one-value answer, build a text[] literal, format a timestamptz as the API's RFC 3339 text.
+ * Connections are the callers'; nothing here keeps state.
  *
  * Return convention: FL_OK or a negative FL_E* (fl_err.h), err naming the statement and PostgreSQL's words;
  * hub_sql_text_array returns a new string or NULL (out of memory). */
@@ -14,6 +15,16 @@
 
 /* SQL that renders timestamptz column col as "2026-01-02T03:04:05.678Z" (NULL stays NULL). */
 #define HUB_SQL_RFC3339(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+/* The connect timeout (seconds) of every hub connection unless its conninfo sets one. */
+#define HUB_SQL_CONNECT_TIMEOUT "10"
+
+/* The one connect-with-timeout: connects *c to conninfo when *c is NULL (connect_timeout
+ * HUB_SQL_CONNECT_TIMEOUT, application_name app, and the server options when options is not NULL; conninfo
+ * overrides each), resets it when it is not connected, and leaves a connected *c alone. *c stays the
+ * caller's (PQfinish). FL_OK when connected; FL_ENOMEM when libpq could not allocate (*c NULL); FL_EDB when
+ * not connected (PQerrorMessage(*c) says why). Fills no err: each caller words its own failure. */
+int hub_sql_connect(PGconn **c, const char *conninfo, const char *app, const char *options);
 
 /* The error of a failed statement: FL_EDB with err "what: <the first line of r's message>", or of the
  * connection's message when r is NULL. Clears r. For results hub_sql_exec does not run (PQexec, COPY). */

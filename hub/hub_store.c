@@ -13,6 +13,7 @@
 #include "fl_time.h"
 #include "hub_history.h"
 #include "hub_metrics.h"
+#include "hub_sql.h"
 #include "hub_workload.h"
 
 /* First key of the per-cluster write lock (two-int4 form, "FLcw"); the second is hashtext(cluster). */
@@ -68,18 +69,13 @@ static int db_err(char err[FL_ERR_LEN], const char *what, const char *pqmsg)
 
 int hub_store_connect(hub_store *s, char err[FL_ERR_LEN])
 {
-	if (s->conn == NULL) {
-		/* connect_timeout and application_name come first so the configured conninfo can override them. */
-		const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
-		const char *vals[] = {"10", "fleetlens-hub", s->conninfo, NULL};
-		s->conn = PQconnectdbParams(keys, vals, 1);
-		if (s->conn == NULL)
-			return fl_seterr(err, FL_EDB, "connect: out of memory");
+	bool fresh = s->conn == NULL;
+	int rv = hub_sql_connect(&s->conn, s->conninfo, "fleetlens-hub", NULL);
+	if (rv == FL_ENOMEM)
+		return fl_seterr(err, FL_EDB, "connect: out of memory");
+	if (fresh)
 		PQsetNoticeProcessor(s->conn, notice_to_log, NULL);
-	} else if (PQstatus(s->conn) != CONNECTION_OK) {
-		PQreset(s->conn);
-	}
-	if (PQstatus(s->conn) != CONNECTION_OK) {
+	if (rv != FL_OK) {
 		hub_metrics_add(HUB_M_DB_ERRORS, 1);
 		return db_err(err, "connect", PQerrorMessage(s->conn));
 	}
