@@ -54,3 +54,16 @@ void fl_log(enum fl_log_level level, const char *fmt, ...)
 	ssize_t w = write(STDERR_FILENO, line, len);
 	(void)w;
 }
+
+bool fl_log_limit_allow(fl_log_limit *l, int64_t every_ms, uint64_t *suppressed)
+{
+	int64_t now = fl_mono_ms(), last = atomic_load(&l->last_ms);
+	if ((last != 0 && now - last < every_ms) || !atomic_compare_exchange_strong(&l->last_ms, &last, now)) {
+		atomic_fetch_add(&l->suppressed, 1);
+		return false;
+	}
+	uint64_t n = atomic_exchange(&l->suppressed, 0);
+	if (suppressed != NULL)
+		*suppressed = n;
+	return true;
+}

@@ -123,8 +123,7 @@ static int route_readyz(hub_req *r)
 		return hub_api_error(r, 500, "out of memory");
 	char err[FL_ERR_LEN];
 	if (hub_store_ready(s, r->api->migrations, err) != FL_OK) {
-		int64_t now = fl_mono_ms(), last = atomic_load(&r->api->db_log_ms);
-		if (now - last >= 10000 && atomic_compare_exchange_strong(&r->api->db_log_ms, &last, now))
+		if (fl_log_limit_allow(&r->api->db_log, HUB_API_DB_LOG_EVERY_MS, NULL))
 			fl_warn("api: not ready: %s", err);
 		/* /readyz needs no token: libpq's words (host, port, user) stay in the log. */
 		return hub_api_error(r, 503, "not ready: database unavailable");

@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "fl_log.h"
 #include "hub_api.h"
 #include "hub_api_cache.h"
 #include "hub_auth.h"
@@ -30,7 +31,7 @@ struct hub_api {
 	hub_api_cache
 	    *cache; /* owned: per-snapshot answer text (heat map and GPU allocation rows, /v1/clusters items) */
 	const json_t *migrations;  /* borrowed */
-	_Atomic int64_t db_log_ms; /* last time a database failure was logged (rate limit) */
+	fl_log_limit db_log;       /* database failures: one line per 10 s (HUB_API_DB_LOG_EVERY_MS) */
 	char listen[HUB_URL_LEN];  /* what civetweb listens on (loopback when no tokens) */
 };
 
@@ -49,6 +50,9 @@ typedef struct hub_req {
 int hub_api_ok(hub_req *r, json_t *data);
 
 /* The start of every 200 envelope; a caller writing its own answer text follows it with the data and "}". */
+/* The least time between two log lines about a failing database (fl_log_limit). */
+#define HUB_API_DB_LOG_EVERY_MS 10000
+
 #define HUB_API_OK_HEAD "{\"meta\":{\"code\":2000,\"message\":\"OK\"},\"data\":"
 
 /* Sends envelope (len bytes: a whole 200 answer the caller wrote, HUB_API_OK_HEAD + data + "}") with

@@ -42,11 +42,6 @@ static const hub_counter reason_counters[R_COUNT] = {
     HUB_M_REJECTED_MALFORMED, HUB_M_REJECTED_OVERSIZED, HUB_M_REJECTED_UNKNOWN_CLUSTER, HUB_M_REJECTED_BAD_SIGNATURE,
     HUB_M_REJECTED_REPLAY,    HUB_M_REJECTED_DB_ERROR,  HUB_M_REJECTED_WRONG_KEY_ROLE};
 
-typedef struct hub_log_limit {
-	int64_t last_mono_ms; /* when the last line for this slot was written; 0 = never */
-	uint64_t suppressed;  /* events not logged since */
-} hub_log_limit;
-
 /* One worker: a thread, its nng context and aio, and its own database connection. */
 typedef struct hub_worker {
 	hub_ingest *ing;
@@ -69,8 +64,7 @@ struct hub_ingest {
 	int n_workers;
 	atomic_llong next_prune_mono; /* fl_mono_ms() at which ingest_log is pruned next */
 	char instance[64];            /* this hub's instance id for commit notifications; "" none */
-	pthread_mutex_t log_mu;
-	hub_log_limit limits[L_COUNT]; /* under log_mu */
+	fl_log_limit limits[L_COUNT]; /* one per rejection reason, and one for a full spool */
 	/* Held from the transaction to the view update, so the API's view sees one cluster's frames in the
 	 * order they committed (the database already serializes them with an advisory lock). */
 	pthread_mutex_t cluster_mu[HUB_CLUSTER_LOCKS];
@@ -94,28 +88,9 @@ hub_ingest *hub_ingest_new(hub_registry *reg, const hub_config *cfg)
 	ing->reg = reg;
 	ing->cfg = cfg;
 	atomic_init(&ing->next_prune_mono, 0);
-	pthread_mutex_init(&ing->log_mu, NULL);
 	for (int k = 0; k < HUB_CLUSTER_LOCKS; k++)
 		pthread_mutex_init(&ing->cluster_mu[k], NULL);
 	return ing;
-}
-
-/* True when slot may log now (and resets it); *suppressed: events not logged since its last line. */
-static bool log_allowed(hub_ingest *ing, int slot, uint64_t *suppressed)
-{
-	pthread_mutex_lock(&ing->log_mu);
-	hub_log_limit *l = &ing->limits[slot];
-	int64_t now = fl_mono_ms();
-	bool ok = l->last_mono_ms == 0 || now - l->last_mono_ms >= HUB_LOG_EVERY_MS;
-	if (ok) {
-		*suppressed = l->suppressed;
-		l->last_mono_ms = now;
-		l->suppressed = 0;
-	} else {
-		l->suppressed++;
-	}
-	pthread_mutex_unlock(&ing->log_mu);
-	return ok;
 }
 
 /* Counts a rejection, logs it unless one for the same reason was logged in the last 10 s, and fills ack. */
@@ -131,7 +106,7 @@ static void reject(hub_ingest *ing, int reason, fl_ack_status status, fl_proto_a
 	ack->status = status;
 	hub_metrics_add(reason_counters[reason], 1);
 	uint64_t suppressed = 0;
-	if (!log_allowed(ing, reason, &suppressed))
+	if (!fl_log_limit_allow(&ing->limits[reason], HUB_LOG_EVERY_MS, &suppressed))
 		return;
 	const char *what = status == FL_ACK_RETRY ? "not stored" : "rejected";
 	if (suppressed > 0)
@@ -171,7 +146,7 @@ static void accepted(hub_ingest *ing, size_t i, const fl_proto_frame *f, const h
 		return;
 	hub_metrics_add(HUB_M_FULL_REQUESTED, 1);
 	uint64_t suppressed = 0;
-	if (!log_allowed(ing, L_FULL, &suppressed))
+	if (!fl_log_limit_allow(&ing->limits[L_FULL], HUB_LOG_EVERY_MS, &suppressed))
 		return;
 	char why[96];
 	if (d->gap && d->last_seq > 0)
@@ -598,7 +573,6 @@ void hub_ingest_free(hub_ingest *ing)
 			nng_aio_free(w->aio);
 		hub_store_free(w->store);
 	}
-	pthread_mutex_destroy(&ing->log_mu);
 	for (int k = 0; k < HUB_CLUSTER_LOCKS; k++)
 		pthread_mutex_destroy(&ing->cluster_mu[k]);
 	free(ing->workers);

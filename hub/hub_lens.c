@@ -10,7 +10,6 @@
 #include <time.h>
 
 #include "fl_log.h"
-#include "fl_time.h"
 #include "hub_lens_int.h"
 #include "hub_metrics.h"
 #include "hub_sql.h"
@@ -75,8 +74,7 @@ int hub_lens_fail(hub_lens_req *q, int code, const char *fmt, ...)
 int hub_lens_db_fail(hub_lens_req *q, const char *what, const char *err)
 {
 	hub_api *api = q->r->api;
-	int64_t now = fl_mono_ms(), last = atomic_load(&api->db_log_ms);
-	if (now - last >= 10000 && atomic_compare_exchange_strong(&api->db_log_ms, &last, now))
+	if (fl_log_limit_allow(&api->db_log, HUB_API_DB_LOG_EVERY_MS, NULL))
 		fl_warn("api: lens %s: %s", what, err);
 	return q->db_route ? hub_lens_fail(q, HUB_LENS_DB_ERROR, "failed to query %s", what)
 	                   : hub_lens_fail(q, HUB_LENS_UNKNOWN, "Unknown error");

@@ -176,28 +176,21 @@ int hub_lens_heatmap(hub_lens_req *q)
 
 /* --- nodes -------------------------------------------------------------------------------------- */
 
-/* order_by as Lens takes it (a node-table column): the columns the view can order by. Another word is a
- * column Lens's SQL would refuse or FleetLens does not keep: 5000, as Lens answers a bad column. */
+/* order_by as Lens takes it (a node-table column): the words of hub_node_order_parse but cluster_name (Lens
+ * orders one cluster's nodes), default name. Another word is a column Lens's SQL would refuse or FleetLens
+ * does not keep: 5000, as Lens answers a bad column. */
 static int order_arg(hub_lens_req *q, hub_node_order *out)
 {
-	static const struct {
-		const char *word;
-		hub_node_order order;
-	} orders[] = {{"name", HUB_ORDER_NAME},
-	              {"gpu_count", HUB_ORDER_GPU_COUNT},
-	              {"gpu_allocation", HUB_ORDER_GPU_ALLOCATION},
-	              {"gpu_utilization", HUB_ORDER_GPU_UTILIZATION},
-	              {"status", HUB_ORDER_STATUS}};
 	char v[32];
 	int rv = hub_lens_str(q, "order_by", v, sizeof(v));
 	*out = HUB_ORDER_NAME;
 	if (rv != 0 || v[0] == '\0')
 		return rv;
-	for (size_t i = 0; i < sizeof(orders) / sizeof(orders[0]); i++)
-		if (strcmp(v, orders[i].word) == 0) {
-			*out = orders[i].order;
-			return 0;
-		}
+	hub_node_order o;
+	if (hub_node_order_parse(v, &o) == FL_OK && o != HUB_ORDER_CLUSTER_NAME) {
+		*out = o;
+		return 0;
+	}
 	return hub_lens_fail(q, HUB_LENS_UNKNOWN, "Unknown error");
 }
 

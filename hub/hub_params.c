@@ -159,27 +159,12 @@ int hub_params_statuses(const char *qs, char buf[HUB_PARAM_MAX + 1], const char 
 
 int hub_params_order(const char *qs, hub_node_order *out, char msg[FL_ERR_LEN])
 {
-	static const struct {
-		const char *name;
-		hub_node_order order;
-	} orders[] = {{"cluster_name", HUB_ORDER_CLUSTER_NAME},
-	              {"name", HUB_ORDER_NAME},
-	              {"gpu_count", HUB_ORDER_GPU_COUNT},
-	              {"gpu_allocation", HUB_ORDER_GPU_ALLOCATION},
-	              {"gpu_utilization", HUB_ORDER_GPU_UTILIZATION},
-	              {"status", HUB_ORDER_STATUS}};
 	char v[HUB_PARAM_MAX + 1];
 	bool present;
 	*out = HUB_ORDER_CLUSTER_NAME;
 	int rv = hub_params_raw(qs, "order_by", 0, v, &present, msg);
-	if (rv != FL_OK || !present)
+	if (rv != FL_OK || !present || hub_node_order_parse(v, out) == FL_OK)
 		return rv;
-	for (size_t k = 0; k < sizeof(orders) / sizeof(orders[0]); k++) {
-		if (strcmp(v, orders[k].name) == 0) {
-			*out = orders[k].order;
-			return FL_OK;
-		}
-	}
 	return fl_seterr(
 	    msg, FL_EINVAL,
 	    "parameter 'order_by' must be one of name, gpu_count, gpu_allocation, gpu_utilization, status, "

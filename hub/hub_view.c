@@ -330,18 +330,6 @@ static int snap_finish(hub_view_snap *s, uint32_t cap, const hub_view_snap *prev
 	return rv;
 }
 
-static int cmp_fnode(const void *a, const void *b)
-{
-	return strcmp((*(const fl_proto_node *const *)a)->name, (*(const fl_proto_node *const *)b)->name);
-}
-
-static int cmp_fgpu(const void *a, const void *b)
-{
-	const fl_proto_gpu *x = *(const fl_proto_gpu *const *)a, *y = *(const fl_proto_gpu *const *)b;
-	int c = strcmp(x->node, y->node);
-	return c != 0 ? c : (x->gpu_id > y->gpu_id) - (x->gpu_id < y->gpu_id);
-}
-
 static int cmp_name_ptr(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -432,13 +420,13 @@ static int ix_build(const fl_proto_frame *f, uint32_t max_old_gpus, frame_ix *x)
 		x->nodes[k] = &f->nodes[k];
 	for (uint32_t k = 0; k < f->n_gpus; k++)
 		x->gpus[k] = &f->gpus[k];
-	qsort(x->nodes, f->n_nodes, sizeof(*x->nodes), cmp_fnode);
-	qsort(x->gpus, f->n_gpus, sizeof(*x->gpus), cmp_fgpu);
+	qsort(x->nodes, f->n_nodes, sizeof(*x->nodes), fl_proto_node_ptr_cmp);
+	qsort(x->gpus, f->n_gpus, sizeof(*x->gpus), fl_proto_gpu_ptr_cmp);
 	for (uint32_t k = 0; k < f->n_nodes; k++)
-		if (x->n_nodes == 0 || cmp_fnode(&x->nodes[x->n_nodes - 1], &x->nodes[k]) != 0)
+		if (x->n_nodes == 0 || fl_proto_node_ptr_cmp(&x->nodes[x->n_nodes - 1], &x->nodes[k]) != 0)
 			x->nodes[x->n_nodes++] = x->nodes[k];
 	for (uint32_t k = 0; k < f->n_gpus; k++)
-		if (x->n_gpus == 0 || cmp_fgpu(&x->gpus[x->n_gpus - 1], &x->gpus[k]) != 0)
+		if (x->n_gpus == 0 || fl_proto_gpu_ptr_cmp(&x->gpus[x->n_gpus - 1], &x->gpus[k]) != 0)
 			x->gpus[x->n_gpus++] = x->gpus[k];
 	return FL_OK;
 }

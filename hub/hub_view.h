@@ -221,6 +221,10 @@ typedef enum hub_node_order {
 	HUB_ORDER_STATUS
 } hub_node_order;
 
+/* The order a word names: "cluster_name", "name", "gpu_count", "gpu_allocation", "gpu_utilization" or
+ * "status" (the words of /v1/nodes?order_by=). FL_OK, or FL_EINVAL for any other word (*out untouched). */
+int hub_node_order_parse(const char *word, hub_node_order *out);
+
 #define HUB_QUERY_MAX_STATUSES 8
 
 typedef struct hub_node_query {

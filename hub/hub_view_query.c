@@ -467,3 +467,19 @@ void hub_node_page_free(hub_node_page *p)
 	free(p->rows);
 	memset(p, 0, sizeof(*p));
 }
+
+int hub_node_order_parse(const char *word, hub_node_order *out)
+{
+	static const char *const words[] = {[HUB_ORDER_CLUSTER_NAME] = "cluster_name",
+	                                    [HUB_ORDER_NAME] = "name",
+	                                    [HUB_ORDER_GPU_COUNT] = "gpu_count",
+	                                    [HUB_ORDER_GPU_ALLOCATION] = "gpu_allocation",
+	                                    [HUB_ORDER_GPU_UTILIZATION] = "gpu_utilization",
+	                                    [HUB_ORDER_STATUS] = "status"};
+	for (size_t k = 0; k < sizeof(words) / sizeof(words[0]); k++)
+		if (strcmp(word, words[k]) == 0) {
+			*out = (hub_node_order)k;
+			return FL_OK;
+		}
+	return FL_EINVAL;
+}

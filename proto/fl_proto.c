@@ -1,5 +1,5 @@
-/* fl_proto.c — frame ownership, kind names, cluster/spoke name rule, and the checks encoder and decoder
- * share (UTF-8, node frames, removed_nodes against upserts). */
+/* fl_proto.c — frame ownership, kind names, cluster/spoke name rule, node/GPU key order, and the checks
+ * encoder and decoder share (UTF-8, node frames, removed_nodes against upserts). */
 #include "fl_proto.h"
 #include "fl_proto_int.h"
 
@@ -94,6 +94,18 @@ uint32_t fl_proto_overview_figure_parse(const char *name, size_t len)
 		}
 	}
 	return 0;
+}
+
+int fl_proto_node_ptr_cmp(const void *a, const void *b)
+{
+	return strcmp((*(const fl_proto_node *const *)a)->name, (*(const fl_proto_node *const *)b)->name);
+}
+
+int fl_proto_gpu_ptr_cmp(const void *a, const void *b)
+{
+	const fl_proto_gpu *x = *(const fl_proto_gpu *const *)a, *y = *(const fl_proto_gpu *const *)b;
+	int c = strcmp(x->node, y->node);
+	return c != 0 ? c : (x->gpu_id > y->gpu_id) - (x->gpu_id < y->gpu_id);
 }
 
 bool fl_proto_valid_name(const char *s)

@@ -290,6 +290,11 @@ fl_frame_kind fl_proto_kind_parse(const char *name, size_t len);
 /* True if s is a valid cluster or spoke name: 1..63 of [A-Za-z0-9._-]. */
 bool fl_proto_valid_name(const char *s);
 
+/* qsort/bsearch comparators over arrays of pointers: fl_proto_node * by name (strcmp), and fl_proto_gpu *
+ * by node name (strcmp) then gpu_id. 0 means the same key (a frame must not repeat one). */
+int fl_proto_node_ptr_cmp(const void *a, const void *b);
+int fl_proto_gpu_ptr_cmp(const void *a, const void *b);
+
 /* Encodes f and signs it with key (key_len bytes, FL_KEY_MIN_LEN..FL_KEY_MAX_LEN) into a new
  * malloc'd buffer (*out, *out_len); the caller frees it with free(). Fails with FL_ELIMIT if f breaks
  * a limit (so a spoke never sends what a hub must refuse), FL_EINVAL on a bad argument or key, on a
