@@ -82,76 +82,174 @@ typedef struct gpu_src {
 	const hub_view_gpu *o;
 } gpu_src;
 
+/* A node's strings in the order a record stores them: name, ip, gpu_name, status, kubelet_version,
+ * os_image, kernel_version, container_runtime. */
+#define NODE_STRS 8
+
+/* The fields of the node a record is built from, read from the frame's node fn or, when fn is NULL, from
+ * the previous record on: one place that knows which of the two it is. */
+typedef struct node_src {
+	const fl_proto_node *fn;
+	const hub_view_node *on;
+	const char *s[NODE_STRS];
+	uint32_t n_taints;
+	int64_t gpu_count, gpu_allocation, cpu_millis, memory_bytes;
+	double gpu_utilization; /* NaN when none */
+	bool unschedulable, faulty;
+} node_src;
+
+static void node_src_init(node_src *src, const fl_proto_node *fn, const hub_view_node *on)
+{
+	src->fn = fn;
+	src->on = on;
+	if (fn != NULL) {
+		const char *f[NODE_STRS] = {fn->name,
+		                            fn->ip,
+		                            fn->gpu_name,
+		                            fn->status,
+		                            fn->kubelet_version,
+		                            fn->os_image,
+		                            fn->kernel_version,
+		                            fn->container_runtime};
+		memcpy(src->s, f, sizeof(src->s));
+		src->n_taints = fn->n_taints;
+		src->gpu_count = fn->gpu_count;
+		src->gpu_allocation = fn->gpu_allocation;
+		src->gpu_utilization = fn->has_utilization ? fn->gpu_utilization : NAN;
+		src->cpu_millis = fn->cpu_millis;
+		src->memory_bytes = fn->memory_bytes;
+		src->unschedulable = fn->unschedulable;
+		src->faulty = fn->faulty;
+		return;
+	}
+	const uint32_t o[NODE_STRS] = {on->name,
+	                               on->ip,
+	                               on->gpu_name,
+	                               on->status,
+	                               on->kubelet_version,
+	                               on->os_image,
+	                               on->kernel_version,
+	                               on->container_runtime};
+	for (int k = 0; k < NODE_STRS; k++)
+		src->s[k] = hub_view_str(on, o[k]);
+	src->n_taints = on->n_taints;
+	src->gpu_count = on->gpu_count;
+	src->gpu_allocation = on->gpu_allocation;
+	src->gpu_utilization = on->gpu_utilization;
+	src->cpu_millis = on->cpu_millis;
+	src->memory_bytes = on->memory_bytes;
+	src->unschedulable = on->unschedulable;
+	src->faulty = on->faulty;
+}
+
+/* Taint t's key, value and effect. */
+static void taint_strs(const node_src *src, uint32_t t, const char *out[3])
+{
+	if (src->fn != NULL) {
+		out[0] = src->fn->taints[t].key;
+		out[1] = src->fn->taints[t].value;
+		out[2] = src->fn->taints[t].effect;
+	} else {
+		const hub_view_taint *ot = &src->on->taints[t];
+		out[0] = hub_view_str(src->on, ot->key);
+		out[1] = hub_view_str(src->on, ot->value);
+		out[2] = hub_view_str(src->on, ot->effect);
+	}
+}
+
+/* GPU g's model and serial (entries with o point into on). */
+static void gpu_strs(const hub_view_node *on, const gpu_src *g, const char **model, const char **serial)
+{
+	*model = g->f != NULL ? g->f->gpu_model : hub_view_str(on, g->o->model);
+	*serial = g->f != NULL ? g->f->serial : hub_view_str(on, g->o->serial);
+}
+
+/* Upper bound of a record's text without its row; GPU models equal to the node's gpu_name are not written
+ * again, so the record usually needs less. */
+static size_t node_text_bound(const node_src *src, const gpu_src *gs, uint32_t ng)
+{
+	const char *ts[3], *model, *serial;
+	size_t text = 1;
+
+	for (int k = 0; k < NODE_STRS; k++)
+		text += strlen(src->s[k]) + 1;
+	for (uint32_t t = 0; t < src->n_taints; t++) {
+		taint_strs(src, t, ts);
+		text += strlen(ts[0]) + strlen(ts[1]) + strlen(ts[2]) + 3;
+	}
+	for (uint32_t g = 0; g < ng; g++) {
+		gpu_strs(src->on, &gs[g], &model, &serial);
+		text += strlen(model) + strlen(serial) + 2;
+	}
+	return text;
+}
+
+/* The node's row of GET /v1/nodes up to the cluster name's value, written once per record: the hot route
+ * copies it instead of formatting numbers and escaping strings per request. NULL if out of memory. */
+static char *node_row(const node_src *src, size_t *row_len)
+{
+	hub_json rj;
+
+	hub_json_init(&rj, HUB_VIEW_MAX_ROW);
+	hub_json_raw(&rj, "{\"name\":");
+	hub_json_str(&rj, src->s[0]);
+	hub_json_raw(&rj, ",\"ip\":");
+	hub_json_str(&rj, src->s[1]);
+	hub_json_raw(&rj, ",\"gpu_name\":");
+	hub_json_str(&rj, src->s[2]);
+	hub_json_raw(&rj, ",\"gpu_count\":");
+	hub_json_int(&rj, src->gpu_count);
+	hub_json_raw(&rj, ",\"gpu_allocation\":");
+	hub_json_int(&rj, src->gpu_allocation);
+	hub_json_raw(&rj, ",\"gpu_utilization\":");
+	hub_json_real(&rj, src->gpu_utilization);
+	hub_json_raw(&rj, ",\"status\":");
+	hub_json_str(&rj, src->s[3]);
+	hub_json_raw(&rj, ",\"cluster_name\":");
+	return hub_json_take(&rj, row_len);
+}
+
+/* Writes GPU g into d: figures from the frame or a copy of the previous record's, the model written
+ * once per run of equal models (or shared with the node's gpu_name), the serial always. */
+static void gpu_put(text_w *w, const hub_view_node *on, const gpu_src *g, hub_view_gpu *d, uint32_t gpu_name_off,
+                    const char *gpu_name, const char **prev_model, uint32_t *prev_off)
+{
+	const char *model, *serial;
+
+	if (g->f != NULL) {
+		d->gpu_id = g->f->gpu_id;
+		d->numa = g->f->numa;
+		d->memory_mib = g->f->memory_mib;
+		d->utilization = g->f->has_utilization ? g->f->utilization : NAN;
+		d->temperature = g->f->temperature;
+		d->power = g->f->power;
+	} else {
+		*d = *g->o;
+	}
+	gpu_strs(on, g, &model, &serial);
+	if (strcmp(model, gpu_name) == 0)
+		d->model = gpu_name_off;
+	else if (*prev_model != NULL && strcmp(model, *prev_model) == 0)
+		d->model = *prev_off;
+	else
+		d->model = put_s(w, model);
+	*prev_model = model;
+	*prev_off = d->model;
+	d->serial = put_s(w, serial);
+}
+
 /* A node record from fn (the frame's node) or, when fn is NULL, from on's fields, with the GPUs gs
- * (ng, ordered by gpu_id; entries with o point into on). NULL if out of memory. */
+ * (ng, ordered by gpu_id; entries with o point into on). One block: the record, its GPUs, its taints and
+ * its text. NULL if out of memory. */
 static hub_view_node *node_build(hub_view *v, const fl_proto_node *fn, const hub_view_node *on, const gpu_src *gs,
                                  uint32_t ng)
 {
-	const char *s[8];
-	uint32_t nt = fn != NULL ? fn->n_taints : on->n_taints;
-	if (fn != NULL) {
-		const char *f[8] = {fn->name,
-		                    fn->ip,
-		                    fn->gpu_name,
-		                    fn->status,
-		                    fn->kubelet_version,
-		                    fn->os_image,
-		                    fn->kernel_version,
-		                    fn->container_runtime};
-		memcpy(s, f, sizeof(s));
-	} else {
-		const uint32_t o[8] = {on->name,
-		                       on->ip,
-		                       on->gpu_name,
-		                       on->status,
-		                       on->kubelet_version,
-		                       on->os_image,
-		                       on->kernel_version,
-		                       on->container_runtime};
-		for (int k = 0; k < 8; k++)
-			s[k] = hub_view_str(on, o[k]);
-	}
-	/* Upper bound of the text; GPU models equal to the node's gpu_name are not written again. */
-	size_t text = 1;
-	for (int k = 0; k < 8; k++)
-		text += strlen(s[k]) + 1;
-	for (uint32_t t = 0; t < nt; t++) {
-		if (fn != NULL)
-			text +=
-			    strlen(fn->taints[t].key) + strlen(fn->taints[t].value) + strlen(fn->taints[t].effect) + 3;
-		else
-			text += strlen(hub_view_str(on, on->taints[t].key)) +
-			        strlen(hub_view_str(on, on->taints[t].value)) +
-			        strlen(hub_view_str(on, on->taints[t].effect)) + 3;
-	}
-	for (uint32_t g = 0; g < ng; g++)
-		text += gs[g].f != NULL
-		            ? strlen(gs[g].f->gpu_model) + strlen(gs[g].f->serial) + 2
-		            : strlen(hub_view_str(on, gs[g].o->model)) + strlen(hub_view_str(on, gs[g].o->serial)) + 2;
-	int64_t gpu_count = fn != NULL ? fn->gpu_count : on->gpu_count;
-	int64_t gpu_allocation = fn != NULL ? fn->gpu_allocation : on->gpu_allocation;
-	double gpu_utilization = fn != NULL ? (fn->has_utilization ? fn->gpu_utilization : NAN) : on->gpu_utilization;
-	/* The node's row of GET /v1/nodes up to the cluster name's value, written once per record: the
-	 * hot route copies it instead of formatting numbers and escaping strings per request. */
-	hub_json rj;
-	hub_json_init(&rj, HUB_VIEW_MAX_ROW);
-	hub_json_raw(&rj, "{\"name\":");
-	hub_json_str(&rj, s[0]);
-	hub_json_raw(&rj, ",\"ip\":");
-	hub_json_str(&rj, s[1]);
-	hub_json_raw(&rj, ",\"gpu_name\":");
-	hub_json_str(&rj, s[2]);
-	hub_json_raw(&rj, ",\"gpu_count\":");
-	hub_json_int(&rj, gpu_count);
-	hub_json_raw(&rj, ",\"gpu_allocation\":");
-	hub_json_int(&rj, gpu_allocation);
-	hub_json_raw(&rj, ",\"gpu_utilization\":");
-	hub_json_real(&rj, gpu_utilization);
-	hub_json_raw(&rj, ",\"status\":");
-	hub_json_str(&rj, s[3]);
-	hub_json_raw(&rj, ",\"cluster_name\":");
+	node_src src;
+	node_src_init(&src, fn, on);
+	uint32_t nt = src.n_taints;
+	size_t text = node_text_bound(&src, gs, ng);
 	size_t row_len = 0;
-	char *row = hub_json_take(&rj, &row_len);
+	char *row = node_row(&src, &row_len);
 	if (row == NULL)
 		return NULL;
 	text += row_len + 1;
@@ -167,69 +265,37 @@ static hub_view_node *node_build(hub_view *v, const fl_proto_node *fn, const hub
 	text_w w = {tb, 1};
 	tb[0] = '\0';
 
-	n->name = put_s(&w, s[0]);
-	n->ip = put_s(&w, s[1]);
-	n->gpu_name = put_s(&w, s[2]);
-	n->status = put_s(&w, s[3]);
-	n->kubelet_version = put_s(&w, s[4]);
-	n->os_image = put_s(&w, s[5]);
-	n->kernel_version = put_s(&w, s[6]);
-	n->container_runtime = put_s(&w, s[7]);
+	uint32_t *const str_off[NODE_STRS] = {&n->name,
+	                                      &n->ip,
+	                                      &n->gpu_name,
+	                                      &n->status,
+	                                      &n->kubelet_version,
+	                                      &n->os_image,
+	                                      &n->kernel_version,
+	                                      &n->container_runtime};
+	for (int k = 0; k < NODE_STRS; k++)
+		*str_off[k] = put_s(&w, src.s[k]);
 	n->row = put_s(&w, row);
 	n->row_len = (uint32_t)row_len;
 	free(row);
 	for (uint32_t t = 0; t < nt; t++) {
-		const char *k = fn != NULL ? fn->taints[t].key : hub_view_str(on, on->taints[t].key);
-		const char *val = fn != NULL ? fn->taints[t].value : hub_view_str(on, on->taints[t].value);
-		const char *e = fn != NULL ? fn->taints[t].effect : hub_view_str(on, on->taints[t].effect);
-		taints[t].key = put_s(&w, k);
-		taints[t].value = put_s(&w, val);
-		taints[t].effect = put_s(&w, e);
+		const char *ts[3];
+		taint_strs(&src, t, ts);
+		taints[t].key = put_s(&w, ts[0]);
+		taints[t].value = put_s(&w, ts[1]);
+		taints[t].effect = put_s(&w, ts[2]);
 	}
 	const char *prev_model = NULL;
 	uint32_t prev_off = 0;
-	for (uint32_t g = 0; g < ng; g++) {
-		hub_view_gpu *d = &gpus[g];
-		const char *model, *serial;
-		if (gs[g].f != NULL) {
-			const fl_proto_gpu *f = gs[g].f;
-			d->gpu_id = f->gpu_id;
-			d->numa = f->numa;
-			d->memory_mib = f->memory_mib;
-			d->utilization = f->has_utilization ? f->utilization : NAN;
-			d->temperature = f->temperature;
-			d->power = f->power;
-			model = f->gpu_model;
-			serial = f->serial;
-		} else {
-			*d = *gs[g].o;
-			model = hub_view_str(on, gs[g].o->model);
-			serial = hub_view_str(on, gs[g].o->serial);
-		}
-		if (strcmp(model, s[2]) == 0)
-			d->model = n->gpu_name;
-		else if (prev_model != NULL && strcmp(model, prev_model) == 0)
-			d->model = prev_off;
-		else
-			d->model = put_s(&w, model);
-		prev_model = model;
-		prev_off = d->model;
-		d->serial = put_s(&w, serial);
-	}
-	n->gpu_count = gpu_count;
-	n->gpu_allocation = gpu_allocation;
-	n->gpu_utilization = gpu_utilization;
-	if (fn != NULL) {
-		n->cpu_millis = fn->cpu_millis;
-		n->memory_bytes = fn->memory_bytes;
-		n->unschedulable = fn->unschedulable;
-		n->faulty = fn->faulty;
-	} else {
-		n->cpu_millis = on->cpu_millis;
-		n->memory_bytes = on->memory_bytes;
-		n->unschedulable = on->unschedulable;
-		n->faulty = on->faulty;
-	}
+	for (uint32_t g = 0; g < ng; g++)
+		gpu_put(&w, on, &gs[g], &gpus[g], n->gpu_name, src.s[2], &prev_model, &prev_off);
+	n->gpu_count = src.gpu_count;
+	n->gpu_allocation = src.gpu_allocation;
+	n->gpu_utilization = src.gpu_utilization;
+	n->cpu_millis = src.cpu_millis;
+	n->memory_bytes = src.memory_bytes;
+	n->unschedulable = src.unschedulable;
+	n->faulty = src.faulty;
 	n->n_gpus = ng;
 	n->n_taints = nt;
 	size_t size = fixed + w.len;

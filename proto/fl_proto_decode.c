@@ -43,6 +43,108 @@ static uint64_t be(const uint8_t *p, size_t n)
 	return v;
 }
 
+/* What follows a type byte 0xc0..0xdf: the value's type, the width in bytes of the big-endian number after
+ * the type byte, and what that number is. */
+enum mp_num {
+	NUM_NONE,       /* nothing follows: nil, false, true (and the reserved 0xc1, refused before) */
+	NUM_LENGTH,     /* a payload or entry count */
+	NUM_EXT_LENGTH, /* ext 8/16/32: the data's length; a type byte and the data follow */
+	NUM_FIXEXT,     /* fixext 1..16: the "number" is the type byte, the first of 1 + (1 << (t - 0xd4)) */
+	NUM_UNSIGNED,
+	NUM_SIGNED,
+	NUM_FLOAT32,
+	NUM_FLOAT64,
+};
+
+static const struct mp_hdr {
+	uint8_t type, width, num;
+} mp_hdrs[32] = {
+    {MP_NIL, 0, NUM_NONE},       /* c0 nil */
+    {MP_NIL, 0, NUM_NONE},       /* c1 reserved */
+    {MP_BOOL, 0, NUM_NONE},      /* c2 false */
+    {MP_BOOL, 0, NUM_NONE},      /* c3 true */
+    {MP_BIN, 1, NUM_LENGTH},     /* c4 bin 8 */
+    {MP_BIN, 2, NUM_LENGTH},     /* c5 bin 16 */
+    {MP_BIN, 4, NUM_LENGTH},     /* c6 bin 32 */
+    {MP_EXT, 1, NUM_EXT_LENGTH}, /* c7 ext 8 */
+    {MP_EXT, 2, NUM_EXT_LENGTH}, /* c8 ext 16 */
+    {MP_EXT, 4, NUM_EXT_LENGTH}, /* c9 ext 32 */
+    {MP_FLOAT, 4, NUM_FLOAT32},  /* ca float 32 */
+    {MP_FLOAT, 8, NUM_FLOAT64},  /* cb float 64 */
+    {MP_UINT, 1, NUM_UNSIGNED},  /* cc uint 8 */
+    {MP_UINT, 2, NUM_UNSIGNED},  /* cd uint 16 */
+    {MP_UINT, 4, NUM_UNSIGNED},  /* ce uint 32 */
+    {MP_UINT, 8, NUM_UNSIGNED},  /* cf uint 64 */
+    {MP_UINT, 1, NUM_SIGNED},    /* d0 int 8 (MP_NINT when negative) */
+    {MP_UINT, 2, NUM_SIGNED},    /* d1 int 16 */
+    {MP_UINT, 4, NUM_SIGNED},    /* d2 int 32 */
+    {MP_UINT, 8, NUM_SIGNED},    /* d3 int 64 */
+    {MP_EXT, 1, NUM_FIXEXT},     /* d4 fixext 1 */
+    {MP_EXT, 1, NUM_FIXEXT},     /* d5 fixext 2 */
+    {MP_EXT, 1, NUM_FIXEXT},     /* d6 fixext 4 */
+    {MP_EXT, 1, NUM_FIXEXT},     /* d7 fixext 8 */
+    {MP_EXT, 1, NUM_FIXEXT},     /* d8 fixext 16 */
+    {MP_STR, 1, NUM_LENGTH},     /* d9 str 8 */
+    {MP_STR, 2, NUM_LENGTH},     /* da str 16 */
+    {MP_STR, 4, NUM_LENGTH},     /* db str 32 */
+    {MP_ARRAY, 2, NUM_LENGTH},   /* dc array 16 */
+    {MP_ARRAY, 4, NUM_LENGTH},   /* dd array 32 */
+    {MP_MAP, 2, NUM_LENGTH},     /* de map 16 */
+    {MP_MAP, 4, NUM_LENGTH},     /* df map 32 */
+};
+
+/* Fills v from type byte t (0xc0..0xdf, not 0xc1) and the number x read after it; *hdr is the header's
+ * size so far (1 + width), shortened for a fixext whose type byte counts as payload. 0, or -1 with *why. */
+static int mp_read_typed(uint8_t t, uint64_t x, struct mp_val *v, size_t *hdr, const char **why)
+{
+	const struct mp_hdr *h = &mp_hdrs[t - 0xc0];
+
+	v->type = (enum mp_type)h->type;
+	switch ((enum mp_num)h->num) {
+	case NUM_NONE: v->b = t == 0xc3; break;
+	case NUM_LENGTH: v->len = (uint32_t)x; break;
+	case NUM_EXT_LENGTH:
+		v->len = (uint32_t)x + 1;
+		if (v->len == 0) { /* 0xffffffff + 1 */
+			*why = "ext length larger than the input";
+			return -1;
+		}
+		break;
+	case NUM_FIXEXT:
+		v->len = 1 + (1u << (t - 0xd4));
+		*hdr = 1;
+		break;
+	case NUM_UNSIGNED: v->u = x; break;
+	case NUM_SIGNED: {
+		int64_t s;
+
+		if (h->width == 8) {
+			memcpy(&s, &x, sizeof(s));
+		} else { /* sign-extend from width bytes */
+			uint64_t sign = (uint64_t)1 << (8 * h->width - 1);
+			s = (x & sign) ? (int64_t)(x | ~((sign << 1) - 1)) : (int64_t)x;
+		}
+		if (s >= 0) {
+			v->u = (uint64_t)s;
+		} else {
+			v->type = MP_NINT;
+			v->i = s;
+		}
+		break;
+	}
+	case NUM_FLOAT32: {
+		uint32_t bits = (uint32_t)x;
+		float f;
+
+		memcpy(&f, &bits, sizeof(f));
+		v->f = f;
+		break;
+	}
+	case NUM_FLOAT64: memcpy(&v->f, &x, sizeof(v->f)); break;
+	}
+	return 0;
+}
+
 /* Reads the value header at *pp (and the payload of a str/bin/ext) into v and advances *pp past it.
  * Containers are not entered: their entries follow. Returns 0, or -1 with *why set if the bytes end
  * too early or hold the reserved byte 0xc1. Never reads at or past end. */
@@ -75,13 +177,7 @@ static int mp_read(const uint8_t **pp, const uint8_t *end, struct mp_val *v, con
 		v->type = MP_NINT;
 		v->i = (int8_t)t;
 	} else {
-		/* 0xc0..0xdf: the width of what follows the type byte */
-		static const uint8_t width[32] = {
-		    0, 0, 0, 0, 1, 2, 4, 1, 2, 4, 4, 8, 1, 2, 4, 8, /* c0..cf */
-		    1, 2, 4, 8, 1, 1, 1, 1, 1, 1, 2, 4, 2, 4, 2, 4, /* d0..df */
-		};
-		size_t w = width[t - 0xc0];
-		uint64_t x;
+		size_t w = mp_hdrs[t - 0xc0].width;
 
 		if (t == 0xc1) {
 			*why = "reserved byte 0xc1";
@@ -91,96 +187,9 @@ static int mp_read(const uint8_t **pp, const uint8_t *end, struct mp_val *v, con
 			*why = "input ends inside a value header";
 			return -1;
 		}
-		x = be(p + 1, w);
 		hdr = 1 + w;
-		switch (t) {
-		case 0xc0: v->type = MP_NIL; break;
-		case 0xc2:
-		case 0xc3:
-			v->type = MP_BOOL;
-			v->b = t == 0xc3;
-			break;
-		case 0xc4:
-		case 0xc5:
-		case 0xc6:
-			v->type = MP_BIN;
-			v->len = (uint32_t)x;
-			break;
-		case 0xc7:
-		case 0xc8:
-		case 0xc9: /* ext 8/16/32: length, then a type byte, then the data */
-			v->type = MP_EXT;
-			v->len = (uint32_t)x + 1;
-			if (v->len == 0) { /* 0xffffffff + 1 */
-				*why = "ext length larger than the input";
-				return -1;
-			}
-			break;
-		case 0xca: {
-			uint32_t bits = (uint32_t)x;
-			float f;
-
-			memcpy(&f, &bits, sizeof(f));
-			v->type = MP_FLOAT;
-			v->f = f;
-			break;
-		}
-		case 0xcb:
-			v->type = MP_FLOAT;
-			memcpy(&v->f, &x, sizeof(v->f));
-			break;
-		case 0xcc:
-		case 0xcd:
-		case 0xce:
-		case 0xcf:
-			v->type = MP_UINT;
-			v->u = x;
-			break;
-		case 0xd0:
-		case 0xd1:
-		case 0xd2:
-		case 0xd3: {
-			int64_t s;
-
-			if (w == 8) {
-				memcpy(&s, &x, sizeof(s));
-			} else { /* sign-extend from w bytes */
-				uint64_t sign = (uint64_t)1 << (8 * w - 1);
-				s = (x & sign) ? (int64_t)(x | ~((sign << 1) - 1)) : (int64_t)x;
-			}
-			if (s >= 0) {
-				v->type = MP_UINT;
-				v->u = (uint64_t)s;
-			} else {
-				v->type = MP_NINT;
-				v->i = s;
-			}
-			break;
-		}
-		case 0xd4:
-		case 0xd5:
-		case 0xd6:
-		case 0xd7:
-		case 0xd8: /* fixext 1/2/4/8/16: a type byte, then 1 << (t - 0xd4) data bytes */
-			v->type = MP_EXT;
-			v->len = 1 + (1u << (t - 0xd4));
-			hdr = 1;
-			break;
-		case 0xd9:
-		case 0xda:
-		case 0xdb:
-			v->type = MP_STR;
-			v->len = (uint32_t)x;
-			break;
-		case 0xdc:
-		case 0xdd:
-			v->type = MP_ARRAY;
-			v->len = (uint32_t)x;
-			break;
-		default: /* 0xde, 0xdf */
-			v->type = MP_MAP;
-			v->len = (uint32_t)x;
-			break;
+		if (mp_read_typed(t, be(p + 1, w), v, &hdr, why) != 0) {
+			return -1;
 		}
 	}
 	if (v->type == MP_STR || v->type == MP_BIN || v->type == MP_EXT) {
@@ -664,221 +673,249 @@ static int read_items(struct dec *d, const char *path, const char *key, uint32_t
 	return FL_OK;
 }
 
+/* The integer field types: the range a value must be in, what the error says is expected, and how many
+ * bytes the field holds (8: int64_t or uint64_t; 4: int32_t or uint32_t, every allowed value fits both). */
+struct int_rule {
+	int64_t min, max;
+	const char *expect; /* NULL: not an integer type */
+	size_t width;
+};
+
+static const struct int_rule int_rules[] = {
+    [FT_COUNT] = {0, INT64_MAX, "a non-negative integer", sizeof(int64_t)},
+    [FT_INT64] = {INT64_MIN, INT64_MAX, "an integer", sizeof(int64_t)},
+    [FT_INDEX32] = {0, INT32_MAX, "a non-negative integer", sizeof(int32_t)},
+    [FT_NUMA] = {-1, INT32_MAX, "an integer >= -1", sizeof(int32_t)},
+    [FT_SEQ] = {1, INT64_MAX, "an integer >= 1", sizeof(uint64_t)},
+    [FT_ACK_SEQ] = {0, INT64_MAX, "a non-negative integer", sizeof(uint64_t)},
+    [FT_VERSION] = {FL_PROTO_VERSION, FL_PROTO_VERSION, "version 1 (the only one this decoder speaks)",
+                    sizeof(uint32_t)},
+};
+
+static const fl_proto_gpu gpu_defaults = {.numa = -1}; /* FORMAT.md 3.1: numa defaults to unknown */
+
+/* The array-of-maps field types (read_items): the field holds the items pointer; the count sits at
+ * count_off in the same struct (an fl_proto_node for taints, the fl_proto_frame for the rest). */
+struct items_rule {
+	const struct field *fields; /* NULL: not an array-of-maps type */
+	size_t nf;
+	uint32_t max;
+	size_t size;
+	const void *tmpl; /* each item's defaults, or NULL for zeroes */
+	size_t count_off;
+};
+
+#define ITEMS(fields, max, T, S, count)                                                                                \
+	{                                                                                                              \
+		fields, NFIELDS(fields), max, sizeof(T), NULL, offsetof(S, count)                                      \
+	}
+
+static const struct items_rule items_rules[] = {
+    [FT_TAINTS] = ITEMS(taint_fields, FL_PROTO_MAX_TAINTS, fl_proto_taint, fl_proto_node, n_taints),
+    [FT_NODES] = ITEMS(node_fields, FL_PROTO_MAX_NODES, fl_proto_node, fl_proto_frame, n_nodes),
+    [FT_GPUS] = {gpu_fields, NFIELDS(gpu_fields), FL_PROTO_MAX_GPUS, sizeof(fl_proto_gpu), &gpu_defaults,
+                 offsetof(fl_proto_frame, n_gpus)},
+    [FT_PODS] = ITEMS(pod_fields, FL_PROTO_MAX_PODS, fl_proto_pod, fl_proto_frame, n_pods),
+    [FT_WORKLOADS] = ITEMS(workload_fields, FL_PROTO_MAX_WORKLOADS, fl_proto_workload, fl_proto_frame, n_workloads),
+    [FT_RDMA] = ITEMS(rdma_fields, FL_PROTO_MAX_RDMA, fl_proto_rdma, fl_proto_frame, n_rdma),
+    [FT_JOBS] = ITEMS(job_fields, FL_PROTO_MAX_JOBS, fl_proto_job, fl_proto_frame, n_jobs),
+};
+
+/* The nested-map field types of a frame: the field holds the struct, has_off its presence flag. The map's
+ * own path is its key (they sit at the payload's top level). */
+struct map_rule {
+	const struct field *fields; /* NULL: not a nested-map type */
+	size_t nf;
+	size_t has_off;
+};
+
+static const struct map_rule map_rules[] = {
+    [FT_FACTS] = {facts_fields, NFIELDS(facts_fields), offsetof(fl_proto_frame, has_facts)},
+    [FT_OVERVIEW] = {overview_fields, NFIELDS(overview_fields), offsetof(fl_proto_frame, has_overview)},
+    [FT_HOST] = {host_fields, NFIELDS(host_fields), offsetof(fl_proto_frame, has_host)},
+};
+
+/* FT_STR (at most f->size - 1 bytes; non-empty when required) or FT_NAME (fl_proto_valid_name). */
+static int read_str_field(struct dec *d, const char *path, const struct field *f, char *at)
+{
+	const uint8_t *s = NULL;
+	uint32_t n = 0;
+	int rv = read_str(d, path, f->key, f->size, &s, &n);
+
+	if (rv != FL_OK) {
+		return rv;
+	}
+	if (f->type == FT_STR && f->required && n == 0) {
+		return ferr(d, FL_EPROTO, path, f->key, "must not be empty");
+	}
+	memcpy(at, s, n);
+	at[n] = '\0';
+	if (f->type == FT_NAME && !fl_proto_valid_name(at)) {
+		return ferr(d, FL_EPROTO, path, f->key, "expected 1..63 of [A-Za-z0-9._-], got \"%.*s\"", (int)n, at);
+	}
+	return FL_OK;
+}
+
+/* FT_KIND (fl_frame_kind) or FT_ACK_STATUS (fl_ack_status): a name of at most 31 bytes. */
+static int read_enum_field(struct dec *d, const char *path, const struct field *f, char *at)
+{
+	static const char *const statuses[] = {"ok", "duplicate", "rejected", "retry"};
+	const uint8_t *s = NULL;
+	uint32_t n = 0;
+	int rv = read_str(d, path, f->key, 32, &s, &n);
+
+	if (rv != FL_OK) {
+		return rv;
+	}
+	if (f->type == FT_KIND) {
+		fl_frame_kind k = fl_proto_kind_parse((const char *)s, n);
+
+		if (k == 0) {
+			return ferr(d, FL_EPROTO, path, f->key, "expected full, delta or heartbeat, got \"%.*s\"",
+			            (int)n, (const char *)s);
+		}
+		*(fl_frame_kind *)(void *)at = k;
+		return FL_OK;
+	}
+	size_t k = 0;
+
+	while (k < NFIELDS(statuses) && !(strlen(statuses[k]) == n && memcmp(statuses[k], s, n) == 0)) {
+		k++;
+	}
+	if (k == NFIELDS(statuses)) {
+		return ferr(d, FL_EPROTO, path, f->key, "expected ok, duplicate, rejected or retry, got \"%.*s\"",
+		            (int)n, (const char *)s);
+	}
+	*(fl_ack_status *)(void *)at = (fl_ack_status)k;
+	return FL_OK;
+}
+
+/* An integer field under rule r, stored in r->width bytes at at. */
+static int read_int_field(struct dec *d, const char *path, const char *key, const struct int_rule *r, char *at)
+{
+	int64_t x = 0;
+	int rv = read_int(d, path, key, r->min, r->max, r->expect, &x);
+
+	if (rv != FL_OK) {
+		return rv;
+	}
+	if (r->width == sizeof(int64_t)) {
+		memcpy(at, &x, sizeof(x));
+	} else {
+		int32_t y = (int32_t)x;
+		memcpy(at, &y, sizeof(y));
+	}
+	return FL_OK;
+}
+
+static int read_bool_field(struct dec *d, const char *path, const char *key, bool *at)
+{
+	struct mp_val v;
+	int rv = next(d, &v, path, key);
+
+	if (rv != FL_OK) {
+		return rv;
+	}
+	if (v.type != MP_BOOL) {
+		return ferr(d, FL_EPROTO, path, key, "expected a boolean, got %s", mp_type_names[v.type]);
+	}
+	*at = v.b;
+	return FL_OK;
+}
+
+/* FT_UNKNOWN: an array of overview figure names, stored as FL_OV_* bits (names of later figures: ignored). */
+static int read_unknown_field(struct dec *d, const char *path, const char *key, char *at)
+{
+	const uint8_t *s = NULL;
+	uint32_t n = 0, count = 0, bits = 0;
+	int rv = read_array(d, path, key, FL_PROTO_MAX_UNKNOWN, &count);
+
+	if (rv != FL_OK) {
+		return rv;
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		char ipath[48];
+
+		snprintf(ipath, sizeof(ipath), "%s.unknown[%" PRIu32 "]", path, i);
+		if ((rv = read_str(d, ipath, "", 32, &s, &n)) != FL_OK) {
+			return rv;
+		}
+		bits |= fl_proto_overview_figure_parse((const char *)s, n);
+	}
+	memcpy(at, &bits, sizeof(bits));
+	return FL_OK;
+}
+
+/* FT_REMOVED (node names) or FT_REMOVED_PODS (pod uids) of frame fr: allowed in a delta frame only. */
+static int read_removed_field(struct dec *d, const char *path, const struct field *f, fl_proto_frame *fr)
+{
+	bool pods = f->type == FT_REMOVED_PODS;
+	fl_proto_name **list = pods ? &fr->removed_pods : &fr->removed_nodes;
+	uint32_t n = 0, count = 0, *n_list = pods ? &fr->n_removed_pods : &fr->n_removed_nodes;
+	const uint8_t *s = NULL;
+	int rv;
+
+	/* the envelope (read first) decides whether the key may be here at all, empty or not */
+	if (fr->env.kind != FL_FRAME_DELTA) {
+		return ferr(d, FL_EPROTO, path, f->key, "only a delta frame may remove %s, this is a %s frame",
+		            pods ? "pods" : "nodes", fl_proto_kind_name(fr->env.kind));
+	}
+	if ((rv = read_array(d, path, f->key, pods ? FL_PROTO_MAX_PODS : FL_PROTO_MAX_NODES, &count)) != FL_OK ||
+	    count == 0) {
+		return rv;
+	}
+	if ((*list = calloc(count, sizeof(fl_proto_name))) == NULL) {
+		return ferr(d, FL_ENOMEM, path, f->key, "out of memory for %" PRIu32 " items", count);
+	}
+	*n_list = count;
+	for (uint32_t i = 0; i < count; i++) {
+		char ipath[48];
+
+		snprintf(ipath, sizeof(ipath), "%s[%" PRIu32 "]", f->key, i);
+		if ((rv = read_str(d, ipath, "", pods ? FL_UID_LEN : FL_NAME_LEN, &s, &n)) != FL_OK) {
+			return rv;
+		}
+		if (n == 0) {
+			return ferr(d, FL_EPROTO, ipath, "", pods ? "empty pod uid" : "empty node name");
+		}
+		memcpy((*list)[i].name, s, n);
+	}
+	return FL_OK;
+}
+
+/* Reads the value of field f of the struct at base. Integers, arrays of maps and nested maps go by the
+ * rule tables above; the other types each have a reader. */
 static int read_field(struct dec *d, const char *path, const struct field *f, void *base)
 {
 	char *at = (char *)base + f->off;
-	const uint8_t *s = NULL;
-	uint32_t n = 0;
-	int64_t x;
-	int rv;
 
+	if (f->type < NFIELDS(int_rules) && int_rules[f->type].expect != NULL) {
+		return read_int_field(d, path, f->key, &int_rules[f->type], at);
+	}
+	if (f->type < NFIELDS(items_rules) && items_rules[f->type].fields != NULL) {
+		const struct items_rule *r = &items_rules[f->type];
+
+		return read_items(d, path, f->key, r->max, r->size, r->fields, r->nf, r->tmpl, (void **)(void *)at,
+		                  (uint32_t *)(void *)((char *)base + r->count_off));
+	}
+	if (f->type < NFIELDS(map_rules) && map_rules[f->type].fields != NULL) {
+		const struct map_rule *r = &map_rules[f->type];
+
+		*(bool *)(void *)((char *)base + r->has_off) = true;
+		return read_map(d, f->key, r->fields, r->nf, at);
+	}
 	switch (f->type) {
 	case FT_STR:
-		if ((rv = read_str(d, path, f->key, f->size, &s, &n)) != FL_OK) {
-			return rv;
-		}
-		if (f->required && n == 0) {
-			return ferr(d, FL_EPROTO, path, f->key, "must not be empty");
-		}
-		memcpy(at, s, n);
-		at[n] = '\0';
-		return FL_OK;
-	case FT_NAME:
-		if ((rv = read_str(d, path, f->key, f->size, &s, &n)) != FL_OK) {
-			return rv;
-		}
-		memcpy(at, s, n);
-		at[n] = '\0';
-		if (!fl_proto_valid_name(at)) {
-			return ferr(d, FL_EPROTO, path, f->key, "expected 1..63 of [A-Za-z0-9._-], got \"%.*s\"",
-			            (int)n, at);
-		}
-		return FL_OK;
+	case FT_NAME: return read_str_field(d, path, f, at);
 	case FT_KIND:
-	case FT_ACK_STATUS:
-		if ((rv = read_str(d, path, f->key, 32, &s, &n)) != FL_OK) {
-			return rv;
-		}
-		if (f->type == FT_KIND) {
-			fl_frame_kind k = fl_proto_kind_parse((const char *)s, n);
-
-			if (k == 0) {
-				return ferr(d, FL_EPROTO, path, f->key,
-				            "expected full, delta or heartbeat, got \"%.*s\"", (int)n, (const char *)s);
-			}
-			*(fl_frame_kind *)(void *)at = k;
-		} else {
-			static const char *const names[] = {"ok", "duplicate", "rejected", "retry"};
-			size_t k = 0;
-
-			while (k < NFIELDS(names) && !(strlen(names[k]) == n && memcmp(names[k], s, n) == 0)) {
-				k++;
-			}
-			if (k == NFIELDS(names)) {
-				return ferr(d, FL_EPROTO, path, f->key,
-				            "expected ok, duplicate, rejected or retry, got \"%.*s\"", (int)n,
-				            (const char *)s);
-			}
-			*(fl_ack_status *)(void *)at = (fl_ack_status)k;
-		}
-		return FL_OK;
-	case FT_COUNT:
-		rv = read_int(d, path, f->key, 0, INT64_MAX, "a non-negative integer", &x);
-		if (rv == FL_OK) {
-			memcpy(at, &x, sizeof(int64_t));
-		}
-		return rv;
-	case FT_INT64:
-		rv = read_int(d, path, f->key, INT64_MIN, INT64_MAX, "an integer", &x);
-		if (rv == FL_OK) {
-			memcpy(at, &x, sizeof(int64_t));
-		}
-		return rv;
-	case FT_INDEX32:
-	case FT_NUMA:
-		rv = read_int(d, path, f->key, f->type == FT_NUMA ? -1 : 0, INT32_MAX,
-		              f->type == FT_NUMA ? "an integer >= -1" : "a non-negative integer", &x);
-		if (rv == FL_OK) {
-			int32_t y = (int32_t)x;
-			memcpy(at, &y, sizeof(y));
-		}
-		return rv;
-	case FT_SEQ:
-	case FT_ACK_SEQ:
-		rv = read_int(d, path, f->key, f->type == FT_SEQ ? 1 : 0, INT64_MAX,
-		              f->type == FT_SEQ ? "an integer >= 1" : "a non-negative integer", &x);
-		if (rv == FL_OK) {
-			uint64_t y = (uint64_t)x;
-			memcpy(at, &y, sizeof(y));
-		}
-		return rv;
-	case FT_VERSION:
-		rv = read_int(d, path, f->key, FL_PROTO_VERSION, FL_PROTO_VERSION,
-		              "version 1 (the only one this decoder speaks)", &x);
-		if (rv == FL_OK) {
-			uint32_t y = (uint32_t)x;
-			memcpy(at, &y, sizeof(y));
-		}
-		return rv;
+	case FT_ACK_STATUS: return read_enum_field(d, path, f, at);
 	case FT_F64: return read_f64(d, path, f->key, (double *)(void *)at, NULL);
 	case FT_F64_OPT: return read_f64(d, path, f->key, (double *)(void *)at, (bool *)((char *)base + f->has_off));
-	case FT_BOOL: {
-		struct mp_val v;
-
-		if ((rv = next(d, &v, path, f->key)) != FL_OK) {
-			return rv;
-		}
-		if (v.type != MP_BOOL) {
-			return ferr(d, FL_EPROTO, path, f->key, "expected a boolean, got %s", mp_type_names[v.type]);
-		}
-		*(bool *)(void *)at = v.b;
-		return FL_OK;
-	}
-	case FT_TAINTS: {
-		fl_proto_node *node = base;
-		return read_items(d, path, f->key, FL_PROTO_MAX_TAINTS, sizeof(fl_proto_taint), taint_fields,
-		                  NFIELDS(taint_fields), NULL, (void **)&node->taints, &node->n_taints);
-	}
-	case FT_NODES: {
-		fl_proto_frame *fr = base;
-		return read_items(d, path, f->key, FL_PROTO_MAX_NODES, sizeof(fl_proto_node), node_fields,
-		                  NFIELDS(node_fields), NULL, (void **)&fr->nodes, &fr->n_nodes);
-	}
-	case FT_GPUS: {
-		static const fl_proto_gpu gpu_defaults = {.numa = -1}; /* FORMAT.md 3.1: numa defaults to unknown */
-		fl_proto_frame *fr = base;
-		return read_items(d, path, f->key, FL_PROTO_MAX_GPUS, sizeof(fl_proto_gpu), gpu_fields,
-		                  NFIELDS(gpu_fields), &gpu_defaults, (void **)&fr->gpus, &fr->n_gpus);
-	}
-	case FT_FACTS: {
-		fl_proto_frame *fr = base;
-		fr->has_facts = true;
-		return read_map(d, f->key, facts_fields, NFIELDS(facts_fields), &fr->facts);
-	}
-	case FT_OVERVIEW: {
-		fl_proto_frame *fr = base;
-		fr->has_overview = true;
-		return read_map(d, f->key, overview_fields, NFIELDS(overview_fields), &fr->overview);
-	}
-	case FT_UNKNOWN: {
-		uint32_t count = 0, bits = 0;
-
-		if ((rv = read_array(d, path, f->key, FL_PROTO_MAX_UNKNOWN, &count)) != FL_OK) {
-			return rv;
-		}
-		for (uint32_t i = 0; i < count; i++) {
-			char ipath[48];
-
-			snprintf(ipath, sizeof(ipath), "%s.unknown[%" PRIu32 "]", path, i);
-			if ((rv = read_str(d, ipath, "", 32, &s, &n)) != FL_OK) {
-				return rv;
-			}
-			bits |=
-			    fl_proto_overview_figure_parse((const char *)s, n); /* names of later figures: ignored */
-		}
-		memcpy(at, &bits, sizeof(bits));
-		return FL_OK;
-	}
+	case FT_BOOL: return read_bool_field(d, path, f->key, (bool *)(void *)at);
+	case FT_UNKNOWN: return read_unknown_field(d, path, f->key, at);
 	case FT_REMOVED:
-	case FT_REMOVED_PODS: {
-		fl_proto_frame *fr = base;
-		bool pods = f->type == FT_REMOVED_PODS;
-		fl_proto_name **list = pods ? &fr->removed_pods : &fr->removed_nodes;
-		uint32_t count = 0, *n_list = pods ? &fr->n_removed_pods : &fr->n_removed_nodes;
-
-		/* the envelope (read first) decides whether the key may be here at all, empty or not */
-		if (fr->env.kind != FL_FRAME_DELTA) {
-			return ferr(d, FL_EPROTO, path, f->key, "only a delta frame may remove %s, this is a %s frame",
-			            pods ? "pods" : "nodes", fl_proto_kind_name(fr->env.kind));
-		}
-		if ((rv = read_array(d, path, f->key, pods ? FL_PROTO_MAX_PODS : FL_PROTO_MAX_NODES, &count)) !=
-		        FL_OK ||
-		    count == 0) {
-			return rv;
-		}
-		if ((*list = calloc(count, sizeof(fl_proto_name))) == NULL) {
-			return ferr(d, FL_ENOMEM, path, f->key, "out of memory for %" PRIu32 " items", count);
-		}
-		*n_list = count;
-		for (uint32_t i = 0; i < count; i++) {
-			char ipath[48];
-
-			snprintf(ipath, sizeof(ipath), "%s[%" PRIu32 "]", f->key, i);
-			if ((rv = read_str(d, ipath, "", pods ? FL_UID_LEN : FL_NAME_LEN, &s, &n)) != FL_OK) {
-				return rv;
-			}
-			if (n == 0) {
-				return ferr(d, FL_EPROTO, ipath, "", pods ? "empty pod uid" : "empty node name");
-			}
-			memcpy((*list)[i].name, s, n);
-		}
-		return FL_OK;
-	}
-	case FT_PODS: {
-		fl_proto_frame *fr = base;
-		return read_items(d, path, f->key, FL_PROTO_MAX_PODS, sizeof(fl_proto_pod), pod_fields,
-		                  NFIELDS(pod_fields), NULL, (void **)&fr->pods, &fr->n_pods);
-	}
-	case FT_WORKLOADS: {
-		fl_proto_frame *fr = base;
-		return read_items(d, path, f->key, FL_PROTO_MAX_WORKLOADS, sizeof(fl_proto_workload), workload_fields,
-		                  NFIELDS(workload_fields), NULL, (void **)&fr->workloads, &fr->n_workloads);
-	}
-	case FT_HOST: {
-		fl_proto_frame *fr = base;
-		fr->has_host = true;
-		return read_map(d, f->key, host_fields, NFIELDS(host_fields), &fr->host);
-	}
-	case FT_RDMA: {
-		fl_proto_frame *fr = base;
-		return read_items(d, path, f->key, FL_PROTO_MAX_RDMA, sizeof(fl_proto_rdma), rdma_fields,
-		                  NFIELDS(rdma_fields), NULL, (void **)&fr->rdma, &fr->n_rdma);
-	}
-	case FT_JOBS: {
-		fl_proto_frame *fr = base;
-		return read_items(d, path, f->key, FL_PROTO_MAX_JOBS, sizeof(fl_proto_job), job_fields,
-		                  NFIELDS(job_fields), NULL, (void **)&fr->jobs, &fr->n_jobs);
-	}
+	case FT_REMOVED_PODS: return read_removed_field(d, path, f, base);
+	default: break;
 	}
 	return ferr(d, FL_EPROTO, path, f->key, "unhandled field type");
 }

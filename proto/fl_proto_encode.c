@@ -162,6 +162,16 @@ static void put_name(struct enc *e, const char *list, const char *name, size_t c
 	}
 }
 
+static void put_removed_node(struct enc *e, const fl_proto_frame *f, uint32_t idx)
+{
+	put_name(e, "removed_nodes", f->removed_nodes[idx].name, FL_NAME_LEN, idx);
+}
+
+static void put_removed_pod(struct enc *e, const fl_proto_frame *f, uint32_t idx)
+{
+	put_name(e, "removed_pods", f->removed_pods[idx].name, FL_UID_LEN, idx);
+}
+
 static void put_envelope(struct enc *e, const fl_proto_envelope *env)
 {
 	const char *kind = fl_proto_kind_name(env->kind);
@@ -202,8 +212,9 @@ static void put_facts(struct enc *e, const fl_proto_facts *fa)
 	kv_str(e, "facts", "source", fa->source, sizeof(fa->source));
 }
 
-static void put_node(struct enc *e, const fl_proto_node *n, uint32_t idx)
+static void put_node(struct enc *e, const fl_proto_frame *f, uint32_t idx)
 {
+	const fl_proto_node *n = &f->nodes[idx];
 	char path[48];
 
 	snprintf(path, sizeof(path), "nodes[%" PRIu32 "]", idx);
@@ -247,8 +258,9 @@ static void put_node(struct enc *e, const fl_proto_node *n, uint32_t idx)
 	}
 }
 
-static void put_gpu(struct enc *e, const fl_proto_gpu *g, uint32_t idx)
+static void put_gpu(struct enc *e, const fl_proto_frame *f, uint32_t idx)
 {
+	const fl_proto_gpu *g = &f->gpus[idx];
 	char path[48];
 
 	snprintf(path, sizeof(path), "gpus[%" PRIu32 "]", idx);
@@ -267,8 +279,9 @@ static void put_gpu(struct enc *e, const fl_proto_gpu *g, uint32_t idx)
 	kv_int(e, path, "numa", g->numa, -1, INT32_MAX);
 }
 
-static void put_pod(struct enc *e, const fl_proto_pod *p, uint32_t idx)
+static void put_pod(struct enc *e, const fl_proto_frame *f, uint32_t idx)
 {
+	const fl_proto_pod *p = &f->pods[idx];
 	char path[48];
 
 	snprintf(path, sizeof(path), "pods[%" PRIu32 "]", idx);
@@ -288,8 +301,9 @@ static void put_pod(struct enc *e, const fl_proto_pod *p, uint32_t idx)
 	kv_int(e, path, "created", p->created_ms, INT64_MIN, INT64_MAX);
 }
 
-static void put_workload(struct enc *e, const fl_proto_workload *w, uint32_t idx)
+static void put_workload(struct enc *e, const fl_proto_frame *f, uint32_t idx)
 {
+	const fl_proto_workload *w = &f->workloads[idx];
 	char path[48];
 
 	snprintf(path, sizeof(path), "workloads[%" PRIu32 "]", idx);
@@ -326,8 +340,9 @@ static void put_host(struct enc *e, const fl_proto_host *h)
 	kv_str(e, "host", "gpu_source", h->gpu_source, sizeof(h->gpu_source));
 }
 
-static void put_rdma(struct enc *e, const fl_proto_rdma *r, uint32_t idx)
+static void put_rdma(struct enc *e, const fl_proto_frame *f, uint32_t idx)
 {
+	const fl_proto_rdma *r = &f->rdma[idx];
 	char path[48];
 
 	snprintf(path, sizeof(path), "rdma[%" PRIu32 "]", idx);
@@ -346,8 +361,9 @@ static void put_rdma(struct enc *e, const fl_proto_rdma *r, uint32_t idx)
 	kv_opt_f64(e, path, "tx_rate", r->has_rates, r->tx_rate);
 }
 
-static void put_job(struct enc *e, const fl_proto_job *j, uint32_t idx)
+static void put_job(struct enc *e, const fl_proto_frame *f, uint32_t idx)
 {
+	const fl_proto_job *j = &f->jobs[idx];
 	char path[48];
 
 	snprintf(path, sizeof(path), "jobs[%" PRIu32 "]", idx);
@@ -442,21 +458,10 @@ static void check_size(struct enc *e)
 	}
 }
 
-int fl_proto_encode(const fl_proto_frame *f, const uint8_t *key, size_t key_len, char **out, size_t *out_len,
-                    char err[FL_ERR_LEN])
+/* Checks what fl_proto_encode cannot write at all: counts over their limits, NULL arrays with items,
+ * removals outside a delta frame, a missing or badly sized key. FL_OK, or the error with err filled. */
+static int check_frame(const fl_proto_frame *f, const uint8_t *key, size_t key_len, char err[FL_ERR_LEN])
 {
-	struct enc e = {.rv = FL_OK, .err = err};
-	bool with_nodes, with_gpus, with_removed, with_pods, with_workloads, with_removed_pods, node;
-	uint8_t sig[FL_PROTO_SIG_LEN];
-
-	if (out == NULL || out_len == NULL) {
-		return fl_seterr(err, FL_EINVAL, "fl_proto_encode: NULL output");
-	}
-	*out = NULL;
-	*out_len = 0;
-	if (f == NULL) {
-		return fl_seterr(err, FL_EINVAL, "fl_proto_encode: NULL frame");
-	}
 	if (f->n_nodes > FL_PROTO_MAX_NODES) {
 		return fl_seterr(err, FL_ELIMIT, "nodes: %" PRIu32 " items, more than the %u allowed", f->n_nodes,
 		                 FL_PROTO_MAX_NODES);
@@ -480,10 +485,8 @@ int fl_proto_encode(const fl_proto_frame *f, const uint8_t *key, size_t key_len,
 		return fl_seterr(err, FL_ELIMIT, "rdma: %" PRIu32 ", jobs: %" PRIu32 ", more than the %u / %u allowed",
 		                 f->n_rdma, f->n_jobs, FL_PROTO_MAX_RDMA, FL_PROTO_MAX_JOBS);
 	}
-	if ((f->n_rdma > 0 && f->rdma == NULL) || (f->n_jobs > 0 && f->jobs == NULL)) {
-		return fl_seterr(err, FL_EINVAL, "fl_proto_encode: a NULL array with a non-zero count");
-	}
-	if ((f->n_nodes > 0 && f->nodes == NULL) || (f->n_gpus > 0 && f->gpus == NULL) ||
+	if ((f->n_rdma > 0 && f->rdma == NULL) || (f->n_jobs > 0 && f->jobs == NULL) ||
+	    (f->n_nodes > 0 && f->nodes == NULL) || (f->n_gpus > 0 && f->gpus == NULL) ||
 	    (f->n_removed_nodes > 0 && f->removed_nodes == NULL) || (f->n_pods > 0 && f->pods == NULL) ||
 	    (f->n_workloads > 0 && f->workloads == NULL) || (f->n_removed_pods > 0 && f->removed_pods == NULL)) {
 		return fl_seterr(err, FL_EINVAL, "fl_proto_encode: a NULL array with a non-zero count");
@@ -497,106 +500,118 @@ int fl_proto_encode(const fl_proto_frame *f, const uint8_t *key, size_t key_len,
 		return fl_seterr(err, FL_EINVAL, "fl_proto_encode: a signing key of %u..%u bytes is required",
 		                 FL_KEY_MIN_LEN, FL_KEY_MAX_LEN);
 	}
-	node = f->env.kind == FL_FRAME_NODE; /* a node frame writes host, gpus, rdma and jobs always */
-	with_nodes = f->n_nodes > 0 || f->env.kind == FL_FRAME_FULL;
-	with_gpus = f->n_gpus > 0 || f->env.kind == FL_FRAME_FULL || node;
-	with_removed = f->n_removed_nodes > 0;
-	with_pods = f->n_pods > 0 || f->env.kind == FL_FRAME_FULL;
-	with_workloads = f->n_workloads > 0 || f->env.kind == FL_FRAME_FULL;
-	with_removed_pods = f->n_removed_pods > 0;
+	return FL_OK;
+}
 
+/* Writes item idx of one of f's arrays. */
+typedef void put_item_fn(struct enc *e, const fl_proto_frame *f, uint32_t idx);
+
+/* Writes key and the array of f's n items put writes; bounded: checks the frame size after each item. */
+static void put_list(struct enc *e, const fl_proto_frame *f, const char *key, uint32_t n, put_item_fn *put,
+                     bool bounded)
+{
+	kv_key(e, key);
+	put_array(e, n);
+	for (uint32_t i = 0; i < n && e->rv == FL_OK; i++) {
+		put(e, f, i);
+		if (bounded) {
+			check_size(e);
+		}
+	}
+}
+
+/* Writes the payload map in FORMAT.md's order. An empty array is written only where its absence would say
+ * something else: a full frame always lists nodes, gpus, pods and workloads (absent means "none"), and a
+ * node frame always writes host, gpus, rdma and jobs. */
+static void put_payload(struct enc *e, const fl_proto_frame *f)
+{
+	const bool full = f->env.kind == FL_FRAME_FULL, node = f->env.kind == FL_FRAME_NODE;
+	const bool with_nodes = f->n_nodes > 0 || full, with_gpus = f->n_gpus > 0 || full || node,
+	           with_removed = f->n_removed_nodes > 0, with_pods = f->n_pods > 0 || full,
+	           with_workloads = f->n_workloads > 0 || full, with_removed_pods = f->n_removed_pods > 0,
+	           with_host = f->has_host || node, with_rdma = f->n_rdma > 0 || node,
+	           with_jobs = f->n_jobs > 0 || node;
+
+	put_map(e, (uint32_t)f->has_facts + with_nodes + with_gpus + f->has_overview + with_removed + with_pods +
+	               with_workloads + with_removed_pods + with_host + with_rdma + with_jobs);
+	if (f->has_facts) {
+		kv_key(e, "facts");
+		put_facts(e, &f->facts);
+	}
+	if (with_nodes) {
+		put_list(e, f, "nodes", f->n_nodes, put_node, true);
+	}
+	if (with_gpus) {
+		put_list(e, f, "gpus", f->n_gpus, put_gpu, true);
+	}
+	if (f->has_overview) {
+		kv_key(e, "overview");
+		put_overview(e, &f->overview);
+	}
+	if (with_removed) {
+		put_list(e, f, "removed_nodes", f->n_removed_nodes, put_removed_node, false);
+	}
+	if (with_pods) {
+		put_list(e, f, "pods", f->n_pods, put_pod, true);
+	}
+	if (with_workloads) {
+		put_list(e, f, "workloads", f->n_workloads, put_workload, true);
+	}
+	if (with_removed_pods) {
+		put_list(e, f, "removed_pods", f->n_removed_pods, put_removed_pod, false);
+	}
+	if (with_host) {
+		kv_key(e, "host");
+		put_host(e, &f->host);
+	}
+	if (with_rdma) {
+		put_list(e, f, "rdma", f->n_rdma, put_rdma, false);
+	}
+	if (with_jobs) {
+		put_list(e, f, "jobs", f->n_jobs, put_job, true);
+	}
+}
+
+/* Appends the signature over envelope and payload as written: everything after the 1-byte array header. */
+static void put_signature(struct enc *e, const uint8_t *key, size_t key_len)
+{
+	uint8_t sig[FL_PROTO_SIG_LEN];
+
+	if (e->rv == FL_OK && fl_proto_hmac(key, key_len, e->sb.data + 1, e->sb.size - 1, sig) != FL_OK) {
+		e->rv = fl_seterr(e->err, FL_EINVAL, "frame: libcrypto could not compute the signature");
+	}
+	if (e->rv == FL_OK) {
+		e->elements++;
+		enc_check(e, msgpack_pack_bin(&e->pk, FL_PROTO_SIG_LEN));
+		enc_check(e, msgpack_pack_bin_body(&e->pk, sig, FL_PROTO_SIG_LEN));
+	}
+}
+
+int fl_proto_encode(const fl_proto_frame *f, const uint8_t *key, size_t key_len, char **out, size_t *out_len,
+                    char err[FL_ERR_LEN])
+{
+	struct enc e = {.rv = FL_OK, .err = err};
+
+	if (out == NULL || out_len == NULL) {
+		return fl_seterr(err, FL_EINVAL, "fl_proto_encode: NULL output");
+	}
+	*out = NULL;
+	*out_len = 0;
+	if (f == NULL) {
+		return fl_seterr(err, FL_EINVAL, "fl_proto_encode: NULL frame");
+	}
+	if ((e.rv = check_frame(f, key, key_len, err)) != FL_OK) {
+		return e.rv;
+	}
 	msgpack_sbuffer_init(&e.sb);
 	msgpack_packer_init(&e.pk, &e.sb, msgpack_sbuffer_write);
 	put_array(&e, 3); /* one byte (fixarray): the signed bytes start at offset 1 */
 	put_envelope(&e, &f->env);
-	put_map(&e, (uint32_t)f->has_facts + with_nodes + with_gpus + f->has_overview + with_removed + with_pods +
-	                with_workloads + with_removed_pods + (f->has_host || node) + (f->n_rdma > 0 || node) +
-	                (f->n_jobs > 0 || node));
-	if (f->has_facts) {
-		kv_key(&e, "facts");
-		put_facts(&e, &f->facts);
-	}
-	if (with_nodes) {
-		kv_key(&e, "nodes");
-		put_array(&e, f->n_nodes);
-		for (uint32_t i = 0; i < f->n_nodes && e.rv == FL_OK; i++) {
-			put_node(&e, &f->nodes[i], i);
-			check_size(&e);
-		}
-	}
-	if (with_gpus) {
-		kv_key(&e, "gpus");
-		put_array(&e, f->n_gpus);
-		for (uint32_t i = 0; i < f->n_gpus && e.rv == FL_OK; i++) {
-			put_gpu(&e, &f->gpus[i], i);
-			check_size(&e);
-		}
-	}
-	if (f->has_overview) {
-		kv_key(&e, "overview");
-		put_overview(&e, &f->overview);
-	}
-	if (with_removed) {
-		kv_key(&e, "removed_nodes");
-		put_array(&e, f->n_removed_nodes);
-		for (uint32_t i = 0; i < f->n_removed_nodes && e.rv == FL_OK; i++) {
-			put_name(&e, "removed_nodes", f->removed_nodes[i].name, FL_NAME_LEN, i);
-		}
-	}
-	if (with_pods) {
-		kv_key(&e, "pods");
-		put_array(&e, f->n_pods);
-		for (uint32_t i = 0; i < f->n_pods && e.rv == FL_OK; i++) {
-			put_pod(&e, &f->pods[i], i);
-			check_size(&e);
-		}
-	}
-	if (with_workloads) {
-		kv_key(&e, "workloads");
-		put_array(&e, f->n_workloads);
-		for (uint32_t i = 0; i < f->n_workloads && e.rv == FL_OK; i++) {
-			put_workload(&e, &f->workloads[i], i);
-			check_size(&e);
-		}
-	}
-	if (with_removed_pods) {
-		kv_key(&e, "removed_pods");
-		put_array(&e, f->n_removed_pods);
-		for (uint32_t i = 0; i < f->n_removed_pods && e.rv == FL_OK; i++) {
-			put_name(&e, "removed_pods", f->removed_pods[i].name, FL_UID_LEN, i);
-		}
-	}
-	if (f->has_host || node) {
-		kv_key(&e, "host");
-		put_host(&e, &f->host);
-	}
-	if (f->n_rdma > 0 || node) {
-		kv_key(&e, "rdma");
-		put_array(&e, f->n_rdma);
-		for (uint32_t i = 0; i < f->n_rdma && e.rv == FL_OK; i++) {
-			put_rdma(&e, &f->rdma[i], i);
-		}
-	}
-	if (f->n_jobs > 0 || node) {
-		kv_key(&e, "jobs");
-		put_array(&e, f->n_jobs);
-		for (uint32_t i = 0; i < f->n_jobs && e.rv == FL_OK; i++) {
-			put_job(&e, &f->jobs[i], i);
-			check_size(&e);
-		}
-	}
+	put_payload(&e, f);
 	if (e.rv == FL_OK) { /* every name is checked and terminated by now */
 		e.rv = fl_proto_check_shape(f, FL_EINVAL, err);
 	}
-	/* the signature covers envelope and payload as written: everything after the 1-byte array header */
-	if (e.rv == FL_OK && fl_proto_hmac(key, key_len, e.sb.data + 1, e.sb.size - 1, sig) != FL_OK) {
-		e.rv = fl_seterr(err, FL_EINVAL, "frame: libcrypto could not compute the signature");
-	}
-	if (e.rv == FL_OK) {
-		e.elements++;
-		enc_check(&e, msgpack_pack_bin(&e.pk, FL_PROTO_SIG_LEN));
-		enc_check(&e, msgpack_pack_bin_body(&e.pk, sig, FL_PROTO_SIG_LEN));
-	}
+	put_signature(&e, key, key_len);
 	check_size(&e);
 	if (e.rv == FL_OK && e.elements > FL_PROTO_MAX_ELEMENTS) {
 		e.rv = fl_seterr(err, FL_ELIMIT, "frame: %" PRIu64 " msgpack objects, more than the %u allowed",
