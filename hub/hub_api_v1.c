@@ -827,11 +827,10 @@ int hub_api_v1_gpu_allocation(hub_req *r)
 	return send_rows(r, TEXT_ALLOCATION, allocation_rows, "[", "");
 }
 
-#define NOT_IN_VIEW (-1) /* find_node: the view has no such node (nothing answered) */
-
-/* Finds node r->name in the view's clusters the request covers. On success (0) *snap holds a reference
- * (release it) and *node points into it; NOT_IN_VIEW when no cluster has it; otherwise answers 400 (in
- * several clusters and no ?cluster=, or a bad parameter) and returns that status. */
+/* Finds node r->name in the view's clusters the request covers. Returns 0 (nothing sent) when one cluster
+ * has it — *snap then holds a reference (release it) and *node points into it — or none does: *snap and
+ * *node are then NULL. Otherwise answers 400 (in several clusters and no ?cluster=, or a bad parameter)
+ * and returns that status. */
 static int find_node(hub_req *r, hub_view_snap **snap, const hub_view_node **node)
 {
 	hub_view *v = r->api->view;
@@ -868,8 +867,9 @@ static int find_node(hub_req *r, hub_view_snap **snap, const hub_view_node **nod
 		return 0;
 	hub_view_release(*snap);
 	*snap = NULL;
+	*node = NULL;
 	if (found == 0)
-		return NOT_IN_VIEW;
+		return 0;
 	return hub_api_error(r, 400, "parameter 'cluster' is required: node '%s' is in clusters %s", r->name, where);
 }
 
@@ -927,16 +927,15 @@ int hub_api_v1_node(hub_req *r)
 	hub_view_snap *s;
 	const hub_view_node *n;
 	int rv = find_node(r, &s, &n);
-	if (rv > 0)
+	if (rv != 0)
 		return rv;
 	int sent;
 	json_t *agents = node_agents(r, &sent);
 	if (sent != 0) {
-		if (rv != NOT_IN_VIEW)
-			hub_view_release(s);
+		hub_view_release(s);
 		return sent;
 	}
-	if (rv == NOT_IN_VIEW) { /* known to node agents only: its Kubernetes facts are missing */
+	if (n == NULL) { /* known to node agents only: its Kubernetes facts are missing */
 		const char *cluster = NULL;
 		if ((rv = agent_only(r, agents, &cluster)) == 0)
 			rv = hub_api_ok(r, json_pack("{s:s,s:s,s:b,s:O}", "name", r->name, "cluster_name", cluster,
@@ -991,9 +990,9 @@ int hub_api_v1_node_gpus(hub_req *r)
 	hub_view_snap *s;
 	const hub_view_node *n;
 	int rv = find_node(r, &s, &n);
-	if (rv > 0)
+	if (rv != 0)
 		return rv;
-	if (rv == NOT_IN_VIEW) {
+	if (n == NULL) {
 		int sent;
 		json_t *agents = node_agents(r, &sent);
 		const char *cluster = NULL;

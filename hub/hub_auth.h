@@ -7,8 +7,9 @@
  * Scopes are indexed by cluster slot (hub_registry.h: a cluster's index for the process's life) and always
  * hold HUB_MAX_CLUSTERS flags, so a slot added by a later reload reads false rather than past the end.
  *
- * Return convention: FL_OK or a negative FL_E* (fl_err.h) for what builds; hub_auth_check returns a token index,
- * HUB_AUTH_NONE or HUB_AUTH_OPEN (negative, not FL_E* codes); bool functions answer a question. */
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h) for what builds; hub_auth_check returns a token, never
+ * an error: an index (>= 0) or HUB_AUTH_NONE or HUB_AUTH_OPEN (far below every FL_E* code, so one is never
+ * taken for the other); bool functions answer a question. */
 #ifndef HUB_AUTH_H
 #define HUB_AUTH_H
 
@@ -19,8 +20,9 @@
 #include "fl_err.h"
 #include "hub_config.h"
 
-#define HUB_AUTH_NONE (-1) /* hub_auth_check: no token, or not a configured one */
-#define HUB_AUTH_OPEN (-2) /* hub_auth_check: no tokens are configured; everything is visible */
+/* The two tokens that are not indexes (negative, outside the FL_E* range: a token, not an error). */
+#define HUB_AUTH_NONE (-1000) /* hub_auth_check: no token, or not a configured one */
+#define HUB_AUTH_OPEN (-1001) /* hub_auth_check: no tokens are configured; everything is visible */
 
 typedef struct hub_auth hub_auth;
 

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -30,9 +31,8 @@ struct hub_safe {
 	hub_registry *reg;                  /* borrowed: each cycle's clusters come from its current generation */
 	const char **clusters;              /* HUB_MAX_CLUSTERS: the cycle's clusters' names ... */
 	const char **safe_ids;              /* ... and SaFE's id of each (hub_cluster_conf.safe_cluster_id) */
-	int64_t last_error_log_ms;
-	uint64_t failures; /* consecutive failed cycles */
-	uint64_t suppressed;
+	fl_log_limit error_log;             /* failed cycles: one line per ERROR_LOG_EVERY_MS, cleared on recovery */
+	uint64_t failures;                  /* consecutive failed cycles */
 };
 
 /* Connects *c to url (hub_sql_connect; statement_timeout 10 min unless the URL sets it: a cycle never
@@ -86,24 +86,19 @@ static void cycle(hub_safe *s)
 	if (rv != FL_OK) {
 		hub_safe_metrics_cycle_failed();
 		s->failures++;
-		int64_t now = fl_mono_ms();
-		if (s->last_error_log_ms == 0 || now - s->last_error_log_ms >= ERROR_LOG_EVERY_MS) {
+		uint64_t suppressed;
+		if (fl_log_limit_allow(&s->error_log, ERROR_LOG_EVERY_MS, &suppressed))
 			fl_warn(
 			    "safe sync failed (retrying every %llds; %llu failures not logged since the last line): %s",
-			    (long long)(s->cfg->safe_sync_interval_ms / 1000), (unsigned long long)s->suppressed, err);
-			s->last_error_log_ms = now;
-			s->suppressed = 0;
-		} else {
-			s->suppressed++;
-		}
+			    (long long)(s->cfg->safe_sync_interval_ms / 1000), (unsigned long long)suppressed, err);
 		return;
 	}
 	hub_safe_metrics_cycle_ok(&st);
 	if (s->failures > 0)
 		fl_info("safe sync recovered after %llu failed cycles", (unsigned long long)s->failures);
 	s->failures = 0;
-	s->last_error_log_ms = 0;
-	s->suppressed = 0;
+	atomic_store(&s->error_log.last_ms, 0); /* the next failure is logged at once */
+	atomic_store(&s->error_log.suppressed, 0);
 	/* Touching confirmed rows happens every cycle: only other writes make the line INFO. */
 	bool wrote = st.insert + st.update + st.revive + st.del + st.wl_insert + st.wl_update > 0;
 	fl_log(wrote ? FL_LOG_INFO : FL_LOG_DEBUG,

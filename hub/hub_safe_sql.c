@@ -23,14 +23,15 @@ typedef struct buf {
 	bool ok, too_big;
 } buf;
 
-static void buf_put(buf *b, const char *s, size_t n)
+/* Room for n more bytes and a terminator: where they go, or NULL with b failed. */
+static char *buf_room(buf *b, size_t n)
 {
 	if (!b->ok)
-		return;
+		return NULL;
 	if (n >= BUF_MAX || b->len + n + 1 > BUF_MAX) {
 		b->ok = false;
 		b->too_big = true;
-		return;
+		return NULL;
 	}
 	if (b->len + n + 1 > b->cap) {
 		size_t cap = b->cap ? b->cap : 4096;
@@ -39,14 +40,28 @@ static void buf_put(buf *b, const char *s, size_t n)
 		char *p = realloc(b->p, cap);
 		if (p == NULL) {
 			b->ok = false;
-			return;
+			return NULL;
 		}
 		b->p = p;
 		b->cap = cap;
 	}
-	memcpy(b->p + b->len, s, n);
+	return b->p + b->len;
+}
+
+/* Ends the n bytes just written at buf_room's pointer. */
+static void buf_wrote(buf *b, size_t n)
+{
 	b->len += n;
 	b->p[b->len] = '\0';
+}
+
+static void buf_put(buf *b, const char *s, size_t n)
+{
+	char *w = buf_room(b, n);
+	if (w == NULL)
+		return;
+	memcpy(w, s, n);
+	buf_wrote(b, n);
 }
 
 /* For a failed buffer among b[0..n): FL_ELIMIT when one reached BUF_MAX, else FL_ENOMEM, err naming what. */
@@ -66,16 +81,17 @@ static void buf_reset(buf *b)
 		b->p[0] = '\0';
 }
 
-/* Appends s as a quoted array element ("a\"b"). */
+/* Appends s as a quoted array element ("a\"b", hub_sql_array_elem). */
 static void buf_elem_str(buf *b, const char *s)
 {
-	buf_put(b, b->len > 1 ? ",\"" : "\"", b->len > 1 ? 2 : 1);
-	for (const char *q = s; *q != '\0'; q++) {
-		if (*q == '"' || *q == '\\')
-			buf_put(b, "\\", 1);
-		buf_put(b, q, 1);
-	}
-	buf_put(b, "\"", 1);
+	if (b->len > 1)
+		buf_put(b, ",", 1);
+	size_t n = hub_sql_array_elem(NULL, s);
+	char *w = buf_room(b, n);
+	if (w == NULL)
+		return;
+	hub_sql_array_elem(w, s);
+	buf_wrote(b, n);
 }
 
 static void buf_elem_raw(buf *b, const char *s)

@@ -82,6 +82,27 @@ int hub_sql_one_text_in(PGconn *c, const char *sql, const char *key, const char 
 	return rv;
 }
 
+size_t hub_sql_array_elem(char *out, const char *s)
+{
+	size_t n = 0;
+	if (out != NULL)
+		out[n] = '"';
+	n++;
+	for (const char *q = s; *q != '\0'; q++) {
+		if (*q == '"' || *q == '\\') {
+			if (out != NULL)
+				out[n] = '\\';
+			n++;
+		}
+		if (out != NULL)
+			out[n] = *q;
+		n++;
+	}
+	if (out != NULL)
+		out[n] = '"';
+	return n + 1;
+}
+
 char *hub_sql_text_array(const char *const *items, size_t n)
 {
 	size_t len = 3;
@@ -94,13 +115,7 @@ char *hub_sql_text_array(const char *const *items, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0)
 			*p++ = ',';
-		*p++ = '"';
-		for (const char *q = items[i]; *q != '\0'; q++) {
-			if (*q == '"' || *q == '\\')
-				*p++ = '\\';
-			*p++ = *q;
-		}
-		*p++ = '"';
+		p += hub_sql_array_elem(p, items[i]);
 	}
 	*p++ = '}';
 	*p = '\0';

@@ -4,7 +4,7 @@
  * Connections are the callers'; nothing here keeps state.
  *
  * Return convention: FL_OK or a negative FL_E* (fl_err.h), err naming the statement and PostgreSQL's words;
- * hub_sql_text_array returns a new string or NULL (out of memory). */
+ * hub_sql_text_array returns a new string or NULL (out of memory), hub_sql_array_elem a length. */
 #ifndef HUB_SQL_H
 #define HUB_SQL_H
 
@@ -46,8 +46,13 @@ int hub_sql_one_text(PGconn *c, const char *sql, int n, const char *const *v, co
 int hub_sql_one_text_in(PGconn *c, const char *sql, const char *key, const char *const *clusters, size_t n,
                         const char *what, char **out, char err[FL_ERR_LEN]);
 
-/* A text[] literal {"a","b"} of n strings (quotes and backslashes escaped). malloc'd, caller frees; NULL
- * if out of memory. */
+/* A text[] literal {"a","b"} of n strings (quotes and backslashes escaped, hub_sql_array_elem). malloc'd,
+ * caller frees; NULL if out of memory. */
 char *hub_sql_text_array(const char *const *items, size_t n);
+
+/* The one way FleetLens quotes an array element: s as "a\"b" (double quotes around it, a backslash before
+ * each '"' and '\\'), written to out unterminated when out is not NULL. Returns its length, at most
+ * 2 * strlen(s) + 2: call with NULL to size out. */
+size_t hub_sql_array_elem(char *out, const char *s);
 
 #endif

@@ -245,21 +245,9 @@ int hub_store_load_state(hub_store *s, hub_registry *reg, char err[FL_ERR_LEN])
 
 /* --- writing a frame ----------------------------------------------------------------------------- */
 
-static int cmp_node(const void *a, const void *b)
-{
-	return strcmp((*(const fl_proto_node *const *)a)->name, (*(const fl_proto_node *const *)b)->name);
-}
-
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-static int cmp_gpu(const void *a, const void *b)
-{
-	const fl_proto_gpu *x = *(const fl_proto_gpu *const *)a, *y = *(const fl_proto_gpu *const *)b;
-	int c = strcmp(x->node, y->node);
-	return c != 0 ? c : (x->gpu_id > y->gpu_id) - (x->gpu_id < y->gpu_id);
 }
 
 /* Adds key: string to o; -1 if s is not valid UTF-8 (or memory ran out). */
@@ -309,8 +297,8 @@ static int sort_rows(const fl_proto_frame *f, sorted_rows *x, char err[FL_ERR_LE
 		x->nodes[i] = &f->nodes[i];
 	for (uint32_t i = 0; i < f->n_gpus; i++)
 		x->gpus[i] = &f->gpus[i];
-	qsort(x->nodes, f->n_nodes, sizeof(*x->nodes), cmp_node);
-	qsort(x->gpus, f->n_gpus, sizeof(*x->gpus), cmp_gpu);
+	qsort(x->nodes, f->n_nodes, sizeof(*x->nodes), fl_proto_node_ptr_cmp);
+	qsort(x->gpus, f->n_gpus, sizeof(*x->gpus), fl_proto_gpu_ptr_cmp);
 	for (uint32_t i = 0; i < f->n_nodes; i++) {
 		const fl_proto_node *n = x->nodes[i];
 		if (i > 0 && strcmp(x->nodes[i - 1]->name, n->name) == 0)
@@ -319,7 +307,7 @@ static int sort_rows(const fl_proto_frame *f, sorted_rows *x, char err[FL_ERR_LE
 			return fl_seterr(err, FL_EINVAL, "node '%s': gpu_count/gpu_allocation out of range", n->name);
 	}
 	for (uint32_t i = 1; i < f->n_gpus; i++)
-		if (cmp_gpu(&x->gpus[i - 1], &x->gpus[i]) == 0)
+		if (fl_proto_gpu_ptr_cmp(&x->gpus[i - 1], &x->gpus[i]) == 0)
 			return fl_seterr(err, FL_EINVAL, "GPU %d of node '%s' appears twice in the frame",
 			                 (int)x->gpus[i]->gpu_id, x->gpus[i]->node);
 	return FL_OK;

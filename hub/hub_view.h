@@ -25,8 +25,9 @@
  * order that agree; hub_view_count and hub_view_by_name read it separately and agree only while no slot is
  * being added (start-up, tests). Which clusters a reader may show is the caller's (hub_auth scopes).
  *
- * Return convention: FL_OK or a negative FL_E* (fl_err.h); hub_view_apply and hub_view_refresh also return
- * HUB_VIEW_OLDER (1, positive: applied the time only, not an error); hub_view_find returns a slot or -1. */
+ * Return convention: FL_OK or a negative FL_E* (fl_err.h), with one exception: hub_view_apply and
+ * hub_view_refresh may also return HUB_VIEW_OLDER (1, positive: a success that applied the time only, not an
+ * error; test rv < 0 for a failure). hub_view_find returns a slot (an index, not a code) or -1. */
 #ifndef HUB_VIEW_H
 #define HUB_VIEW_H
 
@@ -40,7 +41,7 @@
 #include "hub_config.h"
 
 #define HUB_VIEW_MAX_SPOKES 8           /* spoke streams whose last (sent_at, seq) is kept per cluster */
-#define HUB_VIEW_OLDER      1           /* hub_view_apply: the frame is older than what was applied; rows kept */
+#define HUB_VIEW_OLDER      1           /* hub_view_apply/refresh: the frame is older than what was applied */
 #define HUB_VIEW_MAX_ROW    (64u << 10) /* the most bytes a node's pre-written /v1/nodes row may take */
 
 /* One GPU of a node. Strings are offsets into the node's text (hub_view_str). */

@@ -2,9 +2,11 @@
  * share: bounded reads of small sysfs and /proc files relative to a folder's fd, numeric names, and the
  * one UTF-8 sanitize-and-cut that puts outside text into a fixed frame field. Nothing here allocates.
  *
- * Return convention: the readers return 0 or a negative errno (-ENOENT, -EISDIR, ...), not FL_E* codes, so a caller
- * tells an absent file from a failing one; spoke_node_read_open_dir returns an fd or a negative errno; bool functions
- * answer a question. */
+ * Return convention: this layer is errno-based and never mixed with FL_E*: the readers return 0 or a negative
+ * errno (-ENOENT, -EISDIR, ...), so a caller tells an absent file from a failing one; spoke_node_read_open_dir
+ * returns an fd or a negative errno; bool functions answer a question. The values overlap FL_E* codes (-ENOENT
+ * is FL_ENOMEM's -2), so a caller compares them only with -E* constants and, where its own convention is FL_E*,
+ * returns an FL_E* of its choosing (strerror(-rv) for the words), never the errno itself. */
 #ifndef SPOKE_NODE_READ_H
 #define SPOKE_NODE_READ_H
 
