@@ -185,6 +185,41 @@ static int serve(reloader *rl, const sigset_t *sigs)
 	}
 }
 
+/* Signals go to sigwait (serve) only: every thread started after this inherits the mask in *sigs. */
+static void block_signals(sigset_t *sigs)
+{
+	sigemptyset(sigs);
+	sigaddset(sigs, SIGINT);
+	sigaddset(sigs, SIGTERM);
+	sigaddset(sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Connects (retrying), applies the migrations (their versions in *versions, caller frees), registers the
+ * configured clusters and loads their state into reg. FL_OK, or an error code after logging what failed. */
+static int open_database(const hub_config *cfg, hub_store *store, hub_registry *reg, json_t **versions)
+{
+	char err[FL_ERR_LEN];
+	int applied = 0;
+	int rc;
+	if ((rc = hub_store_connect_retry(store, HUB_DB_CONNECT_MAX_MS, err)) != FL_OK) {
+		fl_error("database: giving up after %d s: %s", HUB_DB_CONNECT_MAX_MS / 1000, err);
+		return rc;
+	}
+	if ((rc = hub_migrate_apply(store, cfg->migrations_dir, versions, &applied, err)) != FL_OK) {
+		fl_error("migrations: %s", err);
+		return rc;
+	}
+	fl_info("database ready: %zu migrations, %d applied now", json_array_size(*versions), applied);
+	if ((rc = hub_store_register_clusters(store, cfg, err)) != FL_OK ||
+	    (rc = hub_store_load_state(store, reg, err)) != FL_OK) {
+		fl_error("database: %s", err);
+		return rc;
+	}
+	return FL_OK;
+}
+
 /* Everything after configuration; returns the exit code. */
 static int run(const hub_config *cfg)
 {
@@ -200,34 +235,15 @@ static int run(const hub_config *cfg)
 	hub_peers *peers = NULL;
 	char instance[HUB_PEERS_INSTANCE_LEN];
 	json_t *versions = NULL;
-	int applied = 0;
-
-	/* Signals go to sigwait below only: every thread started from here on inherits this mask. */
 	sigset_t sigs;
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	block_signals(&sigs);
 
 	if (hub_registry_new(cfg, &reg) != FL_OK || (store = hub_store_new(cfg->database_url)) == NULL) {
 		fl_error("out of memory");
 		goto out;
 	}
-	if (hub_store_connect_retry(store, HUB_DB_CONNECT_MAX_MS, err) != FL_OK) {
-		fl_error("database: giving up after %d s: %s", HUB_DB_CONNECT_MAX_MS / 1000, err);
+	if (open_database(cfg, store, reg, &versions) != FL_OK)
 		goto out;
-	}
-	if (hub_migrate_apply(store, cfg->migrations_dir, &versions, &applied, err) != FL_OK) {
-		fl_error("migrations: %s", err);
-		goto out;
-	}
-	fl_info("database ready: %zu migrations, %d applied now", json_array_size(versions), applied);
-	if (hub_store_register_clusters(store, cfg, err) != FL_OK || hub_store_load_state(store, reg, err) != FL_OK) {
-		fl_error("database: %s", err);
-		goto out;
-	}
 	if (hub_view_new(cfg, &view) != FL_OK) {
 		fl_error("out of memory");
 		goto out;

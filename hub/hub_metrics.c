@@ -91,14 +91,9 @@ static const struct {
 
 static const char *const statuses[] = {"online", "stale", "offline", "never_seen"};
 
-int hub_metrics_render(hub_registry *reg, const bool *scope, int64_t now_ms, int64_t stale_after_ms,
-                       int64_t offline_after_ms, char **out, size_t *out_len)
+/* The hub-wide counters, in exposition order. */
+static void write_counters(FILE *f)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	if (f == NULL)
-		return FL_ENOMEM;
 	counter(f, "fleetlens_hub_frames_received_total", "Frames read from the ingest socket.", HUB_M_FRAMES_RECEIVED);
 	counter(f, "fleetlens_hub_frames_accepted_total", "Frames committed to PostgreSQL and acknowledged.",
 	        HUB_M_FRAMES_ACCEPTED);
@@ -153,20 +148,12 @@ int hub_metrics_render(hub_registry *reg, const bool *scope, int64_t now_ms, int
 	for (size_t k = 0; k < sizeof(lens_errors) / sizeof(lens_errors[0]); k++)
 		fprintf(f, "fleetlens_hub_lens_errors_total{code=\"%s\"} %llu\n", lens_errors[k].code,
 		        (unsigned long long)hub_metrics_get(lens_errors[k].c));
-	hub_safe_metrics_write(f);
-	hub_peers_metrics_write(f);
-	config_metrics(f);
+}
 
-	size_t n = hub_registry_count(reg);
-	hub_cluster_state *st = n > 0 ? calloc(n, sizeof(*st)) : NULL;
-	if (n > 0 && st == NULL) {
-		fclose(f);
-		free(buf);
-		return FL_ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++)
-		hub_registry_get(reg, i, &st[i]);
-
+/* The per-cluster gauges for the n clusters in st (those scope allows; every one when scope is NULL). */
+static void write_cluster_gauges(FILE *f, hub_registry *reg, const hub_cluster_state *st, size_t n, const bool *scope,
+                                 int64_t now_ms, int64_t stale_after_ms, int64_t offline_after_ms)
+{
 	/* Cluster names are [A-Za-z0-9._-] (checked at config load), so they need no label escaping. A
 	 * scoped token sees only its clusters' series (README, Access). */
 	fprintf(f, "# HELP fleetlens_cluster_up 1 for each cluster's current status, 0 for the others.\n"
@@ -199,6 +186,31 @@ int hub_metrics_render(hub_registry *reg, const bool *scope, int64_t now_ms, int
 		fprintf(f, "fleetlens_cluster_gpu_nodes{cluster=\"%s\",state=\"faulty\"} %lld\n",
 		        hub_registry_name(reg, i), (long long)st[i].faulty_nodes);
 	}
+}
+
+int hub_metrics_render(hub_registry *reg, const bool *scope, int64_t now_ms, int64_t stale_after_ms,
+                       int64_t offline_after_ms, char **out, size_t *out_len)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (f == NULL)
+		return FL_ENOMEM;
+	write_counters(f);
+	hub_safe_metrics_write(f);
+	hub_peers_metrics_write(f);
+	config_metrics(f);
+
+	size_t n = hub_registry_count(reg);
+	hub_cluster_state *st = n > 0 ? calloc(n, sizeof(*st)) : NULL;
+	if (n > 0 && st == NULL) {
+		fclose(f);
+		free(buf);
+		return FL_ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		hub_registry_get(reg, i, &st[i]);
+	write_cluster_gauges(f, reg, st, n, scope, now_ms, stale_after_ms, offline_after_ms);
 	free(st);
 	if (fclose(f) != 0 || buf == NULL) {
 		free(buf);

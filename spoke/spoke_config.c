@@ -378,6 +378,63 @@ static int load_metrics_listen(fl_yaml_doc *doc, fl_yaml_node root, spoke_config
 	                     out->metrics_listen);
 }
 
+/* cluster (a valid name) and hub_url (an nng address). */
+static int load_cluster_and_hub(fl_yaml_doc *doc, fl_yaml_node root, spoke_config *out, char err[FL_ERR_LEN])
+{
+	int rv;
+	if ((rv = fl_yaml_get_str(doc, root, "cluster", true, out->cluster, sizeof(out->cluster), err)) != FL_OK) {
+		return rv;
+	}
+	if (!fl_proto_valid_name(out->cluster)) {
+		return fl_yaml_error(doc, fl_yaml_get(doc, root, "cluster"), "cluster", err,
+		                     "expected 1-63 characters of A-Z a-z 0-9 . _ -, got '%.64s'", out->cluster);
+	}
+	if ((rv = fl_yaml_get_str(doc, root, "hub_url", true, out->hub_url, sizeof(out->hub_url), err)) != FL_OK) {
+		return rv;
+	}
+	if (!hub_url_ok(out->hub_url)) {
+		return fl_yaml_error(
+		    doc, fl_yaml_get(doc, root, "hub_url"), "hub_url", err,
+		    "expected an nng address like tcp://hub.example:7100 (tcp, tls+tcp, ipc), got '%.64s'",
+		    out->hub_url);
+	}
+	return FL_OK;
+}
+
+/* gpu_resources (at least one) and benign_taints (default: the GPU resource names). */
+static int load_rules(fl_yaml_doc *doc, fl_yaml_node root, spoke_config *out, char err[FL_ERR_LEN])
+{
+	int rv;
+	spoke_overview_rules *r = &out->rules;
+	if ((rv = get_name_list(doc, root, "gpu_resources", &r->gpu_resources[0][0], sizeof(r->gpu_resources[0]),
+	                        SPOKE_MAX_GPU_RESOURCES, &r->n_gpu_resources, err)) != FL_OK) {
+		return rv;
+	}
+	if (r->n_gpu_resources == 0) {
+		return fl_yaml_error(doc, fl_yaml_get(doc, root, "gpu_resources"), "gpu_resources", err,
+		                     "name at least one GPU resource");
+	}
+	if (fl_yaml_get(doc, root, "benign_taints") != 0) {
+		r->n_benign_taints = 0;
+		if ((rv =
+		         get_name_list(doc, root, "benign_taints", &r->benign_taints[0][0], sizeof(r->benign_taints[0]),
+		                       SPOKE_MAX_BENIGN_TAINTS, &r->n_benign_taints, err)) != FL_OK) {
+			return rv;
+		}
+	} else if (fl_yaml_get(doc, root, "gpu_resources") != 0) {
+		/* Default benign taints: the configured GPU resource names. */
+		memset(r->benign_taints, 0, sizeof(r->benign_taints));
+		for (uint32_t i = 0; i < r->n_gpu_resources; i++) {
+			/* A resource name (< 128 bytes) always fits a taint key (254 bytes). */
+			size_t n = strnlen(r->gpu_resources[i], sizeof(r->gpu_resources[i]) - 1);
+			memcpy(r->benign_taints[i], r->gpu_resources[i], n);
+			r->benign_taints[i][n] = '\0';
+		}
+		r->n_benign_taints = r->n_gpu_resources;
+	}
+	return FL_OK;
+}
+
 static int load(fl_yaml_doc *doc, spoke_config *out, char err[FL_ERR_LEN])
 {
 	static const char *const keys[] = {"cluster",
@@ -408,21 +465,8 @@ static int load(fl_yaml_doc *doc, spoke_config *out, char err[FL_ERR_LEN])
 	if (rv != FL_OK) {
 		return rv;
 	}
-	if ((rv = fl_yaml_get_str(doc, root, "cluster", true, out->cluster, sizeof(out->cluster), err)) != FL_OK) {
+	if ((rv = load_cluster_and_hub(doc, root, out, err)) != FL_OK) {
 		return rv;
-	}
-	if (!fl_proto_valid_name(out->cluster)) {
-		return fl_yaml_error(doc, fl_yaml_get(doc, root, "cluster"), "cluster", err,
-		                     "expected 1-63 characters of A-Z a-z 0-9 . _ -, got '%.64s'", out->cluster);
-	}
-	if ((rv = fl_yaml_get_str(doc, root, "hub_url", true, out->hub_url, sizeof(out->hub_url), err)) != FL_OK) {
-		return rv;
-	}
-	if (!hub_url_ok(out->hub_url)) {
-		return fl_yaml_error(
-		    doc, fl_yaml_get(doc, root, "hub_url"), "hub_url", err,
-		    "expected an nng address like tcp://hub.example:7100 (tcp, tls+tcp, ipc), got '%.64s'",
-		    out->hub_url);
 	}
 	if ((rv = load_tls(doc, root, out, err)) != FL_OK || (rv = load_key(doc, root, out, err)) != FL_OK) {
 		return rv;
@@ -456,32 +500,8 @@ static int load(fl_yaml_doc *doc, spoke_config *out, char err[FL_ERR_LEN])
 		return rv;
 	}
 
-	spoke_overview_rules *r = &out->rules;
-	if ((rv = get_name_list(doc, root, "gpu_resources", &r->gpu_resources[0][0], sizeof(r->gpu_resources[0]),
-	                        SPOKE_MAX_GPU_RESOURCES, &r->n_gpu_resources, err)) != FL_OK) {
+	if ((rv = load_rules(doc, root, out, err)) != FL_OK) {
 		return rv;
-	}
-	if (r->n_gpu_resources == 0) {
-		return fl_yaml_error(doc, fl_yaml_get(doc, root, "gpu_resources"), "gpu_resources", err,
-		                     "name at least one GPU resource");
-	}
-	if (fl_yaml_get(doc, root, "benign_taints") != 0) {
-		r->n_benign_taints = 0;
-		if ((rv =
-		         get_name_list(doc, root, "benign_taints", &r->benign_taints[0][0], sizeof(r->benign_taints[0]),
-		                       SPOKE_MAX_BENIGN_TAINTS, &r->n_benign_taints, err)) != FL_OK) {
-			return rv;
-		}
-	} else if (fl_yaml_get(doc, root, "gpu_resources") != 0) {
-		/* Default benign taints: the configured GPU resource names. */
-		memset(r->benign_taints, 0, sizeof(r->benign_taints));
-		for (uint32_t i = 0; i < r->n_gpu_resources; i++) {
-			/* A resource name (< 128 bytes) always fits a taint key (254 bytes). */
-			size_t n = strnlen(r->gpu_resources[i], sizeof(r->gpu_resources[i]) - 1);
-			memcpy(r->benign_taints[i], r->gpu_resources[i], n);
-			r->benign_taints[i][n] = '\0';
-		}
-		r->n_benign_taints = r->n_gpu_resources;
 	}
 	if ((rv = load_role(doc, root, out, err)) != FL_OK || out->role == SPOKE_ROLE_NODE) {
 		return rv;

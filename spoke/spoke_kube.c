@@ -139,58 +139,11 @@ static long http_get(stream *s, const char *path, bool watch, char err[FL_ERR_LE
 
 /* ---- watch events ----------------------------------------------------------------------------------- */
 
-/* One watch event line (spoke_kube_http's on_line): applied to the live model. True for a 410 ERROR. */
-static bool handle_event_line(void *arg, const char *line, size_t len)
+/* Applies one ADDED, MODIFIED or DELETED (del) object of s's kind to the live model: FL_OK, or an error
+ * code with err filled. */
+static int apply_event(stream *s, json_t *obj, bool del, char err[FL_ERR_LEN])
 {
-	stream *s = arg;
 	spoke_kube *k = s->k;
-	bool gone = false;
-	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' ')) {
-		len--;
-	}
-	if (len == 0) {
-		return false;
-	}
-	json_error_t je;
-	json_t *ev = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
-	const char *type = json_string_value(json_object_get(ev, "type"));
-	json_t *obj = json_object_get(ev, "object");
-	if (ev == NULL || type == NULL || !json_is_object(obj)) {
-		count(k, &k->st.malformed);
-		fl_warn("kube: %s watch: malformed event skipped (%s)", kind_name[s->kind],
-		        ev == NULL ? je.text : "no type or object");
-		json_decref(ev);
-		return false;
-	}
-	const char *rv = spoke_kube_obj_meta(obj, "resourceVersion");
-	if (strcmp(type, "ERROR") == 0) {
-		json_int_t code = json_integer_value(json_object_get(obj, "code"));
-		if (code == 410) {
-			gone = true;
-		} else {
-			const char *msg = json_string_value(json_object_get(obj, "message"));
-			note_error(k, false, "%s watch: ERROR event %lld: %.160s", kind_name[s->kind], (long long)code,
-			           msg != NULL ? msg : "");
-		}
-		json_decref(ev);
-		return gone;
-	}
-	if (strcmp(type, "BOOKMARK") == 0) {
-		if (rv != NULL && strlen(rv) < RV_LEN) {
-			snprintf(s->rv, sizeof(s->rv), "%s", rv);
-		}
-		count(k, &k->st.bookmarks);
-		json_decref(ev);
-		return false;
-	}
-	bool del = strcmp(type, "DELETED") == 0;
-	if (!del && strcmp(type, "ADDED") != 0 && strcmp(type, "MODIFIED") != 0) {
-		count(k, &k->st.malformed);
-		fl_warn("kube: %s watch: unknown event type '%.32s' skipped", kind_name[s->kind], type);
-		json_decref(ev);
-		return false;
-	}
-	char err[FL_ERR_LEN];
 	int rc = FL_OK;
 	if (s->kind == KIND_NODES) {
 		spoke_node n;
@@ -245,6 +198,62 @@ static bool handle_event_line(void *arg, const char *line, size_t len)
 			pthread_mutex_unlock(&k->mu);
 		}
 	}
+	return rc;
+}
+
+/* One watch event line (spoke_kube_http's on_line): applied to the live model. True for a 410 ERROR. */
+static bool handle_event_line(void *arg, const char *line, size_t len)
+{
+	stream *s = arg;
+	spoke_kube *k = s->k;
+	bool gone = false;
+	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' ')) {
+		len--;
+	}
+	if (len == 0) {
+		return false;
+	}
+	json_error_t je;
+	json_t *ev = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
+	const char *type = json_string_value(json_object_get(ev, "type"));
+	json_t *obj = json_object_get(ev, "object");
+	if (ev == NULL || type == NULL || !json_is_object(obj)) {
+		count(k, &k->st.malformed);
+		fl_warn("kube: %s watch: malformed event skipped (%s)", kind_name[s->kind],
+		        ev == NULL ? je.text : "no type or object");
+		json_decref(ev);
+		return false;
+	}
+	const char *rv = spoke_kube_obj_meta(obj, "resourceVersion");
+	if (strcmp(type, "ERROR") == 0) {
+		json_int_t code = json_integer_value(json_object_get(obj, "code"));
+		if (code == 410) {
+			gone = true;
+		} else {
+			const char *msg = json_string_value(json_object_get(obj, "message"));
+			note_error(k, false, "%s watch: ERROR event %lld: %.160s", kind_name[s->kind], (long long)code,
+			           msg != NULL ? msg : "");
+		}
+		json_decref(ev);
+		return gone;
+	}
+	if (strcmp(type, "BOOKMARK") == 0) {
+		if (rv != NULL && strlen(rv) < RV_LEN) {
+			snprintf(s->rv, sizeof(s->rv), "%s", rv);
+		}
+		count(k, &k->st.bookmarks);
+		json_decref(ev);
+		return false;
+	}
+	bool del = strcmp(type, "DELETED") == 0;
+	if (!del && strcmp(type, "ADDED") != 0 && strcmp(type, "MODIFIED") != 0) {
+		count(k, &k->st.malformed);
+		fl_warn("kube: %s watch: unknown event type '%.32s' skipped", kind_name[s->kind], type);
+		json_decref(ev);
+		return false;
+	}
+	char err[FL_ERR_LEN];
+	int rc = apply_event(s, obj, del, err);
 	if (rc != FL_OK) {
 		count(k, &k->st.malformed);
 		fl_warn("kube: %s watch: %s event skipped: %s", kind_name[s->kind], type, err);

@@ -130,6 +130,52 @@ void spoke_overview_result_free(spoke_overview_result *out)
 	memset(out, 0, sizeof(*out));
 }
 
+/* Each node's mean GPU utilization (from util_sum / util_n, per node) and the overview's node and GPU counts. */
+static void tally_nodes(spoke_overview_result *out, const double *util_sum, const uint32_t *util_n)
+{
+	fl_proto_overview *o = &out->overview;
+	for (uint32_t i = 0; i < out->n_nodes; i++) {
+		spoke_node_result *r = &out->nodes[i];
+		if (util_n[i] > 0) {
+			r->utilization = util_sum[i] / util_n[i];
+			r->has_utilization = true;
+		}
+		if (!r->is_gpu_node) {
+			continue;
+		}
+		o->total_nodes++;
+		if (r->faulty) {
+			o->faulty_nodes++;
+			continue;
+		}
+		o->healthy_nodes++;
+		o->gpus_allocatable = sat_add(o->gpus_allocatable, r->allocatable_gpus);
+		o->gpus_allocated = sat_add(o->gpus_allocated, r->allocated_gpus);
+		if (r->allocated_gpus >= r->allocatable_gpus) {
+			o->busy_nodes++;
+		} else if (r->allocated_gpus == 0) {
+			o->fully_idle_nodes++;
+		} else {
+			o->partially_idle_nodes++;
+		}
+	}
+}
+
+/* The overview's storage and RDMA figures, as the model holds them. */
+static void copy_storage(fl_proto_overview *o, const spoke_storage *s)
+{
+	o->total_space = s->total_space;
+	o->used_space = s->used_space;
+	o->usage_percentage = percent(s->used_space, s->total_space);
+	o->total_inodes = s->total_inodes;
+	o->used_inodes = s->used_inodes;
+	o->inodes_usage_percentage = percent(s->used_inodes, s->total_inodes);
+	o->read_bandwidth = s->read_bandwidth;
+	o->write_bandwidth = s->write_bandwidth;
+	o->total_tx = s->rdma_tx;
+	o->total_rx = s->rdma_rx;
+}
+
 int spoke_overview_compute(const spoke_model *m, const spoke_overview_rules *rules, spoke_overview_result *out,
                            char err[FL_ERR_LEN])
 {
@@ -193,45 +239,11 @@ int spoke_overview_compute(const spoke_model *m, const spoke_overview_rules *rul
 	}
 
 	fl_proto_overview *o = &out->overview;
-	for (uint32_t i = 0; i < nn; i++) {
-		spoke_node_result *r = &out->nodes[i];
-		if (util_n[i] > 0) {
-			r->utilization = util_sum[i] / util_n[i];
-			r->has_utilization = true;
-		}
-		if (!r->is_gpu_node) {
-			continue;
-		}
-		o->total_nodes++;
-		if (r->faulty) {
-			o->faulty_nodes++;
-			continue;
-		}
-		o->healthy_nodes++;
-		o->gpus_allocatable = sat_add(o->gpus_allocatable, r->allocatable_gpus);
-		o->gpus_allocated = sat_add(o->gpus_allocated, r->allocated_gpus);
-		if (r->allocated_gpus >= r->allocatable_gpus) {
-			o->busy_nodes++;
-		} else if (r->allocated_gpus == 0) {
-			o->fully_idle_nodes++;
-		} else {
-			o->partially_idle_nodes++;
-		}
-	}
+	tally_nodes(out, util_sum, util_n);
 	o->allocation_rate = percent((double)o->gpus_allocated, (double)o->gpus_allocatable);
 	o->utilization = cluster_util_n > 0 ? cluster_util / (double)cluster_util_n : 0.0;
 
-	const spoke_storage *s = &m->storage;
-	o->total_space = s->total_space;
-	o->used_space = s->used_space;
-	o->usage_percentage = percent(s->used_space, s->total_space);
-	o->total_inodes = s->total_inodes;
-	o->used_inodes = s->used_inodes;
-	o->inodes_usage_percentage = percent(s->used_inodes, s->total_inodes);
-	o->read_bandwidth = s->read_bandwidth;
-	o->write_bandwidth = s->write_bandwidth;
-	o->total_tx = s->rdma_tx;
-	o->total_rx = s->rdma_rx;
+	copy_storage(o, &m->storage);
 	o->unknown = overview_unknown(m->unknown);
 
 	free(ix);

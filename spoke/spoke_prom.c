@@ -312,6 +312,57 @@ static int build_gpu_index(const spoke_model *m, uint32_t **ix)
 	return FL_OK;
 }
 
+/* Utilization only: clears every GPU's figure (Prometheus is the one source of utilization now) and
+ * rebuilds the pod GPU rows from the samples that name a namespace/pod. FL_OK, or an error with err filled. */
+static int reset_utilization(spoke_model *m, const spoke_prom_sample *s, size_t n, char err[FL_ERR_LEN])
+{
+	int rv;
+	for (uint32_t g = 0; g < m->n_gpus; g++) {
+		m->gpus[g].has_utilization = false; /* Prometheus is the one source of utilization now */
+		m->gpus[g].utilization = 0;
+	}
+	m->n_pod_gpus = 0;
+	for (size_t i = 0; i < n; i++) {
+		spoke_pod_gpu *pg;
+		const char *slash = s[i].pod != NULL ? strchr(s[i].pod, '/') : NULL;
+		if (slash == NULL) {
+			continue;
+		}
+		if ((rv = spoke_model_add_pod_gpu(m, &pg)) != FL_OK) {
+			return fl_seterr(err, rv, "prometheus: out of memory for pod GPU figures");
+		}
+		snprintf(pg->ns, sizeof(pg->ns), "%.*s", (int)(slash - s[i].pod), s[i].pod);
+		snprintf(pg->pod, sizeof(pg->pod), "%s", slash + 1);
+		pg->utilization = s[i].value;
+	}
+	return FL_OK;
+}
+
+/* Pass 2 of spoke_prom_apply_gpu: each sample's value into its GPU row (ix: build_gpu_index's order);
+ * samples with no row count as unmatched. */
+static void apply_values(spoke_model *m, const uint32_t *ix, spoke_prom_figure f, const spoke_prom_sample *s, size_t n,
+                         spoke_prom_stats *st)
+{
+	for (size_t i = 0; i < n; i++) {
+		int64_t row = find_gpu(m, ix, m->n_gpus, s[i].node, s[i].gpu_id);
+		if (row < 0) {
+			st->unmatched++;
+			continue;
+		}
+		spoke_gpu *g = &m->gpus[row];
+		switch (f) {
+		case SPOKE_PROM_GPU_UTILIZATION:
+			g->utilization = s[i].value;
+			g->has_utilization = true;
+			break;
+		case SPOKE_PROM_GPU_MEMORY_MIB: g->memory_mib = (int64_t)llround(s[i].value); break;
+		case SPOKE_PROM_GPU_POWER: g->power = s[i].value; break;
+		case SPOKE_PROM_GPU_TEMPERATURE: g->temperature = s[i].value; break;
+		default: break;
+		}
+	}
+}
+
 int spoke_prom_apply_gpu(spoke_model *m, spoke_prom_figure f, const spoke_prom_sample *s, size_t n,
                          spoke_prom_stats *st, char err[FL_ERR_LEN])
 {
@@ -331,27 +382,10 @@ int spoke_prom_apply_gpu(spoke_model *m, spoke_prom_figure f, const spoke_prom_s
 	if (m->n_nodes > 0) {
 		qsort(byname, m->n_nodes, sizeof(*byname), cmp_node_ptr);
 	}
-	if (f == SPOKE_PROM_GPU_UTILIZATION) {
-		for (uint32_t g = 0; g < m->n_gpus; g++) {
-			m->gpus[g].has_utilization = false; /* Prometheus is the one source of utilization now */
-			m->gpus[g].utilization = 0;
-		}
-		m->n_pod_gpus = 0;
-		for (size_t i = 0; i < n; i++) {
-			spoke_pod_gpu *pg;
-			const char *slash = s[i].pod != NULL ? strchr(s[i].pod, '/') : NULL;
-			if (slash == NULL) {
-				continue;
-			}
-			if ((rv = spoke_model_add_pod_gpu(m, &pg)) != FL_OK) {
-				free(byname);
-				free(missing);
-				return fl_seterr(err, rv, "prometheus: out of memory for pod GPU figures");
-			}
-			snprintf(pg->ns, sizeof(pg->ns), "%.*s", (int)(slash - s[i].pod), s[i].pod);
-			snprintf(pg->pod, sizeof(pg->pod), "%s", slash + 1);
-			pg->utilization = s[i].value;
-		}
+	if (f == SPOKE_PROM_GPU_UTILIZATION && (rv = reset_utilization(m, s, n, err)) != FL_OK) {
+		free(byname);
+		free(missing);
+		return rv;
 	}
 	/* Pass 1: rows for GPUs of known nodes that the node source did not list (a kube model has none),
 	 * each added once however often the answer names it; O((G + S) log(G + S)). */
@@ -392,24 +426,7 @@ int spoke_prom_apply_gpu(spoke_model *m, spoke_prom_figure f, const spoke_prom_s
 	if ((rv = build_gpu_index(m, &ix)) != FL_OK) {
 		goto nomem;
 	}
-	for (size_t i = 0; i < n; i++) {
-		int64_t row = find_gpu(m, ix, m->n_gpus, s[i].node, s[i].gpu_id);
-		if (row < 0) {
-			st->unmatched++;
-			continue;
-		}
-		spoke_gpu *g = &m->gpus[row];
-		switch (f) {
-		case SPOKE_PROM_GPU_UTILIZATION:
-			g->utilization = s[i].value;
-			g->has_utilization = true;
-			break;
-		case SPOKE_PROM_GPU_MEMORY_MIB: g->memory_mib = (int64_t)llround(s[i].value); break;
-		case SPOKE_PROM_GPU_POWER: g->power = s[i].value; break;
-		case SPOKE_PROM_GPU_TEMPERATURE: g->temperature = s[i].value; break;
-		default: break;
-		}
-	}
+	apply_values(m, ix, f, s, n, st);
 	free(byname);
 	free(missing);
 	free(ix);

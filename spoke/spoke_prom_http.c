@@ -71,6 +71,34 @@ static int read_secret(const char *path, char *out, size_t outlen, char err[FL_E
 	return FL_OK;
 }
 
+/* The outcome of a transfer c that ended with cr: on FL_OK the answer moves from b into *body / *len
+ * (never NULL, caller frees) with the HTTP status in *status; otherwise an error with err filled. */
+static int take_answer(CURL *c, CURLcode cr, struct body *b, const spoke_prom_config *cfg, char **body, size_t *len,
+                       long *status, char err[FL_ERR_LEN])
+{
+	int rv = FL_OK;
+	if (b->nomem) {
+		rv = fl_seterr(err, FL_ENOMEM, "prometheus: out of memory for the answer");
+	} else if (b->too_big || cr == CURLE_FILESIZE_EXCEEDED) {
+		rv = fl_seterr(err, FL_ELIMIT, "prometheus: answer larger than max_response_bytes (%zu)", b->cap);
+	} else if (cr == CURLE_OPERATION_TIMEDOUT) {
+		rv = fl_seterr(err, FL_ETIMEDOUT, "prometheus: no answer from %s within %lld ms", cfg->url,
+		               (long long)cfg->timeout_ms);
+	} else if (cr != CURLE_OK) {
+		rv = fl_seterr(err, FL_EIO, "prometheus: %s: %s", cfg->url, curl_easy_strerror(cr));
+	} else {
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+		if (b->data == NULL && (b->data = calloc(1, 1)) == NULL) {
+			rv = fl_seterr(err, FL_ENOMEM, "prometheus: out of memory");
+		} else {
+			*body = b->data;
+			*len = b->len;
+			b->data = NULL;
+		}
+	}
+	return rv;
+}
+
 int spoke_prom_http_query(const spoke_prom_config *cfg, const char *query, char **body, size_t *len, long *status,
                           char err[FL_ERR_LEN])
 {
@@ -140,26 +168,7 @@ int spoke_prom_http_query(const spoke_prom_config *cfg, const char *query, char 
 		curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)b.cap);
 	}
 
-	CURLcode cr = curl_easy_perform(c);
-	if (b.nomem) {
-		rv = fl_seterr(err, FL_ENOMEM, "prometheus: out of memory for the answer");
-	} else if (b.too_big || cr == CURLE_FILESIZE_EXCEEDED) {
-		rv = fl_seterr(err, FL_ELIMIT, "prometheus: answer larger than max_response_bytes (%zu)", b.cap);
-	} else if (cr == CURLE_OPERATION_TIMEDOUT) {
-		rv = fl_seterr(err, FL_ETIMEDOUT, "prometheus: no answer from %s within %lld ms", cfg->url,
-		               (long long)cfg->timeout_ms);
-	} else if (cr != CURLE_OK) {
-		rv = fl_seterr(err, FL_EIO, "prometheus: %s: %s", cfg->url, curl_easy_strerror(cr));
-	} else {
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-		if (b.data == NULL && (b.data = calloc(1, 1)) == NULL) {
-			rv = fl_seterr(err, FL_ENOMEM, "prometheus: out of memory");
-		} else {
-			*body = b.data;
-			*len = b.len;
-			b.data = NULL;
-		}
-	}
+	rv = take_answer(c, curl_easy_perform(c), &b, cfg, body, len, status, err);
 out:
 	OPENSSL_cleanse(secret, sizeof(secret));
 	if (auth != NULL) {

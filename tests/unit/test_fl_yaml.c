@@ -13,6 +13,7 @@
 #include "fl_log.h"
 #include "fl_time.h"
 #include "fl_yaml.h"
+#include "fl_test_tmp.h"
 
 static char tmpdir[64];
 
@@ -30,16 +31,13 @@ static const char *write_fixture(const char *name, const char *text)
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/fl_yaml_test.XXXXXX");
-	return mkdtemp(tmpdir) == NULL ? -1 : 0;
+	return fl_test_tmp_make(tmpdir, sizeof(tmpdir), "fl_yaml_test");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	return system(cmd);
+	return fl_test_tmp_remove(tmpdir);
 }
 
 static void test_duration_units(void **state)

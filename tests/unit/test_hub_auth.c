@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "hub_auth.h"
+#include "fl_test_tmp.h"
 
 static char tmpdir[64];
 
@@ -30,8 +31,7 @@ static const char *write_file(const char *name, const char *text)
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/hub_auth_test.XXXXXX");
-	if (mkdtemp(tmpdir) == NULL)
+	if (fl_test_tmp_make(tmpdir, sizeof(tmpdir), "hub_auth_test") != 0)
 		return -1;
 	write_file("cluster.key", "cluster-key-for-the-auth-tests-0123456789\n");
 	write_file("ops.token", "  ops-token-0123456789abcdef\n");
@@ -45,9 +45,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return fl_test_tmp_remove(tmpdir);
 }
 
 #define HUB_OK "hub:\n  ingest_url: tcp://127.0.0.1:7100\n  api_listen: 0.0.0.0:8080\n  database_url: dbname=x\n"

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "hub_config.h"
+#include "fl_test_tmp.h"
 
 static char tmpdir[64];
 
@@ -33,8 +34,7 @@ static const char *write_fixture(const char *name, const char *text)
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/hub_config_test.XXXXXX");
-	if (mkdtemp(tmpdir) == NULL)
+	if (fl_test_tmp_make(tmpdir, sizeof(tmpdir), "hub_config_test") != 0)
 		return -1;
 	char cmd[512];
 	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/keys' '%s/.state/keys' '%s/tls'", tmpdir, tmpdir, tmpdir);
@@ -52,9 +52,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return fl_test_tmp_remove(tmpdir);
 }
 
 /* Loads text from a fixture and expects failure with "<path>:<where>" and needle in the message. */

@@ -21,6 +21,7 @@
 #include "hub_ingest.h"
 #include "hub_metrics.h"
 #include "fl_proto_int.h" /* proto/'s internals: the HMAC and UTF-8 check it uses */
+#include "fl_test_tmp.h"
 
 #define KEY "0123456789abcdef0123456789abcdef0123456789abcdef"
 
@@ -33,8 +34,7 @@ static hub_store *nodb; /* never connected: no frame in these tests may reach th
 static int group_setup(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/hub_ingest_test.XXXXXX");
-	if (mkdtemp(tmpdir) == NULL)
+	if (fl_test_tmp_make(tmpdir, sizeof(tmpdir), "hub_ingest_test") != 0)
 		return -1;
 	memset(conf, 0, sizeof(conf));
 	strcpy(conf[0].name, "alpha");
@@ -56,9 +56,7 @@ static int group_teardown(void **state)
 	(void)state;
 	hub_registry_free(reg);
 	hub_store_free(nodb);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return fl_test_tmp_remove(tmpdir);
 }
 
 /* A signed frame of cluster (new malloc'd buffer in *buf, *len). */

@@ -408,6 +408,7 @@ static void bench_frame(fl_proto_frame *f, const char *cluster, uint32_t n, uint
 	}
 }
 
+/* A benchmark as one linear script (build a big view, then time each query shape): long on purpose. */
 static void test_bench_query_shapes(void **state)
 {
 	(void)state;

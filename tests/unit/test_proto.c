@@ -54,7 +54,8 @@ static void set_taint(fl_proto_taint *t, const char *k, const char *v, const cha
 }
 
 /* A full frame: 3 nodes (the first with two taints, the second without utilization), 4 GPUs (one
- * without utilization), facts and an overview. Release with fl_proto_frame_free. */
+ * without utilization), facts and an overview. Release with fl_proto_frame_free.
+ * Long on purpose: one assignment per frame field, read as a table. */
 static void make_frame(fl_proto_frame *f)
 {
 	memset(f, 0, sizeof(*f));
@@ -191,6 +192,7 @@ static void assert_double_equal(double a, double b)
 	}
 }
 
+/* Every field of a and b equal. Long on purpose: one comparison per frame field, read as a table. */
 static void assert_frames_equal(const fl_proto_frame *a, const fl_proto_frame *b)
 {
 	assert_int_equal(a->env.version, b->env.version);

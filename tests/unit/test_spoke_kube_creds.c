@@ -12,22 +12,20 @@
 #include <cmocka.h>
 
 #include "spoke_kube_creds.h"
+#include "fl_test_tmp.h"
 
 static char dir[256];
 
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/fl_kube_creds.XXXXXX");
-	return mkdtemp(dir) == NULL ? -1 : 0;
+	return fl_test_tmp_make(dir, sizeof(dir), "fl_kube_creds");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return fl_test_tmp_remove(dir);
 }
 
 static const char *write_file(const char *name, const char *text)

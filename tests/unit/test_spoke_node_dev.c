@@ -16,6 +16,7 @@
 #include "spoke_node_dev.h"
 #include "spoke_node_read.h"
 #include "fl_proto_int.h" /* proto/'s internals: the HMAC and UTF-8 check it uses */
+#include "fl_test_tmp.h"
 
 
 static char tmpdir[64];
@@ -96,16 +97,13 @@ static void assert_utf8(const char *s)
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/fl_node_dev.XXXXXX");
-	return mkdtemp(tmpdir) == NULL ? -1 : 0;
+	return fl_test_tmp_make(tmpdir, sizeof(tmpdir), "fl_node_dev");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd);
+	return fl_test_tmp_remove(tmpdir);
 }
 
 /* ---- AMD ---- */

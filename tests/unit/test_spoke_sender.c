@@ -18,6 +18,7 @@
 
 #include "fl_time.h"
 #include "spoke_sender.h"
+#include "fl_test_tmp.h"
 
 enum hub_mode { HUB_OK, HUB_SILENT, HUB_WRONG_SEQ, HUB_REJECT_WANT_FULL };
 
@@ -231,8 +232,7 @@ static bool have_certs;
 static int tls_setup(void **state)
 {
 	(void)state;
-	snprintf(tlsdir, sizeof(tlsdir), "/tmp/fl_sender_tls.XXXXXX");
-	if (mkdtemp(tlsdir) == NULL) {
+	if (fl_test_tmp_make(tlsdir, sizeof(tlsdir), "fl_sender_tls") != 0) {
 		return -1;
 	}
 	char cmd[2048];
@@ -257,9 +257,7 @@ static int tls_setup(void **state)
 static int tls_teardown(void **state)
 {
 	(void)state;
-	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tlsdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return fl_test_tmp_remove(tlsdir);
 }
 
 static nng_tls_config *hub_tls(bool require_client_cert)
