@@ -75,7 +75,7 @@ static bool parse_int(const char *s, long long min, long long max, long long *ou
 	return true;
 }
 
-/* ---- make --------------------------------------------------------------------------------------- */
+/* ---- make and bomb: options and key -------------------------------------------------------------- */
 
 static int write_file(const char *path, const char *buf, size_t len)
 {
@@ -90,6 +90,130 @@ static int write_file(const char *path, const char *buf, size_t len)
 		return 1;
 	}
 	return 0;
+}
+
+/* Loads key_file into *key, or the built-in test key when key_file is NULL. 0, or 1 with the message on
+ * stderr. */
+static int load_key(const char *key_file, fl_key *key)
+{
+	char err[FL_ERR_LEN];
+
+	if (key_file != NULL && fl_key_load(key_file, key, err) != FL_OK) {
+		fprintf(stderr, "fl-frame-tool: %s\n", err);
+		return 1;
+	}
+	if (key_file == NULL) {
+		key->len = sizeof(default_key) - 1;
+		memcpy(key->bytes, default_key, key->len);
+	}
+	return 0;
+}
+
+/* ---- make --------------------------------------------------------------------------------------- */
+
+/* make's options besides the envelope's fields, which go straight into the frame. */
+struct make_args {
+	const char *out, *key_file, *host;
+	const char *removed[MAX_REMOVE];
+	uint32_t n_removed;
+	long long nodes, gpus, jobs;
+	bool have_seq, dup_gpu;
+};
+
+/* Applies one make option c (with optarg) to f's envelope or a. -1 to go on, or the exit code. */
+static int make_option(int c, fl_proto_frame *f, struct make_args *a)
+{
+	long long v;
+
+	switch (c) {
+	case 'c':
+	case 's':
+		if (!fl_proto_valid_name(optarg)) {
+			return die_usage("--cluster and --spoke take 1..63 of [A-Za-z0-9._-]");
+		}
+		snprintf(c == 'c' ? f->env.cluster : f->env.spoke_id, FL_CLUSTER_LEN, "%s", optarg);
+		break;
+	case 'n':
+		if (!parse_int(optarg, 1, INT64_MAX, &v)) {
+			return die_usage("--seq takes an integer >= 1");
+		}
+		f->env.seq = (uint64_t)v;
+		a->have_seq = true;
+		break;
+	case 'k':
+		if ((f->env.kind = fl_proto_kind_parse(optarg, strlen(optarg))) == 0) {
+			return die_usage("--kind takes full, delta, heartbeat or node");
+		}
+		break;
+	case 'N':
+	case 'G':
+		if (!parse_int(optarg, 0, c == 'N' ? FL_PROTO_MAX_NODES : FL_PROTO_MAX_GPUS, &v)) {
+			return die_usage(c == 'N' ? "--nodes takes 0..20000" : "--gpus-per-node takes 0..320000");
+		}
+		*(c == 'N' ? &a->nodes : &a->gpus) = v;
+		break;
+	case 't':
+		if (!parse_int(optarg, INT64_MIN, INT64_MAX, &v)) {
+			return die_usage("--sent-ms takes an integer (ms since the epoch)");
+		}
+		f->env.sent_at_ms = v;
+		break;
+	case 'K': a->key_file = optarg; break;
+	case 'r':
+		if (a->n_removed == MAX_REMOVE) {
+			return die_usage("more than 20000 --remove");
+		}
+		a->removed[a->n_removed++] = optarg;
+		break;
+	case 'H': a->host = optarg; break;
+	case 'J':
+		if (!parse_int(optarg, 0, FL_PROTO_MAX_JOBS, &v)) {
+			return die_usage("--jobs takes 0..4096");
+		}
+		a->jobs = v;
+		break;
+	case 'D': a->dup_gpu = true; break;
+	case 'o': a->out = optarg; break;
+	case 'h': return fputs(usage, stdout) == EOF;
+	default: return die_usage("unknown option");
+	}
+	return -1;
+}
+
+/* Parses make's command line into f's envelope (kind full and sent now unless given) and a. -1 to go
+ * on, or the exit code (2 on a usage error, the --help result for --help). */
+static int make_parse(int argc, char **argv, fl_proto_frame *f, struct make_args *a)
+{
+	static const struct option opts[] = {
+	    {"cluster", required_argument, NULL, 'c'}, {"spoke", required_argument, NULL, 's'},
+	    {"seq", required_argument, NULL, 'n'},     {"kind", required_argument, NULL, 'k'},
+	    {"nodes", required_argument, NULL, 'N'},   {"gpus-per-node", required_argument, NULL, 'G'},
+	    {"sent-ms", required_argument, NULL, 't'}, {"key-file", required_argument, NULL, 'K'},
+	    {"remove", required_argument, NULL, 'r'},  {"host", required_argument, NULL, 'H'},
+	    {"jobs", required_argument, NULL, 'J'},    {"dup-gpu", no_argument, NULL, 'D'},
+	    {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+	};
+	struct timespec now;
+	int c, rc;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	f->env.version = FL_PROTO_VERSION;
+	f->env.kind = FL_FRAME_FULL;
+	f->env.sent_at_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+		if ((rc = make_option(c, f, a)) >= 0) {
+			return rc;
+		}
+	}
+	if (f->env.cluster[0] == '\0' || f->env.spoke_id[0] == '\0' || !a->have_seq || a->out == NULL ||
+	    optind != argc) {
+		return die_usage("make needs --cluster, --spoke, --seq and -o FILE, and no other arguments");
+	}
+	if (a->nodes * a->gpus > FL_PROTO_MAX_GPUS) {
+		return die_usage("--nodes x --gpus-per-node is more than 320000 GPUs");
+	}
+	return -1;
 }
 
 /* A node frame of host: G GPUs (gpu_id 0..G-1, serial SN-<host>-<j>, utilization 10*j % 100; with dup the
@@ -126,145 +250,79 @@ static int make_node(fl_proto_frame *f, const char *host, uint32_t g, uint32_t j
 	return 0;
 }
 
+/* Copies a's --remove names into f's removed nodes. 0, or 1 with the message on stderr. */
+static int make_removed(fl_proto_frame *f, const struct make_args *a)
+{
+	if (a->n_removed == 0) {
+		return 0;
+	}
+	if ((f->removed_nodes = calloc(a->n_removed, sizeof(*f->removed_nodes))) == NULL) {
+		fprintf(stderr, "fl-frame-tool: out of memory\n");
+		return 1;
+	}
+	f->n_removed_nodes = a->n_removed;
+	for (uint32_t i = 0; i < a->n_removed; i++) {
+		if (strlen(a->removed[i]) >= FL_NAME_LEN) {
+			fprintf(stderr, "fl-frame-tool: --remove %.32s...: longer than %d bytes\n", a->removed[i],
+			        FL_NAME_LEN - 1);
+			return 1;
+		}
+		snprintf(f->removed_nodes[i].name, FL_NAME_LEN, "%s", a->removed[i]);
+	}
+	return 0;
+}
+
+/* Fills f's body as a asks: a node frame of a->host, or facts, overview and synthetic nodes (none for a
+ * heartbeat), then the removed nodes. -1 when done, or the exit code (message on stderr). */
+static int make_body(fl_proto_frame *f, const struct make_args *a)
+{
+	if (f->env.kind == FL_FRAME_NODE) {
+		if (a->host == NULL || strlen(a->host) >= FL_NAME_LEN || a->gpus > FL_PROTO_MAX_NODE_GPUS) {
+			return die_usage("--kind node needs --host NAME (and at most 256 --gpus-per-node)");
+		}
+		if (make_node(f, a->host, (uint32_t)a->gpus, (uint32_t)a->jobs, a->dup_gpu) != 0) {
+			fprintf(stderr, "fl-frame-tool: out of memory\n");
+			return 1;
+		}
+	} else if (f->env.kind != FL_FRAME_HEARTBEAT) {
+		f->has_facts = true;
+		snprintf(f->facts.k8s_version, sizeof(f->facts.k8s_version), "v1.29.3");
+		snprintf(f->facts.spoke_version, sizeof(f->facts.spoke_version), "fl-frame-tool");
+		snprintf(f->facts.source, sizeof(f->facts.source), "tool");
+		f->has_overview = true;
+	}
+	if (f->env.kind != FL_FRAME_NODE && fl_synth_frame(f, (uint32_t)a->nodes, (uint32_t)a->gpus, 0) != FL_OK) {
+		fprintf(stderr, "fl-frame-tool: out of memory for %lld nodes\n", a->nodes);
+		return 1;
+	}
+	return make_removed(f, a) != 0 ? 1 : -1;
+}
+
 static int cmd_make(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"cluster", required_argument, NULL, 'c'}, {"spoke", required_argument, NULL, 's'},
-	    {"seq", required_argument, NULL, 'n'},     {"kind", required_argument, NULL, 'k'},
-	    {"nodes", required_argument, NULL, 'N'},   {"gpus-per-node", required_argument, NULL, 'G'},
-	    {"sent-ms", required_argument, NULL, 't'}, {"key-file", required_argument, NULL, 'K'},
-	    {"remove", required_argument, NULL, 'r'},  {"host", required_argument, NULL, 'H'},
-	    {"jobs", required_argument, NULL, 'J'},    {"dup-gpu", no_argument, NULL, 'D'},
-	    {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
-	};
+	static struct make_args a; /* static: 20000 --remove pointers */
 	fl_proto_frame f = {0};
-	const char *out = NULL, *key_file = NULL;
-	static const char *removed[MAX_REMOVE];
-	uint32_t n_removed = 0;
-	long long nodes = 0, gpus = 0, jobs = 0, v;
-	bool have_seq = false, dup_gpu = false;
-	const char *host = NULL;
-	struct timespec now;
 	fl_key key = {0};
 	char err[FL_ERR_LEN];
 	char *buf = NULL;
 	size_t len = 0;
-	int c, rc = 1;
+	int rc;
 
-	clock_gettime(CLOCK_REALTIME, &now);
-	f.env.version = FL_PROTO_VERSION;
-	f.env.kind = FL_FRAME_FULL;
-	f.env.sent_at_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-		case 's':
-			if (!fl_proto_valid_name(optarg)) {
-				return die_usage("--cluster and --spoke take 1..63 of [A-Za-z0-9._-]");
-			}
-			snprintf(c == 'c' ? f.env.cluster : f.env.spoke_id, FL_CLUSTER_LEN, "%s", optarg);
-			break;
-		case 'n':
-			if (!parse_int(optarg, 1, INT64_MAX, &v)) {
-				return die_usage("--seq takes an integer >= 1");
-			}
-			f.env.seq = (uint64_t)v;
-			have_seq = true;
-			break;
-		case 'k':
-			if ((f.env.kind = fl_proto_kind_parse(optarg, strlen(optarg))) == 0) {
-				return die_usage("--kind takes full, delta, heartbeat or node");
-			}
-			break;
-		case 'N':
-		case 'G':
-			if (!parse_int(optarg, 0, c == 'N' ? FL_PROTO_MAX_NODES : FL_PROTO_MAX_GPUS, &v)) {
-				return die_usage(c == 'N' ? "--nodes takes 0..20000"
-				                          : "--gpus-per-node takes 0..320000");
-			}
-			*(c == 'N' ? &nodes : &gpus) = v;
-			break;
-		case 't':
-			if (!parse_int(optarg, INT64_MIN, INT64_MAX, &v)) {
-				return die_usage("--sent-ms takes an integer (ms since the epoch)");
-			}
-			f.env.sent_at_ms = v;
-			break;
-		case 'K': key_file = optarg; break;
-		case 'r':
-			if (n_removed == MAX_REMOVE) {
-				return die_usage("more than 20000 --remove");
-			}
-			removed[n_removed++] = optarg;
-			break;
-		case 'H': host = optarg; break;
-		case 'J':
-			if (!parse_int(optarg, 0, FL_PROTO_MAX_JOBS, &v)) {
-				return die_usage("--jobs takes 0..4096");
-			}
-			jobs = v;
-			break;
-		case 'D': dup_gpu = true; break;
-		case 'o': out = optarg; break;
-		case 'h': return fputs(usage, stdout) == EOF;
-		default: return die_usage("unknown option");
-		}
+	memset(&a, 0, sizeof(a));
+	if ((rc = make_parse(argc, argv, &f, &a)) >= 0) {
+		return rc;
 	}
-	if (f.env.cluster[0] == '\0' || f.env.spoke_id[0] == '\0' || !have_seq || out == NULL || optind != argc) {
-		return die_usage("make needs --cluster, --spoke, --seq and -o FILE, and no other arguments");
-	}
-	if (nodes * gpus > FL_PROTO_MAX_GPUS) {
-		return die_usage("--nodes x --gpus-per-node is more than 320000 GPUs");
-	}
-	if (key_file != NULL && fl_key_load(key_file, &key, err) != FL_OK) {
-		fprintf(stderr, "fl-frame-tool: %s\n", err);
+	if (load_key(a.key_file, &key) != 0) {
 		return 1;
 	}
-	if (key_file == NULL) {
-		key.len = sizeof(default_key) - 1;
-		memcpy(key.bytes, default_key, key.len);
-	}
-	if (f.env.kind == FL_FRAME_NODE) {
-		if (host == NULL || strlen(host) >= FL_NAME_LEN || gpus > FL_PROTO_MAX_NODE_GPUS) {
-			return die_usage("--kind node needs --host NAME (and at most 256 --gpus-per-node)");
-		}
-		if (make_node(&f, host, (uint32_t)gpus, (uint32_t)jobs, dup_gpu) != 0) {
-			fprintf(stderr, "fl-frame-tool: out of memory\n");
-			goto done;
-		}
-	} else if (f.env.kind != FL_FRAME_HEARTBEAT) {
-		f.has_facts = true;
-		snprintf(f.facts.k8s_version, sizeof(f.facts.k8s_version), "v1.29.3");
-		snprintf(f.facts.spoke_version, sizeof(f.facts.spoke_version), "fl-frame-tool");
-		snprintf(f.facts.source, sizeof(f.facts.source), "tool");
-		f.has_overview = true;
-	}
-	if (f.env.kind != FL_FRAME_NODE && fl_synth_frame(&f, (uint32_t)nodes, (uint32_t)gpus, 0) != FL_OK) {
-		fprintf(stderr, "fl-frame-tool: out of memory for %lld nodes\n", nodes);
-		goto done;
-	}
-	if (n_removed > 0) {
-		if ((f.removed_nodes = calloc(n_removed, sizeof(*f.removed_nodes))) == NULL) {
-			fprintf(stderr, "fl-frame-tool: out of memory\n");
-			goto done;
-		}
-		f.n_removed_nodes = n_removed;
-		for (uint32_t i = 0; i < n_removed; i++) {
-			if (strlen(removed[i]) >= FL_NAME_LEN) {
-				fprintf(stderr, "fl-frame-tool: --remove %.32s...: longer than %d bytes\n", removed[i],
-				        FL_NAME_LEN - 1);
-				goto done;
-			}
-			snprintf(f.removed_nodes[i].name, FL_NAME_LEN, "%s", removed[i]);
+	if ((rc = make_body(&f, &a)) < 0) {
+		rc = 1;
+		if (fl_proto_encode(&f, key.bytes, key.len, &buf, &len, err) != FL_OK) {
+			fprintf(stderr, "fl-frame-tool: cannot encode the frame: %s\n", err);
+		} else {
+			rc = write_file(a.out, buf, len);
 		}
 	}
-	if (fl_proto_encode(&f, key.bytes, key.len, &buf, &len, err) != FL_OK) {
-		fprintf(stderr, "fl-frame-tool: cannot encode the frame: %s\n", err);
-		goto done;
-	}
-	rc = write_file(out, buf, len);
-done:
 	fl_key_wipe(&key);
 	free(buf);
 	fl_proto_frame_free(&f);
@@ -272,7 +330,6 @@ done:
 }
 
 /* ---- bomb --------------------------------------------------------------------------------------- */
-
 
 struct raw {
 	uint8_t *b;
@@ -319,7 +376,15 @@ static void raw_hdr(struct raw *r, bool map, uint32_t n)
 	}
 }
 
-static int cmd_bomb(int argc, char **argv)
+/* bomb's options. */
+struct bomb_args {
+	const char *cluster, *out, *key_file, *kind;
+	long long nodes, taints, unknown;
+};
+
+/* Parses bomb's command line into a (defaults: kind full, 20000 nodes, 64 taints, no unknown keys). -1
+ * to go on, or the exit code (2 on a usage error, the --help result for --help). */
+static int bomb_parse(int argc, char **argv, struct bomb_args *a)
 {
 	static const struct option opts[] = {
 	    {"cluster", required_argument, NULL, 'c'}, {"nodes", required_argument, NULL, 'N'},
@@ -327,21 +392,16 @@ static int cmd_bomb(int argc, char **argv)
 	    {"kind", required_argument, NULL, 'k'},    {"key-file", required_argument, NULL, 'K'},
 	    {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
 	};
-	const char *cluster = NULL, *out = NULL, *key_file = NULL, *kind = "full";
-	long long nodes = FL_PROTO_MAX_NODES, taints = FL_PROTO_MAX_TAINTS, unknown = 0;
-	fl_key key = {0};
-	char err[FL_ERR_LEN];
-	struct raw r = {0};
-	struct timespec now;
-	int c, rc = 1;
+	int c;
 
+	*a = (struct bomb_args){.kind = "full", .nodes = FL_PROTO_MAX_NODES, .taints = FL_PROTO_MAX_TAINTS};
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': cluster = optarg; break;
-		case 'k': kind = optarg; break;
-		case 'K': key_file = optarg; break;
-		case 'o': out = optarg; break;
+		case 'c': a->cluster = optarg; break;
+		case 'k': a->kind = optarg; break;
+		case 'K': a->key_file = optarg; break;
+		case 'o': a->out = optarg; break;
 		case 'N':
 		case 'T':
 		case 'U': {
@@ -349,64 +409,83 @@ static int cmd_bomb(int argc, char **argv)
 			if (!parse_int(optarg, 0, 4000000, &v)) {
 				return die_usage("--nodes, --taints and --unknown-keys take 0..4000000");
 			}
-			*(c == 'N' ? &nodes : c == 'T' ? &taints : &unknown) = v;
+			*(c == 'N' ? &a->nodes : c == 'T' ? &a->taints : &a->unknown) = v;
 			break;
 		}
 		case 'h': return fputs(usage, stdout) == EOF;
 		default: return die_usage("unknown option");
 		}
 	}
-	if (cluster == NULL || out == NULL || optind != argc || strlen(cluster) >= 32 || strlen(kind) >= 32) {
+	if (a->cluster == NULL || a->out == NULL || optind != argc || strlen(a->cluster) >= 32 ||
+	    strlen(a->kind) >= 32) {
 		return die_usage("bomb needs --cluster (under 32 bytes) and -o FILE, and no other arguments");
 	}
-	if (key_file != NULL && fl_key_load(key_file, &key, err) != FL_OK) {
-		fprintf(stderr, "fl-frame-tool: %s\n", err);
+	return -1;
+}
+
+/* Writes the bomb's unsigned frame into r (which has room for it): the array header, the envelope map
+ * (spoke "bomb", seq 1, sent now) and the payload map. */
+static void bomb_body(struct raw *r, const struct bomb_args *a)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	raw_byte(r, 0x93);
+	raw_hdr(r, true, 6);
+	raw_str(r, "v");
+	raw_byte(r, 0x01);
+	raw_str(r, "cluster");
+	raw_str(r, a->cluster);
+	raw_str(r, "spoke");
+	raw_str(r, "bomb");
+	raw_str(r, "seq");
+	raw_byte(r, 0x01);
+	raw_str(r, "sent");
+	raw_byte(r, 0xcf);
+	raw_be(r, (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000, 8);
+	raw_str(r, "kind");
+	raw_str(r, a->kind);
+	raw_hdr(r, true, (uint32_t)(1 + a->unknown));
+	raw_str(r, "nodes");
+	raw_hdr(r, false, (uint32_t)a->nodes);
+	for (long long i = 0; i < a->nodes; i++) {
+		raw_hdr(r, true, 2);
+		raw_str(r, "name");
+		raw_str(r, "a");
+		raw_str(r, "taints");
+		raw_hdr(r, false, (uint32_t)a->taints);
+		memset(r->b + r->n, 0x80, (size_t)a->taints); /* {} */
+		r->n += (size_t)a->taints;
+	}
+	for (long long i = 0; i < a->unknown; i++) {
+		char k[24];
+		snprintf(k, sizeof(k), "k%lld", i);
+		raw_str(r, k);
+		raw_byte(r, 0xc0);
+	}
+}
+
+static int cmd_bomb(int argc, char **argv)
+{
+	struct bomb_args a;
+	fl_key key = {0};
+	struct raw r = {0};
+	int rc;
+
+	if ((rc = bomb_parse(argc, argv, &a)) >= 0) {
+		return rc;
+	}
+	if (load_key(a.key_file, &key) != 0) {
 		return 1;
 	}
-	if (key_file == NULL) {
-		memcpy(key.bytes, default_key, sizeof(default_key) - 1);
-		key.len = sizeof(default_key) - 1;
-	}
+	rc = 1;
 	/* node: 1 + 5 + 2 + 7 + 5 + T bytes; unknown key: up to 9 + 1 bytes; envelope and signature: < 200 */
-	size_t cap = 256 + (size_t)nodes * (20 + (size_t)taints) + (size_t)unknown * 10;
+	size_t cap = 256 + (size_t)a.nodes * (20 + (size_t)a.taints) + (size_t)a.unknown * 10;
 	if ((r.b = malloc(cap)) == NULL) {
 		fprintf(stderr, "fl-frame-tool: out of memory\n");
 		goto done;
 	}
-	clock_gettime(CLOCK_REALTIME, &now);
-	raw_byte(&r, 0x93);
-	raw_hdr(&r, true, 6);
-	raw_str(&r, "v");
-	raw_byte(&r, 0x01);
-	raw_str(&r, "cluster");
-	raw_str(&r, cluster);
-	raw_str(&r, "spoke");
-	raw_str(&r, "bomb");
-	raw_str(&r, "seq");
-	raw_byte(&r, 0x01);
-	raw_str(&r, "sent");
-	raw_byte(&r, 0xcf);
-	raw_be(&r, (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000, 8);
-	raw_str(&r, "kind");
-	raw_str(&r, kind);
-	raw_hdr(&r, true, (uint32_t)(1 + unknown));
-	raw_str(&r, "nodes");
-	raw_hdr(&r, false, (uint32_t)nodes);
-	for (long long i = 0; i < nodes; i++) {
-		raw_hdr(&r, true, 2);
-		raw_str(&r, "name");
-		raw_str(&r, "a");
-		raw_str(&r, "taints");
-		raw_hdr(&r, false, (uint32_t)taints);
-		memset(r.b + r.n, 0x80, (size_t)taints); /* {} */
-		r.n += (size_t)taints;
-	}
-	for (long long i = 0; i < unknown; i++) {
-		char k[24];
-		snprintf(k, sizeof(k), "k%lld", i);
-		raw_str(&r, k);
-		raw_byte(&r, 0xc0);
-	}
+	bomb_body(&r, &a);
 	raw_byte(&r, 0xc4);
 	raw_byte(&r, FL_PROTO_SIG_LEN);
 	if (fl_proto_hmac(key.bytes, key.len, r.b + 1, r.n - 3, r.b + r.n) != FL_OK) {
@@ -414,7 +493,7 @@ static int cmd_bomb(int argc, char **argv)
 		goto done;
 	}
 	r.n += FL_PROTO_SIG_LEN;
-	rc = write_file(out, (const char *)r.b, r.n);
+	rc = write_file(a.out, (const char *)r.b, r.n);
 done:
 	fl_key_wipe(&key);
 	free(r.b);
