@@ -8,7 +8,7 @@
 #include "hub_api_int.h"
 #include "hub_params.h"
 #include "hub_store.h"
-#include "hub_workload.h"
+#include "hub_workload_read.h"
 
 static const char *const statuses[HUB_WORKLOAD_MAX_STATUSES] = {"Running", "Pending", "Done", "Failed", "Deleted"};
 

@@ -8,7 +8,7 @@
 
 #include "hub_lens_int.h"
 #include "hub_sql.h"
-#include "hub_workload.h"
+#include "hub_workload_read.h"
 
 /* --- SQL pieces ------------------------------------------------------------------------------------- */
 

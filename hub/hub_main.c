@@ -17,7 +17,7 @@
 #include "hub_config.h"
 #include "hub_ingest.h"
 #include "hub_peers.h"
-#include "hub_history.h"
+#include "hub_history_maint.h"
 #include "hub_metrics.h"
 #include "hub_migrate.h"
 #include "hub_registry.h"
@@ -231,7 +231,7 @@ static int run(const hub_config *cfg)
 	hub_api *api = NULL;
 	hub_view *view = NULL;
 	hub_safe *safe = NULL;
-	hub_history *history = NULL;
+	hub_history_maint *history = NULL;
 	hub_peers *peers = NULL;
 	char instance[HUB_PEERS_INSTANCE_LEN];
 	json_t *versions = NULL;
@@ -279,7 +279,7 @@ static int run(const hub_config *cfg)
 		fl_error("%s", err);
 		goto out;
 	}
-	if (hub_history_start(cfg, &history, err) != FL_OK) {
+	if (hub_history_maint_start(cfg, &history, err) != FL_OK) {
 		fl_error("%s", err);
 		goto out;
 	}
@@ -300,7 +300,7 @@ static int run(const hub_config *cfg)
 	code = 0;
 out:
 	hub_safe_stop(safe);
-	hub_history_stop(history);
+	hub_history_maint_stop(history);
 	hub_api_stop(api);
 	hub_ingest_free(ing);
 	hub_peers_stop(peers);

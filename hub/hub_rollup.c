@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "hub_history.h"
+#include "hub_history_maint.h"
 #include "hub_sql.h"
 
 #define HOUR_S   3600LL

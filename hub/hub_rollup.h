@@ -1,7 +1,7 @@
 /* hub_rollup.h — hourly rollups (sql/hub/007_lens.sql, 011_usage.sql): once per completed UTC hour, one row per
  * node, cluster, namespace and workload in node_hourly_stats, cluster_hourly_stats, namespace_hourly_stats and
  * workload_hourly_stats, computed from that hour's samples, and their retention. Run by the maintenance thread
- * (hub_history.c).
+ * (hub_history_maint.c).
  *
  * GPU-hours, in every row: each sample weighs the seconds from it to its series' next sample (a
  * node's, a workload's), at most HUB_ROLLUP_SAMPLE_CAP_S (a spoke that stops sending counts nothing beyond

@@ -779,7 +779,7 @@ static int write_rows(hub_store *s, const fl_proto_frame *f, const frame_rows *f
 
 /* The overview's allocation and utilization as a cluster sample (007_lens.sql), the last history row of
  * the frame: a frame appends to the history tables in the order the partition upkeep locks them
- * (hub_history.c), node, workload, then cluster samples, so the two never deadlock. */
+ * (hub_history_maint.c), node, workload, then cluster samples, so the two never deadlock. */
 static int write_cluster_sample(hub_store *s, const fl_proto_frame *f, char ov[20][32], const char *ver,
                                 char err[FL_ERR_LEN])
 {
