@@ -23,8 +23,8 @@ void fl_log(enum fl_log_level level, const char *fmt, ...) __attribute__((format
 
 /* A rate limit for one kind of line: zero-initialise it (static, calloc or = {0}); it needs no free. */
 typedef struct fl_log_limit {
-	_Atomic int64_t last_ms;      /* fl_mono_ms() of the last line allowed; 0 = never */
-	_Atomic uint64_t suppressed;  /* events refused since that line */
+	_Atomic int64_t last_ms;     /* fl_mono_ms() of the last line allowed; 0 = never */
+	_Atomic uint64_t suppressed; /* events refused since that line */
 } fl_log_limit;
 
 /* Whether a line of kind l may be written now: the first time, and then when every_ms have passed since

@@ -30,9 +30,9 @@ struct hub_api {
 	 * takes at its start (hub_req.cl); cfg is the start-up config, for the settings a reload does not change. */
 	hub_api_cache
 	    *cache; /* owned: per-snapshot answer text (heat map and GPU allocation rows, /v1/clusters items) */
-	const json_t *migrations;  /* borrowed */
-	fl_log_limit db_log;       /* database failures: one line per 10 s (HUB_API_DB_LOG_EVERY_MS) */
-	char listen[HUB_URL_LEN];  /* what civetweb listens on (loopback when no tokens) */
+	const json_t *migrations; /* borrowed */
+	fl_log_limit db_log;      /* database failures: one line per 10 s (HUB_API_DB_LOG_EVERY_MS) */
+	char listen[HUB_URL_LEN]; /* what civetweb listens on (loopback when no tokens) */
 };
 
 /* One request being answered. */

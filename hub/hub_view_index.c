@@ -12,11 +12,11 @@ struct hub_view_tri {
 	atomic_uint refs; /* indexes holding it */
 	uint32_t n_keys;
 	size_t bytes;
-	const char *text;     /* every node name, each ended by '\0', in node order */
-	const uint32_t *at;   /* n_nodes + 1: node j's name is text + at[j] */
-	const uint32_t *keys; /* n_keys trigram codes (b0 << 16 | b1 << 8 | b2), ascending */
-	const uint32_t *off;  /* n_keys + 1: code k's nodes are post[off[k] .. off[k + 1]) */
-	const uint32_t *post; /* node indexes, ascending per code */
+	const char *text;             /* every node name, each ended by '\0', in node order */
+	const uint32_t *at;           /* n_nodes + 1: node j's name is text + at[j] */
+	const uint32_t *keys;         /* n_keys trigram codes (b0 << 16 | b1 << 8 | b2), ascending */
+	const uint32_t *off;          /* n_keys + 1: code k's nodes are post[off[k] .. off[k + 1]) */
+	const uint32_t *post;         /* node indexes, ascending per code */
 	hub_view_search_cache *cache; /* recent name searches' answers (hub_view_search.h) */
 };
 

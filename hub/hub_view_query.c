@@ -125,16 +125,16 @@ static bool class_matches(const hub_view_node *n, const hub_node_query *q)
 /* One selected cluster's part of a query. */
 typedef struct part {
 	const hub_view_snap *snap;
-	const hub_view_index *ix; /* NULL: no nodes */
-	uint32_t rank;            /* among the selected clusters by name */
-	bool *cls_ok;             /* n_classes: the classes the filters keep; NULL: every class */
+	const hub_view_index *ix;   /* NULL: no nodes */
+	uint32_t rank;              /* among the selected clusters by name */
+	bool *cls_ok;               /* n_classes: the classes the filters keep; NULL: every class */
 	const hub_view_hits *found; /* name search: the cluster's answer, held until part_free */
 	const uint32_t *hits;       /* name search: matching nodes of kept classes (n_hits), ascending unless
 	                             * sorted for the order; found's own list, or own_hits; NULL without one */
 	uint32_t n_hits;
-	uint32_t *own_hits;         /* hits when some class is left out, or when sorted for the order */
-	size_t count;   /* matching nodes */
-	bool in_page;   /* contributes runs to the page */
+	uint32_t *own_hits; /* hits when some class is left out, or when sorted for the order */
+	size_t count;       /* matching nodes */
+	bool in_page;       /* contributes runs to the page */
 } part;
 
 static void part_free(part *p)
@@ -297,7 +297,8 @@ static int cmp_keyed_text(const void *x, const void *y)
 static int sort_hits(part *p, const order_ctx *o)
 {
 	keyed *k = malloc(((size_t)p->n_hits + 1) * sizeof(*k));
-	if (k != NULL && p->own_hits == NULL && (p->own_hits = malloc(((size_t)p->n_hits + 1) * sizeof(*p->own_hits))) == NULL) {
+	if (k != NULL && p->own_hits == NULL &&
+	    (p->own_hits = malloc(((size_t)p->n_hits + 1) * sizeof(*p->own_hits))) == NULL) {
 		free(k);
 		k = NULL;
 	}

@@ -40,8 +40,8 @@ struct spoke_daemon {
 	size_t flight_len;
 	int64_t flight_start;
 	/* retries */
-	int64_t backoff_ms; /* 0: no failure since the last ack */
-	int64_t retry_at;   /* monotonic ms before which the head is not resent */
+	int64_t backoff_ms;  /* 0: no failure since the last ack */
+	int64_t retry_at;    /* monotonic ms before which the head is not resent */
 	int64_t last_answer; /* monotonic ms of the last ack that ended a frame: ok, duplicate or rejected (or of
 	                      * the start); a heartbeat is due heartbeat_ms after it, so a spoke the hub refuses
 	                      * (a removed cluster, a wrong key) sends one per heartbeat_ms, not one per ack */

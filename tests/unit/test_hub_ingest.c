@@ -133,7 +133,6 @@ static void test_refusals_before_the_database_are_acked_and_counted(void **state
 	hub_ingest_free(ing);
 }
 
-
 static void put_str(uint8_t *b, size_t *n, const char *str)
 {
 	size_t l = strlen(str);

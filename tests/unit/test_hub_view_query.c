@@ -295,7 +295,7 @@ static void test_indexed_answers_equal_a_plain_scan(void **state)
 			for (int k = 0, nf = 1 + (int)rnd(6); k < nf; k++)
 				random_frame(v, rconfs[rnd(6)].name, seq++);
 			if (batch > 0) { /* the last query again, over new snapshots (a name search from the cache
-			                  * while the names stayed, computed again where they changed) */
+				          * while the names stayed, computed again where they changed) */
 				check_query(v, &q, what);
 				queries++;
 			}
@@ -501,7 +501,8 @@ static void test_bench_query_shapes(void **state)
 			reps++;
 			t1 = now_us();
 			if (reps == 1)
-				first = t1 - t0; /* a name search's first time computes its answers; later ones reuse them */
+				first = t1 -
+				        t0; /* a name search's first time computes its answers; later ones reuse them */
 		}
 		print_message("bench: %-48s %9.1f us per query, first %9.1f us (total %zu)\n", shapes[k].label,
 		              (t1 - t0) / reps, first, total);

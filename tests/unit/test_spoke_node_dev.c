@@ -18,7 +18,6 @@
 #include "fl_proto_int.h" /* proto/'s internals: the HMAC and UTF-8 check it uses */
 #include "fl_test_tmp.h"
 
-
 static char tmpdir[64];
 
 /* ---- fixture helpers ---- */

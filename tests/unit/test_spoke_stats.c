@@ -271,8 +271,13 @@ static void key_rotation(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(health_no_ack), cmocka_unit_test(health_source_failing), cmocka_unit_test(live_stuck_loop_only), cmocka_unit_test(reasons),
-	    cmocka_unit_test(render),        cmocka_unit_test(listen_addresses),      cmocka_unit_test(key_rotation),
+	    cmocka_unit_test(health_no_ack),
+	    cmocka_unit_test(health_source_failing),
+	    cmocka_unit_test(live_stuck_loop_only),
+	    cmocka_unit_test(reasons),
+	    cmocka_unit_test(render),
+	    cmocka_unit_test(listen_addresses),
+	    cmocka_unit_test(key_rotation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
