@@ -16,6 +16,7 @@
 set -uo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
 source "$FL_ROOT/tests/integration/assert.sh"
+source "$FL_ROOT/tests/integration/lib.sh" # the hub's and the sim spoke's configs and start-up
 cd "$FL_ROOT" || exit 1
 FL_BIN=${FL_BIN:-$FL_ROOT/build/bin}
 RULES=deploy/prometheus/fleetlens-rules.yaml
@@ -119,35 +120,18 @@ if [ ! -x "$FL_BIN/fleetlens-hub" ] || [ ! -x "$FL_BIN/fleetlens-spoke" ]; then
 	exit
 fi
 fl_pg_start "$T/pg" && PG_UP=1
+BIN=$FL_BIN
 INGEST_PORT=$(fl_free_port)
 API_PORT=$(fl_free_port)
 SPOKE_PORT=$(fl_free_port)
-fl_make_key "$T/keys/alpha.key"
-cat >"$T/clusters.yaml" <<YAML
-hub:
-  ingest_url: tcp://127.0.0.1:$INGEST_PORT
-  api_listen: 127.0.0.1:$API_PORT
-  migrations_dir: $FL_ROOT/sql/hub
-  web_dir: $FL_ROOT/web
-clusters:
-  - name: alpha
-    key_file: keys/alpha.key
-YAML
-cat >"$T/spoke.yaml" <<YAML
-cluster: alpha
-hub_url: tcp://127.0.0.1:$INGEST_PORT
-key_file: keys/alpha.key
-interval: 1s
-metrics_listen: 127.0.0.1:$SPOKE_PORT
-sources:
-  sim: {nodes: 4, gpus_per_node: 4, seed: 1}
-YAML
-FLEETLENS_DATABASE_URL="$FL_DATABASE_URL" "$FL_BIN/fleetlens-hub" --config "$T/clusters.yaml" >"$T/hub.log" 2>&1 &
-HUB_PID=$!
-FL_DIAG_LOGS="$T/hub.log $T/spoke.log"
-fl_wait_http "http://127.0.0.1:$API_PORT/healthz" 60 || { tail -20 "$T/hub.log"; fl_die "the hub did not start"; }
-"$FL_BIN/fleetlens-spoke" --config "$T/spoke.yaml" >"$T/spoke.log" 2>&1 &
-SPOKE_PID=$!
+URL="tcp://127.0.0.1:$INGEST_PORT"
+API="http://127.0.0.1:$API_PORT"
+fl_it_keys alpha
+fl_it_clusters alpha | fl_it_hub_config "$T/clusters.yaml"
+fl_it_spoke_config "$T/alpha.yaml" alpha 4 4 1 "interval: 1s" "metrics_listen: 127.0.0.1:$SPOKE_PORT"
+FL_DIAG_LOGS="$T/hub.log $T/alpha.log"
+fl_it_start_hub
+fl_it_start_spoke alpha
 # The spoke answers /metrics once it listens; a spoke that refuses metrics_listen exits at once (a failure).
 fl_wait_until 60 'curl -sf "http://127.0.0.1:$SPOKE_PORT/metrics" >"$T/spoke.metrics" || ! kill -0 $SPOKE_PID'
 # The hub's per-cluster series are there for each registered cluster (alpha), frames or not.
@@ -155,7 +139,7 @@ curl -s "http://127.0.0.1:$API_PORT/metrics" >"$T/hub.metrics"
 check_contains "the hub's /metrics answers with alpha's series" 'fleetlens_cluster_up{cluster="alpha",status=' \
 	"$(cat "$T/hub.metrics")"
 check_eq "the spoke serves /metrics on metrics_listen" true \
-	"$(kill -0 "$SPOKE_PID" 2>/dev/null && [ -s "$T/spoke.metrics" ] && echo true || echo "false: $(tail -1 "$T/spoke.log")")"
+	"$(kill -0 "$SPOKE_PID" 2>/dev/null && [ -s "$T/spoke.metrics" ] && echo true || echo "false: $(tail -1 "$T/alpha.log")")"
 check_contains "the spoke's /metrics answers with its info" 'fleetlens_spoke_info{' "$(cat "$T/spoke.metrics")"
 spoke_src="a spoke's /metrics"
 "$py" - "$RULES" "$T/hub.metrics" "$T/spoke.metrics" "$spoke_src" >"$T/names.out" 2>&1 <<'PY'
