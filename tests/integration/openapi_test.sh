@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The API's contract (hub/openapi.json): the document is valid OpenAPI 3.1 (its schemas valid JSON
+# The API's contract (hub/openapi.json): the document passes our OpenAPI 3.1 lint (its schemas valid JSON
 # Schema 2020-12, every $ref resolving), its paths are exactly the hub's routes (read from the route tables in
 # hub_metrics.c and hub_lens.c), the checker refuses answers that drift from it, GET /v1/openapi.json without
 # a token is the document byte for byte, and every route answers as the document says: each /v1 and
@@ -17,7 +17,7 @@ source "$(dirname "$0")/openapi.sh"
 
 # --- the document -------------------------------------------------------------------------------------------
 out=$(python3 "$CHECK" "$DOC" --lint 2>&1)
-check_eq "hub/openapi.json is valid OpenAPI 3.1 (refs resolve, schemas valid 2020-12)" \
+check_eq "hub/openapi.json passes the OpenAPI 3.1 lint (structure, refs resolve, schemas valid 2020-12)" \
 	"linted $(jq '.paths | length' "$DOC") paths, 0 problems" "$(tail -1 <<<"$out")"
 [ "$FL_FAIL" -eq 0 ] || echo "$out" | head -20
 check_eq "openapi 3.1.0, bearer security" "3.1.0 http bearer" \
