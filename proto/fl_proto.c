@@ -24,6 +24,12 @@ void fl_proto_frame_free(fl_proto_frame *f)
 	free(f->workloads);
 	free(f->removed_pods);
 	free(f->rdma);
+	if (f->jobs != NULL) {
+		for (uint32_t i = 0; i < f->n_jobs; i++) {
+			free(f->jobs[i].params);
+			free(f->jobs[i].env);
+		}
+	}
 	free(f->jobs);
 	memset(f, 0, sizeof(*f));
 }

@@ -29,6 +29,8 @@
 #define FL_PROTO_MAX_JOBS         4096u /* GPU jobs (processes) in one node frame */
 #define FL_PROTO_MAX_NODE_GPUS    256u  /* GPUs in one node frame */
 #define FL_PROTO_MAX_TAINTS       64u   /* per node */
+#define FL_PROTO_MAX_JOB_PARAMS   64u   /* training parameters per job (3.10) */
+#define FL_PROTO_MAX_JOB_ENV      32u   /* allowlisted environment variables per job (3.10) */
 #define FL_PROTO_MAX_UNKNOWN      32u   /* names in the overview's unknown list */
 #define FL_PROTO_MAX_UNKNOWN_KEYS 64u   /* keys a map's field table does not know, per map (FORMAT.md 3.1) */
 #define FL_PROTO_MAX_DEPTH        32u
@@ -56,6 +58,8 @@
 #define FL_PATH_LEN         1024 /* a job's working directory */
 #define FL_DEVICES_LEN      256  /* a job's GPU device files, comma-separated */
 #define FL_SAFE_ID_LEN      64   /* a Kubernetes label value (63): a SaFE workload id */
+#define FL_KV_KEY_LEN       64   /* a job parameter's or environment variable's name */
+#define FL_KV_VALUE_LEN     256  /* its value (text) */
 
 typedef enum fl_frame_kind {
 	FL_FRAME_FULL = 1,      /* payload holds the cluster's complete state */
@@ -119,6 +123,11 @@ typedef struct fl_proto_gpu {
 	double power;       /* Watts */
 	char serial[FL_SERIAL_LEN];
 	int32_t numa; /* -1 unknown */
+	/* Optional (FORMAT.md 3.5): sent only when known, so cluster frames without them are unchanged. */
+	int64_t memory_used_mib; /* accelerator memory in use; valid if has_memory_used */
+	bool has_memory_used;
+	char health[FL_STATUS_LEN];        /* "healthy", "warning", "unhealthy"; "" unknown */
+	char health_detail[FL_STATUS_LEN]; /* why, in a few words: "ras ue 2 ce 5", "xid 79", "dcmi 3" */
 } fl_proto_gpu;
 
 /* One pod that requests GPUs (Lens `gpu_pods`). */
@@ -173,6 +182,14 @@ typedef struct fl_proto_rdma {
 	bool has_rates;
 } fl_proto_rdma;
 
+/* A job's training parameter (value text or number) or allowlisted environment variable (text). */
+typedef struct fl_proto_kv {
+	char key[FL_KV_KEY_LEN];
+	char value[FL_KV_VALUE_LEN]; /* the text; "" when is_num */
+	bool is_num;                 /* the value is the number num (parameters only) */
+	double num;
+} fl_proto_kv;
+
 /* One process that holds GPU device files (the GPU job monitor). */
 typedef struct fl_proto_job {
 	int64_t pid, ppid, pgid;
@@ -183,6 +200,25 @@ typedef struct fl_proto_job {
 	char framework[FL_STATUS_LEN]; /* "torch", "tensorflow", "jax", "mindspore", "paddle" or "" */
 	char pod_uid[FL_UID_LEN];      /* from its cgroup path; "" outside a pod */
 	char devices[FL_DEVICES_LEN];  /* the GPU device files it holds, comma-separated */
+	/* Process metrics of this cycle (FORMAT.md 3.10). */
+	char state[FL_STATUS_LEN]; /* /proc/PID/stat's state letter: "R", "S", "D", "Z", "T", ... */
+	double cpu_percent;        /* CPU since the previous cycle, 100 = one core; valid if has_cpu */
+	bool has_cpu;
+	int64_t rss_bytes; /* resident memory */
+	int64_t threads;
+	int64_t fds; /* open file descriptors */
+	/* Accelerators: what the driver says this process holds, and the node GPUs (gpu_id 0..255) it uses. */
+	int64_t gpu_memory_bytes; /* valid if has_gpu_memory */
+	bool has_gpu_memory;
+	uint64_t gpu_mask[4];   /* bit i: it uses the node's GPU gpu_id i */
+	double gpu_utilization; /* mean utilization of those GPUs that have a figure; valid if has_gpu_utilization */
+	bool has_gpu_utilization;
+	/* What it runs with, from its (redacted) command line and an allowlist of environment variables. */
+	char config_path[FL_PATH_LEN]; /* the config file its command line names (the path only; never opened) */
+	fl_proto_kv *params;           /* n_params items, owned by the frame */
+	uint32_t n_params;
+	fl_proto_kv *env; /* n_env items, owned by the frame */
+	uint32_t n_env;
 } fl_proto_job;
 
 /* The cluster overview, Lens field names (ARCHITECTURE.md "Overview rules"). */
