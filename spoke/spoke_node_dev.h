@@ -29,6 +29,14 @@ typedef struct spoke_node_counters {
 	uint64_t nvml_errors;     /* NVML calls that failed */
 } spoke_node_counters;
 
+/* One driver's word on one process's accelerator memory on one GPU of the node: AMD's kfd, NVML's running
+ * processes, DCMI's resource info. Lists of these are turned into each job's gpu_mask and gpu_memory_bytes. */
+typedef struct spoke_node_proc_mem {
+	int64_t pid;    /* in the host's pid namespace, as /proc under host_root lists it */
+	int32_t gpu_id; /* the node GPU's index (fl_proto_gpu.gpu_id) */
+	int64_t bytes;  /* memory it holds there */
+} spoke_node_proc_mem;
+
 /* AMD GPUs from host_root/sys/class/drm/card<N>/device (N numeric; "card0-DP-1" connectors skipped),
  * in N order; only cards whose device folder has gpu_busy_percent or mem_info_vram_total (amdgpu) count.
  * Per GPU: gpu_id = its position in that order, gpu_model from product_name (else "AMD GPU <device id>"),
