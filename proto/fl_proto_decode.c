@@ -275,8 +275,8 @@ struct keyref {
 };
 
 /* Unknown keys of the maps being read, kept for the duplicate check: at most FL_PROTO_MAX_UNKNOWN_KEYS per map,
- * and the schema nests at most DEC_MAP_LEVELS maps read at once (payload, node, taint), so a fixed array
- * holds them all and an unknown key costs no allocation. */
+ * and the schema nests at most DEC_MAP_LEVELS maps read at once (payload, node, taint; payload, job, parameter),
+ * so a fixed array holds them all and an unknown key costs no allocation. */
 #define DEC_MAP_LEVELS 4
 
 struct dec {
@@ -314,6 +314,12 @@ enum ftype {
 	FT_HOST,         /* base is an fl_proto_frame: the node frame's host map */
 	FT_RDMA,
 	FT_JOBS,
+	FT_COUNT_OPT,   /* int64_t >= 0; bool at has_off set when present (absent: unknown) */
+	FT_TEXT,        /* char[size]; required means present, "" allowed */
+	FT_PARAM_VALUE, /* base is an fl_proto_kv: a str(255) into value, or a finite number into num, is_num */
+	FT_GPU_MASK,    /* uint64_t[4] bits from an array of GPU ids 0..255, sorted, unique */
+	FT_PARAMS,      /* base is an fl_proto_job: array of parameter maps */
+	FT_ENV,         /* base is an fl_proto_job: array of environment maps */
 };
 
 struct field {
@@ -330,6 +336,10 @@ struct field {
 #define F_OPT(S, k, m, has)                                                                                            \
 	{                                                                                                              \
 		k, FT_F64_OPT, offsetof(S, m), sizeof(double), offsetof(S, has), false                                 \
+	}
+#define F_COUNT_OPT(S, k, m, has)                                                                                      \
+	{                                                                                                              \
+		k, FT_COUNT_OPT, offsetof(S, m), sizeof(int64_t), offsetof(S, has), false                              \
 	}
 #define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -371,11 +381,38 @@ static const struct field rdma_fields[] = {
 };
 
 static const struct field job_fields[] = {
-    F(fl_proto_job, "pid", FT_COUNT, pid, true),        F(fl_proto_job, "ppid", FT_COUNT, ppid, false),
-    F(fl_proto_job, "pgid", FT_COUNT, pgid, false),     F(fl_proto_job, "name", FT_STR, name, false),
-    F(fl_proto_job, "cmdline", FT_STR, cmdline, false), F(fl_proto_job, "started", FT_INT64, started_ms, true),
-    F(fl_proto_job, "cwd", FT_STR, cwd, false),         F(fl_proto_job, "framework", FT_STR, framework, false),
-    F(fl_proto_job, "pod_uid", FT_STR, pod_uid, false), F(fl_proto_job, "devices", FT_STR, devices, false),
+    F(fl_proto_job, "pid", FT_COUNT, pid, true),
+    F(fl_proto_job, "ppid", FT_COUNT, ppid, false),
+    F(fl_proto_job, "pgid", FT_COUNT, pgid, false),
+    F(fl_proto_job, "name", FT_STR, name, false),
+    F(fl_proto_job, "cmdline", FT_STR, cmdline, false),
+    F(fl_proto_job, "started", FT_INT64, started_ms, true),
+    F(fl_proto_job, "cwd", FT_STR, cwd, false),
+    F(fl_proto_job, "framework", FT_STR, framework, false),
+    F(fl_proto_job, "pod_uid", FT_STR, pod_uid, false),
+    F(fl_proto_job, "devices", FT_STR, devices, false),
+    F(fl_proto_job, "state", FT_STR, state, false),
+    F_OPT(fl_proto_job, "cpu", cpu_percent, has_cpu),
+    F(fl_proto_job, "rss", FT_COUNT, rss_bytes, false),
+    F(fl_proto_job, "threads", FT_COUNT, threads, false),
+    F(fl_proto_job, "fds", FT_COUNT, fds, false),
+    F_COUNT_OPT(fl_proto_job, "gpu_memory", gpu_memory_bytes, has_gpu_memory),
+    F(fl_proto_job, "gpus", FT_GPU_MASK, gpu_mask, false),
+    F_OPT(fl_proto_job, "gpu_util", gpu_utilization, has_gpu_utilization),
+    F(fl_proto_job, "config", FT_STR, config_path, false),
+    F(fl_proto_job, "params", FT_PARAMS, params, false),
+    F(fl_proto_job, "env", FT_ENV, env, false),
+};
+
+/* A job's parameter: a name and a text or number; its allowlisted environment variable: a name and a text. */
+static const struct field param_fields[] = {
+    F(fl_proto_kv, "key", FT_STR, key, true),
+    F(fl_proto_kv, "value", FT_PARAM_VALUE, value, true),
+};
+
+static const struct field env_fields[] = {
+    F(fl_proto_kv, "key", FT_STR, key, true),
+    F(fl_proto_kv, "value", FT_TEXT, value, true),
 };
 
 static const struct field facts_fields[] = {
@@ -419,6 +456,9 @@ static const struct field gpu_fields[] = {
     F(fl_proto_gpu, "power", FT_F64, power, false),
     F(fl_proto_gpu, "serial", FT_STR, serial, false),
     F(fl_proto_gpu, "numa", FT_NUMA, numa, false),
+    F_COUNT_OPT(fl_proto_gpu, "memory_used_mib", memory_used_mib, has_memory_used),
+    F(fl_proto_gpu, "health", FT_STR, health, false),
+    F(fl_proto_gpu, "health_detail", FT_STR, health_detail, false),
 };
 
 static const struct field pod_fields[] = {
@@ -719,6 +759,8 @@ static const struct items_rule items_rules[] = {
     [FT_WORKLOADS] = ITEMS(workload_fields, FL_PROTO_MAX_WORKLOADS, fl_proto_workload, fl_proto_frame, n_workloads),
     [FT_RDMA] = ITEMS(rdma_fields, FL_PROTO_MAX_RDMA, fl_proto_rdma, fl_proto_frame, n_rdma),
     [FT_JOBS] = ITEMS(job_fields, FL_PROTO_MAX_JOBS, fl_proto_job, fl_proto_frame, n_jobs),
+    [FT_PARAMS] = ITEMS(param_fields, FL_PROTO_MAX_JOB_PARAMS, fl_proto_kv, fl_proto_job, n_params),
+    [FT_ENV] = ITEMS(env_fields, FL_PROTO_MAX_JOB_ENV, fl_proto_kv, fl_proto_job, n_env),
 };
 
 /* The nested-map field types of a frame: the field holds the struct, has_off its presence flag. The map's
@@ -883,6 +925,75 @@ static int read_removed_field(struct dec *d, const char *path, const struct fiel
 	return FL_OK;
 }
 
+/* FT_PARAM_VALUE of the parameter at kv: a string (at most 255 bytes, may be empty) into value, or a finite
+ * number (any integer or float encoding) into num with is_num set. */
+static int read_param_value(struct dec *d, const char *path, const struct field *f, fl_proto_kv *kv)
+{
+	const uint8_t *start = d->p;
+	struct mp_val v;
+	int rv = next(d, &v, path, f->key);
+
+	if (rv != FL_OK) {
+		return rv;
+	}
+	if (v.type == MP_STR) {
+		const struct field text = {f->key, FT_TEXT, f->off, f->size, 0, true};
+
+		d->p = start; /* read it again as text: length, NUL and UTF-8 checks */
+		kv->is_num = false;
+		return read_str_field(d, path, &text, kv->value);
+	}
+	if (v.type == MP_UINT || v.type == MP_NINT || v.type == MP_FLOAT) {
+		d->p = start;
+		kv->value[0] = '\0';
+		kv->is_num = true;
+		return read_f64(d, path, f->key, &kv->num, NULL);
+	}
+	return ferr(d, FL_EPROTO, path, f->key, "expected a string or a finite number, got %s", mp_type_names[v.type]);
+}
+
+/* FT_GPU_MASK: an array (at most FL_PROTO_MAX_NODE_GPUS) of GPU ids 0..255 in increasing order, each once,
+ * stored as the bits of a uint64_t[4]. */
+static int read_gpu_mask(struct dec *d, const char *path, const char *key, uint64_t *mask)
+{
+	uint32_t count = 0;
+	int64_t prev = -1;
+	int rv = read_array(d, path, key, FL_PROTO_MAX_NODE_GPUS, &count);
+
+	if (rv != FL_OK) {
+		return rv;
+	}
+	memset(mask, 0, 4 * sizeof(*mask));
+	for (uint32_t i = 0; i < count; i++) {
+		char ipath[112];
+		int64_t id = 0;
+
+		snprintf(ipath, sizeof(ipath), "%s.%s[%" PRIu32 "]", path, key, i);
+		if ((rv = read_int(d, ipath, "", 0, 255, "a GPU id 0..255", &id)) != FL_OK) {
+			return rv;
+		}
+		if (id <= prev) {
+			return ferr(d, FL_EPROTO, ipath, "",
+			            "GPU id %" PRId64 " after %" PRId64 ": expected increasing ids, each once", id,
+			            prev);
+		}
+		mask[id / 64] |= (uint64_t)1 << (id % 64);
+		prev = id;
+	}
+	return FL_OK;
+}
+
+/* FT_COUNT_OPT: a count; its presence flag (at has_off in base) says it was sent. */
+static int read_count_opt(struct dec *d, const char *path, const struct field *f, void *base)
+{
+	int rv = read_int_field(d, path, f->key, &int_rules[FT_COUNT], (char *)base + f->off);
+
+	if (rv == FL_OK) {
+		*(bool *)(void *)((char *)base + f->has_off) = true;
+	}
+	return rv;
+}
+
 /* Reads the value of field f of the struct at base. Integers, arrays of maps and nested maps go by the
  * rule tables above; the other types each have a reader. */
 static int read_field(struct dec *d, const char *path, const struct field *f, void *base)
@@ -906,7 +1017,11 @@ static int read_field(struct dec *d, const char *path, const struct field *f, vo
 	}
 	switch (f->type) {
 	case FT_STR:
+	case FT_TEXT:
 	case FT_NAME: return read_str_field(d, path, f, at);
+	case FT_COUNT_OPT: return read_count_opt(d, path, f, base);
+	case FT_PARAM_VALUE: return read_param_value(d, path, f, base);
+	case FT_GPU_MASK: return read_gpu_mask(d, path, f->key, (uint64_t *)(void *)at);
 	case FT_KIND:
 	case FT_ACK_STATUS: return read_enum_field(d, path, f, at);
 	case FT_F64: return read_f64(d, path, f->key, (double *)(void *)at, NULL);

@@ -267,7 +267,9 @@ static void put_gpu(struct enc *e, const fl_proto_frame *f, uint32_t idx)
 	if (strnlen(g->node, sizeof(g->node)) == 0) {
 		enc_fail(e, FL_EINVAL, path, "node", "must not be empty");
 	}
-	put_map(e, 9);
+	/* the keys added for issue 18 only when set, so frames without them stay byte for byte as before */
+	bool health = g->health[0] != '\0', detail = g->health_detail[0] != '\0';
+	put_map(e, 9 + (uint32_t)g->has_memory_used + health + detail);
 	kv_str(e, path, "node", g->node, sizeof(g->node));
 	kv_int(e, path, "gpu_id", g->gpu_id, 0, INT32_MAX);
 	kv_str(e, path, "gpu_model", g->gpu_model, sizeof(g->gpu_model));
@@ -277,6 +279,15 @@ static void put_gpu(struct enc *e, const fl_proto_frame *f, uint32_t idx)
 	kv_f64(e, path, "power", g->power);
 	kv_str(e, path, "serial", g->serial, sizeof(g->serial));
 	kv_int(e, path, "numa", g->numa, -1, INT32_MAX);
+	if (g->has_memory_used) {
+		kv_count(e, path, "memory_used_mib", g->memory_used_mib);
+	}
+	if (health) {
+		kv_str(e, path, "health", g->health, sizeof(g->health));
+	}
+	if (detail) {
+		kv_str(e, path, "health_detail", g->health_detail, sizeof(g->health_detail));
+	}
 }
 
 static void put_pod(struct enc *e, const fl_proto_frame *f, uint32_t idx)
@@ -361,13 +372,109 @@ static void put_rdma(struct enc *e, const fl_proto_frame *f, uint32_t idx)
 	kv_opt_f64(e, path, "tx_rate", r->has_rates, r->tx_rate);
 }
 
+/* Writes key and a job's n parameters (params) or environment variables: maps {key, value}, the key
+ * non-empty, a parameter's value a string or a finite number, a variable's a string. */
+static void put_kvs(struct enc *e, const char *path, const char *key, const fl_proto_kv *kv, uint32_t n, bool params)
+{
+	uint32_t max = params ? FL_PROTO_MAX_JOB_PARAMS : FL_PROTO_MAX_JOB_ENV;
+
+	if (n > max) {
+		enc_fail(e, FL_ELIMIT, path, key, "%" PRIu32 " items, more than the %" PRIu32 " allowed", n, max);
+	} else if (kv == NULL) {
+		enc_fail(e, FL_EINVAL, path, key, "NULL with %" PRIu32 " items", n);
+	}
+	kv_key(e, key);
+	put_array(e, n);
+	for (uint32_t i = 0; i < n && e->rv == FL_OK; i++) {
+		char ipath[80];
+
+		snprintf(ipath, sizeof(ipath), "%s.%s[%" PRIu32 "]", path, key, i);
+		if (strnlen(kv[i].key, sizeof(kv[i].key)) == 0) {
+			enc_fail(e, FL_EINVAL, ipath, "key", "must not be empty");
+		} else if (kv[i].is_num && !params) {
+			enc_fail(e, FL_EINVAL, ipath, "value", "an environment variable's value is text, not a number");
+		}
+		put_map(e, 2);
+		kv_str(e, ipath, "key", kv[i].key, sizeof(kv[i].key));
+		if (kv[i].is_num) {
+			kv_f64(e, ipath, "value", kv[i].num);
+		} else {
+			kv_str(e, ipath, "value", kv[i].value, sizeof(kv[i].value));
+		}
+	}
+}
+
+/* Writes "gpus": the ids of the bits set in mask, in increasing order (n of them). */
+static void put_gpu_mask(struct enc *e, const uint64_t mask[4], uint32_t n)
+{
+	kv_key(e, "gpus");
+	put_array(e, n);
+	for (uint32_t id = 0; id < 256 && e->rv == FL_OK; id++) {
+		if ((mask[id / 64] >> (id % 64)) & 1u) {
+			e->elements++;
+			enc_check(e, msgpack_pack_uint32(&e->pk, id));
+		}
+	}
+}
+
+/* How many of a job's optional keys (FORMAT.md 3.10, issue 18) are set, and so written. */
+static uint32_t job_optional_keys(const fl_proto_job *j, uint32_t *n_gpus)
+{
+	*n_gpus = 0;
+	for (uint32_t id = 0; id < 256; id++) {
+		*n_gpus += (uint32_t)((j->gpu_mask[id / 64] >> (id % 64)) & 1u);
+	}
+	return (uint32_t)(j->state[0] != '\0') + j->has_cpu + (j->rss_bytes != 0) + (j->threads != 0) + (j->fds != 0) +
+	       j->has_gpu_memory + (*n_gpus > 0) + j->has_gpu_utilization + (j->config_path[0] != '\0') +
+	       (j->n_params > 0) + (j->n_env > 0);
+}
+
+/* The keys added for issue 18, each only when set: a job without them is written byte for byte as before. */
+static void put_job_monitor(struct enc *e, const char *path, const fl_proto_job *j, uint32_t n_gpus)
+{
+	if (j->state[0] != '\0') {
+		kv_str(e, path, "state", j->state, sizeof(j->state));
+	}
+	if (j->has_cpu) {
+		kv_f64(e, path, "cpu", j->cpu_percent);
+	}
+	if (j->rss_bytes != 0) {
+		kv_count(e, path, "rss", j->rss_bytes);
+	}
+	if (j->threads != 0) {
+		kv_count(e, path, "threads", j->threads);
+	}
+	if (j->fds != 0) {
+		kv_count(e, path, "fds", j->fds);
+	}
+	if (j->has_gpu_memory) {
+		kv_count(e, path, "gpu_memory", j->gpu_memory_bytes);
+	}
+	if (n_gpus > 0) {
+		put_gpu_mask(e, j->gpu_mask, n_gpus);
+	}
+	if (j->has_gpu_utilization) {
+		kv_f64(e, path, "gpu_util", j->gpu_utilization);
+	}
+	if (j->config_path[0] != '\0') {
+		kv_str(e, path, "config", j->config_path, sizeof(j->config_path));
+	}
+	if (j->n_params > 0) {
+		put_kvs(e, path, "params", j->params, j->n_params, true);
+	}
+	if (j->n_env > 0) {
+		put_kvs(e, path, "env", j->env, j->n_env, false);
+	}
+}
+
 static void put_job(struct enc *e, const fl_proto_frame *f, uint32_t idx)
 {
 	const fl_proto_job *j = &f->jobs[idx];
 	char path[48];
+	uint32_t n_gpus = 0, optional = job_optional_keys(j, &n_gpus);
 
 	snprintf(path, sizeof(path), "jobs[%" PRIu32 "]", idx);
-	put_map(e, 10);
+	put_map(e, 10 + optional);
 	kv_count(e, path, "pid", j->pid);
 	kv_count(e, path, "ppid", j->ppid);
 	kv_count(e, path, "pgid", j->pgid);
@@ -378,6 +485,7 @@ static void put_job(struct enc *e, const fl_proto_frame *f, uint32_t idx)
 	kv_str(e, path, "framework", j->framework, sizeof(j->framework));
 	kv_str(e, path, "pod_uid", j->pod_uid, sizeof(j->pod_uid));
 	kv_str(e, path, "devices", j->devices, sizeof(j->devices));
+	put_job_monitor(e, path, j, n_gpus);
 }
 
 static fl_proto_overview zero_unknown(const fl_proto_overview *o)

@@ -72,11 +72,23 @@ json_t *fl_proto_node_to_json(const fl_proto_node *n)
 
 json_t *fl_proto_gpu_to_json(const fl_proto_gpu *g)
 {
-	return json_pack("{s:s, s:i, s:s, s:I, s:o, s:o, s:o, s:s, s:i}", "node", g->node, "gpu_id", (int)g->gpu_id,
-	                 "gpu_model", g->gpu_model, "memory_mib", (json_int_t)g->memory_mib, "utilization",
-	                 real_or_null(g->has_utilization, g->utilization), "temperature",
-	                 real_or_null(true, g->temperature), "power", real_or_null(true, g->power), "serial", g->serial,
-	                 "numa", (int)g->numa);
+	json_t *j = json_pack("{s:s, s:i, s:s, s:I, s:o, s:o, s:o, s:s, s:i}", "node", g->node, "gpu_id",
+	                      (int)g->gpu_id, "gpu_model", g->gpu_model, "memory_mib", (json_int_t)g->memory_mib,
+	                      "utilization", real_or_null(g->has_utilization, g->utilization), "temperature",
+	                      real_or_null(true, g->temperature), "power", real_or_null(true, g->power), "serial",
+	                      g->serial, "numa", (int)g->numa);
+
+	/* FORMAT.md 3.5's optional keys, like the frame: only when set */
+	if (j != NULL &&
+	    ((g->has_memory_used &&
+	      json_object_set_new(j, "memory_used_mib", json_integer((json_int_t)g->memory_used_mib)) != 0) ||
+	     (g->health[0] != '\0' && json_object_set_new(j, "health", json_string(g->health)) != 0) ||
+	     (g->health_detail[0] != '\0' &&
+	      json_object_set_new(j, "health_detail", json_string(g->health_detail)) != 0))) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
 }
 
 json_t *fl_proto_pod_to_json(const fl_proto_pod *p)
@@ -137,13 +149,58 @@ static json_t *rdma_json(const void *p)
 	                 opt_num(r->has_rates, r->rx_rate), "tx_rate", opt_num(r->has_rates, r->tx_rate));
 }
 
+/* A parameter's number as JSON: an integer when it is one (within +-2^53), else a real. */
+static json_t *num_json(double v)
+{
+	if (isfinite(v) && v == floor(v) && fabs(v) <= 9007199254740992.0) {
+		return json_integer((json_int_t)v);
+	}
+	return real_or_null(true, v);
+}
+
+/* A job's parameters or environment variables as one object {key: value}; NULL on failure. */
+static json_t *kvs_json(const fl_proto_kv *kv, uint32_t n)
+{
+	json_t *o = json_object();
+
+	for (uint32_t i = 0; o != NULL && i < n; i++) {
+		if (json_object_set_new(o, kv[i].key, kv[i].is_num ? num_json(kv[i].num) : json_string(kv[i].value)) !=
+		    0) {
+			json_decref(o);
+			o = NULL;
+		}
+	}
+	return o;
+}
+
+/* The ids of the GPUs a job uses, in increasing order; NULL on failure. */
+static json_t *gpu_ids_json(const uint64_t mask[4])
+{
+	json_t *a = json_array();
+
+	for (int id = 0; a != NULL && id < 256; id++) {
+		if (((mask[id / 64] >> (id % 64)) & 1u) && json_array_append_new(a, json_integer(id)) != 0) {
+			json_decref(a);
+			a = NULL;
+		}
+	}
+	return a;
+}
+
 static json_t *job_json(const void *p)
 {
 	const fl_proto_job *j = p;
-	return json_pack("{s:I, s:I, s:I, s:s, s:s, s:I, s:s, s:s, s:s, s:s}", "pid", (json_int_t)j->pid, "ppid",
-	                 (json_int_t)j->ppid, "pgid", (json_int_t)j->pgid, "name", j->name, "cmdline", j->cmdline,
-	                 "started_ms", (json_int_t)j->started_ms, "cwd", j->cwd, "framework", j->framework, "pod_uid",
-	                 j->pod_uid, "devices", j->devices);
+	return json_pack("{s:I, s:I, s:I, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:o, s:o, s:o, "
+	                 "s:s, s:o, s:o}",
+	                 "pid", (json_int_t)j->pid, "ppid", (json_int_t)j->ppid, "pgid", (json_int_t)j->pgid, "name",
+	                 j->name, "cmdline", j->cmdline, "started_ms", (json_int_t)j->started_ms, "cwd", j->cwd,
+	                 "framework", j->framework, "pod_uid", j->pod_uid, "devices", j->devices, "state", j->state,
+	                 "cpu", real_or_null(j->has_cpu, j->cpu_percent), "rss", (json_int_t)j->rss_bytes, "threads",
+	                 (json_int_t)j->threads, "fds", (json_int_t)j->fds, "gpu_memory",
+	                 j->has_gpu_memory ? json_integer((json_int_t)j->gpu_memory_bytes) : json_null(), "gpus",
+	                 gpu_ids_json(j->gpu_mask), "gpu_util",
+	                 real_or_null(j->has_gpu_utilization, j->gpu_utilization), "config", j->config_path, "params",
+	                 kvs_json(j->params, j->n_params), "env", kvs_json(j->env, j->n_env));
 }
 
 /* A node frame's own keys, added to its JSON view j (stolen; NULL on failure). */

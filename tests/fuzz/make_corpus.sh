@@ -17,6 +17,8 @@ common=(--cluster gpu-a --spoke spoke-1 --sent-ms 1764000000000)
 	--remove node-00005 --remove node-00006 -o "$out/delta-removed"
 "$tool" make "${common[@]}" --seq 3 --kind heartbeat -o "$out/heartbeat"
 "$tool" make "${common[@]}" --seq 4 --kind node --host gpu-node-1 --gpus-per-node 2 --jobs 2 -o "$out/node-jobs"
+"$tool" make "${common[@]}" --seq 5 --kind node --host gpu-node-1 --gpus-per-node 2 --jobs 2 --job-monitor \
+	-o "$out/node-job-monitor"
 
 # A full frame whose one workload belongs to a SaFE workload (FORMAT.md 3.9 safe_workload_id), written by
 # hand (fl-frame-tool makes no workloads) and signed here with the same test key.

@@ -43,9 +43,11 @@ static const char usage[] =
     "      nodes. Nodes are named node-00000, node-00001, ...; node i is Ready and schedulable, with\n"
     "      ip 10.0.<i/250>.<i%250+1>, gpu_count G, gpu_allocation i%(G+1), G GPUs (gpu_id 0..G-1,\n"
     "      utilization (i+j)%100, serial SN-<i>-<j>), and the frame carries the overview those imply.\n"
-    "      --kind node --host NAME [--jobs J] [--dup-gpu]: a node frame of NAME instead, with G GPUs\n"
-    "      (gpu_id 0..G-1, serial SN-NAME-<j>; --dup-gpu makes the second one repeat gpu_id 0) and J jobs\n"
-    "      (pid 1000+i, started 1700000000000+i, framework torch).\n"
+    "      --kind node --host NAME [--jobs J] [--dup-gpu] [--job-monitor]: a node frame of NAME instead,\n"
+    "      with G GPUs (gpu_id 0..G-1, serial SN-NAME-<j>; --dup-gpu makes the second one repeat gpu_id 0)\n"
+    "      and J jobs (pid 1000+i, started 1700000000000+i, framework torch). --job-monitor adds the GPU\n"
+    "      job monitor's keys: GPU memory used and health, and per job process figures, GPU, config,\n"
+    "      parameters and environment (FORMAT.md 3.5, 3.10; values: fl_frame_tool.c, make_job_monitor).\n"
     "      Exit 0 when written, 1 on an error (message on stderr), 2 on a usage error.\n"
     "  fl-frame-tool bomb --cluster C [--nodes K] [--taints T] [--unknown-keys U] [--kind KIND]\n"
     "                     [--key-file F] -o FILE\n"
@@ -117,7 +119,7 @@ struct make_args {
 	const char *removed[MAX_REMOVE];
 	uint32_t n_removed;
 	long long nodes, gpus, jobs;
-	bool have_seq, dup_gpu;
+	bool have_seq, dup_gpu, job_monitor;
 };
 
 /* Applies one make option c (with optarg) to f's envelope or a. -1 to go on, or the exit code. */
@@ -173,6 +175,7 @@ static int make_option(int c, fl_proto_frame *f, struct make_args *a)
 		a->jobs = v;
 		break;
 	case 'D': a->dup_gpu = true; break;
+	case 'M': a->job_monitor = true; break;
 	case 'o': a->out = optarg; break;
 	case 'h': return fputs(usage, stdout) == EOF;
 	default: return die_usage("unknown option");
@@ -185,13 +188,21 @@ static int make_option(int c, fl_proto_frame *f, struct make_args *a)
 static int make_parse(int argc, char **argv, fl_proto_frame *f, struct make_args *a)
 {
 	static const struct option opts[] = {
-	    {"cluster", required_argument, NULL, 'c'}, {"spoke", required_argument, NULL, 's'},
-	    {"seq", required_argument, NULL, 'n'},     {"kind", required_argument, NULL, 'k'},
-	    {"nodes", required_argument, NULL, 'N'},   {"gpus-per-node", required_argument, NULL, 'G'},
-	    {"sent-ms", required_argument, NULL, 't'}, {"key-file", required_argument, NULL, 'K'},
-	    {"remove", required_argument, NULL, 'r'},  {"host", required_argument, NULL, 'H'},
-	    {"jobs", required_argument, NULL, 'J'},    {"dup-gpu", no_argument, NULL, 'D'},
-	    {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+	    {"cluster", required_argument, NULL, 'c'},
+	    {"spoke", required_argument, NULL, 's'},
+	    {"seq", required_argument, NULL, 'n'},
+	    {"kind", required_argument, NULL, 'k'},
+	    {"nodes", required_argument, NULL, 'N'},
+	    {"gpus-per-node", required_argument, NULL, 'G'},
+	    {"sent-ms", required_argument, NULL, 't'},
+	    {"key-file", required_argument, NULL, 'K'},
+	    {"remove", required_argument, NULL, 'r'},
+	    {"host", required_argument, NULL, 'H'},
+	    {"jobs", required_argument, NULL, 'J'},
+	    {"dup-gpu", no_argument, NULL, 'D'},
+	    {"job-monitor", no_argument, NULL, 'M'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct timespec now;
 	int c, rc;
@@ -250,6 +261,65 @@ static int make_node(fl_proto_frame *f, const char *host, uint32_t g, uint32_t j
 	return 0;
 }
 
+static void set_kv(fl_proto_kv *kv, const char *key, const char *text, bool is_num, double num)
+{
+	snprintf(kv->key, sizeof(kv->key), "%s", key);
+	snprintf(kv->value, sizeof(kv->value), "%s", text);
+	kv->is_num = is_num;
+	kv->num = num;
+}
+
+/* --job-monitor: the keys of FORMAT.md 3.5 and 3.10 added for the GPU job monitor, on node frame f made by
+ * make_node. GPU j: memory_used_mib 1024*(j+1), health healthy (unhealthy, "ras ue 1 ce 0", for j 1). Job
+ * i: state S, cpu 50.5, rss 2^30+i, threads 8, fds 64, gpu_memory 2^31 on GPU i%G (none without GPUs),
+ * gpu_util that GPU's utilization, config /cfg/job-<i>.yaml, params batch_size=32+i, lr=0.001,
+ * model="resnet50", env RANK=<i>, WORLD_SIZE=<J>. Non-zero when out of memory. */
+static int make_job_monitor(fl_proto_frame *f)
+{
+	for (uint32_t k = 0; k < f->n_gpus; k++) {
+		fl_proto_gpu *x = &f->gpus[k];
+		x->memory_used_mib = 1024 * (int64_t)(k + 1);
+		x->has_memory_used = true;
+		snprintf(x->health, sizeof(x->health), "%s", k == 1 ? "unhealthy" : "healthy");
+		snprintf(x->health_detail, sizeof(x->health_detail), "%s", k == 1 ? "ras ue 1 ce 0" : "ras ue 0 ce 0");
+	}
+	for (uint32_t i = 0; i < f->n_jobs; i++) {
+		fl_proto_job *j = &f->jobs[i];
+		char n[24];
+
+		j->params = calloc(3, sizeof(*j->params));
+		j->env = calloc(2, sizeof(*j->env));
+		if (j->params == NULL || j->env == NULL) {
+			return 1;
+		}
+		snprintf(j->state, sizeof(j->state), "S");
+		j->cpu_percent = 50.5;
+		j->has_cpu = true;
+		j->rss_bytes = (1LL << 30) + i;
+		j->threads = 8;
+		j->fds = 64;
+		if (f->n_gpus > 0) {
+			uint32_t id = (uint32_t)f->gpus[i % f->n_gpus].gpu_id;
+			j->gpu_memory_bytes = 1LL << 31;
+			j->has_gpu_memory = true;
+			j->gpu_mask[id / 64] |= (uint64_t)1 << (id % 64);
+			j->gpu_utilization = f->gpus[i % f->n_gpus].utilization;
+			j->has_gpu_utilization = true;
+		}
+		snprintf(j->config_path, sizeof(j->config_path), "/cfg/job-%" PRIu32 ".yaml", i);
+		j->n_params = 3;
+		set_kv(&j->params[0], "batch_size", "", true, 32 + i);
+		set_kv(&j->params[1], "lr", "", true, 0.001);
+		set_kv(&j->params[2], "model", "resnet50", false, 0);
+		j->n_env = 2;
+		snprintf(n, sizeof(n), "%" PRIu32, i);
+		set_kv(&j->env[0], "RANK", n, false, 0);
+		snprintf(n, sizeof(n), "%" PRIu32, f->n_jobs);
+		set_kv(&j->env[1], "WORLD_SIZE", n, false, 0);
+	}
+	return 0;
+}
+
 /* Copies a's --remove names into f's removed nodes. 0, or 1 with the message on stderr. */
 static int make_removed(fl_proto_frame *f, const struct make_args *a)
 {
@@ -280,7 +350,8 @@ static int make_body(fl_proto_frame *f, const struct make_args *a)
 		if (a->host == NULL || strlen(a->host) >= FL_NAME_LEN || a->gpus > FL_PROTO_MAX_NODE_GPUS) {
 			return die_usage("--kind node needs --host NAME (and at most 256 --gpus-per-node)");
 		}
-		if (make_node(f, a->host, (uint32_t)a->gpus, (uint32_t)a->jobs, a->dup_gpu) != 0) {
+		if (make_node(f, a->host, (uint32_t)a->gpus, (uint32_t)a->jobs, a->dup_gpu) != 0 ||
+		    (a->job_monitor && make_job_monitor(f) != 0)) {
 			fprintf(stderr, "fl-frame-tool: out of memory\n");
 			return 1;
 		}

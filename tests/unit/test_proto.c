@@ -2729,6 +2729,681 @@ static void test_decode_finds_a_duplicate_among_many_unknown_keys(void **state)
 	msgpack_sbuffer_destroy(&sb);
 }
 
+/* ---- the GPU job monitor's keys (issue 18: FORMAT.md 3.5 and 3.10) ----------------------------- */
+
+static void set_kv(fl_proto_kv *kv, const char *key, const char *text, bool is_num, double num)
+{
+	snprintf(kv->key, sizeof(kv->key), "%s", key);
+	snprintf(kv->value, sizeof(kv->value), "%s", text);
+	kv->is_num = is_num;
+	kv->num = num;
+}
+
+/* make_node_frame's frame with every job monitor key set on its GPU and its job, and a second job that
+ * sets none of them. */
+static void make_monitor_frame(fl_proto_frame *f)
+{
+	make_node_frame(f);
+	fl_proto_gpu *g = &f->gpus[0];
+	g->memory_used_mib = 12345;
+	g->has_memory_used = true;
+	snprintf(g->health, sizeof(g->health), "unhealthy");
+	snprintf(g->health_detail, sizeof(g->health_detail), "ras ue 2 ce 5");
+	f->jobs = realloc(f->jobs, 2 * sizeof(*f->jobs));
+	assert_non_null(f->jobs);
+	f->n_jobs = 2;
+	memset(&f->jobs[1], 0, sizeof(f->jobs[1]));
+	f->jobs[1].pid = 4343;
+	f->jobs[1].started_ms = 1699999999500;
+	fl_proto_job *j = &f->jobs[0];
+	snprintf(j->state, sizeof(j->state), "R");
+	j->cpu_percent = 187.5;
+	j->has_cpu = true;
+	j->rss_bytes = 4294967296;
+	j->threads = 17;
+	j->fds = 42;
+	j->gpu_memory_bytes = 8589934592;
+	j->has_gpu_memory = true;
+	j->gpu_mask[0] = (1u << 0) | (1u << 3);
+	j->gpu_mask[1] = 1u;                /* gpu 64 */
+	j->gpu_mask[3] = (uint64_t)1 << 63; /* gpu 255 */
+	j->gpu_utilization = 41.25;
+	j->has_gpu_utilization = true;
+	snprintf(j->config_path, sizeof(j->config_path), "/cfg/train.yaml");
+	j->n_params = 6;
+	j->params = calloc(j->n_params, sizeof(*j->params));
+	assert_non_null(j->params);
+	set_kv(&j->params[0], "batch_size", "", true, 32);
+	set_kv(&j->params[1], "lr", "", true, 0.001);
+	set_kv(&j->params[2], "model", "llama-7b", false, 0);
+	set_kv(&j->params[3], "token", "***", false, 0);
+	set_kv(&j->params[4], "decay", "", true, -2.5e-3);
+	set_kv(&j->params[5], "resume", "", false, 0);
+	j->n_env = 3;
+	j->env = calloc(j->n_env, sizeof(*j->env));
+	assert_non_null(j->env);
+	set_kv(&j->env[0], "CUDA_VISIBLE_DEVICES", "0,3", false, 0);
+	set_kv(&j->env[1], "RANK", "1", false, 0);
+	set_kv(&j->env[2], "MASTER_ADDR", "", false, 0);
+}
+
+static void assert_kv(const fl_proto_kv *kv, const char *key, const char *text, bool is_num, double num)
+{
+	assert_string_equal(kv->key, key);
+	assert_string_equal(kv->value, text);
+	assert_int_equal(kv->is_num, is_num);
+	assert_double_equal(kv->num, num);
+}
+
+static void test_node_frame_round_trips_the_job_monitor_keys(void **state)
+{
+	fl_proto_frame in, out;
+	char err[FL_ERR_LEN] = "";
+	char *buf = NULL;
+	size_t len = 0;
+
+	(void)state;
+	make_monitor_frame(&in);
+	snprintf(in.host.gpu_source, sizeof(in.host.gpu_source), "dcmi");
+	assert_int_equal(encode(&in, &buf, &len, err), FL_OK);
+	assert_int_equal(fl_proto_decode(buf, len, &out, err), FL_OK);
+	assert_string_equal(out.host.gpu_source, "dcmi");
+	assert_true(out.gpus[0].has_memory_used);
+	assert_int_equal(out.gpus[0].memory_used_mib, 12345);
+	assert_string_equal(out.gpus[0].health, "unhealthy");
+	assert_string_equal(out.gpus[0].health_detail, "ras ue 2 ce 5");
+	assert_int_equal(out.n_jobs, 2);
+	const fl_proto_job *j = &out.jobs[0];
+	assert_string_equal(j->state, "R");
+	assert_true(j->has_cpu);
+	assert_double_equal(j->cpu_percent, 187.5);
+	assert_int_equal(j->rss_bytes, 4294967296);
+	assert_int_equal(j->threads, 17);
+	assert_int_equal(j->fds, 42);
+	assert_true(j->has_gpu_memory);
+	assert_int_equal(j->gpu_memory_bytes, 8589934592);
+	assert_int_equal(j->gpu_mask[0], 9);
+	assert_int_equal(j->gpu_mask[1], 1);
+	assert_int_equal(j->gpu_mask[2], 0);
+	assert_true(j->gpu_mask[3] == (uint64_t)1 << 63);
+	assert_true(j->has_gpu_utilization);
+	assert_double_equal(j->gpu_utilization, 41.25);
+	assert_string_equal(j->config_path, "/cfg/train.yaml");
+	assert_int_equal(j->n_params, 6);
+	assert_kv(&j->params[0], "batch_size", "", true, 32);
+	assert_kv(&j->params[1], "lr", "", true, 0.001);
+	assert_kv(&j->params[2], "model", "llama-7b", false, 0);
+	assert_kv(&j->params[3], "token", "***", false, 0);
+	assert_kv(&j->params[4], "decay", "", true, -2.5e-3);
+	assert_kv(&j->params[5], "resume", "", false, 0);
+	assert_int_equal(j->n_env, 3);
+	assert_kv(&j->env[0], "CUDA_VISIBLE_DEVICES", "0,3", false, 0);
+	assert_kv(&j->env[1], "RANK", "1", false, 0);
+	assert_kv(&j->env[2], "MASTER_ADDR", "", false, 0);
+	/* the second job set none of them: each decodes as unknown, zero or empty */
+	j = &out.jobs[1];
+	assert_string_equal(j->state, "");
+	assert_false(j->has_cpu);
+	assert_false(j->has_gpu_memory);
+	assert_false(j->has_gpu_utilization);
+	assert_int_equal(j->rss_bytes + j->threads + j->fds, 0);
+	assert_int_equal(j->gpu_mask[0] | j->gpu_mask[1] | j->gpu_mask[2] | j->gpu_mask[3], 0);
+	assert_string_equal(j->config_path, "");
+	assert_int_equal(j->n_params, 0);
+	assert_null(j->params);
+	assert_int_equal(j->n_env, 0);
+	assert_null(j->env);
+
+	/* the --dry-run view: the frame's names, numbers as numbers, null where unknown */
+	assert_json(fl_proto_gpu_to_json(&out.gpus[0]),
+	            "{\"node\":\"gpu-node-1\",\"gpu_id\":0,\"gpu_model\":\"\",\"memory_mib\":0,\"utilization\":42.5,"
+	            "\"temperature\":0.0,\"power\":0.0,\"serial\":\"SER-0\",\"numa\":1,\"memory_used_mib\":12345,"
+	            "\"health\":\"unhealthy\",\"health_detail\":\"ras ue 2 ce 5\"}");
+	json_t *fj = fl_proto_frame_to_json(&out);
+	assert_non_null(fj);
+	json_t *jobs = json_object_get(fj, "jobs");
+	assert_json(
+	    json_incref(json_array_get(jobs, 0)),
+	    "{\"pid\":4242,\"ppid\":1,\"pgid\":4242,\"name\":\"python3\",\"cmdline\":\"python3 train.py "
+	    "--token=***\",\"started_ms\":1699999999000,\"cwd\":\"\",\"framework\":\"torch\",\"pod_uid\":"
+	    "\"0b9f1f5e-7a3c-4d1e-9a55-1b2c3d4e5f60\",\"devices\":\"/dev/kfd,/dev/dri/renderD128\",\"state\":\"R\","
+	    "\"cpu\":187.5,\"rss\":4294967296,\"threads\":17,\"fds\":42,\"gpu_memory\":8589934592,"
+	    "\"gpus\":[0,3,64,255],\"gpu_util\":41.25,\"config\":\"/cfg/train.yaml\",\"params\":{\"batch_size\":32,"
+	    "\"lr\":0.001,\"model\":\"llama-7b\",\"token\":\"***\",\"decay\":-0.0025000000000000001,"
+	    "\"resume\":\"\"},\"env\":{\"CUDA_VISIBLE_DEVICES\":\"0,3\",\"RANK\":\"1\",\"MASTER_ADDR\":\"\"}}");
+	assert_json(
+	    json_incref(json_array_get(jobs, 1)),
+	    "{\"pid\":4343,\"ppid\":0,\"pgid\":0,\"name\":\"\",\"cmdline\":\"\",\"started_ms\":1699999999500,"
+	    "\"cwd\":\"\",\"framework\":\"\",\"pod_uid\":\"\",\"devices\":\"\",\"state\":\"\",\"cpu\":null,"
+	    "\"rss\":0,\"threads\":0,\"fds\":0,\"gpu_memory\":null,\"gpus\":[],\"gpu_util\":null,\"config\":\"\","
+	    "\"params\":{},\"env\":{}}");
+	json_decref(fj);
+	free(buf);
+	fl_proto_frame_free(&out);
+	fl_proto_frame_free(&in);
+}
+
+/* A GPU or job that sets none of the issue-18 keys is written exactly as before them, byte for byte: the
+ * lengths and signatures (HMAC over every signed byte) below are what the encoder wrote before the keys
+ * existed, for make_frame (a full frame) and make_node_frame. */
+static void test_frames_without_job_monitor_keys_are_byte_identical_to_before(void **state)
+{
+	static const unsigned char full_sig[] = {0xc1, 0xa7, 0x76, 0xd5, 0x51, 0x92, 0x18, 0x93, 0x86, 0x6c, 0xaf,
+	                                         0x12, 0x6e, 0x4a, 0xf6, 0x49, 0x1a, 0xe5, 0x93, 0xf9, 0x1b, 0x04,
+	                                         0x76, 0x6b, 0x4b, 0x59, 0x40, 0xdf, 0x4b, 0x58, 0x8e, 0x59};
+	static const unsigned char node_sig[] = {0xfc, 0x4c, 0x53, 0xeb, 0xd9, 0x0b, 0x50, 0xac, 0xd2, 0x83, 0x81,
+	                                         0xb5, 0xc6, 0x55, 0x53, 0xf3, 0x40, 0xff, 0xcf, 0xb0, 0xde, 0x79,
+	                                         0x79, 0x33, 0xe6, 0x5a, 0xda, 0x25, 0x4d, 0xb2, 0x90, 0x30};
+	fl_proto_frame f;
+	char err[FL_ERR_LEN] = "";
+	char *buf = NULL;
+	size_t len = 0;
+
+	(void)state;
+	make_frame(&f);
+	assert_int_equal(encode(&f, &buf, &len, err), FL_OK);
+	assert_int_equal(len, 2914);
+	assert_memory_equal(buf + len - 32, full_sig, 32);
+	free(buf);
+	fl_proto_frame_free(&f);
+	make_node_frame(&f);
+	assert_int_equal(encode(&f, &buf, &len, err), FL_OK);
+	assert_int_equal(len, 611);
+	assert_memory_equal(buf + len - 32, node_sig, 32);
+	free(buf);
+	fl_proto_frame_free(&f);
+}
+
+/* The encoder refuses what the decoder would: too many parameters or variables, an empty name, a number
+ * for a variable, a value that is not finite, a health that is not terminated. */
+static void test_encode_refuses_bad_job_monitor_keys(void **state)
+{
+	fl_proto_frame f;
+	char err[FL_ERR_LEN] = "";
+	char *buf = NULL;
+	size_t len = 0;
+
+	(void)state;
+	make_monitor_frame(&f);
+	fl_proto_job *j = &f.jobs[0];
+	fl_proto_kv *params = j->params;
+	j->params = calloc(FL_PROTO_MAX_JOB_PARAMS + 1, sizeof(*j->params));
+	assert_non_null(j->params);
+	for (uint32_t i = 0; i <= FL_PROTO_MAX_JOB_PARAMS; i++) {
+		snprintf(j->params[i].key, sizeof(j->params[i].key), "p%u", i);
+	}
+	j->n_params = FL_PROTO_MAX_JOB_PARAMS + 1;
+	assert_int_equal(encode(&f, &buf, &len, err), FL_ELIMIT);
+	assert_string_equal(err, "jobs[0].params: 65 items, more than the 64 allowed");
+	j->n_params = FL_PROTO_MAX_JOB_PARAMS;
+	assert_int_equal(encode(&f, &buf, &len, err), FL_OK); /* 64 is fine */
+	free(buf);
+	free(j->params);
+	j->params = params;
+	j->n_params = 6;
+	j->n_env = FL_PROTO_MAX_JOB_ENV + 1; /* only 3 allocated: refused before any is read */
+	assert_int_equal(encode(&f, &buf, &len, err), FL_ELIMIT);
+	assert_string_equal(err, "jobs[0].env: 33 items, more than the 32 allowed");
+	j->n_env = 3;
+	j->params[1].key[0] = '\0';
+	assert_int_equal(encode(&f, &buf, &len, err), FL_EINVAL);
+	assert_string_equal(err, "jobs[0].params[1].key: must not be empty");
+	j->params[1].key[0] = 'l';
+	j->params[1].num = NAN;
+	assert_int_equal(encode(&f, &buf, &len, err), FL_EINVAL);
+	assert_string_equal(err, "jobs[0].params[1].value: not a finite number");
+	j->params[1].num = 0.001;
+	j->env[1].is_num = true;
+	assert_int_equal(encode(&f, &buf, &len, err), FL_EINVAL);
+	assert_string_equal(err, "jobs[0].env[1].value: an environment variable's value is text, not a number");
+	j->env[1].is_num = false;
+	j->cpu_percent = INFINITY;
+	assert_int_equal(encode(&f, &buf, &len, err), FL_EINVAL);
+	assert_string_equal(err, "jobs[0].cpu: not a finite number");
+	j->cpu_percent = 1;
+	j->rss_bytes = -1;
+	assert_int_equal(encode(&f, &buf, &len, err), FL_EINVAL);
+	assert_non_null(strstr(err, "jobs[0].rss: -1 is outside 0.."));
+	j->rss_bytes = 1;
+	memset(f.gpus[0].health, 'x', sizeof(f.gpus[0].health));
+	assert_int_equal(encode(&f, &buf, &len, err), FL_EINVAL);
+	assert_string_equal(err, "gpus[0].health: not NUL-terminated within its 32 bytes");
+	snprintf(f.gpus[0].health, sizeof(f.gpus[0].health), "healthy");
+	assert_int_equal(encode(&f, &buf, &len, err), FL_OK);
+	free(buf);
+	fl_proto_frame_free(&f);
+}
+
+/* ---- node frames written byte by byte, one job monitor key replaced -------------------------------- */
+
+static uint32_t g_count; /* items the writers below write */
+static int64_t g_ids[4]; /* the GPU ids ids_writer writes (g_count of them) */
+
+static void params_writer(msgpack_packer *pk) /* g_count parameters p0 = 0, p1 = 1, ... */
+{
+	msgpack_pack_array(pk, g_count);
+	for (uint32_t i = 0; i < g_count; i++) {
+		char k[16];
+
+		snprintf(k, sizeof(k), "p%u", i);
+		msgpack_pack_map(pk, 2);
+		pk_str(pk, "key");
+		pk_str(pk, k);
+		pk_str(pk, "value");
+		msgpack_pack_uint32(pk, i);
+	}
+}
+static void env_writer(msgpack_packer *pk) /* g_count variables E0 = "x", ... */
+{
+	msgpack_pack_array(pk, g_count);
+	for (uint32_t i = 0; i < g_count; i++) {
+		char k[16];
+
+		snprintf(k, sizeof(k), "E%u", i);
+		msgpack_pack_map(pk, 2);
+		pk_str(pk, "key");
+		pk_str(pk, k);
+		pk_str(pk, "value");
+		pk_str(pk, "x");
+	}
+}
+static void one_kv(msgpack_packer *pk, const char *key, void (*value)(msgpack_packer *))
+{
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, (key != NULL) + (value != NULL));
+	if (key != NULL) {
+		pk_str(pk, "key");
+		pk_str(pk, key);
+	}
+	if (value != NULL) {
+		pk_str(pk, "value");
+		value(pk);
+	}
+}
+static void v_true(msgpack_packer *pk)
+{
+	msgpack_pack_true(pk);
+}
+static void v_array(msgpack_packer *pk)
+{
+	msgpack_pack_array(pk, 0);
+}
+static void v_nil(msgpack_packer *pk)
+{
+	msgpack_pack_nil(pk);
+}
+static void v_int(msgpack_packer *pk)
+{
+	msgpack_pack_int(pk, -7);
+}
+static void v_float32(msgpack_packer *pk)
+{
+	msgpack_pack_float(pk, 0.5f);
+}
+static void v_long_text(msgpack_packer *pk) /* 256 bytes: one more than a value holds */
+{
+	char s[257];
+
+	memset(s, 'v', 256);
+	s[256] = '\0';
+	pk_str(pk, s);
+}
+static void param_without_key(msgpack_packer *pk)
+{
+	one_kv(pk, NULL, v_int);
+}
+static void param_empty_key(msgpack_packer *pk)
+{
+	one_kv(pk, "", v_int);
+}
+static void param_bool(msgpack_packer *pk)
+{
+	one_kv(pk, "a", v_true);
+}
+static void param_array(msgpack_packer *pk)
+{
+	one_kv(pk, "a", v_array);
+}
+static void param_nil(msgpack_packer *pk)
+{
+	one_kv(pk, "a", v_nil);
+}
+static void param_without_value(msgpack_packer *pk)
+{
+	one_kv(pk, "a", NULL);
+}
+static void param_long_value(msgpack_packer *pk)
+{
+	one_kv(pk, "a", v_long_text);
+}
+static void env_number(msgpack_packer *pk)
+{
+	one_kv(pk, "RANK", v_int);
+}
+static void param_negative(msgpack_packer *pk)
+{
+	one_kv(pk, "a", v_int);
+}
+static void param_float32(msgpack_packer *pk)
+{
+	one_kv(pk, "a", v_float32);
+}
+static void param_with_unknown_key(msgpack_packer *pk) /* a later version's key in a parameter map */
+{
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, 3);
+	pk_str(pk, "unit");
+	pk_str(pk, "tokens");
+	pk_str(pk, "key");
+	pk_str(pk, "seq_len");
+	pk_str(pk, "value");
+	msgpack_pack_int(pk, 4096);
+}
+static void ids_writer(msgpack_packer *pk)
+{
+	msgpack_pack_array(pk, g_count);
+	for (uint32_t i = 0; i < g_count; i++) {
+		msgpack_pack_int64(pk, g_ids[i]);
+	}
+}
+static void health_32(msgpack_packer *pk) /* 32 bytes: one more than str(31) */
+{
+	pk_str(pk, "unhealthy-unhealthy-unhealthy-xx");
+}
+
+/* [envelope, payload, 32 zero bytes] of a node frame: host n, one GPU {node, gpu_id 0} and one job {pid 1,
+ * started 0}; sec ("gpu" or "job") gets key: value() as well, unless value is NULL. */
+static void build_node(msgpack_sbuffer *sb, const char *sec, const char *key, void (*value)(msgpack_packer *))
+{
+	static const char zeros[32];
+	msgpack_packer pk;
+	bool gpu = value != NULL && strcmp(sec, "gpu") == 0, job = value != NULL && strcmp(sec, "job") == 0;
+
+	msgpack_sbuffer_init(sb);
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 3);
+	msgpack_pack_map(&pk, 6);
+	pk_str(&pk, "v"), msgpack_pack_int(&pk, 1);
+	pk_str(&pk, "cluster"), pk_str(&pk, "c");
+	pk_str(&pk, "spoke"), pk_str(&pk, "s");
+	pk_str(&pk, "seq"), msgpack_pack_int(&pk, 1);
+	pk_str(&pk, "sent"), msgpack_pack_int(&pk, 0);
+	pk_str(&pk, "kind"), pk_str(&pk, "node");
+	msgpack_pack_map(&pk, 3);
+	pk_str(&pk, "host");
+	msgpack_pack_map(&pk, 1);
+	pk_str(&pk, "node"), pk_str(&pk, "n");
+	pk_str(&pk, "gpus");
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_map(&pk, 2 + gpu);
+	pk_str(&pk, "node"), pk_str(&pk, "n");
+	pk_str(&pk, "gpu_id"), msgpack_pack_int(&pk, 0);
+	if (gpu) {
+		pk_str(&pk, key), value(&pk);
+	}
+	pk_str(&pk, "jobs");
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_map(&pk, 2 + job);
+	pk_str(&pk, "pid"), msgpack_pack_int(&pk, 1);
+	pk_str(&pk, "started"), msgpack_pack_int(&pk, 0);
+	if (job) {
+		pk_str(&pk, key), value(&pk);
+	}
+	msgpack_pack_bin(&pk, 32);
+	msgpack_pack_bin_body(&pk, zeros, 32);
+}
+
+static void test_decode_reads_job_monitor_keys_from_any_encoding(void **state)
+{
+	msgpack_sbuffer sb;
+	fl_proto_frame f;
+	char err[FL_ERR_LEN] = "";
+
+	(void)state;
+	build_node(&sb, "job", NULL, NULL); /* a node frame from before issue 18 */
+	assert_int_equal(fl_proto_decode(sb.data, sb.size, &f, err), FL_OK);
+	assert_false(f.gpus[0].has_memory_used);
+	assert_string_equal(f.gpus[0].health, "");
+	assert_false(f.jobs[0].has_cpu);
+	assert_int_equal(f.jobs[0].n_params, 0);
+	assert_null(f.jobs[0].params);
+	fl_proto_frame_free(&f);
+	msgpack_sbuffer_destroy(&sb);
+
+	g_count = FL_PROTO_MAX_JOB_PARAMS; /* 64 parameters: the limit */
+	build_node(&sb, "job", "params", params_writer);
+	assert_int_equal(fl_proto_decode(sb.data, sb.size, &f, err), FL_OK);
+	assert_int_equal(f.jobs[0].n_params, 64);
+	assert_kv(&f.jobs[0].params[63], "p63", "", true, 63);
+	fl_proto_frame_free(&f);
+	msgpack_sbuffer_destroy(&sb);
+	g_count = FL_PROTO_MAX_JOB_ENV;
+	build_node(&sb, "job", "env", env_writer);
+	assert_int_equal(fl_proto_decode(sb.data, sb.size, &f, err), FL_OK);
+	assert_int_equal(f.jobs[0].n_env, 32);
+	assert_kv(&f.jobs[0].env[31], "E31", "x", false, 0);
+	fl_proto_frame_free(&f);
+	msgpack_sbuffer_destroy(&sb);
+
+	/* a parameter's number may be any integer or float encoding */
+	build_node(&sb, "job", "params", param_negative);
+	assert_int_equal(fl_proto_decode(sb.data, sb.size, &f, err), FL_OK);
+	assert_kv(&f.jobs[0].params[0], "a", "", true, -7);
+	fl_proto_frame_free(&f);
+	msgpack_sbuffer_destroy(&sb);
+	build_node(&sb, "job", "params", param_float32);
+	assert_int_equal(fl_proto_decode(sb.data, sb.size, &f, err), FL_OK);
+	assert_kv(&f.jobs[0].params[0], "a", "", true, 0.5);
+	fl_proto_frame_free(&f);
+	msgpack_sbuffer_destroy(&sb);
+	build_node(&sb, "job", "params", param_with_unknown_key);
+	assert_int_equal(fl_proto_decode(sb.data, sb.size, &f, err), FL_OK);
+	assert_int_equal(f.jobs[0].n_params, 1);
+	assert_kv(&f.jobs[0].params[0], "seq_len", "", true, 4096);
+	fl_proto_frame_free(&f);
+	msgpack_sbuffer_destroy(&sb);
+	/* nil for the optional figures: unknown, as when absent */
+	build_node(&sb, "job", "cpu", v_nil);
+	assert_int_equal(fl_proto_decode(sb.data, sb.size, &f, err), FL_OK);
+	assert_false(f.jobs[0].has_cpu);
+	fl_proto_frame_free(&f);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/* One case per kind of bad job monitor key: the decoder refuses the frame, names the field, keeps nothing. */
+static void test_decode_rejects_bad_job_monitor_keys(void **state)
+{
+	static const struct {
+		const char *sec, *key;
+		void (*value)(msgpack_packer *);
+		uint32_t count;
+		int64_t ids[4];
+		int code;
+		const char *err;
+	} cases[] = {
+	    {"job", "params", param_without_key, 0, {0}, FL_EPROTO, "jobs[0].params[0].key: missing"},
+	    {"job", "params", param_empty_key, 0, {0}, FL_EPROTO, "jobs[0].params[0].key: must not be empty"},
+	    {"job",
+	     "params",
+	     param_bool,
+	     0,
+	     {0},
+	     FL_EPROTO,
+	     "jobs[0].params[0].value: expected a string or a finite number, got boolean"},
+	    {"job",
+	     "params",
+	     param_array,
+	     0,
+	     {0},
+	     FL_EPROTO,
+	     "jobs[0].params[0].value: expected a string or a finite number, got array"},
+	    {"job",
+	     "params",
+	     param_nil,
+	     0,
+	     {0},
+	     FL_EPROTO,
+	     "jobs[0].params[0].value: expected a string or a finite number, got nil"},
+	    {"job", "params", param_without_value, 0, {0}, FL_EPROTO, "jobs[0].params[0].value: missing"},
+	    {"job",
+	     "params",
+	     param_long_value,
+	     0,
+	     {0},
+	     FL_ELIMIT,
+	     "jobs[0].params[0].value: string of 256 bytes, longer than the 255 allowed"},
+	    {"job", "params", params_writer, 65, {0}, FL_ELIMIT, "jobs[0].params: 65 items, more than the 64 allowed"},
+	    {"job", "params", v_true, 0, {0}, FL_EPROTO, "jobs[0].params: expected an array, got boolean"},
+	    {"job", "env", env_writer, 33, {0}, FL_ELIMIT, "jobs[0].env: 33 items, more than the 32 allowed"},
+	    {"job", "env", env_number, 0, {0}, FL_EPROTO, "jobs[0].env[0].value: expected a string, got integer"},
+	    {"job",
+	     "gpus",
+	     ids_writer,
+	     2,
+	     {1, 0},
+	     FL_EPROTO,
+	     "jobs[0].gpus[1]: GPU id 0 after 1: expected increasing ids, each once"},
+	    {"job",
+	     "gpus",
+	     ids_writer,
+	     3,
+	     {0, 2, 2},
+	     FL_EPROTO,
+	     "jobs[0].gpus[2]: GPU id 2 after 2: expected increasing ids, each once"},
+	    {"job", "gpus", ids_writer, 1, {256}, FL_EPROTO, "jobs[0].gpus[0]: expected a GPU id 0..255, got 256"},
+	    {"job", "gpus", ids_writer, 1, {-1}, FL_EPROTO, "jobs[0].gpus[0]: expected a GPU id 0..255, got -1"},
+	    {"job", "gpus", v_int, 0, {0}, FL_EPROTO, "jobs[0].gpus: expected an array, got integer"},
+	    {"job",
+	     "gpu_memory",
+	     v_int,
+	     0,
+	     {0},
+	     FL_EPROTO,
+	     "jobs[0].gpu_memory: expected a non-negative integer, got -7"},
+	    {"job",
+	     "gpu_memory",
+	     v_nil,
+	     0,
+	     {0},
+	     FL_EPROTO,
+	     "jobs[0].gpu_memory: expected a non-negative integer, got nil"},
+	    {"job", "rss", v_float32, 0, {0}, FL_EPROTO, "jobs[0].rss: expected a non-negative integer, got float"},
+	    {"job", "state", v_int, 0, {0}, FL_EPROTO, "jobs[0].state: expected a string, got integer"},
+	    {"job", "cpu", v_true, 0, {0}, FL_EPROTO, "jobs[0].cpu: expected a finite number or nil, got boolean"},
+	    {"gpu",
+	     "health",
+	     health_32,
+	     0,
+	     {0},
+	     FL_ELIMIT,
+	     "gpus[0].health: string of 32 bytes, longer than the 31 allowed"},
+	    {"gpu",
+	     "health_detail",
+	     health_32,
+	     0,
+	     {0},
+	     FL_ELIMIT,
+	     "gpus[0].health_detail: string of 32 bytes, longer than the 31 allowed"},
+	    {"gpu",
+	     "memory_used_mib",
+	     v_int,
+	     0,
+	     {0},
+	     FL_EPROTO,
+	     "gpus[0].memory_used_mib: expected a non-negative integer, got -7"},
+	};
+	msgpack_sbuffer sb;
+	fl_proto_frame f;
+	char err[FL_ERR_LEN] = "";
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		g_count = cases[i].count;
+		memcpy(g_ids, cases[i].ids, sizeof(g_ids));
+		build_node(&sb, cases[i].sec, cases[i].key, cases[i].value);
+		int rv = fl_proto_decode(sb.data, sb.size, &f, err);
+		msgpack_sbuffer_destroy(&sb);
+		if (rv != cases[i].code || strcmp(err, cases[i].err) != 0) {
+			fail_msg("case %zu: got %d \"%s\", want %d \"%s\"", i, rv, err, cases[i].code, cases[i].err);
+		}
+		assert_zeroed(&f);
+	}
+}
+
+/* FORMAT.md section 1: at its largest (every string at its limit, 64 parameters and 32 variables each) a
+ * job takes 36,084 bytes, so 4,096 of them (147,800,064 bytes) cannot fit in a 64 MiB frame: the encoder stops with
+ * FL_ELIMIT as soon as the frame passes the limit. 4,096 jobs of 64 parameters of usual size do fit. */
+static void test_a_node_frame_of_4096_jobs_with_64_parameters_each_fits_unless_every_string_is_full(void **state)
+{
+	fl_proto_frame f;
+	fl_proto_kv params[FL_PROTO_MAX_JOB_PARAMS], env[FL_PROTO_MAX_JOB_ENV];
+	char err[FL_ERR_LEN] = "";
+	char *buf = NULL;
+	size_t len = 0, one = 0;
+
+	(void)state;
+	make_node_frame(&f);
+	fl_proto_job *j = &f.jobs[0];
+	memset(j->name, 'n', sizeof(j->name) - 1);
+	memset(j->cmdline, 'c', sizeof(j->cmdline) - 1);
+	memset(j->cwd, 'w', sizeof(j->cwd) - 1);
+	memset(j->config_path, 'f', sizeof(j->config_path) - 1);
+	memset(j->devices, 'd', sizeof(j->devices) - 1);
+	memset(j->framework, 'r', sizeof(j->framework) - 1);
+	memset(j->pod_uid, 'u', sizeof(j->pod_uid) - 1);
+	memset(j->state, 's', sizeof(j->state) - 1);
+	j->pid = j->ppid = j->pgid = j->rss_bytes = j->threads = j->fds = j->gpu_memory_bytes = INT64_MAX;
+	j->started_ms = INT64_MIN;
+	j->has_cpu = j->has_gpu_memory = j->has_gpu_utilization = true;
+	memset(j->gpu_mask, 0xff, sizeof(j->gpu_mask));
+	for (uint32_t i = 0; i < FL_PROTO_MAX_JOB_PARAMS; i++) {
+		memset(&params[i], 'p', sizeof(params[i]));
+		params[i].key[sizeof(params[i].key) - 1] = params[i].value[sizeof(params[i].value) - 1] = '\0';
+		params[i].is_num = false;
+		if (i < FL_PROTO_MAX_JOB_ENV) {
+			env[i] = params[i];
+		}
+	}
+	j->params = params; /* shared by every job below; taken back before fl_proto_frame_free */
+	j->n_params = FL_PROTO_MAX_JOB_PARAMS;
+	j->env = env;
+	j->n_env = FL_PROTO_MAX_JOB_ENV;
+	assert_int_equal(encode(&f, &buf, &len, err), FL_OK);
+	one = len;
+	free(buf);
+	f.n_jobs = 2;
+	f.jobs = realloc(f.jobs, 2 * sizeof(*f.jobs));
+	assert_non_null(f.jobs);
+	f.jobs[1] = f.jobs[0];
+	assert_int_equal(encode(&f, &buf, &len, err), FL_OK);
+	assert_int_equal(len - one, 36084); /* one job at its largest */
+	free(buf);
+
+	f.jobs = realloc(f.jobs, FL_PROTO_MAX_JOBS * sizeof(*f.jobs));
+	assert_non_null(f.jobs);
+	for (uint32_t i = 1; i < FL_PROTO_MAX_JOBS; i++) {
+		f.jobs[i] = f.jobs[0];
+	}
+	f.n_jobs = FL_PROTO_MAX_JOBS;
+	assert_int_equal(encode(&f, &buf, &len, err), FL_ELIMIT);
+	assert_string_equal(err, "frame: larger than 67108864 bytes");
+	/* usual parameters: a 24-byte name and value each */
+	for (uint32_t i = 0; i < FL_PROTO_MAX_JOB_PARAMS; i++) {
+		params[i].key[24] = params[i].value[24] = '\0';
+		if (i < FL_PROTO_MAX_JOB_ENV) {
+			env[i] = params[i];
+		}
+	}
+	assert_int_equal(encode(&f, &buf, &len, err), FL_OK);
+	assert_true(len < FL_PROTO_MAX_FRAME_BYTES);
+	free(buf);
+	for (uint32_t i = 0; i < FL_PROTO_MAX_JOBS; i++) {
+		f.jobs[i].params = f.jobs[i].env = NULL;
+		f.jobs[i].n_params = f.jobs[i].n_env = 0;
+	}
+	fl_proto_frame_free(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2737,6 +3412,12 @@ int main(void)
 	    cmocka_unit_test(test_heartbeat_round_trips_with_empty_payload),
 	    cmocka_unit_test(test_node_frame_round_trips_host_rdma_and_jobs),
 	    cmocka_unit_test(test_node_frame_rules_are_enforced_both_ways),
+	    cmocka_unit_test(test_node_frame_round_trips_the_job_monitor_keys),
+	    cmocka_unit_test(test_frames_without_job_monitor_keys_are_byte_identical_to_before),
+	    cmocka_unit_test(test_encode_refuses_bad_job_monitor_keys),
+	    cmocka_unit_test(test_decode_reads_job_monitor_keys_from_any_encoding),
+	    cmocka_unit_test(test_decode_rejects_bad_job_monitor_keys),
+	    cmocka_unit_test(test_a_node_frame_of_4096_jobs_with_64_parameters_each_fits_unless_every_string_is_full),
 	    cmocka_unit_test(test_heartbeat_encodes_to_the_bytes_in_format_md),
 	    cmocka_unit_test(test_handmade_frame_decodes_to_the_written_values),
 	    cmocka_unit_test(test_decode_accepts_float32_and_wide_int_encodings),
