@@ -127,7 +127,7 @@ typedef struct fl_proto_gpu {
 	int64_t memory_used_mib; /* accelerator memory in use; valid if has_memory_used */
 	bool has_memory_used;
 	char health[FL_STATUS_LEN];        /* "healthy", "warning", "unhealthy"; "" unknown */
-	char health_detail[FL_STATUS_LEN]; /* why, in a few words: "ras ue 2 ce 5", "xid 79", "dcmi 3" */
+	char health_detail[FL_STATUS_LEN]; /* why, in a few words: "ras ue 2 ce 5", "xid 79", "dcmi health 2" */
 } fl_proto_gpu;
 
 /* One pod that requests GPUs (Lens `gpu_pods`). */
@@ -167,7 +167,7 @@ typedef struct fl_proto_workload {
 /* Who a node frame is about (FORMAT.md 3.10). */
 typedef struct fl_proto_host {
 	char node[FL_NAME_LEN];         /* the Kubernetes node name */
-	char gpu_source[FL_STATUS_LEN]; /* where its GPU rows come from: "amd", "nvml", "none" */
+	char gpu_source[FL_STATUS_LEN]; /* where its GPU rows come from: "amd", "nvml", "dcmi", "none" */
 } fl_proto_host;
 
 /* One RDMA device of a node (/sys/class/infiniband/NAME). */
