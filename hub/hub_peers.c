@@ -14,6 +14,7 @@
 
 #include "fl_log.h"
 #include "fl_time.h"
+#include "hub_sql.h"
 #include "hub_store.h"
 
 #define RECONNECT_MIN_MS 500
@@ -138,8 +139,7 @@ static int listen_now(hub_peers *p, char err[FL_ERR_LEN])
 	if (c == NULL)
 		return FL_EDB;
 	PGresult *r = PQexec(c, "LISTEN " HUB_STORE_CHANNEL);
-	int rv =
-	    PQresultStatus(r) == PGRES_COMMAND_OK ? FL_OK : fl_seterr(err, FL_EDB, "LISTEN: %s", PQerrorMessage(c));
+	int rv = PQresultStatus(r) == PGRES_COMMAND_OK ? FL_OK : hub_sql_error(c, r, "LISTEN", err);
 	PQclear(r);
 	atomic_store(&m_connected, rv == FL_OK);
 	return rv;

@@ -42,10 +42,8 @@ static int ensure_conn(PGconn **c, const char *url, const char *what, char err[F
 	int rv = hub_sql_connect(c, url, "fleetlens-hub-safe", "-c statement_timeout=600000");
 	if (rv == FL_ENOMEM)
 		return fl_seterr(err, FL_ENOMEM, "%s: out of memory", what);
-	if (rv != FL_OK) {
-		const char *m = PQerrorMessage(*c);
-		return fl_seterr(err, FL_EDB, "%s: %.*s", what, (int)strcspn(m, "\n"), m);
-	}
+	if (rv != FL_OK)
+		return hub_sql_fail(*c, NULL, what, err);
 	return FL_OK;
 }
 

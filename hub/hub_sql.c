@@ -1,6 +1,9 @@
 /* hub_sql.c — see hub_sql.h. */
 #include "hub_sql.h"
 
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,10 +33,77 @@ int hub_sql_connect(PGconn **c, const char *conninfo, const char *app, const cha
 	return PQstatus(*c) == CONNECTION_OK ? FL_OK : FL_EDB;
 }
 
+/* Appends s to out[*o..cap) on one line: newlines and tabs become spaces, runs of spaces one, none at either end
+ * of what it adds. Stops (truncates) when out is full; out stays terminated. */
+static void put_flat(char *out, size_t cap, size_t *o, const char *s)
+{
+	size_t start = *o;
+	for (const char *p = s; *p != '\0' && *o + 1 < cap; p++) {
+		bool space = *p == '\n' || *p == '\t' || *p == '\r' || *p == ' ';
+		if (space && (*o == start || out[*o - 1] == ' '))
+			continue;
+		out[(*o)++] = space ? ' ' : *p;
+	}
+	while (*o > start && out[*o - 1] == ' ')
+		(*o)--;
+	out[*o] = '\0';
+}
+
+static void put_text(char *out, size_t cap, size_t *o, const char *s)
+{
+	size_t n = strlen(s);
+	if (n > cap - 1 - *o)
+		n = cap - 1 - *o;
+	memcpy(out + *o, s, n);
+	*o += n;
+	out[*o] = '\0';
+}
+
+/* A field of r's error, or "" when r has none. */
+static const char *diag(const PGresult *r, int field)
+{
+	const char *v = r != NULL ? PQresultErrorField(r, field) : NULL;
+	return v != NULL ? v : "";
+}
+
+int hub_sql_error(PGconn *c, const PGresult *r, const char *what, char err[FL_ERR_LEN])
+{
+	char msg[FL_ERR_LEN];
+	size_t o = 0;
+	msg[0] = '\0';
+	const char *primary = diag(r, PG_DIAG_MESSAGE_PRIMARY);
+	if (*primary == '\0') {
+		/* No server error: the connection's message (several lines), or a result of an unexpected kind. */
+		const char *m = r != NULL ? PQresultErrorMessage(r) : c != NULL ? PQerrorMessage(c) : "";
+		put_flat(msg, sizeof(msg), &o, m);
+		if (o == 0 && r != NULL) {
+			put_text(msg, sizeof(msg), &o, "unexpected result ");
+			put_text(msg, sizeof(msg), &o, PQresStatus(PQresultStatus(r)));
+		} else if (o == 0) {
+			put_text(msg, sizeof(msg), &o, "no connection");
+		}
+		return fl_seterr(err, FL_EDB, "%s: %s", what, msg);
+	}
+	put_flat(msg, sizeof(msg), &o, primary);
+	const char *detail = diag(r, PG_DIAG_MESSAGE_DETAIL), *hint = diag(r, PG_DIAG_MESSAGE_HINT);
+	if (*detail != '\0' || *hint != '\0') {
+		put_text(msg, sizeof(msg), &o, " (");
+		if (*detail != '\0') {
+			put_text(msg, sizeof(msg), &o, "DETAIL: ");
+			put_flat(msg, sizeof(msg), &o, detail);
+		}
+		if (*hint != '\0') {
+			put_text(msg, sizeof(msg), &o, *detail != '\0' ? "; HINT: " : "HINT: ");
+			put_flat(msg, sizeof(msg), &o, hint);
+		}
+		put_text(msg, sizeof(msg), &o, ")");
+	}
+	return fl_seterr(err, FL_EDB, "%s: %s", what, msg);
+}
+
 int hub_sql_fail(PGconn *c, PGresult *r, const char *what, char err[FL_ERR_LEN])
 {
-	const char *m = r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(c);
-	int rv = fl_seterr(err, FL_EDB, "%s: %.*s", what, (int)strcspn(m, "\n"), m);
+	int rv = hub_sql_error(c, r, what, err);
 	PQclear(r);
 	return rv;
 }
@@ -120,4 +190,27 @@ char *hub_sql_text_array(const char *const *items, size_t n)
 	*p++ = '}';
 	*p = '\0';
 	return s;
+}
+
+int hub_sql_page_args_init(hub_sql_page_args *a, const char *const *clusters, size_t n_clusters,
+                           const char *const *statuses, size_t n_statuses, int64_t limit, int64_t offset,
+                           char err[FL_ERR_LEN])
+{
+	memset(a, 0, sizeof(*a));
+	a->clusters = hub_sql_text_array(clusters, n_clusters);
+	a->statuses = hub_sql_text_array(statuses, n_statuses);
+	if (a->clusters == NULL || a->statuses == NULL) {
+		hub_sql_page_args_free(a);
+		return fl_seterr(err, FL_ENOMEM, "out of memory");
+	}
+	snprintf(a->limit, sizeof(a->limit), "%" PRId64, limit);
+	snprintf(a->offset, sizeof(a->offset), "%" PRId64, offset);
+	return FL_OK;
+}
+
+void hub_sql_page_args_free(hub_sql_page_args *a)
+{
+	free(a->clusters);
+	free(a->statuses);
+	a->clusters = a->statuses = NULL;
 }

@@ -50,23 +50,6 @@ void hub_store_free(hub_store *s)
 	free(s);
 }
 
-/* libpq messages span lines ("...\n\tIs the server running..."); err gets them on one line. */
-static int db_err(char err[FL_ERR_LEN], const char *what, const char *pqmsg)
-{
-	char flat[FL_ERR_LEN];
-	size_t o = 0;
-	for (const char *p = pqmsg; *p != '\0' && o + 1 < sizeof(flat); p++) {
-		bool space = *p == '\n' || *p == '\t' || *p == ' ';
-		if (space && (o == 0 || flat[o - 1] == ' '))
-			continue;
-		flat[o++] = space ? ' ' : *p;
-	}
-	while (o > 0 && flat[o - 1] == ' ')
-		o--;
-	flat[o] = '\0';
-	return fl_seterr(err, FL_EDB, "%s: %s", what, flat);
-}
-
 int hub_store_connect(hub_store *s, char err[FL_ERR_LEN])
 {
 	bool fresh = s->conn == NULL;
@@ -77,7 +60,7 @@ int hub_store_connect(hub_store *s, char err[FL_ERR_LEN])
 		PQsetNoticeProcessor(s->conn, notice_to_log, NULL);
 	if (rv != FL_OK) {
 		hub_metrics_add(HUB_M_DB_ERRORS, 1);
-		return db_err(err, "connect", PQerrorMessage(s->conn));
+		return hub_sql_fail(s->conn, NULL, "connect", err);
 	}
 	return FL_OK;
 }
@@ -109,10 +92,8 @@ int hub_store_exec(hub_store *s, const char *what, const char *sql, int n, const
 		*out = NULL;
 	PGresult *r = PQexecParams(s->conn, sql, n, NULL, vals, NULL, NULL, 0);
 	if (r == NULL || PQresultStatus(r) != want) {
-		int rv = db_err(err, what, r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(s->conn));
-		PQclear(r);
 		hub_metrics_add(HUB_M_DB_ERRORS, 1);
-		return rv;
+		return hub_sql_fail(s->conn, r, what, err);
 	}
 	if (out != NULL)
 		*out = r;
@@ -125,10 +106,8 @@ int hub_store_exec_script(hub_store *s, const char *what, const char *sql, char 
 {
 	PGresult *r = PQexec(s->conn, sql);
 	if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
-		int rv = db_err(err, what, r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(s->conn));
 		hub_metrics_add(HUB_M_DB_ERRORS, 1);
-		PQclear(r);
-		return rv;
+		return hub_sql_fail(s->conn, r, what, err);
 	}
 	PQclear(r);
 	return FL_OK;

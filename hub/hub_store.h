@@ -45,8 +45,8 @@ int hub_store_connect(hub_store *s, char err[FL_ERR_LEN]);
 int hub_store_connect_retry(hub_store *s, int64_t max_ms, char err[FL_ERR_LEN]);
 
 /* Runs one parameterized statement on the store's connection (connected: hub_store_connect first). On a
- * result other than want: FL_EDB, err "what: " and PostgreSQL's whole message on one line (every line joined,
- * whitespace runs collapsed), fleetlens_hub_db_errors_total counted. On FL_OK *out (if non-NULL) holds the
+ * result other than want: FL_EDB, err worded by hub_sql_error ("what: primary (DETAIL: ...; HINT: ...)", one
+ * line), fleetlens_hub_db_errors_total counted. On FL_OK *out (if non-NULL) holds the
  * result for the caller to PQclear; on failure *out is NULL. */
 int hub_store_exec(hub_store *s, const char *what, const char *sql, int n, const char *const *vals, ExecStatusType want,
                    PGresult **out, char err[FL_ERR_LEN]);

@@ -96,20 +96,14 @@ int hub_workload_list(PGconn *c, const hub_workload_query *q, char **json, char 
 	             util, order, order);
 	if (len < 0 || (size_t)len >= sizeof(sql))
 		return fl_seterr(err, FL_EINVAL, "list workloads: the query does not fit its buffer");
-	char *clusters = hub_sql_text_array(q->clusters, q->n_clusters);
-	char *statuses = hub_sql_text_array(q->statuses, q->n_statuses);
-	char limit[24], offset[24];
-	snprintf(limit, sizeof(limit), "%" PRId64, q->limit);
-	snprintf(offset, sizeof(offset), "%" PRId64, q->offset);
-	int rv;
-	if (clusters == NULL || statuses == NULL) {
-		rv = fl_seterr(err, FL_ENOMEM, "out of memory");
-	} else {
-		const char *v[] = {clusters, q->ns, q->kind, like, statuses, limit, offset};
-		rv = hub_sql_one_text(c, sql, 7, v, "list workloads", json, err);
-	}
-	free(clusters);
-	free(statuses);
+	hub_sql_page_args a;
+	int rv = hub_sql_page_args_init(&a, q->clusters, q->n_clusters, q->statuses, q->n_statuses, q->limit, q->offset,
+	                                err);
+	if (rv != FL_OK)
+		return rv;
+	const char *v[] = {a.clusters, q->ns, q->kind, like, a.statuses, a.limit, a.offset};
+	rv = hub_sql_one_text(c, sql, 7, v, "list workloads", json, err);
+	hub_sql_page_args_free(&a);
 	return rv;
 }
 
