@@ -11,7 +11,7 @@
 #include "fl_err.h"
 
 /* A cached answer: the public part first, so a hub_view_hits pointer is the entry's. One block holds the
- * entry, its node list, its bitmap and its substring. */
+ * entry, its substring (padded to 8 bytes), its bitmap and, last so that the block can shrink, its node list. */
 typedef struct entry {
 	hub_view_hits pub;
 	atomic_uint refs; /* the cache's hold and each search's */
@@ -52,19 +52,34 @@ void hub_view_search_cache_free(hub_view_search_cache *c)
 	free(c);
 }
 
+/* The size of an entry's block for a substring of len bytes (with its NUL) over n_nodes nodes and cap nodes. */
+static size_t entry_size(size_t len, uint32_t n_nodes, uint32_t cap)
+{
+	size_t words = ((size_t)n_nodes + 63) / 64;
+	return sizeof(entry) + (len + 7) / 8 * 8 + words * sizeof(uint64_t) + (size_t)cap * sizeof(uint32_t);
+}
+
+/* Points e's substring, bitmap and node list into its block (after it moved). */
+static void entry_place(entry *e, size_t len, uint32_t n_nodes)
+{
+	char *s = (char *)(e + 1);
+	uint64_t *bits = (uint64_t *)(s + (len + 7) / 8 * 8);
+	e->sub = s;
+	e->pub.bits = bits;
+	e->pub.nodes = (uint32_t *)(bits + ((size_t)n_nodes + 63) / 64);
+}
+
 /* An entry for sub with room for up to `cap` nodes over n_nodes nodes, refs 1, no node yet. */
 static entry *entry_new(const char *sub, uint32_t cap, uint32_t n_nodes)
 {
-	size_t words = ((size_t)n_nodes + 63) / 64, len = strlen(sub) + 1;
-	entry *e = malloc(sizeof(*e) + words * sizeof(uint64_t) + (size_t)cap * sizeof(uint32_t) + len);
+	size_t len = strlen(sub) + 1;
+	entry *e = malloc(entry_size(len, n_nodes, cap));
 	if (e == NULL)
 		return NULL;
-	uint64_t *bits = (uint64_t *)(e + 1);
-	uint32_t *nodes = (uint32_t *)(bits + words);
-	char *s = (char *)(nodes + cap);
-	memcpy(s, sub, len);
-	memset(bits, 0, words * sizeof(*bits));
-	*e = (entry){.pub = {.n = 0, .nodes = nodes, .bits = bits}, .sub = s};
+	*e = (entry){.pub = {.n = 0}};
+	entry_place(e, len, n_nodes);
+	memcpy((char *)e->sub, sub, len);
+	memset((uint64_t *)e->pub.bits, 0, ((size_t)n_nodes + 63) / 64 * sizeof(uint64_t));
 	atomic_init(&e->refs, 1);
 	return e;
 }
@@ -165,13 +180,21 @@ static entry *compute(const hub_view_index *ix, const char *sub)
 	size_t len = strlen(sub);
 	if (len >= 3)
 		return search_trigrams(ix, sub, len);
-	uint32_t *hits = malloc(((size_t)ix->n_nodes + 1) * sizeof(*hits)); /* under three bytes: a scan */
-	uint32_t m = hits != NULL ? hub_view_index_scan(ix, sub, hits) : 0;
-	entry *e = hits != NULL ? entry_new(sub, m, ix->n_nodes) : NULL;
-	for (uint32_t k = 0; e != NULL && k < m; k++)
-		entry_add(e, hits[k]);
-	free(hits);
-	return e;
+	/* Under three bytes: a scan, straight into an answer with room for every node, then shrunk to the hits
+	 * (the node list is the block's last part, so nothing else moves within it). */
+	entry *e = entry_new(sub, ix->n_nodes, ix->n_nodes);
+	if (e == NULL)
+		return NULL;
+	uint32_t *nodes = (uint32_t *)e->pub.nodes, m = hub_view_index_scan(ix, sub, nodes);
+	uint64_t *bits = (uint64_t *)e->pub.bits;
+	for (uint32_t k = 0; k < m; k++)
+		bits[nodes[k] >> 6] |= 1ULL << (nodes[k] & 63);
+	e->pub.n = m;
+	entry *small = realloc(e, entry_size(len + 1, ix->n_nodes, m));
+	if (small == NULL)
+		return e; /* keeps the larger block: still a whole answer */
+	entry_place(small, len + 1, ix->n_nodes);
+	return small;
 }
 
 /* --- the cache ------------------------------------------------------------------------------------ */
