@@ -10,47 +10,26 @@
 set -uo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
 source "$(dirname "$0")/assert.sh"
-BIN=${FL_BIN:-$FL_ROOT/build/bin}
-
-T=$(mktemp -d /tmp/fl_api.XXXXXX)
+source "$(dirname "$0")/lib.sh"    # the temp dir, PostgreSQL, the hub's config and start-up
 source "$(dirname "$0")/openapi.sh" # records every API answer (validated at the end)
+
+fl_it_setup api
 openapi_record "$T/openapi"
-chmod 755 "$T"
-cleanup() {
-	[ -n "${HUB_PID:-}" ] && kill "$HUB_PID" 2>/dev/null && wait "$HUB_PID" 2>/dev/null
-	[ -n "${HUB2_PID:-}" ] && kill "$HUB2_PID" 2>/dev/null && wait "$HUB2_PID" 2>/dev/null
-	fl_pg_stop
-	rm -rf "$T"
-}
-trap cleanup EXIT
 
-fl_pg_start "$T/pg"
-API_PORT=$(fl_free_port)
-API="http://127.0.0.1:$API_PORT"
-
-mkdir -p "$T/tokens"
-printf 'ops-token-0123456789abcdef\n' >"$T/tokens/ops"
-printf 'east-token-0123456789abcdef\n' >"$T/tokens/east"
-printf 'beta-token-0123456789abcdef\n' >"$T/tokens/beta"
+fl_it_token ops ops-token-0123456789abcdef
+fl_it_token east east-token-0123456789abcdef
+fl_it_token beta beta-token-0123456789abcdef
 OPS="Authorization: Bearer ops-token-0123456789abcdef"
 EAST="Authorization: Bearer east-token-0123456789abcdef"
 BETA="Authorization: Bearer beta-token-0123456789abcdef"
 
-# write_config FILE API_LISTEN WITH_TOKENS: the hub's config. Clusters get a key_file when this hub's
-# config knows the key (frame signatures, issue 4), so the test runs before and after that lands.
-KEYS=""
-write_config() {
+# hub_yaml FILE WITH_TOKENS: the hub's config (fl_it_hub_config): four clusters with labels and keys, and
+# with WITH_TOKENS=yes three API tokens (all clusters, by label, by name) and an allowed CORS origin.
+fl_it_keys alpha beta gamma delta
+hub_yaml() {
 	{
-		cat <<YAML
-hub:
-  ingest_url: tcp://127.0.0.1:$(fl_free_port)
-  api_listen: $2
-  stale_after: 90s
-  offline_after: 10m
-  migrations_dir: $FL_ROOT/sql/hub
-  web_dir: $FL_ROOT/web
-YAML
-		if [ "$3" = yes ]; then
+		printf '  stale_after: 90s\n  offline_after: 10m\n'
+		if [ "$2" = yes ]; then
 			cat <<YAML
   api_tokens:
     - name: ops
@@ -67,38 +46,17 @@ YAML
 		echo "clusters:"
 		for c in "alpha:{region: us-east, tier: prod}" "beta:{region: us-west, tier: prod}" \
 			"gamma:{region: us-east, tier: staging}" "delta:{}"; do
-			echo "  - name: ${c%%:*}"
-			echo "    labels: ${c#*:}"
-			[ -n "$KEYS" ] && echo "    key_file: keys/${c%%:*}.key"
+			printf '  - name: %s\n    labels: %s\n    key_file: keys/%s.key\n' "${c%%:*}" "${c#*:}" "${c%%:*}"
 		done
-	} >"$1"
+	} | fl_it_hub_config "$1"
 }
-write_config "$T/clusters.yaml" "127.0.0.1:$API_PORT" yes
-export FLEETLENS_DATABASE_URL="$FL_DATABASE_URL"
-if ! out=$("$BIN/fleetlens-hub" --config "$T/clusters.yaml" --check 2>&1) && [[ "$out" == *"'key_file'"* ]]; then
-	# This hub requires clusters[].key_file: give each cluster a key.
-	for c in alpha beta gamma delta; do fl_make_key "$T/keys/$c.key"; done
-	KEYS=yes
-	write_config "$T/clusters.yaml" "127.0.0.1:$API_PORT" yes
-	out=$("$BIN/fleetlens-hub" --config "$T/clusters.yaml" --check 2>&1)
-fi
+hub_yaml "$T/clusters.yaml" yes
+out=$("$BIN/fleetlens-hub" --config "$T/clusters.yaml" --check 2>&1)
 check_eq "hub --check accepts api_tokens and cors_origins" "$T/clusters.yaml: ok (4 clusters)" "$out"
 
-start_hub() {
-	"$BIN/fleetlens-hub" --config "$T/clusters.yaml" >>"$T/hub.log" 2>&1 &
-	HUB_PID=$!
-	if ! fl_wait_http "$API/healthz" 30; then
-		cat "$T/hub.log"
-		check_eq "hub answers /healthz" 200 "none"
-		fl_done
-		exit 1
-	fi
-}
-stop_hub() { kill "$HUB_PID" && wait "$HUB_PID" 2>/dev/null; HUB_PID=""; }
-
 # --- first start creates the schema; then the rows are written while the hub is stopped -------------
-start_hub
-stop_hub
+fl_it_start_hub
+fl_it_stop_hub
 fl_sql "
 UPDATE cluster SET k8s_version = 'v1.29.3', spoke_version = '0.1.0', source = 'sim', spoke_id = 'a1', last_seq = 10,
   last_frame_at = now(), last_sent_at = now() WHERE name = 'alpha';
@@ -146,7 +104,7 @@ INSERT INTO node_utilization_history (cluster_name, node_name, sampled_at, gpu_u
   ('gamma', 'shared', now(), NULL, 8, 0, '{0}', '{NULL}', '{30}', '{90}');
 "
 check_eq "rows written for three clusters" 6 "$(fl_sql "SELECT count(*) FROM node")"
-start_hub
+fl_it_start_hub
 check_contains "hub logs the view's size at start" "view " "$(grep 'started:' "$T/hub.log")"
 
 get() { curl -s -H "$OPS" "$API$1"; }                                  # body
@@ -440,12 +398,11 @@ check_eq "/metrics for a label-scoped token: alpha's and gamma's series only" "a
 	"$(curl -s -H "$EAST" "$API/metrics" | metric_clusters)"
 
 # --- no tokens: loopback only, and said so -----------------------------------------------------------------
-stop_hub
+fl_it_stop_hub
 PORT2=$(fl_free_port)
-write_config "$T/open.yaml" "0.0.0.0:$PORT2" no
-"$BIN/fleetlens-hub" --config "$T/open.yaml" >"$T/open.log" 2>&1 &
-HUB2_PID=$!
-fl_wait_http "http://127.0.0.1:$PORT2/healthz" 30
+hub_yaml "$T/open.yaml" no
+fl_it_hub_set "$T/open.yaml" api_listen "0.0.0.0:$PORT2"
+fl_it_start_hub "$T/open.yaml" "$T/open.log" "http://127.0.0.1:$PORT2"
 check_contains "without tokens the hub warns it listens on loopback only" \
 	"no hub.api_tokens configured: the API listens on 127.0.0.1:$PORT2 only" "$(cat "$T/open.log")"
 check_eq "without tokens /v1 answers without one" 6 "$(curl -s "http://127.0.0.1:$PORT2/v1/nodes" | jq '.data.total')"
@@ -465,8 +422,7 @@ check_eq "/readyz body holds no host, port or user" "" \
 check_contains "the hub logs libpq's detail" "api: not ready: " "$(cat "$T/open.log")"
 check_contains "the logged detail names the server" "$FL_PG_DIR" "$(grep 'api: not ready' "$T/open.log")"
 
-kill "$HUB2_PID" && wait "$HUB2_PID" 2>/dev/null
-HUB2_PID=""
+fl_it_stop_hub
 check_eq "hubs stopped cleanly, no sanitizer report" "" \
 	"$(grep -hE 'AddressSanitizer|LeakSanitizer|runtime error' "$T/hub.log" "$T/open.log" | head -3)"
 

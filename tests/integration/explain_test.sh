@@ -28,51 +28,35 @@
 set -uo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
 source "$(dirname "$0")/assert.sh"
-BIN=${FL_BIN:-$FL_ROOT/build/bin}
+source "$(dirname "$0")/lib.sh" # the temp dir, PostgreSQL, the hub's config and start-up
 
-T=$(mktemp -d /tmp/fl_explain.XXXXXX)
-chmod 755 "$T"
-cleanup() {
+fl_it_setup explain "-c fsync=off -c shared_preload_libraries=auto_explain"
+keep_or_clean() {
 	if [ -n "${FL_EXPLAIN_KEEP:-}" ]; then
 		echo "# kept: $T (hub pid ${HUB_PID:-}, FL_PG_DIR=$FL_PG_DIR)"
 		return
 	fi
-	[ -n "${HUB_PID:-}" ] && kill "$HUB_PID" 2>/dev/null && wait "$HUB_PID" 2>/dev/null
-	fl_pg_stop
-	rm -rf "$T"
+	fl_it_cleanup
 }
-trap cleanup EXIT
-
-fl_pg_start "$T/pg" "-c fsync=off -c shared_preload_libraries=auto_explain"
+trap keep_or_clean EXIT
 LOG="$T/pg/server.log"
-INGEST_PORT=$(fl_free_port)
-API_PORT=$(fl_free_port)
-API="http://127.0.0.1:$API_PORT"
+CLUSTERS=$(printf 'c%03d ' $(seq 0 99))
+# shellcheck disable=SC2086 # one word per cluster
+fl_it_keys $CLUSTERS
 {
 	cat <<YAML
-hub:
-  ingest_url: tcp://127.0.0.1:$INGEST_PORT
-  api_listen: 127.0.0.1:$API_PORT
-  database_url: "$FL_DATABASE_URL"
   history_retention: 3d
   node_lost_after: 1h
-  migrations_dir: ${FL_EXPLAIN_MIGRATIONS:-$FL_ROOT/sql/hub}
-  web_dir: $FL_ROOT/web
   lens:
     default_cluster: c000
-clusters:
 YAML
-	for i in $(seq 0 99); do
-		c=$(printf 'c%03d' "$i")
-		fl_make_key "$T/keys/$c.key"
-		printf '  - name: %s\n    key_file: keys/%s.key\n' "$c" "$c"
-	done
-} >"$T/clusters.yaml"
+	# shellcheck disable=SC2086
+	fl_it_clusters $CLUSTERS
+} | fl_it_hub_config "$T/clusters.yaml"
+[ -n "${FL_EXPLAIN_MIGRATIONS:-}" ] && fl_it_hub_set "$T/clusters.yaml" migrations_dir "$FL_EXPLAIN_MIGRATIONS"
 
 FL_DIAG_LOGS="$T/hub.log"
-"$BIN/fleetlens-hub" --config "$T/clusters.yaml" >>"$T/hub.log" 2>&1 &
-HUB_PID=$!
-fl_wait_http "$API/healthz" 60 || { check_eq "hub answers /healthz" 200 none; fl_done; exit 1; }
+fl_it_start_hub
 # No hourly rollup may read the samples while the plans are logged: every hour it could roll up is done.
 fl_sql "INSERT INTO rollup_hour (stat_hour) SELECT date_trunc('hour', now()) + n * interval '1 hour' FROM generate_series(-80, 3) n ON CONFLICT DO NOTHING"
 

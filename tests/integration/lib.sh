@@ -11,14 +11,14 @@
 
 BIN=${FL_BIN:-$FL_ROOT/build/bin}
 
-# fl_it_setup NAME: makes T (/tmp/fl_NAME.XXXXXX, mode 755 so the postgres user can reach its socket),
-# starts a PostgreSQL in T/pg (fl_pg_start), picks the hub's two ports (INGEST_PORT, API_PORT; URL, API)
-# and sets an EXIT trap that runs fl_it_cleanup.
+# fl_it_setup NAME [SETTINGS]: makes T (/tmp/fl_NAME.XXXXXX, mode 755 so the postgres user can reach its
+# socket), starts a PostgreSQL in T/pg (fl_pg_start, with SETTINGS as its server options when given), picks
+# the hub's two ports (INGEST_PORT, API_PORT; URL, API) and sets an EXIT trap that runs fl_it_cleanup.
 fl_it_setup() {
 	T=$(mktemp -d "/tmp/fl_$1.XXXXXX")
 	chmod 755 "$T"
 	trap fl_it_cleanup EXIT
-	fl_pg_start "$T/pg"
+	fl_pg_start "$T/pg" ${2+"$2"}
 	INGEST_PORT=$(fl_free_port)
 	API_PORT=$(fl_free_port)
 	URL="tcp://127.0.0.1:$INGEST_PORT"
@@ -56,6 +56,12 @@ hub:
 YAML
 		cat
 	} >"$1"
+}
+
+# fl_it_hub_set FILE KEY VALUE: in a config fl_it_hub_config wrote, sets one of the keys on its first six lines
+# (ingest_url, api_listen, database_url, migrations_dir, web_dir) to VALUE, such as api_listen 0.0.0.0:PORT.
+fl_it_hub_set() {
+	sed -i "1,6s|^  $2: .*|  $2: $3|" "$1"
 }
 
 # fl_it_clusters NAME...: prints a clusters: list registering each NAME with key_file keys/NAME.key; run

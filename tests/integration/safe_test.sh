@@ -10,76 +10,41 @@
 set -uo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
 source "$(dirname "$0")/assert.sh"
-BIN=${FL_BIN:-$FL_ROOT/build/bin}
+source "$(dirname "$0")/lib.sh" # the temp dir, the hub's PostgreSQL, the configs and start-up
 
-T=$(mktemp -d /tmp/fl_safe.XXXXXX)
-chmod 755 "$T"
-SAFE_PG=""
-cleanup() {
-	for p in ${HUB_PID:-} ${HUB2_PID:-}; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
-	fl_pg_stop
-	[ -n "$SAFE_PG" ] && [ -f "$SAFE_PG/data/postmaster.pid" ] &&
-		fl_pg_as_owner "$FL_PG_BIN/pg_ctl" -D "$SAFE_PG/data" -m fast -w stop >/dev/null 2>&1
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
-# SaFE's server first (fl_pg_start sets FL_PG_DIR; the hub's server, started second, keeps it).
-fl_pg_start "$T/safe_pg"
-SAFE_PG=$FL_PG_DIR
+fl_it_setup safe
+# SaFE's own server beside the hub's, started in a subshell so that FL_PG_DIR and FL_DATABASE_URL stay the
+# hub's; stopped before fl_it_cleanup removes T.
+SAFE_PG=$T/safe_pg
+(fl_pg_start "$SAFE_PG") || fl_die "SaFE's PostgreSQL did not start"
 psql -h "$SAFE_PG" -U postgres -d postgres -qc "CREATE DATABASE safe" >/dev/null
 psql -h "$SAFE_PG" -U postgres -d safe -q -v ON_ERROR_STOP=1 -f "$FL_ROOT/sql/safe/001_safe_schema.sql" >/dev/null
 SAFE_URL="host=$SAFE_PG user=postgres dbname=safe"
-fl_pg_start "$T/pg"
 
 ssql() { psql -h "$SAFE_PG" -U postgres -d safe -tAqc "$1"; }
 safe_start() { fl_pg_as_owner "$FL_PG_BIN/pg_ctl" -D "$SAFE_PG/data" -l "$SAFE_PG/server.log" -w -t 60 \
 	-o "-k $SAFE_PG -c listen_addresses='' -c fsync=off" start >/dev/null; }
 safe_stop() { fl_pg_as_owner "$FL_PG_BIN/pg_ctl" -D "$SAFE_PG/data" -m fast -w stop >/dev/null; }
-# fl_wait_until SECONDS 'bash condition': polls every 0.2 s; returns 1 on time-out.
+trap '[ -f "$SAFE_PG/data/postmaster.pid" ] && safe_stop 2>/dev/null; fl_it_cleanup' EXIT
 metric() { curl -s "$1/metrics" | awk -v m="$2" '$1 == m {print $2}'; }
 
-INGEST_PORT=$(fl_free_port)
-API_PORT=$(fl_free_port)
-API="http://127.0.0.1:$API_PORT"
-for c in alpha beta; do fl_make_key "$T/keys/$c.key"; done
-hub_yaml() { # hub_yaml FILE INGEST_PORT API_PORT
-	cat >"$1" <<YAML
-hub:
-  ingest_url: tcp://127.0.0.1:$2
-  api_listen: 127.0.0.1:$3
-  database_url: "$FL_DATABASE_URL"
+fl_it_keys alpha beta
+hub_yaml() { # hub_yaml FILE [INGEST_PORT API_PORT]: fl_it_hub_config with SaFE's sync every second
+	{
+		cat <<YAML
   safe_database_url: "this is replaced by FLEETLENS_SAFE_DATABASE_URL"
   safe_sync_interval: 1s
-  migrations_dir: $FL_ROOT/sql/hub
-  web_dir: $FL_ROOT/web
   log_level: debug
-clusters:
-  - name: alpha
-    key_file: keys/alpha.key
-  - name: beta
-    key_file: keys/beta.key
 YAML
+		fl_it_clusters alpha beta
+	} | fl_it_hub_config "$@"
 }
-hub_yaml "$T/clusters.yaml" "$INGEST_PORT" "$API_PORT"
-spoke_yaml() { # spoke_yaml FILE CLUSTER NODES
-	cat >"$1" <<YAML
-cluster: $2
-hub_url: tcp://127.0.0.1:$INGEST_PORT
-key_file: keys/$2.key
-interval: 30s
-ack_timeout: 10s
-sources:
-  sim:
-    nodes: $3
-    gpus_per_node: 8
-    seed: 7
-YAML
-}
-spoke_yaml "$T/alpha12.yaml" alpha 12
-spoke_yaml "$T/alpha8.yaml" alpha 8
-spoke_yaml "$T/alpha20.yaml" alpha 20
-spoke_yaml "$T/beta.yaml" beta 5
+hub_yaml "$T/clusters.yaml"
+# Sim spokes (8 GPUs a node, seed 7) run --once: alpha with 12, 8 and 20 nodes, beta with 5.
+fl_it_spoke_config "$T/alpha12.yaml" alpha 12 8 7 "interval: 30s" "ack_timeout: 10s"
+fl_it_spoke_config "$T/alpha8.yaml" alpha 8 8 7 "interval: 30s" "ack_timeout: 10s"
+fl_it_spoke_config "$T/alpha20.yaml" alpha 20 8 7 "interval: 30s" "ack_timeout: 10s"
+fl_it_spoke_config "$T/beta.yaml" beta 5 8 7 "interval: 30s" "ack_timeout: 10s"
 
 # --- config ---------------------------------------------------------------------------------------
 printf 'hub:\n  ingest_url: tcp://127.0.0.1:1\n  api_listen: 127.0.0.1:2\n  database_url: x\n  safe_sync_interval: 10ms\nclusters: []\n' >"$T/bad.yaml"
@@ -88,13 +53,7 @@ check_eq "safe_sync_interval below 1s exits 2" 2 $?
 check_contains "the error names file:line:col and key" "$T/bad.yaml:5:23: key 'safe_sync_interval'" "$out"
 
 # --- start the hub: the environment's URL replaces the file's -------------------------------------
-start_hub() { # start_hub CONFIG LOG VAR: starts a hub, its PID in $VAR
-	FLEETLENS_DATABASE_URL="$FL_DATABASE_URL" FLEETLENS_SAFE_DATABASE_URL="$SAFE_URL" \
-		"$BIN/fleetlens-hub" --config "$1" >>"$2" 2>&1 &
-	printf -v "$3" '%s' $!
-}
-start_hub "$T/clusters.yaml" "$T/hub.log" HUB_PID
-fl_wait_http "$API/healthz" 30 || { cat "$T/hub.log"; check_eq "hub answers /healthz" 200 none; fl_done; exit 1; }
+FLEETLENS_SAFE_DATABASE_URL="$SAFE_URL" fl_it_start_hub
 check_eq "sync enabled (metric)" 1 "$(metric "$API" fleetlens_hub_safe_enabled)"
 fl_wait_until 60 '[ "$(metric "$API" "fleetlens_hub_safe_sync_total{result=\"ok\"}")" -ge 1 ]'
 check_eq "a cycle with no cluster data commits" 0 "$(ssql "SELECT count(*) FROM node_statistic")"
@@ -198,8 +157,9 @@ check_eq "after revival every value follows the hub" "$(expected)" "$(got)"
 API2_PORT=$(fl_free_port)
 API2="http://127.0.0.1:$API2_PORT"
 hub_yaml "$T/hub2.yaml" "$(fl_free_port)" "$API2_PORT"
-start_hub "$T/hub2.yaml" "$T/hub2.log" HUB2_PID
-fl_wait_http "$API2/healthz" 30
+HUB1_PID=$HUB_PID
+FLEETLENS_SAFE_DATABASE_URL="$SAFE_URL" fl_it_start_hub "$T/hub2.yaml" "$T/hub2.log" "$API2"
+HUB2_PID=$HUB_PID HUB_PID=$HUB1_PID
 "$BIN/fleetlens-spoke" --config "$T/alpha20.yaml" --once >>"$T/spoke.log" 2>&1
 # An hour of rollups for every live SaFE workload (the sim's PyTorchJobs): each gets a workload_statistic row.
 fl_sql "INSERT INTO workload_hourly_stats (cluster_name, workload_uid, namespace, workload_name, workload_type,
@@ -232,8 +192,7 @@ check_num "and workload_statistic has one row per live SaFE workload ($live_wl),
 check_eq "... each as its hour says, in its cluster (safe_cluster_id defaults to the name)" \
 	"$(fl_sql "SELECT string_agg(x, ',' ORDER BY x COLLATE \"C\") FROM (SELECT DISTINCT cluster_name || '/' || safe_workload_id || '/30.00/70.00/1' AS x FROM gpu_workload WHERE safe_workload_id <> '' AND status IN ('Running','Pending')) d")" \
 	"$(ssql "SELECT string_agg(cluster || '/' || workload_id || '/' || avg_gpu_usage_3h || '/' || max_gpu_usage_3h || '/' || data_points_count, ',' ORDER BY cluster || '/' || workload_id COLLATE \"C\") FROM workload_statistic")"
-kill "$HUB2_PID" && wait "$HUB2_PID" 2>/dev/null
-HUB2_PID=""
+fl_it_stop "$HUB2_PID"
 
 # --- duplicate rows already in SaFE: the lowest id is updated, the others left ---------------------------
 fl_sql "INSERT INTO node_utilization_history (cluster_name, node_name, sampled_at, gpu_utilization) SELECT cluster_name, name, clock_timestamp(), 40 FROM node WHERE cluster_name='alpha' AND name='gpu-00006'"
@@ -272,8 +231,7 @@ LOCK_PID=$!
 fl_wait_until 60 '[ "$(ssql "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = '"'Lock'"' AND wait_event = '"'advisory'"'")" -ge 1 ]'
 check_eq "the hub's sync cycle waits on the other writer's lock" 0 $?
 t0=$(date +%s%N)
-kill "$HUB_PID" && wait "$HUB_PID" 2>/dev/null
-HUB_PID=""
+fl_it_stop_hub
 # The lock is held for 30 s: a hub that waited for it would take that long; 15 s is room for a loaded machine.
 check_eq "the hub stops well before the lock is released (under 15 s) though its cycle was waiting" 1 "$(( ($(date +%s%N) - t0) < 15000000000 ))"
 kill "$LOCK_PID" 2>/dev/null; wait "$LOCK_PID" 2>/dev/null
