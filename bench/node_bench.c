@@ -78,6 +78,16 @@ int main(int argc, char **argv)
 	snprintf(cfg.cluster, sizeof(cfg.cluster), "bench");
 	snprintf(cfg.node_name, sizeof(cfg.node_name), "bench-node");
 	snprintf(cfg.nvml_library, sizeof(cfg.nvml_library), "libnvidia-ml.so.1");
+	snprintf(cfg.dcmi_library, sizeof(cfg.dcmi_library), "libdcmi.so");
+	/* The default job_env (spoke_config.c), so each cycle reads the GPU jobs' environ as a deployed spoke does. */
+	static const char *const env[] = {"CUDA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES",
+	                                  "ROCR_VISIBLE_DEVICES", "ASCEND_RT_VISIBLE_DEVICES",
+	                                  "WORLD_SIZE",           "RANK",
+	                                  "LOCAL_RANK",           "MASTER_ADDR",
+	                                  "MASTER_PORT"};
+	for (size_t i = 0; i < sizeof(env) / sizeof(env[0]); i++) {
+		snprintf(cfg.job_env[cfg.n_job_env++], sizeof(cfg.job_env[0]), "%s", env[i]);
+	}
 	cfg.role = SPOKE_ROLE_NODE;
 	cfg.source = SPOKE_SOURCE_NODE;
 	long cycles = 500;

@@ -295,11 +295,55 @@ static int load_sources(fl_yaml_doc *doc, fl_yaml_node root, spoke_config *out, 
 	return rv;
 }
 
-/* role: cluster (default) or node. The node role's keys (host_root, node_name, nvml_library, job_cmdline)
- * are errors in the cluster role, and sources is one in the node role. */
+/* Whether s is an environment variable name: [A-Za-z_][A-Za-z0-9_]*. */
+static bool env_name_ok(const char *s)
+{
+	for (size_t i = 0; s[i] != '\0'; i++) {
+		char c = s[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' ||
+		      (i > 0 && c >= '0' && c <= '9'))) {
+			return false;
+		}
+	}
+	return s[0] != '\0';
+}
+
+/* job_env: the environment variables of GPU jobs the node role keeps (default: where a job runs in a
+ * distributed run and which accelerators it sees; none of them carries a secret). [] = environ never read. */
+static int load_job_env(fl_yaml_doc *doc, fl_yaml_node root, spoke_config *out, char err[FL_ERR_LEN])
+{
+	static const char *const defaults[] = {"CUDA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES",
+	                                       "ROCR_VISIBLE_DEVICES", "ASCEND_RT_VISIBLE_DEVICES",
+	                                       "WORLD_SIZE",           "RANK",
+	                                       "LOCAL_RANK",           "MASTER_ADDR",
+	                                       "MASTER_PORT"};
+	fl_yaml_node list = fl_yaml_get(doc, root, "job_env");
+	if (list == 0) {
+		for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
+			snprintf(out->job_env[i], sizeof(out->job_env[i]), "%s", defaults[i]);
+		}
+		out->n_job_env = (uint32_t)(sizeof(defaults) / sizeof(defaults[0]));
+		return FL_OK;
+	}
+	int rv = get_name_list(doc, root, "job_env", &out->job_env[0][0], sizeof(out->job_env[0]), SPOKE_MAX_JOB_ENV,
+	                       &out->n_job_env, err);
+	for (uint32_t i = 0; rv == FL_OK && i < out->n_job_env; i++) {
+		if (!env_name_ok(out->job_env[i])) {
+			rv =
+			    fl_yaml_error(doc, fl_yaml_seq_item(doc, list, i), "job_env", err,
+			                  "entry %u: '%s' is not an environment variable name ([A-Za-z_][A-Za-z0-9_]*)",
+			                  i + 1, out->job_env[i]);
+		}
+	}
+	return rv;
+}
+
+/* role: cluster (default) or node. The node role's keys (host_root, node_name, nvml_library, dcmi_library,
+ * job_cmdline, job_env) are errors in the cluster role, and sources is one in the node role. */
 static int load_role(fl_yaml_doc *doc, fl_yaml_node root, spoke_config *out, char err[FL_ERR_LEN])
 {
-	static const char *const node_keys[] = {"host_root", "node_name", "nvml_library", "job_cmdline"};
+	static const char *const node_keys[] = {"host_root",    "node_name",   "nvml_library",
+	                                        "dcmi_library", "job_cmdline", "job_env"};
 	char role[16] = "cluster";
 	int rv = fl_yaml_get_str(doc, root, "role", false, role, sizeof(role), err);
 	if (rv != FL_OK) {
@@ -337,6 +381,12 @@ static int load_role(fl_yaml_doc *doc, fl_yaml_node root, spoke_config *out, cha
 	snprintf(out->nvml_library, sizeof(out->nvml_library), "libnvidia-ml.so.1");
 	if ((rv = fl_yaml_get_str(doc, root, "nvml_library", false, out->nvml_library, sizeof(out->nvml_library),
 	                          err)) != FL_OK) {
+		return rv;
+	}
+	snprintf(out->dcmi_library, sizeof(out->dcmi_library), "libdcmi.so");
+	if ((rv = fl_yaml_get_str(doc, root, "dcmi_library", false, out->dcmi_library, sizeof(out->dcmi_library),
+	                          err)) != FL_OK ||
+	    (rv = load_job_env(doc, root, out, err)) != FL_OK) {
 		return rv;
 	}
 	char mode[16] = "redacted";
@@ -457,7 +507,9 @@ static int load(fl_yaml_doc *doc, spoke_config *out, char err[FL_ERR_LEN])
 	                                   "host_root",
 	                                   "node_name",
 	                                   "nvml_library",
+	                                   "dcmi_library",
 	                                   "job_cmdline",
+	                                   "job_env",
 	                                   "metrics_listen",
 	                                   NULL};
 	fl_yaml_node root = fl_yaml_root(doc);

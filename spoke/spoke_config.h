@@ -3,7 +3,7 @@
  * Every error names FILE:LINE:COL and the key ("spoke.yaml:3:1: key 'intervall': unknown key");
  * unknown keys are errors; in the cluster role (the default) exactly one node source must be configured
  * (plus, optionally, prometheus); in the node role (role: node) no source is, and host_root, node_name,
- * nvml_library and job_cmdline apply. Paths in the file
+ * nvml_library, dcmi_library, job_cmdline and job_env apply. Paths in the file
  * (key_file, spool_dir, tls.*) are relative to the config file's folder. The cluster key is read at load time.
  *
  * Return convention: FL_OK or a negative FL_E* (fl_err.h), err naming FILE:LINE:COL and key. */
@@ -32,6 +32,7 @@
 #define SPOKE_SPOOL_BYTES_MIN      (64ull << 10)
 #define SPOKE_SPOOL_BYTES_MAX      (1ull << 40)
 #define SPOKE_BACKOFF_MIN_MS       200 /* first retry after a failed send; doubles up to max_backoff */
+#define SPOKE_MAX_JOB_ENV          32u /* job_env names (FL_PROTO_MAX_JOB_ENV) */
 
 typedef enum spoke_source_kind {
 	SPOKE_SOURCE_SIM = 1,
@@ -78,8 +79,11 @@ typedef struct spoke_config {
 	char host_root[SPOKE_PATH_LEN];    /* role node: where the host's / is mounted (default "/") */
 	char node_name[FL_NAME_LEN];       /* role node: node_name:, else $NODE_NAME, else the host name */
 	char nvml_library[SPOKE_PATH_LEN]; /* role node: NVML to dlopen (default "libnvidia-ml.so.1") */
+	char dcmi_library[SPOKE_PATH_LEN]; /* role node: Huawei's DCMI to dlopen (default "libdcmi.so") */
 	spoke_cmdline_mode job_cmdline;    /* role node: GPU jobs' command lines full, redacted (default), none */
-	char metrics_listen[64];           /* "IPv4:port" or "[IPv6]:port" for /healthz and /metrics; "" = off */
+	char job_env[SPOKE_MAX_JOB_ENV][FL_KV_KEY_LEN]; /* role node: environment variables kept of GPU jobs */
+	uint32_t n_job_env;      /* default the 9 placement variables (spoke_config.c); 0 = environ never read */
+	char metrics_listen[64]; /* "IPv4:port" or "[IPv6]:port" for /healthz and /metrics; "" = off */
 } spoke_config;
 
 /* The source's name as it appears in config and in frame facts ("sim", "kube"). */

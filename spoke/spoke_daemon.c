@@ -488,8 +488,10 @@ static void log_stats(spoke_daemon *d, const char *when)
 		spoke_node_counters c;
 		spoke_node_get_counters(d->node, &c);
 		fl_info("node stats%s: gpu_unreadable=%" PRIu64 " rdma_unreadable=%" PRIu64 " proc_unreadable=%" PRIu64
-		        " jobs_dropped=%" PRIu64 " nvml_errors=%" PRIu64,
-		        when, c.gpu_unreadable, c.rdma_unreadable, c.proc_unreadable, c.jobs_dropped, c.nvml_errors);
+		        " jobs_dropped=%" PRIu64 " nvml_errors=%" PRIu64 " kfd_unreadable=%" PRIu64
+		        " dcmi_errors=%" PRIu64,
+		        when, c.gpu_unreadable, c.rdma_unreadable, c.proc_unreadable, c.jobs_dropped, c.nvml_errors,
+		        c.kfd_unreadable, c.dcmi_errors);
 	}
 }
 

@@ -10,32 +10,21 @@
 struct spoke_node_role {
 	const spoke_config *cfg;
 	spoke_nvml *nvml; /* NULL when NVML is not there */
+	spoke_dcmi *dcmi; /* NULL when DCMI is not there */
 	spoke_rdma_prev rdma_prev;
 	spoke_node_counters counters;
-	spoke_node_job_seen *seen; /* the last cycle's jobs with a framework, by pid */
+	spoke_node_job_seen *seen; /* what the last cycle saw of its jobs, by pid */
 	uint32_t n_seen;
 };
 
-/* Remembers the frameworks of jobs (in pid order), so the next cycle need not read their maps again. */
-static void remember_frameworks(spoke_node_role *n, const fl_proto_job *jobs, uint32_t count)
+/* Keeps what this cycle saw of its jobs (spoke_node_jobs' now: count entries in pid order; taken) as the next
+ * cycle's seen: their frameworks, so their maps need not be read again, and their CPU time and the uptime,
+ * so the next cycle has their cpu_percent. */
+static void remember_jobs(spoke_node_role *n, spoke_node_job_seen *now, uint32_t count)
 {
-	spoke_node_job_seen *s = count > 0 ? realloc(n->seen, count * sizeof(*s)) : NULL;
-	if (count > 0 && s == NULL) {
-		return; /* keep the old list: it is only a shortcut */
-	}
-	if (count == 0) {
-		free(n->seen);
-	}
-	n->seen = s;
-	n->n_seen = 0;
-	for (uint32_t i = 0; i < count; i++) {
-		if (jobs[i].framework[0] != '\0') {
-			s[n->n_seen].pid = jobs[i].pid;
-			s[n->n_seen].started_ms = jobs[i].started_ms;
-			snprintf(s[n->n_seen].framework, sizeof(s[n->n_seen].framework), "%s", jobs[i].framework);
-			n->n_seen++;
-		}
-	}
+	free(n->seen);
+	n->seen = now;
+	n->n_seen = now != NULL ? count : 0;
 }
 
 int spoke_node_open(const spoke_config *cfg, spoke_node_role **out, char err[FL_ERR_LEN])
@@ -55,7 +44,35 @@ int spoke_node_open(const spoke_config *cfg, spoke_node_role **out, char err[FL_
 		fl_info("node %s: no NVML (%s): NVIDIA GPUs are not read; AMD GPUs are read from sysfs", cfg->node_name,
 		        why);
 	}
+	why[0] = '\0';
+	if (spoke_dcmi_open(cfg->dcmi_library, &n->dcmi, why) == FL_OK) {
+		fl_info("node %s: DCMI loaded from %s: Ascend NPUs are read through it", cfg->node_name,
+		        cfg->dcmi_library[0] != '\0' ? cfg->dcmi_library : "libdcmi.so");
+	} else {
+		n->dcmi = NULL;
+		fl_info("node %s: no DCMI (%s): Ascend NPUs are not read", cfg->node_name, why);
+	}
 	*out = n;
+	return FL_OK;
+}
+
+/* The per-process accelerator memory list of the driver that gave the frame's GPUs (source): kfd for
+ * "amd", NVML's for "nvml", DCMI's for "dcmi"; none otherwise. *pm (caller frees). FL_OK or FL_ENOMEM. */
+static int collect_proc_mem(spoke_node_role *n, const char *source, const fl_proto_frame *f,
+                            const spoke_node_amd_minors *minors, spoke_node_proc_mem **pm, uint32_t *n_pm,
+                            char err[FL_ERR_LEN])
+{
+	*pm = NULL;
+	*n_pm = 0;
+	if (strcmp(source, "amd") == 0) {
+		return spoke_node_amd_proc_mem(n->cfg->host_root, minors, pm, n_pm, &n->counters, err);
+	}
+	if (strcmp(source, "nvml") == 0 && n->nvml != NULL) {
+		return spoke_nvml_proc_mem(n->nvml, f->gpus, f->n_gpus, pm, n_pm, &n->counters, err);
+	}
+	if (strcmp(source, "dcmi") == 0 && n->dcmi != NULL) {
+		return spoke_dcmi_proc_mem(n->dcmi, pm, n_pm, &n->counters, err);
+	}
 	return FL_OK;
 }
 
@@ -77,7 +94,9 @@ int spoke_node_collect(spoke_node_role *n, const spoke_frame_meta *meta, int64_t
 	snprintf(out->host.node, sizeof(out->host.node), "%s", cfg->node_name);
 
 	const char *source = "none";
-	int rv = spoke_node_amd_gpus(cfg->host_root, cfg->node_name, &out->gpus, &out->n_gpus, &n->counters, err);
+	spoke_node_amd_minors minors;
+	int rv = spoke_node_amd_gpus_minors(cfg->host_root, cfg->node_name, &out->gpus, &out->n_gpus, &minors,
+	                                    &n->counters, err);
 	if (rv == FL_OK && out->n_gpus > 0) {
 		source = "amd";
 	} else if (rv == FL_OK && n->nvml != NULL) {
@@ -87,18 +106,37 @@ int spoke_node_collect(spoke_node_role *n, const spoke_frame_meta *meta, int64_t
 		                     err);
 		source = rv == FL_OK && out->n_gpus > 0 ? "nvml" : "none";
 	}
+	if (rv == FL_OK && out->n_gpus == 0 && n->dcmi != NULL) {
+		free(out->gpus);
+		out->gpus = NULL;
+		rv = spoke_dcmi_gpus(n->dcmi, cfg->host_root, cfg->node_name, &out->gpus, &out->n_gpus, &n->counters,
+		                     err);
+		source = rv == FL_OK && out->n_gpus > 0 ? "dcmi" : "none";
+	}
 	snprintf(out->host.gpu_source, sizeof(out->host.gpu_source), "%s", source);
+	spoke_node_proc_mem *pm = NULL; /* what the GPUs' driver says each process holds */
+	uint32_t n_pm = 0;
+	if (rv == FL_OK) {
+		rv = collect_proc_mem(n, source, out, &minors, &pm, &n_pm, err);
+	}
 	if (rv == FL_OK) {
 		rv =
 		    spoke_node_rdma(cfg->host_root, now_ms, &n->rdma_prev, &out->rdma, &out->n_rdma, &n->counters, err);
 	}
 	if (rv == FL_OK) {
-		rv = spoke_node_jobs(cfg->host_root, cfg->job_cmdline, n->seen, n->n_seen, &out->jobs, &out->n_jobs,
+		spoke_node_jobs_opts jo = {
+		    .cmdline = cfg->job_cmdline, .env_names = cfg->job_env, .n_env_names = cfg->n_job_env};
+		spoke_node_job_seen *now = NULL;
+		rv = spoke_node_jobs(cfg->host_root, &jo, n->seen, n->n_seen, &out->jobs, &now, &out->n_jobs,
 		                     &n->counters, err);
+		if (rv == FL_OK) {
+			remember_jobs(n, now, out->n_jobs);
+		}
 	}
 	if (rv == FL_OK) {
-		remember_frameworks(n, out->jobs, out->n_jobs);
+		spoke_node_jobs_attach_gpus(out->jobs, out->n_jobs, out->gpus, out->n_gpus, source, &minors, pm, n_pm);
 	}
+	free(pm);
 	if (rv != FL_OK) {
 		fl_proto_frame_free(out);
 	}
@@ -116,6 +154,7 @@ void spoke_node_close(spoke_node_role *n)
 		return;
 	}
 	spoke_nvml_close(n->nvml);
+	spoke_dcmi_close(n->dcmi);
 	free(n->seen);
 	free(n);
 }

@@ -7,7 +7,8 @@
 #   make_tree.sh DIR [--amd N] [--nvidia K | --nvidia-less] [--rdma R] [--procs P] [--gpu-procs G]
 #                    [--btime S] [--complete] [--amd-jobs]
 #   make_tree.sh DIR --edit [--remove-gpu I] [--replace-gpu I] [--replace-rdma I] [--exit-proc PID]
-#                           [--start-gpu-proc] ...      (edits, applied in order; each may repeat)
+#                           [--start-gpu-proc] [--ras-error I] [--advance S] ...   (edits, applied in order;
+#                           each may repeat)
 #
 # A new tree: DIR is created if needed and must be empty. Defaults: --amd 4 --nvidia 2 --rdma 2
 # --procs 12 --gpu-procs 8 --btime 1700000000. What it writes (i, k: 0-based indexes):
@@ -30,9 +31,21 @@
 #     hwmon/hwmon<i+2>/temp1_input     (40 + i) * 1000 + 500       (40.5 + i °C)
 #     hwmon/hwmon<i+2>/power1_average  (300 + i) * 1e6 + 250000    (300.25 + i W; power1_input instead on
 #                                                                    the last card when N >= 2)
+#     drm/renderD<128+i>  (its render node: render minor 128 + i)
+#     ras/umc_err_count   "ue: 0\nce: <i>" (healthy, detail "ras ue 0 ce <i>"), ras/features (not a count)
 #   and, all to be ignored: card0-DP-1 (a connector; its device/ deliberately holds amdgpu files),
 #   renderD128 (-> card 0's device again), a `version` file, and card<N>: a BMC's VGA (vendor 0x1a03,
 #   no amdgpu files), so a node with --amd 0 still has a DRM card but no AMD GPU.
+# sys/class/kfd/kfd/topology/nodes/0: a CPU node (no gpu_id); nodes/<1+j> for j < N: AMD card i = N-1-j
+#   (the reverse of card order, so only the render minor ties them): gpu_id <kfd id i> = 52000 + 1013*i,
+#   properties with "drm_render_minor <128+i>" among other lines.
+# sys/class/kfd/kfd/proc/<1000+k>, for each GPU process k < G with k%4 == 0 or 2 (whatever --amd-jobs
+#   makes of its device files; none with N == 0), by kfd id of card c:
+#     vram_<kfd id of k%N>      (k+1) * 256 MiB
+#     vram_<kfd id of (k+1)%N>  (k+1) * 16 MiB    only k%4 == 0 and N >= 2
+#     vram_<kfd id of (k+2)%N>  0                 only k%4 == 0 and N >= 3 (holds no memory there)
+#   and proc/999 (a process that went away, not in proc/) with vram_<kfd id of 0> 4096 when N >= 1.
+#   A process --start-gpu-proc starts has none (kfd does not name it: its GPUs come from its device files).
 # sys/bus/pci/devices/0000:<0x3b + 0x4b*k>:00.0/numa_node = k, for k < K <= 2: the PCI devices of the
 #   GPUs tests/tools/fake_nvml.c reports (bus ids 00000000:3B:00.0 and 00000000:86:00.0).
 # sys/class/infiniband/mlx5_<i> (-> sys/devices/pci0000:00/0000:<0x40+i>:00.0/infiniband/mlx5_<i>):
@@ -41,17 +54,23 @@
 #     ports/1/counters/port_rcv_data 1000000*(i+1), port_xmit_data 2000000*(i+1) (4-byte words)
 #     mlx5_0 also has ports/2 with port_rcv_data 500, port_xmit_data 700
 # proc/stat: cpu lines, an intr line longer than 8 KiB, "btime S".
-# proc/self, proc/thread-self, proc/sys/, proc/uptime, proc/12ab/ (entries to skip), and proc/999/: an
-#   empty folder (a process that went away: no fd/, no stat).
+# proc/uptime "12345.67 23456.78"; proc/self, proc/thread-self, proc/sys/, proc/12ab/ (entries to skip), and
+#   proc/999/: an empty folder (a process that went away: no fd/, no stat).
 # proc/<1000+k> for k < P; the first G hold GPU device files. Every process has
-#     stat      "<pid> (<comm>) S <900+k> <1000+k-k%2> ..." with starttime (field 22) 100000 + 1000*k ticks
+#     stat      "<pid> (<comm>) <state> <900+k> <1000+k-k%2> ..." with state R when k%4 == 0 else S (field 3),
+#               utime 5+k and stime 3 ticks (fields 14, 15), num_threads 4+k (field 20), starttime
+#               100000 + 1000*k ticks (field 22), rss 500 + 100*k pages (field 24)
 #     fd/       0 /dev/null, 1 pipe:[..], 2 socket:[..], 3 anon_inode:[eventfd], 4 /dev/nvme0n1 (not a
 #               GPU), and in GPU processes, by k%4:
 #                 0: /dev/kfd, /dev/dri/renderD<128+k%8> (twice), /dev/dri/renderD<129+k%8>
 #                 1: /dev/nvidiactl, /dev/nvidia-uvm, /dev/nvidia<k%8>  (as 0 with --nvidia-less)
 #                 2: /dev/dri/card<k%8>, /dev/dri/renderD<128+k%8>
 #                 3: /dev/davinci<k%8>, /dev/davinci_manager
-#     cwd -> /workspace/job<k> (GPU) or /; environ holds SECRET=do-not-read (never to be read)
+#     cwd -> /workspace/job<k> (GPU) or /; environ: SECRET=do-not-read, HOME=/root, and in GPU processes
+#               then <V>=<k%8> (V by the fd pattern below: 0, 2 HIP_VISIBLE_DEVICES, 1 CUDA_VISIBLE_DEVICES,
+#               3 ASCEND_RT_VISIBLE_DEVICES), WORLD_SIZE=8, HF_TOKEN=hf_secret_value, RANK=<k>,
+#               RANK_TABLE_FILE=/etc/hccl.json, LOCAL_RANK=<k%8>, MASTER_ADDR=10.0.0.1, MASTER_PORT=29500
+#               (SECRET, HOME, HF_TOKEN and RANK_TABLE_FILE are outside the default job_env: never to be kept)
 #     comm, cmdline (NUL-separated), cgroup, maps as below; <uid k> = 5e1f<k %04d>-aaaa-4bbb-8ccc-<k %012d>
 #   GPU process k:
 #     0  python3 train.py --token=abc123 --epochs 3; cgroup v1, cgroupfs /kubepods/burstable/pod<uid>/<ctr>
@@ -65,7 +84,9 @@
 #        maps with paddle
 #     5  python3 serve.py --client-secret=zzz --passwd pw; systemd besteffort, crio; maps with mindspore
 #     6  no stat file (went away while being read): skipped and counted
-#     7+ python3 worker.py --rank <k>; cgroupfs /kubepods/besteffort/pod<uid>/<ctr>; maps with torch
+#     7+ python3 worker.py --rank <k> --lr=0.001 batch_size=32 --config /workspace/job<k>/config.yaml --fp16;
+#        cgroupfs /kubepods/besteffort/pod<uid>/<ctr>; maps with torch; the tree's workspace/job<k>/config.yaml
+#        exists and holds "hf_token: cfg_secret_value" (a config file is never to be read)
 #   other processes: comm sleep, cmdline "sleep infinity", cgroup /system.slice/ssh.service, maps of
 #   python and libraries only.
 #
@@ -77,6 +98,10 @@
 #   --exit-proc PID    proc/PID goes away
 #   --start-gpu-proc   a new GPU process at the next pid after the highest one: as k >= 7 above (fds of
 #                      pattern 0), whatever its k
+#   --advance S        S seconds pass: proc/uptime's numbers grow by S (and 4*S), and every process with a
+#                      stat gains 10*(k%8+1)*S utime and 5*S stime ticks: with USER_HZ 100 (CLK_TCK on
+#                      Linux) its CPU over those S seconds is 10*(k%8+1)+5 % (15 for k 0, 25 for k 1 ...)
+#   --ras-error I      card<I>'s ras/umc_err_count says "ue: 2\nce: <I>" (unhealthy, "ras ue 2 ce <I>")
 set -euo pipefail
 
 usage() {
@@ -108,12 +133,17 @@ while [[ $# -gt 0 ]]; do
 	--complete) complete=1; shift ;;
 	--amd-jobs) amd_jobs=1; shift ;;
 	--edit) edit=1; shift ;;
-	--remove-gpu | --replace-gpu | --replace-rdma | --exit-proc)
+	--remove-gpu | --replace-gpu | --replace-rdma | --exit-proc | --ras-error)
 		[[ $# -ge 2 ]] || usage
 		num "$2"
 		edits+=("$1" "$2")
 		shift 2 ;;
 	--start-gpu-proc) edits+=("$1" 0); shift ;;
+	--advance)
+		[[ $# -ge 2 ]] || usage
+		num "$2"
+		edits+=("$1" "$2")
+		shift 2 ;;
 	-h | --help) usage ;;
 	*) echo "make_tree.sh: unknown option $1" >&2; usage ;;
 	esac
@@ -128,6 +158,7 @@ put() {
 uid() { printf '5e1f%04d-aaaa-4bbb-8ccc-%012d' "$1" "$1"; }
 ctr=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
 amd_pci() { printf 'sys/devices/pci0000:00/0000:%02x:00.0' $((0x10 + $1)); }
+kfd_id() { printf '%d' $((52000 + 1013 * $1)); }
 rdma_dev() { printf 'sys/devices/pci0000:00/0000:%02x:00.0/infiniband/mlx5_%d' $((0x40 + $1)) "$1"; }
 
 # The maps of a process: python, a few hundred library lines, then the framework's library (if any).
@@ -187,6 +218,8 @@ long_e='' long_x=''
 write_proc() {
 	local k=$1 gpu=$2 generic=$3 pid=$((1000 + $1))
 	local p=proc/$pid u us comm=sleep cg='0::/system.slice/ssh.service\n' fw=none cwd=/ stat=1 pat
+	local env='SECRET=do-not-read\0HOME=/root\0' state=S
+	((k % 4 == 0)) && state=R
 	local -a args=(sleep infinity)
 	u=$(uid "$k")
 	us=${u//-/_}
@@ -217,21 +250,29 @@ write_proc() {
 		   cg="0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod$us.slice/crio-$ctr.scope\n" ;;
 		6) args=(python3 gone.py) stat=0
 		   cg="0::/kubepods/besteffort/pod$u/$ctr\n" ;;
-		*) args=(python3 worker.py --rank "$k")
+		*) args=(python3 worker.py --rank "$k" --lr=0.001 batch_size=32 --config "/workspace/job$k/config.yaml" --fp16)
+		   mkdir -p "workspace/job$k"
+		   put "workspace/job$k/config.yaml" 'hf_token: cfg_secret_value\n'
 		   cg="0::/kubepods/besteffort/pod$u/$ctr\n" ;;
 		esac
+		local vis=HIP_VISIBLE_DEVICES
+		((pat == 1)) && vis=CUDA_VISIBLE_DEVICES
+		((pat == 3)) && vis=ASCEND_RT_VISIBLE_DEVICES
+		env+="$vis=$((k % 8))\0WORLD_SIZE=8\0HF_TOKEN=hf_secret_value\0RANK=$k\0"
+		env+="RANK_TABLE_FILE=/etc/hccl.json\0LOCAL_RANK=$((k % 8))\0MASTER_ADDR=10.0.0.1\0MASTER_PORT=29500\0"
 	else
 		cp -a "$tmpl/base" "$p/fd"
 	fi
 	put "$p/comm" "$comm\n"
 	printf '%s\0' "${args[@]}" >"$p/cmdline"
 	put "$p/cgroup" "$cg"
-	put "$p/environ" 'SECRET=do-not-read\0HOME=/root\0'
+	put "$p/environ" "$env"
 	maps "$fw" >"$p/maps"
 	ln -s "$cwd" "$p/cwd"
 	if ((stat)); then
-		printf '%d (%s) S %d %d %d 0 -1 4194560 100 0 0 0 %d 3 0 0 20 0 4 0 %d 1000000 500 ' \
-			"$pid" "$comm" $((900 + k)) $((1000 + k - k % 2)) "$pid" $((5 + k)) $((100000 + 1000 * k)) >"$p/stat"
+		printf '%d (%s) %s %d %d %d 0 -1 4194560 100 0 0 0 %d 3 0 0 20 0 %d 0 %d 1000000 %d ' \
+			"$pid" "$comm" "$state" $((900 + k)) $((1000 + k - k % 2)) "$pid" $((5 + k)) $((4 + k)) \
+			$((100000 + 1000 * k)) $((500 + 100 * k)) >"$p/stat"
 		printf '18446744073709551615 1 1 0 0 0 0 0 16781312 2 0 0 0 17 %d 0 0 0 0 0 0 0 0 0 0 0 0 0\n' \
 			$((k % 4)) >>"$p/stat"
 	fi
@@ -264,6 +305,10 @@ if ((edit)); then
 		--exit-proc)
 			[[ -d proc/$i ]] || die "no proc/$i"
 			rm -rf "proc/$i" ;;
+		--ras-error)
+			pci=$(amd_pci "$i")
+			[[ -d $pci/ras ]] || die "no card$i"
+			put "$pci/ras/umc_err_count" "ue: 2\nce: $i\n" ;;
 		--start-gpu-proc)
 			pid=1000
 			for d in proc/[0-9]*; do
@@ -273,6 +318,21 @@ if ((edit)); then
 			mkdir "proc/$pid"
 			write_proc $((pid - 1000)) 1 1
 			echo "$pid" ;;
+		--advance)
+			read -r up idle <proc/uptime
+			cs=$((10#${up%.*} * 100 + 10#${up#*.} + 100 * i))
+			ics=$((10#${idle%.*} * 100 + 10#${idle#*.} + 400 * i))
+			printf '%d.%02d %d.%02d\n' $((cs / 100)) $((cs % 100)) $((ics / 100)) $((ics % 100)) >proc/uptime
+			for f in proc/[0-9]*/stat; do
+				[[ -f $f ]] || continue
+				k=${f#proc/}
+				k=$((${k%/stat} - 1000))
+				line=$(<"$f")
+				read -ra fs <<<"${line##*) }"
+				fs[11]=$((fs[11] + 10 * (k % 8 + 1) * i))
+				fs[12]=$((fs[12] + 5 * i))
+				printf '%s) %s\n' "${line%) *}" "${fs[*]}" >"$f"
+			done ;;
 		esac
 	done
 	exit 0
@@ -312,11 +372,22 @@ for ((i = 0; i < amd; i++)); do
 		put "$pci/numa_node" "$((i < amd / 2 ? 0 : 1))\n"
 		put "$h/power1_average" "$(((300 + i) * 1000000 + 250000))\n"
 	fi
-	if ((i == 0)); then
-		mkdir -p "$pci/drm/renderD128"
-		ln -s ../.. "$pci/drm/renderD128/device"
-		ln -s "$rel/drm/renderD128" sys/class/drm/renderD128
-	fi
+	mkdir -p "$pci/drm/renderD$((128 + i))" "$pci/ras"
+	ln -s ../.. "$pci/drm/renderD$((128 + i))/device"
+	((i != 0)) || ln -s "$rel/drm/renderD128" sys/class/drm/renderD128
+	put "$pci/ras/umc_err_count" "ue: 0\nce: $i\n"
+	put "$pci/ras/features" 'feature mask: 0x3fbf\n'
+done
+# kfd topology: a CPU node, then the cards in reverse order
+kt=sys/class/kfd/kfd/topology/nodes
+mkdir -p "$kt/0" sys/class/kfd/kfd/proc
+put "$kt/0/properties" 'cpu_cores_count 64\nsimd_count 0\ndrm_render_minor 0\n'
+for ((j = 0; j < amd; j++)); do
+	i=$((amd - 1 - j))
+	mkdir -p "$kt/$((1 + j))"
+	put "$kt/$((1 + j))/gpu_id" "$(kfd_id "$i")\n"
+	put "$kt/$((1 + j))/name" 'ip_discovery\n'
+	put "$kt/$((1 + j))/properties" "cpu_cores_count 0\nsimd_count 1216\ndrm_render_minor $((128 + i))\nlocation_id $((0x1000 + 256 * i))\n"
 done
 # A connector (ignored by its name; its device/ looks like a GPU on purpose) and the BMC's VGA card.
 mkdir -p sys/class/drm/card0-DP-1/device
@@ -393,3 +464,21 @@ for ((k = 0; k < procs; k++)); do pids+=("proc/$((1000 + k))"); done
 for ((k = 0; k < procs; k++)); do
 	write_proc "$k" $((k < gpu_procs)) 0
 done
+# kfd's per-process VRAM (sys/class/kfd/kfd/proc, see the header)
+if ((amd > 0)); then
+	mkdir -p sys/class/kfd/kfd/proc/999
+	put sys/class/kfd/kfd/proc/999/vram_"$(kfd_id 0)" '4096\n'
+	for ((k = 0; k < gpu_procs; k++)); do
+		((k % 4 == 0 || k % 4 == 2)) || continue
+		kp=sys/class/kfd/kfd/proc/$((1000 + k))
+		mkdir -p "$kp"
+		put "$kp/pasid" "$((32768 + k))\n"
+		put "$kp/vram_$(kfd_id $((k % amd)))" "$(((k + 1) * 268435456))\n"
+		if ((k % 4 == 0 && amd >= 2)); then
+			put "$kp/vram_$(kfd_id $(((k + 1) % amd)))" "$(((k + 1) * 16777216))\n"
+		fi
+		if ((k % 4 == 0 && amd >= 3)); then
+			put "$kp/vram_$(kfd_id $(((k + 2) % amd)))" '0\n'
+		fi
+	done
+fi

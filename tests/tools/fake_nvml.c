@@ -8,8 +8,20 @@
  *            serial "1650523012346", bus id "00000000:86:00.0"
  *   index 2: lost: nvmlDeviceGetMemoryInfo answers NVML_ERROR_GPU_IS_LOST
  *
+ *   every device: memory used 1024 MiB (1 GiB); volatile uncorrected ECC count 0 and no retired pages
+ *   pending unless the environment says otherwise (below); no running processes unless it says so.
+ *
  * FAKE_NVML_INIT_ERROR=N in the environment makes nvmlInit_v2 answer N (9: driver not loaded). Calls
- * before nvmlInit_v2 or after nvmlShutdown answer NVML_ERROR_UNINITIALIZED. Test use only. */
+ * before nvmlInit_v2 or after nvmlShutdown answer NVML_ERROR_UNINITIALIZED. Read at each call:
+ *   FAKE_NVML_ECC="gpu:count,..."        nvmlDeviceGetTotalEccErrors(UNCORRECTED, VOLATILE) of those GPUs
+ *   FAKE_NVML_PAGES_PENDING="gpu,..."    those GPUs have retired pages pending
+ *   FAKE_NVML_PROCS="pid:gpu:bytes,..."  nvmlDeviceGetComputeRunningProcesses_v3's lists (bytes "na":
+ *                                        NVML_VALUE_NOT_AVAILABLE); there is no _v2
+ *   FAKE_NVML_PROCS_HIDDEN=N             a size call (no buffer) counts N fewer of them: processes that
+ *                                        start between the size call and the fill call
+ * Read by nvmlEventSetCreate: FAKE_NVML_XID="gpu:xid,..." queues those critical XID events, delivered in
+ * order by nvmlEventSetWait_v2 (timeout ignored; NVML_ERROR_TIMEOUT once none is left) to a set the GPU
+ * is registered with. Test use only. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,12 +40,25 @@ typedef struct {
 	char busId[32];
 } nvmlPciInfo_t;
 
+typedef struct nvmlEventSet_st *nvmlEventSet_t;
+typedef struct {
+	unsigned int pid;
+	unsigned long long usedGpuMemory;
+	unsigned int gpuInstanceId, computeInstanceId;
+} nvmlProcessInfo_t;
+typedef struct {
+	nvmlDevice_t device;
+	unsigned long long eventType, eventData;
+	unsigned int gpuInstanceId, computeInstanceId;
+} nvmlEventData_t;
+
 enum {
 	NVML_SUCCESS = 0,
 	NVML_ERROR_UNINITIALIZED = 1,
 	NVML_ERROR_INVALID_ARGUMENT = 2,
 	NVML_ERROR_NOT_SUPPORTED = 3,
 	NVML_ERROR_INSUFFICIENT_SIZE = 7,
+	NVML_ERROR_TIMEOUT = 10,
 	NVML_ERROR_GPU_IS_LOST = 15,
 };
 
@@ -67,6 +92,14 @@ nvmlReturn_t nvmlDeviceGetTemperature(nvmlDevice_t device, int sensor, unsigned 
 nvmlReturn_t nvmlDeviceGetPowerUsage(nvmlDevice_t device, unsigned int *power);
 nvmlReturn_t nvmlDeviceGetSerial(nvmlDevice_t device, char *serial, unsigned int length);
 nvmlReturn_t nvmlDeviceGetPciInfo_v3(nvmlDevice_t device, nvmlPciInfo_t *pci);
+nvmlReturn_t nvmlDeviceGetTotalEccErrors(nvmlDevice_t device, int type, int counter, unsigned long long *count);
+nvmlReturn_t nvmlDeviceGetRetiredPagesPendingStatus(nvmlDevice_t device, int *pending);
+nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t device, unsigned int *count,
+                                                     nvmlProcessInfo_t *infos);
+nvmlReturn_t nvmlEventSetCreate(nvmlEventSet_t *set);
+nvmlReturn_t nvmlDeviceRegisterEvents(nvmlDevice_t device, unsigned long long types, nvmlEventSet_t set);
+nvmlReturn_t nvmlEventSetWait_v2(nvmlEventSet_t set, nvmlEventData_t *data, unsigned int timeoutms);
+nvmlReturn_t nvmlEventSetFree(nvmlEventSet_t set);
 
 nvmlReturn_t nvmlInit_v2(void)
 {
@@ -217,5 +250,197 @@ nvmlReturn_t nvmlDeviceGetPciInfo_v3(nvmlDevice_t device, nvmlPciInfo_t *pci)
 	pci->pciDeviceId = 0x233010de;
 	pci->pciSubSystemId = 0x16c110de;
 	snprintf(pci->busId, sizeof(pci->busId), "%s", device->bus_id);
+	return NVML_SUCCESS;
+}
+
+/* The index of dev among devices. */
+static unsigned int index_of(nvmlDevice_t dev)
+{
+	return (unsigned int)(dev - devices);
+}
+
+/* Walks the environment list name ("a:b:c,a:b:c"): fn(ctx, fields, n) for each item of up to 3 fields
+ * separated by ':' (a field that is not a number is -1, "na" is -2). */
+static void env_items(const char *name, void (*fn)(void *ctx, const long long *f, int n), void *ctx)
+{
+	const char *e = getenv(name);
+	char buf[4096];
+	if (e == NULL || strlen(e) >= sizeof(buf)) {
+		return;
+	}
+	strcpy(buf, e);
+	char *save = NULL;
+	for (char *item = strtok_r(buf, ",", &save); item != NULL; item = strtok_r(NULL, ",", &save)) {
+		long long f[3];
+		int n = 0;
+		char *save2 = NULL;
+		for (char *t = strtok_r(item, ":", &save2); t != NULL && n < 3; t = strtok_r(NULL, ":", &save2)) {
+			char *end;
+			f[n] = strtoll(t, &end, 10);
+			if (strcmp(t, "na") == 0) {
+				f[n] = -2;
+			} else if (*end != '\0' || end == t) {
+				f[n] = -1;
+			}
+			n++;
+		}
+		fn(ctx, f, n);
+	}
+}
+
+struct find_ctx {
+	unsigned int gpu;
+	long long value;
+	int found;
+};
+
+static void find_gpu(void *ctx, const long long *f, int n)
+{
+	struct find_ctx *x = ctx;
+	if (n >= 1 && f[0] == (long long)x->gpu) {
+		x->found = 1;
+		x->value = n >= 2 ? f[1] : 0;
+	}
+}
+
+nvmlReturn_t nvmlDeviceGetTotalEccErrors(nvmlDevice_t device, int type, int counter, unsigned long long *count)
+{
+	nvmlReturn_t r = check(device);
+	if (r != NVML_SUCCESS) {
+		return r;
+	}
+	if (type != 1 || counter != 0) {
+		return NVML_ERROR_INVALID_ARGUMENT; /* only UNCORRECTED, VOLATILE is faked */
+	}
+	struct find_ctx x = {index_of(device), 0, 0};
+	env_items("FAKE_NVML_ECC", find_gpu, &x);
+	*count = x.found && x.value > 0 ? (unsigned long long)x.value : 0;
+	return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetRetiredPagesPendingStatus(nvmlDevice_t device, int *pending)
+{
+	nvmlReturn_t r = check(device);
+	if (r != NVML_SUCCESS) {
+		return r;
+	}
+	struct find_ctx x = {index_of(device), 0, 0};
+	env_items("FAKE_NVML_PAGES_PENDING", find_gpu, &x);
+	*pending = x.found ? 1 : 0;
+	return NVML_SUCCESS;
+}
+
+struct procs_ctx {
+	unsigned int gpu, n, cap;
+	nvmlProcessInfo_t *out;
+};
+
+static void add_proc(void *ctx, const long long *f, int n)
+{
+	struct procs_ctx *x = ctx;
+	if (n != 3 || f[1] != (long long)x->gpu) {
+		return;
+	}
+	if (x->out != NULL && x->n < x->cap) {
+		x->out[x->n].pid = (unsigned int)f[0];
+		x->out[x->n].usedGpuMemory = f[2] == -2 ? 0xffffffffffffffffull : (unsigned long long)f[2];
+		x->out[x->n].gpuInstanceId = 0xffffffffu;
+		x->out[x->n].computeInstanceId = 0xffffffffu;
+	}
+	x->n++;
+}
+
+nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t device, unsigned int *count, nvmlProcessInfo_t *infos)
+{
+	nvmlReturn_t r = check(device);
+	if (r != NVML_SUCCESS) {
+		return r;
+	}
+	struct procs_ctx x = {index_of(device), 0, infos != NULL ? *count : 0, infos};
+	env_items("FAKE_NVML_PROCS", add_proc, &x);
+	unsigned int room = infos != NULL ? *count : 0;
+	const char *hidden = getenv("FAKE_NVML_PROCS_HIDDEN");
+	unsigned int h = hidden != NULL ? (unsigned int)atoi(hidden) : 0;
+	*count = infos == NULL && h < x.n ? x.n - h : x.n;
+	return x.n > room ? NVML_ERROR_INSUFFICIENT_SIZE : NVML_SUCCESS;
+}
+
+/* The one event set: the XIDs queued at its creation and the devices registered with it. */
+static struct nvmlEventSet_st {
+	struct {
+		unsigned int gpu;
+		unsigned long long xid;
+	} queue[64];
+	unsigned int n, next;
+	int registered[N_DEVICES];
+	int open;
+} the_set;
+
+static void queue_xid(void *ctx, const long long *f, int n)
+{
+	(void)ctx;
+	if (n == 2 && f[0] >= 0 && f[1] >= 0 && the_set.n < 64) {
+		the_set.queue[the_set.n].gpu = (unsigned int)f[0];
+		the_set.queue[the_set.n].xid = (unsigned long long)f[1];
+		the_set.n++;
+	}
+}
+
+nvmlReturn_t nvmlEventSetCreate(nvmlEventSet_t *set)
+{
+	if (!initialized) {
+		return NVML_ERROR_UNINITIALIZED;
+	}
+	memset(&the_set, 0, sizeof(the_set));
+	the_set.open = 1;
+	env_items("FAKE_NVML_XID", queue_xid, NULL);
+	*set = &the_set;
+	return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceRegisterEvents(nvmlDevice_t device, unsigned long long types, nvmlEventSet_t set)
+{
+	nvmlReturn_t r = check(device);
+	if (r != NVML_SUCCESS) {
+		return r;
+	}
+	if (set != &the_set || !the_set.open || types != 8) {
+		return NVML_ERROR_INVALID_ARGUMENT; /* only nvmlEventTypeXidCriticalError is faked */
+	}
+	the_set.registered[index_of(device)] = 1;
+	return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlEventSetWait_v2(nvmlEventSet_t set, nvmlEventData_t *data, unsigned int timeoutms)
+{
+	(void)timeoutms;
+	if (!initialized) {
+		return NVML_ERROR_UNINITIALIZED;
+	}
+	if (set != &the_set || !the_set.open) {
+		return NVML_ERROR_INVALID_ARGUMENT;
+	}
+	while (the_set.next < the_set.n) {
+		unsigned int i = the_set.next++;
+		unsigned int gpu = the_set.queue[i].gpu;
+		if (gpu < N_DEVICES && the_set.registered[gpu]) {
+			memset(data, 0, sizeof(*data));
+			data->device = &devices[gpu];
+			data->eventType = 8;
+			data->eventData = the_set.queue[i].xid;
+			data->gpuInstanceId = 0xffffffffu;
+			data->computeInstanceId = 0xffffffffu;
+			return NVML_SUCCESS;
+		}
+	}
+	return NVML_ERROR_TIMEOUT;
+}
+
+nvmlReturn_t nvmlEventSetFree(nvmlEventSet_t set)
+{
+	if (set != &the_set || !the_set.open) {
+		return NVML_ERROR_INVALID_ARGUMENT;
+	}
+	the_set.open = 0;
 	return NVML_SUCCESS;
 }

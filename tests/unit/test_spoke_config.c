@@ -312,6 +312,63 @@ static void test_spoke_config_node_role(void **state)
 	             "3:14: key 'job_cmdline': only the node role");
 }
 
+/* job_env (default the 9 placement variables; [] = none; names only, at most 32) and dcmi_library (default
+ * libdcmi.so), node role keys. */
+static void test_spoke_config_job_env_and_dcmi_library(void **state)
+{
+	(void)state;
+	spoke_config cfg;
+	char text[1024];
+	static const char head[] = "cluster: alpha\nhub_url: tcp://127.0.0.1:7100\nrole: node\nnode_name: n1\n";
+	snprintf(text, sizeof(text), "%skey_file: %s/key\n", head, tmpdir);
+	expect_ok_raw(text, &cfg);
+	static const char *const defaults[] = {"CUDA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES",
+	                                       "ROCR_VISIBLE_DEVICES", "ASCEND_RT_VISIBLE_DEVICES",
+	                                       "WORLD_SIZE",           "RANK",
+	                                       "LOCAL_RANK",           "MASTER_ADDR",
+	                                       "MASTER_PORT"};
+	assert_int_equal(cfg.n_job_env, 9);
+	for (uint32_t i = 0; i < 9; i++) {
+		assert_string_equal(cfg.job_env[i], defaults[i]);
+	}
+	assert_string_equal(cfg.dcmi_library, "libdcmi.so");
+	spoke_config_wipe(&cfg);
+	snprintf(text, sizeof(text), "%sjob_env: []\ndcmi_library: /usr/local/dcmi/libdcmi.so\nkey_file: %s/key\n",
+	         head, tmpdir);
+	expect_ok_raw(text, &cfg);
+	assert_int_equal(cfg.n_job_env, 0);
+	assert_string_equal(cfg.dcmi_library, "/usr/local/dcmi/libdcmi.so");
+	spoke_config_wipe(&cfg);
+	snprintf(text, sizeof(text), "%sjob_env: [RANK, _X9, NCCL_SOCKET_IFNAME]\nkey_file: %s/key\n", head, tmpdir);
+	expect_ok_raw(text, &cfg);
+	assert_int_equal(cfg.n_job_env, 3);
+	assert_string_equal(cfg.job_env[0], "RANK");
+	assert_string_equal(cfg.job_env[1], "_X9");
+	assert_string_equal(cfg.job_env[2], "NCCL_SOCKET_IFNAME");
+	spoke_config_wipe(&cfg);
+
+	snprintf(text, sizeof(text), "%sjob_env: [RANK, 9LIVES]\n", head);
+	expect_error(text, "5:17: key 'job_env': entry 2: '9LIVES' is not an environment variable name");
+	snprintf(text, sizeof(text), "%sjob_env: [A=B]\n", head);
+	expect_error(text, "5:11: key 'job_env': entry 1: 'A=B' is not an environment variable name");
+	snprintf(text, sizeof(text), "%sjob_env: ['']\n", head);
+	expect_error(text, "5:11: key 'job_env': entry 1: expected a non-empty name");
+	snprintf(text, sizeof(text), "%sjob_env: RANK\n", head);
+	expect_error(text, "5:10: key 'job_env': expected a list of names");
+	size_t len = (size_t)snprintf(text, sizeof(text), "%sjob_env: [", head);
+	for (int i = 0; i < 33; i++) {
+		len += (size_t)snprintf(text + len, sizeof(text) - len, "%sV%d", i > 0 ? ", " : "", i);
+	}
+	snprintf(text + len, sizeof(text) - len, "]\n");
+	expect_error(text, "5:10: key 'job_env': at most 32 entries, got 33");
+	snprintf(text, sizeof(text), "%sjob_env: [V%0*d]\n", head, 64, 0);
+	expect_error(text, "5:11: key 'job_env': entry 1: longer than 63 characters");
+	expect_error("cluster: alpha\nhub_url: tcp://127.0.0.1:7100\njob_env: [RANK]\nsources:\n  sim: {nodes: 1}\n",
+	             "3:10: key 'job_env': only the node role");
+	expect_error("cluster: alpha\nhub_url: tcp://127.0.0.1:7100\ndcmi_library: x.so\nsources:\n  sim: {nodes: 1}\n",
+	             "3:15: key 'dcmi_library': only the node role");
+}
+
 static void test_spoke_config_bad_values_name_their_key(void **state)
 {
 	(void)state;
@@ -470,6 +527,7 @@ int main(void)
 	    cmocka_unit_test(test_spoke_config_bad_sim_nodes_names_line_col_and_key),
 	    cmocka_unit_test(test_spoke_config_exactly_one_known_source),
 	    cmocka_unit_test(test_spoke_config_node_role),
+	    cmocka_unit_test(test_spoke_config_job_env_and_dcmi_library),
 	    cmocka_unit_test(test_spoke_config_bad_values_name_their_key),
 	    cmocka_unit_test(test_spoke_config_key_file_is_required),
 	    cmocka_unit_test(test_spoke_config_key_file_is_relative_to_the_config_folder),

@@ -19,6 +19,7 @@
 #include "fl_test_tmp.h"
 
 static char tmpdir[64];
+static const spoke_node_jobs_opts redacted = {.cmdline = SPOKE_CMDLINE_REDACTED}; /* jobs: no environ read */
 
 /* ---- fixture helpers ---- */
 
@@ -180,7 +181,7 @@ static void test_node_without_gpus_has_no_rows(void **state)
 
 	fl_proto_job *j = NULL;
 	char err[FL_ERR_LEN] = "";
-	assert_int_equal(spoke_node_jobs(root, SPOKE_CMDLINE_REDACTED, NULL, 0, &j, &n, &c, err), FL_OK);
+	assert_int_equal(spoke_node_jobs(root, &redacted, NULL, 0, &j, NULL, &n, &c, err), FL_OK);
 	assert_int_equal(n, 0);
 	assert_null(j);
 	assert_int_equal(c.proc_unreadable, 1); /* proc/999 */
@@ -340,7 +341,7 @@ static fl_proto_job *jobs_ok(const char *root, uint32_t *n, spoke_node_counters 
 {
 	fl_proto_job *j = NULL;
 	char err[FL_ERR_LEN] = "";
-	if (spoke_node_jobs(root, SPOKE_CMDLINE_REDACTED, NULL, 0, &j, n, c, err) != FL_OK) {
+	if (spoke_node_jobs(root, &redacted, NULL, 0, &j, NULL, n, c, err) != FL_OK) {
 		fail_msg("spoke_node_jobs: %s", err);
 	}
 	for (uint32_t i = 0; i < *n; i++) {
@@ -368,28 +369,28 @@ static void test_jobs_reuse_a_framework_seen_before(void **state)
 		k++;
 	}
 	assert_true(k < n);
-	assert_string_equal(j[k].framework, "torch"); /* "python3 worker.py --rank 7", libtorch in its maps */
+	assert_string_equal(j[k].framework, "torch"); /* "python3 worker.py --rank 7 ...", libtorch in its maps */
 	spoke_node_job_seen seen = {.pid = 1007, .started_ms = j[k].started_ms, .framework = "paddle"};
 	snprintf(maps, sizeof(maps), "%s/proc/1007/maps", root);
 	FILE *f = fopen(maps, "w"); /* its maps now name no framework library */
 	assert_non_null(f);
 	fclose(f);
-	free(j);
+	spoke_node_jobs_free(j, n);
 
 	char err[FL_ERR_LEN] = "";
-	assert_int_equal(spoke_node_jobs(root, SPOKE_CMDLINE_REDACTED, &seen, 1, &j, &n, &c, err), FL_OK);
+	assert_int_equal(spoke_node_jobs(root, &redacted, &seen, 1, &j, NULL, &n, &c, err), FL_OK);
 	for (k = 0; k < n && j[k].pid != 1007; k++) {
 	}
 	assert_true(k < n);
 	assert_string_equal(j[k].framework, "paddle"); /* from seen: the maps (now naming none) were not read */
-	free(j);
+	spoke_node_jobs_free(j, n);
 	seen.started_ms += 1; /* the pid now belongs to another process */
-	assert_int_equal(spoke_node_jobs(root, SPOKE_CMDLINE_REDACTED, &seen, 1, &j, &n, &c, err), FL_OK);
+	assert_int_equal(spoke_node_jobs(root, &redacted, &seen, 1, &j, NULL, &n, &c, err), FL_OK);
 	for (k = 0; k < n && j[k].pid != 1007; k++) {
 	}
 	assert_true(k < n);
 	assert_string_equal(j[k].framework, ""); /* read afresh: nothing names one */
-	free(j);
+	spoke_node_jobs_free(j, n);
 }
 
 static void test_jobs_are_the_gpu_processes_with_their_fields(void **state)
@@ -418,7 +419,9 @@ static void test_jobs_are_the_gpu_processes_with_their_fields(void **state)
 	    {4, "python3", NULL, "paddle", "/dev/dri/renderD132,/dev/dri/renderD133,/dev/kfd", true},
 	    {5, "python3", "python3 serve.py --client-secret=*** --passwd ***", "mindspore",
 	     "/dev/nvidia-uvm,/dev/nvidia5,/dev/nvidiactl", true},
-	    {7, "python3", "python3 worker.py --rank 7", "torch", "/dev/davinci7,/dev/davinci_manager", true},
+	    {7, "python3",
+	     "python3 worker.py --rank 7 --lr=0.001 batch_size=32 --config /workspace/job7/config.yaml --fp16", "torch",
+	     "/dev/davinci7,/dev/davinci_manager", true},
 	};
 	assert_int_equal(n, sizeof(want) / sizeof(want[0]));
 	for (uint32_t i = 0; i < n; i++) {
@@ -452,7 +455,7 @@ static void test_jobs_are_the_gpu_processes_with_their_fields(void **state)
 	assert_string_equal(j[4].cmdline, long_cmd);
 	assert_int_equal(c.proc_unreadable, 2); /* proc/999 (no fd/), proc/1006 (no stat) */
 	assert_int_equal(c.jobs_dropped, 0);
-	free(j);
+	spoke_node_jobs_free(j, n);
 }
 
 static void test_jobs_on_a_node_without_nvidia(void **state)
@@ -465,7 +468,7 @@ static void test_jobs_on_a_node_without_nvidia(void **state)
 	fl_proto_job *j = jobs_ok(root, &n, &c);
 	assert_int_equal(n, 2);
 	assert_string_equal(j[1].devices, "/dev/dri/renderD129,/dev/dri/renderD130,/dev/kfd");
-	free(j);
+	spoke_node_jobs_free(j, n);
 }
 
 /* Adds proc/<pid> holding /dev/kfd, with the given cmdline bytes. */
@@ -535,7 +538,7 @@ static void test_jobs_cmdline_redaction(void **state)
 		assert_string_equal(j[i].devices, "/dev/kfd");
 		assert_string_equal(j[i].framework, "");
 	}
-	free(j);
+	spoke_node_jobs_free(j, n);
 }
 
 /* job_cmdline: full sends the arguments as they are, none an empty command line (the framework still
@@ -571,7 +574,9 @@ static void test_jobs_cmdline_modes_and_cut(void **state)
 		fl_proto_job *j = NULL;
 		uint32_t n = 0;
 		char err[FL_ERR_LEN] = "";
-		assert_int_equal(spoke_node_jobs(root, modes[m].mode, NULL, 0, &j, &n, &c, err), FL_OK);
+		assert_int_equal(spoke_node_jobs(root, &(spoke_node_jobs_opts){.cmdline = modes[m].mode}, NULL, 0, &j,
+		                                 NULL, &n, &c, err),
+		                 FL_OK);
 		assert_int_equal(n, 2);
 		assert_string_equal(j[0].cmdline, modes[m].want);
 		assert_string_equal(j[0].framework, "torch");
@@ -579,7 +584,7 @@ static void test_jobs_cmdline_modes_and_cut(void **state)
 		if (modes[m].mode == SPOKE_CMDLINE_REDACTED) {
 			assert_string_equal(j[1].cmdline, "a --password ***");
 		}
-		free(j);
+		spoke_node_jobs_free(j, n);
 	}
 }
 
@@ -592,7 +597,7 @@ static void test_jobs_without_proc_is_an_io_error(void **state)
 	spoke_node_counters c = {0};
 	fl_proto_job *j = NULL;
 	uint32_t n = 3;
-	assert_int_equal(spoke_node_jobs(root, SPOKE_CMDLINE_REDACTED, NULL, 0, &j, &n, &c, err), FL_EIO);
+	assert_int_equal(spoke_node_jobs(root, &redacted, NULL, 0, &j, NULL, &n, &c, err), FL_EIO);
 	assert_null(j);
 	assert_int_equal(n, 0);
 	assert_non_null(strstr(err, "empty-root/proc"));
