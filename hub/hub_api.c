@@ -239,6 +239,7 @@ static const struct {
     {"/v1/workloads/", "", "uid", HUB_ROUTE_WORKLOAD, hub_api_workload},
     {"/v1/workloads/", "/utilizationHistory", "uid", HUB_ROUTE_WORKLOAD_HISTORY, hub_api_workload_history},
     {"/v1/jobs/", "", "id", HUB_ROUTE_JOB, hub_api_job},
+    {"/v1/jobs/", "/metrics", "id", HUB_ROUTE_JOB_METRICS, hub_api_job_metrics},
 };
 
 /* Finds uri's route: *fn and *label, and r->name for the item routes. *fn is NULL when no route matches;

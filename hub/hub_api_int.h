@@ -105,9 +105,10 @@ PGconn *hub_api_pgconn(hub_req *r, char err[FL_ERR_LEN]);
  * application/json. Needs no token. Returns 200. */
 int hub_api_openapi(hub_req *r);
 
-/* GET /v1/jobs, GET /v1/jobs/{id} (hub_api_jobs.c), read from gpu_job. */
+/* GET /v1/jobs, GET /v1/jobs/{id}, GET /v1/jobs/{id}/metrics (hub_api_jobs.c), from gpu_job and gpu_job_sample. */
 int hub_api_jobs(hub_req *r);
 int hub_api_job(hub_req *r);
+int hub_api_job_metrics(hub_req *r);
 
 /* The node agents' view of node r->name (hub_api_jobs.c): a JSON array text (see hub_node_agents_json) for
  * the clusters set[] marks, in *json (caller frees). FL_OK or an FL_E* code with err. */

@@ -36,8 +36,9 @@ static const char *const cluster_keys[] = {"name",          "labels",          "
 static const char *const api_keys[] = {"api_tokens", "cors_origins", "api_threads", "lens", NULL};
 static const char *const lens_keys[] = {"default_cluster", NULL};
 /* Read by load_safe and load_rollup: the SaFE sync, history, node agents' and rollup settings. */
-static const char *const safe_keys[] = {"safe_database_url", "safe_sync_interval", "history_retention",
-                                        "node_lost_after", "rollup_retention", "idle_threshold", NULL};
+static const char *const safe_keys[] = {"safe_database_url",    "safe_sync_interval", "history_retention",
+                                        "node_lost_after",      "rollup_retention",   "idle_threshold",
+                                        "job_idle_utilization", "job_idle_after",     NULL};
 static const char *const token_keys[] = {"name", "token_file", "clusters", "cluster_labels", NULL};
 
 /* hub's keys are hub_keys plus api_keys. */
@@ -389,9 +390,10 @@ static int load_clusters(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node seq, ch
 		}
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(cfg->clusters[j].safe_cluster_id, c->safe_cluster_id) == 0)
-				return fl_yaml_error(doc, item, "safe_cluster_id", err,
-				                     "SaFE cluster id '%s' is also cluster '%s''s: each cluster needs its own",
-				                     c->safe_cluster_id, cfg->clusters[j].name);
+				return fl_yaml_error(
+				    doc, item, "safe_cluster_id", err,
+				    "SaFE cluster id '%s' is also cluster '%s''s: each cluster needs its own",
+				    c->safe_cluster_id, cfg->clusters[j].name);
 	}
 	return FL_OK;
 }
@@ -608,6 +610,43 @@ static int load_api_access(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node hub, 
 	return FL_OK;
 }
 
+/* hub.KEY as a percentage 0..100 (decimals allowed) into *out; def when absent. FL_OK or FL_ECONFIG. */
+static int get_percent(fl_yaml_doc *doc, fl_yaml_node hub, const char *key, double def, double *out,
+                       char err[FL_ERR_LEN])
+{
+	*out = def;
+	fl_yaml_node n = fl_yaml_get(doc, hub, key);
+	if (n == 0)
+		return FL_OK;
+	const char *v = fl_yaml_scalar(doc, n);
+	char *end = NULL;
+	errno = 0;
+	double x = v != NULL && v[0] != '\0' && strspn(v, "0123456789.") == strlen(v) ? strtod(v, &end) : -1;
+	if (errno != 0 || end == NULL || *end != '\0' || !(x >= 0 && x <= 100))
+		return fl_yaml_error(doc, n, key, err,
+		                     "expected a percentage from 0 to 100 (like 5 or 2.5), got '%.64s'",
+		                     v != NULL ? v : "");
+	*out = x;
+	return FL_OK;
+}
+
+/* The GPU job monitor's settings: job_idle_utilization (a percentage) and job_idle_after (a duration, at
+ * least 1s). */
+static int load_jobs(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node hub, char err[FL_ERR_LEN])
+{
+	int rv = get_percent(doc, hub, "job_idle_utilization", HUB_DEFAULT_JOB_IDLE_UTILIZATION,
+	                     &cfg->job_idle_utilization, err);
+	if (rv != FL_OK)
+		return rv;
+	cfg->job_idle_after_ms = HUB_DEFAULT_JOB_IDLE_AFTER_MS;
+	if ((rv = fl_yaml_get_duration(doc, hub, "job_idle_after", false, &cfg->job_idle_after_ms, err)) != FL_OK)
+		return rv;
+	if (cfg->job_idle_after_ms < 1000)
+		return fl_yaml_error(doc, fl_yaml_get(doc, hub, "job_idle_after"), "job_idle_after", err,
+		                     "at least 1s");
+	return FL_OK;
+}
+
 /* The rollups' settings, after history_retention: rollup_retention (>= history_retention: the rollups are made
  * from the samples) and idle_threshold (a percentage, decimals allowed). */
 static int load_rollup(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node hub, char err[FL_ERR_LEN])
@@ -626,20 +665,10 @@ static int load_rollup(hub_config *cfg, fl_yaml_doc *doc, fl_yaml_node hub, char
 		                     (long long)(cfg->rollup_retention_ms / 3600000), n != 0 ? "" : ", the default",
 		                     (long long)(cfg->history_retention_ms / 3600000));
 	}
-	cfg->idle_threshold = HUB_DEFAULT_IDLE_THRESHOLD;
-	fl_yaml_node n = fl_yaml_get(doc, hub, "idle_threshold");
-	if (n == 0)
-		return FL_OK;
-	const char *v = fl_yaml_scalar(doc, n);
-	char *end = NULL;
-	errno = 0;
-	double x = v != NULL && v[0] != '\0' && strspn(v, "0123456789.") == strlen(v) ? strtod(v, &end) : -1;
-	if (errno != 0 || end == NULL || *end != '\0' || !(x >= 0 && x <= 100))
-		return fl_yaml_error(doc, n, "idle_threshold", err,
-		                     "expected a percentage from 0 to 100 (like 5 or 2.5), got '%.64s'",
-		                     v != NULL ? v : "");
-	cfg->idle_threshold = x;
-	return FL_OK;
+	if ((rv = get_percent(doc, hub, "idle_threshold", HUB_DEFAULT_IDLE_THRESHOLD, &cfg->idle_threshold, err)) !=
+	    FL_OK)
+		return rv;
+	return load_jobs(cfg, doc, hub, err);
 }
 
 /* The SaFE sync's and history's settings: safe_database_url (FLEETLENS_SAFE_DATABASE_URL, when set,
@@ -803,6 +832,8 @@ int hub_config_restart_diff(const hub_config *a, const hub_config *b, char *out,
 	NUM_DIFF(history_retention_ms, "hub.history_retention");
 	NUM_DIFF(rollup_retention_ms, "hub.rollup_retention");
 	NUM_DIFF(idle_threshold, "hub.idle_threshold");
+	NUM_DIFF(job_idle_utilization, "hub.job_idle_utilization");
+	NUM_DIFF(job_idle_after_ms, "hub.job_idle_after");
 	NUM_DIFF(node_lost_after_ms, "hub.node_lost_after");
 	NUM_DIFF(api_threads, "hub.api_threads");
 #undef STR_DIFF

@@ -38,9 +38,11 @@
 #define HUB_MIN_SAFE_SYNC_INTERVAL_MS       1000
 #define HUB_MAX_SAFE_SYNC_INTERVAL_MS       (24LL * 3600 * 1000)
 #define HUB_DEFAULT_HISTORY_RETENTION_MS    (14LL * 24 * 3600 * 1000)
-#define HUB_MIN_HISTORY_RETENTION_MS        (24LL * 3600 * 1000) /* whole days: partitions are days */
+#define HUB_MIN_HISTORY_RETENTION_MS        (24LL * 3600 * 1000)       /* whole days: partitions are days */
 #define HUB_DEFAULT_ROLLUP_RETENTION_MS     (400LL * 24 * 3600 * 1000) /* >= history_retention */
 #define HUB_DEFAULT_IDLE_THRESHOLD          5.0                        /* percent */
+#define HUB_DEFAULT_JOB_IDLE_UTILIZATION    5.0                        /* percent */
+#define HUB_DEFAULT_JOB_IDLE_AFTER_MS       (30LL * 60 * 1000)
 #define HUB_DEFAULT_NODE_LOST_AFTER_MS      (5LL * 60 * 1000)
 #define HUB_MIN_NODE_LOST_AFTER_MS          1000LL
 
@@ -142,6 +144,11 @@ typedef struct hub_config {
 	int64_t rollup_retention_ms;           /* hourly rollups kept this long; >= history_retention_ms */
 	double idle_threshold;                 /* percent, 0..100: a GPU-hour under it is idle (hub_rollup.h) */
 	int64_t node_lost_after_ms;            /* a node agent without a frame this long is lost; >= 1 s */
+	/* The GPU job monitor (restart-only, like idle_threshold): a job sample is idle when the job holds
+	 * accelerator memory at under job_idle_utilization percent (0..100); /v1/jobs?idle=true lists the
+	 * running jobs idle for at least job_idle_after (>= 1 s) unless the request says idle_for. */
+	double job_idle_utilization;
+	int64_t job_idle_after_ms;
 	int api_threads; /* civetweb worker threads, 1..HUB_MAX_API_THREADS: the most connections served at once */
 	/* hub.lens.default_cluster: the cluster a /lens/v1 request without ?cluster= is about; the first
 	 * cluster in the file when not set; "" only when no cluster is listed. */
@@ -156,12 +163,13 @@ typedef struct hub_config {
 /* Reads path into cfg (zeroed first). The SaFE settings: hub.safe_database_url, replaced by the
  * environment's FLEETLENS_SAFE_DATABASE_URL whenever that is set (set but empty turns the sync off), and
  * hub.safe_sync_interval; hub.history_retention; hub.node_lost_after; hub.rollup_retention (default 400d, at
- * least history_retention) and hub.idle_threshold (percent 0..100, default 5). Then, including every cluster's
- * key file (a missing, unreadable, short or long key is an error at that cluster's key_file; likewise node_key_file, which
- * must also hold another key than key_file) and checks the TLS files can be read.
- * env_database_url, when non-NULL and non-empty (the caller passes getenv("FLEETLENS_DATABASE_URL")), overrides
- * hub.database_url, which is then optional. FL_OK, or FL_ECONFIG/FL_EIO/FL_ENOMEM with err filled ("FILE:LINE:COL: key
- * 'K': ..."); on failure cfg holds nothing to free. On success release with hub_config_free. */
+ * least history_retention) and hub.idle_threshold (percent 0..100, default 5); hub.job_idle_utilization (percent
+ * 0..100, default 5) and hub.job_idle_after (default 30m, at least 1s). Then, including every cluster's
+ * key file (a missing, unreadable, short or long key is an error at that cluster's key_file; likewise node_key_file,
+ * which must also hold another key than key_file) and checks the TLS files can be read. env_database_url, when non-NULL
+ * and non-empty (the caller passes getenv("FLEETLENS_DATABASE_URL")), overrides hub.database_url, which is then
+ * optional. FL_OK, or FL_ECONFIG/FL_EIO/FL_ENOMEM with err filled ("FILE:LINE:COL: key 'K': ..."); on failure cfg holds
+ * nothing to free. On success release with hub_config_free. */
 int hub_config_load(hub_config *cfg, const char *path, const char *env_database_url, char err[FL_ERR_LEN]);
 
 /* Copies src into *dst deeply (clusters, tokens and keys): dst is released with hub_config_free on its own.

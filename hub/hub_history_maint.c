@@ -21,11 +21,13 @@
 #define DAY_MS       (86400LL * 1000)
 #define ROLLUP_HOURS 6 /* hours rolled up per wake-up at most */
 
-/* The partitioned history tables (sql/hub/004_history.sql, 005_workloads.sql, 007_lens.sql, 010), kept alike, in
- * the order a frame's transaction appends to them (hub_store_write_frame): the upkeep locks each against
- * writers while it creates a partition, so another order would let a frame and the upkeep deadlock. */
+/* The partitioned history tables (sql/hub/004_history.sql, 005_workloads.sql, 007_lens.sql, 010, 013), kept alike,
+ * in the order a frame's transaction appends to them (hub_store_write_frame): the upkeep locks each against
+ * writers while it creates a partition, so another order would let a frame and the upkeep deadlock. A node
+ * frame's transaction (hub_node_apply) appends to gpu_job_sample only, and locks it before any gpu_job row, which
+ * the upkeep deletes after the tables. */
 static const char *const history_tables[] = {"node_utilization_history", "workload_utilization_history",
-                                             "pod_utilization_history", "cluster_sample_history"};
+                                             "pod_utilization_history", "cluster_sample_history", "gpu_job_sample"};
 
 /* "YYYYMMDD" and "YYYY-MM-DD" of the UTC day holding ms (years 1970..9999: the hub's clock). */
 static void day_names(int64_t ms, char compact[16], char iso[16])

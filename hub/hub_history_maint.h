@@ -1,5 +1,5 @@
 /* hub_history_maint.h — the hub's upkeep thread and what it runs: the day partitions of the history tables
- * (sql/hub/004_history.sql, 005_workloads.sql, 007_lens.sql, 010), created ahead and dropped after
+ * (sql/hub/004_history.sql, 005_workloads.sql, 007_lens.sql, 010, 013), created ahead and dropped after
  * hub.history_retention with the other rows that retention prunes, hourly; and, on every wake-up, the hourly
  * rollups of hub_rollup.h and the node agents' lost sweep of hub_node.h.
  *
@@ -23,13 +23,13 @@
 #define HUB_HISTORY_LOCK_CLASS 1179415398
 
 /* Partition upkeep at now_ms, under an advisory lock (key 2) so hubs take turns, for node_utilization_history,
- * workload_utilization_history, pod_utilization_history and cluster_sample_history alike: creates the UTC day
- * partitions TABLE_YYYYMMDD for today and HUB_HISTORY_DAYS_AHEAD days ahead that are missing (moving any rows of
- * that day out of the DEFAULT partition first), DROPs day partitions that end before now_ms - retention_ms, and
+ * workload_utilization_history, pod_utilization_history, cluster_sample_history and gpu_job_sample alike: creates the
+ * UTC day partitions TABLE_YYYYMMDD for today and HUB_HISTORY_DAYS_AHEAD days ahead that are missing (moving any rows
+ * of that day out of the DEFAULT partition first), DROPs day partitions that end before now_ms - retention_ms, and
  * deletes DEFAULT rows older than that; then deletes the gpu_workload rows that ended (Done, Failed, Deleted)
  * before it, the gpu_job rows that ended before it, the node_device_changelog rows older than it and the
  * gpu_pod_history rows that ended before it. (The hourly statistics keep hub.rollup_retention: hub_rollup_prune.)
- * *created / *dropped: partitions, over the four tables. FL_OK or FL_EDB (rolled back). */
+ * *created / *dropped: partitions, over the five tables. FL_OK or FL_EDB (rolled back). */
 int hub_history_maintain(PGconn *c, int64_t now_ms, int64_t retention_ms, int *created, int *dropped,
                          char err[FL_ERR_LEN]);
 

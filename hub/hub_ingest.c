@@ -168,7 +168,7 @@ static void node_frame(hub_ingest *ing, hub_store *store, const fl_proto_frame *
 	char err[FL_ERR_LEN] = "";
 	hub_node_result res;
 	PGconn *c = hub_store_pgconn(store, err);
-	int rv = c != NULL ? hub_node_write(c, f, recv_ms, &res, err) : FL_EDB;
+	int rv = c != NULL ? hub_node_apply(c, f, recv_ms, ing->cfg->job_idle_utilization, &res, err) : FL_EDB;
 	if (rv == FL_EINVAL) {
 		reject(ing, R_MALFORMED, FL_ACK_REJECTED, ack, "malformed node frame from '%s' node '%s': %s",
 		       f->env.cluster, f->host.node, err);

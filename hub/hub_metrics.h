@@ -90,6 +90,7 @@ typedef enum hub_api_route {
 	HUB_ROUTE_WORKLOAD_HISTORY,
 	HUB_ROUTE_JOBS,
 	HUB_ROUTE_JOB,
+	HUB_ROUTE_JOB_METRICS,
 	HUB_ROUTE_USAGE,
 	HUB_ROUTE_OPENAPI, /* /v1/openapi.json, the API's contract (hub/openapi.json) */
 	HUB_ROUTE_HEALTHZ,

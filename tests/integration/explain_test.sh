@@ -4,7 +4,7 @@
 # (100 clusters, 200,000 workloads, their 400,000 pods live or gone, 400,000 workload and 160,000 pod
 # samples, 10,000 nodes and node agents, 100,000 GPU jobs; then VACUUM ANALYZE), the real hub (100 clusters configured, no spoke). Every
 # filter/order combination GET /v1/workloads accepts (no filter, namespace, kind, status, name and each
-# combination of them, times every order_by both ways), GET /v1/jobs (node, framework, status and their
+# combination of them, times every order_by both ways), GET /v1/jobs (node, framework, status, param, idle and their
 # combinations) and the Lens workload list (name, kind, namespace, status and their combinations, both
 # orders) is called once; the plans of its list statement must not hold
 #   - a Seq Scan of gpu_workload, gpu_pod, gpu_pod_history, gpu_job, node or a partition of the sample tables
@@ -114,13 +114,19 @@ SELECT format('c%s', lpad((n % 100)::text, 3, '0')), format('node-%s', lpad((n /
        now() + interval '1 day'
 FROM generate_series(0, 9999) n;
 INSERT INTO gpu_job (cluster_name, node_name, pid, started_ms, name, cmdline, framework, status, first_seen, last_seen,
-                     ended_at)
+                     ended_at, params, idle_since)
 SELECT format('c%s', lpad((j % 100)::text, 3, '0')), format('node-%s', lpad((j % 10000 / 100)::text, 3, '0')),
        1000 + j, 1700000000000 + j, 'python', 'python train.py --job ' || j,
        (ARRAY['pytorch', 'jax', 'tensorflow', ''])[j % 7 % 4 + 1],
        CASE WHEN j / 3 % 10 < 3 THEN 'running' WHEN j / 3 % 10 = 3 THEN 'lost' ELSE 'ended' END,
-       now() - make_interval(secs => (j * 17) % 86400), now(), CASE WHEN j / 3 % 10 >= 4 THEN now() END
+       now() - make_interval(secs => (j * 17) % 86400), now(), CASE WHEN j / 3 % 10 >= 4 THEN now() END,
+       jsonb_build_object('batch_size', j % 512, 'lr', 0.001, 'model', 'm' || j % 7),
+       CASE WHEN j / 3 % 10 < 3 AND j % 50 = 0 THEN now() - make_interval(mins => j % 120) END
 FROM generate_series(0, 99999) j;
+-- Three samples per running job, the newest a minute ago (013: the job object's figures).
+INSERT INTO gpu_job_sample (cluster_name, job_id, sampled_at, state, cpu_percent, rss_bytes, threads, fds)
+SELECT cluster_name, id, now() - make_interval(mins => 1 + k), 'R', 50, 1073741824, 8, 64
+FROM gpu_job, generate_series(0, 2) k WHERE status = 'running';
 VACUUM ANALYZE;
 SQL
 check_eq "the fleet loads" 0 $?
@@ -173,7 +179,8 @@ call ordered 1000 "/v1/workloads?page_size=100&page_num=10&order_by=name"
 call ordered 1000 "/v1/workloads?page_size=100&page_num=10&order_by=created_at&desc=true"
 
 JOB_FILTERS=("" "node=node-042" "framework=jax" "status=running" "status=lost,ended" "node=node-042&framework=pytorch"
-	"node=node-042&status=running" "framework=tensorflow&status=running" "node=node-007&framework=jax&status=ended")
+	"node=node-042&status=running" "framework=tensorflow&status=running" "node=node-007&framework=jax&status=ended"
+	"param=batch_size=7" "param=batch_size=7&param=model=m3" "idle=true" "idle=true&framework=jax" "idle=false")
 for f in "${JOB_FILTERS[@]}"; do
 	kind=any
 	[ -z "$f" ] && kind=ordered
@@ -201,7 +208,7 @@ python3 - "$T/calls" >"$T/verdicts" <<'PY'
 import json, re, sys
 d = sys.argv[1]
 TABLES = ("gpu_workload", "gpu_pod", "gpu_pod_history", "gpu_job", "node")
-SAMPLES = ("workload_utilization_history", "pod_utilization_history")
+SAMPLES = ("workload_utilization_history", "pod_utilization_history", "gpu_job_sample")
 START = re.compile(r"^\S.*LOG:  duration: [0-9.]+ ms  plan:\s*$")
 
 def plans(path):
@@ -272,6 +279,15 @@ while IFS=$'\t' read -r num kind page url; do
 	check_eq "$url: its plan reads indexes ($kind)" ok "$(awk -F'\t' -v n="$num" '$1 == n {print $2}' "$T/verdicts")"
 done <"$T/calls/index"
 
+# The job filters of 013 read their own indexes: param= the GIN index on params, idle=true the partial index of
+# the running jobs' idle_since.
+for u in "/v1/jobs?page_size=100&param=batch_size=7" "/v1/jobs?page_size=100&idle=true"; do
+	n=$(awk -F'\t' -v u="$u" '$4 == u {print $1; exit}' "$T/calls/index")
+	ix=gpu_job_params_idx
+	[[ "$u" == *idle=true ]] && ix=gpu_job_idle_idx
+	check_eq "$u: its plan reads $ix" 1 "$(grep -c -m1 "\"Index Name\": \"$ix\"" "$T/calls/$n.log")"
+done
+
 # --- the answers --------------------------------------------------------------------------------------------------
 body() { cat "$T/calls/$1.json"; }
 num_of() { awk -F'\t' -v u="$1" '$4 == u {print $1; exit}' "$T/calls/index"; }
@@ -302,6 +318,12 @@ check_eq "/lens/v1/workloads/hierarchy?name=al-m: the newest match" \
 	"$(fl_sql "SELECT uid FROM gpu_workload WHERE cluster_name = 'c042' AND kind = 'PyTorchJob' AND strpos(name, 'al-m') > 0 ORDER BY created_at DESC NULLS LAST, uid DESC LIMIT 1")" \
 	"$(curl -s "$API/lens/v1/workloads/hierarchy?cluster=c042&kind=PyTorchJob&name=al-m" | jq -r .data.uid)"
 check_num "/v1/jobs?status=running" "$(fl_sql "SELECT count(*) FROM gpu_job WHERE status = 'running'")" "$(total "/v1/jobs?page_size=100&status=running")"
+check_num "/v1/jobs?param=batch_size=7&param=model=m3" \
+	"$(fl_sql "SELECT count(*) FROM gpu_job WHERE params @> '{\"batch_size\": 7, \"model\": \"m3\"}'")" \
+	"$(total "/v1/jobs?page_size=100&param=batch_size=7&param=model=m3")"
+check_num "/v1/jobs?idle=true (idle for the default 30m)" \
+	"$(fl_sql "SELECT count(*) FROM gpu_job WHERE status = 'running' AND idle_since <= now() - interval '30 minutes'")" \
+	"$(total "/v1/jobs?page_size=100&idle=true")"
 check_num "/v1/jobs?framework=tensorflow&status=running" \
 	"$(fl_sql "SELECT count(*) FROM gpu_job WHERE framework = 'tensorflow' AND status = 'running'")" \
 	"$(total "/v1/jobs?page_size=100&framework=tensorflow&status=running")"

@@ -35,7 +35,7 @@ routes() {
 		echo "/lens/v1/$kind/{$seg}$suffix"
 	done
 }
-check_eq "the route tables name 45 routes (16 /v1, 3 ops, 26 Lens)" 45 "$(routes | sort -u | wc -l)"
+check_eq "the route tables name 46 routes (17 /v1, 3 ops, 26 Lens)" 46 "$(routes | sort -u | wc -l)"
 check_eq "the document's paths are exactly the hub's routes" "" \
 	"$(diff <(routes | sort -u) <(python3 "$CHECK" "$DOC" --paths) | grep '^[<>]' | paste -sd' ')"
 
@@ -44,7 +44,7 @@ answer() { # METHOD URL STATUS TYPE BODY → the checker's verdict line
 	printf '%s' "$5" >"$T/answer"
 	python3 "$CHECK" "$DOC" --answer "$1" "$2" "$3" "$4" "$T/answer" | tail -1
 }
-OK_JOB='{"meta":{"code":2000,"message":"OK"},"data":{"id":1,"cluster_name":"a","node_name":"n","pid":1,"ppid":0,"pgid":0,"name":"python","cmdline":"python x","cwd":"/","framework":"pytorch","pod_uid":"","devices":"0","status":"running","started_at":"2026-01-01T00:00:00.000Z","first_seen":"2026-01-01T00:00:00.000Z","last_seen":"2026-01-01T00:00:00.000Z","ended_at":null}}'
+OK_JOB='{"meta":{"code":2000,"message":"OK"},"data":{"id":1,"cluster_name":"a","node_name":"n","pid":1,"ppid":0,"pgid":0,"name":"python","cmdline":"python x","cwd":"/","framework":"pytorch","pod_uid":"","devices":"0","status":"running","started_at":"2026-01-01T00:00:00.000Z","first_seen":"2026-01-01T00:00:00.000Z","last_seen":"2026-01-01T00:00:00.000Z","ended_at":null,"state":"S","cpu_percent":12.5,"rss_bytes":1073741824,"threads":8,"fds":64,"gpu_memory_bytes":null,"gpu_ids":[0],"gpu_utilization":null,"sampled_at":"2026-01-01T00:00:00.000Z","params":{"batch_size":32,"model":"resnet50"},"env":{"RANK":"0"},"config_path":"/cfg/train.yaml","idle_since":null}}'
 check_eq "checker: a job answer as documented passes" "validated 1 answers, 0 problems" \
 	"$(answer GET /v1/jobs/1 200 application/json "$OK_JOB")"
 check_eq "checker: a key the document does not have fails" "validated 1 answers, 1 problems" \
@@ -127,12 +127,12 @@ v1_ok=(/v1/clusters "/v1/clusters?label=region=us-east" "/v1/clusters/overview?c
 	/v1/nodes/gpuAllocation "/v1/nodes/$NODE?cluster=alpha" /v1/nodes/agent-only "/v1/nodes/$NODE/gpuDevices"
 	"/v1/nodes/$NODE2/gpuDevices?cluster=alpha" "/v1/nodes/$NODE/utilizationHistory?cluster=alpha&$R"
 	"/v1/workloads?cluster=alpha&order_by=created_at" "/v1/workloads/$WL" "/v1/workloads/$WL/utilizationHistory?cluster=alpha&$R"
-	"/v1/jobs?status=running,ended" "/v1/jobs/$JOB" "/v1/usage?group_by=workload&$R" "/v1/usage?group_by=node&format=csv&$R"
+	"/v1/jobs?status=running,ended&param=lr=0.001&idle=false&idle_for=1h" "/v1/jobs/$JOB" "/v1/jobs/$JOB/metrics?$R" "/v1/usage?group_by=workload&$R" "/v1/usage?group_by=node&format=csv&$R"
 	/v1/openapi.json)
 v1_err=("/v1/clusters?label=bad" "/v1/clusters/overview?cluster=beta" "/v1/clusters/gpuHeatmap?cluster=no%27pe"
 	"/v1/fleet/overview?cluster=nope" "/v1/nodes?page_size=0" "/v1/nodes/gpuAllocation?cluster=nope" /v1/nodes/nope
 	"/v1/nodes/nope/gpuDevices" "/v1/nodes/$NODE/utilizationHistory" "/v1/workloads?status=Sleeping" /v1/workloads/nope
-	"/v1/workloads/$WL/utilizationHistory?cluster=alpha&step=0" "/v1/jobs?status=zombie" /v1/jobs/0 /v1/usage /v1/nope)
+	"/v1/workloads/$WL/utilizationHistory?cluster=alpha&step=0" "/v1/jobs?status=zombie" /v1/jobs/0 "/v1/jobs/$JOB/metrics?step=0" /v1/usage /v1/nope)
 L=/lens/v1
 lens_ok=("$L/gpu-aggregation/clusters" "$L/clusters/overview" "$L/clusters/consumers?page_size=2" "$L/clusters/gpuHeatmap"
 	"$L/nodes?order_by=gpu_count&desc=true" "$L/nodes/gpuAllocation" "$L/nodes/gpuUtilization" "$L/nodes/gpuUtilizationHistory?$R"
