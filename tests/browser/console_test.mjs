@@ -95,6 +95,10 @@ function bytes(x) {
 const when = (iso) => (typeof iso === "string" && iso.length >= 16 ? `${iso.slice(0, 10)} ${iso.slice(11, 16)}` : "–");
 // node.js's gpuSource and nodeagent.js's cells, restated.
 const gpuSource = (s) => (s === "node" ? "node agent" : s === "cluster" ? "cluster role" : "–");
+// nodeagent.js's AGENT_GPU_COLUMNS (memory used, health) and jobs.js's cells, restated.
+const memUsed = (x) => (isNum(x.memory_used) ? bytes(x.memory_used * 1048576) : "–");
+const health = (x) => (x.health ? `${x.health}${x.health_detail ? ` (${x.health_detail})` : ""}` : "–");
+const gpuIds = (ids) => (Array.isArray(ids) && ids.length ? ids.join(", ") : "–");
 const txt = (s) => (typeof s === "string" && s !== "" ? s : "–");
 const rate = (x) => (isNum(x) ? `${bytes(x)}/s` : "–");
 const NO_AGENT = "No node agent reports this node (no spoke in the node role has sent a frame for it), so its RDMA devices, device changes and GPU jobs are not known.";
@@ -459,7 +463,7 @@ await step("node page", async () => {
   checkEq("/v1/nodes/{name}/gpuDevices answers 200 with the node's GPUs", [200, facts.data.gpu_devices], [gd.status, gd.data.length]);
   await page.waitForSelector("#gpu-devices tbody tr");
   const g = await page.$$eval("#gpu-devices tbody tr", (trs) => trs.map((tr) => [...tr.children].map((td) => td.childNodes[0]?.textContent.trim())));
-  checkEq("GPU table shows every GPU of the answer with every figure and who read it", gd.data.map((x) => [String(x.gpu_id), x.gpu_model || "–", bytes(x.memory * 1048576), pct(x.utilization), isNum(x.temperature) ? `${num(x.temperature)} °C` : "–", isNum(x.power) ? `${num(x.power)} W` : "–", x.serial || "–", String(x.numa), gpuSource(x.source)]), g);
+  checkEq("GPU table shows every GPU of the answer with every figure, memory used, health and who read it", gd.data.map((x) => [String(x.gpu_id), x.gpu_model || "–", bytes(x.memory * 1048576), pct(x.utilization), isNum(x.temperature) ? `${num(x.temperature)} °C` : "–", isNum(x.power) ? `${num(x.power)} W` : "–", x.serial || "–", String(x.numa), memUsed(x), health(x), gpuSource(x.source)]), g);
   await page.waitForTimeout(300);
   await shot(page, "node.png");
 });
@@ -467,7 +471,7 @@ await step("node page", async () => {
 // --- node agents: the agent, RDMA devices, device changes and GPU jobs on the node page ----------------
 await step("node agents", async () => {
   const nodes = AGENT_NODES.length ? AGENT_NODES : [(await api(`/v1/nodes?cluster=${C}&page_size=1`)).data.data[0].name];
-  const seen = { ok: 0, lost: 0, none: 0, noKubernetes: 0, rdma: 0, changes: 0, jobPages: 0 };
+  const seen = { ok: 0, lost: 0, none: 0, noKubernetes: 0, rdma: 0, changes: 0, jobPages: 0, unhealthy: 0, healthChange: 0 };
   const readRows = (sel) => page.$$eval(sel, (trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent)));
   for (const [i, n] of nodes.entries()) {
     await page.evaluate((h) => (location.hash = h), `#/cluster/${C}/node/${encodeURIComponent(n)}`);
@@ -506,7 +510,8 @@ await step("node agents", async () => {
       if (a.device_changes.length) {
         seen.changes++;
         const dev = (c) => `${c.device_type === "gpu" ? "GPU" : "RDMA"} ${c.device}`;
-        checkEq(`${n}: the device changes, newest first, as the hub answers`, a.device_changes.map((c) => [when(c.changed_at), dev(c), c.change, txt(c.old_identity), txt(c.new_identity)]), await readRows("#device-changes tbody tr"));
+        if (a.device_changes.some((c) => c.change === "health")) seen.healthChange++;
+        checkEq(`${n}: the device changes, newest first, as the hub answers`, a.device_changes.map((c) => [when(c.changed_at), dev(c), c.change, txt(c.old_identity), txt(c.new_identity), txt(c.detail)]), await readRows("#device-changes tbody tr"));
       } else {
         checkTrue(`${n}: no device changes: the page says so`, (await page.textContent("#device-changes-section")).includes("No device has appeared"), await page.textContent("#device-changes-section"));
       }
@@ -520,6 +525,7 @@ await step("node agents", async () => {
       await page.waitForFunction((t) => document.querySelector("#job-page-info")?.textContent === t, `page ${p} of ${pages} · ${want.total} jobs`);
       const rows = await readRows("#job-rows tr[data-job]");
       checkEq(`${n}: GPU jobs (${what}, page ${p}): as many rows as the hub answers, with every cell`, [want.data.length, jobRows(want.data)], [rows.length, rows]);
+      checkEq(`${n}: GPU jobs (${what}, page ${p}): each row links to its job's page`, want.data.map((j) => `#/job/${j.id}`), await page.$$eval('#job-rows tr[data-job] a[data-link="job"]', (as) => as.map((a) => a.getAttribute("href"))));
       checkEq(`${n}: GPU jobs (${what}, page ${p}): each command line's whole text is in its title`, want.data.map((j) => j.cmdline || null), await page.$$eval("#job-rows tr[data-job] td.cmdline", (tds) => tds.map((t) => t.getAttribute("title"))));
       if (want.total === 0) checkTrue(`${n}: GPU jobs (${what}): none, and the table says so`, (await page.textContent("#job-rows")).includes("no GPU job"), await page.textContent("#job-rows"));
       return want;
@@ -542,6 +548,14 @@ await step("node agents", async () => {
     if (gd.length) {
       await page.waitForSelector("#gpu-devices tbody tr");
       checkEq(`${n}: the GPU table says who read each GPU (gpuDevices' source)`, gd.map((g) => gpuSource(g.source)), await page.$$eval('#gpu-devices tbody [data-field="source"]', (tds) => tds.map((t) => t.textContent)));
+      checkEq(`${n}: the GPU table shows each GPU's memory used and health as gpuDevices answers`, gd.map((g) => [memUsed(g), health(g)]),
+        await page.$$eval("#gpu-devices tbody tr", (trs) => trs.map((tr) => ["memory_used", "health"].map((k) => tr.querySelector(`[data-field="${k}"]`).textContent))));
+      const bad = gd.filter((g) => g.health === "unhealthy").map((g) => String(g.gpu_id));
+      if (bad.length) {
+        seen.unhealthy++;
+        checkEq(`${n}: unhealthy GPUs (${bad.join(", ")}) are drawn in the error colour (as a lost job)`, bad.map(() => "rgb(255, 138, 128)"),
+          await page.$$eval('#gpu-devices .gpu-health[data-health="unhealthy"]', (ss) => ss.map((x) => getComputedStyle(x).color)));
+      }
     }
     if (i === 0) {
       await page.waitForTimeout(300);
@@ -551,10 +565,166 @@ await step("node agents", async () => {
     }
   }
   if (process.env.FL_EXPECT_AGENTS === "1") {
-    checkEq("the fixture's nodes cover an agent ok, an agent lost, no agent, no Kubernetes facts, RDMA devices, device changes and two pages of jobs",
-      { ok: true, lost: true, none: true, noKubernetes: true, rdma: true, changes: true, jobPages: true }, Object.fromEntries(Object.entries(seen).map(([k, v]) => [k, v > 0])));
+    checkEq("the fixture's nodes cover an agent ok, an agent lost, no agent, no Kubernetes facts, RDMA devices, device changes, two pages of jobs, an unhealthy GPU and a health change",
+      { ok: true, lost: true, none: true, noKubernetes: true, rdma: true, changes: true, jobPages: true, unhealthy: true, healthChange: true }, Object.fromEntries(Object.entries(seen).map(([k, v]) => [k, v > 0])));
   }
 });
+
+// --- GPU jobs: the fleet's jobs page (#/jobs) and one job's page (#/job/ID), issue 18 ---------------------
+const fleetJobCells = (j) => [txt(j.cluster_name), txt(j.node_name), cnt(j.pid), txt(j.name), txt(j.framework), txt(j.status), pct(j.cpu_percent),
+  bytes(j.rss_bytes), bytes(j.gpu_memory_bytes), pct(j.gpu_utilization), gpuIds(j.gpu_ids), when(j.idle_since), when(j.started_at)];
+const paramText = (v) => (isNum(v) ? String(v) : typeof v === "string" ? v : JSON.stringify(v));
+/** Waits until the jobs table shows the hub's answer to the same query (its rows' ids and pager), then
+ * compares every cell and link with it. `sent` is the query the page is expected to have sent. */
+async function showsFleetJobs(what, sent, p = 1) {
+  const want = (await api(`/v1/jobs?${sent ? `${sent}&` : ""}page_num=${p}&page_size=10`)).data;
+  const pages = Math.max(1, Math.ceil(want.total / 10));
+  await page.waitForFunction(([ids, info]) => [...document.querySelectorAll("#jobs-rows tr[data-job]")].map((t) => t.dataset.job).join() === ids && document.querySelector("#jobs-page-info")?.textContent === info,
+    [want.data.map((j) => String(j.id)).join(), `page ${p} of ${pages} · ${want.total} jobs`]);
+  checkEq(`jobs page (${what}, page ${p}): every row and cell as /v1/jobs?${sent} answers`, want.data.map(fleetJobCells),
+    await page.$$eval("#jobs-rows tr[data-job]", (trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent))));
+  checkEq(`jobs page (${what}, page ${p}): each row's PID links to its job's page`, want.data.map((j) => `#/job/${j.id}`),
+    await page.$$eval('#jobs-rows a[data-link="job"]', (as) => as.map((a) => a.getAttribute("href"))));
+  if (want.total === 0) checkTrue(`jobs page (${what}): none, and the table says so`, (await page.textContent("#jobs-rows")).includes("no GPU job matches"), await page.textContent("#jobs-rows"));
+  return want;
+}
+/** Sets one filter and checks the request the page sends carries it (param=value). */
+async function jobFilter(what, param, value, act) {
+  const sent = page.waitForRequest((r) => new URL(r.url()).pathname === "/v1/jobs" && new URL(r.url()).searchParams.get(param) === value);
+  await act();
+  const u = new URL((await sent).url());
+  checkTrue(`jobs page: ${what} is sent as ?${param}=${value}, from page 1`, u.searchParams.get("page_num") === "1", u.search);
+  return u;
+}
+const EXPECT_JOBS = process.env.FL_EXPECT_AGENTS === "1"; // fixture.sql's jobs (issue 18's fields) are in
+
+await step("GPU jobs page", async () => {
+  await page.click("#nav-jobs");
+  await page.waitForSelector("#jobs-filters");
+  checkEq("the header's GPU jobs link opens #/jobs, marked as the current page", ["#/jobs", "page"], [new URL(page.url()).hash, await page.getAttribute("#nav-jobs", "aria-current")]);
+  const live = await showsFleetJobs("running or lost", "status=running%2Clost");
+  if (live.total > 10) {
+    await page.click("#jobs-next");
+    await showsFleetJobs("running or lost", "status=running%2Clost", 2);
+  }
+  await jobFilter("status any", "page_num", "1", () => page.selectOption("#jobs-status", ""));
+  const any = await showsFleetJobs("any status", "");
+  if (EXPECT_JOBS) checkEq("the fixture's 17 GPU jobs across the fleet", 17, any.total);
+  await jobFilter("the parameter filter", "param", "batch-size=256", async () => {
+    await page.fill("#jobs-param", "batch-size=256");
+    await page.press("#jobs-param", "Enter");
+  });
+  const byParam = await showsFleetJobs("parameter batch-size=256", "param=batch-size%3D256");
+  if (EXPECT_JOBS) checkEq("param=batch-size=256 finds fixture job 4013 alone", [4013], byParam.data.map((j) => j.pid));
+  await jobFilter("the parameter filter with a number", "param", "seed=7", async () => {
+    await page.fill("#jobs-param", "seed=7");
+    await page.press("#jobs-param", "Enter");
+  });
+  const bySeed = await showsFleetJobs("parameter seed=7", "param=seed%3D7");
+  if (EXPECT_JOBS) checkEq("param=seed=7 finds fixture job 4007 alone (7 the number)", [4007], bySeed.data.map((j) => j.pid));
+  await page.fill("#jobs-param", "");
+  await jobFilter("the idle checkbox", "idle", "true", () => page.check("#jobs-idle"));
+  const idle = await showsFleetJobs("idle", "idle=true");
+  if (EXPECT_JOBS) checkEq("idle=true finds fixture job 4004 alone, idle since 45 minutes ago", [[4004], 1], [idle.data.map((j) => j.pid), idle.total]);
+  await page.uncheck("#jobs-idle");
+  await jobFilter("cluster, node and framework", "framework", "jax", async () => {
+    await page.selectOption("#jobs-cluster", "beta");
+    await page.fill("#jobs-node", "beta-node-001");
+    await page.fill("#jobs-framework", "jax");
+    await page.press("#jobs-framework", "Enter");
+  });
+  const jax = await showsFleetJobs("beta, beta-node-001, jax", "cluster=beta&node=beta-node-001&framework=jax");
+  if (EXPECT_JOBS) checkEq("cluster beta, node beta-node-001, framework jax: fixture jobs 4012, 4008, 4004", [4012, 4008, 4004], jax.data.map((j) => j.pid));
+  checkEq("the filters are in the address", "#/jobs?cluster=beta&node=beta-node-001&framework=jax&status=any", new URL(page.url()).hash);
+  await page.reload();
+  await page.waitForSelector("#jobs-filters");
+  await showsFleetJobs("after a reload", "cluster=beta&node=beta-node-001&framework=jax");
+  checkEq("after a reload the filters are as the address says", ["beta", "beta-node-001", "jax", ""], await Promise.all(["#jobs-cluster", "#jobs-node", "#jobs-framework", "#jobs-status"].map((s) => page.inputValue(s))));
+  await page.waitForTimeout(300);
+  await shot(page, "jobs.png");
+});
+
+/** One job's page against /v1/jobs/{id} and the metrics answer the page itself received. */
+async function checkJobPage(id, go = () => page.evaluate((h) => (location.hash = h), `#/job/${id}`)) {
+  const metrics = page.waitForResponse((r) => new URL(r.url()).pathname === `/v1/jobs/${id}/metrics`);
+  await go();
+  checkEq(`job ${id}: the page's address`, `#/job/${id}`, new URL(page.url()).hash);
+  const j = (await api(`/v1/jobs/${id}`)).data;
+  const who = `job ${id} (pid ${j.pid})`;
+  await page.waitForFunction((t) => document.querySelector("h1")?.textContent === t, `GPU job ${txt(j.name)} (PID ${cnt(j.pid)}) on ${txt(j.node_name)}`);
+  await page.waitForSelector("#job-facts");
+  const dd = (sel) => page.$$eval(`${sel} dd`, (dds) => Object.fromEntries(dds.map((d) => [d.dataset.field, d.textContent])));
+  checkEq(`${who}: the facts as /v1/jobs/{id} answers, the command line whole`, {
+    cluster: txt(j.cluster_name), node: txt(j.node_name), pid: cnt(j.pid), ppid: cnt(j.ppid), pgid: cnt(j.pgid), name: txt(j.name), framework: txt(j.framework),
+    pod_uid: txt(j.pod_uid), status: txt(j.status), started_at: when(j.started_at), first_seen: when(j.first_seen), last_seen: when(j.last_seen),
+    ended_at: when(j.ended_at), cwd: txt(j.cwd), cmdline: txt(j.cmdline), devices: txt(j.devices), gpu_ids: gpuIds(j.gpu_ids), idle_since: when(j.idle_since),
+  }, await dd("#job-facts"));
+  checkEq(`${who}: cluster and node link to their pages`, [`#/cluster/${j.cluster_name}`, `#/cluster/${j.cluster_name}/node/${j.node_name}`],
+    await page.$$eval('#job-facts [data-field="cluster"] a, #job-facts [data-field="node"] a', (as) => as.map((a) => a.getAttribute("href"))));
+  if (j.sampled_at === null) {
+    checkEq(`${who}: no sample: the page says "no sample yet"`, "no sample yet", await page.textContent('#job-sample-section [data-state="empty"]'));
+  } else {
+    checkEq(`${who}: the newest sample as /v1/jobs/{id} answers`, { sampled_at: when(j.sampled_at), state: txt(j.state), cpu_percent: pct(j.cpu_percent), rss_bytes: bytes(j.rss_bytes),
+      threads: cnt(j.threads), fds: cnt(j.fds), gpu_memory_bytes: bytes(j.gpu_memory_bytes), gpu_utilization: pct(j.gpu_utilization) }, await dd("#job-sample"));
+  }
+  const kv = (sel) => page.$$eval(`${sel} tbody tr`, (trs) => trs.map((tr) => [tr.children[0].textContent, tr.children[1].textContent, tr.children[1].classList.contains("num")]));
+  const params = Object.entries(j.params || {});
+  if (params.length) checkEq(`${who}: the parameters in the hub's order, numbers right-aligned`, params.map(([k, v]) => [k, paramText(v), isNum(v)]), await kv("#job-params"));
+  else checkTrue(`${who}: no parameters: the page says so`, (await page.textContent("#job-params-section")).includes("No parameters"));
+  const env = Object.entries(j.env || {});
+  if (env.length) checkEq(`${who}: the allowlisted environment as the hub answers`, env.map(([k, v]) => [k, v, false]), await kv("#job-env"));
+  else checkTrue(`${who}: no environment: the page says so`, (await page.textContent("#job-env-section")).includes("None of the allowlisted"));
+  checkEq(`${who}: the config path as text, not read`, [j.config_path || "none named", true],
+    [await page.textContent('#job-config [data-field="config_path"]'), (await page.textContent("#job-config")).includes("does not read the file")]);
+  checkEq(`${who}: parameter values are text, never markup`, 0, await page.locator("#job-params td *").count());
+  const m = (await (await metrics).json()).data;
+  const u = new URL((await metrics).url());
+  checkEq(`${who}: the metrics asked for the last hour, step 60`, [3600, "60"], [Number(u.searchParams.get("end")) - Number(u.searchParams.get("start")), u.searchParams.get("step")]);
+  const series = Object.fromEntries((m.series || []).map((s) => [s.name, s.points]));
+  const counts = (m.series || []).map((s) => `${s.name} ${s.points.length}`).join(", ");
+  if ((m.series || []).some((s) => s.points.length)) {
+    await page.waitForSelector("#job-cpu-chart[data-gaps]");
+    checkTrue(`${who}: the metrics panel counts the hub's points per series (${counts})`, (await page.textContent("#job-metrics-status")).includes(`points: ${counts}`), await page.textContent("#job-metrics-status"));
+  } else {
+    await page.waitForSelector('#job-metrics-status [data-state="empty"]');
+    ok(`${who}: no samples in the last hour: the metrics panel says so`);
+  }
+  return { j, series, m };
+}
+
+if (EXPECT_JOBS)
+  await step("GPU job page", async () => {
+    const ids = Object.fromEntries((await api("/v1/jobs?cluster=beta&page_size=50")).data.data.map((j) => [j.pid, j.id]));
+    // 4013: parameters (markup in one), environment, 34 samples a minute apart with a 25-minute hole
+    await page.evaluate((h) => (location.hash = h), "#/jobs?param=batch-size%3D256&status=any");
+    await page.waitForSelector(`#jobs-rows a[href="#/job/${ids[4013]}"]`);
+    const { j, series } = await checkJobPage(ids[4013], () => page.click(`#jobs-rows a[href="#/job/${ids[4013]}"]`));
+    const sorted = (o) => Object.entries(o || {}).sort(([a], [b]) => (a < b ? -1 : 1)); // jsonb keeps no key order
+    checkEq("job 4013: the hub's parameters are the fixture's, numbers as numbers", sorted({ run: "<img src=x onerror=alert(1)>", note: "a&b", data: "/datasets/imagenet/train", epochs: 90, "batch-size": 256, lr: 0.1 }), sorted(j.params));
+    checkEq("job 4013: the hub's metrics: six series, 34 points each, the newest CPU 250 %", [["cpu_percent", "rss_bytes", "gpu_memory_bytes", "gpu_utilization", "threads", "fds"], 34, 250],
+      [Object.keys(series), series.cpu_percent?.length, series.cpu_percent?.at(-1)?.[1]]);
+    const pts = series.cpu_percent || [];
+    const hole = pts.slice(1).map((p, k) => [pts[k][0], p[0]]).filter(([a, b]) => b - a >= 1200);
+    checkEq("job 4013: the hub's CPU series has one hole of 20 minutes or more", 1, hole.length);
+    for (const cid of ["#job-cpu-chart", "#job-mem-chart"]) {
+      const gaps = JSON.parse(await page.getAttribute(cid, "data-gaps"));
+      checkTrue(`job 4013: ${cid}'s two series each break once, inside the hub's hole`, gaps.length === 2 && gaps.every((g) => g.length === 1 && g[0] > hole[0][0] * 1000 && g[0] < hole[0][1] * 1000), JSON.stringify(gaps));
+    }
+    await page.waitForTimeout(300);
+    await shot(page, "job.png");
+    // 4004: idle, a sample a minute, no hole; 4005: ended, no sample; 900 on beta-edge-001: GPU memory unknown
+    const idle = await checkJobPage(ids[4004]);
+    checkEq("job 4004: idle since 45 minutes ago, its charts without a gap", [true, "[[],[]]"],
+      [Math.abs(Date.parse(idle.j.idle_since) - (Date.now() - 45 * 60000)) < 10 * 60000, await page.getAttribute("#job-cpu-chart", "data-gaps")]);
+    const ended = await checkJobPage(ids[4005]);
+    checkEq("job 4005 (ended): no sample", null, ended.j.sampled_at);
+    const edge = await checkJobPage(ids[900]);
+    checkEq("job 900: GPU memory unknown (null), shown –", [null, "–"], [edge.j.gpu_memory_bytes, await page.textContent('#job-sample [data-field="gpu_memory_bytes"]')]);
+    const res = await api("/v1/jobs/999999999");
+    await page.evaluate(() => (location.hash = "#/job/999999999"));
+    await page.waitForSelector('#job-facts-section [data-state="error"]');
+    checkEq("a job the hub does not know: the page shows the hub's message", `Cannot load the job: ${res.body?.meta?.message}`, await page.textContent('#job-facts-section [data-state="error"]'));
+  });
 
 // --- the history chart, from an answer with points supplied in the browser (the psql fixture has none) ----
 await step("history chart (mocked utilizationHistory)", async () => {

@@ -5,7 +5,8 @@
 # requests. Five clusters, their data from one of two fixtures (FL_FIXTURE):
 #   psql    (default) fixture.sql's rows written straight into the hub's tables, then a hub restart loads
 #           them: online, online, stale, offline and never-seen clusters, one allocated but idle; node
-#           agents (ok, lost, on a node the cluster role does not report) with RDMA devices and GPU jobs;
+#           agents (ok, lost, on a node the cluster role does not report) with RDMA devices and GPU jobs
+#           (parameters, environment, samples, one idle) and GPU health (one unhealthy);
 #           a node's and a workload's utilization history with a 25-minute hole (the charts' gaps)
 #   spokes  real fleetlens-spoke processes (sim source, one --once cycle per cluster) send signed frames
 #           that go spoke → hub → database and view; the API's overviews are first compared with what
@@ -105,7 +106,7 @@ if [ "$FIXTURE" = psql ]; then
 	start_hub "$T/clusters.yaml" "$API" "$T/hub.log" || { cat "$T/hub.log"; need "hub answers /healthz after the restart" false; }
 	check_eq "statuses from the fixture: online online stale offline never_seen" "alpha:online beta:online delta:offline epsilon:never_seen gamma:stale" \
 		"$(curl -s "$API/v1/clusters" | jq -r '[.data[] | "\(.name):\(.status)"] | sort | join(" ")')"
-	NODE_FILTER=node-01 EXPECT_IDLE_ALLOC=1 HISTORY_GAPS=1
+	NODE_FILTER=node-01 EXPECT_IDLE_ALLOC=1 HISTORY_GAPS=1 SHOTS=10
 	check_eq "fixture: samples (50 nodes newest, 64 with a hole) and workload samples with a hole" "114 47" \
 		"$(sql -c "SELECT (SELECT count(*) FROM node_utilization_history) || ' ' || (SELECT count(*) FROM workload_utilization_history)")"
 	# fixture.sql's node agents in beta: ok (RDMA, changes, two pages of jobs), lost, only an agent, none
@@ -139,7 +140,7 @@ YAML
 		"$(sql -c 'SELECT count(*) FROM node')"
 	check_eq "statuses: four spokes online, epsilon never seen" "alpha:online beta:online delta:online epsilon:never_seen gamma:online" \
 		"$(curl -s "$API/v1/clusters" | jq -r '[.data[] | "\(.name):\(.status)"] | sort | join(" ")')"
-	NODE_FILTER=gpu-0001 EXPECT_IDLE_ALLOC=0 HISTORY_GAPS=0
+	NODE_FILTER=gpu-0001 EXPECT_IDLE_ALLOC=0 HISTORY_GAPS=0 SHOTS=9
 	AGENT_NODES="" EXPECT_AGENTS=0 # the spokes here run in the cluster role only: the first beta node, no agent
 fi
 
@@ -189,9 +190,10 @@ if [ -s "$T/browser.err" ]; then
 	echo "--- browser script stderr"
 	tail -20 "$T/browser.err"
 fi
-# fleet, fleet-filtered, cluster, node, node-agent, history-mocked, token-prompt; and workload where the clusters
-# have workloads (real spokes) or history-gap (psql: fixture.sql's history with a hole)
-check_num "screenshots saved in $ART" 8 "$(ls "$ART"/*.png 2>/dev/null | wc -l)"
+# fleet, fleet-filtered, cluster, node, node-agent, jobs, history-mocked, token-prompt; and workload where the
+# clusters have workloads (real spokes), or history-gap and job (psql: fixture.sql's history with a hole and
+# its jobs' parameters and samples)
+check_num "screenshots saved in $ART" "$SHOTS" "$(ls "$ART"/*.png 2>/dev/null | wc -l)"
 echo "screenshots: $ART"
 [ "$FL_FAIL" -eq 0 ] || { echo "--- hub log"; tail -20 "$T/hub.log"; }
 fl_done

@@ -15,6 +15,14 @@
 --   beta-node-002  agent lost 15 minutes ago: no RDMA devices, 2 lost jobs and 1 ended
 --   beta-edge-001  agent ok, but not in the cluster's nodes: its Kubernetes facts are missing
 --   every other node has no agent
+-- and what the node agents read of each job and GPU (issue 18, sql/hub/013_job_monitor.sql):
+--   beta-node-001's jobs  parameters, allowlisted environment and config path from their command lines
+--                         (job 4013 with markup in a parameter; 4004 idle for 45 minutes), one GPU each;
+--                         a newest sample for each running job, and for 4004 and 4013 a sample a minute over
+--                         the last hour, 4013's with a hole from 40 to 15 minutes ago; ended and lost jobs
+--                         have none ("no sample yet"), beta-edge-001's has unknown GPU memory
+--   node_gpu              memory used and health: beta-node-001's GPU 3 unhealthy (RAS), the others healthy;
+--                         beta-edge-001's GPU 1 with neither known; GPU 3's turn to unhealthy in the changes
 -- and utilization history with a hole (issue 13), sampled every 30 s but for a 25-minute outage from 40 to
 -- 15 minutes ago, where the charts must break their line:
 --   alpha-gpu-003         node samples over the last 58 minutes, every 30 s up to alpha's last frame
@@ -137,6 +145,44 @@ VALUES ('beta', 'beta-node-002', 7001, (extract(epoch FROM now() - interval '2 h
 INSERT INTO gpu_job (cluster_name, node_name, pid, started_ms, name, cmdline, framework, status, first_seen, last_seen)
 VALUES ('beta', 'beta-edge-001', 900, (extract(epoch FROM now() - interval '10 minutes') * 1000)::bigint, 'python3', 'python3 infer.py',
         'pytorch', 'running', now() - interval '10 minutes', now() - interval '6 seconds');
+
+-- Issue 18: what the node agents read of each job and GPU.
+UPDATE gpu_job j SET
+	params = CASE WHEN x.i = 13 THEN '{"run": "<img src=x onerror=alert(1)>", "note": "a&b", "data": "/datasets/imagenet/train", "epochs": 90, "batch-size": 256, "lr": 0.1}'::jsonb
+	              ELSE jsonb_build_object('nproc-per-node', 8, 'config', format('configs/run-%s.yaml', x.i), 'seed', x.i) END,
+	config_path = CASE WHEN x.i = 13 THEN '' ELSE format('configs/run-%s.yaml', x.i) END,
+	env = CASE WHEN x.i = 13 THEN '{"HIP_VISIBLE_DEVICES": "5", "WORLD_SIZE": "16", "RANK": "3", "LOCAL_RANK": "1", "MASTER_ADDR": "10.2.0.1", "MASTER_PORT": "29500"}'::jsonb
+	           WHEN x.i % 2 = 0 THEN jsonb_build_object('HIP_VISIBLE_DEVICES', (x.i % 8)::text) ELSE '{}'::jsonb END,
+	gpu_ids = ARRAY[x.i % 8],
+	idle_since = CASE WHEN x.i = 4 THEN now() - interval '45 minutes' END
+FROM (SELECT id, pid - 4000 AS i FROM gpu_job WHERE cluster_name = 'beta' AND node_name = 'beta-node-001') x
+WHERE j.id = x.id;
+UPDATE gpu_job SET gpu_ids = '{0}', env = '{"CUDA_VISIBLE_DEVICES": "0"}' WHERE cluster_name = 'beta' AND node_name = 'beta-edge-001';
+
+-- Samples: the running jobs' newest, 4 s ago; 4004 (idle: memory held, 0-3 % used) and 4013 (a hole from
+-- 40 to 15 minutes ago) a minute apart over the last hour, as the hub's 60 s buckets keep them.
+INSERT INTO gpu_job_sample (cluster_name, job_id, sampled_at, state, cpu_percent, rss_bytes, threads, fds, gpu_memory_bytes, gpu_utilization)
+SELECT 'beta', id, date_trunc('second', now()) - interval '4 seconds', CASE WHEN i % 3 = 0 THEN 'S' ELSE 'R' END, 100 + i * 12.5,
+	i * 1073741824::bigint + 123456789, 10 + i, 40 + i, i * 2147483648::bigint, 50 + i * 3.25
+FROM (SELECT id, pid - 4000 AS i FROM gpu_job WHERE node_name = 'beta-node-001' AND status = 'running' AND pid NOT IN (4004, 4013)) x;
+INSERT INTO gpu_job_sample (cluster_name, job_id, sampled_at, state, cpu_percent, rss_bytes, threads, fds, gpu_memory_bytes, gpu_utilization)
+SELECT 'beta', j.id, date_trunc('second', now()) - make_interval(secs => s), 'S', 1.5, 2147483648, 24, 61, 8589934592, (s / 60) % 4
+FROM gpu_job j, generate_series(4, 3484, 60) AS s WHERE j.node_name = 'beta-node-001' AND j.pid = 4004;
+INSERT INTO gpu_job_sample (cluster_name, job_id, sampled_at, state, cpu_percent, rss_bytes, threads, fds, gpu_memory_bytes, gpu_utilization)
+SELECT 'beta', j.id, date_trunc('second', now()) - make_interval(secs => s), 'R', 250 + (s / 60) % 20 * 5,
+	34359738368 + (s / 60) % 10 * 104857600, 96, 212, 68719476736, 70 + (s / 60) % 25
+FROM gpu_job j, generate_series(4, 3484, 60) AS s WHERE j.node_name = 'beta-node-001' AND j.pid = 4013 AND s NOT BETWEEN 900 AND 2400;
+INSERT INTO gpu_job_sample (cluster_name, job_id, sampled_at, state, cpu_percent, rss_bytes, threads, fds, gpu_memory_bytes, gpu_utilization)
+SELECT 'beta', id, date_trunc('second', now()) - interval '6 seconds', 'R', 99.5, 3221225472, 12, 33, NULL, NULL
+FROM gpu_job WHERE node_name = 'beta-edge-001';
+
+UPDATE node_gpu SET memory_used = 1024 + gpu_id * 4096, health = CASE WHEN gpu_id = 3 THEN 'unhealthy' ELSE 'healthy' END,
+	health_detail = CASE WHEN gpu_id = 3 THEN 'ras ue 2 ce 7' ELSE 'ras ue 0 ce 0' END
+WHERE cluster_name = 'beta' AND node_name = 'beta-node-001';
+UPDATE node_gpu SET memory_used = CASE WHEN gpu_id = 0 THEN 20480 END, health = CASE WHEN gpu_id = 0 THEN 'healthy' ELSE '' END
+WHERE cluster_name = 'beta' AND node_name = 'beta-edge-001';
+INSERT INTO node_device_changelog (cluster_name, node_name, device_type, device, change, old_identity, new_identity, detail, changed_at)
+VALUES ('beta', 'beta-node-001', 'gpu', '3', 'health', 'healthy', 'unhealthy', 'ras ue 2 ce 7', now() - interval '2 hours');
 
 -- History with a hole: every 30 s back from the node's newest sample above (alpha's last frame, 5 s
 -- ago), as a spoke's 30 s frames leave them, none from 2400 to 900 s before it. Every spacing is a whole

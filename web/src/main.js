@@ -4,6 +4,8 @@
 //   #/cluster/NAME/node/NODE        node page
 //   #/cluster/NAME/workload/UID     workload page
 //   #/usage                         GPU usage (GPU-hours allocated, used, idle)
+//   #/jobs                          the fleet's GPU jobs
+//   #/job/ID                        one GPU job
 import "./style.css";
 import { initAuth } from "./auth.js";
 import { el } from "./dom.js";
@@ -12,6 +14,7 @@ import { clusterPage } from "./cluster.js";
 import { nodePage } from "./node.js";
 import { workloadPage } from "./workloads.js";
 import { usagePage } from "./usage.js";
+import { jobPage, jobsPage } from "./jobs.js";
 
 const mainEl = document.getElementById("main");
 const crumbsEl = document.getElementById("crumbs");
@@ -36,6 +39,8 @@ export function parseHash(hash) {
   const query = new URLSearchParams(qs);
   if (parts.length === 0) return { name: "fleet", params: {}, query };
   if (parts[0] === "usage" && parts.length === 1) return { name: "usage", params: {}, query };
+  if (parts[0] === "jobs" && parts.length === 1) return { name: "jobs", params: {}, query };
+  if (parts[0] === "job" && parts.length === 2 && /^[1-9][0-9]{0,18}$/.test(parts[1])) return { name: "job", params: { id: parts[1] }, query };
   if (parts[0] === "cluster" && parts.length === 2) return { name: "cluster", params: { cluster: parts[1] }, query };
   if (parts[0] === "cluster" && parts[2] === "node" && parts.length === 4)
     return { name: "node", params: { cluster: parts[1], node: parts[3] }, query };
@@ -50,11 +55,14 @@ export const href = {
   node: (c, n) => `#/cluster/${encodeURIComponent(c)}/node/${encodeURIComponent(n)}`,
   workload: (c, u) => `#/cluster/${encodeURIComponent(c)}/workload/${encodeURIComponent(u)}`,
   usage: () => "#/usage",
+  jobs: () => "#/jobs",
+  job: (id) => `#/job/${encodeURIComponent(id)}`,
 };
 
 /** Marks the header's page link of the current page (aria-current). */
 function markNav(name) {
-  for (const [id, on] of [["nav-fleet", name !== "usage"], ["nav-usage", name === "usage"]]) {
+  const jobs = name === "jobs" || name === "job";
+  for (const [id, on] of [["nav-fleet", name !== "usage" && !jobs], ["nav-usage", name === "usage"], ["nav-jobs", jobs]]) {
     const a = document.getElementById(id);
     if (!a) continue;
     if (on) a.setAttribute("aria-current", "page");
@@ -116,6 +124,8 @@ function route(keepFocus = false) {
   else if (r.name === "node") page = nodePage(mainEl, r, ctx);
   else if (r.name === "workload") page = workloadPage(mainEl, r, ctx);
   else if (r.name === "usage") page = usagePage(mainEl, r, ctx);
+  else if (r.name === "jobs") page = jobsPage(mainEl, r, ctx);
+  else if (r.name === "job") page = jobPage(mainEl, r, ctx);
   else {
     ctx.setCrumbs([["Fleet", href.fleet()], ["Not found"]]);
     mainEl.append(

@@ -4,7 +4,7 @@
 import { apiGet } from "./api.js";
 import { bar, bytes, el, isNum, notice, num, pct, section } from "./dom.js";
 import { historyPanel } from "./history.js";
-import { agentPanels, jobsPanel } from "./nodeagent.js";
+import { AGENT_GPU_COLUMNS, agentPanels, jobsPanel } from "./nodeagent.js";
 
 export const REFRESH_MS = 10000;
 const FACT_ORDER = ["name", "cluster_name", "status", "faulty", "unschedulable", "taints", "ip", "gpu_name", "gpu_count", "gpu_devices",
@@ -18,6 +18,7 @@ const GPU_COLUMNS = [
   ["power", "Power", (g) => (isNum(g.power) ? `${num(g.power)} W` : "–"), true],
   ["serial", "Serial", (g) => g.serial || "–", false],
   ["numa", "NUMA", (g) => (isNum(g.numa) ? String(g.numa) : "–"), true],
+  ...AGENT_GPU_COLUMNS,
   ["source", "Read by", (g) => gpuSource(g.source), false],
 ];
 

@@ -2,7 +2,8 @@
 // node page: the agent itself, the node's RDMA devices and its device changes (the `agent` part of
 // /v1/nodes/{name}), and the node's GPU jobs (/v1/jobs?cluster=&node=, status filter and paging). A node no
 // agent reports is shown as such, not hidden. Command lines and every other value are untrusted text: they
-// reach the page through dom.js only (text nodes and attributes).
+// reach the page through dom.js only (text nodes and attributes). Each GPU job links to its page (#/job/ID),
+// and the node page's GPU table takes its memory used and health columns from here (AGENT_GPU_COLUMNS).
 import { ago, bytes, count, el, isNum, notice, secondsSince, section, when } from "./dom.js";
 import { pagedTable } from "./paged.js";
 
@@ -28,14 +29,30 @@ export function agentFacts(a) {
   ];
 }
 
+/** A GPU's health as the node agent reads it: "unhealthy" in the error colour, with the detail beside
+ * it ("healthy (ras ue 0 ce 0)"); "–" when no source says. */
+export function gpuHealth(g) {
+  const h = typeof g.health === "string" ? g.health : "";
+  if (!h) return "–";
+  const detail = typeof g.health_detail === "string" && g.health_detail ? ` (${g.health_detail})` : "";
+  return el("span", { class: `gpu-health ${["healthy", "warning", "unhealthy"].includes(h) ? h : "other"}`, dataset: { health: h } }, `${h}${detail}`);
+}
+
+/** The GPU table's columns from the node agent (node.js's GPU_COLUMNS shape: field, label, cell, numeric):
+ * memory used (MiB in the API, "–" unknown) and health. */
+export const AGENT_GPU_COLUMNS = [
+  ["memory_used", "Memory used", (g) => (isNum(g.memory_used) ? bytes(g.memory_used * 1048576) : "–"), true],
+  ["health", "Health", gpuHealth, false],
+];
+
 /** The cells of one RDMA device row. */
 export function rdmaCells(d) {
   return [text(d.name), text(d.node_guid), text(d.fw_version), text(d.port_state), text(d.link_layer), rate(d.rx_rate), rate(d.tx_rate)];
 }
 
-/** The cells of one device change row. */
+/** The cells of one device change row (a health change: old and new health, and why in the detail). */
 export function changeCells(c) {
-  return [when(c.changed_at), `${c.device_type === "gpu" ? "GPU" : c.device_type === "rdma" ? "RDMA" : text(c.device_type)} ${text(c.device)}`, text(c.change), text(c.old_identity), text(c.new_identity)];
+  return [when(c.changed_at), `${c.device_type === "gpu" ? "GPU" : c.device_type === "rdma" ? "RDMA" : text(c.device_type)} ${text(c.device)}`, text(c.change), text(c.old_identity), text(c.new_identity), text(c.detail)];
 }
 
 /** The cells of one GPU job row; the last, the command line, is shown cut short with the whole in its title. */
@@ -114,7 +131,7 @@ export function agentPanels(node) {
         : table(
             "device-changes",
             `Devices added, removed or replaced on ${node}: the last ${changes.length}, newest first`,
-            ["When", "Device", "Change", "Old identity", "New identity"],
+            ["When", "Device", "Change", "Old identity", "New identity", "Detail"],
             [],
             changes.map((c) => el("tr", { dataset: { change: c.change } }, ...changeCells(c).map((v) => el("td", {}, v)))),
           ),
@@ -155,7 +172,7 @@ export function jobsPanel(cluster, node) {
       return el(
         "tr",
         { dataset: { job: j.id } },
-        el("th", { scope: "row", class: "num" }, c[0]),
+        el("th", { scope: "row", class: "num" }, isNum(j.id) ? el("a", { href: `#/job/${j.id}`, dataset: { link: "job" } }, c[0]) : c[0]),
         el("td", {}, c[1]),
         el("td", {}, c[2]),
         el("td", {}, el("span", { class: `job-status ${j.status === "running" || j.status === "lost" ? j.status : "ended"}` }, c[3])),
