@@ -3,21 +3,15 @@
 
 #include <stdio.h>
 #include "hub_auth.h"
+#include "hub_streams.h"
 #include "hub_view.h"
 #include <stdlib.h>
 #include <string.h>
 
-/* A spoke stream this process recorded a frame from. */
-typedef struct hub_stream {
-	char spoke_id[FL_CLUSTER_LEN]; /* "" = free slot */
-	bool full;                     /* it sent a full frame */
-} hub_stream;
-
 typedef struct hub_reg_entry {
-	char name[FL_CLUSTER_LEN];                     /* immutable once the slot is published */
-	hub_cluster_state state;                       /* under reg->mu */
-	hub_stream streams[HUB_REGISTRY_FULL_STREAMS]; /* under reg->mu: streams seen since start-up */
-	unsigned next_stream;                          /* under reg->mu: slot to reuse next */
+	char name[FL_CLUSTER_LEN]; /* immutable once the slot is published */
+	hub_cluster_state state;   /* under reg->mu */
+	hub_streams streams;       /* under reg->mu: streams recorded since start-up (full: sent a full frame) */
 } hub_reg_entry;
 
 struct hub_registry {
@@ -84,6 +78,7 @@ int hub_registry_new(const hub_config *cfg, hub_registry **out)
 		goto nomem;
 	for (size_t i = 0; i < cfg->n_clusters; i++) {
 		snprintf(reg->entries[i].name, sizeof(reg->entries[i].name), "%s", cfg->clusters[i].name);
+		hub_streams_init(&reg->entries[i].streams, HUB_REGISTRY_FULL_STREAMS);
 		slot_of[i] = i;
 	}
 	if ((reg->cur = gen_new(cfg, slot_of, cfg->n_clusters, reg->entries, 1)) == NULL)
@@ -182,19 +177,10 @@ void hub_registry_set(hub_registry *reg, size_t i, const hub_cluster_state *st)
 	pthread_mutex_unlock(&reg->mu);
 }
 
-/* The slot of spoke_id among e's streams, or NULL. Under reg->mu. */
-static hub_stream *find_stream(hub_reg_entry *e, const char *spoke_id)
-{
-	for (size_t k = 0; k < HUB_REGISTRY_FULL_STREAMS; k++)
-		if (strcmp(e->streams[k].spoke_id, spoke_id) == 0)
-			return &e->streams[k];
-	return NULL;
-}
-
 bool hub_registry_full_seen(hub_registry *reg, size_t i, const char *spoke_id)
 {
 	pthread_mutex_lock(&reg->mu);
-	hub_stream *st = find_stream(&reg->entries[i], spoke_id);
+	const hub_stream *st = hub_streams_find(&reg->entries[i].streams, spoke_id);
 	bool full = st != NULL && st->full;
 	pthread_mutex_unlock(&reg->mu);
 	return full;
@@ -226,14 +212,8 @@ bool hub_registry_record(hub_registry *reg, size_t i, const fl_proto_frame *f, i
 {
 	pthread_mutex_lock(&reg->mu);
 	hub_reg_entry *e = &reg->entries[i];
-	hub_stream *st = find_stream(e, f->env.spoke_id);
-	bool first = st == NULL;
-	if (first) {
-		st = &e->streams[e->next_stream];
-		e->next_stream = (e->next_stream + 1) % HUB_REGISTRY_FULL_STREAMS;
-		snprintf(st->spoke_id, sizeof(st->spoke_id), "%s", f->env.spoke_id);
-		st->full = false;
-	}
+	bool first;
+	hub_stream *st = hub_streams_put(&e->streams, f->env.spoke_id, recv_ms, &first);
 	if (f->env.kind == FL_FRAME_FULL)
 		st->full = true;
 	observe_locked(&e->state, f, recv_ms, version_ms);
@@ -323,8 +303,7 @@ static void disable_slot(hub_registry *reg, size_t i)
 {
 	pthread_mutex_lock(&reg->mu);
 	memset(&reg->entries[i].state, 0, sizeof(reg->entries[i].state));
-	memset(reg->entries[i].streams, 0, sizeof(reg->entries[i].streams));
-	reg->entries[i].next_stream = 0;
+	hub_streams_init(&reg->entries[i].streams, HUB_REGISTRY_FULL_STREAMS);
 	pthread_mutex_unlock(&reg->mu);
 	if (reg->view != NULL)
 		hub_view_clear(reg->view, i);
@@ -365,6 +344,7 @@ int hub_registry_reload(hub_registry *reg, const hub_config *cfg, hub_reload_sum
 	/* New slots get their names (and view slots) before any generation names them. */
 	for (size_t i = old->n; rv == FL_OK && i < n; i++) {
 		snprintf(reg->entries[i].name, sizeof(reg->entries[i].name), "%s", names[i - old->n]);
+		hub_streams_init(&reg->entries[i].streams, HUB_REGISTRY_FULL_STREAMS);
 		if (reg->view != NULL && hub_view_add(reg->view, i, reg->entries[i].name) != FL_OK)
 			rv = fl_seterr(err, FL_ENOMEM, "reload: cannot add '%s' to the view", reg->entries[i].name);
 	}

@@ -91,7 +91,8 @@ typedef struct hub_reload_summary {
  * HUB_MAX_CLUSTERS names over the process's life; nothing changed) or FL_ENOMEM (nothing changed), err set. */
 int hub_registry_reload(hub_registry *reg, const hub_config *cfg, hub_reload_summary *sum, char err[FL_ERR_LEN]);
 
-/* Recent spoke streams per cluster remembered as having sent a full frame to this process. */
+/* Spoke streams per cluster whose frames this process remembers (whether each sent a full frame); beyond that,
+ * the one heard from longest ago is forgotten (hub_streams.h). */
 #define HUB_REGISTRY_FULL_STREAMS 4
 
 /* Builds a registry of cfg's clusters (copied, keys included: cfg may be freed afterwards; the copies
@@ -117,8 +118,8 @@ void hub_registry_get(hub_registry *reg, size_t i, hub_cluster_state *out);
 /* Replaces cluster i's live state (used when loading it from the database at start-up). */
 void hub_registry_set(hub_registry *reg, size_t i, const hub_cluster_state *st);
 
-/* True when this process recorded a full frame of cluster i from spoke_id (among the last
- * HUB_REGISTRY_FULL_STREAMS streams that sent one). False after a restart: the hub then asks the
+/* True when this process recorded a full frame of cluster i from spoke_id (among the
+ * HUB_REGISTRY_FULL_STREAMS streams heard from most recently). False after a restart: the hub then asks the
  * spoke for a full snapshot. */
 bool hub_registry_full_seen(hub_registry *reg, size_t i, const char *spoke_id);
 

@@ -12,14 +12,8 @@
 #include "fl_log.h"
 #include "fl_time.h"
 #include "hub_json.h"
+#include "hub_streams.h"
 #include "hub_view_index.h"
-
-/* The last applied (sent_at, seq) of one spoke stream. */
-typedef struct hub_view_spoke {
-	char id[FL_CLUSTER_LEN];
-	uint64_t seq;
-	int64_t sent_ms;
-} hub_view_spoke;
 
 typedef struct hub_view_slot {
 	pthread_mutex_t mu;       /* guards snap: held only to take a reference or swap the pointer */
@@ -27,9 +21,8 @@ typedef struct hub_view_slot {
 	hub_view_snap *snap;      /* the slot's reference */
 	_Atomic uint32_t n_nodes; /* snap->n_nodes, stored with the pointer: read without the mutex */
 	_Atomic int64_t last_frame_ms;
-	hub_view_spoke spokes[HUB_VIEW_MAX_SPOKES];
-	size_t n_spokes;
-	bool any;                          /* a version has been recorded */
+	hub_streams streams; /* the last applied (seq, sent) of each recent spoke stream (heard_ms = sent) */
+	bool any;            /* a version has been recorded */
 	char newest_spoke[FL_CLUSTER_LEN]; /* stream of the newest applied frame */
 	int64_t newest_sent_ms;
 	char name[FL_CLUSTER_LEN]; /* the slot's cluster; immutable once the slot is in an order */
@@ -635,6 +628,7 @@ static int slot_init(hub_view *v, size_t i, const char *name)
 	pthread_mutex_init(&sl->mu, NULL);
 	pthread_mutex_init(&sl->write_mu, NULL);
 	atomic_init(&sl->last_frame_ms, 0);
+	hub_streams_init(&sl->streams, HUB_VIEW_MAX_SPOKES);
 	return FL_OK;
 }
 
@@ -796,33 +790,22 @@ static void raise_last_frame(hub_view_slot *sl, int64_t ms)
 }
 
 /* True when env is older than what the slot applied (see hub_view_apply). Caller holds write_mu. */
-static bool is_older(const hub_view_slot *sl, const fl_proto_envelope *env)
+static bool is_older(hub_view_slot *sl, const fl_proto_envelope *env)
 {
-	for (size_t k = 0; k < sl->n_spokes; k++)
-		if (strcmp(sl->spokes[k].id, env->spoke_id) == 0 && env->seq <= sl->spokes[k].seq)
-			return true;
+	const hub_stream *st = hub_streams_find(&sl->streams, env->spoke_id);
+	if (st != NULL && env->seq <= st->seq)
+		return true;
 	return sl->any && strcmp(sl->newest_spoke, env->spoke_id) != 0 && env->sent_at_ms < sl->newest_sent_ms;
 }
 
 /* Records env as applied. With every entry in use, the stream heard from longest ago is forgotten. */
 static void record_version(hub_view_slot *sl, const char *spoke_id, uint64_t seq, int64_t sent_ms)
 {
-	size_t k = 0;
-	while (k < sl->n_spokes && strcmp(sl->spokes[k].id, spoke_id) != 0)
-		k++;
-	if (k == sl->n_spokes) {
-		if (sl->n_spokes < HUB_VIEW_MAX_SPOKES) {
-			sl->n_spokes++;
-		} else {
-			k = 0;
-			for (size_t j = 1; j < sl->n_spokes; j++)
-				if (sl->spokes[j].sent_ms < sl->spokes[k].sent_ms)
-					k = j;
-		}
-		snprintf(sl->spokes[k].id, sizeof(sl->spokes[k].id), "%s", spoke_id);
-	}
-	sl->spokes[k].seq = seq;
-	sl->spokes[k].sent_ms = sent_ms;
+	bool added;
+	hub_stream *st = hub_streams_put(&sl->streams, spoke_id, sent_ms, &added);
+	st->heard_ms = sent_ms; /* as sent: a stream's older frame applied later is what it was last heard at */
+	st->seq = seq;
+	st->sent_ms = sent_ms;
 	bool same = sl->any && strcmp(sl->newest_spoke, spoke_id) == 0;
 	if (!sl->any || same || sent_ms >= sl->newest_sent_ms) {
 		if (!same || sent_ms > sl->newest_sent_ms)
@@ -938,7 +921,7 @@ void hub_view_clear(hub_view *v, size_t i)
 	if (empty != NULL)
 		publish(sl, empty);
 	atomic_store(&sl->last_frame_ms, 0);
-	sl->n_spokes = 0;
+	hub_streams_init(&sl->streams, HUB_VIEW_MAX_SPOKES);
 	sl->any = false;
 	sl->newest_spoke[0] = '\0';
 	sl->newest_sent_ms = 0;
