@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "fl_log.h"
 #include "hub_api.h"
@@ -121,6 +122,10 @@ int hub_api_workload(hub_req *r);
 /* GET /v1/nodes/{name}/utilizationHistory and /v1/workloads/{uid}/utilizationHistory (hub_api_history.c). */
 int hub_api_history(hub_req *r);
 int hub_api_workload_history(hub_req *r);
+
+/* ?start=&end=&step= (Unix seconds; defaults: the last hour, 60 s) of every time-series route, checked: start
+ * before end, at most 400 days, at most HUB_HISTORY_MAX_POINTS buckets. 0, or the 400 it answered. */
+int hub_api_time_range(hub_req *r, int64_t *start, int64_t *end, int64_t *step);
 
 /* The calling API worker thread's own hub_store (connected on first use; owned by the thread's slot),
  * or NULL if out of memory. */

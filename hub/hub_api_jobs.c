@@ -8,7 +8,6 @@
 
 #include "fl_time.h"
 #include "hub_api_int.h"
-#include "hub_history.h"
 #include "hub_job.h"
 #include "hub_node.h"
 #include "hub_params.h"
@@ -18,7 +17,6 @@ static const char *const job_statuses[] = {"running", "lost", "ended"};
 
 #define MAX_PARAM_FILTERS 8
 #define PARAM_KEY_CHARS   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
-#define MAX_SPAN_S        (400LL * 24 * 3600) /* as the utilization histories */
 
 /* Whether s is a number as the spoke writes one (FORMAT.md 3.10's params): JSON number syntax, and a whole
  * number within +-2^53 or at most 15 significant digits. */
@@ -211,34 +209,12 @@ int hub_api_job(hub_req *r)
 	return hub_api_answer_text(r, "jobs", json, rv, err);
 }
 
-/* ?start, end, step as the utilization histories read them (hub_api_history.c). 0, or 400 answered. */
-static int time_range(hub_req *r, int64_t *start, int64_t *end, int64_t *step)
-{
-	char msg[FL_ERR_LEN];
-	int64_t now = fl_now_ms() / 1000;
-	if (hub_params_int(r->query, "end", now, 0, 253402300799LL, end, msg) != FL_OK ||
-	    hub_params_int(r->query, "start", *end - 3600 > 0 ? *end - 3600 : 0, 0, 253402300799LL, start, msg) !=
-	        FL_OK ||
-	    hub_params_int(r->query, "step", 60, 1, 86400, step, msg) != FL_OK)
-		return hub_api_error(r, 400, "%s", msg);
-	if (*start >= *end)
-		return hub_api_error(r, 400, "parameter 'start' (%lld) must be before 'end' (%lld)", (long long)*start,
-		                     (long long)*end);
-	if (*end - *start > MAX_SPAN_S)
-		return hub_api_error(r, 400, "parameter 'start': the range is longer than %lld days",
-		                     MAX_SPAN_S / 86400);
-	if ((*end - *start) / *step > HUB_HISTORY_MAX_POINTS)
-		return hub_api_error(r, 400, "parameter 'step': %lld s gives more than %d points over the range",
-		                     (long long)*step, HUB_HISTORY_MAX_POINTS);
-	return 0;
-}
-
 int hub_api_job_metrics(hub_req *r)
 {
 	long long id;
 	int64_t start, end, step;
 	int rv;
-	if ((rv = job_id(r, &id)) != 0 || (rv = time_range(r, &start, &end, &step)) != 0)
+	if ((rv = job_id(r, &id)) != 0 || (rv = hub_api_time_range(r, &start, &end, &step)) != 0)
 		return rv;
 	size_t n = 0;
 	const char **names;

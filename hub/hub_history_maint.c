@@ -201,8 +201,10 @@ struct hub_history_maint {
 static PGconn *thread_conn(hub_history_maint *h)
 {
 	if (hub_sql_connect(&h->conn, h->cfg->database_url, "fleetlens-hub-history", NULL) != FL_OK) {
-		fl_warn("history: cannot connect to the hub database: %s",
-		        h->conn != NULL ? PQerrorMessage(h->conn) : "out of memory");
+		char err[FL_ERR_LEN] = "connect: out of memory";
+		if (h->conn != NULL)
+			hub_sql_fail(h->conn, NULL, "connect", err);
+		fl_warn("history: cannot connect to the hub database: %s", err);
 		return NULL;
 	}
 	return h->conn;
