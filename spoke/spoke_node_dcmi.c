@@ -266,23 +266,11 @@ static bool dcmi_memory(spoke_dcmi *d, const dcmi_npu *p, fl_proto_gpu *g, spoke
 /* The NUMA node of the PCI device domain:bus:dev.fn from host_root's sysfs, -1 unknown. */
 static int32_t dcmi_numa(const char *host_root, const struct dcmi_pcie_info_all *pci)
 {
-	if (pci->domain < 0 || pci->bdf_busid > 0xff || pci->bdf_deviceid > 0x1f || pci->bdf_funcid > 7) {
+	if (pci->domain < 0) {
 		return -1;
 	}
-	char sub[96];
-	snprintf(sub, sizeof(sub), "sys/bus/pci/devices/%04x:%02x:%02x.%x", (unsigned)pci->domain, pci->bdf_busid,
-	         pci->bdf_deviceid, pci->bdf_funcid);
-	int fd = spoke_node_read_open_dir(host_root, sub);
-	if (fd < 0) {
-		return -1;
-	}
-	int64_t v;
-	int32_t numa = -1;
-	if (spoke_node_read_i64(fd, "numa_node", &v) == 0 && v >= -1 && v <= INT32_MAX) {
-		numa = (int32_t)v;
-	}
-	close(fd);
-	return numa;
+	return spoke_node_read_pci_numa(host_root, (unsigned)pci->domain, pci->bdf_busid, pci->bdf_deviceid,
+	                                pci->bdf_funcid);
 }
 
 /* Health from dcmi_get_device_health: 0 healthy, 1 warning, 2 and 3 unhealthy; "" when unknown. */

@@ -778,19 +778,7 @@ static int32_t nvml_numa(const char *host_root, const char *bus_id)
 	if (sscanf(bus_id, "%x:%x:%x.%x%c", &dom, &bus, &dev, &fn, &tail) != 4) {
 		return -1;
 	}
-	char sub[96];
-	snprintf(sub, sizeof(sub), "sys/bus/pci/devices/%04x:%02x:%02x.%x", dom, bus, dev, fn);
-	int fd = spoke_node_read_open_dir(host_root, sub);
-	if (fd < 0) {
-		return -1;
-	}
-	int64_t v;
-	int32_t numa = -1;
-	if (spoke_node_read_i64(fd, "numa_node", &v) == 0 && v >= -1 && v <= INT32_MAX) {
-		numa = (int32_t)v;
-	}
-	close(fd);
-	return numa;
+	return spoke_node_read_pci_numa(host_root, dom, bus, dev, fn);
 }
 
 /* The readings of device h (NVML index i) that may fail alone: utilization, temperature, power, serial,

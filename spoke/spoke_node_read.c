@@ -171,6 +171,26 @@ int spoke_node_read_lines(int dirfd, const char *path, size_t max_bytes, int (*f
 	return rv;
 }
 
+int32_t spoke_node_read_pci_numa(const char *host_root, unsigned dom, unsigned bus, unsigned dev, unsigned fn)
+{
+	if (bus > 0xff || dev > 0x1f || fn > 7) {
+		return -1;
+	}
+	char sub[96];
+	snprintf(sub, sizeof(sub), "sys/bus/pci/devices/%04x:%02x:%02x.%x", dom, bus, dev, fn);
+	int fd = spoke_node_read_open_dir(host_root, sub);
+	if (fd < 0) {
+		return -1;
+	}
+	int64_t v;
+	int32_t numa = -1;
+	if (spoke_node_read_i64(fd, "numa_node", &v) == 0 && v >= -1 && v <= INT32_MAX) {
+		numa = (int32_t)v;
+	}
+	close(fd);
+	return numa;
+}
+
 bool spoke_node_read_num(const char *s, uint64_t max, uint64_t *v)
 {
 	uint64_t x = 0;

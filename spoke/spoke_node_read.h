@@ -40,6 +40,10 @@ int spoke_node_read_i64(int dirfd, const char *path, int64_t *v);
 int spoke_node_read_lines(int dirfd, const char *path, size_t max_bytes, int (*fn)(void *ctx, char *line, size_t len),
                           void *ctx);
 
+/* The NUMA node of PCI device dom:bus:dev.fn from host_root/sys/bus/pci/devices/<DDDD:bb:dd.f>/numa_node
+ * (NVIDIA GPUs and Ascend NPUs, whose libraries give their bus ids); -1 when unknown or out of range. */
+int32_t spoke_node_read_pci_numa(const char *host_root, unsigned dom, unsigned bus, unsigned dev, unsigned fn);
+
 /* Removes leading and trailing ASCII whitespace from s in place; returns s. */
 char *spoke_node_read_trim(char *s);
 
