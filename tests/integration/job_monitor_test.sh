@@ -37,20 +37,6 @@ YAML
 FL_DIAG_LOGS="$T/hub.log $T/spokes.log"
 fl_it_start_hub
 
-node_yaml() { # node_yaml FILE NODE_NAME HOST_ROOT [EXTRA YAML LINES]
-	cat >"$1" <<YAML
-cluster: alpha
-hub_url: $URL
-key_file: keys/alpha.key
-role: node
-node_name: $2
-host_root: $3
-nvml_library: ${NVML:-$T/no-such-libnvidia-ml.so.1}
-dcmi_library: ${DCMI:-$T/no-such-libdcmi.so}
-interval: 1s
-ack_timeout: 10s
-YAML
-}
 # once NAME: the frame of node NAME's config as JSON ($T/NAME.json), then the same cycle sent and acknowledged.
 once() {
 	"$BIN/fleetlens-spoke" --config "$T/$1.yaml" --once --dry-run >"$T/$1.json" 2>>"$T/spokes.log" &&
@@ -61,14 +47,14 @@ once() {
 # AMD: 2 cards, 9 GPU processes holding AMD device files (pid 1006 has no stat and is skipped).
 "$TREE" "$T/amd-a" --amd 2 --nvidia-less --rdma 0 --procs 10 --gpu-procs 9 --amd-jobs >/dev/null
 ln -s amd-a "$T/amd"
-node_yaml "$T/amd.yaml" node-amd "$T/amd"
+fl_it_node_config "$T/amd.yaml" alpha node-amd "$T/amd" "interval: 1s"
 # NVIDIA: fake NVML's two GPUs (37 % and 0 %); its process lists name 1001 on GPU 0 and 1005 and 1007 on GPU 1.
 "$TREE" "$T/nv" --amd 0 --nvidia 2 --rdma 0 --procs 10 --gpu-procs 9 >/dev/null
-NVML=$FAKE_NVML node_yaml "$T/nv.yaml" node-nv "$T/nv"
+fl_it_node_config "$T/nv.yaml" alpha node-nv "$T/nv" "interval: 1s" "nvml_library: $FAKE_NVML"
 export FAKE_NVML_PROCS="1001:0:1073741824,1005:1:536870912,1007:1:268435456" FAKE_NVML_XID=""
 # Ascend: fake DCMI's two NPUs (AI core 40 % and 41 %); its process lists name 1003 and 1007.
 "$TREE" "$T/asc" --amd 0 --nvidia-less --rdma 0 --procs 10 --gpu-procs 9 >/dev/null
-DCMI=$FAKE_DCMI node_yaml "$T/asc.yaml" node-asc "$T/asc"
+fl_it_node_config "$T/asc.yaml" alpha node-asc "$T/asc" "interval: 1s" "dcmi_library: $FAKE_DCMI"
 export FAKE_DCMI_PROCS="1003:0:2147483648,1007:1:1048576,1007:0:1048576"
 
 for n in amd nv asc; do

@@ -105,6 +105,24 @@ fl_it_spoke_config() {
 	} >"$file"
 }
 
+# fl_it_node_config FILE CLUSTER NODE HOST_ROOT [LINE...]: writes the spoke.yaml of a spoke in the node role to
+# FILE: cluster CLUSTER, hub_url URL, key_file keys/CLUSTER.key, node_name NODE, host_root HOST_ROOT, no NVML and
+# no DCMI (libraries that do not exist in T), interval 30s, ack_timeout 10s; each LINE (like "interval: 1s" or
+# "nvml_library: /path") replaces the line of its key, or is added.
+fl_it_node_config() {
+	local file=$1 l k i
+	local lines=("cluster: $2" "hub_url: $URL" "key_file: keys/$2.key" "role: node" "node_name: $3" "host_root: $4"
+		"nvml_library: $T/no-such-libnvidia-ml.so.1" "dcmi_library: $T/no-such-libdcmi.so" "interval: 30s"
+		"ack_timeout: 10s")
+	shift 4
+	for l in "$@"; do
+		k=${l%%:*}
+		for i in "${!lines[@]}"; do [[ ${lines[$i]} == "$k:"* ]] && lines[$i]=$l && continue 2; done
+		lines+=("$l")
+	done
+	printf '%s\n' "${lines[@]}" >"$file"
+}
+
 # fl_it_start_hub [CONFIG [LOG [BASE_URL]]]: starts fleetlens-hub on CONFIG (default T/clusters.yaml) with
 # FLEETLENS_DATABASE_URL set to the test's database, appending its output to LOG (default T/hub.log);
 # sets HUB_PID and waits up to 60 s for BASE_URL/healthz (default API). A hub that does not answer fails

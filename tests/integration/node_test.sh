@@ -43,19 +43,7 @@ check_eq "alpha's full frame (the cluster role) is stored" ok "$(send "$T/full.f
 
 # --- a spoke in the node role, on a fixture AMD node with RDMA and GPU jobs -------------------------------------
 "$TREE" "$T/host0" --amd 2 --rdma 1 --procs 6 --gpu-procs 3 >/dev/null
-node_yaml() { # node_yaml FILE NODE_NAME HOST_ROOT INTERVAL
-	cat >"$1" <<YAML
-cluster: alpha
-hub_url: $URL
-key_file: keys/alpha.key
-role: node
-node_name: $2
-host_root: $3
-nvml_library: $T/no-such-libnvidia-ml.so.1
-interval: $4
-ack_timeout: 10s
-YAML
-}
+node_yaml() { fl_it_node_config "$1" alpha "$2" "$3" "interval: $4"; } # node_yaml FILE NODE_NAME HOST_ROOT INTERVAL
 node_yaml "$T/node0.yaml" node-00000 "$T/host0" 30s
 "$BIN/fleetlens-spoke" --config "$T/node0.yaml" --once --dry-run >"$T/n0.json" 2>"$T/dry.log"
 check_eq "--dry-run prints a node frame" "node node-00000 amd" \
