@@ -109,18 +109,6 @@ static json_t *kv_object(const fl_proto_kv *kv, uint32_t n)
 	return o;
 }
 
-/* The set bits of mask (gpu_id 0..255) as a JSON array in order. NULL if out of memory. */
-static json_t *mask_ids(const uint64_t mask[4])
-{
-	json_t *a = json_array();
-	for (int i = 0; a != NULL && i < 256; i++)
-		if ((mask[i / 64] >> (i % 64)) & 1u && json_array_append_new(a, json_integer(i)) != 0) {
-			json_decref(a);
-			a = NULL;
-		}
-	return a;
-}
-
 /* One job as the JSON object SQL_JOBS reads. NULL if out of memory. */
 static json_t *job_json(const fl_proto_job *x)
 {
@@ -128,13 +116,13 @@ static json_t *job_json(const fl_proto_job *x)
 	                      (json_int_t)x->started_ms, "ppid", (json_int_t)x->ppid, "pgid", (json_int_t)x->pgid,
 	                      "name", x->name, "cmdline", x->cmdline, "cwd", x->cwd, "framework", x->framework,
 	                      "pod_uid", x->pod_uid, "devices", x->devices);
-	json_t *more =
-	    json_pack("{s:s,s:o,s:I,s:I,s:I,s:o,s:o,s:o,s:s,s:o,s:o}", "state", x->state, "cpu",
-	              opt_real(x->has_cpu, x->cpu_percent), "rss", (json_int_t)x->rss_bytes, "threads",
-	              (json_int_t)x->threads, "fds", (json_int_t)x->fds, "gpu_memory",
-	              x->has_gpu_memory ? json_integer(x->gpu_memory_bytes) : json_null(), "gpu_util",
-	              opt_real(x->has_gpu_utilization, x->gpu_utilization), "gpu_ids", mask_ids(x->gpu_mask), "config",
-	              x->config_path, "params", kv_object(x->params, x->n_params), "env", kv_object(x->env, x->n_env));
+	json_t *more = json_pack("{s:s,s:o,s:I,s:I,s:I,s:o,s:o,s:o,s:s,s:o,s:o}", "state", x->state, "cpu",
+	                         opt_real(x->has_cpu, x->cpu_percent), "rss", (json_int_t)x->rss_bytes, "threads",
+	                         (json_int_t)x->threads, "fds", (json_int_t)x->fds, "gpu_memory",
+	                         x->has_gpu_memory ? json_integer(x->gpu_memory_bytes) : json_null(), "gpu_util",
+	                         opt_real(x->has_gpu_utilization, x->gpu_utilization), "gpu_ids",
+	                         fl_proto_gpu_mask_to_json(x->gpu_mask), "config", x->config_path, "params",
+	                         kv_object(x->params, x->n_params), "env", kv_object(x->env, x->n_env));
 	if (o == NULL || more == NULL || json_object_update(o, more) != 0) {
 		json_decref(o);
 		o = NULL;

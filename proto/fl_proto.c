@@ -114,6 +114,18 @@ int fl_proto_gpu_ptr_cmp(const void *a, const void *b)
 	return c != 0 ? c : (x->gpu_id > y->gpu_id) - (x->gpu_id < y->gpu_id);
 }
 
+bool fl_proto_gpu_mask_has(const uint64_t mask[4], int32_t id)
+{
+	return id >= 0 && id < (int32_t)FL_PROTO_MAX_NODE_GPUS && ((mask[id / 64] >> (id % 64)) & 1u) != 0;
+}
+
+void fl_proto_gpu_mask_set(uint64_t mask[4], int32_t id)
+{
+	if (id >= 0 && id < (int32_t)FL_PROTO_MAX_NODE_GPUS) {
+		mask[id / 64] |= (uint64_t)1 << (id % 64);
+	}
+}
+
 bool fl_proto_valid_name(const char *s)
 {
 	if (s == NULL) {

@@ -331,6 +331,11 @@ bool fl_proto_valid_name(const char *s);
 int fl_proto_node_ptr_cmp(const void *a, const void *b);
 int fl_proto_gpu_ptr_cmp(const void *a, const void *b);
 
+/* A job's gpu_mask (FORMAT.md 3.10's `gpus`: node GPU ids 0..255, id i at bit i%64 of word i/64): whether id
+ * is in it, and adding id. An id outside 0..255 is never in it, and adding one does nothing. */
+bool fl_proto_gpu_mask_has(const uint64_t mask[4], int32_t id);
+void fl_proto_gpu_mask_set(uint64_t mask[4], int32_t id);
+
 /* Encodes f and signs it with key (key_len bytes, FL_KEY_MIN_LEN..FL_KEY_MAX_LEN) into a new
  * malloc'd buffer (*out, *out_len); the caller frees it with free(). Fails with FL_ELIMIT if f breaks
  * a limit (so a spoke never sends what a hub must refuse), FL_EINVAL on a bad argument or key, on a
@@ -388,5 +393,8 @@ json_t *fl_proto_gpu_to_json(const fl_proto_gpu *g);
 json_t *fl_proto_pod_to_json(const fl_proto_pod *p);           /* FORMAT.md 3.8 key names */
 json_t *fl_proto_workload_to_json(const fl_proto_workload *w); /* FORMAT.md 3.9 key names */
 json_t *fl_proto_frame_to_json(const fl_proto_frame *f);
+/* A job's gpu_mask as the JSON array of its ids, in increasing order (`gpus` of the dry-run JSON, `gpu_ids`
+ * of the hub's job rows). */
+json_t *fl_proto_gpu_mask_to_json(const uint64_t mask[4]);
 
 #endif

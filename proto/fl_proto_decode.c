@@ -977,7 +977,7 @@ static int read_gpu_mask(struct dec *d, const char *path, const char *key, uint6
 			            "GPU id %" PRId64 " after %" PRId64 ": expected increasing ids, each once", id,
 			            prev);
 		}
-		mask[id / 64] |= (uint64_t)1 << (id % 64);
+		fl_proto_gpu_mask_set(mask, (int32_t)id);
 		prev = id;
 	}
 	return FL_OK;

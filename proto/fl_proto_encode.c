@@ -409,10 +409,10 @@ static void put_gpu_mask(struct enc *e, const uint64_t mask[4], uint32_t n)
 {
 	kv_key(e, "gpus");
 	put_array(e, n);
-	for (uint32_t id = 0; id < 256 && e->rv == FL_OK; id++) {
-		if ((mask[id / 64] >> (id % 64)) & 1u) {
+	for (int32_t id = 0; id < (int32_t)FL_PROTO_MAX_NODE_GPUS && e->rv == FL_OK; id++) {
+		if (fl_proto_gpu_mask_has(mask, id)) {
 			e->elements++;
-			enc_check(e, msgpack_pack_uint32(&e->pk, id));
+			enc_check(e, msgpack_pack_uint32(&e->pk, (uint32_t)id));
 		}
 	}
 }
@@ -421,8 +421,8 @@ static void put_gpu_mask(struct enc *e, const uint64_t mask[4], uint32_t n)
 static uint32_t job_optional_keys(const fl_proto_job *j, uint32_t *n_gpus)
 {
 	*n_gpus = 0;
-	for (uint32_t id = 0; id < 256; id++) {
-		*n_gpus += (uint32_t)((j->gpu_mask[id / 64] >> (id % 64)) & 1u);
+	for (int32_t id = 0; id < (int32_t)FL_PROTO_MAX_NODE_GPUS; id++) {
+		*n_gpus += fl_proto_gpu_mask_has(j->gpu_mask, id);
 	}
 	return (uint32_t)(j->state[0] != '\0') + j->has_cpu + (j->rss_bytes != 0) + (j->threads != 0) + (j->fds != 0) +
 	       j->has_gpu_memory + (*n_gpus > 0) + j->has_gpu_utilization + (j->config_path[0] != '\0') +

@@ -173,13 +173,12 @@ static json_t *kvs_json(const fl_proto_kv *kv, uint32_t n)
 	return o;
 }
 
-/* The ids of the GPUs a job uses, in increasing order; NULL on failure. */
-static json_t *gpu_ids_json(const uint64_t mask[4])
+json_t *fl_proto_gpu_mask_to_json(const uint64_t mask[4])
 {
 	json_t *a = json_array();
 
-	for (int id = 0; a != NULL && id < 256; id++) {
-		if (((mask[id / 64] >> (id % 64)) & 1u) && json_array_append_new(a, json_integer(id)) != 0) {
+	for (int32_t id = 0; a != NULL && id < (int32_t)FL_PROTO_MAX_NODE_GPUS; id++) {
+		if (fl_proto_gpu_mask_has(mask, id) && json_array_append_new(a, json_integer(id)) != 0) {
 			json_decref(a);
 			a = NULL;
 		}
@@ -198,7 +197,7 @@ static json_t *job_json(const void *p)
 	                 "cpu", real_or_null(j->has_cpu, j->cpu_percent), "rss", (json_int_t)j->rss_bytes, "threads",
 	                 (json_int_t)j->threads, "fds", (json_int_t)j->fds, "gpu_memory",
 	                 j->has_gpu_memory ? json_integer((json_int_t)j->gpu_memory_bytes) : json_null(), "gpus",
-	                 gpu_ids_json(j->gpu_mask), "gpu_util",
+	                 fl_proto_gpu_mask_to_json(j->gpu_mask), "gpu_util",
 	                 real_or_null(j->has_gpu_utilization, j->gpu_utilization), "config", j->config_path, "params",
 	                 kvs_json(j->params, j->n_params), "env", kvs_json(j->env, j->n_env));
 }

@@ -23,18 +23,6 @@ typedef struct gpu_index {
 	double util[FL_PROTO_MAX_NODE_GPUS];
 } gpu_index;
 
-static bool bit_get(const uint64_t m[4], int32_t id)
-{
-	return id >= 0 && id < (int32_t)FL_PROTO_MAX_NODE_GPUS && (m[id / 64] >> (id % 64) & 1u) != 0;
-}
-
-static void bit_set(uint64_t m[4], int32_t id)
-{
-	if (id >= 0 && id < (int32_t)FL_PROTO_MAX_NODE_GPUS) {
-		m[id / 64] |= (uint64_t)1 << (id % 64);
-	}
-}
-
 /* The first entry of pm[0..n) (sorted) with pid, n when none. */
 static uint32_t pm_first(const spoke_node_proc_mem *pm, uint32_t n, int64_t pid)
 {
@@ -91,8 +79,8 @@ static void mask_from_devices(fl_proto_job *j, const gpu_index *ix, const char *
 		const char *end = strchr(p, ',');
 		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
 		int32_t g = device_gpu(p, len, gpu_source, minors);
-		if (bit_get(ix->exists, g)) {
-			bit_set(j->gpu_mask, g);
+		if (fl_proto_gpu_mask_has(ix->exists, g)) {
+			fl_proto_gpu_mask_set(j->gpu_mask, g);
 		}
 		p += len;
 		if (*p == ',') {
@@ -106,11 +94,11 @@ static void mask_from_list(fl_proto_job *j, const gpu_index *ix, const spoke_nod
                            uint32_t first)
 {
 	for (uint32_t k = first; k < n && pm[k].pid == j->pid; k++) {
-		if (!bit_get(ix->exists, pm[k].gpu_id)) {
+		if (!fl_proto_gpu_mask_has(ix->exists, pm[k].gpu_id)) {
 			continue;
 		}
 		if (pm[k].bytes != 0) {
-			bit_set(j->gpu_mask, pm[k].gpu_id);
+			fl_proto_gpu_mask_set(j->gpu_mask, pm[k].gpu_id);
 		}
 		if (pm[k].bytes >= 0) {
 			j->gpu_memory_bytes += pm[k].bytes;
@@ -128,7 +116,7 @@ void spoke_node_jobs_attach_gpus(fl_proto_job *jobs, uint32_t n_jobs, const fl_p
 	for (uint32_t i = 0; i < n_gpus; i++) {
 		int32_t id = gpus[i].gpu_id;
 		if (id >= 0 && id < (int32_t)FL_PROTO_MAX_NODE_GPUS) {
-			bit_set(ix.exists, id);
+			fl_proto_gpu_mask_set(ix.exists, id);
 			ix.has_util[id] = gpus[i].has_utilization;
 			ix.util[id] = gpus[i].utilization;
 		}
@@ -155,7 +143,7 @@ void spoke_node_jobs_attach_gpus(fl_proto_job *jobs, uint32_t n_jobs, const fl_p
 		double sum = 0;
 		uint32_t with = 0;
 		for (int32_t g = 0; g < (int32_t)FL_PROTO_MAX_NODE_GPUS; g++) {
-			if (bit_get(j->gpu_mask, g) && ix.has_util[g]) {
+			if (fl_proto_gpu_mask_has(j->gpu_mask, g) && ix.has_util[g]) {
 				sum += ix.util[g];
 				with++;
 			}

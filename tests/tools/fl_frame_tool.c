@@ -261,14 +261,6 @@ static int make_node(fl_proto_frame *f, const char *host, uint32_t g, uint32_t j
 	return 0;
 }
 
-static void set_kv(fl_proto_kv *kv, const char *key, const char *text, bool is_num, double num)
-{
-	snprintf(kv->key, sizeof(kv->key), "%s", key);
-	snprintf(kv->value, sizeof(kv->value), "%s", text);
-	kv->is_num = is_num;
-	kv->num = num;
-}
-
 /* --job-monitor: the keys of FORMAT.md 3.5 and 3.10 added for the GPU job monitor, on node frame f made by
  * make_node. GPU j: memory_used_mib 1024*(j+1), health healthy (unhealthy, "ras ue 1 ce 0", for j 1). Job
  * i: state S, cpu 50.5, rss 2^30+i, threads 8, fds 64, gpu_memory 2^31 on GPU i%G (none without GPUs),
@@ -299,23 +291,22 @@ static int make_job_monitor(fl_proto_frame *f)
 		j->threads = 8;
 		j->fds = 64;
 		if (f->n_gpus > 0) {
-			uint32_t id = (uint32_t)f->gpus[i % f->n_gpus].gpu_id;
 			j->gpu_memory_bytes = 1LL << 31;
 			j->has_gpu_memory = true;
-			j->gpu_mask[id / 64] |= (uint64_t)1 << (id % 64);
+			fl_proto_gpu_mask_set(j->gpu_mask, f->gpus[i % f->n_gpus].gpu_id);
 			j->gpu_utilization = f->gpus[i % f->n_gpus].utilization;
 			j->has_gpu_utilization = true;
 		}
 		snprintf(j->config_path, sizeof(j->config_path), "/cfg/job-%" PRIu32 ".yaml", i);
 		j->n_params = 3;
-		set_kv(&j->params[0], "batch_size", "", true, 32 + i);
-		set_kv(&j->params[1], "lr", "", true, 0.001);
-		set_kv(&j->params[2], "model", "resnet50", false, 0);
+		fl_synth_kv(&j->params[0], "batch_size", "", true, 32 + i);
+		fl_synth_kv(&j->params[1], "lr", "", true, 0.001);
+		fl_synth_kv(&j->params[2], "model", "resnet50", false, 0);
 		j->n_env = 2;
 		snprintf(n, sizeof(n), "%" PRIu32, i);
-		set_kv(&j->env[0], "RANK", n, false, 0);
+		fl_synth_kv(&j->env[0], "RANK", n, false, 0);
 		snprintf(n, sizeof(n), "%" PRIu32, f->n_jobs);
-		set_kv(&j->env[1], "WORLD_SIZE", n, false, 0);
+		fl_synth_kv(&j->env[1], "WORLD_SIZE", n, false, 0);
 	}
 	return 0;
 }

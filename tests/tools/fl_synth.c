@@ -102,3 +102,11 @@ int fl_synth_frame(fl_proto_frame *f, uint32_t k, uint32_t g, uint32_t salt)
 	fl_synth_overview(f);
 	return FL_OK;
 }
+
+void fl_synth_kv(fl_proto_kv *kv, const char *key, const char *text, bool is_num, double num)
+{
+	snprintf(kv->key, sizeof(kv->key), "%s", key);
+	snprintf(kv->value, sizeof(kv->value), "%s", text);
+	kv->is_num = is_num;
+	kv->num = num;
+}

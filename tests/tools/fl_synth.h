@@ -1,7 +1,9 @@
-/* fl_synth.h — synthetic nodes and GPUs for fl-frame-tool and fl-load-bench (test and bench tools only). */
+/* fl_synth.h — synthetic nodes, GPUs and job parameters for fl-frame-tool, fl-load-bench and test_proto (test and
+ * bench tools only). */
 #ifndef FL_SYNTH_H
 #define FL_SYNTH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "fl_proto.h"
@@ -19,5 +21,8 @@ int fl_synth_frame(fl_proto_frame *f, uint32_t k, uint32_t g, uint32_t salt);
  * ones, utilization the mean over the GPUs that report one (unknown when GPUs exist but none does). The
  * storage and network figures are not about nodes and are kept. */
 void fl_synth_overview(fl_proto_frame *f);
+
+/* Sets a job's parameter or environment variable: key and text cut to their fields, is_num and num as given. */
+void fl_synth_kv(fl_proto_kv *kv, const char *key, const char *text, bool is_num, double num);
 
 #endif

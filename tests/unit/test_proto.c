@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "fl_proto.h"
+#include "fl_synth.h"
 
 /* Every frame in these tests is signed with this key (35 bytes), unless a test says otherwise. */
 static const char test_key[] = "fleetlens-unit-test-key-0123456789a";
@@ -2731,14 +2732,6 @@ static void test_decode_finds_a_duplicate_among_many_unknown_keys(void **state)
 
 /* ---- the GPU job monitor's keys (issue 18: FORMAT.md 3.5 and 3.10) ----------------------------- */
 
-static void set_kv(fl_proto_kv *kv, const char *key, const char *text, bool is_num, double num)
-{
-	snprintf(kv->key, sizeof(kv->key), "%s", key);
-	snprintf(kv->value, sizeof(kv->value), "%s", text);
-	kv->is_num = is_num;
-	kv->num = num;
-}
-
 /* make_node_frame's frame with every job monitor key set on its GPU and its job, and a second job that
  * sets none of them. */
 static void make_monitor_frame(fl_proto_frame *f)
@@ -2773,18 +2766,18 @@ static void make_monitor_frame(fl_proto_frame *f)
 	j->n_params = 6;
 	j->params = calloc(j->n_params, sizeof(*j->params));
 	assert_non_null(j->params);
-	set_kv(&j->params[0], "batch_size", "", true, 32);
-	set_kv(&j->params[1], "lr", "", true, 0.001);
-	set_kv(&j->params[2], "model", "llama-7b", false, 0);
-	set_kv(&j->params[3], "token", "***", false, 0);
-	set_kv(&j->params[4], "decay", "", true, -2.5e-3);
-	set_kv(&j->params[5], "resume", "", false, 0);
+	fl_synth_kv(&j->params[0], "batch_size", "", true, 32);
+	fl_synth_kv(&j->params[1], "lr", "", true, 0.001);
+	fl_synth_kv(&j->params[2], "model", "llama-7b", false, 0);
+	fl_synth_kv(&j->params[3], "token", "***", false, 0);
+	fl_synth_kv(&j->params[4], "decay", "", true, -2.5e-3);
+	fl_synth_kv(&j->params[5], "resume", "", false, 0);
 	j->n_env = 3;
 	j->env = calloc(j->n_env, sizeof(*j->env));
 	assert_non_null(j->env);
-	set_kv(&j->env[0], "CUDA_VISIBLE_DEVICES", "0,3", false, 0);
-	set_kv(&j->env[1], "RANK", "1", false, 0);
-	set_kv(&j->env[2], "MASTER_ADDR", "", false, 0);
+	fl_synth_kv(&j->env[0], "CUDA_VISIBLE_DEVICES", "0,3", false, 0);
+	fl_synth_kv(&j->env[1], "RANK", "1", false, 0);
+	fl_synth_kv(&j->env[2], "MASTER_ADDR", "", false, 0);
 }
 
 static void assert_kv(const fl_proto_kv *kv, const char *key, const char *text, bool is_num, double num)
