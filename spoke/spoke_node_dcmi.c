@@ -29,6 +29,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "spoke_dl.h"
 #include "spoke_node_read.h"
 
 /* ---- DCMI's ABI (dcmi_interface_api.h) ---- */
@@ -107,11 +108,7 @@ struct spoke_dcmi {
 	int (*resource)(int card_id, int device_id, struct dcmi_proc_mem_info *info, int *proc_num);
 };
 
-static const struct {
-	const char *sym;
-	size_t off;
-	bool optional;
-} dcmi_syms[] = {
+static const spoke_dl_sym dcmi_syms[] = {
     {"dcmi_init", offsetof(spoke_dcmi, init), false},
     {"dcmi_get_card_list", offsetof(spoke_dcmi, card_list), true},
     {"dcmi_get_card_num_list", offsetof(spoke_dcmi, card_num_list), true},
@@ -156,20 +153,11 @@ int spoke_dcmi_open(const char *lib, spoke_dcmi **out, char err[FL_ERR_LEN])
 	if (d == NULL) {
 		return fl_seterr(err, FL_ENOMEM, "%s: out of memory", lib);
 	}
-	d->dl = dlopen(lib, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
-	if (d->dl == NULL) {
-		const char *why = dlerror();
-		fl_seterr(err, FL_ENOTFOUND, "%s: cannot load: %s", lib, why != NULL ? why : "dlopen failed");
+	int rv = spoke_dl_open(lib, RTLD_NODELETE, "DCMI", d, dcmi_syms, sizeof(dcmi_syms) / sizeof(dcmi_syms[0]),
+	                       &d->dl, err);
+	if (rv != FL_OK) {
 		free(d);
-		return FL_ENOTFOUND;
-	}
-	for (size_t i = 0; i < sizeof(dcmi_syms) / sizeof(dcmi_syms[0]); i++) {
-		void *sym = dlsym(d->dl, dcmi_syms[i].sym);
-		if (sym == NULL && !dcmi_syms[i].optional) {
-			return dcmi_open_fail(d, err, lib, NULL, dcmi_syms[i].sym, 0);
-		}
-		/* A function pointer the size of void *, as POSIX dlsym requires. */
-		memcpy((char *)d + dcmi_syms[i].off, &sym, sizeof(sym));
+		return rv;
 	}
 	if (d->card_list == NULL) {
 		d->card_list = d->card_num_list;

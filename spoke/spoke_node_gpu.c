@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "spoke_dl.h"
 #include "spoke_node_read.h"
 
 #define MIB (1024 * 1024)
@@ -595,11 +596,7 @@ struct spoke_nvml {
 	unsigned long long xid[FL_PROTO_MAX_NODE_GPUS];
 };
 
-static const struct {
-	const char *sym;
-	size_t off;
-	bool optional;
-} nvml_syms[] = {
+static const spoke_dl_sym nvml_syms[] = {
     {"nvmlInit_v2", offsetof(spoke_nvml, init), false},
     {"nvmlShutdown", offsetof(spoke_nvml, shutdown), false},
     {"nvmlDeviceGetCount_v2", offsetof(spoke_nvml, count), false},
@@ -666,23 +663,10 @@ int spoke_nvml_open(const char *lib, spoke_nvml **out, char err[FL_ERR_LEN])
 	if (nv == NULL) {
 		return fl_seterr(err, FL_ENOMEM, "%s: out of memory", lib);
 	}
-	nv->dl = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
-	if (nv->dl == NULL) {
-		const char *why = dlerror();
-		fl_seterr(err, FL_ENOTFOUND, "%s: cannot load: %s", lib, why != NULL ? why : "dlopen failed");
+	int rv = spoke_dl_open(lib, 0, "NVML", nv, nvml_syms, sizeof(nvml_syms) / sizeof(nvml_syms[0]), &nv->dl, err);
+	if (rv != FL_OK) {
 		free(nv);
-		return FL_ENOTFOUND;
-	}
-	for (size_t i = 0; i < sizeof(nvml_syms) / sizeof(nvml_syms[0]); i++) {
-		void *sym = dlsym(nv->dl, nvml_syms[i].sym);
-		if (sym == NULL && !nvml_syms[i].optional) {
-			fl_seterr(err, FL_ENOTFOUND, "%s: no symbol %s (NVML too old?)", lib, nvml_syms[i].sym);
-			dlclose(nv->dl);
-			free(nv);
-			return FL_ENOTFOUND;
-		}
-		/* A function pointer the size of void *, as POSIX dlsym requires. */
-		memcpy((char *)nv + nvml_syms[i].off, &sym, sizeof(sym));
+		return rv;
 	}
 	nvmlReturn_t r = nv->init();
 	if (r != NVML_SUCCESS) {
